@@ -1,0 +1,1 @@
+"""The pure core: no sockets, devices or sleeps; time is passed in."""

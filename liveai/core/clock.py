@@ -1,0 +1,68 @@
+"""Musical time: an internal tempo, or the tempo of incoming MIDI clock (24 PPQN)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+PPQN = 24
+# Ticks further apart than this mean the sender paused; the estimate starts over.
+_MAX_TICK_GAP_S = 0.5
+# MIDI clock counts as "arriving" while ticks are at most this old.
+_FOLLOW_TIMEOUT_S = 0.5
+
+
+class Clock:
+    def __init__(self, bpm: float, source: str = "auto") -> None:
+        self.internal_bpm = bpm
+        self.source = source  # "internal", "midi" or "auto"
+        self.playing = False
+        self.ticks = 0  # pulses since start, whoever drives them
+        self._tick_times: deque[float] = deque(maxlen=PPQN + 1)
+        self._last_tick: float | None = None
+
+    # -- tempo -------------------------------------------------------------
+    def following(self, now: float) -> bool:
+        """True while liveai follows incoming MIDI clock rather than its own tempo."""
+        if self.source == "internal":
+            return False
+        if self.source == "midi":
+            return True
+        return self._last_tick is not None and now - self._last_tick < _FOLLOW_TIMEOUT_S
+
+    def bpm(self, now: float) -> float:
+        if self.following(now) and len(self._tick_times) >= 2:
+            span = self._tick_times[-1] - self._tick_times[0]
+            if span > 0:
+                return 60.0 * (len(self._tick_times) - 1) / (span * PPQN)
+        return self.internal_bpm
+
+    def tick_period(self, now: float) -> float:
+        return 60.0 / (self.bpm(now) * PPQN)
+
+    # -- incoming MIDI clock -----------------------------------------------
+    def midi_tick(self, t: float) -> int | None:
+        """Record one incoming pulse; return the beat number when a beat begins."""
+        if self.source == "internal":
+            return None
+        if self._last_tick is not None and t - self._last_tick > _MAX_TICK_GAP_S:
+            self._tick_times.clear()
+        self._tick_times.append(t)
+        self._last_tick = t
+        return self.advance() if self.playing else None
+
+    # -- transport -----------------------------------------------------------
+    def start(self) -> None:
+        self.playing = True
+        self.ticks = 0
+
+    def resume(self) -> None:
+        self.playing = True
+
+    def stop(self) -> None:
+        self.playing = False
+
+    def advance(self) -> int | None:
+        """Count one pulse of the running transport; the beat number on a beat."""
+        beat = self.ticks // PPQN if self.ticks % PPQN == 0 else None
+        self.ticks += 1
+        return beat

@@ -1,0 +1,93 @@
+"""Typed events that flow between transports and the core.
+
+Every event carries `t`, the `time.monotonic()` instant it arrived (for input) or
+should be sent (for output), and `origin`, the arrival time of the input that caused
+it, so the latency from arrival to send can be measured. Channels are 0-15 inside
+liveai; transports translate to what their users see (OSC uses 1-16).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    t: float = field(default=0.0, kw_only=True)
+    origin: float | None = field(default=None, kw_only=True, compare=False)
+    source: str = field(default="", kw_only=True, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteOn(Event):
+    pitch: int
+    velocity: int
+    channel: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NoteOff(Event):
+    pitch: int
+    channel: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ControlChange(Event):
+    controller: int
+    value: int
+    channel: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramChange(Event):
+    program: int
+    channel: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClockTick(Event):
+    """One MIDI clock pulse (24 per quarter note)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransportStart(Event):
+    """MIDI start (from the top) or continue (`resume=True`)."""
+
+    resume: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TransportStop(Event):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Command(Event):
+    """A control command shared by OSC and MQTT (see liveai.core.commands)."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InputLost(Event):
+    """An input device went away; notes it was holding must be released."""
+
+
+@dataclass(frozen=True, slots=True)
+class Beat(Event):
+    """Outgoing: beat number `n` of the running transport (0-based)."""
+
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged(Event):
+    """Outgoing: a piece of public state (mode, tempo, temperature, morph...) changed."""
+
+    name: str
+    value: Any
+
+
+NoteEvent = NoteOn | NoteOff
