@@ -62,7 +62,7 @@ class Replies(Protocol):
 class Client:
     """Who sent a message, when it arrived, and how to answer."""
 
-    source: str  # e.g. "osc:127.0.0.1:53211", "mqtt"
+    source: str  # e.g. "osc:127.0.0.1", "midi:liveai in", "mqtt"
     arrival: float  # time.monotonic() at arrival
     replies: Replies
     host: str = ""

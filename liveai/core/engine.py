@@ -163,11 +163,15 @@ class Engine:
         else:
             self.clock.start()
         self._set_state("playing", True)
+        if not self.clock.following(now):
+            self.send(TransportStart(resume=resume, t=now))  # followers (MIDI clock out) start too
         if not self.clock.following(now) and self._tick_at is None:
             self._tick_at = now + self.config.clock.lookahead_ms / 1000.0
             self._push(self._tick_at, _InternalTick())
 
     def stop(self) -> None:
+        if self.clock.playing and not self.clock.following(self.now()):
+            self.send(TransportStop(t=self.now()))
         self.clock.stop()
         self._tick_at = None
         self.scheduler.remove_if(lambda item: isinstance(item, _InternalTick))
@@ -199,10 +203,11 @@ class Engine:
         self._emit(event)
 
     def _emit(self, event: Event) -> None:
-        self.stats.count("events_out")
-        self.stats.event_out(self.now(), event.origin)
         for sink in self.sinks:
             sink(event)
+        # Measured after the sinks ran: arrival to the bytes leaving liveai.
+        self.stats.count("events_out")
+        self.stats.event_out(self.now(), event.origin)
 
     def schedule(self, event: Event) -> None:
         """Send `event` at its time `event.t` (now if that has passed)."""

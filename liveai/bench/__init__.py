@@ -1,0 +1,1 @@
+"""Benchmarks and the real peers they (and the integration tests) use."""

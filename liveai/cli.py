@@ -1,0 +1,96 @@
+"""The `liveai` command: one small entry point that wires everything."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from . import __version__
+from .config import Config, load_config
+from .errors import ConfigError, LiveaiError
+from .logs import setup_logging
+
+
+def _config_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="TOML file (defaults: config/default.toml)")
+    common.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
+                        help="override one config value, e.g. --set osc.port=9100 (repeatable)")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more log output (debug)")
+    common.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liveai", description="Play music with neural models over OSC, MIDI and MQTT.")
+    parser.add_argument("--version", action="version", version=f"liveai {__version__}")
+    common = _config_options()
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("serve", parents=[common], help="run the live server (until SIGINT/SIGTERM)")
+    sub.add_parser("devices", parents=[common], help="list MIDI backends and ports, and audio devices")
+    bench = sub.add_parser("bench", parents=[common], help="measure latency; prints JSON")
+    bench.add_argument("--osc", action="store_true", help="round trip over OSC (default when nothing is chosen)")
+    bench.add_argument("--midi", action="store_true", help="round trip over JACK MIDI (needs jackd)")
+    bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")
+    bench.add_argument("--seconds", type=float, default=10.0, help="duration of each rate")
+    bench.add_argument("--out", metavar="FILE", help="also write the JSON here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(-1 if args.quiet else args.verbose)
+    try:
+        config = load_config(args.config, args.set)
+    except ConfigError as exc:
+        print(f"liveai: config error: {exc}", file=sys.stderr)
+        return 2
+    if not (args.verbose or args.quiet):
+        setup_logging({"debug": 1, "info": 0}.get(config.server.log_level, -1))
+    try:
+        return COMMANDS[args.command](config, args)
+    except ConfigError as exc:
+        print(f"liveai: config error: {exc}", file=sys.stderr)
+        return 2
+    except LiveaiError as exc:
+        print(f"liveai: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from .server import serve
+
+    asyncio.run(serve(config))
+    return 0
+
+
+def cmd_devices(config: Config, args: argparse.Namespace) -> int:
+    from .devices import describe_devices
+
+    print(json.dumps(describe_devices(config), indent=2))
+    return 0
+
+
+def cmd_bench(config: Config, args: argparse.Namespace) -> int:
+    from .bench.latency import run_benchmarks
+
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    report: dict[str, Any] = run_benchmarks(
+        osc=args.osc or not args.midi, midi=args.midi, rates=rates, seconds=args.seconds, overrides=args.set,
+        config_path=args.config,
+    )
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "devices": cmd_devices, "bench": cmd_bench}
+
+if __name__ == "__main__":
+    sys.exit(main())

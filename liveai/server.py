@@ -1,0 +1,119 @@
+"""The server: wires the engine, the control API and the transports on one asyncio loop.
+
+The engine is plain Python; this module drives its scheduler with one loop timer
+(`call_at` the earliest target time, re-armed when something earlier is queued) and
+supervises the transports that can lose their peer (MIDI, MQTT). On shutdown every
+sounding note gets its note-off while the transports are still open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import resource
+import signal
+import time
+from typing import Any
+
+from .api import ControlApi
+from .config import Config
+from .core.engine import Engine
+from .supervisor import supervise
+from .transports.midi import MidiTransport
+from .transports.mqtt import MqttTransport
+from .transports.osc import OscTransport
+
+log = logging.getLogger(__name__)
+
+
+def memory_mb() -> float:
+    """Resident memory now (falls back to the peak where /proc is absent)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return round(pages * resource.getpagesize() / 2**20, 1)
+    except OSError:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.engine = Engine(config, now=time.monotonic)
+        self.api = ControlApi(self.engine)
+        self.osc: OscTransport | None = None
+        self.midi: MidiTransport | None = None
+        self.mqtt: MqttTransport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
+        self.ready = asyncio.Event()
+
+    # -- scheduler driver -----------------------------------------------------------------
+    def _arm(self, at: float) -> None:
+        """Make sure the loop wakes at `at` (engine.on_reschedule)."""
+        if at >= self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = asyncio.get_running_loop().call_at(at, self._fire)
+
+    def _fire(self) -> None:
+        self._timer, self._timer_at = None, float("inf")
+        next_at = self.engine.run_due()
+        if next_at is not None:
+            self._arm(next_at)
+
+    # -- status ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.engine.status()
+        status["memory_mb"] = memory_mb()
+        if self.osc is not None:
+            status["osc_port"] = self.osc.port
+            status["osc_subscribers"] = len(self.osc.subscribers)
+        status.update(self.midi.status() if self.midi else {"midi_api": "off"})
+        status["mqtt"] = "off" if self.mqtt is None else ("connected" if self.mqtt.connected else "reconnecting")
+        return status
+
+    # -- run --------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set; raises TransportError if OSC cannot listen."""
+        engine = self.engine
+        engine.on_reschedule = self._arm
+        c = self.config
+        async with contextlib.AsyncExitStack() as stack:
+            tasks: list[asyncio.Task[None]] = []
+            if c.osc.enabled:
+                self.osc = await stack.enter_async_context(OscTransport(c.osc, self.api, engine.stats, self.status))
+                engine.sinks.append(self.osc.send_event)
+            if c.midi.enabled:
+                self.midi = MidiTransport(c.midi, engine.handle, engine.stats)
+                engine.sinks.append(self.midi.send_event)
+                tasks.append(asyncio.create_task(supervise("midi", self.midi.session)))
+            if c.mqtt.url:
+                self.mqtt = MqttTransport(c.mqtt, self.api, engine.stats, self.status, lambda: dict(engine.state))
+                engine.sinks.append(self.mqtt.send_event)
+                tasks.append(asyncio.create_task(
+                    supervise("mqtt", self.mqtt.session, maximum_s=c.mqtt.reconnect_max_s)))
+            self.ready.set()
+            log.info("liveai serving: mode %s", engine.state["mode"])
+            try:
+                await stop.wait()
+            finally:
+                engine.shutdown()  # note-offs go out while the transports are still open
+                if self._timer is not None:
+                    self._timer.cancel()
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("liveai stopped")
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await Server(config).run(stop)

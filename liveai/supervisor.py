@@ -1,0 +1,38 @@
+"""Reconnect a transport with backoff while the rest of liveai keeps playing.
+
+Adapters never retry on their own: they raise TransportError when their peer goes away
+and the supervisor starts them again (aiomqtt's reconnection pattern).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from .errors import TransportError
+
+log = logging.getLogger(__name__)
+
+
+async def supervise(name: str, session: Callable[[], Awaitable[None]],
+                    initial_s: float = 0.25, maximum_s: float = 10.0) -> None:
+    """Run `session` forever; after a TransportError wait (doubling up to `maximum_s`)
+    and run it again. The first failure of an outage is a warning, repeats are debug."""
+    loop = asyncio.get_running_loop()
+    delay = initial_s
+    last_problem = ""
+    while True:
+        started = loop.time()
+        try:
+            await session()
+            problem = "session ended"
+        except TransportError as exc:
+            problem = str(exc)
+        if loop.time() - started > maximum_s:
+            delay, last_problem = initial_s, ""  # it ran fine for a while: a new outage
+        level = logging.DEBUG if problem == last_problem else logging.WARNING
+        log.log(level, "%s: %s; retrying in %.2g s", name, problem, delay)
+        last_problem = problem
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, maximum_s)

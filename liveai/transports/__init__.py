@@ -1,0 +1,1 @@
+"""Thin adapters between bytes (OSC, MIDI, MQTT) and liveai events."""

@@ -1,0 +1,183 @@
+"""MQTT: commands in, retained state, status with a last will, telemetry out.
+
+Topics under `liveai/<instance>`: `status` (retained online/offline, offline is also the
+last will), `cmd/<name>` (the OSC commands, text payloads), `state/<name>` (retained
+current values), `telemetry` (JSON every `mqtt.telemetry_s`), `error` (JSON, for
+refused commands). One `session()` is one connection; when the broker goes away it
+raises TransportError and `liveai.supervisor` reconnects, then all state is published
+again. Pending output is the latest value per state name plus a bounded queue of
+error messages, so an absent broker never makes memory grow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import ssl
+import time
+from collections import deque
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+from ..api import Client, ControlApi
+from ..config import MqttConfig
+from ..core.stats import Stats
+from ..errors import CommandError, TransportError
+from ..events import Event, StateChanged
+
+log = logging.getLogger(__name__)
+
+_OUTBOX_LIMIT = 256
+
+
+def broker_address(url: str) -> tuple[str, int, bool]:
+    """(host, port, tls) from `mqtt://host[:port]` or `mqtts://host[:port]`."""
+    parts = urlsplit(url)
+    tls = parts.scheme == "mqtts"
+    return parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), tls
+
+
+class MqttTransport:
+    def __init__(self, config: MqttConfig, api: ControlApi, stats: Stats,
+                 status: Callable[[], dict[str, Any]], state: Callable[[], dict[str, Any]]) -> None:
+        self.config = config
+        self.api = api
+        self.stats = stats
+        self._status = status
+        self._state = state
+        self.base = f"liveai/{config.instance}"
+        self.host, self.port, self.tls = broker_address(config.url)
+        self.connected = False
+        self._dirty: dict[str, Any] = {}  # state not yet published: latest value wins
+        self._outbox: deque[tuple[str, str]] = deque(maxlen=_OUTBOX_LIMIT)
+        self._wake = asyncio.Event()
+
+    def _client(self) -> aiomqtt.Client:
+        c = self.config
+        tls_params = None
+        if self.tls or c.ca_file:
+            tls_params = aiomqtt.TLSParameters(
+                ca_certs=c.ca_file or None, certfile=c.certfile or None, keyfile=c.keyfile or None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        return aiomqtt.Client(
+            self.host, self.port,
+            username=c.username or None, password=c.password or None,
+            identifier=f"liveai-{c.instance}-{os.getpid()}",
+            will=aiomqtt.Will(f"{self.base}/status", "offline", qos=1, retain=True),
+            keepalive=c.keepalive_s, tls_params=tls_params, timeout=5,
+            max_queued_incoming_messages=1024, max_queued_outgoing_messages=1024,
+        )
+
+    # -- session -----------------------------------------------------------------------
+    async def session(self) -> None:
+        try:
+            async with self._client() as client:
+                await self._online(client)
+                tasks = [asyncio.create_task(job) for job in
+                         (self._listen(client), self._publish(client), self._telemetry(client))]
+                try:
+                    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # re-raises the MqttError that ended the connection
+                except asyncio.CancelledError:
+                    await self._offline(client)
+                    raise
+                finally:
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+        except aiomqtt.MqttError as exc:
+            raise TransportError(f"mqtt broker {self.host}:{self.port}: {exc}") from exc
+        finally:
+            self.connected = False
+
+    async def _online(self, client: aiomqtt.Client) -> None:
+        await client.publish(f"{self.base}/status", "online", qos=1, retain=True)
+        await client.subscribe(f"{self.base}/cmd/#", qos=1)
+        self._dirty = dict(self._state())  # a new connection republishes every value
+        self._wake.set()
+        self.connected = True
+        log.info("mqtt connected to %s:%d as %s", self.host, self.port, self.base)
+
+    async def _offline(self, client: aiomqtt.Client) -> None:
+        """A clean goodbye: the last will only speaks when liveai dies."""
+        try:
+            await client.publish(f"{self.base}/status", "offline", qos=1, retain=True, timeout=1)
+        except aiomqtt.MqttError as exc:
+            log.debug("mqtt: could not say offline: %s", exc)
+
+    async def _listen(self, client: aiomqtt.Client) -> None:
+        prefix = f"{self.base}/cmd/"
+        async for message in client.messages:
+            name = message.topic.value.removeprefix(prefix)
+            payload = message.payload if isinstance(message.payload, (bytes, bytearray)) else b""
+            self.command(name, bytes(payload), time.monotonic())
+
+    def command(self, name: str, payload: bytes, arrival: float) -> None:
+        client = Client("mqtt", arrival, self)
+        try:
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CommandError("bad_args", f"cmd/{name}: payload is not UTF-8 text") from None
+            self.api.dispatch_command(name, text, client)
+        except CommandError as exc:
+            self.stats.count("errors")
+            self.stats.count(exc.code)
+            log.debug("mqtt cmd/%s refused: %s", name, exc.message)
+            self._queue("error", json.dumps({"command": name, "code": exc.code, "message": exc.message}))
+        except Exception as exc:  # a bug must not stop the music: log it, tell the client
+            log.exception("internal error handling mqtt cmd/%s", name)
+            self._queue("error", json.dumps({"command": name, "code": "internal", "message": str(exc)}))
+
+    async def _publish(self, client: aiomqtt.Client) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._dirty:
+                name, value = self._dirty.popitem()
+                await client.publish(f"{self.base}/state/{name}", _payload(value), qos=1, retain=True)
+            while self._outbox:
+                topic, payload = self._outbox.popleft()
+                await client.publish(f"{self.base}/{topic}", payload, qos=0)
+
+    async def _telemetry(self, client: aiomqtt.Client) -> None:
+        while True:
+            await client.publish(f"{self.base}/telemetry", json.dumps(self._status()), qos=0)
+            await asyncio.sleep(self.config.telemetry_s)
+
+    def _queue(self, topic: str, payload: str) -> None:
+        if len(self._outbox) == self._outbox.maxlen:
+            self.stats.count("dropped")
+            log.warning("mqtt outbox full: dropping the oldest message")
+        self._outbox.append((topic, payload))
+        self._wake.set()
+
+    # -- engine sink and replies ----------------------------------------------------------
+    def send_event(self, event: Event) -> None:
+        if isinstance(event, StateChanged):
+            self._dirty[event.name] = event.value
+            self._wake.set()
+
+    def reply(self, address: str, *args: Any) -> None:
+        self._queue("reply" + address.removeprefix("/liveai"), json.dumps(list(args)))
+
+    def subscribe(self, host: str, port: int) -> None:
+        raise CommandError("unsupported", "subscribe is an OSC command")
+
+    def unsubscribe(self, host: str, port: int) -> None:
+        raise CommandError("unsupported", "unsubscribe is an OSC command")
+
+    def status(self) -> dict[str, Any]:
+        return self._status()
+
+
+def _payload(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)

@@ -1,0 +1,210 @@
+"""OSC over UDP: datagrams in, API calls; liveai's output out, to every target.
+
+python-osc only encodes and decodes here. Its own asyncio server runs handlers
+synchronously and sleeps in the loop for timetagged bundles; this endpoint instead
+hands bundle contents to `loop.call_at`, so a bundle for later never holds anything up.
+Bad input (unparsable bytes, unknown addresses, wrong arguments) is counted and answered
+with `/liveai/error code message`; it never raises out of the endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+import time
+from typing import Any, Callable
+
+from pythonosc.osc_bundle import OscBundle
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket, ParseError
+
+from ..api import Client, ControlApi
+from ..config import OscConfig, parse_host_port
+from ..core.stats import Stats
+from ..errors import CommandError, TransportError
+from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+# What a hostile datagram can make python-osc's parser raise besides ParseError.
+_PARSE_FAILURES = (ParseError, ValueError, IndexError, struct.error, UnicodeDecodeError,
+                   OverflowError, RecursionError)
+_RECEIVE_BUFFER = 1 << 20  # bursts of thousands of datagrams must not be dropped by the kernel
+
+
+def encode(address: str, *args: Any) -> bytes:
+    """One OSC message; bools go out as ints (Pd and Max have no T/F)."""
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(int(arg) if isinstance(arg, bool) else arg)
+    return builder.build().dgram
+
+
+def event_message(event: Event) -> tuple[str, tuple[Any, ...]] | None:
+    """The OSC address and arguments for an outgoing event (None: not sent over OSC)."""
+    match event:
+        case NoteOn():
+            return "/liveai/out/note", (event.pitch, event.velocity, event.channel + 1)
+        case NoteOff():
+            return "/liveai/out/note", (event.pitch, 0, event.channel + 1)
+        case ControlChange():
+            return "/liveai/out/cc", (event.controller, event.value, event.channel + 1)
+        case Beat():
+            return "/liveai/out/beat", (event.n,)
+        case StateChanged():
+            return f"/liveai/out/{event.name}", (event.value,)
+    return None
+
+
+class _Endpoint(asyncio.DatagramProtocol):
+    def __init__(self, owner: OscTransport) -> None:
+        self.owner = owner
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.owner.receive(data, addr, time.monotonic())
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP "port unreachable" from a target that is not listening: harmless for UDP.
+        self.owner.stats.count("send_errors")
+        log.debug("osc send error: %s", exc)
+
+
+class OscTransport:
+    """The OSC endpoint; use as `async with OscTransport(...) as osc`."""
+
+    def __init__(self, config: OscConfig, api: ControlApi, stats: Stats,
+                 status: Callable[[], dict[str, Any]]) -> None:
+        self.config = config
+        self.api = api
+        self.stats = stats
+        self._status = status
+        self._transport: asyncio.DatagramTransport | None = None
+        self._targets: list[Address] = []
+        self.subscribers: list[Address] = []
+        self._pending: set[asyncio.TimerHandle] = set()
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def __aenter__(self) -> OscTransport:
+        loop = asyncio.get_running_loop()
+        host, port = self.config.host, self.config.port
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            family, _, _, _, sockaddr = infos[0]
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+            sock.bind(sockaddr)
+        except OSError as exc:
+            raise TransportError(f"cannot listen for OSC on {host}:{port}: {exc.strerror or exc}") from exc
+        sock.setblocking(False)
+        self._transport, _ = await loop.create_datagram_endpoint(lambda: _Endpoint(self), sock=sock)
+        self._targets = [await self._resolve(*parse_host_port(t)) for t in self.config.targets]
+        log.info("osc listening on %s:%d, sending to %s", host, self.port, ", ".join(self.config.targets))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for handle in self._pending:
+            handle.cancel()
+        self._pending.clear()
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when configured as 0: any free port)."""
+        assert self._transport is not None
+        return int(self._transport.get_extra_info("sockname")[1])
+
+    async def _resolve(self, host: str, port: int) -> Address:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        return infos[0][4][:2]
+
+    # -- input ------------------------------------------------------------------------
+    def receive(self, data: bytes, addr: Address, arrival: float) -> None:
+        # The source is the host only: a note-off may come from another socket than its
+        # note-on (oscsend opens a new one per message).
+        client = Client(f"osc:{addr[0]}", arrival, self, addr[0], addr[1])
+        try:
+            packet = OscPacket(data)
+        except _PARSE_FAILURES as exc:
+            self._refuse("malformed", f"cannot parse OSC packet ({len(data)} bytes): {exc}")
+            return
+        if not OscBundle.dgram_is_bundle(data):
+            self.dispatch(packet.messages[0].message, client)
+            return
+        wall_now = time.time()
+        for timed in packet.messages:
+            delay = timed.time - wall_now
+            if delay <= 0.0005:
+                self.dispatch(timed.message, client)
+            else:
+                self._schedule(arrival + delay, delay, timed.message, client)
+
+    def _schedule(self, at: float, delay: float, message: OscMessage, client: Client) -> None:
+        """Honour a bundle's timetag with a timer: never a sleep in the loop."""
+        if delay > self.config.max_bundle_delay_s:
+            self._refuse("bad_value", f"bundle timetag {delay:.1f} s ahead exceeds osc.max_bundle_delay_s",
+                         counter="dropped")
+            return
+        if len(self._pending) >= self.config.max_pending_bundles:
+            self._refuse("busy", "too many timetagged messages waiting; message dropped", counter="dropped")
+            return
+        loop = asyncio.get_running_loop()
+        timed_client = Client(client.source, at, self, client.host, client.port)
+
+        def fire() -> None:
+            self._pending.discard(handle)
+            self.dispatch(message, timed_client)
+
+        handle = loop.call_at(at, fire)
+        self._pending.add(handle)
+
+    def dispatch(self, message: OscMessage, client: Client) -> None:
+        try:
+            self.api.dispatch(message.address, message.params, client)
+        except CommandError as exc:
+            self._refuse(exc.code, exc.message)
+        except Exception as exc:  # a bug must not stop the music: log it, tell the client
+            log.exception("internal error handling %s", message.address)
+            self._refuse("internal", f"internal error handling {message.address}: {exc}")
+
+    def _refuse(self, code: str, message: str, counter: str | None = None) -> None:
+        self.stats.count("errors")
+        self.stats.count(counter or code)
+        log.debug("osc error %s: %s", code, message)
+        self.reply("/liveai/error", code, message)
+
+    # -- output -------------------------------------------------------------------------
+    def send_event(self, event: Event) -> None:
+        """Engine sink: notes, beats and state changes go to every target."""
+        found = event_message(event)
+        if found is not None:
+            self.reply(found[0], *found[1])
+
+    def reply(self, address: str, *args: Any) -> None:
+        if self._transport is None:
+            return
+        data = encode(address, *args)
+        for target in self._targets + self.subscribers:
+            self._transport.sendto(data, target)
+
+    def subscribe(self, host: str, port: int) -> None:
+        target = (host, port)
+        if target in self.subscribers:
+            return
+        if len(self.subscribers) >= self.config.max_subscribers:
+            raise CommandError("busy", f"subscriber limit reached (osc.max_subscribers = {self.config.max_subscribers})")
+        self.subscribers.append(target)
+        log.info("osc subscriber %s:%d", host, port)
+
+    def unsubscribe(self, host: str, port: int) -> None:
+        if (host, port) in self.subscribers:
+            self.subscribers.remove((host, port))
+            log.info("osc unsubscribed %s:%d", host, port)
+
+    def status(self) -> dict[str, Any]:
+        return self._status()

@@ -1,0 +1,163 @@
+"""Shared fixtures: real peers (jackd, mosquitto, pd, liblo) and liveai server processes.
+
+A test that needs a peer program calls `need("prog")`: locally a missing program skips
+the test; with LIVEAI_REQUIRE_PEERS=1 (CI) it fails, so nothing is hidden.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from liveai.bench.harness import OscPeer, ServerProcess, free_port
+
+REQUIRE_PEERS = os.environ.get("LIVEAI_REQUIRE_PEERS") == "1"
+
+
+def need(program: str) -> str:
+    path = shutil.which(program)
+    if path is None:
+        message = f"{program} is not installed (scripts/setup installs it)"
+        if REQUIRE_PEERS:
+            pytest.fail(message + "; LIVEAI_REQUIRE_PEERS=1 makes this a failure")
+        pytest.skip(message)
+    return path
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+class JackServer:
+    """jackd with the dummy driver under a name of its own (JACK_DEFAULT_SERVER)."""
+
+    def __init__(self, name: str, period: int = 128) -> None:
+        self.name = name
+        self.period = period
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(self.period)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: bool(self.ports()), 10, "jackd to start")
+
+    def ports(self) -> list[str]:
+        done = subprocess.run(["jack_lsp"], capture_output=True, text=True, env=self.env())
+        return done.stdout.split("\n")[:-1] if done.returncode == 0 else []
+
+    def connect(self, source: str, destination: str) -> None:
+        subprocess.run(["jack_connect", source, destination], check=True, env=self.env(),
+                       capture_output=True)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def jack() -> Iterator[JackServer]:
+    need("jackd")
+    need("jack_lsp")
+    server = JackServer(f"liveai-test-{os.getpid()}")
+    server.start()
+    previous = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = server.name  # for rtmidi clients in this process
+    yield server
+    server.stop()
+    if previous is None:
+        os.environ.pop("JACK_DEFAULT_SERVER", None)
+    else:
+        os.environ["JACK_DEFAULT_SERVER"] = previous
+
+
+class Mosquitto:
+    """A mosquitto broker on a free loopback port; `restart` keeps the port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port(kind=1)  # SOCK_STREAM
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._listening, 10, "mosquitto to listen")
+
+    def _listening(self) -> bool:
+        import socket
+
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    need("mosquitto")
+    need("mosquitto_sub")
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, OscPeer]]]:
+    """Start `liveai serve` on free ports; returns (server, peer) with the peer as its target.
+
+    MIDI is off unless the test asks (`midi=True`), so OSC-only tests need no JACK.
+    """
+    started: list[tuple[ServerProcess, OscPeer]] = []
+
+    def start(*overrides: str, midi: bool = False, env: dict[str, str] | None = None,
+              config: str | None = None) -> tuple[ServerProcess, OscPeer]:
+        port = free_port()
+        peer = OscPeer(port)
+        sets = [f"osc.port={port}", f'osc.targets=["127.0.0.1:{peer.port}"]']
+        if not midi:
+            sets.append("midi.api=none")
+        log_path = tmp_path / f"server{len(started)}.log"
+        server = ServerProcess(sets + list(overrides), config=config, env=env, log_path=log_path).start()
+        started.append((server, peer))
+        try:
+            peer.wait_pong()
+        except TimeoutError:
+            server.stop()
+            raise AssertionError("server did not answer ping; its log:\n" + server.log()) from None
+        return server, peer
+
+    yield start
+    for server, peer in started:
+        if server.proc is not None and server.proc.poll() is None:
+            server.stop()
+        peer.close()
