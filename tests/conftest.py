@@ -140,10 +140,12 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, 
     started: list[tuple[ServerProcess, OscPeer]] = []
 
     def start(*overrides: str, midi: bool = False, env: dict[str, str] | None = None,
-              config: str | None = None) -> tuple[ServerProcess, OscPeer]:
-        port = free_port()
+              config: str | None = None, port: int | None = None,
+              targets: tuple[str, ...] = ()) -> tuple[ServerProcess, OscPeer]:
+        port = port or free_port()
         peer = OscPeer(port)
-        sets = [f"osc.port={port}", f'osc.targets=["127.0.0.1:{peer.port}"]']
+        all_targets = ", ".join(f'"{t}"' for t in (*targets, f"127.0.0.1:{peer.port}"))
+        sets = [f"osc.port={port}", f"osc.targets=[{all_targets}]"]
         if not midi:
             sets.append("midi.api=none")
         log_path = tmp_path / f"server{len(started)}.log"

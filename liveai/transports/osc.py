@@ -26,6 +26,7 @@ from ..config import OscConfig, parse_host_port
 from ..core.stats import Stats
 from ..errors import CommandError, TransportError
 from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
+from .osc_wire import check_datagram
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class OscTransport:
         # note-on (oscsend opens a new one per message).
         client = Client(f"osc:{addr[0]}", arrival, self, addr[0], addr[1])
         try:
+            check_datagram(data)
             packet = OscPacket(data)
         except _PARSE_FAILURES as exc:
             self._refuse("malformed", f"cannot parse OSC packet ({len(data)} bytes): {exc}")
@@ -194,8 +196,8 @@ class OscTransport:
 
     def subscribe(self, host: str, port: int) -> None:
         target = (host, port)
-        if target in self.subscribers:
-            return
+        if target in self.subscribers or target in self._targets:
+            return  # it hears everything already; twice would double every note
         if len(self.subscribers) >= self.config.max_subscribers:
             raise CommandError("busy", f"subscriber limit reached (osc.max_subscribers = {self.config.max_subscribers})")
         self.subscribers.append(target)

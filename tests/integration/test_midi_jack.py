@@ -1,0 +1,181 @@
+"""MIDI through a real JACK server (dummy driver): ports, notes, clock, devices that come and go."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import mido
+import pytest
+
+from conftest import JackServer, wait_until
+
+DEVICE = Path(__file__).parent.parent / "peers" / "midi_device.py"
+
+
+class MidiPeer:
+    """MIDI ports of the test process: `player` plays into liveai, `listener` hears it."""
+
+    def __init__(self, jack: JackServer, tag: str) -> None:
+        self.jack = jack
+        self.heard: queue.Queue[mido.Message] = queue.Queue()
+        midi = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
+        self.player = midi.open_output(f"{tag} player", virtual=True, client_name=tag)
+        self.listener = midi.open_input(f"{tag} listener", virtual=True, client_name=tag,
+                                        callback=self.heard.put)
+        self.tag = tag
+
+    def port(self, text: str) -> str:
+        names = [p for p in self.jack.ports() if text in p]
+        assert len(names) == 1, f"JACK ports matching {text!r}: {names}"
+        return names[0]
+
+    def connect_to_liveai(self) -> None:
+        self.jack.connect(self.port(f"{self.tag} player"), self.port("liveai in"))
+        self.jack.connect(self.port("liveai out"), self.port(f"{self.tag} listener"))
+
+    def notes(self, duration: float) -> list[tuple[str, int, int]]:
+        out = []
+        deadline = time.monotonic() + duration
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = self.heard.get(timeout=left)
+            except queue.Empty:
+                break
+            if msg.type in ("note_on", "note_off"):
+                velocity = 0 if msg.type == "note_off" else msg.velocity
+                out.append((msg.type if velocity else "note_off", msg.note, velocity))
+        return out
+
+    def close(self) -> None:
+        self.player.close()
+        self.listener.close()
+
+
+@pytest.fixture
+def midi_peer(jack: JackServer, request: pytest.FixtureRequest) -> Iterator[MidiPeer]:
+    t = MidiPeer(jack, f"t{abs(hash(request.node.name)) % 10000}")
+    yield t
+    t.close()
+
+
+def wait_for_midi(peer, key: str = "midi_inputs", text: str = "liveai in", timeout: float = 10) -> None:
+    wait_until(lambda: text in str(peer.status().get(key, "")), timeout, f"{key} to show {text!r}")
+
+
+def test_virtual_ports_notes_in_harmony_out(jack, midi_peer, start_server):
+    _, peer = start_server(midi=True, env=jack.env())
+    wait_for_midi(peer)
+    assert any(p.endswith("liveai in") for p in jack.ports())
+    assert any(p.endswith("liveai out") for p in jack.ports())
+    midi_peer.connect_to_liveai()
+    midi_peer.player.send(mido.Message("note_on", note=60, velocity=100))
+    assert sorted(midi_peer.notes(0.5)) == [("note_on", 64, 100), ("note_on", 67, 100)]
+    midi_peer.player.send(mido.Message("note_off", note=60))
+    assert sorted(midi_peer.notes(0.5)) == [("note_off", 64, 0), ("note_off", 67, 0)]
+    # OSC hears the MIDI player's harmony too
+    got = [args for address, args in peer.collect(0.2) if address == "/liveai/out/note"]
+    assert sorted(map(tuple, got)) == [(64, 0, 1), (64, 100, 1), (67, 0, 1), (67, 100, 1)]
+
+
+def test_osc_notes_reach_midi_out(jack, midi_peer, start_server):
+    _, peer = start_server("server.mode=thru", midi=True, env=jack.env())
+    wait_for_midi(peer)
+    midi_peer.connect_to_liveai()
+    peer.send("/liveai/note", 72, 90, 1)
+    assert midi_peer.notes(0.5) == [("note_on", 72, 90)]
+
+
+def test_midi_clock_in_sets_the_tempo_and_beats(jack, midi_peer, start_server):
+    _, peer = start_server(midi=True, env=jack.env())
+    wait_for_midi(peer)
+    midi_peer.connect_to_liveai()
+    bpm = 150.0
+    period = 60.0 / (bpm * 24)
+    midi_peer.player.send(mido.Message("start"))
+    start = time.perf_counter()
+    for tick in range(24 * 6):  # six beats
+        while time.perf_counter() < start + tick * period:
+            time.sleep(0.0005)
+        midi_peer.player.send(mido.Message("clock"))
+    got = peer.collect(0.2)  # what was sent while the clock ran
+    status = peer.status()
+    assert status["clock"] == "midi"
+    assert abs(status["tempo"] - bpm) < 3, status["tempo"]
+    assert status["playing"] == 1
+    beats = [args[0] for address, args in got if address == "/liveai/out/beat"]
+    assert beats == [0, 1, 2, 3, 4, 5]
+    tempos = [args[0] for address, args in got if address == "/liveai/out/tempo"]
+    assert tempos and abs(tempos[-1] - bpm) < 3
+    midi_peer.player.send(mido.Message("stop"))
+    wait_until(lambda: peer.status()["playing"] == 0, 2, "MIDI stop to stop the transport")
+
+
+class Device:
+    """tests/peers/midi_device.py in its own process: a MIDI gadget that can be unplugged."""
+
+    def __init__(self, jack: JackServer, name: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(DEVICE), name], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=jack.env())
+        assert self.readline() == "ready"
+
+    def readline(self) -> str:
+        assert self.proc.stdout is not None
+        return self.proc.stdout.readline().strip()
+
+    def play(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def unplug(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self.close()
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def test_a_device_that_dies_and_returns_is_survived(jack, start_server):
+    _, peer = start_server("midi.inputs=[\"gadget keys\"]", "midi.outputs=[\"gadget sound\"]",
+                           "midi.poll_s=0.2", midi=True, env=jack.env())
+    gadget = Device(jack, "gadget")
+    wait_for_midi(peer, "midi_inputs", "gadget keys")
+    wait_for_midi(peer, "midi_outputs", "gadget sound")
+    gadget.play("on 60 100")
+    assert sorted([gadget.readline(), gadget.readline()]) == ["got note_on 64 100", "got note_on 67 100"]
+    peer.drain()
+
+    gadget.unplug()  # with a key held: liveai must release the harmony it holds
+    releases = sorted(tuple(args) for address, args in peer.collect(1.0) if address == "/liveai/out/note")
+    assert releases == [(64, 0, 1), (67, 0, 1)]
+    assert peer.status()["sounding_notes"] == 0
+    wait_until(lambda: "gadget" not in str(peer.status()["midi_inputs"]), 5, "the dead input to be closed")
+
+    gadget = Device(jack, "gadget")  # plugged in again
+    wait_for_midi(peer, "midi_inputs", "gadget keys")
+    wait_for_midi(peer, "midi_outputs", "gadget sound")
+    gadget.play("on 62 90")
+    assert sorted([gadget.readline(), gadget.readline()]) == ["got note_on 65 90", "got note_on 69 90"]
+    gadget.play("quit")
+    gadget.proc.wait(5)
+    gadget.close()
+
+
+def test_sigterm_sends_note_offs_over_midi(jack, midi_peer, start_server):
+    server, peer = start_server("server.mode=thru", midi=True, env=jack.env())
+    wait_for_midi(peer)
+    midi_peer.connect_to_liveai()
+    for pitch in (60, 64, 67):
+        midi_peer.player.send(mido.Message("note_on", note=pitch, velocity=80))
+    assert len(midi_peer.notes(0.5)) == 3
+    assert server.stop() == 0
+    offs = sorted(n for kind, n, v in midi_peer.notes(0.5) if kind == "note_off")
+    assert offs == [60, 64, 67]

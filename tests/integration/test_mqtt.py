@@ -1,0 +1,112 @@
+"""MQTT with a real mosquitto broker and its command-line clients as the other side."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import Mosquitto, wait_until
+
+
+def sub(broker: Mosquitto, topic: str, count: int = 1, wait_s: float = 5) -> list[str]:
+    """`mosquitto_sub -v`: up to `count` "topic payload" lines (retained ones first)."""
+    done = subprocess.run(
+        ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", topic, "-v",
+         "-C", str(count), "-W", str(wait_s)],
+        capture_output=True, text=True,
+    )
+    return done.stdout.splitlines()
+
+
+def pub(broker: Mosquitto, topic: str, payload: str) -> None:
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", topic, "-m", payload,
+                    "-q", "1"], check=True)
+
+
+def retained(broker: Mosquitto, topic: str) -> dict[str, str]:
+    lines = sub(broker, topic, count=100, wait_s=1)
+    return dict(line.split(" ", 1) for line in lines)
+
+
+def start_with_broker(start_server, broker: Mosquitto, instance: str, *overrides: str):
+    server, peer = start_server(f'mqtt.url="{broker.url}"', f"mqtt.instance={instance}", *overrides)
+    assert sub(broker, f"liveai/{instance}/status") == [f"liveai/{instance}/status online"]
+    return server, peer
+
+
+def test_commands_state_and_telemetry(mosquitto, start_server):
+    _, peer = start_with_broker(start_server, mosquitto, "stage", "mqtt.telemetry_s=0.5")
+    base = "liveai/stage"
+    pub(mosquitto, f"{base}/cmd/mode", "thru")
+    assert peer.expect("/liveai/out/mode") == ["thru"]  # the same command as over OSC
+    pub(mosquitto, f"{base}/cmd/temperature", "0.7")
+    assert peer.expect("/liveai/out/temperature") == [pytest.approx(0.7)]  # OSC floats are 32-bit
+    pub(mosquitto, f"{base}/cmd/tempo", "96")
+    assert peer.expect("/liveai/out/tempo") == [96.0]
+    wait_until(lambda: retained(mosquitto, f"{base}/state/#").get(f"{base}/state/tempo") == "96.0", 5,
+               "retained tempo")
+    state = retained(mosquitto, f"{base}/state/#")
+    assert state[f"{base}/state/mode"] == "thru"
+    assert state[f"{base}/state/temperature"] == "0.7"
+
+    peer.send("/liveai/note", 60, 100)  # some traffic for the telemetry
+    peer.send("/liveai/note", 60, 0)
+    line = sub(mosquitto, f"{base}/telemetry", wait_s=5)[0]
+    telemetry = json.loads(line.split(" ", 1)[1])
+    for key in ("events_in_per_s", "events_out_per_s", "latency_p50_ms", "latency_p99_ms",
+                "deadline_misses", "uptime_s", "memory_mb", "dropped", "malformed"):
+        assert key in telemetry, key
+    assert telemetry["mqtt"] == "connected"
+
+
+def test_bad_commands_are_refused_on_the_error_topic(mosquitto, start_server):
+    _, peer = start_with_broker(start_server, mosquitto, "bad")
+    errors = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
+                               "liveai/bad/error", "-C", "3", "-W", "5"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # mosquitto_sub has no "subscribed" signal
+    pub(mosquitto, "liveai/bad/cmd/temperature", "hot")
+    pub(mosquitto, "liveai/bad/cmd/mode", "jazz")
+    pub(mosquitto, "liveai/bad/cmd/selfdestruct", "now")
+    out, _ = errors.communicate(timeout=10)
+    codes = [json.loads(line)["code"] for line in out.splitlines()]
+    assert codes == ["bad_args", "bad_value", "unknown_command"]
+    assert peer.status()["errors"] == 3
+    peer.send("/liveai/ping", 1)
+    assert peer.expect("/liveai/pong") == [1]
+
+
+def test_last_will_says_offline_when_the_server_is_killed(mosquitto, start_server):
+    server, _ = start_with_broker(start_server, mosquitto, "will")
+    watcher = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
+                                "liveai/will/status", "-C", "2", "-W", "10"], stdout=subprocess.PIPE, text=True)
+    server.stop(signal.SIGKILL)
+    out, _ = watcher.communicate(timeout=15)
+    assert out.splitlines() == ["online", "offline"]  # the retained online, then the will
+
+
+def test_sigterm_says_offline_cleanly(mosquitto, start_server):
+    server, _ = start_with_broker(start_server, mosquitto, "bye")
+    assert server.stop() == 0
+    assert sub(mosquitto, "liveai/bye/status") == ["liveai/bye/status offline"]
+
+
+def test_broker_restart_is_survived(mosquitto, start_server):
+    _, peer = start_with_broker(start_server, mosquitto, "restart", "mqtt.reconnect_max_s=1")
+    pub(mosquitto, "liveai/restart/cmd/tempo", "100")
+    assert peer.expect("/liveai/out/tempo") == [100.0]
+    mosquitto.stop()
+    peer.send("/liveai/note", 60, 100)  # the music goes on without the broker
+    notes = [args for address, args in peer.collect(0.3) if address == "/liveai/out/note"]
+    assert sorted(map(tuple, notes)) == [(64, 100, 1), (67, 100, 1)]
+    wait_until(lambda: peer.status()["mqtt"] == "reconnecting", 5, "liveai to notice the broker is gone")
+    mosquitto.start()
+    assert sub(mosquitto, "liveai/restart/status", wait_s=10) == ["liveai/restart/status online"]
+    # the broker kept nothing (persistence off): liveai published its state again
+    wait_until(lambda: retained(mosquitto, "liveai/restart/state/#").get("liveai/restart/state/tempo") == "100.0",
+               5, "state republished")
+    pub(mosquitto, "liveai/restart/cmd/tempo", "110")
+    assert peer.expect("/liveai/out/tempo") == [110.0]

@@ -1,0 +1,82 @@
+"""`liveai serve` as users start it: the default config, signals, bad config, --version."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from liveai import __version__
+from liveai.bench.harness import OscPeer, ServerProcess
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_default_config_signal_exits_cleanly_with_note_offs(tmp_path, sig):
+    """Exactly `liveai serve`: OSC on 9000, answers on 9001. Held notes are released on exit."""
+    assert _bindable(9000) and _bindable(9001), "ports 9000/9001 must be free for the default config"
+    with OscPeer(9000, listen_port=9001) as peer:
+        server = ServerProcess([], log_path=tmp_path / "serve.log").start()
+        peer.wait_pong()
+        peer.send("/liveai/note", 60, 100)
+        peer.send("/liveai/note", 62, 90, 2)
+        held = sorted(tuple(a) for address, a in peer.collect(0.3) if address == "/liveai/out/note")
+        assert held == [(64, 100, 1), (65, 90, 2), (67, 100, 1), (69, 90, 2)]
+        signalled = time.monotonic()
+        assert server.stop(sig, timeout=2) == 0  # exits 0 within 2 s
+        assert time.monotonic() - signalled < 2
+        released = sorted(tuple(a) for address, a in peer.collect(0.3) if address == "/liveai/out/note")
+        assert released == [(64, 0, 1), (65, 0, 2), (67, 0, 1), (69, 0, 2)]
+    assert "Traceback" not in server.log()
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "liveai", *args], capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("osc.port=70000", "osc.port: 70000 is out of range 0..65535"),
+    ("harmonize.scale=jazzy", "harmonize.scale: 'jazzy' is not one of"),
+    ("osc.hots=1", "osc.hots: unknown key"),
+    ("mqtt.url=http://x", "mqtt.url: 'http://x' must start with mqtt:// or mqtts://"),
+])
+def test_bad_config_one_line_exit_2(override, message):
+    done = run_cli("serve", "--set", override)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_bad_config_file(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[osc]\nport = 'nine'\n")
+    done = run_cli("serve", "--config", str(path))
+    assert done.returncode == 2 and "osc.port: expected an integer" in done.stderr
+    done = run_cli("serve", "--config", str(tmp_path / "missing.toml"))
+    assert done.returncode == 2 and "cannot read config file" in done.stderr
+
+
+def test_port_in_use_is_a_clear_error():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        done = run_cli("serve", "--set", f"osc.port={port}", "--set", "midi.api=none")
+    assert done.returncode == 1
+    assert f"cannot listen for OSC on 127.0.0.1:{port}" in done.stderr
+
+
+def test_version():
+    done = run_cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"liveai {__version__}"
