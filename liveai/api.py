@@ -230,6 +230,11 @@ class ControlApi:
         """Internal tempo in BPM, clamped to 20-300 (refused while following MIDI clock)."""
         self.engine.command("tempo", bpm)
 
+    @handler("density", mqtt=True)
+    def density(self, client: Client, x: Unit) -> None:
+        """How busy generated parts are, 0-1 (clamped); steers autopilot."""
+        self.engine.command("density", x)
+
     @handler("play", mqtt=True)
     def play(self, client: Client) -> None:
         """Start the transport: beats go out as `/liveai/out/beat n` (and MIDI clock if enabled)."""

@@ -17,7 +17,7 @@ class Clock:
         self.source = source  # "internal", "midi" or "auto"
         self.playing = False
         self.ticks = 0  # pulses since start, whoever drives them
-        self._tick_times: deque[float] = deque(maxlen=PPQN + 1)
+        self._tick_times: deque[float] = deque(maxlen=2 * PPQN + 1)  # two beats
         self._last_tick: float | None = None
 
     # -- tempo -------------------------------------------------------------
@@ -31,9 +31,9 @@ class Clock:
 
     def bpm(self, now: float) -> float:
         if self.following(now) and len(self._tick_times) >= 2:
-            span = self._tick_times[-1] - self._tick_times[0]
-            if span > 0:
-                return 60.0 * (len(self._tick_times) - 1) / (span * PPQN)
+            period = _tick_period(self._tick_times)
+            if period > 0:
+                return 60.0 / (period * PPQN)
         return self.internal_bpm
 
     def tick_period(self, now: float) -> float:
@@ -66,3 +66,14 @@ class Clock:
         beat = self.ticks // PPQN if self.ticks % PPQN == 0 else None
         self.ticks += 1
         return beat
+
+
+def _tick_period(times: deque[float]) -> float:
+    """Least-squares slope of tick time against tick number: one late tick (a busy
+    sender, a jittery cable) moves it far less than the first-to-last span would."""
+    n = len(times)
+    mean_i = (n - 1) / 2
+    mean_t = sum(times) / n
+    num = sum((i - mean_i) * (t - mean_t) for i, t in enumerate(times))
+    den = sum((i - mean_i) ** 2 for i in range(n))
+    return num / den

@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -121,11 +122,20 @@ class Device:
     def __init__(self, jack: JackServer, name: str) -> None:
         self.proc = subprocess.Popen([sys.executable, str(DEVICE), name], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, env=jack.env())
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
         assert self.readline() == "ready"
 
-    def readline(self) -> str:
+    def _read(self) -> None:
         assert self.proc.stdout is not None
-        return self.proc.stdout.readline().strip()
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def readline(self, timeout: float = 5.0) -> str:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"the device printed nothing within {timeout} s") from None
 
     def play(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -163,7 +173,9 @@ def test_a_device_that_dies_and_returns_is_survived(jack, start_server):
     wait_for_midi(peer, "midi_inputs", "gadget keys")
     wait_for_midi(peer, "midi_outputs", "gadget sound")
     gadget.play("on 62 90")
-    assert sorted([gadget.readline(), gadget.readline()]) == ["got note_on 65 90", "got note_on 69 90"]
+    heard = sorted([gadget.readline(), gadget.readline()])
+    graph = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True, env=jack.env()).stdout
+    assert heard == ["got note_on 65 90", "got note_on 69 90"], graph
     gadget.play("quit")
     gadget.proc.wait(5)
     gadget.close()

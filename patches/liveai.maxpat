@@ -1,0 +1,670 @@
+{
+ "patcher": {
+  "fileversion": 1,
+  "appversion": {
+   "major": 8,
+   "minor": 5,
+   "revision": 0,
+   "architecture": "x64",
+   "modernui": 1
+  },
+  "classnamespace": "box",
+  "rect": [
+   100.0,
+   100.0,
+   800.0,
+   480.0
+  ],
+  "boxes": [
+   {
+    "box": {
+     "id": "comment",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      20,
+      10,
+      640,
+      40
+     ],
+     "text": "liveai over OSC: [udpsend] talks to liveai on 127.0.0.1:9000, [udpreceive 9001] hears everything liveai sends (the defaults). Click a message, or play a MIDI keyboard into Max."
+    }
+   },
+   {
+    "box": {
+     "id": "msg0",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      20,
+      60,
+      140,
+      22.0
+     ],
+     "text": "/liveai/note 60 100",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "msg1",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      170,
+      60,
+      140,
+      22.0
+     ],
+     "text": "/liveai/note 60 0",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "msg2",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      320,
+      60,
+      140,
+      22.0
+     ],
+     "text": "/liveai/mode harmonize",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "msg3",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      470,
+      60,
+      140,
+      22.0
+     ],
+     "text": "/liveai/mode thru",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "msg4",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      620,
+      60,
+      140,
+      22.0
+     ],
+     "text": "/liveai/ping 1",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "msg5",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      20,
+      90,
+      140,
+      22.0
+     ],
+     "text": "/liveai/status",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "msg6",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      170,
+      90,
+      140,
+      22.0
+     ],
+     "text": "/liveai/tempo 96",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "msg7",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      320,
+      90,
+      140,
+      22.0
+     ],
+     "text": "/liveai/play",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "msg8",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      470,
+      90,
+      140,
+      22.0
+     ],
+     "text": "/liveai/stop",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "msg9",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      620,
+      90,
+      140,
+      22.0
+     ],
+     "text": "/liveai/panic",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "notein",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "patching_rect": [
+      20,
+      140,
+      60,
+      22.0
+     ],
+     "text": "notein",
+     "outlettype": [
+      "",
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "pack",
+     "maxclass": "newobj",
+     "numinlets": 3,
+     "numoutlets": 1,
+     "patching_rect": [
+      20,
+      170,
+      80,
+      22.0
+     ],
+     "text": "pack 0 0 0",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "prepend",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      20,
+      200,
+      140,
+      22.0
+     ],
+     "text": "prepend /liveai/note",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "udpsend",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      20,
+      240,
+      160,
+      22.0
+     ],
+     "text": "udpsend 127.0.0.1 9000",
+     "outlettype": []
+    }
+   },
+   {
+    "box": {
+     "id": "udpreceive",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      20,
+      300,
+      120,
+      22.0
+     ],
+     "text": "udpreceive 9001",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "route",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 5,
+     "patching_rect": [
+      20,
+      330,
+      420,
+      22.0
+     ],
+     "text": "route /liveai/out/note /liveai/out/beat /liveai/pong /liveai/error",
+     "outlettype": [
+      "",
+      "",
+      "",
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "unpack",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "patching_rect": [
+      20,
+      360,
+      90,
+      22.0
+     ],
+     "text": "unpack 0 0 0",
+     "outlettype": [
+      "",
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "noteout",
+     "maxclass": "newobj",
+     "numinlets": 3,
+     "numoutlets": 0,
+     "patching_rect": [
+      20,
+      390,
+      60,
+      22.0
+     ],
+     "text": "noteout",
+     "outlettype": []
+    }
+   },
+   {
+    "box": {
+     "id": "print",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      300,
+      390,
+      90,
+      22.0
+     ],
+     "text": "print liveai",
+     "outlettype": []
+    }
+   }
+  ],
+  "lines": [
+   {
+    "patchline": {
+     "source": [
+      "notein",
+      0
+     ],
+     "destination": [
+      "pack",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "notein",
+      1
+     ],
+     "destination": [
+      "pack",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "notein",
+      2
+     ],
+     "destination": [
+      "pack",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "pack",
+      0
+     ],
+     "destination": [
+      "prepend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "prepend",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg0",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg1",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg2",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg3",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg4",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg5",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg6",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg7",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg8",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "msg9",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "udpreceive",
+      0
+     ],
+     "destination": [
+      "route",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "route",
+      0
+     ],
+     "destination": [
+      "unpack",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "unpack",
+      2
+     ],
+     "destination": [
+      "noteout",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "unpack",
+      1
+     ],
+     "destination": [
+      "noteout",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "unpack",
+      0
+     ],
+     "destination": [
+      "noteout",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "route",
+      1
+     ],
+     "destination": [
+      "print",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "route",
+      2
+     ],
+     "destination": [
+      "print",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "route",
+      3
+     ],
+     "destination": [
+      "print",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "route",
+      4
+     ],
+     "destination": [
+      "print",
+      0
+     ]
+    }
+   }
+  ]
+ }
+}
