@@ -137,6 +137,15 @@ class Device:
         except queue.Empty:
             raise AssertionError(f"the device printed nothing within {timeout} s") from None
 
+    def hear(self, count: int) -> set[str]:
+        """The first `count` distinct lines. A JACK client that misses a cycle on an
+        overloaded machine (non-realtime dummy driver) can have an event delivered twice;
+        what is under test is which notes arrive, not JACK's scheduling."""
+        heard: set[str] = set()
+        while len(heard) < count:
+            heard.add(self.readline())
+        return heard
+
     def play(self, line: str) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(line + "\n")
@@ -160,7 +169,7 @@ def test_a_device_that_dies_and_returns_is_survived(jack, start_server):
     wait_for_midi(peer, "midi_inputs", "gadget keys")
     wait_for_midi(peer, "midi_outputs", "gadget sound")
     gadget.play("on 60 100")
-    assert sorted([gadget.readline(), gadget.readline()]) == ["got note_on 64 100", "got note_on 67 100"]
+    assert gadget.hear(2) == {"got note_on 64 100", "got note_on 67 100"}
     peer.drain()
 
     gadget.unplug()  # with a key held: liveai must release the harmony it holds
@@ -173,9 +182,7 @@ def test_a_device_that_dies_and_returns_is_survived(jack, start_server):
     wait_for_midi(peer, "midi_inputs", "gadget keys")
     wait_for_midi(peer, "midi_outputs", "gadget sound")
     gadget.play("on 62 90")
-    heard = sorted([gadget.readline(), gadget.readline()])
-    graph = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True, env=jack.env()).stdout
-    assert heard == ["got note_on 65 90", "got note_on 69 90"], graph
+    assert gadget.hear(2) == {"got note_on 65 90", "got note_on 69 90"}
     gadget.play("quit")
     gadget.proc.wait(5)
     gadget.close()
@@ -187,7 +194,38 @@ def test_sigterm_sends_note_offs_over_midi(jack, midi_peer, start_server):
     midi_peer.connect_to_liveai()
     for pitch in (60, 64, 67):
         midi_peer.player.send(mido.Message("note_on", note=pitch, velocity=80))
-    assert len(midi_peer.notes(0.5)) == 3
+    assert {n for kind, n, v in midi_peer.notes(0.5) if kind == "note_on"} == {60, 64, 67}
     assert server.stop() == 0
-    offs = sorted(n for kind, n, v in midi_peer.notes(0.5) if kind == "note_off")
-    assert offs == [60, 64, 67]
+    offs = {n for kind, n, v in midi_peer.notes(0.5) if kind == "note_off"}  # (see Device.hear)
+    assert offs == {60, 64, 67}
+
+
+def test_clock_out_as_leader(jack, midi_peer, start_server):
+    _, peer = start_server("midi.clock_out=true", "clock.bpm=150", midi=True, env=jack.env())
+    wait_for_midi(peer)
+    midi_peer.connect_to_liveai()
+    peer.send("/liveai/play")
+    time.sleep(1.2)
+    peer.send("/liveai/stop")
+    time.sleep(0.2)
+    got = []
+    while not midi_peer.heard.empty():
+        got.append(midi_peer.heard.get())
+    kinds = [m.type for m in got]
+    assert kinds[0] == "start" and kinds[-1] == "stop"
+    ticks = kinds.count("clock")
+    # 150 BPM x 24 PPQN = 60 pulses a second, for about 1.2 s
+    assert 55 <= ticks <= 80, ticks
+
+
+def test_without_any_midi_system_it_runs_on_osc_alone(jack, start_server):
+    env = {**jack.env(), "JACK_DEFAULT_SERVER": "no-such-jack-server"}
+    server, peer = start_server("midi.api=jack", midi=True, env=env)
+    peer.send("/liveai/note", 60, 100)
+    notes = [args for address, args in peer.collect(0.3) if address == "/liveai/out/note"]
+    assert sorted(map(tuple, notes)) == [(64, 100, 1), (67, 100, 1)]
+    assert peer.status()["midi_inputs"] == ""
+    assert server.stop() == 0
+    log = server.log()
+    assert log.count("level=warning logger=liveai.supervisor") == 1, log  # said once, not every retry
+    assert "no JACK server is running" in log
