@@ -1,0 +1,1 @@
+"""Running models live: device choice, the worker thread, per-session states."""

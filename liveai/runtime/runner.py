@@ -1,0 +1,236 @@
+"""The ModelRunner: model steps on one dedicated worker thread, states kept resident.
+
+The asyncio loop never waits on torch. Work arrives as *jobs*: generators that yield a
+token to feed (or a list of tokens, fed at once with `prefill`), receive the logits of
+the next token, and finally return a result. Each session (a player, a subscriber) has
+its own state on the model's device and runs its jobs in order; the heads of different
+sessions' queues are stepped together in one batched call. Every step is timed.
+
+    def harmonize(...):            # a job
+        logits = yield note_token  # feed the played note
+        return sample(logits)
+
+    future = runner.submit("osc:127.0.0.1", harmonize(...))   # concurrent.futures.Future
+    result = await asyncio.wrap_future(future)                # in the loop, never blocking
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict, deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Generator
+
+import numpy as np
+import torch
+
+from ..models.base import ContinuationModel, stack_states
+
+log = logging.getLogger(__name__)
+
+Job = Generator["int | list[int]", torch.Tensor, Any]  # yields tokens, is sent logits (V,)
+_TIMINGS = 4096  # recent step durations kept for percentiles
+
+
+@dataclass
+class _Running:
+    session: str
+    job: Job
+    future: Future[Any]
+    feed: int | list[int] | None = None  # what the job asks to feed next
+
+
+@dataclass
+class _Timings:
+    step_s: deque[float] = field(default_factory=lambda: deque(maxlen=_TIMINGS))
+    batch: deque[int] = field(default_factory=lambda: deque(maxlen=_TIMINGS))
+    steps: int = 0
+
+    def add(self, seconds: float, batch: int) -> None:
+        self.step_s.append(seconds)
+        self.batch.append(batch)
+        self.steps += 1
+
+
+class ModelRunner:
+    """One model, one worker thread, many sessions. `start()`, `submit()`, `close()`."""
+
+    def __init__(self, model: ContinuationModel, name: str, max_sessions: int = 64, threads: int = 1) -> None:
+        self.model = model
+        self.name = name
+        self.max_sessions = max_sessions
+        self.threads = threads
+        self.device = next(model.parameters()).device  # type: ignore[attr-defined]
+        self._inbox: queue.SimpleQueue[_Running | str | None] = queue.SimpleQueue()
+        self._queues: dict[str, deque[_Running]] = {}
+        self._states: OrderedDict[str, Any] = OrderedDict()  # least recently used first
+        self._timings = _Timings()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, warmup_steps: int = 20) -> None:
+        """Start the worker and warm the model up (first calls are slow: allocation, JIT paths)."""
+        self._thread = threading.Thread(target=self._work, name=f"model-{self.name}", daemon=True)
+        self._thread.start()
+        futures = [self.submit("warmup", _warmup(warmup_steps)) for _ in range(2)]
+        for f in futures:
+            f.result(timeout=60)
+        self.reset("warmup")
+        self._timings = _Timings()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._inbox.put(None)
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    # -- API (any thread) ----------------------------------------------------------------
+    def submit(self, session: str, job: Job) -> Future[Any]:
+        """Queue `job` for `session`; the future holds its result (cancel it to drop the job)."""
+        future: Future[Any] = Future()
+        self._inbox.put(_Running(session, job, future))
+        return future
+
+    def reset(self, session: str) -> None:
+        """Forget the session's state (after panic, or to re-prime); queued jobs still run."""
+        self._inbox.put(session)
+
+    def stats(self) -> dict[str, Any]:
+        t = self._timings
+        times = np.array(t.step_s) * 1000.0
+        p50, p99 = (float(x) for x in np.percentile(times, [50, 99])) if times.size else (0.0, 0.0)
+        return {
+            f"model_{self.name}_steps": t.steps,
+            f"model_{self.name}_step_p50_ms": round(p50, 4),
+            f"model_{self.name}_step_p99_ms": round(p99, 4),
+            f"model_{self.name}_batch_mean": round(float(np.mean(t.batch)), 3) if t.batch else 0.0,
+            f"model_{self.name}_sessions": len(self._states),
+            f"model_{self.name}_device": str(self.device),
+        }
+
+    # -- worker thread ---------------------------------------------------------------------
+    def _work(self) -> None:
+        torch.set_num_threads(self.threads)
+        with torch.inference_mode():
+            while True:
+                if not self._take(block=not self._queues):
+                    break
+                self._step_heads()
+
+    def _take(self, block: bool) -> bool:
+        """Move new jobs and resets from the inbox; False when closing."""
+        while True:
+            try:
+                item = self._inbox.get(block=block)
+            except queue.Empty:
+                return True
+            block = False
+            if item is None:
+                self._cancel_all()
+                return False
+            if isinstance(item, str):
+                self._states.pop(item, None)
+            else:
+                self._queues.setdefault(item.session, deque()).append(item)
+
+    def _heads(self) -> list[_Running]:
+        """The first live job of every session, each with what it wants to feed."""
+        heads = []
+        for session in list(self._queues):
+            jobs = self._queues[session]
+            while jobs:
+                head = jobs[0]
+                if head.feed is None and not self._advance(head, None):
+                    jobs.popleft()
+                    continue
+                heads.append(head)
+                break
+            if not jobs:
+                del self._queues[session]
+        return heads
+
+    def _advance(self, running: _Running, logits: torch.Tensor | None) -> bool:
+        """Run the job to its next yield; False when it finished (future resolved)."""
+        if running.future.cancelled():
+            running.job.close()
+            return False
+        try:
+            running.feed = next(running.job) if logits is None else running.job.send(logits)
+            if running.feed == []:
+                raise ValueError("a job yielded an empty list of tokens")
+        except StopIteration as done:
+            running.future.set_result(done.value)
+            return False
+        except Exception as exc:  # a failing job must not stop the worker
+            log.exception("model job failed (session %s)", running.session)
+            running.future.set_exception(exc)
+            return False
+        return True
+
+    def _step_heads(self) -> None:
+        heads = self._heads()
+        singles = [h for h in heads if isinstance(h.feed, int)]
+        for head in heads:
+            if isinstance(head.feed, list):
+                self._prefill(head)
+        if singles:
+            self._step_batch(singles)
+
+    def _state(self, session: str) -> Any:
+        state = self._states.pop(session, None)
+        if state is None:
+            state = self.model.init_state(1, self.device)
+            if len(self._states) >= self.max_sessions:
+                evicted, _ = self._states.popitem(last=False)
+                log.warning("model %s: more than %d sessions, forgetting %s", self.name, self.max_sessions, evicted)
+        self._states[session] = state  # most recently used last
+        return state
+
+    def _prefill(self, head: _Running) -> None:
+        """A list of tokens (priming with a phrase) goes in one call, for this session alone."""
+        started = time.perf_counter()
+        x = torch.tensor([head.feed], dtype=torch.long, device=self.device)  # (1, T)
+        logits, state = self.model.prefill(x, self._state(head.session))
+        self._states[head.session] = state
+        self._timings.add(time.perf_counter() - started, 1)
+        self._finish_step(head, logits[0, -1])  # (V,)
+
+    def _step_batch(self, heads: list[_Running]) -> None:
+        started = time.perf_counter()
+        tokens = torch.tensor([h.feed for h in heads], dtype=torch.long, device=self.device)  # (B,)
+        if len(heads) == 1:
+            logits, state = self.model.step(tokens, self._state(heads[0].session))
+            self._states[heads[0].session] = state
+        else:
+            states = stack_states([self._state(h.session) for h in heads])
+            logits, states = self.model.step(tokens, states)  # (B, V)
+            for i, h in enumerate(heads):
+                self._states[h.session] = states.select(i)
+        self._timings.add(time.perf_counter() - started, len(heads))
+        for i, head in enumerate(heads):
+            self._finish_step(head, logits[i])
+
+    def _finish_step(self, head: _Running, logits: torch.Tensor) -> None:
+        if not self._advance(head, logits):
+            jobs = self._queues.get(head.session)
+            if jobs and jobs[0] is head:
+                jobs.popleft()
+                head.feed = None
+
+    def _cancel_all(self) -> None:
+        for jobs in self._queues.values():
+            for running in jobs:
+                running.job.close()
+                running.future.cancel()
+        self._queues.clear()
+
+
+def _warmup(steps: int) -> Job:
+    for i in range(steps):
+        yield i % 256  # note-on and note-off tokens
+    yield list(range(steps))
+    return None

@@ -1,0 +1,144 @@
+"""The ModelRunner: jobs on a worker thread, resident per-session states, batched steps."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+import torch
+
+from liveai.models.checkpoint import build_model
+from liveai.runtime.device import choose_device
+from liveai.runtime.runner import ModelRunner
+
+
+def tiny(arch: str):
+    torch.manual_seed(0)
+    config = {"hidden": 32, "layers": 1} if arch == "gru" else {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "window": 16}
+    return build_model(arch, config).eval()
+
+
+def feed_all(tokens):
+    """A job: feed tokens one by one, return every logits row."""
+    rows = []
+    for t in tokens:
+        rows.append((yield t).clone())
+    return rows
+
+
+@pytest.fixture(params=["gru", "transformer"])
+def runner(request):
+    r = ModelRunner(tiny(request.param), name=request.param)
+    r.start(warmup_steps=3)
+    yield r
+    r.close()
+
+
+def test_state_persists_between_jobs_of_a_session(runner):
+    tokens = [388, 60, 300, 188, 62, 290]
+    whole = runner.submit("a", feed_all(tokens)).result(5)
+    runner.reset("a")
+    first = runner.submit("a", feed_all(tokens[:3])).result(5)
+    second = runner.submit("a", feed_all(tokens[3:])).result(5)
+    for got, want in zip(first + second, whole):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_sessions_are_independent_and_batched(runner):
+    a_tokens, b_tokens = [388, 60, 300, 188], [388, 72, 260, 200]
+    alone_a = runner.submit("solo-a", feed_all(a_tokens)).result(5)
+    alone_b = runner.submit("solo-b", feed_all(b_tokens)).result(5)
+    before = runner.stats()[f"model_{runner.name}_steps"]
+    fa, fb = runner.submit("a", feed_all(a_tokens)), runner.submit("b", feed_all(b_tokens))
+    for got, want in zip(fa.result(5) + fb.result(5), alone_a + alone_b):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    stats = runner.stats()
+    assert stats[f"model_{runner.name}_steps"] - before < 2 * len(a_tokens)  # some steps served both
+
+
+def test_a_list_is_prefilled_in_one_step(runner):
+    tokens = [388, 60, 300, 188, 62]
+    stepped = runner.submit("s", feed_all(tokens)).result(5)[-1]
+
+    def prefill_job():
+        return (yield tokens).clone()
+
+    prefilled = runner.submit("p", prefill_job()).result(5)
+    torch.testing.assert_close(prefilled, stepped, atol=1e-4, rtol=1e-4)
+
+
+def test_reset_forgets_the_state(runner):
+    first = runner.submit("r", feed_all([388, 60])).result(5)
+    runner.reset("r")
+    again = runner.submit("r", feed_all([388, 60])).result(5)
+    torch.testing.assert_close(first[-1], again[-1])
+
+
+def test_a_failing_job_does_not_stop_the_worker(runner):
+    def broken():
+        yield 60
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        runner.submit("x", broken()).result(5)
+    assert len(runner.submit("x", feed_all([61])).result(5)) == 1
+
+
+def test_cancelled_jobs_are_dropped(runner):
+    gate = threading.Event()
+
+    def slow():
+        while not gate.is_set():
+            yield 60
+        return "done"
+
+    blocker = runner.submit("c", slow())
+    later = runner.submit("c", feed_all([60]))
+    later.cancel()
+    gate.set()
+    assert blocker.result(5) == "done"
+    assert later.cancelled()
+    assert runner.submit("c", feed_all([60])).result(5)  # the session still works
+
+
+async def test_results_reach_the_loop_without_blocking_it(runner):
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    task = asyncio.create_task(ticker())
+    rows = await asyncio.wrap_future(runner.submit("loop", feed_all(list(range(200)))))
+    task.cancel()
+    assert len(rows) == 200 and ticks > 1
+
+
+def test_stats_report_step_times(runner):
+    runner.submit("s", feed_all([60] * 10)).result(5)
+    stats = runner.stats()
+    assert stats[f"model_{runner.name}_steps"] >= 10
+    assert 0 < stats[f"model_{runner.name}_step_p50_ms"] <= stats[f"model_{runner.name}_step_p99_ms"]
+    assert stats[f"model_{runner.name}_device"] == "cpu"
+
+
+def test_device_choice_on_this_machine():
+    assert choose_device("auto").type in ("cuda", "mps", "cpu")
+    assert choose_device("cpu").type == "cpu"
+
+
+def test_sessions_with_different_histories_batch_correctly(runner):
+    """Rows at different positions (a Transformer's KV ring, a GRU's hidden state) step together."""
+    history_a, history_b = [388, 60, 300, 188, 62, 290, 190, 64, 300, 192, 65, 280, 193, 67, 270, 195, 69, 260], [388, 72]
+    tail_a, tail_b = [300, 200, 71], [260, 72 + 128, 74]
+    solo = {}
+    for name, history, tail in (("a", history_a, tail_a), ("b", history_b, tail_b)):
+        solo[name] = runner.submit(f"solo-{name}", feed_all(history + tail)).result(5)[-len(tail):]
+    runner.submit("a", feed_all(history_a)).result(5)
+    runner.submit("b", feed_all(history_b)).result(5)
+    fa, fb = runner.submit("a", feed_all(tail_a)), runner.submit("b", feed_all(tail_b))
+    for got, want in zip(fa.result(5) + fb.result(5), solo["a"] + solo["b"]):
+        torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
