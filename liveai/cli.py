@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -34,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", parents=[common], help="measure latency; prints JSON")
     bench.add_argument("--osc", action="store_true", help="round trip over OSC (default when nothing is chosen)")
     bench.add_argument("--midi", action="store_true", help="round trip over JACK MIDI (needs jackd)")
+    bench.add_argument("--models", action="store_true", help="model step latency on one CPU thread")
+    bench.add_argument("--model", metavar="CHECKPOINT", action="append", default=[],
+                       help="with --models: these checkpoints (default: the shipped models/*.pt)")
     bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")
     bench.add_argument("--seconds", type=float, default=10.0, help="duration of each rate")
     bench.add_argument("--out", metavar="FILE", help="also write the JSON here")
@@ -75,13 +79,20 @@ def cmd_devices(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(config: Config, args: argparse.Namespace) -> int:
-    from .bench.latency import run_benchmarks
+    from .bench.latency import machine, run_benchmarks
 
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
-    report: dict[str, Any] = run_benchmarks(
-        osc=args.osc or not args.midi, midi=args.midi, rates=rates, seconds=args.seconds, overrides=args.set,
-        config_path=args.config,
-    )
+    report: dict[str, Any] = {"machine": machine()}
+    if args.osc or args.midi or not args.models:
+        report.update(run_benchmarks(osc=args.osc or not args.midi, midi=args.midi, rates=rates,
+                                     seconds=args.seconds, overrides=args.set, config_path=args.config))
+    if args.models:
+        from .bench.models import bench_models, shipped_models
+
+        paths = [Path(p) for p in args.model] or shipped_models()
+        if not paths:
+            raise LiveaiError("no checkpoints: models/*.pt is empty and no --model was given")
+        report["models"] = bench_models(paths)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

@@ -1,0 +1,116 @@
+"""`liveai bench --models`: what one event costs each model, on one CPU thread.
+
+- per event: feed one token and sample the next (temperature 1, top-p 0.95) with a
+  full context already in the state: p50/p99 over many events;
+- cached step against a full recompute of the same context (128, 512, 1024 tokens):
+  the reason states are kept;
+- batched steps of 1, 4 and 16 sessions: the latency of one step for all of them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..models import codec
+from ..models.checkpoint import load_checkpoint
+from ..models.sampling import Sampler
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models"
+
+
+def shipped_models() -> list[Path]:
+    return sorted(p for p in SHIPPED.glob("*.pt"))
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float]:
+    ms = np.array(seconds) * 1000.0
+    p50, p99 = np.percentile(ms, [50, 99])
+    return {"p50_ms": round(float(p50), 4), "p99_ms": round(float(p99), 4), "mean_ms": round(float(ms.mean()), 4)}
+
+
+def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _context(length: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """Plausible event tokens (note-ons, note-offs, shifts, velocities), not PAD/START."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, codec.START, (batch, length), generator=g)  # (B, T)
+
+
+def bench_events(model: Any, context: int, events: int) -> dict[str, Any]:
+    state = model.init_state(1)
+    _, state = model.prefill(_context(context), state)
+    sampler = Sampler(temperature=1.0, top_p=0.95, seed=0)
+    token = torch.tensor([codec.note_on(60)])
+    times = []
+    for _ in range(events):
+        start = time.perf_counter()
+        logits, state = model.step(token, state)
+        token = torch.tensor([sampler.sample(logits[0])])
+        times.append(time.perf_counter() - start)
+    return {"context_tokens": context, "events": events, **_percentiles(times)}
+
+
+def bench_cached_vs_recompute(model: Any, lengths: tuple[int, ...], repeats: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for length in lengths:
+        tokens = _context(length + repeats)
+        state = model.init_state(1)
+        _, state = model.prefill(tokens[:, :length], state)
+        cached = []
+        for i in range(repeats):
+            start = time.perf_counter()
+            _, state = model.step(tokens[:, length + i], state)
+            cached.append(time.perf_counter() - start)
+        window = tokens[:, :length]
+        recompute = _timed(lambda: model.forward(window)[:, -1], max(3, repeats // 20))
+        c, r = float(np.median(cached)), float(np.median(recompute))
+        out[str(length)] = {"cached_step_ms": round(c * 1000, 4), "recompute_ms": round(r * 1000, 3),
+                            "speedup": round(r / c, 1)}
+    return out
+
+
+def bench_batched(model: Any, sizes: tuple[int, ...], context: int, repeats: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for batch in sizes:
+        state = model.init_state(batch)
+        _, state = model.prefill(_context(context, batch), state)
+        tokens = _context(repeats, batch, seed=1)
+        times = []
+        for i in range(repeats):
+            start = time.perf_counter()
+            _, state = model.step(tokens[:, i], state)
+            times.append(time.perf_counter() - start)
+        figures = _percentiles(times)
+        figures["per_session_mean_ms"] = round(figures["mean_ms"] / batch, 4)
+        out[str(batch)] = figures
+    return out
+
+
+def bench_models(paths: list[Path], events: int = 3000) -> dict[str, Any]:
+    torch.set_num_threads(1)  # what one live worker thread gets
+    report: dict[str, Any] = {"threads": torch.get_num_threads(), "models": {}}
+    with torch.inference_mode():
+        for path in paths:
+            model, info = load_checkpoint(path, "cpu")
+            params = sum(p.numel() for p in model.parameters())
+            window = int(info["config"].get("window", 512))
+            entry: dict[str, Any] = {
+                "arch": model.arch, "parameters": params, "file_mb": round(path.stat().st_size / 2**20, 2),
+                "per_event": bench_events(model, context=min(512, window), events=events),
+                "cached_vs_recompute": bench_cached_vs_recompute(model, (128, 512, 1024), repeats=200),
+                "batched_step": bench_batched(model, (1, 4, 16), context=min(512, window), repeats=300),
+            }
+            report["models"][path.stem] = entry
+    return report
