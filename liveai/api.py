@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Protocol
 
-from .config import MODES
+from .config import KEYS, MODES, SCALES
 from .core.engine import Engine
 from .errors import CommandError
 from .events import ControlChange, NoteOff, NoteOn
@@ -45,6 +45,8 @@ Bpm = Annotated[float, Range(20.0, 300.0, clamp=True)]
 Beats = Annotated[float, Range(0.25, 64.0, clamp=True)]
 Port = Annotated[int, Range(1, 65535)]
 Mode = Annotated[str, Choice(MODES)]
+KeyName = Annotated[str, Choice(KEYS)]
+ScaleName = Annotated[str, Choice(SCALES)]
 Slot = Annotated[str, Choice(("a", "b"))]
 Token = int | float | str
 
@@ -62,7 +64,7 @@ class Replies(Protocol):
 class Client:
     """Who sent a message, when it arrived, and how to answer."""
 
-    source: str  # e.g. "osc:127.0.0.1", "midi:liveai in", "mqtt"
+    source: str  # e.g. "osc:127.0.0.1:53211", "midi:liveai in", "mqtt"
     arrival: float  # time.monotonic() at arrival
     replies: Replies
     host: str = ""
@@ -217,8 +219,9 @@ class ControlApi:
     # -- commands (also MQTT `cmd/<name>`) ----------------------------------------
     @handler("mode", mqtt=True)
     def mode(self, client: Client, name: Mode) -> None:
-        """Switch behaviour: off, thru, harmonize (duet, autopilot, morph need a model). Sounding notes are released."""
-        self.engine.command("mode", name)
+        """Switch behaviour: off, thru, harmonize, duet, autopilot (morph is not available yet). Sounding
+        notes are released. With `server.sessions = "per_source"` only the sender's session changes."""
+        self.engine.set_mode(name, client.source)
 
     @handler("temperature", mqtt=True)
     def temperature(self, client: Client, x: Temperature) -> None:
@@ -235,6 +238,17 @@ class ControlApi:
         """How busy generated parts are, 0-1 (clamped); steers autopilot."""
         self.engine.command("density", x)
 
+    @handler("key", mqtt=True)
+    def key(self, client: Client, name: KeyName, scale: ScaleName | None = None) -> None:
+        """Key (C, C#, Db ... B) and optionally scale (major, minor, dorian, blues ...) that harmonies and
+        generated notes keep to."""
+        self.engine.command("key", name, scale)
+
+    @handler("register", mqtt=True)
+    def register(self, client: Client, low: Pitch, high: Pitch) -> None:
+        """Lowest and highest pitch of generated and harmony notes (0-127, low below high)."""
+        self.engine.command("register", low, high)
+
     @handler("play", mqtt=True)
     def play(self, client: Client) -> None:
         """Start the transport: beats go out as `/liveai/out/beat n` (and MIDI clock if enabled)."""
@@ -247,8 +261,8 @@ class ControlApi:
 
     @handler("continue", mqtt=True)
     def continue_(self, client: Client, beats: Beats = 4.0) -> None:
-        """Ask for a continuation of what was played now (needs a model)."""
-        self.engine.command("continue", beats)
+        """Duet mode: answer now with about `beats` beats, without waiting for the phrase gap."""
+        self.engine.continue_(beats, client.source)
 
     @handler("morph", mqtt=True)
     def morph(self, client: Client, x: Unit) -> None:

@@ -37,8 +37,12 @@ def _choice(options: tuple[str, ...]) -> dict[str, Any]:
 
 @dataclass
 class ServerConfig:
-    mode: str = field(default="harmonize", metadata=_choice(MODES[:3]))
+    mode: str = field(default="harmonize", metadata=_choice(MODES[:5]))
     temperature: float = field(default=1.0, metadata=_range(0.05, 2.0))
+    # "shared": everyone plays into one session; "per_source": each OSC client (host:port)
+    # and each MIDI input has its own session (own mode, own model state).
+    sessions: str = field(default="shared", metadata=_choice(("shared", "per_source")))
+    max_sessions: int = field(default=32, metadata=_range(1, 1024))
     log_level: str = field(default="info", metadata=_choice(("debug", "info", "warning", "error")))
 
 
@@ -112,11 +116,19 @@ class HarmonizeConfig:
     low: int = field(default=36, metadata=_range(0, 127))
     high: int = field(default=96, metadata=_range(0, 127))
     velocity_scale: float = field(default=1.0, metadata=_range(0.0, 2.0))
+    # "model": the continuation model proposes the voices (the rule answers when it is
+    # late); "rule": always the intervals above. Without a model it is always "rule".
+    by: str = field(default="model", metadata=_choice(("model", "rule")))
+    voices: int = field(default=2, metadata=_range(1, 3))
 
 
 @dataclass
 class ModelConfig:
     device: str = field(default="auto", metadata=_choice(("auto", "cpu", "cuda", "mps")))
+    # A shipped model by name (models/<name>.pt) or a checkpoint path; "" = no model.
+    continuation: str = "gru"
+    threads: int = field(default=1, metadata=_range(1, 64))  # torch threads of the worker
+    seed: int = field(default=-1, metadata=_range(-1, 2**31 - 1))  # -1: a new seed each run
 
 
 @dataclass
@@ -130,6 +142,28 @@ class BudgetConfig:
 @dataclass
 class DuetConfig:
     phrase_gap_ms: float = field(default=600.0, metadata=_range(50.0, 10000.0))
+    # The answer lasts about as long as the phrase, clamped to this range.
+    min_response_s: float = field(default=1.0, metadata=_range(0.1, 120.0))
+    max_response_s: float = field(default=8.0, metadata=_range(0.1, 120.0))
+    # When the transport follows or leads a clock, a phrase also ends with its bar.
+    answer_on_bar: bool = True
+    beats_per_bar: int = field(default=4, metadata=_range(1, 16))
+    # Snap answer notes to this fraction of a beat (0 = as the model plays them).
+    quantize_beats: float = field(default=0.0, metadata=_range(0.0, 4.0))
+    max_polyphony: int = field(default=4, metadata=_range(1, 16))
+    keep_key: bool = False  # constrain answers to the key/scale state (else the model follows the player)
+
+
+@dataclass
+class AutopilotConfig:
+    horizon_s: float = field(default=2.0, metadata=_range(0.2, 30.0))  # generated ahead of now
+    # density 0..1 maps onto this many notes per second
+    min_notes_per_s: float = field(default=0.5, metadata=_range(0.05, 50.0))
+    max_notes_per_s: float = field(default=8.0, metadata=_range(0.1, 100.0))
+    max_polyphony: int = field(default=4, metadata=_range(1, 16))
+    # Every so often the state restarts from its own recent output (bounded memory, no drift).
+    reprime_s: float = field(default=300.0, metadata=_range(5.0, 86400.0))
+    channel: int = field(default=1, metadata=_range(1, 16))
 
 
 @dataclass
@@ -157,6 +191,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     duet: DuetConfig = field(default_factory=DuetConfig)
+    autopilot: AutopilotConfig = field(default_factory=AutopilotConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
 
@@ -282,6 +317,12 @@ def _check_relations(config: Config) -> None:
         _check_midi_number(f"midi.program_map.{number}", number)
         if mode not in MODES:
             raise ConfigError(f"midi.program_map.{number}: {mode!r} is not one of {', '.join(MODES)}")
+    d = config.duet
+    if d.min_response_s > d.max_response_s:
+        raise ConfigError(f"duet.min_response_s: {d.min_response_s} is above duet.max_response_s {d.max_response_s}")
+    a = config.autopilot
+    if a.min_notes_per_s > a.max_notes_per_s:
+        raise ConfigError(f"autopilot.min_notes_per_s: {a.min_notes_per_s} is above autopilot.max_notes_per_s")
     url = config.mqtt.url
     if url and not url.startswith(("mqtt://", "mqtts://")):
         raise ConfigError(f"mqtt.url: {url!r} must start with mqtt:// or mqtts://")

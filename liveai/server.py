@@ -19,6 +19,9 @@ from typing import Any
 from .api import ControlApi
 from .config import Config
 from .core.engine import Engine
+from .runtime.loading import load_runner
+from .runtime.port import RunnerPort
+from .runtime.runner import ModelRunner
 from .supervisor import supervise
 from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
@@ -38,9 +41,12 @@ def memory_mb() -> float:
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, runner: ModelRunner | None = None) -> None:
+        """`runner`: the started continuation model (see `liveai.runtime.loading`), if any."""
         self.config = config
-        self.engine = Engine(config, now=time.monotonic)
+        self.runner = runner
+        port = None if runner is None else RunnerPort(runner, asyncio.get_running_loop())
+        self.engine = Engine(config, now=time.monotonic, models=port)
         self.api = ControlApi(self.engine)
         self.osc: OscTransport | None = None
         self.midi: MidiTransport | None = None
@@ -74,6 +80,8 @@ class Server:
             status["osc_subscribers"] = len(self.osc.subscribers)
         status.update(self.midi.status() if self.midi else {"midi_api": "off"})
         status["mqtt"] = "off" if self.mqtt is None else ("connected" if self.mqtt.connected else "reconnecting")
+        if self.runner is not None:
+            status.update(self.runner.stats())
         return status
 
     # -- run --------------------------------------------------------------------------------
@@ -96,6 +104,7 @@ class Server:
                 engine.sinks.append(self.mqtt.send_event)
                 tasks.append(asyncio.create_task(
                     supervise("mqtt", self.mqtt.session, maximum_s=c.mqtt.reconnect_max_s)))
+            engine.start()
             self.ready.set()
             log.info("liveai serving: mode %s", engine.state["mode"])
             try:
@@ -111,9 +120,14 @@ class Server:
 
 
 async def serve(config: Config) -> None:
-    """Run until SIGINT or SIGTERM."""
+    """Load the model, then run until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await Server(config).run(stop)
+    runner = await asyncio.to_thread(load_runner, config)
+    try:
+        await Server(config, runner).run(stop)
+    finally:
+        if runner is not None:
+            runner.close()

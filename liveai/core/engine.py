@@ -1,26 +1,30 @@
-"""The engine: routes incoming events to the active behaviour and sends what it answers.
+"""The engine: routes incoming events to sessions, applies commands, sends what they answer.
 
 Plain Python, no I/O: time comes from `now()`, outgoing events go to the sinks the
-server registers (one per transport), timed events wait in the Scheduler until the
-driver calls `run_due()`. Every note leaving here passes the NoteTracker, so stop,
-mode change, panic, input loss and shutdown can silence everything that sounds.
+server registers (one per transport), timed events and timers wait in the Scheduler
+until the driver calls `run_due()`, model jobs go through a ModelPort. Every note
+leaving here passes the NoteTracker, so stop, mode change, panic, input loss and
+shutdown can silence everything that sounds.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any, Callable
 
-from ..config import CC_TARGETS, MODES, Config
+from ..config import CC_TARGETS, KEYS, MODES, SCALES, Config
 from ..errors import CommandError
 from ..events import (
     Beat, ClockTick, Command, ControlChange, Event, InputLost, NoteOff, NoteOn,
     ProgramChange, StateChanged, TransportStart, TransportStop,
 )
-from .behaviours import Behaviour, make_behaviour
+from .behaviours import check_mode, make_behaviour
 from .clock import PPQN, Clock
+from .context import Context, ModelPort, Timer
 from .notes import NoteTracker
 from .scheduler import Scheduler
+from .session import Session
 from .stats import Stats
 
 log = logging.getLogger(__name__)
@@ -29,18 +33,28 @@ Sink = Callable[[Event], None]
 
 # Public state and its range; CC mappings scale 0..127 onto these.
 RANGES = {"temperature": (0.05, 2.0), "tempo": (20.0, 300.0), "morph": (0.0, 1.0), "density": (0.0, 1.0)}
-# Modes that need a model; they arrive with the model runtime.
-MODEL_MODES = ("duet", "autopilot", "morph")
+MAIN = "main"  # the one session when sessions are shared
 
 
 class _InternalTick:
     """Marker queued in the scheduler for the next pulse of the internal clock."""
 
 
+class _Owned:
+    """A scheduled event its owner (a response, the autopilot) may take back."""
+
+    __slots__ = ("event", "owner")
+
+    def __init__(self, event: Event, owner: object) -> None:
+        self.event = event
+        self.owner = owner
+
+
 class Engine:
-    def __init__(self, config: Config, now: Callable[[], float]) -> None:
+    def __init__(self, config: Config, now: Callable[[], float], models: ModelPort | None = None) -> None:
         self.config = config
         self.now = now
+        self.models = models
         self.clock = Clock(config.clock.bpm, config.clock.source)
         self.scheduler = Scheduler()
         self.tracker = NoteTracker()
@@ -48,18 +62,38 @@ class Engine:
         self.sinks: list[Sink] = []
         # Called with the new earliest time when the scheduler's head changes.
         self.on_reschedule: Callable[[float], None] = lambda at: None
+        h = config.harmonize
         self.state: dict[str, Any] = {
-            "mode": config.server.mode,
-            "temperature": config.server.temperature,
-            "tempo": config.clock.bpm,
-            "morph": 0.0,
-            "density": 0.5,
-            "playing": False,
+            "mode": config.server.mode, "temperature": config.server.temperature, "tempo": config.clock.bpm,
+            "morph": 0.0, "density": 0.5, "playing": False, "key": h.key, "scale": h.scale,
+            "low": h.low, "high": h.high,
         }
-        self.behaviour: Behaviour = make_behaviour(config.server.mode, config.harmonize)
+        self.sessions: OrderedDict[str, Session] = OrderedDict()  # least recently played first
         self._cc_map = {int(k): v for k, v in config.midi.cc_map.items()}
         self._program_map = {int(k): v for k, v in config.midi.program_map.items()}
         self._tick_at: float | None = None  # target time of the next internal pulse
+
+    def start(self) -> None:
+        """Open the shared session now, so a mode that plays on its own (autopilot)
+        starts without waiting for a note."""
+        self.session()
+
+    # -- sessions ----------------------------------------------------------------
+    def session_key(self, source: str) -> str:
+        return source if self.config.server.sessions == "per_source" and source else MAIN
+
+    def session(self, source: str = "") -> Session:
+        key = self.session_key(source)
+        session = self.sessions.get(key)
+        if session is None:
+            if len(self.sessions) >= self.config.server.max_sessions:
+                _, oldest = self.sessions.popitem(last=False)
+                log.warning("more than %d sessions: releasing %s", self.config.server.max_sessions, oldest.key)
+                oldest.release()
+            session = Session(key, Context(self, key), self.state["mode"], make_behaviour)
+            self.sessions[key] = session
+        self.sessions.move_to_end(key)
+        return session
 
     # -- input -----------------------------------------------------------------
     def handle(self, event: Event) -> None:
@@ -68,17 +102,17 @@ class Engine:
         self.stats.event_in(self.now())
         match event:
             case NoteOn(velocity=0):
-                self.behaviour.note_off(_as_off(event), self.send)
+                self.session(event.source).note_off(_as_off(event))
             case NoteOn():
-                self.behaviour.note_on(event, self.send)
+                self.session(event.source).note_on(event)
             case NoteOff():
-                self.behaviour.note_off(event, self.send)
+                self.session(event.source).note_off(event)
             case ControlChange():
                 self.control_change(event)
             case ProgramChange():
                 mode = self._program_map.get(event.program)
                 if mode is not None:
-                    self.set_mode(mode)
+                    self.set_mode(mode, event.source)
             case ClockTick():
                 self._midi_tick(event.t)
             case TransportStart(resume=resume):
@@ -87,7 +121,7 @@ class Engine:
                 self.stop()
             case InputLost():
                 log.warning("input lost, releasing its notes: %s", event.source)
-                self._release_all(event.t)
+                self.session(event.source).release()
             case Command(name=name, args=args):
                 self.command(name, *args)
             case _:
@@ -96,14 +130,13 @@ class Engine:
     def control_change(self, event: ControlChange) -> None:
         target = self._cc_map.get(event.controller)
         if target is None:
-            self.behaviour.control(event, self.send)
+            self.session(event.source).control(event)
             return
         lo, hi = RANGES[target]
-        value = lo + (hi - lo) * event.value / 127.0
-        self.command(target, value)
+        self.command(target, lo + (hi - lo) * event.value / 127.0)
 
     def command(self, name: str, *args: Any) -> None:
-        """Apply a named command (shared by OSC, MQTT and CC mappings)."""
+        """Apply a named command (shared by OSC, MQTT and CC mappings) to every session."""
         handler = getattr(self, f"cmd_{name.replace('/', '_')}", None)
         if handler is None:
             raise CommandError("unknown_command", f"unknown command {name!r}")
@@ -128,6 +161,19 @@ class Engine:
     def cmd_morph(self, value: float) -> None:
         self._set_state("morph", _clamp(value, *RANGES["morph"]))
 
+    def cmd_key(self, key: str, scale: str | None = None) -> None:
+        if key not in KEYS or (scale is not None and scale not in SCALES):
+            raise CommandError("bad_value", f"unknown key or scale {key!r} {scale!r}")
+        self._set_state("key", key)
+        if scale is not None:
+            self._set_state("scale", scale)
+
+    def cmd_register(self, low: int, high: int) -> None:
+        if not 0 <= low < high <= 127:
+            raise CommandError("bad_value", f"register {low}..{high}: need 0 <= low < high <= 127")
+        self._set_state("low", int(low))
+        self._set_state("high", int(high))
+
     def cmd_play(self) -> None:
         self.play()
 
@@ -137,8 +183,8 @@ class Engine:
     def cmd_panic(self) -> None:
         self.panic()
 
-    def cmd_continue(self, beats: float | None = None) -> None:
-        raise CommandError("unavailable", "continue needs a model (duet mode), not available yet")
+    def cmd_continue(self, beats: float = 4.0) -> None:
+        self.continue_(beats)
 
     def cmd_morph_capture(self, slot: str) -> None:
         raise CommandError("unavailable", "morph needs the VAE model, not available yet")
@@ -146,15 +192,24 @@ class Engine:
     def cmd_morph_load(self, slot: str, path: str) -> None:
         raise CommandError("unavailable", "morph needs the VAE model, not available yet")
 
-    def set_mode(self, name: str) -> None:
+    def set_mode(self, name: str, source: str = "") -> None:
+        """The mode of the sender's session, or of every session (and new ones) when
+        sessions are shared or the command is global (MQTT, CC)."""
         if name not in MODES:
             raise CommandError("bad_value", f"unknown mode {name!r} (modes: {', '.join(MODES)})")
-        if name in MODEL_MODES:
-            raise CommandError("unavailable", f"mode {name!r} needs a model, not available yet")
-        self._release_all(None)
-        self.behaviour = make_behaviour(name, self.config.harmonize)
+        check_mode(name, self.models is not None)
+        key = self.session_key(source)
+        if key != MAIN and source.startswith(("osc:", "midi:")):
+            self.session(source).set_mode(name)
+            log.info("mode %s for %s", name, key)
+            return
+        for session in list(self.sessions.values()):
+            session.set_mode(name)
         self._set_state("mode", name)
         log.info("mode %s", name)
+
+    def continue_(self, beats: float, source: str = "") -> None:
+        self.session(source).continue_(beats)
 
     def play(self, resume: bool = False, at: float | None = None) -> None:
         now = self.now() if at is None else at
@@ -165,9 +220,9 @@ class Engine:
         self._set_state("playing", True)
         if not self.clock.following(now):
             self.send(TransportStart(resume=resume, t=now))  # followers (MIDI clock out) start too
-        if not self.clock.following(now) and self._tick_at is None:
-            self._tick_at = now + self.config.clock.lookahead_ms / 1000.0
-            self._push(self._tick_at, _InternalTick())
+            if self._tick_at is None:
+                self._tick_at = now + self.config.clock.lookahead_ms / 1000.0
+                self._push(self._tick_at, _InternalTick())
 
     def stop(self) -> None:
         if self.clock.playing and not self.clock.following(self.now()):
@@ -179,15 +234,21 @@ class Engine:
         self._release_all(None)
 
     def panic(self) -> None:
-        """All notes off everywhere, and drop every queued note."""
-        self.scheduler.remove_if(lambda item: isinstance(item, (NoteOn, NoteOff)))
-        self._release_all(None)
-        for channel in range(16):  # for notes liveai never saw, e.g. a synth's hang
-            self.send(ControlChange(123, 0, channel))
+        """All notes off everywhere, every queued note dropped; then every session starts
+        afresh (new model state; an autopilot plays on from silence)."""
+        self._silence()
+        for session in list(self.sessions.values()):
+            session.restart()
 
     def shutdown(self) -> None:
         self.stop()
-        self.panic()
+        self._silence()
+
+    def _silence(self) -> None:
+        self.scheduler.remove_if(lambda item: isinstance(item, (NoteOn, NoteOff, _Owned)))
+        self._release_all(None)
+        for channel in range(16):  # for notes liveai never saw, e.g. a synth's hang
+            self.send(ControlChange(123, 0, channel))
 
     # -- output ----------------------------------------------------------------
     def send(self, event: Event) -> None:
@@ -209,22 +270,35 @@ class Engine:
         self.stats.count("events_out")
         self.stats.event_out(self.now(), event.origin)
 
-    def schedule(self, event: Event) -> None:
+    def schedule(self, event: Event, owner: object | None = None) -> None:
         """Send `event` at its time `event.t` (now if that has passed)."""
         if event.t <= self.now():
             self.send(event)
         else:
-            self._push(event.t, event)
+            self._push(event.t, event if owner is None else _Owned(event, owner))
+
+    def unschedule(self, owner: object) -> int:
+        return self.scheduler.remove_if(lambda item: isinstance(item, _Owned) and item.owner is owner)
+
+    def call_at(self, at: float, fn: Callable[[], None]) -> Timer:
+        timer = Timer(fn)
+        self._push(at, timer)
+        return timer
 
     def _push(self, at: float, item: Any) -> None:
         if self.scheduler.push(at, item):
             self.on_reschedule(at)
 
     def run_due(self) -> float | None:
-        """Send everything due; return the next target time (None if nothing waits)."""
+        """Send everything due, run due timers; return the next target time."""
         for at, item in self.scheduler.pop_due(self.now()):
             if isinstance(item, _InternalTick):
                 self._internal_tick(at)
+            elif isinstance(item, Timer):
+                if not item.cancelled:
+                    item.fn()
+            elif isinstance(item, _Owned):
+                self.send(item.event)
             else:
                 self.send(item)
         return self.scheduler.next_time()
@@ -236,26 +310,30 @@ class Engine:
         if not self.clock.following(at):
             if self.config.midi.clock_out:
                 self.send(ClockTick(t=at))
-            beat = self.clock.advance()
-            if beat is not None:
-                self.send(Beat(beat, t=at))
+            self._beat(self.clock.advance(), at)
         # Next pulse from the previous target, not from now: no drift.
         self._tick_at = at + self.clock.tick_period(at)
         self._push(self._tick_at, _InternalTick())
 
     def _midi_tick(self, t: float) -> None:
-        beat = self.clock.midi_tick(t)
-        if beat is not None:
-            self.send(Beat(beat, t=t))
+        self._beat(self.clock.midi_tick(t), t)
         if self.clock.ticks % PPQN == 0:
             bpm = round(self.clock.bpm(t), 2)
             if abs(bpm - self.state["tempo"]) >= 0.5:
                 self._set_state("tempo", bpm)
 
+    def _beat(self, n: int | None, t: float) -> None:
+        if n is None:
+            return
+        self.send(Beat(n, t=t))
+        for session in list(self.sessions.values()):
+            session.beat(n, t)
+
     # -- helpers ---------------------------------------------------------------
     def _release_all(self, origin: float | None) -> None:
-        self.behaviour.release(self.send)
-        # Whatever still sounds (thru notes, overlapping voices) is silenced here.
+        for session in list(self.sessions.values()):
+            session.release()
+        # Whatever still sounds (overlapping voices, scheduled notes already out) stops here.
         for channel, pitch in self.tracker.release_all():
             self._emit(NoteOff(pitch, channel, origin=origin, t=self.now()))
 
@@ -274,6 +352,9 @@ class Engine:
             "clock": "midi" if self.clock.following(now) else "internal",
             "playing": self.clock.playing,
             "temperature": self.state["temperature"],
+            "density": self.state["density"],
+            "key": f"{self.state['key']} {self.state['scale']}",
+            "sessions": len(self.sessions),
             "sounding_notes": len(self.tracker.sounding),
             "scheduled": len(self.scheduler),
         }
@@ -287,4 +368,4 @@ def _clamp(value: float, lo: float, hi: float) -> float:
     return min(max(float(value), lo), hi)
 
 
-__all__ = ["Engine", "RANGES", "MODEL_MODES", "CC_TARGETS"]
+__all__ = ["Engine", "RANGES", "CC_TARGETS", "MAIN"]

@@ -10,6 +10,10 @@ sessions' queues are stepped together in one batched call. Every step is timed.
         logits = yield note_token  # feed the played note
         return sample(logits)
 
+A job may also yield `PEEK` to get the logits after the session's last fed token without
+feeding anything (a new session is fed START first): how a generation starts; and
+`RESET` to forget the session's state at that point of its queue (it is sent None).
+
     future = runner.submit("osc:127.0.0.1", harmonize(...))   # concurrent.futures.Future
     result = await asyncio.wrap_future(future)                # in the loop, never blocking
 """
@@ -28,11 +32,14 @@ from typing import Any, Generator
 import numpy as np
 import torch
 
+from ..models import codec
 from ..models.base import ContinuationModel, stack_states
 
 log = logging.getLogger(__name__)
 
-Job = Generator["int | list[int]", torch.Tensor, Any]  # yields tokens, is sent logits (V,)
+Job = Generator["int | list[int] | None", torch.Tensor, Any]  # yields tokens, is sent logits (V,)
+PEEK = None  # yielded by a job: "the logits after what was fed last", no step
+RESET = -1  # yielded by a job: "start this session's state afresh here"
 _TIMINGS = 4096  # recent step durations kept for percentiles
 
 
@@ -41,7 +48,8 @@ class _Running:
     session: str
     job: Job
     future: Future[Any]
-    feed: int | list[int] | None = None  # what the job asks to feed next
+    feed: int | list[int] | None = None  # what the job asks to feed next (None: PEEK)
+    started: bool = False
 
 
 @dataclass
@@ -65,9 +73,10 @@ class ModelRunner:
         self.max_sessions = max_sessions
         self.threads = threads
         self.device = next(model.parameters()).device  # type: ignore[attr-defined]
-        self._inbox: queue.SimpleQueue[_Running | str | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[_Running | None] = queue.SimpleQueue()
         self._queues: dict[str, deque[_Running]] = {}
         self._states: OrderedDict[str, Any] = OrderedDict()  # least recently used first
+        self._last_logits: dict[str, torch.Tensor] = {}  # (V,) after each session's last token
         self._timings = _Timings()
         self._thread: threading.Thread | None = None
 
@@ -79,7 +88,7 @@ class ModelRunner:
         futures = [self.submit("warmup", _warmup(warmup_steps)) for _ in range(2)]
         for f in futures:
             f.result(timeout=60)
-        self.reset("warmup")
+        self.reset("warmup").result(timeout=10)
         self._timings = _Timings()
 
     def close(self) -> None:
@@ -95,9 +104,9 @@ class ModelRunner:
         self._inbox.put(_Running(session, job, future))
         return future
 
-    def reset(self, session: str) -> None:
-        """Forget the session's state (after panic, or to re-prime); queued jobs still run."""
-        self._inbox.put(session)
+    def reset(self, session: str) -> Future[Any]:
+        """Forget the session's state once the jobs queued before have run (panic, re-prime)."""
+        return self.submit(session, _reset())
 
     def stats(self) -> dict[str, Any]:
         t = self._timings
@@ -122,7 +131,7 @@ class ModelRunner:
                 self._step_heads()
 
     def _take(self, block: bool) -> bool:
-        """Move new jobs and resets from the inbox; False when closing."""
+        """Move new jobs from the inbox; False when closing."""
         while True:
             try:
                 item = self._inbox.get(block=block)
@@ -132,10 +141,7 @@ class ModelRunner:
             if item is None:
                 self._cancel_all()
                 return False
-            if isinstance(item, str):
-                self._states.pop(item, None)
-            else:
-                self._queues.setdefault(item.session, deque()).append(item)
+            self._queues.setdefault(item.session, deque()).append(item)
 
     def _heads(self) -> list[_Running]:
         """The first live job of every session, each with what it wants to feed."""
@@ -144,9 +150,18 @@ class ModelRunner:
             jobs = self._queues[session]
             while jobs:
                 head = jobs[0]
-                if head.feed is None and not self._advance(head, None):
+                if not head.started and not self._advance(head, None):
                     jobs.popleft()
                     continue
+                if head.feed == RESET:
+                    self._forget(session)
+                    if not self._advance(head, None):
+                        jobs.popleft()
+                    continue
+                if head.feed is PEEK and session in self._last_logits:
+                    if not self._advance(head, self._last_logits[session]):
+                        jobs.popleft()
+                    continue  # no step needed: look at this session's queue again
                 heads.append(head)
                 break
             if not jobs:
@@ -159,7 +174,8 @@ class ModelRunner:
             running.job.close()
             return False
         try:
-            running.feed = next(running.job) if logits is None else running.job.send(logits)
+            running.feed = running.job.send(logits) if running.started else next(running.job)  # type: ignore[arg-type]
+            running.started = True
             if running.feed == []:
                 raise ValueError("a job yielded an empty list of tokens")
         except StopIteration as done:
@@ -173,6 +189,9 @@ class ModelRunner:
 
     def _step_heads(self) -> None:
         heads = self._heads()
+        for head in heads:
+            if head.feed is PEEK:  # a session with nothing fed yet begins with START
+                head.feed = codec.START
         singles = [h for h in heads if isinstance(h.feed, int)]
         for head in heads:
             if isinstance(head.feed, list):
@@ -180,12 +199,17 @@ class ModelRunner:
         if singles:
             self._step_batch(singles)
 
+    def _forget(self, session: str) -> None:
+        self._states.pop(session, None)
+        self._last_logits.pop(session, None)
+
     def _state(self, session: str) -> Any:
         state = self._states.pop(session, None)
         if state is None:
             state = self.model.init_state(1, self.device)
             if len(self._states) >= self.max_sessions:
                 evicted, _ = self._states.popitem(last=False)
+                self._last_logits.pop(evicted, None)
                 log.warning("model %s: more than %d sessions, forgetting %s", self.name, self.max_sessions, evicted)
         self._states[session] = state  # most recently used last
         return state
@@ -197,6 +221,7 @@ class ModelRunner:
         logits, state = self.model.prefill(x, self._state(head.session))
         self._states[head.session] = state
         self._timings.add(time.perf_counter() - started, 1)
+        self._last_logits[head.session] = logits[0, -1]
         self._finish_step(head, logits[0, -1])  # (V,)
 
     def _step_batch(self, heads: list[_Running]) -> None:
@@ -212,6 +237,7 @@ class ModelRunner:
                 self._states[h.session] = states.select(i)
         self._timings.add(time.perf_counter() - started, len(heads))
         for i, head in enumerate(heads):
+            self._last_logits[head.session] = logits[i]
             self._finish_step(head, logits[i])
 
     def _finish_step(self, head: _Running, logits: torch.Tensor) -> None:
@@ -219,7 +245,6 @@ class ModelRunner:
             jobs = self._queues.get(head.session)
             if jobs and jobs[0] is head:
                 jobs.popleft()
-                head.feed = None
 
     def _cancel_all(self) -> None:
         for jobs in self._queues.values():
@@ -227,6 +252,11 @@ class ModelRunner:
                 running.job.close()
                 running.future.cancel()
         self._queues.clear()
+
+
+def _reset() -> Job:
+    yield RESET
+    return None
 
 
 def _warmup(steps: int) -> Job:

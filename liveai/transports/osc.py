@@ -126,9 +126,7 @@ class OscTransport:
 
     # -- input ------------------------------------------------------------------------
     def receive(self, data: bytes, addr: Address, arrival: float) -> None:
-        # The source is the host only: a note-off may come from another socket than its
-        # note-on (oscsend opens a new one per message).
-        client = Client(f"osc:{addr[0]}", arrival, self, addr[0], addr[1])
+        client = Client(f"osc:{addr[0]}:{addr[1]}", arrival, self, addr[0], addr[1])
         try:
             check_datagram(data)
             packet = OscPacket(data)

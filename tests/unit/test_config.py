@@ -35,7 +35,7 @@ def test_a_file_overrides_only_what_it_names(tmp_path):
     ("osc.port=1.5", "osc.port: expected an integer, got 1.5"),
     ("osc.enabled=1", "osc.enabled: expected true or false, got 1"),
     ("clock.bpm=1000", "clock.bpm: 1000.0 is out of range 20.0..300.0"),
-    ("server.mode=duet", "server.mode: 'duet' is not one of off, thru, harmonize"),
+    ("server.mode=morph", "server.mode: 'morph' is not one of off, thru, harmonize, duet, autopilot"),
     ("nothing.here=1", "nothing: unknown key"),
     ("osc.targets=[\"nowhere\"]", "osc.targets[0]: 'nowhere' is not host:port"),
     ("harmonize.low=100", "harmonize.low: 100 is above harmonize.high 96"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fakes import make_engine
 from liveai.config import KEYS, SCALES, HarmonizeConfig
 from liveai.core.behaviours import RuleHarmonizer
 from liveai.core.scales import Scale, fit_range
@@ -54,11 +55,10 @@ def test_range_moves_voices_by_octaves():
 
 
 def test_note_offs_follow_the_player_and_retrigger_replaces():
-    h = RuleHarmonizer(HarmonizeConfig())
-    sent = []
-    h.note_on(NoteOn(60, 100, source="a"), sent.append)
-    h.note_on(NoteOn(60, 50, source="a"), sent.append)  # retrigger
-    h.note_off(NoteOff(60, source="a"), sent.append)
-    kinds = [(type(e).__name__, e.pitch) for e in sent]
+    engine, clock, sink = make_engine()
+    engine.handle(NoteOn(60, 100, source="osc:a:1"))
+    engine.handle(NoteOn(60, 50, source="osc:a:1"))  # retrigger
+    engine.handle(NoteOff(60, source="osc:a:2"))  # oscsend: another socket, the same player
+    kinds = [(type(e).__name__, e.pitch) for e in sink.events()]
     assert kinds == [("NoteOn", 64), ("NoteOn", 67), ("NoteOff", 64), ("NoteOff", 67),
                      ("NoteOn", 64), ("NoteOn", 67), ("NoteOff", 64), ("NoteOff", 67)]

@@ -92,3 +92,32 @@ def test_panic_drops_queued_notes_and_sends_all_notes_off():
     run_until(engine, clock, clock.t + 2)
     assert sink.sounding() == set()
     assert sum(1 for e in sink.events() if getattr(e, "controller", None) == 123) == 16
+
+
+model_action = st.one_of(action, st.tuples(st.just("flush")), st.tuples(st.just("continue"), st.floats(0.5, 4)))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.sampled_from(["harmonize", "duet", "autopilot"]),
+       st.lists(st.tuples(st.just("mode"), st.sampled_from(["off", "thru", "harmonize", "duet", "autopilot"]))
+                | model_action, max_size=50))
+def test_no_stuck_notes_with_model_behaviours(mode, steps):
+    from fakes import make_model_engine
+
+    engine, clock, sink, port = make_model_engine(mode)
+    for step in steps:
+        if step[0] == "flush":
+            port.flush()
+        elif step[0] == "continue":
+            try:
+                engine.continue_(step[1], "osc:p:1")
+            except Exception as exc:  # continue outside duet mode is refused, nothing else
+                assert getattr(exc, "code", None) == "unavailable"
+        else:
+            apply(engine, clock, step)
+        assert sink.sounding() == set(engine.tracker.sounding)
+    engine.shutdown()
+    port.flush()  # answers arriving after shutdown must not sound
+    run_until(engine, clock, clock.t + 30)
+    assert sink.sounding() == set()
+    assert engine.tracker.sounding == frozenset()

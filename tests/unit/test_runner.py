@@ -142,3 +142,17 @@ def test_sessions_with_different_histories_batch_correctly(runner):
     fa, fb = runner.submit("a", feed_all(tail_a)), runner.submit("b", feed_all(tail_b))
     for got, want in zip(fa.result(5) + fb.result(5), solo["a"] + solo["b"]):
         torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_peek_gives_the_logits_after_the_last_token(runner):
+    from liveai.runtime.runner import PEEK
+
+    def peek():
+        return (yield PEEK).clone()
+
+    fed = runner.submit("k", feed_all([388, 60, 300])).result(5)
+    before = runner.stats()[f"model_{runner.name}_steps"]
+    torch.testing.assert_close(runner.submit("k", peek()).result(5), fed[-1])
+    assert runner.stats()[f"model_{runner.name}_steps"] == before  # no step was needed
+    fresh = runner.submit("new", peek()).result(5)  # nothing fed yet: START first
+    torch.testing.assert_close(fresh, runner.submit("other", feed_all([388])).result(5)[0])

@@ -1,0 +1,123 @@
+"""The one way to build, save and load continuation models.
+
+A checkpoint is a dict of plain types and tensors only, so `torch.load(...,
+weights_only=True)` can read it without unpickling arbitrary objects:
+`{"config": {"arch": ..., **config fields}, "model": state_dict, "vocab": {...},
+"train_info": {...}}`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle  # only for its exception type: torch.load(weights_only=True) raises it
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from liveai.errors import LiveaiError
+from liveai.models import codec
+from liveai.models.gru import GRUConfig, GRUModel
+from liveai.models.transformer import TransformerConfig, TransformerModel
+
+ARCHS: dict[str, tuple[type, type[nn.Module]]] = {
+    "gru": (GRUConfig, GRUModel),
+    "transformer": (TransformerConfig, TransformerModel),
+}
+
+
+class CheckpointError(LiveaiError):
+    """A checkpoint is missing, unreadable or does not match this code."""
+
+
+def build_model(arch: str, config: dict[str, Any] | None = None) -> nn.Module:
+    """A fresh model of `arch` ("gru" or "transformer") from config fields."""
+    if arch not in ARCHS:
+        raise CheckpointError(f"unknown arch {arch!r}; known: {', '.join(ARCHS)}")
+    cfg_cls, model_cls = ARCHS[arch]
+    fields = {f.name for f in dataclasses.fields(cfg_cls)}
+    unknown = set(config or {}) - fields
+    if unknown:
+        raise CheckpointError(f"unknown {arch} config fields: {sorted(unknown)}")
+    return model_cls(cfg_cls(**(config or {})))
+
+
+def model_config(model: nn.Module) -> dict[str, Any]:
+    """Plain-type config of a model, with its arch name."""
+    return {"arch": model.arch, **dataclasses.asdict(model.config)}  # type: ignore[arg-type]
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The bare model inside DistributedDataParallel / torch.compile wrappers."""
+    while hasattr(model, "module") or hasattr(model, "_orig_mod"):
+        model = getattr(model, "module", None) or model._orig_mod  # type: ignore[assignment]
+    return model
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    train_info: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    half: bool = False,
+) -> None:
+    """Atomically write a checkpoint (`extra`: e.g. optimizer state for resuming).
+
+    `half` stores float weights as float16 (shipped models: half the size in git);
+    `load_checkpoint` copies them back into the float32 parameters."""
+    model = unwrap(model)
+    weights: dict[str, torch.Tensor] = {}
+    converted: dict[int, torch.Tensor] = {}  # keeps tied weights stored once
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu()
+        if half and v.is_floating_point():
+            v = converted.setdefault(v.data_ptr(), v.half())
+        weights[k] = v
+    ckpt: dict[str, Any] = {
+        "config": model_config(model),
+        "model": weights,
+        "vocab": codec.describe_vocab(),
+        "train_info": dict(train_info or {}),
+    }
+    ckpt.update(extra or {})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(ckpt, tmp)
+    tmp.replace(path)
+
+
+def read_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The raw checkpoint dict (for resuming training)."""
+    try:
+        return torch.load(Path(path), weights_only=True, map_location=device)
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"no checkpoint at {path}") from exc
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """(model in eval mode on `device`, info) where info = {"config", "vocab", "train_info", "path"}."""
+    ckpt = read_checkpoint(path, device)
+    for key in ("config", "model", "vocab"):
+        if key not in ckpt:
+            raise CheckpointError(f"{path}: not a liveai checkpoint (no {key!r})")
+    if ckpt["vocab"] != codec.describe_vocab():
+        raise CheckpointError(f"{path}: vocabulary {ckpt['vocab'].get('name')!r} does not match this codec")
+    config = dict(ckpt["config"])
+    arch = config.pop("arch", None)
+    model = build_model(str(arch), config)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit the {arch} config: {exc}") from exc
+    model.to(device).eval()
+    info = {
+        "config": ckpt["config"],
+        "vocab": ckpt["vocab"],
+        "train_info": ckpt.get("train_info", {}),
+        "path": str(path),
+    }
+    return model, info

@@ -1,0 +1,89 @@
+"""GRU continuation model: embedding -> multi-layer GRU -> linear head. O(1) per event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Self
+
+import torch
+from torch import nn
+
+from liveai.models import codec
+from liveai.models.base import tensor_nbytes
+
+
+@dataclass
+class GRUConfig:
+    vocab_size: int = codec.VOCAB_SIZE
+    hidden: int = 384
+    layers: int = 2
+    dropout: float = 0.1
+
+
+@dataclass
+class GRUState:
+    h: torch.Tensor  # (L, B, H)
+
+    @property
+    def batch_size(self) -> int:
+        return self.h.shape[1]
+
+    @property
+    def device(self) -> torch.device:
+        return self.h.device
+
+    def select(self, i: int) -> Self:
+        return type(self)(self.h[:, i : i + 1].clone())
+
+    def replace(self, i: int, row: Self) -> None:
+        self.h[:, i : i + 1] = row.h
+
+    def to(self, device: torch.device | str) -> Self:
+        return type(self)(self.h.to(device))
+
+    def clone(self) -> Self:
+        return type(self)(self.h.clone())
+
+    def nbytes(self) -> int:
+        return tensor_nbytes(self.h)
+
+    @classmethod
+    def stack(cls, states: Sequence[Self]) -> Self:
+        return cls(torch.cat([s.h for s in states], dim=1))
+
+
+class GRUModel(nn.Module):
+    arch = "gru"
+
+    def __init__(self, config: GRUConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embed = nn.Embedding(config.vocab_size, config.hidden)
+        self.drop = nn.Dropout(config.dropout)
+        self.gru = nn.GRU(
+            config.hidden,
+            config.hidden,
+            num_layers=config.layers,
+            batch_first=True,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+        )
+        self.head = nn.Linear(config.hidden, config.vocab_size)
+
+    def init_state(self, batch: int, device: torch.device | str | None = None) -> GRUState:
+        p = self.head.weight
+        h = torch.zeros(self.config.layers, batch, self.config.hidden, device=device or p.device, dtype=p.dtype)
+        return GRUState(h)  # (L, B, H)
+
+    def prefill(self, tokens: torch.Tensor, state: GRUState) -> tuple[torch.Tensor, GRUState]:
+        x = self.drop(self.embed(tokens))  # (B, T, H)
+        y, h = self.gru(x, state.h)  # (B, T, H), (L, B, H)
+        return self.head(self.drop(y)), GRUState(h)  # (B, T, V)
+
+    def step(self, tokens: torch.Tensor, state: GRUState) -> tuple[torch.Tensor, GRUState]:
+        logits, state = self.prefill(tokens[:, None], state)  # (B, 1, V)
+        return logits[:, 0], state  # (B, V)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        logits, _ = self.prefill(tokens, self.init_state(tokens.shape[0]))
+        return logits  # (B, T, V)

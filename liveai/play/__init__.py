@@ -1,0 +1,1 @@
+"""Playing with the model live: model harmonize, duet (call and response), autopilot."""

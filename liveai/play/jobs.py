@@ -1,0 +1,102 @@
+"""Model jobs: generators the ModelRunner steps on its worker thread (see runner.py).
+
+Each yields tokens to feed and is sent the logits of the next token. Sampling happens
+here, on the worker, with the session's Sampler: its note tracker and random generator
+are only ever touched on that thread.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ..models import codec
+from ..models.sampling import Constraints, Sampler, constraint_mask, sample_tokens
+from ..runtime.runner import PEEK, RESET, Job
+
+TOP_P = 0.95
+
+
+def feed(tokens: list[int], sampler: Sampler) -> Job:
+    """Feed played (or replayed) tokens; one step, or one prefill for several."""
+    for token in tokens:
+        sampler.observe(token)
+    yield tokens if len(tokens) > 1 else tokens[0]
+    return None
+
+
+def restart(sampler: Sampler, prime: list[int] | None = None) -> Job:
+    """A fresh state (after panic), optionally primed again with recent tokens."""
+    yield RESET
+    sampler.tracker.sounding.clear()
+    if prime:
+        yield from feed(prime, sampler)
+    return None
+
+
+def harmony(sampler: Sampler, pitches: list[int], voices: int, temperature: float,
+            reply: Callable[[list[int]], None]) -> Job:
+    """Choose up to `voices` notes among `pitches` to sound with the note just fed.
+
+    Each chosen voice is fed before the next is sampled (the model hears its own
+    chord); `reply` answers as soon as all are chosen, before the last one is fed."""
+    logits = yield PEEK
+    allowed = torch.zeros(codec.VOCAB_SIZE, dtype=torch.bool)
+    allowed[[codec.note_on(p) for p in pitches]] = True
+    chosen: list[int] = []
+    for _ in range(min(voices, len(pitches))):
+        token = int(sample_tokens(logits[None], temperature=temperature, top_p=TOP_P, allowed=allowed,
+                                  generator=sampler.generator)[0])
+        sampler.observe(token)
+        chosen.append(codec.token_pitch(token))
+        allowed[token] = False
+        if len(chosen) < min(voices, len(pitches)):
+            logits = yield token
+    reply(chosen)
+    if chosen:
+        yield codec.note_on(chosen[-1])
+    return chosen
+
+
+def density_bias(bias: float) -> torch.Tensor:
+    """(V,) logit offsets that make notes denser (bias > 0) or sparser (bias < 0): note-ons
+    gain, time shifts lose, long ones most."""
+    offsets = torch.zeros(codec.VOCAB_SIZE)
+    offsets[codec.NOTE_ON_OFFSET:codec.NOTE_OFF_OFFSET] = bias / 2
+    steps = torch.arange(1, codec.N_TIME_SHIFTS + 1, dtype=torch.float32)
+    offsets[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] = -bias * (0.5 + steps / codec.N_TIME_SHIFTS)
+    return offsets
+
+
+def continuation(sampler: Sampler, constraints: Constraints, temperature: float, seconds: float,
+                 max_tokens: int, note_first: bool = False, bias: torch.Tensor | None = None,
+                 reply: Callable[[list[int]], None] | None = None) -> Job:
+    """Sample what comes next for up to `seconds` of music or `max_tokens` tokens.
+
+    `note_first`: nothing but a note may come first (an answer starts at once: the
+    pause before it was the player's). `bias` (V,) is added to the logits (how the
+    autopilot steers its density). Every token is fed back."""
+    logits = yield PEEK
+    sampler.constraints = constraints
+    tokens: list[int] = []
+    steps, limit = 0, int(round(seconds / codec.TIME_STEP_S))
+    waiting_for_note = note_first
+    while steps < limit and len(tokens) < max_tokens:
+        allowed = constraint_mask(constraints, sampler.tracker.sounding)
+        if waiting_for_note:
+            allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] = False
+            allowed[codec.NOTE_OFF_OFFSET:codec.TIME_SHIFT_OFFSET] = False
+        if bias is not None:
+            logits = logits + bias
+        token = int(sample_tokens(logits[None], temperature=temperature, top_p=TOP_P, allowed=allowed,
+                                  generator=sampler.generator)[0])
+        sampler.tracker.update(token)
+        tokens.append(token)
+        if codec.is_time_shift(token):
+            steps += codec.time_shift_steps(token)
+        waiting_for_note = waiting_for_note and not codec.is_note_on(token)
+        logits = yield token
+    if reply is not None:
+        reply(tokens)
+    return tokens

@@ -1,0 +1,42 @@
+"""Loading the continuation model for the server: shipped name or path, device, warm-up."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from ..config import Config
+from ..models.checkpoint import load_checkpoint
+from .device import choose_device
+from .runner import ModelRunner
+
+log = logging.getLogger(__name__)
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models"
+
+
+def resolve_checkpoint(name: str) -> Path:
+    """`gru` -> models/gru.pt (shipped with liveai); anything with a / or .pt is a path."""
+    if "/" in name or name.endswith(".pt"):
+        return Path(name).expanduser()
+    return SHIPPED / f"{name}.pt"
+
+
+def load_runner(config: Config) -> ModelRunner | None:
+    """The started ModelRunner, or None (with a warning) when no model is configured or found."""
+    name = config.model.continuation
+    if not name:
+        log.info("no continuation model configured: harmonize by rule, no duet or autopilot")
+        return None
+    path = resolve_checkpoint(name)
+    if not path.exists():
+        log.warning("no model at %s: harmonize by rule, no duet or autopilot", path)
+        return None
+    started = time.perf_counter()
+    device = choose_device(config.model.device)
+    model, info = load_checkpoint(path, device)
+    runner = ModelRunner(model, name=path.stem, max_sessions=config.server.max_sessions, threads=config.model.threads)
+    runner.start()
+    log.info("model %s (%s) on %s, ready in %.2f s", path.stem, model.arch, device, time.perf_counter() - started)
+    return runner

@@ -1,0 +1,41 @@
+"""The ModelRunner as the engine sees it: jobs in, results back on the asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Future
+from typing import Any, Callable
+
+from .runner import Job, ModelRunner
+
+log = logging.getLogger(__name__)
+
+
+class RunnerPort:
+    def __init__(self, runner: ModelRunner, loop: asyncio.AbstractEventLoop) -> None:
+        self.runner = runner
+        self.loop = loop
+
+    def submit(self, session: str, job: Job, done: Callable[[Any], None] | None = None) -> Future[Any]:
+        future = self.runner.submit(session, job)
+        future.add_done_callback(lambda f: self._settled(f, done))
+        return future
+
+    def _settled(self, future: Future[Any], done: Callable[[Any], None] | None) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            return  # the runner logged it; the behaviour's own timeout covers the silence
+        if done is not None:
+            self._post(done, future.result())
+
+    def replier(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        return lambda value: self._post(callback, value)
+
+    def _post(self, fn: Callable[[Any], None], value: Any) -> None:
+        try:
+            self.loop.call_soon_threadsafe(fn, value)
+        except RuntimeError:
+            log.debug("loop closed; a model result was dropped")  # shutting down

@@ -1,0 +1,258 @@
+#!/usr/bin/env python
+"""Train a continuation model (GRU or Transformer) on prepared token shards.
+
+    .venv/bin/python scripts/train_continuation.py --arch gru --steps 6000
+    .venv/bin/python scripts/train_continuation.py --arch transformer --cfg window=512 --resume auto
+    torchrun --nproc-per-node 4 scripts/train_continuation.py --arch transformer   # DDP, no code change
+
+Logs train loss and validation NLL (bits per event) to stdout and <out>/log.jsonl;
+writes <out>/last.pt (with optimizer state, for --resume) and <out>/best.pt (best
+validation), both loadable with liveai.models.checkpoint.load_checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from liveai.models import codec  # noqa: E402
+from liveai.models.checkpoint import ARCHS, build_model, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
+from liveai.models.data import Augment, augment, load_meta, load_split  # noqa: E402
+from liveai.models.evaluate import model_bits, take_pieces  # noqa: E402
+
+LN2 = math.log(2.0)
+
+
+def parse_cfg(arch: str, items: list[str]) -> dict[str, Any]:
+    """`--cfg key=value` pairs typed by the arch's config dataclass."""
+    cfg_cls = ARCHS[arch][0]
+    types = {f.name: f.type for f in dataclasses.fields(cfg_cls)}
+    out: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in types:
+            raise SystemExit(f"--cfg: {arch} has no field {key!r} (fields: {', '.join(types)})")
+        t = types[key]
+        out[key] = float(value) if t in ("float", float) else int(value)
+    return out
+
+
+class WindowSampler:
+    """Random training windows of `length` tokens (+1 for the shifted target).
+
+    Each rank draws from its own seeded generator, which shards the batches under
+    DDP like a DistributedSampler would (every rank sees different windows)."""
+
+    def __init__(self, tokens: np.ndarray, length: int, seed: int, aug: Augment | None) -> None:
+        self.tokens = tokens
+        self.length = length
+        self.rng = np.random.default_rng(seed)
+        self.aug = aug
+
+    def window(self) -> np.ndarray:
+        n = self.length + 1
+        margin = n // 8 + 16 if self.aug else 0  # slack for a faster tempo merging shifts
+        start = int(self.rng.integers(0, len(self.tokens) - n - margin))
+        w = np.asarray(self.tokens[start : start + n + margin], dtype=np.int64)
+        if self.aug:
+            a = augment(w, self.rng, self.aug)
+            if len(a) >= n:
+                return a[:n]
+        return w[:n]
+
+    def batch(self, size: int) -> torch.Tensor:
+        return torch.from_numpy(np.stack([self.window() for _ in range(size)]))  # (B, T + 1)
+
+
+def lr_at(step: int, args: argparse.Namespace) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = min((step - args.warmup) / max(args.steps - args.warmup, 1), 1.0)
+    return args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", choices=sorted(ARCHS), required=True)
+    ap.add_argument("--cfg", action="append", default=[], help="model config field, e.g. hidden=384")
+    ap.add_argument("--data", default=str(ROOT / "data" / "corpus"))
+    ap.add_argument("--out", help="run directory (default runs/<arch>)")
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch-size", type=int, default=32, help="per process")
+    ap.add_argument("--seq-len", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--min-lr", type=float, default=1e-4)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--grad-clip", type=float, default=1.0)
+    ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-events", type=int, default=100_000, help="validation events per evaluation")
+    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--resume", help="checkpoint to resume from, or 'auto' for <out>/last.pt if present")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device(args.device)
+    if world > 1:
+        if device.type == "cuda":
+            device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(device)
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    main_proc = rank == 0
+    out = Path(args.out or ROOT / "runs" / args.arch)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def say(msg: str) -> None:
+        if main_proc:
+            print(msg, flush=True)
+
+    torch.manual_seed(args.seed)
+    train = load_split(args.data, "train", mmap=True)
+    val_pieces = take_pieces(load_split(args.data, "val"), args.eval_events)
+    meta = load_meta(args.data)
+    if meta.get("vocab") != codec.describe_vocab():
+        raise SystemExit(f"{args.data} was prepared with another vocabulary; rerun prepare_data.py")
+
+    resume_path = None
+    if args.resume == "auto":
+        resume_path = out / "last.pt" if (out / "last.pt").exists() else None
+    elif args.resume:
+        resume_path = Path(args.resume)
+    ckpt = read_checkpoint(resume_path, "cpu") if resume_path else None
+    if ckpt is not None:
+        cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"}
+        if ckpt["config"]["arch"] != args.arch:
+            raise SystemExit(f"--resume: checkpoint is a {ckpt['config']['arch']}, not a {args.arch}")
+    else:
+        cfg = parse_cfg(args.arch, args.cfg)
+    model = build_model(args.arch, cfg).to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+        betas=(0.9, 0.99),
+    )
+    step, wall_prior, tokens_seen = 0, 0.0, 0
+    best_val = float("inf")
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        info = ckpt["train_info"]
+        step, wall_prior = int(info["steps"]), float(info["wall_time_s"])
+        tokens_seen = int(info.get("tokens_seen", 0))
+        best_val = float(info.get("best_val_bits_per_event", float("inf")))
+        say(f"resumed {resume_path} at step {step}")
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    sampler = WindowSampler(
+        train.tokens, args.seq_len, seed=args.seed * 1000 + rank + 7919 * step, aug=None if args.no_augment else Augment()
+    )
+    logf = open(out / "log.jsonl", "a") if main_proc else None  # noqa: SIM115 (kept open for the run)
+
+    def log_json(rec: dict[str, Any]) -> None:
+        if logf:
+            logf.write(json.dumps(rec) + "\n")
+            logf.flush()
+
+    def train_info(val_bpe: float | None) -> dict[str, Any]:
+        return {
+            "steps": step,
+            "wall_time_s": round(wall_prior + time.time() - t_start, 1),
+            "tokens_seen": tokens_seen,
+            "val_bits_per_event": val_bpe,
+            "best_val_bits_per_event": best_val,
+            "val_events": sum(len(p) - 1 for p in val_pieces),
+            "params": n_params,
+            "world_size": world,
+            "device": str(device),
+            "data": {"dir": str(args.data), "source": meta.get("source"), "splits": meta.get("splits")},
+            "args": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))},
+        }
+
+    say(f"{args.arch}: {n_params / 1e6:.2f}M params, config {cfg}, world {world}, device {device}")
+    say(f"train tokens {len(train.tokens)}, val events per eval {sum(len(p) - 1 for p in val_pieces)}")
+    t_start = time.time()
+    t_log = time.time()
+    loss_acc, n_acc = 0.0, 0
+    model.train()
+    while step < args.steps:
+        lr = lr_at(step, args)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        xy = sampler.batch(args.batch_size).to(device)
+        logits = model(xy[:, :-1])  # (B, T, V)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), xy[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if args.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        opt.step()
+        step += 1
+        tokens_seen += xy[:, 1:].numel() * world
+        loss_acc += loss.item()
+        n_acc += 1
+        if step % args.log_every == 0 and main_proc:
+            dt = time.time() - t_log
+            rec = {
+                "step": step,
+                "train_loss": round(loss_acc / n_acc, 4),
+                "train_bits_per_event": round(loss_acc / n_acc / LN2, 4),
+                "lr": lr,
+                "steps_per_s": round(args.log_every / dt, 3),
+                "wall_time_s": round(wall_prior + time.time() - t_start, 1),
+            }
+            say(json.dumps(rec))
+            log_json(rec)
+            loss_acc, n_acc, t_log = 0.0, 0, time.time()
+        if step % args.eval_every == 0 or step == args.steps:
+            val_bpe = None
+            if main_proc:
+                bits, n = model_bits(unwrap(model), val_pieces)
+                val_bpe = round(bits / n, 4)
+                improved = val_bpe < best_val
+                best_val = min(best_val, val_bpe)
+                rec = {"step": step, "val_bits_per_event": val_bpe, "best": improved}
+                say(json.dumps(rec))
+                log_json(rec)
+                info = train_info(val_bpe)
+                save_checkpoint(out / "last.pt", model, info, extra={"optimizer": opt.state_dict()})
+                if improved:
+                    save_checkpoint(out / "best.pt", model, info)
+                model.train()
+            if world > 1:
+                dist.barrier()
+    say(f"done: {step} steps, best val {best_val:.4f} bits/event, checkpoints in {out}")
+    if logf:
+        logf.close()
+    if world > 1:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
