@@ -32,6 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("serve", parents=[common], help="run the live server (until SIGINT/SIGTERM)")
     sub.add_parser("devices", parents=[common], help="list MIDI backends and ports, and audio devices")
+    gen = sub.add_parser("generate", parents=[common], help="continue a MIDI file offline; prints JSON")
+    gen.add_argument("--prime", required=True, metavar="MIDI", help="the MIDI file to continue")
+    gen.add_argument("--seconds", type=float, default=20.0, help="length of the continuation")
+    gen.add_argument("--out", required=True, metavar="MIDI", help="prime + continuation are written here")
+    gen.add_argument("--model", help="gru, transformer or a checkpoint path (default: model.continuation)")
+    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--top-p", type=float, default=0.95)
+    gen.add_argument("--seed", type=int, default=None, help="for a reproducible continuation")
+    ev = sub.add_parser("evaluate", parents=[common], help="bits per event of a model on MIDI files; prints JSON")
+    ev.add_argument("folder", metavar="MIDI_DIR")
+    ev.add_argument("--model", help="gru, transformer or a checkpoint path (default: model.continuation)")
     bench = sub.add_parser("bench", parents=[common], help="measure latency; prints JSON")
     bench.add_argument("--osc", action="store_true", help="round trip over OSC (default when nothing is chosen)")
     bench.add_argument("--midi", action="store_true", help="round trip over JACK MIDI (needs jackd)")
@@ -78,6 +89,23 @@ def cmd_devices(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(config: Config, args: argparse.Namespace) -> int:
+    from .offline import generate
+
+    if not 0 < args.seconds <= 3600 or not 0 < args.temperature <= 5 or not 0 < args.top_p <= 1:
+        raise ConfigError("generate: need 0 < --seconds <= 3600, 0 < --temperature <= 5, 0 < --top-p <= 1")
+    report = generate(config, args.prime, args.seconds, args.out, args.model, args.temperature, args.top_p, args.seed)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_evaluate(config: Config, args: argparse.Namespace) -> int:
+    from .offline import evaluate
+
+    print(json.dumps(evaluate(config, args.folder, args.model), indent=2))
+    return 0
+
+
 def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     from .bench.latency import machine, run_benchmarks
 
@@ -101,7 +129,8 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "devices": cmd_devices, "bench": cmd_bench}
+COMMANDS = {"serve": cmd_serve, "devices": cmd_devices, "generate": cmd_generate, "evaluate": cmd_evaluate,
+            "bench": cmd_bench}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,86 @@
+"""`liveai generate` and `liveai evaluate`: the models offline, on MIDI files.
+
+The same checkpoints, codec and sampling as the live server. Broken or unreadable
+MIDI files are a clear error (generate) or skipped and counted (evaluate).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pretty_midi
+
+from .config import Config
+from .errors import LiveaiError
+from .models import codec, metrics
+from .models.checkpoint import load_checkpoint
+from .models.evaluate import evaluate_midi_files, generate_continuation
+from .runtime.device import choose_device
+from .runtime.loading import resolve_checkpoint
+
+log = logging.getLogger(__name__)
+
+MIDI_SUFFIXES = {".mid", ".midi", ".MID", ".MIDI"}
+# What pretty_midi/mido raise for a file that is not (quite) MIDI.
+_BROKEN = (OSError, EOFError, ValueError, KeyError, IndexError)
+
+
+class MidiFileError(LiveaiError):
+    """A MIDI file cannot be read."""
+
+
+def read_notes(path: str | Path) -> list[codec.Note]:
+    try:
+        return codec.midi_to_notes(path)
+    except _BROKEN as exc:
+        raise MidiFileError(f"cannot read MIDI file {path}: {str(exc) or type(exc).__name__}") from exc
+
+
+def _load(name: str | None, config: Config) -> tuple[Any, str]:
+    path = resolve_checkpoint(name or config.model.continuation or "gru")
+    if not path.exists():
+        raise LiveaiError(f"no model at {path}")
+    model, _ = load_checkpoint(path, choose_device(config.model.device))
+    return model, path.stem
+
+
+def generate(config: Config, prime: str, seconds: float, out: str, model_name: str | None,
+             temperature: float, top_p: float, seed: int | None) -> dict[str, Any]:
+    """Continue the prime for `seconds`, write prime + continuation to `out`, and say
+    how alike they are (key, pitch-class correlation, notes per second)."""
+    prime_notes = read_notes(prime)
+    if not prime_notes:
+        raise MidiFileError(f"{prime} holds no notes to continue")
+    model, name = _load(model_name, config)
+    midi: pretty_midi.PrettyMIDI = generate_continuation(model, prime, seconds, temperature=temperature,
+                                                         top_p=top_p, seed=seed)
+    midi.write(out)
+    continuation = [codec.Note(n.start, n.end, n.pitch, n.velocity)
+                    for inst in midi.instruments if inst.name == "continuation" for n in inst.notes]
+    shift = min((n.start for n in continuation), default=0.0)
+    continuation = [codec.Note(n.start - shift, n.end - shift, n.pitch, n.velocity) for n in continuation]
+    return {"model": name, "prime": str(prime), "out": str(out), "seconds": seconds, "seed": seed,
+            **metrics.compare(prime_notes, continuation)}
+
+
+def evaluate(config: Config, folder: str, model_name: str | None) -> dict[str, Any]:
+    """Bits per event of the model on every MIDI file under `folder`."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise LiveaiError(f"{folder} is not a folder")
+    files = sorted(p for p in root.rglob("*") if p.suffix in MIDI_SUFFIXES)
+    readable, skipped = [], []
+    for path in files:
+        try:
+            read_notes(path)
+            readable.append(path)
+        except MidiFileError as exc:
+            log.warning("%s", exc)
+            skipped.append(str(path))
+    if not readable:
+        raise LiveaiError(f"no readable MIDI files under {folder} ({len(skipped)} unreadable)")
+    model, name = _load(model_name, config)
+    result = evaluate_midi_files(readable, model, name=name)
+    return {**result, "skipped": len(skipped)}
