@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--osc", action="store_true", help="round trip over OSC (default when nothing is chosen)")
     bench.add_argument("--midi", action="store_true", help="round trip over JACK MIDI (needs jackd)")
     bench.add_argument("--models", action="store_true", help="model step latency on one CPU thread")
+    bench.add_argument("--play", action="store_true",
+                       help="the server with the shipped models: harmonize, duet, sessions, ping (add --midi for JACK)")
     bench.add_argument("--model", metavar="CHECKPOINT", action="append", default=[],
                        help="with --models: these checkpoints (default: the shipped models/*.pt)")
     bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")
@@ -111,7 +113,12 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
 
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     report: dict[str, Any] = {"machine": machine()}
-    if args.osc or args.midi or not args.models:
+    if args.play:
+        from .bench.play import bench_play
+
+        names = [Path(p).stem for p in args.model] or ["gru", "transformer"]
+        report["play"] = bench_play(names, args.seconds, midi=args.midi)
+    elif args.osc or args.midi or not args.models:
         report.update(run_benchmarks(osc=args.osc or not args.midi, midi=args.midi, rates=rates,
                                      seconds=args.seconds, overrides=args.set, config_path=args.config))
     if args.models:

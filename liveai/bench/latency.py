@@ -17,7 +17,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from contextlib import ExitStack
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from pythonosc.osc_packet import OscPacket
@@ -99,6 +99,10 @@ def machine() -> dict[str, Any]:
 
 
 # -- OSC ----------------------------------------------------------------------------------
+class Answers(Protocol):
+    def answer(self, pitch: int, velocity: int, channel: int, t: float) -> None: ...
+
+
 class OscAnswers:
     """A UDP socket read on its own thread; notes go to the round trip, the rest to a queue."""
 
@@ -107,7 +111,7 @@ class OscAnswers:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
-        self.round_trip: RoundTrip | None = None
+        self.round_trip: Answers | None = None
         self.other: deque[tuple[str, list[Any]]] = deque(maxlen=100)
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()

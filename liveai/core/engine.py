@@ -76,7 +76,8 @@ class Engine:
     def start(self) -> None:
         """Open the shared session now, so a mode that plays on its own (autopilot)
         starts without waiting for a note."""
-        self.session()
+        if self.config.server.sessions == "shared":
+            self.session()
 
     # -- sessions ----------------------------------------------------------------
     def session_key(self, source: str) -> str:

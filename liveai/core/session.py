@@ -36,14 +36,20 @@ class Session:
         self.behaviour.start(ctx)
 
     def note_on(self, event: NoteOn) -> None:
-        if self.listener is not None:
-            self.listener.hear("on", event.pitch, event.velocity, event.t)
+        if self.listener is None:
+            self.behaviour.note_on(event, self.ctx)
+            return
+        self.listener.hear("on", event.pitch, event.velocity, event.t)
         self.behaviour.note_on(event, self.ctx)
+        self.listener.flush()
 
     def note_off(self, event: NoteOff) -> None:
-        if self.listener is not None:
-            self.listener.hear("off", event.pitch, 0, event.t)
+        if self.listener is None:
+            self.behaviour.note_off(event, self.ctx)
+            return
+        self.listener.hear("off", event.pitch, 0, event.t)
         self.behaviour.note_off(event, self.ctx)
+        self.listener.flush()
 
     def control(self, event: ControlChange) -> None:
         self.behaviour.control(event, self.ctx)
@@ -56,13 +62,15 @@ class Session:
 
     def set_mode(self, mode: str) -> None:
         """The old behaviour releases everything it sounds before the new one starts."""
-        self.behaviour.release(self.ctx)
+        self.release()
         self.mode = mode
         self.behaviour = self._make(mode, self.ctx, self.listener)
         self.behaviour.start(self.ctx)
 
     def release(self) -> None:
         self.behaviour.release(self.ctx)
+        if self.listener is not None:
+            self.listener.flush()
 
     def restart(self) -> None:
         """After a panic: forget the model state and start the behaviour over."""

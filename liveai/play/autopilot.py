@@ -88,7 +88,7 @@ class Autopilot(Off):
             self.primed_at = ctx.now()
             self.listener.reset(prime=list(self.recent))  # bounded, fresh, and still in character
         reply = models.replier(lambda tokens: self._chunk(tokens, ctx))
-        self.job = ctx.submit(jobs.continuation(
+        self.job = self.listener.submit(jobs.continuation(
             self.listener.sampler, self.constraints(ctx), float(ctx.state["temperature"]),
             self.config.autopilot.horizon_s, CHUNK_TOKENS, bias=jobs.density_bias(self.bias), reply=reply))
 

@@ -50,7 +50,7 @@ class Answer:
         assert models is not None
         left = max(self.part.end - self.part.time, 0.01) if self.part.end is not None else 1.0
         reply = models.replier(self._chunk)
-        self.job = self.ctx.submit(jobs.continuation(
+        self.job = self.listener.submit(jobs.continuation(
             self.listener.sampler, self.constraints(), float(self.ctx.state["temperature"]), left, max_tokens,
             note_first=self.first, reply=reply))
 

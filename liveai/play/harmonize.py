@@ -55,7 +55,7 @@ class ModelHarmonizer(RuleHarmonizer):
         models = ctx.models
         assert models is not None
         reply = models.replier(lambda voices: self._model_answer(pending, voices, ctx))
-        pending.job = ctx.submit(jobs.harmony(self.listener.sampler, self.candidates(event.pitch, ctx),
+        pending.job = self.listener.submit(jobs.harmony(self.listener.sampler, self.candidates(event.pitch, ctx),
                                               self.config.voices, float(ctx.state["temperature"]), reply))
         pending.timer = ctx.call_at(event.t + self.budget_s, lambda: self._late(pending, ctx))
 

@@ -2,11 +2,16 @@
 
 When the model must answer it is already up to date; no past is re-read. Generated
 notes that sound are accounted for too, so the model's clock and the player's agree.
+Tokens heard while one event is handled (a note-off and the voices it releases) go to
+the worker as one feed, and always before the job the event leads to.
 """
 
 from __future__ import annotations
 
-from ..core.context import Context
+from typing import Any, Callable
+
+from ..core.context import Context, JobHandle
+from ..runtime.runner import Job
 from ..models import codec
 from ..models.sampling import Sampler
 from . import jobs
@@ -21,11 +26,21 @@ class Listener:
         self.sampler = Sampler(seed=None if seed < 0 else seed)  # used on the worker thread only
         self.encoder = codec.StreamingEncoder()
         self.channel = 0  # where answers go: the player's last channel
+        self._unfed: list[int] = []
 
     def hear(self, kind: str, pitch: int, velocity: int, t: float) -> None:
-        tokens = _cap_silence(self.encoder.feed(kind, pitch, velocity, t))  # type: ignore[arg-type]
-        if tokens:
+        """Encode a note; it is fed at the next `flush` or `submit`."""
+        self._unfed += _cap_silence(self.encoder.feed(kind, pitch, velocity, t))  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        if self._unfed:
+            tokens, self._unfed = self._unfed, []
             self.ctx.submit(jobs.feed(tokens, self.sampler))
+
+    def submit(self, job: Job, done: Callable[[Any], None] | None = None) -> JobHandle | None:
+        """A model job for this session, after everything heard so far."""
+        self.flush()
+        return self.ctx.submit(job, done)
 
     def heard_own(self, token: int, t: float) -> None:
         """A generated token the model already consumed, sounding at time `t`."""
@@ -37,6 +52,7 @@ class Listener:
         self.encoder.resync(t)
 
     def reset(self, prime: list[int] | None = None) -> None:
+        self._unfed = []
         self.encoder.reset()
         self.ctx.submit(jobs.restart(self.sampler, prime))
 

@@ -1,0 +1,263 @@
+"""`liveai bench --play`: the server with the shipped models, measured from outside.
+
+- harmonize with each model: note-in to first harmonized note-out, over OSC and over
+  JACK MIDI (period 64 frames at 48 kHz), at 50 and 200 notes/s, with deadline misses;
+- duet: from the end of the phrase gap to the first answer note (OSC);
+- 4 and 16 concurrent sessions (separate OSC clients, one channel each) at 50 notes/s
+  each: the harmonize round trip over all of them;
+- ping round trips while a long duet answer is being generated (the loop is free).
+
+A "note" is a note-on, followed by its note-off half a period later.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from contextlib import ExitStack
+from typing import Any, Callable
+
+import numpy as np
+
+from .harness import OscPeer, ServerProcess, free_port, osc_message
+from .latency import OscAnswers, machine, summarize
+
+PITCHES = [60, 62, 64, 65, 67, 69, 71, 72]
+Send = Callable[[int, int, int], None]  # pitch, velocity, channel 1-16
+
+
+class ChannelRoundTrip:
+    """Note-ons out; the first harmonized note-on back on the same channel answers it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[int, deque[float]] = defaultdict(deque)
+        self.latencies: list[float] = []
+
+    def answer(self, pitch: int, velocity: int, channel: int, t: float) -> None:
+        if velocity == 0:
+            return
+        with self._lock:
+            queue = self._pending.get(channel)
+            if queue:
+                self.latencies.append(t - queue.popleft())
+
+    def sent(self, channel: int, t: float) -> None:
+        with self._lock:
+            self._pending[channel].append(t)
+
+    def lost(self) -> int:
+        with self._lock:
+            return sum(len(q) for q in self._pending.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            self.latencies = []
+
+
+def play_notes(senders: list[Send], trip: ChannelRoundTrip, rate_each: float, seconds: float) -> float:
+    """Each sender (one per channel) plays `rate_each` notes/s; returns the achieved total rate."""
+    count = int(rate_each * seconds)
+    events = sorted((i / rate_each + k / (rate_each * len(senders)), k, i) for k in range(len(senders))
+                    for i in range(count))
+    start = time.perf_counter() + 0.05
+    held: dict[int, int] = {}
+    for offset, k, i in events:
+        wait = start + offset - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        channel = k + 1
+        if channel in held:
+            senders[k](held.pop(channel), 0, channel)  # the previous note ends as the next begins
+        pitch = PITCHES[i % len(PITCHES)]
+        trip.sent(channel, time.perf_counter())
+        senders[k](pitch, 100, channel)
+        held[channel] = pitch
+    elapsed = time.perf_counter() - start
+    for channel, pitch in held.items():
+        senders[channel - 1](pitch, 0, channel)
+    return len(events) / elapsed
+
+
+def _osc_sender(port: int) -> tuple[Send, socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    cache: dict[tuple[int, int, int], bytes] = {}
+
+    def send(pitch: int, velocity: int, channel: int) -> None:
+        key = (pitch, velocity, channel)
+        if key not in cache:
+            cache[key] = osc_message("/liveai/note", pitch, velocity, channel)
+        sock.sendto(cache[key], ("127.0.0.1", port))
+
+    return send, sock
+
+
+class _PlayServer:
+    """A `liveai serve` with a model, its answers read on a thread."""
+
+    def __init__(self, stack: ExitStack, model: str, overrides: list[str], env: dict[str, str] | None = None,
+                 midi: bool = False) -> None:
+        self.answers = OscAnswers()
+        stack.callback(self.answers.close)
+        self.port = free_port()
+        sets = [f"osc.port={self.port}", f'osc.targets=["127.0.0.1:{self.answers.port}"]',
+                f"midi.api={'jack' if midi else 'none'}", f"model.continuation={model}", "model.seed=7", *overrides]
+        self.server = ServerProcess(sets, env=env).start()
+        stack.callback(self.server.stop)
+        self.peer = stack.enter_context(OscPeer(self.port))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # loading torch and the model takes a moment
+            self.peer.send("/liveai/ping", "up")
+            time.sleep(0.2)
+            if ("/liveai/pong", ["up"]) in self.answers.other:
+                return
+        raise TimeoutError("the server did not start")
+
+    def status(self) -> dict[str, Any]:
+        self.answers.other.clear()
+        self.peer.send("/liveai/status")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            for address, args in list(self.answers.other):
+                if address == "/liveai/status":
+                    return dict(zip(args[0::2], args[1::2]))
+            time.sleep(0.02)
+        raise TimeoutError("no status")
+
+
+class _FirstNotes:
+    """Arrival times of answer note-ons."""
+
+    def __init__(self) -> None:
+        self.times: deque[float] = deque()
+
+    def answer(self, pitch: int, velocity: int, channel: int, t: float) -> None:
+        if velocity:
+            self.times.append(t)
+
+
+def bench_harmonize_osc(model: str, rates: list[float], seconds: float) -> dict[str, Any]:
+    with ExitStack() as stack:
+        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=model"])
+        trip = ChannelRoundTrip()
+        srv.answers.round_trip = trip
+        send, sock = _osc_sender(srv.port)
+        stack.callback(sock.close)
+        play_notes([send], trip, 50, 1.0)  # warm-up
+        out: dict[str, Any] = {}
+        for rate in rates:
+            misses = srv.status()["deadline_misses"]
+            trip.reset()
+            achieved = play_notes([send], trip, rate, seconds)
+            time.sleep(0.5)
+            figures = summarize(np.array(trip.latencies) * 1000, int(rate * seconds), trip.lost(), achieved)
+            status = srv.status()
+            figures["deadline_misses"] = status["deadline_misses"] - misses
+            figures["model_step_p99_ms"] = status.get(f"model_{model}_step_p99_ms")
+            out[f"{rate:g} notes/s"] = figures
+        return out
+
+
+def bench_sessions(model: str, clients: list[int], rate_each: float, seconds: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for n in clients:
+        with ExitStack() as stack:
+            srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=model", "server.sessions=per_source"])
+            trip = ChannelRoundTrip()
+            srv.answers.round_trip = trip
+            senders = []
+            for _ in range(n):
+                send, sock = _osc_sender(srv.port)
+                stack.callback(sock.close)
+                senders.append(send)
+            play_notes(senders, trip, 10, 1.0)  # warm-up: every session exists
+            misses = srv.status()["deadline_misses"]
+            trip.reset()
+            achieved = play_notes(senders, trip, rate_each, seconds)
+            time.sleep(0.5)
+            figures = summarize(np.array(trip.latencies) * 1000, int(rate_each * seconds) * n, trip.lost(), achieved)
+            status = srv.status()
+            figures["deadline_misses"] = status["deadline_misses"] - misses
+            figures["sessions"] = status["sessions"]
+            figures["model_batch_mean"] = status.get(f"model_{model}_batch_mean")
+            out[f"{n} sessions x {rate_each:g} notes/s"] = figures
+    return out
+
+
+def bench_duet(model: str, rounds: int) -> dict[str, Any]:
+    """Phrase, silence, answer: the first answer note against the end of the gap."""
+    gap_s = 0.3
+    with ExitStack() as stack:
+        srv = _PlayServer(stack, model, ["server.mode=duet", f"duet.phrase_gap_ms={gap_s * 1000:g}"])
+        first = _FirstNotes()
+        srv.answers.round_trip = first
+        send, sock = _osc_sender(srv.port)
+        stack.callback(sock.close)
+        delays, misses0 = [], srv.status()["deadline_misses"]
+        for r in range(rounds):
+            for pitch in PITCHES[: 4 + r % 4]:
+                send(pitch, 90, 1)
+                time.sleep(0.12)
+                send(pitch, 0, 1)
+                last_off = time.perf_counter()
+                time.sleep(0.03)
+            gap_end = last_off + gap_s
+            first.times.clear()
+            deadline = gap_end + 2.0
+            while not first.times and time.perf_counter() < deadline:
+                time.sleep(0.001)
+            if first.times:
+                delays.append(first.times[0] - gap_end)
+            time.sleep(0.3)
+        figures = summarize(np.array(delays) * 1000, rounds, rounds - len(delays), 0.0)
+        figures.pop("achieved_rate")
+        figures["deadline_misses"] = srv.status()["deadline_misses"] - misses0
+        return figures
+
+
+def bench_ping_during_answer(model: str, seconds: float = 3.0) -> dict[str, Any]:
+    with ExitStack() as stack:
+        srv = _PlayServer(stack, model, ["server.mode=duet", "duet.max_response_s=60"])
+        send, sock = _osc_sender(srv.port)
+        stack.callback(sock.close)
+        for pitch in PITCHES:
+            send(pitch, 90, 1)
+            send(pitch, 0, 1)
+        srv.peer.send("/liveai/tempo", 300.0)
+        srv.peer.send("/liveai/continue", 64.0)  # a long answer: 12.8 s of music to generate
+        rtts, lost = [], 0
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            token = int(time.perf_counter() * 1e6) % 2**31
+            sent = time.perf_counter()
+            srv.peer.send("/liveai/ping", token)
+            while time.perf_counter() - sent < 0.5:
+                if ("/liveai/pong", [token]) in srv.answers.other:
+                    rtts.append(time.perf_counter() - sent)
+                    break
+                time.sleep(0.0002)
+            else:
+                lost += 1
+            time.sleep(0.01)
+        figures = summarize(np.array(rtts) * 1000, len(rtts) + lost, lost, 0.0)
+        figures.pop("achieved_rate")
+        return figures
+
+
+def bench_play(models: list[str], seconds: float, midi: bool) -> dict[str, Any]:
+    report: dict[str, Any] = {"machine": machine()}
+    for model in models:
+        entry: dict[str, Any] = {"harmonize_osc": bench_harmonize_osc(model, [50, 200], seconds)}
+        if midi:
+            from .play_midi import bench_harmonize_midi
+
+            entry["harmonize_jack_midi"] = bench_harmonize_midi(model, [50, 200], seconds)
+        entry["duet_gap_to_first_note"] = bench_duet(model, rounds=20)
+        entry["ping_while_answering"] = bench_ping_during_answer(model)
+        report[model] = entry
+    report["sessions_gru"] = bench_sessions(models[0], [1, 4, 16], 50, seconds)
+    return report
+
