@@ -135,24 +135,25 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
 def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, OscPeer]]]:
     """Start `liveai serve` on free ports; returns (server, peer) with the peer as its target.
 
-    MIDI is off unless the test asks (`midi=True`), so OSC-only tests need no JACK.
+    MIDI is off unless the test asks (`midi=True`), so OSC-only tests need no JACK; no
+    model is loaded unless the test names one (`model="gru"`), so harmonize is by rule.
     """
     started: list[tuple[ServerProcess, OscPeer]] = []
 
-    def start(*overrides: str, midi: bool = False, env: dict[str, str] | None = None,
+    def start(*overrides: str, midi: bool = False, model: str = "", env: dict[str, str] | None = None,
               config: str | None = None, port: int | None = None,
               targets: tuple[str, ...] = ()) -> tuple[ServerProcess, OscPeer]:
         port = port or free_port()
         peer = OscPeer(port)
         all_targets = ", ".join(f'"{t}"' for t in (*targets, f"127.0.0.1:{peer.port}"))
-        sets = [f"osc.port={port}", f"osc.targets=[{all_targets}]"]
+        sets = [f"osc.port={port}", f"osc.targets=[{all_targets}]", f'model.continuation="{model}"']
         if not midi:
             sets.append("midi.api=none")
         log_path = tmp_path / f"server{len(started)}.log"
         server = ServerProcess(sets + list(overrides), config=config, env=env, log_path=log_path).start()
         started.append((server, peer))
         try:
-            peer.wait_pong()
+            peer.wait_pong(timeout=30 if model else 10)
         except TimeoutError:
             server.stop()
             raise AssertionError("server did not answer ping; its log:\n" + server.log()) from None

@@ -1,0 +1,91 @@
+"""Musical sanity of duet answers from the shipped models (fixed seeds, fake clock, the
+model stepped inline): the answer keeps the prime's key (Krumhansl-Schmuckler), plays
+at a similar density (within a factor 2 in notes per second), and leaves no note hanging."""
+
+from __future__ import annotations
+
+import pytest
+
+from fakes import FakeClock, InlinePort, Sink, run_until
+from liveai.config import Config
+from liveai.core.engine import Engine
+from liveai.events import NoteOff, NoteOn
+from liveai.models import codec, metrics
+from liveai.models.checkpoint import load_checkpoint
+from liveai.runtime.loading import resolve_checkpoint
+
+# (pitch, start beat, length in beats) at 100 BPM
+C_MAJOR = [(60, 0, 1), (64, 1, 1), (67, 2, 1), (72, 3, 1), (71, 4, .5), (69, 4.5, .5), (67, 5, 1), (65, 6, 1),
+           (64, 7, .5), (62, 7.5, .5), (60, 8, 1), (62, 9, 1), (64, 10, 1), (67, 11, 1), (60, 12, 2)]
+A_MINOR = [(69, 0, 1), (72, 1, 1), (76, 2, 1), (74, 3, .5), (72, 3.5, .5), (71, 4, 1), (69, 5, 1), (68, 6, 1),
+           (69, 7, 1), (64, 8, 1), (69, 9, 1), (71, 10, .5), (72, 10.5, .5), (71, 11, 1), (69, 12, 2)]
+BLUES = [(55, 0, .5), (58, 0.5, .5), (60, 1, .5), (61, 1.5, .25), (62, 1.75, .75), (58, 2.5, .5), (55, 3, 1),
+         (55, 4, .5), (58, 4.5, .5), (60, 5, .5), (62, 5.5, .5), (65, 6, .5), (62, 6.5, .5), (60, 7, .5),
+         (58, 7.5, .5), (55, 8, 2)]
+PRIMES = {"c_major": C_MAJOR, "a_minor": A_MINOR, "g_blues": BLUES}
+BEAT = 0.6
+
+
+@pytest.fixture(scope="module", params=["gru", "transformer"])
+def model(request):
+    path = resolve_checkpoint(request.param)
+    assert path.exists(), f"the shipped model {path} is missing"
+    loaded, _ = load_checkpoint(path, "cpu")
+    return loaded
+
+
+def duet_answer(model, prime, seed: int) -> tuple[list[codec.Note], list[codec.Note], Sink]:
+    config = Config()
+    config.server.mode = "duet"
+    config.model.seed = seed
+    config.duet.max_response_s = 12.0
+    clock = FakeClock(0.0)
+    port = InlinePort(model)
+    engine = Engine(config, now=clock, models=port)
+    sink = Sink(clock)
+    engine.sinks.append(sink)
+    engine.start()
+    events = sorted([(start * BEAT, NoteOn(p, 90)) for p, start, _ in prime]
+                    + [((start + length) * BEAT - 0.02, NoteOff(p)) for p, start, length in prime],
+                    key=lambda e: e[0])
+    for at, event in events:
+        run_until(engine, clock, at)
+        port.flush()
+        engine.handle(_at(event, at))
+        port.flush()
+    end = events[-1][0]
+    while clock.t < end + 20.0:
+        port.flush()
+        run_until(engine, clock, clock.t + 0.05)
+    prime_notes = [codec.Note(s * BEAT, (s + d) * BEAT, p, 90) for p, s, d in prime]
+    answer = _notes(sink)
+    return prime_notes, answer, sink
+
+
+def _at(event, t):
+    if isinstance(event, NoteOn):
+        return NoteOn(event.pitch, event.velocity, t=t, source="osc:player:1")
+    return NoteOff(event.pitch, t=t, source="osc:player:1")
+
+
+def _notes(sink) -> list[codec.Note]:
+    open_: dict[int, tuple[float, int]] = {}
+    out = []
+    for t, e in sink.sent:
+        if isinstance(e, NoteOn) and e.velocity > 0:
+            open_[e.pitch] = (t, e.velocity)
+        elif isinstance(e, (NoteOn, NoteOff)) and e.pitch in open_:
+            start, velocity = open_.pop(e.pitch)
+            out.append(codec.Note(start, t, e.pitch, velocity))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(PRIMES))
+def test_duet_answer_keeps_key_and_density(model, name):
+    prime, answer, sink = duet_answer(model, PRIMES[name], seed=11)
+    assert sink.sounding() == set(), "no answer note may hang"
+    assert len(answer) >= 4, f"{name}: the answer is too short ({len(answer)} notes)"
+    figures = metrics.compare(prime, answer)
+    assert figures["continuation_key"] == figures["prime_key"], figures
+    ratio = figures["continuation_notes_per_second"] / figures["prime_notes_per_second"]
+    assert 0.5 <= ratio <= 2.0, figures

@@ -1,0 +1,149 @@
+"""Playing with the shipped model live, over real OSC, MQTT and JACK MIDI."""
+
+from __future__ import annotations
+
+import time
+
+import mido
+
+from conftest import need, wait_until
+from liveai.bench.harness import OscPeer
+from liveai.core.scales import Scale
+
+C_MAJOR = Scale("C", "major")
+
+
+def note_events(messages):
+    return [tuple(args) for address, args in messages if address == "/liveai/out/note"]
+
+
+def play_phrase(peer, pitches, on_s=0.12, off_s=0.03, channel=1):
+    for pitch in pitches:
+        peer.send("/liveai/note", pitch, 90, channel)
+        time.sleep(on_s)
+        peer.send("/liveai/note", pitch, 0, channel)
+        time.sleep(off_s)
+
+
+def test_model_harmonize_in_key_and_register(start_server):
+    _, peer = start_server("harmonize.voices=3", model="gru")
+    peer.send("/liveai/note", 60, 100)
+    voices = [n for n in note_events(peer.collect(0.5)) if n[1] > 0]
+    assert len(voices) == 3 and all(p in C_MAJOR and p != 60 for p, _, _ in voices)
+    peer.send("/liveai/note", 60, 0)
+    offs = [n for n in note_events(peer.collect(0.3)) if n[1] == 0]
+    assert sorted(p for p, _, _ in offs) == sorted(p for p, _, _ in voices)
+    peer.send("/liveai/key", "A", "minor")
+    peer.send("/liveai/register", 57, 76)
+    peer.send("/liveai/note", 57, 90)
+    voices = [n for n in note_events(peer.collect(0.5)) if n[1] > 0]
+    assert voices and all(p in Scale("A", "minor") and 57 <= p <= 76 for p, _, _ in voices)
+    peer.send("/liveai/note", 57, 0)
+    status = peer.status()
+    assert status["model_gru_steps"] > 0 and status["sounding_notes"] == 0
+
+
+def test_duet_answers_the_phrase_and_yields_to_the_player(start_server):
+    _, peer = start_server("server.mode=duet", "duet.phrase_gap_ms=300", "duet.min_response_s=3", model="gru")
+    play_phrase(peer, [60, 62, 64, 65, 67, 69, 71, 72])
+    answer = [n for n in note_events(peer.collect(1.5)) if n[1] > 0]
+    assert answer, "the model answers once the player pauses"
+    peer.send("/liveai/note", 48, 100)  # the player comes back in the middle of the answer
+    time.sleep(0.1)
+    assert peer.status()["sounding_notes"] == 0  # every answer note that sounded got its note-off
+    later = [n for n in note_events(peer.collect(1.0)) if n[1] > 0]
+    assert later == []  # and nothing more of it is played
+    peer.send("/liveai/note", 48, 0)
+
+
+def test_ping_is_answered_while_a_long_answer_is_generated(start_server):
+    _, peer = start_server("server.mode=duet", "duet.max_response_s=60", model="gru")
+    play_phrase(peer, [60, 64, 67], on_s=0.05, off_s=0.01)
+    peer.send("/liveai/tempo", 300)
+    peer.send("/liveai/continue", 64)  # 12.8 s of music
+    with OscPeer(peer.server[1]) as pinger:
+        pinger.send("/liveai/subscribe")
+        for i in range(50):
+            pinger.send("/liveai/ping", i)
+            assert pinger.expect("/liveai/pong", timeout=0.5) == [i]  # the loop is never blocked
+            time.sleep(0.01)
+    notes = [n for n in note_events(peer.collect(0.5)) if n[1] > 0]
+    assert notes, "the answer plays meanwhile"
+    peer.send("/liveai/panic")
+
+
+def test_autopilot_steered_over_mqtt_and_restarted_by_panic(mosquitto, start_server):
+    need("mosquitto_pub")
+    import subprocess
+
+    def cmd(name: str, payload: str) -> None:
+        subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-t", f"liveai/auto/cmd/{name}", "-m", payload],
+                       check=True)
+
+    _, peer = start_server(f'mqtt.url="{mosquitto.url}"', "mqtt.instance=auto", "server.mode=autopilot",
+                           "autopilot.horizon_s=0.5", model="gru")
+    cmd("key", "D dorian")
+    cmd("register", "60 74")
+    cmd("density", "1.0")
+    time.sleep(1.0)  # what was generated before the steering has played
+    peer.drain()
+    dense = [n for n in note_events(peer.collect(3.0)) if n[1] > 0]
+    assert dense and all(60 <= p <= 74 and p in Scale("D", "dorian") for p, _, _ in dense)
+    cmd("density", "0.0")
+    time.sleep(4.0)
+    peer.drain()
+    sparse = [n for n in note_events(peer.collect(3.0)) if n[1] > 0]
+    assert len(dense) > 1.5 * len(sparse), (len(dense), len(sparse))
+    cmd("density", "1.0")
+    cmd("panic", "")
+    time.sleep(0.3)
+    assert [n for n in note_events(peer.collect(2.0)) if n[1] > 0], "it plays on after the panic"
+    peer.send("/liveai/mode", "off")
+    time.sleep(0.2)
+    assert peer.status()["sounding_notes"] == 0
+
+
+def test_each_client_has_its_own_session_and_mode(start_server):
+    _, peer = start_server("server.sessions=per_source", "duet.phrase_gap_ms=300", model="gru")
+    with OscPeer(peer.server[1]) as duet_player:
+        duet_player.send("/liveai/mode", "duet")  # only this client's session
+        peer.send("/liveai/note", 60, 100, 2)  # the other client still harmonizes
+        voices = [n for n in note_events(peer.collect(0.4)) if n[1] > 0 and n[2] == 2]
+        assert len(voices) == 2
+        peer.send("/liveai/note", 60, 0, 2)
+        play_phrase(duet_player, [67, 65, 64, 62], channel=3)
+        answer = [n for n in note_events(peer.collect(1.5)) if n[1] > 0 and n[2] == 3]
+        assert answer, "the duet client's phrase is answered on its channel"
+        assert peer.status()["sessions"] == 2
+        duet_player.send("/liveai/panic")
+
+
+def test_duet_over_jack_midi_and_mode_changes_leave_nothing_hanging(jack, start_server):
+    from test_midi_jack import MidiPeer, wait_for_midi
+
+    _, peer = start_server("duet.phrase_gap_ms=300", midi=True, model="gru", env=jack.env())
+    wait_for_midi(peer)
+    player = MidiPeer(jack, "duetmidi")
+    try:
+        player.connect_to_liveai()
+        player.player.send(mido.Message("program_change", program=3))  # duet
+        wait_until(lambda: peer.status()["mode"] == "duet", 5, "program change to duet")
+        for pitch in (60, 62, 64, 67, 64, 62, 60):
+            player.player.send(mido.Message("note_on", note=pitch, velocity=90))
+            time.sleep(0.1)
+            player.player.send(mido.Message("note_off", note=pitch))
+            time.sleep(0.02)
+        heard = player.notes(1.5)
+        assert [n for n in heard if n[0] == "note_on"], "the answer comes back over MIDI"
+        player.player.send(mido.Message("program_change", program=4))  # autopilot
+        time.sleep(1.0)
+        player.player.send(mido.Message("program_change", program=0))  # off
+        time.sleep(0.3)
+        heard += player.notes(0.5)
+        sounding: set[int] = set()
+        for kind, pitch, _ in heard:
+            (sounding.add if kind == "note_on" else sounding.discard)(pitch)
+        assert sounding == set()
+        assert peer.status()["sounding_notes"] == 0
+    finally:
+        player.close()
