@@ -128,6 +128,8 @@ class ModelConfig:
     # A shipped model by name (models/<name>.pt) or a checkpoint path; "" = no model.
     continuation: str = "gru"
     threads: int = field(default=1, metadata=_range(1, 64))  # torch threads of the worker
+    # "auto": int8 weights on a CPU (faster steps), float32 on a GPU; or "int8" / "none".
+    quantize: str = field(default="auto", metadata=_choice(("auto", "int8", "none")))
     seed: int = field(default=-1, metadata=_range(-1, 2**31 - 1))  # -1: a new seed each run
 
 

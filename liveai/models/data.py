@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,6 +180,16 @@ def save_pieces(path: Path, pieces: Sequence[Piece]) -> None:
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, notes=notes, counts=counts, ids=ids)
     tmp.replace(path)
+
+
+def parse_to_cache(job: tuple[Path, str, float, Path]) -> tuple[str, int, float]:
+    """Worker-process entry: parse one file and cache its pieces.
+    job = (path, rel, bpm, cache_file) -> (rel, pieces, seconds)."""
+    path, rel, bpm, cache_file = job
+    t0 = time.perf_counter()
+    pieces = parse_any(path, rel, bpm)
+    save_pieces(cache_file, pieces)
+    return rel, len(pieces), time.perf_counter() - t0
 
 
 def load_pieces(path: Path) -> list[Piece]:

@@ -71,7 +71,7 @@ class GRUModel(nn.Module):
         self.head = nn.Linear(config.hidden, config.vocab_size)
 
     def init_state(self, batch: int, device: torch.device | str | None = None) -> GRUState:
-        p = self.head.weight
+        p = self.embed.weight  # (the head may be int8-quantized for live use; the embedding never is)
         h = torch.zeros(self.config.layers, batch, self.config.hidden, device=device or p.device, dtype=p.dtype)
         return GRUState(h)  # (L, B, H)
 

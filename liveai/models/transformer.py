@@ -145,12 +145,18 @@ class Attention(nn.Module):
         return self._out(y)
 
     def step(
-        self, x: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, bias: torch.Tensor, slot: torch.Tensor
+        self,
+        x: torch.Tensor,
+        k_cache: torch.Tensor,
+        v_cache: torch.Tensor,
+        bias: torch.Tensor,
+        rows: torch.Tensor,
+        slot: torch.Tensor,
     ) -> torch.Tensor:
-        """One token. x (B, 1, C); write its k/v into `slot` (B,) first, then attend
-        over the whole ring (bias (B, nh, 1, W) masks slots not yet filled)."""
+        """One token. x (B, 1, C); write its k/v into ring slot `slot` (B,) of batch
+        rows `rows` (= arange(B)) first, then attend over the whole ring (bias
+        (B, nh, 1, W) masks slots not yet filled)."""
         q, k, v = self._heads(x)  # (B, nh, 1, hd)
-        rows = torch.arange(x.shape[0], device=x.device)
         k_cache[rows, :, slot] = k[:, :, 0]  # (B, nh, hd)
         v_cache[rows, :, slot] = v[:, :, 0]
         return self._out(F.scaled_dot_product_attention(q, k_cache, v_cache, attn_mask=bias))
@@ -183,6 +189,7 @@ class TransformerModel(nn.Module):
         self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.head.weight = self.embed.weight  # weight tying (nanoGPT)
         self.register_buffer("slopes", alibi_slopes(config.n_heads), persistent=False)
+        self.register_buffer("ring_slots", torch.arange(config.window), persistent=False)
         self.apply(self._init_weights)
         for name, p in self.named_parameters():  # scaled init of residual projections (GPT-2)
             if name.endswith("attn.proj.weight") or name.endswith("mlp.2.weight"):
@@ -201,7 +208,7 @@ class TransformerModel(nn.Module):
 
     def init_state(self, batch: int, device: torch.device | str | None = None) -> TransformerState:
         c = self.config
-        p = self.head.weight
+        p = self.embed.weight  # (the head may be int8-quantized for live use; the embedding never is)
         dev = device or p.device
         shape = (c.n_layers, batch, c.n_heads, c.window, c.d_model // c.n_heads)
         k = torch.zeros(shape, device=dev, dtype=p.dtype)  # (L, B, nh, W, hd)
@@ -255,14 +262,14 @@ class TransformerModel(nn.Module):
         W = self.config.window
         pos = state.pos  # (B,) position of this token
         slot = pos % W  # (B,)
-        j = torch.arange(W, device=tokens.device)
+        rows = torch.arange(tokens.shape[0], device=tokens.device)
         # After writing, slot j holds position pos - ((pos - j) mod W): distance (pos - j) mod W.
-        dist = torch.remainder(pos[:, None] - j, W)  # (B, W)
+        dist = torch.remainder(pos[:, None] - self.ring_slots, W)  # (B, W)
         valid = dist <= pos[:, None]  # slot filled at least once
         x = self.embed(tokens)[:, None]  # (B, 1, C)
         bias = band_bias(dist[:, None], valid[:, None], self.slopes, x.dtype)  # (B, nh, 1, W)
         for layer, block in enumerate(self.blocks):
-            x = x + block.attn.step(block.ln1(x), state.k[layer], state.v[layer], bias, slot)
+            x = x + block.attn.step(block.ln1(x), state.k[layer], state.v[layer], bias, rows, slot)
             x = self._mlp(block, x)
         state.pos = pos + 1
         return self._logits(x)[:, 0], state

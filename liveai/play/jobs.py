@@ -39,8 +39,10 @@ def harmony(sampler: Sampler, pitches: list[int], voices: int, temperature: floa
             reply: Callable[[list[int]], None]) -> Job:
     """Choose up to `voices` notes among `pitches` to sound with the note just fed.
 
-    Each chosen voice is fed before the next is sampled (the model hears its own
-    chord); `reply` answers as soon as all are chosen, before the last one is fed."""
+    They are drawn together, without replacement, from the model's next-note
+    distribution (chords are consecutive note-ons in the training data), so the answer
+    costs no model step beyond the played note; `reply` answers, then the voices are fed
+    in one go so the model hears its own chord."""
     logits = yield PEEK
     allowed = torch.zeros(codec.VOCAB_SIZE, dtype=torch.bool)
     allowed[[codec.note_on(p) for p in pitches]] = True
@@ -48,14 +50,11 @@ def harmony(sampler: Sampler, pitches: list[int], voices: int, temperature: floa
     for _ in range(min(voices, len(pitches))):
         token = int(sample_tokens(logits[None], temperature=temperature, top_p=TOP_P, allowed=allowed,
                                   generator=sampler.generator)[0])
-        sampler.observe(token)
-        chosen.append(codec.token_pitch(token))
+        chosen.append(token)
         allowed[token] = False
-        if len(chosen) < min(voices, len(pitches)):
-            logits = yield token
-    reply(chosen)
+    reply([codec.token_pitch(t) for t in chosen])
     if chosen:
-        yield codec.note_on(chosen[-1])
+        yield from feed(chosen, sampler)
     return chosen
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from ..config import Config
 from ..models.checkpoint import load_checkpoint
+from ..errors import ConfigError
 from .device import choose_device
+from .quantize import quantize_int8
 from .runner import ModelRunner
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,17 @@ def load_runner(config: Config) -> ModelRunner | None:
     started = time.perf_counter()
     device = choose_device(config.model.device)
     model, info = load_checkpoint(path, device)
+    quantize = config.model.quantize
+    if quantize == "int8" or (quantize == "auto" and device.type == "cpu"):
+        if device.type != "cpu":
+            raise ConfigError(f"model.quantize: int8 runs on the CPU, not on {device.type}")
+        model = quantize_int8(model)
     runner = ModelRunner(model, name=path.stem, max_sessions=config.server.max_sessions, threads=config.model.threads)
     runner.start()
-    log.info("model %s (%s) on %s, ready in %.2f s", path.stem, model.arch, device, time.perf_counter() - started)
+    log.info("model %s (%s%s) on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
+             ", int8" if _is_quantized(model) else "", device, time.perf_counter() - started)
     return runner
+
+
+def _is_quantized(model: object) -> bool:
+    return any("quantized" in type(m).__module__ for m in model.modules())  # type: ignore[attr-defined]

@@ -72,7 +72,7 @@ class ModelRunner:
         self.name = name
         self.max_sessions = max_sessions
         self.threads = threads
-        self.device = next(model.parameters()).device  # type: ignore[attr-defined]
+        self.device = model.embed.weight.device  # type: ignore[attr-defined]  (quantized layers have no parameters)
         self._inbox: queue.SimpleQueue[_Running | None] = queue.SimpleQueue()
         self._queues: dict[str, deque[_Running]] = {}
         self._states: OrderedDict[str, Any] = OrderedDict()  # least recently used first

@@ -102,3 +102,27 @@ def test_augment_keeps_tokens_valid() -> None:
         shift = notes[0].pitch - 60
         assert -5 <= shift <= 6 and [n.pitch - shift for n in notes] == [60, 64, 67]
         assert 2.7 * 0.9 - 0.02 <= max(n.end for n in notes) <= 2.7 * 1.1 + 0.02
+
+
+def test_prepare_data_on_a_midi_folder(tmp_path: Path) -> None:
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("prepare_data", Path(__file__).parents[2] / "scripts" / "prepare_data.py")
+    assert spec and spec.loader
+    prep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prep)
+    midi = tmp_path / "midi"
+    midi.mkdir()
+    for i in range(12):
+        notes = [Note(k * 0.3, k * 0.3 + 0.25, 60 + (i + k) % 12, 70) for k in range(10)]
+        codec.notes_to_midi(notes).write(str(midi / f"song{i}.mid"))
+    args = ["--midi-dir", str(midi), "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--workers", "1"]
+    assert prep.main(args) == 0
+    meta = json.loads((tmp_path / "out" / "meta.json").read_text())
+    assert sum(s["pieces"] for s in meta["splits"].values()) == 12
+    for split in ("train", "val", "test"):
+        data = load_split(tmp_path / "out", split)
+        for piece in data.pieces():
+            assert piece[0] == codec.START and len(codec.decode_tokens(piece.tolist())) == 10
+    assert prep.main(args) == 0  # rerun from the cache

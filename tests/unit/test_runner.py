@@ -156,3 +156,24 @@ def test_peek_gives_the_logits_after_the_last_token(runner):
     assert runner.stats()[f"model_{runner.name}_steps"] == before  # no step was needed
     fresh = runner.submit("new", peek()).result(5)  # nothing fed yet: START first
     torch.testing.assert_close(fresh, runner.submit("other", feed_all([388])).result(5)[0])
+
+
+def test_int8_quantized_model_steps_like_float():
+    from liveai.runtime.quantize import quantize_int8
+
+    for arch in ("gru", "transformer"):
+        model = tiny(arch)
+        quantized = quantize_int8(model)
+        assert quantized is not model
+        tokens = [388, 60, 300, 188, 62]
+        r1, r2 = ModelRunner(model, "f"), ModelRunner(quantized, "q")
+        r1.start(warmup_steps=2)
+        r2.start(warmup_steps=2)
+        try:
+            a = r1.submit("s", feed_all(tokens)).result(5)
+            b = r2.submit("s", feed_all(tokens)).result(5)
+        finally:
+            r1.close()
+            r2.close()
+        for x, y in zip(a, b):
+            assert (x - y).abs().max() < 0.1

@@ -1,0 +1,33 @@
+"""int8 dynamic quantization of a model's GRU and Linear layers for live use on a CPU.
+
+A step is bound by reading the weights: int8 weights are 4x smaller, so an event that
+arrives after a pause (cold caches) costs about 2.5x less on this machine's CPU, while
+the logits move by less than 0.1 (see the README's latency figures). PyTorch marks
+torch.ao.quantization as deprecated; it still ships it, and where it is gone liveai
+falls back to float32 with a warning.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import warnings
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """A quantized copy of `model` (float32 `model` itself when quantization is unavailable)."""
+    try:
+        from torch.ao.quantization import quantize_dynamic
+    except ImportError:
+        log.warning("int8 quantization is not available in this PyTorch; the model runs in float32")
+        return model
+    with warnings.catch_warnings():
+        # the deprecation notice of torch.ao.quantization, and its note on quint8 tensors
+        warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor", category=UserWarning)
+        return quantize_dynamic(copy.deepcopy(model), {nn.GRU, nn.Linear}, dtype=torch.qint8)
