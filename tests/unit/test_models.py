@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 import torch
@@ -166,7 +165,6 @@ def test_transformer_memory_bounded_after_100k_positions() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("LIVEAI_SLOW") != "1", reason="100,000 real steps take minutes; LIVEAI_SLOW=1 runs it")
 @torch.inference_mode()
 def test_transformer_memory_bounded_over_100k_steps() -> None:
     torch.manual_seed(0)
