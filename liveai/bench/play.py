@@ -77,6 +77,7 @@ def play_notes(senders: list[Send], trip: ChannelRoundTrip, rate_each: float, se
         senders[k](pitch, 100, channel)
         held[channel] = pitch
     elapsed = time.perf_counter() - start
+    time.sleep(1.0 / rate_each)  # the last notes are held as long as the others
     for channel, pitch in held.items():
         senders[channel - 1](pitch, 0, channel)
     return len(events) / elapsed
