@@ -185,7 +185,7 @@ class ControlApi:
             address = getattr(method, "_liveai_address", None)
             if address:
                 self.handlers[address] = Handler(
-                    address, method, _params(method), inspect.getdoc(method) or "", method._liveai_mqtt
+                    address, method, _params(method), inspect.getdoc(method) or "", getattr(method, "_liveai_mqtt")
                 )
 
     def dispatch(self, address: str, args: list[Any] | tuple[Any, ...], client: Client) -> None:

@@ -171,7 +171,7 @@ def bench_osc(rates: list[float], seconds: float, overrides: list[str], config_p
 
         echo_port = free_port()
         echo = subprocess.Popen([sys.executable, "-m", "liveai.bench.echo_osc", str(echo_port), str(answers.port)])
-        stack.callback(lambda: (echo.terminate(), echo.wait()))
+        stack.callback(_terminate, echo)
         _wait_ready(echo_port, answers)
         floor = bench_osc_target(echo_port, answers, lambda p: p, rates, seconds)
     return {"liveai_harmonize": liveai, "floor_python_osc_echo": floor, "server_status_after": status}
@@ -203,6 +203,11 @@ def _status(port: int, answers: OscAnswers) -> dict[str, Any]:
                     return dict(zip(args[0::2], args[1::2]))
             time.sleep(0.02)
     return {}
+
+
+def _terminate(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    proc.wait()
 
 
 def run_benchmarks(osc: bool, midi: bool, rates: list[float], seconds: float,

@@ -17,7 +17,7 @@ import mido
 
 from ..transports.midi_backend import jack_running
 from .harness import OscPeer, ServerProcess, free_port
-from .latency import RoundTrip, harmonized_first_voice
+from .latency import RoundTrip, _terminate, harmonized_first_voice
 
 PERIOD = 64
 
@@ -34,7 +34,7 @@ def start_jack(stack: ExitStack) -> None:
     os.environ["JACK_DEFAULT_SERVER"] = name
     proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(PERIOD)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    stack.callback(lambda: (proc.terminate(), proc.wait()))
+    stack.callback(_terminate, proc)
     deadline = time.monotonic() + 10
     while not jack_running():
         if time.monotonic() > deadline:
@@ -90,7 +90,7 @@ def bench_midi(rates: list[float], seconds: float, overrides: list[str], config_
 
         echo = subprocess.Popen([sys.executable, "-m", "liveai.bench.echo_midi", "echo"], stdout=subprocess.PIPE,
                                 text=True)
-        stack.callback(lambda: (echo.terminate(), echo.wait()))
+        stack.callback(_terminate, echo)
         assert echo.stdout is not None and echo.stdout.readline().strip() == "ready"
         _connect(port("bench player"), port("echo in"), port("echo out"), port("bench listener"))
         trip = RoundTrip(send, lambda p: p)

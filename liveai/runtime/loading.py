@@ -6,7 +6,10 @@ import logging
 import time
 from pathlib import Path
 
+from typing import cast
+
 from ..config import Config
+from ..models.base import ContinuationModel
 from ..models.checkpoint import load_checkpoint
 from ..errors import ConfigError
 from .device import choose_device
@@ -43,7 +46,7 @@ def load_runner(config: Config) -> ModelRunner | None:
         if device.type != "cpu":
             raise ConfigError(f"model.quantize: int8 runs on the CPU, not on {device.type}")
         model = quantize_int8(model)
-    runner = ModelRunner(model, name=path.stem, max_sessions=config.server.max_sessions, threads=config.model.threads)
+    runner = ModelRunner(cast(ContinuationModel, model), name=path.stem, max_sessions=config.server.max_sessions, threads=config.model.threads)
     runner.start()
     log.info("model %s (%s%s) on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
              ", int8" if _is_quantized(model) else "", device, time.perf_counter() - started)

@@ -72,7 +72,8 @@ class ModelRunner:
         self.name = name
         self.max_sessions = max_sessions
         self.threads = threads
-        self.device = model.embed.weight.device  # type: ignore[attr-defined]  (quantized layers have no parameters)
+        # the embedding, since int8-quantized layers have no parameters
+        self.device = model.embed.weight.device  # type: ignore[attr-defined]
         self._inbox: queue.SimpleQueue[_Running | None] = queue.SimpleQueue()
         self._queues: dict[str, deque[_Running]] = {}
         self._states: OrderedDict[str, Any] = OrderedDict()  # least recently used first

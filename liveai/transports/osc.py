@@ -122,7 +122,8 @@ class OscTransport:
 
     async def _resolve(self, host: str, port: int) -> Address:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-        return infos[0][4][:2]
+        address = infos[0][4]
+        return str(address[0]), int(address[1])
 
     # -- input ------------------------------------------------------------------------
     def receive(self, data: bytes, addr: Address, arrival: float) -> None:
