@@ -55,8 +55,9 @@ class ModelHarmonizer(RuleHarmonizer):
         models = ctx.models
         assert models is not None
         reply = models.replier(lambda voices: self._model_answer(pending, voices, ctx))
-        pending.job = self.listener.submit(jobs.harmony(self.listener.sampler, self.candidates(event.pitch, ctx),
-                                              self.config.voices, float(ctx.state["temperature"]), reply))
+        job = jobs.harmony(self.listener.sampler, self.listener.rng, self.candidates(event.pitch, ctx),
+                           self.config.voices, float(ctx.state["temperature"]), reply)
+        pending.job = self.listener.submit(job)
         pending.timer = ctx.call_at(event.t + self.budget_s, lambda: self._late(pending, ctx))
 
     def _model_answer(self, pending: _Pending, voices: list[int], ctx: Context) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from ..core.context import Context, JobHandle
 from ..runtime.runner import Job
 from ..models import codec
@@ -24,6 +26,7 @@ class Listener:
         self.ctx = ctx
         seed = ctx.config.model.seed
         self.sampler = Sampler(seed=None if seed < 0 else seed)  # used on the worker thread only
+        self.rng = np.random.default_rng(None if seed < 0 else seed)  # likewise (fast small draws)
         self.encoder = codec.StreamingEncoder()
         self.channel = 0  # where answers go: the player's last channel
         self._unfed: list[int] = []

@@ -41,6 +41,7 @@ Job = Generator["int | list[int] | None", torch.Tensor, Any]  # yields tokens, i
 PEEK = None  # yielded by a job: "the logits after what was fed last", no step
 RESET = -1  # yielded by a job: "start this session's state afresh here"
 _TIMINGS = 4096  # recent step durations kept for percentiles
+LOCKSTEP_MAX_TOKENS = 8  # longer lists prefill alone even when other sessions wait
 
 
 @dataclass
@@ -189,16 +190,24 @@ class ModelRunner:
         return True
 
     def _step_heads(self) -> None:
+        """One session alone takes a list of tokens in one prefill. When several sessions
+        wait, short lists are fed a token at a time in lockstep with the others, so
+        every step serves all of them (a long list, a phrase to prime, still prefills)."""
         heads = self._heads()
         for head in heads:
             if head.feed is PEEK:  # a session with nothing fed yet begins with START
                 head.feed = codec.START
-        singles = [h for h in heads if isinstance(h.feed, int)]
+        if len(heads) == 1 and isinstance(heads[0].feed, list):
+            self._prefill(heads[0])
+            return
+        batch = []
         for head in heads:
-            if isinstance(head.feed, list):
+            if isinstance(head.feed, list) and len(head.feed) > LOCKSTEP_MAX_TOKENS:
                 self._prefill(head)
-        if singles:
-            self._step_batch(singles)
+            else:
+                batch.append(head)
+        if batch:
+            self._step_batch(batch)
 
     def _forget(self, session: str) -> None:
         self._states.pop(session, None)
@@ -227,7 +236,8 @@ class ModelRunner:
 
     def _step_batch(self, heads: list[_Running]) -> None:
         started = time.perf_counter()
-        tokens = torch.tensor([h.feed for h in heads], dtype=torch.long, device=self.device)  # (B,)
+        firsts = [h.feed[0] if isinstance(h.feed, list) else h.feed for h in heads]
+        tokens = torch.tensor(firsts, dtype=torch.long, device=self.device)  # (B,)
         if len(heads) == 1:
             logits, state = self.model.step(tokens, self._state(heads[0].session))
             self._states[heads[0].session] = state
@@ -239,7 +249,10 @@ class ModelRunner:
         self._timings.add(time.perf_counter() - started, len(heads))
         for i, head in enumerate(heads):
             self._last_logits[head.session] = logits[i]
-            self._finish_step(head, logits[i])
+            if isinstance(head.feed, list) and len(head.feed) > 1:
+                head.feed = head.feed[1:]  # more of its list next step; the job waits
+            else:
+                self._finish_step(head, logits[i])
 
     def _finish_step(self, head: _Running, logits: torch.Tensor) -> None:
         if not self._advance(head, logits):

@@ -177,3 +177,22 @@ def test_int8_quantized_model_steps_like_float():
             r2.close()
         for x, y in zip(a, b):
             assert (x - y).abs().max() < 0.1
+
+
+def test_lists_of_several_sessions_are_fed_in_lockstep_like_alone(runner):
+    """Short token lists of waiting sessions are stepped together, a token at a time."""
+    def feed_lists(lists):
+        out = []
+        for tokens in lists:
+            out.append((yield tokens).clone())
+        return out
+
+    plans = {"a": [[388, 60, 300], [188, 62], [290, 190, 64, 300]], "b": [[388, 72], [260, 200, 74, 300, 202]],
+             "c": [[388], [50, 51, 52, 53, 54, 55, 56, 57, 58, 59]]}  # the last list is long: prefilled alone
+    alone = {name: runner.submit(f"alone-{name}", feed_lists(lists)).result(5) for name, lists in plans.items()}
+    before = runner.stats()[f"model_{runner.name}_batch_mean"]
+    together = {name: runner.submit(name, feed_lists(lists)) for name, lists in plans.items()}
+    for name, future in together.items():
+        for got, want in zip(future.result(5), alone[name]):
+            torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+    assert runner.stats()[f"model_{runner.name}_batch_mean"] >= before

@@ -100,3 +100,19 @@ def test_greedy_respects_mask() -> None:
 def test_bad_constraints_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         Constraints(**kwargs)  # type: ignore[arg-type]
+
+
+def test_choose_draws_distinct_candidates_and_respects_top_p():
+    import numpy as np
+
+    from liveai.play.jobs import choose
+
+    rng = np.random.default_rng(0)
+    logits = np.array([5.0, 4.0, -30.0, 3.0, -30.0])
+    for _ in range(200):
+        picks = choose(logits, 3, 1.0, 0.95, rng)
+        assert len(picks) == len(set(picks)) == 3
+        assert 2 not in picks[:1] and 4 not in picks[:1]  # the first voice is never from the tail
+    assert choose(logits, 9, 1.0, 0.95, rng) and len(choose(logits, 9, 1.0, 0.95, rng)) == 5
+    same = [choose(logits, 2, 1.0, 0.95, np.random.default_rng(7)) for _ in range(3)]
+    assert same[0] == same[1] == same[2]  # seeded: reproducible
