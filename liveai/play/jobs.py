@@ -45,7 +45,7 @@ def harmony(sampler: Sampler, rng: np.random.Generator, pitches: list[int], voic
     the answer costs no model step beyond the played note; `reply` answers, then the
     voices are fed in one go so the model hears its own chord."""
     logits = yield PEEK
-    tokens = np.array([codec.note_on(p) for p in pitches])
+    tokens = np.array([codec.note_on(p) for p in pitches], dtype=np.int64)
     candidates = logits.numpy()[tokens].astype(np.float64)
     chosen = [int(tokens[i]) for i in choose(candidates, voices, temperature, TOP_P, rng)]
     reply([codec.token_pitch(t) for t in chosen])
