@@ -42,6 +42,9 @@ PEEK = None  # yielded by a job: "the logits after what was fed last", no step
 RESET = -1  # yielded by a job: "start this session's state afresh here"
 _TIMINGS = 4096  # recent step durations kept for percentiles
 LOCKSTEP_MAX_TOKENS = 8  # longer lists prefill alone even when other sessions wait
+# Batching copies the states in and out at every step: worth it for a GRU's hidden
+# state (KBs), not for a Transformer's KV cache (MBs), whose sessions step one by one.
+BATCH_STATE_LIMIT = 256 * 1024
 
 
 @dataclass
@@ -81,6 +84,7 @@ class ModelRunner:
         self._last_logits: dict[str, torch.Tensor] = {}  # (V,) after each session's last token
         self._timings = _Timings()
         self._thread: threading.Thread | None = None
+        self.batches = model.init_state(1, self.device).nbytes() <= BATCH_STATE_LIMIT
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, warmup_steps: int = 20) -> None:
@@ -197,8 +201,12 @@ class ModelRunner:
         for head in heads:
             if head.feed is PEEK:  # a session with nothing fed yet begins with START
                 head.feed = codec.START
-        if len(heads) == 1 and isinstance(heads[0].feed, list):
-            self._prefill(heads[0])
+        if len(heads) == 1 or not self.batches:
+            for head in heads:
+                if isinstance(head.feed, list):
+                    self._prefill(head)
+                else:
+                    self._step_batch([head])
             return
         batch = []
         for head in heads:
