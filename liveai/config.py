@@ -153,7 +153,10 @@ class DuetConfig:
     # Snap answer notes to this fraction of a beat (0 = as the model plays them).
     quantize_beats: float = field(default=0.0, metadata=_range(0.0, 4.0))
     max_polyphony: int = field(default=4, metadata=_range(1, 16))
-    keep_key: bool = False  # constrain answers to the key/scale state (else the model follows the player)
+    # "follow": answers keep to the key of what the player played (Krumhansl-Schmuckler);
+    # "state": to the key/scale set by /liveai/key; "free": the model alone decides.
+    key: str = field(default="follow", metadata=_choice(("follow", "state", "free")))
+    tonic_pull: float = field(default=1.0, metadata=_range(0.0, 5.0))  # with "follow": lean on the tonic triad
 
 
 @dataclass

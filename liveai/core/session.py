@@ -40,6 +40,7 @@ class Session:
             self.behaviour.note_on(event, self.ctx)
             return
         self.listener.hear("on", event.pitch, event.velocity, event.t)
+        self.listener.played_note("on", event.pitch, event.velocity, event.t)
         self.behaviour.note_on(event, self.ctx)
         self.listener.flush()
 
@@ -48,6 +49,7 @@ class Session:
             self.behaviour.note_off(event, self.ctx)
             return
         self.listener.hear("off", event.pitch, 0, event.t)
+        self.listener.played_note("off", event.pitch, 0, event.t)
         self.behaviour.note_off(event, self.ctx)
         self.listener.flush()
 

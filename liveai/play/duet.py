@@ -14,6 +14,7 @@ from ..config import Config
 from ..core.behaviours import Off, scale_of
 from ..core.context import Context, JobHandle, Timer
 from ..events import NoteOff, NoteOn
+from ..models import metrics
 from ..models.sampling import Constraints
 from . import jobs
 from .listener import Listener
@@ -21,6 +22,18 @@ from .part import Part
 
 FIRST_CHUNK_TOKENS = 8  # small, so the first note is out within the budget
 CHUNK_TOKENS = 64
+
+
+MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor and the raised seventh of harmonic minor
+
+
+def key_pitch_classes(key: metrics.Key | None) -> frozenset[int] | None:
+    """The scale an answer keeps to when it follows the player's key."""
+    if key is None:
+        return None
+    steps = MAJOR_STEPS if key.mode == "major" else MINOR_STEPS
+    return frozenset((key.tonic + s) % 12 for s in steps)
 
 
 class Answer:
@@ -37,11 +50,17 @@ class Answer:
         self.job: JobHandle | None = None
         self.cancelled = False
         self.first = True
+        key = listener.player_key() if config.duet.key == "follow" else None
+        self.tonal_bias = jobs.tonic_bias(key.tonic, key.mode, config.duet.tonic_pull) if key else None
         self._request(FIRST_CHUNK_TOKENS)
 
     def constraints(self) -> Constraints:
         d, state = self.config.duet, self.ctx.state
-        classes = scale_of(state["key"], state["scale"]).pitch_classes if d.keep_key else None
+        classes: frozenset[int] | None = None
+        if d.key == "state":
+            classes = scale_of(state["key"], state["scale"]).pitch_classes
+        elif d.key == "follow":
+            classes = key_pitch_classes(self.listener.player_key())
         return Constraints(pitch_low=state["low"], pitch_high=state["high"], pitch_classes=classes,
                            max_polyphony=d.max_polyphony)
 
@@ -52,7 +71,7 @@ class Answer:
         reply = models.replier(self._chunk)
         self.job = self.listener.submit(jobs.continuation(
             self.listener.sampler, self.constraints(), float(self.ctx.state["temperature"]), left, max_tokens,
-            note_first=self.first, reply=reply))
+            note_first=self.first, bias=self.tonal_bias, reply=reply))
 
     def _chunk(self, tokens: list[int]) -> None:
         if self.cancelled:

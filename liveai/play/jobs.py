@@ -84,6 +84,19 @@ def density_bias(bias: float) -> torch.Tensor:
     return offsets
 
 
+def tonic_bias(tonic: int, mode: str, pull: float) -> torch.Tensor | None:
+    """(V,) logit offsets that lean note-ons towards the tonic triad of a key, so that an
+    answer not only stays in the key's scale but sounds like it is in that key. Triad
+    notes gain what the others lose: the answer leans, it does not get busier."""
+    if pull <= 0:
+        return None
+    third = 4 if mode == "major" else 3
+    offsets = torch.zeros(codec.VOCAB_SIZE)
+    for pitch in range(128):
+        offsets[codec.note_on(pitch)] = pull / 2 if (pitch - tonic) % 12 in (0, third, 7) else -pull / 2
+    return offsets
+
+
 def continuation(sampler: Sampler, constraints: Constraints, temperature: float, seconds: float,
                  max_tokens: int, note_first: bool = False, bias: torch.Tensor | None = None,
                  reply: Callable[[list[int]], None] | None = None) -> Job:

@@ -8,17 +8,19 @@ the worker as one feed, and always before the job the event leads to.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Callable
 
 import numpy as np
 
 from ..core.context import Context, JobHandle
 from ..runtime.runner import Job
-from ..models import codec
+from ..models import codec, metrics
 from ..models.sampling import Sampler
 from . import jobs
 
 MAX_SILENCE_STEPS = 300  # a pause longer than 3 s is fed as 3 s: a rest is a rest
+PLAYER_MEMORY = 48  # notes the player's key is judged on
 
 
 class Listener:
@@ -30,10 +32,24 @@ class Listener:
         self.encoder = codec.StreamingEncoder()
         self.channel = 0  # where answers go: the player's last channel
         self._unfed: list[int] = []
+        self.played: deque[codec.Note] = deque(maxlen=PLAYER_MEMORY)  # the player's recent notes
+        self._open: dict[int, tuple[float, int]] = {}
 
     def hear(self, kind: str, pitch: int, velocity: int, t: float) -> None:
         """Encode a note; it is fed at the next `flush` or `submit`."""
         self._unfed += _cap_silence(self.encoder.feed(kind, pitch, velocity, t))  # type: ignore[arg-type]
+
+    def played_note(self, kind: str, pitch: int, velocity: int, t: float) -> None:
+        """Remember what the player (not the model) plays, for `player_key`."""
+        if kind == "on" and velocity > 0:
+            self._open[pitch] = (t, velocity)
+        elif pitch in self._open:
+            start, velocity = self._open.pop(pitch)
+            self.played.append(codec.Note(start, max(t, start + 0.01), pitch, velocity))
+
+    def player_key(self) -> metrics.Key | None:
+        """The key of the player's recent notes (Krumhansl-Schmuckler)."""
+        return metrics.estimate_key(list(self.played))
 
     def flush(self) -> None:
         if self._unfed:
