@@ -12,14 +12,13 @@ Output: data/corpus/{train,val,test}.npy + *_offsets.npy + meta.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,8 +32,7 @@ from liveai.models.data import (  # noqa: E402
     build_split,
     cache_key,
     load_pieces,
-    parse_any,
-    save_pieces,
+    parse_to_cache,
     save_split,
     split_of,
 )
@@ -65,14 +63,6 @@ def list_sources(args: argparse.Namespace) -> list[tuple[Path, str]]:
     return out
 
 
-def _work(job: tuple[Path, str, float, Path]) -> tuple[str, int, float]:
-    path, rel, bpm, cache_file = job
-    t0 = time.perf_counter()
-    pieces = parse_any(path, rel, bpm)
-    save_pieces(cache_file, pieces)
-    return rel, len(pieces), time.perf_counter() - t0
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--collections", nargs="+", default=DEFAULT_COLLECTIONS)
@@ -100,8 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     jobs.sort(key=lambda j: -j[0].stat().st_size)
     t0 = time.time()
     if jobs:
-        with mp.get_context("spawn").Pool(args.workers, maxtasksperchild=50) as pool:
-            for i, (rel, n, dt) in enumerate(pool.imap_unordered(_work, jobs), 1):
+        with contextlib.ExitStack() as stack:
+            if args.workers > 1:
+                pool = stack.enter_context(mp.get_context("spawn").Pool(args.workers, maxtasksperchild=50))
+                results = pool.imap_unordered(parse_to_cache, jobs)
+            else:
+                results = map(parse_to_cache, jobs)
+            for i, (rel, n, dt) in enumerate(results, 1):
                 if i % 25 == 0 or dt > 20:
                     print(f"[{i}/{len(jobs)}] {rel}: {n} pieces in {dt:.1f}s ({time.time() - t0:.0f}s)", flush=True)
 
@@ -138,7 +133,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{split}: {data.n_pieces} pieces, {len(data.tokens)} tokens", flush=True)
     (out / "meta.json").write_text(json.dumps(meta, indent=2))
     print(f"wrote {out} in {time.time() - t0:.0f}s")
-    assert np.load(out / "train.npy").dtype == np.uint16
     return 0
 
 

@@ -14,10 +14,16 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from liveai.bench.harness import OscPeer, ServerProcess, free_port
 
 REQUIRE_PEERS = os.environ.get("LIVEAI_REQUIRE_PEERS") == "1"
+
+# These machines are shared and noisy: a slow example is not a failing one. Properties
+# still run every example; only hypothesis's wall-clock health check is relaxed.
+settings.register_profile("liveai", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("liveai")
 
 
 def need(program: str) -> str:
