@@ -147,19 +147,25 @@ def bench_harmonize_osc(model: str, rates: list[float], seconds: float) -> dict[
         srv.answers.round_trip = trip
         send, sock = _osc_sender(srv.port)
         stack.callback(sock.close)
-        play_notes([send], trip, 50, 1.0)  # warm-up
-        out: dict[str, Any] = {}
-        for rate in rates:
-            misses = srv.status()["deadline_misses"]
-            trip.reset()
-            achieved = play_notes([send], trip, rate, seconds)
-            time.sleep(0.5)
-            figures = summarize(np.array(trip.latencies) * 1000, int(rate * seconds), trip.lost(), achieved)
-            status = srv.status()
-            figures["deadline_misses"] = status["deadline_misses"] - misses
-            figures["model_step_p99_ms"] = status.get(f"model_{model}_step_p99_ms")
-            out[f"{rate:g} notes/s"] = figures
-        return out
+        return harmonize_rates(srv, send, trip, model, rates, seconds)
+
+
+def harmonize_rates(srv: _PlayServer, send: Send, trip: ChannelRoundTrip, model: str,
+                    rates: list[float], seconds: float) -> dict[str, Any]:
+    """Round trips note-in -> first harmony note-out at each rate, after a warm-up."""
+    play_notes([send], trip, 50, 1.0)
+    out: dict[str, Any] = {}
+    for rate in rates:
+        misses = srv.status()["deadline_misses"]
+        trip.reset()
+        achieved = play_notes([send], trip, rate, seconds)
+        time.sleep(0.5)
+        figures = summarize(np.array(trip.latencies) * 1000, int(rate * seconds), trip.lost(), achieved)
+        status = srv.status()
+        figures["deadline_misses"] = status["deadline_misses"] - misses
+        figures["model_step_p99_ms"] = status.get(f"model_{model}_step_p99_ms")
+        out[f"{rate:g} notes/s"] = figures
+    return out
 
 
 def bench_sessions(model: str, clients: list[int], rate_each: float, seconds: float) -> dict[str, Any]:

@@ -7,11 +7,9 @@ from contextlib import ExitStack
 from typing import Any
 
 import mido
-import numpy as np
 
-from .latency import summarize
 from .midi_latency import _connect, port, start_jack
-from .play import ChannelRoundTrip, _PlayServer, play_notes
+from .play import ChannelRoundTrip, _PlayServer, harmonize_rates
 
 
 def bench_harmonize_midi(model: str, rates: list[float], seconds: float) -> dict[str, Any]:
@@ -34,14 +32,4 @@ def bench_harmonize_midi(model: str, rates: list[float], seconds: float) -> dict
         def send(pitch: int, velocity: int, channel: int) -> None:
             player.send(mido.Message("note_on", note=pitch, velocity=velocity, channel=channel - 1))
 
-        play_notes([send], trip, 50, 1.0)  # warm-up
-        out: dict[str, Any] = {}
-        for rate in rates:
-            misses = srv.status()["deadline_misses"]
-            trip.reset()
-            achieved = play_notes([send], trip, rate, seconds)
-            time.sleep(0.5)
-            figures = summarize(np.array(trip.latencies) * 1000, int(rate * seconds), trip.lost(), achieved)
-            figures["deadline_misses"] = srv.status()["deadline_misses"] - misses
-            out[f"{rate:g} notes/s"] = figures
-        return out
+        return harmonize_rates(srv, send, trip, model, rates, seconds)

