@@ -64,6 +64,17 @@ class JackServer:
         done = subprocess.run(["jack_lsp"], capture_output=True, text=True, env=self.env())
         return done.stdout.split("\n")[:-1] if done.returncode == 0 else []
 
+    def linked(self, text: str) -> bool:
+        """Whether a port whose name contains `text` has a connection (jack_lsp -c)."""
+        done = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True, env=self.env())
+        current = ""
+        for line in done.stdout.splitlines():
+            if not line.startswith((" ", "\t")):
+                current = line
+            elif text in current:
+                return True
+        return False
+
     def connect(self, source: str, destination: str) -> None:
         subprocess.run(["jack_connect", source, destination], check=True, env=self.env(),
                        capture_output=True)

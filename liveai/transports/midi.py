@@ -87,6 +87,7 @@ class MidiTransport:
         self.api: str | None = None
         self.inputs: dict[str, Any] = {}  # port name -> open mido input
         self.outputs: dict[str, Any] = {}
+        self._lister: midi_backend.PortLister | None = None
         self._inbox: deque[tuple[float, str, mido.Message]] = deque()
         self._inbox_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -137,7 +138,9 @@ class MidiTransport:
                 raise TransportError("the JACK server went away")
             return
         assert self.api is not None
-        in_names, out_names = await asyncio.to_thread(midi_backend.port_names, self.api)
+        if self._lister is None:
+            self._lister = await asyncio.to_thread(midi_backend.PortLister, self.api)
+        in_names, out_names = await asyncio.to_thread(self._lister.names)
         own = {n for n in in_names + out_names if any(v in n for v in self.virtual_names)}
         await self._reconcile(self.inputs, midi_backend.match(self.config.inputs, in_names, own), True)
         await self._reconcile(self.outputs, midi_backend.match(self.config.outputs, out_names, own), False)
@@ -172,6 +175,9 @@ class MidiTransport:
         self.outputs.clear()
         for port in ports:
             await asyncio.to_thread(port.close)
+        if self._lister is not None:
+            lister, self._lister = self._lister, None
+            await asyncio.to_thread(lister.close)
 
     # -- input (rtmidi's thread -> loop) -------------------------------------------
     def _receiver(self, source: str) -> Callable[[mido.Message], None]:

@@ -162,12 +162,21 @@ class Device:
                 stream.close()
 
 
+def wait_for_device(jack: JackServer, peer) -> None:
+    """liveai opened the gadget's ports, and JACK shows them connected. (A note sent in
+    the cycle before JACK switches to the new graph is lost, as from any device.)"""
+    wait_for_midi(peer, "midi_inputs", "gadget keys")
+    wait_for_midi(peer, "midi_outputs", "gadget sound")
+    for port in ("gadget keys", "gadget sound"):
+        wait_until(lambda port=port: jack.linked(port), 5, f"JACK to connect {port}")
+    time.sleep(0.05)  # a few JACK periods for the new graph to take effect
+
+
 def test_a_device_that_dies_and_returns_is_survived(jack, start_server):
     _, peer = start_server("midi.inputs=[\"gadget keys\"]", "midi.outputs=[\"gadget sound\"]",
                            "midi.poll_s=0.2", midi=True, env=jack.env())
     gadget = Device(jack, "gadget")
-    wait_for_midi(peer, "midi_inputs", "gadget keys")
-    wait_for_midi(peer, "midi_outputs", "gadget sound")
+    wait_for_device(jack, peer)
     gadget.play("on 60 100")
     assert gadget.hear(2) == {"got note_on 64 100", "got note_on 67 100"}
     peer.drain()
@@ -179,8 +188,7 @@ def test_a_device_that_dies_and_returns_is_survived(jack, start_server):
     wait_until(lambda: "gadget" not in str(peer.status()["midi_inputs"]), 5, "the dead input to be closed")
 
     gadget = Device(jack, "gadget")  # plugged in again
-    wait_for_midi(peer, "midi_inputs", "gadget keys")
-    wait_for_midi(peer, "midi_outputs", "gadget sound")
+    wait_for_device(jack, peer)
     gadget.play("on 62 90")
     assert gadget.hear(2) == {"got note_on 65 90", "got note_on 69 90"}
     gadget.play("quit")
