@@ -156,7 +156,7 @@ class DuetConfig:
     # "follow": answers keep to the key of what the player played (Krumhansl-Schmuckler);
     # "state": to the key/scale set by /liveai/key; "free": the model alone decides.
     key: str = field(default="follow", metadata=_choice(("follow", "state", "free")))
-    tonic_pull: float = field(default=1.0, metadata=_range(0.0, 5.0))  # with "follow": lean on the tonic triad
+    key_pull: float = field(default=4.0, metadata=_range(0.0, 8.0))  # with "follow": keep degrees in proportion
 
 
 @dataclass

@@ -18,6 +18,7 @@ from ..models import metrics
 from ..models.sampling import Constraints
 from . import jobs
 from .listener import Listener
+from .tonality import KeyBalance
 from .part import Part
 
 FIRST_CHUNK_TOKENS = 8  # small, so the first note is out within the budget
@@ -28,12 +29,18 @@ MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor and the raised seventh of harmonic minor
 
 
-def key_pitch_classes(key: metrics.Key | None) -> frozenset[int] | None:
-    """The scale an answer keeps to when it follows the player's key."""
+def key_pitch_classes(key: metrics.Key | None, played: frozenset[int] = frozenset()) -> frozenset[int] | None:
+    """The scale an answer keeps to when it follows the player's key. In minor, the
+    seventh the player used (natural or raised) is the one the answer uses: a tune in
+    harmonic minor answered with the natural seventh drifts to the relative major."""
     if key is None:
         return None
     steps = MAJOR_STEPS if key.mode == "major" else MINOR_STEPS
-    return frozenset((key.tonic + s) % 12 for s in steps)
+    classes = frozenset((key.tonic + s) % 12 for s in steps)
+    sevenths = frozenset({(key.tonic + 10) % 12, (key.tonic + 11) % 12})
+    if key.mode == "minor" and played & sevenths:
+        classes = (classes - sevenths) | (played & sevenths)
+    return classes
 
 
 class Answer:
@@ -51,7 +58,7 @@ class Answer:
         self.cancelled = False
         self.first = True
         key = listener.player_key() if config.duet.key == "follow" else None
-        self.tonal_bias = jobs.tonic_bias(key.tonic, key.mode, config.duet.tonic_pull) if key else None
+        self.balance = KeyBalance(key.tonic, key.mode, config.duet.key_pull) if key and config.duet.key_pull else None
         self._request(FIRST_CHUNK_TOKENS)
 
     def constraints(self) -> Constraints:
@@ -60,7 +67,8 @@ class Answer:
         if d.key == "state":
             classes = scale_of(state["key"], state["scale"]).pitch_classes
         elif d.key == "follow":
-            classes = key_pitch_classes(self.listener.player_key())
+            played = frozenset(n.pitch % 12 for n in self.listener.played)
+            classes = key_pitch_classes(self.listener.player_key(), played)
         return Constraints(pitch_low=state["low"], pitch_high=state["high"], pitch_classes=classes,
                            max_polyphony=d.max_polyphony)
 
@@ -71,7 +79,7 @@ class Answer:
         reply = models.replier(self._chunk)
         self.job = self.listener.submit(jobs.continuation(
             self.listener.sampler, self.constraints(), float(self.ctx.state["temperature"]), left, max_tokens,
-            note_first=self.first, bias=self.tonal_bias, reply=reply))
+            note_first=self.first, balance=self.balance, reply=reply))
 
     def _chunk(self, tokens: list[int]) -> None:
         if self.cancelled:

@@ -15,6 +15,7 @@ import torch
 from ..models import codec
 from ..models.sampling import Constraints, Sampler, constraint_mask, sample_tokens
 from ..runtime.runner import PEEK, RESET, Job
+from .tonality import KeyBalance
 
 TOP_P = 0.95
 
@@ -84,27 +85,15 @@ def density_bias(bias: float) -> torch.Tensor:
     return offsets
 
 
-def tonic_bias(tonic: int, mode: str, pull: float) -> torch.Tensor | None:
-    """(V,) logit offsets that lean note-ons towards the tonic triad of a key, so that an
-    answer not only stays in the key's scale but sounds like it is in that key. Triad
-    notes gain what the others lose: the answer leans, it does not get busier."""
-    if pull <= 0:
-        return None
-    third = 4 if mode == "major" else 3
-    offsets = torch.zeros(codec.VOCAB_SIZE)
-    for pitch in range(128):
-        offsets[codec.note_on(pitch)] = pull / 2 if (pitch - tonic) % 12 in (0, third, 7) else -pull / 2
-    return offsets
-
-
 def continuation(sampler: Sampler, constraints: Constraints, temperature: float, seconds: float,
                  max_tokens: int, note_first: bool = False, bias: torch.Tensor | None = None,
-                 reply: Callable[[list[int]], None] | None = None) -> Job:
+                 balance: KeyBalance | None = None, reply: Callable[[list[int]], None] | None = None) -> Job:
     """Sample what comes next for up to `seconds` of music or `max_tokens` tokens.
 
     `note_first`: nothing but a note may come first (an answer starts at once: the
     pause before it was the player's). `bias` (V,) is added to the logits (how the
-    autopilot steers its density). Every token is fed back."""
+    autopilot steers its density); `balance` keeps an answer's notes in proportion to
+    a key (see tonality.py). Every token is fed back."""
     logits = yield PEEK
     sampler.constraints = constraints
     tokens: list[int] = []
@@ -117,9 +106,13 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
             allowed[codec.NOTE_OFF_OFFSET:codec.TIME_SHIFT_OFFSET] = False
         if bias is not None:
             logits = logits + bias
+        if balance is not None:
+            logits = logits + balance.offsets()
         token = int(sample_tokens(logits[None], temperature=temperature, top_p=TOP_P, allowed=allowed,
                                   generator=sampler.generator)[0])
         sampler.tracker.update(token)
+        if balance is not None:
+            balance.observe(token)
         tokens.append(token)
         if codec.is_time_shift(token):
             steps += codec.time_shift_steps(token)

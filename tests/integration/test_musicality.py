@@ -85,16 +85,18 @@ SEEDS = range(1, 9)
 
 @pytest.mark.parametrize("name", sorted(PRIMES))
 def test_duet_answer_keeps_key_and_density(model, name):
-    """Over 8 fixed seeds: every answer ends cleanly and has some substance; most keep
-    the prime's key exactly (Krumhansl-Schmuckler) and play at a similar density.
-    A sampled answer may wander once in a while, as a player's would: the majority is
-    what a musician hears over a session."""
+    """Over 8 fixed seeds: every answer ends cleanly and is a tune; most keep the
+    prime's key exactly (Krumhansl-Schmuckler) and play at a similar density. A sampled
+    answer may wander once in a while, as a player's would: real music does too (the
+    real continuation of a test piece has its opening's key in 62% of cases, see
+    models/README.md), so the bar is the majority, 5 of 8."""
     same_key = similar_density = 0
     runs = []
     for seed in SEEDS:
         prime, answer, sink = duet_answer(model, PRIMES[name], seed=seed)
         assert sink.sounding() == set(), f"seed {seed}: no answer note may hang"
         assert len(answer) >= 4, f"{name} seed {seed}: the answer is too short ({len(answer)} notes)"
+        assert len({n.pitch for n in answer}) >= 4, f"{name} seed {seed}: a tune, not one note repeated"
         figures = metrics.compare(prime, answer)
         ratio = figures["continuation_notes_per_second"] / figures["prime_notes_per_second"]
         same_key += figures["continuation_key"] == figures["prime_key"]
