@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--temperature", type=float, default=1.0)
     gen.add_argument("--top-p", type=float, default=0.95)
     gen.add_argument("--seed", type=int, default=None, help="for a reproducible continuation")
+    gen.add_argument("--key", choices=["follow", "free"], default="follow",
+                     help="follow: stay in the prime's key (default); free: wherever the model goes")
     ev = sub.add_parser("evaluate", parents=[common], help="bits per event of a model on MIDI files; prints JSON")
     ev.add_argument("folder", metavar="MIDI_DIR")
     ev.add_argument("--model", help="gru, transformer or a checkpoint path (default: model.continuation)")
@@ -96,7 +98,8 @@ def cmd_generate(config: Config, args: argparse.Namespace) -> int:
 
     if not 0 < args.seconds <= 3600 or not 0 < args.temperature <= 5 or not 0 < args.top_p <= 1:
         raise ConfigError("generate: need 0 < --seconds <= 3600, 0 < --temperature <= 5, 0 < --top-p <= 1")
-    report = generate(config, args.prime, args.seconds, args.out, args.model, args.temperature, args.top_p, args.seed)
+    report = generate(config, args.prime, args.seconds, args.out, args.model, args.temperature, args.top_p, args.seed,
+                      args.key)
     print(json.dumps(report, indent=2))
     return 0
 

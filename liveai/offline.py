@@ -17,6 +17,7 @@ from .errors import LiveaiError
 from .models import codec, metrics
 from .models.checkpoint import load_checkpoint
 from .models.evaluate import evaluate_midi_files, generate_continuation
+from .models.tonality import follow_key
 from .runtime.device import choose_device
 from .runtime.loading import resolve_checkpoint
 
@@ -47,21 +48,26 @@ def _load(name: str | None, config: Config) -> tuple[Any, str]:
 
 
 def generate(config: Config, prime: str, seconds: float, out: str, model_name: str | None,
-             temperature: float, top_p: float, seed: int | None) -> dict[str, Any]:
+             temperature: float, top_p: float, seed: int | None, key: str = "follow") -> dict[str, Any]:
     """Continue the prime for `seconds`, write prime + continuation to `out`, and say
-    how alike they are (key, pitch-class correlation, notes per second)."""
+    how alike they are (key, pitch-class correlation, notes per second).
+
+    key "follow" keeps the continuation in the prime's key as the duet does (its scale,
+    the degrees in proportion: `duet.key_pull`); "free" lets the model go anywhere."""
     prime_notes = read_notes(prime)
     if not prime_notes:
         raise MidiFileError(f"{prime} holds no notes to continue")
     model, name = _load(model_name, config)
+    constraints, balance = follow_key(prime_notes, config.duet.key_pull) if key == "follow" else (None, None)
     midi: pretty_midi.PrettyMIDI = generate_continuation(model, prime, seconds, temperature=temperature,
-                                                         top_p=top_p, seed=seed)
+                                                         top_p=top_p, seed=seed, constraints=constraints,
+                                                         balance=balance)
     midi.write(out)
     continuation = [codec.Note(n.start, n.end, n.pitch, n.velocity)
                     for inst in midi.instruments if inst.name == "continuation" for n in inst.notes]
     shift = min((n.start for n in continuation), default=0.0)
     continuation = [codec.Note(n.start - shift, n.end - shift, n.pitch, n.velocity) for n in continuation]
-    return {"model": name, "prime": str(prime), "out": str(out), "seconds": seconds, "seed": seed,
+    return {"model": name, "prime": str(prime), "out": str(out), "seconds": seconds, "seed": seed, "key": key,
             **metrics.compare(prime_notes, continuation)}
 
 

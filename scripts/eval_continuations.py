@@ -5,7 +5,9 @@ For each of the first --pieces test pieces at least --prime + --seconds long: pr
 first --prime seconds, continuation = --seconds sampled by the model. Reports, averaged:
 pitch-class profile correlation prime/continuation, same estimated key, notes per
 second ratio; next to the same figures for the piece's real continuation (ceiling) and
-for the real continuation of another piece (what "unrelated" scores).
+for the real continuation of another piece (what "unrelated" scores). Each model
+continues twice: key=free (unconstrained) and key=follow (as `liveai generate` does by
+default and the duet live: the prime's scale, its degrees in proportion).
 
     .venv/bin/python scripts/eval_continuations.py models/gru.pt models/transformer.pt
 """
@@ -29,6 +31,7 @@ from liveai.models.checkpoint import load_checkpoint  # noqa: E402
 from liveai.models.data import load_split  # noqa: E402
 from liveai.models.evaluate import generate_continuation  # noqa: E402
 from liveai.models.metrics import estimate_key, notes_per_second, pitch_class_correlation  # noqa: E402
+from liveai.models.tonality import follow_key  # noqa: E402
 
 
 def figures(prime: list[codec.Note], cont: list[codec.Note]) -> dict[str, float]:
@@ -59,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--top-p", type=float, default=0.95)
+    ap.add_argument("--key-pull", type=float, default=4.0, help="with key=follow, as duet.key_pull")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -84,16 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for path in args.checkpoints:
             model, info = load_checkpoint(path, "cpu")
-            rows = []
-            for i, (prime, _) in enumerate(split):
-                mid = Path(tmp) / f"prime{i}.mid"
-                codec.notes_to_midi(prime).write(str(mid))
-                pm = generate_continuation(
-                    model, mid, args.seconds, temperature=args.temperature, top_p=args.top_p, seed=i
-                )
-                cont = [codec.Note(n.start, n.end, n.pitch, n.velocity) for n in pm.instruments[1].notes]
-                rows.append(figures(prime, cont))
-            out[f"{info['config']['arch']}:{path}"] = summarise(rows)
+            for key in ("free", "follow"):
+                rows = []
+                for i, (prime, _) in enumerate(split):
+                    mid = Path(tmp) / f"prime{i}.mid"
+                    codec.notes_to_midi(prime).write(str(mid))
+                    constraints, balance = follow_key(prime, args.key_pull) if key == "follow" else (None, None)
+                    pm = generate_continuation(model, mid, args.seconds, temperature=args.temperature,
+                                               top_p=args.top_p, seed=i, constraints=constraints, balance=balance)
+                    cont = [codec.Note(n.start, n.end, n.pitch, n.velocity) for n in pm.instruments[1].notes]
+                    rows.append(figures(prime, cont))
+                out[f"{info['config']['arch']}:{path} key={key}"] = summarise(rows)
     print(json.dumps(out, indent=2))
     return 0
 

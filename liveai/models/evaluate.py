@@ -24,6 +24,7 @@ from liveai.models import codec
 from liveai.models.data import TokenSplit, load_split
 from liveai.models.ngram import KneserNeyModel, UnigramModel
 from liveai.models.sampling import Constraints, Sampler
+from liveai.models.tonality import KeyBalance
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +134,14 @@ def generate_continuation(
     seed: int | None = None,
     constraints: Constraints | None = None,
     include_prime: bool = True,
+    balance: KeyBalance | None = None,
 ) -> pretty_midi.PrettyMIDI:
     """Prime the model's state with a MIDI file's tokens, then sample until `seconds`
     of music follow the prime's last event.
 
-    The result holds the prime (instrument "prime", if `include_prime`) and the
-    continuation (instrument "continuation") on one timeline."""
+    `constraints` bound what may be sampled, `balance` keeps the notes' degrees in a
+    key's proportions. The result holds the prime (instrument "prime", if
+    `include_prime`) and the continuation (instrument "continuation") on one timeline."""
     model.eval()
     device = next(model.parameters()).device
     prime_notes = codec.midi_to_notes(prime_midi_path)
@@ -157,7 +160,9 @@ def generate_continuation(
     steps = 0
     max_tokens = 40 * target_steps + 1000  # a safety net against a model that never shifts time
     while steps < target_steps and len(generated) < max_tokens:
-        tok = sampler.sample(last)
+        tok = sampler.sample(last if balance is None else last + balance.offsets())
+        if balance is not None:
+            balance.observe(tok)
         if codec.is_time_shift(tok):
             steps += codec.time_shift_steps(tok)
         generated.append(tok)

@@ -14,33 +14,14 @@ from ..config import Config
 from ..core.behaviours import Off, scale_of
 from ..core.context import Context, JobHandle, Timer
 from ..events import NoteOff, NoteOn
-from ..models import metrics
 from ..models.sampling import Constraints
+from ..models.tonality import KeyBalance, key_pitch_classes
 from . import jobs
 from .listener import Listener
-from .tonality import KeyBalance
 from .part import Part
 
 FIRST_CHUNK_TOKENS = 8  # small, so the first note is out within the budget
 CHUNK_TOKENS = 64
-
-
-MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
-MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor and the raised seventh of harmonic minor
-
-
-def key_pitch_classes(key: metrics.Key | None, played: frozenset[int] = frozenset()) -> frozenset[int] | None:
-    """The scale an answer keeps to when it follows the player's key. In minor, the
-    seventh the player used (natural or raised) is the one the answer uses: a tune in
-    harmonic minor answered with the natural seventh drifts to the relative major."""
-    if key is None:
-        return None
-    steps = MAJOR_STEPS if key.mode == "major" else MINOR_STEPS
-    classes = frozenset((key.tonic + s) % 12 for s in steps)
-    sevenths = frozenset({(key.tonic + 10) % 12, (key.tonic + 11) % 12})
-    if key.mode == "minor" and played & sevenths:
-        classes = (classes - sevenths) | (played & sevenths)
-    return classes
 
 
 class Answer:

@@ -14,8 +14,8 @@ import torch
 
 from ..models import codec
 from ..models.sampling import Constraints, Sampler, constraint_mask, sample_tokens
+from ..models.tonality import KeyBalance
 from ..runtime.runner import PEEK, RESET, Job
-from .tonality import KeyBalance
 
 TOP_P = 0.95
 

@@ -7,8 +7,7 @@ import torch
 
 from liveai.models import codec
 from liveai.models.metrics import Key
-from liveai.play.duet import key_pitch_classes
-from liveai.play.tonality import KeyBalance
+from liveai.models.tonality import KeyBalance, key_pitch_classes
 
 A, C, E, G, G_SHARP = 9, 0, 4, 7, 8
 

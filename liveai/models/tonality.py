@@ -10,14 +10,33 @@ over-used ones pushed back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
-from ..models import codec
-from ..models.metrics import MAJOR_PROFILE, MINOR_PROFILE
+from . import codec
+from .metrics import MAJOR_PROFILE, MINOR_PROFILE, Key, estimate_key
+from .sampling import Constraints
 
+MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor and the raised seventh of harmonic minor
 PRIOR_NOTES = 4.0  # the profile counts as this many notes already played: gentle at first
 MAX_PULL = 3.0  # |logit offset| per pitch class, however lopsided the answer so far
+
+
+def key_pitch_classes(key: Key | None, played: frozenset[int] = frozenset()) -> frozenset[int] | None:
+    """The scale a continuation keeps to when it follows a key. In minor, the seventh
+    the player used (natural or raised) is the one the answer uses: a tune in harmonic
+    minor answered with the natural seventh drifts to the relative major."""
+    if key is None:
+        return None
+    steps = MAJOR_STEPS if key.mode == "major" else MINOR_STEPS
+    classes = frozenset((key.tonic + s) % 12 for s in steps)
+    sevenths = frozenset({(key.tonic + 10) % 12, (key.tonic + 11) % 12})
+    if key.mode == "minor" and played & sevenths:
+        classes = (classes - sevenths) | (played & sevenths)
+    return classes
 
 
 class KeyBalance:
@@ -47,3 +66,14 @@ class KeyBalance:
         if codec.is_note_on(token):
             self.counts[(token - codec.NOTE_ON_OFFSET) % 12] += 1.0
             self._offsets = None
+
+
+def follow_key(prime: Sequence[codec.Note], pull: float) -> tuple[Constraints | None, KeyBalance | None]:
+    """How a continuation keeps the key of `prime` (offline, as the duet does live):
+    its scale as a constraint and, with pull > 0, its degrees in proportion."""
+    key = estimate_key(prime)
+    if key is None:
+        return None, None
+    played = frozenset(n.pitch % 12 for n in prime)
+    balance = KeyBalance(key.tonic, key.mode, pull) if pull > 0 else None
+    return Constraints(pitch_classes=key_pitch_classes(key, played)), balance
