@@ -1,7 +1,8 @@
 """`liveai bench`: round-trip latency from a separate process, over OSC and JACK MIDI.
 
 The server runs as a subprocess, exactly as users run it. This process sends note
-events at a fixed rate and timestamps the first harmonized answer to each; a bare
+events at a fixed rate and timestamps the first harmonized answer to each (the rule
+harmonizer: the path every note takes when no model answers in time); a bare
 echo server (python-osc, or a mido JACK client) is measured the same way in the same
 run: that is the floor the machine and the transport cost. Figures, not pass/fail.
 """
@@ -162,7 +163,7 @@ def bench_osc(rates: list[float], seconds: float, overrides: list[str], config_p
         stack.callback(answers.close)
         port = free_port()
         server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{answers.port}"]', "midi.api=none",
-                                "server.mode=harmonize", *overrides], config=config_path).start()
+                                "server.mode=harmonize", "harmonize.by=rule", *overrides], config=config_path).start()
         stack.callback(server.stop)
         _wait_ready(port, answers)
         first_voice = harmonized_first_voice(config_path, overrides)

@@ -77,7 +77,7 @@ def bench_midi(rates: list[float], seconds: float, overrides: list[str], config_
         osc_port = free_port()
         peer = stack.enter_context(OscPeer(osc_port))
         server = ServerProcess([f"osc.port={osc_port}", f'osc.targets=["127.0.0.1:{peer.port}"]', "midi.api=jack",
-                                "server.mode=harmonize", *overrides], config=config_path).start()
+                                "server.mode=harmonize", "harmonize.by=rule", *overrides], config=config_path).start()
         stack.callback(server.stop)
         peer.wait_pong(timeout=15)
         _connect(port("bench player"), port("liveai in"), port("liveai out"), port("bench listener"))

@@ -19,6 +19,7 @@ import torch
 from ..models import codec
 from ..models.checkpoint import load_checkpoint
 from ..models.sampling import Sampler
+from ..runtime.quantize import quantize_int8
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models"
 
@@ -103,14 +104,16 @@ def bench_models(paths: list[Path], events: int = 3000) -> dict[str, Any]:
     report: dict[str, Any] = {"threads": torch.get_num_threads(), "models": {}}
     with torch.inference_mode():
         for path in paths:
-            model, info = load_checkpoint(path, "cpu")
-            params = sum(p.numel() for p in model.parameters())
+            loaded, info = load_checkpoint(path, "cpu")
+            params = sum(p.numel() for p in loaded.parameters())
             window = int(info["config"].get("window", 512))
-            entry: dict[str, Any] = {
-                "arch": model.arch, "parameters": params, "file_mb": round(path.stat().st_size / 2**20, 2),
-                "per_event": bench_events(model, context=min(512, window), events=events),
-                "cached_vs_recompute": bench_cached_vs_recompute(model, (128, 512, 1024), repeats=200),
-                "batched_step": bench_batched(model, (1, 4, 16), context=min(512, window), repeats=300),
-            }
-            report["models"][path.stem] = entry
+            # float32 as trained; int8 (dynamic, linear layers) as the live server runs on a CPU
+            for weights, model in (("float32", loaded), ("int8", quantize_int8(loaded))):
+                report["models"][f"{path.stem} {weights}"] = {
+                    "arch": loaded.arch, "weights": weights, "parameters": params,
+                    "file_mb": round(path.stat().st_size / 2**20, 2),
+                    "per_event": bench_events(model, context=min(512, window), events=events),
+                    "cached_vs_recompute": bench_cached_vs_recompute(model, (128, 512, 1024), repeats=200),
+                    "batched_step": bench_batched(model, (1, 4, 16), context=min(512, window), repeats=300),
+                }
     return report

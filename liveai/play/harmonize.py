@@ -3,7 +3,8 @@
 The model is constrained to the key, scale and register of the shared state; note-offs
 follow the player's. The answer must come within `budget.harmonize_ms` of the note's
 arrival: if it does not, the rule-based harmonizer answers instead, the miss is counted,
-and the model's late answer is dropped.
+and the model's job is cancelled (skipped if it has not started: a model slower than
+the notes never builds a backlog). A key released before any answer gets none.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class ModelHarmonizer(RuleHarmonizer):
         if pending.settled:
             return
         pending.settled = True
+        if pending.job is not None:
+            pending.job.cancel()  # not yet run: the worker skips it (under overload, no backlog grows)
         ctx.miss("harmonize", f"no model answer within {self.budget_s * 1000:g} ms; the rule answers")
         key, scale = ctx.state["key"], ctx.state["scale"]
         self.answer(pending.event, self.voices_for(pending.event.pitch, key, scale), ctx)
@@ -92,6 +95,8 @@ class ModelHarmonizer(RuleHarmonizer):
             pending.settled = True
             if pending.timer is not None:
                 pending.timer.cancel()
+            if pending.job is not None:
+                pending.job.cancel()
 
     def _release_key(self, key: tuple[int, int], origin: float | None, ctx: Context) -> None:
         now = ctx.now()
