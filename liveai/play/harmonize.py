@@ -37,6 +37,7 @@ class ModelHarmonizer(RuleHarmonizer):
         self.listener = listener
         self._pending: dict[tuple[int, int], _Pending] = {}
         self._held: set[int] = set()  # pitches the player holds
+        self._last_job: JobHandle | None = None
 
     def candidates(self, played: int, ctx: Context) -> list[int]:
         """Pitches a voice may take: in key and register, not the played or a held note,
@@ -51,6 +52,11 @@ class ModelHarmonizer(RuleHarmonizer):
         self._settle(key)
         self._held.add(event.pitch)
         self.listener.channel = event.channel
+        if self._last_job is not None and not self._last_job.done():
+            # the model has not reached the previous note yet: it cannot be in time for this one
+            ctx.miss("harmonize", "the model is still busy with earlier notes; the rule answers")
+            self.answer(event, self.voices_for(event.pitch, ctx.state["key"], ctx.state["scale"]), ctx)
+            return
         pending = _Pending(event)
         self._pending[key] = pending
         models = ctx.models
@@ -58,7 +64,7 @@ class ModelHarmonizer(RuleHarmonizer):
         reply = models.replier(lambda voices: self._model_answer(pending, voices, ctx))
         job = jobs.harmony(self.listener.sampler, self.listener.rng, self.candidates(event.pitch, ctx),
                            self.config.voices, float(ctx.state["temperature"]), reply)
-        pending.job = self.listener.submit(job)
+        pending.job = self._last_job = self.listener.submit(job)
         pending.timer = ctx.call_at(event.t + self.budget_s, lambda: self._late(pending, ctx))
 
     def _model_answer(self, pending: _Pending, voices: list[int], ctx: Context) -> None:

@@ -32,6 +32,7 @@ class Listener:
         self.encoder = codec.StreamingEncoder()
         self.channel = 0  # where answers go: the player's last channel
         self._unfed: list[int] = []
+        self._feed: JobHandle | None = None  # the latest feed job
         self.played: deque[codec.Note] = deque(maxlen=PLAYER_MEMORY)  # the player's recent notes
         self._open: dict[int, tuple[float, int]] = {}
 
@@ -51,15 +52,21 @@ class Listener:
         """The key of the player's recent notes (Krumhansl-Schmuckler)."""
         return metrics.estimate_key(list(self.played))
 
-    def flush(self) -> None:
-        if self._unfed:
+    def flush(self, force: bool = False) -> None:
+        """Feed what was heard. While an earlier feed of this session is still waiting
+        on the worker, new notes join the next one: a model slower than the player
+        falls behind by one prefill, never by a growing queue of single steps."""
+        if self._unfed and (force or not self._feeding()):
             tokens, self._unfed = self._unfed, []
-            self.ctx.submit(jobs.feed(tokens, self.sampler))
+            self._feed = self.ctx.submit(jobs.feed(tokens, self.sampler))
 
     def submit(self, job: Job, done: Callable[[Any], None] | None = None) -> JobHandle | None:
         """A model job for this session, after everything heard so far."""
-        self.flush()
+        self.flush(force=True)
         return self.ctx.submit(job, done)
+
+    def _feeding(self) -> bool:
+        return self._feed is not None and not self._feed.done()
 
     def heard_own(self, token: int, t: float) -> None:
         """A generated token the model already consumed, sounding at time `t`."""
