@@ -23,9 +23,9 @@ from .listener import Listener
 from .part import Part
 
 CHUNK_TOKENS = 48
-DENSITY_WINDOW_S = 6.0
+DENSITY_WINDOW_S = 3.0
 BIAS_GAIN = 1.5
-BIAS_LIMIT = 4.0
+BIAS_LIMIT = 10.0
 RECENT_TOKENS = 256
 
 
