@@ -17,6 +17,7 @@ from .listener import Listener
 
 LATE_S = 0.05  # a note due more than this long ago is skipped rather than played late
 MIN_NOTE_S = 0.02
+FORGET_AFTER_S = 1.0
 
 
 @dataclass
@@ -67,7 +68,9 @@ class Part:
                 else:
                     self._note_off(event.pitch, at)
             self.listener.heard_own(token, self.time)
-        self.notes = [n for n in self.notes if n.off is None or n.off > now]
+        # Forget finished notes only well after their end, so `cancel` still sees a
+        # note-off that is due but not yet sent by the scheduler.
+        self.notes = [n for n in self.notes if n.off is None or n.off > now - FORGET_AFTER_S]
 
     def _note_on(self, pitch: int, velocity: int, at: float, now: float) -> None:
         if at < now - LATE_S:
@@ -97,7 +100,7 @@ class Part:
         self.ctx.unschedule(self)
         now = self.ctx.now()
         for note in self.notes:
-            if note.on <= now and (note.off is None or note.off > now):
+            if note.on <= now:  # it sounded; a note-off for a note already ended is a no-op
                 self.ctx.send(NoteOff(note.pitch, self.channel, t=now))
         self.notes.clear()
         self._open.clear()
