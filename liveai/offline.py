@@ -17,7 +17,8 @@ from .errors import LiveaiError
 from .models import codec, metrics
 from .models.checkpoint import load_checkpoint
 from .models.evaluate import evaluate_midi_files, generate_continuation
-from .models.tonality import follow_key
+from .models.sampling import Constraints
+from .models.tonality import KeyBalance, follow_key
 from .runtime.device import choose_device
 from .runtime.loading import resolve_checkpoint
 
@@ -47,6 +48,14 @@ def _load(name: str | None, config: Config) -> tuple[Any, str]:
     return model, path.stem
 
 
+def steering(prime: list[codec.Note], key: str, pull: float) -> tuple[Constraints | None, KeyBalance | None]:
+    """What keeps a continuation in the prime's key ("follow"), or nothing ("free")."""
+    if key != "follow":
+        return None, None
+    classes, balance = follow_key(prime, pull)
+    return (Constraints(pitch_classes=classes) if classes is not None else None), balance
+
+
 def generate(config: Config, prime: str, seconds: float, out: str, model_name: str | None,
              temperature: float, top_p: float, seed: int | None, key: str = "follow") -> dict[str, Any]:
     """Continue the prime for `seconds`, write prime + continuation to `out`, and say
@@ -58,7 +67,7 @@ def generate(config: Config, prime: str, seconds: float, out: str, model_name: s
     if not prime_notes:
         raise MidiFileError(f"{prime} holds no notes to continue")
     model, name = _load(model_name, config)
-    constraints, balance = follow_key(prime_notes, config.duet.key_pull) if key == "follow" else (None, None)
+    constraints, balance = steering(prime_notes, key, config.duet.key_pull)
     midi: pretty_midi.PrettyMIDI = generate_continuation(model, prime, seconds, temperature=temperature,
                                                          top_p=top_p, seed=seed, constraints=constraints,
                                                          balance=balance)

@@ -31,7 +31,7 @@ from liveai.models.checkpoint import load_checkpoint  # noqa: E402
 from liveai.models.data import load_split  # noqa: E402
 from liveai.models.evaluate import generate_continuation  # noqa: E402
 from liveai.models.metrics import estimate_key, notes_per_second, pitch_class_correlation  # noqa: E402
-from liveai.models.tonality import follow_key  # noqa: E402
+from liveai.offline import steering  # noqa: E402
 
 
 def figures(prime: list[codec.Note], cont: list[codec.Note]) -> dict[str, float]:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 for i, (prime, _) in enumerate(split):
                     mid = Path(tmp) / f"prime{i}.mid"
                     codec.notes_to_midi(prime).write(str(mid))
-                    constraints, balance = follow_key(prime, args.key_pull) if key == "follow" else (None, None)
+                    constraints, balance = steering(prime, key, args.key_pull)
                     pm = generate_continuation(model, mid, args.seconds, temperature=args.temperature,
                                                top_p=args.top_p, seed=i, constraints=constraints, balance=balance)
                     cont = [codec.Note(n.start, n.end, n.pitch, n.velocity) for n in pm.instruments[1].notes]

@@ -17,7 +17,6 @@ import torch
 
 from . import codec
 from .metrics import MAJOR_PROFILE, MINOR_PROFILE, Key, estimate_key
-from .sampling import Constraints
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor and the raised seventh of harmonic minor
@@ -68,12 +67,12 @@ class KeyBalance:
             self._offsets = None
 
 
-def follow_key(prime: Sequence[codec.Note], pull: float) -> tuple[Constraints | None, KeyBalance | None]:
-    """How a continuation keeps the key of `prime` (offline, as the duet does live):
-    its scale as a constraint and, with pull > 0, its degrees in proportion."""
-    key = estimate_key(prime)
+def follow_key(notes: Sequence[codec.Note], pull: float) -> tuple[frozenset[int] | None, KeyBalance | None]:
+    """How a continuation keeps the key of `notes` (the duet live, `liveai generate`
+    offline): the pitch classes of its scale, to constrain sampling, and with pull > 0
+    a balance of its degrees. (None, None) without notes."""
+    key = estimate_key(notes)
     if key is None:
         return None, None
-    played = frozenset(n.pitch % 12 for n in prime)
-    balance = KeyBalance(key.tonic, key.mode, pull) if pull > 0 else None
-    return Constraints(pitch_classes=key_pitch_classes(key, played)), balance
+    played = frozenset(n.pitch % 12 for n in notes)
+    return key_pitch_classes(key, played), KeyBalance(key.tonic, key.mode, pull) if pull > 0 else None

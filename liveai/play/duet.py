@@ -15,7 +15,7 @@ from ..core.behaviours import Off, scale_of
 from ..core.context import Context, JobHandle, Timer
 from ..events import NoteOff, NoteOn
 from ..models.sampling import Constraints
-from ..models.tonality import KeyBalance, key_pitch_classes
+from ..models.tonality import KeyBalance, follow_key
 from . import jobs
 from .listener import Listener
 from .part import Part
@@ -38,18 +38,16 @@ class Answer:
         self.job: JobHandle | None = None
         self.cancelled = False
         self.first = True
-        key = listener.player_key() if config.duet.key == "follow" else None
-        self.balance = KeyBalance(key.tonic, key.mode, config.duet.key_pull) if key and config.duet.key_pull else None
+        # The player's key is judged once: if they play again, this answer yields anyway.
+        self.key_classes: frozenset[int] | None = None
+        self.balance: KeyBalance | None = None
+        if config.duet.key == "follow":
+            self.key_classes, self.balance = follow_key(list(listener.played), config.duet.key_pull)
         self._request(FIRST_CHUNK_TOKENS)
 
     def constraints(self) -> Constraints:
         d, state = self.config.duet, self.ctx.state
-        classes: frozenset[int] | None = None
-        if d.key == "state":
-            classes = scale_of(state["key"], state["scale"]).pitch_classes
-        elif d.key == "follow":
-            played = frozenset(n.pitch % 12 for n in self.listener.played)
-            classes = key_pitch_classes(self.listener.player_key(), played)
+        classes = scale_of(state["key"], state["scale"]).pitch_classes if d.key == "state" else self.key_classes
         return Constraints(pitch_low=state["low"], pitch_high=state["high"], pitch_classes=classes,
                            max_polyphony=d.max_polyphony)
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.context import Context, JobHandle
 from ..runtime.runner import Job
-from ..models import codec, metrics
+from ..models import codec
 from ..models.sampling import Sampler
 from . import jobs
 
@@ -41,16 +41,12 @@ class Listener:
         self._unfed += _cap_silence(self.encoder.feed(kind, pitch, velocity, t))  # type: ignore[arg-type]
 
     def played_note(self, kind: str, pitch: int, velocity: int, t: float) -> None:
-        """Remember what the player (not the model) plays, for `player_key`."""
+        """Remember what the player (not the model) plays: the duet follows its key."""
         if kind == "on" and velocity > 0:
             self._open[pitch] = (t, velocity)
         elif pitch in self._open:
             start, velocity = self._open.pop(pitch)
             self.played.append(codec.Note(start, max(t, start + 0.01), pitch, velocity))
-
-    def player_key(self) -> metrics.Key | None:
-        """The key of the player's recent notes (Krumhansl-Schmuckler)."""
-        return metrics.estimate_key(list(self.played))
 
     def flush(self, force: bool = False) -> None:
         """Feed what was heard. While an earlier feed of this session is still waiting
