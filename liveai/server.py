@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import resource
 import signal
@@ -39,6 +40,16 @@ def memory_mb() -> float:
         return round(pages * resource.getpagesize() / 2**20, 1)
     except OSError:
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def freeze_startup_objects() -> None:
+    """Keep the cyclic garbage collector off what startup made.
+
+    torch and the model leave ~175k objects that live as long as the server; a full
+    collection walks them all, holding the GIL for ~120 ms (measured on 2 cores), and
+    every thread stalls: a hiccup the player hears. Frozen, they are never scanned."""
+    gc.collect()
+    gc.freeze()
 
 
 class Server:
@@ -106,6 +117,7 @@ class Server:
                 tasks.append(asyncio.create_task(
                     supervise("mqtt", self.mqtt.session, maximum_s=c.mqtt.reconnect_max_s)))
             engine.start()
+            freeze_startup_objects()
             self.ready.set()
             log.info("liveai serving: mode %s", engine.state["mode"])
             try:

@@ -55,6 +55,7 @@ class GRUState:
 
 class GRUModel(nn.Module):
     arch = "gru"
+    live_methods = ("prefill_h",)  # compiled for live use (liveai.runtime.scripted)
 
     def __init__(self, config: GRUConfig) -> None:
         super().__init__()
@@ -76,14 +77,21 @@ class GRUModel(nn.Module):
         return GRUState(h)  # (L, B, H)
 
     def prefill(self, tokens: torch.Tensor, state: GRUState) -> tuple[torch.Tensor, GRUState]:
-        x = self.drop(self.embed(tokens))  # (B, T, H)
-        y, h = self.gru(x, state.h)  # (B, T, H), (L, B, H)
-        return self.head(self.drop(y)), GRUState(h)  # (B, T, V)
+        logits, h = self.prefill_h(tokens, state.h)
+        return logits, GRUState(h)  # (B, T, V)
 
     def step(self, tokens: torch.Tensor, state: GRUState) -> tuple[torch.Tensor, GRUState]:
-        logits, state = self.prefill(tokens[:, None], state)  # (B, 1, V)
-        return logits[:, 0], state  # (B, V)
+        logits, h = self.prefill_h(tokens[:, None], state.h)  # (B, 1, V)
+        return logits[:, 0], GRUState(h)  # (B, V)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        logits, _ = self.prefill(tokens, self.init_state(tokens.shape[0]))
-        return logits  # (B, T, V)
+        h = torch.zeros(self.gru.num_layers, tokens.shape[0], self.gru.hidden_size, device=self.embed.weight.device,
+                        dtype=self.embed.weight.dtype)
+        return self.prefill_h(tokens, h)[0]  # (B, T, V)
+
+    # The state as a plain tensor: what TorchScript compiles for live use (liveai.runtime.scripted).
+    @torch.jit.export
+    def prefill_h(self, tokens: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """tokens (B, T), h (L, B, H) -> logits (B, T, V), h after the last token."""
+        y, h = self.gru(self.drop(self.embed(tokens)), h)  # (B, T, H), (L, B, H)
+        return self.head(self.drop(y)), h

@@ -115,7 +115,8 @@ class Attention(nn.Module):
     def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
-        return tuple(t.view(B, T, self.nh, self.hd).transpose(1, 2) for t in (q, k, v))  # type: ignore[return-value]
+        heads = (B, T, self.nh, self.hd)
+        return q.view(heads).transpose(1, 2), k.view(heads).transpose(1, 2), v.view(heads).transpose(1, 2)
 
     def _out(self, y: torch.Tensor) -> torch.Tensor:
         B, nh, T, hd = y.shape
@@ -138,7 +139,8 @@ class Attention(nn.Module):
         vals = torch.cat([v_cache, v], dim=2)
         y = F.scaled_dot_product_attention(q, keys, vals, attn_mask=bias)  # (B, nh, T, hd)
         keep = slots >= 0  # (B, T)
-        b_idx, t_idx = keep.nonzero(as_tuple=True)
+        kept = keep.nonzero()  # (n, 2): batch row, chunk index
+        b_idx, t_idx = kept[:, 0], kept[:, 1]
         s_idx = slots[b_idx, t_idx]
         k_cache[b_idx, :, s_idx] = k[b_idx, :, t_idx]
         v_cache[b_idx, :, s_idx] = v[b_idx, :, t_idx]
@@ -175,13 +177,19 @@ class Block(nn.Module):
             nn.Dropout(cfg.dropout),
         )
 
+    def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The MLP sublayer with its residual."""
+        return x + self.mlp(self.ln2(x))
+
 
 class TransformerModel(nn.Module):
     arch = "transformer"
+    live_methods = ("step_kv", "prefill_kv")  # compiled for live use (liveai.runtime.scripted)
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.config = config
+        self.window = config.window
         self.embed = nn.Embedding(config.vocab_size, config.d_model)
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
@@ -217,9 +225,6 @@ class TransformerModel(nn.Module):
 
     # --- paths -----------------------------------------------------------------
 
-    def _mlp(self, block: Block, x: torch.Tensor) -> torch.Tensor:
-        return x + block.mlp(block.ln2(x))
-
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.ln_f(x))  # (B, T, V)
 
@@ -229,17 +234,31 @@ class TransformerModel(nn.Module):
         i = torch.arange(T, device=tokens.device)
         dist = i[:, None] - i[None, :]  # (T, T) query minus key position
         x = self.drop(self.embed(tokens))  # (B, T, C)
-        bias = band_bias(dist, (dist >= 0) & (dist < self.config.window), self.slopes, x.dtype)  # (nh, T, T)
+        bias = band_bias(dist, (dist >= 0) & (dist < self.window), self.slopes, x.dtype)  # (nh, T, T)
         for block in self.blocks:
             x = x + block.attn(block.ln1(x), bias)
-            x = self._mlp(block, x)
+            x = block.feed_forward(x)
         return self._logits(x)
 
     def prefill(self, tokens: torch.Tensor, state: TransformerState) -> tuple[torch.Tensor, TransformerState]:
         """tokens (B, T) after `state` -> logits (B, T, V); equals stepping T times."""
-        W = self.config.window
+        logits, state.pos = self.prefill_kv(tokens, state.k, state.v, state.pos)
+        return logits, state
+
+    def step(self, tokens: torch.Tensor, state: TransformerState) -> tuple[torch.Tensor, TransformerState]:
+        """tokens (B,) -> logits (B, V); cost independent of how long the session ran."""
+        logits, state.pos = self.step_kv(tokens, state.k, state.v, state.pos)
+        return logits, state
+
+    # The state as plain tensors (k, v written in place; the new positions returned):
+    # what TorchScript compiles for live use (see liveai.runtime.scripted).
+
+    @torch.jit.export
+    def prefill_kv(
+        self, tokens: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pos: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        W = self.window
         B, T = tokens.shape
-        pos = state.pos  # (B,)
         j = torch.arange(W, device=tokens.device)
         # Slot j holds the latest position p < pos with p % W == j (valid if p >= 0).
         cache_pos = pos[:, None] - 1 - torch.remainder(pos[:, None] - 1 - j, W)  # (B, W)
@@ -252,15 +271,15 @@ class TransformerModel(nn.Module):
         # Only the last W new tokens survive in the ring.
         slots = torch.where(torch.arange(T, device=tokens.device) >= T - W, new_pos % W, -1)  # (B, T)
         for layer, block in enumerate(self.blocks):
-            x = x + block.attn.prefill(block.ln1(x), state.k[layer], state.v[layer], bias, slots)
-            x = self._mlp(block, x)
-        state.pos = pos + T
-        return self._logits(x), state
+            x = x + block.attn.prefill(block.ln1(x), k[layer], v[layer], bias, slots)
+            x = block.feed_forward(x)
+        return self._logits(x), pos + T
 
-    def step(self, tokens: torch.Tensor, state: TransformerState) -> tuple[torch.Tensor, TransformerState]:
-        """tokens (B,) -> logits (B, V); cost independent of how long the session ran."""
-        W = self.config.window
-        pos = state.pos  # (B,) position of this token
+    @torch.jit.export
+    def step_kv(
+        self, tokens: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pos: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        W = self.window  # pos (B,): the position of this token
         slot = pos % W  # (B,)
         rows = torch.arange(tokens.shape[0], device=tokens.device)
         # After writing, slot j holds position pos - ((pos - j) mod W): distance (pos - j) mod W.
@@ -269,7 +288,6 @@ class TransformerModel(nn.Module):
         x = self.embed(tokens)[:, None]  # (B, 1, C)
         bias = band_bias(dist[:, None], valid[:, None], self.slopes, x.dtype)  # (B, nh, 1, W)
         for layer, block in enumerate(self.blocks):
-            x = x + block.attn.step(block.ln1(x), state.k[layer], state.v[layer], bias, rows, slot)
-            x = self._mlp(block, x)
-        state.pos = pos + 1
-        return self._logits(x)[:, 0], state
+            x = x + block.attn.step(block.ln1(x), k[layer], v[layer], bias, rows, slot)
+            x = block.feed_forward(x)
+        return self._logits(x)[:, 0], pos + 1

@@ -46,12 +46,11 @@ def harmony(sampler: Sampler, rng: np.random.Generator, pitches: list[int], voic
     the answer costs no model step beyond the played note; `reply` answers, then the
     voices are fed in one go so the model hears its own chord."""
     logits = yield PEEK
-    tokens = np.array([codec.note_on(p) for p in pitches], dtype=np.int64)
-    candidates = logits.numpy()[tokens].astype(np.float64)
-    chosen = [int(tokens[i]) for i in choose(candidates, voices, temperature, TOP_P, rng)]
-    reply([codec.token_pitch(t) for t in chosen])
+    candidates = logits.numpy()[codec.NOTE_ON_OFFSET + np.asarray(pitches, dtype=np.int64)].astype(np.float64)
+    chosen = [pitches[i] for i in choose(candidates, voices, temperature, TOP_P, rng)]
+    reply(chosen)
     if chosen:
-        yield from feed(chosen, sampler)
+        yield from feed([codec.note_on(p) for p in chosen], sampler)
     return chosen
 
 
@@ -59,19 +58,19 @@ def choose(logits: np.ndarray, k: int, temperature: float, top_p: float, rng: np
     """Up to `k` distinct indices, each drawn with temperature and top-p from what is left.
 
     On a few dozen candidates numpy is several times cheaper than torch's per-op overhead,
-    which matters when many sessions harmonize at once."""
+    which matters when many sessions harmonize at once; the draw inverts the cumulative
+    distribution itself (Generator.choice with weights costs more than the rest)."""
     scaled = logits / max(temperature, 1e-3)
-    left = np.ones(len(logits), dtype=bool)
     out: list[int] = []
     for _ in range(min(k, len(logits))):
-        z = np.where(left, scaled, -np.inf)
-        probs = np.exp(z - z.max())
-        probs /= probs.sum()
+        probs = np.exp(scaled - scaled.max())  # taken ones are at -inf: 0
         order = np.argsort(-probs)
-        nucleus = order[np.cumsum(probs[order]) - probs[order] < top_p]
-        pick = int(rng.choice(nucleus, p=probs[nucleus] / probs[nucleus].sum()))
+        cumulative = np.cumsum(probs[order])
+        # the nucleus: the most likely candidates until their mass reaches top_p
+        size = int(np.searchsorted(cumulative, top_p * cumulative[-1])) + 1
+        pick = int(order[np.searchsorted(cumulative[:size], rng.random() * cumulative[size - 1], side="right")])
         out.append(pick)
-        left[pick] = False
+        scaled[pick] = -np.inf
     return out
 
 

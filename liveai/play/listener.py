@@ -2,8 +2,9 @@
 
 When the model must answer it is already up to date; no past is re-read. Generated
 notes that sound are accounted for too, so the model's clock and the player's agree.
-Tokens heard while one event is handled (a note-off and the voices it releases) go to
-the worker as one feed, and always before the job the event leads to.
+What is heard within FEED_GRACE_S (a chord; a note-off and the next note-on when the
+player plays legato) goes to the worker as one feed, and always before a job that
+needs it: each feed is a model call, and an answer waits for the calls before it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.context import Context, JobHandle
+from ..core.context import Context, JobHandle, Timer
 from ..runtime.runner import Job
 from ..models import codec
 from ..models.sampling import Sampler
@@ -21,6 +22,7 @@ from . import jobs
 
 MAX_SILENCE_STEPS = 300  # a pause longer than 3 s is fed as 3 s: a rest is a rest
 PLAYER_MEMORY = 48  # notes the player's key is judged on
+FEED_GRACE_S = 0.001  # what is heard within 1 ms is fed as one
 
 
 class Listener:
@@ -33,6 +35,7 @@ class Listener:
         self.channel = 0  # where answers go: the player's last channel
         self._unfed: list[int] = []
         self._feed: JobHandle | None = None  # the latest feed job
+        self._grace: Timer | None = None  # feeds what was heard when the grace ends
         self.played: deque[codec.Note] = deque(maxlen=PLAYER_MEMORY)  # the player's recent notes
         self._open: dict[int, tuple[float, int]] = {}
 
@@ -48,18 +51,31 @@ class Listener:
             start, velocity = self._open.pop(pitch)
             self.played.append(codec.Note(start, max(t, start + 0.01), pitch, velocity))
 
-    def flush(self, force: bool = False) -> None:
-        """Feed what was heard. While an earlier feed of this session is still waiting
-        on the worker, new notes join the next one: a model slower than the player
-        falls behind by one prefill, never by a growing queue of single steps."""
-        if self._unfed and (force or not self._feeding()):
-            tokens, self._unfed = self._unfed, []
-            self._feed = self.ctx.submit(jobs.feed(tokens, self.sampler))
+    def flush(self) -> None:
+        """Feed what was heard once the grace has passed. While an earlier feed of this
+        session is still waiting on the worker, new notes join the next one: a model
+        slower than the player falls behind by one prefill, never by a growing queue."""
+        if self._unfed and self._grace is None:
+            self._grace = self.ctx.call_at(self.ctx.now() + FEED_GRACE_S, self._feed_unfed)
 
     def submit(self, job: Job, done: Callable[[Any], None] | None = None) -> JobHandle | None:
         """A model job for this session, after everything heard so far."""
-        self.flush(force=True)
+        if self._unfed:
+            self._submit_feed()
         return self.ctx.submit(job, done)
+
+    def _feed_unfed(self) -> None:
+        self._grace = None
+        if self._unfed and not self._feeding():
+            self._submit_feed()
+
+    def _submit_feed(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        tokens, self._unfed = self._unfed, []
+        # when this feed is done, what was heard meanwhile follows at once
+        self._feed = self.ctx.submit(jobs.feed(tokens, self.sampler), lambda _: self._feed_unfed())
 
     def _feeding(self) -> bool:
         return self._feed is not None and not self._feed.done()
@@ -74,6 +90,9 @@ class Listener:
         self.encoder.resync(t)
 
     def reset(self, prime: list[int] | None = None) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
         self._unfed = []
         self.encoder.reset()
         self.ctx.submit(jobs.restart(self.sampler, prime))

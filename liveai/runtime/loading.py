@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from .device import choose_device
 from .quantize import quantize_int8
 from .runner import ModelRunner
+from .scripted import script_for_live
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def load_runner(config: Config) -> ModelRunner | None:
         if device.type != "cpu":
             raise ConfigError(f"model.quantize: int8 runs on the CPU, not on {device.type}")
         model = quantize_int8(model)
+    model = script_for_live(model)
     runner = ModelRunner(cast(ContinuationModel, model), name=path.stem, max_sessions=config.server.max_sessions, threads=config.model.threads)
     runner.start()
     log.info("model %s (%s%s) on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
