@@ -6,7 +6,6 @@ them small and lets unit tests drive them with a fake clock and a fake model por
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ..config import Config
@@ -16,8 +15,6 @@ if TYPE_CHECKING:
     from ..runtime.runner import Job
     from .clock import Clock
     from .engine import Engine
-
-log = logging.getLogger(__name__)
 
 
 class JobHandle(Protocol):
@@ -92,5 +89,4 @@ class Context:
 
     def miss(self, behaviour: str, what: str) -> None:
         """A model answer did not fit its budget; the fallback played instead."""
-        self._engine.stats.count("deadline_misses")
-        log.info("deadline miss in %s (%s): %s", behaviour, self.session, what)
+        self._engine.miss(behaviour, self.session, what)

@@ -34,6 +34,7 @@ Sink = Callable[[Event], None]
 # Public state and its range; CC mappings scale 0..127 onto these.
 RANGES = {"temperature": (0.05, 2.0), "tempo": (20.0, 300.0), "morph": (0.0, 1.0), "density": (0.0, 1.0)}
 MAIN = "main"  # the one session when sessions are shared
+MISS_LOG_INTERVAL_S = 1.0  # under overload a miss per note: logged at most once a second
 
 
 class _InternalTick:
@@ -72,6 +73,8 @@ class Engine:
         self._cc_map = {int(k): v for k, v in config.midi.cc_map.items()}
         self._program_map = {int(k): v for k, v in config.midi.program_map.items()}
         self._tick_at: float | None = None  # target time of the next internal pulse
+        self._misses_unlogged = 0
+        self._miss_logged_at = float("-inf")
 
     def start(self) -> None:
         """Open the shared session now, so a mode that plays on its own (autopilot)
@@ -250,6 +253,17 @@ class Engine:
         self._release_all(None)
         for channel in range(16):  # for notes liveai never saw, e.g. a synth's hang
             self.send(ControlChange(123, 0, channel))
+
+    def miss(self, behaviour: str, session: str, what: str) -> None:
+        """Count a deadline miss (the fallback played); log it, or how many there were
+        since the last line, at most once per MISS_LOG_INTERVAL_S."""
+        self.stats.count("deadline_misses")
+        self._misses_unlogged += 1
+        now = self.now()
+        if now - self._miss_logged_at >= MISS_LOG_INTERVAL_S:
+            more = f" ({self._misses_unlogged} misses since the last report)" if self._misses_unlogged > 1 else ""
+            log.info("deadline miss in %s (%s): %s%s", behaviour, session, what, more)
+            self._misses_unlogged, self._miss_logged_at = 0, now
 
     # -- output ----------------------------------------------------------------
     def send(self, event: Event) -> None:

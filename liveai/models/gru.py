@@ -55,7 +55,7 @@ class GRUState:
 
 class GRUModel(nn.Module):
     arch = "gru"
-    live_methods = ("prefill_h",)  # compiled for live use (liveai.runtime.scripted)
+    live_methods = ("prefill_h", "prefill_rows_h")  # compiled for live use (liveai.runtime.scripted)
 
     def __init__(self, config: GRUConfig) -> None:
         super().__init__()
@@ -89,9 +89,25 @@ class GRUModel(nn.Module):
                         dtype=self.embed.weight.dtype)
         return self.prefill_h(tokens, h)[0]  # (B, T, V)
 
+    def prefill_rows(self, tokens: torch.Tensor, lengths: torch.Tensor, state: GRUState) -> tuple[torch.Tensor, GRUState]:
+        """Sessions fed token lists of different lengths in one call: tokens (B, T) padded
+        after each row's `lengths` (B,) tokens -> logits (B, V) after each row's last
+        token, and each row's state there."""
+        logits, h = self.prefill_rows_h(tokens, lengths, state.h)
+        return logits, GRUState(h)
+
     # The state as a plain tensor: what TorchScript compiles for live use (liveai.runtime.scripted).
     @torch.jit.export
     def prefill_h(self, tokens: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """tokens (B, T), h (L, B, H) -> logits (B, T, V), h after the last token."""
         y, h = self.gru(self.drop(self.embed(tokens)), h)  # (B, T, H), (L, B, H)
         return self.head(self.drop(y)), h
+
+    @torch.jit.export
+    def prefill_rows_h(self, tokens: torch.Tensor, lengths: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        top = torch.zeros(tokens.shape[0], self.gru.hidden_size, dtype=h.dtype, device=h.device)  # (B, H)
+        for t in range(tokens.shape[1]):
+            y, stepped = self.gru(self.drop(self.embed(tokens[:, t : t + 1])), h)  # (B, 1, H), (L, B, H)
+            h = torch.where((lengths > t)[None, :, None], stepped, h)  # rows past their end keep theirs
+            top = torch.where((lengths == t + 1)[:, None], y[:, 0], top)
+        return self.head(self.drop(top)), h

@@ -20,7 +20,7 @@ from . import jobs
 from .listener import Listener
 from .part import Part
 
-FIRST_CHUNK_TOKENS = 8  # small, so the first note is out within the budget
+FIRST_CHUNK_TOKENS = 8  # at most; the first chunk ends with the first note, out within the budget
 CHUNK_TOKENS = 64
 
 
@@ -58,7 +58,7 @@ class Answer:
         reply = models.replier(self._chunk)
         self.job = self.listener.submit(jobs.continuation(
             self.listener.sampler, self.constraints(), float(self.ctx.state["temperature"]), left, max_tokens,
-            note_first=self.first, balance=self.balance, reply=reply))
+            note_first=self.first, balance=self.balance, reply=reply, until_note=self.first))
 
     def _chunk(self, tokens: list[int]) -> None:
         if self.cancelled:

@@ -86,11 +86,13 @@ def density_bias(bias: float) -> torch.Tensor:
 
 def continuation(sampler: Sampler, constraints: Constraints, temperature: float, seconds: float,
                  max_tokens: int, note_first: bool = False, bias: torch.Tensor | None = None,
-                 balance: KeyBalance | None = None, reply: Callable[[list[int]], None] | None = None) -> Job:
+                 balance: KeyBalance | None = None, reply: Callable[[list[int]], None] | None = None,
+                 until_note: bool = False) -> Job:
     """Sample what comes next for up to `seconds` of music or `max_tokens` tokens.
 
     `note_first`: nothing but a note may come first (an answer starts at once: the
-    pause before it was the player's). `bias` (V,) is added to the logits (how the
+    pause before it was the player's). `until_note`: stop once a note has begun (an
+    answer's first chunk: its first note goes out while the rest is sampled). `bias` (V,) is added to the logits (how the
     autopilot steers its density); `balance` keeps an answer's notes in proportion to
     a key (see tonality.py). Every token is fed back."""
     logits = yield PEEK
@@ -98,7 +100,10 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
     tokens: list[int] = []
     steps, limit = 0, int(round(seconds / codec.TIME_STEP_S))
     waiting_for_note = note_first
-    while steps < limit and len(tokens) < max_tokens:
+    token: int | None = None
+    while steps < limit and len(tokens) < max_tokens and not (until_note and tokens and codec.is_note_on(tokens[-1])):
+        if token is not None:
+            logits = yield token  # feed the last token, get the next logits
         allowed = constraint_mask(constraints, sampler.tracker.sounding)
         if waiting_for_note:
             allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] = False
@@ -116,7 +121,8 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
         if codec.is_time_shift(token):
             steps += codec.time_shift_steps(token)
         waiting_for_note = waiting_for_note and not codec.is_note_on(token)
-        logits = yield token
     if reply is not None:
         reply(tokens)
+    if token is not None:
+        yield token  # the model hears its last token too, after the reply: the answer does not wait for it
     return tokens

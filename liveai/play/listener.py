@@ -66,7 +66,11 @@ class Listener:
 
     def _feed_unfed(self) -> None:
         self._grace = None
-        if self._unfed and not self._feeding():
+        if not self._unfed:
+            return
+        if self._feeding():  # look again after another grace, once that feed is done
+            self._grace = self.ctx.call_at(self.ctx.now() + FEED_GRACE_S, self._feed_unfed)
+        else:
             self._submit_feed()
 
     def _submit_feed(self) -> None:
@@ -74,8 +78,7 @@ class Listener:
             self._grace.cancel()
             self._grace = None
         tokens, self._unfed = self._unfed, []
-        # when this feed is done, what was heard meanwhile follows at once
-        self._feed = self.ctx.submit(jobs.feed(tokens, self.sampler), lambda _: self._feed_unfed())
+        self._feed = self.ctx.submit(jobs.feed(tokens, self.sampler))
 
     def _feeding(self) -> bool:
         return self._feed is not None and not self._feed.done()

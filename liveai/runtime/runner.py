@@ -85,6 +85,8 @@ class ModelRunner:
         self._timings = _Timings()
         self._thread: threading.Thread | None = None
         self.batches = model.init_state(1, self.device).nbytes() <= BATCH_STATE_LIMIT
+        # token lists of several sessions in one call (the GRU), else in lockstep a token at a time
+        self._prefill_rows = getattr(model, "prefill_rows", None)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, warmup_steps: int = 20) -> None:
@@ -243,6 +245,9 @@ class ModelRunner:
         self._finish_step(head, logits[0, -1])  # (V,)
 
     def _step_batch(self, heads: list[_Running]) -> None:
+        if self._prefill_rows is not None and len(heads) > 1 and any(isinstance(h.feed, list) for h in heads):
+            self._prefill_batch(heads)
+            return
         started = time.perf_counter()
         firsts = [h.feed[0] if isinstance(h.feed, list) else h.feed for h in heads]
         tokens = torch.tensor(firsts, dtype=torch.long, device=self.device)  # (B,)
@@ -261,6 +266,23 @@ class ModelRunner:
                 head.feed = head.feed[1:]  # more of its list next step; the job waits
             else:
                 self._finish_step(head, logits[i])
+
+    def _prefill_batch(self, heads: list[_Running]) -> None:
+        """Every session's whole list in one call, shorter lists padded at the end."""
+        started = time.perf_counter()
+        lists = [h.feed if isinstance(h.feed, list) else [h.feed] for h in heads]
+        longest = max(len(tokens) for tokens in lists)
+        tokens = torch.tensor([t + [codec.PAD] * (longest - len(t)) for t in lists], dtype=torch.long,
+                              device=self.device)  # (B, T)
+        lengths = torch.tensor([len(t) for t in lists], device=self.device)  # (B,)
+        states = stack_states([self._state(h.session) for h in heads])
+        logits, states = self._prefill_rows(tokens, lengths, states)  # (B, V)
+        for i, h in enumerate(heads):
+            self._states[h.session] = states.select(i)
+        self._timings.add(time.perf_counter() - started, len(heads))
+        for i, head in enumerate(heads):
+            self._last_logits[head.session] = logits[i]
+            self._finish_step(head, logits[i])
 
     def _finish_step(self, head: _Running, logits: torch.Tensor) -> None:
         if not self._advance(head, logits):

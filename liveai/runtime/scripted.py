@@ -15,6 +15,7 @@ from the model itself.
 from __future__ import annotations
 
 import logging
+import types
 import warnings
 from typing import Any
 
@@ -22,6 +23,8 @@ import torch
 from torch import nn
 
 log = logging.getLogger(__name__)
+# The models' Python methods that call their live_methods: run here with `self` this wrapper.
+WRAPPERS = ("step", "prefill", "prefill_rows")
 
 
 class ScriptedModel:
@@ -35,16 +38,13 @@ class ScriptedModel:
         self._compiled = {name: getattr(self.scripted, name) for name in model.live_methods}  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> Any:
+        model = self.__dict__["model"]
         compiled = self.__dict__.get("_compiled", {})
         if name in compiled:
             return compiled[name]
-        return getattr(self.__dict__["model"], name)
-
-    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        return type(self.model).step(self, tokens, state)  # type: ignore[arg-type]
-
-    def prefill(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        return type(self.model).prefill(self, tokens, state)  # type: ignore[arg-type]
+        if name in WRAPPERS and hasattr(type(model), name):
+            return types.MethodType(getattr(type(model), name), self)
+        return getattr(model, name)
 
 
 def script_for_live(model: nn.Module) -> Any:

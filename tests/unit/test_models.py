@@ -208,3 +208,23 @@ def test_scripted_model_equals_python(arch: str, int8: bool) -> None:
     want, _ = model.step(nxt[:1, 0], want_state.select(1))
     got, _ = live.step(nxt[:1, 0], got_state.select(1))
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("scripted", [False, True], ids=["python", "scripted"])
+@torch.no_grad()
+def test_gru_rows_of_different_lengths_equal_each_alone(scripted: bool) -> None:
+    """Sessions with token lists of different lengths fed in one padded call."""
+    from liveai.runtime.scripted import script_for_live
+
+    model = script_for_live(tiny_gru()) if scripted else tiny_gru()
+    g = torch.Generator().manual_seed(6)
+    starts = [model.prefill(torch.randint(0, V, (1, n), generator=g), model.init_state(1))[1] for n in (2, 9, 4)]
+    lists = [torch.randint(0, V, (n,), generator=g) for n in (1, 5, 3)]
+    padded = torch.full((3, 5), 389)
+    for i, tokens in enumerate(lists):
+        padded[i, : len(tokens)] = tokens
+    logits, state = model.prefill_rows(padded, torch.tensor([1, 5, 3]), stack_states([s.clone() for s in starts]))
+    for i, tokens in enumerate(lists):
+        want, alone = model.prefill(tokens[None], starts[i])
+        torch.testing.assert_close(logits[i], want[0, -1], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(state.select(i).h, alone.h, atol=1e-5, rtol=1e-5)

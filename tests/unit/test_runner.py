@@ -10,6 +10,7 @@ import torch
 
 from liveai.models.checkpoint import build_model
 from liveai.runtime.device import choose_device
+from liveai.runtime.scripted import script_for_live
 from liveai.runtime.runner import ModelRunner
 
 
@@ -27,9 +28,13 @@ def feed_all(tokens):
     return rows
 
 
-@pytest.fixture(params=["gru", "transformer"])
+@pytest.fixture(params=["gru", "transformer", "gru-scripted"])
 def runner(request):
-    r = ModelRunner(tiny(request.param), name=request.param)
+    """The Python models, and the GRU compiled as the server runs it (lists of several
+    sessions in one padded call)."""
+    arch = request.param.removesuffix("-scripted")
+    model = tiny(arch) if arch == request.param else script_for_live(tiny(arch))
+    r = ModelRunner(model, name=arch)
     r.start(warmup_steps=3)
     yield r
     r.close()
@@ -179,8 +184,9 @@ def test_int8_quantized_model_steps_like_float():
             assert (x - y).abs().max() < 0.1
 
 
-def test_lists_of_several_sessions_are_fed_in_lockstep_like_alone(runner):
-    """Short token lists of waiting sessions are stepped together, a token at a time."""
+def test_lists_of_several_sessions_are_fed_together_like_alone(runner):
+    """Short token lists of waiting sessions are fed together (in one padded call, or a
+    token at a time in lockstep), with the logits and states of each session alone."""
     def feed_lists(lists):
         out = []
         for tokens in lists:

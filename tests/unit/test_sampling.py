@@ -116,3 +116,26 @@ def test_choose_draws_distinct_candidates_and_respects_top_p():
     assert choose(logits, 9, 1.0, 0.95, rng) and len(choose(logits, 9, 1.0, 0.95, rng)) == 5
     same = [choose(logits, 2, 1.0, 0.95, np.random.default_rng(7)) for _ in range(3)]
     assert same[0] == same[1] == same[2]  # seeded: reproducible
+
+
+def test_an_answers_first_chunk_ends_with_its_first_note_replied_before_it_is_fed():
+    """The duet's first note goes out as soon as it is sampled: the chunk stops there,
+    and the reply comes before the model step that feeds it back."""
+    from liveai.models import codec
+    from liveai.play import jobs
+    from liveai.runtime.runner import PEEK
+
+    events: list[tuple[str, object]] = []
+    job = jobs.continuation(Sampler(seed=3), Constraints(), 1.0, seconds=10.0, max_tokens=8, note_first=True,
+                            reply=lambda tokens: events.append(("reply", list(tokens))), until_note=True)
+    logits = torch.zeros(codec.VOCAB_SIZE)
+    assert job.send(None) is PEEK
+    try:
+        while True:
+            token = job.send(logits)
+            events.append(("feed", token))
+    except StopIteration as done:
+        tokens = done.value
+    assert codec.is_note_on(tokens[-1]) and not any(codec.is_note_on(t) for t in tokens[:-1])
+    assert events[-2:] == [("reply", tokens), ("feed", tokens[-1])]
+    assert [e[1] for e in events if e[0] == "feed"] == tokens  # every token heard, in order
