@@ -8,6 +8,7 @@ from typing import Self
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from liveai.models import codec
 from liveai.models.base import tensor_nbytes
@@ -105,9 +106,7 @@ class GRUModel(nn.Module):
 
     @torch.jit.export
     def prefill_rows_h(self, tokens: torch.Tensor, lengths: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        top = torch.zeros(tokens.shape[0], self.gru.hidden_size, dtype=h.dtype, device=h.device)  # (B, H)
-        for t in range(tokens.shape[1]):
-            y, stepped = self.gru(self.drop(self.embed(tokens[:, t : t + 1])), h)  # (B, 1, H), (L, B, H)
-            h = torch.where((lengths > t)[None, :, None], stepped, h)  # rows past their end keep theirs
-            top = torch.where((lengths == t + 1)[:, None], y[:, 0], top)
-        return self.head(self.drop(top)), h
+        # packed, each row stops at its length; the top layer's last state is its output there
+        x = pack_padded_sequence(self.drop(self.embed(tokens)), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, h = self.gru(x, h)  # (L, B, H)
+        return self.head(self.drop(h[-1])), h

@@ -214,9 +214,10 @@ def test_scripted_model_equals_python(arch: str, int8: bool) -> None:
 @torch.no_grad()
 def test_gru_rows_of_different_lengths_equal_each_alone(scripted: bool) -> None:
     """Sessions with token lists of different lengths fed in one padded call."""
-    from liveai.runtime.scripted import script_for_live
+    from liveai.runtime.scripted import ScriptedModel, script_for_live
 
     model = script_for_live(tiny_gru()) if scripted else tiny_gru()
+    assert isinstance(model, ScriptedModel) == scripted
     g = torch.Generator().manual_seed(6)
     starts = [model.prefill(torch.randint(0, V, (1, n), generator=g), model.init_state(1))[1] for n in (2, 9, 4)]
     lists = [torch.randint(0, V, (n,), generator=g) for n in (1, 5, 3)]
