@@ -23,7 +23,7 @@ from .config import Config
 from .core.engine import Engine
 from .runtime.loading import load_runner
 from .runtime.port import RunnerPort
-from .runtime.runner import ModelRunner
+from .runtime.runner import GIL_SWITCH_INTERVAL_S, ModelRunner
 from .supervisor import supervise
 from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
@@ -134,9 +134,7 @@ class Server:
 
 async def serve(config: Config) -> None:
     """Load the model, then run until SIGINT or SIGTERM."""
-    # The model worker and the loop share the GIL; by default a thread keeps it up to
-    # 5 ms, which would show up as 5 ms of latency. Hand it over fifty times as often.
-    sys.setswitchinterval(0.0001)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,11 +4,18 @@
   full context already in the state: p50/p99 over many events;
 - cached step against a full recompute of the same context (128, 512, 1024 tokens):
   the reason states are kept;
-- batched steps of 1, 4 and 16 sessions: the latency of one step for all of them.
+- batched steps of 1, 4 and 16 sessions: the latency of one step for all of them;
+- per event again while another Python thread is busy (as the asyncio loop is under a
+  burst of notes): the step calls compete with it for the GIL unless compiled.
+
+Each model is measured in float32 as trained, int8, and int8 compiled by TorchScript:
+the last is what the live server runs on a CPU.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +27,8 @@ from ..models import codec
 from ..models.checkpoint import load_checkpoint
 from ..models.sampling import Sampler
 from ..runtime.quantize import quantize_int8
+from ..runtime.runner import GIL_SWITCH_INTERVAL_S
+from ..runtime.scripted import script_for_live
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models"
 
@@ -61,6 +70,27 @@ def bench_events(model: Any, context: int, events: int) -> dict[str, Any]:
         token = torch.tensor([sampler.sample(logits[0])])
         times.append(time.perf_counter() - start)
     return {"context_tokens": context, "events": events, **_percentiles(times)}
+
+
+def bench_events_loop_busy(model: Any, context: int, events: int) -> dict[str, Any]:
+    """`bench_events` while another thread runs Python without pause (with the
+    server's GIL switch interval)."""
+    stop = threading.Event()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+    def busy() -> None:
+        while not stop.is_set():
+            sum(range(100))
+
+    thread = threading.Thread(target=busy, daemon=True)
+    thread.start()
+    try:
+        return bench_events(model, context, events)
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
 
 
 def bench_cached_vs_recompute(model: Any, lengths: tuple[int, ...], repeats: int) -> dict[str, Any]:
@@ -107,12 +137,14 @@ def bench_models(paths: list[Path], events: int = 3000) -> dict[str, Any]:
             loaded, info = load_checkpoint(path, "cpu")
             params = sum(p.numel() for p in loaded.parameters())
             window = int(info["config"].get("window", 512))
-            # float32 as trained; int8 (dynamic, linear layers) as the live server runs on a CPU
-            for weights, model in (("float32", loaded), ("int8", quantize_int8(loaded))):
+            int8 = quantize_int8(loaded)
+            variants = (("float32", loaded), ("int8", int8), ("int8 torchscript", script_for_live(int8)))
+            for weights, model in variants:
                 report["models"][f"{path.stem} {weights}"] = {
                     "arch": loaded.arch, "weights": weights, "parameters": params,
                     "file_mb": round(path.stat().st_size / 2**20, 2),
                     "per_event": bench_events(model, context=min(512, window), events=events),
+                    "per_event_loop_busy": bench_events_loop_busy(model, context=min(512, window), events=events // 3),
                     "cached_vs_recompute": bench_cached_vs_recompute(model, (128, 512, 1024), repeats=200),
                     "batched_step": bench_batched(model, (1, 4, 16), context=min(512, window), repeats=300),
                 }

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 Job = Generator["int | list[int] | None", torch.Tensor, Any]  # yields tokens, is sent logits (V,)
 PEEK = None  # yielded by a job: "the logits after what was fed last", no step
 RESET = -1  # yielded by a job: "start this session's state afresh here"
+# The worker and the loop share the GIL; by default a thread keeps it up to 5 ms, which
+# would show up as 5 ms of latency. The server hands it over fifty times as often.
+GIL_SWITCH_INTERVAL_S = 0.0001
 _TIMINGS = 4096  # recent step durations kept for percentiles
 LOCKSTEP_MAX_TOKENS = 8  # longer lists prefill alone even when other sessions wait
 # Batching copies the states in and out at every step: worth it for a GRU's hidden

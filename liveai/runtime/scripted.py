@@ -35,7 +35,8 @@ class ScriptedModel:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
             self.scripted = torch.jit.script(model)
-        self._compiled = {name: getattr(self.scripted, name) for name in model.live_methods}  # type: ignore[attr-defined]
+        names = (*model.live_methods, "forward")  # type: ignore[attr-defined]
+        self._compiled = {name: getattr(self.scripted, name) for name in names}
 
     def __getattr__(self, name: str) -> Any:
         model = self.__dict__["model"]
