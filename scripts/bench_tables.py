@@ -53,11 +53,13 @@ def play(report: dict[str, Any]) -> None:
 
 
 def models(report: dict[str, Any]) -> None:
-    print("\n| model | weights | per event p50 / p99 ms | cached step at 128 / 512 / 1024 ms | recompute ms | speedup | batched 1 / 4 / 16: ms per step |")
-    print("|---" * 7 + "|")
+    print("\n| model | weights | per event p50 / p99 ms | ... with a busy Python thread | cached step at 128 / 512 / 1024 ms | recompute ms | speedup | batched 1 / 4 / 16: ms per step |")
+    print("|---" * 8 + "|")
     for name, m in report["models"].items():
         c, b = m["cached_vs_recompute"], m["batched_step"]
-        print(f"| {name.split()[0]} | {m['weights']} | {m['per_event']['p50_ms']:.2f} / {m['per_event']['p99_ms']:.2f} | "
+        busy = m.get("per_event_loop_busy")
+        busy_ms = f"{busy['p50_ms']:.2f} / {busy['p99_ms']:.2f}" if busy else "-"
+        print(f"| {name.split()[0]} | {m['weights']} | {m['per_event']['p50_ms']:.2f} / {m['per_event']['p99_ms']:.2f} | {busy_ms} | "
               + " / ".join(f"{c[n]['cached_step_ms']:.2f}" for n in ("128", "512", "1024")) + " | "
               + " / ".join(f"{c[n]['recompute_ms']:.1f}" for n in ("128", "512", "1024")) + " | "
               + " / ".join(f"{c[n]['speedup']:.0f}x" for n in ("128", "512", "1024")) + " | "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -62,3 +64,16 @@ def test_note_offs_follow_the_player_and_retrigger_replaces():
     kinds = [(type(e).__name__, e.pitch) for e in sink.events()]
     assert kinds == [("NoteOn", 64), ("NoteOn", 67), ("NoteOff", 64), ("NoteOff", 67),
                      ("NoteOn", 64), ("NoteOn", 67), ("NoteOff", 64), ("NoteOff", 67)]
+
+
+def test_deadline_misses_are_all_counted_but_logged_at_most_once_a_second(caplog):
+    """Under overload every note may miss; the log must not grow by a line per note."""
+    engine, clock, _ = make_engine()
+    with caplog.at_level(logging.INFO, logger="liveai.core.engine"):
+        for i in range(300):  # 3 s of misses at 100 per second
+            clock.t = i / 100
+            engine.miss("harmonize", "main", "no model answer within 5 ms")
+    lines = [r.getMessage() for r in caplog.records if "deadline miss" in r.getMessage()]
+    assert engine.stats.snapshot(clock.t)["deadline_misses"] == 300
+    assert len(lines) == 3
+    assert "(100 misses since the last report)" in lines[1]
