@@ -268,7 +268,7 @@ def bench_play(models: list[str], seconds: float, midi: bool) -> dict[str, Any]:
             from .play_midi import bench_harmonize_midi
 
             entry["harmonize_jack_midi"] = bench_harmonize_midi(model, [50, 200], seconds)
-        entry["duet_gap_to_first_note"] = bench_duet(model, rounds=20)
+        entry["duet_gap_to_first_note"] = bench_duet(model, rounds=60)
         entry["ping_while_answering"] = bench_ping_during_answer(model)
         report[model] = entry
     report["sessions_gru"] = bench_sessions(models[0], [1, 4, 16], 50, seconds)

@@ -143,3 +143,20 @@ def test_autopilot_restarts_cleanly_after_panic_and_memory_stays_bounded():
     assert len(engine.scheduler) < 200
     engine.shutdown()
     assert sink.sounding() == set()
+
+
+def test_every_answer_leaves_the_model_hearing_its_notes_ended():
+    """Notes an answer began and did not end itself (cut by its end, or by the player
+    coming back) are fed as note-offs: otherwise the model and its sampler believe them
+    sounding for ever, and the polyphony limit silences later answers."""
+    engine, clock, sink, port = make_model_engine("duet", duet__min_response_s=0.5, duet__max_response_s=1.0)
+    session = engine.session("osc:p:1")
+    sampler = session.listener.sampler
+    for round_ in range(12):
+        play_phrase(engine, clock, port, [60, 64, 67, 72][: 2 + round_ % 3])
+        drive(engine, clock, port, 0.6 + 0.5 * (round_ % 2))  # half the answers are cut by the player
+        engine.handle(NoteOn(48, 100, t=clock.t, source="osc:p:1"))
+        engine.handle(NoteOff(48, t=clock.t, source="osc:p:1"))
+        drive(engine, clock, port, 0.05)
+        assert sampler.tracker.sounding == set(), f"round {round_}: the model believes {sampler.tracker.sounding} sound"
+    assert sink.sounding() == set()
