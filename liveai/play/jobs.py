@@ -28,6 +28,14 @@ def feed(tokens: list[int], sampler: Sampler) -> Job:
     return None
 
 
+def end_notes(sampler: Sampler, keep: frozenset[int]) -> Job:
+    """Note-offs for every pitch the model believes sounding but those in `keep`."""
+    offs = [codec.note_off(p) for p in sorted(sampler.tracker.sounding - keep)]
+    if offs:
+        yield from feed(offs, sampler)
+    return offs
+
+
 def restart(sampler: Sampler, prime: list[int] | None = None) -> Job:
     """A fresh state (after panic), optionally primed again with recent tokens."""
     yield RESET

@@ -92,6 +92,17 @@ class Listener:
         timed from `t`, not from where generation had got to."""
         self.encoder.resync(t)
 
+    def end_model_notes(self) -> None:
+        """A generated part ended (cut short, or at its length): the notes the model
+        began and nobody will end now end for the model too, else it and its sampler
+        believe them sounding for ever and the polyphony limit silences later answers.
+        Done on the worker, after the part's last job: it also sees tokens sampled
+        there whose reply never reached the loop. The keys the player holds stay."""
+        held = frozenset(self._open)
+        for pitch in self.encoder.sounding - held:
+            self.encoder.observe(codec.note_off(pitch))
+        self.submit(jobs.end_notes(self.sampler, held))
+
     def reset(self, prime: list[int] | None = None) -> None:
         if self._grace is not None:
             self._grace.cancel()

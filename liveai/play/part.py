@@ -41,7 +41,6 @@ class Part:
         self._open: dict[int, _Note] = {}
         self.skipped = 0
         self.note_times: list[float] = []  # onsets, for the autopilot's density estimate
-        self._begun: set[int] = set()  # pitches the model's tokens began and have not ended
 
     @property
     def time(self) -> float:
@@ -65,10 +64,8 @@ class Part:
             for event in self.decoder.feed(token):
                 at = self._at(event.t)
                 if event.kind == "on":
-                    self._begun.add(event.pitch)
                     self._note_on(event.pitch, event.velocity, at, now)
                 else:
-                    self._begun.discard(event.pitch)
                     self._note_off(event.pitch, at)
             self.listener.heard_own(token, self.time)
         # Forget finished notes only well after their end, so `cancel` still sees a
@@ -97,7 +94,7 @@ class Part:
         end = self.time if self.end is None else min(self.end, self.time)
         for pitch in list(self._open):
             self._note_off(pitch, end)
-        self._model_hears_ended(end)
+        self.listener.end_model_notes()
 
     def cancel(self) -> None:
         """Withdraw what has not sounded; silence, now, what has."""
@@ -108,13 +105,4 @@ class Part:
                 self.ctx.send(NoteOff(note.pitch, self.channel, t=now))
         self.notes.clear()
         self._open.clear()
-        self._model_hears_ended(now)
-
-    def _model_hears_ended(self, t: float) -> None:
-        """Feed the note-offs the model did not say itself (its answer was cut, or the
-        note-on was skipped as late): else the model and its sampler believe them
-        sounding for ever, and the polyphony limit silences later answers."""
-        for pitch in sorted(self._begun):
-            self.listener.hear("off", pitch, 0, t)
-        self._begun.clear()
-        self.listener.flush()
+        self.listener.end_model_notes()

@@ -160,3 +160,22 @@ def test_every_answer_leaves_the_model_hearing_its_notes_ended():
         drive(engine, clock, port, 0.05)
         assert sampler.tracker.sounding == set(), f"round {round_}: the model believes {sampler.tracker.sounding} sound"
     assert sink.sounding() == set()
+
+
+def test_an_answer_cut_before_its_first_chunk_arrived_leaves_no_note_in_the_model():
+    """The player comes back while the answer's first chunk (sampled, fed, its reply
+    on the way) has not reached the loop: its notes never reach the Part, yet the model
+    heard them begin. They must end for the model too; the player's own key stays."""
+    engine, clock, sink, port = make_model_engine("duet")
+    sampler = engine.session("osc:p:1").listener.sampler
+    for _ in range(3):
+        play_phrase(engine, clock, port, [60, 64, 67])
+        run_until(engine, clock, clock.t + 0.62)  # the gap ends: a chunk is sampled, its reply waits
+        assert port.pending and sampler.tracker.sounding
+        engine.handle(NoteOn(72, 100, t=clock.t, source="osc:p:1"))  # the player is back first
+        drive(engine, clock, port, 0.05)
+        assert sampler.tracker.sounding == {72}, "only the key the player holds sounds for the model"
+        engine.handle(NoteOff(72, t=clock.t, source="osc:p:1"))
+        drive(engine, clock, port, 0.05)
+        assert sampler.tracker.sounding == set()
+    assert sink.sounding() == set()
