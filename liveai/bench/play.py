@@ -34,7 +34,9 @@ Send = Callable[[int, int, int], None]  # pitch, velocity, channel 1-16
 class ChannelRoundTrip:
     """Note-ons out; the first harmony note-on back on a channel answers the latest
     note sent on it (its other voices are not counted again). A note on a channel
-    that gets no answer before the next note on that channel is lost."""
+    that gets no answer before the next note on that channel is lost. (An answer later
+    than 16 notes would be taken for the next note's; it cannot come: a note is held
+    20 ms and a released key is not answered.)"""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
