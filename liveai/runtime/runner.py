@@ -272,6 +272,7 @@ class ModelRunner:
 
     def _prefill_batch(self, heads: list[_Running]) -> None:
         """Every session's whole list in one call, shorter lists padded at the end."""
+        assert self._prefill_rows is not None
         started = time.perf_counter()
         lists = [h.feed if isinstance(h.feed, list) else [h.feed] for h in heads]
         longest = max(len(tokens) for tokens in lists)

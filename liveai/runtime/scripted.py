@@ -35,7 +35,7 @@ class ScriptedModel:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
             self.scripted = torch.jit.script(model)
-        names = (*model.live_methods, "forward")  # type: ignore[attr-defined]
+        names = [*getattr(model, "live_methods"), "forward"]
         self._compiled = {name: getattr(self.scripted, name) for name in names}
 
     def __getattr__(self, name: str) -> Any:
