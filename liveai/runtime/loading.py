@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from .device import choose_device
 from .quantize import quantize_int8
 from .runner import ModelRunner
-from .scripted import script_for_live
+from .scripted import ScriptedModel, script_for_live
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,9 @@ def load_runner(config: Config) -> ModelRunner | None:
     model = script_for_live(model)
     runner = ModelRunner(cast(ContinuationModel, model), name=path.stem, max_sessions=config.server.max_sessions, threads=config.model.threads)
     runner.start()
-    log.info("model %s (%s%s) on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
-             ", int8" if _is_quantized(model) else "", device, time.perf_counter() - started)
+    log.info("model %s (%s%s%s) on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
+             ", int8" if _is_quantized(model) else "", ", TorchScript" if isinstance(model, ScriptedModel) else "",
+             device, time.perf_counter() - started)
     return runner
 
 
