@@ -25,7 +25,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict, deque
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any, Generator
 
@@ -139,7 +139,13 @@ class ModelRunner:
             while True:
                 if not self._take(block=not self._queues):
                     break
-                self._step_heads()
+                heads = self._heads()
+                try:
+                    self._step_heads(heads)
+                except Exception as exc:  # a bad step must not silence the model for the rest of the show
+                    log.exception("model %s: a step failed; the jobs waiting on it fail", self.name)
+                    for head in heads:
+                        self._fail(head, exc)
 
     def _take(self, block: bool) -> bool:
         """Move new jobs from the inbox; False when closing."""
@@ -190,19 +196,30 @@ class ModelRunner:
             if running.feed == []:
                 raise ValueError("a job yielded an empty list of tokens")
         except StopIteration as done:
-            running.future.set_result(done.value)
+            _settle(running.future, done.value)
             return False
         except Exception as exc:  # a failing job must not stop the worker
             log.exception("model job failed (session %s)", running.session)
-            running.future.set_exception(exc)
+            _settle(running.future, exc=exc)
             return False
         return True
 
-    def _step_heads(self) -> None:
+    def _fail(self, head: _Running, exc: Exception) -> None:
+        """Drop a job whose step failed (its session's state is forgotten: it may be half written)."""
+        head.job.close()
+        _settle(head.future, exc=exc)
+        self._forget(head.session)
+        jobs = self._queues.get(head.session)
+        if jobs and jobs[0] is head:
+            jobs.popleft()
+            if not jobs:
+                del self._queues[head.session]
+
+    def _step_heads(self, heads: list[_Running]) -> None:
         """One session alone takes a list of tokens in one prefill. When several sessions
-        wait, short lists are fed a token at a time in lockstep with the others, so
-        every step serves all of them (a long list, a phrase to prime, still prefills)."""
-        heads = self._heads()
+        wait, their short lists are fed together (padded in one call where the model can,
+        else in lockstep a token at a time), so every step serves all of them; a long
+        list, a phrase to prime, still prefills alone."""
         for head in heads:
             if head.feed is PEEK:  # a session with nothing fed yet begins with START
                 head.feed = codec.START
@@ -300,6 +317,18 @@ class ModelRunner:
                 running.job.close()
                 running.future.cancel()
         self._queues.clear()
+
+
+def _settle(future: Future[Any], value: Any = None, exc: Exception | None = None) -> None:
+    """Resolve a job's future, unless the loop cancelled it meanwhile (a race: the job
+    finished as the loop gave up on it; its result is simply not wanted)."""
+    try:
+        if exc is None:
+            future.set_result(value)
+        else:
+            future.set_exception(exc)
+    except InvalidStateError:
+        pass
 
 
 def _reset() -> Job:

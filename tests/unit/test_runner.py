@@ -202,3 +202,27 @@ def test_lists_of_several_sessions_are_fed_together_like_alone(runner):
         for got, want in zip(future.result(5), alone[name]):
             torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
     assert runner.stats()[f"model_{runner.name}_batch_mean"] >= before
+
+
+def test_a_job_cancelled_as_it_finishes_does_not_stop_the_worker(runner):
+    """The loop may give up on a job (a harmony answer past its budget) at the very
+    moment the worker finishes it: the worker must go on serving every session."""
+    futures = {}
+
+    def cancelled_at_its_end():
+        yield 388
+        futures["it"].cancel()  # as the loop would, from its thread, just now
+        return "too late"
+
+    futures["it"] = runner.submit("s", cancelled_at_its_end())
+    logits = runner.submit("s", feed_all([60, 300])).result(5)
+    assert futures["it"].cancelled() and len(logits) == 2
+
+
+def test_a_step_that_fails_fails_its_job_and_the_worker_goes_on(runner):
+    """A token the model cannot take (out of its vocabulary) fails that job alone."""
+    bad = runner.submit("s", feed_all([388, 10**6]))
+    with pytest.raises(Exception):
+        bad.result(5)
+    assert len(runner.submit("s", feed_all([388, 60])).result(5)) == 2
+    assert len(runner.submit("other", feed_all([388])).result(5)) == 1
