@@ -17,7 +17,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from contextlib import ExitStack
 from typing import Any, Callable
 
