@@ -80,21 +80,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from .behaviours.registry import Registry
     from .server import serve
 
+    Registry().check_config(config)
     asyncio.run(serve(config))
     return 0
 
 
 def cmd_devices(config: Config, args: argparse.Namespace) -> int:
-    from .devices import describe_devices
+    from .audio.devices import describe_audio
+    from .transports.midi_backend import describe_midi
 
-    print(json.dumps(describe_devices(config), indent=2))
+    print(json.dumps({"midi": describe_midi(config.midi.api), "audio": describe_audio()}, indent=2))
     return 0
 
 
 def cmd_generate(config: Config, args: argparse.Namespace) -> int:
-    from .offline import generate
+    from .data.offline import generate
 
     if not 0 < args.seconds <= 3600 or not 0 < args.temperature <= 5 or not 0 < args.top_p <= 1:
         raise ConfigError("generate: need 0 < --seconds <= 3600, 0 < --temperature <= 5, 0 < --top-p <= 1")
@@ -105,14 +108,15 @@ def cmd_generate(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(config: Config, args: argparse.Namespace) -> int:
-    from .offline import evaluate
+    from .data.offline import evaluate
 
     print(json.dumps(evaluate(config, args.folder, args.model), indent=2))
     return 0
 
 
 def cmd_bench(config: Config, args: argparse.Namespace) -> int:
-    from .bench.latency import machine, run_benchmarks
+    from .bench.harness import machine
+    from .bench.transport import run_benchmarks
 
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     report: dict[str, Any] = {"machine": machine()}
@@ -125,9 +129,10 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
         report.update(run_benchmarks(osc=args.osc or not args.midi, midi=args.midi, rates=rates,
                                      seconds=args.seconds, overrides=args.set, config_path=args.config))
     if args.models:
-        from .bench.models import bench_models, shipped_models
+        from .bench.models import bench_models
+        from .models.shipped import shipped_checkpoints
 
-        paths = [Path(p) for p in args.model] or shipped_models()
+        paths = [Path(p) for p in args.model] or shipped_checkpoints()
         if not paths:
             raise LiveaiError("no checkpoints: models/*.pt is empty and no --model was given")
         report["models"] = bench_models(paths)

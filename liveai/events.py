@@ -63,14 +63,6 @@ class TransportStop(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class Command(Event):
-    """A control command shared by OSC and MQTT (see liveai.core.commands)."""
-
-    name: str
-    args: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class InputLost(Event):
     """An input device went away; notes it was holding must be released."""
 
@@ -89,5 +81,3 @@ class StateChanged(Event):
     name: str
     value: Any
 
-
-NoteEvent = NoteOn | NoteOff

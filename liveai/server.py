@@ -1,9 +1,11 @@
-"""The server: wires the engine, the control API and the transports on one asyncio loop.
+"""The server, the composition root: the registry, the engine, the command table and
+the transports on one asyncio loop, with the model's worker beside it.
 
 The engine is plain Python; this module drives its scheduler with one loop timer
-(`call_at` the earliest target time, re-armed when something earlier is queued) and
-supervises the transports that can lose their peer (MIDI, MQTT). On shutdown every
-sounding note gets its note-off while the transports are still open.
+(`call_at` the earliest target time, re-armed when something earlier is queued),
+opens the required transport (OSC) and supervises those that can lose their peer
+(MIDI, MQTT). On shutdown every sounding note gets its note-off while the transports
+are still open.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ import sys
 import time
 from typing import Any
 
-from .api import ControlApi
+from .behaviours.registry import Registry
 from .config import Config
+from .control.handlers import definitions
+from .control.table import CommandTable
 from .core.engine import Engine
-from .runtime.loading import load_runner
-from .runtime.port import RunnerPort
-from .runtime.runner import GIL_SWITCH_INTERVAL_S, ModelRunner
-from .supervisor import supervise
+from .runtime.loading import load_worker
+from .runtime.port import WorkerPort
+from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
+from .transports.base import Transport
 from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
 from .transports.osc import OscTransport
+from .transports.supervisor import supervise
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +58,36 @@ def freeze_startup_objects() -> None:
 
 
 class Server:
-    def __init__(self, config: Config, runner: ModelRunner | None = None) -> None:
-        """`runner`: the started continuation model (see `liveai.runtime.loading`), if any."""
+    def __init__(self, config: Config, worker: Worker | None = None, registry: Registry | None = None) -> None:
+        """`worker`: the started continuation model (see `liveai.runtime.loading`), if any."""
         self.config = config
-        self.runner = runner
-        port = None if runner is None else RunnerPort(runner, asyncio.get_running_loop())
-        self.engine = Engine(config, now=time.monotonic, models=port)
-        self.api = ControlApi(self.engine)
-        self.osc: OscTransport | None = None
-        self.midi: MidiTransport | None = None
-        self.mqtt: MqttTransport | None = None
+        self.worker = worker
+        self.registry = registry or Registry()
+        port = None if worker is None else WorkerPort(worker, asyncio.get_running_loop())
+        self.engine = Engine(config, now=time.monotonic, behaviours=self.registry, models=port)
+        self.table = CommandTable(self.engine, definitions(self.registry.commands()))
+        self.transports = self._transports()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
         self.ready = asyncio.Event()
 
+    def _transports(self) -> list[Transport]:
+        c, engine = self.config, self.engine
+        transports: list[Transport] = []
+        if c.osc.enabled:
+            transports.append(OscTransport(c.osc, self.table, engine.stats, self.status))
+        if c.midi.enabled:
+            transports.append(MidiTransport(c.midi, engine.handle, engine.stats))
+        if c.mqtt.url:
+            transports.append(MqttTransport(c.mqtt, self.table, engine.stats, self.status, lambda: dict(engine.state)))
+        return transports
+
+    def transport(self, name: str) -> Transport | None:
+        return next((t for t in self.transports if t.name == name), None)
+
     # -- scheduler driver -----------------------------------------------------------------
     def _arm(self, at: float) -> None:
-        """Make sure the loop wakes at `at` (engine.on_reschedule)."""
+        """Make sure the loop wakes at `at` (engine.output.on_reschedule)."""
         if at >= self._timer_at:
             return
         if self._timer is not None:
@@ -87,35 +105,29 @@ class Server:
     def status(self) -> dict[str, Any]:
         status: dict[str, Any] = self.engine.status()
         status["memory_mb"] = memory_mb()
-        if self.osc is not None:
-            status["osc_port"] = self.osc.port
-            status["osc_subscribers"] = len(self.osc.subscribers)
-        status.update(self.midi.status() if self.midi else {"midi_api": "off"})
-        status["mqtt"] = "off" if self.mqtt is None else ("connected" if self.mqtt.connected else "reconnecting")
-        if self.runner is not None:
-            status.update(self.runner.stats())
+        status["midi_api"] = "off"
+        status["mqtt"] = "off"
+        for transport in self.transports:
+            status.update(transport.report())
+        if self.worker is not None:
+            status.update(self.worker.stats())
         return status
 
     # -- run --------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
-        """Serve until `stop` is set; raises TransportError if OSC cannot listen."""
+        """Serve until `stop` is set; raises TransportError if a required transport
+        (OSC) cannot open."""
         engine = self.engine
-        engine.on_reschedule = self._arm
-        c = self.config
+        engine.output.on_reschedule = self._arm
         async with contextlib.AsyncExitStack() as stack:
             tasks: list[asyncio.Task[None]] = []
-            if c.osc.enabled:
-                self.osc = await stack.enter_async_context(OscTransport(c.osc, self.api, engine.stats, self.status))
-                engine.sinks.append(self.osc.send_event)
-            if c.midi.enabled:
-                self.midi = MidiTransport(c.midi, engine.handle, engine.stats)
-                engine.sinks.append(self.midi.send_event)
-                tasks.append(asyncio.create_task(supervise("midi", self.midi.session)))
-            if c.mqtt.url:
-                self.mqtt = MqttTransport(c.mqtt, self.api, engine.stats, self.status, lambda: dict(engine.state))
-                engine.sinks.append(self.mqtt.send_event)
-                tasks.append(asyncio.create_task(
-                    supervise("mqtt", self.mqtt.session, maximum_s=c.mqtt.reconnect_max_s)))
+            for transport in self.transports:
+                engine.output.sinks.append(transport.send)
+                if transport.required:
+                    await stack.enter_async_context(transport)
+                    tasks.append(asyncio.create_task(transport.serve()))
+                else:
+                    tasks.append(asyncio.create_task(supervise(transport)))
             engine.start()
             freeze_startup_objects()
             self.ready.set()
@@ -139,9 +151,9 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = await asyncio.to_thread(load_runner, config)
+    worker = await asyncio.to_thread(load_worker, config)
     try:
-        await Server(config, runner).run(stop)
+        await Server(config, worker).run(stop)
     finally:
-        if runner is not None:
-            runner.close()
+        if worker is not None:
+            worker.close()

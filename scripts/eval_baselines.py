@@ -21,9 +21,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from liveai.data.evaluate import evaluate_split  # noqa: E402
+from liveai.data.shards import load_split  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
-from liveai.models.data import load_split  # noqa: E402
-from liveai.models.evaluate import evaluate_split  # noqa: E402
 from liveai.models.ngram import KneserNeyModel, UnigramModel  # noqa: E402
 
 

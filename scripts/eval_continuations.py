@@ -26,12 +26,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from liveai.data.generate import generate_continuation  # noqa: E402
+from liveai.data.metrics import notes_per_second, pitch_class_correlation  # noqa: E402
+from liveai.data.midi import notes_to_midi  # noqa: E402
+from liveai.data.offline import steering  # noqa: E402
+from liveai.data.shards import load_split  # noqa: E402
 from liveai.models import codec  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
-from liveai.models.data import load_split  # noqa: E402
-from liveai.models.evaluate import generate_continuation  # noqa: E402
-from liveai.models.metrics import estimate_key, notes_per_second, pitch_class_correlation  # noqa: E402
-from liveai.offline import steering  # noqa: E402
+from liveai.music.tonality import estimate_key  # noqa: E402
 
 
 def figures(prime: list[codec.Note], cont: list[codec.Note]) -> dict[str, float]:
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows = []
                 for i, (prime, _) in enumerate(split):
                     mid = Path(tmp) / f"prime{i}.mid"
-                    codec.notes_to_midi(prime).write(str(mid))
+                    notes_to_midi(prime).write(str(mid))
                     constraints, balance = steering(prime, key, args.key_pull)
                     pm = generate_continuation(model, mid, args.seconds, temperature=args.temperature,
                                                top_p=args.top_p, seed=i, constraints=constraints, balance=balance)

@@ -23,19 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from liveai.data.corpus import DEFAULT_BPM, Piece, cache_key, load_pieces, parse_to_cache  # noqa: E402
+from liveai.data.midi import midi_files  # noqa: E402
+from liveai.data.shards import SPLITS, build_split, save_split, split_of  # noqa: E402
 from liveai.models import codec  # noqa: E402
-from liveai.models.data import (  # noqa: E402
-    DEFAULT_BPM,
-    MIDI_SUFFIXES,
-    SPLITS,
-    Piece,
-    build_split,
-    cache_key,
-    load_pieces,
-    parse_to_cache,
-    save_split,
-    split_of,
-)
 
 # Palestrina is left out by default: its Humdrum encodings (c) John Miller 2000 say
 # "Rights to all derivative electronic formats reserved" (see models/README.md).
@@ -47,10 +38,7 @@ def list_sources(args: argparse.Namespace) -> list[tuple[Path, str]]:
     out: list[tuple[Path, str]] = []
     if args.midi_dir:
         root = Path(args.midi_dir).expanduser().resolve()
-        for p in sorted(root.rglob("*")):
-            if p.suffix.lower() in MIDI_SUFFIXES:
-                out.append((p, "midi/" + p.relative_to(root).as_posix()))
-        return out
+        return [(p, "midi/" + p.relative_to(root).as_posix()) for p in midi_files(root)]
     from music21 import corpus
 
     corpus_root = Path(corpus.__file__).resolve().parent

@@ -30,10 +30,11 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from liveai.data.augment import Augment, augment  # noqa: E402
+from liveai.data.evaluate import model_bits, take_pieces  # noqa: E402
+from liveai.data.shards import load_meta, load_split  # noqa: E402
 from liveai.models import codec  # noqa: E402
 from liveai.models.checkpoint import ARCHS, build_model, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
-from liveai.models.data import Augment, augment, load_meta, load_split  # noqa: E402
-from liveai.models.evaluate import model_bits, take_pieces  # noqa: E402
 
 LN2 = math.log(2.0)
 

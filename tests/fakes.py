@@ -1,7 +1,9 @@
-"""In-memory fakes for unit tests of the pure core: a clock and an output sink."""
+"""In-memory fakes for unit tests of the pure core: a clock, an output sink, a model port
+that runs jobs inline."""
 
 from __future__ import annotations
 
+from liveai.behaviours.registry import Registry
 from liveai.config import Config
 from liveai.core.engine import Engine
 from liveai.events import Event, NoteOff, NoteOn
@@ -41,15 +43,15 @@ class Sink:
 
 def make_engine(config: Config | None = None) -> tuple[Engine, FakeClock, Sink]:
     clock = FakeClock()
-    engine = Engine(config or Config(), now=clock)
+    engine = Engine(config or Config(), now=clock, behaviours=Registry())
     sink = Sink(clock)
-    engine.sinks.append(sink)
+    engine.output.sinks.append(sink)
     return engine, clock, sink
 
 
 def run_until(engine: Engine, clock: FakeClock, until: float) -> None:
     """Drive the scheduler like the server's timer does, jumping the fake clock."""
-    while (next_at := engine.scheduler.next_time()) is not None and next_at <= until:
+    while (next_at := engine.output.scheduler.next_time()) is not None and next_at <= until:
         clock.t = max(clock.t, next_at)
         engine.run_due()
     clock.t = until
@@ -69,8 +71,8 @@ class InlinePort:
     def submit(self, session, job, done=None):
         import torch
 
+        from liveai.core.jobs import PEEK, RESET
         from liveai.models import codec
-        from liveai.runtime.runner import PEEK, RESET
 
         handle = _Handle()
         self.jobs += 1
@@ -147,8 +149,8 @@ def make_model_engine(mode: str = "harmonize", **overrides):
         setattr(getattr(config, section), key, value)
     clock = FakeClock()
     port = InlinePort(tiny_model())
-    engine = Engine(config, now=clock, models=port)
+    engine = Engine(config, now=clock, behaviours=Registry(), models=port)
     sink = Sink(clock)
-    engine.sinks.append(sink)
+    engine.output.sinks.append(sink)
     engine.start()
     return engine, clock, sink, port

@@ -1,23 +1,32 @@
-"""Real peers for tests and benchmarks: a `liveai serve` subprocess and an OSC client.
+"""Real peers for tests and benchmarks: a `liveai serve` subprocess and OSC clients,
+and the figures every benchmark reports.
 
-Both talk to liveai the way users do (UDP datagrams to a separate process), so the
+They talk to liveai the way users do (UDP datagrams to a separate process), so the
 integration tests and `liveai bench` measure and check the real thing.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Protocol
 
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
+
+from ..core.stats import percentiles_ms
+
+Message = tuple[str, list[Any]]
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
@@ -32,6 +41,74 @@ def osc_message(address: str, *args: Any, types: str | None = None) -> bytes:
     for i, arg in enumerate(args):
         builder.add_arg(arg, types[i] if types else None)
     return builder.build().dgram
+
+
+def decode(data: bytes) -> Message:
+    """The first message of a datagram (bundles are flattened)."""
+    message: OscMessage = OscPacket(data).messages[0].message
+    return message.address, list(message.params)
+
+
+# -- asking the server ------------------------------------------------------------------
+class Receiver(Protocol):
+    def receive(self, timeout: float = 1.0) -> Message | None:
+        """The next message, or None after `timeout`."""
+        ...
+
+
+Send = Callable[..., None]  # send(address, *args)
+
+
+def expect(receiver: Receiver, address: str, timeout: float = 2.0) -> list[Any]:
+    """Arguments of the next message at `address`, skipping others; AssertionError if none."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        got = receiver.receive(left)
+        if got is not None and got[0] == address:
+            return got[1]
+    raise AssertionError(f"no {address} within {timeout} s")
+
+
+def wait_pong(send: Send, receiver: Receiver, token: Any = "ready", timeout: float = 10.0) -> None:
+    """Ping until the matching pong arrives (the server may still be starting)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        send("/liveai/ping", token)
+        answer_by = time.monotonic() + 0.2
+        while (left := answer_by - time.monotonic()) > 0:
+            if receiver.receive(left) == ("/liveai/pong", [token]):
+                return
+    raise TimeoutError(f"no /liveai/pong within {timeout} s")
+
+
+def ask_status(send: Send, receiver: Receiver, timeout: float = 2.0) -> dict[str, Any]:
+    """`/liveai/status` as a dict."""
+    send("/liveai/status")
+    args = expect(receiver, "/liveai/status", timeout)
+    return dict(zip(args[0::2], args[1::2]))
+
+
+# -- figures -------------------------------------------------------------------------------
+def summarize(latencies_s: Sequence[float], sent: int, lost: int, achieved_rate: float | None = None) -> dict[str, Any]:
+    """Round-trip figures in milliseconds: p50, p99, p99.9 and max, with what was lost."""
+    figures: dict[str, Any] = {"sent": sent, "answered": len(latencies_s), "lost": lost}
+    if achieved_rate is not None:
+        figures["achieved_rate"] = round(achieved_rate, 1)
+    if latencies_s:
+        p50, p99, p999, top = percentiles_ms(latencies_s, (50, 99, 99.9, 100))
+        figures.update(p50_ms=round(p50, 3), p99_ms=round(p99, 3), p999_ms=round(p999, 3), max_ms=round(top, 3))
+    return figures
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"cpu": model or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "system": platform.platform()}
 
 
 class OscPeer:
@@ -59,26 +136,19 @@ class OscPeer:
     def send_raw(self, data: bytes) -> None:
         self.sock.sendto(data, self.server)
 
-    def receive(self, timeout: float = 1.0) -> tuple[str, list[Any]] | None:
+    def receive(self, timeout: float = 1.0) -> Message | None:
         """The next message (bundles are flattened), or None after `timeout`."""
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(65536)
         except (TimeoutError, socket.timeout):
             return None
-        message: OscMessage = OscPacket(data).messages[0].message
-        return message.address, list(message.params)
+        return decode(data)
 
     def expect(self, address: str, timeout: float = 2.0) -> list[Any]:
-        """Arguments of the next message at `address`, skipping others; AssertionError if none."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            got = self.receive(left)
-            if got is not None and got[0] == address:
-                return got[1]
-        raise AssertionError(f"no {address} within {timeout} s")
+        return expect(self, address, timeout)
 
-    def collect(self, duration: float) -> list[tuple[str, list[Any]]]:
+    def collect(self, duration: float) -> list[Message]:
         """Everything that arrives within `duration` seconds."""
         out = []
         deadline = time.monotonic() + duration
@@ -93,29 +163,77 @@ class OscPeer:
             pass
 
     def status(self, timeout: float = 2.0) -> dict[str, Any]:
-        self.send("/liveai/status")
-        args = self.expect("/liveai/status", timeout)
-        return dict(zip(args[0::2], args[1::2]))
+        return ask_status(self.send, self, timeout)
 
     def wait_pong(self, token: Any = "ready", timeout: float = 10.0) -> None:
-        """Ping until the matching pong arrives (the server may still be starting)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.send("/liveai/ping", token)
-            got_until = time.monotonic() + 0.2
-            while (left := got_until - time.monotonic()) > 0:
-                got = self.receive(left)
-                if got == ("/liveai/pong", [token]):
-                    return
-        raise TimeoutError(f"no /liveai/pong from 127.0.0.1:{self.server[1]} within {timeout} s")
+        wait_pong(self.send, self, token, timeout)
+
+
+class Answers(Protocol):
+    def answer(self, pitch: int, velocity: int, channel: int, t: float) -> None:
+        """Called on the receiving thread for every note that comes back, `t` its arrival."""
+        ...
+
+
+class OscAnswers:
+    """A UDP socket read on its own thread (a bench's `osc.targets`): notes go to the
+    round trip being measured, stamped as they arrive; everything else to `receive`."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.round_trip: Answers | None = None
+        self._other: deque[tuple[float, Message]] = deque(maxlen=1000)  # the oldest go first
+        self._arrived = threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return  # closed
+            t = time.perf_counter()
+            address, params = decode(data)
+            if address == "/liveai/out/note" and self.round_trip is not None:
+                pitch, velocity, channel = params[:3]
+                self.round_trip.answer(int(pitch), int(velocity), int(channel), t)
+            else:
+                with self._arrived:
+                    self._other.append((t, (address, params)))
+                    self._arrived.notify()
+
+    def receive(self, timeout: float = 1.0) -> Message | None:
+        got = self.receive_timed(timeout)
+        return None if got is None else got[1]
+
+    def receive_timed(self, timeout: float = 1.0) -> tuple[float, Message] | None:
+        """The next message that is not a note, with its arrival time (perf_counter)."""
+        with self._arrived:
+            if not self._other and timeout > 0:
+                self._arrived.wait_for(lambda: bool(self._other), timeout)
+            return self._other.popleft() if self._other else None
+
+    def drain(self) -> None:
+        while self.receive(0.0) is not None:
+            pass
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class ServerProcess:
     """`python -m liveai serve` in a subprocess with `--set` overrides."""
 
     def __init__(self, overrides: list[str] | None = None, config: str | None = None,
-                 env: dict[str, str] | None = None, log_path: str | Path | None = None) -> None:
-        self.args = [sys.executable, "-m", "liveai", "serve"]
+                 env: dict[str, str] | None = None, log_path: str | Path | None = None,
+                 command: Sequence[str] = (sys.executable, "-m", "liveai"), cwd: str | Path | None = None) -> None:
+        """`command` runs liveai (default: this interpreter's); `cwd` is where it starts."""
+        self.args = [*command, "serve"]
+        self.cwd = cwd
         if config:
             self.args += ["--config", config]
         for item in overrides or []:
@@ -126,11 +244,11 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         if self.log_path is None:
-            self.proc = subprocess.Popen(self.args, env=self.env, stdout=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(self.args, env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
         else:
             with open(self.log_path, "wb") as log:  # the child keeps its own copy
-                self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log)
+                self.proc = subprocess.Popen(self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=log)
         return self
 
     def send_signal(self, sig: int) -> None:

@@ -23,24 +23,18 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..core.stats import percentiles_ms
 from ..models import codec
 from ..models.checkpoint import load_checkpoint
 from ..models.sampling import Sampler
 from ..runtime.quantize import quantize_int8
-from ..runtime.runner import GIL_SWITCH_INTERVAL_S
 from ..runtime.scripted import script_for_live
-
-SHIPPED = Path(__file__).resolve().parents[2] / "models"
-
-
-def shipped_models() -> list[Path]:
-    return sorted(p for p in SHIPPED.glob("*.pt"))
+from ..runtime.worker import GIL_SWITCH_INTERVAL_S
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
-    ms = np.array(seconds) * 1000.0
-    p50, p99 = np.percentile(ms, [50, 99])
-    return {"p50_ms": round(float(p50), 4), "p99_ms": round(float(p99), 4), "mean_ms": round(float(ms.mean()), 4)}
+    p50, p99 = percentiles_ms(seconds)
+    return {"p50_ms": round(p50, 4), "p99_ms": round(p99, 4), "mean_ms": round(1000.0 * sum(seconds) / len(seconds), 4)}
 
 
 def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:

@@ -21,10 +21,20 @@ from collections import deque
 from contextlib import ExitStack
 from typing import Any, Callable
 
-import numpy as np
+import mido
 
-from .harness import OscPeer, ServerProcess, free_port, osc_message
-from .latency import OscAnswers, machine, summarize
+from .harness import (
+    OscAnswers,
+    OscPeer,
+    ServerProcess,
+    ask_status,
+    free_port,
+    machine,
+    osc_message,
+    summarize,
+    wait_pong,
+)
+from .jack import connect_through, port, start_jack
 
 PITCHES = [60, 62, 64, 65, 67, 69, 71, 72]
 HOLD_S = 0.02
@@ -117,24 +127,11 @@ class _PlayServer:
         self.server = ServerProcess(sets, env=env).start()
         stack.callback(self.server.stop)
         self.peer = stack.enter_context(OscPeer(self.port))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # loading torch and the model takes a moment
-            self.peer.send("/liveai/ping", "up")
-            time.sleep(0.2)
-            if ("/liveai/pong", ["up"]) in self.answers.other:
-                return
-        raise TimeoutError("the server did not start")
+        wait_pong(self.peer.send, self.answers, "up", timeout=60)  # loading torch and the model takes a moment
 
     def status(self) -> dict[str, Any]:
-        self.answers.other.clear()
-        self.peer.send("/liveai/status")
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            for address, args in list(self.answers.other):
-                if address == "/liveai/status":
-                    return dict(zip(args[0::2], args[1::2]))
-            time.sleep(0.02)
-        raise TimeoutError("no status")
+        self.answers.drain()
+        return ask_status(self.peer.send, self.answers, timeout=5)
 
 
 class _FirstNotes:
@@ -168,12 +165,36 @@ def harmonize_rates(srv: _PlayServer, send: Send, trip: ChannelRoundTrip, model:
         trip.reset()
         achieved = play_notes([send], trip, rate, seconds, channels=16)
         time.sleep(0.5)
-        figures = summarize(np.array(trip.latencies) * 1000, int(rate * seconds), trip.lost(), achieved)
+        figures = summarize(trip.latencies, int(rate * seconds), trip.lost(), achieved)
         status = srv.status()
         figures["deadline_misses"] = status["deadline_misses"] - misses
         figures["model_step_p99_ms"] = status.get(f"model_{model}_step_p99_ms")
         out[f"{rate:g} notes/s"] = figures
     return out
+
+
+def bench_harmonize_midi(model: str, rates: list[float], seconds: float) -> dict[str, Any]:
+    """The same round trips through JACK MIDI (the server's virtual ports)."""
+    with ExitStack() as stack:
+        start_jack(stack)
+        midi = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
+        trip = ChannelRoundTrip()
+        player = midi.open_output("play player", virtual=True, client_name="play")
+        stack.callback(player.close)
+
+        def heard(msg: mido.Message) -> None:
+            if msg.type == "note_on":
+                trip.answer(msg.note, msg.velocity, msg.channel + 1, time.perf_counter())
+
+        listener = midi.open_input("play listener", virtual=True, client_name="play", callback=heard)
+        stack.callback(listener.close)
+        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=model"], midi=True)
+        connect_through(port("play player"), port("liveai in"), port("liveai out"), port("play listener"))
+
+        def send(pitch: int, velocity: int, channel: int) -> None:
+            player.send(mido.Message("note_on", note=pitch, velocity=velocity, channel=channel - 1))
+
+        return harmonize_rates(srv, send, trip, model, rates, seconds)
 
 
 def bench_sessions(model: str, clients: list[int], rate_each: float, seconds: float) -> dict[str, Any]:
@@ -193,7 +214,7 @@ def bench_sessions(model: str, clients: list[int], rate_each: float, seconds: fl
             trip.reset()
             achieved = play_notes(senders, trip, rate_each, seconds)
             time.sleep(0.5)
-            figures = summarize(np.array(trip.latencies) * 1000, int(rate_each * seconds) * n, trip.lost(), achieved)
+            figures = summarize(trip.latencies, int(rate_each * seconds) * n, trip.lost(), achieved)
             status = srv.status()
             figures["deadline_misses"] = status["deadline_misses"] - misses
             figures["sessions"] = status["sessions"]
@@ -227,8 +248,7 @@ def bench_duet(model: str, rounds: int) -> dict[str, Any]:
             if first.times:
                 delays.append(first.times[0] - gap_end)
             time.sleep(0.3)
-        figures = summarize(np.array(delays) * 1000, rounds, rounds - len(delays), 0.0)
-        figures.pop("achieved_rate")
+        figures = summarize(delays, rounds, rounds - len(delays))
         figures["deadline_misses"] = srv.status()["deadline_misses"] - misses0
         return figures
 
@@ -243,23 +263,22 @@ def bench_ping_during_answer(model: str, seconds: float = 3.0) -> dict[str, Any]
             send(pitch, 0, 1)
         srv.peer.send("/liveai/tempo", 300.0)
         srv.peer.send("/liveai/continue", 64.0)  # a long answer: 12.8 s of music to generate
+        srv.answers.drain()
         rtts, lost = [], 0
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
             token = int(time.perf_counter() * 1e6) % 2**31
             sent = time.perf_counter()
             srv.peer.send("/liveai/ping", token)
-            while time.perf_counter() - sent < 0.5:
-                if ("/liveai/pong", [token]) in srv.answers.other:
-                    rtts.append(time.perf_counter() - sent)
+            while (left := sent + 0.5 - time.perf_counter()) > 0:
+                got = srv.answers.receive_timed(left)
+                if got is not None and got[1] == ("/liveai/pong", [token]):
+                    rtts.append(got[0] - sent)
                     break
-                time.sleep(0.0002)
             else:
                 lost += 1
             time.sleep(0.01)
-        figures = summarize(np.array(rtts) * 1000, len(rtts) + lost, lost, 0.0)
-        figures.pop("achieved_rate")
-        return figures
+        return summarize(rtts, len(rtts) + lost, lost)
 
 
 def bench_play(models: list[str], seconds: float, midi: bool) -> dict[str, Any]:
@@ -267,8 +286,6 @@ def bench_play(models: list[str], seconds: float, midi: bool) -> dict[str, Any]:
     for model in models:
         entry: dict[str, Any] = {"harmonize_osc": bench_harmonize_osc(model, [50, 200], seconds)}
         if midi:
-            from .play_midi import bench_harmonize_midi
-
             entry["harmonize_jack_midi"] = bench_harmonize_midi(model, [50, 200], seconds)
         entry["duet_gap_to_first_note"] = bench_duet(model, rounds=60)
         entry["ping_while_answering"] = bench_ping_during_answer(model)

@@ -1,1 +1,2 @@
-"""The pure core: no sockets, devices or sleeps; time is passed in."""
+"""The pure core: routing, sessions, output, the transport clock, stats. No sockets,
+devices, sleeps, behaviours, models or torch; time is passed in (a fake in tests)."""

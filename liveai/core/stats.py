@@ -1,8 +1,11 @@
-"""Counters, event rates and latency percentiles for status and telemetry."""
+"""Counters, event rates and latency percentiles for status and telemetry; a log line
+for a repeated problem at most once per interval."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, deque
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -12,6 +15,15 @@ COUNTERS = (
     "events_in", "events_out", "errors", "malformed", "unknown_address", "bad_args",
     "dropped", "deadline_misses",
 )
+
+
+def percentiles_ms(seconds: Iterable[float], qs: Iterable[float] = (50, 99)) -> list[float]:
+    """Percentiles of durations in seconds, in milliseconds (0.0 each when empty)."""
+    samples = np.fromiter(seconds, dtype=np.float64)
+    qs = list(qs)
+    if samples.size == 0:
+        return [0.0] * len(qs)
+    return [float(x) for x in np.percentile(samples * 1000.0, qs)]
 
 
 class Stats:
@@ -46,9 +58,7 @@ class Stats:
 
     def snapshot(self, now: float) -> dict[str, float | int]:
         recent = [lat for t, lat in self._latencies if t >= now - self.window_s]
-        p50 = p99 = 0.0
-        if recent:
-            p50, p99 = (float(x) * 1000.0 for x in np.percentile(recent, [50, 99]))
+        p50, p99 = percentiles_ms(recent)
         return {
             "uptime_s": round(now - self.start, 3),
             "events_in_per_s": round(self.rate(self._in_times, now), 3),
@@ -58,3 +68,26 @@ class Stats:
             "latency_samples": len(recent),
             **{name: int(v) for name, v in sorted(self.counters.items())},
         }
+
+
+class LogThrottle:
+    """Logs a problem that may repeat per event (a miss per note under overload) at most
+    once per `interval_s`, saying how many there were since the last line: a log line
+    per note would cost the loop more than the problem."""
+
+    def __init__(self, logger: logging.Logger, noun: str, interval_s: float = 1.0, level: int = logging.INFO) -> None:
+        self.logger = logger
+        self.noun = noun  # "(12 misses since the last report)"
+        self.interval_s = interval_s
+        self.level = level
+        self._unlogged = 0
+        self._logged_at = float("-inf")
+
+    def __call__(self, now: float, message: str, *args: object) -> None:
+        self._unlogged += 1
+        if now - self._logged_at < self.interval_s:
+            return
+        if self._unlogged > 1:
+            message += f" ({self._unlogged} {self.noun} since the last report)"
+        self.logger.log(self.level, message, *args)
+        self._unlogged, self._logged_at = 0, now

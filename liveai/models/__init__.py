@@ -1,12 +1,12 @@
-"""Continuation models and everything around them (no I/O in model code).
+"""Continuation models and everything around them, with no I/O (no files, sockets,
+MIDI or asyncio: an import-linter contract keeps it so).
 
 - `codec`: the performance-event vocabulary, offline and streaming encode/decode.
-- `base`: the `ContinuationModel` / `ModelState` protocols, `stack_states`.
+- `base`: the `ContinuationModel` protocol, the `TensorState` base, `stack_states`.
 - `gru`, `transformer`: the two models and their config and state dataclasses.
 - `sampling`: temperature, top-p and constraint masks; per-session `Sampler`.
+- `tonality`: `KeyBalance`, keeping an answer's degrees in a key's proportions.
 - `checkpoint`: `build_model`, `save_checkpoint`, `load_checkpoint` (the only loader).
-- `evaluate`: bits/event of any scorer, `evaluate_midi_files`, `generate_continuation`.
-- `ngram`: unigram and Kneser-Ney baselines; `metrics`: key and density figures.
-- `data`: corpus rendering, split, augmentation, token shards (numpy only).
-- `latency`: step and recompute latency figures.
+- `shipped`: where the shipped checkpoints are.
+- `ngram`: unigram and Kneser-Ney baselines.
 """

@@ -1,4 +1,4 @@
-"""The interface shared by every continuation model and its explicit state.
+"""The interface shared by every continuation model, and the base of their explicit states.
 
 A model never stores session state: `init_state` makes one, `step`/`prefill` take it
 and hand it back. One set of weights therefore serves any number of sessions, and
@@ -12,43 +12,59 @@ consumed, and `clone()` it first if you need to branch.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, TypeVar, runtime_checkable
 
 import torch
 
 
-@runtime_checkable
-class ModelState(Protocol):
-    @property
-    def batch_size(self) -> int: ...
+class TensorState:
+    """A dataclass of tensors that each carry the batch along one dimension, named in
+    `batch_dims` (field -> dimension); everything a runtime does with states (batch
+    sessions, take a row back, move, copy, measure) works on every field alike."""
+
+    batch_dims: ClassVar[dict[str, int]]
+
+    def _fields(self) -> list[tuple[str, torch.Tensor, int]]:
+        return [(f.name, getattr(self, f.name), self.batch_dims[f.name]) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
 
     @property
-    def device(self) -> torch.device: ...
+    def batch_size(self) -> int:
+        _, tensor, dim = self._fields()[0]
+        return int(tensor.shape[dim])
+
+    @property
+    def device(self) -> torch.device:
+        return self._fields()[0][1].device
 
     def select(self, i: int) -> Self:
         """Row `i` as a batch-1 state (a copy, never a view of this one)."""
-        ...
+        return type(self)(**{name: t.narrow(dim, i, 1).clone() for name, t, dim in self._fields()})
 
     def replace(self, i: int, row: Self) -> None:
         """Overwrite row `i` in place with a batch-1 state."""
-        ...
+        for name, t, dim in self._fields():
+            t.narrow(dim, i, 1).copy_(getattr(row, name))
 
-    def to(self, device: torch.device | str) -> Self: ...
+    def to(self, device: torch.device | str) -> Self:
+        return type(self)(**{name: t.to(device) for name, t, _ in self._fields()})
 
-    def clone(self) -> Self: ...
+    def clone(self) -> Self:
+        return type(self)(**{name: t.clone() for name, t, _ in self._fields()})
 
     def nbytes(self) -> int:
         """Bytes held by the state's tensors."""
-        ...
+        return sum(t.numel() * t.element_size() for _, t, _ in self._fields())
 
     @classmethod
     def stack(cls, states: Sequence[Self]) -> Self:
         """Concatenate states along the batch dimension (new tensors)."""
-        ...
+        fields = states[0]._fields()
+        return cls(**{name: torch.cat([getattr(s, name) for s in states], dim=dim) for name, _, dim in fields})
 
 
-S = TypeVar("S", bound=ModelState)
+S = TypeVar("S", bound=TensorState)
 
 
 @runtime_checkable
@@ -78,7 +94,3 @@ def stack_states(states: Sequence[S]) -> S:
     if not states:
         raise ValueError("stack_states needs at least one state")
     return type(states[0]).stack(states)
-
-
-def tensor_nbytes(*tensors: torch.Tensor) -> int:
-    return sum(t.numel() * t.element_size() for t in tensors)

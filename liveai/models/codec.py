@@ -12,17 +12,17 @@ Token layout (VOCAB_SIZE = 390):
 | 389       | PAD                                                 |
 
 Event times are quantised to the 10 ms grid; a velocity token is emitted only before
-a note-on whose velocity bin differs from the previous one.
+a note-on whose velocity bin differs from the previous one. No file I/O here: MIDI
+files are read and written in `liveai.data.midi`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
-import pretty_midi
+from ..music.note import Note
 
 N_PITCHES = 128
 N_TIME_SHIFTS = 100
@@ -38,21 +38,9 @@ START = VELOCITY_OFFSET + N_VELOCITY_BINS  # 388
 PAD = START + 1  # 389
 VOCAB_SIZE = PAD + 1  # 390
 
-NOTE_ON_RANGE = range(NOTE_ON_OFFSET, NOTE_OFF_OFFSET)
-NOTE_OFF_RANGE = range(NOTE_OFF_OFFSET, TIME_SHIFT_OFFSET)
 TIME_SHIFT_RANGE = range(TIME_SHIFT_OFFSET, VELOCITY_OFFSET)
-VELOCITY_RANGE = range(VELOCITY_OFFSET, START)
 
 DEFAULT_VELOCITY = 64  # used by the decoder until the first VELOCITY token
-
-
-class Note(NamedTuple):
-    """A timed note in seconds; `end > start`."""
-
-    start: float
-    end: float
-    pitch: int
-    velocity: int
 
 
 # --- token helpers --------------------------------------------------------------
@@ -206,24 +194,6 @@ def encode_notes(notes: Iterable[Note], *, start_token: bool = False) -> list[in
     return tokens
 
 
-def midi_to_notes(midi: pretty_midi.PrettyMIDI | str | Path) -> list[Note]:
-    """All non-drum notes of a MIDI file (or PrettyMIDI object), sorted by start."""
-    pm = midi if isinstance(midi, pretty_midi.PrettyMIDI) else pretty_midi.PrettyMIDI(str(midi))
-    notes = [
-        Note(float(n.start), float(n.end), int(n.pitch), int(n.velocity))
-        for inst in pm.instruments
-        if not inst.is_drum
-        for n in inst.notes
-    ]
-    notes.sort(key=lambda n: (n.start, n.pitch))
-    return notes
-
-
-def encode_midi(midi: pretty_midi.PrettyMIDI | str | Path, *, start_token: bool = True) -> list[int]:
-    """Tokens of a MIDI file, beginning with START by default."""
-    return encode_notes(midi_to_notes(midi), start_token=start_token)
-
-
 # --- decoding -------------------------------------------------------------------
 
 
@@ -291,21 +261,6 @@ def decode_tokens(tokens: Iterable[int]) -> list[Note]:
         out.append(Note(s * TIME_STEP_S, e * TIME_STEP_S, pitch, v))
     out.sort(key=lambda n: (n.start, n.pitch))
     return out
-
-
-def notes_to_midi(notes: Sequence[Note], *, program: int = 0) -> pretty_midi.PrettyMIDI:
-    pm = pretty_midi.PrettyMIDI()
-    inst = pretty_midi.Instrument(program=program)
-    for n in notes:
-        inst.notes.append(
-            pretty_midi.Note(velocity=int(n.velocity), pitch=int(n.pitch), start=float(n.start), end=float(n.end))
-        )
-    pm.instruments.append(inst)
-    return pm
-
-
-def decode_to_midi(tokens: Iterable[int], *, program: int = 0) -> pretty_midi.PrettyMIDI:
-    return notes_to_midi(decode_tokens(tokens), program=program)
 
 
 # --- live encoding --------------------------------------------------------------

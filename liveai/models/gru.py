@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import ClassVar
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from liveai.models import codec
-from liveai.models.base import tensor_nbytes
+from . import codec
+from .base import TensorState
 
 
 @dataclass
@@ -23,35 +22,10 @@ class GRUConfig:
 
 
 @dataclass
-class GRUState:
+class GRUState(TensorState):
     h: torch.Tensor  # (L, B, H)
 
-    @property
-    def batch_size(self) -> int:
-        return self.h.shape[1]
-
-    @property
-    def device(self) -> torch.device:
-        return self.h.device
-
-    def select(self, i: int) -> Self:
-        return type(self)(self.h[:, i : i + 1].clone())
-
-    def replace(self, i: int, row: Self) -> None:
-        self.h[:, i : i + 1] = row.h
-
-    def to(self, device: torch.device | str) -> Self:
-        return type(self)(self.h.to(device))
-
-    def clone(self) -> Self:
-        return type(self)(self.h.clone())
-
-    def nbytes(self) -> int:
-        return tensor_nbytes(self.h)
-
-    @classmethod
-    def stack(cls, states: Sequence[Self]) -> Self:
-        return cls(torch.cat([s.h for s in states], dim=1))
+    batch_dims: ClassVar[dict[str, int]] = {"h": 1}
 
 
 class GRUModel(nn.Module):

@@ -15,27 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from ..music.note import Note
+from ..music.tonality import MAJOR_PROFILE, MINOR_PROFILE, estimate_key, key_pitch_classes
 from . import codec
-from .metrics import MAJOR_PROFILE, MINOR_PROFILE, Key, estimate_key
 
-MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
-MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor and the raised seventh of harmonic minor
 PRIOR_NOTES = 4.0  # the profile counts as this many notes already played: gentle at first
 MAX_PULL = 3.0  # |logit offset| per pitch class, however lopsided the answer so far
-
-
-def key_pitch_classes(key: Key | None, played: frozenset[int] = frozenset()) -> frozenset[int] | None:
-    """The scale a continuation keeps to when it follows a key. In minor, the seventh
-    the player used (natural or raised) is the one the answer uses: a tune in harmonic
-    minor answered with the natural seventh drifts to the relative major."""
-    if key is None:
-        return None
-    steps = MAJOR_STEPS if key.mode == "major" else MINOR_STEPS
-    classes = frozenset((key.tonic + s) % 12 for s in steps)
-    sevenths = frozenset({(key.tonic + 10) % 12, (key.tonic + 11) % 12})
-    if key.mode == "minor" and played & sevenths:
-        classes = (classes - sevenths) | (played & sevenths)
-    return classes
 
 
 class KeyBalance:
@@ -67,7 +52,7 @@ class KeyBalance:
             self._offsets = None
 
 
-def follow_key(notes: Sequence[codec.Note], pull: float) -> tuple[frozenset[int] | None, KeyBalance | None]:
+def follow_key(notes: Sequence[Note], pull: float) -> tuple[frozenset[int] | None, KeyBalance | None]:
     """How a continuation keeps the key of `notes` (the duet live, `liveai generate`
     offline): the pitch classes of its scale, to constrain sampling, and with pull > 0
     a balance of its degrees. (None, None) without notes."""

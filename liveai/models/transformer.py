@@ -13,16 +13,15 @@ which ring slot holds which distance.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from liveai.models import codec
-from liveai.models.base import tensor_nbytes
+from . import codec
+from .base import TensorState
 
 
 @dataclass
@@ -37,45 +36,14 @@ class TransformerConfig:
 
 
 @dataclass
-class TransformerState:
+class TransformerState(TensorState):
     """KV ring buffer: position p lives in slot p % W; `pos` counts tokens consumed."""
 
     k: torch.Tensor  # (L, B, nh, W, hd)
     v: torch.Tensor  # (L, B, nh, W, hd)
     pos: torch.Tensor  # (B,) int64
 
-    @property
-    def batch_size(self) -> int:
-        return self.k.shape[1]
-
-    @property
-    def device(self) -> torch.device:
-        return self.k.device
-
-    def select(self, i: int) -> Self:
-        return type(self)(self.k[:, i : i + 1].clone(), self.v[:, i : i + 1].clone(), self.pos[i : i + 1].clone())
-
-    def replace(self, i: int, row: Self) -> None:
-        self.k[:, i : i + 1] = row.k
-        self.v[:, i : i + 1] = row.v
-        self.pos[i : i + 1] = row.pos
-
-    def to(self, device: torch.device | str) -> Self:
-        return type(self)(self.k.to(device), self.v.to(device), self.pos.to(device))
-
-    def clone(self) -> Self:
-        return type(self)(self.k.clone(), self.v.clone(), self.pos.clone())
-
-    def nbytes(self) -> int:
-        return tensor_nbytes(self.k, self.v, self.pos)
-
-    @classmethod
-    def stack(cls, states: Sequence[Self]) -> Self:
-        return cls(
-            torch.cat([s.k for s in states], dim=1),
-            torch.cat([s.v for s in states], dim=1),
-            torch.cat([s.pos for s in states], dim=0),
-        )
+    batch_dims: ClassVar[dict[str, int]] = {"k": 1, "v": 1, "pos": 0}
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:

@@ -1,1 +1,2 @@
-"""Running models live: device choice, the worker thread, per-session states."""
+"""Running models live: the device, the worker thread, the token stepper with its
+per-session states, int8 and TorchScript for the CPU, and the port the engine uses."""

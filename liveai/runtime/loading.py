@@ -1,40 +1,33 @@
-"""Loading the continuation model for the server: shipped name or path, device, warm-up."""
+"""Loading the continuation model for the server: shipped name or path, device, int8,
+TorchScript, warm-up on its worker thread."""
 
 from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import cast
 
 from ..config import Config
+from ..errors import ConfigError
 from ..models.base import ContinuationModel
 from ..models.checkpoint import load_checkpoint
-from ..errors import ConfigError
+from ..models.shipped import find_checkpoint
 from .device import choose_device
 from .quantize import quantize_int8
-from .runner import ModelRunner
 from .scripted import ScriptedModel, script_for_live
+from .stepper import TokenStepper
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 
-SHIPPED = Path(__file__).resolve().parents[2] / "models"
 
-
-def resolve_checkpoint(name: str) -> Path:
-    """`gru` -> models/gru.pt (shipped with liveai); anything with a / or .pt is a path."""
-    if "/" in name or name.endswith(".pt"):
-        return Path(name).expanduser()
-    return SHIPPED / f"{name}.pt"
-
-
-def load_runner(config: Config) -> ModelRunner | None:
-    """The started ModelRunner, or None (with a warning) when no model is configured or found."""
+def load_worker(config: Config) -> Worker | None:
+    """The started Worker, or None (with a warning) when no model is configured or found."""
     name = config.model.continuation
     if not name:
         log.info("no continuation model configured: harmonize by rule, no duet or autopilot")
         return None
-    path = resolve_checkpoint(name)
+    path = find_checkpoint(name)
     if not path.exists():
         log.warning("no model at %s: harmonize by rule, no duet or autopilot", path)
         return None
@@ -47,12 +40,13 @@ def load_runner(config: Config) -> ModelRunner | None:
             raise ConfigError(f"model.quantize: int8 runs on the CPU, not on {device.type}")
         model = quantize_int8(model)
     model = script_for_live(model)
-    runner = ModelRunner(cast(ContinuationModel, model), name=path.stem, max_sessions=config.server.max_sessions, threads=config.model.threads)
-    runner.start()
-    log.info("model %s (%s%s%s) on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
+    stepper = TokenStepper(cast(ContinuationModel, model), name=path.stem, max_sessions=config.server.max_sessions)
+    worker = Worker(stepper, threads=config.model.threads)
+    worker.start()
+    log.info("model %s (%s%s%s) from %s on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
              ", int8" if _is_quantized(model) else "", ", TorchScript" if isinstance(model, ScriptedModel) else "",
-             device, time.perf_counter() - started)
-    return runner
+             path, device, time.perf_counter() - started)
+    return worker
 
 
 def _is_quantized(model: object) -> bool:

@@ -1,4 +1,5 @@
-"""The ModelRunner as the engine sees it: jobs in, results back on the asyncio loop."""
+"""The worker as the engine sees it (a core.jobs.ModelPort): jobs in, results back on
+the asyncio loop."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ import logging
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from .runner import Job, ModelRunner
+from ..core.jobs import Job
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 
 
-class RunnerPort:
-    def __init__(self, runner: ModelRunner, loop: asyncio.AbstractEventLoop) -> None:
-        self.runner = runner
+class WorkerPort:
+    def __init__(self, worker: Worker, loop: asyncio.AbstractEventLoop) -> None:
+        self.worker = worker
         self.loop = loop
 
     def submit(self, session: str, job: Job, done: Callable[[Any], None] | None = None) -> Future[Any]:
-        future = self.runner.submit(session, job)
+        future = self.worker.submit(session, job)
         future.add_done_callback(lambda f: self._settled(f, done))
         return future
 
@@ -27,7 +29,7 @@ class RunnerPort:
             return
         exc = future.exception()
         if exc is not None:
-            return  # the runner logged it; the behaviour's own timeout covers the silence
+            return  # the worker logged it; the behaviour's own timeout covers the silence
         if done is not None:
             self._post(done, future.result())
 

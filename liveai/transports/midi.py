@@ -22,10 +22,18 @@ from ..config import MidiConfig
 from ..core.stats import Stats
 from ..errors import CommandError, TransportError
 from ..events import (
-    ClockTick, ControlChange, Event, InputLost, NoteOff, NoteOn, ProgramChange,
-    TransportStart, TransportStop,
+    ClockTick,
+    ControlChange,
+    Event,
+    InputLost,
+    NoteOff,
+    NoteOn,
+    ProgramChange,
+    TransportStart,
+    TransportStop,
 )
 from . import midi_backend
+from .base import Transport
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +85,13 @@ def to_message(event: Event, clock_out: bool) -> mido.Message | None:
     return None
 
 
-class MidiTransport:
-    """MIDI ports of one API. `session()` runs until the MIDI system fails."""
+class MidiTransport(Transport):
+    """MIDI ports of one API: virtual ports and named devices, polled while served."""
+
+    name = "midi"
 
     def __init__(self, config: MidiConfig, handle: Callable[[Event], None], stats: Stats) -> None:
+        super().__init__()
         self.config = config
         self.handle = handle
         self.stats = stats
@@ -94,27 +105,33 @@ class MidiTransport:
         own = config.client_name
         self.virtual_names = (f"{own} in", f"{own} out")
 
-    # -- session -------------------------------------------------------------------
-    async def session(self) -> None:
+    # -- lifecycle ---------------------------------------------------------------------
+    async def _open(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.api = midi_backend.choose_api(self.config.api)
         if self.api is None:
             log.info("midi off (midi.api = none)")
-            await asyncio.Event().wait()  # nothing to do until cancelled
-        try:
-            if self.config.virtual:
+            return
+        if self.config.virtual:
+            try:
                 await asyncio.to_thread(self._open_virtual)
-            log.info("midi on %s: %s", self.api, ", ".join(self.inputs) + " / " + ", ".join(self.outputs))
-            while True:
-                await self.reconcile()
-                await asyncio.sleep(self.config.poll_s)
-        finally:
-            task = asyncio.current_task()
-            shutting_down = task is not None and task.cancelling() > 0
-            lost = [] if shutting_down else list(self.inputs)
-            await self.close()
-            for name in lost:  # notes held through a vanished MIDI system must stop
-                self.handle(InputLost(t=time.monotonic(), source=f"midi:{name}"))
+            except TransportError:
+                await self._release()
+                raise
+        log.info("midi on %s: %s", self.api, ", ".join(self.inputs) + " / " + ", ".join(self.outputs))
+
+    async def serve(self) -> None:
+        if self.api is None:
+            await super().serve()  # nothing to do until cancelled
+        while True:
+            await self.reconcile()
+            await asyncio.sleep(self.config.poll_s)
+
+    async def _close(self, lost: bool) -> None:
+        held = list(self.inputs) if lost else []
+        await self._release()
+        for name in held:  # notes held through a vanished MIDI system must stop
+            self.handle(InputLost(t=time.monotonic(), source=f"midi:{name}"))
 
     def _open_virtual(self) -> None:
         assert self.api is not None
@@ -169,7 +186,7 @@ class MidiTransport:
             return midi.open_input(name, callback=self._receiver(f"midi:{name}"))
         return midi.open_output(name)
 
-    async def close(self) -> None:
+    async def _release(self) -> None:
         ports = list(self.inputs.values()) + list(self.outputs.values())
         self.inputs.clear()
         self.outputs.clear()
@@ -210,7 +227,7 @@ class MidiTransport:
                 log.warning("midi %s from %s: %s", msg.type, source, exc.message)
 
     # -- output -------------------------------------------------------------------------
-    def send_event(self, event: Event) -> None:
+    def _send(self, event: Event) -> None:
         """Engine sink: notes, CCs and (as clock leader) clock go to every output."""
         msg = to_message(event, self.config.clock_out)
         if msg is None:
@@ -222,7 +239,7 @@ class MidiTransport:
                 self.stats.count("send_errors")
                 log.warning("midi send to %s failed: %s", name, exc)
 
-    def status(self) -> dict[str, Any]:
+    def report(self) -> dict[str, Any]:
         return {
             "midi_api": self.api or "none",
             "midi_inputs": ", ".join(self.inputs),

@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import mido
 import rtmidi
@@ -127,3 +128,21 @@ def match(patterns: list[str], names: list[str], exclude: set[str]) -> dict[str,
             if name not in exclude and pattern.lower() in name.lower():
                 found.setdefault(name, pattern)
     return found
+
+
+def describe_midi(requested_api: str) -> dict[str, Any]:
+    """Which MIDI systems work here and their ports (`liveai devices`)."""
+    apis: dict[str, Any] = {}
+    for api in compiled_apis():
+        try:
+            check_available(api)
+            inputs, outputs = port_names(api)
+        except TransportError as exc:
+            apis[api] = {"works": False, "problem": str(exc)}
+            continue
+        apis[api] = {"works": True, "inputs": inputs, "outputs": outputs}
+    return {
+        "configured_api": requested_api,
+        "chosen_api": choose_api(requested_api),
+        "apis": apis,
+    }

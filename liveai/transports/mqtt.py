@@ -3,9 +3,8 @@
 Topics under `liveai/<instance>`: `status` (retained online/offline, offline is also the
 last will), `cmd/<name>` (the OSC commands, text payloads), `state/<name>` (retained
 current values), `telemetry` (JSON every `mqtt.telemetry_s`), `error` (JSON, for
-refused commands). One `session()` is one connection; when the broker goes away it
-raises TransportError and `liveai.supervisor` reconnects, then all state is published
-again. Pending output is the latest value per state name plus a bounded queue of
+refused commands). Opening connects; when the broker goes away `serve` raises
+TransportError and the supervisor reconnects, then all state is published again. Pending output is the latest value per state name plus a bounded queue of
 error messages, so an absent broker never makes memory grow.
 """
 
@@ -23,11 +22,13 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 
-from ..api import Client, ControlApi
 from ..config import MqttConfig
+from ..control.table import CommandTable
+from ..core.commands import Request
 from ..core.stats import Stats
 from ..errors import CommandError, TransportError
 from ..events import Event, StateChanged
+from .base import Transport
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +42,26 @@ def broker_address(url: str) -> tuple[str, int, bool]:
     return parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), tls
 
 
-class MqttTransport:
-    def __init__(self, config: MqttConfig, api: ControlApi, stats: Stats,
+class MqttTransport(Transport):
+    name = "mqtt"
+
+    def __init__(self, config: MqttConfig, table: CommandTable, stats: Stats,
                  status: Callable[[], dict[str, Any]], state: Callable[[], dict[str, Any]]) -> None:
+        super().__init__()
         self.config = config
-        self.api = api
+        self.table = table
         self.stats = stats
         self._status = status
         self._state = state
         self.base = f"liveai/{config.instance}"
         self.host, self.port, self.tls = broker_address(config.url)
-        self.connected = False
+        self.reconnect_max_s = config.reconnect_max_s
+        self._broker: aiomqtt.Client | None = None  # the connection while open
         self._dirty: dict[str, Any] = {}  # state not yet published: latest value wins
         self._outbox: deque[tuple[str, str]] = deque(maxlen=_OUTBOX_LIMIT)
         self._wake = asyncio.Event()
 
-    def _client(self) -> aiomqtt.Client:
+    def _connection(self) -> aiomqtt.Client:
         c = self.config
         tls_params = None
         if self.tls or c.ca_file:
@@ -73,59 +78,81 @@ class MqttTransport:
             max_queued_incoming_messages=1024, max_queued_outgoing_messages=1024,
         )
 
-    # -- session -----------------------------------------------------------------------
-    async def session(self) -> None:
+    # -- lifecycle -----------------------------------------------------------------------
+    async def _open(self) -> None:
+        broker = self._connection()
         try:
-            async with self._client() as client:
-                await self._online(client)
-                tasks = [asyncio.create_task(job) for job in
-                         (self._listen(client), self._publish(client), self._telemetry(client))]
-                try:
-                    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()  # re-raises the MqttError that ended the connection
-                except asyncio.CancelledError:
-                    await self._offline(client)
-                    raise
-                finally:
-                    for task in tasks:
-                        task.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.__aenter__()
         except aiomqtt.MqttError as exc:
-            raise TransportError(f"mqtt broker {self.host}:{self.port}: {exc}") from exc
-        finally:
-            self.connected = False
+            raise self._lost(exc) from exc
+        self._broker = broker
+        try:
+            await self._online(broker)
+        except aiomqtt.MqttError as exc:
+            await self._disconnect()
+            raise self._lost(exc) from exc
 
-    async def _online(self, client: aiomqtt.Client) -> None:
-        await client.publish(f"{self.base}/status", "online", qos=1, retain=True)
-        await client.subscribe(f"{self.base}/cmd/#", qos=1)
+    async def serve(self) -> None:
+        broker = self._broker
+        assert broker is not None
+        tasks = [asyncio.create_task(job) for job in
+                 (self._listen(broker), self._publish(broker), self._telemetry(broker))]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # re-raises the MqttError that ended the connection
+        except aiomqtt.MqttError as exc:
+            raise self._lost(exc) from exc
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _close(self, lost: bool) -> None:
+        if self._broker is not None and not lost:
+            await self._offline(self._broker)
+        await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            try:
+                await broker.__aexit__(None, None, None)
+            except aiomqtt.MqttError as exc:
+                log.debug("mqtt: disconnecting: %s", exc)
+
+    def _lost(self, exc: aiomqtt.MqttError) -> TransportError:
+        return TransportError(f"mqtt broker {self.host}:{self.port}: {exc}")
+
+    async def _online(self, broker: aiomqtt.Client) -> None:
+        await broker.publish(f"{self.base}/status", "online", qos=1, retain=True)
+        await broker.subscribe(f"{self.base}/cmd/#", qos=1)
         self._dirty = dict(self._state())  # a new connection republishes every value
         self._wake.set()
-        self.connected = True
         log.info("mqtt connected to %s:%d as %s", self.host, self.port, self.base)
 
-    async def _offline(self, client: aiomqtt.Client) -> None:
+    async def _offline(self, broker: aiomqtt.Client) -> None:
         """A clean goodbye: the last will only speaks when liveai dies."""
         try:
-            await client.publish(f"{self.base}/status", "offline", qos=1, retain=True, timeout=1)
+            await broker.publish(f"{self.base}/status", "offline", qos=1, retain=True, timeout=1)
         except aiomqtt.MqttError as exc:
             log.debug("mqtt: could not say offline: %s", exc)
 
-    async def _listen(self, client: aiomqtt.Client) -> None:
+    async def _listen(self, broker: aiomqtt.Client) -> None:
         prefix = f"{self.base}/cmd/"
-        async for message in client.messages:
+        async for message in broker.messages:
             name = message.topic.value.removeprefix(prefix)
             payload = message.payload if isinstance(message.payload, (bytes, bytearray)) else b""
             self.command(name, bytes(payload), time.monotonic())
 
     def command(self, name: str, payload: bytes, arrival: float) -> None:
-        client = Client("mqtt", arrival, self)
+        request = Request("mqtt", arrival, self)
         try:
             try:
                 text = payload.decode("utf-8")
             except UnicodeDecodeError:
                 raise CommandError("bad_args", f"cmd/{name}: payload is not UTF-8 text") from None
-            self.api.dispatch_command(name, text, client)
+            self.table.dispatch_text(name, text, request)
         except CommandError as exc:
             self.stats.count("errors")
             self.stats.count(exc.code)
@@ -135,20 +162,20 @@ class MqttTransport:
             log.exception("internal error handling mqtt cmd/%s", name)
             self._queue("error", json.dumps({"command": name, "code": "internal", "message": str(exc)}))
 
-    async def _publish(self, client: aiomqtt.Client) -> None:
+    async def _publish(self, broker: aiomqtt.Client) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._dirty:
                 name, value = self._dirty.popitem()
-                await client.publish(f"{self.base}/state/{name}", _payload(value), qos=1, retain=True)
+                await broker.publish(f"{self.base}/state/{name}", _payload(value), qos=1, retain=True)
             while self._outbox:
                 topic, payload = self._outbox.popleft()
-                await client.publish(f"{self.base}/{topic}", payload, qos=0)
+                await broker.publish(f"{self.base}/{topic}", payload, qos=0)
 
-    async def _telemetry(self, client: aiomqtt.Client) -> None:
+    async def _telemetry(self, broker: aiomqtt.Client) -> None:
         while True:
-            await client.publish(f"{self.base}/telemetry", json.dumps(self._status()), qos=0)
+            await broker.publish(f"{self.base}/telemetry", json.dumps(self._status()), qos=0)
             await asyncio.sleep(self.config.telemetry_s)
 
     def _queue(self, topic: str, payload: str) -> None:
@@ -159,7 +186,14 @@ class MqttTransport:
         self._wake.set()
 
     # -- engine sink and replies ----------------------------------------------------------
-    def send_event(self, event: Event) -> None:
+    def send(self, event: Event) -> None:
+        """Engine sink: state changes are kept while the broker is away and published
+        (the latest value of each) when it is back."""
+        if not isinstance(event, Event):
+            raise TypeError(f"{self.name}: send() takes an Event, not {type(event).__name__}")
+        self._send(event)
+
+    def _send(self, event: Event) -> None:
         if isinstance(event, StateChanged):
             self._dirty[event.name] = event.value
             self._wake.set()
@@ -174,7 +208,11 @@ class MqttTransport:
         raise CommandError("unsupported", "unsubscribe is an OSC command")
 
     def status(self) -> dict[str, Any]:
+        """The server's status, for a handler (Replies)."""
         return self._status()
+
+    def report(self) -> dict[str, Any]:
+        return {"mqtt": "connected" if self.is_open else "reconnecting"}
 
 
 def _payload(value: Any) -> str:

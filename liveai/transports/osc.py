@@ -21,11 +21,13 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
-from ..api import Client, ControlApi
 from ..config import OscConfig, parse_host_port
+from ..control.table import CommandTable
+from ..core.commands import Request
 from ..core.stats import Stats
 from ..errors import CommandError, TransportError
 from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
+from .base import Transport
 from .osc_wire import check_datagram
 
 log = logging.getLogger(__name__)
@@ -74,13 +76,17 @@ class _Endpoint(asyncio.DatagramProtocol):
         log.debug("osc send error: %s", exc)
 
 
-class OscTransport:
+class OscTransport(Transport):
     """The OSC endpoint; use as `async with OscTransport(...) as osc`."""
 
-    def __init__(self, config: OscConfig, api: ControlApi, stats: Stats,
+    name = "osc"
+    required = True
+
+    def __init__(self, config: OscConfig, table: CommandTable, stats: Stats,
                  status: Callable[[], dict[str, Any]]) -> None:
+        super().__init__()
         self.config = config
-        self.api = api
+        self.table = table
         self.stats = stats
         self._status = status
         self._transport: asyncio.DatagramTransport | None = None
@@ -89,7 +95,7 @@ class OscTransport:
         self._pending: set[asyncio.TimerHandle] = set()
 
     # -- lifecycle ------------------------------------------------------------------
-    async def __aenter__(self) -> OscTransport:
+    async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         host, port = self.config.host, self.config.port
         try:
@@ -104,9 +110,8 @@ class OscTransport:
         self._transport, _ = await loop.create_datagram_endpoint(lambda: _Endpoint(self), sock=sock)
         self._targets = [await self._resolve(*parse_host_port(t)) for t in self.config.targets]
         log.info("osc listening on %s:%d, sending to %s", host, self.port, ", ".join(self.config.targets))
-        return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def _close(self, lost: bool) -> None:
         for handle in self._pending:
             handle.cancel()
         self._pending.clear()
@@ -127,7 +132,7 @@ class OscTransport:
 
     # -- input ------------------------------------------------------------------------
     def receive(self, data: bytes, addr: Address, arrival: float) -> None:
-        client = Client(f"osc:{addr[0]}:{addr[1]}", arrival, self, addr[0], addr[1])
+        request = Request(f"osc:{addr[0]}:{addr[1]}", arrival, self, addr[0], addr[1])
         try:
             check_datagram(data)
             packet = OscPacket(data)
@@ -135,17 +140,17 @@ class OscTransport:
             self._refuse("malformed", f"cannot parse OSC packet ({len(data)} bytes): {exc}")
             return
         if not OscBundle.dgram_is_bundle(data):
-            self.dispatch(packet.messages[0].message, client)
+            self.dispatch(packet.messages[0].message, request)
             return
         wall_now = time.time()
         for timed in packet.messages:
             delay = timed.time - wall_now
             if delay <= 0.0005:
-                self.dispatch(timed.message, client)
+                self.dispatch(timed.message, request)
             else:
-                self._schedule(arrival + delay, delay, timed.message, client)
+                self._schedule(arrival + delay, delay, timed.message, request)
 
-    def _schedule(self, at: float, delay: float, message: OscMessage, client: Client) -> None:
+    def _schedule(self, at: float, delay: float, message: OscMessage, request: Request) -> None:
         """Honour a bundle's timetag with a timer: never a sleep in the loop."""
         if delay > self.config.max_bundle_delay_s:
             self._refuse("bad_value", f"bundle timetag {delay:.1f} s ahead exceeds osc.max_bundle_delay_s",
@@ -155,18 +160,18 @@ class OscTransport:
             self._refuse("busy", "too many timetagged messages waiting; message dropped", counter="dropped")
             return
         loop = asyncio.get_running_loop()
-        timed_client = Client(client.source, at, self, client.host, client.port)
+        timed = Request(request.source, at, self, request.host, request.port)
 
         def fire() -> None:
             self._pending.discard(handle)
-            self.dispatch(message, timed_client)
+            self.dispatch(message, timed)
 
         handle = loop.call_at(at, fire)
         self._pending.add(handle)
 
-    def dispatch(self, message: OscMessage, client: Client) -> None:
+    def dispatch(self, message: OscMessage, request: Request) -> None:
         try:
-            self.api.dispatch(message.address, message.params, client)
+            self.table.dispatch(message.address, message.params, request)
         except CommandError as exc:
             self._refuse(exc.code, exc.message)
         except Exception as exc:  # a bug must not stop the music: log it, tell the client
@@ -180,7 +185,7 @@ class OscTransport:
         self.reply("/liveai/error", code, message)
 
     # -- output -------------------------------------------------------------------------
-    def send_event(self, event: Event) -> None:
+    def _send(self, event: Event) -> None:
         """Engine sink: notes, beats and state changes go to every target."""
         found = event_message(event)
         if found is not None:
@@ -208,4 +213,8 @@ class OscTransport:
             log.info("osc unsubscribed %s:%d", host, port)
 
     def status(self) -> dict[str, Any]:
+        """The server's status, for a `/liveai/status` handler (Replies)."""
         return self._status()
+
+    def report(self) -> dict[str, Any]:
+        return {"osc_port": self.port, "osc_subscribers": len(self.subscribers)} if self.is_open else {}

@@ -12,7 +12,6 @@ from typing import Iterator
 
 import mido
 import pytest
-
 from conftest import JackServer, wait_until
 
 DEVICE = Path(__file__).parent.parent / "peers" / "midi_device.py"
@@ -235,5 +234,5 @@ def test_without_any_midi_system_it_runs_on_osc_alone(jack, start_server):
     assert peer.status()["midi_inputs"] == ""
     assert server.stop() == 0
     log = server.log()
-    assert log.count("level=warning logger=liveai.supervisor") == 1, log  # said once, not every retry
+    assert log.count("level=warning logger=liveai.transports.supervisor") == 1, log  # said once, not every retry
     assert "no JACK server is running" in log

@@ -5,14 +5,16 @@ at a similar density (within a factor 2 in notes per second), and leaves no note
 from __future__ import annotations
 
 import pytest
-
 from fakes import FakeClock, InlinePort, Sink, run_until
+
+from liveai.behaviours.registry import Registry
 from liveai.config import Config
 from liveai.core.engine import Engine
+from liveai.data import metrics
 from liveai.events import NoteOff, NoteOn
-from liveai.models import codec, metrics
+from liveai.models import codec
 from liveai.models.checkpoint import load_checkpoint
-from liveai.runtime.loading import resolve_checkpoint
+from liveai.models.shipped import find_checkpoint
 
 # (pitch, start beat, length in beats) at 100 BPM
 C_MAJOR = [(60, 0, 1), (64, 1, 1), (67, 2, 1), (72, 3, 1), (71, 4, .5), (69, 4.5, .5), (67, 5, 1), (65, 6, 1),
@@ -28,7 +30,7 @@ BEAT = 0.6
 
 @pytest.fixture(scope="module", params=["gru", "transformer"])
 def model(request):
-    path = resolve_checkpoint(request.param)
+    path = find_checkpoint(request.param)
     assert path.exists(), f"the shipped model {path} is missing"
     loaded, _ = load_checkpoint(path, "cpu")
     return loaded
@@ -41,9 +43,9 @@ def duet_answer(model, prime, seed: int) -> tuple[list[codec.Note], list[codec.N
     config.duet.max_response_s = 12.0
     clock = FakeClock(0.0)
     port = InlinePort(model)
-    engine = Engine(config, now=clock, models=port)
+    engine = Engine(config, now=clock, behaviours=Registry(), models=port)
     sink = Sink(clock)
-    engine.sinks.append(sink)
+    engine.output.sinks.append(sink)
     engine.start()
     events = sorted([(start * BEAT, NoteOn(p, 90)) for p, start, _ in prime]
                     + [((start + length) * BEAT - 0.02, NoteOff(p)) for p, start, length in prime],

@@ -10,8 +10,8 @@ from pathlib import Path
 import pretty_midi
 import pytest
 
-from liveai.models import codec
-from liveai.models.codec import Note
+from liveai.data.midi import notes_to_midi
+from liveai.music.note import Note
 
 # A C major tune, two bars of quavers and crotchets at 120 BPM, twice.
 TUNE = [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 71, 67, 65, 64, 62, 59, 60, 60]
@@ -31,7 +31,7 @@ def prime(tmp_path: Path) -> Path:
             notes.append(Note(t, t + length * 0.9, pitch, 80))
             t += length
     path = tmp_path / "prime.mid"
-    codec.notes_to_midi(notes).write(str(path))
+    notes_to_midi(notes).write(str(path))
     return path
 
 

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import need, wait_until
+
 from liveai.bench.harness import free_port
 
 PATCH = Path(__file__).parent.parent.parent / "patches" / "liveai.pd"

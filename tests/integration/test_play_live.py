@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import mido
-
 from conftest import need, wait_until
+
 from liveai.bench.harness import OscPeer
-from liveai.core.scales import Scale
+from liveai.music.scales import Scale
 
 C_MAJOR = Scale("C", "major")
 

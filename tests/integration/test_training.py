@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from liveai.data.midi import notes_to_midi
 from liveai.models import codec
 from liveai.models.checkpoint import load_checkpoint
-from liveai.models.codec import Note
+from liveai.music.note import Note
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"gru": ["--cfg", "hidden=32", "--cfg", "layers=1"],
@@ -34,7 +35,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
             length = rng.choice([0.25, 0.5])
             notes.append(Note(t, t + length, 60 + rng.choice([0, 2, 4, 5, 7, 9, 11]), 80))
             t += length
-        codec.notes_to_midi(notes).write(str(midi / f"song{song}.mid"))
+        notes_to_midi(notes).write(str(midi / f"song{song}.mid"))
     run([ROOT / "scripts" / "prepare_data.py", "--midi-dir", midi, "--out", root / "data",
          "--cache", root / "cache", "--workers", "1"])
     return root / "data"

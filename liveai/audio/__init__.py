@@ -1,0 +1,2 @@
+"""Sound from liveai itself: the audio devices (the render thread and the stream come
+with the neural synth)."""

@@ -1,0 +1,26 @@
+"""The audio devices PortAudio sees (`liveai devices`); the synth's sink comes next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def describe_audio() -> dict[str, Any]:
+    try:
+        import sounddevice
+    except OSError as exc:  # PortAudio itself is missing
+        return {"works": False, "problem": f"PortAudio not found: {exc}"}
+    try:
+        devices = sounddevice.query_devices()
+        apis = sounddevice.query_hostapis()
+    except sounddevice.PortAudioError as exc:
+        return {"works": False, "problem": str(exc)}
+    return {
+        "works": True,
+        "host_apis": [api["name"] for api in apis],
+        "devices": [
+            {"index": i, "name": d["name"], "inputs": d["max_input_channels"],
+             "outputs": d["max_output_channels"], "samplerate": d["default_samplerate"]}
+            for i, d in enumerate(devices)
+        ],
+    }

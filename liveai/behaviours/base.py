@@ -1,0 +1,43 @@
+"""The base every behaviour starts from: it hears everything and does nothing.
+
+A behaviour hears its session's notes and answers through its Context: `send`
+(immediate) or `schedule` (timed); it remembers what it sounds so `release` silences
+exactly that.
+"""
+
+from __future__ import annotations
+
+from ..core.context import Context
+from ..errors import CommandError
+from ..events import ControlChange, NoteOff, NoteOn
+
+
+class BaseBehaviour:
+    name = "base"
+
+    def note_on(self, event: NoteOn, ctx: Context) -> None:
+        pass
+
+    def note_off(self, event: NoteOff, ctx: Context) -> None:
+        pass
+
+    def control(self, event: ControlChange, ctx: Context) -> None:
+        pass
+
+    def beat(self, n: int, t: float, ctx: Context) -> None:
+        pass
+
+    def continue_(self, beats: float, ctx: Context) -> None:
+        raise CommandError("unavailable", f"continue needs duet mode (mode is {self.name})")
+
+    def start(self, ctx: Context) -> None:
+        pass
+
+    def release(self, ctx: Context) -> None:
+        pass
+
+
+class Off(BaseBehaviour):
+    """Listens (the model still hears every note) and says nothing."""
+
+    name = "off"

@@ -1,0 +1,165 @@
+"""Duet: call and response. The player plays a phrase; when they pause, the model answers.
+
+A phrase ends when no key is held and nothing new has arrived for `duet.phrase_gap_ms`
+(a long held note is still playing, never a pause), or, while a clock runs, when a bar
+ends. The answer lasts about as long as the phrase (clamped), starts at once with a
+note, is generated in chunks on the worker and scheduled a lookahead ahead on the
+clock. When the player plays again the answer yields at once: what has not sounded is
+withdrawn, what sounds gets its note-off. `/liveai/continue [beats]` answers now.
+"""
+
+from __future__ import annotations
+
+from ..config import Config
+from ..core.context import Context
+from ..core.jobs import JobHandle
+from ..core.output import Timer
+from ..events import NoteOff, NoteOn
+from ..models.sampling import Constraints
+from ..models.tonality import KeyBalance, follow_key
+from ..music.scales import scale_of
+from . import jobs
+from .base import BaseBehaviour
+from .listener import Listener
+from .part import Part
+
+FIRST_CHUNK_TOKENS = 8  # at most; the first chunk ends with the first note, out within the budget
+CHUNK_TOKENS = 64
+
+
+class Answer:
+    """One response being generated and played."""
+
+    def __init__(self, ctx: Context, listener: Listener, config: Config, seconds: float, asked_at: float) -> None:
+        self.ctx = ctx
+        self.listener = listener
+        self.config = config
+        self.asked_at = asked_at
+        start = ctx.now() + config.clock.lookahead_ms / 1000.0
+        grid = config.duet.quantize_beats * 60.0 / max(ctx.clock.bpm(ctx.now()), 1.0)
+        self.part = Part(ctx, listener, start, listener.channel, end=start + seconds, grid_s=grid)
+        self.job: JobHandle | None = None
+        self.cancelled = False
+        self.first = True
+        # The player's key is judged once: if they play again, this answer yields anyway.
+        self.key_classes: frozenset[int] | None = None
+        self.balance: KeyBalance | None = None
+        if config.duet.key == "follow":
+            self.key_classes, self.balance = follow_key(list(listener.played), config.duet.key_pull)
+        self._request(FIRST_CHUNK_TOKENS)
+
+    def constraints(self) -> Constraints:
+        d, state = self.config.duet, self.ctx.state
+        classes = scale_of(state["key"], state["scale"]).pitch_classes if d.key == "state" else self.key_classes
+        return Constraints(pitch_low=state["low"], pitch_high=state["high"], pitch_classes=classes,
+                           max_polyphony=d.max_polyphony)
+
+    def _request(self, max_tokens: int) -> None:
+        models = self.ctx.models
+        assert models is not None
+        left = max(self.part.end - self.part.time, 0.01) if self.part.end is not None else 1.0
+        reply = models.replier(self._chunk)
+        self.job = self.listener.submit(jobs.continuation(
+            self.listener.sampler, self.constraints(), float(self.ctx.state["temperature"]), left, max_tokens,
+            note_first=self.first, balance=self.balance, reply=reply, until_note=self.first))
+
+    def _chunk(self, tokens: list[int]) -> None:
+        if self.cancelled:
+            return
+        if self.first:
+            self.first = False
+            late_ms = (self.ctx.now() - self.asked_at) * 1000.0
+            if late_ms > self.config.budget.duet_ms:
+                self.ctx.miss("duet", f"first chunk after {late_ms:.1f} ms; the answer starts late")
+        self.part.add(tokens)
+        if self.part.done or not tokens:
+            self.part.finish()
+        else:
+            self._request(CHUNK_TOKENS)
+
+    def playing(self, now: float) -> bool:
+        return not self.cancelled and (self.part.end is None or now < self.part.end)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.job is not None:
+            self.job.cancel()
+        self.part.cancel()
+        self.listener.rewind(self.ctx.now())
+
+
+class Duet(BaseBehaviour):
+    name = "duet"
+
+    def __init__(self, config: Config, listener: Listener) -> None:
+        self.config = config
+        self.listener = listener
+        self.gap_s = config.duet.phrase_gap_ms / 1000.0
+        self.held: set[tuple[int, int]] = set()
+        self.phrase_start: float | None = None
+        self.last_event = 0.0
+        self.timer: Timer | None = None
+        self.answer: Answer | None = None
+
+    # -- the player ---------------------------------------------------------------------
+    def note_on(self, event: NoteOn, ctx: Context) -> None:
+        self._yield_to_player()
+        self.held.add((event.channel, event.pitch))
+        self.listener.channel = event.channel
+        if self.phrase_start is None:
+            self.phrase_start = event.t
+        self.last_event = event.t
+
+    def note_off(self, event: NoteOff, ctx: Context) -> None:
+        self.held.discard((event.channel, event.pitch))
+        self.last_event = event.t
+        if not self.held and self.phrase_start is not None:
+            self._arm(event.t + self.gap_s, ctx)
+
+    def _arm(self, at: float, ctx: Context) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = ctx.call_at(at, lambda: self._gap(ctx))
+
+    def _gap(self, ctx: Context) -> None:
+        """The phrase gap has passed: answer if the player is still silent."""
+        self.timer = None
+        if self.held or self.phrase_start is None or ctx.now() - self.last_event < self.gap_s - 1e-6:
+            return
+        phrase = self.last_event - self.phrase_start
+        d = self.config.duet
+        self._respond(min(max(phrase, d.min_response_s), d.max_response_s), self.last_event + self.gap_s, ctx)
+
+    def beat(self, n: int, t: float, ctx: Context) -> None:
+        d = self.config.duet
+        if not d.answer_on_bar or n % d.beats_per_bar or n == 0:
+            return
+        if self.held or self.phrase_start is None or (self.answer is not None and self.answer.playing(t)):
+            return
+        bar = d.beats_per_bar * 60.0 / max(ctx.clock.bpm(t), 1.0)
+        self._respond(min(max(bar, d.min_response_s), d.max_response_s), t, ctx)
+
+    def continue_(self, beats: float, ctx: Context) -> None:
+        self._yield_to_player()
+        self._respond(beats * 60.0 / max(ctx.clock.bpm(ctx.now()), 1.0), ctx.now(), ctx)
+
+    # -- the answer -------------------------------------------------------------------------
+    def _respond(self, seconds: float, asked_at: float, ctx: Context) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.phrase_start = None
+        self.answer = Answer(ctx, self.listener, self.config, seconds, asked_at)
+
+    def _yield_to_player(self) -> None:
+        if self.answer is not None:
+            self.answer.cancel()
+            self.answer = None
+
+    def release(self, ctx: Context) -> None:
+        self._yield_to_player()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.held.clear()
+        self.phrase_start = None

@@ -1,0 +1,121 @@
+"""Harmonize with the model: on each note-on it proposes 1-3 notes to sound with it.
+
+The model is constrained to the key, scale and register of the shared state; note-offs
+follow the player's. The answer must come within `budget.harmonize_ms` of the note's
+arrival: if it does not, the rule-based harmonizer answers instead, the miss is counted,
+and the model's job is cancelled (skipped if it has not started: a model slower than
+the notes never builds a backlog). A key released before any answer gets none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import Config
+from ..core.context import Context
+from ..core.jobs import JobHandle
+from ..core.output import Timer
+from ..events import NoteOff, NoteOn
+from ..models import codec
+from ..music.scales import scale_of
+from . import jobs
+from .listener import Listener
+from .rule_harmonize import RuleHarmonizer
+
+
+@dataclass
+class _Pending:
+    event: NoteOn
+    job: JobHandle | None = None
+    timer: Timer | None = None
+    settled: bool = False
+    voices: list[int] = field(default_factory=list)
+
+
+class ModelHarmonizer(RuleHarmonizer):
+    name = "harmonize"
+
+    def __init__(self, config: Config, listener: Listener) -> None:
+        super().__init__(config.harmonize)
+        self.budget_s = config.budget.harmonize_ms / 1000.0
+        self.listener = listener
+        self._pending: dict[tuple[int, int], _Pending] = {}
+        self._held: set[int] = set()  # pitches the player holds
+        self._last_job: JobHandle | None = None
+
+    def candidates(self, played: int, ctx: Context) -> list[int]:
+        """Pitches a voice may take: in key and register, not the played or a held note,
+        and near the played note (within an octave and a fifth), as a chord voice is."""
+        scale = scale_of(ctx.state["key"], ctx.state["scale"])
+        low, high = ctx.state["low"], ctx.state["high"]
+        taken = self._held | {played}
+        return [p for p in range(low, high + 1) if p in scale and p not in taken and abs(p - played) <= 19]
+
+    def note_on(self, event: NoteOn, ctx: Context) -> None:
+        key = (event.channel, event.pitch)
+        self._settle(key)
+        self._held.add(event.pitch)
+        self.listener.channel = event.channel
+        if self._last_job is not None and not self._last_job.done():
+            # the model has not reached the previous note yet: it cannot be in time for this one
+            ctx.miss("harmonize", "the model is still busy with earlier notes; the rule answers")
+            self.answer(event, self.voices_for(event.pitch, ctx.state["key"], ctx.state["scale"]), ctx)
+            return
+        pending = _Pending(event)
+        self._pending[key] = pending
+        models = ctx.models
+        assert models is not None
+        reply = models.replier(lambda voices: self._model_answer(pending, voices, ctx))
+        job = jobs.harmony(self.listener.sampler, self.listener.rng, self.candidates(event.pitch, ctx),
+                           self.config.voices, float(ctx.state["temperature"]), reply)
+        pending.job = self._last_job = self.listener.submit(job)
+        pending.timer = ctx.call_at(event.t + self.budget_s, lambda: self._late(pending, ctx))
+
+    def _model_answer(self, pending: _Pending, voices: list[int], ctx: Context) -> None:
+        if pending.settled:
+            return  # too late: the rule already answered, or the key was released
+        pending.settled = True
+        if pending.timer is not None:
+            pending.timer.cancel()
+        now = ctx.now()
+        for pitch in voices:
+            self.listener.heard_own(codec.note_on(pitch), now)
+        self.answer(pending.event, voices, ctx)
+
+    def _late(self, pending: _Pending, ctx: Context) -> None:
+        if pending.settled:
+            return
+        pending.settled = True
+        if pending.job is not None:
+            pending.job.cancel()  # not yet run: the worker skips it (under overload, no backlog grows)
+        ctx.miss("harmonize", f"no model answer within {self.budget_s * 1000:g} ms; the rule answers")
+        key, scale = ctx.state["key"], ctx.state["scale"]
+        self.answer(pending.event, self.voices_for(pending.event.pitch, key, scale), ctx)
+
+    def note_off(self, event: NoteOff, ctx: Context) -> None:
+        key = (event.channel, event.pitch)
+        self._settle(key)
+        self._held.discard(event.pitch)
+        super().note_off(event, ctx)
+
+    def _settle(self, key: tuple[int, int]) -> None:
+        """The key is released or struck again: an answer still on its way is not wanted."""
+        pending = self._pending.pop(key, None)
+        if pending is not None and not pending.settled:
+            pending.settled = True
+            if pending.timer is not None:
+                pending.timer.cancel()
+            if pending.job is not None:
+                pending.job.cancel()
+
+    def _release_key(self, key: tuple[int, int], origin: float | None, ctx: Context) -> None:
+        now = ctx.now()
+        for pitch in self._voices.get(key, []):
+            self.listener.encode("off", pitch, 0, now)  # the model hears its voices end
+        super()._release_key(key, origin, ctx)
+
+    def release(self, ctx: Context) -> None:
+        for key in list(self._pending):
+            self._settle(key)
+        self._held.clear()
+        super().release(ctx)

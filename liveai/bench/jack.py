@@ -1,0 +1,60 @@
+"""JACK for the MIDI benchmarks: a server with the dummy driver when none runs, port
+names as JACK lists them, connections."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from contextlib import ExitStack
+
+from ..transports.midi_backend import jack_running
+
+PERIOD = 64  # frames at 48 kHz: 1.3 ms
+
+
+def jack(*args: str) -> str:
+    return subprocess.run(list(args), capture_output=True, text=True, env=os.environ).stdout
+
+
+def start_jack(stack: ExitStack) -> None:
+    """Make sure a JACK server runs for this process and its children (stopped with `stack`)."""
+    if jack_running():
+        return
+    name = f"liveai-bench-{os.getpid()}"
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(PERIOD)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stack.callback(terminate, proc)
+    deadline = time.monotonic() + 10
+    while not jack_running():
+        if time.monotonic() > deadline:
+            raise TimeoutError("jackd did not start")
+        time.sleep(0.05)
+
+
+def period_frames() -> int | None:
+    words = jack("jack_bufsize").split()[:1]
+    return int(words[0]) if words and words[0].isdigit() else None
+
+
+def port(text: str, timeout: float = 10.0) -> str:
+    """The full name of the JACK port whose name ends with `text`, once it exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        names = [p for p in jack("jack_lsp").splitlines() if p.endswith(text)]
+        if names:
+            return names[0]
+        time.sleep(0.05)
+    raise TimeoutError(f"no JACK port named *{text}")
+
+
+def connect_through(player: str, into: str, out_of: str, listener: str) -> None:
+    """player -> into ... out_of -> listener: a round trip through a client."""
+    jack("jack_connect", player, into)
+    jack("jack_connect", out_of, listener)
+
+
+def terminate(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait()

@@ -1,0 +1,188 @@
+"""The configuration schema: one dataclass per section; the defaults are the default
+configuration (`config/default.toml` spells them out and a test keeps the two equal).
+Each value's type carries its range or choices (see `types`); `load` checks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from .types import (
+    MIDI_APIS,
+    Bpm,
+    Channel,
+    Choice,
+    KeyName,
+    ModeName,
+    Pitch,
+    Range,
+    ScaleName,
+    Temperature,
+)
+
+
+@dataclass
+class ServerConfig:
+    mode: ModeName = "harmonize"  # the registry refuses a mode not available here
+    temperature: Temperature = 1.0
+    # "shared": everyone plays into one session; "per_source": each OSC client (host:port)
+    # and each MIDI input has its own session (own mode, own model state).
+    sessions: Annotated[str, Choice(("shared", "per_source"))] = "shared"
+    max_sessions: Annotated[int, Range(1, 1024)] = 32
+    log_level: Annotated[str, Choice(("debug", "info", "warning", "error"))] = "info"
+
+
+@dataclass
+class OscConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Range(0, 65535)] = 9000
+    # Everything liveai sends goes to these "host:port" targets plus every subscriber.
+    targets: list[str] = field(default_factory=lambda: ["127.0.0.1:9001"])
+    max_subscribers: Annotated[int, Range(1, 1024)] = 32
+    # Bundles timetagged further ahead than this are refused (memory stays bounded).
+    max_bundle_delay_s: Annotated[float, Range(0.0, 3600.0)] = 60.0
+    max_pending_bundles: Annotated[int, Range(1, 100000)] = 1024
+
+
+@dataclass
+class MidiConfig:
+    enabled: bool = True
+    api: Annotated[str, Choice(MIDI_APIS)] = "auto"
+    # Create virtual ports named "<client_name> in"/"<client_name> out".
+    virtual: bool = True
+    client_name: str = "liveai"
+    # Hardware or software ports to connect to, matched by substring of their name.
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    poll_s: Annotated[float, Range(0.05, 60.0)] = 1.0
+    clock_in: bool = True
+    clock_out: bool = False
+    # "controller number" -> target, e.g. { "1" = "temperature", "74" = "morph" }.
+    cc_map: dict[str, str] = field(default_factory=lambda: {"1": "temperature", "74": "morph"})
+    # "program number" -> mode, e.g. { "0" = "off", "1" = "thru" }.
+    program_map: dict[str, str] = field(
+        default_factory=lambda: {"0": "off", "1": "thru", "2": "harmonize", "3": "duet", "4": "autopilot"}
+    )
+
+
+@dataclass
+class MqttConfig:
+    # Off unless set, e.g. "mqtt://127.0.0.1:1883" or "mqtts://broker:8883".
+    url: str = ""
+    instance: str = "default"
+    username: str = ""
+    password: str = ""
+    # TLS: on for mqtts:// urls; ca_file empty = system trust store.
+    ca_file: str = ""
+    certfile: str = ""
+    keyfile: str = ""
+    telemetry_s: Annotated[float, Range(0.1, 3600.0)] = 5.0
+    keepalive_s: Annotated[int, Range(1, 3600)] = 10
+    reconnect_max_s: Annotated[float, Range(0.1, 600.0)] = 10.0
+
+
+@dataclass
+class ClockConfig:
+    bpm: Bpm = 120.0
+    # "internal" keeps its own tempo, "midi" follows incoming MIDI clock,
+    # "auto" follows MIDI clock while it arrives and falls back to internal.
+    source: Annotated[str, Choice(("internal", "midi", "auto"))] = "auto"
+    # Timed output is planned this far ahead of its target time.
+    lookahead_ms: Annotated[float, Range(0.0, 1000.0)] = 10.0
+
+
+@dataclass
+class HarmonizeConfig:
+    key: KeyName = "C"
+    scale: ScaleName = "major"
+    # Intervals above the played note, in scale degrees (2 = a third) or semitones.
+    intervals: list[int] = field(default_factory=lambda: [2, 4])
+    interval_unit: Annotated[str, Choice(("degrees", "semitones"))] = "degrees"
+    low: Pitch = 36
+    high: Pitch = 96
+    velocity_scale: Annotated[float, Range(0.0, 2.0)] = 1.0
+    # "model": the continuation model proposes the voices (the rule answers when it is
+    # late); "rule": always the intervals above. Without a model it is always "rule".
+    by: Annotated[str, Choice(("model", "rule"))] = "model"
+    voices: Annotated[int, Range(1, 3)] = 2
+
+
+@dataclass
+class ModelConfig:
+    device: Annotated[str, Choice(("auto", "cpu", "cuda", "mps"))] = "auto"
+    # A shipped model by name (models/<name>.pt) or a checkpoint path; "" = no model.
+    continuation: str = "gru"
+    threads: Annotated[int, Range(1, 64)] = 1  # torch threads of the worker
+    # "auto": int8 weights on a CPU (faster steps), float32 on a GPU; or "int8" / "none".
+    quantize: Annotated[str, Choice(("auto", "int8", "none"))] = "auto"
+    seed: Annotated[int, Range(-1, 2**31 - 1)] = -1  # -1: a new seed each run
+
+
+@dataclass
+class BudgetConfig:
+    harmonize_ms: Annotated[float, Range(0.1, 1000.0)] = 5.0
+    duet_ms: Annotated[float, Range(0.1, 10000.0)] = 20.0
+    autopilot_ms: Annotated[float, Range(0.1, 10000.0)] = 20.0
+    morph_ms: Annotated[float, Range(0.1, 10000.0)] = 50.0
+
+
+@dataclass
+class DuetConfig:
+    phrase_gap_ms: Annotated[float, Range(50.0, 10000.0)] = 600.0
+    # The answer lasts about as long as the phrase, clamped to this range.
+    min_response_s: Annotated[float, Range(0.1, 120.0)] = 1.0
+    max_response_s: Annotated[float, Range(0.1, 120.0)] = 8.0
+    # When the transport follows or leads a clock, a phrase also ends with its bar.
+    answer_on_bar: bool = True
+    beats_per_bar: Annotated[int, Range(1, 16)] = 4
+    # Snap answer notes to this fraction of a beat (0 = as the model plays them).
+    quantize_beats: Annotated[float, Range(0.0, 4.0)] = 0.0
+    max_polyphony: Annotated[int, Range(1, 16)] = 4
+    # "follow": answers keep to the key of what the player played (Krumhansl-Schmuckler);
+    # "state": to the key/scale set by /liveai/key; "free": the model alone decides.
+    key: Annotated[str, Choice(("follow", "state", "free"))] = "follow"
+    key_pull: Annotated[float, Range(0.0, 8.0)] = 4.0  # with "follow": keep degrees in proportion
+
+
+@dataclass
+class AutopilotConfig:
+    horizon_s: Annotated[float, Range(0.2, 30.0)] = 2.0  # generated ahead of now
+    # density 0..1 maps onto this many notes per second
+    min_notes_per_s: Annotated[float, Range(0.05, 50.0)] = 0.5
+    max_notes_per_s: Annotated[float, Range(0.1, 100.0)] = 8.0
+    max_polyphony: Annotated[int, Range(1, 16)] = 4
+    # Every so often the state restarts from its own recent output (bounded memory, no drift).
+    reprime_s: Annotated[float, Range(5.0, 86400.0)] = 300.0
+    channel: Channel = 1
+
+
+@dataclass
+class AudioConfig:
+    enabled: bool = False
+    device: str = ""
+    samplerate: Annotated[int, Range(8000, 192000)] = 48000
+    blocksize: Annotated[int, Range(16, 8192)] = 256
+
+
+@dataclass
+class StatusConfig:
+    # Window over which events/s and latency percentiles are computed.
+    window_s: Annotated[float, Range(1.0, 3600.0)] = 10.0
+
+
+@dataclass
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    osc: OscConfig = field(default_factory=OscConfig)
+    midi: MidiConfig = field(default_factory=MidiConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    clock: ClockConfig = field(default_factory=ClockConfig)
+    harmonize: HarmonizeConfig = field(default_factory=HarmonizeConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    duet: DuetConfig = field(default_factory=DuetConfig)
+    autopilot: AutopilotConfig = field(default_factory=AutopilotConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    status: StatusConfig = field(default_factory=StatusConfig)

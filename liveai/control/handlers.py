@@ -1,0 +1,154 @@
+"""The commands every mode shares. Each handler's signature says what it accepts and
+its docstring is its line in the protocol reference (`python -m liveai.control.reference`).
+Modes add their own through the registry (liveai.behaviours.registry)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..config.types import (
+    Beats,
+    Bpm,
+    Channel,
+    KeyName,
+    Midi7,
+    ModeName,
+    Pitch,
+    Port,
+    ScaleName,
+    Temperature,
+    Token,
+    Unit,
+    Velocity,
+)
+from ..core.commands import CommandDef, Request, command
+from ..core.engine import Engine
+from ..events import ControlChange, Event, NoteOff, NoteOn
+
+
+# -- notes and controllers ------------------------------------------------------------
+@command("note", mqtt=False)
+def note(engine: Engine, request: Request, pitch: Pitch, velocity: Velocity, channel: Channel = 1) -> None:
+    """Play a note into liveai (channel 1-16); velocity 0 is a note off."""
+    event: Event
+    if velocity == 0:
+        event = NoteOff(pitch, channel - 1, t=request.arrival, source=request.source)
+    else:
+        event = NoteOn(pitch, velocity, channel - 1, t=request.arrival, source=request.source)
+    engine.handle(event)
+
+
+@command("cc", mqtt=False)
+def cc(engine: Engine, request: Request, controller: Midi7, value: Midi7, channel: Channel = 1) -> None:
+    """A control change, mapped through `midi.cc_map` (e.g. CC 1 sets the temperature)."""
+    engine.handle(ControlChange(controller, value, channel - 1, t=request.arrival, source=request.source))
+
+
+# -- commands (also MQTT `cmd/<name>`) ----------------------------------------------
+@command("mode")
+def mode(engine: Engine, request: Request, name: ModeName) -> None:
+    """Switch behaviour: off, thru, harmonize, duet, autopilot (morph is not available yet). Sounding
+    notes are released. With `server.sessions = "per_source"` only the sender's session changes."""
+    engine.set_mode(name, request.source)
+
+
+@command("temperature")
+def temperature(engine: Engine, request: Request, x: Temperature) -> None:
+    """Sampling temperature of the models, clamped to 0.05-2.0."""
+    engine.set_value("temperature", x)
+
+
+@command("tempo")
+def tempo(engine: Engine, request: Request, bpm: Bpm) -> None:
+    """Internal tempo in BPM, clamped to 20-300 (refused while following MIDI clock)."""
+    engine.set_value("tempo", bpm)
+
+
+@command("density")
+def density(engine: Engine, request: Request, x: Unit) -> None:
+    """How busy generated parts are, 0-1 (clamped); steers autopilot."""
+    engine.set_value("density", x)
+
+
+@command("key")
+def key(engine: Engine, request: Request, name: KeyName, scale: ScaleName | None = None) -> None:
+    """Key (C, C#, Db ... B) and optionally scale (major, minor, dorian, blues ...) that harmonies and
+    generated notes keep to."""
+    engine.set_key(name, scale)
+
+
+@command("register")
+def register(engine: Engine, request: Request, low: Pitch, high: Pitch) -> None:
+    """Lowest and highest pitch of generated and harmony notes (0-127, low below high)."""
+    engine.set_register(low, high)
+
+
+@command("play")
+def play(engine: Engine, request: Request) -> None:
+    """Start the transport: beats go out as `/liveai/out/beat n` (and MIDI clock if enabled)."""
+    engine.play()
+
+
+@command("stop")
+def stop(engine: Engine, request: Request) -> None:
+    """Stop the transport; every sounding note gets its note-off."""
+    engine.stop()
+
+
+@command("continue")
+def continue_(engine: Engine, request: Request, beats: Beats = 4.0) -> None:
+    """Duet mode: answer now with about `beats` beats, without waiting for the phrase gap."""
+    engine.continue_(beats, request.source)
+
+
+@command("morph")
+def morph(engine: Engine, request: Request, x: Unit) -> None:
+    """Position between morph slots a and b, clamped to 0-1."""
+    engine.set_value("morph", x)
+
+
+@command("panic")
+def panic(engine: Engine, request: Request) -> None:
+    """All notes off everywhere, queued notes dropped."""
+    engine.panic()
+
+
+# -- session ------------------------------------------------------------------------------
+@command("ping", mqtt=False)
+def ping(engine: Engine, request: Request, token: Token | None = None) -> None:
+    """Answered by `/liveai/pong [token]`, the token echoed as sent."""
+    request.replies.reply("/liveai/pong", *([] if token is None else [token]))
+
+
+@command("status", mqtt=False)
+def status(engine: Engine, request: Request) -> None:
+    """Answered by `/liveai/status key value key value ...`: uptime_s, events in/out per s,
+    latency_p50_ms/latency_p99_ms (arrival to send), error counters, mode, tempo, ports."""
+    args: list[Any] = []
+    for name, value in request.replies.status().items():
+        args += [name, int(value) if isinstance(value, bool) else value]
+    request.replies.reply("/liveai/status", *args)
+
+
+@command("subscribe", mqtt=False)
+def subscribe(engine: Engine, request: Request, port: Port | None = None) -> None:
+    """Send everything liveai sends to the sender's address too (port default: the sender's)."""
+    request.replies.subscribe(request.host, port or request.port)
+
+
+@command("unsubscribe", mqtt=False)
+def unsubscribe(engine: Engine, request: Request, port: Port | None = None) -> None:
+    """Stop sending to the sender's address (port default: the sender's)."""
+    request.replies.unsubscribe(request.host, port or request.port)
+
+
+PLAYING: tuple[CommandDef, ...] = (
+    note, cc, mode, temperature, tempo, density, key, register, play, stop, continue_, morph, panic,
+)
+SESSION: tuple[CommandDef, ...] = (ping, status, subscribe, unsubscribe)
+
+
+def definitions(mode_commands: Iterable[CommandDef]) -> list[CommandDef]:
+    """The whole table: these commands with those the modes add (`Registry.commands()`)."""
+    return [*PLAYING, *mode_commands, *SESSION]

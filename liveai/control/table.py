@@ -1,0 +1,90 @@
+"""The command table: each command's address, handler, arguments, doc and transports,
+and the dispatch that OSC and MQTT share. It is separate from any socket: a transport
+decodes bytes, builds a Request and calls `dispatch` (OSC) or `dispatch_text` (MQTT).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..core.commands import MQTT, OSC, CommandDef, Request
+from ..core.engine import Engine
+from ..errors import CommandError
+from .params import Param, coerce, params_of, parse_text
+from .patterns import is_pattern, matching
+
+PREFIX = "/liveai/"
+
+
+@dataclass(frozen=True)
+class Command:
+    address: str  # the full OSC address, e.g. "/liveai/morph/capture"
+    handler: Callable[..., None]
+    params: tuple[Param, ...]
+    doc: str
+    transports: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        """The MQTT command name: `<base>/cmd/<name>`."""
+        return self.address.removeprefix(PREFIX)
+
+
+def describe(definition: CommandDef) -> Command:
+    return Command(PREFIX + definition.address, definition.handler, params_of(definition.handler),
+                   inspect.getdoc(definition.handler) or "", definition.transports)
+
+
+class CommandTable:
+    """Every command, in declaration order, bound to the engine it acts on."""
+
+    def __init__(self, engine: Engine, definitions: Iterable[CommandDef]) -> None:
+        self.engine = engine
+        self.commands: dict[str, Command] = {}
+        for definition in definitions:
+            command = describe(definition)
+            if command.address in self.commands:
+                raise ValueError(f"two commands at {command.address}")
+            self.commands[command.address] = command
+        self._osc = {a: c for a, c in self.commands.items() if OSC in c.transports}
+
+    def dispatch(self, address: str, args: list[Any] | tuple[Any, ...], request: Request) -> None:
+        """An OSC message: the command at `address`, or every command its pattern matches
+        (each is tried; the first refusal is raised, saying how many there were)."""
+        command = self._osc.get(address)
+        if command is not None:
+            command.handler(self.engine, request, *coerce(command.address, command.params, args))
+            return
+        if not is_pattern(address):
+            raise CommandError("unknown_address", f"unknown address {address}")
+        try:
+            found = matching(address, list(self._osc))
+        except ValueError as exc:
+            raise CommandError("malformed", f"bad address pattern: {exc}") from None
+        if not found:
+            raise CommandError("unknown_address", f"no address matches {address}")
+        refused = []
+        for match in found:
+            command = self._osc[match]
+            try:
+                command.handler(self.engine, request, *coerce(command.address, command.params, args))
+            except CommandError as exc:
+                refused.append(exc)
+        if refused:
+            first = refused[0]
+            more = f" (and {len(refused) - 1} more of the {len(found)} matched)" if len(refused) > 1 else ""
+            raise CommandError(first.code, first.message + more)
+
+    def dispatch_text(self, name: str, payload: str, request: Request) -> None:
+        """An MQTT `cmd/<name>` message with a text payload."""
+        command = self.commands.get(PREFIX + name)
+        if command is None or MQTT not in command.transports:
+            raise CommandError("unknown_command", f"unknown command {name!r}")
+        args = parse_text(command.address, command.params, payload)
+        command.handler(self.engine, request, *coerce(command.address, command.params, args))
+
+    def carried_by(self, transport: str) -> list[Command]:
+        return [c for c in self.commands.values() if transport in c.transports]

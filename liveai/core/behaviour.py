@@ -1,0 +1,50 @@
+"""What the core knows of behaviours: protocols only. The behaviours themselves and the
+registry that makes them live in `liveai.behaviours`; the server hands the registry in.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from ..events import ControlChange, NoteOff, NoteOn
+
+if TYPE_CHECKING:
+    from .context import Context
+
+
+class Behaviour(Protocol):
+    """A mode at play in one session: it hears the session's notes and answers through
+    its Context, and `release` silences exactly what it sounds."""
+
+    name: str
+
+    def note_on(self, event: NoteOn, ctx: Context) -> None: ...
+    def note_off(self, event: NoteOff, ctx: Context) -> None: ...
+    def control(self, event: ControlChange, ctx: Context) -> None: ...
+    def beat(self, n: int, t: float, ctx: Context) -> None: ...
+    def continue_(self, beats: float, ctx: Context) -> None: ...
+    def start(self, ctx: Context) -> None: ...
+    def release(self, ctx: Context) -> None: ...
+
+
+class Ears(Protocol):
+    """A session's hearing, whatever the mode: every played note reaches its model state
+    as it arrives, so a model behaviour never re-reads the past when it must answer."""
+
+    def hear(self, event: NoteOn | NoteOff) -> None: ...
+    def flush(self) -> None:
+        """After the behaviour had its turn with a note: send on what was heard."""
+        ...
+    def reset(self) -> None:
+        """Forget everything heard (after a panic)."""
+        ...
+
+
+class Behaviours(Protocol):
+    """The registry as the engine sees it."""
+
+    def check(self, mode: str, has_model: bool) -> None:
+        """Raise CommandError when `mode` cannot run here, before anything is released."""
+        ...
+    def ears(self, ctx: Context) -> Ears | None: ...
+    def make(self, mode: str, ctx: Context, ears: Ears | None) -> Behaviour: ...

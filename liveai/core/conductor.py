@@ -1,0 +1,83 @@
+"""The transport and its clock: play and stop, internal pulses on the scheduler or
+incoming MIDI clock followed, beats handed to the sessions and sent out.
+
+Internal pulses are timers at target times derived from the previous target, never
+from now, so the beat does not drift. As leader liveai sends start/stop (and clock
+when `midi.clock_out`); while it follows MIDI clock, the tempo is the sender's.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..config import Config
+from ..errors import CommandError
+from ..events import Beat, ClockTick, TransportStart, TransportStop
+from .clock import PPQN, Clock
+from .output import Output, Timer
+from .state import State
+
+
+class Conductor:
+    def __init__(self, config: Config, output: Output, state: State, beat: Callable[[int, float], None]) -> None:
+        self.config = config
+        self.output = output
+        self.state = state
+        self.clock = Clock(config.clock.bpm, config.clock.source)
+        self._beat_sessions = beat
+        self._pulse: Timer | None = None  # the next internal pulse while playing
+
+    def following(self) -> bool:
+        return self.clock.following(self.output.now())
+
+    def play(self, resume: bool = False, at: float | None = None) -> None:
+        now = self.output.now() if at is None else at
+        if resume:
+            self.clock.resume()
+        else:
+            self.clock.start()
+        self.state.set("playing", True)
+        if not self.clock.following(now):
+            self.output.send(TransportStart(resume=resume, t=now))  # followers (MIDI clock out) start too
+            if self._pulse is None:
+                self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0)
+
+    def stop(self) -> None:
+        now = self.output.now()
+        if self.clock.playing and not self.clock.following(now):
+            self.output.send(TransportStop(t=now))
+        self.clock.stop()
+        if self._pulse is not None:
+            self.output.drop(self._pulse)
+            self._pulse = None
+        self.state.set("playing", False)
+
+    def set_tempo(self, bpm: float) -> None:
+        if self.following():
+            raise CommandError("following_clock", "tempo follows incoming MIDI clock")
+        self.clock.internal_bpm = bpm
+        self.state.set("tempo", round(bpm, 3))
+
+    def midi_tick(self, t: float) -> None:
+        self._beat(self.clock.midi_tick(t), t)
+        if self.clock.ticks % PPQN == 0:
+            bpm = round(self.clock.bpm(t), 2)
+            if abs(bpm - self.state.values["tempo"]) >= 0.5:
+                self.state.set("tempo", bpm)
+
+    def _schedule_pulse(self, at: float) -> None:
+        self._pulse = self.output.call_at(at, lambda: self._internal_pulse(at))
+
+    def _internal_pulse(self, at: float) -> None:
+        if not self.clock.following(at):
+            if self.config.midi.clock_out:
+                self.output.send(ClockTick(t=at))
+            self._beat(self.clock.advance(), at)
+        # Next pulse from the previous target, not from now: no drift.
+        self._schedule_pulse(at + self.clock.tick_period(at))
+
+    def _beat(self, n: int | None, t: float) -> None:
+        if n is None:
+            return
+        self.output.send(Beat(n, t=t))
+        self._beat_sessions(n, t)

@@ -1,0 +1,183 @@
+"""The corpus as timed notes: music21 scores rendered as a performance, MIDI files as
+they are; one cache file per source file (plain arrays, no pickle).
+
+Scores carry no performance timing, so they are *rendered*: quarter = `bpm`, notes
+slightly detached (`ARTICULATION` of their written length), velocity = a per-piece
+dynamic level + a metric accent + small seeded noise. Everything is seeded by the
+piece id, so a rerun produces the same tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..music.note import Note
+from .midi import MIDI_SUFFIXES, midi_to_notes
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BPM = 100.0
+ARTICULATION = 0.9  # sounding fraction of the written length
+BASE_VELOCITY = 72
+MAX_REPEAT_EXPANSION = 3.0  # expanded / written length above which repeats are not expanded
+
+
+def _seed_of(rel_id: str) -> int:
+    return int.from_bytes(hashlib.sha1(("seed:" + rel_id).encode("utf-8")).digest()[:4], "big")
+
+
+# --- rendering scores -----------------------------------------------------------
+
+
+def render_notes(
+    raw: Sequence[tuple[float, float, float, int]],
+    rel_id: str,
+    bpm: float = DEFAULT_BPM,
+) -> list[Note]:
+    """Timed notes from (offset_quarters, length_quarters, beat_strength, pitch) rows.
+
+    Humanisation (documented in the model card): per-piece level uniform in
+    [-16, +16], accent +10 on beat strength 1 and +5 on 0.5, gaussian noise sd 3
+    drawn once per onset time, so a chord shares one velocity (as a player's hand).
+    """
+    if not raw:
+        return []
+    rng = np.random.default_rng(_seed_of(rel_id))
+    level = BASE_VELOCITY + int(rng.integers(-16, 17))
+    sec_per_q = 60.0 / bpm
+    t0 = min(r[0] for r in raw)
+    onset_noise: dict[float, float] = {}
+    for off in sorted({r[0] for r in raw}):
+        onset_noise[off] = float(rng.normal(0.0, 3.0))
+    notes = []
+    for off, length, strength, pitch in raw:
+        if length <= 0:  # grace notes carry no written duration
+            continue
+        accent = 10 if strength >= 1.0 else 5 if strength >= 0.5 else 0
+        vel = int(np.clip(round(level + accent + onset_noise[off]), 1, 127))
+        start = (off - t0) * sec_per_q
+        notes.append(Note(start, start + max(length * ARTICULATION * sec_per_q, 0.02), int(pitch), vel))
+    notes.sort(key=lambda n: (n.start, n.pitch))
+    return notes
+
+
+def score_rows(score: Any) -> list[tuple[float, float, float, int]]:
+    """(offset, length, beat strength, pitch) of every sounding pitch of a music21
+    score, repeats expanded where music21 can, ties merged."""
+    from music21 import exceptions21  # noqa: PLC0415 (heavy import, data prep only)
+
+    written = float(score.highestTime)
+    try:
+        expanded = score.expandRepeats()
+        # music21 occasionally loops on odd abc endings (an O'Neill reel became 4.6
+        # hours); real repeats at most about double a tune, so keep the written form.
+        if float(expanded.highestTime) <= MAX_REPEAT_EXPANSION * max(written, 1.0):
+            score = expanded
+        else:
+            log.info("repeat expansion x%.1f refused", float(expanded.highestTime) / max(written, 1.0))
+    except exceptions21.Music21Exception as exc:
+        log.debug("repeats not expanded: %s", exc)
+    score = score.stripTies()
+    rows = []
+    for n in score.recurse().notes:
+        off = float(n.getOffsetInHierarchy(score))
+        length = float(n.quarterLength)
+        try:
+            strength = float(n.beatStrength)
+        except exceptions21.Music21Exception:
+            strength = 0.0
+        for p in n.pitches:
+            if 0 <= p.midi < 128:
+                rows.append((off, length, strength, int(p.midi)))
+    return rows
+
+
+# --- parsing files (run in worker processes) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    rel_id: str
+    notes: list[Note]
+
+
+def parse_music21_file(path: Path, rel: str, bpm: float = DEFAULT_BPM) -> list[Piece]:
+    """Every tune of a music21-readable file (abc opus files hold many tunes)."""
+    from music21 import converter, stream  # noqa: PLC0415
+
+    # forceSource/storePickle: never read or write music21's pickle cache.
+    parsed = converter.parse(str(path), forceSource=True, storePickle=False)
+    scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
+    pieces = []
+    for i, sc in enumerate(scores):
+        rel_id = f"{rel}#{i}"
+        try:
+            notes = render_notes(score_rows(sc), rel_id, bpm)
+        except Exception as exc:  # a broken tune must not lose the whole opus
+            log.warning("skipping %s: %s: %s", rel_id, type(exc).__name__, exc)
+            continue
+        if notes:
+            pieces.append(Piece(rel_id, notes))
+    return pieces
+
+
+def parse_midi_file(path: Path, rel: str) -> list[Piece]:
+    notes = midi_to_notes(path)
+    return [Piece(f"{rel}#0", notes)] if notes else []
+
+
+def parse_any(path: Path, rel: str, bpm: float = DEFAULT_BPM) -> list[Piece]:
+    if path.suffix.lower() in MIDI_SUFFIXES:
+        return parse_midi_file(path, rel)
+    return parse_music21_file(path, rel, bpm)
+
+
+# --- per-file cache (npz of plain arrays; no pickle) ----------------------------
+
+CACHE_VERSION = 2
+
+
+def cache_key(path: Path, rel: str, bpm: float) -> str:
+    st = path.stat()
+    key = f"{CACHE_VERSION}|{rel}|{st.st_size}|{st.st_mtime_ns}|{bpm}"
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+def save_pieces(path: Path, pieces: Sequence[Piece]) -> None:
+    notes = np.array([n for p in pieces for n in p.notes], dtype=np.float64).reshape(-1, 4)
+    counts = np.array([len(p.notes) for p in pieces], dtype=np.int64)
+    ids = np.array([p.rel_id for p in pieces], dtype=np.str_)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, notes=notes, counts=counts, ids=ids)
+    tmp.replace(path)
+
+
+def parse_to_cache(job: tuple[Path, str, float, Path]) -> tuple[str, int, float]:
+    """Worker-process entry: parse one file and cache its pieces.
+    job = (path, rel, bpm, cache_file) -> (rel, pieces, seconds)."""
+    path, rel, bpm, cache_file = job
+    t0 = time.perf_counter()
+    pieces = parse_any(path, rel, bpm)
+    save_pieces(cache_file, pieces)
+    return rel, len(pieces), time.perf_counter() - t0
+
+
+def load_pieces(path: Path) -> list[Piece]:
+    with np.load(path, allow_pickle=False) as z:
+        notes, counts, ids = z["notes"], z["counts"], z["ids"]
+    pieces, i = [], 0
+    for rel_id, c in zip(ids, counts):
+        rows = notes[i : i + c]
+        i += c
+        pieces.append(Piece(str(rel_id), [Note(float(s), float(e), int(p), int(v)) for s, e, p, v in rows]))
+    return pieces
+
+

@@ -1,1 +1,0 @@
-"""Playing with the model live: model harmonize, duet (call and response), autopilot."""

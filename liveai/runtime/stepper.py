@@ -1,0 +1,173 @@
+"""The token stepper: one model, a state per session kept resident on its device, and
+the steps that feed sessions their tokens, batched when that pays.
+
+Work comes as feeds: a session and what it wants fed next (a token, or a list of
+tokens). One session alone takes a list in one prefill. When several sessions wait,
+their short lists are fed together: padded in one call where the model can (the
+GRU's `prefill_rows`), else in lockstep a token at a time, so every step serves all
+of them; a long list, a phrase to prime, still prefills alone. Every step is timed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from ..core.stats import percentiles_ms
+from ..models import codec
+from ..models.base import ContinuationModel, stack_states
+
+log = logging.getLogger(__name__)
+
+_TIMINGS = 4096  # recent step durations kept for percentiles
+LOCKSTEP_MAX_TOKENS = 8  # longer lists prefill alone even when other sessions wait
+# Batching copies the states in and out at every step: worth it for a GRU's hidden
+# state (KBs), not for a Transformer's KV cache (MBs), whose sessions step one by one.
+BATCH_STATE_LIMIT = 256 * 1024
+
+
+class Feed(Protocol):
+    """A session waiting for tokens to be fed: `feed` is a token or a list of tokens
+    (None: nothing fed yet, START first); the stepper shortens a list it fed in part."""
+
+    session: str
+    feed: Any
+
+
+@dataclass
+class _Timings:
+    step_s: deque[float] = field(default_factory=lambda: deque(maxlen=_TIMINGS))
+    batch: deque[int] = field(default_factory=lambda: deque(maxlen=_TIMINGS))
+    steps: int = 0
+
+    def add(self, seconds: float, batch: int) -> None:
+        self.step_s.append(seconds)
+        self.batch.append(batch)
+        self.steps += 1
+
+
+class TokenStepper:
+    def __init__(self, model: ContinuationModel, name: str, max_sessions: int = 64) -> None:
+        self.model = model
+        self.name = name
+        self.max_sessions = max_sessions
+        # the embedding, since int8-quantized layers have no parameters
+        self.device = model.embed.weight.device  # type: ignore[attr-defined]
+        self._states: OrderedDict[str, Any] = OrderedDict()  # least recently used first
+        self._last_logits: dict[str, torch.Tensor] = {}  # (V,) after each session's last token
+        self.timings = _Timings()
+        self.batches = model.init_state(1, self.device).nbytes() <= BATCH_STATE_LIMIT
+        # token lists of several sessions in one call (the GRU), else in lockstep a token at a time
+        self._prefill_rows = getattr(model, "prefill_rows", None)
+
+    def last_logits(self, session: str) -> torch.Tensor | None:
+        """(V,) after the session's last fed token, if it has a state."""
+        return self._last_logits.get(session)
+
+    def forget(self, session: str) -> None:
+        self._states.pop(session, None)
+        self._last_logits.pop(session, None)
+
+    def stats(self) -> dict[str, Any]:
+        t = self.timings
+        p50, p99 = percentiles_ms(t.step_s)
+        return {
+            f"model_{self.name}_steps": t.steps,
+            f"model_{self.name}_step_p50_ms": round(p50, 4),
+            f"model_{self.name}_step_p99_ms": round(p99, 4),
+            f"model_{self.name}_batch_mean": round(sum(t.batch) / len(t.batch), 3) if t.batch else 0.0,
+            f"model_{self.name}_sessions": len(self._states),
+            f"model_{self.name}_device": str(self.device),
+        }
+
+    # -- stepping ------------------------------------------------------------------------
+    def step(self, feeds: Sequence[Feed]) -> list[tuple[Feed, torch.Tensor]]:
+        """Feed every waiting session (one step each); the feeds whose tokens are all
+        in, each with the logits after its last token. A feed fed in part (lockstep)
+        keeps the rest of its list for the next call."""
+        for f in feeds:
+            if f.feed is None:  # a session with nothing fed yet begins with START
+                f.feed = codec.START
+        done: list[tuple[Feed, torch.Tensor]] = []
+        if len(feeds) == 1 or not self.batches:
+            for f in feeds:
+                done += self._prefill(f) if isinstance(f.feed, list) else self._step_batch([f])
+            return done
+        batch = []
+        for f in feeds:
+            if isinstance(f.feed, list) and len(f.feed) > LOCKSTEP_MAX_TOKENS:
+                done += self._prefill(f)
+            else:
+                batch.append(f)
+        if batch:
+            done += self._step_batch(batch)
+        return done
+
+    def _state(self, session: str) -> Any:
+        state = self._states.pop(session, None)
+        if state is None:
+            state = self.model.init_state(1, self.device)
+            if len(self._states) >= self.max_sessions:
+                evicted, _ = self._states.popitem(last=False)
+                self._last_logits.pop(evicted, None)
+                log.warning("model %s: more than %d sessions, forgetting %s", self.name, self.max_sessions, evicted)
+        self._states[session] = state  # most recently used last
+        return state
+
+    def _prefill(self, f: Feed) -> list[tuple[Feed, torch.Tensor]]:
+        """A list of tokens (priming with a phrase) goes in one call, for this session alone."""
+        started = time.perf_counter()
+        x = torch.tensor([f.feed], dtype=torch.long, device=self.device)  # (1, T)
+        logits, state = self.model.prefill(x, self._state(f.session))
+        self._states[f.session] = state
+        self.timings.add(time.perf_counter() - started, 1)
+        self._last_logits[f.session] = logits[0, -1]
+        return [(f, logits[0, -1])]  # (V,)
+
+    def _step_batch(self, feeds: list[Feed]) -> list[tuple[Feed, torch.Tensor]]:
+        if self._prefill_rows is not None and len(feeds) > 1 and any(isinstance(f.feed, list) for f in feeds):
+            return self._prefill_batch(feeds)
+        started = time.perf_counter()
+        firsts = [f.feed[0] if isinstance(f.feed, list) else f.feed for f in feeds]
+        tokens = torch.tensor(firsts, dtype=torch.long, device=self.device)  # (B,)
+        if len(feeds) == 1:
+            logits, state = self.model.step(tokens, self._state(feeds[0].session))
+            self._states[feeds[0].session] = state
+        else:
+            states = stack_states([self._state(f.session) for f in feeds])
+            logits, states = self.model.step(tokens, states)  # (B, V)
+            for i, f in enumerate(feeds):
+                self._states[f.session] = states.select(i)
+        self.timings.add(time.perf_counter() - started, len(feeds))
+        done = []
+        for i, f in enumerate(feeds):
+            self._last_logits[f.session] = logits[i]
+            if isinstance(f.feed, list) and len(f.feed) > 1:
+                f.feed = f.feed[1:]  # more of its list next step; the job waits
+            else:
+                done.append((f, logits[i]))
+        return done
+
+    def _prefill_batch(self, feeds: list[Feed]) -> list[tuple[Feed, torch.Tensor]]:
+        """Every session's whole list in one call, shorter lists padded at the end."""
+        assert self._prefill_rows is not None
+        started = time.perf_counter()
+        lists = [f.feed if isinstance(f.feed, list) else [f.feed] for f in feeds]
+        longest = max(len(tokens) for tokens in lists)
+        tokens = torch.tensor([t + [codec.PAD] * (longest - len(t)) for t in lists], dtype=torch.long,
+                              device=self.device)  # (B, T)
+        lengths = torch.tensor([len(t) for t in lists], device=self.device)  # (B,)
+        states = stack_states([self._state(f.session) for f in feeds])
+        logits, states = self._prefill_rows(tokens, lengths, states)  # (B, V)
+        for i, f in enumerate(feeds):
+            self._states[f.session] = states.select(i)
+        self.timings.add(time.perf_counter() - started, len(feeds))
+        for i, f in enumerate(feeds):
+            self._last_logits[f.session] = logits[i]
+        return [(f, logits[i]) for i, f in enumerate(feeds)]

@@ -1,0 +1,234 @@
+"""The worker: one dedicated thread where model work runs, in order per session.
+
+The asyncio loop never waits on torch. Work arrives as jobs, each for a session:
+
+- a *token job* (the protocol of liveai.core.jobs): a generator that yields a token to
+  feed (or a list, fed at once), receives the logits of the next token, and finally
+  returns a result. `PEEK` asks for the logits after the session's last fed token
+  without feeding anything; `RESET` forgets the session's state at that point of its
+  queue. The heads of different sessions' queues are stepped together by the
+  TokenStepper;
+- a *call*: any function, run on this thread in its session's order (for work that
+  is not token by token).
+
+    def harmonize(...):            # a token job
+        logits = yield note_token  # feed the played note
+        return sample(logits)
+
+    future = worker.submit("osc:127.0.0.1", harmonize(...))   # concurrent.futures.Future
+    result = await asyncio.wrap_future(future)                # in the loop, never blocking
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import queue
+import threading
+from collections import deque
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
+from typing import Any, Callable, cast
+
+import torch
+
+from ..core.jobs import PEEK, RESET, Job
+from .stepper import TokenStepper
+
+log = logging.getLogger(__name__)
+
+# The worker and the loop share the GIL; by default a thread keeps it up to 5 ms, which
+# would show up as 5 ms of latency. The server hands it over fifty times as often.
+GIL_SWITCH_INTERVAL_S = 0.0001
+
+
+@dataclass
+class _Running:
+    session: str
+    job: Job | Callable[[], Any]
+    future: Future[Any]
+    feed: int | list[int] | None = None  # what a token job asks to feed next (None: PEEK)
+    started: bool = False
+
+
+class Worker:
+    """One thread, one stepper, many sessions. `start()`, `submit()`, `close()`."""
+
+    def __init__(self, stepper: TokenStepper, threads: int = 1) -> None:
+        self.stepper = stepper
+        self.name = stepper.name
+        self.threads = threads
+        self._inbox: queue.SimpleQueue[_Running | None] = queue.SimpleQueue()
+        self._queues: dict[str, deque[_Running]] = {}
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, warmup_steps: int = 20) -> None:
+        """Start the thread and warm the model up (first calls are slow: allocation, JIT paths)."""
+        self._thread = threading.Thread(target=self._work, name=f"model-{self.name}", daemon=True)
+        self._thread.start()
+        futures = [self.submit("warmup", _warmup(warmup_steps)) for _ in range(2)]
+        for f in futures:
+            f.result(timeout=60)
+        self.reset("warmup").result(timeout=10)
+        self.stepper.timings = type(self.stepper.timings)()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._inbox.put(None)
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    # -- API (any thread) ----------------------------------------------------------------
+    def submit(self, session: str, job: Job | Callable[[], Any]) -> Future[Any]:
+        """Queue a token job or a call for `session`; the future holds its result
+        (cancel it to drop the job)."""
+        future: Future[Any] = Future()
+        self._inbox.put(_Running(session, job, future))
+        return future
+
+    def reset(self, session: str) -> Future[Any]:
+        """Forget the session's state once the jobs queued before have run (panic, re-prime)."""
+        return self.submit(session, _reset())
+
+    def stats(self) -> dict[str, Any]:
+        return self.stepper.stats()
+
+    # -- the thread ------------------------------------------------------------------------
+    def _work(self) -> None:
+        torch.set_num_threads(self.threads)
+        with torch.inference_mode():
+            while True:
+                if not self._take(block=not self._queues):
+                    break
+                heads = self._heads()
+                try:
+                    for head, logits in self.stepper.step(heads):
+                        self._finish_step(head, logits)  # type: ignore[arg-type]
+                except Exception as exc:  # a bad step must not silence the model for the rest of the show
+                    log.exception("model %s: a step failed; the jobs waiting on it fail", self.name)
+                    for head in heads:
+                        self._fail(head, exc)
+
+    def _take(self, block: bool) -> bool:
+        """Move new jobs from the inbox; False when closing."""
+        while True:
+            try:
+                item = self._inbox.get(block=block)
+            except queue.Empty:
+                return True
+            block = False
+            if item is None:
+                self._cancel_all()
+                return False
+            self._queues.setdefault(item.session, deque()).append(item)
+
+    def _heads(self) -> list[_Running]:
+        """The first live job of every session that needs a model step, each with what
+        it wants to feed; calls, resets and peeks with known logits run on the way."""
+        heads = []
+        for session in list(self._queues):
+            jobs = self._queues[session]
+            while jobs:
+                head = jobs[0]
+                if not inspect.isgenerator(head.job):
+                    self._call(head)
+                    jobs.popleft()
+                    continue
+                if not head.started and not self._advance(head, None):
+                    jobs.popleft()
+                    continue
+                if head.feed == RESET:
+                    self.stepper.forget(session)
+                    if not self._advance(head, None):
+                        jobs.popleft()
+                    continue
+                known = self.stepper.last_logits(session) if head.feed is PEEK else None
+                if known is not None:
+                    if not self._advance(head, known):
+                        jobs.popleft()
+                    continue  # no step needed: look at this session's queue again
+                heads.append(head)
+                break
+            if not jobs:
+                del self._queues[session]
+        return heads
+
+    def _call(self, running: _Running) -> None:
+        if running.future.cancelled():
+            return
+        try:
+            _settle(running.future, running.job())  # type: ignore[operator]
+        except Exception as exc:  # a failing call must not stop the worker
+            log.exception("model call failed (session %s)", running.session)
+            _settle(running.future, exc=exc)
+
+    def _advance(self, running: _Running, logits: torch.Tensor | None) -> bool:
+        """Run the job to its next yield; False when it finished (future resolved)."""
+        job = cast(Job, running.job)
+        if running.future.cancelled():
+            job.close()
+            return False
+        try:
+            running.feed = job.send(logits) if running.started else next(job)
+            running.started = True
+            if running.feed == []:
+                raise ValueError("a job yielded an empty list of tokens")
+        except StopIteration as done:
+            _settle(running.future, done.value)
+            return False
+        except Exception as exc:  # a failing job must not stop the worker
+            log.exception("model job failed (session %s)", running.session)
+            _settle(running.future, exc=exc)
+            return False
+        return True
+
+    def _finish_step(self, head: _Running, logits: torch.Tensor) -> None:
+        if not self._advance(head, logits):
+            jobs = self._queues.get(head.session)
+            if jobs and jobs[0] is head:
+                jobs.popleft()
+
+    def _fail(self, head: _Running, exc: Exception) -> None:
+        """Drop a job whose step failed (its session's state is forgotten: it may be half written)."""
+        if inspect.isgenerator(head.job):
+            head.job.close()
+        _settle(head.future, exc=exc)
+        self.stepper.forget(head.session)
+        jobs = self._queues.get(head.session)
+        if jobs and jobs[0] is head:
+            jobs.popleft()
+            if not jobs:
+                del self._queues[head.session]
+
+    def _cancel_all(self) -> None:
+        for jobs in self._queues.values():
+            for running in jobs:
+                if inspect.isgenerator(running.job):
+                    running.job.close()
+                running.future.cancel()
+        self._queues.clear()
+
+
+def _settle(future: Future[Any], value: Any = None, exc: Exception | None = None) -> None:
+    """Resolve a job's future, unless the loop cancelled it meanwhile (a race: the job
+    finished as the loop gave up on it; its result is simply not wanted)."""
+    try:
+        if exc is None:
+            future.set_result(value)
+        else:
+            future.set_exception(exc)
+    except InvalidStateError:
+        pass
+
+
+def _reset() -> Job:
+    yield RESET
+    return None
+
+
+def _warmup(steps: int) -> Job:
+    for i in range(steps):
+        yield i % 256  # note-on and note-off tokens
+    yield list(range(steps))
+    return None

@@ -1,0 +1,66 @@
+"""The one shape of every transport: an async context manager with hooks.
+
+    async with transport:          # _open(): bind, connect, open ports
+        await transport.serve()    # until the peer is lost (TransportError) or cancelled
+    # _close(lost): release everything; `lost` says the peer went away (not a shutdown)
+
+`send(event)` is the engine's sink: it checks its input and hands it to `_send` while
+the transport is open (while it is not, there is no peer to send to). A transport that
+loses its peer raises TransportError, and `liveai.transports.supervisor` opens it again
+with backoff while the rest keeps playing (mido's ports, httpx's transports, aiomqtt's
+reconnection pattern).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any, Self
+
+from ..events import Event
+
+
+class Transport:
+    name = "transport"
+    # When True, failing to open stops liveai (OSC cannot listen: nothing else would work);
+    # otherwise the supervisor keeps trying (a MIDI system or a broker may come later).
+    required = False
+    reconnect_max_s = 10.0  # the supervisor's longest wait between attempts
+
+    def __init__(self) -> None:
+        self.is_open = False
+
+    async def __aenter__(self) -> Self:
+        await self._open()
+        self.is_open = True
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.is_open = False
+        lost = exc_type is not None and not issubclass(exc_type, asyncio.CancelledError)
+        await self._close(lost)
+
+    async def serve(self) -> None:
+        """Run while open: until the peer is lost (raise TransportError) or cancelled."""
+        await asyncio.Event().wait()
+
+    def send(self, event: Event) -> None:
+        if not isinstance(event, Event):
+            raise TypeError(f"{self.name}: send() takes an Event, not {type(event).__name__}")
+        if self.is_open:
+            self._send(event)
+
+    def report(self) -> dict[str, Any]:
+        """This transport's keys in `/liveai/status` and telemetry."""
+        return {}
+
+    # -- hooks ----------------------------------------------------------------------
+    async def _open(self) -> None:
+        raise NotImplementedError
+
+    async def _close(self, lost: bool) -> None:
+        raise NotImplementedError
+
+    def _send(self, event: Event) -> None:
+        raise NotImplementedError

@@ -1,0 +1,43 @@
+"""`pip install .` into a fresh virtual environment serves with the shipped GRU: the
+models travel inside the wheel, not only in a checkout or an editable install."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from liveai.bench.harness import OscPeer, ServerProcess, free_port
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_into_a_fresh_venv_and_serves_with_the_gru(tmp_path: Path, monkeypatch):
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+                   check=True, capture_output=True)
+    (wheel,) = wheels.glob("liveai-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # as scripts/setup does: torch pinned first (the CPU build on this machine), then liveai
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "torch==2.13.0", str(wheel)], check=True,
+                   capture_output=True)
+    away = tmp_path / "elsewhere"  # no checkout in sight: only the installed package
+    away.mkdir()
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    port = free_port()
+    with OscPeer(port) as peer:
+        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{peer.port}"]', "midi.api=none"],
+                               command=[str(venv / "bin" / "liveai")], cwd=away,
+                               log_path=tmp_path / "server.log").start()
+        try:
+            peer.wait_pong(timeout=60)
+            status = peer.status()
+        finally:
+            assert server.stop() == 0, server.log()
+    log = server.log()
+    assert f"model gru (gru, int8, TorchScript) from {venv}" in log, log  # the wheel's own copy
+    assert status["model_gru_device"] == "cpu" and status["mode"] == "harmonize"
