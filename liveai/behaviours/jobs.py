@@ -1,4 +1,4 @@
-"""Model jobs: generators the ModelRunner steps on its worker thread (see runner.py).
+"""Model jobs: generators the Worker steps on its thread (see liveai.runtime.worker).
 
 Each yields tokens to feed and is sent the logits of the next token. Sampling happens
 here, on the worker, with the session's Sampler: its note tracker and random generator

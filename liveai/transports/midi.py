@@ -3,8 +3,8 @@
 rtmidi calls back on its own thread; messages are stamped with their arrival time there
 and handed to the loop through a bounded inbox (drops are counted and logged). Named
 ports are matched by substring, polled, closed when they disappear (their held notes
-are released) and reopened when they come back. The session raises TransportError
-when the MIDI system itself goes away; `liveai.supervisor` starts it again.
+are released) and reopened when they come back. `serve` raises TransportError
+when the MIDI system itself goes away; the supervisor opens it again.
 """
 
 from __future__ import annotations

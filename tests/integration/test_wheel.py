@@ -3,6 +3,7 @@ models travel inside the wheel, not only in a checkout or an editable install.""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,13 @@ ROOT = Path(__file__).parents[2]
 
 @pytest.mark.slow
 def test_the_wheel_installs_into_a_fresh_venv_and_serves_with_the_gru(tmp_path: Path, monkeypatch):
+    source = tmp_path / "source"  # a copy: an in-tree build/ would keep files the tree no longer has
+    for name in ("liveai", "models"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)],
                    check=True, capture_output=True)
     (wheel,) = wheels.glob("liveai-*.whl")
     venv = tmp_path / "venv"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from note_checks import assert_notes_close
 
 from liveai.data.midi import (
     MidiFileError,
@@ -19,23 +20,14 @@ from liveai.models import codec
 from liveai.music.note import Note
 
 
-def _close(a: list[Note], b: list[Note]) -> None:
-    assert len(a) == len(b)
-    for x, y in zip(sorted(a, key=lambda n: (n.start, n.pitch)), sorted(b, key=lambda n: (n.start, n.pitch))):
-        assert x.pitch == y.pitch
-        assert abs(x.start - y.start) <= 0.01 + 1e-9
-        assert abs(x.end - y.end) <= 0.01 + 1e-9
-        assert abs(codec.velocity_to_bin(x.velocity) - codec.velocity_to_bin(y.velocity)) <= 1
-
-
 def test_midi_round_trip(tmp_path: Path) -> None:
     notes = [Note(0.0, 0.5, 60, 80), Note(0.25, 1.0, 64, 50), Note(1.0, 2.0, 67, 110)]
     path = tmp_path / "x.mid"
     notes_to_midi(notes).write(str(path))
     toks = encode_midi(path)
     assert toks[0] == codec.START
-    _close(codec.decode_tokens(toks), notes)
-    _close(midi_to_notes(decode_to_midi(toks)), notes)
+    assert_notes_close(codec.decode_tokens(toks), notes)
+    assert_notes_close(midi_to_notes(decode_to_midi(toks)), notes)
 
 
 def test_a_broken_file_is_a_clear_error_and_suffixes_match_in_any_case(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from note_checks import assert_notes_close
 
 from liveai.models import codec
 from liveai.music.note import Note
@@ -38,15 +39,6 @@ def test_encode_simple() -> None:
     ]
 
 
-def _close(a: list[Note], b: list[Note]) -> None:
-    assert len(a) == len(b)
-    for x, y in zip(sorted(a, key=lambda n: (n.start, n.pitch)), sorted(b, key=lambda n: (n.start, n.pitch))):
-        assert x.pitch == y.pitch
-        assert abs(x.start - y.start) <= 0.01 + 1e-9
-        assert abs(x.end - y.end) <= 0.01 + 1e-9
-        assert abs(codec.velocity_to_bin(x.velocity) - codec.velocity_to_bin(y.velocity)) <= 1
-
-
 notes_strategy = st.lists(
     st.tuples(
         st.floats(0, 30, allow_nan=False),
@@ -63,7 +55,7 @@ notes_strategy = st.lists(
 def test_round_trip_property(notes: list[Note]) -> None:
     """decode(encode(x)) matches the normalised notes within 10 ms and one velocity bin."""
     expected = codec.normalise_notes(notes)
-    _close(codec.decode_tokens(codec.encode_notes(notes)), expected)
+    assert_notes_close(codec.decode_tokens(codec.encode_notes(notes)), expected)
     # normalisation only touches what the codec cannot express
     for n in expected:
         assert n.end > n.start
@@ -84,7 +76,7 @@ def test_streaming_encoder_matches_offline(notes: list[Note]) -> None:
         toks += enc.feed("on" if kind else "off", pitch, vel, t0 + t)
     first = round(norm[0].start / codec.TIME_STEP_S) if norm else 0
     shifted = [Note(n.start - first * 0.01, n.end - first * 0.01, n.pitch, n.velocity) for n in norm]
-    _close(codec.decode_tokens(toks), shifted)
+    assert_notes_close(codec.decode_tokens(toks), shifted)
 
 
 def test_streaming_encoder_details() -> None:
