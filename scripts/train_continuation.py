@@ -1,13 +1,19 @@
 #!/usr/bin/env python
-"""Train a continuation model (GRU or Transformer) on prepared token shards.
+"""Train a continuation model (GRU or Transformer) on prepared data (scripts/prepare_data.py).
 
     .venv/bin/python scripts/train_continuation.py --arch gru --steps 6000
     .venv/bin/python scripts/train_continuation.py --arch transformer --cfg window=512 --resume auto
     torchrun --nproc-per-node 4 scripts/train_continuation.py --arch transformer   # DDP, no code change
 
-Logs train loss and validation NLL (bits per event) to stdout and <out>/log.jsonl;
-writes <out>/last.pt (with optimizer state, for --resume) and <out>/best.pt (best
-validation), both loadable with liveai.models.checkpoint.load_checkpoint.
+Every training window is a new performance of a passage (`--augment performance`,
+liveai.data.windows): scores played in a random style, played MIDI restyled, all
+transposed. `--augment tokens` is the first models' recipe (canonical tokens
+transposed and stretched), `none` the canonical tokens as they are.
+
+Shows a progress bar; logs train loss and validation NLL (bits per event) to
+<out>/log.jsonl and draws them in <out>/learning_curve.png; writes <out>/last.pt (with
+optimizer state, for --resume) and <out>/best.pt (best validation), both loadable with
+liveai.models.checkpoint.load_checkpoint.
 """
 
 from __future__ import annotations
@@ -30,9 +36,14 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from plots import learning_curve  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
 from liveai.data.augment import Augment, augment  # noqa: E402
+from liveai.data.corpus import load_pieces  # noqa: E402
 from liveai.data.evaluate import model_bits, take_pieces  # noqa: E402
 from liveai.data.shards import load_meta, load_split  # noqa: E402
+from liveai.data.windows import PerformanceWindows  # noqa: E402
 from liveai.models import codec  # noqa: E402
 from liveai.models.checkpoint import ARCHS, build_model, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
 
@@ -53,8 +64,9 @@ def parse_cfg(arch: str, items: list[str]) -> dict[str, Any]:
     return out
 
 
-class WindowSampler:
-    """Random training windows of `length` tokens (+1 for the shifted target).
+class TokenWindows:
+    """Random windows of `length` tokens (+1 for the shifted target) of the canonical
+    token stream, optionally transposed and stretched (the first models' recipe).
 
     Each rank draws from its own seeded generator, which shards the batches under
     DDP like a DistributedSampler would (every rank sees different windows)."""
@@ -76,8 +88,8 @@ class WindowSampler:
                 return a[:n]
         return w[:n]
 
-    def batch(self, size: int) -> torch.Tensor:
-        return torch.from_numpy(np.stack([self.window() for _ in range(size)]))  # (B, T + 1)
+    def batch(self, size: int) -> np.ndarray:
+        return np.stack([self.window() for _ in range(size)])  # (B, T + 1)
 
 
 def lr_at(step: int, args: argparse.Namespace) -> float:
@@ -101,11 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--weight-decay", type=float, default=0.05)
     ap.add_argument("--grad-clip", type=float, default=1.0)
-    ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--augment", choices=["performance", "tokens", "none"], default="performance")
+    ap.add_argument("--played-share", type=float, default=0.5,
+                    help="with --augment performance: the share of windows from played MIDI (POP909)")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--eval-events", type=int, default=100_000, help="validation events per evaluation")
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--resume", help="checkpoint to resume from, or 'auto' for <out>/last.pt if present")
+    ap.add_argument("--init", help="start from this checkpoint's weights (e.g. a shipped model), with a new "
+                                   "optimizer and schedule; its config is kept")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
     ap.add_argument("--seed", type=int, default=0)
@@ -142,13 +158,19 @@ def main(argv: list[str] | None = None) -> int:
     elif args.resume:
         resume_path = Path(args.resume)
     ckpt = read_checkpoint(resume_path, "cpu") if resume_path else None
-    if ckpt is not None:
-        cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"}
-        if ckpt["config"]["arch"] != args.arch:
-            raise SystemExit(f"--resume: checkpoint is a {ckpt['config']['arch']}, not a {args.arch}")
+    init = read_checkpoint(args.init, "cpu") if args.init and ckpt is None else None
+    if ckpt is not None or init is not None:
+        source = ckpt if ckpt is not None else init
+        assert source is not None
+        cfg = {k: v for k, v in source["config"].items() if k != "arch"}
+        if source["config"]["arch"] != args.arch:
+            raise SystemExit(f"checkpoint is a {source['config']['arch']}, not a {args.arch}")
     else:
         cfg = parse_cfg(args.arch, args.cfg)
     model = build_model(args.arch, cfg).to(device)
+    if init is not None:
+        model.load_state_dict({k: v.float() for k, v in init["model"].items()})
+        say(f"initialised from {args.init} (its training: {init.get('train_info', {}).get('steps', '?')} steps)")
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -170,9 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    sampler = WindowSampler(
-        train.tokens, args.seq_len, seed=args.seed * 1000 + rank + 7919 * step, aug=None if args.no_augment else Augment()
-    )
+    seed = args.seed * 1000 + rank + 7919 * step  # each rank, and each resume, draws its own windows
+    sampler: PerformanceWindows | TokenWindows
+    if args.augment == "performance":
+        sampler = PerformanceWindows(load_pieces(Path(args.data) / "train_pieces.npz"), args.seq_len,
+                                     np.random.default_rng(seed), played_share=args.played_share)
+    else:
+        sampler = TokenWindows(train.tokens, args.seq_len, seed=seed, aug=Augment() if args.augment == "tokens" else None)
     logf = open(out / "log.jsonl", "a") if main_proc else None  # noqa: SIM115 (kept open for the run)
 
     def log_json(rec: dict[str, Any]) -> None:
@@ -193,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             "device": str(device),
             "data": {"dir": str(args.data), "source": meta.get("source"), "splits": meta.get("splits")},
             "args": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))},
+            "initialised_from": str(args.init) if args.init else (ckpt or {}).get("train_info", {}).get("initialised_from"),
         }
 
     say(f"{args.arch}: {n_params / 1e6:.2f}M params, config {cfg}, world {world}, device {device}")
@@ -201,11 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     t_log = time.time()
     loss_acc, n_acc = 0.0, 0
     model.train()
+    bar = tqdm(total=args.steps, initial=step, desc=args.arch, unit="step", disable=not main_proc, smoothing=0.02)
     while step < args.steps:
         lr = lr_at(step, args)
         for g in opt.param_groups:
             g["lr"] = lr
-        xy = sampler.batch(args.batch_size).to(device)
+        xy = torch.from_numpy(sampler.batch(args.batch_size)).to(device)
         logits = model(xy[:, :-1])  # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), xy[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -214,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         opt.step()
         step += 1
+        bar.update(1)
         tokens_seen += xy[:, 1:].numel() * world
         loss_acc += loss.item()
         n_acc += 1
@@ -227,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                 "steps_per_s": round(args.log_every / dt, 3),
                 "wall_time_s": round(wall_prior + time.time() - t_start, 1),
             }
-            say(json.dumps(rec))
+            bar.set_postfix(train_bits=rec["train_bits_per_event"], lr=f"{lr:.1e}")
             log_json(rec)
             loss_acc, n_acc, t_log = 0.0, 0, time.time()
         if step % args.eval_every == 0 or step == args.steps:
@@ -238,8 +267,9 @@ def main(argv: list[str] | None = None) -> int:
                 improved = val_bpe < best_val
                 best_val = min(best_val, val_bpe)
                 rec = {"step": step, "val_bits_per_event": val_bpe, "best": improved}
-                say(json.dumps(rec))
+                bar.write(json.dumps(rec))
                 log_json(rec)
+                learning_curve(out / "log.jsonl", out / "learning_curve.png", title=f"{args.arch}, {out.name}")
                 info = train_info(val_bpe)
                 save_checkpoint(out / "last.pt", model, info, extra={"optimizer": opt.state_dict()})
                 if improved:
@@ -247,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 model.train()
             if world > 1:
                 dist.barrier()
+    bar.close()
     say(f"done: {step} steps, best val {best_val:.4f} bits/event, checkpoints in {out}")
     if logf:
         logf.close()

@@ -1,10 +1,12 @@
-"""The corpus as timed notes: music21 scores rendered as a performance, MIDI files as
-they are; one cache file per source file (plain arrays, no pickle).
+"""The corpus: music21 scores as written (onsets and lengths in quarter notes, beat
+strengths), MIDI files as played; one cache file per source file (plain arrays, no
+pickle).
 
-Scores carry no performance timing, so they are *rendered*: quarter = `bpm`, notes
-slightly detached (`ARTICULATION` of their written length), velocity = a per-piece
-dynamic level + a metric accent + small seeded noise. Everything is seeded by the
-piece id, so a rerun produces the same tokens.
+Scores carry no performance timing. Their canonical rendering (`render_notes`, what
+the validation and test splits are scored on) plays them at DEFAULT_BPM, notes slightly
+detached (`ARTICULATION` of their written length), velocity = a per-piece dynamic
+level + a metric accent + small seeded noise, seeded by the piece id so a rerun gives
+the same tokens. Training performs them anew for every window (`performance.py`).
 """
 
 from __future__ import annotations
@@ -102,14 +104,28 @@ def score_rows(score: Any) -> list[tuple[float, float, float, int]]:
 
 # --- parsing files (run in worker processes) ------------------------------------
 
+SCORE, PERFORMANCE = "score", "performance"
+
 
 @dataclass(frozen=True, slots=True)
 class Piece:
+    """One tune or song. A score's rows are (onset, length, beat strength, pitch) in
+    quarter notes, to be performed (`canonical_notes`, or `performance.perform` with a
+    style); a performance's rows are (start, end, pitch, velocity) in seconds, as played."""
+
     rel_id: str
-    notes: list[Note]
+    kind: str  # SCORE or PERFORMANCE
+    rows: np.ndarray  # (n, 4) float64
+
+    def canonical_notes(self) -> list[Note]:
+        """The notes the test and validation splits are scored on: a score rendered at
+        DEFAULT_BPM as the shipped models were trained, a performance as played."""
+        if self.kind == SCORE:
+            return render_notes([(r[0], r[1], r[2], int(r[3])) for r in self.rows.tolist()], self.rel_id)
+        return [Note(s, e, int(p), int(v)) for s, e, p, v in self.rows.tolist()]
 
 
-def parse_music21_file(path: Path, rel: str, bpm: float = DEFAULT_BPM) -> list[Piece]:
+def parse_music21_file(path: Path, rel: str) -> list[Piece]:
     """Every tune of a music21-readable file (abc opus files hold many tunes)."""
     from music21 import converter, stream  # noqa: PLC0415
 
@@ -120,64 +136,64 @@ def parse_music21_file(path: Path, rel: str, bpm: float = DEFAULT_BPM) -> list[P
     for i, sc in enumerate(scores):
         rel_id = f"{rel}#{i}"
         try:
-            notes = render_notes(score_rows(sc), rel_id, bpm)
+            rows = score_rows(sc)  # grace notes too (length 0): renderers skip them
         except Exception as exc:  # a broken tune must not lose the whole opus
             log.warning("skipping %s: %s: %s", rel_id, type(exc).__name__, exc)
             continue
-        if notes:
-            pieces.append(Piece(rel_id, notes))
+        if any(r[1] > 0 for r in rows):
+            rows.sort(key=lambda r: (r[0], r[3]))  # by onset: a passage is a slice (music21 gives part by part)
+            pieces.append(Piece(rel_id, SCORE, np.array(rows, np.float64)))
     return pieces
 
 
 def parse_midi_file(path: Path, rel: str) -> list[Piece]:
     notes = midi_to_notes(path)
-    return [Piece(f"{rel}#0", notes)] if notes else []
+    rows = np.array([(n.start, n.end, n.pitch, n.velocity) for n in notes], np.float64).reshape(-1, 4)
+    return [Piece(f"{rel}#0", PERFORMANCE, rows)] if notes else []
 
 
-def parse_any(path: Path, rel: str, bpm: float = DEFAULT_BPM) -> list[Piece]:
+def parse_any(path: Path, rel: str) -> list[Piece]:
     if path.suffix.lower() in MIDI_SUFFIXES:
         return parse_midi_file(path, rel)
-    return parse_music21_file(path, rel, bpm)
+    return parse_music21_file(path, rel)
 
 
 # --- per-file cache (npz of plain arrays; no pickle) ----------------------------
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
-def cache_key(path: Path, rel: str, bpm: float) -> str:
+def cache_key(path: Path, rel: str) -> str:
     st = path.stat()
-    key = f"{CACHE_VERSION}|{rel}|{st.st_size}|{st.st_mtime_ns}|{bpm}"
+    key = f"{CACHE_VERSION}|{rel}|{st.st_size}|{st.st_mtime_ns}"
     return hashlib.sha1(key.encode()).hexdigest()
 
 
 def save_pieces(path: Path, pieces: Sequence[Piece]) -> None:
-    notes = np.array([n for p in pieces for n in p.notes], dtype=np.float64).reshape(-1, 4)
-    counts = np.array([len(p.notes) for p in pieces], dtype=np.int64)
+    rows = np.concatenate([p.rows for p in pieces]) if pieces else np.zeros((0, 4))
+    counts = np.array([len(p.rows) for p in pieces], dtype=np.int64)
     ids = np.array([p.rel_id for p in pieces], dtype=np.str_)
+    kinds = np.array([p.kind for p in pieces], dtype=np.str_)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, notes=notes, counts=counts, ids=ids)
+    np.savez(tmp, rows=rows, counts=counts, ids=ids, kinds=kinds)
     tmp.replace(path)
 
 
-def parse_to_cache(job: tuple[Path, str, float, Path]) -> tuple[str, int, float]:
+def parse_to_cache(job: tuple[Path, str, Path]) -> tuple[str, int, float]:
     """Worker-process entry: parse one file and cache its pieces.
-    job = (path, rel, bpm, cache_file) -> (rel, pieces, seconds)."""
-    path, rel, bpm, cache_file = job
+    job = (path, rel, cache_file) -> (rel, pieces, seconds)."""
+    path, rel, cache_file = job
     t0 = time.perf_counter()
-    pieces = parse_any(path, rel, bpm)
+    pieces = parse_any(path, rel)
     save_pieces(cache_file, pieces)
     return rel, len(pieces), time.perf_counter() - t0
 
 
 def load_pieces(path: Path) -> list[Piece]:
     with np.load(path, allow_pickle=False) as z:
-        notes, counts, ids = z["notes"], z["counts"], z["ids"]
+        rows, counts, ids, kinds = z["rows"], z["counts"], z["ids"], z["kinds"]
     pieces, i = [], 0
-    for rel_id, c in zip(ids, counts):
-        rows = notes[i : i + c]
+    for rel_id, kind, c in zip(ids, kinds, counts):
+        pieces.append(Piece(str(rel_id), str(kind), rows[i : i + c]))
         i += c
-        pieces.append(Piece(str(rel_id), [Note(float(s), float(e), int(p), int(v)) for s, e, p, v in rows]))
     return pieces
-
-

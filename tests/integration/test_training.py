@@ -63,11 +63,17 @@ def test_train_then_resume(corpus: Path, tmp_path: Path, arch: str) -> None:
     model, info = load_checkpoint(tmp_path / "best.pt", "cpu")
     assert info["config"]["arch"] == arch and info["vocab"] == codec.describe_vocab()
     assert model.arch == arch and info["train_info"]["best_val_bits_per_event"] > 0
+    assert (tmp_path / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     out = train(corpus, tmp_path, arch, 9, "--resume", "auto")
     assert f"resumed {tmp_path / 'last.pt'} at step 6" in out
     _, info = load_checkpoint(tmp_path / "last.pt", "cpu")
     assert info["train_info"]["steps"] == 9
+
+    out = train(corpus, tmp_path / "warm", arch, 3, "--init", str(tmp_path / "best.pt"))  # fine-tune a model
+    assert f"initialised from {tmp_path / 'best.pt'}" in out
+    _, info = load_checkpoint(tmp_path / "warm" / "last.pt", "cpu")
+    assert info["train_info"]["steps"] == 3 and info["train_info"]["initialised_from"] == str(tmp_path / "best.pt")
 
 
 def test_torchrun_trains_with_two_processes(corpus: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from liveai.data.augment import Augment, augment, clamp_transposition, stretch_tokens, transpose_tokens
-from liveai.data.corpus import Piece, load_pieces, render_notes, save_pieces
+from liveai.data.corpus import PERFORMANCE, SCORE, Piece, load_pieces, render_notes, save_pieces
 from liveai.data.midi import notes_to_midi
 from liveai.data.shards import build_split, load_split, save_split, split_of
 from liveai.models import codec
@@ -41,9 +41,14 @@ def test_render_notes() -> None:
 
 
 def test_cache_round_trip(tmp_path: Path) -> None:
-    pieces = [Piece("a#0", [Note(0.0, 0.5, 60, 70)]), Piece("a#1", [Note(0.1, 0.2, 61, 71), Note(0.2, 0.3, 62, 72)])]
+    pieces = [Piece("a#0", SCORE, np.array([(0.0, 1.0, 1.0, 60), (1.0, 0.5, 0.5, 62)], np.float64)),
+              Piece("b#0", PERFORMANCE, np.array([(0.1, 0.2, 61, 71), (0.2, 0.3, 62, 72)], np.float64))]
     save_pieces(tmp_path / "c.npz", pieces)
-    assert load_pieces(tmp_path / "c.npz") == pieces
+    again = load_pieces(tmp_path / "c.npz")
+    assert [(p.rel_id, p.kind) for p in again] == [(p.rel_id, p.kind) for p in pieces]
+    assert all(np.array_equal(a.rows, b.rows) for a, b in zip(again, pieces))
+    assert again[1].canonical_notes() == [Note(0.1, 0.2, 61, 71), Note(0.2, 0.3, 62, 72)]
+    assert again[0].canonical_notes() == render_notes([(0.0, 1.0, 1.0, 60), (1.0, 0.5, 0.5, 62)], "a#0")
 
 
 def test_shards_round_trip(tmp_path: Path) -> None:
@@ -114,4 +119,6 @@ def test_prepare_data_on_a_midi_folder(tmp_path: Path) -> None:
         data = load_split(tmp_path / "out", split)
         for piece in data.pieces():
             assert piece[0] == codec.START and len(codec.decode_tokens(piece.tolist())) == 10
+    pieces = [p for split in ("train", "val", "test") for p in load_pieces(tmp_path / "out" / f"{split}_pieces.npz")]
+    assert len(pieces) == 12 and {p.kind for p in pieces} == {"performance"} and all(len(p.rows) == 10 for p in pieces)
     assert prep.main(args) == 0  # rerun from the cache
