@@ -13,18 +13,21 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def learning_curve(log: Path, png: Path, title: str = "") -> None:
     """Train and validation bits per event against steps, from a training log.jsonl."""
-    train, val = [], []
+    train: list[tuple[int, float]] = []
+    val: dict[str, list[tuple[int, float]]] = {}
     for line in log.read_text().splitlines():
         rec = json.loads(line)
         if "train_bits_per_event" in rec:
             train.append((rec["step"], rec["train_bits_per_event"]))
-        if "val_bits_per_event" in rec:
-            val.append((rec["step"], rec["val_bits_per_event"]))
+        for key, value in rec.items():
+            if key.startswith("val_") and key.endswith("bits_per_event"):
+                label = key.removeprefix("val_").removesuffix("bits_per_event").strip("_") or "mean"
+                val.setdefault(label, []).append((rec["step"], value))
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     if train:
         ax.plot(*zip(*train), label="train (windows as performed)", lw=1, alpha=0.7)
-    if val:
-        ax.plot(*zip(*val), "o-", label="validation (canonical)", lw=1.5, ms=3)
+    for label, points in val.items():
+        ax.plot(*zip(*points), "o-", label=f"validation: {label}", lw=1.5, ms=3)
     ax.set_xlabel("step")
     ax.set_ylabel("bits per event")
     ax.set_title(title or log.parent.name)

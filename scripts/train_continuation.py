@@ -41,7 +41,7 @@ from tqdm import tqdm  # noqa: E402
 
 from liveai.data.augment import Augment, augment  # noqa: E402
 from liveai.data.corpus import load_pieces  # noqa: E402
-from liveai.data.evaluate import model_bits, take_pieces  # noqa: E402
+from liveai.data.evaluate import model_bits  # noqa: E402
 from liveai.data.shards import load_meta, load_split  # noqa: E402
 from liveai.data.windows import PerformanceWindows  # noqa: E402
 from liveai.models import codec  # noqa: E402
@@ -90,6 +90,26 @@ class TokenWindows:
 
     def batch(self, size: int) -> np.ndarray:
         return np.stack([self.window() for _ in range(size)])  # (B, T + 1)
+
+
+def validation_sets(data: Path, events: int) -> dict[str, list[np.ndarray]]:
+    """The validation split's canonical tokens, scores and played MIDI apart (each up to
+    `events` / 2 events), so neither kind of music hides the other."""
+    val = load_split(data, "val")
+    pieces_file = data / "val_pieces.npz"
+    kinds = [p.kind for p in load_pieces(pieces_file)] if pieces_file.exists() else ["score"] * val.n_pieces
+    sets: dict[str, list[np.ndarray]] = {}
+    for kind in dict.fromkeys(kinds):
+        chosen = [np.asarray(val.piece(i), np.int64) for i, k in enumerate(kinds) if k == kind]
+        share = events // len(set(kinds))
+        taken, n = [], 0
+        for piece in chosen:
+            if n >= share:
+                break
+            taken.append(piece)
+            n += len(piece) - 1
+        sets[kind] = taken
+    return sets
 
 
 def lr_at(step: int, args: argparse.Namespace) -> float:
@@ -147,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(args.seed)
     train = load_split(args.data, "train", mmap=True)
-    val_pieces = take_pieces(load_split(args.data, "val"), args.eval_events)
+    val_sets = validation_sets(Path(args.data), args.eval_events)
+    val_pieces = [p for pieces in val_sets.values() for p in pieces]
     meta = load_meta(args.data)
     if meta.get("vocab") != codec.describe_vocab():
         raise SystemExit(f"{args.data} was prepared with another vocabulary; rerun prepare_data.py")
@@ -262,11 +283,15 @@ def main(argv: list[str] | None = None) -> int:
         if step % args.eval_every == 0 or step == args.steps:
             val_bpe = None
             if main_proc:
-                bits, n = model_bits(unwrap(model), val_pieces)
-                val_bpe = round(bits / n, 4)
+                per_set = {}
+                for name, pieces in val_sets.items():
+                    bits, n = model_bits(unwrap(model), pieces)
+                    per_set[name] = round(bits / n, 4)
+                val_bpe = round(sum(per_set.values()) / len(per_set), 4)  # each kind of music counts alike
                 improved = val_bpe < best_val
                 best_val = min(best_val, val_bpe)
-                rec = {"step": step, "val_bits_per_event": val_bpe, "best": improved}
+                rec = {"step": step, "val_bits_per_event": val_bpe, "best": improved,
+                       **{f"val_{name}_bits_per_event": v for name, v in per_set.items()}}
                 bar.write(json.dumps(rec))
                 log_json(rec)
                 learning_curve(out / "log.jsonl", out / "learning_curve.png", title=f"{args.arch}, {out.name}")

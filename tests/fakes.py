@@ -6,7 +6,7 @@ from __future__ import annotations
 from liveai.behaviours.registry import Registry
 from liveai.config import Config
 from liveai.core.engine import Engine
-from liveai.events import Event, NoteOff, NoteOn
+from liveai.events import ControlChange, Event, NoteOff, NoteOn
 
 
 class FakeClock:
@@ -18,27 +18,37 @@ class FakeClock:
 
 
 class Sink:
-    """Records what the engine sends, with the fake time it was sent at."""
+    """Records what the engine sends, with the fake time it was sent at, and hears it as
+    a strict synth would: `stacked` counts note-ons for a note already sounding."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.sent: list[tuple[float, Event]] = []
+        self._sounding: set[tuple[int, int]] = set()
+        self._pedal: set[int] = set()
+        self.stacked = 0
 
     def __call__(self, event: Event) -> None:
         self.sent.append((self.clock.t, event))
+        if isinstance(event, NoteOn) and event.velocity > 0:
+            key = (event.channel, event.pitch)
+            self.stacked += key in self._sounding
+            self._sounding.add(key)
+        elif isinstance(event, (NoteOn, NoteOff)):
+            self._sounding.discard((event.channel, event.pitch))
+        elif isinstance(event, ControlChange) and event.controller == 64:
+            (self._pedal.add if event.value >= 64 else self._pedal.discard)(event.channel)
 
     def events(self) -> list[Event]:
         return [e for _, e in self.sent]
 
     def sounding(self) -> set[tuple[int, int]]:
         """(channel, pitch) a listener would hear as sounding after everything sent."""
-        on: set[tuple[int, int]] = set()
-        for event in self.events():
-            if isinstance(event, NoteOn) and event.velocity > 0:
-                on.add((event.channel, event.pitch))
-            elif isinstance(event, (NoteOn, NoteOff)):
-                on.discard((event.channel, event.pitch))
-        return on
+        return set(self._sounding)
+
+    def pedal(self) -> set[int]:
+        """Channels whose sustain pedal is down at the synth."""
+        return set(self._pedal)
 
 
 def make_engine(config: Config | None = None) -> tuple[Engine, FakeClock, Sink]:

@@ -115,6 +115,9 @@ class Autopilot(BaseBehaviour):
         else:
             self.timer = ctx.call_at(self.part.time - horizon, lambda: self._request(ctx))
 
+    def busy(self, now: float) -> bool:
+        return self.running  # it plays on its own
+
     def release(self, ctx: Context) -> None:
         self.running = False
         if self.job is not None:

@@ -36,6 +36,10 @@ class BaseBehaviour:
     def release(self, ctx: Context) -> None:
         pass
 
+    def busy(self, now: float) -> bool:
+        """Whether it sounds or plays anything now (a busy session is never evicted)."""
+        return False
+
 
 class Off(BaseBehaviour):
     """Listens (the model still hears every note) and says nothing."""

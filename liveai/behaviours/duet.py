@@ -156,6 +156,9 @@ class Duet(BaseBehaviour):
             self.answer.cancel()
             self.answer = None
 
+    def busy(self, now: float) -> bool:
+        return bool(self.held) or self.phrase_start is not None or (self.answer is not None and self.answer.playing(now))
+
     def release(self, ctx: Context) -> None:
         self._yield_to_player()
         if self.timer is not None:

@@ -114,6 +114,9 @@ class ModelHarmonizer(RuleHarmonizer):
             self.listener.encode("off", pitch, 0, now)  # the model hears its voices end
         super()._release_key(key, origin, ctx)
 
+    def busy(self, now: float) -> bool:
+        return bool(self._pending) or super().busy(now)
+
     def release(self, ctx: Context) -> None:
         for key in list(self._pending):
             self._settle(key)

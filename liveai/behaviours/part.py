@@ -102,7 +102,7 @@ class Part:
         now = self.ctx.now()
         for note in self.notes:
             if note.on <= now:  # it sounded; a note-off for a note already ended is a no-op
-                self.ctx.send(NoteOff(note.pitch, self.channel, t=now))
+                self.ctx.send(NoteOff(note.pitch, self.channel, t=now), owner=self)
         self.notes.clear()
         self._open.clear()
         self.listener.end_model_notes()

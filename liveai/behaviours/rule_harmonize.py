@@ -44,8 +44,8 @@ class RuleHarmonizer(BaseBehaviour):
         self._release_key(key, event.t, ctx)  # a retrigger replaces the old voices
         velocity = max(1, min(127, round(event.velocity * self.config.velocity_scale)))
         self._voices[key] = pitches
-        for pitch in pitches:
-            ctx.send(NoteOn(pitch, velocity, event.channel, t=event.t, origin=event.t))
+        for pitch in pitches:  # held by the played key: another key's voice on this pitch keeps it
+            ctx.send(NoteOn(pitch, velocity, event.channel, t=event.t, origin=event.t), owner=(self, key))
 
     def note_on(self, event: NoteOn, ctx: Context) -> None:
         self.answer(event, self.voices_for(event.pitch, ctx.state.get("key"), ctx.state.get("scale")), ctx)
@@ -57,6 +57,9 @@ class RuleHarmonizer(BaseBehaviour):
         for key in list(self._voices):
             self._release_key(key, None, ctx)
 
+    def busy(self, now: float) -> bool:
+        return bool(self._voices)
+
     def _release_key(self, key: tuple[int, int], origin: float | None, ctx: Context) -> None:
         for pitch in self._voices.pop(key, []):
-            ctx.send(NoteOff(pitch, key[0], t=ctx.now(), origin=origin))
+            ctx.send(NoteOff(pitch, key[0], t=ctx.now(), origin=origin), owner=(self, key))

@@ -6,25 +6,38 @@ from ..core.context import Context
 from ..events import ControlChange, NoteOff, NoteOn
 from .base import BaseBehaviour
 
+SUSTAIN = 64
+
 
 class Thru(BaseBehaviour):
     name = "thru"
 
     def __init__(self) -> None:
         self._sounding: set[tuple[int, int]] = set()  # (channel, pitch) echoed and not yet off
+        self._pedal: set[int] = set()  # channels whose sustain pedal it echoed down
 
     def note_on(self, event: NoteOn, ctx: Context) -> None:
-        self._sounding.add((event.channel, event.pitch))
-        ctx.send(NoteOn(event.pitch, event.velocity, event.channel, t=event.t, origin=event.t))
+        key = (event.channel, event.pitch)
+        self._sounding.add(key)  # a repeated note-on is a re-strike: one note-off ends it
+        ctx.send(NoteOn(event.pitch, event.velocity, event.channel, t=event.t, origin=event.t), owner=(self, key))
 
     def note_off(self, event: NoteOff, ctx: Context) -> None:
-        self._sounding.discard((event.channel, event.pitch))
-        ctx.send(NoteOff(event.pitch, event.channel, t=event.t, origin=event.t))
+        key = (event.channel, event.pitch)
+        self._sounding.discard(key)
+        ctx.send(NoteOff(event.pitch, event.channel, t=event.t, origin=event.t), owner=(self, key))
 
     def release(self, ctx: Context) -> None:
+        for channel in sorted(self._pedal):  # the synth would hold every note on for ever
+            ctx.send(ControlChange(SUSTAIN, 0, channel, t=ctx.now()))
+        self._pedal.clear()
         for channel, pitch in sorted(self._sounding):
-            ctx.send(NoteOff(pitch, channel, t=ctx.now()))
+            ctx.send(NoteOff(pitch, channel, t=ctx.now()), owner=(self, (channel, pitch)))
         self._sounding.clear()
 
     def control(self, event: ControlChange, ctx: Context) -> None:
+        if event.controller == SUSTAIN:
+            (self._pedal.add if event.value >= 64 else self._pedal.discard)(event.channel)
         ctx.send(ControlChange(event.controller, event.value, event.channel, t=event.t, origin=event.t))
+
+    def busy(self, now: float) -> bool:
+        return bool(self._sounding or self._pedal)

@@ -55,3 +55,4 @@ KeyName = Annotated[str, Choice(KEYS)]
 ScaleName = Annotated[str, Choice(SCALES)]
 Slot = Annotated[str, Choice(("a", "b"))]
 Token = int | float | str  # echoed as sent (ping)
+SessionId = int | float | str  # a player's session, by name or number (Pd sends numbers as floats)

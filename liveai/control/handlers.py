@@ -17,6 +17,7 @@ from ..config.types import (
     Pitch,
     Port,
     ScaleName,
+    SessionId,
     Temperature,
     Token,
     Unit,
@@ -24,33 +25,54 @@ from ..config.types import (
 )
 from ..core.commands import CommandDef, Request, command
 from ..core.engine import Engine
+from ..errors import CommandError
 from ..events import ControlChange, Event, NoteOff, NoteOn
+
+MAX_SESSION_ID = 64  # characters
+
+
+def _player(request: Request, session: SessionId | None) -> str:
+    """Whose session a message plays into: an explicit session id, else its sender."""
+    if session is None:
+        return request.source
+    if isinstance(session, float) and session.is_integer():
+        session = int(session)  # 1, 1.0 and "1" are one player
+    name = str(session)
+    if not name or len(name) > MAX_SESSION_ID:
+        raise CommandError("bad_value", f"a session id has 1 to {MAX_SESSION_ID} characters")
+    return f"session:{name}"
 
 
 # -- notes and controllers ------------------------------------------------------------
 @command("note", mqtt=False)
-def note(engine: Engine, request: Request, pitch: Pitch, velocity: Velocity, channel: Channel = 1) -> None:
-    """Play a note into liveai (channel 1-16); velocity 0 is a note off."""
+def note(engine: Engine, request: Request, pitch: Pitch, velocity: Velocity, channel: Channel = 1,
+         session: SessionId | None = None) -> None:
+    """Play a note into liveai (channel 1-16); velocity 0 is a note off. With `server.sessions =
+    "per_source"`, `session` names the player's session (else the sender's host is the player)."""
     event: Event
+    source = _player(request, session)
     if velocity == 0:
-        event = NoteOff(pitch, channel - 1, t=request.arrival, source=request.source)
+        event = NoteOff(pitch, channel - 1, t=request.arrival, source=source)
     else:
-        event = NoteOn(pitch, velocity, channel - 1, t=request.arrival, source=request.source)
+        event = NoteOn(pitch, velocity, channel - 1, t=request.arrival, source=source)
     engine.handle(event)
 
 
 @command("cc", mqtt=False)
-def cc(engine: Engine, request: Request, controller: Midi7, value: Midi7, channel: Channel = 1) -> None:
-    """A control change, mapped through `midi.cc_map` (e.g. CC 1 sets the temperature)."""
-    engine.handle(ControlChange(controller, value, channel - 1, t=request.arrival, source=request.source))
+def cc(engine: Engine, request: Request, controller: Midi7, value: Midi7, channel: Channel = 1,
+       session: SessionId | None = None) -> None:
+    """A control change, mapped through `midi.cc_map` (e.g. CC 1 sets the temperature); CC 64 is
+    the sustain pedal."""
+    engine.handle(ControlChange(controller, value, channel - 1, t=request.arrival, source=_player(request, session)))
 
 
 # -- commands (also MQTT `cmd/<name>`) ----------------------------------------------
 @command("mode")
-def mode(engine: Engine, request: Request, name: ModeName) -> None:
+def mode(engine: Engine, request: Request, name: ModeName, session: SessionId | None = None) -> None:
     """Switch behaviour: off, thru, harmonize, duet, autopilot (morph is not available yet). Sounding
-    notes are released. With `server.sessions = "per_source"` only the sender's session changes."""
-    engine.set_mode(name, request.source)
+    notes are released. With `server.sessions = "per_source"` only the sender's (or the named)
+    session changes."""
+    engine.set_mode(name, _player(request, session))
 
 
 @command("temperature")
@@ -97,9 +119,9 @@ def stop(engine: Engine, request: Request) -> None:
 
 
 @command("continue")
-def continue_(engine: Engine, request: Request, beats: Beats = 4.0) -> None:
+def continue_(engine: Engine, request: Request, beats: Beats = 4.0, session: SessionId | None = None) -> None:
     """Duet mode: answer now with about `beats` beats, without waiting for the phrase gap."""
-    engine.continue_(beats, request.source)
+    engine.continue_(beats, _player(request, session))
 
 
 @command("morph")

@@ -6,6 +6,7 @@ them small and lets unit tests drive them with a fake clock and a fake model por
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any, Callable
 
 from ..config import Config
@@ -29,12 +30,13 @@ class Context:
     def now(self) -> float:
         return self._output.now()
 
-    def send(self, event: Event) -> None:
-        """Out now (an immediate answer)."""
-        self._output.send(event)
+    def send(self, event: Event, owner: Hashable | None = None) -> None:
+        """Out now (an immediate answer); a note is held by `owner` (default: the note)."""
+        self._output.send(event, owner)
 
-    def schedule(self, event: Event, owner: object) -> None:
-        """Out at `event.t`; `owner` can take back what it scheduled with `unschedule`."""
+    def schedule(self, event: Event, owner: Hashable) -> None:
+        """Out at `event.t`; `owner` holds the notes and can take back what it
+        scheduled with `unschedule`."""
         self._output.schedule(event, owner)
 
     def unschedule(self, owner: object) -> int:

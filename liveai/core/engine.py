@@ -54,7 +54,7 @@ class Engine:
             "low": h.low, "high": h.high,
         }, self.output.send, now)
         self.conductor = Conductor(config, self.output, self._state, self._beat)
-        self.sessions = Sessions(config.server, self._open_session)
+        self.sessions = Sessions(config.server, self._open_session, self.stats, now)
         self._cc_map = {int(k): v for k, v in config.midi.cc_map.items()}
         self._program_map = {int(k): v for k, v in config.midi.program_map.items()}
         self._log_miss = LogThrottle(log, "misses")
@@ -99,7 +99,9 @@ class Engine:
                 self.stop()
             case InputLost():
                 log.warning("input lost, releasing its notes: %s", event.source)
-                self.sessions.get(event.source).release()
+                session = self.sessions.find(event.source)
+                if session is not None:
+                    session.release()
             case _:
                 raise CommandError("bad_event", f"cannot handle {type(event).__name__}")
 
@@ -136,7 +138,7 @@ class Engine:
         sessions are shared or the command is global (MQTT, CC)."""
         self.behaviours.check(name, self.models is not None)
         key = self.sessions.key(source)
-        if key != SHARED and source.startswith(("osc:", "midi:")):
+        if key != SHARED and source.startswith(("osc:", "midi:", "session:")):
             self.sessions.get(source).set_mode(name)
             log.info("mode %s for %s", name, key)
             return
@@ -182,8 +184,7 @@ class Engine:
     def _silence(self) -> None:
         self.output.drop_queued_notes()
         self._release_all()
-        for channel in range(16):  # for notes liveai never saw, e.g. a synth's hang
-            self.output.send(ControlChange(123, 0, channel))
+        self.output.silence_channels()
 
     def _release_all(self) -> None:
         for session in self.sessions:

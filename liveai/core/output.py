@@ -1,15 +1,18 @@
 """Where every outgoing event goes: now to the sinks (one per transport), or later
 through the scheduler, which a driver (the server's loop timer, or a test) runs.
 
-Every note leaving liveai passes the NoteTracker, so stop, mode change, panic, input
-loss and shutdown can silence everything that sounds.
+Every note leaving liveai passes the NoteTracker with its owner (who holds it), so a
+re-strike never stacks a voice and stop, mode change, panic, input loss and shutdown
+can silence everything that sounds. The channels liveai has played on are kept for
+the panic.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any, Callable
 
-from ..events import Event, NoteOff, NoteOn
+from ..events import ControlChange, Event, NoteOff, NoteOn
 from .notes import NoteTracker
 from .scheduler import Scheduler
 from .stats import Stats
@@ -30,8 +33,13 @@ class Timer:
         self.cancelled = True
 
 
+# What a panic sends on every channel, in this order (mido's panic and reset messages):
+# sustain pedal up, all sound off, all notes off.
+SILENCE_CONTROLLERS = ((64, 0), (120, 0), (123, 0))
+
+
 class _Owned:
-    """A scheduled event its owner (a response, the autopilot) may take back."""
+    """A scheduled event its owner (a response, the autopilot) holds and may take back."""
 
     __slots__ = ("event", "owner")
 
@@ -50,15 +58,17 @@ class Output:
         # Called with the new earliest time when the scheduler's head changes.
         self.on_reschedule: Callable[[float], None] = lambda at: None
 
-    def send(self, event: Event) -> None:
-        """Send one event to every sink now, keeping the note tracker right."""
+    def send(self, event: Event, owner: Hashable | None = None) -> None:
+        """Send one event to every sink now. A note is held by `owner` (by default the
+        note itself): its note-off goes out when no owner holds it any more."""
         match event:
             case NoteOn(velocity=0):
-                return self.send(as_off(event))
+                return self.send(as_off(event), owner)
             case NoteOn():
-                self.tracker.note_on(event.channel, event.pitch)
+                if self.tracker.note_on(event.channel, event.pitch, owner):  # a re-strike
+                    self.emit(NoteOff(event.pitch, event.channel, t=event.t, origin=event.origin))
             case NoteOff():
-                if not self.tracker.note_off(event.channel, event.pitch):
+                if not self.tracker.note_off(event.channel, event.pitch, owner):
                     return
         self.emit(event)
 
@@ -70,10 +80,11 @@ class Output:
         self.stats.count("events_out")
         self.stats.event_out(self.now(), event.origin)
 
-    def schedule(self, event: Event, owner: object | None = None) -> None:
-        """Send `event` at its time `event.t` (now if that has passed)."""
+    def schedule(self, event: Event, owner: Hashable | None = None) -> None:
+        """Send `event` at its time `event.t` (now if that has passed); `owner` holds
+        the note and can take back what it scheduled (`unschedule`)."""
         if event.t <= self.now():
-            self.send(event)
+            self.send(event, owner)
         else:
             self._push(event.t, event if owner is None else _Owned(event, owner))
 
@@ -101,10 +112,17 @@ class Output:
                 if not item.cancelled:
                     item.fn()
             elif isinstance(item, _Owned):
-                self.send(item.event)
+                self.send(item.event, item.owner)
             else:
                 self.send(item)
         return self.scheduler.next_time()
+
+    def silence_channels(self) -> None:
+        """Pedal up, all sound off, all notes off on all 16 channels: also for notes
+        liveai never saw (a synth's hang, a sustain another tool left down)."""
+        for channel in range(16):
+            for controller, value in SILENCE_CONTROLLERS:
+                self.emit(ControlChange(controller, value, channel, t=self.now()))
 
     def drop_queued_notes(self) -> None:
         self.scheduler.remove_if(lambda item: isinstance(item, (NoteOn, NoteOff, _Owned)))

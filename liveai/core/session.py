@@ -1,8 +1,8 @@
 """Sessions: one player's mode, behaviour and model state (or everyone's, when shared).
 
 With `server.sessions = "shared"` (the default) all sources play into one session; with
-"per_source" every OSC client (host:port) and MIDI input gets its own, on one set of
-weights. A session's ears (when a model is loaded) hear every note it gets, whatever
+"per_source" every OSC host, MIDI input and explicit session id gets its own, on one
+set of weights. A session's ears (when a model is loaded) hear every note it gets, whatever
 the mode.
 """
 
@@ -14,26 +14,41 @@ from collections.abc import Iterator
 from typing import Callable
 
 from ..config import ServerConfig
+from ..errors import CommandError
 from ..events import ControlChange, NoteOff, NoteOn
 from .behaviour import Behaviours
 from .context import Context
+from .stats import Stats
 
 log = logging.getLogger(__name__)
 
 SHARED = "main"  # the one session when sessions are shared
 
 
+SUSTAIN = 64  # the sustain pedal's controller
+
+
 class Session:
+    """A session's keys and sustain pedal are kept here, whatever the mode: a key released
+    while the pedal is down reaches the behaviour (and the model) when the pedal lifts,
+    so what the behaviour sounds for it (harmony voices) is held as a piano would."""
+
     def __init__(self, key: str, ctx: Context, mode: str, behaviours: Behaviours) -> None:
         self.key = key
         self.ctx = ctx
         self._behaviours = behaviours
         self.ears = behaviours.ears(ctx)
         self.mode = mode
+        self.held: set[tuple[int, int]] = set()  # (channel, pitch) the player holds down
+        self._pedal: set[int] = set()  # channels whose sustain pedal is down
+        self._sustained: dict[tuple[int, int], NoteOff] = {}  # released keys the pedal holds
         self.behaviour = behaviours.make(mode, ctx, self.ears)
         self.behaviour.start(ctx)
 
     def note_on(self, event: NoteOn) -> None:
+        key = (event.channel, event.pitch)
+        self.held.add(key)
+        self._sustained.pop(key, None)  # struck again: the new note replaces the one the pedal held
         if self.ears is None:
             self.behaviour.note_on(event, self.ctx)
             return
@@ -42,6 +57,16 @@ class Session:
         self.ears.flush()
 
     def note_off(self, event: NoteOff) -> None:
+        key = (event.channel, event.pitch)
+        if key not in self.held:
+            return  # not a key of this session's (or released already)
+        self.held.discard(key)
+        if event.channel in self._pedal:
+            self._sustained[key] = event
+            return
+        self._release_key(event)
+
+    def _release_key(self, event: NoteOff) -> None:
         if self.ears is None:
             self.behaviour.note_off(event, self.ctx)
             return
@@ -51,12 +76,25 @@ class Session:
 
     def control(self, event: ControlChange) -> None:
         self.behaviour.control(event, self.ctx)
+        if event.controller != SUSTAIN:
+            return
+        if event.value >= 64:
+            self._pedal.add(event.channel)
+            return
+        self._pedal.discard(event.channel)
+        for key in [k for k in self._sustained if k[0] == event.channel]:
+            off = self._sustained.pop(key)
+            self._release_key(NoteOff(off.pitch, off.channel, t=event.t, origin=event.t, source=off.source))
 
     def beat(self, n: int, t: float) -> None:
         self.behaviour.beat(n, t, self.ctx)
 
     def continue_(self, beats: float) -> None:
         self.behaviour.continue_(beats, self.ctx)
+
+    def busy(self, now: float) -> bool:
+        """Keys down, notes the pedal holds, or a behaviour that sounds: never evicted."""
+        return bool(self.held or self._sustained) or self.behaviour.busy(now)
 
     def set_mode(self, mode: str) -> None:
         """The old behaviour releases everything it sounds before the new one starts."""
@@ -66,12 +104,18 @@ class Session:
         self.behaviour.start(self.ctx)
 
     def release(self) -> None:
+        """Everything this session sounds ends; the keys still down are forgotten (their
+        note-offs, when they come, find nothing to end)."""
+        self.held.clear()
+        self._sustained.clear()
         self.behaviour.release(self.ctx)
         if self.ears is not None:
             self.ears.flush()
 
     def restart(self) -> None:
         """After a panic: forget the model state and start the behaviour over."""
+        self.held.clear()
+        self._sustained.clear()
         self.behaviour.release(self.ctx)
         if self.ears is not None:
             self.ears.reset()
@@ -80,28 +124,51 @@ class Session:
 
 
 class Sessions:
-    """The open sessions, least recently played first; over `max_sessions` the oldest goes."""
+    """The open sessions, least recently played first. With `server.sessions =
+    "per_source"` a player is an OSC host (whatever port each message comes from: oscsend
+    opens a new one per call), a MIDI input, or an explicit session id; past
+    `max_sessions` the least recently played idle session is closed, and while every
+    session is busy a new player is refused."""
 
-    def __init__(self, config: ServerConfig, open_session: Callable[[str], Session]) -> None:
+    def __init__(self, config: ServerConfig, open_session: Callable[[str], Session], stats: Stats,
+                 now: Callable[[], float]) -> None:
         self.config = config
         self._open = open_session
+        self._stats = stats
+        self._now = now
         self._sessions: OrderedDict[str, Session] = OrderedDict()
 
     def key(self, source: str) -> str:
-        return source if self.config.sessions == "per_source" and source else SHARED
+        if self.config.sessions != "per_source" or not source:
+            return SHARED
+        if source.startswith("osc:"):
+            return source.rpartition(":")[0]  # the host, not the port
+        return source
+
+    def find(self, source: str = "") -> Session | None:
+        return self._sessions.get(self.key(source))
 
     def get(self, source: str = "") -> Session:
         key = self.key(source)
         session = self._sessions.get(key)
         if session is None:
             if len(self._sessions) >= self.config.max_sessions:
-                _, oldest = self._sessions.popitem(last=False)
-                log.warning("more than %d sessions: releasing %s", self.config.max_sessions, oldest.key)
-                oldest.release()
+                self._evict_one(key)
             session = self._open(key)
             self._sessions[key] = session
         self._sessions.move_to_end(key)
         return session
+
+    def _evict_one(self, newcomer: str) -> None:
+        now = self._now()
+        idle = next((k for k, s in self._sessions.items() if not s.busy(now)), None)
+        if idle is None:
+            self._stats.count("sessions_refused")
+            raise CommandError("busy", f"all {self.config.max_sessions} sessions are playing "
+                                       f"(server.max_sessions); {newcomer} is refused")
+        self._stats.count("sessions_evicted")
+        log.info("more than %d sessions: closing the idle session %s", self.config.max_sessions, idle)
+        self._sessions.pop(idle).release()
 
     def __iter__(self) -> Iterator[Session]:
         return iter(list(self._sessions.values()))  # a copy: a behaviour may open a session

@@ -13,7 +13,7 @@ _LATENCY_SAMPLES = 4096
 # Always reported, so a client sees 0 rather than a missing key.
 COUNTERS = (
     "events_in", "events_out", "errors", "malformed", "unknown_address", "bad_args",
-    "dropped", "deadline_misses",
+    "dropped", "deadline_misses", "sessions_evicted", "sessions_refused",
 )
 
 

@@ -16,7 +16,12 @@ import numpy as np
 import torch
 
 from ..music.note import Note
-from ..music.tonality import MAJOR_PROFILE, MINOR_PROFILE, estimate_key, key_pitch_classes
+from ..music.tonality import (
+    MAJOR_PROFILE,
+    MINOR_PROFILE,
+    estimate_key,
+    key_pitch_classes,
+)
 from . import codec
 
 PRIOR_NOTES = 4.0  # the profile counts as this many notes already played: gentle at first

@@ -54,7 +54,7 @@ def test_ints_and_floats_are_the_same_note(api):
 @pytest.mark.parametrize("address, args, code", [
     ("/liveai/nope", [], "unknown_address"),
     ("/liveai/note", [60], "bad_args"),
-    ("/liveai/note", [60, 100, 1, 2], "bad_args"),
+    ("/liveai/note", [60, 100, 1, 2, 3], "bad_args"),
     ("/liveai/note", ["C4", 100], "bad_args"),
     ("/liveai/note", [float("nan"), 100], "bad_args"),
     ("/liveai/note", [True, 100], "bad_args"),

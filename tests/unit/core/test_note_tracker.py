@@ -1,22 +1,31 @@
-"""No stuck notes: whatever players, mode changes, panics and stops do, every note-on
-that left liveai gets its note-off, and the tracker agrees with what was sent."""
+"""No stuck notes: after every event of any sequence, what sounds at the synth is what a
+player would expect: in thru the keys held (by hand or by the pedal), in harmonize
+their voices, in off nothing; a note never stacks a second voice; and once every key
+is up and the behaviour's own notes have ended, nothing sounds, without a shutdown to
+tidy up. Every mode, retriggers, mode changes mid-note, the sustain pedal, per-source
+sessions and lost inputs."""
 
 from __future__ import annotations
 
-from fakes import make_engine, run_until
+from dataclasses import dataclass, field
+
+from fakes import make_engine, make_model_engine, run_until
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from liveai.behaviours.rule_harmonize import RuleHarmonizer
 from liveai.config import Config
 from liveai.core.notes import NoteTracker
-from liveai.events import InputLost, NoteOff, NoteOn, TransportStop
+from liveai.events import ControlChange, InputLost, NoteOff, NoteOn, TransportStop
 
-pitch = st.integers(0, 127)
-channel = st.integers(0, 2)
-source = st.sampled_from(["osc:a", "osc:b", "midi:keys"])
+pitch = st.sampled_from([48, 55, 60, 62, 64, 67, 72, 84])  # few pitches: retriggers and shared voices happen
+channel = st.integers(0, 1)
+# two ports of one host (oscsend opens a new port per call), another host, a MIDI input
+source = st.sampled_from(["osc:10.0.0.1:5001", "osc:10.0.0.1:5002", "osc:10.0.0.2:7000", "midi:keys"])
 action = st.one_of(
     st.tuples(st.just("on"), pitch, st.integers(1, 127), channel, source),
     st.tuples(st.just("off"), pitch, channel, source),
+    st.tuples(st.just("pedal"), st.booleans(), channel, source),
     st.tuples(st.just("mode"), st.sampled_from(["off", "thru", "harmonize"])),
     st.tuples(st.just("panic")),
     st.tuples(st.just("play")),
@@ -24,74 +33,164 @@ action = st.one_of(
     st.tuples(st.just("midi_stop")),
     st.tuples(st.just("lost"), source),
     st.tuples(st.just("wait"), st.floats(0, 1)),
-    st.tuples(st.just("scheduled"), pitch, st.floats(0.001, 0.5)),
 )
 
 
-def apply(engine, clock, step):
+@dataclass
+class Player:
+    """What the players did, as they would remember it, per session."""
+
+    held: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    sustained: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    pedal: dict[str, set[int]] = field(default_factory=dict)
+    echoed: dict[str, set[int]] = field(default_factory=dict)  # channels thru passed the pedal down on
+
+    def forget_notes(self) -> None:
+        """A release of every session: keys forgotten, a pedal thru passed on lifted."""
+        self.held.clear()
+        self.sustained.clear()
+        self.echoed.clear()
+
+    @property
+    def echoed_pedal(self) -> set[int]:
+        return set().union(*self.echoed.values())
+
+
+def apply(engine, clock, step, player: Player, mode: list[str]) -> None:
     kind = step[0]
+    session = engine.sessions.key(step[-1]) if kind in ("on", "off", "pedal", "lost") else None
+    held = player.held.setdefault(session, set()) if session else set()
+    sustained = player.sustained.setdefault(session, set()) if session else set()
+    pedal = player.pedal.setdefault(session, set()) if session else set()
     if kind == "on":
         engine.handle(NoteOn(step[1], step[2], step[3], t=clock.t, source=step[4]))
+        held.add((step[3], step[1]))
+        sustained.discard((step[3], step[1]))
     elif kind == "off":
         engine.handle(NoteOff(step[1], step[2], t=clock.t, source=step[3]))
+        if (step[2], step[1]) in held:
+            held.discard((step[2], step[1]))
+            if step[2] in pedal:
+                sustained.add((step[2], step[1]))
+    elif kind == "pedal":
+        engine.handle(ControlChange(64, 127 if step[1] else 0, step[2], t=clock.t, source=step[3]))
+        if step[1]:
+            pedal.add(step[2])
+            if mode[0] == "thru":
+                player.echoed.setdefault(session, set()).add(step[2])
+        else:
+            pedal.discard(step[2])
+            sustained -= {k for k in sustained if k[0] == step[2]}
+            player.echoed.get(session, set()).discard(step[2])
     elif kind == "mode":
         engine.set_mode(step[1])
+        mode[0] = step[1]
+        player.forget_notes()
     elif kind == "panic":
         engine.panic()
+        player.forget_notes()
     elif kind == "play":
         engine.play()
-    elif kind == "stop":
-        engine.stop()
-    elif kind == "midi_stop":
-        engine.handle(TransportStop(t=clock.t))
+    elif kind in ("stop", "midi_stop"):
+        engine.stop() if kind == "stop" else engine.handle(TransportStop(t=clock.t))
+        player.forget_notes()
     elif kind == "lost":
         engine.handle(InputLost(t=clock.t, source=step[1]))
+        held.clear()
+        sustained.clear()
+        player.echoed.pop(session, None)
     elif kind == "wait":
         run_until(engine, clock, clock.t + step[1])
-    elif kind == "scheduled":  # a timed note pair, as sequences (duet, autopilot) send them
-        engine.output.schedule(NoteOn(step[1], 90, t=clock.t + step[2]))
-        engine.output.schedule(NoteOff(step[1], t=clock.t + 2 * step[2]))
+
+
+def expected(engine, player: Player, mode: str) -> set[tuple[int, int]]:
+    keys = set().union(*player.held.values(), *player.sustained.values())
+    if mode == "thru":
+        return keys
+    if mode == "harmonize":
+        rule = RuleHarmonizer(engine.config.harmonize)
+        return {(ch, v) for ch, p in keys for v in rule.voices_for(p)}
+    return set()
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["off", "thru", "harmonize"]), st.lists(action, max_size=60))
-def test_no_stuck_notes_under_any_sequence(mode, steps):
+@given(st.sampled_from(["off", "thru", "harmonize"]), st.sampled_from(["shared", "per_source"]),
+       st.lists(action, max_size=60))
+def test_what_sounds_is_what_the_player_expects_after_every_event(mode, sessions, steps):
     config = Config()
     config.server.mode = mode
+    config.server.sessions = sessions
     engine, clock, sink = make_engine(config)
+    player, current = Player(), [mode]
     for step in steps:
-        apply(engine, clock, step)
-        # what a synth hears is what the tracker believes is sounding
+        apply(engine, clock, step, player, current)
+        assert sink.sounding() == expected(engine, player, current[0]), step
         assert sink.sounding() == set(engine.output.tracker.sounding)
-    engine.shutdown()
-    assert sink.sounding() == set()
-    assert engine.output.tracker.sounding == frozenset()
+        assert sink.stacked == 0, "a note-on for a note already sounding"
+        assert sink.pedal() == player.echoed_pedal
+    # every key up, every pedal up: nothing sounds, with no shutdown to tidy up
+    for session_key, keys in player.held.items():
+        for ch, p in sorted(keys):
+            engine.handle(NoteOff(p, ch, t=clock.t, source=_source_of(session_key)))
+    for session_key, channels in player.pedal.items():
+        for ch in sorted(channels):
+            engine.handle(ControlChange(64, 0, ch, t=clock.t, source=_source_of(session_key)))
+    run_until(engine, clock, clock.t + 1)
+    assert sink.sounding() == set() and sink.pedal() == set()
 
 
-@given(st.lists(st.tuples(st.booleans(), st.integers(0, 3)), max_size=40))
-def test_tracker_counts_voices_per_note(ops):
-    """Two voices on one pitch: the note-off is sent only when the last one lets go."""
+def _source_of(session_key: str) -> str:
+    return session_key + ":9" if session_key.startswith("osc:") else session_key  # any port of the host
+
+
+def test_a_retrigger_in_thru_is_one_voice_that_one_note_off_ends():
+    config = Config()
+    config.server.mode = "thru"
+    engine, clock, sink = make_engine(config)
+    for event in (NoteOn(60, 100, t=clock.t), NoteOn(60, 90, t=clock.t), NoteOff(60, t=clock.t)):
+        engine.handle(event)
+    assert [type(e).__name__ for e in sink.events()] == ["NoteOn", "NoteOff", "NoteOn", "NoteOff"]
+    assert engine.status()["sounding_notes"] == 0
+
+
+def test_a_harmony_voice_two_keys_share_sounds_until_both_let_go():
     tracker = NoteTracker()
-    held = 0
-    for is_on, _ in ops:
-        if is_on:
-            tracker.note_on(0, 60)
-            held += 1
-        else:
-            must_send = tracker.note_off(0, 60)
-            assert must_send == (held == 1)
-            held = max(0, held - 1)
-        assert (tracker.sounding == {(0, 60)}) == (held > 0)
+    assert tracker.note_on(0, 67, owner="C") is False
+    assert tracker.note_on(0, 67, owner="E") is True  # a re-strike: its off goes out first
+    assert tracker.note_off(0, 67, owner="C") is False
+    assert tracker.note_off(0, 67, owner="E") is True
+    assert tracker.note_off(0, 67, owner="E") is False  # nothing sounds: no stray note-off
 
 
-def test_panic_drops_queued_notes_and_sends_all_notes_off():
+def test_panic_sends_pedal_up_sound_off_and_notes_off_on_every_channel():
     engine, clock, sink = make_engine()
     engine.output.schedule(NoteOn(60, 100, t=clock.t + 1))
     engine.handle(NoteOn(50, 100, t=clock.t, source="x"))
     engine.panic()
     run_until(engine, clock, clock.t + 2)
     assert sink.sounding() == set()
-    assert sum(1 for e in sink.events() if getattr(e, "controller", None) == 123) == 16
+    controls = [(e.controller, e.channel) for e in sink.events() if isinstance(e, ControlChange)]
+    assert controls == [(c, ch) for ch in range(16) for c in (64, 120, 123)]
+
+
+def test_harmony_voices_follow_the_sustain_pedal():
+    engine, clock, sink = make_engine()
+    engine.handle(ControlChange(64, 127, t=clock.t))
+    engine.handle(NoteOn(60, 100, t=clock.t))
+    engine.handle(NoteOff(60, t=clock.t + 0.5))
+    assert sink.sounding() == {(0, 64), (0, 67)}  # held by the pedal
+    engine.handle(ControlChange(64, 0, t=clock.t + 1))
+    assert sink.sounding() == set()
+
+
+def test_thru_releases_the_pedal_it_passed_on_when_the_mode_changes():
+    config = Config()
+    config.server.mode = "thru"
+    engine, clock, sink = make_engine(config)
+    engine.handle(ControlChange(64, 127, channel=3, t=clock.t))
+    assert sink.pedal() == {3}
+    engine.set_mode("harmonize")
+    assert sink.pedal() == set()
 
 
 model_action = st.one_of(action, st.tuples(st.just("flush")), st.tuples(st.just("continue"), st.floats(0.5, 4)))
@@ -102,9 +201,8 @@ model_action = st.one_of(action, st.tuples(st.just("flush")), st.tuples(st.just(
        st.lists(st.tuples(st.just("mode"), st.sampled_from(["off", "thru", "harmonize", "duet", "autopilot"]))
                 | model_action, max_size=50))
 def test_no_stuck_notes_with_model_behaviours(mode, steps):
-    from fakes import make_model_engine
-
     engine, clock, sink, port = make_model_engine(mode)
+    player, current = Player(), [mode]
     for step in steps:
         if step[0] == "flush":
             port.flush()
@@ -114,10 +212,20 @@ def test_no_stuck_notes_with_model_behaviours(mode, steps):
             except Exception as exc:  # continue outside duet mode is refused, nothing else
                 assert getattr(exc, "code", None) == "unavailable"
         else:
-            apply(engine, clock, step)
+            apply(engine, clock, step, player, current)
         assert sink.sounding() == set(engine.output.tracker.sounding)
-    engine.shutdown()
-    port.flush()  # answers arriving after shutdown must not sound
-    run_until(engine, clock, clock.t + 30)
+        assert sink.stacked == 0
+    # every key and pedal up; the duet's answer and the harmonies end by themselves
+    for session_key, keys in player.held.items():
+        for ch, p in sorted(keys):
+            engine.handle(NoteOff(p, ch, t=clock.t, source=_source_of(session_key)))
+    for session_key, channels in player.pedal.items():
+        for ch in sorted(channels):
+            engine.handle(ControlChange(64, 0, ch, t=clock.t, source=_source_of(session_key)))
+    if current[0] == "autopilot":
+        engine.set_mode("off")  # it plays for ever: its end is a mode change
+    for _ in range(40):
+        port.flush()
+        run_until(engine, clock, clock.t + 0.5)
     assert sink.sounding() == set()
     assert engine.output.tracker.sounding == frozenset()
