@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", action="store_true", help="model step latency on one CPU thread")
     bench.add_argument("--play", action="store_true",
                        help="the server with the shipped models: harmonize, duet, sessions, ping (add --midi for JACK)")
+    bench.add_argument("--flood", type=int, metavar="DATAGRAMS", default=0,
+                       help="a flood of hostile OSC at 4000/s, pinged meanwhile (e.g. --flood 100000)")
     bench.add_argument("--model", metavar="CHECKPOINT", action="append", default=[],
                        help="with --models: these checkpoints (default: the shipped models/*.pt)")
     bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")
@@ -120,7 +122,11 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
 
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     report: dict[str, Any] = {"machine": machine()}
-    if args.play:
+    if args.flood:
+        from .bench.flood import bench_flood
+
+        report["flood"] = bench_flood(args.flood)
+    elif args.play:
         from .bench.play import bench_play
 
         names = [Path(p).stem for p in args.model] or ["gru", "transformer"]

@@ -41,9 +41,22 @@ class OscConfig:
     # Everything liveai sends goes to these "host:port" targets plus every subscriber.
     targets: list[str] = field(default_factory=lambda: ["127.0.0.1:9001"])
     max_subscribers: Annotated[int, Range(1, 1024)] = 32
+    # A patch that reloads subscribes again from a new port: past this many subscribers
+    # of one host its oldest is replaced; when all are taken, the one whose host has
+    # been silent longest gives way once it has been silent this long.
+    max_subscribers_per_host: Annotated[int, Range(1, 1024)] = 8
+    subscriber_idle_s: Annotated[float, Range(1.0, 86400.0)] = 300.0
     # Bundles timetagged further ahead than this are refused (memory stays bounded).
     max_bundle_delay_s: Annotated[float, Range(0.0, 3600.0)] = 60.0
     max_pending_bundles: Annotated[int, Range(1, 100000)] = 1024
+    # One datagram carries at most this many messages, each at most this many arguments.
+    max_messages_per_datagram: Annotated[int, Range(1, 4096)] = 128
+    max_arguments: Annotated[int, Range(1, 1024)] = 32
+    max_string_bytes: Annotated[int, Range(64, 65536)] = 1024  # an address, a string or blob argument
+    # Error replies per sending host and second; beyond, they are counted, not sent.
+    max_errors_per_s: Annotated[float, Range(0.1, 10000.0)] = 20.0
+    # Strings liveai echoes (ping tokens, addresses in errors) are at most this long.
+    max_echo_chars: Annotated[int, Range(16, 8192)] = 256
 
 
 @dataclass

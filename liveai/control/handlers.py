@@ -139,7 +139,11 @@ def panic(engine: Engine, request: Request) -> None:
 # -- session ------------------------------------------------------------------------------
 @command("ping", mqtt=False)
 def ping(engine: Engine, request: Request, token: Token | None = None) -> None:
-    """Answered by `/liveai/pong [token]`, the token echoed as sent."""
+    """Answered by `/liveai/pong [token]`, the token echoed as sent (a string of at most
+    `osc.max_echo_chars`)."""
+    limit = engine.config.osc.max_echo_chars
+    if isinstance(token, str) and len(token) > limit:
+        raise CommandError("bad_value", f"a ping token has at most {limit} characters (osc.max_echo_chars)")
     request.replies.reply("/liveai/pong", *([] if token is None else [token]))
 
 

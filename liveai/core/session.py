@@ -92,6 +92,11 @@ class Session:
     def continue_(self, beats: float) -> None:
         self.behaviour.continue_(beats, self.ctx)
 
+    @property
+    def pedals(self) -> frozenset[int]:
+        """Channels whose sustain pedal is down."""
+        return frozenset(self._pedal)
+
     def busy(self, now: float) -> bool:
         """Keys down, notes the pedal holds, or a behaviour that sounds: never evicted."""
         return bool(self.held or self._sustained) or self.behaviour.busy(now)

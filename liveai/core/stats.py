@@ -12,8 +12,9 @@ import numpy as np
 _LATENCY_SAMPLES = 4096
 # Always reported, so a client sees 0 rather than a missing key.
 COUNTERS = (
-    "events_in", "events_out", "errors", "malformed", "unknown_address", "bad_args",
-    "dropped", "deadline_misses", "sessions_evicted", "sessions_refused",
+    "events_in", "events_out", "errors", "malformed", "too_large", "unknown_address", "bad_args",
+    "bad_value", "busy", "internal", "dropped", "deadline_misses", "sessions_evicted", "sessions_refused", "datagrams_in", "messages_in",
+    "errors_unanswered", "subscribe_refused", "subscribers_replaced",
 )
 
 
@@ -91,3 +92,27 @@ class LogThrottle:
             message += f" ({self._unlogged} {self.noun} since the last report)"
         self.logger.log(self.level, message, *args)
         self._unlogged, self._logged_at = 0, now
+
+
+class RateLimit:
+    """At most `per_s` events a second for each key (a sending host, say), over a
+    one-second window; `max_keys` bounds the memory a flood of keys can take."""
+
+    def __init__(self, per_s: float, max_keys: int = 4096) -> None:
+        self.per_s = per_s
+        self.max_keys = max_keys
+        self._windows: dict[str, tuple[float, float]] = {}  # key -> (window start, count)
+
+    def allow(self, key: str, now: float) -> bool:
+        start, count = self._windows.get(key, (now, 0.0))
+        if now - start >= 1.0:
+            start, count = now, 0.0
+        if count >= self.per_s:
+            self._windows[key] = (start, count)
+            return False
+        if key not in self._windows and len(self._windows) >= self.max_keys:
+            self._windows = {k: w for k, w in self._windows.items() if now - w[0] < 1.0}
+            if len(self._windows) >= self.max_keys:
+                return False  # more senders this second than the table holds
+        self._windows[key] = (start, count + 1)
+        return True

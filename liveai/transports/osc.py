@@ -24,11 +24,12 @@ from pythonosc.osc_packet import OscPacket, ParseError
 from ..config import OscConfig, parse_host_port
 from ..control.table import CommandTable
 from ..core.commands import Request
-from ..core.stats import Stats
+from ..core.stats import LogThrottle, RateLimit, Stats
 from ..errors import CommandError, TransportError
 from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
 from .base import Transport
-from .osc_wire import check_datagram
+from .osc_subscribers import Subscribers
+from .osc_wire import TooMuch, WireLimits, check_datagram
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,11 @@ class OscTransport(Transport):
         self._status = status
         self._transport: asyncio.DatagramTransport | None = None
         self._targets: list[Address] = []
-        self.subscribers: list[Address] = []
+        self.subscribers = Subscribers(config, stats)
         self._pending: set[asyncio.TimerHandle] = set()
+        self._limits = WireLimits(config.max_messages_per_datagram, config.max_arguments, config.max_string_bytes)
+        self._error_replies = RateLimit(config.max_errors_per_s)
+        self._log_suppressed = LogThrottle(log, "more", level=logging.WARNING)
 
     # -- lifecycle ------------------------------------------------------------------
     async def _open(self) -> None:
@@ -133,11 +137,16 @@ class OscTransport(Transport):
     # -- input ------------------------------------------------------------------------
     def receive(self, data: bytes, addr: Address, arrival: float) -> None:
         request = Request(f"osc:{addr[0]}:{addr[1]}", arrival, self, addr[0], addr[1])
+        self.stats.count("datagrams_in")
+        self.subscribers.heard(addr[0], arrival)
         try:
-            check_datagram(data)
+            check_datagram(data, self._limits)
             packet = OscPacket(data)
+        except TooMuch as exc:
+            self._refuse("too_large", str(exc), request)
+            return
         except _PARSE_FAILURES as exc:
-            self._refuse("malformed", f"cannot parse OSC packet ({len(data)} bytes): {exc}")
+            self._refuse("malformed", f"cannot parse OSC packet ({len(data)} bytes): {exc}", request)
             return
         if not OscBundle.dgram_is_bundle(data):
             self.dispatch(packet.messages[0].message, request)
@@ -154,10 +163,10 @@ class OscTransport(Transport):
         """Honour a bundle's timetag with a timer: never a sleep in the loop."""
         if delay > self.config.max_bundle_delay_s:
             self._refuse("bad_value", f"bundle timetag {delay:.1f} s ahead exceeds osc.max_bundle_delay_s",
-                         counter="dropped")
+                         request, counter="dropped")
             return
         if len(self._pending) >= self.config.max_pending_bundles:
-            self._refuse("busy", "too many timetagged messages waiting; message dropped", counter="dropped")
+            self._refuse("busy", "too many timetagged messages waiting; message dropped", request, counter="dropped")
             return
         loop = asyncio.get_running_loop()
         timed = Request(request.source, at, self, request.host, request.port)
@@ -170,19 +179,32 @@ class OscTransport(Transport):
         self._pending.add(handle)
 
     def dispatch(self, message: OscMessage, request: Request) -> None:
+        self.stats.count("messages_in")
         try:
             self.table.dispatch(message.address, message.params, request)
         except CommandError as exc:
-            self._refuse(exc.code, exc.message)
+            self._refuse(exc.code, exc.message, request)
         except Exception as exc:  # a bug must not stop the music: log it, tell the client
-            log.exception("internal error handling %s", message.address)
-            self._refuse("internal", f"internal error handling {message.address}: {exc}")
+            log.exception("internal error handling %s", self.clip(message.address))
+            self._refuse("internal", f"internal error handling {message.address}: {exc}", request)
 
-    def _refuse(self, code: str, message: str, counter: str | None = None) -> None:
+    def _refuse(self, code: str, message: str, request: Request, counter: str | None = None) -> None:
+        """Count the refusal; answer it, at most `osc.max_errors_per_s` times a second per
+        sending host (a flood of bad messages must not become a flood of replies)."""
         self.stats.count("errors")
         self.stats.count(counter or code)
-        log.debug("osc error %s: %s", code, message)
-        self.reply("/liveai/error", code, message)
+        if not self._error_replies.allow(request.host, request.arrival):
+            self.stats.count("errors_unanswered")
+            self._log_suppressed(request.arrival, "osc: errors from %s beyond osc.max_errors_per_s are "
+                                 "counted, not answered", request.host)
+            return
+        log.debug("osc error %s: %s", code, self.clip(message))
+        self.reply("/liveai/error", code, self.clip(message))
+
+    def clip(self, text: str) -> str:
+        """A string liveai echoes, cut to `osc.max_echo_chars`."""
+        limit = self.config.max_echo_chars
+        return text if len(text) <= limit else text[: limit - 3] + "..."
 
     # -- output -------------------------------------------------------------------------
     def _send(self, event: Event) -> None:
@@ -195,21 +217,25 @@ class OscTransport(Transport):
         if self._transport is None:
             return
         data = encode(address, *args)
-        for target in self._targets + self.subscribers:
+        for target in [*self._targets, *self.subscribers]:
             self._transport.sendto(data, target)
 
     def subscribe(self, host: str, port: int) -> None:
         target = (host, port)
-        if target in self.subscribers or target in self._targets:
+        if target in self._targets:
             return  # it hears everything already; twice would double every note
-        if len(self.subscribers) >= self.config.max_subscribers:
-            raise CommandError("busy", f"subscriber limit reached (osc.max_subscribers = {self.config.max_subscribers})")
-        self.subscribers.append(target)
-        log.info("osc subscriber %s:%d", host, port)
+        new = target not in self.subscribers
+        try:
+            self.subscribers.add(target, time.monotonic())
+        except CommandError as exc:  # the requester is not a subscriber: tell it directly
+            if self._transport is not None:
+                self._transport.sendto(encode("/liveai/error", exc.code, exc.message), target)
+            raise
+        if new:
+            log.info("osc subscriber %s:%d", host, port)
 
     def unsubscribe(self, host: str, port: int) -> None:
-        if (host, port) in self.subscribers:
-            self.subscribers.remove((host, port))
+        if self.subscribers.remove((host, port)):
             log.info("osc unsubscribed %s:%d", host, port)
 
     def status(self) -> dict[str, Any]:

@@ -1,12 +1,21 @@
-"""10,000 random and malformed datagrams: every bad one is counted and answered, the
-server keeps playing. Seeded, so a failure can be replayed."""
+"""Hostile OSC: a coverage-guided fuzzer on the intake in process (100,000 inputs), a
+live flood that is pinged meanwhile, and 10,000 bad datagrams of known kinds each
+counted as what it is. The server keeps playing, the counters add up, and once every
+key is up nothing sounds. Seeded, so a failure can be replayed."""
 
 from __future__ import annotations
 
 import random
+import re
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
+from liveai.bench.flood import bench_flood
 from liveai.bench.harness import osc_message
+
+ROOT = Path(__file__).parents[2]
 
 SEED = 20261122
 KNOWN = ["/liveai/note", "/liveai/cc", "/liveai/mode", "/liveai/temperature", "/liveai/tempo",
@@ -49,22 +58,27 @@ def bad_value(rng: random.Random) -> bytes:
 
 
 def bad_bundle(rng: random.Random) -> bytes:
-    """A bundle header with a broken element size or content."""
+    """A well-formed bundle around a broken message, or a bundle with a broken size."""
+    if rng.random() < 0.5:
+        inner = b"/x" + bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 40)))  # never terminated
+        inner += b"\x01" * (-len(inner) % 4)
+        return b"#bundle\x00" + struct.pack(">Q", 1) + struct.pack(">i", len(inner)) + inner
     body = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
-    size = rng.choice([len(body) + 8, 1 << 30, 3])
+    size = rng.choice([len(body) + 8, 1 << 30, 3, -4])
     return b"#bundle\x00" + struct.pack(">Q", 1) + struct.pack(">i", size) + body
 
 
 def test_ten_thousand_bad_datagrams(start_server):
     rng = random.Random(SEED)
     _, peer = start_server()
-    plan = [("malformed", garbage)] * 2500 + [("unknown_address", unknown_address)] * 2000 \
-        + [("bad_args", bad_args)] * 2000 + [("bad_value", bad_value)] * 1500 + [("malformed", bad_bundle)] * 1000
+    plan = [("malformed", garbage)] * 1000 + [("unknown_address", unknown_address)] * 2500 \
+        + [("bad_args", bad_args)] * 2500 + [("bad_value", bad_value)] * 1500 + [("malformed", bad_bundle)] * 1500
     rng.shuffle(plan)
-    notes = 1000  # valid note on/off pairs interleaved: the music goes on
     datagrams = [(kind, make(rng)) for kind, make in plan]
-    for i in range(notes):
-        datagrams.insert(rng.randrange(len(datagrams)), ("note", osc_message("/liveai/note", 60 + i % 12, 0 if i % 2 else 90)))
+    notes = 1000  # valid note-on/note-off pairs among them, in order: the music goes on
+    for i in range(0, notes, 2):
+        at, pitch = rng.randrange(len(datagrams) + 1), 60 + (i // 2) % 12
+        datagrams[at:at] = [("note", osc_message("/liveai/note", pitch, 90)), ("note", osc_message("/liveai/note", pitch, 0))]
     assert len(datagrams) == 10_000
     for start in range(0, len(datagrams), 250):
         for _, data in datagrams[start:start + 250]:
@@ -75,11 +89,10 @@ def test_ten_thousand_bad_datagrams(start_server):
     assert {kind: status[kind] for kind in expected} == expected
     assert status["errors"] == sum(expected.values())
     assert status["events_in"] == notes
+    assert status["datagrams_in"] >= 10_000 and status["internal"] == 0
+    assert status["sounding_notes"] == 0  # every note-on met its note-off: nothing sounds, no panic needed
     peer.send("/liveai/ping", "still here")
     assert peer.expect("/liveai/pong") == ["still here"]
-    peer.send("/liveai/panic")
-    peer.drain()
-    assert peer.status()["sounding_notes"] == 0
 
 
 def test_mutated_messages_never_stop_the_server(start_server):
@@ -96,6 +109,34 @@ def test_mutated_messages_never_stop_the_server(start_server):
             peer.send_raw(bytes(data[: rng.randrange(1, len(data) + 1)]))
         peer.wait_pong(start, timeout=5)
     status = peer.status()
-    assert status["errors"] == sum(status[k] for k in ("malformed", "unknown_address", "bad_args", "bad_value"))
-    assert status["errors"] + status["events_in"] <= 2000
-    assert status.get("internal", 0) == 0
+    kinds = ("malformed", "too_large", "unknown_address", "bad_args", "bad_value", "busy")
+    assert status["errors"] == sum(status[k] for k in kinds) and status["internal"] == 0
+    # every datagram arrived; each was refused whole or decoded into its one message
+    pings = status["datagrams_in"] - 2000 - 1  # wait_pong's pings (and this status request)
+    assert status["malformed"] + status["too_large"] + status["messages_in"] - pings - 1 == 2000
+
+
+def test_the_coverage_guided_fuzzer_finds_nothing(tmp_path):
+    """scripts/fuzz_osc.py under libFuzzer: no exception leaves the endpoint and no note
+    outlives its note-off, over 100,000 inputs grown from valid datagrams."""
+    stats = tmp_path / "stats.json"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "fuzz_osc.py"), "-runs=100000", "-seed=1",
+                           f"-artifact_prefix={tmp_path}/", "--stats", str(stats)],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    final = re.search(r"#(\d+)\s+DONE\s+cov: (\d+)", done.stderr)
+    assert final and int(final.group(1)) == 100000 and int(final.group(2)) > 500, done.stderr[-2000:]
+    print(final.group(0), stats.read_text())
+
+
+def test_a_flood_does_not_silence_the_server(start_server):
+    """A CI-sized run of `liveai bench --flood`: pings answered throughout, every
+    datagram counted as what it is, nothing sounding once every key is up."""
+    figures = bench_flood(count=6000, rate=3000.0)
+    server = figures["server"]
+    assert server["datagrams_in"] == figures["datagrams_sent"]
+    kinds = ("malformed", "too_large", "unknown_address", "bad_args", "bad_value", "busy")
+    assert server["errors"] == sum(server[k] for k in kinds) and server["internal"] == 0
+    assert figures["ping_during_flood"]["lost"] == 0
+    assert figures["sounding_notes_after_release"] == 0
+    print(figures["ping_during_flood"])

@@ -10,7 +10,7 @@ from pythonosc.osc_packet import ParseError
 from liveai.bench.harness import osc_message
 from liveai.events import Beat, NoteOff, NoteOn, StateChanged
 from liveai.transports.osc import encode, event_message
-from liveai.transports.osc_wire import check_datagram
+from liveai.transports.osc_wire import TooMuch, WireLimits, check_datagram
 
 
 def bundle(*elements: bytes, size: int | None = None) -> bytes:
@@ -34,10 +34,21 @@ def test_well_formed_datagrams_pass():
     b"/no/terminator",
     b"/a\x00\x00,i\x07",
     b"/a\x00\x00,iq\x00\x00\x00\x00\x01",  # unknown type tag 'q'
+    b"/a\x00\x00,I\x00\x00",  # 'I' (impulse) and 'c' (char): python-osc would log a warning per tag
+    b"/a\x00\x00,c\x00\x00\x00\x00\x00A",
 ])
 def test_malformed_datagrams_are_refused(data):
     with pytest.raises(ParseError):
         check_datagram(data)
+
+
+def test_the_work_of_one_datagram_is_bounded():
+    limits = WireLimits(max_messages=4, max_arguments=3)
+    assert check_datagram(bundle(*[osc_message("/a")] * 4), limits) == 4
+    with pytest.raises(TooMuch, match="more than 4 messages"):
+        check_datagram(bundle(bundle(*[osc_message("/a")] * 3), osc_message("/b"), osc_message("/c")), limits)
+    with pytest.raises(TooMuch, match="4 arguments"):
+        check_datagram(osc_message("/a", 1, 2, 3, 4), limits)
 
 
 def test_nesting_is_bounded():

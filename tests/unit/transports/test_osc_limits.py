@@ -1,0 +1,98 @@
+"""The OSC endpoint's limits, on its real code with a recording socket: floods inside
+one datagram cost one refusal, error replies are rate-limited per host, echoed strings
+are bounded, and subscribers that reload give way."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from fakes import make_engine
+from pythonosc.osc_packet import OscPacket
+
+from liveai.behaviours.registry import Registry
+from liveai.bench.harness import osc_message
+from liveai.config import Config
+from liveai.control.handlers import definitions
+from liveai.control.table import CommandTable
+from liveai.transports.osc import OscTransport
+
+
+class Socket:
+    def __init__(self) -> None:
+        self.sent: list[tuple[tuple[str, int], str, list[Any]]] = []
+
+    def sendto(self, data: bytes, target: tuple[str, int]) -> None:
+        message = OscPacket(data).messages[0].message
+        self.sent.append((target, message.address, list(message.params)))
+
+    def errors(self) -> list[list[Any]]:
+        return [args for _, address, args in self.sent if address == "/liveai/error"]
+
+
+def endpoint(**osc: Any) -> tuple[OscTransport, Socket, Any]:
+    config = Config()
+    for key, value in osc.items():
+        setattr(config.osc, key, value)
+    engine, clock, sink = make_engine(config)
+    osc_transport = OscTransport(config.osc, CommandTable(engine, definitions(Registry().commands())),
+                                 engine.stats, engine.status)
+    sock = Socket()
+    osc_transport._transport = sock  # type: ignore[assignment]
+    osc_transport._targets = [("127.0.0.1", 9001)]
+    return osc_transport, sock, engine
+
+
+def bundle(*elements: bytes) -> bytes:
+    return b"#bundle\x00" + struct.pack(">Q", 1) + b"".join(struct.pack(">i", len(e)) + e for e in elements)
+
+
+def test_a_bundle_of_thousands_of_messages_is_one_refusal():
+    osc, sock, engine = endpoint()
+    osc.receive(bundle(*[osc_message("/x")] * 8186), ("10.0.0.5", 4000), 1.0)
+    assert len(sock.errors()) == 1 and sock.errors()[0][0] == "too_large"
+    assert engine.stats.counters["too_large"] == 1 and engine.stats.counters["unknown_address"] == 0
+
+
+def test_error_replies_are_rate_limited_per_host_and_counted():
+    osc, sock, engine = endpoint(max_errors_per_s=5)
+    for i in range(50):
+        osc.receive(osc_message("/nope"), ("10.0.0.5", 4000 + i), 1.0 + i * 0.001)  # a new port each time
+    osc.receive(osc_message("/nope"), ("10.0.0.6", 4000), 1.1)  # another host still hears its error
+    assert len(sock.errors()) == 6
+    assert engine.stats.counters["unknown_address"] == 51 and engine.stats.counters["errors_unanswered"] == 45
+    osc.receive(osc_message("/nope"), ("10.0.0.5", 4000), 2.5)  # a second later, answered again
+    assert len(sock.errors()) == 7
+
+
+def test_echoed_strings_are_bounded():
+    osc, sock, engine = endpoint(max_echo_chars=64)
+    osc.receive(osc_message("/liveai/" + "x" * 60000), ("10.0.0.5", 4000), 1.0)
+    osc.receive(osc_message("/liveai/ping", "y" * 60000), ("10.0.0.5", 4000), 1.0)
+    osc.receive(osc_message("/liveai/ping", "ok"), ("10.0.0.5", 4000), 1.0)
+    assert [len(args[1]) <= 64 for args in sock.errors()] == [True, True]
+    assert [args for _, address, args in sock.sent if address == "/liveai/pong"] == [["ok"]]
+
+
+def test_a_patch_that_reloads_replaces_its_own_old_subscriptions():
+    osc, sock, engine = endpoint(max_subscribers_per_host=2)
+    for port in (5001, 5002, 5003):
+        osc.receive(osc_message("/liveai/subscribe"), ("10.0.0.7", port), 1.0)
+    assert list(osc.subscribers) == [("10.0.0.7", 5002), ("10.0.0.7", 5003)]
+    assert engine.stats.counters["subscribers_replaced"] == 1
+
+
+def test_a_full_table_takes_the_place_of_an_idle_host_or_tells_the_requester():
+    osc, sock, engine = endpoint(max_subscribers=2, subscriber_idle_s=60)
+    import time
+
+    now = time.monotonic()
+    osc.receive(osc_message("/liveai/subscribe"), ("10.0.0.1", 5000), now)
+    osc.receive(osc_message("/liveai/subscribe"), ("10.0.0.2", 5000), now)
+    osc.receive(osc_message("/liveai/subscribe"), ("10.0.0.3", 5000), now)  # nobody idle: refused
+    refusal = [(target, args[0]) for target, address, args in sock.sent if address == "/liveai/error"]
+    assert (("10.0.0.3", 5000), "busy") in refusal  # told directly, though it hears nothing else
+    assert engine.stats.counters["subscribe_refused"] == 1
+    osc.subscribers._heard["10.0.0.1"] = now - 120  # 10.0.0.1 has been silent for two minutes
+    osc.receive(osc_message("/liveai/subscribe"), ("10.0.0.3", 5000), now)
+    assert list(osc.subscribers) == [("10.0.0.2", 5000), ("10.0.0.3", 5000)]
