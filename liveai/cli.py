@@ -11,7 +11,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config, load_config
-from .errors import ConfigError, LiveaiError
+from .errors import ConfigError, LiveaiError, MidiFileError
 from .logs import setup_logging
 
 
@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](config, args)
     except ConfigError as exc:
         print(f"liveai: config error: {exc}", file=sys.stderr)
+        return 2
+    except MidiFileError as exc:  # bad input, as a bad config is
+        print(f"liveai: {exc}", file=sys.stderr)
         return 2
     except LiveaiError as exc:
         print(f"liveai: {exc}", file=sys.stderr)

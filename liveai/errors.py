@@ -22,3 +22,7 @@ class CommandError(LiveaiError):
 
 class TransportError(LiveaiError):
     """A transport lost its peer (device unplugged, broker gone); a supervisor retries."""
+
+
+class MidiFileError(LiveaiError):
+    """A MIDI file cannot be read (bad input: `liveai generate` exits with 2)."""

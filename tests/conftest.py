@@ -7,11 +7,14 @@ the test; with LIVEAI_REQUIRE_PEERS=1 (CI) it fails, so nothing is hidden.
 from __future__ import annotations
 
 import os
+import pwd
+import queue
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO, Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -43,6 +46,25 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+class LineReader:
+    """Lines of a child's output, read on a thread, so a test waits with a deadline
+    instead of blocking for ever in readline()."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.put(line.strip())
+
+    def get(self, timeout: float, what: str = "a line") -> str:
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}") from None
 
 
 class JackServer:
@@ -105,22 +127,42 @@ def jack() -> Iterator[JackServer]:
 
 
 class Mosquitto:
-    """A mosquitto broker on a free loopback port; `restart` keeps the port."""
+    """A mosquitto broker on a free loopback port; `restart` keeps the port. `users`
+    asks for passwords (no anonymous clients); `tls` = (ca, cert, key) files for TLS."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, users: dict[str, str] | None = None,
+                 tls: tuple[Path, Path, Path] | None = None) -> None:
         self.port = free_port(kind=1)  # SOCK_STREAM
-        self.conf = workdir / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.conf = workdir / f"mosquitto-{self.port}.conf"
+        # as root, mosquitto drops to its own user, which cannot read a test's private files
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", f"user {pwd.getpwuid(os.getuid()).pw_name}"]
+        if users:
+            passwords = workdir / f"passwords-{self.port}"
+            passwords.write_text("")
+            for user, password in users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True,
+                               capture_output=True)
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+        else:
+            lines.append("allow_anonymous true")
+        if tls:
+            ca, cert, key = tls
+            lines += [f"cafile {ca}", f"certfile {cert}", f"keyfile {key}"]
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.tls = tls is not None
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._listening, 10, "mosquitto to listen")
+        with open(self.conf.with_suffix(".log"), "ab") as log:  # the broker keeps its own copy
+            self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=log, stderr=log)
+        try:
+            wait_until(self._listening, 10, "mosquitto to listen")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; its log: {self.conf.with_suffix('.log').read_text()}") from None
 
     def _listening(self) -> bool:
         import socket

@@ -5,6 +5,7 @@ range and relation checked; a problem raises ConfigError with one line naming th
 from __future__ import annotations
 
 import dataclasses
+import socket
 import tomllib
 import typing
 from pathlib import Path
@@ -125,7 +126,11 @@ def parse_host_port(text: str, key: str = "target") -> tuple[str, int]:
 
 def _check_relations(config: Config) -> None:
     for i, target in enumerate(config.osc.targets):
-        parse_host_port(target, f"osc.targets[{i}]")
+        _check_resolves(f"osc.targets[{i}]", *parse_host_port(target, f"osc.targets[{i}]"))
+    instance = config.mqtt.instance
+    if not instance or any(c in instance for c in "#+/\0"):
+        raise ConfigError(f"mqtt.instance: {instance!r} must be a non-empty name without #, + or / "
+                          "(it is a level of every MQTT topic)")
     h = config.harmonize
     if h.low > h.high:
         raise ConfigError(f"harmonize.low: {h.low} is above harmonize.high {h.high}")
@@ -149,6 +154,14 @@ def _check_relations(config: Config) -> None:
     url = config.mqtt.url
     if url and not url.startswith(("mqtt://", "mqtts://")):
         raise ConfigError(f"mqtt.url: {url!r} must start with mqtt:// or mqtts://")
+
+
+def _check_resolves(key: str, host: str, port: int) -> None:
+    """A target host that does not resolve would fail at start with a traceback."""
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(f"{key}: cannot resolve host {host!r} ({exc})") from exc
 
 
 def _check_midi_number(key: str, text: str) -> None:

@@ -67,8 +67,9 @@ def render() -> str:
     names = [c.name for c in commands if MQTT in c.transports]
     lines += ["", "#### MQTT (when `mqtt.url` is set; base topic `liveai/<mqtt.instance>`)", "",
               "| topic | direction | payload |", "|---|---|---|",
-              "| `<base>/cmd/<name>` | in | text arguments, as the OSC command of that name: "
-              + ", ".join(f"`{name}`" for name in names) + " |",
+              "| `<base>/cmd/<name>` | in, not retained | text arguments, as the OSC command of that name: "
+              + ", ".join(f"`{name}`" for name in names) + "; a retained command is ignored (counted in "
+              "`mqtt_retained_ignored`): it would act again at every reconnect |",
               "| `<base>/status` | out, retained | `online`; `offline` on shutdown and as the last will |",
               "| `<base>/state/<name>` | out, retained | current `mode`, `tempo`, `temperature`, `morph`, "
               "`density`, `playing` |",

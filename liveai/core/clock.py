@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..config.types import TEMPO
+
 PPQN = 24
 # Ticks further apart than this mean the sender paused; the estimate starts over.
 _MAX_TICK_GAP_S = 0.5
@@ -30,10 +32,12 @@ class Clock:
         return self._last_tick is not None and now - self._last_tick < _FOLLOW_TIMEOUT_S
 
     def bpm(self, now: float) -> float:
+        """The tempo: the internal one, or incoming clock's, within the tempo range
+        (a sender's burst of ticks must not make the beat run away)."""
         if self.following(now) and len(self._tick_times) >= 2:
             period = _tick_period(self._tick_times)
             if period > 0:
-                return 60.0 / (period * PPQN)
+                return TEMPO.fit(60.0 / (period * PPQN))
         return self.internal_bpm
 
     def tick_period(self, now: float) -> float:

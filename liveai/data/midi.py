@@ -8,17 +8,14 @@ from pathlib import Path
 
 import pretty_midi
 
-from ..errors import LiveaiError
+from ..errors import MidiFileError
 from ..models import codec
 from ..music.note import Note
 
 MIDI_SUFFIXES = (".mid", ".midi")  # compared in lower case
-# What pretty_midi/mido raise for a file that is not (quite) MIDI.
-_BROKEN = (OSError, EOFError, ValueError, KeyError, IndexError)
-
-
-class MidiFileError(LiveaiError):
-    """A MIDI file cannot be read."""
+# What pretty_midi/mido raise for a file that is not (quite) MIDI: a header with 0 ticks
+# per beat or a tempo of 0 divides by zero.
+_BROKEN = (OSError, EOFError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError)
 
 
 def is_midi(path: Path) -> bool:
@@ -52,8 +49,9 @@ def read_notes(path: str | Path) -> list[Note]:
 
 
 def encode_midi(midi: pretty_midi.PrettyMIDI | str | Path, *, start_token: bool = True) -> list[int]:
-    """Tokens of a MIDI file, beginning with START by default."""
-    return codec.encode_notes(midi_to_notes(midi), start_token=start_token)
+    """Tokens of a MIDI file, beginning with START by default (MidiFileError if broken)."""
+    notes = midi_to_notes(midi) if isinstance(midi, pretty_midi.PrettyMIDI) else read_notes(midi)
+    return codec.encode_notes(notes, start_token=start_token)
 
 
 def notes_to_midi(notes: Sequence[Note], *, program: int = 0, name: str = "") -> pretty_midi.PrettyMIDI:

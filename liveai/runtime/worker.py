@@ -25,6 +25,7 @@ import inspect
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from typing import Any, Callable, cast
 import torch
 
 from ..core.jobs import PEEK, RESET, Job
+from ..core.stats import LogThrottle
 from .stepper import TokenStepper
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,11 @@ log = logging.getLogger(__name__)
 # The worker and the loop share the GIL; by default a thread keeps it up to 5 ms, which
 # would show up as 5 ms of latency. The server hands it over fifty times as often.
 GIL_SWITCH_INTERVAL_S = 0.0001
+INBOX_LIMIT = 4096  # jobs waiting to be taken by the thread; beyond, a job is refused at once
+
+
+class WorkerBusy(RuntimeError):
+    """The worker's inbox is full."""
 
 
 @dataclass
@@ -61,6 +68,8 @@ class Worker:
         self._inbox: queue.SimpleQueue[_Running | None] = queue.SimpleQueue()
         self._queues: dict[str, deque[_Running]] = {}
         self._thread: threading.Thread | None = None
+        self.refused = 0  # jobs refused because the inbox was full
+        self._log_refused = LogThrottle(log, "more refused", level=logging.WARNING)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, warmup_steps: int = 20) -> None:
@@ -84,6 +93,14 @@ class Worker:
         """Queue a token job or a call for `session`; the future holds its result
         (cancel it to drop the job)."""
         future: Future[Any] = Future()
+        if self._inbox.qsize() >= INBOX_LIMIT:  # the thread is stuck or far behind: do not pile up
+            self.refused += 1
+            self._log_refused(time.monotonic(), "model %s: %d jobs wait already; a job is refused", self.name,
+                              INBOX_LIMIT)
+            if inspect.isgenerator(job):
+                job.close()
+            future.set_exception(WorkerBusy(f"model {self.name}: more than {INBOX_LIMIT} jobs waiting"))
+            return future
         self._inbox.put(_Running(session, job, future))
         return future
 
@@ -92,7 +109,7 @@ class Worker:
         return self.submit(session, _reset())
 
     def stats(self) -> dict[str, Any]:
-        return self.stepper.stats()
+        return {**self.stepper.stats(), f"model_{self.name}_refused": self.refused}
 
     # -- the thread ------------------------------------------------------------------------
     def _work(self) -> None:

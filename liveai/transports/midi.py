@@ -19,7 +19,7 @@ from typing import Any, Callable
 import mido
 
 from ..config import MidiConfig
-from ..core.stats import Stats
+from ..core.stats import LogThrottle, Stats
 from ..errors import CommandError, TransportError
 from ..events import (
     ClockTick,
@@ -38,6 +38,10 @@ from .base import Transport
 log = logging.getLogger(__name__)
 
 _INBOX_LIMIT = 4096  # messages waiting for the loop; beyond this they are dropped
+# liveai uses none of these: dropped on rtmidi's thread, before they take memory (a sysex
+# flood would be bounded by count alone, and one sysex message can be megabytes)
+_IGNORED = frozenset({"sysex", "active_sensing", "quarter_frame", "songpos", "song_select", "tune_request",
+                      "polytouch", "aftertouch", "pitchwheel"})
 
 
 def to_event(msg: mido.Message, t: float, source: str, clock_in: bool) -> Event | None:
@@ -101,6 +105,7 @@ class MidiTransport(Transport):
         self._lister: midi_backend.PortLister | None = None
         self._inbox: deque[tuple[float, str, mido.Message]] = deque()
         self._inbox_lock = threading.Lock()
+        self._log_drop = LogThrottle(log, "more dropped", level=logging.WARNING)
         self._loop: asyncio.AbstractEventLoop | None = None
         own = config.client_name
         self.virtual_names = (f"{own} in", f"{own} out")
@@ -200,14 +205,20 @@ class MidiTransport(Transport):
     def _receiver(self, source: str) -> Callable[[mido.Message], None]:
         def receive(msg: mido.Message) -> None:
             arrival = time.monotonic()
+            if msg.type in _IGNORED:
+                self.stats.count("midi_ignored")
+                return
             with self._inbox_lock:
                 if len(self._inbox) >= _INBOX_LIMIT:
                     self.stats.count("dropped")
+                    self._log_drop(arrival, "midi: the inbox is full (%d messages); dropped one from %s",
+                                   _INBOX_LIMIT, source)
                     return
+                was_empty = not self._inbox
                 self._inbox.append((arrival, source, msg))
             loop = self._loop
-            if loop is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(self._drain)
+            if was_empty and loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._drain)  # one wake-up drains all that came meanwhile
 
         return receive
 

@@ -25,7 +25,7 @@ import aiomqtt
 from ..config import MqttConfig
 from ..control.table import CommandTable
 from ..core.commands import Request
-from ..core.stats import Stats
+from ..core.stats import LogThrottle, Stats
 from ..errors import CommandError, TransportError
 from ..events import Event, StateChanged
 from .base import Transport
@@ -60,6 +60,7 @@ class MqttTransport(Transport):
         self._dirty: dict[str, Any] = {}  # state not yet published: latest value wins
         self._outbox: deque[tuple[str, str]] = deque(maxlen=_OUTBOX_LIMIT)
         self._wake = asyncio.Event()
+        self._log_retained = LogThrottle(log, "more", level=logging.WARNING)
 
     def _connection(self) -> aiomqtt.Client:
         c = self.config
@@ -141,6 +142,13 @@ class MqttTransport(Transport):
     async def _listen(self, broker: aiomqtt.Client) -> None:
         prefix = f"{self.base}/cmd/"
         async for message in broker.messages:
+            if message.retain:
+                # a command someone left retained would be replayed at every reconnect (a
+                # retained cmd/panic, a panic each time): commands act when sent, never again
+                self.stats.count("mqtt_retained_ignored")
+                self._log_retained(time.monotonic(), "mqtt: a retained command on %s is ignored",
+                                   message.topic.value)
+                continue
             name = message.topic.value.removeprefix(prefix)
             payload = message.payload if isinstance(message.payload, (bytes, bytearray)) else b""
             self.command(name, bytes(payload), time.monotonic())

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import Mosquitto, wait_until
+from conftest import Mosquitto, need, wait_until
 
 
 def sub(broker: Mosquitto, topic: str, count: int = 1, wait_s: float = 5) -> list[str]:
@@ -109,3 +109,86 @@ def test_broker_restart_is_survived(mosquitto, start_server):
                5, "state republished")
     pub(mosquitto, "liveai/restart/cmd/tempo", "110")
     assert peer.expect("/liveai/out/tempo") == [110.0]
+
+
+def test_a_retained_command_is_not_replayed(mosquitto, start_server):
+    """A retained cmd/panic left on the broker would panic at every reconnect."""
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t", "liveai/ret/cmd/tempo",
+                    "-m", "150", "-r", "-q", "1"], check=True)
+    _, peer = start_with_broker(start_server, mosquitto, "ret")
+    pub(mosquitto, "liveai/ret/cmd/tempo", "90")  # a fresh command still acts
+    assert peer.expect("/liveai/out/tempo") == [90.0]
+    status = peer.status()
+    assert status["tempo"] == 90.0 and status["mqtt_retained_ignored"] == 1
+
+
+def test_a_broker_that_is_down_at_start_is_waited_for(tmp_path, start_server):
+    need("mosquitto")
+    broker = Mosquitto(tmp_path)  # its port is chosen, nothing listens there yet
+    server, peer = start_server(f'mqtt.url="{broker.url}"', "mqtt.instance=late", "mqtt.reconnect_max_s=1")
+    peer.send("/liveai/note", 60, 100)  # liveai plays without it
+    assert [args for address, args in peer.collect(0.3) if address == "/liveai/out/note"]
+    assert peer.status()["mqtt"] == "reconnecting"
+    broker.start()
+    try:
+        assert sub(broker, "liveai/late/status", wait_s=10) == ["liveai/late/status online"]
+        wait_until(lambda: peer.status()["mqtt"] == "connected", 5, "liveai to connect")
+    finally:
+        broker.stop()
+
+
+def test_bad_credentials_are_said_once_and_the_music_goes_on(tmp_path, start_server):
+    need("mosquitto")
+    need("mosquitto_passwd")
+    broker = Mosquitto(tmp_path, users={"stage": "right"})
+    broker.start()
+    try:
+        server, peer = start_server(f'mqtt.url="{broker.url}"', "mqtt.instance=auth", "mqtt.username=stage",
+                                    "mqtt.password=wrong", "mqtt.reconnect_max_s=0.5")
+        time.sleep(2.5)  # several attempts
+        assert peer.status()["mqtt"] == "reconnecting"
+        peer.send("/liveai/ping", "alive")
+        assert peer.expect("/liveai/pong") == ["alive"]
+        assert server.stop() == 0
+        warnings = [line for line in server.log().splitlines() if "level=warning" in line and "mqtt" in line]
+        assert len(warnings) == 1 and "authoriz" in warnings[0].lower(), warnings
+        server, peer = start_server(f'mqtt.url="{broker.url}"', "mqtt.instance=auth", "mqtt.username=stage",
+                                    "mqtt.password=right")
+        wait_until(lambda: peer.status()["mqtt"] == "connected", 10, "liveai to log in")
+    finally:
+        broker.stop()
+
+
+def make_certificates(folder) -> tuple:
+    """A CA and a server certificate for 127.0.0.1 (openssl), as a small installation would."""
+    ca_key, ca, key, csr, cert = (folder / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
+    run = lambda *args: subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)  # noqa: E731
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=liveai test CA",
+        "-keyout", ca_key, "-out", ca)
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", csr)
+    ext = folder / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
+        "-extfile", ext, "-out", cert)
+    return ca, cert, key
+
+
+def test_tls_to_a_broker_with_its_own_ca(tmp_path, start_server):
+    need("mosquitto")
+    need("openssl")
+    ca, cert, key = make_certificates(tmp_path)
+    broker = Mosquitto(tmp_path, tls=(ca, cert, key))
+    broker.start()
+    try:
+        _, peer = start_server(f'mqtt.url="{broker.url}"', "mqtt.instance=tls", f'mqtt.ca_file="{ca}"')
+        wait_until(lambda: peer.status()["mqtt"] == "connected", 10, "liveai to connect over TLS")
+        done = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "--cafile", str(ca),
+                               "-t", "liveai/tls/cmd/tempo", "-m", "77", "-q", "1"], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert peer.expect("/liveai/out/tempo") == [77.0]
+        # without the CA, liveai refuses the broker's certificate and keeps playing
+        _, other = start_server(f'mqtt.url="{broker.url}"', "mqtt.instance=tls2")
+        time.sleep(1.5)
+        assert other.status()["mqtt"] == "reconnecting"
+    finally:
+        broker.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -51,19 +52,33 @@ def test_generate_continues_in_the_key_and_at_the_pace_of_the_prime(prime: Path,
     assert all(n.pitch % 12 in {0, 2, 4, 5, 7, 9, 11} for n in midi.instruments[1].notes)
 
 
-def test_generate_refuses_a_broken_prime_with_one_clear_line(tmp_path: Path):
-    broken = tmp_path / "broken.mid"
-    broken.write_bytes(b"MThd\x00\x00\x00\x06 not really")
+def midi_bytes(division: int, tempo_us: int) -> bytes:
+    """A one-note MIDI file with the given header division and tempo (0 for either: broken)."""
+    track = b"\x00\xff\x51\x03" + tempo_us.to_bytes(3, "big") + b"\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00"
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, division) + b"MTrk" + struct.pack(">I", len(track)) + track
+
+
+BROKEN = {"garbled.mid": b"MThd\x00\x00\x00\x06 not really", "no_ticks.mid": midi_bytes(0, 500000),
+          "no_tempo.mid": midi_bytes(96, 0)}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_generate_refuses_a_broken_prime_with_one_clear_line(tmp_path: Path, name: str):
+    broken = tmp_path / name
+    broken.write_bytes(BROKEN[name])
     done = liveai("generate", "--prime", broken, "--seconds", 5, "--out", tmp_path / "x.mid")
-    assert done.returncode != 0 and "broken.mid" in done.stderr
-    assert "Traceback" not in done.stderr and not (tmp_path / "x.mid").exists()
+    assert done.returncode == 2 and name in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.mid").exists()
 
 
 def test_evaluate_scores_a_folder_and_skips_broken_files(prime: Path, tmp_path: Path):
     (tmp_path / "broken.mid").write_bytes(b"not midi at all")
+    for name, data in BROKEN.items():
+        (tmp_path / name).write_bytes(data)
     done = liveai("evaluate", tmp_path, "--model", "gru")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["model"] == "gru" and report["files"] == 1 and report["events"] > 50
-    assert 0 < report["bits_per_event"] < 8
-    assert "broken.mid" in done.stderr
+    assert report["skipped"] == 4 and 0 < report["bits_per_event"] < 8
+    assert all(name in done.stderr for name in [*BROKEN, "broken.mid"]) and "Traceback" not in done.stderr

@@ -98,7 +98,10 @@ def test_out_of_range_controls_are_clamped(start_server):
     assert peer.expect("/liveai/out/temperature") == [2.0]
     peer.send("/liveai/tempo", 5)
     assert peer.expect("/liveai/out/tempo") == [20.0]
-    peer.send("/liveai/morph", -1.0)
+    peer.send("/liveai/morph", 0.5)
+    assert peer.expect("/liveai/out/morph") == [0.5]
+    peer.send("/liveai/morph", -1.0)  # clamped, and seen: it moved from 0.5
+    assert peer.expect("/liveai/out/morph") == [0.0]
     assert peer.status()["errors"] == 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import need, wait_until
+from conftest import LineReader, need
 
 from liveai.bench.harness import free_port
 
@@ -29,8 +29,9 @@ def test_liblo_oscsend_and_oscdump(start_server):
         oscsend(port, "/liveai/status")
         lines: list[str] = []
         assert dump.stdout is not None
+        printed = LineReader(dump.stdout)
         while not lines or "/liveai/status" not in lines[-1]:
-            line = dump.stdout.readline().split(" ", 1)[1].strip()  # without the timetag
+            line = printed.get(timeout=5, what="oscdump to print").split(" ", 1)[1].strip()  # without the timetag
             if line != '/liveai/pong s "ready"':  # the fixture's startup pings
                 lines.append(line)
         dump.terminate()
@@ -45,19 +46,24 @@ def test_liblo_oscsend_and_oscdump(start_server):
 
 
 def test_pure_data_patch_plays_with_floats(start_server):
-    """The shipped patch, unchanged, on the default ports: Pd sends floats, hears liveai on 9001."""
+    """The shipped patch, unchanged: Pd sends floats and hears liveai. It is told other
+    ports than the defaults (its `liveai-ports` receiver), so a liveai running on this
+    machine does not get in the way."""
     need("pd")
-    _, peer = start_server(port=9000, targets=("127.0.0.1:9001",))
-    sends = ["note 60 100", "ping 42", "tempo 150", "note 60 0", "mode thru", "note 50 70"]
+    hears = free_port()
+    _, peer = start_server(targets=(f"127.0.0.1:{hears}",))
+    sends = [f"liveai-ports {peer.server[1]} {hears}"]
+    sends += [f"liveai-send {m}" for m in ("note 60 100", "ping 42", "tempo 150", "note 60 0", "mode thru", "note 50 70")]
     args = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
     for message in sends:
-        args += ["-send", f"liveai-send {message}"]
+        args += ["-send", message]
     with subprocess.Popen(args, stderr=subprocess.PIPE, text=True) as pd:
         assert pd.stderr is not None
+        lines = LineReader(pd.stderr)
         heard: list[str] = []
         try:
-            wait_until(lambda: heard.append(pd.stderr.readline().strip()) or "liveai: out note 50 70 1" in heard,
-                       10, "Pd to print liveai's answers")
+            while "liveai: out note 50 70 1" not in heard:
+                heard.append(lines.get(timeout=10, what="Pd to print liveai's answers"))
         finally:
             pd.terminate()
     printed = [line for line in heard if line.startswith("liveai:")]

@@ -11,30 +11,24 @@ import time
 import pytest
 
 from liveai import __version__
-from liveai.bench.harness import OscPeer, ServerProcess
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+from liveai.bench.harness import OscPeer, ServerProcess, free_port
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_default_config_signal_exits_cleanly_with_note_offs(tmp_path, sig):
-    """Exactly `liveai serve`: OSC on 9000, answers on 9001, the shipped GRU harmonizing.
-    Held notes are released on exit."""
-    assert _bindable(9000) and _bindable(9001), "ports 9000/9001 must be free for the default config"
-    with OscPeer(9000, listen_port=9001) as peer:
-        server = ServerProcess([], log_path=tmp_path / "serve.log").start()
+    """`liveai serve` with the default config (but for its two ports, so that a liveai
+    running on this machine does not get in the way): the shipped GRU harmonizing. Held
+    notes are released on exit."""
+    port = free_port()
+    with OscPeer(port) as peer:
+        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{peer.port}"]'],
+                               log_path=tmp_path / "serve.log").start()
         peer.wait_pong(timeout=30)
-        assert peer.status()["model_gru_steps"] >= 0  # the default config loads the shipped model
         peer.send("/liveai/note", 60, 100)
         peer.send("/liveai/note", 62, 90, 2)
         held = {tuple(a) for address, a in peer.collect(0.5) if address == "/liveai/out/note"}
+        status = peer.status()
+        assert status["model_gru_steps"] > 0  # the default config loads the shipped model, and it heard the notes
         c_major = {0, 2, 4, 5, 7, 9, 11}
         assert len([n for n in held if n[2] == 1]) == 2 and len([n for n in held if n[2] == 2]) == 2
         assert all(pitch % 12 in c_major and velocity > 0 for pitch, velocity, _ in held)

@@ -44,6 +44,9 @@ def test_a_file_overrides_only_what_it_names(tmp_path):
     ("midi.cc_map={\"x\" = \"tempo\"}", "midi.cc_map.x: the key must be a number 0..127"),
     ("midi.program_map={\"3\" = \"rock\"}", "midi.program_map.3: 'rock' is not one of"),
     ("osc", "--set 'osc': expected section.key=value"),
+    ('osc.targets=["no-such-host.invalid:9001"]', "osc.targets[0]: cannot resolve host 'no-such-host.invalid'"),
+    ("mqtt.instance=foyer/#", "mqtt.instance: 'foyer/#' must be a non-empty name without #, + or /"),
+    ("mqtt.instance=a+b", "mqtt.instance: 'a+b' must be a non-empty name"),
 ])
 def test_bad_values_name_the_key(override, message):
     with pytest.raises(ConfigError) as info:
@@ -65,3 +68,8 @@ def test_a_mode_this_release_cannot_play_is_a_config_error():
     with pytest.raises(ConfigError, match="server.mode: 'morph' is not available"):
         Registry().check_config(load_config(DEFAULT, ["server.mode=morph"]))
     Registry().check_config(load_config(DEFAULT, ["server.mode=duet"]))
+
+
+def test_the_defaults_listen_on_9000_and_answer_on_9001_on_loopback():
+    c = Config()
+    assert (c.osc.host, c.osc.port, c.osc.targets) == ("127.0.0.1", 9000, ["127.0.0.1:9001"])

@@ -55,3 +55,12 @@ def test_stop_and_continue():
 def test_internal_source_ignores_midi_clock():
     c = Clock(100.0, source="internal")
     assert c.midi_tick(1.0) is None and not c.following(1.0) and c.bpm(1.0) == 100.0
+
+
+@pytest.mark.parametrize("bpm, shown", [(900.0, 300.0), (8.0, 20.0)])
+def test_an_incoming_clock_tempo_is_held_to_the_tempo_range(bpm, shown):
+    engine, clock, sink = make_engine()
+    engine.handle(TransportStart(t=clock.t))
+    feed_ticks(engine, clock, bpm, beats=3)
+    assert engine.conductor.clock.bpm(clock.t) == shown
+    assert engine.state["tempo"] == shown

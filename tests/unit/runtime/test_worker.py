@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 import torch
@@ -198,12 +199,14 @@ def test_lists_of_several_sessions_are_fed_together_like_alone(worker):
     plans = {"a": [[388, 60, 300], [188, 62], [290, 190, 64, 300]], "b": [[388, 72], [260, 200, 74, 300, 202]],
              "c": [[388], [50, 51, 52, 53, 54, 55, 56, 57, 58, 59]]}  # the last list is long: prefilled alone
     alone = {name: worker.submit(f"alone-{name}", feed_lists(lists)).result(5) for name, lists in plans.items()}
-    before = worker.stats()[f"model_{worker.name}_batch_mean"]
+    steps_before = len(worker.stepper.timings.batch)
+    worker.submit("z", lambda: time.sleep(0.2))  # holds the thread while the three arrive together
     together = {name: worker.submit(name, feed_lists(lists)) for name, lists in plans.items()}
     for name, future in together.items():
         for got, want in zip(future.result(5), alone[name]):
             torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
-    assert worker.stats()[f"model_{worker.name}_batch_mean"] >= before
+    batches = list(worker.stepper.timings.batch)[steps_before:]
+    assert (max(batches) > 1) == worker.stepper.batches  # the GRU served them together; the Transformer never batches
 
 
 def test_a_job_cancelled_as_it_finishes_does_not_stop_the_worker(worker):
@@ -241,3 +244,17 @@ def test_a_call_runs_on_the_worker_thread_in_its_session_order(worker):
     with pytest.raises(ZeroDivisionError):
         worker.submit("c", lambda: 1 / 0).result(5)
     assert len(worker.submit("c", feed_all([61])).result(5)) == 1  # a failing call fails alone
+
+
+def test_a_full_inbox_refuses_jobs_at_once(monkeypatch):
+    """A stuck worker must not pile up jobs (and memory) without bound: past the limit a
+    job fails at once, counted."""
+    from liveai.runtime import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "INBOX_LIMIT", 3)
+    w = Worker(TokenStepper(tiny("gru"), name="gru"))  # never started: nothing takes from its inbox
+    futures = [w.submit("s", feed_all([60])) for _ in range(5)]
+    assert [f.done() for f in futures] == [False, False, False, True, True]
+    with pytest.raises(worker_module.WorkerBusy):
+        futures[-1].result(0)
+    assert w.stats()["model_gru_refused"] == 2
