@@ -43,17 +43,18 @@ class Player:
     held: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     sustained: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     pedal: dict[str, set[int]] = field(default_factory=dict)
-    echoed: dict[str, set[int]] = field(default_factory=dict)  # channels thru passed the pedal down on
+    echoed: dict[str, set[int]] = field(default_factory=dict)  # channels each session's thru passed down
+    echoed_pedal: set[int] = field(default_factory=set)  # the synth's pedals: the last CC 64 per channel wins
 
     def forget_notes(self) -> None:
         """A release of every session: keys forgotten, a pedal thru passed on lifted."""
         self.held.clear()
         self.sustained.clear()
-        self.echoed.clear()
+        for session in list(self.echoed):
+            self.release_pedals(session)
 
-    @property
-    def echoed_pedal(self) -> set[int]:
-        return set().union(*self.echoed.values())
+    def release_pedals(self, session: str) -> None:
+        self.echoed_pedal -= self.echoed.pop(session, set())
 
 
 def apply(engine, clock, step, player: Player, mode: list[str]) -> None:
@@ -78,10 +79,13 @@ def apply(engine, clock, step, player: Player, mode: list[str]) -> None:
             pedal.add(step[2])
             if mode[0] == "thru":
                 player.echoed.setdefault(session, set()).add(step[2])
+                player.echoed_pedal.add(step[2])
         else:
             pedal.discard(step[2])
             sustained -= {k for k in sustained if k[0] == step[2]}
-            player.echoed.get(session, set()).discard(step[2])
+            if mode[0] == "thru":
+                player.echoed.get(session, set()).discard(step[2])
+                player.echoed_pedal.discard(step[2])
     elif kind == "mode":
         engine.set_mode(step[1])
         mode[0] = step[1]
@@ -98,7 +102,7 @@ def apply(engine, clock, step, player: Player, mode: list[str]) -> None:
         engine.handle(InputLost(t=clock.t, source=step[1]))
         held.clear()
         sustained.clear()
-        player.echoed.pop(session, None)
+        player.release_pedals(session)
     elif kind == "wait":
         run_until(engine, clock, clock.t + step[1])
 
