@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", action="store_true", help="model step latency on one CPU thread")
     bench.add_argument("--play", action="store_true",
                        help="the server with the shipped models: harmonize, duet, sessions, ping (add --midi for JACK)")
+    bench.add_argument("--soak", type=float, metavar="MINUTES", default=0,
+                       help="harmonize, duet and autopilot at once for this long, watched every minute")
     bench.add_argument("--flood", type=int, metavar="DATAGRAMS", default=0,
                        help="a flood of hostile OSC at 4000/s, pinged meanwhile (e.g. --flood 100000)")
     bench.add_argument("--model", metavar="CHECKPOINT", action="append", default=[],
@@ -125,7 +127,11 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
 
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     report: dict[str, Any] = {"machine": machine()}
-    if args.flood:
+    if args.soak:
+        from .bench.soak import bench_soak
+
+        report["soak"] = bench_soak(args.soak)
+    elif args.flood:
         from .bench.flood import bench_flood
 
         report["flood"] = bench_flood(args.flood)
