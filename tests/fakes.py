@@ -7,6 +7,7 @@ from liveai.behaviours.registry import Registry
 from liveai.config import Config
 from liveai.core.engine import Engine
 from liveai.events import ControlChange, Event, NoteOff, NoteOn
+from liveai.runtime.inline import InlinePort
 
 
 class FakeClock:
@@ -65,78 +66,6 @@ def run_until(engine: Engine, clock: FakeClock, until: float) -> None:
         clock.t = max(clock.t, next_at)
         engine.run_due()
     clock.t = until
-
-
-class InlinePort:
-    """A ModelPort for unit tests: jobs run at once on a small real model, on the test's
-    thread; their answers wait until `flush()` delivers them, as the loop would later."""
-
-    def __init__(self, model) -> None:
-        self.model = model
-        self.states: dict[str, object] = {}
-        self.last: dict[str, object] = {}
-        self.pending: list[tuple[object, object]] = []
-        self.jobs = 0
-
-    def submit(self, session, job, done=None):
-        import torch
-
-        from liveai.core.jobs import PEEK, RESET
-        from liveai.models import codec
-
-        handle = _Handle()
-        self.jobs += 1
-        feed = next(job, _END)
-        result = None
-        with torch.inference_mode():
-            while feed is not _END:
-                if feed == RESET:
-                    self.states.pop(session, None)
-                    self.last.pop(session, None)
-                    reply = None
-                elif feed is PEEK and session in self.last:
-                    reply = self.last[session]
-                else:
-                    tokens = [codec.START] if feed is PEEK else feed if isinstance(feed, list) else [feed]
-                    state = self.states.get(session) or self.model.init_state(1)
-                    logits, state = self.model.prefill(torch.tensor([tokens]), state)
-                    self.states[session] = state
-                    reply = self.last[session] = logits[0, -1]
-                try:
-                    feed = job.send(reply)
-                except StopIteration as stop:
-                    result = stop.value
-                    feed = _END
-        if done is not None:
-            self.pending.append((lambda v: None if handle.cancelled else done(v), result))
-        return handle
-
-    def replier(self, callback):
-        return lambda value: self.pending.append((callback, value))
-
-    def flush(self) -> int:
-        """Deliver every waiting answer (answers may submit more jobs); how many were delivered."""
-        delivered = 0
-        while self.pending:
-            callback, value = self.pending.pop(0)
-            callback(value)
-            delivered += 1
-        return delivered
-
-
-class _Handle:
-    def __init__(self) -> None:
-        self.cancelled = False
-
-    def cancel(self) -> bool:
-        self.cancelled = True
-        return True
-
-    def done(self) -> bool:
-        return True
-
-
-_END = object()
 
 
 def tiny_model(arch: str = "gru"):

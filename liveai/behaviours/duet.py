@@ -10,6 +10,8 @@ withdrawn, what sounds gets its note-off. `/liveai/continue [beats]` answers now
 
 from __future__ import annotations
 
+import math
+
 from ..config import Config
 from ..core.context import Context
 from ..core.jobs import JobHandle
@@ -17,7 +19,9 @@ from ..core.output import Timer
 from ..events import NoteOff, NoteOn
 from ..models.sampling import Constraints
 from ..models.tonality import KeyBalance, follow_key
+from ..music.note import Note
 from ..music.scales import scale_of
+from ..music.tonality import phrase_emphasis
 from . import jobs
 from .base import BaseBehaviour
 from .listener import Listener
@@ -25,18 +29,37 @@ from .part import Part
 
 FIRST_CHUNK_TOKENS = 8  # at most; the first chunk ends with the first note, out within the budget
 CHUNK_TOKENS = 64
+PACE_LIMIT = 6.0  # |logit lean| towards the call's pace (duet.pace_pull per unit of log pace ratio)
+
+
+def rhythm_unit(call: list[Note]) -> float:
+    """The call's pulse: the shortest time between onsets that makes up a fifth of them
+    (an eighth in a tune of eighths and quarters), within 60 ms .. 1 s; 0 for too few notes."""
+    onsets = sorted({round(n.start, 2) for n in call})
+    gaps = sorted(round(b - a, 2) for a, b in zip(onsets, onsets[1:]) if b - a >= 0.03)
+    if len(gaps) < 3:
+        return 0.0
+    for gap in gaps:
+        if sum(abs(g - gap) <= 0.02 for g in gaps) >= len(gaps) / 5:
+            return min(max(gap, 0.06), 1.0)
+    return min(max(gaps[0], 0.06), 1.0)
 
 
 class Answer:
     """One response being generated and played."""
 
-    def __init__(self, ctx: Context, listener: Listener, config: Config, seconds: float, asked_at: float) -> None:
+    def __init__(self, ctx: Context, listener: Listener, config: Config, seconds: float, asked_at: float,
+                 phrase_start: float) -> None:
         self.ctx = ctx
         self.listener = listener
         self.config = config
         self.asked_at = asked_at
         start = ctx.now() + config.clock.lookahead_ms / 1000.0
+        played = list(listener.played)
+        call = [n for n in played if n.start >= phrase_start - 1e-6]
         grid = config.duet.quantize_beats * 60.0 / max(ctx.clock.bpm(ctx.now()), 1.0)
+        if not grid and config.duet.rhythm == "follow":
+            grid = rhythm_unit(call)  # the answer moves on the call's pulse
         self.part = Part(ctx, listener, start, listener.channel, end=start + seconds, grid_s=grid)
         self.job: JobHandle | None = None
         self.cancelled = False
@@ -45,7 +68,13 @@ class Answer:
         self.key_classes: frozenset[int] | None = None
         self.balance: KeyBalance | None = None
         if config.duet.key == "follow":
-            self.key_classes, self.balance = follow_key(list(listener.played), config.duet.key_pull)
+            memory = config.duet.key_memory
+            emphasis = None if memory >= 1.0 else phrase_emphasis(played, phrase_start, earlier=memory)
+            self.key_classes, self.balance = follow_key(played, config.duet.key_pull, emphasis)
+        # the call's pace: onsets per second of the latest phrase, which the answer leans towards
+        span = max((max(n.end for n in call) - min(n.start for n in call)) if call else 0.0, 0.25)
+        self.target_rate = len(call) / span if len(call) >= 2 else None
+        self.bias = 0.0
         self._request(FIRST_CHUNK_TOKENS)
 
     def constraints(self) -> Constraints:
@@ -59,9 +88,20 @@ class Answer:
         assert models is not None
         left = max(self.part.end - self.part.time, 0.01) if self.part.end is not None else 1.0
         reply = models.replier(self._chunk)
+        self._steer_pace()
         self.job = self.listener.submit(jobs.continuation(
             self.listener.sampler, self.constraints(), float(self.ctx.state["temperature"]), left, max_tokens,
-            note_first=self.first, balance=self.balance, reply=reply, until_note=self.first))
+            note_first=self.first, bias=jobs.density_bias(self.bias) if self.bias else None, balance=self.balance,
+            reply=reply, until_note=self.first))
+
+    def _steer_pace(self) -> None:
+        """Lean the next chunk towards the call's pace, by what the answer did so far."""
+        if self.target_rate is None or len(self.part.note_times) < 2 or not self.config.duet.pace_pull:
+            return
+        span = max(self.part.time - self.part.start, 0.25)
+        observed = len(self.part.note_times) / span
+        error = math.log((self.target_rate + 0.1) / (observed + 0.1))
+        self.bias = min(max(self.bias + self.config.duet.pace_pull * error, -PACE_LIMIT), PACE_LIMIT)
 
     def _chunk(self, tokens: list[int]) -> None:
         if self.cancelled:
@@ -148,8 +188,9 @@ class Duet(BaseBehaviour):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        phrase_start = self.phrase_start if self.phrase_start is not None else ctx.now()
         self.phrase_start = None
-        self.answer = Answer(ctx, self.listener, self.config, seconds, asked_at)
+        self.answer = Answer(ctx, self.listener, self.config, seconds, asked_at, phrase_start)
 
     def _yield_to_player(self) -> None:
         if self.answer is not None:

@@ -150,13 +150,21 @@ class DuetConfig:
     # When the transport follows or leads a clock, a phrase also ends with its bar.
     answer_on_bar: bool = True
     beats_per_bar: Annotated[int, Range(1, 16)] = 4
-    # Snap answer notes to this fraction of a beat (0 = as the model plays them).
+    # Snap answer notes to this fraction of a beat (0: see rhythm).
     quantize_beats: Annotated[float, Range(0.0, 4.0)] = 0.0
+    # "follow": answer notes move on the call's pulse (its shortest common time between
+    # onsets); "free": as the model plays them.
+    rhythm: Annotated[str, Choice(("follow", "free"))] = "free"
     max_polyphony: Annotated[int, Range(1, 16)] = 4
     # "follow": answers keep to the key of what the player played (Krumhansl-Schmuckler);
     # "state": to the key/scale set by /liveai/key; "free": the model alone decides.
     key: Annotated[str, Choice(("follow", "state", "free"))] = "follow"
     key_pull: Annotated[float, Range(0.0, 8.0)] = 4.0  # with "follow": keep degrees in proportion
+    # With "follow": how much the phrases before the latest one count in judging the key
+    # (1: all recent notes alike; lower follows a player who changes key).
+    key_memory: Annotated[float, Range(0.0, 1.0)] = 0.2
+    # How strongly an answer leans towards the call's pace (notes per second); 0: not at all.
+    pace_pull: Annotated[float, Range(0.0, 8.0)] = 1.5
 
 
 @dataclass

@@ -57,12 +57,15 @@ class KeyBalance:
             self._offsets = None
 
 
-def follow_key(notes: Sequence[Note], pull: float) -> tuple[frozenset[int] | None, KeyBalance | None]:
+def follow_key(notes: Sequence[Note], pull: float,
+               emphasis: Sequence[float] | None = None) -> tuple[frozenset[int] | None, KeyBalance | None]:
     """How a continuation keeps the key of `notes` (the duet live, `liveai generate`
     offline): the pitch classes of its scale, to constrain sampling, and with pull > 0
-    a balance of its degrees. (None, None) without notes."""
-    key = estimate_key(notes)
+    a balance of its degrees. `emphasis` weights each note's say (the latest phrase
+    most: `music.tonality.phrase_emphasis`). (None, None) without notes."""
+    key = estimate_key(notes, emphasis)
     if key is None:
         return None, None
-    played = frozenset(n.pitch % 12 for n in notes)
+    heard = [n for i, n in enumerate(notes) if emphasis is None or emphasis[i] >= 1.0]  # the seventh used lately
+    played = frozenset(n.pitch % 12 for n in heard)
     return key_pitch_classes(key, played), KeyBalance(key.tonic, key.mode, pull) if pull > 0 else None

@@ -106,3 +106,36 @@ def test_duet_answer_keeps_key_and_density(model, name):
         runs.append((seed, figures["continuation_key"], round(ratio, 2)))
     assert same_key >= 5, f"{name} ({figures['prime_key']}): key kept in {same_key}/8 answers: {runs}"
     assert similar_density >= 6, f"{name}: density within a factor 2 in {similar_density}/8 answers: {runs}"
+
+
+C_MAJOR_PHRASE = [(60, 0, .5), (64, .5, .5), (67, 1, .5), (72, 1.5, .5), (71, 2, .5), (67, 2.5, .5), (65, 3, .5),
+                  (64, 3.5, .5), (62, 4, .5), (60, 4.5, 1.5)]
+D_DORIAN_PHRASE = [(62, 0, .5), (64, .5, .5), (65, 1, .5), (67, 1.5, .5), (69, 2, .5), (71, 2.5, .5), (72, 3, .5),
+                   (69, 3.5, .5), (65, 4, .5), (64, 4.5, .5), (62, 5, 1.5)]
+
+
+def test_an_answer_follows_a_player_who_changes_key(model):
+    """A D dorian phrase after a C major one is answered in D dorian: in its notes (B,
+    not B flat; no F sharp) and resting on D (Krumhansl-Schmuckler's tonic) in at least
+    3 of 8 seeds. Judged on all recent notes alike (duet.key_memory = 1, the first
+    duet's way) none was: all in C major, the key of the phrase before."""
+    from liveai.bench.offline_duet import OfflineDuet
+    from liveai.music.tonality import estimate_key
+
+    on_d = 0
+    for seed in SEEDS:
+        config = Config()
+        config.model.seed = seed
+        duet = OfflineDuet(model, config)
+        first = [codec.Note(s * BEAT, (s + d) * BEAT - 0.02, p, 90) for p, s, d in C_MAJOR_PHRASE]
+        end = duet.play(first, at=0.5)
+        duet.advance(end + 10)
+        second = [codec.Note(s * BEAT, (s + d) * BEAT - 0.02, p, 90) for p, s, d in D_DORIAN_PHRASE]
+        end = duet.play(second, at=duet.clock.t + 0.5)
+        duet.advance(end + 10)
+        answer = duet.answer_after(end)
+        assert len(answer) >= 4 and duet.sounding() == set()
+        assert {n.pitch % 12 for n in answer} <= {2, 4, 5, 7, 9, 11, 0}, (seed, sorted(n.pitch for n in answer))
+        key = estimate_key(answer)
+        on_d += key is not None and key.tonic == 2
+    assert on_d >= 3, f"{on_d} of 8 answers rest on D"

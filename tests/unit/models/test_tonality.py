@@ -20,7 +20,16 @@ def test_minor_answers_use_the_seventh_the_player_used():
     assert harmonic is not None and G_SHARP in harmonic and G not in harmonic
     natural = key_pitch_classes(a_minor, frozenset({A, C, G}))
     assert natural is not None and G in natural and G_SHARP not in natural
-    assert key_pitch_classes(Key(C, "major", 0.9), frozenset({C, 10})) == frozenset({0, 2, 4, 5, 7, 9, 11})
+    assert key_pitch_classes(Key(C, "major", 0.9), frozenset({C, E})) == frozenset({0, 2, 4, 5, 7, 9, 11})
+
+
+def test_the_modes_a_player_implies_are_kept():
+    d_dorian = frozenset({2, 4, 5, 7, 9, 11, 0})  # D minor with B, not B flat
+    assert key_pitch_classes(Key(2, "minor", 0.8), d_dorian) == d_dorian
+    c_mixolydian = frozenset({0, 2, 4, 5, 7, 9, 10})
+    assert key_pitch_classes(Key(C, "major", 0.8), c_mixolydian) == c_mixolydian
+    f_lydian = frozenset({5, 7, 9, 11, 0, 2, 4})
+    assert key_pitch_classes(Key(5, "major", 0.8), f_lydian) == f_lydian
 
 
 def pitch_class_lean(balance: KeyBalance) -> np.ndarray:
@@ -46,3 +55,25 @@ def test_balance_pushes_back_a_degree_the_answer_overuses():
     assert after[A] < before[A] and int(np.argmax(after)) != A
     balance.observe(codec.time_shift(10))  # only notes count
     assert np.array_equal(pitch_class_lean(balance), after)
+
+
+def test_the_latest_phrase_decides_the_key():
+    from liveai.music.note import Note
+    from liveai.music.tonality import estimate_key, phrase_emphasis
+
+    c_major = [Note(i * 0.5, i * 0.5 + 0.45, p, 80) for i, p in enumerate([60, 64, 67, 72, 67, 64, 62, 60] * 2)]
+    e_major = [Note(10 + i * 0.5, 10.45 + i * 0.5, p, 80) for i, p in enumerate([64, 68, 71, 76, 71, 68, 66, 64])]
+    notes = c_major + e_major
+    assert estimate_key(notes).name != "E major"  # all notes alike: the phrase before blurs it
+    weights = phrase_emphasis(notes, phrase_start=10.0)
+    assert weights[0] == 0.2 and weights[-1] == 2.0 and weights[-2] == 1.0  # the final note rests on the tonic
+    assert estimate_key(notes, weights).name == "E major"
+
+
+def test_an_answers_pulse_is_the_calls_shortest_common_step():
+    from liveai.behaviours.duet import rhythm_unit
+    from liveai.music.note import Note
+
+    eighths_and_quarters = [0.0, 0.3, 0.6, 1.2, 1.5, 1.8, 2.4, 3.0]
+    assert rhythm_unit([Note(t, t + 0.2, 60, 80) for t in eighths_and_quarters]) == 0.3
+    assert rhythm_unit([Note(0.0, 0.2, 60, 80), Note(0.5, 0.7, 62, 80)]) == 0.0  # too few to tell

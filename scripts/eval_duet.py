@@ -1,0 +1,165 @@
+#!/usr/bin/env python
+"""How the duet answers a call, measured against the music's own next phrase.
+
+    .venv/bin/python scripts/eval_duet.py [--model gru] [--pairs 100] [--data data/corpus] [--out runs/duet.json]
+
+Pairs of consecutive two-bar phrases are cut from the music21 test split on the bar
+lines the scores carry (played at the canonical 100 BPM). The first phrase is the
+call; the real second phrase is the ceiling, as in the model card. liveai's duet
+(the real engine on a fake clock, the model run inline) hears the phrase before the
+call, answers it, hears the call and answers that; its answer to the call is scored.
+Twice: with the phrase before taken from the same tune, and from another tune moved
+to another key (a player who changes key from one phrase to the next).
+
+Figures, each against the call: the same Krumhansl-Schmuckler key (tonic and mode),
+the share of notes in the call's scale, the pace (median time between onsets, as a
+ratio), the note length (median, as a ratio) and the similarity of the rhythm (cosine
+of the histograms of times between onsets, 16 log-spaced bins from 50 ms to 2.4 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from liveai.bench.offline_duet import OfflineDuet  # noqa: E402
+from liveai.config import Config  # noqa: E402
+from liveai.data.corpus import SCORE, load_pieces, render_notes  # noqa: E402
+from liveai.models.checkpoint import load_checkpoint  # noqa: E402
+from liveai.models.shipped import find_checkpoint  # noqa: E402
+from liveai.music.note import Note  # noqa: E402
+from liveai.music.tonality import estimate_key, key_pitch_classes  # noqa: E402
+
+BEAT_S = 0.6  # the canonical rendering: 100 BPM
+
+
+def phrases(rows: np.ndarray, rel_id: str, bars: int = 2) -> list[list[Note]]:
+    """Consecutive `bars`-bar phrases of a score, on its downbeats, times from each start."""
+    notes = render_notes([(r[0], r[1], r[2], int(r[3])) for r in rows.tolist()], rel_id)
+    if not notes:
+        return []
+    t0 = float(rows[:, 0].min())
+    downbeats = sorted({round(float(o) - t0, 6) for o, _, s, _ in rows.tolist() if s >= 1.0})
+    cuts = [d * BEAT_S for d in downbeats[::bars]]
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        phrase = [Note(n.start - a, n.end - a, n.pitch, n.velocity) for n in notes if a <= n.start < b]
+        if len(phrase) >= 4:
+            out.append(phrase)
+    return out
+
+
+def figures(call: list[Note], answer: list[Note]) -> dict[str, float] | None:
+    if len(answer) < 2:
+        return None
+    kc, ka = estimate_key(call), estimate_key(answer)
+    scale = key_pitch_classes(kc, frozenset(n.pitch % 12 for n in call)) or frozenset()
+    return {
+        "same_key": float(kc is not None and ka is not None and (kc.tonic, kc.mode) == (ka.tonic, ka.mode)),
+        "in_scale": float(np.mean([n.pitch % 12 in scale for n in answer])),
+        "pace_ratio": _median_ioi(answer) / max(_median_ioi(call), 1e-3),
+        "length_ratio": float(np.median([n.end - n.start for n in answer]) / np.median([n.end - n.start for n in call])),
+        "rhythm_similarity": _cosine(_ioi_histogram(call), _ioi_histogram(answer)),
+    }
+
+
+def _median_ioi(notes: list[Note]) -> float:
+    onsets = np.unique(np.round([n.start for n in notes], 2))
+    return float(np.median(np.diff(onsets))) if len(onsets) > 1 else 1.0
+
+
+IOI_BINS = np.geomspace(0.05, 2.4, 17)  # seconds, 16 log-spaced bins: 1/16 at 300 BPM to a long note at 50
+
+
+def _ioi_histogram(notes: list[Note]) -> np.ndarray:
+    """The times between onsets, binned: a rhythm, whatever its phase against a beat
+    (the duet, without a clock, cannot know where the call's beats fell)."""
+    onsets = np.unique(np.round([n.start for n in notes], 2))
+    return np.histogram(np.diff(onsets), bins=IOI_BINS)[0].astype(float)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b / denom) if denom else 0.0
+
+
+def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
+    pace = np.array([r["pace_ratio"] for r in rows])
+    return {"pairs": len(rows), "same_key": round(float(np.mean([r["same_key"] for r in rows])), 3),
+            "in_scale": round(float(np.mean([r["in_scale"] for r in rows])), 3),
+            "pace_ratio_median": round(float(np.median(pace)), 3),
+            "pace_within_1.5x": round(float(np.mean((pace >= 1 / 1.5) & (pace <= 1.5))), 3),
+            "length_ratio_median": round(float(np.median([r["length_ratio"] for r in rows])), 3),
+            "rhythm_similarity": round(float(np.mean([r["rhythm_similarity"] for r in rows])), 3)}
+
+
+def duet_answer(model: object, before: list[Note], call: list[Note], seed: int,
+                overrides: dict[str, object] | None = None) -> list[Note]:
+    config = Config()
+    config.model.seed = seed
+    for key, value in (overrides or {}).items():
+        setattr(config.duet, key, value)
+    duet = OfflineDuet(model, config)
+    end = duet.play(before, at=0.5)
+    gap = config.duet.phrase_gap_ms / 1000.0
+    duet.advance(end + gap + config.duet.max_response_s + 0.5)  # its answer to the phrase before
+    start = duet.clock.t + 0.5
+    end = duet.play(call, at=start)
+    duet.advance(end + gap + config.duet.max_response_s + 1.0)
+    answer = duet.answer_after(end)
+    return [Note(n.start - (end + gap), n.end - (end + gap), n.pitch, n.velocity) for n in answer]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="gru", help="gru, transformer or a checkpoint path")
+    ap.add_argument("--data", default=str(ROOT / "data" / "corpus"))
+    ap.add_argument("--pairs", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default=str(ROOT / "runs" / "duet.json"))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a duet setting, e.g. key_memory=1 pace_pull=0 (the first duet's way: a baseline)")
+    args = ap.parse_args()
+    model, _ = load_checkpoint(find_checkpoint(args.model), "cpu")
+    overrides = {k: (v if v.isalpha() else float(v)) for k, _, v in (item.partition("=") for item in args.set)}
+    rng = np.random.default_rng(args.seed)
+    triples = []  # (phrase before, call, real answer)
+    for piece in load_pieces(Path(args.data) / "test_pieces.npz"):
+        if piece.kind != SCORE:
+            continue
+        cut = phrases(piece.rows, piece.rel_id)
+        if len(cut) >= 3:
+            k = int(rng.integers(0, len(cut) - 2))
+            triples.append((cut[k], cut[k + 1], cut[k + 2]))
+        if len(triples) >= args.pairs:
+            break
+    results: dict[str, list[dict[str, float]]] = {"real next phrase": [], "liveai, same tune before": [],
+                                                  "liveai, another key before": []}
+    for i, (before, call, real) in enumerate(tqdm(triples, desc="duet", unit="pair")):
+        other = triples[(i + 1) % len(triples)][0]
+        shift = int(rng.integers(1, 12))
+        moved = [Note(n.start, n.end, n.pitch + shift - 12 * (n.pitch + shift > 100), n.velocity) for n in other]
+        for label, phrase in (("real next phrase", real),
+                              ("liveai, same tune before", duet_answer(model, before, call, args.seed + i, overrides)),
+                              ("liveai, another key before", duet_answer(model, moved, call, args.seed + i, overrides))):
+            scored = figures(call, phrase)
+            if scored is not None:
+                results[label].append(scored)
+    report = {"model": args.model, "duet": overrides, "pairs": len(triples),
+              **{k: summarize(v) for k, v in results.items()}}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
