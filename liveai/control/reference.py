@@ -21,7 +21,7 @@ END = "<!-- protocol:end -->"
 
 OUTGOING = [
     ("/liveai/out/note", "pitch velocity channel", "a note liveai plays (velocity 0 = note off), channel 1-16"),
-    ("/liveai/out/cc", "controller value channel", "a control change (thru mode; CC 123 on every channel at panic)"),
+    ("/liveai/out/cc", "controller value channel", "a control change (thru mode; CC 64 = 0, 120 and 123 on every channel at panic and shutdown)"),
     ("/liveai/out/beat", "n", "beat n (from 0) while the transport plays"),
     ("/liveai/out/mode", "name", "the mode changed"),
     ("/liveai/out/tempo", "bpm", "the tempo changed (also when following MIDI clock)"),

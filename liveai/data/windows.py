@@ -1,6 +1,7 @@
 """Training windows: a passage of a random piece, performed anew, encoded, transposed.
 
-Scores are performed in a random style (`performance.random_style`), played MIDI is
+Scores are performed in a random style (`performance.random_style`; a fifth of them in
+the canonical one, as the validation and test splits are rendered), played MIDI is
 restyled (tempo, sometimes constant velocity); every window is then transposed by a
 random -5..+6 semitones (clamped to the keyboard). A tenth of the passages begin their
 piece, START first, as a live session begins; a window that runs past its passage
@@ -17,10 +18,11 @@ from ..models import codec
 from ..music.note import Note
 from .augment import clamp_transposition, transpose_tokens
 from .corpus import SCORE, Piece
-from .performance import perform, random_style, restyle
+from .performance import CANONICAL, perform, random_style, restyle
 
 PASSAGE_NOTES = 192  # notes performed per draw: enough for a 256-token window
 FROM_THE_START = 0.1  # the share of passages that begin a piece (START first, as a live session begins)
+CANONICAL_SHARE = 0.2  # the share of score passages played in the canonical style, one performance among many
 
 
 class PerformanceWindows:
@@ -54,7 +56,7 @@ class PerformanceWindows:
         first = 0 if rng.random() < FROM_THE_START else int(rng.integers(0, len(piece.rows)))
         rows = piece.rows[first:first + PASSAGE_NOTES]
         if piece.kind == SCORE:
-            notes = perform(rows, random_style(rng), rng)
+            notes = perform(rows, CANONICAL if rng.random() < CANONICAL_SHARE else random_style(rng), rng)
         else:
             notes = restyle([Note(s, e, int(p), int(v)) for s, e, p, v in rows.tolist()], rng)
         tokens = np.asarray(codec.encode_notes(notes, start_token=first == 0), dtype=np.int64)
