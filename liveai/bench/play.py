@@ -223,7 +223,27 @@ def bench_sessions(model: str, clients: list[int], rate_each: float, seconds: fl
     return out
 
 
-def bench_duet(model: str, rounds: int) -> dict[str, Any]:
+# How the bench plays a phrase: (velocity, seconds from a note-on to the next,
+# seconds the note sounds). Detached as before; legato with a patch's one velocity;
+# overlapping legato, each note 30 ms into the next, as a keyboard player's hand.
+PHRASING = {"detached": (90, 0.15, 0.12), "legato": (100, 0.15, 0.15), "overlapping": (100, 0.15, 0.18)}
+
+
+def _phrase(send: Send, pitches: list[int], phrasing: str) -> float:
+    """Play a phrase in `phrasing`; the time of its last note-off."""
+    velocity, step, length = PHRASING[phrasing]
+    start = time.perf_counter()
+    events = sorted([(i * step, 1, p) for i, p in enumerate(pitches)] + [(i * step + length, 0, p)
+                                                                         for i, p in enumerate(pitches)])
+    for at, is_on, pitch in events:  # at one instant, the note-off first (legato)
+        wait = start + at - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        send(pitch, velocity if is_on else 0, 1)
+    return time.perf_counter()
+
+
+def bench_duet(model: str, rounds: int, phrasing: str = "detached") -> dict[str, Any]:
     """Phrase, silence, answer: the first answer note against the end of the gap."""
     gap_s = 0.3
     with ExitStack() as stack:
@@ -234,12 +254,7 @@ def bench_duet(model: str, rounds: int) -> dict[str, Any]:
         stack.callback(sock.close)
         delays, misses0 = [], srv.status()["deadline_misses"]
         for r in range(rounds):
-            for pitch in PITCHES[: 4 + r % 4]:
-                send(pitch, 90, 1)
-                time.sleep(0.12)
-                send(pitch, 0, 1)
-                last_off = time.perf_counter()
-                time.sleep(0.03)
+            last_off = _phrase(send, PITCHES[: 4 + r % 4], phrasing)
             gap_end = last_off + gap_s
             first.times.clear()
             deadline = gap_end + 2.0
@@ -288,6 +303,8 @@ def bench_play(models: list[str], seconds: float, midi: bool) -> dict[str, Any]:
         if midi:
             entry["harmonize_jack_midi"] = bench_harmonize_midi(model, [50, 200], seconds)
         entry["duet_gap_to_first_note"] = bench_duet(model, rounds=60)
+        for phrasing in ("legato", "overlapping"):
+            entry[f"duet_gap_to_first_note_{phrasing}"] = bench_duet(model, rounds=20, phrasing=phrasing)
         entry["ping_while_answering"] = bench_ping_during_answer(model)
         report[model] = entry
     report["sessions_gru"] = bench_sessions(models[0], [1, 4, 16], 50, seconds)

@@ -1,17 +1,16 @@
 """Musical sanity of duet answers from the shipped models (fixed seeds, fake clock, the
 model stepped inline): the answer keeps the prime's key (Krumhansl-Schmuckler), plays
-at a similar density (within a factor 2 in notes per second), and leaves no note hanging."""
+at a similar density (within a factor 2 in notes per second), and leaves no note
+hanging, whether the prime is played detached, legato with one velocity (as a patch
+sends it), or in overlapping legato (as a keyboard player's hand)."""
 
 from __future__ import annotations
 
 import pytest
-from fakes import FakeClock, InlinePort, Sink, run_until
 
-from liveai.behaviours.registry import Registry
+from liveai.bench.offline_duet import OfflineDuet
 from liveai.config import Config
-from liveai.core.engine import Engine
 from liveai.data import metrics
-from liveai.events import NoteOff, NoteOn
 from liveai.models import codec
 from liveai.models.checkpoint import load_checkpoint
 from liveai.models.shipped import find_checkpoint
@@ -36,57 +35,33 @@ def model(request):
     return loaded
 
 
-def duet_answer(model, prime, seed: int) -> tuple[list[codec.Note], list[codec.Note], Sink]:
+# How the prime is played: as before (detached, one velocity), legato with the constant
+# velocity a patch sends, and overlapping legato (each note lasts 50 ms into the next).
+STYLES = {"detached": (-0.02, 90), "legato_constant": (0.0, 100), "overlapping": (0.05, 100)}
+
+
+def played(prime, style: str = "detached") -> list[codec.Note]:
+    extra, velocity = STYLES[style]
+    return [codec.Note(s * BEAT, (s + d) * BEAT + extra, p, velocity) for p, s, d in prime]
+
+
+def duet_answer(model, prime, seed: int, style: str = "detached") -> tuple[list[codec.Note], list[codec.Note], OfflineDuet]:
     config = Config()
-    config.server.mode = "duet"
     config.model.seed = seed
     config.duet.max_response_s = 12.0
-    clock = FakeClock(0.0)
-    port = InlinePort(model)
-    engine = Engine(config, now=clock, behaviours=Registry(), models=port)
-    sink = Sink(clock)
-    engine.output.sinks.append(sink)
-    engine.start()
-    events = sorted([(start * BEAT, NoteOn(p, 90)) for p, start, _ in prime]
-                    + [((start + length) * BEAT - 0.02, NoteOff(p)) for p, start, length in prime],
-                    key=lambda e: e[0])
-    for at, event in events:
-        run_until(engine, clock, at)
-        port.flush()
-        engine.handle(_at(event, at))
-        port.flush()
-    end = events[-1][0]
-    while clock.t < end + 20.0:
-        port.flush()
-        run_until(engine, clock, clock.t + 0.05)
-    prime_notes = [codec.Note(s * BEAT, (s + d) * BEAT, p, 90) for p, s, d in prime]
-    answer = _notes(sink)
-    return prime_notes, answer, sink
-
-
-def _at(event, t):
-    if isinstance(event, NoteOn):
-        return NoteOn(event.pitch, event.velocity, t=t, source="osc:player:1")
-    return NoteOff(event.pitch, t=t, source="osc:player:1")
-
-
-def _notes(sink) -> list[codec.Note]:
-    open_: dict[int, tuple[float, int]] = {}
-    out = []
-    for t, e in sink.sent:
-        if isinstance(e, NoteOn) and e.velocity > 0:
-            open_[e.pitch] = (t, e.velocity)
-        elif isinstance(e, (NoteOn, NoteOff)) and e.pitch in open_:
-            start, velocity = open_.pop(e.pitch)
-            out.append(codec.Note(start, t, e.pitch, velocity))
-    return out
+    duet = OfflineDuet(model, config)
+    notes = played(prime, style)
+    end = duet.play(notes, at=0.0)
+    duet.advance(end + 20.0)
+    return notes, duet.answer_after(end), duet
 
 
 SEEDS = range(1, 9)
 
 
+@pytest.mark.parametrize("style", sorted(STYLES))
 @pytest.mark.parametrize("name", sorted(PRIMES))
-def test_duet_answer_keeps_key_and_density(model, name):
+def test_duet_answer_keeps_key_and_density(model, name, style):
     """Over 8 fixed seeds: every answer ends cleanly and is a tune; most keep the
     prime's key exactly (Krumhansl-Schmuckler) and play at a similar density. A sampled
     answer may wander once in a while, as a player's would: real music does too (the
@@ -95,8 +70,8 @@ def test_duet_answer_keeps_key_and_density(model, name):
     same_key = similar_density = 0
     runs = []
     for seed in SEEDS:
-        prime, answer, sink = duet_answer(model, PRIMES[name], seed=seed)
-        assert sink.sounding() == set(), f"seed {seed}: no answer note may hang"
+        prime, answer, duet = duet_answer(model, PRIMES[name], seed=seed, style=style)
+        assert duet.sounding() == set(), f"seed {seed}: no answer note may hang"
         assert len(answer) >= 4, f"{name} seed {seed}: the answer is too short ({len(answer)} notes)"
         assert len({n.pitch for n in answer}) >= 4, f"{name} seed {seed}: a tune, not one note repeated"
         figures = metrics.compare(prime, answer)
@@ -119,7 +94,6 @@ def test_an_answer_follows_a_player_who_changes_key(model):
     not B flat; no F sharp) and resting on D (Krumhansl-Schmuckler's tonic) in at least
     3 of 8 seeds. Judged on all recent notes alike (duet.key_memory = 1, the first
     duet's way) none was: all in C major, the key of the phrase before."""
-    from liveai.bench.offline_duet import OfflineDuet
     from liveai.music.tonality import estimate_key
 
     on_d = 0
@@ -127,11 +101,9 @@ def test_an_answer_follows_a_player_who_changes_key(model):
         config = Config()
         config.model.seed = seed
         duet = OfflineDuet(model, config)
-        first = [codec.Note(s * BEAT, (s + d) * BEAT - 0.02, p, 90) for p, s, d in C_MAJOR_PHRASE]
-        end = duet.play(first, at=0.5)
+        end = duet.play(played(C_MAJOR_PHRASE), at=0.5)
         duet.advance(end + 10)
-        second = [codec.Note(s * BEAT, (s + d) * BEAT - 0.02, p, 90) for p, s, d in D_DORIAN_PHRASE]
-        end = duet.play(second, at=duet.clock.t + 0.5)
+        end = duet.play(played(D_DORIAN_PHRASE), at=duet.clock.t + 0.5)
         duet.advance(end + 10)
         answer = duet.answer_after(end)
         assert len(answer) >= 4 and duet.sounding() == set()
