@@ -4,18 +4,11 @@ that runs jobs inline."""
 from __future__ import annotations
 
 from liveai.behaviours.registry import Registry
+from liveai.bench.offline_duet import FakeClock
 from liveai.config import Config
 from liveai.core.engine import Engine
 from liveai.events import ControlChange, Event, NoteOff, NoteOn
 from liveai.runtime.inline import InlinePort
-
-
-class FakeClock:
-    def __init__(self, t: float = 100.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class Sink:
@@ -53,7 +46,7 @@ class Sink:
 
 
 def make_engine(config: Config | None = None) -> tuple[Engine, FakeClock, Sink]:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     engine = Engine(config or Config(), now=clock, behaviours=Registry())
     sink = Sink(clock)
     engine.output.sinks.append(sink)
@@ -86,7 +79,7 @@ def make_model_engine(mode: str = "harmonize", **overrides):
     for dotted, value in overrides.items():
         section, key = dotted.split("__")
         setattr(getattr(config, section), key, value)
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     port = InlinePort(tiny_model())
     engine = Engine(config, now=clock, behaviours=Registry(), models=port)
     sink = Sink(clock)

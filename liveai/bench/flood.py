@@ -12,14 +12,13 @@ and nothing sounds. Figures, not pass/fail: the ping round trip during the flood
 from __future__ import annotations
 
 import random
-import socket
 import struct
 import threading
 import time
 from contextlib import ExitStack
 from typing import Any, Callable
 
-from .harness import OscAnswers, OscPeer, ServerProcess, ask_status, free_port, summarize, wait_pong
+from .harness import OscAnswers, OscPeer, ServerProcess, ask_status, free_port, ping_round_trip, summarize, wait_pong
 from .harness import osc_message as message
 
 Make = Callable[[random.Random], bytes]
@@ -100,17 +99,12 @@ def bench_flood(count: int = 20000, rate: float = 4000.0, mode: str = "thru") ->
         done = threading.Event()
 
         def ping() -> None:  # another client, pinging while the flood goes on
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            with OscPeer(port) as pinger:
                 while not done.is_set():
-                    token = pings[0]
-                    sent = time.perf_counter()
-                    sock.sendto(message("/liveai/ping", token), ("127.0.0.1", port))
+                    rtt = ping_round_trip(pinger.send, answers, pings[0])
                     pings[0] += 1
-                    while (left := sent + 0.5 - time.perf_counter()) > 0:
-                        got = answers.receive_timed(left)
-                        if got is not None and got[1] == ("/liveai/pong", [token]):
-                            rtts.append(got[0] - sent)
-                            break
+                    if rtt is not None:
+                        rtts.append(rtt)
                     time.sleep(0.01)
 
         pinger = threading.Thread(target=ping, daemon=True)

@@ -81,6 +81,18 @@ def wait_pong(send: Send, receiver: Receiver, token: Any = "ready", timeout: flo
     raise TimeoutError(f"no /liveai/pong within {timeout} s")
 
 
+def ping_round_trip(send: Send, answers: OscAnswers, token: Any, timeout: float = 0.5) -> float | None:
+    """Seconds from a ping to its pong, as the answers' thread stamped its arrival;
+    None if it did not come within `timeout`."""
+    sent = time.perf_counter()
+    send("/liveai/ping", token)
+    while (left := sent + timeout - time.perf_counter()) > 0:
+        got = answers.receive_timed(left)
+        if got is not None and got[1] == ("/liveai/pong", [token]):
+            return got[0] - sent
+    return None
+
+
 def ask_status(send: Send, receiver: Receiver, timeout: float = 2.0) -> dict[str, Any]:
     """`/liveai/status` as a dict."""
     send("/liveai/status")

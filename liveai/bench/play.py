@@ -31,6 +31,7 @@ from .harness import (
     free_port,
     machine,
     osc_message,
+    ping_round_trip,
     summarize,
     wait_pong,
 )
@@ -282,16 +283,11 @@ def bench_ping_during_answer(model: str, seconds: float = 3.0) -> dict[str, Any]
         rtts, lost = [], 0
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
-            token = int(time.perf_counter() * 1e6) % 2**31
-            sent = time.perf_counter()
-            srv.peer.send("/liveai/ping", token)
-            while (left := sent + 0.5 - time.perf_counter()) > 0:
-                got = srv.answers.receive_timed(left)
-                if got is not None and got[1] == ("/liveai/pong", [token]):
-                    rtts.append(got[0] - sent)
-                    break
-            else:
+            rtt = ping_round_trip(srv.peer.send, srv.answers, int(time.perf_counter() * 1e6) % 2**31)
+            if rtt is None:
                 lost += 1
+            else:
+                rtts.append(rtt)
             time.sleep(0.01)
         return summarize(rtts, len(rtts) + lost, lost)
 

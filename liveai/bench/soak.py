@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..core.stats import percentiles_ms
-from .harness import OscAnswers, OscPeer, ServerProcess, ask_status, free_port, wait_pong
+from .harness import OscAnswers, OscPeer, ServerProcess, ask_status, free_port, ping_round_trip, wait_pong
 
 HARMONY_PITCHES = [60, 62, 64, 65, 67, 69, 71, 72]
 PHRASE = [60, 64, 67, 72, 71, 67, 65, 62]
@@ -96,14 +96,9 @@ def bench_soak(minutes: float, model: str = "gru", out: Any = sys.stderr) -> dic
             pings: list[float] = []
             minute_end = started + min(minute, minutes) * 60.0
             while time.monotonic() < minute_end:
-                token = int(time.perf_counter() * 1e6) % 2**31
-                sent = time.perf_counter()
-                peer.send("/liveai/ping", token)
-                while (left := sent + 0.5 - time.perf_counter()) > 0:
-                    got = answers.receive_timed(left)
-                    if got is not None and got[1] == ("/liveai/pong", [token]):
-                        pings.append(got[0] - sent)
-                        break
+                rtt = ping_round_trip(peer.send, answers, int(time.perf_counter() * 1e6) % 2**31)
+                if rtt is not None:
+                    pings.append(rtt)
                 time.sleep(0.25)
             with trip.lock:
                 latencies, trip.latencies = list(trip.latencies), deque()

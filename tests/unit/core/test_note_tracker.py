@@ -132,15 +132,19 @@ def test_what_sounds_is_what_the_player_expects_after_every_event(mode, sessions
         assert sink.sounding() == set(engine.output.tracker.sounding)
         assert sink.stacked == 0, "a note-on for a note already sounding"
         assert sink.pedal() == player.echoed_pedal
-    # every key up, every pedal up: nothing sounds, with no shutdown to tidy up
+    lift_everything(engine, clock, player)  # then nothing sounds, with no shutdown to tidy up
+    run_until(engine, clock, clock.t + 1)
+    assert sink.sounding() == set() and sink.pedal() == set()
+
+
+def lift_everything(engine, clock, player: Player) -> None:
+    """Every key up and every pedal up, as the players would."""
     for session_key, keys in player.held.items():
         for ch, p in sorted(keys):
             engine.handle(NoteOff(p, ch, t=clock.t, source=_source_of(session_key)))
     for session_key, channels in player.pedal.items():
         for ch in sorted(channels):
             engine.handle(ControlChange(64, 0, ch, t=clock.t, source=_source_of(session_key)))
-    run_until(engine, clock, clock.t + 1)
-    assert sink.sounding() == set() and sink.pedal() == set()
 
 
 def _source_of(session_key: str) -> str:
@@ -219,13 +223,7 @@ def test_no_stuck_notes_with_model_behaviours(mode, steps):
             apply(engine, clock, step, player, current)
         assert sink.sounding() == set(engine.output.tracker.sounding)
         assert sink.stacked == 0
-    # every key and pedal up; the duet's answer and the harmonies end by themselves
-    for session_key, keys in player.held.items():
-        for ch, p in sorted(keys):
-            engine.handle(NoteOff(p, ch, t=clock.t, source=_source_of(session_key)))
-    for session_key, channels in player.pedal.items():
-        for ch in sorted(channels):
-            engine.handle(ControlChange(64, 0, ch, t=clock.t, source=_source_of(session_key)))
+    lift_everything(engine, clock, player)  # the duet's answer and the harmonies end by themselves
     if current[0] == "autopilot":
         engine.set_mode("off")  # it plays for ever: its end is a mode change
     for _ in range(40):
