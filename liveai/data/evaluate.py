@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from ..models import codec
 from ..models.ngram import KneserNeyModel, UnigramModel
@@ -44,19 +45,20 @@ def scorer_name(scorer: Scorer) -> str:
 
 @torch.inference_mode()
 def model_bits(
-    model: nn.Module, pieces: Sequence[np.ndarray], batch_size: int = 16, chunk: int = 256
+    model: nn.Module, pieces: Sequence[np.ndarray], batch_size: int = 16, chunk: int = 256, progress: bool = False
 ) -> tuple[float, int]:
     """(total bits, events) of a continuation model over token pieces.
 
     Pieces are batched by length and right-padded; padding never influences the
     scored positions because the models are causal. Long pieces go through `prefill`
-    in chunks, so memory is bounded and the Transformer sees its sliding window."""
+    in chunks, so memory is bounded and the Transformer sees its sliding window.
+    `progress` shows a bar (on stderr) over the batches."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i]))
     total_bits, events = 0.0, 0
-    for b in range(0, len(order), batch_size):
+    for b in tqdm(range(0, len(order), batch_size), desc="score", unit="batch", disable=not progress, leave=False):
         group = [np.asarray(pieces[i], np.int64) for i in order[b : b + batch_size] if len(pieces[i]) >= 2]
         if not group:
             continue
@@ -80,9 +82,10 @@ def model_bits(
     return total_bits, events
 
 
-def score_pieces(scorer: Scorer, pieces: Sequence[np.ndarray], name: str | None = None) -> EvalResult:
+def score_pieces(scorer: Scorer, pieces: Sequence[np.ndarray], name: str | None = None,
+                 progress: bool = False) -> EvalResult:
     if isinstance(scorer, nn.Module):
-        bits, n = model_bits(scorer, pieces)
+        bits, n = model_bits(scorer, pieces, progress=progress)
     else:
         lp = scorer.log2_probs(pieces)
         bits, n = float(-lp.sum()), int(lp.size)
@@ -107,12 +110,13 @@ def evaluate_split(
     return score_pieces(scorer, take_pieces(load_split(data_dir, split), max_events), name)
 
 
-def evaluate_midi_files(paths: Iterable[str | Path], model: Scorer, name: str | None = None) -> dict[str, Any]:
+def evaluate_midi_files(paths: Iterable[str | Path], model: Scorer, name: str | None = None,
+                        progress: bool = False) -> dict[str, Any]:
     """{"events", "bits_per_event", "model", "files"} over MIDI files (one piece each)."""
     pieces = []
-    for p in paths:
+    for p in tqdm(list(paths), desc="read", unit="file", disable=not progress, leave=False):
         toks = encode_midi(p, start_token=True)
         if len(toks) >= 2:
             pieces.append(np.asarray(toks, np.int64))
-    res = score_pieces(model, pieces, name)
+    res = score_pieces(model, pieces, name, progress=progress)
     return {**res.as_dict(), "files": len(pieces)}

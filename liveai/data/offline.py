@@ -7,6 +7,7 @@ MIDI files are a clear error (generate) or skipped and counted (evaluate).
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -85,5 +86,5 @@ def evaluate(config: Config, folder: str, model_name: str | None) -> dict[str, A
     if not readable:
         raise LiveaiError(f"no readable MIDI files under {folder} ({len(skipped)} unreadable)")
     model, name = _load(model_name, config)
-    result = evaluate_midi_files(readable, model, name=name)
+    result = evaluate_midi_files(readable, model, name=name, progress=sys.stderr.isatty())
     return {**result, "skipped": len(skipped)}
