@@ -109,7 +109,12 @@ def write_music21(out: Path, count: int) -> None:
                     if written >= count or split_of(f"{rel}#{i}") != "test":
                         continue
                     target = out / f"{rel.replace('/', '_')}_{i}.mid"
-                    score.write("midi", fp=str(target))
+                    try:
+                        score.write("midi", fp=str(target))
+                    except Exception as exc:  # music21's writer refuses some scores; take the next
+                        print(f"skipped {rel}#{i}: {type(exc).__name__}", file=sys.stderr)
+                        target.unlink(missing_ok=True)
+                        continue
                     written += 1
                     bar.update(1)
 
