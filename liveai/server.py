@@ -26,7 +26,7 @@ from .config import Config
 from .control.handlers import definitions
 from .control.table import CommandTable
 from .core.engine import Engine
-from .runtime.loading import load_worker
+from .runtime.loading import load_morph, load_worker
 from .runtime.port import WorkerPort
 from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
 from .transports.base import Transport
@@ -121,6 +121,7 @@ class Server:
             status.update(transport.report())
         if self.worker is not None:
             status.update(self.worker.stats())
+        status.update(self.registry.status())
         return status
 
     # -- run --------------------------------------------------------------------------------
@@ -162,8 +163,9 @@ async def serve(config: Config) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     worker = await asyncio.to_thread(load_worker, config)
+    vae = None if worker is None else await asyncio.to_thread(load_morph, config)
     try:
-        await Server(config, worker).run(stop)
+        await Server(config, worker, Registry(vae=vae)).run(stop)
     finally:
         if worker is not None:
             worker.close()

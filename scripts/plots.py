@@ -11,8 +11,12 @@ matplotlib.use("Agg")  # files only: no screen on these machines
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def learning_curve(log: Path, png: Path, title: str = "") -> None:
-    """Train and validation bits per event against steps, from a training log.jsonl."""
+def learning_curve(log: Path, png: Path, title: str = "", keys: dict[str, str] | None = None) -> None:
+    """Train and validation bits per event against steps, from a training log.jsonl;
+    or, with `keys` (log field -> label), those fields (nats per melody, the VAE's)."""
+    if keys:
+        _series_curve(log, png, title, keys)
+        return
     train: list[tuple[int, float]] = []
     val: dict[str, list[tuple[int, float]]] = {}
     for line in log.read_text().splitlines():
@@ -31,6 +35,28 @@ def learning_curve(log: Path, png: Path, title: str = "") -> None:
     ax.set_xlabel("step")
     ax.set_ylabel("bits per event")
     ax.set_title(title or log.parent.name)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png)
+    plt.close(fig)
+
+
+def _series_curve(log: Path, png: Path, title: str, keys: dict[str, str]) -> None:
+    series: dict[str, list[tuple[int, float]]] = {k: [] for k in keys}
+    for line in log.read_text().splitlines():
+        rec = json.loads(line)
+        for key in keys:
+            if key in rec:
+                series[key].append((rec["step"], rec[key]))
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    for key, points in series.items():
+        if points:
+            style = "o-" if key.startswith("val_") else "-"
+            ax.plot(*zip(*points), style, label=keys[key], lw=1.2, ms=3, alpha=0.9)
+    ax.set_xlabel("step")
+    ax.set_ylabel("nats per melody")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

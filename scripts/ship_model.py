@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from liveai.models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from liveai.models.checkpoint import ARCHS, load_checkpoint, save_checkpoint  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dst")
     ap.add_argument("--float32", action="store_true", help="keep float32 weights")
     args = ap.parse_args(argv)
-    model, info = load_checkpoint(args.src, "cpu")
+    model, info = load_checkpoint(args.src, "cpu", archs=tuple(ARCHS))
     train_info = dict(info["train_info"])
     train_info["shipped_from"] = str(Path(args.src))
     train_info["weights_dtype"] = "float32" if args.float32 else "float16"

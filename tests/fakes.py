@@ -71,8 +71,18 @@ def tiny_model(arch: str = "gru"):
     return build_model(arch, config).eval()
 
 
-def make_model_engine(mode: str = "harmonize", **overrides):
-    """An engine with a model port on a tiny untrained model, a fake clock and a sink."""
+def tiny_vae():
+    import torch
+
+    from liveai.models.checkpoint import build_model
+
+    torch.manual_seed(0)
+    return build_model("vae", {"embed": 16, "encoder_hidden": 32, "latent": 8, "decoder_hidden": 32}).eval()
+
+
+def make_model_engine(mode: str = "harmonize", vae=None, **overrides):
+    """An engine with a model port on a tiny untrained model, a fake clock and a sink
+    (`vae`: a morph model, for morph mode)."""
     config = Config()
     config.server.mode = mode
     config.model.seed = 1
@@ -81,7 +91,7 @@ def make_model_engine(mode: str = "harmonize", **overrides):
         setattr(getattr(config, section), key, value)
     clock = FakeClock(100.0)
     port = InlinePort(tiny_model())
-    engine = Engine(config, now=clock, behaviours=Registry(), models=port)
+    engine = Engine(config, now=clock, behaviours=Registry(vae=vae), models=port)
     sink = Sink(clock)
     engine.output.sinks.append(sink)
     engine.start()

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 from ..config import Config
-from ..config.types import MODES, Slot
+from ..config.types import MODES, SessionId, Slot
 from ..core.behaviour import Behaviour, Ears
-from ..core.commands import CommandDef, Request, command
+from ..core.commands import CommandDef, Request, command, player_source
 from ..core.context import Context
 from ..core.engine import Engine
+from ..core.session import SHARED
 from ..errors import CommandError, ConfigError
+from ..models.vae import MelodyVAE
 from .autopilot import Autopilot
 from .base import Off
 from .duet import Duet
 from .harmonize import ModelHarmonizer
 from .listener import Listener
+from .morph import Morph
+from .morph_desk import Desk, captured, loaded, status_of
 from .rule_harmonize import RuleHarmonizer
 from .thru import Thru
 
@@ -48,23 +53,38 @@ def _with_model(make: Callable[[Config, Listener], Behaviour]) -> MakeBehaviour:
     return checked
 
 
-_NO_VAE = "morph needs the VAE model, not available yet"
+_NO_VAE = "morph needs the morph model (model.morph) and the continuation model's worker"
 
 
-@command("morph/capture", mqtt=False)
-def morph_capture(engine: Engine, request: Request, slot: Slot) -> None:
-    """The last bars played go into slot a or b (needs the VAE model)."""
-    raise CommandError("unavailable", _NO_VAE)
+def _registry(engine: Engine) -> Registry:
+    registry = engine.behaviours
+    assert isinstance(registry, Registry), "the server hands the engine a Registry"
+    return registry
 
 
-@command("morph/load", mqtt=False)
-def morph_load(engine: Engine, request: Request, slot: Slot, path: str) -> None:
-    """A MIDI file goes into slot a or b (needs the VAE model)."""
-    raise CommandError("unavailable", _NO_VAE)
+@command("morph/capture")
+def morph_capture(engine: Engine, request: Request, slot: Slot, session: SessionId | None = None) -> None:
+    """The last two bars played go into slot a or b, on the clock's 16th grid (while the
+    clock runs, its bar lines cut the phrase; when stopped, it starts on the phrase's
+    first note). Fewer than 2 notes is refused and the slot is unchanged. `session`: as
+    for /liveai/note."""
+    player = engine.sessions.get(player_source(request, session))
+    desk = _registry(engine).desk(player.ctx)
+    clock, now = engine.conductor.clock, engine.now()
+    pattern = captured(player.recorder.notes(now), now, 60.0 / clock.bpm(now),
+                       clock.last_beat if clock.playing else None)
+    desk.put(slot, pattern, player.ctx)
 
 
-def _unavailable(config: Config, listener: Listener | None) -> Behaviour:
-    raise CommandError("unavailable", _NO_VAE)
+@command("morph/load")
+def morph_load(engine: Engine, request: Request, slot: Slot, path: str, session: SessionId | None = None) -> None:
+    """The first two bars of a MIDI file in `morph.folder` go into slot a or b (its top
+    voice). Paths leading out of the folder, missing and broken files are refused and
+    the slot is unchanged."""
+    player = engine.sessions.get(player_source(request, session))
+    registry = _registry(engine)
+    desk = registry.desk(player.ctx)
+    desk.put(slot, loaded(Path(engine.config.morph.folder).expanduser(), path), player.ctx)
 
 
 MODE_LIST = (
@@ -73,18 +93,29 @@ MODE_LIST = (
     Mode("harmonize", _harmonize),
     Mode("duet", _with_model(Duet), needs_model=True),
     Mode("autopilot", _with_model(Autopilot), needs_model=True),
-    Mode("morph", _unavailable, unavailable="mode 'morph' needs the morph model, not available yet",
-         commands=(morph_capture, morph_load)),
+    Mode("morph", lambda config, listener: Off(), needs_model=True, commands=(morph_capture, morph_load)),
 )
 
 
 class Registry:
-    def __init__(self, modes: Iterable[Mode] = MODE_LIST) -> None:
+    """`vae`: the morph model, run on the continuation model's worker (None: no morph)."""
+
+    def __init__(self, modes: Iterable[Mode] = MODE_LIST, vae: MelodyVAE | None = None) -> None:
         self.modes = {mode.name: mode for mode in modes}
         if tuple(self.modes) != MODES:
             raise ValueError(f"the registry serves {tuple(self.modes)}, the contract names {MODES}")
+        self.vae = vae
+        self.desks: dict[str, Desk] = {}  # session key -> its morph slots (they outlive its modes)
 
-    def check(self, mode: str, has_model: bool) -> None:
+    def check(self, mode: str, has_model: bool, session: str = "") -> None:
+        self._available(mode, has_model)
+        if mode == "morph":
+            desks = list(self.desks.values()) if session in ("", SHARED) else [self.desks.get(session)]
+            if not any(d is not None and d.slots for d in desks):
+                raise CommandError("unavailable", "morph: slots a and b are both empty; capture a phrase "
+                                                  "(/liveai/morph/capture a) or load one (/liveai/morph/load a file.mid)")
+
+    def _available(self, mode: str, has_model: bool) -> None:
         entry = self.modes.get(mode)
         if entry is None:
             raise CommandError("bad_value", f"unknown mode {mode!r} (modes: {', '.join(self.modes)})")
@@ -92,20 +123,41 @@ class Registry:
             raise CommandError("unavailable", entry.unavailable)
         if entry.needs_model and not has_model:
             raise CommandError("unavailable", f"mode {mode!r} needs a model (model.continuation is not loaded)")
+        if mode == "morph" and self.vae is None:
+            raise CommandError("unavailable", _NO_VAE)
 
     def check_config(self, config: Config) -> None:
         """Refuse, as a config error, a starting mode this release cannot play."""
         entry = self.modes[config.server.mode]
         if entry.unavailable:
             raise ConfigError(f"server.mode: {entry.name!r} is not available ({entry.unavailable})")
+        if entry.name == "morph":
+            raise ConfigError("server.mode: morph starts with empty slots; start in another mode and capture")
 
     def ears(self, ctx: Context) -> Ears | None:
         return None if ctx.models is None else Listener(ctx)
 
+    def desk(self, ctx: Context) -> Desk:
+        if self.vae is None or ctx.models is None:
+            raise CommandError("unavailable", _NO_VAE)
+        desk = self.desks.get(ctx.session)
+        if desk is None:
+            desk = self.desks[ctx.session] = Desk(ctx.config, self.vae)
+        return desk
+
     def make(self, mode: str, ctx: Context, ears: Ears | None) -> Behaviour:
-        self.check(mode, ears is not None)
+        self._available(mode, ears is not None)  # a new session may start in morph with empty slots
         assert ears is None or isinstance(ears, Listener)
+        if mode == "morph":
+            return Morph(ctx.config, self.desk(ctx))
         return self.modes[mode].make(ctx.config, ears)
+
+    def close(self, session: str) -> None:
+        """A session closed: its slots go with it."""
+        self.desks.pop(session, None)
+
+    def status(self) -> dict[str, Any]:
+        return status_of(self.desks)
 
     def commands(self) -> list[CommandDef]:
         return [c for mode in self.modes.values() for c in mode.commands]

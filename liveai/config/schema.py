@@ -131,6 +131,8 @@ class ModelConfig:
     # "auto": int8 weights on a CPU (faster steps), float32 on a GPU; or "int8" / "none".
     quantize: Annotated[str, Choice(("auto", "int8", "none"))] = "auto"
     seed: Annotated[int, Range(-1, 2**31 - 1)] = -1  # -1: a new seed each run
+    # The morph VAE: a shipped name (models/<name>.pt) or a checkpoint path; "" = no morph.
+    morph: str = "vae"
 
 
 @dataclass
@@ -180,6 +182,19 @@ class AutopilotConfig:
 
 
 @dataclass
+class MorphConfig:
+    # Points decoded between slots a and b whenever a slot changes (a knob turn is a lookup).
+    steps: Annotated[int, Range(2, 65)] = 17
+    # A knob turn changes the pattern at the next "bar" or the next "beat".
+    switch: Annotated[str, Choice(("bar", "beat"))] = "bar"
+    # morph/load reads MIDI files from this folder only (created on first use).
+    folder: str = "phrases"
+    channel: Channel = 1
+    # Velocity of the loop's notes; 0: the captured phrases' own (blended by the knob).
+    velocity: Annotated[int, Range(0, 127)] = 0
+
+
+@dataclass
 class AudioConfig:
     enabled: bool = False
     device: str = ""
@@ -205,5 +220,6 @@ class Config:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     duet: DuetConfig = field(default_factory=DuetConfig)
     autopilot: AutopilotConfig = field(default_factory=AutopilotConfig)
+    morph: MorphConfig = field(default_factory=MorphConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     status: StatusConfig = field(default_factory=StatusConfig)

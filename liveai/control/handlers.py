@@ -23,24 +23,10 @@ from ..config.types import (
     Unit,
     Velocity,
 )
-from ..core.commands import CommandDef, Request, command
+from ..core.commands import CommandDef, Request, command, player_source
 from ..core.engine import Engine
 from ..errors import CommandError
 from ..events import ControlChange, Event, NoteOff, NoteOn
-
-MAX_SESSION_ID = 64  # characters
-
-
-def _player(request: Request, session: SessionId | None) -> str:
-    """Whose session a message plays into: an explicit session id, else its sender."""
-    if session is None:
-        return request.source
-    if isinstance(session, float) and session.is_integer():
-        session = int(session)  # 1, 1.0 and "1" are one player
-    name = str(session)
-    if not name or len(name) > MAX_SESSION_ID:
-        raise CommandError("bad_value", f"a session id has 1 to {MAX_SESSION_ID} characters")
-    return f"session:{name}"
 
 
 # -- notes and controllers ------------------------------------------------------------
@@ -50,7 +36,7 @@ def note(engine: Engine, request: Request, pitch: Pitch, velocity: Velocity, cha
     """Play a note into liveai (channel 1-16); velocity 0 is a note off. With `server.sessions =
     "per_source"`, `session` names the player's session (else the sender's host is the player)."""
     event: Event
-    source = _player(request, session)
+    source = player_source(request, session)
     if velocity == 0:
         event = NoteOff(pitch, channel - 1, t=request.arrival, source=source)
     else:
@@ -63,16 +49,16 @@ def cc(engine: Engine, request: Request, controller: Midi7, value: Midi7, channe
        session: SessionId | None = None) -> None:
     """A control change, mapped through `midi.cc_map` (e.g. CC 1 sets the temperature); CC 64 is
     the sustain pedal."""
-    engine.handle(ControlChange(controller, value, channel - 1, t=request.arrival, source=_player(request, session)))
+    engine.handle(ControlChange(controller, value, channel - 1, t=request.arrival, source=player_source(request, session)))
 
 
 # -- commands (also MQTT `cmd/<name>`) ----------------------------------------------
 @command("mode")
 def mode(engine: Engine, request: Request, name: ModeName, session: SessionId | None = None) -> None:
-    """Switch behaviour: off, thru, harmonize, duet, autopilot (morph is not available yet). Sounding
+    """Switch behaviour: off, thru, harmonize, duet, autopilot, morph (needs a captured or loaded slot). Sounding
     notes are released. With `server.sessions = "per_source"` only the sender's (or the named)
     session changes."""
-    engine.set_mode(name, _player(request, session))
+    engine.set_mode(name, player_source(request, session))
 
 
 @command("temperature")
@@ -121,12 +107,13 @@ def stop(engine: Engine, request: Request) -> None:
 @command("continue")
 def continue_(engine: Engine, request: Request, beats: Beats = 4.0, session: SessionId | None = None) -> None:
     """Duet mode: answer now with about `beats` beats, without waiting for the phrase gap."""
-    engine.continue_(beats, _player(request, session))
+    engine.continue_(beats, player_source(request, session))
 
 
 @command("morph")
 def morph(engine: Engine, request: Request, x: Unit) -> None:
-    """Position between morph slots a and b, clamped to 0-1."""
+    """Position between morph slots a and b, clamped to 0-1: the loop changes pattern at the next bar
+    (`morph.switch = "beat"`: beat). Echoed as /liveai/out/morph."""
     engine.set_value("morph", x)
 
 

@@ -32,7 +32,8 @@ OUTGOING = [
     ("/liveai/pong", "[token]", "answer to `/liveai/ping`"),
     ("/liveai/status", "key value ...", "answer to `/liveai/status`"),
     ("/liveai/error", "code message", "a message was refused: `malformed`, `unknown_address`, `bad_args`, "
-                                      "`bad_value`, `busy`, `too_large`, `unavailable`, `following_clock`, `internal`"),
+                                      "`bad_value`, `bad_path`, `bad_file`, `busy`, `too_large`, `unavailable`, "
+                                      "`following_clock`, `internal`"),
 ]
 
 

@@ -79,8 +79,9 @@ class CommandTable:
             raise CommandError(first.code, first.message + more)
 
     def dispatch_text(self, name: str, payload: str, request: Request) -> None:
-        """An MQTT `cmd/<name>` message with a text payload."""
-        command = self.commands.get(PREFIX + name)
+        """An MQTT `cmd/<name>` message with a text payload (`morph_capture` names
+        morph/capture too: a topic level of its own is awkward in some MQTT tools)."""
+        command = self.commands.get(PREFIX + name) or self.commands.get(PREFIX + name.replace("_", "/"))
         if command is None or MQTT not in command.transports:
             raise CommandError("unknown_command", f"unknown command {name!r}")
         args = parse_text(command.address, command.params, payload)

@@ -46,8 +46,12 @@ class Ears(Protocol):
 class Behaviours(Protocol):
     """The registry as the engine sees it."""
 
-    def check(self, mode: str, has_model: bool) -> None:
-        """Raise CommandError when `mode` cannot run here, before anything is released."""
+    def check(self, mode: str, has_model: bool, session: str = "") -> None:
+        """Raise CommandError when `mode` cannot run here (in `session`, "" for every
+        session), before anything is released."""
         ...
     def ears(self, ctx: Context) -> Ears | None: ...
     def make(self, mode: str, ctx: Context, ears: Ears | None) -> Behaviour: ...
+    def close(self, session: str) -> None:
+        """A session closed: forget what the registry kept for it."""
+        ...

@@ -21,6 +21,7 @@ class Clock:
         self.ticks = 0  # pulses since start, whoever drives them
         self._tick_times: deque[float] = deque(maxlen=2 * PPQN + 1)  # two beats
         self._last_tick: float | None = None
+        self.last_beat: tuple[int, float] | None = None  # (number, time) of the latest beat while playing
 
     # -- tempo -------------------------------------------------------------
     def following(self, now: float) -> bool:
@@ -58,12 +59,14 @@ class Clock:
     def start(self) -> None:
         self.playing = True
         self.ticks = 0
+        self.last_beat = None
 
     def resume(self) -> None:
         self.playing = True
 
     def stop(self) -> None:
         self.playing = False
+        self.last_beat = None
 
     def advance(self) -> int | None:
         """Count one pulse of the running transport; the beat number on a beat."""

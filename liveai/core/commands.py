@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from ..errors import CommandError
+
 OSC, MQTT = "osc", "mqtt"
 
 
@@ -50,3 +52,18 @@ def command(address: str, *, mqtt: bool = True) -> Callable[[Callable[..., None]
     def declare(handler: Callable[..., None]) -> CommandDef:
         return CommandDef(address, handler, frozenset({OSC, MQTT} if mqtt else {OSC}))
     return declare
+
+
+MAX_SESSION_ID = 64  # characters
+
+
+def player_source(request: Request, session: str | float | int | None) -> str:
+    """Whose session a message plays into: an explicit session id, else its sender."""
+    if session is None:
+        return request.source
+    if isinstance(session, float) and session.is_integer():
+        session = int(session)  # 1, 1.0 and "1" are one player
+    name = str(session)
+    if not name or len(name) > MAX_SESSION_ID:
+        raise CommandError("bad_value", f"a session id has 1 to {MAX_SESSION_ID} characters")
+    return f"session:{name}"

@@ -45,8 +45,9 @@ class Context:
     def call_at(self, at: float, fn: Callable[[], None]) -> Timer:
         return self._output.call_at(at, fn)
 
-    def submit(self, job: Job, done: Callable[[Any], None] | None = None) -> JobHandle | None:
-        """Run a model job in this session's state (None when no model is loaded)."""
+    def submit(self, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None) -> JobHandle | None:
+        """Run a model job, or a plain call, in this session's order on the model worker
+        (None when no model is loaded)."""
         return None if self.models is None else self.models.submit(self.session, job, done)
 
     def miss(self, behaviour: str, what: str) -> None:

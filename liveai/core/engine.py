@@ -136,9 +136,10 @@ class Engine:
     def set_mode(self, name: str, source: str = "") -> None:
         """The mode of the sender's session, or of every session (and new ones) when
         sessions are shared or the command is global (MQTT, CC)."""
-        self.behaviours.check(name, self.models is not None)
         key = self.sessions.key(source)
-        if key != SHARED and source.startswith(("osc:", "midi:", "session:")):
+        alone = key != SHARED and source.startswith(("osc:", "midi:", "session:"))
+        self.behaviours.check(name, self.models is not None, key if alone else SHARED)
+        if alone:
             self.sessions.get(source).set_mode(name)
             log.info("mode %s for %s", name, key)
             return

@@ -18,6 +18,7 @@ from ..errors import CommandError
 from ..events import ControlChange, NoteOff, NoteOn
 from .behaviour import Behaviours
 from .context import Context
+from .recorder import Recorder
 from .stats import Stats
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Session:
         self.held: set[tuple[int, int]] = set()  # (channel, pitch) the player holds down
         self._pedal: set[int] = set()  # channels whose sustain pedal is down
         self._sustained: dict[tuple[int, int], NoteOff] = {}  # released keys the pedal holds
+        self.recorder = Recorder()  # what was played lately (a morph capture's phrase)
         self.behaviour = behaviours.make(mode, ctx, self.ears)
         self.behaviour.start(ctx)
 
@@ -49,6 +51,7 @@ class Session:
         key = (event.channel, event.pitch)
         self.held.add(key)
         self._sustained.pop(key, None)  # struck again: the new note replaces the one the pedal held
+        self.recorder.note_on(event.channel, event.pitch, event.velocity, event.t)
         if self.ears is None:
             self.behaviour.note_on(event, self.ctx)
             return
@@ -67,6 +70,7 @@ class Session:
         self._release_key(event)
 
     def _release_key(self, event: NoteOff) -> None:
+        self.recorder.note_off(event.channel, event.pitch, event.t)
         if self.ears is None:
             self.behaviour.note_off(event, self.ctx)
             return
@@ -116,6 +120,11 @@ class Session:
         self.behaviour.release(self.ctx)
         if self.ears is not None:
             self.ears.flush()
+
+    def close(self) -> None:
+        """Evicted: release everything, and the registry forgets the session."""
+        self.release()
+        self._behaviours.close(self.key)
 
     def restart(self) -> None:
         """After a panic: forget the model state and start the behaviour over."""
@@ -173,7 +182,7 @@ class Sessions:
                                        f"(server.max_sessions); {newcomer} is refused")
         self._stats.count("sessions_evicted")
         log.info("more than %d sessions: closing the idle session %s", self.config.max_sessions, idle)
-        self._sessions.pop(idle).release()
+        self._sessions.pop(idle).close()
 
     def __iter__(self) -> Iterator[Session]:
         return iter(list(self._sessions.values()))  # a copy: a behaviour may open a session

@@ -48,6 +48,20 @@ def read_notes(path: str | Path) -> list[Note]:
         raise MidiFileError(f"cannot read MIDI file {path}: {str(exc) or type(exc).__name__}") from exc
 
 
+def read_quarter_notes(path: str | Path) -> list[tuple[float, float, int, int]]:
+    """(start, end, pitch, velocity) of every non-drum note, in quarter notes from the
+    file's start (its own tempo map), sorted by start; MidiFileError if it cannot be read."""
+    try:
+        pm = pretty_midi.PrettyMIDI(str(path))
+        ticks_per_quarter = float(pm.resolution)
+        rows = [(pm.time_to_tick(n.start) / ticks_per_quarter, pm.time_to_tick(n.end) / ticks_per_quarter,
+                 int(n.pitch), int(n.velocity))
+                for inst in pm.instruments if not inst.is_drum for n in inst.notes]
+    except _BROKEN as exc:
+        raise MidiFileError(f"cannot read MIDI file {Path(path).name}: {str(exc) or type(exc).__name__}") from exc
+    return sorted(rows)
+
+
 def encode_midi(midi: pretty_midi.PrettyMIDI | str | Path, *, start_token: bool = True) -> list[int]:
     """Tokens of a MIDI file, beginning with START by default (MidiFileError if broken)."""
     notes = midi_to_notes(midi) if isinstance(midi, pretty_midi.PrettyMIDI) else read_notes(midi)

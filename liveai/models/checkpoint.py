@@ -1,4 +1,4 @@
-"""The one way to build, save and load continuation models.
+"""The one way to build, save and load liveai's models (continuation and morph).
 
 A checkpoint is a dict of plain types and tensors only, so `torch.load(...,
 weights_only=True)` can read it without unpickling arbitrary objects:
@@ -17,14 +17,22 @@ import torch
 from torch import nn
 
 from liveai.errors import LiveaiError
-from liveai.models import codec
+from liveai.models import codec, melody
 from liveai.models.gru import GRUConfig, GRUModel
 from liveai.models.transformer import TransformerConfig, TransformerModel
+from liveai.models.vae import MelodyVAE, VAEConfig
 
 ARCHS: dict[str, tuple[type, type[nn.Module]]] = {
     "gru": (GRUConfig, GRUModel),
     "transformer": (TransformerConfig, TransformerModel),
+    "vae": (VAEConfig, MelodyVAE),
 }
+CONTINUATION_ARCHS = ("gru", "transformer")
+
+
+def vocab_of(arch: str) -> dict[str, object]:
+    """The vocabulary a model of `arch` reads and writes, as stored in its checkpoints."""
+    return melody.describe_vocab() if arch == "vae" else codec.describe_vocab()
 
 
 class CheckpointError(LiveaiError):
@@ -77,7 +85,7 @@ def save_checkpoint(
     ckpt: dict[str, Any] = {
         "config": model_config(model),
         "model": weights,
-        "vocab": codec.describe_vocab(),
+        "vocab": vocab_of(model.arch),  # type: ignore[arg-type]
         "train_info": dict(train_info or {}),
     }
     ckpt.update(extra or {})
@@ -98,17 +106,21 @@ def read_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dic
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
 
 
-def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """(model in eval mode on `device`, info) where info = {"config", "vocab", "train_info", "path"}."""
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
+                    archs: tuple[str, ...] = CONTINUATION_ARCHS) -> tuple[nn.Module, dict[str, Any]]:
+    """(model in eval mode on `device`, info) where info = {"config", "vocab", "train_info", "path"};
+    `archs`: the kinds of model the caller can use."""
     ckpt = read_checkpoint(path, device)
     for key in ("config", "model", "vocab"):
         if key not in ckpt:
             raise CheckpointError(f"{path}: not a liveai checkpoint (no {key!r})")
-    if ckpt["vocab"] != codec.describe_vocab():
-        raise CheckpointError(f"{path}: vocabulary {ckpt['vocab'].get('name')!r} does not match this codec")
     config = dict(ckpt["config"])
-    arch = config.pop("arch", None)
-    model = build_model(str(arch), config)
+    arch = str(config.pop("arch", None))
+    if arch not in archs:
+        raise CheckpointError(f"{path}: a {arch} model, where a {' or '.join(archs)} is needed")
+    if ckpt["vocab"] != vocab_of(arch):
+        raise CheckpointError(f"{path}: vocabulary {ckpt['vocab'].get('name')!r} does not match this codec")
+    model = build_model(arch, config)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as exc:

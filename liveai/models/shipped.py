@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 PACKAGE = "liveai.shipped"
+MORPH = "vae"  # the shipped morph model; every other checkpoint there continues music
 
 
 def shipped_dir() -> Path:
@@ -18,7 +19,8 @@ def shipped_dir() -> Path:
 
 
 def shipped_checkpoints() -> list[Path]:
-    return sorted(shipped_dir().glob("*.pt"))
+    """The shipped continuation models."""
+    return sorted(p for p in shipped_dir().glob("*.pt") if p.stem != MORPH)
 
 
 def find_checkpoint(name: str) -> Path:

@@ -1,5 +1,5 @@
-"""Loading the continuation model for the server: shipped name or path, device, int8,
-TorchScript, warm-up on its worker thread."""
+"""Loading the models for the server: the continuation model (shipped name or path,
+device, int8, TorchScript, warm-up on its worker thread) and the morph VAE."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from ..models.base import ContinuationModel
 from ..models.checkpoint import load_checkpoint
 from ..models.shipped import find_checkpoint
+from ..models.vae import MelodyVAE
 from .device import choose_device
 from .quantize import quantize_int8
 from .scripted import ScriptedModel, script_for_live
@@ -47,6 +48,21 @@ def load_worker(config: Config) -> Worker | None:
              ", int8" if _is_quantized(model) else "", ", TorchScript" if isinstance(model, ScriptedModel) else "",
              path, device, time.perf_counter() - started)
     return worker
+
+
+def load_morph(config: Config) -> MelodyVAE | None:
+    """The morph VAE in eval mode (float32; it runs on the continuation model's worker),
+    or None with a warning when none is configured or found."""
+    name = config.model.morph
+    if not name:
+        return None
+    path = find_checkpoint(name)
+    if not path.exists():
+        log.warning("no morph model at %s: morph mode is not available", path)
+        return None
+    model, _ = load_checkpoint(path, choose_device(config.model.device), archs=("vae",))
+    log.info("morph model %s from %s", path.stem, path)
+    return cast(MelodyVAE, model)
 
 
 def _is_quantized(model: object) -> bool:

@@ -17,11 +17,11 @@ def note_events(messages):
     return [tuple(args) for address, args in messages if address == "/liveai/out/note"]
 
 
-def play_phrase(peer, pitches, on_s=0.12, off_s=0.03, channel=1):
+def play_phrase(peer, pitches, on_s=0.12, off_s=0.03, channel=1, *session):
     for pitch in pitches:
-        peer.send("/liveai/note", pitch, 90, channel)
+        peer.send("/liveai/note", pitch, 90, channel, *session)
         time.sleep(on_s)
-        peer.send("/liveai/note", pitch, 0, channel)
+        peer.send("/liveai/note", pitch, 0, channel, *session)
         time.sleep(off_s)
 
 
@@ -104,16 +104,17 @@ def test_autopilot_steered_over_mqtt_and_restarted_by_panic(mosquitto, start_ser
 
 
 def test_each_client_has_its_own_session_and_mode(start_server):
+    """Two players on one host name their sessions (by host alone they would be one player)."""
     _, peer = start_server("server.sessions=per_source", "duet.phrase_gap_ms=300", model="gru")
     with OscPeer(peer.server[1]) as duet_player:
-        duet_player.send("/liveai/mode", "duet")  # only this client's session
-        peer.send("/liveai/note", 60, 100, 2)  # the other client still harmonizes
+        duet_player.send("/liveai/mode", "duet", "duo")  # only the session "duo"
+        peer.send("/liveai/note", 60, 100, 2, "keys")  # the session "keys" still harmonizes
         voices = [n for n in note_events(peer.collect(0.4)) if n[1] > 0 and n[2] == 2]
         assert len(voices) == 2
-        peer.send("/liveai/note", 60, 0, 2)
-        play_phrase(duet_player, [67, 65, 64, 62], channel=3)
+        peer.send("/liveai/note", 60, 0, 2, "keys")
+        play_phrase(duet_player, [67, 65, 64, 62], 0.12, 0.03, 3, "duo")
         answer = [n for n in note_events(peer.collect(1.5)) if n[1] > 0 and n[2] == 3]
-        assert answer, "the duet client's phrase is answered on its channel"
+        assert answer, "the duet session's phrase is answered on its channel"
         assert peer.status()["sessions"] == 2
         duet_player.send("/liveai/panic")
 

@@ -62,10 +62,10 @@ def test_invalid_toml_file(tmp_path):
         load_config(path)
 
 
-def test_a_mode_this_release_cannot_play_is_a_config_error():
+def test_a_mode_that_cannot_start_is_a_config_error():
     from liveai.behaviours.registry import Registry
 
-    with pytest.raises(ConfigError, match="server.mode: 'morph' is not available"):
+    with pytest.raises(ConfigError, match="server.mode: morph starts with empty slots"):
         Registry().check_config(load_config(DEFAULT, ["server.mode=morph"]))
     Registry().check_config(load_config(DEFAULT, ["server.mode=duet"]))
 

@@ -1,0 +1,94 @@
+"""Morph: a two-bar loop in tempo that moves from slot a's phrase to slot b's under a knob.
+
+The loop plays while the transport runs, on the clock's beats (internal, or a DAW's
+MIDI clock, whose tempo it follows beat by beat): at each beat its four 16ths are
+scheduled from the beat's time, so every note lands on the grid. At each bar line (or
+beat, `morph.switch = "beat"`) it asks the session's desk for the pattern at the
+knob's position (`/liveai/morph x`, CC 74, MQTT cmd/morph). A note ends at the next
+note or rest; at a pattern change and at the top of every pass a hold does not carry
+over, so every note ends within the pass that struck it. Release (mode change, stop,
+panic) ends what sounds now and withdraws what is scheduled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Config
+from ..core.context import Context
+from ..events import NoteOff, NoteOn
+from ..models import melody
+from .base import BaseBehaviour
+from .morph_desk import BEATS_PER_BAR, Desk, Pattern
+
+STEPS_PER_BEAT = melody.STEPS_PER_QUARTER
+BEATS_PER_PASS = melody.STEPS // STEPS_PER_BEAT  # 8
+
+
+@dataclass
+class _Sounding:
+    pitch: int
+    on: float
+    off: float | None = None
+
+
+class Morph(BaseBehaviour):
+    name = "morph"
+
+    def __init__(self, config: Config, desk: Desk) -> None:
+        self.config = config
+        self.desk = desk
+        self.channel = config.morph.channel - 1
+        self.pattern: Pattern | None = None
+        self.open: _Sounding | None = None  # the loop's note that has no off yet
+        self.notes: list[_Sounding] = []  # notes struck lately (release ends those still sounding)
+
+    def beat(self, n: int, t: float, ctx: Context) -> None:
+        beat_s = 60.0 / ctx.clock.bpm(t)
+        step_s = beat_s / STEPS_PER_BEAT
+        in_pass = n % BEATS_PER_PASS
+        switch_here = self.config.morph.switch == "beat" or n % BEATS_PER_BAR == 0
+        if switch_here or self.pattern is None:
+            chosen = self.desk.pattern_at(float(ctx.state["morph"]), ctx)
+            if chosen != self.pattern:
+                self._end_open(t, ctx)  # a new pattern: the old one's note ends here
+                self.pattern = chosen
+        if self.pattern is None:
+            return
+        for k in range(STEPS_PER_BEAT):
+            step = in_pass * STEPS_PER_BEAT + k
+            at = t + k * step_s
+            token = self.pattern.tokens[step]
+            if token == melody.HOLD and step != 0:
+                continue
+            self._end_open(at, ctx)  # a new note, a rest, or the top of the pass
+            if token < melody.N_PITCHES:
+                self._strike(token, self.pattern.velocity, at, ctx)
+        self.notes = [s for s in self.notes if s.off is None or s.off > t - 4 * beat_s]
+
+    def _strike(self, pitch: int, velocity: int, at: float, ctx: Context) -> None:
+        note = _Sounding(pitch, at)
+        self.open = note
+        self.notes.append(note)
+        ctx.schedule(NoteOn(pitch, velocity, self.channel, t=at, origin=at), self)
+
+    def _end_open(self, at: float, ctx: Context) -> None:
+        if self.open is None:
+            return
+        self.open.off = at
+        ctx.schedule(NoteOff(self.open.pitch, self.channel, t=at, origin=at), self)
+        self.open = None
+
+    def busy(self, now: float) -> bool:
+        return self.open is not None or any(s.off is not None and s.off > now for s in self.notes)
+
+    def release(self, ctx: Context) -> None:
+        """End what sounds now; what is scheduled never sounds."""
+        ctx.unschedule(self)
+        now = ctx.now()
+        for note in self.notes:
+            if note.on <= now and (note.off is None or note.off > now):
+                ctx.send(NoteOff(note.pitch, self.channel, t=now), owner=self)
+        self.notes.clear()
+        self.open = None
+        self.pattern = None  # after a stop, play starts with the knob's pattern

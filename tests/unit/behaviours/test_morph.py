@@ -1,0 +1,242 @@
+"""Morph on the fake clock: captures on the 16th grid, the loop on bar lines, the knob as
+a lookup, and no note left sounding by knob turns, captures, mode changes, stop or panic."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import make_model_engine, run_until, tiny_vae
+
+from liveai.behaviours.morph_desk import Pattern, captured, confined
+from liveai.behaviours.registry import morph_capture as capture_command
+from liveai.behaviours.registry import morph_load as load_command
+from liveai.control.handlers import definitions
+from liveai.control.table import CommandTable
+from liveai.core.commands import Request
+from liveai.errors import CommandError
+from liveai.events import NoteOff, NoteOn
+from liveai.models import melody
+from liveai.music.note import Note
+
+H, R = melody.HOLD, melody.REST
+BEAT = 0.5  # 120 BPM
+STEP = BEAT / 4
+
+
+class Replies:
+    def reply(self, address, *args):
+        pass
+
+
+def morph_capture(engine, req, slot):
+    capture_command.handler(engine, req, slot)
+
+
+def morph_load(engine, req, slot, path):
+    load_command.handler(engine, req, slot, path)
+
+
+def request(clock, source="osc:127.0.0.1:9000"):
+    return Request(source, clock.t, Replies(), "127.0.0.1", 9000)
+
+
+def advance(engine, clock, port, seconds, step=0.05):
+    """Time passes as on the server: due events go out, the worker's answers come back."""
+    end = clock.t + seconds
+    while clock.t < end - 1e-9:
+        run_until(engine, clock, min(end, clock.t + step))
+        port.flush()
+
+
+def play(engine, clock, port, pitches, beats_each=1.0, gate=0.9):
+    for pitch in pitches:
+        engine.handle(NoteOn(pitch, 80, t=clock.t, source="osc:127.0.0.1:9000"))
+        advance(engine, clock, port, beats_each * BEAT * gate, step=0.01)
+        engine.handle(NoteOff(pitch, t=clock.t, source="osc:127.0.0.1:9000"))
+        advance(engine, clock, port, beats_each * BEAT * (1 - gate), step=0.01)
+
+
+def notes_sent(sink, since=0.0):
+    """(time, pitch) of the loop's note-ons since `since`."""
+    return [(t, e.pitch) for t, e in sink.sent if isinstance(e, NoteOn) and e.velocity > 0 and t >= since]
+
+
+@pytest.fixture
+def morph():
+    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae())
+    return engine, clock, sink, port
+
+
+def test_capture_while_the_clock_runs_takes_the_two_bars_its_bar_lines_cut(morph):
+    engine, clock, sink, port = morph
+    engine.play()
+    advance(engine, clock, port, 4 * BEAT)  # a bar of count-in
+    play(engine, clock, port, [60, 62, 64, 65, 67, 65, 64, 62], gate=0.6)  # two bars of quarters
+    morph_capture(engine, request(clock), "a")
+    desk = engine.behaviours.desks["main"]
+    tokens = list(desk.slots["a"].pattern.tokens)
+    assert tokens[::4] == [60, 62, 64, 65, 67, 65, 64, 62]
+    assert tokens[1:4] == [H, R, R]  # 60% of a quarter: 2.4 16ths, rounded to 2
+
+
+def test_capture_with_the_clock_stopped_starts_on_the_phrase(morph):
+    engine, clock, sink, port = morph
+    advance(engine, clock, port, 0.37)
+    play(engine, clock, port, [72, 71, 69], beats_each=2.0)
+    morph_capture(engine, request(clock), "b")
+    tokens = list(engine.behaviours.desks["main"].slots["b"].pattern.tokens)
+    assert tokens[0] == 72 and tokens[8] == 71 and tokens[16] == 69 and tokens[24:] == [R] * 8
+
+
+def test_too_few_notes_are_refused_and_the_slot_is_unchanged(morph):
+    engine, clock, sink, port = morph
+    play(engine, clock, port, [60, 64])
+    morph_capture(engine, request(clock), "a")
+    before = engine.behaviours.desks["main"].slots["a"].pattern
+    advance(engine, clock, port, 10.0)
+    play(engine, clock, port, [67])
+    with pytest.raises(CommandError, match="at least 2 notes"):
+        morph_capture(engine, request(clock), "a")
+    assert engine.behaviours.desks["main"].slots["a"].pattern == before
+
+
+def test_morph_mode_with_both_slots_empty_says_so(morph):
+    engine, *_ = morph
+    with pytest.raises(CommandError, match="both empty"):
+        engine.set_mode("morph")
+    assert engine.state["mode"] == "thru"
+
+
+def filled(morph):
+    """Slot a: a rising C major line; slot b: a falling A minor one; the grid decoded."""
+    engine, clock, sink, port = morph
+    desk = engine.behaviours.desk(engine.sessions.get("").ctx)
+    a = [60, H, 62, H, 64, H, 65, H] * 4
+    b = [69, H, H, H, 67, R, 64, H] * 4
+    desk.put("a", Pattern(tuple(a), 90), engine.sessions.get("").ctx)
+    desk.put("b", Pattern(tuple(b), 60), engine.sessions.get("").ctx)
+    port.flush()
+    assert len(desk.grid) == engine.config.morph.steps
+    return desk, a, b
+
+
+def test_the_loop_plays_slot_a_on_the_grid_and_switches_on_bar_lines(morph):
+    engine, clock, sink, port = morph
+    desk, a, b = filled(morph)
+    engine.set_mode("morph")
+    engine.play()
+    start = clock.t
+    advance(engine, clock, port, 8 * BEAT + 0.01)
+    played = notes_sent(sink, start)
+    beat0 = played[0][0]
+    assert [p for _, p in played][:16] == [t for t in a if t < 128]
+    for t, _ in played:  # every onset on the 16th grid of the clock's beats
+        assert abs(((t - beat0) / STEP) - round((t - beat0) / STEP)) < 1e-6
+    turned = clock.t + 0.6 * BEAT  # the knob turns mid-beat, mid-note
+    advance(engine, clock, port, 0.6 * BEAT)
+    engine.set_value("morph", 1.0)
+    advance(engine, clock, port, 12 * BEAT)
+    after = notes_sent(sink, turned)
+    switched = next(t for t, p in after if p == 69)
+    bar = round((switched - beat0) / (4 * BEAT), 6)
+    assert bar == int(bar), "the new pattern starts on a bar line"
+    assert all(p in (60, 62, 64, 65) for t, p in after if t < switched)
+    engine.stop()
+    assert sink.sounding() == set() and sink.stacked == 0
+
+
+def test_a_position_between_grid_points_decodes_once_and_plays_the_nearest_meanwhile(morph):
+    engine, clock, sink, port = morph
+    desk, a, b = filled(morph)
+    ctx = engine.sessions.get("").ctx
+    x = 0.53  # between 8/16 and 9/16
+    nearest = desk.grid[round(x * 16)]
+    assert desk.pattern_at(x, ctx) == nearest
+    assert desk.pending is not None
+    desk.pattern_at(x, ctx)
+    jobs = port.jobs
+    port.flush()
+    assert port.jobs == jobs, "asked twice, decoded once"
+    exact = desk.pattern_at(x, ctx)
+    assert exact is desk.between[0.53] and len(exact.tokens) == melody.STEPS
+    assert desk.pattern_at(0.5, ctx) is desk.grid[8]  # a grid point is a lookup
+    assert desk.pattern_at(0.0, ctx).tokens == tuple(a) and desk.pattern_at(1.0, ctx).tokens == tuple(b)
+
+
+def test_nothing_hangs_under_knob_turns_captures_mode_changes_stop_and_panic(morph):
+    engine, clock, sink, port = morph
+    filled(morph)
+    engine.set_mode("morph")
+    engine.play()
+    for i, x in enumerate([0.0, 0.3, 0.97, 0.5, 0.12, 1.0, 0.61]):
+        advance(engine, clock, port, 1.37 * BEAT)
+        engine.set_value("morph", x)
+        if i == 2:
+            for pitch in (70, 72):
+                engine.handle(NoteOn(pitch, 90, t=clock.t))
+                advance(engine, clock, port, STEP)
+                engine.handle(NoteOff(pitch, t=clock.t))
+            morph_capture(engine, request(clock), "b")  # a new phrase while the loop plays
+        if i == 4:
+            engine.set_mode("thru")
+            assert sink.sounding() == set()
+            engine.set_mode("morph")
+        if i == 5:
+            engine.panic()
+            assert sink.sounding() == set()
+    advance(engine, clock, port, 3 * BEAT)
+    assert sink.stacked == 0
+    engine.stop()
+    assert sink.sounding() == set()
+    advance(engine, clock, port, 4 * BEAT)
+    assert sink.sounding() == set() and not engine.output.tracker.sounding
+
+
+def test_load_confines_paths_to_the_folder(morph, tmp_path):
+    engine, clock, sink, port = morph
+    engine.config.morph.folder = str(tmp_path / "phrases")
+    (tmp_path / "secret.mid").write_bytes(b"MThd")
+    for bad in ("../secret.mid", str(tmp_path / "secret.mid"), "/etc/passwd"):
+        with pytest.raises(CommandError, match="inside") as refused:
+            morph_load(engine, request(clock), "a", bad)
+        assert refused.value.code == "bad_path"
+    (tmp_path / "phrases" / "out.mid").symlink_to(tmp_path / "secret.mid")
+    with pytest.raises(CommandError) as refused:
+        morph_load(engine, request(clock), "a", "out.mid")
+    assert refused.value.code == "bad_path"
+    (tmp_path / "phrases" / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x00")
+    with pytest.raises(CommandError) as refused:
+        morph_load(engine, request(clock), "a", "broken.mid")
+    assert refused.value.code == "bad_file"
+    assert "a" not in engine.behaviours.desks.get("main", type("D", (), {"slots": {}})).slots
+
+
+def test_load_reads_the_first_two_bars_of_a_file(morph, tmp_path):
+    from liveai.data.midi import notes_to_midi
+
+    engine, clock, sink, port = morph
+    engine.config.morph.folder = str(tmp_path)
+    notes = [Note(i * 0.5, i * 0.5 + 0.25, 60 + i, 100) for i in range(10)]  # 120 BPM quarters
+    notes_to_midi(notes).write(str(tmp_path / "riff.mid"))
+    morph_load(engine, request(clock), "b", "riff.mid")
+    tokens = engine.behaviours.desks["main"].slots["b"].pattern.tokens
+    assert list(tokens[::4]) == [60, 61, 62, 63, 64, 65, 66, 67] and tokens[2] == R
+
+
+def test_confined_accepts_a_path_inside(tmp_path):
+    (tmp_path / "sub").mkdir()
+    assert confined(tmp_path, "sub/x.mid") == (tmp_path / "sub" / "x.mid").resolve()
+    assert confined(tmp_path, str(tmp_path / "x.mid")) == (tmp_path / "x.mid").resolve()
+
+
+def test_captured_refuses_silence():
+    with pytest.raises(CommandError, match="nothing to capture"):
+        captured([], 10.0, BEAT, None)
+
+
+def test_the_commands_are_in_the_table_and_mqtt_names_them_both_ways(morph):
+    engine, clock, sink, port = morph
+    table = CommandTable(engine, definitions(engine.behaviours.commands()))
+    play(engine, clock, port, [60, 62, 64])
+    table.dispatch_text("morph_capture", "a", request(clock, "mqtt"))
+    table.dispatch_text("morph/capture", "b", request(clock, "mqtt"))
+    assert set(engine.behaviours.desks["main"].slots) == {"a", "b"}
