@@ -31,8 +31,8 @@ def retained(broker: Mosquitto, topic: str) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in lines)
 
 
-def start_with_broker(start_server, broker: Mosquitto, instance: str, *overrides: str):
-    server, peer = start_server(f'mqtt.url="{broker.url}"', f"mqtt.instance={instance}", *overrides)
+def start_with_broker(start_server, broker: Mosquitto, instance: str, *overrides: str, **options):
+    server, peer = start_server(f'mqtt.url="{broker.url}"', f"mqtt.instance={instance}", *overrides, **options)
     assert sub(broker, f"liveai/{instance}/status") == [f"liveai/{instance}/status online"]
     return server, peer
 

@@ -1,0 +1,137 @@
+"""Morph against the real server with the shipped VAE: OSC capture and knob, a MIDI file
+loaded, paths refused, MQTT's cmd/morph and cmd/morph_capture, a JACK MIDI clock's
+tempo driving the loop."""
+
+from __future__ import annotations
+
+import time
+
+import mido
+from conftest import wait_until
+from test_midi_jack import midi_peer, wait_for_midi  # noqa: F401 (a fixture)
+from test_mqtt import pub, start_with_broker
+from test_play_live import note_events
+
+from liveai.data.midi import notes_to_midi
+from liveai.music.note import Note
+
+RISING = [60, 62, 64, 65, 67, 69, 71, 72]
+FALLING = [84, 83, 81, 79, 77, 76, 74, 72]
+
+
+def play(peer, pitches, beat_s=0.25):
+    """Quarter notes at 240 BPM (the server's tempo in these tests): two bars."""
+    for pitch in pitches:
+        peer.send("/liveai/note", pitch, 90)
+        time.sleep(beat_s * 0.7)
+        peer.send("/liveai/note", pitch, 0)
+        time.sleep(beat_s * 0.3)
+
+
+def ready(peer, slots: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = peer.receive(0.2)
+        if got is not None and got[0] == "/liveai/out/morph_ready" and got[1] == [slots]:
+            return
+    raise AssertionError(f"no /liveai/out/morph_ready {slots!r}")
+
+
+def onsets(messages):
+    return [p for p, v, _ in note_events(messages) if v > 0]
+
+
+def test_capture_two_phrases_and_turn_the_knob_over_osc(start_server, tmp_path):
+    _, peer = start_server("clock.bpm=240", "clock.source=internal", f'morph.folder="{tmp_path}"', model="gru")
+    play(peer, RISING)
+    peer.send("/liveai/morph/capture", "a")
+    ready(peer, "a")
+    play(peer, FALLING)
+    peer.send("/liveai/morph/capture", "b")
+    ready(peer, "ab")
+    peer.send("/liveai/mode", "morph")
+    assert peer.expect("/liveai/out/mode") == ["morph"]
+    peer.send("/liveai/play")
+    first = onsets(peer.collect(2.2))  # a little over one pass (8 beats at 240 BPM)
+    assert first[:8] == RISING, "at 0 the loop plays phrase a as it was played"
+    peer.send("/liveai/morph", 1)  # an int, as Max sends it
+    assert peer.expect("/liveai/out/morph") == [1.0]
+    later = onsets(peer.collect(3.0))
+    switched = next(i for i, p in enumerate(later) if p in (FALLING[0], FALLING[4]))  # a bar of b begins
+    bar_of_b = later[switched:switched + 8]
+    assert bar_of_b in (FALLING, FALLING[4:] + FALLING[:4]), f"at 1, from the next bar line, phrase b: {later}"
+    peer.send("/liveai/morph", 0.53)  # between grid points: decoded on demand
+    peer.collect(1.5)
+    peer.send("/liveai/stop")
+    peer.collect(0.3)
+    status = peer.status()
+    assert status["sounding_notes"] == 0
+    assert status["morph_grid_ms_max"] is not None and status["morph_decode_ms_max"] is not None
+
+
+def test_load_a_file_and_refuse_paths_out_of_the_folder(start_server, tmp_path):
+    folder = tmp_path / "phrases"
+    folder.mkdir()
+    notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate(RISING)]).write(str(folder / "riff.mid"))
+    (tmp_path / "secret.mid").write_bytes(b"not yours")
+    _, peer = start_server(f'morph.folder="{folder}"', model="gru")
+    peer.send("/liveai/mode", "morph")
+    code, message = peer.expect("/liveai/error")[:2]
+    assert code == "unavailable" and "both empty" in message
+    for bad in ("../secret.mid", str(tmp_path / "secret.mid")):
+        peer.send("/liveai/morph/load", "a", bad)
+        assert peer.expect("/liveai/error")[0] == "bad_path"
+    peer.send("/liveai/morph/load", "b", "riff.mid")
+    ready(peer, "b")
+    peer.send("/liveai/mode", "morph")  # one slot: it plays the one it has
+    assert peer.expect("/liveai/out/mode") == ["morph"]
+    peer.send("/liveai/play")
+    assert onsets(peer.collect(4.3))[:8] == RISING  # 120 BPM: a pass is 4 s
+    peer.send("/liveai/stop")
+    peer.collect(0.3)
+    assert peer.status()["sounding_notes"] == 0
+
+
+def test_mqtt_captures_and_turns_the_knob(mosquitto, start_server, tmp_path):
+    _, peer = start_with_broker(start_server, mosquitto, "morph", "clock.bpm=240", model="gru")
+    play(peer, RISING)
+    pub(mosquitto, "liveai/morph/cmd/morph_capture", "a")
+    ready(peer, "a")
+    play(peer, FALLING)
+    pub(mosquitto, "liveai/morph/cmd/morph/capture", "b")
+    ready(peer, "ab")
+    pub(mosquitto, "liveai/morph/cmd/mode", "morph")
+    assert peer.expect("/liveai/out/mode") == ["morph"]
+    pub(mosquitto, "liveai/morph/cmd/morph", "0.75")
+    assert peer.expect("/liveai/out/morph") == [0.75]
+    pub(mosquitto, "liveai/morph/cmd/stop", "")
+    wait_until(lambda: peer.status()["sounding_notes"] == 0, 3, "nothing sounding")
+
+
+def test_a_jack_midi_clock_drives_the_loops_tempo(jack, midi_peer, start_server, tmp_path):
+    folder = tmp_path / "phrases"
+    folder.mkdir()
+    notes_to_midi([Note(i * 0.5, i * 0.5 + 0.25, p, 100) for i, p in enumerate(RISING)]).write(str(folder / "a.mid"))
+    _, peer = start_server(f'morph.folder="{folder}"', "clock.source=midi", midi=True, model="gru", env=jack.env())
+    wait_for_midi(peer)
+    midi_peer.connect_to_liveai()
+    peer.send("/liveai/morph/load", "a", "a.mid")
+    ready(peer, "a")
+    peer.send("/liveai/mode", "morph")
+    assert peer.expect("/liveai/out/mode") == ["morph"]
+    arrivals: list[tuple[float, int]] = []
+    midi_peer.listener.callback = lambda msg: arrivals.append((time.perf_counter(), msg.note)) \
+        if msg.type == "note_on" and msg.velocity > 0 else None
+    bpm = 150.0
+    period = 60.0 / (bpm * 24)
+    midi_peer.player.send(mido.Message("start"))
+    start = time.perf_counter()
+    for tick in range(24 * 9):  # nine beats of a DAW at 150 BPM
+        while time.perf_counter() < start + tick * period:
+            time.sleep(0.0003)
+        midi_peer.player.send(mido.Message("clock"))
+    midi_peer.player.send(mido.Message("stop"))
+    assert [note for _, note in arrivals][:8] == RISING, "the loop answers over JACK MIDI"
+    gaps = sorted(b - a for (a, _), (b, _) in zip(arrivals[:8], arrivals[1:8]))
+    assert abs(gaps[len(gaps) // 2] - 60.0 / bpm) < 0.02, f"one note per beat of the DAW's clock: {gaps}"
+    wait_until(lambda: peer.status()["sounding_notes"] == 0, 3, "the stop ends the loop's note")
