@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import LineReader, need
@@ -77,3 +78,35 @@ def test_pure_data_patch_plays_with_floats(start_server):
     ]
     got = [(a, args) for a, args in peer.collect(0.3) if a.startswith("/liveai/out/note")]
     assert ("/liveai/out/note", [50, 70, 1]) in got  # the python target heard the same
+
+
+def test_pure_data_patch_captures_and_turns_the_morph_knob(start_server):
+    """The patch's capture button and morph slider, driven through their receive names as
+    a click would: the phrase played last goes into slot a, the knob reaches liveai."""
+    need("pd")
+    hears = free_port()
+    _, peer = start_server("clock.bpm=240", targets=(f"127.0.0.1:{hears}",), model="gru")
+    for pitches, slot in (([84, 83, 81, 79, 77, 76, 74, 72], "b"), ([60, 62, 64, 65, 67, 69, 71, 72], None)):
+        for pitch in pitches:
+            peer.send("/liveai/note", pitch, 90)
+            time.sleep(0.18)
+            peer.send("/liveai/note", pitch, 0)
+            time.sleep(0.07)
+        if slot:
+            peer.send("/liveai/morph/capture", slot)
+    sends = [f"liveai-ports {peer.server[1]} {hears}", "liveai-capture-a bang", "liveai-morph-knob 0.75",
+             "liveai-send mode morph"]
+    args = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
+    for message in sends:
+        args += ["-send", message]
+    with subprocess.Popen(args, stderr=subprocess.PIPE, text=True) as pd:
+        assert pd.stderr is not None
+        lines = LineReader(pd.stderr)
+        heard: list[str] = []
+        try:
+            while not {"liveai: out morph_ready ab", "liveai: out mode morph"} <= set(heard):
+                heard.append(lines.get(timeout=10, what="Pd to print liveai's answers"))
+        finally:
+            pd.terminate()
+    assert "liveai: out morph 0.75" in heard
+    assert not [line for line in heard if line.startswith("liveai: error")], heard
