@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="harmonize, duet and autopilot at once for this long, watched every minute")
     bench.add_argument("--flood", type=int, metavar="DATAGRAMS", default=0,
                        help="a flood of hostile OSC at 4000/s, pinged meanwhile (e.g. --flood 100000)")
+    bench.add_argument("--morph", action="store_true",
+                       help="the morph VAE (encode, decode, grid, knob lookup) and the loop's jitter over OSC")
     bench.add_argument("--model", metavar="CHECKPOINT", action="append", default=[],
                        help="with --models: these checkpoints (default: the shipped models/*.pt)")
     bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")
@@ -131,6 +133,10 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
         from .bench.soak import bench_soak
 
         report["soak"] = bench_soak(args.soak)
+    elif args.morph:
+        from .bench.morph import bench_morph
+
+        report["morph"] = bench_morph(args.seconds)
     elif args.flood:
         from .bench.flood import bench_flood
 
