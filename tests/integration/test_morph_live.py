@@ -108,7 +108,7 @@ def test_mqtt_captures_and_turns_the_knob(mosquitto, start_server, tmp_path):
     wait_until(lambda: peer.status()["sounding_notes"] == 0, 3, "nothing sounding")
 
 
-def test_a_jack_midi_clock_drives_the_loops_tempo(jack, midi_peer, start_server, tmp_path):
+def test_a_jack_midi_clock_drives_the_loops_tempo(jack, midi_peer, start_server, tmp_path):  # noqa: F811
     folder = tmp_path / "phrases"
     folder.mkdir()
     notes_to_midi([Note(i * 0.5, i * 0.5 + 0.25, p, 100) for i, p in enumerate(RISING)]).write(str(folder / "a.mid"))
