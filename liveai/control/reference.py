@@ -27,6 +27,8 @@ OUTGOING = [
     ("/liveai/out/tempo", "bpm", "the tempo changed (also when following MIDI clock)"),
     ("/liveai/out/temperature", "x", "the temperature changed"),
     ("/liveai/out/morph", "x", "the morph position changed"),
+    ("/liveai/out/morph_ready", "slots", "the morph slots (`a`, `b` or `ab`) are encoded and the points between "
+                                         "them decoded: a knob turn is now a lookup"),
     ("/liveai/out/density", "x", "the density changed"),
     ("/liveai/out/playing", "0 or 1", "the transport started or stopped"),
     ("/liveai/pong", "[token]", "answer to `/liveai/ping`"),
