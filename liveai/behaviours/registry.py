@@ -18,6 +18,7 @@ from ..core.engine import Engine
 from ..core.session import SHARED
 from ..errors import CommandError, ConfigError
 from ..models.vae import MelodyVAE
+from ..music.note import Note
 from .autopilot import Autopilot
 from .base import Off
 from .duet import Duet
@@ -69,11 +70,7 @@ def morph_capture(engine: Engine, request: Request, slot: Slot, session: Session
     first note). Fewer than 2 notes is refused and the slot is unchanged. `session`: as
     for /liveai/note."""
     player = engine.sessions.get(player_source(request, session))
-    desk = _registry(engine).desk(player.ctx)
-    clock, now = engine.conductor.clock, engine.now()
-    pattern = captured(player.recorder.notes(now), now, 60.0 / clock.bpm(now),
-                       clock.last_beat if clock.playing else None)
-    desk.put(slot, pattern, player.ctx)
+    _registry(engine).capture(slot, player.ctx, player.recorder.notes(engine.now()))
 
 
 @command("morph/load")
@@ -155,6 +152,17 @@ class Registry:
     def close(self, session: str) -> None:
         """A session closed: its slots go with it."""
         self.desks.pop(session, None)
+
+    def capture(self, slot: str, ctx: Context, played: list[Note]) -> None:
+        """The last two bars of `played` into a slot of the session's desk."""
+        desk = self.desk(ctx)
+        clock, now = ctx.clock, ctx.now()
+        desk.put(slot, captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None), ctx)
+
+    def trigger(self, action: str, ctx: Context, played: list[Note]) -> None:
+        if action not in ("capture_a", "capture_b"):
+            raise CommandError("bad_value", f"unknown action {action!r}")
+        self.capture(action.removeprefix("capture_"), ctx, played)
 
     def status(self) -> dict[str, Any]:
         return status_of(self.desks)

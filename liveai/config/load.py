@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from ..errors import ConfigError
 from .schema import Config
-from .types import CONTROLS, MODES, Choice, Range
+from .types import CONTROLS, MODES, TRIGGERS, Choice, Range
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
@@ -139,12 +139,12 @@ def _check_relations(config: Config) -> None:
             raise ConfigError(f"harmonize.intervals[{i}]: {step} is out of range -24..24")
     for number, target in config.midi.cc_map.items():
         _check_midi_number(f"midi.cc_map.{number}", number)
-        if target not in CONTROLS:
-            raise ConfigError(f"midi.cc_map.{number}: {target!r} is not one of {', '.join(CONTROLS)}")
+        if target not in CONTROLS and target not in TRIGGERS:
+            raise ConfigError(f"midi.cc_map.{number}: {target!r} is not one of {', '.join([*CONTROLS, *TRIGGERS])}")
     for number, mode in config.midi.program_map.items():
         _check_midi_number(f"midi.program_map.{number}", number)
-        if mode not in MODES:
-            raise ConfigError(f"midi.program_map.{number}: {mode!r} is not one of {', '.join(MODES)}")
+        if mode not in MODES and mode not in TRIGGERS:
+            raise ConfigError(f"midi.program_map.{number}: {mode!r} is not one of {', '.join([*MODES, *TRIGGERS])}")
     d = config.duet
     if d.min_response_s > d.max_response_s:
         raise ConfigError(f"duet.min_response_s: {d.min_response_s} is above duet.max_response_s {d.max_response_s}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..events import ControlChange, NoteOff, NoteOn
 
 if TYPE_CHECKING:
+    from ..music.note import Note
     from .context import Context
 
 
@@ -54,4 +55,8 @@ class Behaviours(Protocol):
     def make(self, mode: str, ctx: Context, ears: Ears | None) -> Behaviour: ...
     def close(self, session: str) -> None:
         """A session closed: forget what the registry kept for it."""
+        ...
+    def trigger(self, action: str, ctx: Context, played: list[Note]) -> None:
+        """An action a MIDI CC or program is mapped to (config.types.TRIGGERS), for the
+        session of `ctx`, which played `played` lately."""
         ...

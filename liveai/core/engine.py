@@ -13,7 +13,7 @@ import logging
 from typing import Any, Callable
 
 from ..config import Config
-from ..config.types import CONTROLS
+from ..config.types import CONTROLS, TRIGGERS
 from ..errors import CommandError
 from ..events import (
     ClockTick,
@@ -89,7 +89,9 @@ class Engine:
                 self._control_change(event)
             case ProgramChange():
                 mode = self._program_map.get(event.program)
-                if mode is not None:
+                if mode in TRIGGERS:
+                    self._trigger(mode, event.source)
+                elif mode is not None:
                     self.set_mode(mode, event.source)
             case ClockTick():
                 self.conductor.midi_tick(event.t)
@@ -110,8 +112,16 @@ class Engine:
         if target is None:
             self.sessions.get(event.source).control(event)
             return
+        if target in TRIGGERS:
+            if event.value >= 64:  # a button pressed (its release sends 0)
+                self._trigger(target, event.source)
+            return
         span = CONTROLS[target]
         self.set_value(target, span.lo + (span.hi - span.lo) * event.value / 127.0)
+
+    def _trigger(self, action: str, source: str) -> None:
+        session = self.sessions.get(source)
+        self.behaviours.trigger(action, session.ctx, session.recorder.notes(self.now()))
 
     # -- commands (the control table and CC mappings call these) -------------------
     def set_value(self, name: str, value: float) -> None:

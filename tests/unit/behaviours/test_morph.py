@@ -240,3 +240,16 @@ def test_the_commands_are_in_the_table_and_mqtt_names_them_both_ways(morph):
     table.dispatch_text("morph_capture", "a", request(clock, "mqtt"))
     table.dispatch_text("morph/capture", "b", request(clock, "mqtt"))
     assert set(engine.behaviours.desks["main"].slots) == {"a", "b"}
+
+
+def test_a_midi_cc_or_program_captures_when_mapped():
+    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(),
+                                                  midi__cc_map={"20": "capture_a"}, midi__program_map={"9": "capture_b"})
+    from liveai.events import ControlChange, ProgramChange
+
+    play(engine, clock, port, [60, 62, 64])
+    engine.handle(ControlChange(20, 0, t=clock.t))  # a button's release captures nothing
+    assert "main" not in engine.behaviours.desks
+    engine.handle(ControlChange(20, 127, t=clock.t))
+    engine.handle(ProgramChange(9, t=clock.t))
+    assert set(engine.behaviours.desks["main"].slots) == {"a", "b"}
