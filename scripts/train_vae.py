@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from plots import learning_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
+from train_continuation import parse_cfg  # noqa: E402
 
 from liveai.data.corpus import load_pieces  # noqa: E402
 from liveai.data.melodies import melodies  # noqa: E402
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--beta", type=float, default=0.2)
     ap.add_argument("--beta-steps", type=int, default=3000)
     ap.add_argument("--free-bits", type=float, default=48.0)
-    ap.add_argument("--latent", type=int, default=128)
+    ap.add_argument("--cfg", action="append", default=[], help="model config field, e.g. latent=128")
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--eval-melodies", type=int, default=4000)
     ap.add_argument("--log-every", type=int, default=50)
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     resume = out / "last.pt" if args.resume == "auto" and (out / "last.pt").exists() else args.resume
     ckpt = read_checkpoint(resume, "cpu") if resume and resume != "auto" else None
-    cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"} if ckpt else {"latent": args.latent}
+    cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"} if ckpt else parse_cfg("vae", args.cfg)
     model = build_model("vae", cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, wall_prior, best = 0, 0.0, float("inf")

@@ -82,3 +82,44 @@ def test_torchrun_trains_with_two_processes(corpus: Path, tmp_path: Path) -> Non
     assert "world 2" in out
     _, info = load_checkpoint(tmp_path / "last.pt", "cpu")
     assert info["train_info"]["world_size"] == 2 and info["train_info"]["steps"] == 4
+
+
+@pytest.fixture(scope="module")
+def scores(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A corpus of scores as prepare_data.py writes them: 4/4 tunes with their beat strengths."""
+    import numpy as np
+
+    from liveai.data.corpus import SCORE, Piece, save_pieces
+
+    data = tmp_path_factory.mktemp("scores")
+    rng = np.random.default_rng(5)
+    for split, count in (("train", 30), ("val", 6), ("test", 6)):
+        pieces = []
+        for i in range(count):
+            rows = [(q / 2, 0.5, 1.0 if q % 8 == 0 else 0.25, 60 + int(rng.integers(0, 12))) for q in range(64)]
+            pieces.append(Piece(f"{split}{i}#0", SCORE, np.array(rows, np.float64)))
+        save_pieces(data / f"{split}_pieces.npz", pieces)
+    return data
+
+
+def train_vae(data: Path, out: Path, steps: int, *extra: str, launcher: list[str] | None = None) -> str:
+    return run([ROOT / "scripts" / "train_vae.py", "--data", data, "--out", out, "--steps", steps, *extra,
+                "--eval-every", 3, "--log-every", 1, "--batch-size", 8, "--eval-melodies", 20, "--beta-steps", 4,
+                "--cfg", "embed=8", "--cfg", "encoder_hidden=16", "--cfg", "latent=8", "--cfg", "decoder_hidden=16"],
+               launcher)
+
+
+def test_train_vae_then_resume_and_under_torchrun(scores: Path, tmp_path: Path) -> None:
+    train_vae(scores, tmp_path, 3)
+    assert "resumed" in train_vae(scores, tmp_path, 6, "--resume", "auto")
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    evals = [r for r in log if "val_elbo_nats" in r]
+    assert [r["step"] for r in evals] == [3, 6] and "val_note_accuracy_greedy" in evals[-1]
+    model, info = load_checkpoint(tmp_path / "last.pt", "cpu", archs=("vae",))
+    assert info["train_info"]["steps"] == 6 and model.config.latent == 8
+    assert (tmp_path / "learning_curve.png").stat().st_size > 1000
+    ddp = tmp_path / "ddp"
+    train_vae(scores, ddp, 3, launcher=[str(Path(sys.executable).with_name("torchrun")), "--standalone",
+                                        "--nproc-per-node", "2"])
+    _, info = load_checkpoint(ddp / "best.pt", "cpu", archs=("vae",))
+    assert info["train_info"]["world_size"] == 2
