@@ -1,30 +1,71 @@
 """OSC 1.0 address patterns: `?` one character, `*` any run of them (never a `/`),
 `[abc]`, `[a-z]` and `[!abc]` one of a set, `{foo,bar}` one of several words. A message
 to `/liveai/{play,stop}` reaches both commands, as python-osc's Dispatcher would.
+
+Matching walks the address once per pattern element, keeping the set of positions the
+pattern so far can end at, so it never backtracks: a regular expression of `*a*a*a...`
+took minutes for one datagram (found by the fuzzer). A pattern may hold at most
+MAX_WILDCARDS wildcards.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 WILDCARDS = frozenset("*?[]{}")
+MAX_WILDCARDS = 16  # a real pattern has one or two
+
+# Elements: ("text", word) | ("one", "") | ("run", "") | ("set", chars) | ("not", chars) | ("words", (w, ...))
+Element = tuple[str, object]
 
 
 def is_pattern(address: str) -> bool:
     return not WILDCARDS.isdisjoint(address)
 
 
+def _set_chars(body: str, pattern: str) -> frozenset[str]:
+    chars: set[str] = set()
+    k = 0
+    while k < len(body):
+        if k + 2 < len(body) and body[k + 1] == "-":
+            lo, hi = body[k], body[k + 2]
+            if ord(hi) - ord(lo) > 0x10000:
+                raise ValueError(f"range {lo}-{hi} too wide in {pattern!r}")
+            chars.update(chr(c) for c in range(ord(lo), ord(hi) + 1))
+            k += 3
+        else:
+            chars.add(body[k])
+            k += 1
+    return frozenset(chars)
+
+
 @lru_cache(maxsize=256)  # bounded: addresses come from the network
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """The regular expression of an OSC address pattern; ValueError when it is malformed."""
-    out, i = [], 0
+def compile_pattern(pattern: str) -> tuple[Element, ...]:
+    """The elements of an OSC address pattern; ValueError when it is malformed or has
+    more than MAX_WILDCARDS wildcards."""
+    out: list[Element] = []
+    text: list[str] = []
+    wildcards = 0
+
+    def element(kind: str, arg: object = "") -> None:
+        nonlocal wildcards
+        if text:
+            out.append(("text", "".join(text)))
+            text.clear()
+        wildcards += 1
+        if wildcards > MAX_WILDCARDS:
+            raise ValueError(f"more than {MAX_WILDCARDS} wildcards in one address pattern")
+        out.append((kind, arg))
+
+    i = 0
     while i < len(pattern):
         c = pattern[i]
         if c == "*":
-            out.append("[^/]*")
+            if not (out and out[-1][0] == "run" and not text):  # ** is *
+                element("run")
         elif c == "?":
-            out.append("[^/]")
+            element("one")
         elif c == "[":
             end = pattern.find("]", i + 1)
             if end < 0:
@@ -34,24 +75,60 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
             body = body[1:] if negate else body
             if not body:
                 raise ValueError(f"empty [] in {pattern!r}")
-            chars = "".join("-" if ch == "-" and 0 < k < len(body) - 1 else re.escape(ch) for k, ch in enumerate(body))
-            out.append(f"[^/{chars}]" if negate else f"[{chars}]")
+            element("not" if negate else "set", _set_chars(body, pattern))
             i = end
         elif c == "{":
             end = pattern.find("}", i + 1)
             if end < 0:
                 raise ValueError(f"unclosed {{ in {pattern!r}")
-            out.append("(?:" + "|".join(re.escape(word) for word in pattern[i + 1:end].split(",")) + ")")
+            element("words", tuple(dict.fromkeys(pattern[i + 1:end].split(","))))
             i = end
         elif c in "]}":
             raise ValueError(f"unopened {c} in {pattern!r}")
         else:
-            out.append(re.escape(c))
+            text.append(c)
         i += 1
-    return re.compile("".join(out))
+    if text:
+        out.append(("text", "".join(text)))
+    return tuple(out)
+
+
+def _advance(kind: str, arg: object, alive: Iterable[int], s: str) -> set[int]:
+    """Where the address can be after one more element, from the positions `alive`."""
+    n = len(s)
+    if kind == "text":
+        word = str(arg)
+        return {i + len(word) for i in alive if s.startswith(word, i)}
+    if kind == "words":
+        return {i + len(w) for i in alive for w in arg if s.startswith(w, i)}  # type: ignore[attr-defined]
+    if kind == "run":  # any run without a /: from the first alive position of each segment on
+        out: set[int] = set()
+        for i in sorted(alive):
+            if i in out:
+                continue
+            out.add(i)
+            while i < n and s[i] != "/":
+                i += 1
+                out.add(i)
+        return out
+    one = {i for i in alive if i < n and s[i] != "/"}
+    if kind == "set":
+        one = {i for i in one if s[i] in arg}  # type: ignore[operator]
+    elif kind == "not":
+        one = {i for i in one if s[i] not in arg}  # type: ignore[operator]
+    return {i + 1 for i in one}
+
+
+def _matches(elements: tuple[Element, ...], s: str) -> bool:
+    alive = {0}
+    for kind, arg in elements:
+        alive = _advance(kind, arg, alive, s)
+        if not alive:
+            return False
+    return len(s) in alive
 
 
 def matching(pattern: str, addresses: list[str]) -> list[str]:
     """The addresses a pattern matches, in the order given."""
-    regex = compile_pattern(pattern)
-    return [a for a in addresses if regex.fullmatch(a)]
+    elements = compile_pattern(pattern)
+    return [a for a in addresses if _matches(elements, a)]
