@@ -166,7 +166,7 @@ class DuetConfig:
     # (1: all recent notes alike; lower follows a player who changes key).
     key_memory: Annotated[float, Range(0.0, 1.0)] = 0.2
     # How strongly an answer leans towards the call's pace (notes per second); 0: not at all.
-    pace_pull: Annotated[float, Range(0.0, 8.0)] = 1.5
+    pace_pull: Annotated[float, Range(0.0, 8.0)] = 3.0
 
 
 @dataclass
