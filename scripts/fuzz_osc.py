@@ -10,7 +10,8 @@ tag python-osc knows and the ones it does not, nested and timetagged bundles, 64
 datagrams, NaN and infinities) and mutates them. Any exception that leaves the
 endpoint is a crash (libFuzzer saves the input); so is an input that leaves a note
 sounding that its own note-offs did not end. `--stats FILE` gets the count of inputs
-and the slowest input's time as JSON, updated as it runs.
+and the slowest input's time as JSON, updated as it runs (the input itself in
+FILE with the suffix .slowest).
 """
 
 from __future__ import annotations
@@ -125,7 +126,10 @@ def one_input(data: bytes) -> None:
     if ENGINE.output.tracker.sounding:
         raise AssertionError(f"notes still sound after their note-offs: {sorted(ENGINE.output.tracker.sounding)}")
     STATS["inputs"] += 1
-    STATS["slowest_ms"] = max(STATS["slowest_ms"], round(elapsed, 3))
+    if elapsed > STATS["slowest_ms"]:
+        STATS["slowest_ms"] = round(elapsed, 3)
+        if STATS_FILE is not None:  # keep the slowest input, to look at
+            STATS_FILE.with_suffix(".slowest").write_bytes(data)
     if STATS_FILE is not None and STATS["inputs"] % 2000 == 0:
         STATS_FILE.write_text(json.dumps(STATS))
 

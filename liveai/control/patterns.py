@@ -16,7 +16,7 @@ from functools import lru_cache
 WILDCARDS = frozenset("*?[]{}")
 MAX_WILDCARDS = 16  # a real pattern has one or two
 
-# Elements: ("text", word) | ("one", "") | ("run", "") | ("set", chars) | ("not", chars) | ("words", (w, ...))
+# Elements: ("text", word) | ("one", "") | ("run", "") | ("set", ranges) | ("not", ranges) | ("words", (w, ...))
 Element = tuple[str, object]
 
 
@@ -24,20 +24,23 @@ def is_pattern(address: str) -> bool:
     return not WILDCARDS.isdisjoint(address)
 
 
-def _set_chars(body: str, pattern: str) -> frozenset[str]:
-    chars: set[str] = set()
+def _set_ranges(body: str) -> tuple[tuple[str, str], ...]:
+    """`[a-z0-9_]` -> (("a", "z"), ("0", "9"), ("_", "_")): kept as ranges, never
+    expanded (a range may span the whole of Unicode)."""
+    ranges = []
     k = 0
     while k < len(body):
         if k + 2 < len(body) and body[k + 1] == "-":
-            lo, hi = body[k], body[k + 2]
-            if ord(hi) - ord(lo) > 0x10000:
-                raise ValueError(f"range {lo}-{hi} too wide in {pattern!r}")
-            chars.update(chr(c) for c in range(ord(lo), ord(hi) + 1))
+            ranges.append((body[k], body[k + 2]))
             k += 3
         else:
-            chars.add(body[k])
+            ranges.append((body[k], body[k]))
             k += 1
-    return frozenset(chars)
+    return tuple(ranges)
+
+
+def _in(c: str, ranges: object) -> bool:
+    return any(lo <= c <= hi for lo, hi in ranges)  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=256)  # bounded: addresses come from the network
@@ -75,7 +78,7 @@ def compile_pattern(pattern: str) -> tuple[Element, ...]:
             body = body[1:] if negate else body
             if not body:
                 raise ValueError(f"empty [] in {pattern!r}")
-            element("not" if negate else "set", _set_chars(body, pattern))
+            element("not" if negate else "set", _set_ranges(body))
             i = end
         elif c == "{":
             end = pattern.find("}", i + 1)
@@ -113,9 +116,9 @@ def _advance(kind: str, arg: object, alive: Iterable[int], s: str) -> set[int]:
         return out
     one = {i for i in alive if i < n and s[i] != "/"}
     if kind == "set":
-        one = {i for i in one if s[i] in arg}  # type: ignore[operator]
+        one = {i for i in one if _in(s[i], arg)}
     elif kind == "not":
-        one = {i for i in one if s[i] not in arg}  # type: ignore[operator]
+        one = {i for i in one if not _in(s[i], arg)}
     return {i + 1 for i in one}
 
 
