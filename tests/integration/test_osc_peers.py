@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
 from conftest import LineReader, need
 
@@ -46,6 +47,24 @@ def test_liblo_oscsend_and_oscdump(start_server):
     assert status["events_in"] == 2 and status["sounding_notes"] == 0 and status["errors"] == 0
 
 
+def run_patch(sends: list[str], done: Callable[[list[str]], bool]) -> list[str]:
+    """The shipped patch in a headless Pd, sent `sends` at start; what it prints to
+    stderr until `done` says it has heard enough."""
+    args = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
+    for message in sends:
+        args += ["-send", message]
+    with subprocess.Popen(args, stderr=subprocess.PIPE, text=True) as pd:
+        assert pd.stderr is not None
+        lines = LineReader(pd.stderr)
+        heard: list[str] = []
+        try:
+            while not done(heard):
+                heard.append(lines.get(timeout=10, what="Pd to print liveai's answers"))
+        finally:
+            pd.terminate()
+    return heard
+
+
 def test_pure_data_patch_plays_with_floats(start_server):
     """The shipped patch, unchanged: Pd sends floats and hears liveai. It is told other
     ports than the defaults (its `liveai-ports` receiver), so a liveai running on this
@@ -55,18 +74,7 @@ def test_pure_data_patch_plays_with_floats(start_server):
     _, peer = start_server(targets=(f"127.0.0.1:{hears}",))
     sends = [f"liveai-ports {peer.server[1]} {hears}"]
     sends += [f"liveai-send {m}" for m in ("note 60 100", "ping 42", "tempo 150", "note 60 0", "mode thru", "note 50 70")]
-    args = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
-    for message in sends:
-        args += ["-send", message]
-    with subprocess.Popen(args, stderr=subprocess.PIPE, text=True) as pd:
-        assert pd.stderr is not None
-        lines = LineReader(pd.stderr)
-        heard: list[str] = []
-        try:
-            while "liveai: out note 50 70 1" not in heard:
-                heard.append(lines.get(timeout=10, what="Pd to print liveai's answers"))
-        finally:
-            pd.terminate()
+    heard = run_patch(sends, lambda heard: "liveai: out note 50 70 1" in heard)
     printed = [line for line in heard if line.startswith("liveai:")]
     assert printed == [
         "liveai: out note 64 100 1", "liveai: out note 67 100 1",
@@ -96,17 +104,6 @@ def test_pure_data_patch_captures_and_turns_the_morph_knob(start_server):
             peer.send("/liveai/morph/capture", slot)
     sends = [f"liveai-ports {peer.server[1]} {hears}", "liveai-capture-a bang", "liveai-morph-knob 0.75",
              "liveai-send mode morph"]
-    args = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
-    for message in sends:
-        args += ["-send", message]
-    with subprocess.Popen(args, stderr=subprocess.PIPE, text=True) as pd:
-        assert pd.stderr is not None
-        lines = LineReader(pd.stderr)
-        heard: list[str] = []
-        try:
-            while not {"liveai: out morph_ready ab", "liveai: out mode morph"} <= set(heard):
-                heard.append(lines.get(timeout=10, what="Pd to print liveai's answers"))
-        finally:
-            pd.terminate()
+    heard = run_patch(sends, lambda heard: {"liveai: out morph_ready ab", "liveai: out mode morph"} <= set(heard))
     assert "liveai: out morph 0.75" in heard
     assert not [line for line in heard if line.startswith("liveai: error")], heard
