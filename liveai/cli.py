@@ -136,7 +136,7 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     elif args.morph:
         from .bench.morph import bench_morph
 
-        report["morph"] = bench_morph(args.seconds)
+        report["morph"] = bench_morph(args.seconds, midi=args.midi)
     elif args.flood:
         from .bench.flood import bench_flood
 

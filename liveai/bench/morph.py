@@ -9,6 +9,8 @@ session "loop" captures a phrase again and again (capture -> `/liveai/out/morph_
 the grid decoded), then plays morph while the session "keys" harmonizes at
 `HARMONY_RATE` notes/s; the loop's note-ons, stamped as they arrive, are fitted to the
 16th grid (a straight line through step number and time): jitter is what is left.
+With `--midi` the same notes are heard over JACK MIDI too (the dummy driver, 64
+frames at 48 kHz).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
+import mido
 import numpy as np
 import torch
 
@@ -28,6 +31,8 @@ from ..models.checkpoint import load_checkpoint
 from ..models.shipped import MORPH, find_checkpoint
 from ..models.vae import MelodyVAE
 from .harness import OscAnswers, OscPeer, ServerProcess, ask_status, free_port, machine, wait_pong
+from .jack import jack, start_jack
+from .jack import port as jack_port
 
 PHRASE = [60, 62, 64, 65, 67, 65, 64, 62]
 HARMONY_RATE = 50.0
@@ -98,17 +103,37 @@ def grid_jitter_ms(onsets: list[float], step_s: float) -> dict[str, float]:
             "fitted_step_ms": round(slope * 1000.0, 4)}
 
 
-def bench_morph_live(seconds: float, captures: int = 20) -> dict[str, Any]:
+def _jack_listener(stack: ExitStack, loop: _LoopNotes) -> None:
+    """A JACK MIDI input that stamps the loop's note-ons as they arrive."""
+    start_jack(stack)
+    midi = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
+
+    def heard(msg: mido.Message) -> None:
+        if msg.type == "note_on":
+            loop.answer(msg.note, msg.velocity, msg.channel + 1, time.perf_counter())
+
+    listener = midi.open_input("morph listener", virtual=True, client_name="morph", callback=heard)
+    stack.callback(listener.close)
+
+
+def bench_morph_live(seconds: float, captures: int = 20, midi: bool = False) -> dict[str, Any]:
+    """`midi`: the loop's notes are heard over JACK MIDI too (a dummy server is started)."""
+    over_midi = _LoopNotes(channel=1)
     with ExitStack() as stack:
+        if midi:
+            _jack_listener(stack, over_midi)
         answers = OscAnswers()
         stack.callback(answers.close)
         port = free_port()
-        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{answers.port}"]', "midi.api=none",
+        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{answers.port}"]',
+                                "midi.api=jack" if midi else "midi.api=none",
                                 "server.sessions=per_source", f"clock.bpm={BPM}", "clock.source=internal",
                                 "morph.channel=1"]).start()
         stack.callback(server.stop)
         peer = stack.enter_context(OscPeer(port))
         wait_pong(peer.send, answers, "up", timeout=30)
+        if midi:
+            jack("jack_connect", jack_port("liveai out"), jack_port("morph listener"))
         for pitch in PHRASE:  # a phrase for the loop session to capture
             peer.send("/liveai/note", pitch, 90, 1, "loop")
             time.sleep(0.2)
@@ -127,6 +152,8 @@ def bench_morph_live(seconds: float, captures: int = 20) -> dict[str, Any]:
             time.sleep(0.05)
         loop = _LoopNotes(channel=1)
         answers.round_trip = loop
+        with over_midi.lock:
+            over_midi.onsets.clear()  # the captured phrase's harmony came before
         peer.send("/liveai/mode", "morph", "loop")
         peer.send("/liveai/morph", 0.0)
         peer.send("/liveai/play")
@@ -153,12 +180,13 @@ def bench_morph_live(seconds: float, captures: int = 20) -> dict[str, Any]:
                                   "p50_ms": None if p50 is None else round(p50, 2),
                                   "p99_ms": None if p99 is None else round(p99, 2)},
         "loop_jitter_osc": grid_jitter_ms(loop.onsets, 60.0 / BPM / 4) if len(loop.onsets) > 2 else None,
+        "loop_jitter_jack_midi": grid_jitter_ms(over_midi.onsets, 60.0 / BPM / 4) if len(over_midi.onsets) > 2 else None,
         "harmonize_notes_meanwhile": sent, "seconds": seconds,
         "deadline_misses": status.get("deadline_misses"), "sounding_after_stop": status.get("sounding_notes"),
     }
 
 
-def bench_morph(seconds: float = 10.0) -> dict[str, Any]:
+def bench_morph(seconds: float = 10.0, midi: bool = False) -> dict[str, Any]:
     vae, info = load_checkpoint(find_checkpoint(MORPH), "cpu", archs=("vae",))
     return {"machine": machine(), "model": {"steps": info["train_info"].get("steps")},
-            "in_process": bench_vae(vae), "live": bench_morph_live(seconds)}  # type: ignore[arg-type]
+            "in_process": bench_vae(vae), "live": bench_morph_live(seconds, midi=midi)}  # type: ignore[arg-type]
