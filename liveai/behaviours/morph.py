@@ -25,11 +25,12 @@ STEPS_PER_BEAT = melody.STEPS_PER_QUARTER
 BEATS_PER_PASS = melody.STEPS // STEPS_PER_BEAT  # 8
 
 
-@dataclass
+@dataclass(eq=False)  # each note is its own owner of what is scheduled for it
 class _Sounding:
     pitch: int
+    velocity: int
     on: float
-    off: float | None = None
+    off: float
 
 
 class Morph(BaseBehaviour):
@@ -40,7 +41,7 @@ class Morph(BaseBehaviour):
         self.desk = desk
         self.channel = config.morph.channel - 1
         self.pattern: Pattern | None = None
-        self.open: _Sounding | None = None  # the loop's note that has no off yet
+        self.open: _Sounding | None = None  # the loop's latest note, until its off
         self.notes: list[_Sounding] = []  # notes struck lately (release ends those still sounding)
 
     def beat(self, n: int, t: float, ctx: Context) -> None:
@@ -51,44 +52,54 @@ class Morph(BaseBehaviour):
         if switch_here or self.pattern is None:
             chosen = self.desk.pattern_at(float(ctx.state["morph"]), ctx)
             if chosen != self.pattern:
-                self._end_open(t, ctx)  # a new pattern: the old one's note ends here
+                self._cut_open(t, ctx)  # a new pattern: the old one's note ends here
                 self.pattern = chosen
         if self.pattern is None:
             return
+        tokens = self.pattern.tokens
         for k in range(STEPS_PER_BEAT):
             step = in_pass * STEPS_PER_BEAT + k
-            at = t + k * step_s
-            token = self.pattern.tokens[step]
+            token = tokens[step]
             if token == melody.HOLD and step != 0:
                 continue
-            self._end_open(at, ctx)  # a new note, a rest, or the top of the pass
+            at = t + k * step_s
+            self._cut_open(at, ctx)  # the top of a pass ends what the last one held
             if token < melody.N_PITCHES:
-                self._strike(token, self.pattern.velocity, at, ctx)
-        self.notes = [s for s in self.notes if s.off is None or s.off > t - 4 * beat_s]
+                length = next((j for j in range(step + 1, melody.STEPS) if tokens[j] != melody.HOLD), melody.STEPS)
+                self._strike(token, self.pattern.velocity, at, at + (length - step) * step_s, ctx)
+        self.notes = [s for s in self.notes if s.off > t - 4 * beat_s]
 
-    def _strike(self, pitch: int, velocity: int, at: float, ctx: Context) -> None:
-        note = _Sounding(pitch, at)
+    def _strike(self, pitch: int, velocity: int, at: float, off: float, ctx: Context) -> None:
+        """Its note-off is scheduled with it (at its next note or rest, within the pass),
+        so a clock that stops without a word leaves nothing sounding."""
+        note = _Sounding(pitch, velocity, at, off)
         self.open = note
         self.notes.append(note)
-        ctx.schedule(NoteOn(pitch, velocity, self.channel, t=at, origin=at), self)
+        ctx.schedule(NoteOn(pitch, velocity, self.channel, t=at, origin=at), note)
+        ctx.schedule(NoteOff(pitch, self.channel, t=off, origin=off), note)
 
-    def _end_open(self, at: float, ctx: Context) -> None:
-        if self.open is None:
+    def _cut_open(self, at: float, ctx: Context) -> None:
+        """End the open note at `at` if it would sound longer (a tempo change, a new pattern)."""
+        note, self.open = self.open, None
+        if note is None or note.off <= at:
             return
-        self.open.off = at
-        ctx.schedule(NoteOff(self.open.pitch, self.channel, t=at, origin=at), self)
-        self.open = None
+        ctx.unschedule(note)
+        at = max(at, note.on)  # never an off before its on
+        if note.on > ctx.now():
+            ctx.schedule(NoteOn(note.pitch, note.velocity, self.channel, t=note.on, origin=note.on), note)
+        note.off = at
+        ctx.schedule(NoteOff(note.pitch, self.channel, t=at, origin=at), note)
 
     def busy(self, now: float) -> bool:
-        return self.open is not None or any(s.off is not None and s.off > now for s in self.notes)
+        return any(s.off > now for s in self.notes)
 
     def release(self, ctx: Context) -> None:
         """End what sounds now; what is scheduled never sounds."""
-        ctx.unschedule(self)
         now = ctx.now()
         for note in self.notes:
-            if note.on <= now and (note.off is None or note.off > now):
-                ctx.send(NoteOff(note.pitch, self.channel, t=now), owner=self)
+            ctx.unschedule(note)
+            if note.on <= now < note.off:
+                ctx.send(NoteOff(note.pitch, self.channel, t=now), owner=note)
         self.notes.clear()
         self.open = None
         self.pattern = None  # after a stop, play starts with the knob's pattern

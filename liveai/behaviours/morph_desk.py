@@ -33,7 +33,7 @@ from ..music.note import Note
 
 log = logging.getLogger(__name__)
 
-BEATS_PER_BAR = 4  # the VAE's bars are 4/4
+BEATS_PER_BAR = melody.STEPS_PER_BAR // melody.STEPS_PER_QUARTER  # the VAE's bars are 4/4
 MIN_NOTES = 2
 BETWEEN_CACHE = 64  # decoded positions kept besides the grid
 

@@ -253,3 +253,36 @@ def test_a_midi_cc_or_program_captures_when_mapped():
     engine.handle(ControlChange(20, 127, t=clock.t))
     engine.handle(ProgramChange(9, t=clock.t))
     assert set(engine.behaviours.desks["main"].slots) == {"a", "b"}
+
+
+def test_a_tempo_jump_never_puts_an_off_before_its_on(morph):
+    engine, clock, sink, port = morph
+    filled(morph)
+    engine.set_mode("morph")
+    engine.set_value("tempo", 60)
+    engine.play()
+    for bpm in (240, 60, 300, 20, 200, 60, 240):
+        beat = engine.conductor.clock.last_beat
+        while engine.conductor.clock.last_beat == beat:  # just after a beat: its 16ths are planned at the old tempo
+            advance(engine, clock, port, 0.005, step=0.005)
+        engine.set_value("tempo", bpm)
+        advance(engine, clock, port, 0.3)
+    advance(engine, clock, port, 2.0)
+    engine.set_mode("thru")  # a mode change (not stop, not panic) must end everything
+    assert sink.sounding() == set() and not engine.output.tracker.sounding and sink.stacked == 0
+
+
+
+def test_a_midi_clock_that_stops_without_a_word_leaves_nothing_sounding():
+    from liveai.events import ClockTick, TransportStart
+
+    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(), clock__source="midi")
+    filled((engine, clock, sink, port))
+    engine.set_mode("morph")
+    engine.handle(TransportStart(t=clock.t))
+    for _ in range(24 * 5 + 7):  # five beats and a bit of a DAW at 120 BPM, then silence
+        engine.handle(ClockTick(t=clock.t))
+        advance(engine, clock, port, 0.5 / 24, step=0.5 / 24)
+    assert [e for e in sink.events() if isinstance(e, NoteOn)], "the loop played"
+    advance(engine, clock, port, 3.0)
+    assert sink.sounding() == set()
