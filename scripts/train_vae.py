@@ -154,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
             print(msg, flush=True)
 
     data = Path(args.data)
+    if main_proc:  # one process cuts and caches the melodies; the others read them
+        load_melodies(data, "train")
+        load_melodies(data, "val")
+    if world > 1:
+        dist.barrier()
     train = load_melodies(data, "train")
     val = load_melodies(data, "val")[: args.eval_melodies]
     free_nats = args.free_bits * LN2
@@ -166,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     step, wall_prior, best = 0, 0.0, float("inf")
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
+        if "optimizer" in ckpt:  # last.pt has it; best.pt does not (it starts a fresh optimizer)
+            opt.load_state_dict(ckpt["optimizer"])
         step, wall_prior = int(ckpt["train_info"]["steps"]), float(ckpt["train_info"]["wall_time_s"])
         best = float(ckpt["train_info"].get("best_val_elbo_nats", float("inf")))
         say(f"resumed {resume} at step {step}")

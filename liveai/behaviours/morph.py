@@ -19,7 +19,8 @@ from ..core.context import Context
 from ..events import NoteOff, NoteOn
 from ..models import melody
 from .base import BaseBehaviour
-from .morph_desk import BEATS_PER_BAR, Desk, Pattern
+from .morph_desk import Desk, Pattern
+from .phrases import BEATS_PER_BAR
 
 STEPS_PER_BEAT = melody.STEPS_PER_QUARTER
 BEATS_PER_PASS = melody.STEPS // STEPS_PER_BEAT  # 8

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import Config
-from ..config.types import MODES, SessionId, Slot
+from ..config.types import MODES, TRIGGERS, SessionId, Slot
 from ..core.behaviour import Behaviour, Ears
 from ..core.commands import CommandDef, Request, command, player_source
 from ..core.context import Context
@@ -25,7 +25,8 @@ from .duet import Duet
 from .harmonize import ModelHarmonizer
 from .listener import Listener
 from .morph import Morph
-from .morph_desk import Desk, captured, loaded, status_of
+from .morph_desk import Desk, status_of
+from .phrases import captured, loaded
 from .rule_harmonize import RuleHarmonizer
 from .thru import Thru
 
@@ -151,7 +152,9 @@ class Registry:
 
     def close(self, session: str) -> None:
         """A session closed: its slots go with it."""
-        self.desks.pop(session, None)
+        desk = self.desks.pop(session, None)
+        if desk is not None:
+            desk.closed = True
 
     def capture(self, slot: str, ctx: Context, played: list[Note]) -> None:
         """The last two bars of `played` into a slot of the session's desk."""
@@ -160,9 +163,9 @@ class Registry:
         desk.put(slot, captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None), ctx)
 
     def trigger(self, action: str, ctx: Context, played: list[Note]) -> None:
-        if action not in ("capture_a", "capture_b"):
+        if action not in TRIGGERS:
             raise CommandError("bad_value", f"unknown action {action!r}")
-        self.capture(action.removeprefix("capture_"), ctx, played)
+        self.capture(action.removeprefix("capture_"), ctx, played)  # capture_a, capture_b
 
     def status(self) -> dict[str, Any]:
         return status_of(self.desks)

@@ -24,7 +24,7 @@ import mido
 import numpy as np
 import torch
 
-from ..behaviours.morph_desk import Desk, Pattern, _encode_and_grid
+from ..behaviours.morph_desk import Desk, Pattern, encode_and_grid
 from ..config import Config
 from ..core.stats import percentiles_ms
 from ..models.checkpoint import load_checkpoint
@@ -58,10 +58,10 @@ def bench_vae(vae: MelodyVAE, steps: int = 17) -> dict[str, Any]:
         out = {"threads": torch.get_num_threads(),
                "encode_one": _timed(lambda: vae.encode(phrase), 200),
                "decode_one": _timed(lambda: vae.decode(z), 100),
-               f"grid_of_{steps}": _timed(lambda: _encode_and_grid(vae, {"a": phrase[0].tolist(),
+               f"grid_of_{steps}": _timed(lambda: encode_and_grid(vae, {"a": phrase[0].tolist(),
                                                                          "b": phrase[0].flip(0).tolist()}, steps), 30)}
     desk = Desk(Config(), vae)
-    latents, grid = _encode_and_grid(vae, {"a": phrase[0].tolist(), "b": phrase[0].tolist()}, steps)
+    latents, grid = encode_and_grid(vae, {"a": phrase[0].tolist(), "b": phrase[0].tolist()}, steps)
     desk.grid = [Pattern(tuple(t), 90) for t in grid]
     desk.slots = {"a": None, "b": None}  # type: ignore[dict-item]  # only their presence is looked at
     rng = np.random.default_rng(0)

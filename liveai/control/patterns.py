@@ -1,11 +1,12 @@
 """OSC 1.0 address patterns: `?` one character, `*` any run of them (never a `/`),
 `[abc]`, `[a-z]` and `[!abc]` one of a set, `{foo,bar}` one of several words. A message
-to `/liveai/{play,stop}` reaches both commands, as python-osc's Dispatcher would.
+to `/liveai/{play,stop}` reaches both commands.
 
 Matching walks the address once per pattern element, keeping the set of positions the
 pattern so far can end at, so it never backtracks: a regular expression of `*a*a*a...`
 took minutes for one datagram (found by the fuzzer). A pattern may hold at most
-MAX_WILDCARDS wildcards.
+MAX_WILDCARDS wildcards, MAX_CHOICES choices in each, MAX_PATTERN characters; a
+datagram at most 8 patterns (liveai.transports.osc_wire).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from functools import lru_cache
 
 WILDCARDS = frozenset("*?[]{}")
 MAX_WILDCARDS = 16  # a real pattern has one or two
+MAX_PATTERN = 128  # characters of a pattern (the longest command address has 21)
+MAX_CHOICES = 16  # words of a {...}, ranges of a [...]
 
 # Elements: ("text", word) | ("one", "") | ("run", "") | ("set", ranges) | ("not", ranges) | ("words", (w, ...))
 Element = tuple[str, object]
@@ -47,6 +50,8 @@ def _in(c: str, ranges: object) -> bool:
 def compile_pattern(pattern: str) -> tuple[Element, ...]:
     """The elements of an OSC address pattern; ValueError when it is malformed or has
     more than MAX_WILDCARDS wildcards."""
+    if len(pattern) > MAX_PATTERN:
+        raise ValueError(f"an address pattern of more than {MAX_PATTERN} characters")
     out: list[Element] = []
     text: list[str] = []
     wildcards = 0
@@ -59,6 +64,8 @@ def compile_pattern(pattern: str) -> tuple[Element, ...]:
         wildcards += 1
         if wildcards > MAX_WILDCARDS:
             raise ValueError(f"more than {MAX_WILDCARDS} wildcards in one address pattern")
+        if isinstance(arg, tuple) and len(arg) > MAX_CHOICES:
+            raise ValueError(f"more than {MAX_CHOICES} choices in one [...] or {{...}}")
         out.append((kind, arg))
 
     i = 0

@@ -68,6 +68,10 @@ class Clock:
         self.playing = False
         self.last_beat = None
 
+    def mark_beat(self, n: int, t: float) -> None:
+        """Beat `n` of the running transport began at `t` (where bar lines are)."""
+        self.last_beat = (n, t)
+
     def advance(self) -> int | None:
         """Count one pulse of the running transport; the beat number on a beat."""
         beat = self.ticks // PPQN if self.ticks % PPQN == 0 else None

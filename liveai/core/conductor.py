@@ -79,6 +79,6 @@ class Conductor:
     def _beat(self, n: int | None, t: float) -> None:
         if n is None:
             return
-        self.clock.last_beat = (n, t)
+        self.clock.mark_beat(n, t)
         self.output.send(Beat(n, t=t))
         self._beat_sessions(n, t)

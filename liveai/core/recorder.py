@@ -1,5 +1,6 @@
 """What a session played lately, as timed notes: what a morph capture takes its phrase
-from. Bounded in count and in age, whatever the mode."""
+from. A note lasts from key down to key up (the pedal does not lengthen it: a capture
+wants the line as played). Bounded in count and in age, whatever the mode."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class Recorder:
         held = [Note(s, max(now, s + 1e-3), p, v) for (_, p), (s, v) in self._open.items()]
         return sorted((n for n in [*self._done, *held] if n.start >= since), key=lambda n: (n.start, n.pitch))
 
-    def clear(self) -> None:
-        self._done.clear()
-        self._open.clear()
+    def end_held(self, t: float) -> None:
+        """Keys the session forgets (a release, a panic) end here: their note-offs, if
+        they come, find nothing."""
+        for channel, pitch in list(self._open):
+            self.note_off(channel, pitch, t)

@@ -64,13 +64,13 @@ class Session:
         if key not in self.held:
             return  # not a key of this session's (or released already)
         self.held.discard(key)
+        self.recorder.note_off(event.channel, event.pitch, event.t)  # the key's own end, pedal or not
         if event.channel in self._pedal:
             self._sustained[key] = event
             return
         self._release_key(event)
 
     def _release_key(self, event: NoteOff) -> None:
-        self.recorder.note_off(event.channel, event.pitch, event.t)
         if self.ears is None:
             self.behaviour.note_off(event, self.ctx)
             return
@@ -117,6 +117,7 @@ class Session:
         note-offs, when they come, find nothing to end)."""
         self.held.clear()
         self._sustained.clear()
+        self.recorder.end_held(self.ctx.now())
         self.behaviour.release(self.ctx)
         if self.ears is not None:
             self.ears.flush()
@@ -130,6 +131,7 @@ class Session:
         """After a panic: forget the model state and start the behaviour over."""
         self.held.clear()
         self._sustained.clear()
+        self.recorder.end_held(self.ctx.now())
         self.behaviour.release(self.ctx)
         if self.ears is not None:
             self.ears.reset()

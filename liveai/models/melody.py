@@ -106,15 +106,3 @@ def to_notes(tokens: Sequence[int], origin: float, step_s: float, velocity: int 
 
 def note_count(tokens: Sequence[int]) -> int:
     return sum(1 for t in tokens if t < N_PITCHES)
-
-
-def transpose(tokens: Sequence[int], semitones: int) -> list[int] | None:
-    """The melody moved by `semitones`, or None if a note would leave 0-127."""
-    out = []
-    for t in tokens:
-        if t < N_PITCHES:
-            t += semitones
-            if not 0 <= t < N_PITCHES:
-                return None
-        out.append(t)
-    return out

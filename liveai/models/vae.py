@@ -124,10 +124,11 @@ def kl_per_dim(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation (as MusicVAE's): (latent,) endpoints, t (N,) -> (N, latent).
-    Nearly parallel endpoints fall back to a straight line."""
+    Nearly parallel or opposite endpoints (no one great circle between them) fall back
+    to a straight line."""
     t = t.to(z0.dtype)[:, None]
     cos = torch.clamp(torch.dot(z0, z1) / (z0.norm() * z1.norm() + 1e-12), -1.0, 1.0)
     omega = torch.arccos(cos)
-    if omega.abs() < 1e-4:
+    if torch.sin(omega).abs() < 1e-4:
         return (1 - t) * z0 + t * z1
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)

@@ -25,7 +25,10 @@ class WireLimits:
     max_messages: int = 128
     max_arguments: int = 32
     max_string: int = 1024  # bytes of an address or a string argument
+    max_patterns: int = 8  # messages whose address is a pattern (each is matched against every command)
 
+
+_WILDCARD_BYTES = frozenset(b"*?[]{}")
 
 # Bytes each fixed-size argument takes (T F N [ ] take none).
 _FIXED = {"i": 4, "f": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8, "T": 0, "F": 0, "N": 0, "[": 0, "]": 0}
@@ -38,7 +41,7 @@ class TooMuch(ParseError):
 def check_datagram(data: bytes, limits: WireLimits = WireLimits()) -> int:
     """The number of messages in `data`; ParseError unless it is a well-formed OSC
     message or bundle within the limits (TooMuch when only the limits are broken)."""
-    return _check(data, limits, 0, [0])
+    return _check(data, limits, 0, [0, 0])
 
 
 def _check(data: bytes, limits: WireLimits, depth: int, count: list[int]) -> int:
@@ -49,6 +52,10 @@ def _check(data: bytes, limits: WireLimits, depth: int, count: list[int]) -> int
         count[0] += 1
         if count[0] > limits.max_messages:
             raise TooMuch(f"more than {limits.max_messages} messages in one datagram (osc.max_messages_per_datagram)")
+        if any(c in _WILDCARD_BYTES for c in data[:data.find(b"\x00")]):
+            count[1] += 1
+            if count[1] > limits.max_patterns:
+                raise TooMuch(f"more than {limits.max_patterns} address patterns in one datagram")
     else:
         raise ParseError("neither an OSC message ('/...') nor a bundle ('#bundle')")
     return count[0]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from fakes import make_model_engine, run_until, tiny_vae
 
-from liveai.behaviours.morph_desk import Pattern, captured, confined
+from liveai.behaviours.morph_desk import Pattern
+from liveai.behaviours.phrases import captured, confined
 from liveai.behaviours.registry import morph_capture as capture_command
 from liveai.behaviours.registry import morph_load as load_command
 from liveai.control.handlers import definitions
@@ -286,3 +287,30 @@ def test_a_midi_clock_that_stops_without_a_word_leaves_nothing_sounding():
     assert [e for e in sink.events() if isinstance(e, NoteOn)], "the loop played"
     advance(engine, clock, port, 3.0)
     assert sink.sounding() == set()
+
+
+def test_a_capture_takes_the_keys_as_played_under_the_pedal(morph):
+    """Held by the sustain pedal, a falling line overlaps itself; the capture hears the
+    keys, so every note is in it (the top voice would drop each lower note under a held one)."""
+    from liveai.events import ControlChange
+
+    engine, clock, sink, port = morph
+    engine.handle(ControlChange(64, 127, t=clock.t))
+    play(engine, clock, port, [72, 71, 69, 67, 65, 64], gate=0.8)
+    engine.handle(ControlChange(64, 0, t=clock.t))
+    morph_capture(engine, request(clock), "a")
+    tokens = engine.behaviours.desks["main"].slots["a"].pattern.tokens
+    assert [t for t in tokens if t < 128] == [72, 71, 69, 67, 65, 64]
+
+
+def test_names_the_filesystem_refuses_are_bad_paths_not_crashes(morph, tmp_path):
+    engine, clock, sink, port = morph
+    engine.config.morph.folder = str(tmp_path)
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    for bad in ("a\x00b.mid", "x" * 300 + ".mid", "loop"):
+        with pytest.raises(CommandError) as refused:
+            morph_load(engine, request(clock), "a", bad)
+        assert refused.value.code == "bad_path", bad
+    (tmp_path / "huge.mid").write_bytes(b"MThd" + bytes(300_000))
+    with pytest.raises(CommandError, match="more than a phrase"):
+        morph_load(engine, request(clock), "a", "huge.mid")

@@ -65,3 +65,11 @@ def test_outgoing_events_use_the_v1_addresses():
     assert event_message(Beat(3)) == ("/liveai/out/beat", (3,))
     assert event_message(StateChanged("mode", "thru")) == ("/liveai/out/mode", ("thru",))
     assert b",i" in encode("/x", True)  # booleans go out as ints for Pd and Max
+
+
+def test_address_patterns_per_datagram_are_bounded():
+    """Each pattern is matched against every command: a datagram carries at most 8."""
+    assert check_datagram(bundle(*[osc_message("/liveai/p?ng", i) for i in range(8)])) == 8
+    with pytest.raises(TooMuch, match="address patterns"):
+        check_datagram(bundle(*[osc_message("/liveai/**", i) for i in range(9)]))
+    assert check_datagram(bundle(*[osc_message("/liveai/ping", i) for i in range(100)])) == 100

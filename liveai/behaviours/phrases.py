@@ -1,0 +1,91 @@
+"""Phrases for the morph slots: the last two bars a session played (a capture) and
+the first two bars of a MIDI file in `morph.folder` (a load), each as a two-bar melody
+on the 16th grid (liveai.models.melody: the top voice). Whatever cannot be read is a
+CommandError with its reason, and the slot stays as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..data.midi import read_quarter_notes
+from ..errors import CommandError, MidiFileError
+from ..models import melody
+from ..music.note import Note
+from .morph_desk import Pattern
+
+BEATS_PER_BAR = melody.STEPS_PER_BAR // melody.STEPS_PER_QUARTER  # the VAE's bars are 4/4
+MIN_NOTES = 2
+MAX_FILE_BYTES = 256 * 1024  # a two-bar phrase is a few hundred bytes; parsing is on the loop
+
+
+def captured(notes: Sequence[Note], now: float, beat_s: float, last_beat: tuple[int, float] | None) -> Pattern:
+    """The last two bars of `notes` on the 16th grid. While the clock runs its bar lines
+    cut the phrase (the two bars that end with the bar of the last onset); when it is
+    stopped the phrase starts on the first note of the last two bars' worth of playing."""
+    step_s = beat_s / melody.STEPS_PER_QUARTER
+    bars_s = melody.STEPS * step_s
+    if not notes:
+        raise CommandError("bad_value", "nothing to capture: no notes played in the last minute")
+    if last_beat is not None:
+        n, t = last_beat
+        bar_line = t - (n % BEATS_PER_BAR) * beat_s
+        last_onset = max(round((note.start - bar_line) / step_s) for note in notes)
+        end_bar = last_onset // melody.STEPS_PER_BAR + 1
+        origin = bar_line + (end_bar - 2) * melody.STEPS_PER_BAR * step_s
+    else:
+        last = max(note.start for note in notes)
+        origin = min(note.start for note in notes if note.start > last - bars_s + step_s / 2)
+    inside = [note for note in notes if origin - step_s / 2 <= note.start < origin + bars_s - step_s / 2]
+    tokens = melody.from_notes(inside, origin, step_s)
+    if melody.note_count(tokens) < MIN_NOTES:
+        raise CommandError("bad_value", f"a capture needs at least {MIN_NOTES} notes in the last two bars "
+                                        f"(found {melody.note_count(tokens)})")
+    return Pattern(tuple(tokens), round(sum(n.velocity for n in inside) / len(inside)))
+
+
+def confined(folder: Path, name: str) -> Path:
+    """`name` inside `folder` (relative, or absolute within it); `..`, other absolute
+    paths and symlinks that lead out are refused."""
+    try:
+        root = folder.resolve()
+        candidate = (root / name).resolve()  # follows symlinks: one out of the folder lands outside
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name too long, a symlink loop
+        raise CommandError("bad_path", f"morph/load cannot use {name[:80]!r}: {exc}") from None
+    if not candidate.is_relative_to(root) or candidate == root:
+        raise CommandError("bad_path", f"morph/load reads files inside {folder} only, not {name[:80]!r}")
+    return candidate
+
+
+def loaded(folder: Path, name: str) -> Pattern:
+    """The first 8 quarter notes of a MIDI file in `folder` from its first note, on its
+    own beats (two bars of 4/4 when it starts on a downbeat), its top voice."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)  # created on first use
+    except OSError as exc:
+        raise CommandError("bad_path", f"morph.folder {folder}: {exc.strerror}") from None
+    path = confined(folder, name)
+    try:
+        size = path.stat().st_size if path.is_file() else -1
+    except OSError as exc:
+        raise CommandError("bad_path", f"morph/load cannot read {name[:80]!r}: {exc.strerror}") from None
+    if size < 0:
+        raise CommandError("bad_path", f"no file {name[:80]!r} in {folder}")
+    if size > MAX_FILE_BYTES:
+        raise CommandError("bad_file", f"{name[:80]}: {size} bytes, more than a phrase ({MAX_FILE_BYTES} at most)")
+    try:
+        rows = read_quarter_notes(path)
+    except MidiFileError as exc:
+        raise CommandError("bad_file", str(exc)) from None
+    if not rows:
+        raise CommandError("bad_file", f"{name}: no notes")
+    start = min(r[0] for r in rows)
+    onsets = [round((r[0] - start) * melody.STEPS_PER_QUARTER) for r in rows]
+    ends = [round((r[1] - start) * melody.STEPS_PER_QUARTER) for r in rows]
+    tokens = melody.top_voice(onsets, ends, [r[2] for r in rows])
+    if melody.note_count(tokens) < MIN_NOTES:
+        raise CommandError("bad_value", f"{name}: fewer than {MIN_NOTES} notes in its first two bars")
+    velocities = [r[3] for r, on in zip(rows, onsets) if on < melody.STEPS]
+    return Pattern(tuple(tokens), round(sum(velocities) / len(velocities)))
+
+
