@@ -30,6 +30,7 @@ from ..core.stats import percentiles_ms
 from ..models.checkpoint import load_checkpoint
 from ..models.shipped import MORPH, find_checkpoint
 from ..models.vae import MelodyVAE
+from ..runtime.quantize import quantize_int8
 from .harness import OscAnswers, OscPeer, ServerProcess, ask_status, free_port, machine, wait_pong
 from .jack import jack, start_jack
 from .jack import port as jack_port
@@ -51,6 +52,7 @@ def _timed(fn: Any, repeats: int) -> dict[str, float]:
 
 
 def bench_vae(vae: MelodyVAE, steps: int = 17) -> dict[str, Any]:
+    """The model as given (the live server quantizes it to int8 on a CPU)."""
     torch.set_num_threads(1)
     phrase = torch.tensor([[60, 128, 62, 128, 64, 128, 65, 128] * 4])
     with torch.inference_mode():
@@ -189,4 +191,6 @@ def bench_morph_live(seconds: float, captures: int = 20, midi: bool = False) -> 
 def bench_morph(seconds: float = 10.0, midi: bool = False) -> dict[str, Any]:
     vae, info = load_checkpoint(find_checkpoint(MORPH), "cpu", archs=("vae",))
     return {"machine": machine(), "model": {"steps": info["train_info"].get("steps")},
-            "in_process": bench_vae(vae), "live": bench_morph_live(seconds, midi=midi)}  # type: ignore[arg-type]
+            "in_process": {"float32": bench_vae(vae),  # type: ignore[arg-type]
+                           "int8 (live on a CPU)": bench_vae(quantize_int8(vae))},  # type: ignore[arg-type]
+            "live": bench_morph_live(seconds, midi=midi)}
