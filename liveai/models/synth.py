@@ -1,0 +1,164 @@
+"""The neural synth's network (#12, first part): a WaveNet-style stack of causal dilated
+convolutions with gated activations, residual and skip connections (van den Oord et al.,
+2016), shaping a harmonic-plus-noise excitation built from the sounding notes, as in a
+neural source-filter model (Wang et al., NSF). Not autoregressive over samples.
+
+    features (B, F, T): per sample, the excitation and its noise, and each voice's
+                        log-f0 and envelope (liveai.models.synth.excitation)
+    -> 1x1 in -> [dilated causal conv (k, d) -> tanh * sigmoid -> 1x1 residual, 1x1 skip] x L
+    -> sum of skips -> relu -> 1x1 -> relu -> 1x1 -> audio (B, T)
+
+Streaming: every convolution keeps its own past, (k - 1) * d input samples, in an
+explicit `SynthState`; a block of any length gives exactly the samples the whole signal
+would (`process` against `forward`). The network is causal with no lookahead: its
+declared delay is 0 samples. No I/O here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class SynthConfig:
+    sample_rate: int = 48_000
+    features: int = 4  # excitation, noise, log-f0, envelope (summed over voices)
+    channels: int = 16
+    kernel: int = 3
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+    skip: int = 16
+
+
+@dataclass
+class SynthState:
+    """Each dilated convolution's past inputs, (B, channels, (k - 1) * d)."""
+
+    pasts: list[torch.Tensor]
+
+    def clone(self) -> SynthState:
+        return SynthState([p.clone() for p in self.pasts])
+
+
+class GatedBlock(nn.Module):
+    def __init__(self, channels: int, skip: int, kernel: int, dilation: int) -> None:
+        super().__init__()
+        self.kernel, self.dilation = kernel, dilation
+        self.conv = nn.Conv1d(channels, 2 * channels, kernel, dilation=dilation)
+        self.residual = nn.Conv1d(channels, channels, 1)
+        self.skip = nn.Conv1d(channels, skip, 1)
+
+    @property
+    def receptive(self) -> int:
+        """Past input samples this block needs: (k - 1) * d."""
+        return (self.kernel - 1) * self.dilation
+
+    def forward(self, x: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(residual out, skip out, the new past) for a block x (B, C, T) after `past`."""
+        padded = torch.cat([past, x], dim=-1)
+        a, b = self.conv(padded).chunk(2, dim=1)
+        gated = torch.tanh(a) * torch.sigmoid(b)
+        return x + self.residual(gated), self.skip(gated), padded[..., padded.shape[-1] - self.receptive:]
+
+
+class SynthNet(nn.Module):
+    arch = "synth"
+
+    def __init__(self, config: SynthConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.inp = nn.Conv1d(c.features, c.channels, 1)
+        self.blocks = nn.ModuleList(GatedBlock(c.channels, c.skip, c.kernel, d) for d in c.dilations)
+        self.out1 = nn.Conv1d(c.skip, c.skip, 1)
+        self.out2 = nn.Conv1d(c.skip, 1, 1)
+
+    @property
+    def delay(self) -> int:
+        """Samples between an input and the output it first shapes: 0 (causal, no lookahead)."""
+        return 0
+
+    @property
+    def receptive_field(self) -> int:
+        return 1 + sum(b.receptive for b in self.blocks)
+
+    def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> SynthState:
+        """Silence before the first sample."""
+        return SynthState([torch.zeros(batch, self.config.channels, b.receptive, device=device) for b in self.blocks])
+
+    def process(self, features: torch.Tensor, state: SynthState) -> tuple[torch.Tensor, SynthState]:
+        """One block: audio (B, T) for features (B, F, T) after `state`; the state after it."""
+        x = self.inp(features)
+        skips = torch.zeros(x.shape[0], self.config.skip, x.shape[-1], device=x.device, dtype=x.dtype)
+        pasts = []
+        for block, past in zip(self.blocks, state.pasts):
+            x, skip, new_past = block(x, past)
+            skips = skips + skip
+            pasts.append(new_past)
+        audio = self.out2(torch.relu(self.out1(torch.relu(skips))))[:, 0]
+        return audio, SynthState(pasts)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """The whole signal at once (training), from silence."""
+        audio, _ = self.process(features, self.initial_state(features.shape[0], features.device))
+        return audio
+
+
+class Streamer:
+    """A SynthNet played block by block, with its state kept; `reset()` is silence again."""
+
+    def __init__(self, net: SynthNet, batch: int = 1) -> None:
+        self.net = net
+        self.batch = batch
+        self.state = net.initial_state(batch)
+
+    @torch.no_grad()
+    def process(self, features: torch.Tensor) -> torch.Tensor:
+        audio, self.state = self.net.process(features, self.state)
+        return audio
+
+    def reset(self) -> None:
+        self.state = self.net.initial_state(self.batch)
+
+
+# -- the excitation -------------------------------------------------------------------
+@dataclass
+class Oscillators:
+    """Each voice's phase (cycles, 0..1) after the last sample: what makes the sines
+    continue across blocks."""
+
+    phase: torch.Tensor  # (B, V), float64 so hours of playing do not drift
+
+
+def oscillators(batch: int, voices: int) -> Oscillators:
+    return Oscillators(torch.zeros(batch, voices, dtype=torch.float64))
+
+
+def harmonic_excitation(f0: torch.Tensor, envelope: torch.Tensor, osc: Oscillators, sample_rate: int,
+                        harmonics: int = 8) -> tuple[torch.Tensor, Oscillators]:
+    """Sum over voices of `harmonics` sines (1/h amplitudes, none above Nyquist) at each
+    voice's f0 (B, V, T, Hz; 0 = silent), scaled by its envelope (B, V, T); phase
+    continuous across calls. Returns (B, T) and the oscillators after the block."""
+    step = f0.to(torch.float64) / sample_rate  # cycles per sample
+    phase = osc.phase[..., None] + torch.cumsum(step, dim=-1)  # phase after each sample
+    start = torch.cat([osc.phase[..., None], phase[..., :-1]], dim=-1)  # the phase each sample is drawn at
+    out = torch.zeros(f0.shape[0], f0.shape[-1], dtype=torch.float64)
+    for h in range(1, harmonics + 1):
+        audible = (f0 * h < sample_rate / 2).to(torch.float64)
+        out += (torch.sin(2 * math.pi * h * start) / h * audible * envelope.to(torch.float64)).sum(dim=1)
+    return out.to(f0.dtype), Oscillators(torch.remainder(phase[..., -1], 1.0))
+
+
+def block_noise(start: int, length: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """White noise in -1..1 that depends only on the sample's index: a block from
+    `start` is the same samples the whole signal has there (a counter-based hash)."""
+    index = torch.arange(start, start + length, dtype=torch.int64)[None, :] + seed * 1_000_003
+    rows = torch.arange(batch, dtype=torch.int64)[:, None] * 7_919
+    x = (index + rows) * 0x9E3779B1 % (1 << 32)
+    x = (x ^ (x >> 15)) * 0x2C1B3C6D % (1 << 32)
+    x = (x ^ (x >> 12)) * 0x297A2D39 % (1 << 32)
+    x = x ^ (x >> 15)
+    return (x.to(torch.float64) / float(1 << 31) - 1.0).to(torch.float32)
