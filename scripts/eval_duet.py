@@ -129,7 +129,11 @@ def main() -> int:
                     help="a duet setting, e.g. key_memory=1 pace_pull=0 (the first duet's way: a baseline)")
     args = ap.parse_args()
     model, _ = load_checkpoint(find_checkpoint(args.model), "cpu")
-    overrides = {k: (v if v.isalpha() else float(v)) for k, _, v in (item.partition("=") for item in args.set)}
+    overrides = {k.removeprefix("duet."): (v if v.isalpha() else float(v))
+                 for k, _, v in (item.partition("=") for item in args.set)}
+    unknown = set(overrides) - set(vars(Config().duet))
+    if unknown:
+        raise SystemExit(f"--set: no duet setting {', '.join(sorted(unknown))}")
     rng = np.random.default_rng(args.seed)
     triples = []  # (phrase before, call, real answer)
     for piece in load_pieces(Path(args.data) / "test_pieces.npz"):
