@@ -38,6 +38,7 @@ def assert_streams_like_offline(make: Callable[[], Streaming], offline: Callable
     mixture = [block_sizes[int(i)] for i in torch.randint(0, len(block_sizes), (64,), generator=generator)]
     for sizes in [[size] for size in block_sizes] + [mixture]:
         got = stream(make(), signal, sizes)
+        assert got.shape == expected.shape, f"blocks of {sizes[:6]}...: {tuple(got.shape)} samples, not {tuple(expected.shape)}"
         n = expected.shape[-1] - delay
         error = (got[..., delay:delay + n] - expected[..., :n]).abs().max().item()
         assert error <= atol, f"blocks of {sizes[:6]}...: streamed differs from offline by {error:.2e}"

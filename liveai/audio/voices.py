@@ -3,13 +3,15 @@ never click, and note times mapped to sample offsets.
 
 `Voices` keeps `polyphony` voices. A note-on takes a free voice, else steals the oldest
 sounding one: the stolen note does not stop dead (a click) but moves to a ghost slot
-that fades it out over `steal_s`, while its voice starts the new note. A note-off
+that fades it out over `steal_s`, while its voice starts the new note (more than
+`polyphony` steals within `steal_s` cut the quietest ghost short). A note-off
 releases over `release_s`; a note-on rises over `attack_s`. Every envelope moves by at
 most 1 / (the shortest ramp in samples) per sample, so the sound has no step in it.
 
 `SampleClock` maps a note's target time (time.monotonic) to its sample in the stream:
-onsets are sample-accurate, and one already past is played at the block's first sample
-and counted late.
+onsets are sample-accurate against its `start` (the audio engine will re-anchor it to
+the stream's own clock, which drifts from the system's), and one already past is played
+at the block's first sample and counted late.
 """
 
 from __future__ import annotations
@@ -53,19 +55,22 @@ class Voices:
         """The most an envelope moves in one sample."""
         return 1.0 / min(self.attack, self.release, self.steal)
 
-    def note_on(self, pitch: int, velocity: int, at: int) -> int:
-        """The voice that plays it (a re-struck pitch keeps its voice)."""
+    def note_on(self, pitch: int, velocity: int, at: int) -> int | None:
+        """The voice that plays it (a re-struck pitch keeps its voice, held or fading,
+        and rises from where it is); velocity 0 is a note-off."""
+        if velocity <= 0:
+            self.note_off(pitch)
+            return None
         level = velocity / 127.0
-        index = next((i for i, v in enumerate(self.voices) if v.pitch == pitch and v.target > 0), None)
+        index = next((i for i, v in enumerate(self.voices) if v.pitch == pitch and v.sounding), None)
         if index is None:
             index = next((i for i, v in enumerate(self.voices) if not v.sounding), None)
         if index is None:
             index = min(range(len(self.voices)), key=lambda i: self.voices[i].started)
             self._fade_into_ghost(index)
             self.stolen += 1
+            self.voices[index].level = 0.0  # its sound went on in the ghost
         voice = self.voices[index]
-        if voice.pitch != pitch:
-            voice.level = 0.0  # a free voice is silent; a stolen one's sound went to a ghost
         voice.pitch, voice.target, voice.started = pitch, level, at
         voice.rate = 1.0 / self.attack
         return index

@@ -3,14 +3,15 @@ convolutions with gated activations, residual and skip connections (van den Oord
 2016), shaping a harmonic-plus-noise excitation built from the sounding notes, as in a
 neural source-filter model (Wang et al., NSF). Not autoregressive over samples.
 
-    features (B, F, T): per sample, the excitation and its noise, and each voice's
-                        log-f0 and envelope (liveai.models.synth.excitation)
+    features (B, F, T): per sample, the harmonic excitation, the noise, and the
+                        voices' log-f0 and envelope summed (`harmonic_excitation`, `block_noise`;
+                        the builder that stacks them comes with the audio engine)
     -> 1x1 in -> [dilated causal conv (k, d) -> tanh * sigmoid -> 1x1 residual, 1x1 skip] x L
     -> sum of skips -> relu -> 1x1 -> relu -> 1x1 -> audio (B, T)
 
 Streaming: every convolution keeps its own past, (k - 1) * d input samples, in an
-explicit `SynthState`; a block of any length gives exactly the samples the whole signal
-would (`process` against `forward`). The network is causal with no lookahead: its
+explicit `SynthState`; a block of any length gives the samples the whole signal would,
+within float rounding (`process` against `forward`; tests/streaming.py checks 1e-5). The network is causal with no lookahead: its
 declared delay is 0 samples. No I/O here.
 """
 
@@ -85,12 +86,15 @@ class SynthNet(nn.Module):
     def receptive_field(self) -> int:
         return 1 + sum(b.receptive for b in self.blocks)
 
-    def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> SynthState:
-        """Silence before the first sample."""
-        return SynthState([torch.zeros(batch, self.config.channels, b.receptive, device=device) for b in self.blocks])
+    def initial_state(self, batch: int = 1) -> SynthState:
+        """Silence before the first sample, on the network's device and in its dtype."""
+        weight = self.inp.weight
+        return SynthState([weight.new_zeros(batch, self.config.channels, b.receptive) for b in self.blocks])
 
     def process(self, features: torch.Tensor, state: SynthState) -> tuple[torch.Tensor, SynthState]:
         """One block: audio (B, T) for features (B, F, T) after `state`; the state after it."""
+        if features.shape[-1] == 0:
+            return features.new_zeros(features.shape[0], 0), state
         x = self.inp(features)
         skips = torch.zeros(x.shape[0], self.config.skip, x.shape[-1], device=x.device, dtype=x.dtype)
         pasts = []
@@ -103,7 +107,7 @@ class SynthNet(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """The whole signal at once (training), from silence."""
-        audio, _ = self.process(features, self.initial_state(features.shape[0], features.device))
+        audio, _ = self.process(features, self.initial_state(features.shape[0]))
         return audio
 
 
@@ -142,6 +146,8 @@ def harmonic_excitation(f0: torch.Tensor, envelope: torch.Tensor, osc: Oscillato
     """Sum over voices of `harmonics` sines (1/h amplitudes, none above Nyquist) at each
     voice's f0 (B, V, T, Hz; 0 = silent), scaled by its envelope (B, V, T); phase
     continuous across calls. Returns (B, T) and the oscillators after the block."""
+    if f0.shape[-1] == 0:
+        return f0.new_zeros(f0.shape[0], 0), osc
     step = f0.to(torch.float64) / sample_rate  # cycles per sample
     phase = osc.phase[..., None] + torch.cumsum(step, dim=-1)  # phase after each sample
     start = torch.cat([osc.phase[..., None], phase[..., :-1]], dim=-1)  # the phase each sample is drawn at
@@ -155,10 +161,16 @@ def harmonic_excitation(f0: torch.Tensor, envelope: torch.Tensor, osc: Oscillato
 def block_noise(start: int, length: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
     """White noise in -1..1 that depends only on the sample's index: a block from
     `start` is the same samples the whole signal has there (a counter-based hash)."""
-    index = torch.arange(start, start + length, dtype=torch.int64)[None, :] + seed * 1_000_003
-    rows = torch.arange(batch, dtype=torch.int64)[:, None] * 7_919
-    x = (index + rows) * 0x9E3779B1 % (1 << 32)
-    x = (x ^ (x >> 15)) * 0x2C1B3C6D % (1 << 32)
-    x = (x ^ (x >> 12)) * 0x297A2D39 % (1 << 32)
-    x = x ^ (x >> 15)
+    rows = torch.arange(batch, dtype=torch.int64)[:, None]
+    key = _mix(_mix(rows + seed * 0x51ED27 + 1))  # each (seed, row) its own stream, not a shifted copy
+    index = torch.arange(start, start + length, dtype=torch.int64)[None, :]
+    x = _mix(_mix(index ^ key) + key)
     return (x.to(torch.float64) / float(1 << 31) - 1.0).to(torch.float32)
+
+
+def _mix(x: torch.Tensor) -> torch.Tensor:
+    """A 32-bit integer hash (lowbias32), elementwise on int64 tensors."""
+    x = x % (1 << 32)
+    x = (x ^ (x >> 16)) * 0x7FEB352D % (1 << 32)
+    x = (x ^ (x >> 15)) * 0x846CA68B % (1 << 32)
+    return x ^ (x >> 16)
