@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # files only: no screen on these machines
 import matplotlib.pyplot as plt  # noqa: E402
@@ -77,4 +78,35 @@ def robustness_chart(rows: list[str], scores: dict[str, list[float]], png: Path,
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(png)
+    plt.close(fig)
+
+
+def spectrograms(rows: list[tuple[str, np.ndarray]], sample_rate: int, png: Path, title: str = "",
+                 seconds: float | None = None, n_fft: int = 2048, max_hz: float = 12_000.0,
+                 floor_db: float = 80.0) -> None:
+    """Log-magnitude spectrograms, one row per (label, mono audio), of the first
+    `seconds` (frames of the whole sound, so the cut adds no click); in dB from the
+    loudest bin of all (0) down to -`floor_db`, one colour scale for every row."""
+    window = np.hanning(n_fft).astype(np.float32)
+    hop = n_fft // 4
+    frames_kept = None if seconds is None else int(seconds * sample_rate / hop) + 1
+    specs = []
+    for _, audio in rows:
+        padded = np.pad(np.asarray(audio, dtype=np.float32), (n_fft // 2, n_fft // 2))
+        frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:frames_kept] * window
+        specs.append(20 * np.log10(np.abs(np.fft.rfft(frames, axis=1)).T + 1e-5))
+    top = max(float(s.max()) for s in specs)
+    bins = int(max_hz / (sample_rate / n_fft)) + 1
+    fig, axes = plt.subplots(len(rows), 1, figsize=(10, 2.1 * len(rows)), dpi=110, sharex=True, squeeze=False)
+    for ax, (label, _), spec in zip(axes[:, 0], rows, specs):
+        extent = (0.0, spec.shape[1] * hop / sample_rate, 0.0, bins * sample_rate / n_fft / 1000)
+        image = ax.imshow(spec[:bins] - top, origin="lower", aspect="auto", cmap="magma", vmin=-floor_db, vmax=0.0,
+                          extent=extent, interpolation="nearest")
+        ax.set_ylabel("kHz")
+        ax.set_title(label, fontsize=9, loc="left")
+    axes[-1, 0].set_xlabel("seconds")
+    fig.colorbar(image, ax=axes[:, 0].tolist(), label="dB (re the loudest bin)", pad=0.01)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.savefig(png, bbox_inches="tight")
     plt.close(fig)

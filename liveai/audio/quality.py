@@ -1,0 +1,85 @@
+"""How close the synth comes to FluidSynth (#12), and the baselines it must beat, for
+scripts/eval_synth.py and the tests: one code path for every system.
+
+- "model": the network as the live engine plays it (`SynthRenderer`, `render_notes`),
+  at its own level.
+- "excitation": the features' channel 0 alone, no network: every voice's 1/h harmonics
+  times its envelope, exactly what the network is fed.
+- "sine": one sine per note with the same envelope (channel 0 built with
+  `harmonics=1`).
+
+The baselines are scaled to the reference's RMS, clip by clip; the model is not (a
+help the baselines get and the model does not: both distances are level-sensitive).
+Distances (liveai.models.spectral): the multi-resolution STFT distance and the
+log-spectral distance in dB, of each system from the reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..models.spectral import lsd, mrstft
+from ..models.synth import SynthConfig
+from ..music.note import Note
+from .features import features_of_notes
+
+SYSTEMS = ("model", "excitation", "sine")
+BASELINE_HARMONICS = {"excitation": None, "sine": 1}  # None: the model's own harmonics
+
+
+def fit(audio: np.ndarray, length: int) -> np.ndarray:
+    """`audio` cut or padded with silence to `length` samples, float32."""
+    audio = np.asarray(audio, dtype=np.float32)[:length]
+    return np.pad(audio, (0, length - len(audio))) if len(audio) < length else audio
+
+
+def rms(audio: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if len(audio) else 0.0
+
+
+def rms_matched(audio: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`audio` scaled to the reference's RMS (silence stays silence)."""
+    level = rms(audio)
+    return audio if level == 0.0 else (audio * (rms(reference) / level)).astype(np.float32)
+
+
+def excitation(notes: Sequence[Note], length: int, config: SynthConfig, harmonics: int | None = None) -> np.ndarray:
+    """The features' channel 0 (the harmonic excitation) of `notes`, `length` samples;
+    `harmonics` replaces the config's (1: one sine per note)."""
+    if harmonics is not None:
+        config = dataclasses.replace(config, harmonics=harmonics)
+    return features_of_notes(notes, length, config)[0, 0].numpy().astype(np.float32)
+
+
+def baseline(name: str, notes: Sequence[Note], reference: np.ndarray, config: SynthConfig) -> np.ndarray:
+    """The baseline `name` ("excitation" or "sine") of `notes`, as long as the
+    reference and at its RMS."""
+    return rms_matched(excitation(notes, len(reference), config, BASELINE_HARMONICS[name]), reference)
+
+
+def distances(audio: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """{"mrstft", "lsd_db"} of `audio` from `reference` (the same length)."""
+    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
+    y = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))[None]
+    return {"mrstft": float(mrstft(x, y)), "lsd_db": float(lsd(x, y))}
+
+
+def score_clip(notes: Sequence[Note], reference: np.ndarray, model_audio: np.ndarray,
+               config: SynthConfig) -> dict[str, dict[str, float]]:
+    """Every system's distances from the reference on one clip: the model's rendering
+    fitted to the reference's length, the baselines built from `notes` and RMS-matched."""
+    reference = np.asarray(reference, dtype=np.float32)
+    scores = {"model": distances(fit(model_audio, len(reference)), reference)}
+    for name in BASELINE_HARMONICS:
+        scores[name] = distances(baseline(name, notes, reference, config), reference)
+    return scores
+
+
+def summarize(per_clip: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """The mean of each system's distances over clips."""
+    return {system: {metric: float(np.mean([clip[system][metric] for clip in per_clip]))
+                     for metric in per_clip[0][system]} for system in per_clip[0]} if per_clip else {}
