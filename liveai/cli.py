@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", parents=[common], help="bits per event of a model on MIDI files; prints JSON")
     ev.add_argument("folder", metavar="MIDI_DIR")
     ev.add_argument("--model", help="gru, transformer or a checkpoint path (default: model.continuation)")
+    ren = sub.add_parser("render", parents=[common], help="play a MIDI file with the synth into a WAV; prints JSON")
+    ren.add_argument("midi", metavar="IN.mid", help="the MIDI file to play")
+    ren.add_argument("wav", metavar="OUT.wav", help="16-bit mono WAV at the synth's sample rate")
+    ren.add_argument("--model", metavar="PATH", help="a synth checkpoint (default: audio.model, the shipped synth)")
     bench = sub.add_parser("bench", parents=[common], help="measure latency; prints JSON")
     bench.add_argument("--osc", action="store_true", help="round trip over OSC (default when nothing is chosen)")
     bench.add_argument("--midi", action="store_true", help="round trip over JACK MIDI (needs jackd)")
@@ -123,6 +127,13 @@ def cmd_evaluate(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(config: Config, args: argparse.Namespace) -> int:
+    from .audio.offline import render_midi
+
+    print(json.dumps(render_midi(config, args.midi, args.wav, args.model), indent=2))
+    return 0
+
+
 def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     from .bench.harness import machine
     from .bench.transport import run_benchmarks
@@ -166,7 +177,7 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "devices": cmd_devices, "generate": cmd_generate, "evaluate": cmd_evaluate,
-            "bench": cmd_bench}
+            "render": cmd_render, "bench": cmd_bench}
 
 if __name__ == "__main__":
     sys.exit(main())

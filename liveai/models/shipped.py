@@ -11,7 +11,8 @@ from importlib import resources
 from pathlib import Path
 
 PACKAGE = "liveai.shipped"
-MORPH = "vae"  # the shipped morph model; every other checkpoint there continues music
+MORPH = "vae"  # the shipped morph model
+SYNTH = "synth"  # the shipped neural synth; every other checkpoint there continues music
 
 
 def shipped_dir() -> Path:
@@ -20,7 +21,7 @@ def shipped_dir() -> Path:
 
 def shipped_checkpoints() -> list[Path]:
     """The shipped continuation models."""
-    return sorted(p for p in shipped_dir().glob("*.pt") if p.stem != MORPH)
+    return sorted(p for p in shipped_dir().glob("*.pt") if p.stem not in (MORPH, SYNTH))
 
 
 def find_checkpoint(name: str) -> Path:

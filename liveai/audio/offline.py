@@ -1,0 +1,70 @@
+"""`liveai render`: a MIDI file played by the neural synth into a WAV file, through the
+renderer the live engine plays with (`SynthRenderer`, `render_notes`): what a file
+renders to is what the stream plays.
+
+Bad input is a clear one-line error and exit 2: a MIDI file that cannot be read or holds
+no notes (MidiFileError), a synth model that is missing, broken or not a synth
+(ConfigError, as the live engine's `audio.model`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import torch
+from tqdm import tqdm
+
+from ..config import Config
+from ..data.audio import AudioFileError, write_wav
+from ..data.midi import read_notes
+from ..errors import ConfigError, MidiFileError
+from ..models.checkpoint import CheckpointError, load_checkpoint
+from ..models.shipped import SYNTH, find_checkpoint
+from ..models.synth import SynthNet
+from .renderer import SynthRenderer, render_notes
+
+TAIL_S = 0.5  # rendered after the last note ends: its release
+PROGRESS_AFTER_S = 1.0  # the progress bar appears once a render has taken this long
+
+
+def load_synth_model(name: str | None) -> tuple[SynthNet, Path]:
+    """The synth (a shipped name or a checkpoint path; default the shipped synth.pt) on the CPU."""
+    path = find_checkpoint(name or SYNTH)
+    try:
+        model, _ = load_checkpoint(path, "cpu", archs=("synth",))
+    except CheckpointError as exc:
+        lines = str(exc).splitlines()
+        if len(lines) > 1 and exc.__cause__ is not None:  # torch's page-long refusal: its kind is enough
+            lines = [f"cannot read checkpoint {path}: {type(exc.__cause__).__name__}"]
+        raise ConfigError(f"render --model: {lines[0] if lines else type(exc).__name__}") from exc
+    return cast(SynthNet, model), path
+
+
+def render_midi(config: Config, midi: str | Path, out: str | Path, model: str | None = None,
+                progress: bool = True) -> dict[str, Any]:
+    """Render `midi` with the synth (`model`, else `audio.model`, else the shipped
+    synth) to a 16-bit mono WAV at the model's rate; a report of what was done."""
+    notes = read_notes(midi)
+    if not Path(out).parent.is_dir():
+        raise AudioFileError(f"cannot write {out}: no folder {Path(out).parent}")
+    if not notes:
+        raise MidiFileError(f"{midi} holds no notes to render")
+    net, path = load_synth_model(model or config.audio.model)
+    torch.set_num_threads(config.model.threads)
+    rate = net.config.sample_rate
+    renderer = SynthRenderer(net, polyphony=config.audio.polyphony)
+    seconds = max(n.end for n in notes) + TAIL_S
+    started = time.perf_counter()
+    with tqdm(total=round(seconds * rate), desc="render", unit="sample", unit_scale=True, delay=PROGRESS_AFTER_S,
+              disable=not progress, leave=False) as bar:
+        audio = render_notes(renderer, notes, tail_s=TAIL_S, progress=bar.update)
+    render_s = time.perf_counter() - started
+    try:
+        write_wav(out, audio, rate)
+    except OSError as exc:
+        raise AudioFileError(f"cannot write {out}: {exc}") from exc
+    return {"wav": str(out), "seconds": round(len(audio) / rate, 3), "samples": len(audio), "sample_rate": rate,
+            "notes": len(notes), "render_s": round(render_s, 3), "rtf": round(render_s * rate / max(len(audio), 1), 4),
+            "model": str(path), "clipped_samples": int((abs(audio) > 1.0).sum())}
