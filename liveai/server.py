@@ -21,12 +21,15 @@ import sys
 import time
 from typing import Any
 
+from .audio.engine import AudioEngine
+from .audio.renderer import SynthRenderer
 from .behaviours.registry import Registry
 from .config import Config
 from .control.handlers import definitions
 from .control.table import CommandTable
 from .core.engine import Engine
-from .runtime.loading import load_morph, load_worker
+from .errors import ConfigError
+from .runtime.loading import load_morph, load_synth, load_worker
 from .runtime.port import WorkerPort
 from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
 from .transports.base import Transport
@@ -67,10 +70,13 @@ def freeze_startup_objects() -> None:
 
 
 class Server:
-    def __init__(self, config: Config, worker: Worker | None = None, registry: Registry | None = None) -> None:
-        """`worker`: the started continuation model (see `liveai.runtime.loading`), if any."""
+    def __init__(self, config: Config, worker: Worker | None = None, registry: Registry | None = None,
+                 audio: AudioEngine | None = None) -> None:
+        """`worker`: the started continuation model (see `liveai.runtime.loading`), if any;
+        `audio`: the synth's engine (not started), for `audio.enabled`."""
         self.config = config
         self.worker = worker
+        self.audio = audio
         self.registry = registry or Registry()
         port = None if worker is None else WorkerPort(worker, asyncio.get_running_loop())
         self.engine = Engine(config, now=time.monotonic, behaviours=self.registry, models=port)
@@ -122,6 +128,7 @@ class Server:
         if self.worker is not None:
             status.update(self.worker.stats())
         status.update(self.registry.status())
+        status.update(self.audio.status() if self.audio is not None else {"audio": "off"})
         return status
 
     # -- run --------------------------------------------------------------------------------
@@ -139,6 +146,11 @@ class Server:
                     tasks.append(asyncio.create_task(transport.serve()))
                 else:
                     tasks.append(asyncio.create_task(supervise(transport)))
+            if self.audio is not None:
+                engine.output.sinks.append(self.audio.sink)
+                if self.config.audio.play == "all":
+                    engine.input_taps.append(self.audio.sink)
+                self.audio.start()
             engine.start()
             freeze_startup_objects()
             self.ready.set()
@@ -152,7 +164,19 @@ class Server:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                if self.audio is not None:
+                    self.audio.close()
         log.info("liveai stopped")
+
+
+def make_audio(config: Config) -> AudioEngine:
+    """The synth's engine for `audio.enabled` (ConfigError if the synth cannot load or
+    does not fit the configuration: the user asked for sound)."""
+    synth = load_synth(config)
+    if synth.config.sample_rate != config.audio.samplerate:
+        raise ConfigError(f"audio.samplerate is {config.audio.samplerate}; the synth plays at "
+                          f"{synth.config.sample_rate} Hz")
+    return AudioEngine(config.audio, SynthRenderer(synth, config.audio.polyphony, scripted=True))
 
 
 async def serve(config: Config) -> None:
@@ -162,10 +186,11 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    audio = await asyncio.to_thread(make_audio, config) if config.audio.enabled else None
     worker = await asyncio.to_thread(load_worker, config)
     vae = None if worker is None else await asyncio.to_thread(load_morph, config)
     try:
-        await Server(config, worker, Registry(vae=vae)).run(stop)
+        await Server(config, worker, Registry(vae=vae), audio).run(stop)
     finally:
         if worker is not None:
             worker.close()

@@ -70,14 +70,16 @@ class LineReader:
 class JackServer:
     """jackd with the dummy driver under a name of its own (JACK_DEFAULT_SERVER)."""
 
-    def __init__(self, name: str, period: int = 128) -> None:
+    def __init__(self, name: str, period: int = 128, realtime: bool = False) -> None:
         self.name = name
         self.period = period
+        self.realtime = realtime  # SCHED_FIFO for JACK and its clients' process threads (root may)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        scheduling = ["--realtime", "-P", "70"] if self.realtime else ["--no-realtime"]
         self.proc = subprocess.Popen(
-            ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(self.period)],
+            ["jackd", "-n", self.name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(self.period)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_until(lambda: bool(self.ports()), 10, "jackd to start")

@@ -196,10 +196,23 @@ class MorphConfig:
 
 @dataclass
 class AudioConfig:
+    # liveai plays its own sound with the neural synth (through JACK when a JACK server
+    # runs, else the default sound card); the notes still go out over MIDI and OSC.
     enabled: bool = False
-    device: str = ""
-    samplerate: Annotated[int, Range(8000, 192000)] = 48000
-    blocksize: Annotated[int, Range(16, 8192)] = 256
+    # The synth: a shipped name (models/<name>.pt) or a checkpoint path.
+    model: str = "synth"
+    # What it plays: the model's notes, or "all" to add the player's own.
+    play: Annotated[str, Choice(("model", "all"))] = "model"
+    device: str = ""  # a substring of the output device's name; "" = JACK, else the default
+    samplerate: Annotated[int, Range(8000, 192000)] = 48000  # the synth's own rate (synth.pt: 48000)
+    blocksize: Annotated[int, Range(16, 8192)] = 256  # frames per callback
+    latency_ms: Annotated[float, Range(0.0, 1000.0)] = 0.0  # PortAudio's output latency; 0 = the device's low
+    # Blocks the render thread keeps ready ahead of the callback. A note sounds
+    # (ring_blocks + 1) blocks after it is due; more blocks ride out longer stalls (GC, a
+    # busy loop) at a block of latency each.
+    ring_blocks: Annotated[int, Range(1, 64)] = 1
+    polyphony: Annotated[int, Range(1, 64)] = 16  # voices; more notes steal the oldest
+    gain: Annotated[float, Range(0.0, 16.0)] = 3.0
 
 
 @dataclass

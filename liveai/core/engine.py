@@ -30,7 +30,7 @@ from .behaviour import Behaviours
 from .conductor import Conductor
 from .context import Context
 from .jobs import ModelPort
-from .output import Output, as_off
+from .output import Output, Sink, as_off
 from .session import SHARED, Session, Sessions
 from .state import State
 from .stats import LogThrottle, Stats
@@ -58,6 +58,8 @@ class Engine:
         self._cc_map = {int(k): v for k, v in config.midi.cc_map.items()}
         self._program_map = {int(k): v for k, v in config.midi.program_map.items()}
         self._log_miss = LogThrottle(log, "misses")
+        # Who else hears the player's notes as they arrive (liveai's synth, audio.play = "all").
+        self.input_taps: list[Sink] = []
 
     @property
     def state(self) -> dict[str, Any]:
@@ -78,6 +80,9 @@ class Engine:
         """Route one incoming event; client mistakes raise CommandError."""
         self.stats.count("events_in")
         self.stats.event_in(self.now())
+        if self.input_taps and isinstance(event, (NoteOn, NoteOff)):
+            for tap in self.input_taps:
+                tap(event)
         match event:
             case NoteOn(velocity=0):
                 self.sessions.get(event.source).note_off(as_off(event))

@@ -1,4 +1,4 @@
-"""The one way to build, save and load liveai's models (continuation and morph).
+"""The one way to build, save and load liveai's models (continuation, morph and synth).
 
 A checkpoint is a dict of plain types and tensors only, so `torch.load(...,
 weights_only=True)` can read it without unpickling arbitrary objects:
@@ -19,6 +19,7 @@ from torch import nn
 from liveai.errors import LiveaiError
 from liveai.models import codec, melody
 from liveai.models.gru import GRUConfig, GRUModel
+from liveai.models.synth import FEATURE_NAMES, SynthConfig, SynthNet
 from liveai.models.transformer import TransformerConfig, TransformerModel
 from liveai.models.vae import MelodyVAE, VAEConfig
 
@@ -26,12 +27,15 @@ ARCHS: dict[str, tuple[type, type[nn.Module]]] = {
     "gru": (GRUConfig, GRUModel),
     "transformer": (TransformerConfig, TransformerModel),
     "vae": (VAEConfig, MelodyVAE),
+    "synth": (SynthConfig, SynthNet),
 }
 CONTINUATION_ARCHS = ("gru", "transformer")
 
 
 def vocab_of(arch: str) -> dict[str, object]:
     """The vocabulary a model of `arch` reads and writes, as stored in its checkpoints."""
+    if arch == "synth":  # what it hears: per-sample features of the sounding notes
+        return {"name": "synth-features-v1", "features": list(FEATURE_NAMES)}
     return melody.describe_vocab() if arch == "vae" else codec.describe_vocab()
 
 

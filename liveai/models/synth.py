@@ -23,6 +23,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+# What the network hears, per sample (liveai.audio.features builds them from the notes).
+FEATURE_NAMES = ("harmonic excitation", "noise", "pitch", "loudness")
+
 
 @dataclass
 class SynthConfig:
@@ -32,6 +35,7 @@ class SynthConfig:
     kernel: int = 3
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
     skip: int = 16
+    harmonics: int = 16  # sines per voice in the excitation (none above Nyquist)
 
 
 @dataclass
@@ -47,22 +51,18 @@ class SynthState:
 class GatedBlock(nn.Module):
     def __init__(self, channels: int, skip: int, kernel: int, dilation: int) -> None:
         super().__init__()
-        self.kernel, self.dilation = kernel, dilation
+        self.kernel, self.dilation, self.channels = kernel, dilation, channels
+        self.receptive = (kernel - 1) * dilation  # past input samples it needs
         self.conv = nn.Conv1d(channels, 2 * channels, kernel, dilation=dilation)
-        self.residual = nn.Conv1d(channels, channels, 1)
-        self.skip = nn.Conv1d(channels, skip, 1)
-
-    @property
-    def receptive(self) -> int:
-        """Past input samples this block needs: (k - 1) * d."""
-        return (self.kernel - 1) * self.dilation
+        self.mix = nn.Conv1d(channels, channels + skip, 1)  # the residual and the skip in one 1x1
 
     def forward(self, x: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(residual out, skip out, the new past) for a block x (B, C, T) after `past`."""
         padded = torch.cat([past, x], dim=-1)
         a, b = self.conv(padded).chunk(2, dim=1)
-        gated = torch.tanh(a) * torch.sigmoid(b)
-        return x + self.residual(gated), self.skip(gated), padded[..., padded.shape[-1] - self.receptive:]
+        mixed = self.mix(torch.tanh(a) * torch.sigmoid(b))
+        residual, skip = mixed[:, : self.channels], mixed[:, self.channels :]
+        return x + residual, skip, padded[:, :, padded.shape[-1] - self.receptive :]
 
 
 class SynthNet(nn.Module):
@@ -70,8 +70,10 @@ class SynthNet(nn.Module):
 
     def __init__(self, config: SynthConfig) -> None:
         super().__init__()
+        config.dilations = tuple(config.dilations)  # a loaded checkpoint gives a list
         self.config = config
         c = config
+        self.skip_channels = c.skip
         self.inp = nn.Conv1d(c.features, c.channels, 1)
         self.blocks = nn.ModuleList(GatedBlock(c.channels, c.skip, c.kernel, d) for d in c.dilations)
         self.out1 = nn.Conv1d(c.skip, c.skip, 1)
@@ -91,20 +93,27 @@ class SynthNet(nn.Module):
         weight = self.inp.weight
         return SynthState([weight.new_zeros(batch, self.config.channels, b.receptive) for b in self.blocks])
 
+    def step(self, features: torch.Tensor, pasts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """`process` on plain tensors (what TorchScript compiles): audio (B, T), new pasts."""
+        x = self.inp(features)
+        skips = torch.zeros_like(x[:, :1]).expand(-1, self.skip_channels, -1)
+        new_pasts: list[torch.Tensor] = []
+        i = 0
+        for block in self.blocks:
+            x, skip, past = block(x, pasts[i])
+            skips = skips + skip
+            new_pasts.append(past)
+            i += 1
+        return self.out2(torch.relu(self.out1(torch.relu(skips))))[:, 0], new_pasts
+
     def process(self, features: torch.Tensor, state: SynthState) -> tuple[torch.Tensor, SynthState]:
         """One block: audio (B, T) for features (B, F, T) after `state`; the state after it."""
         if features.shape[-1] == 0:
             return features.new_zeros(features.shape[0], 0), state
-        x = self.inp(features)
-        skips = torch.zeros(x.shape[0], self.config.skip, x.shape[-1], device=x.device, dtype=x.dtype)
-        pasts = []
-        for block, past in zip(self.blocks, state.pasts):
-            x, skip, new_past = block(x, past)
-            skips = skips + skip
-            pasts.append(new_past)
-        audio = self.out2(torch.relu(self.out1(torch.relu(skips))))[:, 0]
+        audio, pasts = self.step(features, state.pasts)
         return audio, SynthState(pasts)
 
+    @torch.jit.unused  # TorchScript compiles `step` only (the live render step)
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """The whole signal at once (training), from silence."""
         audio, _ = self.process(features, self.initial_state(features.shape[0]))
@@ -145,17 +154,29 @@ def harmonic_excitation(f0: torch.Tensor, envelope: torch.Tensor, osc: Oscillato
                         harmonics: int = 8) -> tuple[torch.Tensor, Oscillators]:
     """Sum over voices of `harmonics` sines (1/h amplitudes, none above Nyquist) at each
     voice's f0 (B, V, T, Hz; 0 = silent), scaled by its envelope (B, V, T); phase
-    continuous across calls. Returns (B, T) and the oscillators after the block."""
-    if f0.shape[-1] == 0:
-        return f0.new_zeros(f0.shape[0], 0), osc
-    step = f0.to(torch.float64) / sample_rate  # cycles per sample
-    phase = osc.phase[..., None] + torch.cumsum(step, dim=-1)  # phase after each sample
-    start = torch.cat([osc.phase[..., None], phase[..., :-1]], dim=-1)  # the phase each sample is drawn at
-    out = torch.zeros(f0.shape[0], f0.shape[-1], dtype=torch.float64)
-    for h in range(1, harmonics + 1):
-        audible = (f0 * h < sample_rate / 2).to(torch.float64)
-        out += (torch.sin(2 * math.pi * h * start) / h * audible * envelope.to(torch.float64)).sum(dim=1)
-    return out.to(f0.dtype), Oscillators(torch.remainder(phase[..., -1], 1.0))
+    continuous across calls. Returns (B, T) and the oscillators after the block.
+    Only voices that sound in the block are computed."""
+    out = torch.zeros(f0.shape[0], f0.shape[-1], dtype=torch.float32)
+    rows, cols = torch.nonzero(f0.amax(dim=-1) > 0, as_tuple=True)  # the voices that sound; the rest keep their phase
+    if f0.shape[-1] == 0 or len(rows) == 0:
+        return out.to(f0.dtype), osc
+    hz, env = f0[rows, cols].to(torch.float32), envelope[rows, cols].to(torch.float32)  # (A, T)
+    carried = osc.phase[rows, cols][:, None]
+    phase = carried + torch.cumsum(hz.to(torch.float64) / sample_rate, dim=-1)  # cycles after each sample
+    start = torch.cat([carried, phase[:, :-1]], dim=-1)  # the phase each sample is drawn at
+    # float64 carries the phase over hours; within a block its fraction is exact in float32
+    cycle = (2 * math.pi) * torch.remainder(start, 1.0).to(torch.float32)
+    # sin(h x) by the Chebyshev recurrence: one sine and one cosine, not `harmonics` sines
+    sin_1, twice_cos = torch.sin(cycle), 2 * torch.cos(cycle)
+    nyquist = sample_rate / 2
+    wave, below, now = sin_1 * (hz < nyquist), torch.zeros_like(cycle), sin_1
+    for h in range(2, harmonics + 1):
+        below, now = now, twice_cos * now - below
+        wave += now * ((hz * h < nyquist) / h)
+    out.index_add_(0, rows, wave * env)
+    after = osc.phase.clone()
+    after[rows, cols] = torch.remainder(phase[:, -1], 1.0)
+    return out.to(f0.dtype), Oscillators(after)
 
 
 def block_noise(start: int, length: int, batch: int = 1, seed: int = 0) -> torch.Tensor:

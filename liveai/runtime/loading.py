@@ -1,5 +1,5 @@
 """Loading the models for the server: the continuation model (shipped name or path,
-device, int8, TorchScript, warm-up on its worker thread) and the morph VAE."""
+device, int8, TorchScript, warm-up on its worker thread), the morph VAE and the synth."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import cast
 from ..config import Config
 from ..errors import ConfigError
 from ..models.base import ContinuationModel
-from ..models.checkpoint import load_checkpoint
+from ..models.checkpoint import CheckpointError, load_checkpoint
 from ..models.shipped import find_checkpoint
+from ..models.synth import SynthNet
 from ..models.vae import MelodyVAE
 from .device import choose_device
 from .quantize import quantize_int8
@@ -69,6 +70,21 @@ def load_morph(config: Config) -> MelodyVAE | None:
     log.info("morph model %s (%s) from %s on %s", path.stem, "int8" if _is_quantized(model) else "float32",
              path, device)
     return cast(MelodyVAE, model)
+
+
+def load_synth(config: Config) -> SynthNet:
+    """The synth for `audio.enabled`, float32 in eval mode on the CPU (the render thread
+    feeds it from the CPU-side voices). A missing or broken file is a ConfigError: the
+    user asked for sound, so liveai says why it cannot and stops (exit 2)."""
+    path = find_checkpoint(config.audio.model)
+    try:
+        model, _ = load_checkpoint(path, "cpu", archs=("synth",))
+    except CheckpointError as exc:
+        raise ConfigError(f"audio.model: {exc}") from exc
+    synth = cast(SynthNet, model)
+    log.info("synth %s from %s: %d Hz, receptive field %d samples", path.stem, path, synth.config.sample_rate,
+             synth.receptive_field)
+    return synth
 
 
 def _is_quantized(model: object) -> bool:

@@ -1,0 +1,125 @@
+"""The audio process (#12): opens the sound device with sounddevice/PortAudio and plays
+what liveai's render thread puts in the shared ring.
+
+    python -m liveai.audio.player RING_FD WAKE_FD RATE BLOCKSIZE LATENCY DEVICE
+
+Why a process of its own. Its callback is Python, and in liveai's process it would
+wait for the GIL behind the event loop and the model worker (sounddevice #87: a pause
+there is a pop). Here nothing else runs Python. And PortAudio cannot let go of a JACK
+server that vanished: closing the stream, or PortAudio itself, hangs, and its exit
+then aborts (pa_jack.c). A lost device ends this process with `os._exit`, and liveai
+starts a new one that finds the device again.
+
+The callback only copies: one block from the ring (zeros and an underrun counted if the
+ring is short), to every output channel; it leaves its anchor and wakes the render
+thread with one byte on a pipe. No torch, no numpy allocation (its buffer is made once),
+no lock.
+
+It tells liveai on stdout, one line each: `playing <latency s> <device name>`, then
+`lost` or nothing; or `no-device <reason>` (exit 3).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from .ring import BLOCKS, LAST_NS, UNDERRUNS, XRUNS, Ring
+
+NO_DEVICE, LOST = 3, 4
+LOST_AFTER_S = 0.5  # no callback for this long: the device is gone
+
+
+def find_output(sd: Any, name: str = "") -> tuple[int, str, int]:
+    """(index, name, output channels) of the device to play through: the first whose
+    name contains `name` (any case); with no name, JACK's when a JACK server runs, else
+    PortAudio's default output. ValueError when there is none."""
+    devices, apis = sd.query_devices(), sd.query_hostapis()
+    outputs = [(i, d) for i, d in enumerate(devices) if d["max_output_channels"] > 0]
+    if name:
+        chosen = next((c for c in outputs if name.lower() in c[1]["name"].lower()), None)
+        if chosen is None:
+            known = ", ".join(d["name"] for _, d in outputs) or "none"
+            raise ValueError(f"no audio output named like {name!r} (outputs: {known})")
+    else:
+        jack = [c for c in outputs if "JACK" in apis[c[1]["hostapi"]]["name"]]
+        default = sd.default.device[1]
+        chosen = jack[0] if jack else next((c for c in outputs if c[0] == default), outputs[0] if outputs else None)
+        if chosen is None:
+            raise ValueError("no audio output device (no sound card, no JACK server)")
+    index, device = chosen
+    return index, str(device["name"]), min(2, int(device["max_output_channels"]))
+
+
+class Callback:
+    def __init__(self, ring: Ring, wake_fd: int) -> None:
+        self.ring, self.wake_fd = ring, wake_fd
+        self.mono = np.zeros(16384, dtype=np.float32)
+        self.header = ring.header
+
+    def __call__(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        now = time.monotonic_ns()
+        ring, header = self.ring, self.header
+        first = ring.read
+        mono = self.mono[:frames]
+        got = ring.read_into(mono)
+        if got < frames:
+            mono[got:] = 0.0
+            header[UNDERRUNS] += 1
+        if status.output_underflow:
+            header[XRUNS] += 1
+        outdata[:] = mono[:, None]
+        ring.set_anchor(first, now)
+        header[BLOCKS] += 1
+        header[LAST_NS] = now
+        try:
+            os.write(self.wake_fd, b"\0")
+        except BlockingIOError:  # the render thread has wake-ups queued already
+            pass
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str]) -> int:
+    ring_fd, wake_fd, rate, blocksize = (int(a) for a in argv[:4])
+    latency: float | str = float(argv[4]) if float(argv[4]) > 0 else "low"
+    device_name = argv[5] if len(argv) > 5 else ""
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # liveai stops us: nothing to save
+    os.set_blocking(wake_fd, False)
+    try:
+        import sounddevice as sd
+    except OSError as exc:
+        say(f"no-device PortAudio not found: {exc}")
+        return NO_DEVICE
+    ring = Ring.attach(ring_fd)
+    ring.header[LAST_NS] = time.monotonic_ns()  # the stream has LOST_AFTER_S to call back
+    try:
+        index, name, channels = find_output(sd, device_name)
+        stream = sd.OutputStream(samplerate=rate, blocksize=blocksize, device=index, channels=channels,
+                                 dtype="float32", latency=latency, callback=Callback(ring, wake_fd))
+        stream.start()
+    except (ValueError, sd.PortAudioError) as exc:
+        say(f"no-device {exc}")
+        os._exit(NO_DEVICE)  # PortAudio's own exit may hang on a half-gone JACK server
+    say(f"playing {float(stream.latency):.6f} {name}")
+    parent = os.getppid()
+    while True:
+        time.sleep(0.05)
+        silent_s = (time.monotonic_ns() - int(ring.header[LAST_NS])) / 1e9
+        if os.getppid() != parent:  # liveai is gone
+            os._exit(0)
+        if not stream.active or silent_s > LOST_AFTER_S:
+            say("lost")
+            os._exit(LOST)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

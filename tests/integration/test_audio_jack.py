@@ -1,0 +1,141 @@
+"""liveai's own sound through a real JACK server (dummy driver), recorded by jack_rec:
+notes sent over OSC are heard on time and in tune, and the audio survives JACK going
+away and coming back while the notes go on over OSC."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+from conftest import JackServer, need, wait_until
+from pythonosc.osc_bundle_builder import OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from liveai.data.audio import read_wav
+
+SR = 48_000
+PERIOD = 256
+PORT = "PortAudio:out_0"  # PortAudio's JACK client and its first output
+
+
+@pytest.fixture
+def jack256() -> Iterator[JackServer]:
+    need("jackd")
+    need("jack_rec")
+    # Realtime, as a performer runs JACK: the dummy driver, not woken late on a busy CPU,
+    # keeps JACK's frames on the clock, which the recording's timing is read against.
+    server = JackServer(f"liveai-audio-{os.getpid()}", period=PERIOD, realtime=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+def serve_with_audio(start_server, jack: JackServer, *overrides: str):  # type: ignore[no-untyped-def]
+    server, peer = start_server("audio.enabled=true", 'server.mode="thru"', *overrides, env=jack.env())
+    wait_until(lambda: PORT in jack.ports(), 20, "liveai's audio port in JACK")
+    return server, peer
+
+
+def onsets(audio: np.ndarray, threshold: float, frame: int = 32) -> list[int]:
+    """Samples where a note begins: after at least 100 ms with the RMS (over `frame`
+    samples) below `threshold`, the first frame above a tenth of the note's peak in the
+    next 100 ms (so a note that rises slowly is not heard late)."""
+    n = len(audio) // frame
+    rms = np.sqrt((audio[: n * frame].reshape(n, frame) ** 2).mean(axis=1))
+    found, quiet = [], 10**9
+    for i, level in enumerate(rms):
+        if level > threshold:
+            if quiet * frame >= 0.1 * SR:
+                peak = rms[i: i + int(0.1 * SR / frame)].max()
+                start = max(i - int(0.02 * SR / frame), 0)
+                found.append((start + int(np.argmax(rms[start: i + 1] > 0.1 * peak))) * frame)
+            quiet = 0
+        else:
+            quiet += 1
+    return found
+
+
+def _note(pitch: int, velocity: int):  # type: ignore[no-untyped-def]
+    message = OscMessageBuilder("/liveai/note")
+    message.add_arg(pitch)
+    message.add_arg(velocity)
+    return message.build()
+
+
+def pitch_hz(segment: np.ndarray, near: float) -> float:
+    """The strongest spectral peak within a fifth of `near` (zero-padded FFT, parabolic)."""
+    spectrum = np.abs(np.fft.rfft(segment * np.hanning(len(segment)), n=16 * len(segment)))
+    freqs = np.fft.rfftfreq(16 * len(segment), 1 / SR)
+    band = np.nonzero((freqs > near / 1.5) & (freqs < near * 1.5))[0]
+    k = band[np.argmax(spectrum[band])]
+    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-12)
+    return float(freqs[k] + (a - c) / (2 * (a - 2 * b + c)) * (freqs[1] - freqs[0]))
+
+
+def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: JackServer, tmp_path: Path) -> None:
+    # A ring of 4 blocks rides out a 20 ms stall of a busy test machine (an underrun drops
+    # the notes' first samples, which would fail the timing for the wrong reason).
+    server, peer = serve_with_audio(start_server, jack256, "audio.ring_blocks=4")
+    wav = tmp_path / "heard.wav"
+    rec = subprocess.Popen(["jack_rec", "-f", str(wav), "-d", "5", PORT], env=jack256.env(),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: jack256.linked("jackrec:"), 10, "jack_rec to connect")
+    time.sleep(0.3)
+    # A held A3, then short notes at known spacings, each sent 0.3 s ahead in a bundle
+    # timetagged for its moment: liveai schedules it, so its onset is known to the sample.
+    plan = [(0.0, 57, 1.2), (1.6, 64, 0.2), (2.1, 60, 0.2), (2.6, 67, 0.2), (3.2, 72, 0.3)]
+    changes = sorted([(at, pitch, 100) for at, pitch, _ in plan] + [(at + length, pitch, 0) for at, pitch, length in plan])
+    t0 = time.time() + 0.3
+    for at, pitch, velocity in changes:
+        time.sleep(max(t0 + at - 0.3 - time.time(), 0))
+        bundle = OscBundleBuilder(t0 + at)
+        bundle.add_content(_note(pitch, velocity))
+        peer.send_raw(bundle.build().dgram)
+    time.sleep(max(t0 + changes[-1][0] - time.time(), 0) + 0.2)
+    scheduled = [t0 + at for at, _, _ in plan]
+    status = peer.status()
+    rec.wait(15)
+    audio, rate = read_wav(wav)
+    assert rate == SR and len(audio) > 4 * SR
+
+    heard = onsets(audio, threshold=0.01)
+    assert len(heard) == len(plan), f"heard {len(heard)} onsets at {[h / SR for h in heard]}, scheduled {len(plan)}"
+    tolerance = PERIOD / SR + 0.005  # one block + 5 ms
+    for i, (h, s) in enumerate(zip(heard, scheduled)):
+        expected = s - scheduled[0]
+        assert abs((h - heard[0]) / SR - expected) <= tolerance, f"note {i}: heard at +{(h - heard[0]) / SR:.4f} s, scheduled at +{expected:.4f} s"
+
+    held = audio[heard[0] + int(0.2 * SR): heard[0] + int(1.0 * SR)]
+    f0 = pitch_hz(held, 220.0)
+    cents = 1200 * np.log2(f0 / 220.0)
+    assert abs(cents) <= 20, f"the held A3 sounds at {f0:.2f} Hz ({cents:+.1f} cents)"
+
+    assert status["audio"] == "playing" and PORT.split(":")[0] in "PortAudio"
+    assert status["audio_blocks"] > 0 and status["audio_render_ms_p99"] > 0
+    assert status["audio_note_ms_p50"] > 0, status
+
+
+def test_audio_comes_back_with_jack_and_the_notes_go_on(start_server, jack256: JackServer) -> None:
+    server, peer = serve_with_audio(start_server, jack256, "audio.ring_blocks=2")
+    jack256.stop()  # the device is lost mid-show
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and peer.status()["audio"] == "playing":
+        time.sleep(0.2)
+    status = peer.status()
+    assert status["audio"] == "no device", status
+    peer.send("/liveai/note", 60, 100)  # thru: still answered over OSC
+    assert peer.expect("/liveai/out/note", timeout=3)[:2] == [60, 100]
+    peer.send("/liveai/note", 60, 0)
+    jack256.start()
+    wait_until(lambda: peer.status()["audio"] == "playing", 20, "audio to reopen on the new JACK server")
+    status = peer.status()
+    assert status["audio_reopens"] >= 1 and status["audio_device"], status
+    blocks = status["audio_blocks"]
+    time.sleep(0.5)
+    assert peer.status()["audio_blocks"] > blocks  # the new stream plays
+    assert server.proc is not None and server.proc.poll() is None

@@ -1,0 +1,77 @@
+"""The render thread's timing: notes land on the sample their due time maps to (a
+constant lead after the latest callback), keep their spacing to the sample, one that
+comes too late starts at the next sample rendered and is counted, and one late
+callback does not move the notes (the earliest anchor is the stream's clock).
+The engine's logic alone: no thread, no audio process."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from liveai.audio.engine import AudioEngine
+from liveai.audio.renderer import SynthRenderer
+from liveai.config import AudioConfig
+from liveai.events import ControlChange, NoteOff, NoteOn
+from liveai.models.synth import SynthConfig, SynthNet
+
+SR = 48_000
+
+
+@pytest.fixture
+def engine():
+    torch.manual_seed(0)
+    net = SynthNet(SynthConfig(channels=4, skip=4, dilations=(1, 2)))
+    engine = AudioEngine(AudioConfig(blocksize=256, ring_blocks=1), SynthRenderer(net, scripted=False))
+    yield engine
+    engine.close()
+
+
+def callback_at(engine: AudioEngine, sample: int, t: float) -> None:
+    engine.ring.set_anchor(sample, round(t * 1e9))
+
+
+def rendered(engine: AudioEngine, start: int, blocks: int) -> list[tuple[int, int, int]]:
+    """(absolute sample, pitch, velocity) of the events of `blocks` blocks from `start`."""
+    out = []
+    for b in range(blocks):
+        at = start + 256 * b
+        out += [(at + offset, pitch, velocity) for offset, pitch, velocity in engine._events_in(at, 256)]
+    return out
+
+
+def test_notes_keep_their_spacing_to_the_sample(engine: AudioEngine) -> None:
+    callback_at(engine, 0, 100.0)
+    engine.sink(NoteOn(60, 100, t=100.0010))
+    engine.sink(NoteOn(64, 100, t=100.0041))
+    engine.sink(NoteOff(60, t=100.0100))
+    lead = engine.ring.capacity + 256
+    assert engine.lead == lead == 512
+    assert rendered(engine, 512, 4) == [(48 + lead, 60, 100), (197 + lead, 64, 100), (480 + lead, 60, 0)]
+    assert engine.late == 0
+
+
+def test_a_late_note_starts_at_the_next_sample_rendered_and_is_counted(engine: AudioEngine) -> None:
+    callback_at(engine, 0, 100.0)
+    engine.sink(NoteOn(60, 100, t=99.9))  # due 100 ms before the callback
+    assert engine._events_in(512, 256) == [(0, 60, 100)]
+    assert engine.late == 1
+
+
+def test_a_late_callback_does_not_move_the_notes(engine: AudioEngine) -> None:
+    callback_at(engine, 0, 100.0)
+    engine._events_in(256, 256)
+    callback_at(engine, 256, 100.0 + 256 / SR + 0.004)  # this callback ran 4 ms late
+    engine.sink(NoteOn(60, 100, t=100.0100))
+    assert rendered(engine, 512, 4) == [(480 + engine.lead, 60, 100)]
+
+
+def test_all_notes_off_releases_every_voice_at_its_sample(engine: AudioEngine) -> None:
+    engine.sink(NoteOn(60, 100, t=0.0))
+    engine.sink(NoteOn(67, 100, t=0.0))
+    engine.renderer.render(256, engine._events_in(0, 256))
+    assert engine.renderer.voices() == 2
+    engine.sink(ControlChange(123, 0, t=0.0))
+    engine.renderer.render(256, engine._events_in(256, 256))
+    engine.renderer.render(SR // 5)  # the release
+    assert engine.renderer.voices() == 0

@@ -1,0 +1,59 @@
+"""The shared ring: what goes in comes out in order across the wrap, neither side
+passes the other, and a second mapping of its descriptor (the audio process) sees
+the same samples and counters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from liveai.audio.ring import Ring
+
+
+def test_samples_come_out_in_order_across_the_wrap() -> None:
+    ring = Ring.create(100)
+    out = np.zeros(64, dtype=np.float32)
+    sent = np.arange(1000, dtype=np.float32)
+    got, at = [], 0
+    while at < len(sent) or ring.filled():
+        at += ring.write(sent[at:at + 37])
+        n = ring.read_into(out)
+        got.extend(out[:n].tolist())
+    assert got == sent.tolist()
+    ring.close()
+
+
+def test_the_writer_never_overwrites_what_is_unread_and_the_reader_never_reads_ahead() -> None:
+    ring = Ring.create(10)
+    assert ring.write(np.ones(25, dtype=np.float32)) == 10 and ring.space() == 0
+    out = np.full(16, 7.0, dtype=np.float32)
+    assert ring.read_into(out) == 10 and (out[10:] == 7.0).all()  # a short read leaves the rest alone
+    assert ring.read_into(out) == 0
+    ring.close()
+
+
+def test_after_an_underrun_every_sample_keeps_its_place_in_time() -> None:
+    """The reader played 16 samples with only 4 there: the next sample written is
+    sample 16, not sample 4 (late audio is dropped, not played late)."""
+    ring = Ring.create(32)
+    ring.write(np.arange(4, dtype=np.float32))
+    out = np.zeros(16, dtype=np.float32)
+    assert ring.read_into(out) == 4 and ring.read == 16
+    assert ring.filled() == 0 and ring.space() == 32
+    ring.write(np.arange(100, 132, dtype=np.float32))
+    assert ring.written == 48
+    assert ring.read_into(out) == 16 and out[0] == 100.0
+    ring.close()
+
+
+def test_another_mapping_of_the_descriptor_shares_samples_and_anchor() -> None:
+    ring = Ring.create(64)
+    other = Ring.attach(ring.fd)
+    assert other.capacity == 64 and ring.anchor() is None
+    ring.write(np.arange(10, dtype=np.float32))
+    out = np.zeros(10, dtype=np.float32)
+    assert other.read_into(out) == 10 and out.tolist() == list(range(10))
+    assert ring.read == 10  # the reader's counter, seen by the writer
+    other.set_anchor(10, 2_500_000_000)
+    assert ring.anchor() == (10, 2.5)
+    del other  # its map closes with it
+    ring.close()
