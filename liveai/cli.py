@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a flood of hostile OSC at 4000/s, pinged meanwhile (e.g. --flood 100000)")
     bench.add_argument("--morph", action="store_true",
                        help="the morph VAE (encode, decode, grid, knob lookup) and the loop's jitter over OSC")
+    bench.add_argument("--audio", action="store_true",
+                       help="the synth: RTF on one thread; the stream under jackd -d dummy at 256 and 128 frames "
+                            "while harmonizing 200 notes/s (--seconds each)")
     bench.add_argument("--model", metavar="CHECKPOINT", action="append", default=[],
                        help="with --models: these checkpoints (default: the shipped models/*.pt)")
     bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")
@@ -152,6 +155,10 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
         from .bench.flood import bench_flood
 
         report["flood"] = bench_flood(args.flood)
+    elif args.audio:
+        from .bench.audio import bench_audio
+
+        report["audio"] = bench_audio(args.seconds, args.model[0] if args.model else None)
     elif args.play:
         from .bench.play import bench_play
 

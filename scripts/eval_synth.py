@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                              for m in METRICS},
         "model_beats_both_per_clip": {m: round(float(np.mean([c["model"][m] < min(c["excitation"][m], c["sine"][m])
                                                                for c in per_clip])), 3) for m in METRICS},
-        "render_rtf": round(render_s / seconds, 4),
+        "render_x_realtime": round(seconds / render_s, 2),  # seconds of audio per second of rendering, one thread
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

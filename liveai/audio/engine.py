@@ -48,6 +48,7 @@ ALL_OFF = (120, 123)  # all sound off, all notes off: what a panic sends
 KEPT = 4096  # render times and note latencies kept for the status percentiles
 RETRY_S = (0.5, 5.0)  # looking for a device again: first wait, longest wait
 START_S = 10.0  # the audio process has this long to say whether it plays
+REALTIME_PRIORITY = 20  # SCHED_FIFO, below JACK's own threads (70 by default with -R)
 # The stream's clock is read off this much of its latest callbacks: longer than a late
 # callback, shorter than a driver's lost cycles or an underrun take to be believed
 # (they move the stream's sample count against the clock for good).
@@ -71,6 +72,7 @@ class AudioEngine:
         self.state, self.device_name, self.out_latency_s, self.problem = "starting", "", 0.0, ""
         self.blocks_before = self.underruns_before = self.xruns_before = 0  # from earlier audio processes
         self.player: subprocess.Popen[str] | None = None
+        self.realtime = False
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._stopping = threading.Event()
@@ -103,6 +105,7 @@ class AudioEngine:
 
     # -- the render thread -------------------------------------------------------------
     def _run(self) -> None:
+        self._ask_for_realtime()
         retry = RETRY_S[0]
         while not self._stopping.is_set():
             if self.player is None or self.player.poll() is not None:
@@ -123,6 +126,19 @@ class AudioEngine:
                 os.read(self._wake_r, 4096)
             except BlockingIOError:
                 pass
+
+    def _ask_for_realtime(self) -> None:
+        """Realtime scheduling for this thread when the system allows it (root, or a user
+        with an rtprio limit, as JACK's users have): woken by the callback, it then runs
+        before the loop and the model worker, whose work can wait a block, where the
+        sound cannot. Its heavy part (the TorchScript step) runs without the GIL."""
+        if not self.config.realtime or not hasattr(os, "sched_setscheduler"):
+            return
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))  # 0: this thread
+            self.realtime = True
+        except (PermissionError, OSError) as exc:
+            log.info("audio: the render thread runs without realtime scheduling (%s); see audio.ring_blocks", exc)
 
     def _render_block(self) -> None:
         start = self.ring.written
@@ -200,11 +216,19 @@ class AudioEngine:
         self.ring.write(np.zeros(self.ring.space(), dtype=np.float32))  # the first callback finds a full ring
         cmd = [sys.executable, "-m", "liveai.audio.player", str(self.ring.fd), str(self._wake_w), str(c.samplerate),
                str(self.block), str(c.latency_ms / 1000.0), c.device]
-        self.player = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, pass_fds=(self.ring.fd, self._wake_w))
+        # Its stderr is JACK's and ALSA's chatter while they look for servers and cards, at
+        # every look; what matters it says on stdout.
+        self.player = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                       pass_fds=(self.ring.fd, self._wake_w))
         line = _read_line(self.player.stdout, START_S)
         word, _, rest = line.partition(" ")
         if word != "playing":
-            problem = rest or line or f"the audio process ended ({self.player.poll()})"
+            if not line:  # it said nothing: it died, or hangs in PortAudio
+                try:
+                    code: int | str = self.player.wait(1.0)
+                except subprocess.TimeoutExpired:
+                    code = "no answer"
+            problem = rest or line or f"the audio process ended ({code}) before it played"
             self._stop_player()
             if problem != self.problem:  # one warning per outage, not one per look
                 log.warning("audio: %s; serving without audio, looking again", problem)
@@ -268,6 +292,7 @@ class AudioEngine:
             "audio_note_ms_p99": _percentile(notes, 99),
             "audio_late_notes": self.late,
             "audio_reopens": max(self.opens - 1, 0),  # a device found again after a loss
+            "audio_realtime": self.realtime,
         }
 
 

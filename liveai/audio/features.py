@@ -6,8 +6,8 @@ features, block by block, the same way live and offline.
     2 pitch                the envelope-weighted mean of log2(f0 / 440) over voices
     3 loudness             the summed envelope
 
-`NoteFeatures` keeps the voices, their oscillators' phases and the noise's sample
-counter, so a block of any length continues the one before. A note event lands at its
+`NoteFeatures` keeps the voices (with their oscillators' phases) and the noise's
+sample counter, so a block of any length continues the one before. A note event lands at its
 sample offset inside the block: the block is rendered up to it, the event applied,
 then the rest. `features_of_notes` is the offline form that training and
 `liveai render` use: the same class, fed a whole file's events.
@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import torch
 
-from ..models.synth import FEATURE_NAMES, SynthConfig, block_noise, harmonic_excitation, oscillators
+from ..models.synth import FEATURE_NAMES, SynthConfig
 from ..music.note import Note
+from .excitation import block_noise, harmonic_excitation
 from .voices import Voices
 
 FEATURES = len(FEATURE_NAMES)
@@ -34,57 +36,49 @@ class NoteFeatures:
     def __init__(self, config: SynthConfig, polyphony: int = 16, seed: int = 0) -> None:
         self.config = config
         self.voices = Voices(polyphony, config.sample_rate)
-        self.osc = oscillators(1, 2 * polyphony)
         self.seed = seed
         self.sample = 0  # the stream's position: the next block starts here
 
-    def note_on(self, pitch: int, velocity: int) -> None:
-        index = self.voices.note_on(pitch, velocity, at=self.sample)
-        for slot, ghost in self.voices.take_moves():  # a stolen note fades on from its phase
-            self.osc.phase[:, ghost] = self.osc.phase[:, slot]
-        if index is not None and self.voices.voices[index].level == 0.0:
-            # A note rising from silence starts at phase 0: the sound then depends on the
-            # notes alone, not on how the stream was cut into blocks. (A re-struck note
-            # that still sounds goes on from its phase: no click.)
-            self.osc.phase[:, index] = 0.0
+    def note_on(self, pitch: int, velocity: int, offset: int = 0) -> None:
+        """A note-on `offset` samples into the next block (its age decides what is stolen)."""
+        self.voices.note_on(pitch, velocity, at=self.sample + offset)
 
     def note_off(self, pitch: int) -> None:
         self.voices.note_off(pitch)
 
-    def apply(self, pitch: int, velocity: int) -> None:
+    def apply(self, pitch: int, velocity: int, offset: int = 0) -> None:
         if velocity > 0:
-            self.note_on(pitch, velocity)
+            self.note_on(pitch, velocity, offset)
         else:
             self.note_off(pitch)
 
     def all_off(self) -> None:
-        for voice in self.voices.voices:
-            if voice.target > 0:
-                self.voices.note_off(voice.pitch)
+        self.voices.all_off()
 
     def block(self, n: int, events: Sequence[tuple[int, int, int]] = ()) -> torch.Tensor:
         """Features (1, FEATURES, n) of the next n samples; `events` are (offset in the
-        block, pitch, velocity), in order, each applied at its sample."""
-        parts, done = [], 0
+        block, pitch, velocity), in order, each applied at its sample. The voices are
+        rendered in segments between events; the sources once for the whole block."""
+        slots = len(self.voices.slots)
+        f0, env, phase = np.zeros((slots, n)), np.zeros((slots, n), dtype=np.float32), np.zeros((slots, n))
+        done = 0
         for offset, pitch, velocity in events:
             offset = min(max(offset, done), n)
             if offset > done:
-                parts.append(self._render(offset - done))
+                self.voices.render_into(f0, env, phase, done, offset)
                 done = offset
-            self.apply(pitch, velocity)
-        if n > done or not parts:
-            parts.append(self._render(n - done))
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
-
-    def _render(self, n: int) -> torch.Tensor:
-        f0, env = self.voices.render(n)
-        excitation, self.osc = harmonic_excitation(f0, env, self.osc, self.config.sample_rate, self.config.harmonics)
-        loudness = env.sum(dim=1)  # (1, n)
-        octaves = torch.log2(torch.clamp(f0, min=1.0) / A4) * (f0 > 0)
-        pitch = (env * octaves).sum(dim=1) / torch.clamp(loudness, min=1e-3)
-        noise = block_noise(self.sample, n, seed=self.seed) * torch.clamp(loudness, max=1.0)
+            self.apply(pitch, velocity, offset)
+        if n > done:
+            self.voices.render_into(f0, env, phase, done, n)
+        rate = self.config.sample_rate
+        hz = f0.astype(np.float32)
+        excitation = harmonic_excitation(phase, hz, env, rate, self.config.harmonics)
+        loudness = env.sum(axis=0)
+        octaves = np.log2(np.maximum(hz, 1.0) / A4) * (hz > 0)
+        pitch = (env * octaves).sum(axis=0) / np.maximum(loudness, 1e-3)
+        noise = block_noise(self.sample, n, seed=self.seed) * np.minimum(loudness, 1.0)
         self.sample += n
-        return torch.stack([excitation, noise, pitch, loudness], dim=1)
+        return torch.from_numpy(np.stack([excitation, noise, pitch.astype(np.float32), loudness])[None])
 
     def sounding(self) -> int:
         return self.voices.sounding()

@@ -66,5 +66,5 @@ def render_midi(config: Config, midi: str | Path, out: str | Path, model: str | 
     except OSError as exc:
         raise AudioFileError(f"cannot write {out}: {exc}") from exc
     return {"wav": str(out), "seconds": round(len(audio) / rate, 3), "samples": len(audio), "sample_rate": rate,
-            "notes": len(notes), "render_s": round(render_s, 3), "rtf": round(render_s * rate / max(len(audio), 1), 4),
+            "notes": len(notes), "render_s": round(render_s, 3), "x_realtime": round(len(audio) / rate / max(render_s, 1e-9), 2),
             "model": str(path), "clipped_samples": int((abs(audio) > 1.0).sum())}

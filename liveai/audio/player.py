@@ -121,5 +121,13 @@ def main(argv: list[str]) -> int:
             os._exit(LOST)
 
 
+def run(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except Exception as exc:  # noqa: BLE001 (liveai reads the reason on stdout; stderr is not kept)
+        say(f"no-device the audio process failed: {type(exc).__name__}: {exc}")
+        os._exit(NO_DEVICE)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(sys.argv[1:]))

@@ -3,13 +3,16 @@ kept (voices, oscillators, noise counter, the network's pasts). The live engine'
 render thread and `liveai render` both play through it, so what a file renders to is
 what the stream plays.
 
-`compile_step` makes the network's step a frozen TorchScript function: it runs without
-Python between the layers (3/4 of the eager cost at 256 samples on this CPU) and
-releases the GIL while it runs, so the event loop and the audio callback get it back.
+`compile_step` makes the network's step a TorchScript function of matrix products
+(`MatmulStep`): 0.39 ms for 256 samples on this CPU, where the eager convolutions take
+1.58 (measured in one run, one thread, while another job used the other core). It runs
+without Python between the layers and releases the GIL while it runs, so the event
+loop gets it back.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -22,19 +25,54 @@ from .features import NoteFeatures, note_events
 Step = Callable[[torch.Tensor, list[torch.Tensor]], tuple[torch.Tensor, list[torch.Tensor]]]
 
 
-class _StepModule(torch.nn.Module):
+class MatmulStep(torch.nn.Module):
+    """SynthNet.step for one stream as matrix products: a dilated convolution of kernel
+    k is one product of its weights (2C, kC) with the k taps of its input stacked
+    (kC, T). PyTorch's CPU convolution takes a slow path for dilated kernels this small
+    (a tenth of the samples per second); the sums are the same, to float rounding."""
+
     def __init__(self, net: SynthNet) -> None:
         super().__init__()
-        self.net = net
+        c = net.config
+        self.channels, self.kernel = c.channels, c.kernel
+        self.dilations = [int(b.dilation) for b in net.blocks]
+
+        def matrix(conv: torch.nn.Conv1d) -> tuple[torch.Tensor, torch.Tensor]:
+            w = conv.weight.detach()  # (out, in, k) -> (out, k * in), tap-major as the stacked taps
+            return w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous(), conv.bias.detach()[:, None].clone()
+
+        self.inp_w, self.inp_b = matrix(net.inp)
+        convs = [matrix(b.conv) for b in net.blocks]
+        mixes = [matrix(b.mix) for b in net.blocks]
+        self.conv_w, self.conv_b = [w for w, _ in convs], [b for _, b in convs]
+        self.mix_w, self.mix_b = [w for w, _ in mixes], [b for _, b in mixes]
+        self.out1_w, self.out1_b = matrix(net.out1)
+        self.out2_w, self.out2_b = matrix(net.out2)
 
     def forward(self, features: torch.Tensor, pasts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        return self.net.step(features, pasts)
+        x = torch.addmm(self.inp_b, self.inp_w, features[0])  # (C, T)
+        n = x.shape[1]
+        skips = x.new_zeros(self.out1_w.shape[1], n)
+        new_pasts: list[torch.Tensor] = []
+        for i in range(len(self.dilations)):
+            d = self.dilations[i]
+            padded = torch.cat([pasts[i][0], x], dim=1)
+            taps = torch.cat([padded[:, j * d: j * d + n] for j in range(self.kernel)], dim=0)
+            h = torch.addmm(self.conv_b[i], self.conv_w[i], taps)
+            mixed = torch.addmm(self.mix_b[i], self.mix_w[i], torch.tanh(h[: self.channels]) * torch.sigmoid(h[self.channels:]))
+            x = x + mixed[: self.channels]
+            skips = skips + mixed[self.channels:]
+            new_pasts.append(padded[:, padded.shape[1] - (self.kernel - 1) * d:][None])
+        hidden = torch.relu(torch.addmm(self.out1_b, self.out1_w, torch.relu(skips)))
+        return torch.addmm(self.out2_b, self.out2_w, hidden), new_pasts
 
 
 def compile_step(net: SynthNet) -> Step:
-    """The network's step, scripted and frozen (weights as constants)."""
-    scripted = torch.jit.script(_StepModule(net).eval())
-    return torch.jit.freeze(scripted)  # type: ignore[no-any-return]
+    """The network's step for one stream: matrix products, compiled by TorchScript
+    (its deprecation warning is silenced, as the continuation models' runtime does)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
+        return torch.jit.script(MatmulStep(net.eval()).eval())  # type: ignore[no-any-return]
 
 
 class SynthRenderer:

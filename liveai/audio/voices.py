@@ -5,7 +5,8 @@ never click, and note times mapped to sample offsets.
 sounding one: the stolen note does not stop dead (a click) but moves to a ghost slot
 that fades it out over `steal_s`, while its voice starts the new note (more than
 `polyphony` steals within `steal_s` cut the quietest ghost short). A note-off
-releases over `release_s`; a note-on rises over `attack_s`. Every envelope moves by at
+releases over `release_s`; a note-on rises over `attack_s`. Each voice keeps its
+oscillator's phase, which a stolen note takes into its ghost. Every envelope moves by at
 most 1 / (the shortest ramp in samples) per sample, so the sound has no step in it.
 
 `SampleClock` maps a note's target time (time.monotonic) to its sample in the stream:
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
 
 def midi_to_hz(pitch: int) -> float:
@@ -32,6 +33,7 @@ class _Voice:
     target: float = 0.0  # where it moves: the velocity's level, or 0 when released
     rate: float = 0.0  # per sample
     started: int = 0  # sample of its note-on (the oldest is stolen first)
+    phase: float = 0.0  # its oscillator, in cycles, before the next sample
 
     @property
     def sounding(self) -> bool:
@@ -47,8 +49,9 @@ class Voices:
         self.steal = max(1, round(steal_s * sample_rate))
         self.voices = [_Voice() for _ in range(polyphony)]
         self.ghosts = [_Voice() for _ in range(polyphony)]  # stolen notes fading out
+        self.slots = self.voices + self.ghosts
         self.stolen = 0
-        self.moves: list[tuple[int, int]] = []  # (voice slot, ghost slot) since the last render
+        self._ones = self._zeros = np.zeros(0)
 
     @property
     def max_step(self) -> float:
@@ -57,7 +60,9 @@ class Voices:
 
     def note_on(self, pitch: int, velocity: int, at: int) -> int | None:
         """The voice that plays it (a re-struck pitch keeps its voice, held or fading,
-        and rises from where it is); velocity 0 is a note-off."""
+        and rises from where it is, its phase going on: no click); velocity 0 is a
+        note-off. A note rising from silence starts at phase 0, so its sound depends on
+        the notes alone, not on how the stream was cut into blocks."""
         if velocity <= 0:
             self.note_off(pitch)
             return None
@@ -71,6 +76,8 @@ class Voices:
             self.stolen += 1
             self.voices[index].level = 0.0  # its sound went on in the ghost
         voice = self.voices[index]
+        if voice.level == 0.0:
+            voice.phase = 0.0
         voice.pitch, voice.target, voice.started = pitch, level, at
         voice.rate = 1.0 / self.attack
         return index
@@ -80,37 +87,52 @@ class Voices:
             if voice.pitch == pitch and voice.target > 0:
                 voice.target, voice.rate = 0.0, 1.0 / self.release
 
+    def all_off(self) -> None:
+        for voice in self.voices:
+            if voice.target > 0:
+                voice.target, voice.rate = 0.0, 1.0 / self.release
+
     def _fade_into_ghost(self, index: int) -> None:
+        """The stolen note fades on in the quietest ghost slot, from its own level and
+        phase."""
         voice = self.voices[index]
-        g = min(range(len(self.ghosts)), key=lambda j: self.ghosts[j].level)
-        ghost = self.ghosts[g]
+        ghost = min(self.ghosts, key=lambda g: g.level)
         ghost.pitch, ghost.level, ghost.target, ghost.rate = voice.pitch, voice.level, 0.0, 1.0 / self.steal
-        self.moves.append((index, len(self.voices) + g))  # its oscillator's phase goes with it
+        ghost.phase = voice.phase
 
-    def take_moves(self) -> list[tuple[int, int]]:
-        """Slots whose oscillator phase must be copied (from, to) before the next render,
-        so a stolen note fades on from where it was."""
-        moves, self.moves = self.moves, []
-        return moves
-
-    def render(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """f0 (1, 2P, n) in Hz and envelopes (1, 2P, n) of the next n samples: the voices,
-        then the ghosts."""
-        f0 = torch.zeros(1, 2 * len(self.voices), n)
-        env = torch.zeros(1, 2 * len(self.voices), n)
-        ramp = torch.arange(1, n + 1, dtype=torch.float32)
-        for i, v in enumerate(self.voices + self.ghosts):
+    def render_into(self, f0: np.ndarray, env: np.ndarray, phase: np.ndarray, start: int, stop: int) -> None:
+        """Write samples [start, stop) of every slot (the voices, then the ghosts) into
+        f0 (Hz), env and phase (cycles, where each sample is drawn), and move on."""
+        n = stop - start
+        ramp, steps = self._ramp(n)
+        for i, v in enumerate(self.slots):
             if not v.sounding:
                 v.pitch = -1
                 continue
+            hz = midi_to_hz(v.pitch)
             step = v.rate if v.target > v.level else -v.rate
-            levels = torch.clamp(v.level + step * ramp, min(v.level, v.target), max(v.level, v.target))
-            env[0, i] = levels
-            f0[0, i] = midi_to_hz(v.pitch)
+            levels = np.clip(v.level + step * ramp, min(v.level, v.target), max(v.level, v.target))
+            env[i, start:stop] = levels
+            f0[i, start:stop] = hz
+            increment = hz / self.sample_rate
+            phase[i, start:stop] = v.phase + increment * steps
+            v.phase = (v.phase + increment * n) % 1.0
             v.level = float(levels[-1])
             if v.level <= 0.0 and v.target <= 0.0:
                 v.pitch = -1
-        return f0, env
+
+    def render(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(f0, env, phase), each (2P, n), of the next n samples."""
+        f0, env, phase = (np.zeros((len(self.slots), n)) for _ in range(3))
+        self.render_into(f0, env, phase, 0, n)
+        return f0, env, phase
+
+    def _ramp(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(1..n, 0..n-1) as float64, kept between calls."""
+        if len(self._ones) < n:
+            self._ones = np.arange(1, n + 1, dtype=np.float64)
+            self._zeros = np.arange(n, dtype=np.float64)
+        return self._ones[:n], self._zeros[:n]
 
     def sounding(self) -> int:
         return sum(v.sounding for v in self.voices)

@@ -211,6 +211,8 @@ class AudioConfig:
     # (ring_blocks + 1) blocks after it is due; more blocks ride out longer stalls (GC, a
     # busy loop) at a block of latency each.
     ring_blocks: Annotated[int, Range(1, 64)] = 1
+    # Realtime scheduling (SCHED_FIFO) for the render thread, when the system allows it.
+    realtime: bool = True
     polyphony: Annotated[int, Range(1, 64)] = 16  # voices; more notes steal the oldest
     gain: Annotated[float, Range(0.0, 16.0)] = 3.0
 

@@ -3,9 +3,8 @@ convolutions with gated activations, residual and skip connections (van den Oord
 2016), shaping a harmonic-plus-noise excitation built from the sounding notes, as in a
 neural source-filter model (Wang et al., NSF). Not autoregressive over samples.
 
-    features (B, F, T): per sample, the harmonic excitation, the noise, and the
-                        voices' log-f0 and envelope summed (`harmonic_excitation`, `block_noise`;
-                        the builder that stacks them comes with the audio engine)
+    features (B, F, T): per sample, the harmonic excitation, the noise, the voices'
+                        pitch and their summed envelope (liveai.audio.features builds them)
     -> 1x1 in -> [dilated causal conv (k, d) -> tanh * sigmoid -> 1x1 residual, 1x1 skip] x L
     -> sum of skips -> relu -> 1x1 -> relu -> 1x1 -> audio (B, T)
 
@@ -17,7 +16,6 @@ declared delay is 0 samples. No I/O here.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -135,63 +133,3 @@ class Streamer:
 
     def reset(self) -> None:
         self.state = self.net.initial_state(self.batch)
-
-
-# -- the excitation -------------------------------------------------------------------
-@dataclass
-class Oscillators:
-    """Each voice's phase (cycles, 0..1) after the last sample: what makes the sines
-    continue across blocks."""
-
-    phase: torch.Tensor  # (B, V), float64 so hours of playing do not drift
-
-
-def oscillators(batch: int, voices: int) -> Oscillators:
-    return Oscillators(torch.zeros(batch, voices, dtype=torch.float64))
-
-
-def harmonic_excitation(f0: torch.Tensor, envelope: torch.Tensor, osc: Oscillators, sample_rate: int,
-                        harmonics: int = 8) -> tuple[torch.Tensor, Oscillators]:
-    """Sum over voices of `harmonics` sines (1/h amplitudes, none above Nyquist) at each
-    voice's f0 (B, V, T, Hz; 0 = silent), scaled by its envelope (B, V, T); phase
-    continuous across calls. Returns (B, T) and the oscillators after the block.
-    Only voices that sound in the block are computed."""
-    out = torch.zeros(f0.shape[0], f0.shape[-1], dtype=torch.float32)
-    rows, cols = torch.nonzero(f0.amax(dim=-1) > 0, as_tuple=True)  # the voices that sound; the rest keep their phase
-    if f0.shape[-1] == 0 or len(rows) == 0:
-        return out.to(f0.dtype), osc
-    hz, env = f0[rows, cols].to(torch.float32), envelope[rows, cols].to(torch.float32)  # (A, T)
-    carried = osc.phase[rows, cols][:, None]
-    phase = carried + torch.cumsum(hz.to(torch.float64) / sample_rate, dim=-1)  # cycles after each sample
-    start = torch.cat([carried, phase[:, :-1]], dim=-1)  # the phase each sample is drawn at
-    # float64 carries the phase over hours; within a block its fraction is exact in float32
-    cycle = (2 * math.pi) * torch.remainder(start, 1.0).to(torch.float32)
-    # sin(h x) by the Chebyshev recurrence: one sine and one cosine, not `harmonics` sines
-    sin_1, twice_cos = torch.sin(cycle), 2 * torch.cos(cycle)
-    nyquist = sample_rate / 2
-    wave, below, now = sin_1 * (hz < nyquist), torch.zeros_like(cycle), sin_1
-    for h in range(2, harmonics + 1):
-        below, now = now, twice_cos * now - below
-        wave += now * ((hz * h < nyquist) / h)
-    out.index_add_(0, rows, wave * env)
-    after = osc.phase.clone()
-    after[rows, cols] = torch.remainder(phase[:, -1], 1.0)
-    return out.to(f0.dtype), Oscillators(after)
-
-
-def block_noise(start: int, length: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
-    """White noise in -1..1 that depends only on the sample's index: a block from
-    `start` is the same samples the whole signal has there (a counter-based hash)."""
-    rows = torch.arange(batch, dtype=torch.int64)[:, None]
-    key = _mix(_mix(rows + seed * 0x51ED27 + 1))  # each (seed, row) its own stream, not a shifted copy
-    index = torch.arange(start, start + length, dtype=torch.int64)[None, :]
-    x = _mix(_mix(index ^ key) + key)
-    return (x.to(torch.float64) / float(1 << 31) - 1.0).to(torch.float32)
-
-
-def _mix(x: torch.Tensor) -> torch.Tensor:
-    """A 32-bit integer hash (lowbias32), elementwise on int64 tensors."""
-    x = x % (1 << 32)
-    x = (x ^ (x >> 16)) * 0x7FEB352D % (1 << 32)
-    x = (x ^ (x >> 15)) * 0x846CA68B % (1 << 32)
-    return x ^ (x >> 16)

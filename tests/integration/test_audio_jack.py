@@ -37,23 +37,25 @@ def jack256() -> Iterator[JackServer]:
 
 def serve_with_audio(start_server, jack: JackServer, *overrides: str):  # type: ignore[no-untyped-def]
     server, peer = start_server("audio.enabled=true", 'server.mode="thru"', *overrides, env=jack.env())
-    wait_until(lambda: PORT in jack.ports(), 20, "liveai's audio port in JACK")
+    wait_until(lambda: peer.status()["audio"] == "playing" and PORT in jack.ports(), 20, "liveai's audio in JACK")
     return server, peer
 
 
 def onsets(audio: np.ndarray, threshold: float, frame: int = 32) -> list[int]:
     """Samples where a note begins: after at least 100 ms with the RMS (over `frame`
-    samples) below `threshold`, the first frame above a tenth of the note's peak in the
-    next 100 ms (so a note that rises slowly is not heard late)."""
+    samples) below `threshold`, the foot of the rise that crosses it (so a note that
+    rises slowly is not heard late)."""
     n = len(audio) // frame
     rms = np.sqrt((audio[: n * frame].reshape(n, frame) ** 2).mean(axis=1))
     found, quiet = [], 10**9
     for i, level in enumerate(rms):
         if level > threshold:
             if quiet * frame >= 0.1 * SR:
-                peak = rms[i: i + int(0.1 * SR / frame)].max()
-                start = max(i - int(0.02 * SR / frame), 0)
-                found.append((start + int(np.argmax(rms[start: i + 1] > 0.1 * peak))) * frame)
+                floor = 0.1 * rms[i: i + int(0.1 * SR / frame)].max()
+                start = i  # back down the rising edge, as long as it rises and is above a tenth of the peak
+                while start > 0 and floor < rms[start - 1] < rms[start]:
+                    start -= 1
+                found.append(start * frame)
             quiet = 0
         else:
             quiet += 1
@@ -122,6 +124,7 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: Jac
 
 def test_audio_comes_back_with_jack_and_the_notes_go_on(start_server, jack256: JackServer) -> None:
     server, peer = serve_with_audio(start_server, jack256, "audio.ring_blocks=2")
+    reopens = peer.status()["audio_reopens"]
     jack256.stop()  # the device is lost mid-show
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and peer.status()["audio"] == "playing":
@@ -134,7 +137,7 @@ def test_audio_comes_back_with_jack_and_the_notes_go_on(start_server, jack256: J
     jack256.start()
     wait_until(lambda: peer.status()["audio"] == "playing", 20, "audio to reopen on the new JACK server")
     status = peer.status()
-    assert status["audio_reopens"] >= 1 and status["audio_device"], status
+    assert status["audio_reopens"] == reopens + 1 and status["audio_device"], status
     blocks = status["audio_blocks"]
     time.sleep(0.5)
     assert peer.status()["audio_blocks"] > blocks  # the new stream plays

@@ -1,0 +1,133 @@
+"""`liveai bench --audio`: the neural synth's cost and the live stream's reliability.
+
+- RTF (seconds of audio per second of rendering) on one CPU thread, at 48 and 24 kHz,
+  for 1, 4, 8 and 16 held voices, blocks of 256 (the render thread's work: features and
+  the TorchScript step); at 48 kHz with 8 voices also the eager step, and 128-sample
+  blocks, for what TorchScript and block size buy.
+- The stream: a `liveai serve` with `audio.enabled` under `jackd -d dummy` (realtime
+  scheduling when the machine allows it), at 256 and 128 frames, each with a ring of
+  one block (the default) and of two, while a client plays
+  200 notes/s over OSC that liveai harmonizes (every answer note is a synth voice).
+  From liveai's status: underruns, PortAudio xruns, render time per block, note-on
+  arriving over OSC to its first sample in the callback (p50/p99), late notes; and
+  the render time with the same stream idle, the GIL's cost to the render thread.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..audio.renderer import SynthRenderer
+from ..models.checkpoint import load_checkpoint
+from ..models.shipped import find_checkpoint
+from ..models.synth import SynthNet
+from .harness import machine
+from .jack import terminate
+from .play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes
+
+PITCHES = (48, 55, 60, 64, 67, 71, 74, 77, 52, 59, 62, 65, 69, 72, 76, 79)
+
+
+def _rtf(renderer: SynthRenderer, voices: int, block: int, seconds: float) -> float:
+    renderer.reset()
+    for pitch in PITCHES[:voices]:
+        renderer.features.note_on(pitch, 100)
+    blocks = max(int(seconds * renderer.sample_rate / block), 1)
+    for _ in range(8):  # TorchScript's first calls optimise it
+        renderer.render(block)
+    start = time.perf_counter()
+    for _ in range(blocks):
+        renderer.render(block)
+    return round(blocks * block / renderer.sample_rate / (time.perf_counter() - start), 2)
+
+
+def bench_rtf(net: SynthNet, seconds: float = 3.0) -> dict[str, Any]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out: dict[str, Any] = {}
+        for rate in (48_000, 24_000):
+            model = net if rate == net.config.sample_rate else _at_rate(net, rate)
+            renderer = SynthRenderer(model, polyphony=16, scripted=True)
+            out[f"{rate // 1000}khz"] = {f"{v}_voices": _rtf(renderer, v, 256, seconds) for v in (1, 4, 8, 16)}
+        out["48khz_8_voices_eager_step"] = _rtf(SynthRenderer(net, 16, scripted=False), 8, 256, seconds)
+        out["48khz_8_voices_blocks_of_128"] = _rtf(SynthRenderer(net, 16, scripted=True), 8, 128, seconds)
+        return out
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _at_rate(net: SynthNet, rate: int) -> SynthNet:
+    """The same network at another rate (its cost; it was trained at its own rate)."""
+    other = SynthNet(replace(net.config, sample_rate=rate))
+    other.load_state_dict(net.state_dict())
+    return other.eval()
+
+
+def _start_jackd(stack: ExitStack, period: int) -> tuple[dict[str, str], bool]:
+    """A dummy-driver JACK server of our own (realtime if allowed); its environment."""
+    name = f"liveai-bench-audio-{os.getpid()}-{period}"
+    env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
+    for realtime in (True, False):
+        scheduling = ["--realtime", "-P", "70"] if realtime else ["--no-realtime"]
+        proc = subprocess.Popen(["jackd", "-n", name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(period)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and proc.poll() is None:
+            if subprocess.run(["jack_lsp"], capture_output=True, env=env).returncode == 0:
+                stack.callback(terminate, proc)
+                return env, realtime
+            time.sleep(0.1)
+        terminate(proc)
+    raise RuntimeError("jackd did not start")
+
+
+def bench_stream(period: int, ring_blocks: int, seconds: float, rate: float = 200.0,
+                 model: str = "gru") -> dict[str, Any]:
+    with ExitStack() as stack:
+        env, realtime = _start_jackd(stack, period)
+        srv = _PlayServer(stack, model, ["server.mode=harmonize", "audio.enabled=true", f"audio.blocksize={period}",
+                                         f"audio.ring_blocks={ring_blocks}"], env=env)
+        deadline = time.monotonic() + 20
+        while srv.status().get("audio") != "playing":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the audio did not start: {srv.status().get('audio')}")
+            time.sleep(0.2)
+        time.sleep(2.0)
+        idle = srv.status()
+        trip = ChannelRoundTrip()
+        srv.answers.round_trip = trip
+        send, sock = _osc_sender(srv.port)
+        stack.callback(sock.close)
+        before = srv.status()
+        achieved = play_notes([send], trip, rate, seconds, channels=16)
+        time.sleep(0.5)
+        after = srv.status()
+        keys = ("audio_blocks", "audio_underruns", "audio_xruns", "audio_late_notes")
+        return {
+            "frames": period, "ring_blocks": ring_blocks, "jackd_realtime": realtime,
+            "render_thread_realtime": after.get("audio_realtime"), "seconds": seconds, "notes_per_s": round(achieved, 1),
+            **{k.removeprefix("audio_"): int(after[k]) - int(before[k]) for k in keys},
+            "render_ms_p50": after["audio_render_ms_p50"], "render_ms_p99": after["audio_render_ms_p99"],
+            "render_ms_p99_idle": idle["audio_render_ms_p99"], "block_ms": round(1000 * period / 48000, 2),
+            "note_to_callback_ms_p50": after["audio_note_ms_p50"], "note_to_callback_ms_p99": after["audio_note_ms_p99"],
+            "stream_latency_ms": after["audio_latency_ms"],
+            "deadline_misses": int(after.get("deadline_misses", 0)) - int(before.get("deadline_misses", 0)),
+        }
+
+
+def bench_audio(seconds: float, model_path: str | None = None) -> dict[str, Any]:
+    path = find_checkpoint(model_path or "synth")
+    net, _ = load_checkpoint(Path(path), "cpu", archs=("synth",))
+    report: dict[str, Any] = {"machine": machine(), "model": str(path), "rtf_one_thread": bench_rtf(net)}  # type: ignore[arg-type]
+    # The default ring (one block: the lowest latency), and one block more at each size.
+    report["stream"] = [bench_stream(period, ring, seconds) for period, ring in ((256, 1), (256, 2), (128, 1), (128, 2))]
+    return report
