@@ -172,7 +172,7 @@ class Server:
 def make_audio(config: Config) -> AudioEngine:
     """The synth's engine for `audio.enabled` (ConfigError if the synth cannot load or
     does not fit the configuration: the user asked for sound)."""
-    synth = load_synth(config)
+    synth, _ = load_synth(config.audio.model)
     if synth.config.sample_rate != config.audio.samplerate:
         raise ConfigError(f"audio.samplerate is {config.audio.samplerate}; the synth plays at "
                           f"{synth.config.sample_rate} Hz")

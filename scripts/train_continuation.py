@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from plots import learning_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
+from training import start_run  # noqa: E402
 
 from liveai.data.augment import Augment, augment  # noqa: E402
 from liveai.data.corpus import load_pieces  # noqa: E402
@@ -147,23 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = torch.device(args.device)
-    if world > 1:
-        if device.type == "cuda":
-            device = torch.device("cuda", local_rank)
-            torch.cuda.set_device(device)
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    main_proc = rank == 0
-    out = Path(args.out or ROOT / "runs" / args.arch)
-    out.mkdir(parents=True, exist_ok=True)
-
-    def say(msg: str) -> None:
-        if main_proc:
-            print(msg, flush=True)
+    run = start_run(args.device, args.threads, Path(args.out or ROOT / "runs" / args.arch))
+    world, rank, device, main_proc, out, say = run.world, run.rank, run.device, run.main, run.out, run.say
 
     torch.manual_seed(args.seed)
     train = load_split(args.data, "train", mmap=True)
@@ -220,12 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                                      np.random.default_rng(seed), played_share=args.played_share)
     else:
         sampler = TokenWindows(train.tokens, args.seq_len, seed=seed, aug=Augment() if args.augment == "tokens" else None)
-    logf = open(out / "log.jsonl", "a") if main_proc else None  # noqa: SIM115 (kept open for the run)
-
-    def log_json(rec: dict[str, Any]) -> None:
-        if logf:
-            logf.write(json.dumps(rec) + "\n")
-            logf.flush()
+    log_json = run.log
 
     def train_info(val_bpe: float | None) -> dict[str, Any]:
         return {
@@ -304,10 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 dist.barrier()
     bar.close()
     say(f"done: {step} steps, best val {best_val:.4f} bits/event, checkpoints in {out}")
-    if logf:
-        logf.close()
-    if world > 1:
-        dist.destroy_process_group()
+    run.close()
     return 0
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from plots import learning_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from train_continuation import parse_cfg  # noqa: E402
+from training import start_run  # noqa: E402
 
 from liveai.audio.features import features_of_notes  # noqa: E402
 from liveai.models.checkpoint import build_model, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
@@ -124,22 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    device = torch.device(args.device)
-    if world > 1:
-        if device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-            torch.cuda.set_device(device)
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    main_proc = rank == 0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    def say(msg: str) -> None:
-        if main_proc:
-            print(msg, flush=True)
+    run = start_run(args.device, args.threads, Path(args.out))
+    world, rank, device, main_proc, out, say = run.world, run.rank, run.device, run.main, run.out, run.say
 
     resume = out / "last.pt" if args.resume == "auto" and (out / "last.pt").exists() else args.resume
     ckpt = read_checkpoint(resume, "cpu") if resume and resume != "auto" else None
@@ -171,12 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
     rng = np.random.default_rng(args.seed * 1000 + rank + 7919 * step)
-    logf = open(out / "log.jsonl", "a") if main_proc else None  # noqa: SIM115 (kept open for the run)
-
-    def log_json(rec: dict[str, Any]) -> None:
-        if logf:
-            logf.write(json.dumps(rec) + "\n")
-            logf.flush()
+    log_json = run.log
 
     def train_info(figures: dict[str, float]) -> dict[str, Any]:
         return {"steps": step, "wall_time_s": round(wall_prior + time.time() - t_start, 1), "params": n_params,
@@ -229,10 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             dist.barrier()
     bar.close()
     say(f"done: {step} steps, best validation MR-STFT {best:.4f}, checkpoints in {out}")
-    if logf:
-        logf.close()
-    if world > 1:
-        dist.destroy_process_group()
+    run.close()
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from plots import learning_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from train_continuation import parse_cfg  # noqa: E402
+from training import start_run  # noqa: E402
 
 from liveai.data.corpus import load_pieces  # noqa: E402
 from liveai.data.melodies import melodies  # noqa: E402
@@ -136,22 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    device = torch.device(args.device)
-    if world > 1:
-        if device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-            torch.cuda.set_device(device)
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    main_proc = rank == 0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    def say(msg: str) -> None:
-        if main_proc:
-            print(msg, flush=True)
+    run = start_run(args.device, args.threads, Path(args.out))
+    world, rank, device, main_proc, out, say = run.world, run.rank, run.device, run.main, run.out, run.say
 
     data = Path(args.data)
     if main_proc:  # one process cuts and caches the melodies; the others read them
@@ -182,12 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             model, device_ids=[device.index] if device.type == "cuda" else None)
     rng = torch.Generator().manual_seed(args.seed * 1000 + rank + 7919 * step)
     train_t = torch.from_numpy(train.astype(np.int64))
-    logf = open(out / "log.jsonl", "a") if main_proc else None  # noqa: SIM115 (kept open for the run)
-
-    def log_json(rec: dict[str, Any]) -> None:
-        if logf:
-            logf.write(json.dumps(rec) + "\n")
-            logf.flush()
+    log_json = run.log
 
     def train_info(figures: dict[str, float]) -> dict[str, Any]:
         return {"steps": step, "wall_time_s": round(wall_prior + time.time() - t_start, 1), "params": n_params,
@@ -243,10 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             dist.barrier()
     bar.close()
     say(f"done: {step} steps, best validation ELBO {best:.3f} nats per melody, checkpoints in {out}")
-    if logf:
-        logf.close()
-    if world > 1:
-        dist.destroy_process_group()
+    run.close()
     return 0
 
 

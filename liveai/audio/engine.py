@@ -7,8 +7,9 @@ audio process.
 
 Timing. Each callback leaves an anchor: sample `a` reached the callback at time `ta`;
 so sample 0 reached it at ta - a / rate, the stream's start (the earliest of the last
-0.25 s of anchors: callbacks run late, never early; an underrun or a driver's lost
-cycles move the start for good, and it follows them within 0.25 s). A note due at time t is rendered
+0.25 s of anchors: callbacks run late, never early; a driver's lost cycles move the
+start for good, and it follows them within 0.25 s; an underrun does not, as the ring
+keeps every sample's time). A note due at time t is rendered
 at sample (t - start) * rate + lead, where `lead`
 is the ring's length plus a block, the time a sample rendered now waits to reach the
 callback; so notes keep their spacing to the sample, and sound a constant `lead` after
@@ -40,18 +41,19 @@ import numpy as np
 from ..config import AudioConfig
 from ..events import ControlChange, Event, NoteOff, NoteOn
 from .renderer import SynthRenderer
-from .ring import ANCHOR_SEQ, BLOCKS, UNDERRUNS, XRUNS, Ring
+from .ring import ANCHOR_SEQ, BLOCKS, FRAMES, UNDERRUNS, XRUNS, Ring
 
 log = logging.getLogger(__name__)
 
 ALL_OFF = (120, 123)  # all sound off, all notes off: what a panic sends
 KEPT = 4096  # render times and note latencies kept for the status percentiles
 RETRY_S = (0.5, 5.0)  # looking for a device again: first wait, longest wait
+STEADY_S = 5.0  # a stream that played this long resets the wait (one that dies at once does not)
 START_S = 10.0  # the audio process has this long to say whether it plays
 REALTIME_PRIORITY = 20  # SCHED_FIFO, below JACK's own threads (70 by default with -R)
 # The stream's clock is read off this much of its latest callbacks: longer than a late
-# callback, shorter than a driver's lost cycles or an underrun take to be believed
-# (they move the stream's sample count against the clock for good).
+# callback, short enough to follow a driver that lost cycles (its sample count then
+# stays behind the clock for good).
 ANCHOR_WINDOW_S = 0.25
 
 
@@ -75,6 +77,13 @@ class AudioEngine:
         self.realtime = False
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)  # the callback never waits on a full pipe
+        self._retry = RETRY_S[0]
+        self._playing_since = 0.0
+        self._lost_said = float("-inf")
+        self._frames_said = False
+        self._last_time = float("-inf")  # the latest event mapped, and its sample:
+        self._last_sample = 0  # a later event never maps before it
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="liveai-audio", daemon=True)
 
@@ -95,9 +104,15 @@ class AudioEngine:
 
     def close(self) -> None:
         self._stopping.set()
-        os.write(self._wake_w, b"\0")
+        try:
+            os.write(self._wake_w, b"\0")
+        except BlockingIOError:  # wake-ups are queued already
+            pass
         if self._thread.is_alive():
-            self._thread.join(5.0)
+            self._thread.join(START_S + 5.0)  # it may be waiting for an audio process to start
+        if self._thread.is_alive():
+            log.warning("audio: the render thread did not stop; leaving its memory mapped")
+            return
         self._stop_player()
         self.ring.close()
         os.close(self._wake_r)
@@ -106,26 +121,50 @@ class AudioEngine:
     # -- the render thread -------------------------------------------------------------
     def _run(self) -> None:
         self._ask_for_realtime()
-        retry = RETRY_S[0]
         while not self._stopping.is_set():
-            if self.player is None or self.player.poll() is not None:
-                if self.player is not None:
-                    self._player_ended()
-                self.inbox.clear()  # no device: the notes are heard over MIDI and OSC only
-                if self._start_player():
-                    retry = RETRY_S[0]
-                else:
-                    self._stopping.wait(retry)
-                    retry = min(retry * 2, RETRY_S[1])
-                continue
-            while self.ring.space() >= self.block:
-                self._render_block()
-            self._time_onsets()
-            select.select([self._wake_r], [], [], 0.05)  # the next callback, or a look at the player
             try:
-                os.read(self._wake_r, 4096)
-            except BlockingIOError:
-                pass
+                self._step()
+            except Exception:  # a bug must not end liveai's sound for good: say it, start again
+                log.exception("audio: the render thread failed; restarting the audio")
+                self._stop_player()
+                self.state, self.problem = "no device", "failed"
+                self._stopping.wait(self._retry)
+
+    def _step(self) -> None:
+        """One turn: start the audio process if there is none, else render what the ring
+        has room for (at most one ring's worth, so a slow machine cannot hold a realtime
+        thread forever) and wait for the next callback."""
+        if self.player is None or self.player.poll() is not None:
+            if self.player is not None:
+                self._player_ended()
+            self.inbox.clear()  # no device: the notes are heard over MIDI and OSC only
+            if not self._start_player():
+                self._stopping.wait(self._retry)
+                self._retry = min(self._retry * 2, RETRY_S[1])
+            return
+        if time.monotonic() - self._playing_since > STEADY_S:
+            self._retry = RETRY_S[0]  # it has played a while: the next outage starts afresh
+        for _ in range(self.ring.capacity // self.block + 1):
+            if self.ring.space() < self.block:
+                break
+            self._render_block()
+        self._time_onsets()
+        self._check_frames()
+        select.select([self._wake_r], [], [], 0.05)  # the next callback, or a look at the player
+        try:
+            os.read(self._wake_r, 4096)
+        except BlockingIOError:
+            pass
+
+    def _check_frames(self) -> None:
+        """Once per stream: a device that asks for more frames per callback than
+        audio.blocksize (a JACK period of 1024, say) finds the ring short at every call."""
+        frames = int(self.ring.header[FRAMES])
+        if frames > self.ring.capacity and not self._frames_said:
+            self._frames_said = True
+            log.warning("audio: the device asks for %d frames per callback, more than the ring holds (%d): set "
+                        "audio.blocksize = %d (with JACK: its period), or raise audio.ring_blocks", frames,
+                        self.ring.capacity, frames)
 
     def _ask_for_realtime(self) -> None:
         """Realtime scheduling for this thread when the system allows it (root, or a user
@@ -141,7 +180,7 @@ class AudioEngine:
             log.info("audio: the render thread runs without realtime scheduling (%s); see audio.ring_blocks", exc)
 
     def _render_block(self) -> None:
-        start = self.ring.written
+        start = self.ring.write_position()
         events = self._events_in(start, self.block)
         t0 = time.perf_counter()
         audio = self.renderer.render(self.block, events)
@@ -157,10 +196,14 @@ class AudioEngine:
         stream_start = None if anchor is None else self._stream_start(anchor)
         while self.inbox:
             t, arrived, pitch, velocity = self.inbox.popleft()
-            self.pending.append((self._sample_of(t, start, stream_start), arrived, pitch, velocity))
+            sample = self._sample_of(t, start, stream_start)
+            if t >= self._last_time:  # the stream's start moved between two takes: keep the order
+                sample = max(sample, self._last_sample)
+                self._last_time, self._last_sample = t, sample
+            self.pending.append((sample, arrived, pitch, velocity))
         if not self.pending:
             return []
-        self.pending.sort(key=lambda e: e[0])
+        self.pending.sort(key=lambda e: e[0])  # stable: events at one sample keep their order
         events, kept = [], []
         for sample, arrived, pitch, velocity in self.pending:
             if sample >= start + n:
@@ -169,10 +212,7 @@ class AudioEngine:
             if sample < start:
                 self.late += 1
                 sample = start
-            if pitch < 0:  # all notes off
-                self.renderer.all_off()
-                continue
-            events.append((sample - start, pitch, velocity))
+            events.append((sample - start, pitch, velocity))  # pitch -1: all notes off, at its sample
             if velocity > 0 and arrived is not None:
                 self.onsets.append((sample, arrived))
         self.pending = kept
@@ -237,13 +277,19 @@ class AudioEngine:
         latency, _, name = rest.partition(" ")
         self.out_latency_s, self.device_name, self.problem, self.state = float(latency), name, "", "playing"
         self.opens += 1
+        self._playing_since = time.monotonic()
+        self.inbox.clear()  # what came while it started is past: not a burst of old notes now
+        self.pending.clear()
         log.info("audio: playing through %s (%d Hz, %d frames, output latency %.1f ms, notes sound %.1f ms "
                  "after they are due)", name, c.samplerate, self.block, 1000 * self.out_latency_s,
                  1000 * self.lead / c.samplerate)
         return True
 
     def _player_ended(self) -> None:
-        log.warning("audio: lost %s; the notes go on over MIDI and OSC, looking for it again", self.device_name)
+        # A device that opens and then never plays would say so every second: once a minute is enough.
+        level = logging.WARNING if time.monotonic() - self._lost_said > 60.0 else logging.DEBUG
+        self._lost_said = time.monotonic()
+        log.log(level, "audio: lost %s; the notes go on over MIDI and OSC, looking for it again", self.device_name)
         self._stop_player()
         self.state, self.problem = "no device", "lost"
 
@@ -263,9 +309,11 @@ class AudioEngine:
         self.blocks_before += int(h[BLOCKS])
         self.underruns_before += int(h[UNDERRUNS])
         self.xruns_before += int(h[XRUNS])
-        h[BLOCKS] = h[UNDERRUNS] = h[XRUNS] = 0
+        h[BLOCKS] = h[UNDERRUNS] = h[XRUNS] = h[FRAMES] = 0
+        self._frames_said = False
         h[ANCHOR_SEQ] = 0  # the anchor's sequence: no anchor until the next process's first callback
         # What was rendered for the old stream, and its voices, must not play on the next.
+        self._last_time, self._last_sample = float("-inf"), 0
         self.onsets.clear()
         self.starts.clear()
         self.pending.clear()

@@ -2,7 +2,7 @@
 features, block by block, the same way live and offline.
 
     0 harmonic excitation  every voice's 1/h harmonics at its f0, times its envelope
-    1 noise                counter-based white noise, times the summed envelope
+    1 noise                counter-based white noise, times the summed envelope (at most 1)
     2 pitch                the envelope-weighted mean of log2(f0 / 440) over voices
     3 loudness             the summed envelope
 
@@ -47,7 +47,10 @@ class NoteFeatures:
         self.voices.note_off(pitch)
 
     def apply(self, pitch: int, velocity: int, offset: int = 0) -> None:
-        if velocity > 0:
+        """A note-on, a note-off (velocity 0), or all notes off (pitch -1)."""
+        if pitch < 0:
+            self.all_off()
+        elif velocity > 0:
             self.note_on(pitch, velocity, offset)
         else:
             self.note_off(pitch)

@@ -1,6 +1,6 @@
 """`liveai render`: a MIDI file played by the neural synth into a WAV file, through the
 renderer the live engine plays with (`SynthRenderer`, `render_notes`): what a file
-renders to is what the stream plays.
+renders to is what the stream plays, before the stream's `audio.gain`.
 
 Bad input is a clear one-line error and exit 2: a MIDI file that cannot be read or holds
 no notes (MidiFileError), a synth model that is missing, broken or not a synth
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -19,27 +19,12 @@ from tqdm import tqdm
 from ..config import Config
 from ..data.audio import AudioFileError, write_wav
 from ..data.midi import read_notes
-from ..errors import ConfigError, MidiFileError
-from ..models.checkpoint import CheckpointError, load_checkpoint
-from ..models.shipped import SYNTH, find_checkpoint
-from ..models.synth import SynthNet
+from ..errors import MidiFileError
+from ..runtime.loading import load_synth
 from .renderer import SynthRenderer, render_notes
 
 TAIL_S = 0.5  # rendered after the last note ends: its release
 PROGRESS_AFTER_S = 1.0  # the progress bar appears once a render has taken this long
-
-
-def load_synth_model(name: str | None) -> tuple[SynthNet, Path]:
-    """The synth (a shipped name or a checkpoint path; default the shipped synth.pt) on the CPU."""
-    path = find_checkpoint(name or SYNTH)
-    try:
-        model, _ = load_checkpoint(path, "cpu", archs=("synth",))
-    except CheckpointError as exc:
-        lines = str(exc).splitlines()
-        if len(lines) > 1 and exc.__cause__ is not None:  # torch's page-long refusal: its kind is enough
-            lines = [f"cannot read checkpoint {path}: {type(exc.__cause__).__name__}"]
-        raise ConfigError(f"render --model: {lines[0] if lines else type(exc).__name__}") from exc
-    return cast(SynthNet, model), path
 
 
 def render_midi(config: Config, midi: str | Path, out: str | Path, model: str | None = None,
@@ -51,7 +36,7 @@ def render_midi(config: Config, midi: str | Path, out: str | Path, model: str | 
         raise AudioFileError(f"cannot write {out}: no folder {Path(out).parent}")
     if not notes:
         raise MidiFileError(f"{midi} holds no notes to render")
-    net, path = load_synth_model(model or config.audio.model)
+    net, path = load_synth(model or config.audio.model, "render --model" if model else "audio.model")
     torch.set_num_threads(config.model.threads)
     rate = net.config.sample_rate
     renderer = SynthRenderer(net, polyphony=config.audio.polyphony)
@@ -66,5 +51,6 @@ def render_midi(config: Config, midi: str | Path, out: str | Path, model: str | 
     except OSError as exc:
         raise AudioFileError(f"cannot write {out}: {exc}") from exc
     return {"wav": str(out), "seconds": round(len(audio) / rate, 3), "samples": len(audio), "sample_rate": rate,
-            "notes": len(notes), "render_s": round(render_s, 3), "x_realtime": round(len(audio) / rate / max(render_s, 1e-9), 2),
+            "notes": len(notes), "render_s": round(render_s, 3),
+            "x_realtime": round(len(audio) / rate / max(render_s, 1e-9), 2),
             "model": str(path), "clipped_samples": int((abs(audio) > 1.0).sum())}

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .ring import BLOCKS, LAST_NS, UNDERRUNS, XRUNS, Ring
+from .ring import BLOCKS, FRAMES, LAST_NS, UNDERRUNS, XRUNS, Ring
 
 NO_DEVICE, LOST = 3, 4
 LOST_AFTER_S = 0.5  # no callback for this long: the device is gone
@@ -76,10 +76,11 @@ class Callback:
         outdata[:] = mono[:, None]
         ring.set_anchor(first, now)
         header[BLOCKS] += 1
+        header[FRAMES] = frames
         header[LAST_NS] = now
         try:
             os.write(self.wake_fd, b"\0")
-        except BlockingIOError:  # the render thread has wake-ups queued already
+        except BlockingIOError:  # the render thread has wake-ups queued already (liveai made it non-blocking)
             pass
 
 
@@ -92,25 +93,27 @@ def main(argv: list[str]) -> int:
     ring_fd, wake_fd, rate, blocksize = (int(a) for a in argv[:4])
     latency: float | str = float(argv[4]) if float(argv[4]) > 0 else "low"
     device_name = argv[5] if len(argv) > 5 else ""
+    parent = os.getppid()  # before anything slow: liveai may end meanwhile
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # liveai stops us: nothing to save
-    os.set_blocking(wake_fd, False)
     try:
         import sounddevice as sd
     except OSError as exc:
         say(f"no-device PortAudio not found: {exc}")
         return NO_DEVICE
     ring = Ring.attach(ring_fd)
-    ring.header[LAST_NS] = time.monotonic_ns()  # the stream has LOST_AFTER_S to call back
     try:
         index, name, channels = find_output(sd, device_name)
         stream = sd.OutputStream(samplerate=rate, blocksize=blocksize, device=index, channels=channels,
                                  dtype="float32", latency=latency, callback=Callback(ring, wake_fd))
+        ring.header[LAST_NS] = time.monotonic_ns()  # the stream has LOST_AFTER_S to call back
         stream.start()
     except (ValueError, sd.PortAudioError) as exc:
-        say(f"no-device {exc}")
+        hint = ""
+        if "rate" in str(exc).lower():
+            hint = " (the synth plays at this rate only: run the device or the JACK server at it)"
+        say(f"no-device {exc} at {rate} Hz{hint}")
         os._exit(NO_DEVICE)  # PortAudio's own exit may hang on a half-gone JACK server
     say(f"playing {float(stream.latency):.6f} {name}")
-    parent = os.getppid()
     while True:
         time.sleep(0.05)
         silent_s = (time.monotonic_ns() - int(ring.header[LAST_NS])) / 1e9

@@ -1,7 +1,7 @@
 """The synth as one object (#12): notes in, audio out, block by block, with every state
 kept (voices, oscillators, noise counter, the network's pasts). The live engine's
 render thread and `liveai render` both play through it, so what a file renders to is
-what the stream plays.
+what the stream plays (which then applies `audio.gain`).
 
 `compile_step` makes the network's step a TorchScript function of matrix products
 (`MatmulStep`): 0.39 ms for 256 samples on this CPU, where the eager convolutions take
@@ -59,7 +59,8 @@ class MatmulStep(torch.nn.Module):
             padded = torch.cat([pasts[i][0], x], dim=1)
             taps = torch.cat([padded[:, j * d: j * d + n] for j in range(self.kernel)], dim=0)
             h = torch.addmm(self.conv_b[i], self.conv_w[i], taps)
-            mixed = torch.addmm(self.mix_b[i], self.mix_w[i], torch.tanh(h[: self.channels]) * torch.sigmoid(h[self.channels:]))
+            gated = torch.tanh(h[: self.channels]) * torch.sigmoid(h[self.channels:])
+            mixed = torch.addmm(self.mix_b[i], self.mix_w[i], gated)
             x = x + mixed[: self.channels]
             skips = skips + mixed[self.channels:]
             new_pasts.append(padded[:, padded.shape[1] - (self.kernel - 1) * d:][None])

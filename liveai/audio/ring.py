@@ -3,13 +3,14 @@ liveai's render thread writes, the audio process's callback reads.
 
 No lock: each side moves only its own counter, and reads the other's only to know how
 much it may touch; a counter moves after the samples it covers are written (aligned
-int64 stores, which x86 and ARM keep whole and in order for this use). The header
+int64 stores, which x86 keeps whole and in order; on ARM the order rests on the
+Python calls between the stores, which are far slower than the hardware's reordering). The header
 also carries what the callback reports: blocks played, underruns, and its latest
 anchor (which sample reached the callback when) under a sequence count, so a reader
 never takes half of one anchor and half of the next.
 
-The memory is one anonymous file (`Ring.create`), handed to the audio process by its
-descriptor (`Ring.attach`); it is allocated once.
+The memory is one anonymous memory file (`Ring.create`, memfd), handed to the audio
+process by its descriptor (`Ring.attach`); it is allocated once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 
 import numpy as np
 
-WRITTEN, READ, ANCHOR_SEQ, ANCHOR_SAMPLE, ANCHOR_NS, BLOCKS, UNDERRUNS, XRUNS, LAST_NS, CAPACITY = range(10)
+WRITTEN, READ, ANCHOR_SEQ, ANCHOR_SAMPLE, ANCHOR_NS, BLOCKS, UNDERRUNS, XRUNS, LAST_NS, CAPACITY, FRAMES = range(11)
 HEADER = 16  # int64 slots
 
 
@@ -33,11 +34,13 @@ class Ring:
 
     @classmethod
     def create(cls, capacity: int) -> Ring:
-        file = tempfile.TemporaryFile(prefix="liveai-ring-")  # unnamed: freed with its last descriptor
         size = HEADER * 8 + capacity * 4
-        file.truncate(size)
-        fd = os.dup(file.fileno())
-        file.close()
+        if hasattr(os, "memfd_create"):  # memory, never written back to a disk
+            fd = os.memfd_create("liveai-ring")
+        else:  # an unnamed temporary file: freed with its last descriptor
+            with tempfile.TemporaryFile(prefix="liveai-ring-") as file:
+                fd = os.dup(file.fileno())
+        os.ftruncate(fd, size)
         ring = cls(mmap.mmap(fd, size), fd)
         ring.header[CAPACITY] = capacity
         ring.capacity = capacity
@@ -67,14 +70,19 @@ class Ring:
         """Append as many of `samples` as fit; returns how many. After an underrun the
         reader is ahead: the samples it played as silence are skipped, so every sample
         keeps its place in time."""
-        written = max(self.written, self.read)
-        n = min(len(samples), self.capacity - (written - self.read))
+        read = self.read  # once: the reader moves it meanwhile
+        written = max(self.written, read)
+        n = min(len(samples), self.capacity - (written - read))
         at = written % self.capacity
         first = min(n, self.capacity - at)
         self.buffer[at:at + first] = samples[:first]
         self.buffer[:n - first] = samples[first:n]
         self.header[WRITTEN] = written + n
         return n
+
+    def write_position(self) -> int:
+        """The sample the next write lands on (after an underrun, the reader's)."""
+        return max(self.written, self.read)
 
     def skip_to_written(self) -> None:
         """Drop what is queued (the producer's side, with no consumer running)."""

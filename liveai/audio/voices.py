@@ -1,5 +1,5 @@
 """Voices for the synth (#12): which oscillator plays which note, with envelopes that
-never click, and note times mapped to sample offsets.
+never click.
 
 `Voices` keeps `polyphony` voices. A note-on takes a free voice, else steals the oldest
 sounding one: the stolen note does not stop dead (a click) but moves to a ghost slot
@@ -8,11 +8,6 @@ that fades it out over `steal_s`, while its voice starts the new note (more than
 releases over `release_s`; a note-on rises over `attack_s`. Each voice keeps its
 oscillator's phase, which a stolen note takes into its ghost. Every envelope moves by at
 most 1 / (the shortest ramp in samples) per sample, so the sound has no step in it.
-
-`SampleClock` maps a note's target time (time.monotonic) to its sample in the stream:
-onsets are sample-accurate against its `start` (the audio engine will re-anchor it to
-the stream's own clock, which drifts from the system's), and one already past is played
-at the block's first sample and counted late.
 """
 
 from __future__ import annotations
@@ -136,26 +131,3 @@ class Voices:
 
     def sounding(self) -> int:
         return sum(v.sounding for v in self.voices)
-
-
-class SampleClock:
-    """The stream's timeline: sample 0 plays at `start` (time.monotonic)."""
-
-    def __init__(self, start: float, sample_rate: int) -> None:
-        self.start = start
-        self.sample_rate = sample_rate
-        self.late = 0
-
-    def sample_of(self, t: float) -> int:
-        return round((t - self.start) * self.sample_rate)
-
-    def offset_in(self, t: float, block_start: int, block_len: int) -> int | None:
-        """Where in the block [block_start, block_start + block_len) time `t` falls: None
-        if it is after the block; 0 (and counted late) if it is already past."""
-        sample = self.sample_of(t)
-        if sample >= block_start + block_len:
-            return None
-        if sample < block_start:
-            self.late += 1
-            return 0
-        return sample - block_start

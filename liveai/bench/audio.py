@@ -20,15 +20,13 @@ import subprocess
 import time
 from contextlib import ExitStack
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..audio.renderer import SynthRenderer
-from ..models.checkpoint import load_checkpoint
-from ..models.shipped import find_checkpoint
 from ..models.synth import SynthNet
+from ..runtime.loading import load_synth
 from .harness import machine
 from .jack import terminate
 from .play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes
@@ -114,20 +112,22 @@ def bench_stream(period: int, ring_blocks: int, seconds: float, rate: float = 20
         keys = ("audio_blocks", "audio_underruns", "audio_xruns", "audio_late_notes")
         return {
             "frames": period, "ring_blocks": ring_blocks, "jackd_realtime": realtime,
-            "render_thread_realtime": after.get("audio_realtime"), "seconds": seconds, "notes_per_s": round(achieved, 1),
+            "render_thread_realtime": after.get("audio_realtime"), "seconds": seconds,
+            "notes_per_s": round(achieved, 1),
             **{k.removeprefix("audio_"): int(after[k]) - int(before[k]) for k in keys},
             "render_ms_p50": after["audio_render_ms_p50"], "render_ms_p99": after["audio_render_ms_p99"],
             "render_ms_p99_idle": idle["audio_render_ms_p99"], "block_ms": round(1000 * period / 48000, 2),
-            "note_to_callback_ms_p50": after["audio_note_ms_p50"], "note_to_callback_ms_p99": after["audio_note_ms_p99"],
+            "note_to_callback_ms_p50": after["audio_note_ms_p50"],
+            "note_to_callback_ms_p99": after["audio_note_ms_p99"],
             "stream_latency_ms": after["audio_latency_ms"],
             "deadline_misses": int(after.get("deadline_misses", 0)) - int(before.get("deadline_misses", 0)),
         }
 
 
 def bench_audio(seconds: float, model_path: str | None = None) -> dict[str, Any]:
-    path = find_checkpoint(model_path or "synth")
-    net, _ = load_checkpoint(Path(path), "cpu", archs=("synth",))
-    report: dict[str, Any] = {"machine": machine(), "model": str(path), "rtf_one_thread": bench_rtf(net)}  # type: ignore[arg-type]
+    net, path = load_synth(model_path or "synth", "bench --model")
+    report: dict[str, Any] = {"machine": machine(), "model": str(path), "rtf_one_thread": bench_rtf(net)}
     # The default ring (one block: the lowest latency), and one block more at each size.
-    report["stream"] = [bench_stream(period, ring, seconds) for period, ring in ((256, 1), (256, 2), (128, 1), (128, 2))]
+    streams = ((256, 1), (256, 2), (128, 1), (128, 2))
+    report["stream"] = [bench_stream(period, ring, seconds) for period, ring in streams]
     return report

@@ -58,7 +58,8 @@ class Engine:
         self._cc_map = {int(k): v for k, v in config.midi.cc_map.items()}
         self._program_map = {int(k): v for k, v in config.midi.program_map.items()}
         self._log_miss = LogThrottle(log, "misses")
-        # Who else hears the player's notes as they arrive (liveai's synth, audio.play = "all").
+        # Who else hears the player's notes and controllers as they arrive (liveai's synth,
+        # audio.play = "all").
         self.input_taps: list[Sink] = []
 
     @property
@@ -80,7 +81,7 @@ class Engine:
         """Route one incoming event; client mistakes raise CommandError."""
         self.stats.count("events_in")
         self.stats.event_in(self.now())
-        if self.input_taps and isinstance(event, (NoteOn, NoteOff)):
+        if self.input_taps and isinstance(event, (NoteOn, NoteOff, ControlChange)):
             for tap in self.input_taps:
                 tap(event)
         match event:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import cast
 
 from ..config import Config
@@ -72,19 +73,23 @@ def load_morph(config: Config) -> MelodyVAE | None:
     return cast(MelodyVAE, model)
 
 
-def load_synth(config: Config) -> SynthNet:
-    """The synth for `audio.enabled`, float32 in eval mode on the CPU (the render thread
-    feeds it from the CPU-side voices). A missing or broken file is a ConfigError: the
-    user asked for sound, so liveai says why it cannot and stops (exit 2)."""
-    path = find_checkpoint(config.audio.model)
+def load_synth(name: str, setting: str = "audio.model") -> tuple[SynthNet, Path]:
+    """The synth `name` (a shipped name or a checkpoint path), float32 in eval mode on
+    the CPU (the render thread feeds it from the CPU-side voices), and its path. A
+    missing or broken file is a ConfigError naming `setting`: the user asked for sound,
+    so liveai says why it cannot and stops (exit 2)."""
+    path = find_checkpoint(name)
     try:
         model, _ = load_checkpoint(path, "cpu", archs=("synth",))
     except CheckpointError as exc:
-        raise ConfigError(f"audio.model: {exc}") from exc
+        lines = str(exc).splitlines()
+        if len(lines) > 1 and exc.__cause__ is not None:  # torch's page-long refusal: its kind is enough
+            lines = [f"cannot read checkpoint {path}: {type(exc.__cause__).__name__}"]
+        raise ConfigError(f"{setting}: {lines[0] if lines else type(exc).__name__}") from exc
     synth = cast(SynthNet, model)
     log.info("synth %s from %s: %d Hz, receptive field %d samples", path.stem, path, synth.config.sample_rate,
              synth.receptive_field)
-    return synth
+    return synth, path
 
 
 def _is_quantized(model: object) -> bool:

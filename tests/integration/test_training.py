@@ -123,3 +123,31 @@ def test_train_vae_then_resume_and_under_torchrun(scores: Path, tmp_path: Path) 
                                         "--nproc-per-node", "2"])
     _, info = load_checkpoint(ddp / "best.pt", "cpu", archs=("vae",))
     assert info["train_info"]["world_size"] == 2
+
+
+def train_synth(audio: Path, out: Path, steps: int, *extra: str, launcher: list[str] | None = None) -> str:
+    return run([ROOT / "scripts" / "train_synth.py", "--data", audio, "--out", out, "--steps", steps, *extra,
+                "--eval-every", 3, "--log-every", 1, "--batch-size", 2, "--crop-s", 0.05, "--eval-windows", 2,
+                "--cfg", "channels=4", "--cfg", "skip=4"], launcher)
+
+
+def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, tmp_path: Path) -> None:
+    """FluidSynth renders the pieces; the synth trains on them, resumes, and runs under DDP."""
+    audio = tmp_path / "audio"
+    run([ROOT / "scripts" / "prepare_audio.py", "--corpus", scores, "--out", audio, "--train", 3, "--val", 1,
+         "--test", 1, "--clip-s", 2])
+    meta = json.loads((audio / "meta.json").read_text())
+    assert meta["program"] == 4 and meta["splits"]["train"]["clips"] == 3
+    assert 3 * 1.5 <= meta["splits"]["train"]["seconds"] <= 3 * 2.5  # each clip: up to 2 s and the release tail
+
+    train_synth(audio, tmp_path / "run", 3)
+    assert "resumed" in train_synth(audio, tmp_path / "run", 5, "--resume", "auto")
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "val_mrstft" in r] == [3, 5]
+    assert all(r["train_mrstft"] > 0 for r in log if "train_mrstft" in r)
+    model, info = load_checkpoint(tmp_path / "run" / "last.pt", "cpu", archs=("synth",))
+    assert info["train_info"]["steps"] == 5 and model.config.channels == 4
+    train_synth(audio, tmp_path / "ddp", 2, launcher=[str(Path(sys.executable).with_name("torchrun")),
+                                                       "--standalone", "--nproc-per-node", "2"])
+    _, info = load_checkpoint(tmp_path / "ddp" / "last.pt", "cpu", archs=("synth",))
+    assert info["train_info"]["world_size"] == 2

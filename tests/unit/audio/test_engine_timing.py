@@ -66,6 +66,32 @@ def test_a_late_callback_does_not_move_the_notes(engine: AudioEngine) -> None:
     assert rendered(engine, 512, 4) == [(480 + engine.lead, 60, 100)]
 
 
+def test_a_note_off_never_lands_before_its_note_on_when_the_stream_clock_moves(engine: AudioEngine) -> None:
+    callback_at(engine, 0, 100.0)
+    engine.sink(NoteOn(60, 100, t=100.0300))  # mapped now, rendered a few blocks later
+    engine._events_in(512, 256)
+    # The driver lost 50 ms: its samples now reach the callback later, so the stream's
+    # start moves later (the old anchors leave the window) and a later time maps earlier.
+    callback_at(engine, 512, 100.0 + 512 / SR + 0.3)
+    callback_at(engine, 768, 100.0 + 768 / SR + 0.35)
+    engine.sink(NoteOff(60, t=100.0310))
+    got = rendered(engine, 768, 12)
+    assert [e[1:] for e in got] == [(60, 100), (60, 0)], got
+    assert got[0][0] <= got[1][0]
+
+
+def test_all_notes_off_ends_a_note_struck_earlier_in_the_same_block(engine: AudioEngine) -> None:
+    callback_at(engine, 0, 100.0)
+    engine.sink(NoteOn(60, 100, t=100.0010))
+    engine.sink(NoteOn(67, 100, t=100.0012))
+    engine.sink(ControlChange(123, 0, t=100.0020))
+    start = 512 + 256 * ((round(0.001 * SR) + engine.lead - 512) // 256)  # the block the notes land in
+    for at in range(512, start + 256, 256):
+        engine.renderer.render(256, engine._events_in(at, 256))
+    engine.renderer.render(SR // 5)  # the release
+    assert engine.renderer.voices() == 0
+
+
 def test_all_notes_off_releases_every_voice_at_its_sample(engine: AudioEngine) -> None:
     engine.sink(NoteOn(60, 100, t=0.0))
     engine.sink(NoteOn(67, 100, t=0.0))

@@ -38,7 +38,7 @@ def test_after_an_underrun_every_sample_keeps_its_place_in_time() -> None:
     ring.write(np.arange(4, dtype=np.float32))
     out = np.zeros(16, dtype=np.float32)
     assert ring.read_into(out) == 4 and ring.read == 16
-    assert ring.filled() == 0 and ring.space() == 32
+    assert ring.filled() == 0 and ring.space() == 32 and ring.write_position() == 16
     ring.write(np.arange(100, 132, dtype=np.float32))
     assert ring.written == 48
     assert ring.read_into(out) == 16 and out[0] == 100.0
@@ -56,4 +56,26 @@ def test_another_mapping_of_the_descriptor_shares_samples_and_anchor() -> None:
     other.set_anchor(10, 2_500_000_000)
     assert ring.anchor() == (10, 2.5)
     del other  # its map closes with it
+    ring.close()
+
+
+def test_the_callback_copies_counts_underruns_and_leaves_its_anchor() -> None:
+    from liveai.audio.player import Callback
+    from liveai.audio.ring import BLOCKS, FRAMES, UNDERRUNS
+
+    class Status:
+        output_underflow = False
+
+    ring = Ring.create(8)
+    read, write = __import__("os").pipe()
+    callback = Callback(Ring.attach(ring.fd), write)
+    ring.write(np.arange(1, 7, dtype=np.float32))
+    out = np.zeros((4, 2), dtype=np.float32)
+    callback(out, 4, None, Status())
+    assert out[:, 0].tolist() == out[:, 1].tolist() == [1, 2, 3, 4]  # mono to every channel
+    callback(out, 4, None, Status())
+    assert out[:, 0].tolist() == [5, 6, 0, 0] and ring.header[UNDERRUNS] == 1  # short: silence, counted
+    assert ring.header[BLOCKS] == 2 and ring.header[FRAMES] == 4
+    assert ring.anchor()[0] == 4 and ring.read == 8
+    assert len(__import__("os").read(read, 16)) == 2  # one wake-up per callback
     ring.close()

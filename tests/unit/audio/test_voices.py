@@ -1,5 +1,5 @@
 """Voices: allocation, stealing into a fading ghost, envelopes and the excitation they
-drive without a click, and sample-accurate onsets."""
+drive without a click (the onsets' timing is tested in test_engine_timing.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from liveai.audio.excitation import harmonic_excitation
-from liveai.audio.voices import SampleClock, Voices, midi_to_hz
+from liveai.audio.voices import Voices, midi_to_hz
 
 SR = 48_000
 
@@ -82,15 +82,6 @@ def test_a_steal_without_its_ghost_breaks_the_bound(monkeypatch):
     audio, v = play(CLICK_TEST_EVENTS, 14_000)
     assert audio.diff().abs().max().item() > click_bound(v)
 
-
-def test_onsets_land_on_their_sample():
-    clock = SampleClock(start=100.0, sample_rate=SR)
-    assert clock.sample_of(100.5) == 24_000
-    assert clock.offset_in(100.5, block_start=23_990, block_len=256) == 10
-    assert clock.offset_in(100.5, block_start=24_001, block_len=256) == 0 and clock.late == 1
-    assert clock.offset_in(101.0, block_start=23_990, block_len=256) is None
-    audio, _ = play([(1234, "on", 69)], 3000, polyphony=1)
-    assert audio[:1235].abs().max().item() == 0.0 and audio[1235].item() != 0.0  # sin(0) at 1234, then sound
 
 
 def test_a_note_struck_again_while_it_fades_rises_from_where_it_is():

@@ -1,0 +1,63 @@
+"""What every training script does around its loop: torchrun's processes (DDP, NCCL on
+CUDA, gloo on the CPU) or one process, the output folder, and one process that speaks
+and writes log.jsonl."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass
+class Run:
+    world: int
+    rank: int
+    device: torch.device
+    out: Path
+    log_file: IO[str] | None
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def say(self, message: str) -> None:
+        if self.main:
+            print(message, flush=True)
+
+    def log(self, record: dict[str, Any]) -> None:
+        if self.log_file:
+            self.log_file.write(json.dumps(record) + "\n")
+            self.log_file.flush()
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.log_file:
+            self.log_file.close()
+        if self.world > 1:
+            dist.destroy_process_group()
+
+
+def start_run(device: str, threads: int, out: Path) -> Run:
+    """The run under torchrun (WORLD_SIZE, RANK, LOCAL_RANK) or alone: torch threads set,
+    the process group joined, `out` made, and rank 0's log.jsonl open for appending."""
+    torch.set_num_threads(threads)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    where = torch.device(device)
+    if world > 1:
+        if where.type == "cuda":
+            where = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(where)
+        dist.init_process_group(backend="nccl" if where.type == "cuda" else "gloo")
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = open(out / "log.jsonl", "a") if rank == 0 else None  # noqa: SIM115 (kept open for the run)
+    return Run(world, rank, where, out, log_file)
