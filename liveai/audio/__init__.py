@@ -1,2 +1,2 @@
-"""Sound from liveai itself: the audio devices (the render thread and the stream come
-with the neural synth)."""
+"""Sound from liveai itself: the neural synth's voices, features and renderer, the render
+thread and its shared ring, the audio process that plays it, and the audio devices."""

@@ -1,4 +1,4 @@
-"""The audio devices PortAudio sees (`liveai devices`); the synth's sink comes next."""
+"""The audio devices PortAudio sees (`liveai devices`)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ keeps every sample's time). A note due at time t is rendered
 at sample (t - start) * rate + lead, where `lead`
 is the ring's length plus a block, the time a sample rendered now waits to reach the
 callback; so notes keep their spacing to the sample, and sound a constant `lead` after
-they are due (2 blocks with the default ring of one block: 10.7 ms at 256 frames, 5.3
-at 128). One that maps before what is already rendered (it came late) starts at the
+they are due (3 blocks with the default ring of two: 16 ms at 256 frames, 8 at 128;
+a ring of one block: 10.7 and 5.3 ms, with more underruns). One that maps before what is already rendered (it came late) starts at the
 next sample rendered and is counted late.
 
 Faults. No device at start: one warning, and liveai looks again, waiting longer each

@@ -210,7 +210,9 @@ class AudioConfig:
     # Blocks the render thread keeps ready ahead of the callback. A note sounds
     # (ring_blocks + 1) blocks after it is due; more blocks ride out longer stalls (GC, a
     # busy loop) at a block of latency each.
-    ring_blocks: Annotated[int, Range(1, 64)] = 1
+    # 2: 4 underruns in 10 min at 256 frames under load on this 2-core machine, where 1
+    # had 200 (docs/figures/2026-12-02-audio-600.json).
+    ring_blocks: Annotated[int, Range(1, 64)] = 2
     # Realtime scheduling (SCHED_FIFO) for the render thread, when the system allows it.
     realtime: bool = True
     polyphony: Annotated[int, Range(1, 64)] = 16  # voices; more notes steal the oldest
