@@ -22,7 +22,6 @@ liveai.models.checkpoint.load_checkpoint.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -31,18 +30,16 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from plots import learning_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from train_continuation import parse_cfg  # noqa: E402
 from training import start_run  # noqa: E402
 
 from liveai.audio.features import features_of_notes  # noqa: E402
-from liveai.models.checkpoint import build_model, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
+from liveai.models.checkpoint import build_model, read_checkpoint, unwrap  # noqa: E402
 from liveai.models.spectral import lsd, mrstft  # noqa: E402
 from liveai.models.synth import SynthConfig, SynthNet  # noqa: E402
 from liveai.music.note import Note  # noqa: E402
@@ -198,16 +195,9 @@ def main(argv: list[str] | None = None) -> int:
             figures = evaluate(unwrap(model), val_windows, warmup)
             improved = figures["mrstft"] < best
             best = min(best, figures["mrstft"])
-            rec = {"step": step, **{f"val_{k}": v for k, v in figures.items()}, "best": improved}
-            bar.write(json.dumps(rec))
-            log_json(rec)
-            learning_curve(out / "log.jsonl", out / "learning_curve.png", title="synth", keys=SYNTH_CURVES)
-            info = train_info(figures)
-            save_checkpoint(out / "last.pt", model, info, extra={"optimizer": opt.state_dict()})
-            if improved:
-                save_checkpoint(out / "best.pt", model, info)
-        if world > 1 and step % args.eval_every == 0:
-            dist.barrier()
+            run.evaluated(step, figures, improved, model, train_info(figures), opt, bar, "synth", SYNTH_CURVES)
+        if step % args.eval_every == 0:
+            run.barrier()
     bar.close()
     say(f"done: {step} steps, best validation MR-STFT {best:.4f}, checkpoints in {out}")
     run.close()

@@ -19,7 +19,6 @@ model: 48 free bits, beta 0.2). Shows a progress bar; logs to <out>/log.jsonl, d
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -28,13 +27,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from plots import learning_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from train_continuation import parse_cfg  # noqa: E402
 from training import start_run  # noqa: E402
@@ -42,7 +39,7 @@ from training import start_run  # noqa: E402
 from liveai.data.corpus import load_pieces  # noqa: E402
 from liveai.data.melodies import melodies  # noqa: E402
 from liveai.models import melody  # noqa: E402
-from liveai.models.checkpoint import build_model, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
+from liveai.models.checkpoint import build_model, read_checkpoint, unwrap  # noqa: E402
 from liveai.models.vae import MelodyVAE, kl_per_dim  # noqa: E402
 
 LN2 = math.log(2.0)
@@ -143,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if main_proc:  # one process cuts and caches the melodies; the others read them
         load_melodies(data, "train")
         load_melodies(data, "val")
-    if world > 1:
-        dist.barrier()
+    run.barrier()
     train = load_melodies(data, "train")
     val = load_melodies(data, "val")[: args.eval_melodies]
     free_nats = args.free_bits * LN2
@@ -212,16 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             figures = evaluate(unwrap(model), val)  # type: ignore[arg-type]
             improved = figures["elbo_nats"] < best
             best = min(best, figures["elbo_nats"])
-            rec = {"step": step, **{f"val_{k}": v for k, v in figures.items()}, "best": improved}
-            bar.write(json.dumps(rec))
-            log_json(rec)
-            learning_curve(out / "log.jsonl", out / "learning_curve.png", title="vae", keys=VAE_CURVES)
-            info = train_info(figures)
-            save_checkpoint(out / "last.pt", model, info, extra={"optimizer": opt.state_dict()})
-            if improved:
-                save_checkpoint(out / "best.pt", model, info)
-        if world > 1 and step % args.eval_every == 0:
-            dist.barrier()
+            run.evaluated(step, figures, improved, model, train_info(figures), opt, bar, "vae", VAE_CURVES)
+        if step % args.eval_every == 0:
+            run.barrier()
     bar.close()
     say(f"done: {step} steps, best validation ELBO {best:.3f} nats per melody, checkpoints in {out}")
     run.close()

@@ -239,13 +239,12 @@ class AudioEngine:
     def _time_onsets(self) -> None:
         """Note-ons whose first sample a callback has taken: arrival -> that moment."""
         anchor = self.ring.anchor()
-        if anchor is None:
+        if anchor is None or not self.onsets or self.onsets[0][0] >= anchor[0] + self.block:
             return
-        sample, at = anchor
-        while self.onsets and self.onsets[0][0] < sample + self.block:
+        stream_start = self._stream_start(anchor)  # the callback's own clock (the anchors' earliest)
+        while self.onsets and self.onsets[0][0] < anchor[0] + self.block:
             onset, arrived = self.onsets.popleft()
-            # when the callback took it, on the callback's own clock (the anchors' earliest)
-            reached = self._stream_start(anchor) + onset / self.config.samplerate
+            reached = stream_start + onset / self.config.samplerate
             self.note_ms[self.timed % KEPT] = (reached - arrived) * 1000.0
             self.timed += 1
 

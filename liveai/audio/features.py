@@ -15,7 +15,7 @@ then the rest. `features_of_notes` is the offline form that training and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -98,11 +98,10 @@ def note_events(notes: Iterable[Note], sample_rate: int) -> list[NoteEvent]:
     return events
 
 
-def features_of_events(events: Sequence[NoteEvent], length: int, config: SynthConfig, polyphony: int = 16,
-                       block: int = 4096, seed: int = 0) -> torch.Tensor:
-    """Features (1, FEATURES, length) of timed events, from silence."""
-    builder = NoteFeatures(config, polyphony, seed)
-    parts, i = [], 0
+def blocks_of(events: Sequence[NoteEvent], length: int, block: int) -> Iterator[tuple[int, list[NoteEvent]]]:
+    """A file's `length` samples cut into blocks: (samples, its events as (offset in the
+    block, pitch, velocity)) for each, in order."""
+    i = 0
     for start in range(0, length, block):
         n = min(block, length - start)
         inside = []
@@ -110,7 +109,14 @@ def features_of_events(events: Sequence[NoteEvent], length: int, config: SynthCo
             sample, pitch, velocity = events[i]
             inside.append((sample - start, pitch, velocity))
             i += 1
-        parts.append(builder.block(n, inside))
+        yield n, inside
+
+
+def features_of_events(events: Sequence[NoteEvent], length: int, config: SynthConfig, polyphony: int = 16,
+                       block: int = 4096, seed: int = 0) -> torch.Tensor:
+    """Features (1, FEATURES, length) of timed events, from silence."""
+    builder = NoteFeatures(config, polyphony, seed)
+    parts = [builder.block(n, inside) for n, inside in blocks_of(events, length, block)]
     return torch.cat(parts, dim=-1) if parts else torch.zeros(1, FEATURES, 0)
 
 

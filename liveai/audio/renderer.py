@@ -20,7 +20,7 @@ import torch
 
 from ..models.synth import SynthNet
 from ..music.note import Note
-from .features import NoteFeatures, note_events
+from .features import NoteFeatures, blocks_of, note_events
 
 Step = Callable[[torch.Tensor, list[torch.Tensor]], tuple[torch.Tensor, list[torch.Tensor]]]
 
@@ -124,13 +124,8 @@ def render_notes(renderer: SynthRenderer, notes: Sequence[Note], tail_s: float =
     events = note_events(notes, rate)
     length = round((max((n.end for n in notes), default=0.0) + tail_s) * rate)
     renderer.reset()
-    out, i = [], 0
-    for start in range(0, length, block):
-        n = min(block, length - start)
-        inside = []
-        while i < len(events) and events[i][0] < start + n:
-            inside.append((events[i][0] - start, events[i][1], events[i][2]))
-            i += 1
+    out = []
+    for n, inside in blocks_of(events, length, block):
         out.append(renderer.render(n, inside))
         if progress is not None:
             progress(n)

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from contextlib import ExitStack
 from dataclasses import replace
@@ -28,7 +27,7 @@ from ..audio.renderer import SynthRenderer
 from ..models.synth import SynthNet
 from ..runtime.loading import load_synth
 from .harness import machine
-from .jack import terminate
+from .jack import start_jackd
 from .play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes
 
 PITCHES = (48, 55, 60, 64, 67, 71, 74, 77, 52, 59, 62, 65, 69, 72, 76, 79)
@@ -71,21 +70,13 @@ def _at_rate(net: SynthNet, rate: int) -> SynthNet:
 
 
 def _start_jackd(stack: ExitStack, period: int) -> tuple[dict[str, str], bool]:
-    """A dummy-driver JACK server of our own (realtime if allowed); its environment."""
+    """A dummy-driver JACK server of our own, realtime if the system allows it; its
+    environment, and whether it is realtime."""
     name = f"liveai-bench-audio-{os.getpid()}-{period}"
-    env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
-    for realtime in (True, False):
-        scheduling = ["--realtime", "-P", "70"] if realtime else ["--no-realtime"]
-        proc = subprocess.Popen(["jackd", "-n", name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(period)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and proc.poll() is None:
-            if subprocess.run(["jack_lsp"], capture_output=True, env=env).returncode == 0:
-                stack.callback(terminate, proc)
-                return env, realtime
-            time.sleep(0.1)
-        terminate(proc)
-    raise RuntimeError("jackd did not start")
+    try:
+        return start_jackd(stack, name, period, realtime=True), True
+    except TimeoutError:
+        return start_jackd(stack, name, period, realtime=False), False
 
 
 def bench_stream(period: int, ring_blocks: int, seconds: float, rate: float = 200.0,

@@ -23,14 +23,25 @@ def start_jack(stack: ExitStack) -> None:
         return
     name = f"liveai-bench-{os.getpid()}"
     os.environ["JACK_DEFAULT_SERVER"] = name
-    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(PERIOD)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    stack.callback(terminate, proc)
+    start_jackd(stack, name, PERIOD, realtime=False)
+
+
+def start_jackd(stack: ExitStack, name: str, period: int, realtime: bool) -> dict[str, str]:
+    """A dummy-driver JACK server `name` (48 kHz, `period` frames), stopped with `stack`;
+    the environment its clients need. TimeoutError if it does not start (a realtime one
+    where the system refuses realtime scheduling, say)."""
+    env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
+    scheduling = ["--realtime", "-P", "70"] if realtime else ["--no-realtime"]
+    proc = subprocess.Popen(["jackd", "-n", name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(period)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 10
-    while not jack_running():
-        if time.monotonic() > deadline:
-            raise TimeoutError("jackd did not start")
+    while subprocess.run(["jack_lsp"], capture_output=True, env=env).returncode != 0:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            terminate(proc)
+            raise TimeoutError(f"jackd {name} did not start")
         time.sleep(0.05)
+    stack.callback(terminate, proc)
+    return env
 
 
 def period_frames() -> int | None:
