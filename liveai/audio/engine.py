@@ -41,13 +41,14 @@ import numpy as np
 from ..config import AudioConfig
 from ..events import ControlChange, Event, NoteOff, NoteOn
 from .renderer import SynthRenderer
-from .ring import ANCHOR_SEQ, BLOCKS, FRAMES, UNDERRUNS, XRUNS, Ring
+from .ring import ANCHOR_SEQ, BLOCKS, FRAMES, LAST_NS, UNDERRUNS, XRUNS, Ring
 
 log = logging.getLogger(__name__)
 
 ALL_OFF = (120, 123)  # all sound off, all notes off: what a panic sends
 KEPT = 4096  # render times and note latencies kept for the status percentiles
 RETRY_S = (0.5, 5.0)  # looking for a device again: first wait, longest wait
+WEDGED_S = 2.0  # no callback for this long, and the audio process still there: it is stuck
 STEADY_S = 5.0  # a stream that played this long resets the wait (one that dies at once does not)
 START_S = 10.0  # the audio process has this long to say whether it plays
 REALTIME_PRIORITY = 20  # SCHED_FIFO, below JACK's own threads (70 by default with -R)
@@ -84,6 +85,7 @@ class AudioEngine:
         self._frames_said = False
         self._last_time = float("-inf")  # the latest event mapped, and its sample:
         self._last_sample = 0  # a later event never maps before it
+        self._last_on: dict[int, int] = {}  # each pitch's latest note-on sample
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="liveai-audio", daemon=True)
 
@@ -141,6 +143,10 @@ class AudioEngine:
             if not self._start_player():
                 self._stopping.wait(self._retry)
                 self._retry = min(self._retry * 2, RETRY_S[1])
+            return
+        if time.monotonic_ns() - int(self.ring.header[LAST_NS]) > WEDGED_S * 1e9:
+            log.warning("audio: the audio process stopped calling back; starting it again")
+            self._player_ended()  # it should have ended itself: a wedged device
             return
         if time.monotonic() - self._playing_since > STEADY_S:
             self._retry = RETRY_S[0]  # it has played a while: the next outage starts afresh
@@ -200,6 +206,10 @@ class AudioEngine:
             if t >= self._last_time:  # the stream's start moved between two takes: keep the order
                 sample = max(sample, self._last_sample)
                 self._last_time, self._last_sample = t, sample
+            if velocity == 0:  # a note-off never lands before its pitch's note-on (an answer's t can be older)
+                sample = max(sample, self._last_on.get(pitch, sample))
+            else:
+                self._last_on[pitch] = sample
             self.pending.append((sample, arrived, pitch, velocity))
         if not self.pending:
             return []
@@ -313,6 +323,7 @@ class AudioEngine:
         h[ANCHOR_SEQ] = 0  # the anchor's sequence: no anchor until the next process's first callback
         # What was rendered for the old stream, and its voices, must not play on the next.
         self._last_time, self._last_sample = float("-inf"), 0
+        self._last_on.clear()
         self.onsets.clear()
         self.starts.clear()
         self.pending.clear()

@@ -6,7 +6,7 @@
   blocks, for what TorchScript and block size buy.
 - The stream: a `liveai serve` with `audio.enabled` under `jackd -d dummy` (realtime
   scheduling when the machine allows it), at 256 and 128 frames, each with a ring of
-  one block (the default) and of two, while a client plays
+  one block and of two (the default), while a client plays
   200 notes/s over OSC that liveai harmonizes (every answer note is a synth voice).
   From liveai's status: underruns, PortAudio xruns, render time per block, note-on
   arriving over OSC to its first sample in the callback (p50/p99), late notes; and
@@ -118,7 +118,7 @@ def bench_stream(period: int, ring_blocks: int, seconds: float, rate: float = 20
 def bench_audio(seconds: float, model_path: str | None = None) -> dict[str, Any]:
     net, path = load_synth(model_path or "synth", "bench --model")
     report: dict[str, Any] = {"machine": machine(), "model": str(path), "rtf_one_thread": bench_rtf(net)}
-    # The default ring (one block: the lowest latency), and one block more at each size.
+    # The lowest latency (a ring of one block), and the default ring of two, at each size.
     streams = ((256, 1), (256, 2), (128, 1), (128, 2))
     report["stream"] = [bench_stream(period, ring, seconds) for period, ring in streams]
     return report

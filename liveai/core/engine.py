@@ -107,6 +107,8 @@ class Engine:
                 self.stop()
             case InputLost():
                 log.warning("input lost, releasing its notes: %s", event.source)
+                for tap in self.input_taps:  # they heard its notes: they end them too
+                    tap(ControlChange(123, 0, t=event.t, source=event.source))
                 session = self.sessions.find(event.source)
                 if session is not None:
                     session.release()

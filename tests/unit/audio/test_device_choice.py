@@ -8,7 +8,7 @@ import pytest
 from fakes import make_engine
 
 from liveai.audio.player import find_output
-from liveai.events import ClockTick, ControlChange, NoteOff, NoteOn
+from liveai.events import ClockTick, ControlChange, InputLost, NoteOff, NoteOn
 
 
 def test_input_taps_hear_the_players_notes_and_controllers_and_nothing_else() -> None:
@@ -20,6 +20,15 @@ def test_input_taps_hear_the_players_notes_and_controllers_and_nothing_else() ->
     engine.handle(ControlChange(123, 0, t=clock.t))  # the player's all-notes-off reaches the synth too
     engine.handle(ClockTick(t=clock.t))
     assert heard == [NoteOn(60, 100, t=clock.t), NoteOff(60, t=clock.t), ControlChange(123, 0, t=clock.t)]
+
+
+def test_a_lost_input_ends_what_the_taps_heard_of_it() -> None:
+    engine, clock, sink = make_engine()
+    heard = []
+    engine.input_taps.append(heard.append)
+    engine.handle(NoteOn(60, 100, t=clock.t, source="midi:keys"))
+    engine.handle(InputLost(t=clock.t, source="midi:keys"))
+    assert heard[-1] == ControlChange(123, 0, t=clock.t)
 
 
 class FakePortAudio:

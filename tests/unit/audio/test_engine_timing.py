@@ -80,6 +80,16 @@ def test_a_note_off_never_lands_before_its_note_on_when_the_stream_clock_moves(e
     assert got[0][0] <= got[1][0]
 
 
+def test_a_note_off_stamped_before_its_note_on_still_lands_after_it(engine: AudioEngine) -> None:
+    """A harmony's note-off carries the input's time, which can be older than the
+    harmony's note-on: the voice must still end."""
+    callback_at(engine, 0, 100.0)
+    engine.sink(NoteOn(64, 100, t=100.0300))
+    engine.sink(NoteOff(64, t=100.0200))
+    got = rendered(engine, 512, 12)
+    assert [e[1:] for e in got] == [(64, 100), (64, 0)] and got[0][0] <= got[1][0]
+
+
 def test_all_notes_off_ends_a_note_struck_earlier_in_the_same_block(engine: AudioEngine) -> None:
     callback_at(engine, 0, 100.0)
     engine.sink(NoteOn(60, 100, t=100.0010))
