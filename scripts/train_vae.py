@@ -73,9 +73,10 @@ def losses(model: MelodyVAE, batch: torch.Tensor, free_nats: float) -> dict[str,
 
 
 @torch.no_grad()
-def evaluate(model: MelodyVAE, data: np.ndarray, batch_size: int = 512) -> dict[str, float]:
+def evaluate(model: MelodyVAE, data: np.ndarray, batch_size: int = 512, per_dim: bool = False) -> dict[str, Any]:
     """Reconstruction from mu, teacher forced and greedy: accuracy per step and on the
-    steps where a note starts; KL per dimension (nats, mean over melodies)."""
+    steps where a note starts; KL per dimension (nats, mean over melodies; each
+    dimension's too with `per_dim`)."""
     model.eval()
     tf_right = greedy_right = notes_tf = notes_greedy = n_notes = n_steps = 0
     recon = kl_sum = 0.0
@@ -109,6 +110,7 @@ def evaluate(model: MelodyVAE, data: np.ndarray, batch_size: int = 512) -> dict[
         "note_accuracy_greedy": round(notes_greedy / n_notes, 4),
         "kl_per_dim_mean": round(float(kl_dims.mean()), 4),
         "dims_in_use": int((kl_dims > 0.05).sum()),  # MusicVAE's "active units" rule of thumb
+        **({"kl_per_dim": [round(float(k), 4) for k in kl_dims]} if per_dim else {}),
     }
 
 

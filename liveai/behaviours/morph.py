@@ -4,7 +4,8 @@ The loop plays while the transport runs, on the clock's beats (internal, or a DA
 MIDI clock, whose tempo it follows beat by beat): at each beat its four 16ths are
 scheduled from the beat's time, so every note lands on the grid. At each bar line (or
 beat, `morph.switch = "beat"`) it asks the session's desk for the pattern at the
-knob's position (`/liveai/morph x`, CC 74, MQTT cmd/morph). A note ends at the next
+knob's position (`/liveai/morph x`, CC 74, MQTT cmd/morph); on the beats between it
+asks too, so a position off the grid is decoded by the bar line. A note ends at the next
 note or rest; at a pattern change and at the top of every pass a hold does not carry
 over, so every note ends within the pass that struck it. Release (mode change, stop,
 panic) ends what sounds now and withdraws what is scheduled.
@@ -50,11 +51,14 @@ class Morph(BaseBehaviour):
         step_s = beat_s / STEPS_PER_BEAT
         in_pass = n % BEATS_PER_PASS
         switch_here = self.config.morph.switch == "beat" or n % BEATS_PER_BAR == 0
+        x = float(ctx.state["morph"])
         if switch_here or self.pattern is None:
-            chosen = self.desk.pattern_at(float(ctx.state["morph"]), ctx)
+            chosen = self.desk.pattern_at(x, ctx)
             if chosen != self.pattern:
                 self._cut_open(t, ctx)  # a new pattern: the old one's note ends here
                 self.pattern = chosen
+        else:
+            self.desk.pattern_at(x, ctx)  # asked now, a point off the grid is decoded by the bar line
         if self.pattern is None:
             return
         tokens = self.pattern.tokens

@@ -3,9 +3,12 @@ between them.
 
 A slot is filled by a capture or a MIDI file (`phrases.py`). When a slot changes, one call on the
 model worker encodes both slots and decodes `morph.steps` points on the slerp path
-from a to b, in one batch; the loop then turns the knob into a lookup. A position
-between two grid points is decoded on demand; until it arrives the nearest grid point
-plays. The endpoints are the slots' own phrases, as captured. Everything the loop reads
+from a to b, in one batch; the loop then turns the knob into a lookup. The points lean
+on their neighbours (`morph.lean`, `MelodyVAE.decode_path`): a turn changes the steps
+the model wants changed, and keeps the others. A position between two grid points is
+decoded on demand, leaning on the grid point beside it nearer its end; until it
+arrives the nearest grid point plays. The endpoints are the slots' own phrases, as
+captured. Everything the loop reads
 is on the loop thread; the worker only computes.
 """
 
@@ -76,10 +79,10 @@ class Desk:
         self.pending = None
         version, asked = self.version, time.perf_counter()
         phrases = {name: s.pattern.tokens for name, s in self.slots.items()}
-        steps = self.config.morph.steps
+        steps, lean = self.config.morph.steps, self.config.morph.lean
         if self._grid_job is not None:
             self._grid_job.cancel()  # a capture button pressed twice decodes once
-        self._grid_job = ctx.submit(lambda: encode_and_grid(self.vae, phrases, steps),
+        self._grid_job = ctx.submit(lambda: encode_and_grid(self.vae, phrases, steps, lean),
                                     lambda result: self._grid_ready(version, asked, result, ctx))
 
     def _grid_ready(self, version: int, asked: float, result: tuple[dict[str, torch.Tensor], list[list[int]]],
@@ -127,8 +130,12 @@ class Desk:
         if a is None or b is None:
             return
         self.pending = _Pending(x, time.perf_counter())
-        version = self.version
-        ctx.submit(lambda: _decode_points(self.vae, a, b, [x])[0],
+        version, lean = self.version, self.config.morph.lean
+        position = x * (len(self.grid) - 1)
+        below, above = self.grid[int(position)].tokens, self.grid[int(position) + 1].tokens
+        # as the grid's points do: the first half leans towards a, the second towards b
+        lean_on, other = (below, above) if x < 0.5 else (above, below)
+        ctx.submit(lambda: decode_points(self.vae, a, b, [x], lean_on, other, lean)[0],
                    lambda tokens: self._between_ready(version, x, tokens, ctx))
 
     def _between_ready(self, version: int, x: float, tokens: list[int], ctx: Context) -> None:
@@ -157,8 +164,8 @@ def _keep(values: list[float], value: float, last: int = 32) -> None:
 
 
 # -- on the worker thread ------------------------------------------------------------
-def encode_and_grid(vae: MelodyVAE, phrases: dict[str, Sequence[int]], steps: int
-                     ) -> tuple[dict[str, torch.Tensor], list[list[int]]]:
+def encode_and_grid(vae: MelodyVAE, phrases: dict[str, Sequence[int]], steps: int, lean: float
+                    ) -> tuple[dict[str, torch.Tensor], list[list[int]]]:
     with torch.inference_mode():
         names = sorted(phrases)
         device = next(vae.parameters()).device
@@ -166,13 +173,17 @@ def encode_and_grid(vae: MelodyVAE, phrases: dict[str, Sequence[int]], steps: in
         latents = {n: mu[i] for i, n in enumerate(names)}
         if len(names) < 2:
             return latents, []
-        return latents, _decode_points(vae, latents["a"], latents["b"], torch.linspace(0, 1, steps).tolist())
+        return latents, decode_points(vae, latents["a"], latents["b"], torch.linspace(0, 1, steps).tolist(),
+                                      phrases["a"], phrases["b"], lean)
 
 
-def _decode_points(vae: MelodyVAE, za: torch.Tensor, zb: torch.Tensor, xs: list[float]) -> list[list[int]]:
+def decode_points(vae: MelodyVAE, za: torch.Tensor, zb: torch.Tensor, xs: list[float],
+                  start: Sequence[int], end: Sequence[int], lean: float) -> list[list[int]]:
+    """The melodies at positions xs (rising) on the slerp path from za to zb, leaning
+    from the phrase `start` and towards `end` (see MelodyVAE.decode_path)."""
     with torch.inference_mode():
         z = slerp(za, zb, torch.tensor(xs, device=za.device))
-        return vae.decode(z).tolist()  # the one host sync: the decoded melodies
+        return vae.decode_path(z, start, end, lean).tolist()
 
 
 def status_of(desks: dict[str, Desk]) -> dict[str, Any]:

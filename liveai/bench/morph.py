@@ -24,7 +24,7 @@ import mido
 import numpy as np
 import torch
 
-from ..behaviours.morph_desk import Desk, Pattern, encode_and_grid
+from ..behaviours.morph_desk import Desk, Pattern, decode_points, encode_and_grid
 from ..config import Config
 from ..core.stats import percentiles_ms
 from ..models.checkpoint import load_checkpoint
@@ -51,19 +51,20 @@ def _timed(fn: Any, repeats: int) -> dict[str, float]:
     return {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3), "repeats": repeats}
 
 
-def bench_vae(vae: MelodyVAE, steps: int = 17) -> dict[str, Any]:
-    """The model as given (the live server quantizes it to int8 on a CPU)."""
+def bench_vae(vae: MelodyVAE, steps: int = 17, lean: float = Config().morph.lean) -> dict[str, Any]:
+    """The model as given (the live server quantizes it to int8 on a CPU), decoding as
+    the desk does (leaning on the neighbours by `lean` nats)."""
     torch.set_num_threads(1)
-    phrase = torch.tensor([[60, 128, 62, 128, 64, 128, 65, 128] * 4])
+    a = [60, 128, 62, 128, 64, 128, 65, 128] * 4
+    b = a[::-1]
     with torch.inference_mode():
-        z, _ = vae.encode(phrase)
-        out = {"threads": torch.get_num_threads(),
-               "encode_one": _timed(lambda: vae.encode(phrase), 200),
-               "decode_one": _timed(lambda: vae.decode(z), 100),
-               f"grid_of_{steps}": _timed(lambda: encode_and_grid(vae, {"a": phrase[0].tolist(),
-                                                                         "b": phrase[0].flip(0).tolist()}, steps), 30)}
+        z, _ = vae.encode(torch.tensor([a, b]))
+        out = {"threads": torch.get_num_threads(), "lean": lean,
+               "encode_one": _timed(lambda: vae.encode(torch.tensor([a])), 200),
+               "decode_one": _timed(lambda: decode_points(vae, z[0], z[1], [0.3], a, b, lean), 100),
+               f"grid_of_{steps}": _timed(lambda: encode_and_grid(vae, {"a": a, "b": b}, steps, lean), 30)}
     desk = Desk(Config(), vae)
-    latents, grid = encode_and_grid(vae, {"a": phrase[0].tolist(), "b": phrase[0].tolist()}, steps)
+    latents, grid = encode_and_grid(vae, {"a": a, "b": a}, steps, lean)
     desk.grid = [Pattern(tuple(t), 90) for t in grid]
     desk.slots = {"a": None, "b": None}  # type: ignore[dict-item]  # only their presence is looked at
     rng = np.random.default_rng(0)

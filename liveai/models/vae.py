@@ -14,9 +14,11 @@ with free bits and an annealed KL weight (see scripts/train_vae.py). No I/O here
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -108,6 +110,43 @@ class MelodyVAE(nn.Module):
             sounding = token != melody.REST
             state.last = token
         return out
+
+    @torch.no_grad()
+    def decode_path(self, z: torch.Tensor, start: Sequence[int], end: Sequence[int],
+                    lean: float | np.ndarray) -> torch.Tensor:
+        """Greedy melodies (N, steps) along a path of latents z (N, latent) that leaves
+        phrase `start` and reaches phrase `end`, each point keeping its neighbour's step
+        wherever the model finds it nearly as likely as its own best (within `lean` nats).
+
+        A knob turn then changes only the steps the model wants changed, not every step
+        after the first one that flips (greedy decoding alone jumps). The first half of
+        the path, with its middle point, leans towards `start` (point 0 on `start`, point
+        1 on point 0, ...), the rest towards `end`: a one-point path leans on `start`.
+        lean = 0 is plain greedy decoding. One host transfer per step (the chain over the
+        points is a scan, cheap in numpy): the grid decodes in the background."""
+        n, steps = z.shape[0], self.config.steps
+        start_row, end_row = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
+        half = (n + 1) // 2
+        leans = np.broadcast_to(np.asarray(lean, dtype=np.float32), (n,))
+        state = self.initial_state(z)
+        out = np.empty((n, steps), dtype=np.int64)
+        sounding = np.zeros(n, dtype=bool)
+        for t in range(steps):
+            logits, state = self.step(z, state)
+            logp = torch.log_softmax(logits.float(), -1).cpu().numpy()
+            logp[~sounding, melody.HOLD] = -np.inf  # nothing to hold
+            floor = logp.max(-1) - leans
+            token = logp.argmax(-1)
+            for order, anchor in ((range(half), start_row[t]), (range(n - 1, half - 1, -1), end_row[t])):
+                prefer = int(anchor)
+                for i in order:
+                    if logp[i, prefer] >= floor[i]:
+                        token[i] = prefer
+                    prefer = int(token[i])
+            out[:, t] = token
+            sounding = token != melody.REST
+            state.last = torch.from_numpy(token).to(z.device)
+        return torch.from_numpy(out)
 
     # -- training --------------------------------------------------------------------
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -163,6 +163,35 @@ def test_a_position_between_grid_points_decodes_once_and_plays_the_nearest_meanw
     assert desk.pattern_at(0.0, ctx).tokens == tuple(a) and desk.pattern_at(1.0, ctx).tokens == tuple(b)
 
 
+def test_a_knob_turned_before_the_bar_line_plays_its_own_point_there(morph):
+    engine, clock, sink, port = morph
+    desk, a, b = filled(morph)
+    engine.set_mode("morph")
+    engine.play()
+    advance(engine, clock, port, 1.5 * BEAT)  # into the first bar's second beat
+    engine.set_value("morph", 0.53)  # between grid points 8 and 9
+    bar = clock.t + 2.5 * BEAT
+    advance(engine, clock, port, 2.5 * BEAT + 0.01)
+    assert 0.53 in desk.between, "decoded while the bar played"
+    assert engine.sessions.get("").behaviour.pattern is desk.between[0.53]
+    advance(engine, clock, port, 4 * BEAT)
+    expected = [t for t in desk.between[0.53].tokens[:16] if t < 128]
+    assert [p for _, p in notes_sent(sink, bar)][:len(expected)] == expected
+    engine.stop()
+    assert sink.sounding() == set()
+
+
+def test_a_point_between_the_grid_leans_on_its_neighbours(morph):
+    engine, clock, sink, port = morph
+    desk, a, b = filled(morph)
+    ctx = engine.sessions.get("").ctx
+    engine.config.morph.lean = 1e9  # every step the model finds possible is its neighbour's
+    for x, neighbour in ((0.03, 0), (0.97, 16)):  # the half towards a leans on the point before, towards b after
+        desk.pattern_at(x, ctx)
+        port.flush()
+        assert desk.pattern_at(x, ctx).tokens == desk.grid[neighbour].tokens
+
+
 def test_nothing_hangs_under_knob_turns_captures_mode_changes_stop_and_panic(morph):
     engine, clock, sink, port = morph
     filled(morph)

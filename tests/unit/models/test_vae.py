@@ -96,6 +96,41 @@ def test_greedy_decoding_follows_the_teacher_forced_logits_and_never_holds_silen
             sounding = token != melody.REST
 
 
+def test_a_path_with_no_lean_is_greedy_decoding(vae):
+    z = torch.randn(5, 8)
+    start, end = [60, H] * 16, [72, R] * 16
+    assert torch.equal(vae.decode_path(z, start, end, 0.0), vae.decode(z))
+
+
+def test_a_path_leans_from_its_start_and_towards_its_end(vae):
+    start, end = [60, H, 62, H, R, R, 64, H] * 4, [72, H, H, H, 71, H, 69, R] * 4
+    z = torch.randn(5, 8)
+    far = vae.decode_path(z, start, end, 1e9)  # any step the model finds possible is kept
+    assert all(row == start for row in far[:3].tolist())  # the first half, with the middle, leans on start
+    assert all(row == end for row in far[3:].tolist())
+    some = vae.decode_path(z, start, end, 2.0)
+    with torch.no_grad():
+        logp = torch.log_softmax(vae.decode_logits(z, some), -1)
+    for i, (row, row_logp) in enumerate(zip(some.tolist(), logp)):
+        neighbour = start if i == 0 else end if i == 4 else some[i - 1 if i < 3 else i + 1].tolist()
+        sounding = False
+        for t, (token, step) in enumerate(zip(row, row_logp)):
+            if not sounding:
+                step[melody.HOLD] = -float("inf")
+            kept = neighbour[t] == token and step[token] >= step.max() - 2.0 - 1e-5
+            assert kept or token == int(step.argmax()), "a step is its neighbour's, within the lean, or the best"
+            assert sounding or token != melody.HOLD
+            sounding = token != melody.REST
+
+
+def test_a_path_never_holds_silence_even_when_its_anchor_does(vae):
+    start = [R, H] * 16  # not a melody: a hold after a rest
+    path = vae.decode_path(torch.randn(3, 8), start, start, 1e9).tolist()
+    for row in path:
+        assert all(not (before == R and token == H) for before, token in zip(row, row[1:]))
+        assert row[0] != H
+
+
 def test_slerp_grid_has_its_endpoints_and_the_norm_between():
     z0, z1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
     grid = slerp(z0, z1, torch.linspace(0, 1, 17))
