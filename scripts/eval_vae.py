@@ -2,7 +2,7 @@
 """The morph model's card figures: reconstruction and interpolation on the test split.
 
     .venv/bin/python scripts/eval_vae.py [--model models/vae.pt] [--pairs 200] [--out models/vae_eval]
-    .venv/bin/python scripts/eval_vae.py --tune 0,1.5,2,2.5,3,4     # morph.lean, on validation pairs
+    .venv/bin/python scripts/eval_vae.py --tune 0,1,1.5,2,2.5,3,4,5     # morph.lean, on validation pairs
 
 - Reconstruction of every test melody from mu: accuracy per step and per note (steps
   where a note starts), teacher forced and decoded greedily; KL per dimension.

@@ -131,10 +131,11 @@ class Desk:
             return
         self.pending = _Pending(x, time.perf_counter())
         version, lean = self.version, self.config.morph.lean
-        position = x * (len(self.grid) - 1)
-        below, above = self.grid[int(position)].tokens, self.grid[int(position) + 1].tokens
-        # as the grid's points do: the first half leans towards a, the second towards b
-        lean_on, other = (below, above) if x < 0.5 else (above, below)
+        i = min(int(x * (len(self.grid) - 1)), len(self.grid) - 2)  # x rounded up to 1 is still below the end
+        below, above = self.grid[i].tokens, self.grid[i + 1].tokens
+        # the first half leans towards a, the second towards b (a grid's middle point, if
+        # it has one, leans towards a)
+        lean_on, other = (below, above) if x <= 0.5 else (above, below)
         ctx.submit(lambda: decode_points(self.vae, a, b, [x], lean_on, other, lean)[0],
                    lambda tokens: self._between_ready(version, x, tokens, ctx))
 

@@ -122,8 +122,11 @@ class MelodyVAE(nn.Module):
         after the first one that flips (greedy decoding alone jumps). The first half of
         the path, with its middle point, leans towards `start` (point 0 on `start`, point
         1 on point 0, ...), the rest towards `end`: a one-point path leans on `start`.
-        lean = 0 is plain greedy decoding. One host transfer per step (the chain over the
-        points is a scan, cheap in numpy): the grid decodes in the background."""
+        lean = 0 is plain greedy decoding (up to ties). One host transfer per step (the
+        chain over the points is a scan, cheap in numpy): the grid decodes in the
+        background. The two chains meet at the middle, so a step whose neighbours keep
+        a's token up to there and b's after it changes there: the path's largest step is
+        at its middle (models/README.md)."""
         n, steps = z.shape[0], self.config.steps
         start_row, end_row = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
         half = (n + 1) // 2
@@ -146,7 +149,7 @@ class MelodyVAE(nn.Module):
             out[:, t] = token
             sounding = token != melody.REST
             state.last = torch.from_numpy(token).to(z.device)
-        return torch.from_numpy(out)
+        return torch.from_numpy(out).to(z.device)
 
     # -- training --------------------------------------------------------------------
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

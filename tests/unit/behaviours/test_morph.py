@@ -171,7 +171,9 @@ def test_a_knob_turned_before_the_bar_line_plays_its_own_point_there(morph):
     advance(engine, clock, port, 1.5 * BEAT)  # into the first bar's second beat
     engine.set_value("morph", 0.53)  # between grid points 8 and 9
     bar = clock.t + 2.5 * BEAT
-    advance(engine, clock, port, 2.5 * BEAT + 0.01)
+    advance(engine, clock, port, 2.5 * BEAT - 0.01)
+    assert engine.sessions.get("").behaviour.pattern is not desk.between.get(0.53), "not before the bar line"
+    advance(engine, clock, port, 0.02)
     assert 0.53 in desk.between, "decoded while the bar played"
     assert engine.sessions.get("").behaviour.pattern is desk.between[0.53]
     advance(engine, clock, port, 4 * BEAT)
@@ -181,15 +183,21 @@ def test_a_knob_turned_before_the_bar_line_plays_its_own_point_there(morph):
     assert sink.sounding() == set()
 
 
-def test_a_point_between_the_grid_leans_on_its_neighbours(morph):
+@pytest.mark.parametrize("steps", [17, 33])
+def test_a_point_between_the_grid_leans_on_its_neighbours(morph, steps):
     engine, clock, sink, port = morph
+    engine.config.morph.steps = steps
     desk, a, b = filled(morph)
     ctx = engine.sessions.get("").ctx
+    desk.grid = [Pattern(tuple([48 + i, H] * 16), 90) for i in range(steps)]  # every point its own
     engine.config.morph.lean = 1e9  # every step the model finds possible is its neighbour's
-    for x, neighbour in ((0.03, 0), (0.97, 16)):  # the half towards a leans on the point before, towards b after
+    last = steps - 1
+    for x in (0.03, 0.49, 0.51, 0.97, 0.99996):
+        below = min(int(x * last), last - 1)
+        neighbour = below if x <= 0.5 else below + 1  # towards a it leans on the point before, towards b after
         desk.pattern_at(x, ctx)
         port.flush()
-        assert desk.pattern_at(x, ctx).tokens == desk.grid[neighbour].tokens
+        assert desk.pattern_at(x, ctx).tokens == desk.grid[neighbour].tokens, (x, neighbour)
 
 
 def test_nothing_hangs_under_knob_turns_captures_mode_changes_stop_and_panic(morph):
