@@ -39,6 +39,7 @@ from .transports.osc import OscTransport
 from .transports.supervisor import supervise
 
 log = logging.getLogger(__name__)
+_SHUTDOWN_WARN_S = 3.0  # a transport still closing after this long is named in the log
 
 
 def memory_mb() -> float:
@@ -163,6 +164,10 @@ class Server:
                     self._timer.cancel()
                 for task in tasks:
                     task.cancel()
+                _, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_WARN_S) if tasks else ((), ())
+                if pending:  # say what holds the exit up, then wait for it
+                    log.warning("shutdown: still closing after %g s: %s", _SHUTDOWN_WARN_S,
+                                ", ".join(repr(task.get_coro()) for task in pending))
                 await asyncio.gather(*tasks, return_exceptions=True)
                 if self.audio is not None:
                     self.audio.close()

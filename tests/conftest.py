@@ -6,6 +6,7 @@ the test; with LIVEAI_REQUIRE_PEERS=1 (CI) it fails, so nothing is hidden.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import queue
@@ -221,7 +222,8 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, 
         return server, peer
 
     yield start
-    for server, peer in started:
-        if server.proc is not None and server.proc.poll() is None:
-            server.stop()
-        peer.close()
+    with contextlib.ExitStack() as cleanup:  # every peer is closed, even if a stop fails
+        for server, peer in started:
+            cleanup.callback(peer.close)
+            if server.proc is not None and server.proc.poll() is None:
+                cleanup.callback(server.stop)

@@ -267,7 +267,7 @@ class ServerProcess:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 5.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         """Signal the server and wait; return its exit code (kills it if it hangs)."""
         assert self.proc is not None
         if self.proc.poll() is None:
@@ -277,7 +277,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise
+                raise TimeoutError(f"the server did not exit within {timeout:g} s of signal {sig} and "
+                                   f"was killed; its log:\n{self.log()}") from None
         return int(self.proc.returncode)
 
     def log(self) -> str:

@@ -33,6 +33,7 @@ from .base import Transport
 log = logging.getLogger(__name__)
 
 _OUTBOX_LIMIT = 256
+_GOODBYE_S = 1.0  # a shutdown waits at most this long for the offline status, then for the disconnect
 
 
 def broker_address(url: str) -> tuple[str, int, bool]:
@@ -117,10 +118,11 @@ class MqttTransport(Transport):
     async def _disconnect(self) -> None:
         broker, self._broker = self._broker, None
         if broker is not None:
-            try:
-                await broker.__aexit__(None, None, None)
-            except aiomqtt.MqttError as exc:
-                log.debug("mqtt: disconnecting: %s", exc)
+            try:  # a broker that never acknowledges must not hold up a shutdown or a reconnect
+                async with asyncio.timeout(_GOODBYE_S):
+                    await broker.__aexit__(None, None, None)
+            except (aiomqtt.MqttError, TimeoutError) as exc:
+                log.debug("mqtt: disconnecting: %r", exc)
 
     def _lost(self, exc: aiomqtt.MqttError) -> TransportError:
         return TransportError(f"mqtt broker {self.host}:{self.port}: {exc}")
@@ -135,7 +137,7 @@ class MqttTransport(Transport):
     async def _offline(self, broker: aiomqtt.Client) -> None:
         """A clean goodbye: the last will only speaks when liveai dies."""
         try:
-            await broker.publish(f"{self.base}/status", "offline", qos=1, retain=True, timeout=1)
+            await broker.publish(f"{self.base}/status", "offline", qos=1, retain=True, timeout=_GOODBYE_S)
         except aiomqtt.MqttError as exc:
             log.debug("mqtt: could not say offline: %s", exc)
 
