@@ -27,6 +27,12 @@ class BaseBehaviour:
     def beat(self, n: int, t: float, ctx: Context) -> None:
         pass
 
+    def upcoming_beat(self, n: int, t: float, ctx: Context) -> None:
+        pass
+
+    def value_changed(self, name: str, value: float, ctx: Context) -> None:
+        pass
+
     def continue_(self, beats: float, ctx: Context) -> None:
         raise CommandError("unavailable", f"continue needs duet mode (mode is {self.name})")
 

@@ -1,11 +1,14 @@
 """Morph: a two-bar loop in tempo that moves from slot a's phrase to slot b's under a knob.
 
 The loop plays while the transport runs, on the clock's beats (internal, or a DAW's
-MIDI clock, whose tempo it follows beat by beat): at each beat its four 16ths are
-scheduled from the beat's time, so every note lands on the grid. At each bar line (or
+MIDI clock, whose tempo it follows beat by beat). Each beat is planned when the clock
+announces it, a pulse (or `clock.lookahead_ms`) ahead: its four 16ths are scheduled
+from the beat's predicted time, so every note lands on the grid and is on its timer
+before it is due. A beat that comes more than 2 ms off its prediction (the tempo
+changed since) has its notes not yet sounded planned again from its real time. At each bar line (or
 beat, `morph.switch = "beat"`) it asks the session's desk for the pattern at the
-knob's position (`/liveai/morph x`, CC 74, MQTT cmd/morph); on the beats between it
-asks too, so a position off the grid is decoded by the bar line. A note ends at the next
+knob's position (`/liveai/morph x`, CC 74, MQTT cmd/morph); as the knob turns, and on
+the beats between, it asks too, so a position off the grid is decoded by the bar line. A note ends at the next
 note or rest; at a pattern change and at the top of every pass a hold does not carry
 over, so every note ends within the pass that struck it. Release (mode change, stop,
 panic) ends what sounds now and withdraws what is scheduled.
@@ -13,7 +16,7 @@ panic) ends what sounds now and withdraws what is scheduled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..config import Config
 from ..core.context import Context
@@ -25,6 +28,9 @@ from .phrases import BEATS_PER_BAR
 
 STEPS_PER_BEAT = melody.STEPS_PER_QUARTER
 BEATS_PER_PASS = melody.STEPS // STEPS_PER_BEAT  # 8
+# A beat this far from the time it was announced for was mispredicted (the tempo changed
+# since): its notes that have not sounded are planned again from its real time.
+_REPLAN_S = 0.002
 
 
 @dataclass(eq=False)  # each note is its own owner of what is scheduled for it
@@ -33,6 +39,17 @@ class _Sounding:
     velocity: int
     on: float
     off: float
+
+
+@dataclass(eq=False)
+class _Plan:
+    """One beat's notes as planned: when, and which of its steps struck what."""
+
+    n: int
+    t: float
+    before: _Sounding | None  # the note open when the beat was planned
+    notes: dict[int, _Sounding] = field(default_factory=dict)  # step -> its note
+    struck: frozenset[int] = frozenset()  # steps that sounded before a re-plan
 
 
 class Morph(BaseBehaviour):
@@ -45,8 +62,33 @@ class Morph(BaseBehaviour):
         self.pattern: Pattern | None = None
         self.open: _Sounding | None = None  # the loop's latest note, until its off
         self.notes: list[_Sounding] = []  # notes struck lately (release ends those still sounding)
+        self.plan: _Plan | None = None  # the latest beat planned
+
+    def upcoming_beat(self, n: int, t: float, ctx: Context) -> None:
+        self._plan_for(n, t, ctx)
 
     def beat(self, n: int, t: float, ctx: Context) -> None:
+        self._plan_for(n, t, ctx)
+
+    def value_changed(self, name: str, value: float, ctx: Context) -> None:
+        if name == "morph":
+            self.desk.pattern_at(value, ctx)  # a point off the grid starts decoding as the knob turns
+
+    def _plan_for(self, n: int, t: float, ctx: Context) -> None:
+        """Beat `n` is due at `t` (announced ahead, announced again after a tempo change,
+        or begun). Planned once; planned again from `t` when that is more than 2 ms from
+        the plan (the tempo changed, the MIDI clock's beat came off its prediction)."""
+        plan = self.plan
+        if plan is None or plan.n != n:
+            self._plan_beat(n, t, ctx)
+        elif abs(plan.t - t) > _REPLAN_S:
+            self._withdraw(plan, ctx)
+            self._plan_beat(n, t, ctx, done=plan.struck)
+
+    def _plan_beat(self, n: int, t: float, ctx: Context, done: frozenset[int] = frozenset()) -> None:
+        """Choose the pattern (at bar lines, or beats) and schedule the beat's four 16ths
+        from `t`; the steps in `done` already sounded."""
+        self.plan = plan = _Plan(n, t, self.open, struck=done)
         beat_s = 60.0 / ctx.clock.bpm(t)
         step_s = beat_s / STEPS_PER_BEAT
         in_pass = n % BEATS_PER_PASS
@@ -65,16 +107,29 @@ class Morph(BaseBehaviour):
         for k in range(STEPS_PER_BEAT):
             step = in_pass * STEPS_PER_BEAT + k
             token = tokens[step]
-            if token == melody.HOLD and step != 0:
+            if step in done or (token == melody.HOLD and step != 0):
                 continue
             at = t + k * step_s
             self._cut_open(at, ctx)  # the top of a pass ends what the last one held
             if token < melody.N_PITCHES:
                 length = next((j for j in range(step + 1, melody.STEPS) if tokens[j] != melody.HOLD), melody.STEPS)
-                self._strike(token, self.pattern.velocity, at, at + (length - step) * step_s, ctx)
+                plan.notes[step] = self._strike(token, self.pattern.velocity, at, at + (length - step) * step_s, ctx)
         self.notes = [s for s in self.notes if s.off > t - 4 * beat_s]
 
-    def _strike(self, pitch: int, velocity: int, at: float, off: float, ctx: Context) -> None:
+    def _withdraw(self, plan: _Plan, ctx: Context) -> None:
+        """Take back the planned notes that have not sounded yet; the open note is again
+        the last that did (or the one before the plan)."""
+        now = ctx.now()
+        self.open = plan.before
+        for step, note in sorted(plan.notes.items()):
+            if note.on > now:
+                ctx.unschedule(note)
+                self.notes.remove(note)
+            else:
+                plan.struck = plan.struck | {step}
+                self.open = note
+
+    def _strike(self, pitch: int, velocity: int, at: float, off: float, ctx: Context) -> _Sounding:
         """Its note-off is scheduled with it (at its next note or rest, within the pass),
         so a clock that stops without a word leaves nothing sounding."""
         note = _Sounding(pitch, velocity, at, off)
@@ -82,6 +137,7 @@ class Morph(BaseBehaviour):
         self.notes.append(note)
         ctx.schedule(NoteOn(pitch, velocity, self.channel, t=at, origin=at), note)
         ctx.schedule(NoteOff(pitch, self.channel, t=off, origin=off), note)
+        return note
 
     def _cut_open(self, at: float, ctx: Context) -> None:
         """End the open note at `at` if it would sound longer (a tempo change, a new pattern)."""
@@ -107,4 +163,5 @@ class Morph(BaseBehaviour):
                 ctx.send(NoteOff(note.pitch, self.channel, t=now), owner=note)
         self.notes.clear()
         self.open = None
+        self.plan = None
         self.pattern = None  # after a stop, play starts with the knob's pattern

@@ -44,6 +44,15 @@ class Clock:
     def tick_period(self, now: float) -> float:
         return 60.0 / (self.bpm(now) * PPQN)
 
+    def predict(self, pulses: int, at: float) -> float:
+        """When the pulse `pulses` after the one at `at` is due. Following MIDI clock,
+        from the line fitted to the recent ticks, so one tick's jitter does not move
+        the plan; otherwise from `at` at the current tempo."""
+        if self.following(at) and len(self._tick_times) >= 2 and self._tick_times[-1] == at:
+            fitted = _fitted_last(self._tick_times, _tick_period(self._tick_times))
+            return fitted + pulses * self.tick_period(at)
+        return at + pulses * self.tick_period(at)
+
     # -- incoming MIDI clock -----------------------------------------------
     def midi_tick(self, t: float) -> int | None:
         """Record one incoming pulse; return the beat number when a beat begins."""
@@ -77,6 +86,12 @@ class Clock:
         beat = self.ticks // PPQN if self.ticks % PPQN == 0 else None
         self.ticks += 1
         return beat
+
+
+def _fitted_last(times: deque[float], period: float) -> float:
+    """Where the line through the ticks' mean with slope `period` puts the latest tick."""
+    n = len(times)
+    return sum(times) / n + (n - 1) / 2 * period
 
 
 def _tick_period(times: deque[float]) -> float:

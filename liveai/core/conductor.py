@@ -4,6 +4,11 @@ incoming MIDI clock followed, beats handed to the sessions and sent out.
 Internal pulses are timers at target times derived from the previous target, never
 from now, so the beat does not drift. As leader liveai sends start/stop (and clock
 when `midi.clock_out`); while it follows MIDI clock, the tempo is the sender's.
+
+Each beat is announced ahead (`upcoming(n, t)`): at the last pulse before it, or
+earlier when `clock.lookahead_ms` is longer than a pulse, with its predicted time, so
+a loop plans its notes on the grid before the beat arrives. Then the beat itself
+comes (`beat(n, t)`) with the time it really began.
 """
 
 from __future__ import annotations
@@ -19,13 +24,17 @@ from .state import State
 
 
 class Conductor:
-    def __init__(self, config: Config, output: Output, state: State, beat: Callable[[int, float], None]) -> None:
+    def __init__(self, config: Config, output: Output, state: State, beat: Callable[[int, float], None],
+                 upcoming: Callable[[int, float], None] = lambda n, t: None) -> None:
         self.config = config
         self.output = output
         self.state = state
         self.clock = Clock(config.clock.bpm, config.clock.source)
         self._beat_sessions = beat
+        self._upcoming_sessions = upcoming
         self._pulse: Timer | None = None  # the next internal pulse while playing
+        self._pulse_at = 0.0  # and its time
+        self._announced = -1  # the latest beat announced ahead
 
     def following(self) -> bool:
         return self.clock.following(self.output.now())
@@ -36,11 +45,15 @@ class Conductor:
             self.clock.resume()
         else:
             self.clock.start()
+            self._announced = -1
         self.state.set("playing", True)
         if not self.clock.following(now):
             self.output.send(TransportStart(resume=resume, t=now))  # followers (MIDI clock out) start too
             if self._pulse is None:
-                self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0)
+                first = now + self.config.clock.lookahead_ms / 1000.0
+                self._schedule_pulse(first)
+                if self.clock.ticks % PPQN == 0:  # the first pulse is a beat
+                    self._announce(self.clock.ticks // PPQN, first)
 
     def stop(self) -> None:
         now = self.output.now()
@@ -57,15 +70,19 @@ class Conductor:
             raise CommandError("following_clock", "tempo follows incoming MIDI clock")
         self.clock.internal_bpm = bpm
         self.state.set("tempo", round(bpm, 3))
+        self._announce_again()
 
     def midi_tick(self, t: float) -> None:
         self._beat(self.clock.midi_tick(t), t)
+        if self.clock.following(t):
+            self._look_ahead(t)
         if self.clock.ticks % PPQN == 0:
             bpm = round(self.clock.bpm(t), 2)
             if abs(bpm - self.state.values["tempo"]) >= 0.5:
                 self.state.set("tempo", bpm)
 
     def _schedule_pulse(self, at: float) -> None:
+        self._pulse_at = at
         self._pulse = self.output.call_at(at, lambda: self._internal_pulse(at))
 
     def _internal_pulse(self, at: float) -> None:
@@ -73,8 +90,37 @@ class Conductor:
             if self.config.midi.clock_out:
                 self.output.send(ClockTick(t=at))
             self._beat(self.clock.advance(), at)
+            self._look_ahead(at)
         # Next pulse from the previous target, not from now: no drift.
         self._schedule_pulse(at + self.clock.tick_period(at))
+
+    def _look_ahead(self, at: float) -> None:
+        """After the pulse at `at`: announce the next beat once it is a pulse away, or
+        within the lookahead."""
+        if not self.clock.playing:
+            return
+        pulses = -self.clock.ticks % PPQN + 1  # from the pulse at `at` to the next beat's
+        n = (self.clock.ticks + pulses - 1) // PPQN
+        if n <= self._announced:
+            return
+        due = self.clock.predict(pulses, at)
+        if pulses == 1 or due - at <= self.config.clock.lookahead_ms / 1000.0:
+            self._announce(n, due)
+
+    def _announce_again(self) -> None:
+        """The internal tempo changed: an announced beat that has not begun comes at
+        another time. The next pulse keeps its time; those after it take the new tempo."""
+        if self._pulse is None or self._announced < 0:
+            return
+        beat_pulse = self._announced * PPQN
+        if beat_pulse < self.clock.ticks:
+            return  # it has begun
+        due = self._pulse_at + (beat_pulse - self.clock.ticks) * self.clock.tick_period(self._pulse_at)
+        self._upcoming_sessions(self._announced, due)
+
+    def _announce(self, n: int, t: float) -> None:
+        self._announced = n
+        self._upcoming_sessions(n, t)
 
     def _beat(self, n: int | None, t: float) -> None:
         if n is None:

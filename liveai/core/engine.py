@@ -53,7 +53,7 @@ class Engine:
             "morph": 0.0, "density": 0.5, "playing": False, "key": h.key, "scale": h.scale,
             "low": h.low, "high": h.high,
         }, self.output.send, now)
-        self.conductor = Conductor(config, self.output, self._state, self._beat)
+        self.conductor = Conductor(config, self.output, self._state, self._beat, self._upcoming_beat)
         self.sessions = Sessions(config.server, self._open_session, self.stats, now)
         self._cc_map = {int(k): v for k, v in config.midi.cc_map.items()}
         self._program_map = {int(k): v for k, v in config.midi.program_map.items()}
@@ -139,6 +139,8 @@ class Engine:
             self.conductor.set_tempo(value)
         else:
             self._state.set(name, value)
+        for session in self.sessions:
+            session.value_changed(name, value)
 
     def set_key(self, key: str, scale: str | None = None) -> None:
         self._state.set("key", key)
@@ -199,6 +201,10 @@ class Engine:
     def _beat(self, n: int, t: float) -> None:
         for session in self.sessions:
             session.beat(n, t)
+
+    def _upcoming_beat(self, n: int, t: float) -> None:
+        for session in self.sessions:
+            session.upcoming_beat(n, t)
 
     def _silence(self) -> None:
         self.output.drop_queued_notes()

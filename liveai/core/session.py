@@ -93,6 +93,12 @@ class Session:
     def beat(self, n: int, t: float) -> None:
         self.behaviour.beat(n, t, self.ctx)
 
+    def upcoming_beat(self, n: int, t: float) -> None:
+        self.behaviour.upcoming_beat(n, t, self.ctx)
+
+    def value_changed(self, name: str, value: float) -> None:
+        self.behaviour.value_changed(name, value, self.ctx)
+
     def continue_(self, beats: float) -> None:
         self.behaviour.continue_(beats, self.ctx)
 

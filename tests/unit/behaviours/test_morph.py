@@ -14,7 +14,7 @@ from liveai.control.handlers import definitions
 from liveai.control.table import CommandTable
 from liveai.core.commands import Request
 from liveai.errors import CommandError
-from liveai.events import NoteOff, NoteOn
+from liveai.events import NoteOff, NoteOn, TransportStop
 from liveai.models import melody
 from liveai.music.note import Note
 
@@ -171,9 +171,9 @@ def test_a_knob_turned_before_the_bar_line_plays_its_own_point_there(morph):
     advance(engine, clock, port, 1.5 * BEAT)  # into the first bar's second beat
     engine.set_value("morph", 0.53)  # between grid points 8 and 9
     bar = clock.t + 2.5 * BEAT
-    advance(engine, clock, port, 2.5 * BEAT - 0.01)
+    advance(engine, clock, port, 2.5 * BEAT - 0.03)  # the bar is planned a pulse (21 ms) ahead
     assert engine.sessions.get("").behaviour.pattern is not desk.between.get(0.53), "not before the bar line"
-    advance(engine, clock, port, 0.02)
+    advance(engine, clock, port, 0.04)
     assert 0.53 in desk.between, "decoded while the bar played"
     assert engine.sessions.get("").behaviour.pattern is desk.between[0.53]
     advance(engine, clock, port, 4 * BEAT)
@@ -351,3 +351,113 @@ def test_names_the_filesystem_refuses_are_bad_paths_not_crashes(morph, tmp_path)
     (tmp_path / "huge.mid").write_bytes(b"MThd" + bytes(300_000))
     with pytest.raises(CommandError, match="more than a phrase"):
         morph_load(engine, request(clock), "a", "huge.mid")
+
+
+def queued_note_ons(engine):
+    """Times of the note-ons waiting on the scheduler."""
+    return sorted(at for at, _, item in engine.output.scheduler._heap
+                  if isinstance(getattr(item, "event", None), NoteOn))
+
+
+def test_each_beat_is_on_its_timers_before_it_begins(morph):
+    """Lookahead: a beat's 16ths are scheduled a pulse before it, from its exact time."""
+    engine, clock, sink, port = morph
+    filled(morph)
+    engine.set_mode("morph")
+    engine.play()
+    advance(engine, clock, port, 0.02, step=0.001)
+    beat0 = notes_sent(sink)[0][0]
+    for n in (1, 2, 5):
+        beat = beat0 + n * BEAT
+        run_until(engine, clock, beat - 0.005)
+        assert queued_note_ons(engine)[:2] == pytest.approx([beat, beat + 2 * STEP], abs=1e-9)
+    engine.stop()
+    assert sink.sounding() == set()
+
+
+def test_the_loop_lands_on_the_grid_a_jittery_midi_clock_fits():
+    """Ticks 0.8 ms early and late in turn: the loop's notes follow the fitted tempo line,
+    not the tick that carries each beat."""
+    from liveai.events import ClockTick, TransportStart
+
+    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(), clock__source="midi")
+    filled((engine, clock, sink, port))
+    engine.set_mode("morph")
+    engine.handle(TransportStart(t=clock.t))
+    origin = clock.t
+    period = BEAT / 24
+    for i in range(1, 24 * 8 + 1):
+        run_until(engine, clock, origin + i * period + (0.0008 if i % 2 else -0.0008))
+        engine.handle(ClockTick(t=clock.t))
+        port.flush()
+    beat0 = origin + period  # the first tick after Start
+    late = [(t, p) for t, p in notes_sent(sink) if t > beat0 + 3 * BEAT - 1e-3]  # two beats of ticks fitted
+    assert len(late) >= 8
+    for t, _ in late:
+        assert abs((t - beat0) / STEP - round((t - beat0) / STEP)) * STEP < 0.0002
+    engine.handle(TransportStop(t=clock.t))
+    assert sink.sounding() == set()
+
+
+def test_a_beat_that_comes_off_its_prediction_is_planned_again_from_its_real_time():
+    """A long lookahead announces beats 190 ms ahead at 120 BPM; the tempo drops to 60
+    after an announcement, so the beat comes later: the conductor says so and its notes
+    move to it before any sounds, none twice."""
+    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(), clock__lookahead_ms=190.0)
+    filled((engine, clock, sink, port))
+    engine.set_mode("morph")
+    engine.play()
+    advance(engine, clock, port, 0.2, step=0.001)  # play starts a lookahead ahead
+    beat0 = notes_sent(sink)[0][0]
+    run_until(engine, clock, beat0 + 2 * BEAT - 0.1)  # beat 2 is announced for beat0 + 1 s
+    assert queued_note_ons(engine)[0] == pytest.approx(beat0 + 2 * BEAT, abs=1e-9)
+    engine.set_value("tempo", 60)
+    advance(engine, clock, port, 2.0, step=0.005)
+    beat2 = next(t for t, _ in notes_sent(sink, beat0 + 2 * BEAT - 0.05))
+    assert beat2 > beat0 + 2 * BEAT + 0.04, "the planned notes were taken back"
+    pitches = [p for _, p in notes_sent(sink, beat2 - 1e-9)][:4]
+    assert pitches == [60, 62, 64, 65]  # beats 2 and 3 of slot a, each note once
+    engine.stop()
+    assert sink.sounding() == set() and sink.stacked == 0
+
+
+def test_a_midi_clock_that_jumps_tempo_gets_its_beat_replanned_on_the_tick():
+    """A DAW jumps from 120 to 180 BPM: the next beat comes a tick's difference (7 ms)
+    before its prediction, and the loop's notes of that beat start on it, none twice."""
+    from liveai.events import ClockTick, TransportStart
+
+    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(), clock__source="midi")
+    filled((engine, clock, sink, port))
+    engine.set_mode("morph")
+    engine.handle(TransportStart(t=clock.t))
+    ticks = [clock.t + i * BEAT / 24 for i in range(1, 24 * 4 + 1)]  # four beats at 120
+    ticks += [ticks[-1] + i * BEAT / 36 for i in range(1, 24 * 3 + 1)]  # then three at 180
+    for at in ticks:
+        run_until(engine, clock, at)
+        engine.handle(ClockTick(t=at))
+        port.flush()
+    jumped = ticks[24 * 4]  # the tick carrying the first beat at 180
+    first = [t for t, _ in notes_sent(sink, jumped - 0.02)][0]
+    assert first == pytest.approx(jumped, abs=1e-9)
+    engine.handle(TransportStop(t=clock.t))
+    assert sink.sounding() == set() and sink.stacked == 0
+
+
+def test_a_knob_turned_in_the_bars_last_beat_plays_its_own_point_at_the_bar_line(morph):
+    """The turn itself starts the decode: it does not wait for a beat to ask."""
+    engine, clock, sink, port = morph
+    desk, a, b = filled(morph)
+    engine.set_mode("morph")
+    engine.play()
+    advance(engine, clock, port, 0.02, step=0.001)
+    beat0 = notes_sent(sink)[0][0]
+    bar = beat0 + 4 * BEAT
+    run_until(engine, clock, bar - 0.3 * BEAT)  # the bar's last beat, its plan made
+    engine.set_value("morph", 0.53)
+    advance(engine, clock, port, 0.3 * BEAT + 0.01, step=0.01)
+    assert engine.sessions.get("").behaviour.pattern is desk.between[0.53]
+    advance(engine, clock, port, 4 * BEAT)
+    expected = [t for t in desk.between[0.53].tokens[:16] if t < 128]
+    assert [p for _, p in notes_sent(sink, bar - 1e-9)][:len(expected)] == expected
+    engine.stop()
+    assert sink.sounding() == set()
