@@ -374,6 +374,130 @@
      "text": "print liveai",
      "outlettype": []
     }
+   },
+   {
+    "box": {
+     "id": "morph_comment",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      700,
+      140,
+      300,
+      40
+     ],
+     "text": "morph: play a phrase, capture a; another, capture b; then morph mode, play, and turn the knob (0-1)"
+    }
+   },
+   {
+    "box": {
+     "id": "morph_a",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      700,
+      180,
+      140,
+      22.0
+     ],
+     "text": "/liveai/morph/capture a",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "morph_b",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      850,
+      180,
+      140,
+      22.0
+     ],
+     "text": "/liveai/morph/capture b",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "morph_mode",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      700,
+      210,
+      140,
+      22.0
+     ],
+     "text": "/liveai/mode morph",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "morph_knob",
+     "maxclass": "slider",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      700,
+      240,
+      140,
+      22.0
+     ],
+     "orientation": 1,
+     "size": 128.0,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "morph_scale",
+     "maxclass": "newobj",
+     "numinlets": 6,
+     "numoutlets": 1,
+     "patching_rect": [
+      700,
+      270,
+      140,
+      22.0
+     ],
+     "text": "scale 0 127 0. 1.",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "morph_prepend",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      700,
+      300,
+      140,
+      22.0
+     ],
+     "text": "prepend /liveai/morph",
+     "outlettype": [
+      ""
+     ]
+    }
    }
   ],
   "lines": [
@@ -661,6 +785,78 @@
      ],
      "destination": [
       "print",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "morph_a",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "morph_b",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "morph_mode",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "morph_knob",
+      0
+     ],
+     "destination": [
+      "morph_scale",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "morph_scale",
+      0
+     ],
+     "destination": [
+      "morph_prepend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "morph_prepend",
+      0
+     ],
+     "destination": [
+      "udpsend",
       0
      ]
     }

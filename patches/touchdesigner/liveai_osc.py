@@ -15,3 +15,14 @@ def play_note(pitch, velocity=100):
 
 def stop_note(pitch):
     op('oscout1').sendOSC('/liveai/note', [int(pitch), 0])
+
+
+def capture(slot):
+    """Morph: the last two bars played go into slot 'a' or 'b' (a Button's callback)."""
+    op('oscout1').sendOSC('/liveai/morph/capture', [str(slot)])
+
+
+def start_morph():
+    """Loop the morph pattern; then the liveai/morph channel (0-1) turns the knob."""
+    op('oscout1').sendOSC('/liveai/mode', ['morph'])
+    op('oscout1').sendOSC('/liveai/play', [])

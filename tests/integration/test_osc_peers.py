@@ -1,12 +1,15 @@
-"""Other OSC implementations as clients: liblo's oscsend/oscdump (C) and Pure Data."""
+"""Other OSC implementations as clients: liblo's oscsend/oscdump (C) and Pure Data; the
+Max patch's messages as Max sends them."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
 from typing import Callable
 
+import pytest
 from conftest import LineReader, need
 
 from liveai.bench.harness import free_port
@@ -107,3 +110,59 @@ def test_pure_data_patch_captures_and_turns_the_morph_knob(start_server):
     heard = run_patch(sends, lambda heard: {"liveai: out morph_ready ab", "liveai: out mode morph"} <= set(heard))
     assert "liveai: out morph 0.75" in heard
     assert not [line for line in heard if line.startswith("liveai: error")], heard
+
+
+MAX_PATCH = PATCH.with_suffix(".maxpat")
+
+
+def max_message(text: str) -> tuple[str, list[int | float | str]]:
+    """A Max message box as [udpsend] sends it: ints as i, numbers with a point as f."""
+    address, *atoms = text.split()
+    args: list[int | float | str] = []
+    for atom in atoms:
+        try:
+            args.append(int(atom))
+        except ValueError:
+            try:
+                args.append(float(atom))
+            except ValueError:
+                args.append(atom)
+    return address, args
+
+
+def test_the_max_patch_messages_are_understood(start_server):
+    """Max does not run on Linux: the patch's message boxes and its morph knob
+    ([slider] -> [scale 0 127 0. 1.] -> [prepend /liveai/morph]) are sent as Max sends
+    them, in the order a player would click them, and none is refused."""
+    patch = json.loads(MAX_PATCH.read_text())
+    boxes = {box["box"]["id"]: box["box"] for box in patch["patcher"]["boxes"]}
+    into_udpsend = {line["patchline"]["source"][0] for line in patch["patcher"]["lines"]
+                    if line["patchline"]["destination"][0] == "udpsend"}
+    messages = {boxes[i]["text"]: max_message(boxes[i]["text"]) for i in into_udpsend if boxes[i]["maxclass"] == "message"}
+    assert {"/liveai/morph/capture a", "/liveai/morph/capture b", "/liveai/mode morph", "/liveai/note 60 100"} <= set(messages)
+    assert boxes["morph_scale"]["text"] == "scale 0 127 0. 1." and "morph_prepend" in into_udpsend
+    assert boxes["morph_prepend"]["text"] == "prepend /liveai/morph"
+    _, peer = start_server("clock.bpm=240", model="gru")
+
+    def click(text: str) -> None:
+        peer.send(messages[text][0], *messages[text][1])
+
+    for phrase, slot in (([60, 62, 64, 65, 67, 69, 71, 72], "a"), ([84, 83, 81, 79, 77, 76, 74, 72], "b")):
+        for pitch in phrase:
+            peer.send("/liveai/note", pitch, 90)
+            time.sleep(0.18)
+            peer.send("/liveai/note", pitch, 0)
+            time.sleep(0.07)
+        click(f"/liveai/morph/capture {slot}")
+    click("/liveai/mode morph")
+    click("/liveai/play")
+    peer.send("/liveai/morph", 96 / 127)  # the slider at 96, scaled to a float
+    heard = peer.collect(1.5)
+    for text in messages:  # then every other box once
+        if "capture" not in text and text != "/liveai/mode morph":
+            click(text)
+    heard += peer.collect(1.0)
+    addresses = [address for address, _ in heard]
+    assert "/liveai/out/morph_ready" in addresses and ("/liveai/out/morph", [pytest.approx(96 / 127)]) in heard
+    assert [args for address, args in heard if address == "/liveai/out/note"], "the loop played"
+    assert "/liveai/error" not in addresses, [m for m in heard if m[0] == "/liveai/error"]
