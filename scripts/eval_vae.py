@@ -8,8 +8,9 @@
   where a note starts), teacher forced and decoded greedily; KL per dimension.
 - Interpolation on `--pairs` random test pairs (a, b), at 9 points x = 0, 1/8 .. 1:
   - the VAE as the live loop plays it: the grid of `morph.steps` (17) points on
-    slerp(z_a, z_b, x), decoded leaning on the neighbours by `morph.lean` nats
-    (`MelodyVAE.decode_path`), the captured phrases themselves at 0 and 1; the 9 points
+    slerp(z_a, z_b, x), decoded with the fewest changes along the path, each step
+    within `morph.lean` nats of the best (`MelodyVAE.decode_path`), the captured phrases
+    themselves at 0 and 1; the 9 points
     are grid points;
   - the VAE decoded plainly greedily at the 9 points, with the phrases at 0 and 1 and
     with the decoded endpoints;

@@ -3,13 +3,13 @@ between them.
 
 A slot is filled by a capture or a MIDI file (`phrases.py`). When a slot changes, one call on the
 model worker encodes both slots and decodes `morph.steps` points on the slerp path
-from a to b, in one batch; the loop then turns the knob into a lookup. The points lean
-on their neighbours (`morph.lean`, `MelodyVAE.decode_path`): a turn changes the steps
-the model wants changed, and keeps the others. A position between two grid points is
-decoded on demand, leaning on the grid point beside it nearer its end; until it
-arrives the nearest grid point plays. The endpoints are the slots' own phrases, as
-captured. Everything the loop reads
-is on the loop thread; the worker only computes.
+from a to b, in one batch; the loop then turns the knob into a lookup. The points
+change as little as they can from one to the next, each step within `morph.lean` nats
+of the model's best (`MelodyVAE.decode_path`): a turn changes the steps the model
+wants changed, and keeps the others. A position between two grid points is decoded on
+demand, changing as little as it can from both; until it arrives the nearest grid
+point plays. The endpoints are the slots' own phrases, as captured. Everything the
+loop reads is on the loop thread; the worker only computes.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from ..config import Config
 from ..core.context import Context
 from ..core.jobs import JobHandle
+from ..errors import CommandError
 from ..events import StateChanged
 from ..models.vae import MelodyVAE, slerp
 
@@ -66,10 +67,34 @@ class Desk:
     pending: _Pending | None = None
     closed: bool = False  # its session is gone: nothing more is said for it
     _grid_job: JobHandle | None = None
+    _load_job: JobHandle | None = None
     grid_ms: list[float] = field(default_factory=list)  # capture -> grid ready, last few
     decode_ms: list[float] = field(default_factory=list)  # knob -> point decoded, last few
 
     # -- slots ----------------------------------------------------------------------
+    def load(self, slot: str, read: Callable[[], Pattern], refused: Callable[[CommandError], None],
+             ctx: Context) -> None:
+        """Fill a slot from a file read on the model worker (a big file must not hold up
+        the loop); `refused` hears why it could not be read. One read at a time."""
+        if self._load_job is not None and not self._load_job.done():
+            raise CommandError("busy", "morph/load: the last file is still being read")
+
+        def read_or_refuse() -> Pattern | CommandError:
+            try:
+                return read()
+            except CommandError as exc:
+                return exc
+            except Exception as exc:  # a reader's bug is a refusal, not a silent hang
+                return CommandError("bad_file", f"morph/load: {type(exc).__name__}: {exc}")
+
+        def done(result: Pattern | CommandError) -> None:
+            if isinstance(result, CommandError):
+                refused(result)
+            elif not self.closed:
+                self.put(slot, result, ctx)
+
+        self._load_job = ctx.submit(read_or_refuse, done)
+
     def put(self, slot: str, pattern: Pattern, ctx: Context) -> None:
         """Fill a slot; the grid is decoded again on the worker."""
         self.slots[slot] = _Slot(pattern)
@@ -132,11 +157,8 @@ class Desk:
         self.pending = _Pending(x, time.perf_counter())
         version, lean = self.version, self.config.morph.lean
         i = min(int(x * (len(self.grid) - 1)), len(self.grid) - 2)  # x rounded up to 1 is still below the end
-        below, above = self.grid[i].tokens, self.grid[i + 1].tokens
-        # the first half leans towards a, the second towards b (a grid's middle point, if
-        # it has one, leans towards a)
-        lean_on, other = (below, above) if x <= 0.5 else (above, below)
-        ctx.submit(lambda: decode_points(self.vae, a, b, [x], lean_on, other, lean)[0],
+        below, above = self.grid[i].tokens, self.grid[i + 1].tokens  # it changes as little as it can from both
+        ctx.submit(lambda: decode_points(self.vae, a, b, [x], below, above, lean)[0],
                    lambda tokens: self._between_ready(version, x, tokens, ctx))
 
     def _between_ready(self, version: int, x: float, tokens: list[int], ctx: Context) -> None:
@@ -180,8 +202,8 @@ def encode_and_grid(vae: MelodyVAE, phrases: dict[str, Sequence[int]], steps: in
 
 def decode_points(vae: MelodyVAE, za: torch.Tensor, zb: torch.Tensor, xs: list[float],
                   start: Sequence[int], end: Sequence[int], lean: float) -> list[list[int]]:
-    """The melodies at positions xs (rising) on the slerp path from za to zb, leaning
-    from the phrase `start` and towards `end` (see MelodyVAE.decode_path)."""
+    """The melodies at positions xs (rising) on the slerp path from za to zb, leaving
+    the phrase `start` and reaching `end` with the fewest changes (MelodyVAE.decode_path)."""
     with torch.inference_mode():
         z = slerp(za, zb, torch.tensor(xs, device=za.device))
         return vae.decode_path(z, start, end, lean).tolist()

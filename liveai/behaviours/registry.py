@@ -26,7 +26,7 @@ from .harmonize import ModelHarmonizer
 from .listener import Listener
 from .morph import Morph
 from .morph_desk import Desk, status_of
-from .phrases import captured, loaded
+from .phrases import captured, phrase_file, read_phrase
 from .rule_harmonize import RuleHarmonizer
 from .thru import Thru
 
@@ -77,12 +77,14 @@ def morph_capture(engine: Engine, request: Request, slot: Slot, session: Session
 @command("morph/load")
 def morph_load(engine: Engine, request: Request, slot: Slot, path: str, session: SessionId | None = None) -> None:
     """The first two bars of a MIDI file in `morph.folder` go into slot a or b (its top
-    voice). Paths leading out of the folder, missing and broken files are refused and
-    the slot is unchanged."""
+    voice), read on the model worker (`/liveai/out/morph_ready` says when it is in).
+    Paths leading out of the folder, missing and big files are refused at once, broken
+    ones when read; the slot is unchanged."""
     player = engine.sessions.get(player_source(request, session))
-    registry = _registry(engine)
-    desk = registry.desk(player.ctx)
-    desk.put(slot, loaded(Path(engine.config.morph.folder).expanduser(), path), player.ctx)
+    desk = _registry(engine).desk(player.ctx)
+    file = phrase_file(Path(engine.config.morph.folder).expanduser(), path)  # refused here, or read on the worker
+    desk.load(slot, lambda: read_phrase(file, path), lambda exc: request.replies.refuse(request, "morph/load", exc),
+              player.ctx)
 
 
 MODE_LIST = (

@@ -53,7 +53,7 @@ def _timed(fn: Any, repeats: int) -> dict[str, float]:
 
 def bench_vae(vae: MelodyVAE, steps: int = 17, lean: float = Config().morph.lean) -> dict[str, Any]:
     """The model as given (the live server quantizes it to int8 on a CPU), decoding as
-    the desk does (leaning on the neighbours by `lean` nats)."""
+    the desk does (the fewest changes along the path, each step within `lean` nats)."""
     torch.set_num_threads(1)
     a = [60, 128, 62, 128, 64, 128, 65, 128] * 4
     b = a[::-1]

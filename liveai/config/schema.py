@@ -192,9 +192,9 @@ class MorphConfig:
     channel: Channel = 1
     # Velocity of the loop's notes; 0: the captured phrases' own (blended by the knob).
     velocity: Annotated[int, Range(0, 127)] = 0
-    # How far (nats) a decoded point keeps its neighbour's step over the model's own best:
-    # higher, a knob turn changes fewer steps; 0, plain greedy decoding (chosen on the
-    # validation split, models/README.md).
+    # How far (nats) from the model's own best a decoded step may be, so that the points
+    # change as little as they can from one to the next: higher, a knob turn changes fewer
+    # steps; 0, plain greedy decoding (chosen on the validation split, models/README.md).
     lean: Annotated[float, Range(0.0, 20.0)] = 2.5
 
 

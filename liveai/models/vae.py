@@ -115,21 +115,19 @@ class MelodyVAE(nn.Module):
     def decode_path(self, z: torch.Tensor, start: Sequence[int], end: Sequence[int],
                     lean: float | np.ndarray) -> torch.Tensor:
         """Greedy melodies (N, steps) along a path of latents z (N, latent) that leaves
-        phrase `start` and reaches phrase `end`, each point keeping its neighbour's step
-        wherever the model finds it nearly as likely as its own best (within `lean` nats).
+        phrase `start` and reaches phrase `end`, changing as few steps as it can between
+        neighbouring points.
 
-        A knob turn then changes only the steps the model wants changed, not every step
-        after the first one that flips (greedy decoding alone jumps). The first half of
-        the path, with its middle point, leans towards `start` (point 0 on `start`, point
-        1 on point 0, ...), the rest towards `end`: a one-point path leans on `start`.
-        lean = 0 is plain greedy decoding (up to ties). One host transfer per step (the
-        chain over the points is a scan, cheap in numpy): the grid decodes in the
-        background. The two chains meet at the middle, so a step whose neighbours keep
-        a's token up to there and b's after it changes there: the path's largest step is
-        at its middle (models/README.md)."""
+        At each step every point may take any token the model finds within `lean` nats
+        of its best (per point, if an array), and the tokens are chosen over the whole
+        chain start, point 0, ..., point N-1, end: the fewest changes between neighbours,
+        and of those the likeliest (fewest_changes). A knob turn then changes only the
+        steps the model wants changed, each where the model's preference turns, not
+        every step after the first one that flips (greedy decoding alone jumps). lean =
+        0 is plain greedy decoding (up to ties). One host transfer per step (the chain is
+        a scan over the points, cheap in numpy): the grid decodes in the background."""
         n, steps = z.shape[0], self.config.steps
         start_row, end_row = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
-        half = (n + 1) // 2
         leans = np.broadcast_to(np.asarray(lean, dtype=np.float32), (n,))
         state = self.initial_state(z)
         out = np.empty((n, steps), dtype=np.int64)
@@ -138,14 +136,7 @@ class MelodyVAE(nn.Module):
             logits, state = self.step(z, state)
             logp = torch.log_softmax(logits.float(), -1).cpu().numpy()
             logp[~sounding, melody.HOLD] = -np.inf  # nothing to hold
-            floor = logp.max(-1) - leans
-            token = logp.argmax(-1)
-            for order, anchor in ((range(half), start_row[t]), (range(n - 1, half - 1, -1), end_row[t])):
-                prefer = int(anchor)
-                for i in order:
-                    if logp[i, prefer] >= floor[i]:
-                        token[i] = prefer
-                    prefer = int(token[i])
+            token = fewest_changes(logp, leans, int(start_row[t]), int(end_row[t]))
             out[:, t] = token
             sounding = token != melody.REST
             state.last = torch.from_numpy(token).to(z.device)
@@ -157,6 +148,35 @@ class MelodyVAE(nn.Module):
         mu, sigma = self.encode(tokens)
         z = mu + sigma * torch.randn_like(sigma)
         return self.decode_logits(z, tokens), mu, sigma
+
+
+_CHANGE = 1e6  # one change between neighbours outweighs any sum of regrets (nats)
+
+
+def fewest_changes(logp: np.ndarray, lean: np.ndarray, start: int, end: int) -> np.ndarray:
+    """One token per point (N,) from log-probabilities (N, V): each within `lean` (N,) of
+    its point's best, with the fewest changes along start, point 0, ..., point N-1, end,
+    and of those the smallest total regret (best minus chosen, in nats). Viterbi over
+    the chain: a token either stays from the previous point or switches from the
+    cheapest one, so each point costs O(V)."""
+    n, v = logp.shape
+    best = logp.max(-1, keepdims=True)
+    regret = np.where(logp >= best - lean[:, None], best - logp, np.inf)
+    cost = np.full(v, np.inf)
+    cost[start] = 0.0
+    came_from = np.empty((n, v), dtype=np.int64)
+    stay = np.arange(v)
+    for i in range(n):
+        cheapest = int(cost.argmin())
+        switch = cost[cheapest] + _CHANGE
+        came_from[i] = np.where(cost <= switch, stay, cheapest)
+        cost = np.minimum(cost, switch) + regret[i]
+    cost[np.arange(v) != end] += _CHANGE
+    token = np.empty(n, dtype=np.int64)
+    token[-1] = int(cost.argmin())
+    for i in range(n - 1, 0, -1):
+        token[i - 1] = came_from[i, token[i]]
+    return token
 
 
 def kl_per_dim(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

@@ -164,10 +164,7 @@ class MqttTransport(Transport):
                 raise CommandError("bad_args", f"cmd/{name}: payload is not UTF-8 text") from None
             self.table.dispatch_text(name, text, request)
         except CommandError as exc:
-            self.stats.count("errors")
-            self.stats.count(exc.code)
-            log.debug("mqtt cmd/%s refused: %s", name, exc.message)
-            self._queue("error", json.dumps({"command": name, "code": exc.code, "message": exc.message}))
+            self.refuse(request, name, exc)
         except Exception as exc:  # a bug must not stop the music: log it, tell the client
             log.exception("internal error handling mqtt cmd/%s", name)
             self._queue("error", json.dumps({"command": name, "code": "internal", "message": str(exc)}))
@@ -207,6 +204,12 @@ class MqttTransport(Transport):
         if isinstance(event, StateChanged):
             self._dirty[event.name] = event.value
             self._wake.set()
+
+    def refuse(self, request: Request, command: str, error: CommandError) -> None:
+        self.stats.count("errors")
+        self.stats.count(error.code)
+        log.debug("mqtt cmd/%s refused: %s", command, error.message)
+        self._queue("error", json.dumps({"command": command, "code": error.code, "message": error.message}))
 
     def reply(self, address: str, *args: Any) -> None:
         self._queue("reply" + address.removeprefix("/liveai"), json.dumps(list(args)))

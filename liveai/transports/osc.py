@@ -201,6 +201,9 @@ class OscTransport(Transport):
         log.debug("osc error %s: %s", code, self.clip(message))
         self.reply("/liveai/error", code, self.clip(message))
 
+    def refuse(self, request: Request, command: str, error: CommandError) -> None:
+        self._refuse(error.code, error.message, request)
+
     def clip(self, text: str) -> str:
         """A string liveai echoes, cut to `osc.max_echo_chars`."""
         limit = self.config.max_echo_chars

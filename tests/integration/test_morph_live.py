@@ -92,6 +92,32 @@ def test_load_a_file_and_refuse_paths_out_of_the_folder(start_server, tmp_path):
     assert peer.status()["sounding_notes"] == 0
 
 
+def test_a_big_file_is_read_while_the_music_goes_on(start_server, tmp_path):
+    """morph/load reads on the model worker: a 180 KB file (about 0.7 s to parse) does not
+    hold up the loop, which answers notes at once, and a broken file is refused when read."""
+    notes_to_midi([Note(i * 0.01, i * 0.01 + 0.05, 40 + i % 40, 100) for i in range(30000)]).write(
+        str(tmp_path / "big.mid"))
+    (tmp_path / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x00")
+    _, peer = start_server(f'morph.folder="{tmp_path}"', model="gru")
+    asked = time.monotonic()
+    peer.send("/liveai/morph/load", "a", "big.mid")
+    peer.send("/liveai/note", 60, 100)
+    answered = None
+    while (got := peer.receive(5.0)) is not None:
+        if got[0] == "/liveai/out/note" and answered is None:
+            answered = time.monotonic() - asked
+        if got[0] == "/liveai/out/morph_ready":
+            loaded = time.monotonic() - asked
+            break
+    else:
+        raise AssertionError("the big file never arrived in slot a")
+    assert answered is not None and answered < loaded / 4, (answered, loaded)  # the note did not wait
+    peer.send("/liveai/note", 60, 0)
+    peer.send("/liveai/morph/load", "b", "broken.mid")
+    code, message = peer.expect("/liveai/error")[:2]
+    assert code == "bad_file" and "broken.mid" in message
+
+
 def test_mqtt_captures_and_turns_the_knob(mosquitto, start_server, tmp_path):
     _, peer = start_with_broker(start_server, mosquitto, "morph", "clock.bpm=240", model="gru")
     play(peer, RISING)

@@ -63,6 +63,8 @@ def test_a_morph_grid_leaves_a_and_reaches_b(vae):
     apart = 1 - _accuracy(torch.tensor(a), b)
     assert to_a[-1] >= 0.8 * apart and to_b[0] >= 0.8 * apart  # and the path goes from one to the other
     changes = [1 - _accuracy(torch.tensor(p), q) for p, q in zip(grid, grid[1:])]
-    # not wandering far from the way: 2.9 times the distance when written, 6.7 decoding
-    # each point on its own (morph.lean = 0)
-    assert sum(changes) <= 4 * apart, changes
+    # not wandering far from the way: 2.2 times the distance when written, 6.7 decoding
+    # each point on its own (morph.lean = 0); and no one jump: the largest step 0.22 of
+    # the steps when written, 0.44 with lean 0
+    assert sum(changes) <= 3 * apart, changes
+    assert max(changes) <= 0.3, changes
