@@ -40,6 +40,7 @@ import numpy as np
 
 from ..config import AudioConfig
 from ..events import ControlChange, Event, NoteOff, NoteOn
+from .features import ALL_NOTES_OFF, PEDAL
 from .renderer import SynthRenderer
 from .ring import ANCHOR_SEQ, BLOCKS, FRAMES, LAST_NS, UNDERRUNS, XRUNS, Ring
 
@@ -98,7 +99,9 @@ class AudioEngine:
             case NoteOff():
                 self.inbox.append((event.t, event.origin, event.pitch, 0))
             case ControlChange(controller=c) if c in ALL_OFF:
-                self.inbox.append((event.t, None, -1, 0))
+                self.inbox.append((event.t, None, ALL_NOTES_OFF, 0))
+            case ControlChange(controller=64):
+                self.inbox.append((event.t, None, PEDAL, event.value))
 
     def start(self) -> None:
         self.renderer.warm_up(self.block)
@@ -222,7 +225,7 @@ class AudioEngine:
             if sample < start:
                 self.late += 1
                 sample = start
-            events.append((sample - start, pitch, velocity))  # pitch -1: all notes off, at its sample
+            events.append((sample - start, pitch, velocity))  # all notes off and the pedal, at their samples
             if velocity > 0 and arrived is not None:
                 self.onsets.append((sample, arrived))
         self.pending = kept

@@ -26,6 +26,9 @@ from .excitation import block_noise, harmonic_excitation
 from .voices import Voices
 
 FEATURES = len(FEATURE_NAMES)
+# Events are (offset, pitch, velocity); these pitches are not notes:
+ALL_NOTES_OFF = -1
+PEDAL = -2  # the sustain pedal, its CC 64 value as the velocity
 A4 = 440.0
 
 # (sample, pitch, velocity): velocity 0 is a note-off
@@ -47,8 +50,11 @@ class NoteFeatures:
         self.voices.note_off(pitch)
 
     def apply(self, pitch: int, velocity: int, offset: int = 0) -> None:
-        """A note-on, a note-off (velocity 0), or all notes off (pitch -1)."""
-        if pitch < 0:
+        """A note-on, a note-off (velocity 0), all notes off (pitch ALL_OFF) or the
+        sustain pedal (pitch PEDAL, velocity its CC 64 value)."""
+        if pitch == PEDAL:
+            self.voices.sustain(velocity >= 64)
+        elif pitch == ALL_NOTES_OFF:
             self.all_off()
         elif velocity > 0:
             self.note_on(pitch, velocity, offset)

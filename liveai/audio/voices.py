@@ -1,11 +1,13 @@
 """Voices for the synth (#12): which oscillator plays which note, with envelopes that
 never click.
 
-`Voices` keeps `polyphony` voices. A note-on takes a free voice, else steals the oldest
-sounding one: the stolen note does not stop dead (a click) but moves to a ghost slot
+`Voices` keeps `polyphony` voices. A note-on takes a free voice, else steals the
+quietest one already releasing, else the oldest: the stolen note does not stop dead (a
+click) but moves to a ghost slot
 that fades it out over `steal_s`, while its voice starts the new note (more than
 `polyphony` steals within `steal_s` cut the quietest ghost short). A note-off
-releases over `release_s`; a note-on rises over `attack_s`. Each voice keeps its
+releases over `release_s`, or, while the sustain pedal is down, when it comes up (as
+a piano's dampers do); a note-on rises over `attack_s`. Each voice keeps its
 oscillator's phase, which a stolen note takes into its ghost. Every envelope moves by at
 most 1 / (the shortest ramp in samples) per sample, so the sound has no step in it.
 """
@@ -29,6 +31,7 @@ class _Voice:
     rate: float = 0.0  # per sample
     started: int = 0  # sample of its note-on (the oldest is stolen first)
     phase: float = 0.0  # its oscillator, in cycles, before the next sample
+    pedalled: bool = False  # its key is up, the sustain pedal holds it
 
     @property
     def sounding(self) -> bool:
@@ -46,6 +49,7 @@ class Voices:
         self.ghosts = [_Voice() for _ in range(polyphony)]  # stolen notes fading out
         self.slots = self.voices + self.ghosts
         self.stolen = 0
+        self.pedal_down = False
         self._ones = self._zeros = np.zeros(0)
 
     @property
@@ -66,7 +70,7 @@ class Voices:
         if index is None:
             index = next((i for i, v in enumerate(self.voices) if not v.sounding), None)
         if index is None:
-            index = min(range(len(self.voices)), key=lambda i: self.voices[i].started)
+            index = self._to_steal()
             self._fade_into_ghost(index)
             self.stolen += 1
             self.voices[index].level = 0.0  # its sound went on in the ghost
@@ -75,17 +79,42 @@ class Voices:
             voice.phase = 0.0
         voice.pitch, voice.target, voice.started = pitch, level, at
         voice.rate = 1.0 / self.attack
+        voice.pedalled = False
         return index
+
+    def _to_steal(self) -> int:
+        """The quietest voice already releasing, else the oldest."""
+        releasing = [i for i, v in enumerate(self.voices) if v.target == 0.0]
+        if releasing:
+            return min(releasing, key=lambda i: self.voices[i].level)
+        return min(range(len(self.voices)), key=lambda i: self.voices[i].started)
 
     def note_off(self, pitch: int) -> None:
         for voice in self.voices:
             if voice.pitch == pitch and voice.target > 0:
-                voice.target, voice.rate = 0.0, 1.0 / self.release
+                if self.pedal_down:
+                    voice.pedalled = True
+                else:
+                    self._release(voice)
+
+    def sustain(self, down: bool) -> None:
+        """The sustain pedal (CC 64): while down, a note-off waits for it to come up."""
+        self.pedal_down = down
+        if not down:
+            for voice in self.voices:
+                if voice.pedalled:
+                    self._release(voice)
 
     def all_off(self) -> None:
+        """Every voice releases, and the pedal counts as up: a lost keyboard whose pedal
+        was down never sends it up, and nothing may ring on for that."""
+        self.pedal_down = False
         for voice in self.voices:
             if voice.target > 0:
-                voice.target, voice.rate = 0.0, 1.0 / self.release
+                self._release(voice)
+
+    def _release(self, voice: _Voice) -> None:
+        voice.target, voice.rate, voice.pedalled = 0.0, 1.0 / self.release, False
 
     def _fade_into_ghost(self, index: int) -> None:
         """The stolen note fades on in the quietest ghost slot, from its own level and

@@ -111,3 +111,18 @@ def test_all_notes_off_releases_every_voice_at_its_sample(engine: AudioEngine) -
     engine.renderer.render(256, engine._events_in(256, 256))
     engine.renderer.render(SR // 5)  # the release
     assert engine.renderer.voices() == 0
+
+
+def test_the_sustain_pedal_holds_a_released_note_until_it_comes_up(engine: AudioEngine) -> None:
+    """CC 64 from the player (audio.play = "all") or liveai: a note let go under the
+    pedal sounds on until the pedal is up, at the pedal's sample."""
+    engine.sink(NoteOn(60, 100, t=0.0))
+    engine.sink(ControlChange(64, 127, t=0.0))
+    engine.sink(NoteOff(60, t=0.0))
+    engine.renderer.render(256, engine._events_in(0, 256))
+    engine.renderer.render(SR // 5)  # far longer than a release
+    assert engine.renderer.voices() == 1
+    engine.sink(ControlChange(64, 0, t=0.0))
+    engine.renderer.render(256, engine._events_in(256 + SR // 5, 256))
+    engine.renderer.render(SR // 5)
+    assert engine.renderer.voices() == 0

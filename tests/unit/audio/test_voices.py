@@ -90,3 +90,40 @@ def test_a_note_struck_again_while_it_fades_rises_from_where_it_is():
     audio, v = play([(0, "on", 69), (2000, "off", 69), (2100, "on", 69), (5000, "off", 69)], 9000, polyphony=1)
     assert v.stolen == 0
     assert audio.diff().abs().max().item() <= 2 * torch.pi * midi_to_hz(69) / SR + v.max_step
+
+
+def test_a_releasing_voice_is_stolen_before_the_oldest_held_one():
+    v = Voices(polyphony=2, sample_rate=SR)
+    v.note_on(60, 100, at=0)
+    v.note_on(64, 100, at=10)
+    v.note_off(64)  # the newer note is already fading
+    assert v.note_on(67, 100, at=20) == 1  # it gives way, not the oldest, still held
+    assert v.voices[0].pitch == 60 and v.voices[0].target > 0
+
+
+def test_the_sustain_pedal_holds_released_notes_until_it_comes_up():
+    v = Voices(polyphony=3, sample_rate=SR)
+    v.note_on(60, 100, at=0)
+    v.sustain(True)
+    v.note_on(64, 100, at=10)
+    v.note_off(60)  # pressed before and after the pedal: both held by it
+    v.note_off(64)
+    v.note_on(67, 100, at=20)  # still held by its key
+    v.render(SR // 10)
+    assert [voice.target > 0 for voice in v.voices] == [True, True, True]
+    v.note_on(64, 90, at=30)  # struck again under the pedal: its key holds it now
+    v.sustain(False)
+    assert [voice.pitch for voice in v.voices if voice.target > 0] == [64, 67]
+    v.note_off(64)
+    assert [voice.pitch for voice in v.voices if voice.target > 0] == [67]  # the pedal is up
+
+
+def test_all_notes_off_lifts_the_pedal_too():
+    """A keyboard lost with its pedal down never sends it up: nothing may ring on."""
+    v = Voices(polyphony=2, sample_rate=SR)
+    v.sustain(True)
+    v.note_on(60, 100, at=0)
+    v.all_off()
+    v.note_on(62, 100, at=10)
+    v.note_off(62)
+    assert all(voice.target == 0.0 for voice in v.voices)
