@@ -4,6 +4,7 @@ away and coming back while the notes go on over OSC."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -144,3 +145,20 @@ def test_audio_comes_back_with_jack_and_the_notes_go_on(start_server, jack256: J
     time.sleep(0.5)
     assert peer.status()["audio_blocks"] > blocks  # the new stream plays
     assert server.proc is not None and server.proc.poll() is None
+
+
+def test_mqtt_telemetry_carries_the_audio(start_server, jack256: JackServer, mosquitto) -> None:
+    """An installation watches its sound over MQTT: blocks, underruns, render time, voices."""
+    from test_mqtt import sub
+
+    _, peer = serve_with_audio(start_server, jack256, f'mqtt.url="{mosquitto.url}"', "mqtt.instance=sound",
+                               "mqtt.telemetry_s=0.5")
+    peer.send("/liveai/note", 57, 100)
+    time.sleep(0.6)
+    line = sub(mosquitto, "liveai/sound/telemetry", wait_s=5)[0]
+    telemetry = json.loads(line.split(" ", 1)[1])
+    assert telemetry["audio"] == "playing" and telemetry["audio_blocks"] > 0
+    for key in ("audio_underruns", "audio_xruns", "audio_render_ms_p50", "audio_render_ms_p99", "audio_voices"):
+        assert key in telemetry, (key, sorted(telemetry))
+    assert telemetry["audio_voices"] >= 1  # the held A
+    peer.send("/liveai/note", 57, 0)
