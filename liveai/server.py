@@ -150,7 +150,7 @@ class Server:
             if self.audio is not None:
                 engine.output.sinks.append(self.audio.sink)
                 if self.config.audio.play == "all":
-                    engine.input_taps.append(self.audio.sink)
+                    engine.input_taps.append(self.audio.tap)
                 self.audio.start()
             engine.start()
             freeze_startup_objects()

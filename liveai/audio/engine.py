@@ -1,7 +1,8 @@
 """liveai's own sound (#12): the synth played live, on its own thread, out of its own
 audio process.
 
-    the loop:            AudioEngine.sink(event)   note-ons/offs (and all-notes-off) into an inbox
+    the loop:            AudioEngine.sink(event)   liveai's notes, pedal and all-notes-off into an inbox
+                         AudioEngine.tap(event)    the player's (audio.play = "all"), as their own layer
     the render thread:   inbox -> sample times -> SynthRenderer -> the shared Ring, a block ahead
     the audio process:   its PortAudio callback copies one block from the ring (liveai.audio.player)
 
@@ -40,7 +41,7 @@ import numpy as np
 
 from ..config import AudioConfig
 from ..events import ControlChange, Event, NoteOff, NoteOn
-from .features import ALL_NOTES_OFF, PEDAL
+from .features import ALL_NOTES_OFF, LIVEAI, PEDAL, PLAYER, NoteEvent
 from .renderer import SynthRenderer
 from .ring import ANCHOR_SEQ, BLOCKS, FRAMES, LAST_NS, UNDERRUNS, XRUNS, Ring
 
@@ -66,8 +67,8 @@ class AudioEngine:
         self.block = config.blocksize
         self.ring = Ring.create(config.ring_blocks * config.blocksize)
         self.lead = self.ring.capacity + self.block
-        self.inbox: deque[tuple[float, float | None, int, int]] = deque()  # (t, arrival, pitch, velocity)
-        self.pending: list[tuple[int, float | None, int, int]] = []  # (sample, arrival, pitch, velocity)
+        self.inbox: deque[tuple[float, float | None, int, int, int]] = deque()  # (t, arrival, pitch, velocity, layer)
+        self.pending: list[tuple[int, float | None, int, int, int]] = []  # (sample, arrival, pitch, velocity, layer)
         self.onsets: deque[tuple[int, float]] = deque()  # (sample, arrival) of note-ons still to sound
         self.starts: deque[tuple[int, float]] = deque()  # (anchor sample, when sample 0 reached the callback)
         self.render_ms = np.zeros(KEPT)
@@ -86,22 +87,30 @@ class AudioEngine:
         self._frames_said = False
         self._last_time = float("-inf")  # the latest event mapped, and its sample:
         self._last_sample = 0  # a later event never maps before it
-        self._last_on: dict[int, int] = {}  # each pitch's latest note-on sample
+        self._last_on: dict[tuple[int, int], int] = {}  # each (layer, pitch)'s latest note-on sample
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="liveai-audio", daemon=True)
 
     # -- the loop's side ----------------------------------------------------------------
     def sink(self, event: Event) -> None:
-        """An outgoing (or, with audio.play = "all", incoming) event; never blocks."""
+        """An event liveai sends out; never blocks."""
+        self._take(event, LIVEAI)
+
+    def tap(self, event: Event) -> None:
+        """An event the player sent in (audio.play = "all"): their notes are their own
+        layer, so their note-off, pedal or lost keyboard never ends liveai's note."""
+        self._take(event, PLAYER)
+
+    def _take(self, event: Event, layer: int) -> None:
         match event:
             case NoteOn():
-                self.inbox.append((event.t, event.origin, event.pitch, event.velocity))
+                self.inbox.append((event.t, event.origin, event.pitch, event.velocity, layer))
             case NoteOff():
-                self.inbox.append((event.t, event.origin, event.pitch, 0))
+                self.inbox.append((event.t, event.origin, event.pitch, 0, layer))
             case ControlChange(controller=c) if c in ALL_OFF:
-                self.inbox.append((event.t, None, ALL_NOTES_OFF, 0))
+                self.inbox.append((event.t, None, ALL_NOTES_OFF, 0, layer))
             case ControlChange(controller=64):
-                self.inbox.append((event.t, None, PEDAL, event.value))
+                self.inbox.append((event.t, None, PEDAL, event.value, layer))
 
     def start(self) -> None:
         self.renderer.warm_up(self.block)
@@ -199,33 +208,33 @@ class AudioEngine:
         self.renders += 1
         self.ring.write(audio)
 
-    def _events_in(self, start: int, n: int) -> list[tuple[int, int, int]]:
-        """The events of samples [start, start + n), as (offset, pitch, velocity)."""
+    def _events_in(self, start: int, n: int) -> list[NoteEvent]:
+        """The events of samples [start, start + n), as (offset, pitch, velocity, layer)."""
         anchor = self.ring.anchor()
         stream_start = None if anchor is None else self._stream_start(anchor)
         while self.inbox:
-            t, arrived, pitch, velocity = self.inbox.popleft()
+            t, arrived, pitch, velocity, layer = self.inbox.popleft()
             sample = self._sample_of(t, start, stream_start)
             if t >= self._last_time:  # the stream's start moved between two takes: keep the order
                 sample = max(sample, self._last_sample)
                 self._last_time, self._last_sample = t, sample
             if velocity == 0:  # a note-off never lands before its pitch's note-on (an answer's t can be older)
-                sample = max(sample, self._last_on.get(pitch, sample))
+                sample = max(sample, self._last_on.get((layer, pitch), sample))
             else:
-                self._last_on[pitch] = sample
-            self.pending.append((sample, arrived, pitch, velocity))
+                self._last_on[layer, pitch] = sample
+            self.pending.append((sample, arrived, pitch, velocity, layer))
         if not self.pending:
             return []
         self.pending.sort(key=lambda e: e[0])  # stable: events at one sample keep their order
         events, kept = [], []
-        for sample, arrived, pitch, velocity in self.pending:
+        for sample, arrived, pitch, velocity, layer in self.pending:
             if sample >= start + n:
-                kept.append((sample, arrived, pitch, velocity))
+                kept.append((sample, arrived, pitch, velocity, layer))
                 continue
             if sample < start:
                 self.late += 1
                 sample = start
-            events.append((sample - start, pitch, velocity))  # all notes off and the pedal, at their samples
+            events.append((sample - start, pitch, velocity, layer))  # all notes off and the pedal, at their samples
             if velocity > 0 and arrived is not None:
                 self.onsets.append((sample, arrived))
         self.pending = kept

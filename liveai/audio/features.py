@@ -26,13 +26,15 @@ from .excitation import block_noise, harmonic_excitation
 from .voices import Voices
 
 FEATURES = len(FEATURE_NAMES)
-# Events are (offset, pitch, velocity); these pitches are not notes:
-ALL_NOTES_OFF = -1
-PEDAL = -2  # the sustain pedal, its CC 64 value as the velocity
 A4 = 440.0
 
-# (sample, pitch, velocity): velocity 0 is a note-off
-NoteEvent = tuple[int, int, int]
+# Events are (sample or offset, pitch, velocity, layer): velocity 0 is a note-off; the
+# layer says whose note it is, so that one's note-off or pedal never touches the
+# other's note of the same pitch. These pitches are not notes:
+ALL_NOTES_OFF = -1  # liveai's: every voice (a panic); the player's: the player's voices
+PEDAL = -2  # the layer's sustain pedal, its CC 64 value as the velocity
+LIVEAI, PLAYER = 0, 1  # liveai's notes; the player's (audio.play = "all")
+NoteEvent = tuple[int, int, int, int]
 
 
 class NoteFeatures:
@@ -42,41 +44,35 @@ class NoteFeatures:
         self.seed = seed
         self.sample = 0  # the stream's position: the next block starts here
 
-    def note_on(self, pitch: int, velocity: int, offset: int = 0) -> None:
-        """A note-on `offset` samples into the next block (its age decides what is stolen)."""
-        self.voices.note_on(pitch, velocity, at=self.sample + offset)
-
-    def note_off(self, pitch: int) -> None:
-        self.voices.note_off(pitch)
-
-    def apply(self, pitch: int, velocity: int, offset: int = 0) -> None:
-        """A note-on, a note-off (velocity 0), all notes off (pitch ALL_OFF) or the
-        sustain pedal (pitch PEDAL, velocity its CC 64 value)."""
+    def apply(self, pitch: int, velocity: int, offset: int = 0, layer: int = LIVEAI) -> None:
+        """A note-on `offset` samples into the next block (its age decides what is
+        stolen), a note-off (velocity 0), all notes off (pitch ALL_NOTES_OFF) or the
+        sustain pedal (pitch PEDAL, velocity its CC 64 value), of `layer`."""
         if pitch == PEDAL:
-            self.voices.sustain(velocity >= 64)
+            self.voices.sustain(velocity >= 64, layer)
         elif pitch == ALL_NOTES_OFF:
-            self.all_off()
+            self.voices.all_off(None if layer == LIVEAI else layer)
         elif velocity > 0:
-            self.note_on(pitch, velocity, offset)
+            self.voices.note_on(pitch, velocity, at=self.sample + offset, layer=layer)
         else:
-            self.note_off(pitch)
+            self.voices.note_off(pitch, layer)
 
     def all_off(self) -> None:
         self.voices.all_off()
 
-    def block(self, n: int, events: Sequence[tuple[int, int, int]] = ()) -> torch.Tensor:
+    def block(self, n: int, events: Sequence[NoteEvent] = ()) -> torch.Tensor:
         """Features (1, FEATURES, n) of the next n samples; `events` are (offset in the
-        block, pitch, velocity), in order, each applied at its sample. The voices are
-        rendered in segments between events; the sources once for the whole block."""
+        block, pitch, velocity, layer), in order, each applied at its sample. The voices
+        are rendered in segments between events; the sources once for the whole block."""
         slots = len(self.voices.slots)
         f0, env, phase = np.zeros((slots, n)), np.zeros((slots, n), dtype=np.float32), np.zeros((slots, n))
         done = 0
-        for offset, pitch, velocity in events:
+        for offset, pitch, velocity, layer in events:
             offset = min(max(offset, done), n)
             if offset > done:
                 self.voices.render_into(f0, env, phase, done, offset)
                 done = offset
-            self.apply(pitch, velocity, offset)
+            self.apply(pitch, velocity, offset, layer)
         if n > done:
             self.voices.render_into(f0, env, phase, done, n)
         rate = self.config.sample_rate
@@ -94,26 +90,26 @@ class NoteFeatures:
 
 
 def note_events(notes: Iterable[Note], sample_rate: int) -> list[NoteEvent]:
-    """A file's notes as (sample, pitch, velocity) events in time order; at one sample,
-    offs before ons (a repeated note ends, then strikes again)."""
+    """A file's notes as (sample, pitch, velocity, LIVEAI) events in time order; at one
+    sample, offs before ons (a repeated note ends, then strikes again)."""
     events = []
     for note in notes:
-        events.append((round(note.start * sample_rate), note.pitch, note.velocity))
-        events.append((round(note.end * sample_rate), note.pitch, 0))
+        events.append((round(note.start * sample_rate), note.pitch, note.velocity, LIVEAI))
+        events.append((round(note.end * sample_rate), note.pitch, 0, LIVEAI))
     events.sort(key=lambda e: (e[0], e[2] > 0))
     return events
 
 
 def blocks_of(events: Sequence[NoteEvent], length: int, block: int) -> Iterator[tuple[int, list[NoteEvent]]]:
     """A file's `length` samples cut into blocks: (samples, its events as (offset in the
-    block, pitch, velocity)) for each, in order."""
+    block, pitch, velocity, layer)) for each, in order."""
     i = 0
     for start in range(0, length, block):
         n = min(block, length - start)
         inside = []
         while i < len(events) and events[i][0] < start + n:
-            sample, pitch, velocity = events[i]
-            inside.append((sample - start, pitch, velocity))
+            sample, pitch, velocity, layer = events[i]
+            inside.append((sample - start, pitch, velocity, layer))
             i += 1
         yield n, inside
 

@@ -20,7 +20,7 @@ import torch
 
 from ..models.synth import SynthNet
 from ..music.note import Note
-from .features import NoteFeatures, blocks_of, note_events
+from .features import NoteEvent, NoteFeatures, blocks_of, note_events
 
 Step = Callable[[torch.Tensor, list[torch.Tensor]], tuple[torch.Tensor, list[torch.Tensor]]]
 
@@ -102,9 +102,9 @@ class SynthRenderer:
         """The next sample to render, counted from the first."""
         return self.features.sample
 
-    def render(self, n: int, events: Sequence[tuple[int, int, int]] = ()) -> np.ndarray:
+    def render(self, n: int, events: Sequence[NoteEvent] = ()) -> np.ndarray:
         """The next n samples (float32); `events` are (offset in the block, pitch,
-        velocity; 0 = off), in order."""
+        velocity, layer; velocity 0 = off), in order (liveai.audio.features)."""
         feats = self.features.block(n, events)
         with torch.inference_mode():
             audio, self.pasts = self.step(feats.to(self.net.inp.weight.device), self.pasts)

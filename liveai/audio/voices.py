@@ -7,7 +7,9 @@ click) but moves to a ghost slot
 that fades it out over `steal_s`, while its voice starts the new note (more than
 `polyphony` steals within `steal_s` cut the quietest ghost short). A note-off
 releases over `release_s`, or, while the sustain pedal is down, when it comes up (as
-a piano's dampers do); a note-on rises over `attack_s`. Each voice keeps its
+a piano's dampers do); a note-on rises over `attack_s`. Notes, note-offs and pedals
+belong to a layer (liveai's, or the player's with audio.play = "all"): one layer's
+never end the other's. Each voice keeps its
 oscillator's phase, which a stolen note takes into its ghost. Every envelope moves by at
 most 1 / (the shortest ramp in samples) per sample, so the sound has no step in it.
 """
@@ -32,6 +34,7 @@ class _Voice:
     started: int = 0  # sample of its note-on (the oldest is stolen first)
     phase: float = 0.0  # its oscillator, in cycles, before the next sample
     pedalled: bool = False  # its key is up, the sustain pedal holds it
+    layer: int = 0  # whose note: liveai's (0) or the player's (1)
 
     @property
     def sounding(self) -> bool:
@@ -49,7 +52,7 @@ class Voices:
         self.ghosts = [_Voice() for _ in range(polyphony)]  # stolen notes fading out
         self.slots = self.voices + self.ghosts
         self.stolen = 0
-        self.pedal_down = False
+        self.pedals: set[int] = set()  # the layers whose sustain pedal is down
         self._ones = self._zeros = np.zeros(0)
 
     @property
@@ -57,16 +60,17 @@ class Voices:
         """The most an envelope moves in one sample."""
         return 1.0 / min(self.attack, self.release, self.steal)
 
-    def note_on(self, pitch: int, velocity: int, at: int) -> int | None:
-        """The voice that plays it (a re-struck pitch keeps its voice, held or fading,
-        and rises from where it is, its phase going on: no click); velocity 0 is a
-        note-off. A note rising from silence starts at phase 0, so its sound depends on
-        the notes alone, not on how the stream was cut into blocks."""
+    def note_on(self, pitch: int, velocity: int, at: int, layer: int = 0) -> int | None:
+        """The voice that plays it (a pitch re-struck in its layer keeps its voice, held
+        or fading, and rises from where it is, its phase going on: no click); velocity 0
+        is a note-off. A note rising from silence starts at phase 0, so its sound depends
+        on the notes alone, not on how the stream was cut into blocks."""
         if velocity <= 0:
-            self.note_off(pitch)
+            self.note_off(pitch, layer)
             return None
         level = velocity / 127.0
-        index = next((i for i, v in enumerate(self.voices) if v.pitch == pitch and v.sounding), None)
+        index = next((i for i, v in enumerate(self.voices) if v.pitch == pitch and v.layer == layer and v.sounding),
+                     None)
         if index is None:
             index = next((i for i, v in enumerate(self.voices) if not v.sounding), None)
         if index is None:
@@ -77,7 +81,7 @@ class Voices:
         voice = self.voices[index]
         if voice.level == 0.0:
             voice.phase = 0.0
-        voice.pitch, voice.target, voice.started = pitch, level, at
+        voice.pitch, voice.target, voice.started, voice.layer = pitch, level, at, layer
         voice.rate = 1.0 / self.attack
         voice.pedalled = False
         return index
@@ -89,28 +93,31 @@ class Voices:
             return min(releasing, key=lambda i: self.voices[i].level)
         return min(range(len(self.voices)), key=lambda i: self.voices[i].started)
 
-    def note_off(self, pitch: int) -> None:
+    def note_off(self, pitch: int, layer: int = 0) -> None:
         for voice in self.voices:
-            if voice.pitch == pitch and voice.target > 0:
-                if self.pedal_down:
+            if voice.pitch == pitch and voice.layer == layer and voice.target > 0:
+                if layer in self.pedals:
                     voice.pedalled = True
                 else:
                     self._release(voice)
 
-    def sustain(self, down: bool) -> None:
-        """The sustain pedal (CC 64): while down, a note-off waits for it to come up."""
-        self.pedal_down = down
-        if not down:
-            for voice in self.voices:
-                if voice.pedalled:
-                    self._release(voice)
-
-    def all_off(self) -> None:
-        """Every voice releases, and the pedal counts as up: a lost keyboard whose pedal
-        was down never sends it up, and nothing may ring on for that."""
-        self.pedal_down = False
+    def sustain(self, down: bool, layer: int = 0) -> None:
+        """A layer's sustain pedal (CC 64): while down, its note-offs wait for it to come up."""
+        if down:
+            self.pedals.add(layer)
+            return
+        self.pedals.discard(layer)
         for voice in self.voices:
-            if voice.target > 0:
+            if voice.pedalled and voice.layer == layer:
+                self._release(voice)
+
+    def all_off(self, layer: int | None = None) -> None:
+        """Every voice of `layer` (None: every voice) releases, and its pedal counts as
+        up: a lost keyboard whose pedal was down never sends it up, and nothing may ring
+        on for that."""
+        self.pedals = set() if layer is None else self.pedals - {layer}
+        for voice in self.voices:
+            if voice.target > 0 and (layer is None or voice.layer == layer):
                 self._release(voice)
 
     def _release(self, voice: _Voice) -> None:

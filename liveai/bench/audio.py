@@ -36,7 +36,7 @@ PITCHES = (48, 55, 60, 64, 67, 71, 74, 77, 52, 59, 62, 65, 69, 72, 76, 79)
 def _rtf(renderer: SynthRenderer, voices: int, block: int, seconds: float) -> float:
     renderer.reset()
     for pitch in PITCHES[:voices]:
-        renderer.features.note_on(pitch, 100)
+        renderer.features.apply(pitch, 100)
     blocks = max(int(seconds * renderer.sample_rate / block), 1)
     for _ in range(8):  # TorchScript's first calls optimise it
         renderer.render(block)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from liveai.audio.engine import AudioEngine
+from liveai.audio.features import LIVEAI
 from liveai.audio.renderer import SynthRenderer
 from liveai.config import AudioConfig
 from liveai.events import ControlChange, NoteOff, NoteOn
@@ -36,7 +37,7 @@ def rendered(engine: AudioEngine, start: int, blocks: int) -> list[tuple[int, in
     out = []
     for b in range(blocks):
         at = start + 256 * b
-        out += [(at + offset, pitch, velocity) for offset, pitch, velocity in engine._events_in(at, 256)]
+        out += [(at + offset, pitch, velocity) for offset, pitch, velocity, _ in engine._events_in(at, 256)]
     return out
 
 
@@ -54,7 +55,7 @@ def test_notes_keep_their_spacing_to_the_sample(engine: AudioEngine) -> None:
 def test_a_late_note_starts_at_the_next_sample_rendered_and_is_counted(engine: AudioEngine) -> None:
     callback_at(engine, 0, 100.0)
     engine.sink(NoteOn(60, 100, t=99.9))  # due 100 ms before the callback
-    assert engine._events_in(512, 256) == [(0, 60, 100)]
+    assert engine._events_in(512, 256) == [(0, 60, 100, LIVEAI)]
     assert engine.late == 1
 
 
@@ -124,5 +125,24 @@ def test_the_sustain_pedal_holds_a_released_note_until_it_comes_up(engine: Audio
     assert engine.renderer.voices() == 1
     engine.sink(ControlChange(64, 0, t=0.0))
     engine.renderer.render(256, engine._events_in(256 + SR // 5, 256))
+    engine.renderer.render(SR // 5)
+    assert engine.renderer.voices() == 0
+
+
+def test_the_players_notes_are_their_own_layer(engine: AudioEngine) -> None:
+    """audio.play = "all": a lost keyboard's all-notes-off ends the player's notes, not
+    liveai's; liveai's own panic ends everything."""
+    engine.sink(NoteOn(60, 100, t=0.0))
+    engine.tap(NoteOn(60, 100, t=0.0))
+    engine.tap(NoteOn(64, 100, t=0.0))
+    engine.renderer.render(256, engine._events_in(0, 256))
+    assert engine.renderer.voices() == 3
+    engine.tap(ControlChange(123, 0, t=0.0))
+    engine.renderer.render(256, engine._events_in(256, 256))
+    engine.renderer.render(SR // 5)
+    assert engine.renderer.voices() == 1  # liveai's C plays on
+    engine.tap(NoteOn(67, 100, t=0.0))
+    engine.sink(ControlChange(123, 0, t=0.0))
+    engine.renderer.render(256, engine._events_in(512 + SR // 5, 256))
     engine.renderer.render(SR // 5)
     assert engine.renderer.voices() == 0

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from streaming import assert_streams_like_offline
 
-from liveai.audio.features import NoteFeatures, features_of_events, note_events
+from liveai.audio.features import LIVEAI, NoteFeatures, features_of_events, note_events
 from liveai.models.synth import SynthConfig
 from liveai.music.note import Note
 
@@ -27,7 +27,7 @@ def played(seed: int = 0) -> list[tuple[int, int, int]]:
 class EventStream:
     """NoteFeatures fed the same events, block by block (the live engine's way)."""
 
-    def __init__(self, events: list[tuple[int, int, int]]) -> None:
+    def __init__(self, events: list[tuple[int, int, int, int]]) -> None:
         self.events, self.i = events, 0
         self.features = NoteFeatures(CONFIG, polyphony=6)
 
@@ -35,8 +35,8 @@ class EventStream:
         start, n = self.features.sample, block.shape[-1]
         inside = []
         while self.i < len(self.events) and self.events[self.i][0] < start + n:
-            sample, pitch, velocity = self.events[self.i]
-            inside.append((sample - start, pitch, velocity))
+            sample, pitch, velocity, layer = self.events[self.i]
+            inside.append((sample - start, pitch, velocity, layer))
             self.i += 1
         return self.features.block(n, inside)
 
@@ -53,7 +53,7 @@ def test_features_stream_like_the_whole_file() -> None:
 
 def test_a_held_note_is_one_waveform_across_blocks() -> None:
     builder = NoteFeatures(CONFIG)
-    builder.note_on(69, 127)
+    builder.apply(69, 127)
     blocks = [builder.block(n)[0, 0] for n in (100, 1, 7, 333, 2000)]
     joined = torch.cat(blocks)[500:]  # after the attack
     t = torch.arange(500, len(joined) + 500, dtype=torch.float64) / CONFIG.sample_rate
@@ -63,7 +63,7 @@ def test_a_held_note_is_one_waveform_across_blocks() -> None:
 
 
 def test_a_note_rising_from_silence_sounds_the_same_wherever_blocks_were_cut() -> None:
-    events = [(1000, 60, 100), (5000, 60, 0), (9000, 60, 100)]
+    events = [(1000, 60, 100, LIVEAI), (5000, 60, 0, LIVEAI), (9000, 60, 100, LIVEAI)]
     a = features_of_events(events, 12_000, CONFIG, block=4096)
     b = features_of_events(events, 12_000, CONFIG, block=999)
     assert (a - b).abs().max() < 5e-5

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from liveai.audio.features import LIVEAI
 from liveai.audio.renderer import SynthRenderer, render_notes
 from liveai.models.synth import SynthConfig, SynthNet
 from liveai.music.note import Note
@@ -29,5 +30,5 @@ def test_the_compiled_step_plays_what_the_convolutions_play() -> None:
 def test_reset_restarts_bit_identically() -> None:
     renderer = SynthRenderer(net())
     first = render_notes(renderer, NOTES)
-    renderer.render(5000, [(0, 70, 100)])  # something else in between
+    renderer.render(5000, [(0, 70, 100, LIVEAI)])  # something else in between
     assert np.array_equal(render_notes(renderer, NOTES), first)

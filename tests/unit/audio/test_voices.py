@@ -127,3 +127,20 @@ def test_all_notes_off_lifts_the_pedal_too():
     v.note_on(62, 100, at=10)
     v.note_off(62)
     assert all(voice.target == 0.0 for voice in v.voices)
+
+
+def test_the_players_note_off_never_ends_liveais_note_of_the_same_pitch():
+    """audio.play = "all": the player and liveai both sound A; each note is its own."""
+    v = Voices(polyphony=4, sample_rate=SR)
+    assert v.note_on(69, 100, at=0, layer=0) != v.note_on(69, 90, at=5, layer=1)
+    v.render(100)
+    v.note_off(69, layer=1)
+    assert [(voice.layer, voice.target > 0) for voice in v.voices if voice.pitch == 69] == [(0, True), (1, False)]
+    v.sustain(True, layer=1)  # the player's pedal holds the player's notes only
+    v.note_on(72, 100, at=10, layer=1)
+    v.note_off(72, layer=1)
+    v.note_off(69, layer=0)
+    assert {(voice.pitch, voice.layer): voice.target > 0 for voice in v.voices if voice.pitch > 0} == {
+        (69, 0): False, (69, 1): False, (72, 1): True}
+    v.all_off(layer=1)  # the player's keyboard lost: its notes end, its pedal is up
+    assert not any(voice.target > 0 for voice in v.voices) and v.pedals == set()
