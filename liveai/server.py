@@ -144,9 +144,9 @@ class Server:
                 engine.output.sinks.append(transport.send)
                 if transport.required:
                     await stack.enter_async_context(transport)
-                    tasks.append(asyncio.create_task(transport.serve()))
+                    tasks.append(asyncio.create_task(transport.serve(), name=transport.name))
                 else:
-                    tasks.append(asyncio.create_task(supervise(transport)))
+                    tasks.append(asyncio.create_task(supervise(transport), name=transport.name))
             if self.audio is not None:
                 engine.output.sinks.append(self.audio.sink)
                 if self.config.audio.play == "all":
@@ -167,7 +167,7 @@ class Server:
                 _, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_WARN_S) if tasks else ((), ())
                 if pending:  # say what holds the exit up, then wait for it
                     log.warning("shutdown: still closing after %g s: %s", _SHUTDOWN_WARN_S,
-                                ", ".join(repr(task.get_coro()) for task in pending))
+                                ", ".join(task.get_name() for task in pending))
                 await asyncio.gather(*tasks, return_exceptions=True)
                 if self.audio is not None:
                     self.audio.close()

@@ -50,6 +50,7 @@ class _Plan:
     before: _Sounding | None  # the note open when the beat was planned
     notes: dict[int, _Sounding] = field(default_factory=dict)  # step -> its note
     struck: frozenset[int] = frozenset()  # steps that sounded before a re-plan
+    begun: bool = False  # the beat came
 
 
 class Morph(BaseBehaviour):
@@ -69,6 +70,8 @@ class Morph(BaseBehaviour):
 
     def beat(self, n: int, t: float, ctx: Context) -> None:
         self._plan_for(n, t, ctx)
+        assert self.plan is not None
+        self.plan.begun = True
 
     def value_changed(self, name: str, value: float, ctx: Context) -> None:
         if name == "morph":
@@ -79,6 +82,8 @@ class Morph(BaseBehaviour):
         or begun). Planned once; planned again from `t` when that is more than 2 ms from
         the plan (the tempo changed, the MIDI clock's beat came off its prediction)."""
         plan = self.plan
+        if plan is not None and plan.n != n and not plan.begun:
+            self._withdraw(plan, ctx)  # the transport started again before that beat came
         if plan is None or plan.n != n:
             self._plan_beat(n, t, ctx)
         elif abs(plan.t - t) > _REPLAN_S:
@@ -119,13 +124,12 @@ class Morph(BaseBehaviour):
     def _withdraw(self, plan: _Plan, ctx: Context) -> None:
         """Take back the planned notes that have not sounded yet; the open note is again
         the last that did (or the one before the plan)."""
-        now = ctx.now()
         self.open = plan.before
         for step, note in sorted(plan.notes.items()):
-            if note.on > now:
-                ctx.unschedule(note)
+            if ctx.unschedule(note) == 2:  # its on and its off were both still queued
                 self.notes.remove(note)
-            else:
+            else:  # it went out: it sounds on to its off
+                ctx.schedule(NoteOff(note.pitch, self.channel, t=note.off, origin=note.off), note)
                 plan.struck = plan.struck | {step}
                 self.open = note
 
@@ -144,9 +148,9 @@ class Morph(BaseBehaviour):
         note, self.open = self.open, None
         if note is None or note.off <= at:
             return
-        ctx.unschedule(note)
+        queued = ctx.unschedule(note)
         at = max(at, note.on)  # never an off before its on
-        if note.on > ctx.now():
+        if queued == 2:  # its on had not gone out (a timer may run late): it still goes
             ctx.schedule(NoteOn(note.pitch, note.velocity, self.channel, t=note.on, origin=note.on), note)
         note.off = at
         ctx.schedule(NoteOff(note.pitch, self.channel, t=at, origin=at), note)

@@ -5,10 +5,12 @@ Internal pulses are timers at target times derived from the previous target, nev
 from now, so the beat does not drift. As leader liveai sends start/stop (and clock
 when `midi.clock_out`); while it follows MIDI clock, the tempo is the sender's.
 
-Each beat is announced ahead (`upcoming(n, t)`): at the last pulse before it, or
-earlier when `clock.lookahead_ms` is longer than a pulse, with its predicted time, so
-a loop plans its notes on the grid before the beat arrives. Then the beat itself
-comes (`beat(n, t)`) with the time it really began.
+Each beat is announced ahead (`upcoming(n, t)`) with its predicted time: at the last
+pulse before it, or as many whole pulses before it as `clock.lookahead_ms` holds, so
+a loop plans its notes on the grid before the beat arrives; a tempo change announces
+it again with its new time. Then the beat itself comes (`beat(n, t)`) with the time it
+really began. The first beat after a MIDI Start is not announced (nothing predicts
+it): it is planned when it comes.
 """
 
 from __future__ import annotations
@@ -50,16 +52,17 @@ class Conductor:
         if not self.clock.following(now):
             self.output.send(TransportStart(resume=resume, t=now))  # followers (MIDI clock out) start too
             if self._pulse is None:
-                first = now + self.config.clock.lookahead_ms / 1000.0
-                self._schedule_pulse(first)
-                if self.clock.ticks % PPQN == 0:  # the first pulse is a beat
-                    self._announce(self.clock.ticks // PPQN, first)
+                self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0)
+            n = self.clock.ticks // PPQN
+            if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat
+                self._announce(n, self._pulse_at)  # started again while it ran: beat 0 replaces the beat planned there
 
     def stop(self) -> None:
         now = self.output.now()
         if self.clock.playing and not self.clock.following(now):
             self.output.send(TransportStop(t=now))
         self.clock.stop()
+        self._announced = (self.clock.ticks - 1) // PPQN  # a continue announces the next beat again
         if self._pulse is not None:
             self.output.drop(self._pulse)
             self._pulse = None

@@ -197,12 +197,13 @@ def test_tls_to_a_broker_with_its_own_ca(tmp_path, start_server):
 
 
 def test_a_frozen_broker_does_not_hold_up_a_shutdown(mosquitto, start_server):
-    """A broker that stops answering (its host frozen) gets a bounded goodbye: liveai exits."""
+    """A broker that stops answering (its host frozen) gets a bounded goodbye: the offline
+    status waits 1 s at most, then liveai exits."""
     server, _ = start_with_broker(start_server, mosquitto, "frozen")
     mosquitto.proc.send_signal(signal.SIGSTOP)
     try:
         started = time.monotonic()
         assert server.stop(timeout=10) == 0
-        assert time.monotonic() - started < 4  # 1 s for "offline", 1 s for the disconnect
+        assert time.monotonic() - started < 4  # 1 s for "offline"; the disconnect does not wait
     finally:
         mosquitto.proc.send_signal(signal.SIGCONT)

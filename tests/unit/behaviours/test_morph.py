@@ -501,3 +501,21 @@ def test_a_knob_turned_in_the_bars_last_beat_plays_its_own_point_at_the_bar_line
     assert [p for _, p in notes_sent(sink, bar - 1e-9)][:len(expected)] == expected
     engine.stop()
     assert sink.sounding() == set()
+
+
+def test_the_transport_started_again_takes_back_the_beat_it_had_planned(morph):
+    """Play pressed again (or a DAW's Start) just before beat 2: that beat was planned,
+    and the pulse it was planned on is now beat 0. Only beat 0 sounds there."""
+    engine, clock, sink, port = morph
+    filled(morph)
+    engine.set_mode("morph")
+    engine.play()
+    advance(engine, clock, port, 0.02, step=0.001)
+    beat0 = notes_sent(sink)[0][0]
+    run_until(engine, clock, beat0 + 2 * BEAT - 0.005)  # beat 2 (64, then 65) is on its timers
+    engine.play()
+    advance(engine, clock, port, 1.0, step=0.01)
+    at_restart = [p for t, p in notes_sent(sink, beat0 + 2 * BEAT - 1e-6) if t < beat0 + 2 * BEAT + 1e-6]
+    assert at_restart == [60], at_restart  # slot a from its top, nothing beside it
+    engine.stop()
+    assert sink.sounding() == set() and sink.stacked == 0
