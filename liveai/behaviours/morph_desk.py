@@ -9,7 +9,7 @@ of the model's best (`MelodyVAE.decode_path`): a turn changes the steps the mode
 wants changed, and keeps the others. A position between two grid points is decoded on
 demand, changing as little as it can from both; until it arrives the nearest grid
 point plays. The endpoints are the slots' own phrases, as captured. Everything the
-loop reads is on the loop thread; the worker only computes.
+loop reads is on the loop thread; the worker only computes (files are read by phrases.PhraseReader).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -52,6 +52,7 @@ class _Slot:
 class _Pending:
     x: float
     asked: float  # perf_counter when asked
+    latest: float | None = None  # the knob's latest position off the grid, asked meanwhile
 
 
 @dataclass
@@ -67,33 +68,20 @@ class Desk:
     pending: _Pending | None = None
     closed: bool = False  # its session is gone: nothing more is said for it
     _grid_job: JobHandle | None = None
-    _load_job: JobHandle | None = None
     grid_ms: list[float] = field(default_factory=list)  # capture -> grid ready, last few
     decode_ms: list[float] = field(default_factory=list)  # knob -> point decoded, last few
 
     # -- slots ----------------------------------------------------------------------
-    def load(self, slot: str, read: Callable[[], Pattern], refused: Callable[[CommandError], None],
-             ctx: Context) -> None:
-        """Fill a slot from a file read on the model worker (a big file must not hold up
-        the loop); `refused` hears why it could not be read. One read at a time."""
-        if self._load_job is not None and not self._load_job.done():
-            raise CommandError("busy", "morph/load: the last file is still being read")
-
-        def read_or_refuse() -> Pattern | CommandError:
-            try:
-                return read()
-            except CommandError as exc:
-                return exc
-            except Exception as exc:  # a reader's bug is a refusal, not a silent hang
-                return CommandError("bad_file", f"morph/load: {type(exc).__name__}: {exc}")
-
-        def done(result: Pattern | CommandError) -> None:
-            if isinstance(result, CommandError):
-                refused(result)
-            elif not self.closed:
-                self.put(slot, result, ctx)
-
-        self._load_job = ctx.submit(read_or_refuse, done)
+    def loaded(self, slot: str, result: Pattern | CommandError, before: _Slot | None,
+               refused: Callable[[CommandError], None], ctx: Context) -> None:
+        """A file read off the loop arrived: it fills the slot unless the slot changed
+        while it was read (a capture since wins) or the session closed."""
+        if isinstance(result, CommandError):
+            refused(result)
+        elif self.slots.get(slot) is not before:
+            refused(CommandError("busy", f"morph/load: slot {slot} changed while the file was read; not loaded"))
+        elif not self.closed:
+            self.put(slot, result, ctx)
 
     def put(self, slot: str, pattern: Pattern, ctx: Context) -> None:
         """Fill a slot; the grid is decoded again on the worker."""
@@ -150,7 +138,9 @@ class Desk:
     def _decode_between(self, x: float, ctx: Context) -> None:
         pending = self.pending
         if pending is not None and (pending.x == x or time.perf_counter() - pending.asked < PENDING_S):
-            return  # one decode at a time: the knob's latest position is asked for when it is done
+            if pending.x != x:
+                pending.latest = x  # one decode at a time: the knob's latest position follows it
+            return
         a, b = self.slots["a"].z, self.slots["b"].z
         if a is None or b is None:
             return
@@ -173,6 +163,8 @@ class Desk:
         self.between[x] = Pattern(tuple(tokens), self._velocity(x))
         while len(self.between) > BETWEEN_CACHE:
             self.between.popitem(last=False)
+        if pending.latest is not None and pending.latest not in self.between:
+            self._decode_between(pending.latest, ctx)  # a sweep ends where the knob stopped
 
     def _velocity(self, x: float) -> int:
         if self.config.morph.velocity > 0:

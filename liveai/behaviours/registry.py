@@ -26,7 +26,7 @@ from .harmonize import ModelHarmonizer
 from .listener import Listener
 from .morph import Morph
 from .morph_desk import Desk, status_of
-from .phrases import captured, phrase_file, read_phrase
+from .phrases import PhraseReader, captured
 from .rule_harmonize import RuleHarmonizer
 from .thru import Thru
 
@@ -77,14 +77,18 @@ def morph_capture(engine: Engine, request: Request, slot: Slot, session: Session
 @command("morph/load")
 def morph_load(engine: Engine, request: Request, slot: Slot, path: str, session: SessionId | None = None) -> None:
     """The first two bars of a MIDI file in `morph.folder` go into slot a or b (its top
-    voice), read on the model worker (`/liveai/out/morph_ready` says when it is in).
+    voice), read off the loop (`/liveai/out/morph_ready` says when it is in).
     Paths leading out of the folder, missing and big files are refused at once, broken
     ones when read; the slot is unchanged."""
     player = engine.sessions.get(player_source(request, session))
-    desk = _registry(engine).desk(player.ctx)
-    file = phrase_file(Path(engine.config.morph.folder).expanduser(), path)  # refused here, or read on the worker
-    desk.load(slot, lambda: read_phrase(file, path), lambda exc: request.replies.refuse(request, "morph/load", exc),
-              player.ctx)
+    registry = _registry(engine)
+    desk, ctx = registry.desk(player.ctx), player.ctx
+    assert ctx.models is not None  # a desk needs the model port
+    before = desk.slots.get(slot)
+    registry.reader.read(Path(engine.config.morph.folder).expanduser(), path,
+                         lambda result: desk.loaded(slot, result, before,
+                                                    lambda exc: request.replies.refuse(request, "morph/load", exc), ctx),
+                         ctx.models.replier)
 
 
 MODE_LIST = (
@@ -106,6 +110,7 @@ class Registry:
             raise ValueError(f"the registry serves {tuple(self.modes)}, the contract names {MODES}")
         self.vae = vae
         self.desks: dict[str, Desk] = {}  # session key -> its morph slots (they outlive its modes)
+        self.reader = PhraseReader()  # morph/load's files, one at a time
 
     def check(self, mode: str, has_model: bool, session: str = "") -> None:
         self._available(mode, has_model)

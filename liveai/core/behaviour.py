@@ -24,7 +24,9 @@ class Behaviour(Protocol):
     def control(self, event: ControlChange, ctx: Context) -> None: ...
     def beat(self, n: int, t: float, ctx: Context) -> None: ...
     def upcoming_beat(self, n: int, t: float, ctx: Context) -> None:
-        """Beat `n` is due at `t`, a lookahead from now (the clock's prediction)."""
+        """Beat `n` is due at `t`, a lookahead from now (the clock's prediction). It may
+        come again for the same n with a new time (a tempo change), and not at all
+        (the first beat after a MIDI Start): `beat` says when a beat really began."""
         ...
     def value_changed(self, name: str, value: float, ctx: Context) -> None:
         """One of the CONTROLS (temperature, tempo, morph, density) was set."""

@@ -14,6 +14,7 @@ import logging
 import socket
 import struct
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 from pythonosc.osc_bundle import OscBundle
@@ -202,7 +203,8 @@ class OscTransport(Transport):
         self.reply("/liveai/error", code, self.clip(message))
 
     def refuse(self, request: Request, command: str, error: CommandError) -> None:
-        self._refuse(error.code, error.message, request)
+        """A late refusal is rate-limited as of now, not as of the request's arrival."""
+        self._refuse(error.code, error.message, replace(request, arrival=time.monotonic()))
 
     def clip(self, text: str) -> str:
         """A string liveai echoes, cut to `osc.max_echo_chars`."""

@@ -93,8 +93,9 @@ def test_load_a_file_and_refuse_paths_out_of_the_folder(start_server, tmp_path):
 
 
 def test_a_big_file_is_read_while_the_music_goes_on(start_server, tmp_path):
-    """morph/load reads on the model worker: a 180 KB file (about 0.7 s to parse) does not
-    hold up the loop, which answers notes at once, and a broken file is refused when read."""
+    """morph/load reads off the loop and off the model worker: a 180 KB file (about 0.7 s
+    to parse) holds up neither, the loop answers notes at once, and a broken file is
+    refused when read."""
     notes_to_midi([Note(i * 0.01, i * 0.01 + 0.05, 40 + i % 40, 100) for i in range(30000)]).write(
         str(tmp_path / "big.mid"))
     (tmp_path / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x00")

@@ -138,9 +138,13 @@ def test_the_max_patch_messages_are_understood(start_server):
     boxes = {box["box"]["id"]: box["box"] for box in patch["patcher"]["boxes"]}
     into_udpsend = {line["patchline"]["source"][0] for line in patch["patcher"]["lines"]
                     if line["patchline"]["destination"][0] == "udpsend"}
-    messages = {boxes[i]["text"]: max_message(boxes[i]["text"]) for i in into_udpsend if boxes[i]["maxclass"] == "message"}
+    wires = {(line["patchline"]["source"][0], line["patchline"]["destination"][0]) for line in patch["patcher"]["lines"]}
+    messages = {box["text"]: max_message(box["text"]) for box in boxes.values()  # in the patch's order
+                if box["id"] in into_udpsend and box["maxclass"] == "message"}
     assert {"/liveai/morph/capture a", "/liveai/morph/capture b", "/liveai/mode morph", "/liveai/note 60 100"} <= set(messages)
-    assert boxes["morph_scale"]["text"] == "scale 0 127 0. 1." and "morph_prepend" in into_udpsend
+    assert {("morph_knob", "morph_scale"), ("morph_scale", "morph_prepend")} <= wires
+    assert boxes["morph_knob"]["maxclass"] == "slider" and boxes["morph_scale"]["text"] == "scale 0 127 0. 1."
+    assert "morph_prepend" in into_udpsend
     assert boxes["morph_prepend"]["text"] == "prepend /liveai/morph"
     _, peer = start_server("clock.bpm=240", model="gru")
 

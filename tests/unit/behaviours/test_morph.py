@@ -42,6 +42,12 @@ def morph_load(engine, req, slot, path):
     load_command.handler(engine, req, slot, path)
 
 
+def read(engine, port):
+    """The file being read is read, and its answer delivered on the loop."""
+    engine.behaviours.reader.wait()
+    port.flush()
+
+
 def request(clock, source="osc:127.0.0.1:9000"):
     return Request(source, clock.t, Replies(), "127.0.0.1", 9000)
 
@@ -190,7 +196,7 @@ def test_a_knob_turned_before_the_bar_line_plays_its_own_point_there(morph):
 
 
 @pytest.mark.parametrize("steps", [17, 33])
-def test_a_point_between_the_grid_leans_on_its_neighbours(morph, steps):
+def test_a_point_between_the_grid_changes_as_little_as_it_can_from_its_neighbours(morph, steps):
     engine, clock, sink, port = morph
     engine.config.morph.steps = steps
     desk, a, b = filled(morph)
@@ -250,8 +256,8 @@ def test_load_confines_paths_to_the_folder(morph, tmp_path):
     assert refused.value.code == "bad_path"
     (tmp_path / "phrases" / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x00")
     asked = request(clock)
-    morph_load(engine, asked, "a", "broken.mid")  # read on the worker: refused when read
-    port.flush()
+    morph_load(engine, asked, "a", "broken.mid")  # read off the loop: refused when read
+    read(engine, port)
     assert [(command, error.code) for command, error in asked.replies.refused] == [("morph/load", "bad_file")]
     assert "a" not in engine.behaviours.desks["main"].slots
 
@@ -264,40 +270,39 @@ def test_load_reads_the_first_two_bars_of_a_file(morph, tmp_path):
     notes = [Note(i * 0.5, i * 0.5 + 0.25, 60 + i, 100) for i in range(10)]  # 120 BPM quarters
     notes_to_midi(notes).write(str(tmp_path / "riff.mid"))
     morph_load(engine, request(clock), "b", "riff.mid")
-    assert "b" not in engine.behaviours.desks["main"].slots, "read on the worker, not on the loop"
-    port.flush()
+    assert "b" not in engine.behaviours.desks["main"].slots, "read off the loop"
+    read(engine, port)
     tokens = engine.behaviours.desks["main"].slots["b"].pattern.tokens
     assert list(tokens[::4]) == [60, 61, 62, 63, 64, 65, 66, 67] and tokens[2] == R
 
 
-def test_one_file_is_read_at_a_time():
-    """A flood of loads must not queue up reads on the worker: while one is read, the
-    next is refused; once it is read, another may come."""
-    from liveai.behaviours.morph_desk import Desk
-    from liveai.config import Config
+def test_one_file_is_read_at_a_time(morph, tmp_path, monkeypatch):
+    """A flood of loads must not queue up reads: while one is read, the next is refused;
+    a capture made while a file is read wins over it."""
+    import threading
 
-    class Reading:  # the worker's handle of a read not finished yet
-        finished = False
+    from liveai.behaviours import phrases
+    from liveai.data.midi import notes_to_midi
 
-        def done(self):
-            return self.finished
-
-    class Worker:
-        def __init__(self):
-            self.handles = []
-
-        def submit(self, job, done=None):
-            self.handles.append(Reading())
-            return self.handles[-1]
-
-    desk, worker = Desk(Config(), tiny_vae()), Worker()
-    desk.load("a", lambda: None, lambda exc: None, worker)
+    engine, clock, sink, port = morph
+    engine.config.morph.folder = str(tmp_path)
+    notes_to_midi([Note(i * 0.5, i * 0.5 + 0.25, 60 + i, 100) for i in range(8)]).write(str(tmp_path / "riff.mid"))
+    desk, a, b = filled(morph)
+    release, original = threading.Event(), phrases.read_phrase
+    monkeypatch.setattr(phrases, "read_phrase", lambda path, name: (release.wait(5), original(path, name))[1])
+    asked = request(clock)
+    morph_load(engine, asked, "a", "riff.mid")  # being read
     with pytest.raises(CommandError) as refused:
-        desk.load("b", lambda: None, lambda exc: None, worker)
-    assert refused.value.code == "busy" and len(worker.handles) == 1
-    worker.handles[0].finished = True
-    desk.load("b", lambda: None, lambda exc: None, worker)
-    assert len(worker.handles) == 2
+        morph_load(engine, request(clock), "b", "riff.mid")
+    assert refused.value.code == "busy"
+    desk.put("a", Pattern(tuple([72, H] * 16), 80), engine.sessions.get("").ctx)  # a capture meanwhile
+    release.set()
+    read(engine, port)
+    assert [error.code for _, error in asked.replies.refused] == ["busy"]
+    assert desk.slots["a"].pattern.tokens[0] == 72, "the capture stays"
+    morph_load(engine, request(clock), "b", "riff.mid")  # the reader is free again
+    read(engine, port)
+    assert desk.slots["b"].pattern.tokens[0] == 60
 
 
 def test_confined_accepts_a_path_inside(tmp_path):
@@ -519,3 +524,16 @@ def test_the_transport_started_again_takes_back_the_beat_it_had_planned(morph):
     assert at_restart == [60], at_restart  # slot a from its top, nothing beside it
     engine.stop()
     assert sink.sounding() == set() and sink.stacked == 0
+
+
+def test_a_knob_sweep_decodes_where_the_knob_stopped(morph):
+    """A CC sweep sends many positions while one decode runs: the last is decoded next,
+    without waiting for a beat to ask."""
+    engine, clock, sink, port = morph
+    desk, a, b = filled(morph)
+    ctx = engine.sessions.get("").ctx
+    for x in (0.51, 0.52, 0.53):  # all before the first decode comes back
+        desk.pattern_at(x, ctx)
+    port.flush()  # 0.51 returns and asks for 0.53
+    port.flush()
+    assert 0.51 in desk.between and 0.53 in desk.between and 0.52 not in desk.between
