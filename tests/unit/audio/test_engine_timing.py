@@ -41,6 +41,13 @@ def rendered(engine: AudioEngine, start: int, blocks: int) -> list[tuple[int, in
     return out
 
 
+def voices_after_release(engine: AudioEngine, at: int) -> int:
+    """Render the block at sample `at` with its events, then 200 ms: the voices left."""
+    engine.renderer.render(256, engine._events_in(at, 256))
+    engine.renderer.render(SR // 5)
+    return engine.renderer.voices()
+
+
 def test_notes_keep_their_spacing_to_the_sample(engine: AudioEngine) -> None:
     callback_at(engine, 0, 100.0)
     engine.sink(NoteOn(60, 100, t=100.0010))
@@ -109,9 +116,7 @@ def test_all_notes_off_releases_every_voice_at_its_sample(engine: AudioEngine) -
     engine.renderer.render(256, engine._events_in(0, 256))
     assert engine.renderer.voices() == 2
     engine.sink(ControlChange(123, 0, t=0.0))
-    engine.renderer.render(256, engine._events_in(256, 256))
-    engine.renderer.render(SR // 5)  # the release
-    assert engine.renderer.voices() == 0
+    assert voices_after_release(engine, 256) == 0
 
 
 def test_the_sustain_pedal_holds_a_released_note_until_it_comes_up(engine: AudioEngine) -> None:
@@ -120,13 +125,9 @@ def test_the_sustain_pedal_holds_a_released_note_until_it_comes_up(engine: Audio
     engine.sink(NoteOn(60, 100, t=0.0))
     engine.sink(ControlChange(64, 127, t=0.0))
     engine.sink(NoteOff(60, t=0.0))
-    engine.renderer.render(256, engine._events_in(0, 256))
-    engine.renderer.render(SR // 5)  # far longer than a release
-    assert engine.renderer.voices() == 1
+    assert voices_after_release(engine, 0) == 1  # 200 ms, far longer than a release
     engine.sink(ControlChange(64, 0, t=0.0))
-    engine.renderer.render(256, engine._events_in(256 + SR // 5, 256))
-    engine.renderer.render(SR // 5)
-    assert engine.renderer.voices() == 0
+    assert voices_after_release(engine, 256 + SR // 5) == 0
 
 
 def test_the_players_notes_are_their_own_layer(engine: AudioEngine) -> None:
@@ -138,11 +139,7 @@ def test_the_players_notes_are_their_own_layer(engine: AudioEngine) -> None:
     engine.renderer.render(256, engine._events_in(0, 256))
     assert engine.renderer.voices() == 3
     engine.tap(ControlChange(123, 0, t=0.0))
-    engine.renderer.render(256, engine._events_in(256, 256))
-    engine.renderer.render(SR // 5)
-    assert engine.renderer.voices() == 1  # liveai's C plays on
+    assert voices_after_release(engine, 256) == 1  # liveai's C plays on
     engine.tap(NoteOn(67, 100, t=0.0))
     engine.sink(ControlChange(123, 0, t=0.0))
-    engine.renderer.render(256, engine._events_in(512 + SR // 5, 256))
-    engine.renderer.render(SR // 5)
-    assert engine.renderer.voices() == 0
+    assert voices_after_release(engine, 512 + SR // 5) == 0

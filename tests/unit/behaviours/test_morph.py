@@ -398,6 +398,16 @@ def test_names_the_filesystem_refuses_are_bad_paths_not_crashes(morph, tmp_path)
         morph_load(engine, request(clock), "a", "huge.mid")
 
 
+def looping(morph):
+    """Both slots filled, the loop playing from slot a: the time of its first note (beat 0)."""
+    engine, clock, sink, port = morph
+    filled(morph)
+    engine.set_mode("morph")
+    engine.play()
+    advance(engine, clock, port, 0.02, step=0.001)
+    return notes_sent(sink)[0][0]
+
+
 def queued_note_ons(engine):
     """Times of the note-ons waiting on the scheduler."""
     return sorted(at for at, _, item in engine.output.scheduler._heap
@@ -407,11 +417,7 @@ def queued_note_ons(engine):
 def test_each_beat_is_on_its_timers_before_it_begins(morph):
     """Lookahead: a beat's 16ths are scheduled a pulse before it, from its exact time."""
     engine, clock, sink, port = morph
-    filled(morph)
-    engine.set_mode("morph")
-    engine.play()
-    advance(engine, clock, port, 0.02, step=0.001)
-    beat0 = notes_sent(sink)[0][0]
+    beat0 = looping(morph)
     for n in (1, 2, 5):
         beat = beat0 + n * BEAT
         run_until(engine, clock, beat - 0.005)
@@ -512,11 +518,7 @@ def test_the_transport_started_again_takes_back_the_beat_it_had_planned(morph):
     """Play pressed again (or a DAW's Start) just before beat 2: that beat was planned,
     and the pulse it was planned on is now beat 0. Only beat 0 sounds there."""
     engine, clock, sink, port = morph
-    filled(morph)
-    engine.set_mode("morph")
-    engine.play()
-    advance(engine, clock, port, 0.02, step=0.001)
-    beat0 = notes_sent(sink)[0][0]
+    beat0 = looping(morph)
     run_until(engine, clock, beat0 + 2 * BEAT - 0.005)  # beat 2 (64, then 65) is on its timers
     engine.play()
     advance(engine, clock, port, 1.0, step=0.01)
