@@ -93,7 +93,11 @@ class AudioEngine:
 
     # -- the loop's side ----------------------------------------------------------------
     def sink(self, event: Event) -> None:
-        """An event liveai sends out; never blocks."""
+        """An event liveai sends out; never blocks. With audio.play = "all", an echo of
+        the player's own note (thru: it carries the player's source) is left to the tap,
+        which plays it already."""
+        if event.source and self.config.play == "all":
+            return
         self._take(event, LIVEAI)
 
     def tap(self, event: Event) -> None:

@@ -47,6 +47,7 @@ class _Plan:
 
     n: int
     t: float
+    run: int  # the transport's start it belongs to (Clock.starts)
     before: _Sounding | None  # the note open when the beat was planned
     notes: dict[int, _Sounding] = field(default_factory=dict)  # step -> its note
     struck: frozenset[int] = frozenset()  # steps that sounded before a re-plan
@@ -82,8 +83,11 @@ class Morph(BaseBehaviour):
         or begun). Planned once; planned again from `t` when that is more than 2 ms from
         the plan (the tempo changed, the MIDI clock's beat came off its prediction)."""
         plan = self.plan
-        if plan is not None and plan.n != n and not plan.begun:
-            self._withdraw(plan, ctx)  # the transport started again before that beat came
+        if plan is not None and plan.run != ctx.clock.starts:
+            self._withdraw(plan, ctx)  # the transport started again: what is still queued of that run never sounds
+            self.plan = plan = None
+        elif plan is not None and plan.n != n and not plan.begun:
+            self._withdraw(plan, ctx)  # a beat announced that never came
         if plan is None or plan.n != n:
             self._plan_beat(n, t, ctx)
         elif abs(plan.t - t) > _REPLAN_S:
@@ -93,7 +97,7 @@ class Morph(BaseBehaviour):
     def _plan_beat(self, n: int, t: float, ctx: Context, done: frozenset[int] = frozenset()) -> None:
         """Choose the pattern (at bar lines, or beats) and schedule the beat's four 16ths
         from `t`; the steps in `done` already sounded."""
-        self.plan = plan = _Plan(n, t, self.open, struck=done)
+        self.plan = plan = _Plan(n, t, ctx.clock.starts, self.open, struck=done)
         beat_s = 60.0 / ctx.clock.bpm(t)
         step_s = beat_s / STEPS_PER_BEAT
         in_pass = n % BEATS_PER_PASS
@@ -149,6 +153,9 @@ class Morph(BaseBehaviour):
         if note is None or note.off <= at:
             return
         queued = ctx.unschedule(note)
+        if queued == 2 and note.on >= at:  # it had not begun and would not sound: no blip
+            self.notes.remove(note)
+            return
         at = max(at, note.on)  # never an off before its on
         if queued == 2:  # its on had not gone out (a timer may run late): it still goes
             ctx.schedule(NoteOn(note.pitch, note.velocity, self.channel, t=note.on, origin=note.on), note)

@@ -19,12 +19,14 @@ class Thru(BaseBehaviour):
     def note_on(self, event: NoteOn, ctx: Context) -> None:
         key = (event.channel, event.pitch)
         self._sounding.add(key)  # a repeated note-on is a re-strike: one note-off ends it
-        ctx.send(NoteOn(event.pitch, event.velocity, event.channel, t=event.t, origin=event.t), owner=(self, key))
+        ctx.send(NoteOn(event.pitch, event.velocity, event.channel, t=event.t, origin=event.t, source=event.source),
+                 owner=(self, key))  # the source says it is the player's own note, echoed
 
     def note_off(self, event: NoteOff, ctx: Context) -> None:
         key = (event.channel, event.pitch)
         self._sounding.discard(key)
-        ctx.send(NoteOff(event.pitch, event.channel, t=event.t, origin=event.t), owner=(self, key))
+        ctx.send(NoteOff(event.pitch, event.channel, t=event.t, origin=event.t, source=event.source),
+                 owner=(self, key))
 
     def release(self, ctx: Context) -> None:
         for channel in sorted(self._pedal):  # the synth would hold every note on for ever
@@ -37,7 +39,8 @@ class Thru(BaseBehaviour):
     def control(self, event: ControlChange, ctx: Context) -> None:
         if event.controller == SUSTAIN:
             (self._pedal.add if event.value >= 64 else self._pedal.discard)(event.channel)
-        ctx.send(ControlChange(event.controller, event.value, event.channel, t=event.t, origin=event.t))
+        ctx.send(ControlChange(event.controller, event.value, event.channel, t=event.t, origin=event.t,
+                               source=event.source))
 
     def busy(self, now: float) -> bool:
         return bool(self._sounding or self._pedal)

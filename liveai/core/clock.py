@@ -19,6 +19,7 @@ class Clock:
         self.source = source  # "internal", "midi" or "auto"
         self.playing = False
         self.ticks = 0  # pulses since start, whoever drives them
+        self.starts = 0  # how often the transport was started: beat numbers count from the latest
         self._tick_times: deque[float] = deque(maxlen=2 * PPQN + 1)  # two beats
         self._last_tick: float | None = None
         self.last_beat: tuple[int, float] | None = None  # (number, time) of the latest beat while playing
@@ -68,6 +69,7 @@ class Clock:
     def start(self) -> None:
         self.playing = True
         self.ticks = 0
+        self.starts += 1
         self.last_beat = None
 
     def resume(self) -> None:

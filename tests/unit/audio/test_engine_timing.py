@@ -143,3 +143,20 @@ def test_the_players_notes_are_their_own_layer(engine: AudioEngine) -> None:
     engine.tap(NoteOn(67, 100, t=0.0))
     engine.sink(ControlChange(123, 0, t=0.0))
     assert voices_after_release(engine, 512 + SR // 5) == 0
+
+
+def test_thrus_echo_of_the_players_note_is_heard_once() -> None:
+    """audio.play = "all" in thru mode: the tap plays the player's note; liveai's echo of
+    it (it carries the player's source) is not played again beside it."""
+    torch.manual_seed(0)
+    net = SynthNet(SynthConfig(channels=4, skip=4, dilations=(1, 2)))
+    engine = AudioEngine(AudioConfig(blocksize=256, ring_blocks=1, play="all"), SynthRenderer(net, scripted=False))
+    try:
+        played = NoteOn(60, 100, t=0.0, source="osc:127.0.0.1:9000")
+        engine.tap(played)
+        engine.sink(played)  # thru's echo
+        engine.sink(NoteOn(64, 100, t=0.0))  # liveai's own note
+        engine.renderer.render(256, engine._events_in(0, 256))
+        assert engine.renderer.voices() == 2
+    finally:
+        engine.close()

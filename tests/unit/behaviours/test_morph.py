@@ -514,16 +514,22 @@ def test_a_knob_turned_in_the_bars_last_beat_plays_its_own_point_at_the_bar_line
     assert sink.sounding() == set()
 
 
-def test_the_transport_started_again_takes_back_the_beat_it_had_planned(morph):
-    """Play pressed again (or a DAW's Start) just before beat 2: that beat was planned,
-    and the pulse it was planned on is now beat 0. Only beat 0 sounds there."""
+@pytest.mark.parametrize("into_beat", [-0.005, 0.125, 0.6])
+def test_the_transport_started_again_takes_back_the_beats_it_had_planned(morph, into_beat):
+    """Play pressed again (or a DAW's Start) near beat 2: before it (beat 2 planned), an
+    eighth into it, or past its middle (its later 16ths queued). What was queued of the
+    old run never sounds: from beat 0 on, only slot a from its top."""
     engine, clock, sink, port = morph
     beat0 = looping(morph)
-    run_until(engine, clock, beat0 + 2 * BEAT - 0.005)  # beat 2 (64, then 65) is on its timers
+    run_until(engine, clock, beat0 + (2 + into_beat) * BEAT)
+    restart = clock.t
     engine.play()
-    advance(engine, clock, port, 1.0, step=0.01)
-    at_restart = [p for t, p in notes_sent(sink, beat0 + 2 * BEAT - 1e-6) if t < beat0 + 2 * BEAT + 1e-6]
-    assert at_restart == [60], at_restart  # slot a from its top, nothing beside it
+    advance(engine, clock, port, 2.5 * BEAT, step=0.01)
+    after = notes_sent(sink, restart + 1e-6)
+    first = after[0][0]
+    assert [p for _, p in after][:4] == [60, 62, 64, 65], after
+    assert all(abs((t - first) / (2 * STEP) - round((t - first) / (2 * STEP))) < 1e-6 for t, _ in after), \
+        "every note on the new run's grid"
     engine.stop()
     assert sink.sounding() == set() and sink.stacked == 0
 
