@@ -41,9 +41,10 @@ import numpy as np
 
 from ..config import AudioConfig
 from ..events import ControlChange, Event, NoteOff, NoteOn
-from .features import ALL_NOTES_OFF, LIVEAI, PEDAL, PLAYER, NoteEvent
+from .features import ALL_NOTES_OFF, PEDAL, NoteEvent
 from .renderer import SynthRenderer
 from .ring import ANCHOR_SEQ, BLOCKS, FRAMES, LAST_NS, UNDERRUNS, XRUNS, Ring
+from .voices import LIVEAI, PLAYER
 
 log = logging.getLogger(__name__)
 

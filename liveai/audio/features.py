@@ -23,7 +23,7 @@ import torch
 from ..models.synth import FEATURE_NAMES, SynthConfig
 from ..music.note import Note
 from .excitation import block_noise, harmonic_excitation
-from .voices import Voices
+from .voices import LIVEAI, Voices
 
 FEATURES = len(FEATURE_NAMES)
 A4 = 440.0
@@ -33,7 +33,6 @@ A4 = 440.0
 # other's note of the same pitch. These pitches are not notes:
 ALL_NOTES_OFF = -1  # liveai's: every voice (a panic); the player's: the player's voices
 PEDAL = -2  # the layer's sustain pedal, its CC 64 value as the velocity
-LIVEAI, PLAYER = 0, 1  # liveai's notes; the player's (audio.play = "all")
 NoteEvent = tuple[int, int, int, int]
 
 

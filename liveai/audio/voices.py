@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+LIVEAI, PLAYER = 0, 1  # whose note a voice plays: liveai's, or the player's (audio.play = "all")
+
 
 def midi_to_hz(pitch: int) -> float:
     return 440.0 * 2.0 ** ((pitch - 69) / 12.0)
@@ -34,7 +36,7 @@ class _Voice:
     started: int = 0  # sample of its note-on (the oldest is stolen first)
     phase: float = 0.0  # its oscillator, in cycles, before the next sample
     pedalled: bool = False  # its key is up, the sustain pedal holds it
-    layer: int = 0  # whose note: liveai's (0) or the player's (1)
+    layer: int = LIVEAI  # whose note
 
     @property
     def sounding(self) -> bool:
@@ -60,7 +62,7 @@ class Voices:
         """The most an envelope moves in one sample."""
         return 1.0 / min(self.attack, self.release, self.steal)
 
-    def note_on(self, pitch: int, velocity: int, at: int, layer: int = 0) -> int | None:
+    def note_on(self, pitch: int, velocity: int, at: int, layer: int = LIVEAI) -> int | None:
         """The voice that plays it (a pitch re-struck in its layer keeps its voice, held
         or fading, and rises from where it is, its phase going on: no click); velocity 0
         is a note-off. A note rising from silence starts at phase 0, so its sound depends
@@ -93,7 +95,7 @@ class Voices:
             return min(releasing, key=lambda i: self.voices[i].level)
         return min(range(len(self.voices)), key=lambda i: self.voices[i].started)
 
-    def note_off(self, pitch: int, layer: int = 0) -> None:
+    def note_off(self, pitch: int, layer: int = LIVEAI) -> None:
         for voice in self.voices:
             if voice.pitch == pitch and voice.layer == layer and voice.target > 0:
                 if layer in self.pedals:
@@ -101,7 +103,7 @@ class Voices:
                 else:
                     self._release(voice)
 
-    def sustain(self, down: bool, layer: int = 0) -> None:
+    def sustain(self, down: bool, layer: int = LIVEAI) -> None:
         """A layer's sustain pedal (CC 64): while down, its note-offs wait for it to come up."""
         if down:
             self.pedals.add(layer)

@@ -130,12 +130,14 @@ class Morph(BaseBehaviour):
         the last that did (or the one before the plan)."""
         self.open = plan.before
         for step, note in sorted(plan.notes.items()):
-            if ctx.unschedule(note) == 2:  # its on and its off were both still queued
+            queued = ctx.unschedule(note)
+            if queued == 2:  # its on and its off were both still queued
                 self.notes.remove(note)
-            else:  # it went out: it sounds on to its off
+                continue
+            if queued == 1:  # it went out: it sounds on to its off
                 ctx.schedule(NoteOff(note.pitch, self.channel, t=note.off, origin=note.off), note)
-                plan.struck = plan.struck | {step}
-                self.open = note
+            plan.struck = plan.struck | {step}
+            self.open = note
 
     def _strike(self, pitch: int, velocity: int, at: float, off: float, ctx: Context) -> _Sounding:
         """Its note-off is scheduled with it (at its next note or rest, within the pass),

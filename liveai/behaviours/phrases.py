@@ -130,6 +130,7 @@ class PhraseReader:
         self._thread.start()
 
     def wait(self, timeout: float = 10.0) -> None:
-        """Until the file being read is read (for tests and shutdown)."""
+        """Until the file being read is read (tests wait on it; at shutdown the daemon
+        thread is simply left)."""
         if self._thread is not None:
             self._thread.join(timeout)

@@ -106,9 +106,9 @@ class Conductor:
         n = (self.clock.ticks + pulses - 1) // PPQN
         if n <= self._announced:
             return
-        due = self.clock.predict(pulses, at)
-        if pulses == 1 or due - at <= self.config.clock.lookahead_ms / 1000.0:
-            self._announce(n, due)
+        if pulses > 1 and pulses * self.clock.tick_period(at) > self.config.clock.lookahead_ms / 1000.0:
+            return  # not within the lookahead yet: no fit needed
+        self._announce(n, self.clock.predict(pulses, at))
 
     def _announce_again(self) -> None:
         """The internal tempo changed: an announced beat that has not begun comes at
@@ -118,8 +118,7 @@ class Conductor:
         beat_pulse = self._announced * PPQN
         if beat_pulse < self.clock.ticks:
             return  # it has begun
-        due = self._pulse_at + (beat_pulse - self.clock.ticks) * self.clock.tick_period(self._pulse_at)
-        self._upcoming_sessions(self._announced, due)
+        self._upcoming_sessions(self._announced, self.clock.predict(beat_pulse - self.clock.ticks, self._pulse_at))
 
     def _announce(self, n: int, t: float) -> None:
         self._announced = n
