@@ -117,7 +117,10 @@ class JackServer:
 def jack() -> Iterator[JackServer]:
     need("jackd")
     need("jack_lsp")
-    server = JackServer(f"liveai-test-{os.getpid()}")
+    # Realtime, as users run JACK: a client thread that a busy machine leaves unscheduled
+    # for a period (2.7 ms here) misses that cycle, and JACK loses or repeats its MIDI
+    # events. Non-realtime, that lost a shutdown's note-offs in CI.
+    server = JackServer(f"liveai-test-{os.getpid()}", realtime=True)
     server.start()
     previous = os.environ.get("JACK_DEFAULT_SERVER")
     os.environ["JACK_DEFAULT_SERVER"] = server.name  # for rtmidi clients in this process

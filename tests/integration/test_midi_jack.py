@@ -203,8 +203,9 @@ def test_sigterm_sends_note_offs_over_midi(jack, midi_peer, start_server):
         midi_peer.player.send(mido.Message("note_on", note=pitch, velocity=80))
     assert {n for kind, n, v in midi_peer.notes(0.5) if kind == "note_on"} == {60, 64, 67}
     assert server.stop() == 0
-    offs = {n for kind, n, v in midi_peer.notes(0.5) if kind == "note_off"}  # (see Device.hear)
-    assert offs == {60, 64, 67}
+    heard = midi_peer.notes(0.5)
+    offs = {n for kind, n, v in heard if kind == "note_off"}  # (see Device.hear)
+    assert offs == {60, 64, 67}, heard
 
 
 def test_clock_out_as_leader(jack, midi_peer, start_server):
