@@ -32,11 +32,23 @@ class NoteOff(Event):
     channel: int = 0
 
 
+SUSTAIN = 64  # the sustain pedal's controller
+RESET_CONTROLLERS = 121  # "reset all controllers": the pedal comes up with the rest
+
+
 @dataclass(frozen=True, slots=True)
 class ControlChange(Event):
     controller: int
     value: int
     channel: int = 0
+
+    @property
+    def pedal(self) -> bool | None:
+        """The sustain pedal this says: down (True), up (False: CC 64 below 64, or
+        CC 121, "reset all controllers"), or nothing about it (None)."""
+        if self.controller == SUSTAIN:
+            return self.value >= 64
+        return False if self.controller == RESET_CONTROLLERS else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,9 @@ class Sink:
             self._sounding.add(key)
         elif isinstance(event, (NoteOn, NoteOff)):
             self._sounding.discard((event.channel, event.pitch))
-        elif isinstance(event, ControlChange) and event.controller == 64:
-            (self._pedal.add if event.value >= 64 else self._pedal.discard)(event.channel)
+        elif isinstance(event, ControlChange) and event.controller in (64, 121):  # 121 resets the pedal
+            down = event.controller == 64 and event.value >= 64
+            (self._pedal.add if down else self._pedal.discard)(event.channel)
 
     def events(self) -> list[Event]:
         return [e for _, e in self.sent]

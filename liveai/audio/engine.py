@@ -114,8 +114,8 @@ class AudioEngine:
                 self.inbox.append((event.t, event.origin, event.pitch, 0, layer))
             case ControlChange(controller=c) if c in ALL_OFF:
                 self.inbox.append((event.t, None, ALL_NOTES_OFF, 0, layer))
-            case ControlChange(controller=64):
-                self.inbox.append((event.t, None, PEDAL, event.value, layer))
+            case ControlChange(pedal=bool(down)):
+                self.inbox.append((event.t, None, PEDAL, 127 if down else 0, layer))
 
     def start(self) -> None:
         self.renderer.warm_up(self.block)

@@ -31,7 +31,7 @@ def render_midi(config: Config, midi: str | Path, out: str | Path, model: str | 
                 progress: bool = True) -> dict[str, Any]:
     """Render `midi` with the synth (`model`, else `audio.model`, else the shipped
     synth) to a 16-bit mono WAV at the model's rate; a report of what was done."""
-    notes = read_notes(midi)
+    notes = read_notes(midi, sustain=True)  # a pedalled file sounds as a synth plays it
     if not Path(out).parent.is_dir():
         raise AudioFileError(f"cannot write {out}: no folder {Path(out).parent}")
     if not notes:

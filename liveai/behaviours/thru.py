@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from ..core.context import Context
-from ..events import ControlChange, NoteOff, NoteOn
+from ..events import SUSTAIN, ControlChange, NoteOff, NoteOn
 from .base import BaseBehaviour
-
-SUSTAIN = 64
 
 
 class Thru(BaseBehaviour):
@@ -37,8 +35,8 @@ class Thru(BaseBehaviour):
         self._sounding.clear()
 
     def control(self, event: ControlChange, ctx: Context) -> None:
-        if event.controller == SUSTAIN:
-            (self._pedal.add if event.value >= 64 else self._pedal.discard)(event.channel)
+        if event.pedal is not None:
+            (self._pedal.add if event.pedal else self._pedal.discard)(event.channel)
         ctx.send(ControlChange(event.controller, event.value, event.channel, t=event.t, origin=event.t,
                                source=event.source))
 

@@ -26,9 +26,6 @@ log = logging.getLogger(__name__)
 SHARED = "main"  # the one session when sessions are shared
 
 
-SUSTAIN = 64  # the sustain pedal's controller
-
-
 class Session:
     """A session's keys and sustain pedal are kept here, whatever the mode: a key released
     while the pedal is down reaches the behaviour (and the model) when the pedal lifts,
@@ -80,9 +77,9 @@ class Session:
 
     def control(self, event: ControlChange) -> None:
         self.behaviour.control(event, self.ctx)
-        if event.controller != SUSTAIN:
+        if event.pedal is None:
             return
-        if event.value >= 64:
+        if event.pedal:
             self._pedal.add(event.channel)
             return
         self._pedal.discard(event.channel)

@@ -3,12 +3,14 @@ that are not quite MIDI."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from pathlib import Path
 
 import pretty_midi
 
 from ..errors import MidiFileError
+from ..events import RESET_CONTROLLERS, SUSTAIN
 from ..models import codec
 from ..music.note import Note
 
@@ -27,23 +29,68 @@ def midi_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and is_midi(p))
 
 
-def midi_to_notes(midi: pretty_midi.PrettyMIDI | str | Path) -> list[Note]:
-    """All non-drum notes of a MIDI file (or PrettyMIDI object), sorted by start."""
+def midi_to_notes(midi: pretty_midi.PrettyMIDI | str | Path, *, sustain: bool = False) -> list[Note]:
+    """All non-drum notes of a MIDI file (or PrettyMIDI object), sorted by start; with
+    `sustain`, as long as each part's sustain pedal holds them (what a synth plays)."""
     pm = midi if isinstance(midi, pretty_midi.PrettyMIDI) else pretty_midi.PrettyMIDI(str(midi))
-    notes = [
-        Note(float(n.start), float(n.end), int(n.pitch), int(n.velocity))
-        for inst in pm.instruments
-        if not inst.is_drum
-        for n in inst.notes
-    ]
+    notes: list[Note] = []
+    for inst in pm.instruments:
+        if inst.is_drum:
+            continue
+        written = [Note(float(n.start), float(n.end), int(n.pitch), int(n.velocity)) for n in inst.notes]
+        notes += sustained(written, pedal_spans(inst.control_changes)) if sustain else written
     notes.sort(key=lambda n: (n.start, n.pitch))
     return notes
 
 
-def read_notes(path: str | Path) -> list[Note]:
+def pedal_spans(controls: Sequence[pretty_midi.ControlChange]) -> list[tuple[float, float]]:
+    """(press, lift) times of a part's sustain pedal, from CC 64 (and CC 121, reset all
+    controllers); a pedal never lifted is down to the end (inf)."""
+    spans: list[tuple[float, float]] = []
+    pressed: float | None = None
+    for cc in sorted(controls, key=lambda c: c.time):
+        if cc.number == SUSTAIN and cc.value >= 64:
+            pressed = cc.time if pressed is None else pressed
+        elif cc.number in (SUSTAIN, RESET_CONTROLLERS) and pressed is not None:
+            spans.append((pressed, float(cc.time)))
+            pressed = None
+    if pressed is not None:
+        spans.append((pressed, float("inf")))
+    return spans
+
+
+def sustained(notes: Sequence[Note], spans: Sequence[tuple[float, float]]) -> list[Note]:
+    """`notes` as the pedal holds them: a key released while the pedal is down sounds
+    until the pedal lifts, or until the same key is struck again, or the part's last note
+    ends (a pedal never lifted)."""
+    if not spans:
+        return list(notes)
+    presses = [press for press, _ in spans]
+    last_end = max((n.end for n in notes), default=0.0)
+    onsets: dict[int, list[float]] = {}
+    for n in notes:
+        onsets.setdefault(n.pitch, []).append(n.start)
+    for starts in onsets.values():
+        starts.sort()
+    held: list[Note] = []
+    for n in notes:
+        end = n.end
+        i = bisect.bisect_right(presses, n.end) - 1  # the last press at or before the release
+        if i >= 0 and n.end < spans[i][1]:
+            lift = spans[i][1]
+            end = lift if lift != float("inf") else max(last_end, n.end)
+        starts = onsets[n.pitch]
+        j = bisect.bisect_right(starts, n.start)  # the same key struck again after this one began
+        if j < len(starts) and starts[j] < end:
+            end = max(n.end, starts[j])  # the held tail ends there (the written note stays)
+        held.append(n._replace(end=end))
+    return held
+
+
+def read_notes(path: str | Path, *, sustain: bool = False) -> list[Note]:
     """`midi_to_notes` with a MidiFileError naming the file when it cannot be read."""
     try:
-        return midi_to_notes(path)
+        return midi_to_notes(path, sustain=sustain)
     except _BROKEN as exc:
         raise MidiFileError(f"cannot read MIDI file {path}: {str(exc) or type(exc).__name__}") from exc
 

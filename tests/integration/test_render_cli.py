@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pretty_midi
 import pytest
 from conftest import need
 
@@ -114,3 +116,25 @@ def test_a_missing_or_wrong_model_is_one_clear_line_and_exit_2(tune: Path, tmp_p
     assert done.returncode == 2 and str(model) in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not wav.exists()
+
+
+
+def test_a_note_released_under_the_sustain_pedal_rings_until_the_pedal_lifts(tmp_path: Path, model_args: list[str]):
+    """As a synth plays the file: the key is up at 0.25 s; the pedal, if pressed, at 1.5 s."""
+    def render(pedal: bool) -> tuple[np.ndarray, int]:
+        pm = notes_to_midi([Note(0.0, 0.25, 60, 100)])
+        if pedal:
+            pm.instruments[0].control_changes = [pretty_midi.ControlChange(64, 127, 0.0),
+                                                 pretty_midi.ControlChange(64, 0, 1.5)]
+        path, wav = tmp_path / f"pedal-{pedal}.mid", tmp_path / f"pedal-{pedal}.wav"
+        pm.write(str(path))
+        done = liveai("render", path, wav, *model_args)
+        assert done.returncode == 0, done.stderr
+        return read_wav(wav)
+
+    dry, rate = render(pedal=False)
+    assert len(dry) == round((0.25 + TAIL_S) * rate)
+    assert np.abs(dry[int(0.7 * rate):]).max() < 1e-3  # silent once released
+    held, rate = render(pedal=True)
+    assert len(held) == round((1.5 + TAIL_S) * rate)
+    assert np.sqrt(np.mean(held[int(0.9 * rate):int(1.1 * rate)] ** 2)) > 1e-2  # still sounding at 1 s

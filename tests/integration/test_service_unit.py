@@ -23,6 +23,8 @@ def test_the_unit_never_runs_as_root_and_is_hardened():
     for key, value in HARDENING.items():
         assert service.get(key) == value, key
     assert service.get("Restart") == "always"
+    # the config's relative paths (morph.folder) must land where the unit may write
+    assert service.get("WorkingDirectory") == f"%S/{service.get('StateDirectory')}"
 
 
 def test_systemd_rates_its_exposure_ok(tmp_path):

@@ -130,6 +130,15 @@ def test_the_sustain_pedal_holds_a_released_note_until_it_comes_up(engine: Audio
     assert voices_after_release(engine, 256 + SR // 5) == 0
 
 
+def test_reset_all_controllers_lifts_the_pedal(engine: AudioEngine) -> None:
+    engine.sink(NoteOn(60, 100, t=0.0))
+    engine.sink(ControlChange(64, 127, t=0.0))
+    engine.sink(NoteOff(60, t=0.0))
+    assert voices_after_release(engine, 0) == 1
+    engine.sink(ControlChange(121, 0, t=0.0))
+    assert voices_after_release(engine, 256 + SR // 5) == 0
+
+
 def test_the_players_notes_are_their_own_layer(engine: AudioEngine) -> None:
     """audio.play = "all": a lost keyboard's all-notes-off ends the player's notes, not
     liveai's; liveai's own panic ends everything."""

@@ -191,6 +191,16 @@ def test_harmony_voices_follow_the_sustain_pedal():
     assert sink.sounding() == set()
 
 
+def test_reset_all_controllers_lifts_the_pedal_for_harmony_voices():
+    engine, clock, sink = make_engine()
+    engine.handle(ControlChange(64, 127, t=clock.t))
+    engine.handle(NoteOn(60, 100, t=clock.t))
+    engine.handle(NoteOff(60, t=clock.t + 0.5))
+    assert sink.sounding() == {(0, 64), (0, 67)}
+    engine.handle(ControlChange(121, 0, t=clock.t + 1))  # what a keyboard's reset sends
+    assert sink.sounding() == set()
+
+
 def test_thru_releases_the_pedal_it_passed_on_when_the_mode_changes():
     config = Config()
     config.server.mode = "thru"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pretty_midi
 import pytest
 from note_checks import assert_notes_close
 
@@ -36,3 +37,29 @@ def test_a_broken_file_is_a_clear_error_and_suffixes_match_in_any_case(tmp_path:
     assert midi_files(tmp_path) == [tmp_path / "broken.MID"]
     with pytest.raises(MidiFileError, match="cannot read MIDI file .*broken.MID"):
         read_notes(tmp_path / "broken.MID")
+
+
+def _pedalled(tmp_path: Path, controls: list[tuple[float, int, int]]) -> Path:
+    """Keys C, E, C: released at 0.5, 1.5 and 3.5 s; the pedal as `controls` says."""
+    pm = notes_to_midi([Note(0.0, 0.5, 60, 80), Note(1.0, 1.5, 64, 80), Note(3.0, 3.5, 60, 80)])
+    pm.instruments[0].control_changes = [pretty_midi.ControlChange(number, value, t) for t, number, value in controls]
+    path = tmp_path / "pedal.mid"
+    pm.write(str(path))
+    return path
+
+
+def test_sustain_holds_released_keys_until_the_pedal_lifts_or_the_key_returns(tmp_path: Path) -> None:
+    path = _pedalled(tmp_path, [(0.2, 64, 127), (2.5, 64, 0)])
+    assert [n.end for n in read_notes(path)] == pytest.approx([0.5, 1.5, 3.5])  # written, by default
+    # C rings to the lift, E too; the pedal is up when the last C is released
+    assert [n.end for n in read_notes(path, sustain=True)] == pytest.approx([2.5, 2.5, 3.5], abs=1e-3)
+    path = _pedalled(tmp_path, [(0.2, 64, 127), (4.0, 64, 0)])
+    # C struck again at 3.0 ends the first C's held tail; the last C rings to the lift
+    assert [n.end for n in read_notes(path, sustain=True)] == pytest.approx([3.0, 4.0, 4.0], abs=1e-3)
+
+
+def test_reset_all_controllers_lifts_the_pedal_and_a_pedal_never_lifted_holds_to_the_end(tmp_path: Path) -> None:
+    path = _pedalled(tmp_path, [(0.2, 64, 127), (2.0, 121, 0)])
+    assert [n.end for n in read_notes(path, sustain=True)] == pytest.approx([2.0, 2.0, 3.5], abs=1e-3)
+    path = _pedalled(tmp_path, [(0.2, 64, 127)])
+    assert [n.end for n in read_notes(path, sustain=True)] == pytest.approx([3.0, 3.5, 3.5], abs=1e-3)
