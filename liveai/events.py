@@ -36,6 +36,14 @@ SUSTAIN = 64  # the sustain pedal's controller
 RESET_CONTROLLERS = 121  # "reset all controllers": the pedal comes up with the rest
 
 
+def pedal_of(controller: int, value: int) -> bool | None:
+    """The sustain pedal a controller change says: down (True), up (False: CC 64 below
+    64, or CC 121), or nothing about it (None)."""
+    if controller == SUSTAIN:
+        return value >= 64
+    return False if controller == RESET_CONTROLLERS else None
+
+
 @dataclass(frozen=True, slots=True)
 class ControlChange(Event):
     controller: int
@@ -44,11 +52,8 @@ class ControlChange(Event):
 
     @property
     def pedal(self) -> bool | None:
-        """The sustain pedal this says: down (True), up (False: CC 64 below 64, or
-        CC 121, "reset all controllers"), or nothing about it (None)."""
-        if self.controller == SUSTAIN:
-            return self.value >= 64
-        return False if self.controller == RESET_CONTROLLERS else None
+        """The sustain pedal this says (`pedal_of`)."""
+        return pedal_of(self.controller, self.value)
 
 
 @dataclass(frozen=True, slots=True)

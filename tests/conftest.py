@@ -76,14 +76,39 @@ class JackServer:
         self.period = period
         self.realtime = realtime  # SCHED_FIFO for JACK and its clients' process threads (root may)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log = ""  # the end of what jackd last said, for an error
 
     def start(self) -> None:
-        scheduling = ["--realtime", "-P", "70"] if self.realtime else ["--no-realtime"]
+        """Realtime if asked, else (or if that jackd does not start) not. Refused
+        realtime scheduling, jackd 1.9 runs on without it, saying so in `log`."""
+        if self.realtime and not self._launch(realtime=True):
+            self.realtime = False
+        if not self.realtime and not self._launch(realtime=False):
+            raise TimeoutError(f"jackd did not start: {self.log}")
+
+    def _launch(self, realtime: bool) -> bool:
+        scheduling = ["--realtime", "-P", "70"] if realtime else ["--no-realtime"]
         self.proc = subprocess.Popen(
             ["jackd", "-n", self.name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(self.period)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: bool(self.ports()), 10, "jackd to start")
+        reader = threading.Thread(target=self._keep_log, args=(self.proc,), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 10
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            if self.ports():
+                return True
+            time.sleep(0.05)
+        self.stop()
+        reader.join(2)
+        return False
+
+    def _keep_log(self, proc: subprocess.Popen[bytes]) -> None:
+        """Read jackd's output to its end (so jackd never blocks on it), keeping the end."""
+        assert proc.stdout is not None
+        with proc.stdout:
+            for line in proc.stdout:
+                self.log = (self.log + line.decode(errors="replace"))[-2000:]
 
     def ports(self) -> list[str]:
         done = subprocess.run(["jack_lsp"], capture_output=True, text=True, env=self.env())

@@ -114,7 +114,7 @@ class AudioEngine:
                 self.inbox.append((event.t, event.origin, event.pitch, 0, layer))
             case ControlChange(controller=c) if c in ALL_OFF:
                 self.inbox.append((event.t, None, ALL_NOTES_OFF, 0, layer))
-            case ControlChange(pedal=bool(down)):
+            case ControlChange(pedal=bool(down)):  # True or False; None (no pedal) falls through
                 self.inbox.append((event.t, None, PEDAL, 127 if down else 0, layer))
 
     def start(self) -> None:

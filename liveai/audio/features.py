@@ -32,7 +32,7 @@ A4 = 440.0
 # layer says whose note it is, so that one's note-off or pedal never touches the
 # other's note of the same pitch. These pitches are not notes:
 ALL_NOTES_OFF = -1  # liveai's: every voice (a panic); the player's: the player's voices
-PEDAL = -2  # the layer's sustain pedal, its CC 64 value as the velocity
+PEDAL = -2  # the layer's sustain pedal, as the velocity: 64 and up down, else up
 NoteEvent = tuple[int, int, int, int]
 
 
@@ -46,7 +46,7 @@ class NoteFeatures:
     def apply(self, pitch: int, velocity: int, offset: int = 0, layer: int = LIVEAI) -> None:
         """A note-on `offset` samples into the next block (its age decides what is
         stolen), a note-off (velocity 0), all notes off (pitch ALL_NOTES_OFF) or the
-        sustain pedal (pitch PEDAL, velocity its CC 64 value), of `layer`."""
+        sustain pedal (pitch PEDAL, velocity 64 and up for down), of `layer`."""
         if pitch == PEDAL:
             self.voices.sustain(velocity >= 64, layer)
         elif pitch == ALL_NOTES_OFF:

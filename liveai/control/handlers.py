@@ -48,7 +48,7 @@ def note(engine: Engine, request: Request, pitch: Pitch, velocity: Velocity, cha
 def cc(engine: Engine, request: Request, controller: Midi7, value: Midi7, channel: Channel = 1,
        session: SessionId | None = None) -> None:
     """A control change, mapped through `midi.cc_map` (e.g. CC 1 sets the temperature); CC 64 is
-    the sustain pedal."""
+    the sustain pedal (CC 121 lifts it)."""
     engine.handle(ControlChange(controller, value, channel - 1, t=request.arrival, source=player_source(request, session)))
 
 

@@ -4,13 +4,14 @@ that are not quite MIDI."""
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import pretty_midi
 
 from ..errors import MidiFileError
-from ..events import RESET_CONTROLLERS, SUSTAIN
+from ..events import pedal_of
 from ..models import codec
 from ..music.note import Note
 
@@ -31,7 +32,9 @@ def midi_files(folder: Path) -> list[Path]:
 
 def midi_to_notes(midi: pretty_midi.PrettyMIDI | str | Path, *, sustain: bool = False) -> list[Note]:
     """All non-drum notes of a MIDI file (or PrettyMIDI object), sorted by start; with
-    `sustain`, as long as each part's sustain pedal holds them (what a synth plays)."""
+    `sustain`, as long as each part's sustain pedal holds them (what a synth plays). A
+    part is pretty_midi's instrument: one track's notes of one channel and program, so a
+    pedal kept in a track of its own, away from the notes, holds nothing."""
     pm = midi if isinstance(midi, pretty_midi.PrettyMIDI) else pretty_midi.PrettyMIDI(str(midi))
     notes: list[Note] = []
     for inst in pm.instruments:
@@ -48,25 +51,27 @@ def pedal_spans(controls: Sequence[pretty_midi.ControlChange]) -> list[tuple[flo
     controllers); a pedal never lifted is down to the end (inf)."""
     spans: list[tuple[float, float]] = []
     pressed: float | None = None
-    for cc in sorted(controls, key=lambda c: c.time):
-        if cc.number == SUSTAIN and cc.value >= 64:
-            pressed = cc.time if pressed is None else pressed
-        elif cc.number in (SUSTAIN, RESET_CONTROLLERS) and pressed is not None:
+    for cc in sorted(controls, key=lambda c: c.time):  # stable: one instant keeps the file's order
+        down = pedal_of(cc.number, cc.value)
+        if down and pressed is None:
+            pressed = float(cc.time)
+        elif down is False and pressed is not None:
             spans.append((pressed, float(cc.time)))
             pressed = None
     if pressed is not None:
-        spans.append((pressed, float("inf")))
+        spans.append((pressed, math.inf))
     return spans
 
 
 def sustained(notes: Sequence[Note], spans: Sequence[tuple[float, float]]) -> list[Note]:
-    """`notes` as the pedal holds them: a key released while the pedal is down sounds
-    until the pedal lifts, or until the same key is struck again, or the part's last note
-    ends (a pedal never lifted)."""
-    if not spans:
+    """`notes` as the pedal holds them, one sound per key, as a synth plays them: a key
+    released while the pedal is down (pressed at or before the release, lifted after it)
+    sounds until the pedal lifts, or the part's last note ends (a pedal never lifted).
+    A key struck again ends the sound before it."""
+    if not spans or not notes:
         return list(notes)
     presses = [press for press, _ in spans]
-    last_end = max((n.end for n in notes), default=0.0)
+    last_end = max(n.end for n in notes)
     onsets: dict[int, list[float]] = {}
     for n in notes:
         onsets.setdefault(n.pitch, []).append(n.start)
@@ -77,12 +82,11 @@ def sustained(notes: Sequence[Note], spans: Sequence[tuple[float, float]]) -> li
         end = n.end
         i = bisect.bisect_right(presses, n.end) - 1  # the last press at or before the release
         if i >= 0 and n.end < spans[i][1]:
-            lift = spans[i][1]
-            end = lift if lift != float("inf") else max(last_end, n.end)
+            end = last_end if math.isinf(spans[i][1]) else spans[i][1]
         starts = onsets[n.pitch]
         j = bisect.bisect_right(starts, n.start)  # the same key struck again after this one began
         if j < len(starts) and starts[j] < end:
-            end = max(n.end, starts[j])  # the held tail ends there (the written note stays)
+            end = starts[j]
         held.append(n._replace(end=end))
     return held
 

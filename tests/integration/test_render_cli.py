@@ -118,7 +118,6 @@ def test_a_missing_or_wrong_model_is_one_clear_line_and_exit_2(tune: Path, tmp_p
     assert not wav.exists()
 
 
-
 def test_a_note_released_under_the_sustain_pedal_rings_until_the_pedal_lifts(tmp_path: Path, model_args: list[str]):
     """As a synth plays the file: the key is up at 0.25 s; the pedal, if pressed, at 1.5 s."""
     def render(pedal: bool) -> tuple[np.ndarray, int]:

@@ -25,7 +25,8 @@ source = st.sampled_from(["osc:10.0.0.1:5001", "osc:10.0.0.1:5002", "osc:10.0.0.
 action = st.one_of(
     st.tuples(st.just("on"), pitch, st.integers(1, 127), channel, source),
     st.tuples(st.just("off"), pitch, channel, source),
-    st.tuples(st.just("pedal"), st.booleans(), channel, source),
+    # CC 64 at any value (64 and up is down), or CC 121, reset all controllers (up)
+    st.tuples(st.just("pedal"), st.tuples(st.just(64), st.integers(0, 127)) | st.just((121, 0)), channel, source),
     st.tuples(st.just("mode"), st.sampled_from(["off", "thru", "harmonize"])),
     st.tuples(st.just("panic")),
     st.tuples(st.just("play")),
@@ -74,8 +75,9 @@ def apply(engine, clock, step, player: Player, mode: list[str]) -> None:
             if step[2] in pedal:
                 sustained.add((step[2], step[1]))
     elif kind == "pedal":
-        engine.handle(ControlChange(64, 127 if step[1] else 0, step[2], t=clock.t, source=step[3]))
-        if step[1]:
+        controller, value = step[1]
+        engine.handle(ControlChange(controller, value, step[2], t=clock.t, source=step[3]))
+        if controller == 64 and value >= 64:
             pedal.add(step[2])
             if mode[0] == "thru":
                 player.echoed.setdefault(session, set()).add(step[2])
@@ -199,6 +201,19 @@ def test_reset_all_controllers_lifts_the_pedal_for_harmony_voices():
     assert sink.sounding() == {(0, 64), (0, 67)}
     engine.handle(ControlChange(121, 0, t=clock.t + 1))  # what a keyboard's reset sends
     assert sink.sounding() == set()
+
+
+def test_thru_passes_on_reset_all_controllers_and_forgets_the_pedal():
+    config = Config()
+    config.server.mode = "thru"
+    engine, clock, sink = make_engine(config)
+    engine.handle(ControlChange(64, 127, channel=3, t=clock.t))
+    engine.handle(ControlChange(121, 0, channel=3, t=clock.t))
+    assert sink.pedal() == set()
+    assert not engine.sessions.get("").busy(clock.t)
+    sent = len(sink.sent)
+    engine.set_mode("harmonize")
+    assert not [e for e in sink.events()[sent:] if isinstance(e, ControlChange) and e.controller == 64]
 
 
 def test_thru_releases_the_pedal_it_passed_on_when_the_mode_changes():
