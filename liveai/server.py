@@ -165,13 +165,29 @@ class Server:
                 for task in tasks:
                     task.cancel()
                 _, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_WARN_S) if tasks else ((), ())
-                if pending:  # say what holds the exit up, then wait for it
+                if pending:  # say what holds the exit up, and where, then wait for it
                     log.warning("shutdown: still closing after %g s: %s", _SHUTDOWN_WARN_S,
                                 ", ".join(task.get_name() for task in pending))
+                    for task in asyncio.all_tasks():
+                        log.warning("shutdown: task %s waits in %s", task.get_name(), awaiting(task))
                 await asyncio.gather(*tasks, return_exceptions=True)
                 if self.audio is not None:
                     self.audio.close()
         log.info("liveai stopped")
+
+
+def awaiting(task: asyncio.Task[Any]) -> str:
+    """Where a task is suspended: its chain of awaits, outermost first."""
+    links: list[str] = []
+    step: Any = task.get_coro()
+    while step is not None:
+        frame = getattr(step, "cr_frame", None) or getattr(step, "gi_frame", None)
+        if frame is None:
+            links.append(repr(step)[:160])  # a future, or a finished coroutine
+            break
+        links.append(f"{frame.f_code.co_name} ({os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno})")
+        step = getattr(step, "cr_await", None) or getattr(step, "gi_yieldfrom", None)
+    return " -> ".join(links)
 
 
 def make_audio(config: Config) -> AudioEngine:
