@@ -22,7 +22,6 @@ import time
 from typing import Any
 
 from .audio.engine import AudioEngine
-from .audio.renderer import SynthRenderer
 from .behaviours.registry import Registry
 from .config import Config
 from .control.handlers import definitions
@@ -193,11 +192,11 @@ def awaiting(task: asyncio.Task[Any]) -> str:
 def make_audio(config: Config) -> AudioEngine:
     """The synth's engine for `audio.enabled` (ConfigError if the synth cannot load or
     does not fit the configuration: the user asked for sound)."""
-    synth, _ = load_synth(config.audio.model)
+    synth, path = load_synth(config.audio.model)  # here, to refuse it before serving; the render process plays it
     if synth.config.sample_rate != config.audio.samplerate:
         raise ConfigError(f"audio.samplerate is {config.audio.samplerate}; the synth plays at "
                           f"{synth.config.sample_rate} Hz")
-    return AudioEngine(config.audio, SynthRenderer(synth, config.audio.polyphony, scripted=True))
+    return AudioEngine(config.audio, path)
 
 
 async def serve(config: Config) -> None:

@@ -1,94 +1,84 @@
-"""liveai's own sound (#12): the synth played live, on its own thread, out of its own
-audio process.
+"""liveai's own sound (#12): the synth, played live by two processes of its own that
+liveai starts, watches and starts again.
 
-    the loop:            AudioEngine.sink(event)   liveai's notes, pedal and all-notes-off into an inbox
+    the loop:            AudioEngine.sink(event)   liveai's notes, pedal and all-notes-off, as records on a pipe
                          AudioEngine.tap(event)    the player's (audio.play = "all"), as their own layer
-    the render thread:   inbox -> sample times -> SynthRenderer -> the shared Ring, a block ahead
+    the render process:  records -> the stream's samples -> the synth -> the shared Ring, each block just
+                         in time for the callback (liveai.audio.render_process, liveai.audio.timeline)
     the audio process:   its PortAudio callback copies one block from the ring (liveai.audio.player)
 
-Timing. Each callback leaves an anchor: sample `a` reached the callback at time `ta`;
-so sample 0 reached it at ta - a / rate, the stream's start (the earliest of the last
-0.25 s of anchors: callbacks run late, never early; a driver's lost cycles move the
-start for good, and it follows them within 0.25 s; an underrun does not, as the ring
-keeps every sample's time). A note due at time t is rendered
-at sample (t - start) * rate + lead, where `lead`
-is the ring's length plus a block, the time a sample rendered now waits to reach the
-callback; so notes keep their spacing to the sample, and sound a constant `lead` after
-they are due (3 blocks with the default ring of two: 16 ms at 256 frames, 8 at 128;
-a ring of one block: 10.7 and 5.3 ms, with more underruns). One that maps before what is already rendered (it came late) starts at the
-next sample rendered and is counted late.
+Neither process shares liveai's GIL: the callback never waits for liveai's Python, and
+the render never waits behind the event loop or the model worker. A note sounds
+`audio.blocksize` frames and `audio.headroom_ms` after it is due, and notes keep their
+spacing to the sample.
 
 Faults. No device at start: one warning, and liveai looks again, waiting longer each
 time up to a few seconds (a JACK server started, a card plugged in). A device lost
 mid-show ends the audio process; it is started again the same way. Meanwhile the notes
-go on over MIDI and OSC, and the synth's voices are silenced, so a device that comes
-back does not replay old notes.
+go on over MIDI and OSC, and the synth starts from silence with the next stream, so a
+device that comes back does not replay old notes. A render process that dies (a bug)
+is started again; the stream plays silence meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import select
-import subprocess
-import sys
 import threading
 import time
-from collections import deque
-from typing import IO, Any
-
-import numpy as np
+from pathlib import Path
+from typing import Any
 
 from ..config import AudioConfig
 from ..events import ControlChange, Event, NoteOff, NoteOn
-from .features import ALL_NOTES_OFF, PEDAL, NoteEvent
-from .renderer import SynthRenderer
-from .ring import ANCHOR_SEQ, BLOCKS, FRAMES, LAST_NS, UNDERRUNS, XRUNS, Ring
+from .children import Child
+from .features import ALL_NOTES_OFF, PEDAL
+from .ring import (ANCHOR_SEQ, BLOCKS, FRAMES, LAST_NS, LATE, NOTE_P50_US, NOTE_P99_US, REALTIME, RENDER_P50_US,
+                   RENDER_P99_US, RENDERS, STREAM, UNDERRUNS, VOICES, XRUNS, Ring)
 from .voices import LIVEAI, PLAYER
+from .wire import RecordReader, RecordWriter, open_pipe
 
 log = logging.getLogger(__name__)
 
 ALL_OFF = (120, 123)  # all sound off, all notes off: what a panic sends
-KEPT = 4096  # render times and note latencies kept for the status percentiles
-RETRY_S = (0.5, 5.0)  # looking for a device again: first wait, longest wait
+RETRY_S = (0.5, 5.0)  # starting a process again: first wait, longest wait
 WEDGED_S = 2.0  # no callback for this long, and the audio process still there: it is stuck
 STEADY_S = 5.0  # a stream that played this long resets the wait (one that dies at once does not)
-START_S = 10.0  # the audio process has this long to say whether it plays
-REALTIME_PRIORITY = 20  # SCHED_FIFO, below JACK's own threads (70 by default with -R)
-# The stream's clock is read off this much of its latest callbacks: longer than a late
-# callback, short enough to follow a driver that lost cycles (its sample count then
-# stays behind the clock for good).
-ANCHOR_WINDOW_S = 0.25
+PLAYER_START_S = 10.0  # the audio process has this long to say whether it plays
+RENDER_START_S = 60.0  # the render process this long to load torch and the synth (a busy machine)
+WATCH_S = 0.1  # how often the supervisor looks at its processes
+DROPS_SAID_S = 1.0  # dropped notes are logged at most this often
+
+
+def ring_capacity(blocksize: int) -> int:
+    """Samples the ring holds: a few blocks, and at least 8192, so that a device asking
+    for more frames per callback than audio.blocksize (a JACK period of 4096) still plays."""
+    return max(8192, 4 * blocksize)
 
 
 class AudioEngine:
-    def __init__(self, config: AudioConfig, renderer: SynthRenderer) -> None:
+    def __init__(self, config: AudioConfig, synth: Path) -> None:
         self.config = config
-        self.renderer = renderer
-        self.block = config.blocksize
-        self.ring = Ring.create(config.ring_blocks * config.blocksize)
-        self.lead = self.ring.capacity + self.block
-        self.inbox: deque[tuple[float, float | None, int, int, int]] = deque()  # (t, arrival, pitch, velocity, layer)
-        self.pending: list[tuple[int, float | None, int, int, int]] = []  # (sample, arrival, pitch, velocity, layer)
-        self.onsets: deque[tuple[int, float]] = deque()  # (sample, arrival) of note-ons still to sound
-        self.starts: deque[tuple[int, float]] = deque()  # (anchor sample, when sample 0 reached the callback)
-        self.render_ms = np.zeros(KEPT)
-        self.note_ms = np.zeros(KEPT)
-        self.renders = self.timed = self.late = self.opens = 0
-        self.state, self.device_name, self.out_latency_s, self.problem = "starting", "", 0.0, ""
-        self.blocks_before = self.underruns_before = self.xruns_before = 0  # from earlier audio processes
-        self.player: subprocess.Popen[str] | None = None
-        self.realtime = False
+        self.synth = synth
+        self.ring = Ring.create(ring_capacity(config.blocksize))
+        self._events_r, events_w = open_pipe()
+        self.events = RecordWriter(events_w)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)  # the callback never waits on a full pipe
-        self._retry = RETRY_S[0]
+        self.render: Child | None = None
+        self.player: Child | None = None
+        self.device_name, self.out_latency_s = "", 0.0
+        self.problems = {"render": "", "player": ""}  # why each process is not running, as last said
+        self.blocks_before = self.underruns_before = self.xruns_before = 0  # from earlier audio processes
+        self.late_before = 0  # from earlier render processes
+        self.opens = self.render_starts = 0
+        self._retry = {"render": RETRY_S[0], "player": RETRY_S[0]}
+        self._next_try = {"render": 0.0, "player": 0.0}
         self._playing_since = 0.0
         self._lost_said = float("-inf")
         self._frames_said = False
-        self._last_time = float("-inf")  # the latest event mapped, and its sample:
-        self._last_sample = 0  # a later event never maps before it
-        self._last_on: dict[tuple[int, int], int] = {}  # each (layer, pitch)'s latest note-on sample
+        self._drops_said, self._drops_seen = float("-inf"), 0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="liveai-audio", daemon=True)
 
@@ -109,206 +99,155 @@ class AudioEngine:
     def _take(self, event: Event, layer: int) -> None:
         match event:
             case NoteOn():
-                self.inbox.append((event.t, event.origin, event.pitch, event.velocity, layer))
+                self._send(event.t, event.origin, event.pitch, event.velocity, layer)
             case NoteOff():
-                self.inbox.append((event.t, event.origin, event.pitch, 0, layer))
+                self._send(event.t, event.origin, event.pitch, 0, layer)
             case ControlChange(controller=c) if c in ALL_OFF:
-                self.inbox.append((event.t, None, ALL_NOTES_OFF, 0, layer))
+                self._send(event.t, None, ALL_NOTES_OFF, 0, layer)
             case ControlChange(pedal=bool(down)):  # True or False; None (no pedal) falls through
-                self.inbox.append((event.t, None, PEDAL, 127 if down else 0, layer))
+                self._send(event.t, None, PEDAL, 127 if down else 0, layer)
+
+    def _send(self, t: float, arrival: float | None, pitch: int, velocity: int, layer: int) -> None:
+        if self.events.send(t, arrival, pitch, velocity, layer) or self.state != "playing":
+            return  # sent; or no synth plays, and the notes are heard over MIDI and OSC only
+        now = time.monotonic()
+        if now - self._drops_said >= DROPS_SAID_S:  # a stalled render process: said once a second, not per note
+            log.warning("audio: the render process is not taking notes; %d dropped (all notes off follows)",
+                        self.events.dropped - self._drops_seen)
+            self._drops_said, self._drops_seen = now, self.events.dropped
 
     def start(self) -> None:
-        self.renderer.warm_up(self.block)
         self._thread.start()
 
     def close(self) -> None:
         self._stopping.set()
-        try:
-            os.write(self._wake_w, b"\0")
-        except BlockingIOError:  # wake-ups are queued already
-            pass
         if self._thread.is_alive():
-            self._thread.join(START_S + 5.0)  # it may be waiting for an audio process to start
+            self._thread.join(max(PLAYER_START_S, RENDER_START_S) + 5.0)  # it may be starting a process
         if self._thread.is_alive():
-            log.warning("audio: the render thread did not stop; leaving its memory mapped")
+            log.warning("audio: the supervisor did not stop; leaving its memory mapped")
             return
         self._stop_player()
+        self._stop_render()
         self.ring.close()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        for fd in (self._events_r, self.events.fd, self._wake_r, self._wake_w):
+            os.close(fd)
 
-    # -- the render thread -------------------------------------------------------------
+    # -- the supervisor thread -----------------------------------------------------------
     def _run(self) -> None:
-        self._ask_for_realtime()
         while not self._stopping.is_set():
             try:
-                self._step()
+                self._watch()
             except Exception:  # a bug must not end liveai's sound for good: say it, start again
-                log.exception("audio: the render thread failed; restarting the audio")
+                log.exception("audio: the supervisor failed; restarting the audio")
                 self._stop_player()
-                self.state, self.problem = "no device", "failed"
-                self._stopping.wait(self._retry)
+                self._stop_render()
+                self.problems["render"] = "failed"
+            self._stopping.wait(WATCH_S)
 
-    def _step(self) -> None:
-        """One turn: start the audio process if there is none, else render what the ring
-        has room for (at most one ring's worth, so a slow machine cannot hold a realtime
-        thread forever) and wait for the next callback."""
-        if self.player is None or self.player.poll() is not None:
-            if self.player is not None:
-                self._player_ended()
-            self.inbox.clear()  # no device: the notes are heard over MIDI and OSC only
-            if not self._start_player():
-                self._stopping.wait(self._retry)
-                self._retry = min(self._retry * 2, RETRY_S[1])
+    @property
+    def state(self) -> str:
+        """playing; or starting, no synth (the render process is not running), no device."""
+        if self.render is None:
+            return "no synth" if self.problems["render"] else "starting"
+        if self.player is None:
+            return "no device" if self.problems["player"] else "starting"
+        return "playing"
+
+    def _watch(self) -> None:
+        """One look: start what is not running (when its wait is over), and see that the
+        stream still calls back."""
+        now = time.monotonic()
+        if self.render is not None and not self.render.running:
+            code = self.render.exit_code()
+            log.warning("audio: the render process ended (%s); starting it again", code)
+            self._stop_render()
+            self.problems["render"] = f"the render process ended ({code})"
+        if self.render is None:
+            if now >= self._next_try["render"] and not self._start_render():
+                self._wait_longer("render")
+            return  # the stream opens once the synth is ready to play into it
+        if self.player is not None and not self.player.running:
+            self._player_ended()
+        if self.player is None:
+            if now >= self._next_try["player"] and not self._start_player():
+                self._wait_longer("player")
             return
         if time.monotonic_ns() - int(self.ring.header[LAST_NS]) > WEDGED_S * 1e9:
             log.warning("audio: the audio process stopped calling back; starting it again")
             self._player_ended()  # it should have ended itself: a wedged device
             return
-        if time.monotonic() - self._playing_since > STEADY_S:
-            self._retry = RETRY_S[0]  # it has played a while: the next outage starts afresh
-        for _ in range(self.ring.capacity // self.block + 1):
-            if self.ring.space() < self.block:
-                break
-            self._render_block()
-        self._time_onsets()
+        if now - self._playing_since > STEADY_S:
+            self._retry["player"] = RETRY_S[0]  # it has played a while: the next outage starts afresh
         self._check_frames()
-        select.select([self._wake_r], [], [], 0.05)  # the next callback, or a look at the player
-        try:
-            os.read(self._wake_r, 4096)
-        except BlockingIOError:
-            pass
+
+    def _wait_longer(self, which: str) -> None:
+        self._next_try[which] = time.monotonic() + self._retry[which]
+        self._retry[which] = min(self._retry[which] * 2, RETRY_S[1])
 
     def _check_frames(self) -> None:
-        """Once per stream: a device that asks for more frames per callback than
-        audio.blocksize (a JACK period of 1024, say) finds the ring short at every call."""
+        """Once per stream: a device that asks for more frames per callback than half
+        the ring (a JACK period of 8192, say) finds it short at every call."""
         frames = int(self.ring.header[FRAMES])
-        if frames > self.ring.capacity and not self._frames_said:
+        if 2 * frames > self.ring.capacity and not self._frames_said:
             self._frames_said = True
-            log.warning("audio: the device asks for %d frames per callback, more than the ring holds (%d): set "
-                        "audio.blocksize = %d (with JACK: its period), or raise audio.ring_blocks", frames,
-                        self.ring.capacity, frames)
+            log.warning("audio: the device asks for %d frames per callback, more than the ring can keep ready "
+                        "(%d): set a smaller period (audio.blocksize, JACK's -p)", frames, self.ring.capacity)
 
-    def _ask_for_realtime(self) -> None:
-        """Realtime scheduling for this thread when the system allows it (root, or a user
-        with an rtprio limit, as JACK's users have): woken by the callback, it then runs
-        before the loop and the model worker, whose work can wait a block, where the
-        sound cannot. Its heavy part (the TorchScript step) runs without the GIL."""
-        if not self.config.realtime or not hasattr(os, "sched_setscheduler"):
-            return
-        try:
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))  # 0: this thread
-            self.realtime = True
-        except (PermissionError, OSError) as exc:
-            log.info("audio: the render thread runs without realtime scheduling (%s); see audio.ring_blocks", exc)
+    # -- the render process ----------------------------------------------------------------
+    def _start_render(self) -> bool:
+        c = self.config
+        RecordReader(self._events_r).read()  # notes sent while no synth ran are past
+        args = [str(self.ring.fd), str(self._events_r), str(self._wake_r), str(self.synth), str(c.blocksize),
+                str(c.headroom_ms), str(c.polyphony), str(c.gain), "1" if c.realtime else "0"]
+        render = Child("liveai.audio.render_process", args, (self.ring.fd, self._events_r, self._wake_r))
+        line = render.first_line(RENDER_START_S)
+        word, _, rest = line.partition(" ")
+        if word != "ready":
+            problem = rest or line or f"the render process ended ({render.exit_code()}) before it was ready"
+            render.stop()
+            if problem != self.problems["render"]:  # one warning per outage, not one per try
+                log.warning("audio: the synth cannot play: %s; serving without audio, trying again", problem)
+            self.problems["render"] = problem
+            return False
+        self.render, self.problems["render"] = render, ""  # running from here on: the state says so
+        self.render_starts += 1
+        self._retry["render"] = RETRY_S[0]
+        if rest != "1" and c.realtime:
+            log.info("audio: the render process runs without realtime scheduling; see audio.headroom_ms")
+        return True
 
-    def _render_block(self) -> None:
-        start = self.ring.write_position()
-        events = self._events_in(start, self.block)
-        t0 = time.perf_counter()
-        audio = self.renderer.render(self.block, events)
-        audio *= self.config.gain
-        np.clip(audio, -1.0, 1.0, out=audio)
-        self.render_ms[self.renders % KEPT] = (time.perf_counter() - t0) * 1000.0
-        self.renders += 1
-        self.ring.write(audio)
-
-    def _events_in(self, start: int, n: int) -> list[NoteEvent]:
-        """The events of samples [start, start + n), as (offset, pitch, velocity, layer)."""
-        anchor = self.ring.anchor()
-        stream_start = None if anchor is None else self._stream_start(anchor)
-        while self.inbox:
-            t, arrived, pitch, velocity, layer = self.inbox.popleft()
-            sample = self._sample_of(t, start, stream_start)
-            if t >= self._last_time:  # the stream's start moved between two takes: keep the order
-                sample = max(sample, self._last_sample)
-                self._last_time, self._last_sample = t, sample
-            if velocity == 0:  # a note-off never lands before its pitch's note-on (an answer's t can be older)
-                sample = max(sample, self._last_on.get((layer, pitch), sample))
-            else:
-                self._last_on[layer, pitch] = sample
-            self.pending.append((sample, arrived, pitch, velocity, layer))
-        if not self.pending:
-            return []
-        self.pending.sort(key=lambda e: e[0])  # stable: events at one sample keep their order
-        events, kept = [], []
-        for sample, arrived, pitch, velocity, layer in self.pending:
-            if sample >= start + n:
-                kept.append((sample, arrived, pitch, velocity, layer))
-                continue
-            if sample < start:
-                self.late += 1
-                sample = start
-            events.append((sample - start, pitch, velocity, layer))  # all notes off and the pedal, at their samples
-            if velocity > 0 and arrived is not None:
-                self.onsets.append((sample, arrived))
-        self.pending = kept
-        return events
-
-    def _sample_of(self, t: float, written: int, stream_start: float | None) -> int:
-        if stream_start is None:  # no callback yet: as soon as it can
-            return written
-        return round((t - stream_start) * self.config.samplerate) + self.lead
-
-    def _stream_start(self, anchor: tuple[int, float]) -> float:
-        """When sample 0 would have reached the callback: of the last ANCHOR_WINDOW_S of
-        anchors, the earliest. A callback can only run late (a busy CPU, a slow driver),
-        never early, so the earliest is the truest, and one late callback does not move
-        the notes after it."""
-        sample, at = anchor
-        starts = self.starts
-        if not starts or starts[-1][0] != sample:
-            starts.append((sample, at - sample / self.config.samplerate))
-            while at - starts[0][1] - starts[0][0] / self.config.samplerate > ANCHOR_WINDOW_S:
-                starts.popleft()
-        return min(start for _, start in starts)
-
-    def _time_onsets(self) -> None:
-        """Note-ons whose first sample a callback has taken: arrival -> that moment."""
-        anchor = self.ring.anchor()
-        if anchor is None or not self.onsets or self.onsets[0][0] >= anchor[0] + self.block:
-            return
-        stream_start = self._stream_start(anchor)  # the callback's own clock (the anchors' earliest)
-        while self.onsets and self.onsets[0][0] < anchor[0] + self.block:
-            onset, arrived = self.onsets.popleft()
-            reached = stream_start + onset / self.config.samplerate
-            self.note_ms[self.timed % KEPT] = (reached - arrived) * 1000.0
-            self.timed += 1
+    def _stop_render(self) -> None:
+        render, self.render = self.render, None
+        if render is not None:
+            render.stop()
+            self.late_before += int(self.ring.header[LATE])
+            self.ring.header[LATE] = 0
 
     # -- the audio process -------------------------------------------------------------
     def _start_player(self) -> bool:
         c = self.config
-        self.ring.skip_to_written()
-        self.ring.write(np.zeros(self.ring.space(), dtype=np.float32))  # the first callback finds a full ring
-        cmd = [sys.executable, "-m", "liveai.audio.player", str(self.ring.fd), str(self._wake_w), str(c.samplerate),
-               str(self.block), str(c.latency_ms / 1000.0), c.device]
-        # Its stderr is JACK's and ALSA's chatter while they look for servers and cards, at
-        # every look; what matters it says on stdout.
-        self.player = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                       pass_fds=(self.ring.fd, self._wake_w))
-        line = _read_line(self.player.stdout, START_S)
+        self.ring.header[STREAM] += 1  # the render process starts this stream from silence
+        args = [str(self.ring.fd), str(self._wake_w), str(c.samplerate), str(c.blocksize),
+                str(c.latency_ms / 1000.0), c.device]
+        player = Child("liveai.audio.player", args, (self.ring.fd, self._wake_w), quiet=True)
+        line = player.first_line(PLAYER_START_S)
         word, _, rest = line.partition(" ")
         if word != "playing":
-            if not line:  # it said nothing: it died, or hangs in PortAudio
-                try:
-                    code: int | str = self.player.wait(1.0)
-                except subprocess.TimeoutExpired:
-                    code = "no answer"
-            problem = rest or line or f"the audio process ended ({code}) before it played"
-            self._stop_player()
-            if problem != self.problem:  # one warning per outage, not one per look
+            problem = rest or line or f"the audio process ended ({player.exit_code()}) before it played"
+            self.player = player
+            self._stop_player()  # and count what it played, if anything
+            if problem != self.problems["player"]:  # one warning per outage, not one per look
                 log.warning("audio: %s; serving without audio, looking again", problem)
-            self.problem, self.state = problem, "no device"
+            self.problems["player"] = problem
             return False
         latency, _, name = rest.partition(" ")
-        self.out_latency_s, self.device_name, self.problem, self.state = float(latency), name, "", "playing"
+        self.out_latency_s, self.device_name, self.problems["player"] = float(latency), name, ""
+        self.player = player  # running from here on: the state says so
         self.opens += 1
         self._playing_since = time.monotonic()
-        self.inbox.clear()  # what came while it started is past: not a burst of old notes now
-        self.pending.clear()
         log.info("audio: playing through %s (%d Hz, %d frames, output latency %.1f ms, notes sound %.1f ms "
-                 "after they are due)", name, c.samplerate, self.block, 1000 * self.out_latency_s,
-                 1000 * self.lead / c.samplerate)
+                 "after they are due)", name, c.samplerate, c.blocksize, 1000 * self.out_latency_s,
+                 1000 * c.blocksize / c.samplerate + c.headroom_ms)
         return True
 
     def _player_ended(self) -> None:
@@ -317,65 +256,43 @@ class AudioEngine:
         self._lost_said = time.monotonic()
         log.log(level, "audio: lost %s; the notes go on over MIDI and OSC, looking for it again", self.device_name)
         self._stop_player()
-        self.state, self.problem = "no device", "lost"
+        self.problems["player"] = "lost"
 
     def _stop_player(self) -> None:
         player, self.player = self.player, None
-        if player is not None:
-            if player.poll() is None:
-                player.terminate()
-                try:
-                    player.wait(2.0)
-                except subprocess.TimeoutExpired:
-                    player.kill()
-                    player.wait()
-            if player.stdout is not None:
-                player.stdout.close()
+        if player is None:
+            return
+        player.stop()
         h = self.ring.header
         self.blocks_before += int(h[BLOCKS])
         self.underruns_before += int(h[UNDERRUNS])
         self.xruns_before += int(h[XRUNS])
         h[BLOCKS] = h[UNDERRUNS] = h[XRUNS] = h[FRAMES] = 0
         self._frames_said = False
-        h[ANCHOR_SEQ] = 0  # the anchor's sequence: no anchor until the next process's first callback
-        # What was rendered for the old stream, and its voices, must not play on the next.
-        self._last_time, self._last_sample = float("-inf"), 0
-        self._last_on.clear()
-        self.onsets.clear()
-        self.starts.clear()
-        self.pending.clear()
-        self.renderer.reset()
+        h[ANCHOR_SEQ] = 0  # the anchor's sequence: no anchor (and no notes taken) until the next first callback
 
     # -- status --------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         h = self.ring.header
-        renders = self.render_ms[:min(self.renders, KEPT)]
-        notes = self.note_ms[:min(self.timed, KEPT)]
         playing = self.state == "playing"
+        frames = int(h[FRAMES]) or self.config.blocksize
+        lead_s = frames / self.config.samplerate + self.config.headroom_ms / 1000.0
         return {
             "audio": self.state,
             "audio_device": self.device_name,
             "audio_blocks": self.blocks_before + int(h[BLOCKS]),
             "audio_underruns": self.underruns_before + int(h[UNDERRUNS]),
             "audio_xruns": self.xruns_before + int(h[XRUNS]),
-            "audio_render_ms_p50": _percentile(renders, 50),
-            "audio_render_ms_p99": _percentile(renders, 99),
-            "audio_voices": self.renderer.voices(),
-            "audio_latency_ms": round(1000.0 * (self.out_latency_s + self.lead / self.config.samplerate), 2)
-            if playing else 0.0,
-            "audio_note_ms_p50": _percentile(notes, 50),
-            "audio_note_ms_p99": _percentile(notes, 99),
-            "audio_late_notes": self.late,
+            "audio_renders": int(h[RENDERS]),
+            "audio_render_ms_p50": int(h[RENDER_P50_US]) / 1000.0,
+            "audio_render_ms_p99": int(h[RENDER_P99_US]) / 1000.0,
+            "audio_voices": int(h[VOICES]),
+            "audio_latency_ms": round(1000.0 * (self.out_latency_s + lead_s), 2) if playing else 0.0,
+            "audio_note_ms_p50": int(h[NOTE_P50_US]) / 1000.0,
+            "audio_note_ms_p99": int(h[NOTE_P99_US]) / 1000.0,
+            "audio_late_notes": self.late_before + int(h[LATE]),
+            "audio_dropped_notes": self.events.dropped,
             "audio_reopens": max(self.opens - 1, 0),  # a device found again after a loss
-            "audio_realtime": self.realtime,
+            "audio_render_restarts": max(self.render_starts - 1, 0),
+            "audio_realtime": bool(h[REALTIME]),
         }
-
-
-def _read_line(stream: IO[str] | None, timeout: float) -> str:
-    if stream is None or not select.select([stream], [], [], timeout)[0]:
-        return ""
-    return stream.readline().strip()
-
-
-def _percentile(values: np.ndarray, q: float) -> float:
-    return round(float(np.percentile(values, q)), 3) if len(values) else 0.0

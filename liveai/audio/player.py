@@ -1,19 +1,21 @@
 """The audio process (#12): opens the sound device with sounddevice/PortAudio and plays
-what liveai's render thread puts in the shared ring.
+what the render process (liveai.audio.render_process) puts in the shared ring.
 
     python -m liveai.audio.player RING_FD WAKE_FD RATE BLOCKSIZE LATENCY DEVICE
 
 Why a process of its own. Its callback is Python, and in liveai's process it would
 wait for the GIL behind the event loop and the model worker (sounddevice #87: a pause
-there is a pop). Here nothing else runs Python. And PortAudio cannot let go of a JACK
+there is a pop); beside the render process's thread it would wait behind the synth.
+Here nothing else runs Python. And PortAudio cannot let go of a JACK
 server that vanished: closing the stream, or PortAudio itself, hangs, and its exit
 then aborts (pa_jack.c). A lost device ends this process with `os._exit`, and liveai
 starts a new one that finds the device again.
 
 The callback only copies: one block from the ring (zeros and an underrun counted if the
-ring is short), to every output channel; it leaves its anchor and wakes the render
-thread with one byte on a pipe. No torch, no numpy allocation (its buffer is made once),
-no lock.
+ring is short, once the render process has played into this stream), to every output
+channel; it leaves its anchor and wakes the render process with one byte on a pipe. No
+torch, no numpy allocation (its buffer is made once), no lock. What an earlier audio
+process left in the ring is dropped before the stream starts.
 
 It tells liveai on stdout, one line each: `playing <latency s> <device name>`, then
 `lost` or nothing; or `no-device <reason>` (exit 3).
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .ring import BLOCKS, FRAMES, LAST_NS, UNDERRUNS, XRUNS, Ring
+from .ring import BLOCKS, FRAMES, LAST_NS, UNDERRUNS, WRITTEN, XRUNS, Ring
 
 NO_DEVICE, LOST = 3, 4
 LOST_AFTER_S = 0.5  # no callback for this long: the device is gone
@@ -61,6 +63,8 @@ class Callback:
         self.ring, self.wake_fd = ring, wake_fd
         self.mono = np.zeros(16384, dtype=np.float32)
         self.header = ring.header
+        ring.skip_to_written()  # an earlier stream's samples are not ours
+        self.first_written = ring.written  # until the render process writes past it, silence is no underrun
 
     def __call__(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         now = time.monotonic_ns()
@@ -70,7 +74,8 @@ class Callback:
         got = ring.read_into(mono)
         if got < frames:
             mono[got:] = 0.0
-            header[UNDERRUNS] += 1
+            if header[WRITTEN] > self.first_written:  # it has begun to play into this stream
+                header[UNDERRUNS] += 1
         if status.output_underflow:
             header[XRUNS] += 1
         outdata[:] = mono[:, None]
@@ -80,7 +85,7 @@ class Callback:
         header[LAST_NS] = now
         try:
             os.write(self.wake_fd, b"\0")
-        except BlockingIOError:  # the render thread has wake-ups queued already (liveai made it non-blocking)
+        except BlockingIOError:  # the render process has wake-ups queued already (liveai made it non-blocking)
             pass
 
 

@@ -1,5 +1,5 @@
 """A single-producer, single-consumer ring of float32 samples in shared memory (#12):
-liveai's render thread writes, the audio process's callback reads.
+the render process writes, the audio process's callback reads.
 
 No lock: each side moves only its own counter, and reads the other's only to know how
 much it may touch; a counter moves after the samples it covers are written (aligned
@@ -7,10 +7,13 @@ int64 stores, which x86 keeps whole and in order; on ARM the order rests on the
 Python calls between the stores, which are far slower than the hardware's reordering). The header
 also carries what the callback reports: blocks played, underruns, and its latest
 anchor (which sample reached the callback when) under a sequence count, so a reader
-never takes half of one anchor and half of the next.
+never takes half of one anchor and half of the next; the stream's number, which liveai
+moves before it starts an audio process (the render process then starts from silence);
+and what the render process reports for liveai's status (one writer per slot).
 
-The memory is one anonymous memory file (`Ring.create`, memfd), handed to the audio
-process by its descriptor (`Ring.attach`); it is allocated once.
+The memory is one anonymous memory file (`Ring.create`, memfd), created by liveai and
+handed to its two audio processes by its descriptor (`Ring.attach`); it is allocated
+once.
 """
 
 from __future__ import annotations
@@ -21,8 +24,13 @@ import tempfile
 
 import numpy as np
 
+# The ring and the callback's reports (the audio process writes them).
 WRITTEN, READ, ANCHOR_SEQ, ANCHOR_SAMPLE, ANCHOR_NS, BLOCKS, UNDERRUNS, XRUNS, LAST_NS, CAPACITY, FRAMES = range(11)
-HEADER = 16  # int64 slots
+# The stream's number (liveai writes it), then the render process's reports: times in
+# microseconds, percentiles over its latest renders and notes.
+STREAM, RENDERS, RENDER_P50_US, RENDER_P99_US, NOTES_TIMED, NOTE_P50_US, NOTE_P99_US, LATE, VOICES, REALTIME = range(
+    11, 21)
+HEADER = 32  # int64 slots
 
 
 class Ring:

@@ -1,16 +1,16 @@
 """`liveai bench --audio`: the neural synth's cost and the live stream's reliability.
 
 - RTF (seconds of audio per second of rendering) on one CPU thread, at 48 and 24 kHz,
-  for 1, 4, 8 and 16 held voices, blocks of 256 (the render thread's work: features and
+  for 1, 4, 8 and 16 held voices, blocks of 256 (the render process's work: features and
   the TorchScript step); at 48 kHz with 8 voices also the eager step, and 128-sample
   blocks, for what TorchScript and block size buy.
 - The stream: a `liveai serve` with `audio.enabled` under `jackd -d dummy` (realtime
-  scheduling when the machine allows it), at 256 and 128 frames, each with a ring of
-  one block and of two (the default), while a client plays
-  200 notes/s over OSC that liveai harmonizes (every answer note is a synth voice).
-  From liveai's status: underruns, PortAudio xruns, render time per block, note-on
-  arriving over OSC to its first sample in the callback (p50/p99), late notes; and
-  the render time with the same stream idle, the GIL's cost to the render thread.
+  scheduling when the machine allows it), at 256 and 128 frames, each with the default
+  headroom (audio.headroom_ms) and a wider one, while a client plays 200 notes/s over
+  OSC that liveai harmonizes (every answer note is a synth voice). From liveai's
+  status: underruns, PortAudio xruns, render time per block, note-on arriving over OSC
+  to its first sample in the callback (p50/p99), late notes; and the render time with
+  the same stream idle, what the load costs the render process.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from typing import Any
 import torch
 
 from ..audio.renderer import SynthRenderer
+from ..config import AudioConfig
 from ..models.synth import SynthNet
 from ..runtime.loading import load_synth
 from .harness import machine
 from .jack import start_jackd
 from .play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes
 
+WIDER_MS = 5.0  # the other headroom measured
 PITCHES = (48, 55, 60, 64, 67, 71, 74, 77, 52, 59, 62, 65, 69, 72, 76, 79)
 
 
@@ -79,12 +81,12 @@ def _start_jackd(stack: ExitStack, period: int) -> tuple[dict[str, str], bool]:
         return start_jackd(stack, name, period, realtime=False), False
 
 
-def bench_stream(period: int, ring_blocks: int, seconds: float, rate: float = 200.0,
+def bench_stream(period: int, headroom_ms: float, seconds: float, rate: float = 200.0,
                  model: str = "gru") -> dict[str, Any]:
     with ExitStack() as stack:
         env, realtime = _start_jackd(stack, period)
         srv = _PlayServer(stack, model, ["server.mode=harmonize", "audio.enabled=true", f"audio.blocksize={period}",
-                                         f"audio.ring_blocks={ring_blocks}"], env=env)
+                                         f"audio.headroom_ms={headroom_ms}"], env=env)
         deadline = time.monotonic() + 20
         while srv.status().get("audio") != "playing":
             if time.monotonic() > deadline:
@@ -100,14 +102,15 @@ def bench_stream(period: int, ring_blocks: int, seconds: float, rate: float = 20
         achieved = play_notes([send], trip, rate, seconds, channels=16)
         time.sleep(0.5)
         after = srv.status()
-        keys = ("audio_blocks", "audio_underruns", "audio_xruns", "audio_late_notes")
+        keys = ("audio_blocks", "audio_underruns", "audio_xruns", "audio_late_notes", "audio_dropped_notes")
         return {
-            "frames": period, "ring_blocks": ring_blocks, "jackd_realtime": realtime,
-            "render_thread_realtime": after.get("audio_realtime"), "seconds": seconds,
+            "frames": period, "headroom_ms": headroom_ms, "jackd_realtime": realtime,
+            "render_realtime": bool(after.get("audio_realtime")), "seconds": seconds,
             "notes_per_s": round(achieved, 1),
             **{k.removeprefix("audio_"): int(after[k]) - int(before[k]) for k in keys},
             "render_ms_p50": after["audio_render_ms_p50"], "render_ms_p99": after["audio_render_ms_p99"],
             "render_ms_p99_idle": idle["audio_render_ms_p99"], "block_ms": round(1000 * period / 48000, 2),
+            "lead_ms": round(1000 * period / 48000 + headroom_ms, 2),
             "note_to_callback_ms_p50": after["audio_note_ms_p50"],
             "note_to_callback_ms_p99": after["audio_note_ms_p99"],
             "stream_latency_ms": after["audio_latency_ms"],
@@ -118,7 +121,8 @@ def bench_stream(period: int, ring_blocks: int, seconds: float, rate: float = 20
 def bench_audio(seconds: float, model_path: str | None = None) -> dict[str, Any]:
     net, path = load_synth(model_path or "synth", "bench --model")
     report: dict[str, Any] = {"machine": machine(), "model": str(path), "rtf_one_thread": bench_rtf(net)}
-    # The lowest latency (a ring of one block), and the default ring of two, at each size.
-    streams = ((256, 1), (256, 2), (128, 1), (128, 2))
-    report["stream"] = [bench_stream(period, ring, seconds) for period, ring in streams]
+    # The default headroom and a wider one, at each size.
+    default = AudioConfig().headroom_ms
+    streams = ((256, default), (256, WIDER_MS), (128, default), (128, WIDER_MS))
+    report["stream"] = [bench_stream(period, headroom, seconds) for period, headroom in streams]
     return report

@@ -211,13 +211,13 @@ class AudioConfig:
     samplerate: Annotated[int, Range(8000, 192000)] = 48000  # the synth's own rate (synth.pt: 48000)
     blocksize: Annotated[int, Range(16, 8192)] = 256  # frames per callback
     latency_ms: Annotated[float, Range(0.0, 1000.0)] = 0.0  # PortAudio's output latency; 0 = the device's low
-    # Blocks the render thread keeps ready ahead of the callback. A note sounds
-    # (ring_blocks + 1) blocks after it is due; more blocks ride out longer stalls (GC, a
-    # busy loop) at a block of latency each.
-    # 2: 4 underruns in 10 min at 256 frames under load on this 2-core machine, where 1
-    # had 200 (docs/figures/2026-12-02-audio-600.json).
-    ring_blocks: Annotated[int, Range(1, 64)] = 2
-    # Realtime scheduling (SCHED_FIFO) for the render thread, when the system allows it.
+    # How long before the callback takes a block the render process renders it. A note
+    # sounds a block and this headroom after it is due; more headroom rides out a render
+    # that took longer (a busy machine, more voices) at that much latency. 4: no underrun
+    # in a minute at 256 or 128 frames under 200 notes/s on this 2-core machine, where 3
+    # had 15 and 10 (a render takes 1-2.5 ms there).
+    headroom_ms: Annotated[float, Range(0.5, 200.0)] = 4.0
+    # Realtime scheduling (SCHED_FIFO) for the render process, when the system allows it.
     realtime: bool = True
     polyphony: Annotated[int, Range(1, 64)] = 16  # voices; more notes steal the oldest
     gain: Annotated[float, Range(0.0, 16.0)] = 3.0

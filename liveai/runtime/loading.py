@@ -75,7 +75,7 @@ def load_morph(config: Config) -> MelodyVAE | None:
 
 def load_synth(name: str, setting: str = "audio.model") -> tuple[SynthNet, Path]:
     """The synth `name` (a shipped name or a checkpoint path), float32 in eval mode on
-    the CPU (the render thread feeds it from the CPU-side voices), and its path. A
+    the CPU (the render process feeds it from the CPU-side voices), and its path. A
     missing or broken file is a ConfigError naming `setting`: the user asked for sound,
     so liveai says why it cannot and stops (exit 2)."""
     path = find_checkpoint(name)

@@ -81,9 +81,9 @@ def pitch_hz(segment: np.ndarray, near: float) -> float:
 
 
 def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: JackServer, tmp_path: Path) -> None:
-    # A ring of 4 blocks rides out a 20 ms stall of a busy test machine (an underrun drops
-    # the notes' first samples, which would fail the timing for the wrong reason).
-    server, peer = serve_with_audio(start_server, jack256, "audio.ring_blocks=4")
+    # 20 ms of headroom rides out a stall of a busy test machine (an underrun drops the
+    # notes' first samples, which would fail the timing for the wrong reason).
+    server, peer = serve_with_audio(start_server, jack256, "audio.headroom_ms=20")
     wav = tmp_path / "heard.wav"
     rec = subprocess.Popen(["jack_rec", "-f", str(wav), "-d", "5", PORT], env=jack256.env(),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -126,7 +126,7 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: Jac
 
 
 def test_audio_comes_back_with_jack_and_the_notes_go_on(start_server, jack256: JackServer) -> None:
-    server, peer = serve_with_audio(start_server, jack256, "audio.ring_blocks=2")
+    server, peer = serve_with_audio(start_server, jack256)
     reopens = peer.status()["audio_reopens"]
     jack256.stop()  # the device is lost mid-show
     deadline = time.monotonic() + 10
@@ -162,3 +162,71 @@ def test_mqtt_telemetry_carries_the_audio(start_server, jack256: JackServer, mos
         assert key in telemetry, (key, sorted(telemetry))
     assert telemetry["audio_voices"] >= 1  # the held A
     peer.send("/liveai/note", 57, 0)
+
+
+def children(pid: int) -> dict[int, str]:
+    """{pid: command line} of the processes whose parent is `pid`."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found[int(entry.name)] = command
+    return found
+
+
+def audio_processes(pid: int) -> dict[str, int]:
+    """{'render': pid, 'player': pid} of liveai's audio processes."""
+    named = {"liveai.audio.render_process": "render", "liveai.audio.player": "player"}
+    return {named[m]: p for p, command in children(pid).items() for m in named if m in command}
+
+
+def test_a_render_process_that_dies_is_started_again_from_silence(start_server, jack256: JackServer) -> None:
+    """The synth crashes mid-show (killed here): liveai says so, starts it again, and the
+    sound goes on; a note held when it died does not ring on (the new one starts from
+    silence, and the stream's blocks go on meanwhile)."""
+    server, peer = serve_with_audio(start_server, jack256)
+    assert server.proc is not None
+    first = audio_processes(server.proc.pid)
+    assert set(first) == {"render", "player"}, first
+    peer.send("/liveai/note", 60, 100)  # held
+    wait_until(lambda: peer.status()["audio_voices"] == 1, 5, "the held note to sound")
+    os.kill(first["render"], 9)
+    wait_until(lambda: peer.status()["audio_render_restarts"] == 1 and peer.status()["audio"] == "playing", 30,
+               "the render process to be started again")
+    again = audio_processes(server.proc.pid)
+    assert again["render"] != first["render"] and again["player"] == first["player"], (first, again)
+    renders = peer.status()["audio_renders"]
+    wait_until(lambda: peer.status()["audio_renders"] > renders, 5, "the new render process to play")
+    assert peer.status()["audio_voices"] == 0  # the held note died with it
+    peer.send("/liveai/note", 64, 100)
+    wait_until(lambda: peer.status()["audio_voices"] == 1, 5, "a new note to sound")
+    peer.send("/liveai/note", 64, 0)
+    peer.send("/liveai/note", 60, 0)
+    assert "the render process ended" in server.log()
+
+
+def test_liveai_killed_leaves_no_audio_process_behind(start_server, jack256: JackServer) -> None:
+    """An installation's liveai killed outright (SIGKILL, an OOM): its audio processes
+    end by themselves within a second or so, holding no device and no memory."""
+    server, peer = serve_with_audio(start_server, jack256)
+    assert server.proc is not None
+    left = audio_processes(server.proc.pid)
+    assert set(left) == {"render", "player"}
+    server.proc.kill()
+    server.proc.wait(5)
+
+    wait_until(lambda: not any(running(pid) for pid in left.values()), 5, "liveai's audio processes to end")
+
+
+def running(pid: int) -> bool:
+    """Alive, and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

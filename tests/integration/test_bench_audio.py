@@ -12,6 +12,9 @@ import sys
 import pytest
 from conftest import need
 
+from liveai.bench.audio import WIDER_MS
+from liveai.config import AudioConfig
+
 SECONDS = 15
 
 
@@ -25,12 +28,16 @@ def test_bench_audio_runs_and_its_stream_keeps_time() -> None:
     rtf = report["rtf_one_thread"]
     assert set(rtf["48khz"]) == set(rtf["24khz"]) == {"1_voices", "4_voices", "8_voices", "16_voices"}
     assert all(v > 0 for v in [*rtf["48khz"].values(), *rtf["24khz"].values()])
-    assert [(s["frames"], s["ring_blocks"]) for s in report["stream"]] == [(256, 1), (256, 2), (128, 1), (128, 2)]
+    default = AudioConfig().headroom_ms
+    assert [(s["frames"], s["headroom_ms"]) for s in report["stream"]] == [
+        (256, default), (256, WIDER_MS), (128, default), (128, WIDER_MS)]
     for s in report["stream"]:
         expected_blocks = SECONDS * 48000 / s["frames"]
         assert s["blocks"] > 0.8 * expected_blocks, s  # the callback ran throughout the load
         assert s["notes_per_s"] > 150, s
-        lead_ms = 1000 * (s["ring_blocks"] + 1) * s["frames"] / 48000
-        assert abs(s["note_to_callback_ms_p50"] - lead_ms) < 2.0, s  # the mapping's constant lead
+        lead_ms = 1000 * s["frames"] / 48000 + s["headroom_ms"]
+        assert s["lead_ms"] == pytest.approx(lead_ms, abs=0.01)
+        assert abs(s["note_to_callback_ms_p50"] - lead_ms) < 1.0, s  # the mapping's constant lead
+        assert s["render_realtime"] is True and s["dropped_notes"] == 0, s
         for key in ("underruns", "xruns", "late_notes", "render_ms_p99", "render_ms_p99_idle", "stream_latency_ms"):
             assert key in s

@@ -79,3 +79,25 @@ def test_the_callback_copies_counts_underruns_and_leaves_its_anchor() -> None:
     assert ring.anchor()[0] == 4 and ring.read == 8
     assert len(__import__("os").read(read, 16)) == 2  # one wake-up per callback
     ring.close()
+
+
+def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_before_the_first_block() -> None:
+    """A new audio process: what the last one left unplayed is not played, and the
+    silence before the render process has played into this stream is no underrun."""
+    from liveai.audio.player import Callback
+    from liveai.audio.ring import UNDERRUNS
+
+    class Status:
+        output_underflow = False
+
+    ring = Ring.create(16)
+    ring.write(np.full(8, 9.0, dtype=np.float32))  # the old stream's, never played
+    read, write = __import__("os").pipe()
+    callback = Callback(Ring.attach(ring.fd), write)
+    out = np.ones((4, 1), dtype=np.float32)
+    callback(out, 4, None, Status())
+    assert out[:, 0].tolist() == [0, 0, 0, 0] and ring.header[UNDERRUNS] == 0
+    ring.write(np.arange(1, 3, dtype=np.float32))
+    callback(out, 4, None, Status())
+    assert out[:, 0].tolist() == [1, 2, 0, 0] and ring.header[UNDERRUNS] == 1
+    ring.close()

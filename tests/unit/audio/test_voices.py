@@ -40,7 +40,7 @@ def test_released_voices_become_free():
 
 def play(events, n, polyphony=2):
     """Render n samples, applying (sample, kind, pitch) events at their samples, as the
-    render thread does: the excitation of the voices and ghosts, phase-continuous."""
+    render process does: the excitation of the voices and ghosts, phase-continuous."""
     v = Voices(polyphony=polyphony, sample_rate=SR)
     out, at = [], 0
     for sample, kind, pitch in sorted(events) + [(n, "end", 0)]:

@@ -1,0 +1,84 @@
+"""liveai's notes on their way to the render process (#12): fixed records on a pipe.
+
+A record is a note's due time and the time its cause arrived (both `time.monotonic()`,
+one clock for every process; NaN: no arrival to time), its pitch (or ALL_NOTES_OFF,
+PEDAL), velocity and layer. Records are 20 bytes, written whole (a pipe never splits a
+write of up to PIPE_BUF bytes); nothing is pickled.
+
+The writer never blocks the event loop: when the pipe is full (the render process
+stalled or gone) the record is dropped and counted, and the next record that fits is
+preceded by all notes off (liveai's, which ends every voice), so a lost note-off leaves
+nothing ringing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+import struct
+
+from .features import ALL_NOTES_OFF
+from .voices import LIVEAI
+
+RECORD = struct.Struct("<ddhBB")  # due time, arrival, pitch, velocity, layer
+PIPE_BYTES = 1 << 20  # asked for (Linux's default maximum): about 52,000 records
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+Record = tuple[float, float | None, int, int, int]  # (t, arrival, pitch, velocity, layer)
+
+
+def open_pipe() -> tuple[int, int]:
+    """(read end, write end), both non-blocking, as large as the system allows."""
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    try:
+        fcntl.fcntl(w, F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:  # a smaller limit (/proc/sys/fs/pipe-max-size): the default 64 KiB then
+        pass
+    return r, w
+
+
+class RecordWriter:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.dropped = 0
+        self._lost = False  # records were dropped: all notes off goes first when the pipe has room
+
+    def send(self, t: float, arrival: float | None, pitch: int, velocity: int, layer: int) -> bool:
+        """Write one record; False (and counted) when the pipe is full."""
+        data = RECORD.pack(t, math.nan if arrival is None else arrival, pitch, velocity, layer)
+        if self._lost:
+            data = RECORD.pack(t, math.nan, ALL_NOTES_OFF, 0, LIVEAI) + data
+        try:
+            os.write(self.fd, data)
+        except BlockingIOError:
+            self.dropped += 1
+            self._lost = True
+            return False
+        self._lost = False
+        return True
+
+
+class RecordReader:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._partial = b""
+
+    def read(self) -> list[Record]:
+        """Every record waiting on the pipe, oldest first (none when it is empty)."""
+        chunks = [self._partial]
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:  # every writer closed: nothing more will come
+                break
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        whole = len(data) - len(data) % RECORD.size
+        self._partial = data[whole:]
+        return [(t, None if math.isnan(arrival) else arrival, pitch, velocity, layer)
+                for t, arrival, pitch, velocity, layer in RECORD.iter_unpack(data[:whole])]
