@@ -3,7 +3,8 @@
 against two baselines without a network.
 
     .venv/bin/python scripts/eval_synth.py --model runs/synth/best.pt --data data/audio \\
-        --out models/synth_eval.json --figure models/synth_spectrograms.png [--clips N]
+        --out models/synth_eval.json --figure models/synth_spectrograms.png [--clips N] \\
+        [--compare models/synth.pt]
 
 For each test clip (data/audio/test.npz, scripts/prepare_audio.py: FluidSynth's Electric
 Piano 1, dry), three systems are measured against FluidSynth's audio by the same code
@@ -17,9 +18,18 @@ Piano 1, dry), three systems are measured against FluidSynth's audio by the same
 - sine: one sine per note with the same envelope (channel 0 built with harmonics=1).
 
 The baselines are scaled to the reference's RMS clip by clip; the model gets no such
-help. Writes the JSON (means, per-clip values, whether the model beats both baselines)
-and a figure: log-magnitude spectrograms of the first seconds of one clip, FluidSynth,
-model, excitation and sine; prints the summary.
+help. `--compare` scores another synth (the one shipped before, say) by the same code.
+
+Musical figures, each beside FluidSynth's: how bright each system sounds on the test
+clips (the share of its energy above 4 kHz, dB), and how a held note decays: five notes
+from C2 to C6, each held 2.5 s alone, rendered by FluidSynth and by each system; each
+note's level at 0.25, 0.5, 1 and 2 s after onset relative to 30 ms, and the mean
+absolute difference from FluidSynth's, dB.
+
+Writes the JSON (means, per-clip values, whether the model beats both baselines, the
+musical figures) and two figures: log-magnitude spectrograms of the first seconds of
+one clip (FluidSynth, model, excitation and sine), and the held notes' decay curves
+(`--decay-figure`); prints the summary.
 """
 
 from __future__ import annotations
@@ -39,9 +49,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from plots import spectrograms  # noqa: E402
+from plots import decay_chart, spectrograms  # noqa: E402
 
-from liveai.audio.quality import SYSTEMS, baseline, fit, score_clip, summarize  # noqa: E402
+from liveai.audio.quality import (DECAY_POINTS_S, SYSTEMS, baseline, decay_db, distances, excitation,  # noqa: E402
+                                  fit, held_notes, high_share_db, rms_matched, score_clip, summarize)
+from liveai.data.audio import fluidsynth_render  # noqa: E402
 from liveai.audio.renderer import SynthRenderer, render_notes  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
 from liveai.music.note import Note  # noqa: E402
@@ -68,6 +80,28 @@ def read_clips(path: Path, limit: int | None) -> tuple[list[np.ndarray], list[li
     return sounds, notes, rate
 
 
+def held_decay(renderer: SynthRenderer, previous: SynthRenderer | None, config: Any) -> dict[str, Any]:
+    """The decay probe: held notes rendered by FluidSynth and each system; each note's
+    level after its onset, and each system's mean absolute difference from FluidSynth's."""
+    notes = held_notes()
+    rate = config.sample_rate
+    reference = fluidsynth_render(notes, rate)
+    sounding = {"reference": reference, "model": fit(render_notes(renderer, notes), len(reference)),
+                "excitation": rms_matched(excitation(notes, len(reference), config), reference),
+                "sine": rms_matched(excitation(notes, len(reference), config, harmonics=1), reference)}
+    if previous is not None:
+        sounding["previous"] = fit(render_notes(previous, notes), len(reference))
+    curves = {name: decay_db(audio, notes, rate) for name, audio in sounding.items()}
+    return {
+        "notes": [[n.pitch, n.velocity, n.end - n.start] for n in notes],
+        "points_s": list(DECAY_POINTS_S),
+        "curves_db": {name: c.round(2).tolist() for name, c in curves.items()},
+        "mean_abs_error_db": {name: round(float(np.abs(c - curves["reference"])[:, 1:].mean()), 2)
+                              for name, c in curves.items() if name != "reference"},
+        "level_at_2s_db": {name: round(float(c[:, -1].mean()), 2) for name, c in curves.items()},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(ROOT / "models" / "synth.pt"))
@@ -77,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figure", default=str(ROOT / "models" / "synth_spectrograms.png"))
     ap.add_argument("--figure-clip", type=int, default=0, help="the clip drawn")
     ap.add_argument("--figure-s", type=float, default=4.0, help="seconds drawn from its start")
+    ap.add_argument("--decay-figure", default=str(ROOT / "models" / "synth_decay.png"))
+    ap.add_argument("--compare", help="another synth checkpoint, scored by the same code (as 'previous')")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -86,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     if rate != config.sample_rate:
         raise SystemExit(f"the test clips are at {rate} Hz, the model at {config.sample_rate}")
     renderer = SynthRenderer(net)  # type: ignore[arg-type]
+    previous = SynthRenderer(load_checkpoint(args.compare, "cpu", archs=("synth",))[0]) if args.compare else None
+    systems = (*SYSTEMS, "previous") if previous else SYSTEMS
     per_clip: list[dict[str, Any]] = []
     render_s, drawn = 0.0, None
     for i in tqdm(range(len(sounds)), desc="test clips", unit="clip"):
@@ -93,13 +131,20 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         rendered = render_notes(renderer, notes)
         render_s += time.perf_counter() - started
-        scores = score_clip(notes, reference, rendered, config)
+        scores: dict[str, dict[str, float]] = score_clip(notes, reference, rendered, config)
+        sounding = {"reference": reference, "model": fit(rendered, len(reference)),
+                    **{name: baseline(name, notes, reference, config) for name in ("excitation", "sine")}}
+        if previous is not None:
+            sounding["previous"] = fit(render_notes(previous, notes), len(reference))
+            scores["previous"] = distances(sounding["previous"], reference)
         per_clip.append({"clip": i, "seconds": round(len(reference) / rate, 3), "notes": len(notes),
-                         **{s: {m: round(v, 4) for m, v in scores[s].items()} for s in SYSTEMS}})
+                         **{s: {m: round(v, 4) for m, v in scores[s].items()} for s in systems},
+                         "high_share_db": {name: round(high_share_db(a, rate), 2) for name, a in sounding.items()}})
         if i == args.figure_clip:
             drawn = (reference, fit(rendered, len(reference)), notes)
 
-    means = summarize([{s: clip[s] for s in SYSTEMS} for clip in per_clip])
+    means = summarize([{s: clip[s] for s in systems} for clip in per_clip])
+    held = held_decay(renderer, previous, config)
     seconds = sum(len(s) for s in sounds) / rate
     train = info["train_info"]
     report: dict[str, Any] = {
@@ -110,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
                     "lsd_db": "log-spectral distance, dB (2048-point FFT)"},
         "rms_match": "the baselines (excitation, sine) are scaled per clip to the reference's RMS; the model is not",
         "systems": DESCRIPTIONS,
-        "mean": {s: {m: round(v, 4) for m, v in means[s].items()} for s in SYSTEMS},
+        "mean": {s: {m: round(v, 4) for m, v in means[s].items()} for s in systems},
+        "high_share_db": {name: round(float(np.mean([c["high_share_db"][name] for c in per_clip])), 2)
+                          for name in per_clip[0]["high_share_db"]} if per_clip else {},
+        "held_notes": {k: v for k, v in held.items() if k != "audio"},
         "model_beats_both": {m: bool(means["model"][m] < min(means["excitation"][m], means["sine"][m]))
                              for m in METRICS},
         "model_beats_both_per_clip": {m: round(float(np.mean([c["model"][m] < min(c["excitation"][m], c["sine"][m])
@@ -129,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
         title = f"test clip {args.figure_clip}, first {n / rate:.1f} s ({Path(args.model).name}, step {train.get('steps')})"
         spectrograms(rows, rate, Path(args.figure), title=title, seconds=n / rate)
+    decay_chart(held["curves_db"], DECAY_POINTS_S, [n.pitch for n in held_notes()], Path(args.decay_figure),
+                title=f"held notes: level after the onset ({Path(args.model).name}, step {train.get('steps')})")
     print(json.dumps(report, indent=2))
     return 0
 

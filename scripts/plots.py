@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -108,5 +109,26 @@ def spectrograms(rows: list[tuple[str, np.ndarray]], sample_rate: int, png: Path
     fig.colorbar(image, ax=axes[:, 0].tolist(), label="dB (re the loudest bin)", pad=0.01)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.savefig(png, bbox_inches="tight")
+    plt.close(fig)
+
+
+def decay_chart(curves: dict[str, list[list[float]]], points_s: Sequence[float], pitches: Sequence[int],
+                png: Path, title: str = "") -> None:
+    """One panel per held note: each system's level (dB, re its level at the first
+    point) at `points_s` after the onset."""
+    fig, axes = plt.subplots(1, len(pitches), figsize=(2.6 * len(pitches), 2.8), dpi=110, sharey=True, squeeze=False)
+    for i, (ax, pitch) in enumerate(zip(axes[0], pitches)):
+        for name, rows in curves.items():
+            ax.plot(points_s, rows[i], marker="o", markersize=3, label=name,
+                    linewidth=2.2 if name == "reference" else 1.2, color="black" if name == "reference" else None)
+        ax.set_title(f"MIDI {pitch}", fontsize=9)
+        ax.set_xlabel("s after onset")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("dB")
+    axes[0, -1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     fig.savefig(png, bbox_inches="tight")
     plt.close(fig)

@@ -4,6 +4,7 @@
     .venv/bin/python scripts/prepare_audio.py              # the audio, once
     .venv/bin/python scripts/train_synth.py --steps 4000
     .venv/bin/python scripts/train_synth.py --resume auto
+    .venv/bin/python scripts/train_synth.py --init models/synth.pt --cfg features=7   # fine-tune, new inputs
     torchrun --nproc-per-node 4 scripts/train_synth.py     # DDP, no code change
 
 Each clip's features are built once, at the start, by the server's own code
@@ -91,6 +92,21 @@ class Clips:
 
 
 @torch.no_grad()
+def grow_into(model: SynthNet, weights: dict[str, torch.Tensor]) -> None:
+    """Load `weights` into `model`; where the model's input takes more features, the
+    extra input columns start at zero (the network at first ignores them)."""
+    own = model.state_dict()
+    for name, value in weights.items():
+        value = value.float()
+        if name == "inp.weight" and value.shape != own[name].shape:
+            grown = torch.zeros_like(own[name])
+            grown[:, : value.shape[1]] = value
+            value = grown
+        own[name] = value
+    model.load_state_dict(own)
+
+
+@torch.no_grad()
 def evaluate(model: SynthNet, windows: list[tuple[torch.Tensor, torch.Tensor]], warmup: int) -> dict[str, float]:
     model.eval()
     stft, spectral = 0.0, 0.0
@@ -116,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-windows", type=int, default=24)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--resume", help="checkpoint to resume from, or 'auto' for <out>/last.pt if present")
+    ap.add_argument("--init", help="start from this synth's weights (a fresh run): its config, with --cfg "
+                                   "changes; channels it lacks (more features) start at zero, so the start "
+                                   "sounds as it does")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -126,8 +145,17 @@ def main(argv: list[str] | None = None) -> int:
 
     resume = out / "last.pt" if args.resume == "auto" and (out / "last.pt").exists() else args.resume
     ckpt = read_checkpoint(resume, "cpu") if resume and resume != "auto" else None
-    cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"} if ckpt else parse_cfg("synth", args.cfg)
+    init = read_checkpoint(args.init, "cpu") if args.init and ckpt is None else None
+    if ckpt:
+        cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"}
+    elif init:
+        cfg = {**{k: v for k, v in init["config"].items() if k != "arch"}, **parse_cfg("synth", args.cfg)}
+    else:
+        cfg = parse_cfg("synth", args.cfg)
     model: Any = build_model("synth", cfg).to(device)
+    if init is not None:
+        grow_into(model, init["model"])
+        say(f"from {args.init}'s weights ({init['config'].get('features')} -> {model.config.features} features)")
     config: SynthConfig = model.config
     warmup = model.receptive_field - 1
     length = round(args.crop_s * config.sample_rate)

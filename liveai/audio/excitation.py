@@ -1,12 +1,49 @@
-"""The synth's sources (#12), in numpy: each voice's harmonics, and noise that depends
-only on the sample's index. The render process builds them for every block, so they
-are whole-block array operations with no per-sample Python (numpy's small calls cost a
-few microseconds where torch's cost tens).
+"""The synth's sources (#12), in numpy: each voice's harmonics, a bright pulse, and noise
+that depends only on the sample's index. The render process builds them for every
+block, so they are whole-block array operations with no per-sample Python (numpy's
+small calls cost a few microseconds where torch's cost tens).
+
+The wave functions take the sounding voices' rows only: `cycle` (each sample's phase as
+an angle, `cycles(phase)`) and `f0` (Hz, 0 = silent), each (voices, n).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def cycles(phase: np.ndarray) -> np.ndarray:
+    """Phases in cycles as angles in [0, 2 pi), float32: what the sources below take."""
+    return (2 * np.pi * np.remainder(phase, 1.0)).astype(np.float32)
+
+
+def harmonic_waves(cycle: np.ndarray, f0: np.ndarray, sample_rate: int, harmonics: int) -> np.ndarray:
+    """Each voice's first `harmonics` sines at 1/h amplitudes, none above Nyquist:
+    (voices, n) float32."""
+    nyquist = sample_rate / 2
+    # sin(h x) by the Chebyshev recurrence: one sine and one cosine, not `harmonics` sines
+    sin_1 = np.sin(cycle)
+    twice_cos = 2 * np.cos(cycle)
+    wave = sin_1 * (f0 < nyquist)
+    below, now = np.zeros_like(cycle), sin_1
+    all_below = bool((f0 * harmonics < nyquist).all())  # no harmonic to leave out: no mask to build
+    for h in range(2, harmonics + 1):
+        below, now = now, twice_cos * now - below
+        wave += now * (np.float32(1 / h) if all_below else (f0 * h < nyquist) / np.float32(h))
+    return wave
+
+
+def pulse_waves(cycle: np.ndarray, f0: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Each voice's harmonics at equal amplitudes, every one below Nyquist (a band-limited
+    pulse: the brightness 1/h harmonics lack), divided by their count so that its peak
+    is 1: (voices, n) float32. The sum of cos(h x) for h = 1..H is
+    sin((H + 1/2) x) / (2 sin(x / 2)) - 1/2, which tends to H where sin(x / 2) is 0."""
+    count = np.floor(np.float32(sample_rate / 2) / np.maximum(f0, np.float32(1.0)))  # H
+    half = np.sin(cycle / 2)
+    near_peak = np.abs(half) < 1e-6
+    summed = np.sin((count + np.float32(0.5)) * cycle) / (2 * np.where(near_peak, np.float32(1.0), half)) - 0.5
+    summed = np.where(near_peak, count, summed)
+    return (summed / np.maximum(count, np.float32(1.0)) * (f0 > 0)).astype(np.float32)
 
 
 def harmonic_excitation(phase: np.ndarray, f0: np.ndarray, envelope: np.ndarray, sample_rate: int,
@@ -18,18 +55,7 @@ def harmonic_excitation(phase: np.ndarray, f0: np.ndarray, envelope: np.ndarray,
     rows = np.nonzero(envelope.max(axis=-1) > 0)[0]
     if len(rows) == 0:
         return out
-    cycle = (2 * np.pi * np.remainder(phase[rows], 1.0)).astype(np.float32)
-    hz, env = f0[rows], envelope[rows]
-    nyquist = sample_rate / 2
-    # sin(h x) by the Chebyshev recurrence: one sine and one cosine, not `harmonics` sines
-    sin_1 = np.sin(cycle)
-    twice_cos = 2 * np.cos(cycle)
-    wave = sin_1 * (hz < nyquist)
-    below, now = np.zeros_like(cycle), sin_1
-    for h in range(2, harmonics + 1):
-        below, now = now, twice_cos * now - below
-        wave += now * ((hz * h < nyquist) / np.float32(h))
-    out += (wave * env).sum(axis=0)
+    out += (harmonic_waves(cycles(phase[rows]), f0[rows], sample_rate, harmonics) * envelope[rows]).sum(axis=0)
     return out
 
 

@@ -5,6 +5,14 @@ features, block by block, the same way live and offline.
     1 noise                counter-based white noise, times the summed envelope (at most 1)
     2 pitch                the envelope-weighted mean of log2(f0 / 440) over voices
     3 loudness             the summed envelope
+    4 decaying excitation  channel 0 with each voice also times exp(-age / 1 s)
+    5 bright excitation    every voice's harmonics up to Nyquist at equal amplitudes,
+                           times its envelope and exp(-age / 0.25 s)
+    6 knock                the noise times the summed envelope, each voice's also times
+                           exp(-age / 15 ms)
+
+where a voice's age is the time since its note began (a key struck again starts
+again). A network of `SynthConfig.features = 4` (the first synth) hears channels 0-3.
 
 `NoteFeatures` keeps the voices (with their oscillators' phases) and the noise's
 sample counter, so a block of any length continues the one before. A note event lands at its
@@ -22,11 +30,12 @@ import torch
 
 from ..models.synth import FEATURE_NAMES, SynthConfig
 from ..music.note import Note
-from .excitation import block_noise, harmonic_excitation
+from .excitation import block_noise, cycles, harmonic_waves, pulse_waves
 from .voices import LIVEAI, Voices
 
 FEATURES = len(FEATURE_NAMES)
 A4 = 440.0
+DECAY_S, BRIGHT_S, KNOCK_S = 1.0, 0.25, 0.015  # the time constants of channels 4, 5 and 6
 
 # Events are (sample or offset, pitch, velocity, layer): velocity 0 is a note-off; the
 # layer says whose note it is, so that one's note-off or pedal never touches the
@@ -42,6 +51,7 @@ class NoteFeatures:
         self.voices = Voices(polyphony, config.sample_rate)
         self.seed = seed
         self.sample = 0  # the stream's position: the next block starts here
+        self._ramps: dict[tuple[int, float], np.ndarray] = {}
 
     def apply(self, pitch: int, velocity: int, offset: int = 0, layer: int = LIVEAI) -> None:
         """A note-on `offset` samples into the next block (its age decides what is
@@ -60,29 +70,56 @@ class NoteFeatures:
         self.voices.all_off()
 
     def block(self, n: int, events: Sequence[NoteEvent] = ()) -> torch.Tensor:
-        """Features (1, FEATURES, n) of the next n samples; `events` are (offset in the
-        block, pitch, velocity, layer), in order, each applied at its sample. The voices
-        are rendered in segments between events; the sources once for the whole block."""
+        """Features (1, config.features, n) of the next n samples; `events` are (offset
+        in the block, pitch, velocity, layer), in order, each applied at its sample. The
+        voices are rendered in segments between events; the sources once for the whole
+        block, for the voices that sound."""
         slots = len(self.voices.slots)
         f0, env, phase = np.zeros((slots, n)), np.zeros((slots, n), dtype=np.float32), np.zeros((slots, n))
+        born = np.zeros((slots, n))
         done = 0
         for offset, pitch, velocity, layer in events:
             offset = min(max(offset, done), n)
             if offset > done:
-                self.voices.render_into(f0, env, phase, done, offset)
+                self.voices.render_into(f0, env, phase, done, offset, born)
                 done = offset
             self.apply(pitch, velocity, offset, layer)
         if n > done:
-            self.voices.render_into(f0, env, phase, done, n)
+            self.voices.render_into(f0, env, phase, done, n, born)
         rate = self.config.sample_rate
-        hz = f0.astype(np.float32)
-        excitation = harmonic_excitation(phase, hz, env, rate, self.config.harmonics)
+        rows = np.nonzero(env.max(axis=-1) > 0)[0]
+        hz, env = f0[rows].astype(np.float32), env[rows]
         loudness = env.sum(axis=0)
         octaves = np.log2(np.maximum(hz, 1.0) / A4) * (hz > 0)
         pitch = (env * octaves).sum(axis=0) / np.maximum(loudness, 1e-3)
-        noise = block_noise(self.sample, n, seed=self.seed) * np.minimum(loudness, 1.0)
+        white = block_noise(self.sample, n, seed=self.seed)
+        cycle = cycles(phase[rows])
+        waves = harmonic_waves(cycle, hz, rate, self.config.harmonics) * env
+        channels = [waves.sum(axis=0), white * np.minimum(loudness, 1.0), pitch.astype(np.float32), loudness]
+        if self.config.features > 4:
+            decay, bright, knock = (self._aged(born[rows], n, seconds) for seconds in (DECAY_S, BRIGHT_S, KNOCK_S))
+            channels.append((waves * decay).sum(axis=0))
+            channels.append((pulse_waves(cycle, hz, rate) * env * bright).sum(axis=0))
+            channels.append(white * np.minimum((env * knock).sum(axis=0), 1.0))
         self.sample += n
-        return torch.from_numpy(np.stack([excitation, noise, pitch.astype(np.float32), loudness])[None])
+        return torch.from_numpy(np.stack(channels).astype(np.float32)[None])
+
+    def _aged(self, born: np.ndarray, n: int, seconds: float) -> np.ndarray:
+        """exp(-age / seconds) of each voice's samples in this block, float32, where age
+        is the time since its note began (`born`: that sample, (voices, n)). A voice
+        whose note began before the block is one exponential times a ramp kept between
+        calls; one that starts a note inside the block is computed sample by sample."""
+        rate = self.config.sample_rate
+        ramp = self._ramps.get((n, seconds))
+        if ramp is None:
+            if len(self._ramps) > 16:  # a file's last, shorter blocks: keep the few sizes in use
+                self._ramps.clear()
+            ramp = self._ramps[n, seconds] = np.exp(-np.arange(n) / (rate * seconds)).astype(np.float32)
+        first = born[:, 0]
+        if (born[:, -1] == first).all():
+            return np.exp((first - self.sample) / (rate * seconds)).astype(np.float32)[:, None] * ramp
+        age = ((self.sample + np.arange(n)) - born) / rate
+        return np.exp(-age / seconds).astype(np.float32)
 
     def sounding(self) -> int:
         return self.voices.sounding()

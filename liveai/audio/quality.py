@@ -11,7 +11,9 @@ scripts/eval_synth.py and the tests: one code path for every system.
 The baselines are scaled to the reference's RMS, clip by clip; the model is not (a
 help the baselines get and the model does not: both distances are level-sensitive).
 Distances (liveai.models.spectral): the multi-resolution STFT distance and the
-log-spectral distance in dB, of each system from the reference.
+log-spectral distance in dB, of each system from the reference. Musical figures: how a
+held note decays (its level over two seconds, the probe `held_notes`) and how bright
+the sound is (the share of its energy above 4 kHz), each beside the reference's.
 """
 
 from __future__ import annotations
@@ -77,6 +79,35 @@ def score_clip(notes: Sequence[Note], reference: np.ndarray, model_audio: np.nda
     for name in BASELINE_HARMONICS:
         scores[name] = distances(baseline(name, notes, reference, config), reference)
     return scores
+
+
+HELD_PITCHES = (36, 48, 60, 72, 84)  # the probe's notes, one at a time: C2 to C6
+HELD_S, HELD_GAP_S = 2.5, 1.0
+DECAY_POINTS_S = (0.03, 0.25, 0.5, 1.0, 2.0)  # when a held note's level is read, after its onset
+HIGH_HZ = 4000.0  # "bright": the share of the energy above this
+
+
+def held_notes(velocity: int = 100) -> list[Note]:
+    """The decay probe: each of HELD_PITCHES held HELD_S, alone, HELD_GAP_S apart."""
+    step = HELD_S + HELD_GAP_S
+    return [Note(i * step, i * step + HELD_S, pitch, velocity) for i, pitch in enumerate(HELD_PITCHES)]
+
+
+def decay_db(audio: np.ndarray, notes: Sequence[Note], rate: int, window_s: float = 0.02) -> np.ndarray:
+    """Each note's level (RMS over `window_s`, dB) at DECAY_POINTS_S after its onset,
+    relative to its level at the first point: (notes, points), the first column 0."""
+    n = round(window_s * rate)
+    levels = np.array([[10 * np.log10(np.mean(np.square(audio[round((note.start + at) * rate):][:n],
+                                                           dtype=np.float64)) + 1e-12)
+                        for at in DECAY_POINTS_S] for note in notes])
+    return levels - levels[:, :1]
+
+
+def high_share_db(audio: np.ndarray, rate: int, cutoff: float = HIGH_HZ) -> float:
+    """The energy above `cutoff` as a share of all of it, dB (how bright it sounds)."""
+    spectrum = np.abs(np.fft.rfft(np.asarray(audio, dtype=np.float64))) ** 2
+    freqs = np.fft.rfftfreq(len(audio), 1 / rate)
+    return float(10 * np.log10(spectrum[freqs >= cutoff].sum() / max(spectrum.sum(), 1e-20) + 1e-20))
 
 
 def summarize(per_clip: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:

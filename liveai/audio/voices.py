@@ -131,11 +131,13 @@ class Voices:
         voice = self.voices[index]
         ghost = min(self.ghosts, key=lambda g: g.level)
         ghost.pitch, ghost.level, ghost.target, ghost.rate = voice.pitch, voice.level, 0.0, 1.0 / self.steal
-        ghost.phase = voice.phase
+        ghost.phase, ghost.started = voice.phase, voice.started
 
-    def render_into(self, f0: np.ndarray, env: np.ndarray, phase: np.ndarray, start: int, stop: int) -> None:
+    def render_into(self, f0: np.ndarray, env: np.ndarray, phase: np.ndarray, start: int, stop: int,
+                    born: np.ndarray | None = None) -> None:
         """Write samples [start, stop) of every slot (the voices, then the ghosts) into
-        f0 (Hz), env and phase (cycles, where each sample is drawn), and move on."""
+        f0 (Hz), env, phase (cycles, where each sample is drawn) and `born` (the sample
+        its note began on, to tell its age), and move on."""
         n = stop - start
         ramp, steps = self._ramp(n)
         for i, v in enumerate(self.slots):
@@ -147,6 +149,8 @@ class Voices:
             levels = np.clip(v.level + step * ramp, min(v.level, v.target), max(v.level, v.target))
             env[i, start:stop] = levels
             f0[i, start:stop] = hz
+            if born is not None:
+                born[i, start:stop] = v.started
             increment = hz / self.sample_rate
             phase[i, start:stop] = v.phase + increment * steps
             v.phase = (v.phase + increment * n) % 1.0

@@ -32,10 +32,12 @@ ARCHS: dict[str, tuple[type, type[nn.Module]]] = {
 CONTINUATION_ARCHS = ("gru", "transformer")
 
 
-def vocab_of(arch: str) -> dict[str, object]:
-    """The vocabulary a model of `arch` reads and writes, as stored in its checkpoints."""
+def vocab_of(arch: str, config: dict[str, Any] | None = None) -> dict[str, object]:
+    """The vocabulary a model of `arch` (with `config`'s fields) reads and writes, as
+    stored in its checkpoints."""
     if arch == "synth":  # what it hears: per-sample features of the sounding notes
-        return {"name": "synth-features-v1", "features": list(FEATURE_NAMES)}
+        features = int((config or {}).get("features", SynthConfig.features))
+        return {"name": "synth-features-v1", "features": list(FEATURE_NAMES[:features])}
     return melody.describe_vocab() if arch == "vae" else codec.describe_vocab()
 
 
@@ -89,7 +91,7 @@ def save_checkpoint(
     ckpt: dict[str, Any] = {
         "config": model_config(model),
         "model": weights,
-        "vocab": vocab_of(model.arch),  # type: ignore[arg-type]
+        "vocab": vocab_of(model.arch, dataclasses.asdict(model.config)),  # type: ignore[arg-type]
         "train_info": dict(train_info or {}),
     }
     ckpt.update(extra or {})
@@ -122,7 +124,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
     arch = str(config.pop("arch", None))
     if arch not in archs:
         raise CheckpointError(f"{path}: a {arch} model, where a {' or '.join(archs)} is needed")
-    if ckpt["vocab"] != vocab_of(arch):
+    if ckpt["vocab"] != vocab_of(arch, config):
         raise CheckpointError(f"{path}: vocabulary {ckpt['vocab'].get('name')!r} does not match this codec")
     model = build_model(arch, config)
     try:

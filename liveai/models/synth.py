@@ -4,7 +4,9 @@ convolutions with gated activations, residual and skip connections (van den Oord
 neural source-filter model (Wang et al., NSF). Not autoregressive over samples.
 
     features (B, F, T): per sample, the harmonic excitation, the noise, the voices'
-                        pitch and their summed envelope (liveai.audio.features builds them)
+                        pitch and their summed envelope, and (F = 7) the excitation decaying
+                        with each note's age, a bright pulse fading faster and the noise of
+                        each onset (liveai.audio.features builds them)
     -> 1x1 in -> [dilated causal conv (k, d) -> tanh * sigmoid -> 1x1 residual, 1x1 skip] x L
     -> sum of skips -> relu -> 1x1 -> relu -> 1x1 -> audio (B, T)
 
@@ -21,14 +23,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-# What the network hears, per sample (liveai.audio.features builds them from the notes).
-FEATURE_NAMES = ("harmonic excitation", "noise", "pitch", "loudness")
+# What the network hears, per sample (liveai.audio.features builds them from the notes):
+# the first `SynthConfig.features` of these. The first synth heard 4; the last 3 tell it
+# how long each note has sounded, which a piano's decay and knock depend on.
+FEATURE_NAMES = ("harmonic excitation", "noise", "pitch", "loudness",
+                 "decaying excitation", "bright excitation", "knock")
 
 
 @dataclass
 class SynthConfig:
     sample_rate: int = 48_000
-    features: int = 4  # excitation, noise, log-f0, envelope (summed over voices)
+    features: int = 4  # the first 4 or all 7 of FEATURE_NAMES
     channels: int = 16
     kernel: int = 3
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)

@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from liveai.data.midi import notes_to_midi
 from liveai.models import codec
 from liveai.models.checkpoint import load_checkpoint
+from liveai.models.synth import SynthConfig, SynthNet
 from liveai.music.note import Note
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,3 +153,18 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
                                                        "--standalone", "--nproc-per-node", "2"])
     _, info = load_checkpoint(tmp_path / "ddp" / "last.pt", "cpu", archs=("synth",))
     assert info["train_info"]["world_size"] == 2
+
+    # Fine-tuned with the channels that hear each note's age: it starts from the first
+    # synth's weights and sounds as it did until it learns to use them.
+    said = train_synth(audio, tmp_path / "aged", 3, "--init", tmp_path / "run" / "last.pt", "--cfg", "features=7")
+    assert "4 -> 7 features" in said
+    aged, _ = load_checkpoint(tmp_path / "aged" / "last.pt", "cpu", archs=("synth",))
+    assert aged.config.features == 7 and aged.inp.weight.shape[1] == 7
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_synth import grow_into
+
+    grown = SynthNet(SynthConfig(channels=4, skip=4, features=7))
+    grow_into(grown, model.state_dict())
+    features = torch.randn(1, 7, 3000)
+    with torch.no_grad():
+        assert torch.allclose(grown(features), model(features[:, :4]), atol=1e-6)

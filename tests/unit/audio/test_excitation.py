@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liveai.audio.excitation import block_noise, harmonic_excitation
+from liveai.audio.excitation import block_noise, cycles, harmonic_excitation, pulse_waves
 from liveai.audio.voices import Voices
 
 SR = 48_000
@@ -45,3 +45,16 @@ def test_noise_is_the_same_samples_in_any_blocks() -> None:
     for shift in range(0, 5000, 97):  # seeds are not shifted copies of each other
         assert not np.array_equal(whole[shift:shift + 50], other[:50])
     assert abs(np.corrcoef(whole, other)[0, 1]) < 0.05
+
+
+def test_the_pulse_is_every_harmonic_below_nyquist_at_equal_amplitude_and_peaks_at_one() -> None:
+    n = 4800
+    t = np.arange(n) / SR
+    for hz in (440.0, 3000.0, 7000.0):
+        out = pulse_waves(cycles((hz * t)[None]), np.full((1, n), hz, dtype=np.float32), SR)[0]
+        count = int(SR / 2 // hz)
+        expected = sum(np.cos(2 * np.pi * h * hz * t) for h in range(1, count + 1)) / count
+        assert np.abs(out - expected).max() < 1e-3, hz
+        assert abs(out.max() - 1.0) < 1e-3  # at phase 0, where the closed form divides by zero
+    silent = pulse_waves(cycles(np.zeros((1, 8))), np.zeros((1, 8), dtype=np.float32), SR)
+    assert not silent.any()

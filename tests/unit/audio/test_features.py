@@ -67,3 +67,33 @@ def test_a_note_rising_from_silence_sounds_the_same_wherever_blocks_were_cut() -
     a = features_of_events(events, 12_000, CONFIG, block=4096)
     b = features_of_events(events, 12_000, CONFIG, block=999)
     assert (a - b).abs().max() < 5e-5
+
+
+AGED = SynthConfig(harmonics=8, features=7)  # the channels that hear each note's age
+
+
+def test_the_aged_channels_stream_like_the_whole_file() -> None:
+    events = played()
+    whole = features_of_events(events, LENGTH, AGED, polyphony=6, block=LENGTH)
+    assert whole.shape == (1, 7, LENGTH)
+    cut = features_of_events(events, LENGTH, AGED, polyphony=6, block=313)
+    assert (whole - cut).abs().max() < 1e-4
+    first = features_of_events(events, LENGTH, CONFIG, polyphony=6, block=LENGTH)
+    assert torch.equal(whole[:, :4], first)  # the first synth's four channels are unchanged
+
+
+def test_a_held_notes_aged_channels_decay_with_its_age_and_start_again_when_struck_again() -> None:
+    rate = AGED.sample_rate
+    events = [(0, 69, 127, LIVEAI), (3 * rate, 69, 127, LIVEAI)]  # the key struck again at 3 s
+    f = features_of_events(events, 4 * rate, AGED)[0].double()
+
+    def level(channel: int, at_s: float) -> float:  # RMS over 20 ms
+        i = int(at_s * rate)
+        return float(f[channel, i:i + rate // 50].pow(2).mean().sqrt())
+
+    sustained = level(0, 0.5) / level(0, 1.5)
+    assert abs(sustained - 1.0) < 0.02  # the first channel holds
+    assert abs(level(4, 0.5) / level(4, 1.5) / np.e - 1.0) < 0.05  # decays by e in a second
+    assert abs(level(5, 0.25) / level(5, 0.5) / np.e - 1.0) < 0.05  # bright: e in a quarter second
+    assert level(6, 0.005) > 5 * level(6, 0.05) and level(6, 0.2) < 1e-3  # the knock: 15 ms
+    assert level(4, 3.1) > 2 * level(4, 2.9) and level(6, 3.005) > 0.1  # struck again: young again

@@ -1,13 +1,15 @@
 """The synth's measures and baselines (liveai.audio.quality): a sound is at distance ~0
 from itself, each baseline is closest to the sound it imitates, the baselines are
-RMS-matched and the model is not."""
+RMS-matched and the model is not; a held note's decay and a sound's brightness are read
+as they are."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from liveai.audio.quality import SYSTEMS, baseline, distances, excitation, fit, rms, rms_matched, score_clip, summarize
+from liveai.audio.quality import (DECAY_POINTS_S, HELD_S, SYSTEMS, baseline, decay_db, distances, excitation, fit,
+                                  held_notes, high_share_db, rms, rms_matched, score_clip, summarize)
 from liveai.models.synth import SynthConfig
 from liveai.music.note import Note
 
@@ -78,3 +80,26 @@ def test_score_clip_fits_the_model_to_the_reference_and_gives_it_no_rms_match():
     assert quiet["sine"] == scores["sine"] and quiet["excitation"] == scores["excitation"]
     mean = summarize([scores, quiet])
     assert mean["model"]["mrstft"] == pytest.approx((scores["model"]["mrstft"] + quiet["model"]["mrstft"]) / 2)
+
+
+def test_decay_is_read_off_each_held_notes_level_after_its_onset() -> None:
+    rate = 48_000
+    notes = held_notes()
+    audio = np.zeros(round((notes[-1].end + 0.5) * rate), dtype=np.float32)
+    for i, note in enumerate(notes):  # note i decays by e every (i + 1) seconds
+        t = np.arange(round(HELD_S * rate)) / rate
+        start = round(note.start * rate)
+        audio[start:start + len(t)] = np.sin(2 * np.pi * 220 * t) * np.exp(-t / (i + 1))
+    curves = decay_db(audio, notes, rate)
+    assert curves.shape == (len(notes), len(DECAY_POINTS_S)) and (curves[:, 0] == 0).all()
+    for i, row in enumerate(curves):
+        expected = [-20 * np.log10(np.e) * (at - DECAY_POINTS_S[0]) / (i + 1) for at in DECAY_POINTS_S]
+        assert np.abs(row - expected).max() < 0.2, (i, row, expected)
+
+
+def test_the_high_share_says_how_bright_a_sound_is() -> None:
+    rate = 48_000
+    t = np.arange(rate) / rate
+    assert high_share_db(np.sin(2 * np.pi * 1000 * t), rate) < -60  # nothing above 4 kHz
+    white = np.random.default_rng(0).standard_normal(rate)
+    assert abs(high_share_db(white, rate) - 10 * np.log10(20 / 24)) < 0.1  # 20 of its 24 kHz
