@@ -3,8 +3,8 @@ that depends only on the sample's index. The render process builds them for ever
 block, so they are whole-block array operations with no per-sample Python (numpy's
 small calls cost a few microseconds where torch's cost tens).
 
-The wave functions take the sounding voices' rows only: `cycle` (each sample's phase as
-an angle, `cycles(phase)`) and `f0` (Hz, 0 = silent), each (voices, n).
+The wave functions take the sounding voices' rows only: each sample's phase (as cycles,
+or as an angle, `cycles(phase)`) and `f0` (Hz, 0 = silent), each (voices, n).
 """
 
 from __future__ import annotations
@@ -33,17 +33,20 @@ def harmonic_waves(cycle: np.ndarray, f0: np.ndarray, sample_rate: int, harmonic
     return wave
 
 
-def pulse_waves(cycle: np.ndarray, f0: np.ndarray, sample_rate: int) -> np.ndarray:
+def pulse_waves(phase: np.ndarray, f0: np.ndarray, sample_rate: int) -> np.ndarray:
     """Each voice's harmonics at equal amplitudes, every one below Nyquist (a band-limited
     pulse: the brightness 1/h harmonics lack), divided by their count so that its peak
-    is 1: (voices, n) float32. The sum of cos(h x) for h = 1..H is
-    sin((H + 1/2) x) / (2 sin(x / 2)) - 1/2, which tends to H where sin(x / 2) is 0."""
-    count = np.floor(np.float32(sample_rate / 2) / np.maximum(f0, np.float32(1.0)))  # H
-    half = np.sin(cycle / 2)
-    near_peak = np.abs(half) < 1e-6
-    summed = np.sin((count + np.float32(0.5)) * cycle) / (2 * np.where(near_peak, np.float32(1.0), half)) - 0.5
-    summed = np.where(near_peak, count, summed)
-    return (summed / np.maximum(count, np.float32(1.0)) * (f0 > 0)).astype(np.float32)
+    is 1: (voices, n) float32, from the phase in cycles. The sum of cos(h x) for
+    h = 1..H is sin((H + 1/2) x) / (2 sin(x / 2)) - 1/2, which tends to H where
+    sin(x / 2) is 0; it is computed in float64 from the phase wrapped to [-1/2, 1/2)
+    (float32 loses the low notes' many harmonics, and the peak near a whole cycle)."""
+    x = 2 * np.pi * (phase - np.floor(phase + 0.5))
+    count = np.floor(sample_rate / 2 / np.maximum(f0.astype(np.float64), 1.0))  # H
+    half = np.sin(x / 2)
+    at_peak = np.abs(half) < 1e-12
+    summed = np.sin((count + 0.5) * x) / (2 * np.where(at_peak, 1.0, half)) - 0.5
+    summed = np.where(at_peak, count, summed)
+    return (summed / np.maximum(count, 1.0) * (f0 > 0)).astype(np.float32)
 
 
 def harmonic_excitation(phase: np.ndarray, f0: np.ndarray, envelope: np.ndarray, sample_rate: int,

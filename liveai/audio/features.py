@@ -76,7 +76,7 @@ class NoteFeatures:
         block, for the voices that sound."""
         slots = len(self.voices.slots)
         f0, env, phase = np.zeros((slots, n)), np.zeros((slots, n), dtype=np.float32), np.zeros((slots, n))
-        born = np.zeros((slots, n))
+        born = np.zeros((slots, n)) if self.config.features > 4 else None  # only the aged channels need it
         done = 0
         for offset, pitch, velocity, layer in events:
             offset = min(max(offset, done), n)
@@ -96,10 +96,10 @@ class NoteFeatures:
         cycle = cycles(phase[rows])
         waves = harmonic_waves(cycle, hz, rate, self.config.harmonics) * env
         channels = [waves.sum(axis=0), white * np.minimum(loudness, 1.0), pitch.astype(np.float32), loudness]
-        if self.config.features > 4:
+        if born is not None:  # the aged channels
             decay, bright, knock = (self._aged(born[rows], n, seconds) for seconds in (DECAY_S, BRIGHT_S, KNOCK_S))
             channels.append((waves * decay).sum(axis=0))
-            channels.append((pulse_waves(cycle, hz, rate) * env * bright).sum(axis=0))
+            channels.append((pulse_waves(phase[rows], hz, rate) * env * bright).sum(axis=0))
             channels.append(white * np.minimum((env * knock).sum(axis=0), 1.0))
         self.sample += n
         return torch.from_numpy(np.stack(channels).astype(np.float32)[None])
@@ -116,7 +116,7 @@ class NoteFeatures:
                 self._ramps.clear()
             ramp = self._ramps[n, seconds] = np.exp(-np.arange(n) / (rate * seconds)).astype(np.float32)
         first = born[:, 0]
-        if (born[:, -1] == first).all():
+        if (born == first[:, None]).all():  # not where a note both starts and ends inside the block
             return np.exp((first - self.sample) / (rate * seconds)).astype(np.float32)[:, None] * ramp
         age = ((self.sample + np.arange(n)) - born) / rate
         return np.exp(-age / seconds).astype(np.float32)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from streaming import assert_streams_like_offline
 
-from liveai.audio.features import LIVEAI, NoteFeatures, features_of_events, note_events
+from liveai.audio.features import LIVEAI, NoteFeatures, features_of_events, features_of_notes, note_events
 from liveai.models.synth import SynthConfig
 from liveai.music.note import Note
 
@@ -79,7 +79,21 @@ def test_the_aged_channels_stream_like_the_whole_file() -> None:
     cut = features_of_events(events, LENGTH, AGED, polyphony=6, block=313)
     assert (whole - cut).abs().max() < 1e-4
     first = features_of_events(events, LENGTH, CONFIG, polyphony=6, block=LENGTH)
-    assert torch.equal(whole[:, :4], first)  # the first synth's four channels are unchanged
+    assert torch.equal(whole[:, :4], first)  # the same four channels as a 4-feature synth hears
+
+
+def test_the_first_synths_four_channels_are_what_it_was_trained_on() -> None:
+    """synth.pt (4 features) hears what the code it was trained with built: per channel,
+    the sum of |x| and its dot product with a fixed +-1 sequence, as that code (9c2b64d)
+    gave them for this score."""
+    rng = np.random.default_rng(7)
+    notes = [Note(float(s), float(s + rng.uniform(0.01, 0.4)), int(rng.integers(30, 100)), int(rng.integers(1, 128)))
+             for s in np.sort(rng.uniform(0, 1.5, 30))]
+    f = features_of_notes(notes, 96_000, SynthConfig(), polyphony=6)[0].double().numpy()
+    signs = np.random.default_rng(0).choice([-1.0, 1.0], f.shape[1])
+    then = [[57119.574, 402.31], [36316.089, 220.508], [61088.444, -297.1], [144300.617, -134.446]]
+    now = [[float(np.abs(c).sum()), float(c @ signs)] for c in f]
+    assert np.allclose(now, then, rtol=1e-6, atol=2e-3), now
 
 
 def test_a_held_notes_aged_channels_decay_with_its_age_and_start_again_when_struck_again() -> None:
@@ -97,3 +111,13 @@ def test_a_held_notes_aged_channels_decay_with_its_age_and_start_again_when_stru
     assert abs(level(5, 0.25) / level(5, 0.5) / np.e - 1.0) < 0.05  # bright: e in a quarter second
     assert level(6, 0.005) > 5 * level(6, 0.05) and level(6, 0.2) < 1e-3  # the knock: 15 ms
     assert level(4, 3.1) > 2 * level(4, 2.9) and level(6, 3.005) > 0.1  # struck again: young again
+
+
+def test_a_note_that_starts_and_ends_inside_one_block_has_its_own_age() -> None:
+    """A held note, then a short note that begins, ends and fades inside one long block
+    (a slot silent at both of the block's ends): its aged channels are the ones the
+    live engine's short blocks give."""
+    events = [(0, 60, 100, LIVEAI), (5000, 72, 100, LIVEAI), (5100, 72, 0, LIVEAI), (8000, 60, 0, LIVEAI)]
+    long = features_of_events(events, 12_288, AGED, block=4096)
+    short = features_of_events(events, 12_288, AGED, block=256)
+    assert (long - short).abs().max() < 1e-4
