@@ -171,7 +171,7 @@ class Server:
                         log.warning("shutdown: task %s waits in %s", task.get_name(), awaiting(task))
                 await asyncio.gather(*tasks, return_exceptions=True)
                 if self.audio is not None:
-                    self.audio.close()
+                    await asyncio.to_thread(self.audio.close)
         log.info("liveai stopped")
 
 

@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from plots import decay_chart, spectrograms  # noqa: E402
 
 from liveai.audio.quality import (DECAY_POINTS_S, SYSTEMS, baseline, decay_db, distances, excitation,  # noqa: E402
-                                  fit, held_notes, high_share_db, rms_matched, score_clip, summarize)
+                                  fit, held_notes, high_share_db, rms_matched, summarize, systems_of)
 from liveai.data.audio import fluidsynth_render  # noqa: E402
 from liveai.audio.renderer import SynthRenderer, render_notes  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
@@ -131,15 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         rendered = render_notes(renderer, notes)
         render_s += time.perf_counter() - started
-        scores: dict[str, dict[str, float]] = score_clip(notes, reference, rendered, config)
-        sounding = {"reference": reference, "model": fit(rendered, len(reference)),
-                    **{name: baseline(name, notes, reference, config) for name in ("excitation", "sine")}}
+        sounding = systems_of(notes, reference, rendered, config)
         if previous is not None:
             sounding["previous"] = fit(render_notes(previous, notes), len(reference))
-            scores["previous"] = distances(sounding["previous"], reference)
+        scores = {name: distances(audio, reference) for name, audio in sounding.items()}
         per_clip.append({"clip": i, "seconds": round(len(reference) / rate, 3), "notes": len(notes),
                          **{s: {m: round(v, 4) for m, v in scores[s].items()} for s in systems},
-                         "high_share_db": {name: round(high_share_db(a, rate), 2) for name, a in sounding.items()}})
+                         "high_share_db": {name: round(high_share_db(a, rate), 2)
+                                           for name, a in {"reference": reference, **sounding}.items()}})
         if i == args.figure_clip:
             drawn = (reference, fit(rendered, len(reference)), notes)
 
@@ -158,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "mean": {s: {m: round(v, 4) for m, v in means[s].items()} for s in systems},
         "high_share_db": {name: round(float(np.mean([c["high_share_db"][name] for c in per_clip])), 2)
                           for name in per_clip[0]["high_share_db"]} if per_clip else {},
-        "held_notes": {k: v for k, v in held.items() if k != "audio"},
+        "held_notes": held,
         "model_beats_both": {m: bool(means["model"][m] < min(means["excitation"][m], means["sine"][m]))
                              for m in METRICS},
         "model_beats_both_per_clip": {m: round(float(np.mean([c["model"][m] < min(c["excitation"][m], c["sine"][m])

@@ -3,10 +3,15 @@ shares, read the line it says when it is ready (or why not), and stop it."""
 
 from __future__ import annotations
 
+import logging
 import select
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
 
 
 class Child:
@@ -20,12 +25,18 @@ class Child:
                                         stderr=subprocess.DEVNULL if quiet else None, text=True,
                                         pass_fds=tuple(fds))
 
-    def first_line(self, timeout: float) -> str:
-        """What it says first, or "" when it says nothing within `timeout` (it died, or hangs)."""
+    def first_line(self, timeout: float, stop: threading.Event | None = None) -> str:
+        """What it says first, or "" when it says nothing within `timeout` (it died, or
+        hangs) or `stop` is set meanwhile (liveai is stopping)."""
         stdout = self.process.stdout
-        if stdout is None or not select.select([stdout], [], [], timeout)[0]:
-            return ""
-        return stdout.readline().strip()
+        deadline = time.monotonic() + timeout
+        while stdout is not None and not (stop is not None and stop.is_set()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if select.select([stdout], [], [], min(left, 0.1))[0]:
+                return stdout.readline().strip()
+        return ""
 
     def exit_code(self, timeout: float = 1.0) -> int | str:
         try:
@@ -38,7 +49,8 @@ class Child:
         return self.process.poll() is None
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 2 s (a process stuck in a vanished device's driver)."""
+        """SIGTERM, then SIGKILL after 2 s (a process stuck in a vanished device's
+        driver); one that still does not end (in the kernel) is left, and said."""
         process = self.process
         if process.poll() is None:
             process.terminate()
@@ -46,6 +58,9 @@ class Child:
                 process.wait(2.0)
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait()
+                try:
+                    process.wait(2.0)
+                except subprocess.TimeoutExpired:
+                    log.warning("audio: process %d does not end even when killed; leaving it", process.pid)
         if process.stdout is not None:
             process.stdout.close()

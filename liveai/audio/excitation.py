@@ -49,19 +49,6 @@ def pulse_waves(phase: np.ndarray, f0: np.ndarray, sample_rate: int) -> np.ndarr
     return (summed / np.maximum(count, 1.0) * (f0 > 0)).astype(np.float32)
 
 
-def harmonic_excitation(phase: np.ndarray, f0: np.ndarray, envelope: np.ndarray, sample_rate: int,
-                        harmonics: int) -> np.ndarray:
-    """Sum over voices of `harmonics` sines (1/h amplitudes, none above Nyquist): voice
-    i's sample j is drawn at `phase[i, j]` (cycles) and f0 `f0[i, j]` (Hz, 0 = silent),
-    scaled by `envelope[i, j]`. Returns (n,) float32; only voices that sound are computed."""
-    out = np.zeros(phase.shape[-1], dtype=np.float32)
-    rows = np.nonzero(envelope.max(axis=-1) > 0)[0]
-    if len(rows) == 0:
-        return out
-    out += (harmonic_waves(cycles(phase[rows]), f0[rows], sample_rate, harmonics) * envelope[rows]).sum(axis=0)
-    return out
-
-
 _M32 = np.uint64(0xFFFFFFFF)
 
 

@@ -66,9 +66,6 @@ class NoteFeatures:
         else:
             self.voices.note_off(pitch, layer)
 
-    def all_off(self) -> None:
-        self.voices.all_off()
-
     def block(self, n: int, events: Sequence[NoteEvent] = ()) -> torch.Tensor:
         """Features (1, config.features, n) of the next n samples; `events` are (offset
         in the block, pitch, velocity, layer), in order, each applied at its sample. The

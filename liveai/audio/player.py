@@ -12,8 +12,8 @@ then aborts (pa_jack.c). A lost device ends this process with `os._exit`, and li
 starts a new one that finds the device again.
 
 The callback only copies: one block from the ring (zeros and an underrun counted if the
-ring is short, once the render process has played into this stream), to every output
-channel; it leaves its anchor and wakes the render process with one byte on a pipe. No
+ring is short, once the render process running has played into this stream: a render
+process starting again is not an underrun), to every output channel; it leaves its anchor and wakes the render process with one byte on a pipe. No
 torch, no numpy allocation (its buffer is made once), no lock. What an earlier audio
 process left in the ring is dropped before the stream starts.
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .ring import BLOCKS, FRAMES, LAST_NS, UNDERRUNS, WRITTEN, XRUNS, Ring
+from .ring import BLOCKS, FRAMES, LAST_NS, RENDERER, UNDERRUNS, WRITTEN, XRUNS, Ring
 
 NO_DEVICE, LOST = 3, 4
 LOST_AFTER_S = 0.5  # no callback for this long: the device is gone
@@ -64,6 +64,7 @@ class Callback:
         self.mono = np.zeros(16384, dtype=np.float32)
         self.header = ring.header
         ring.skip_to_written()  # an earlier stream's samples are not ours
+        self.renderer = int(ring.header[RENDERER])  # the render process last seen
         self.first_written = ring.written  # until the render process writes past it, silence is no underrun
 
     def __call__(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -72,9 +73,11 @@ class Callback:
         first = ring.read
         mono = self.mono[:frames]
         got = ring.read_into(mono)
+        if header[RENDERER] != self.renderer:  # a render process started or ended: prime again
+            self.renderer, self.first_written = int(header[RENDERER]), int(header[WRITTEN])
         if got < frames:
             mono[got:] = 0.0
-            if header[WRITTEN] > self.first_written:  # it has begun to play into this stream
+            if header[WRITTEN] > self.first_written:  # the render process has begun to play into this stream
                 header[UNDERRUNS] += 1
         if status.output_underflow:
             header[XRUNS] += 1

@@ -70,15 +70,21 @@ def distances(audio: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     return {"mrstft": float(mrstft(x, y)), "lsd_db": float(lsd(x, y))}
 
 
+def systems_of(notes: Sequence[Note], reference: np.ndarray, model_audio: np.ndarray,
+               config: SynthConfig) -> dict[str, np.ndarray]:
+    """Every system's audio for one clip, as long as the reference: the model's
+    rendering cut or padded to it, the baselines built from `notes` and RMS-matched."""
+    reference = np.asarray(reference, dtype=np.float32)
+    return {"model": fit(model_audio, len(reference)),
+            **{name: baseline(name, notes, reference, config) for name in BASELINE_HARMONICS}}
+
+
 def score_clip(notes: Sequence[Note], reference: np.ndarray, model_audio: np.ndarray,
                config: SynthConfig) -> dict[str, dict[str, float]]:
-    """Every system's distances from the reference on one clip: the model's rendering
-    fitted to the reference's length, the baselines built from `notes` and RMS-matched."""
+    """Every system's distances from the reference on one clip (`systems_of`)."""
     reference = np.asarray(reference, dtype=np.float32)
-    scores = {"model": distances(fit(model_audio, len(reference)), reference)}
-    for name in BASELINE_HARMONICS:
-        scores[name] = distances(baseline(name, notes, reference, config), reference)
-    return scores
+    return {name: distances(audio, reference)
+            for name, audio in systems_of(notes, reference, model_audio, config).items()}
 
 
 HELD_PITCHES = (36, 48, 60, 72, 84)  # the probe's notes, one at a time: C2 to C6

@@ -11,10 +11,11 @@ the callback takes it, and a note sounds a block and that headroom after it is d
 
 One thread: it waits on liveai's notes (a pipe of records, liveai.audio.wire), the
 callback's wake-ups (a byte per callback) and the moment the next block is due, and
-renders the block at that moment. It asks for realtime scheduling (SCHED_FIFO, below
-JACK's own threads), runs torch on one thread, and freezes its startup objects so a
-garbage collection never walks them. When liveai moves the stream's number (a new
-audio process), it starts from silence. It ends when liveai does.
+renders the block at that moment, with every note sent until then. It asks for realtime
+scheduling (SCHED_FIFO, below JACK's own threads), runs torch on one thread, and freezes
+its startup objects so a garbage collection never walks them. When liveai moves the
+stream's number (a new audio process), it starts from silence. It ends when liveai
+does: liveai holds the only writing end of the pipe of notes, which then closes.
 
 It says on stdout `ready <1 if realtime, else 0>`, or `failed <reason>` (exit 2); its
 stderr is liveai's.
@@ -35,7 +36,7 @@ import torch
 from ..errors import ConfigError
 from ..runtime.loading import load_synth
 from .renderer import SynthRenderer
-from .ring import REALTIME, STREAM, Ring
+from .ring import REALTIME, RENDERER, STREAM, Ring
 from .timeline import Timeline
 from .wire import RecordReader
 
@@ -60,11 +61,52 @@ def ask_for_realtime() -> bool:
     return True
 
 
+class RenderLoop:
+    """The render process's one thread, a turn at a time (`turn`; tests drive it)."""
+
+    def __init__(self, timeline: Timeline, reader: RecordReader, wake_fd: int) -> None:
+        self.timeline, self.reader, self.wake_fd = timeline, reader, wake_fd
+        self.ring = timeline.ring
+        self.stream = int(self.ring.header[STREAM])
+        self.reported = float("-inf")
+
+    def turn(self) -> bool:
+        """Render the next block if it is due, else wait for it, a note or a callback;
+        False once liveai is gone (its end of the pipe of notes closed)."""
+        if int(self.ring.header[STREAM]) != self.stream:  # liveai started a new audio process
+            self.stream = int(self.ring.header[STREAM])
+            self.timeline.reset()
+        due = self.timeline.due()
+        now = time.monotonic()
+        if due is not None and now >= due:
+            self.take_notes()  # every note sent until now, so the block holds each one due in it
+            self.timeline.render_next()
+            return not self.reader.closed
+        wait = WAIT_S if due is None else min(due - now, WAIT_S)
+        readable, _, _ = select.select([self.reader.fd, self.wake_fd], [], [], wait)
+        if self.reader.fd in readable:
+            self.take_notes()
+        if self.wake_fd in readable:
+            try:
+                os.read(self.wake_fd, 4096)
+            except BlockingIOError:  # another reader took it (there is none; be safe)
+                pass
+        self.timeline.time_onsets()
+        if now - self.reported > REPORT_S:
+            self.reported = now
+            self.timeline.report()
+        return not self.reader.closed
+
+    def take_notes(self) -> None:
+        records = self.reader.read()
+        if self.ring.anchor() is not None:  # no stream: the notes are heard over MIDI and OSC only
+            self.timeline.take(records)
+
+
 def main(argv: list[str]) -> int:
     ring_fd, events_fd, wake_fd = (int(a) for a in argv[:3])
     synth_path, blocksize, headroom_ms = argv[3], int(argv[4]), float(argv[5])
     polyphony, gain, realtime = int(argv[6]), float(argv[7]), argv[8] == "1"
-    parent = os.getppid()  # before anything slow: liveai may end meanwhile
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # liveai stops us: nothing to save
     torch.set_num_threads(1)
     try:
@@ -75,43 +117,18 @@ def main(argv: list[str]) -> int:
     renderer = SynthRenderer(net, polyphony, scripted=True)
     renderer.warm_up(blocksize)
     ring = Ring.attach(ring_fd)
-    timeline = Timeline(renderer, ring, blocksize, headroom_ms / 1000.0, gain)
     reader = RecordReader(events_fd)
     reader.read()  # what liveai sent before we ran is past
+    loop = RenderLoop(Timeline(renderer, ring, blocksize, headroom_ms / 1000.0, gain), reader, wake_fd)
     realtime = realtime and ask_for_realtime()
     ring.header[REALTIME] = int(realtime)
     gc.collect()
     gc.freeze()  # the startup objects (torch's, the network's) are never walked again
+    ring.header[RENDERER] = os.getpid()  # the callback counts underruns once this process plays
     say(f"ready {int(realtime)}")
-
-    stream = int(ring.header[STREAM])
-    reported = 0.0
-    while True:
-        if int(ring.header[STREAM]) != stream:  # liveai started a new audio process
-            stream = int(ring.header[STREAM])
-            timeline.reset()
-        due = timeline.due()
-        now = time.monotonic()
-        if due is not None and now >= due:
-            timeline.render_next()
-            continue
-        wait = WAIT_S if due is None else min(due - now, WAIT_S)
-        readable, _, _ = select.select([events_fd, wake_fd], [], [], wait)
-        if events_fd in readable:
-            records = reader.read()
-            if ring.anchor() is not None:  # no stream: the notes are heard over MIDI and OSC only
-                timeline.take(records)
-        if wake_fd in readable:
-            try:
-                os.read(wake_fd, 4096)
-            except BlockingIOError:  # another reader took it (there is none; be safe)
-                pass
-        timeline.time_onsets()
-        if now - reported > REPORT_S:
-            reported = now
-            timeline.report()
-            if os.getppid() != parent:  # liveai is gone
-                os._exit(0)
+    while loop.turn():
+        pass
+    return 0  # liveai is gone
 
 
 def run(argv: list[str]) -> int:

@@ -110,9 +110,6 @@ class SynthRenderer:
             audio, self.pasts = self.step(feats.to(self.net.inp.weight.device), self.pasts)
         return audio[0].cpu().numpy()
 
-    def all_off(self) -> None:
-        self.features.all_off()
-
     def voices(self) -> int:
         return self.features.sounding()
 

@@ -9,7 +9,9 @@ also carries what the callback reports: blocks played, underruns, and its latest
 anchor (which sample reached the callback when) under a sequence count, so a reader
 never takes half of one anchor and half of the next; the stream's number, which liveai
 moves before it starts an audio process (the render process then starts from silence);
-and what the render process reports for liveai's status (one writer per slot).
+and what the render process reports for liveai's status. Each slot has one writer while
+the processes run; liveai sets a slot only when the process that writes it has ended
+(its counters, carried over, then zeroed).
 
 The memory is one anonymous memory file (`Ring.create`, memfd), created by liveai and
 handed to its two audio processes by its descriptor (`Ring.attach`); it is allocated
@@ -26,9 +28,10 @@ import numpy as np
 
 # The ring and the callback's reports (the audio process writes them).
 WRITTEN, READ, ANCHOR_SEQ, ANCHOR_SAMPLE, ANCHOR_NS, BLOCKS, UNDERRUNS, XRUNS, LAST_NS, CAPACITY, FRAMES = range(11)
-# The stream's number (liveai writes it), then the render process's reports: times in
-# microseconds, percentiles over its latest renders and notes.
-STREAM, RENDERS, RENDER_P50_US, RENDER_P99_US, NOTES_TIMED, NOTE_P50_US, NOTE_P99_US, LATE, VOICES, REALTIME = range(
+# The stream's number (liveai writes it); the render process's own number (its pid, 0
+# while none runs), then its reports: times in microseconds, percentiles over its latest
+# renders and notes.
+STREAM, RENDERER, RENDERS, RENDER_P50_US, RENDER_P99_US, NOTE_P50_US, NOTE_P99_US, LATE, VOICES, REALTIME = range(
     11, 21)
 HEADER = 32  # int64 slots
 

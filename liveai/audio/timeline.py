@@ -26,8 +26,7 @@ import numpy as np
 
 from .features import NoteEvent
 from .renderer import SynthRenderer
-from .ring import (FRAMES, LATE, NOTE_P50_US, NOTE_P99_US, NOTES_TIMED, RENDER_P50_US, RENDER_P99_US, RENDERS,
-                   VOICES, Ring)
+from .ring import FRAMES, LATE, NOTE_P50_US, NOTE_P99_US, RENDER_P50_US, RENDER_P99_US, RENDERS, VOICES, Ring
 from .wire import Record
 
 KEPT = 4096  # render times and note latencies kept for the status percentiles
@@ -84,8 +83,11 @@ class Timeline:
         return self._stream_start(anchor) + self.ring.write_position() / self.rate - self.headroom_s
 
     def render_next(self) -> None:
-        """Render the next block, with the notes it holds, into the ring."""
+        """Render the next block, with the notes it holds, into the ring (if it has room:
+        the callback may have changed its block size since `due`)."""
         start, n = self.ring.write_position(), self.block
+        if self.ring.space() < n:
+            return
         events = self._events_in(start, n)
         began = time.perf_counter()
         audio = self.renderer.render(n, events)
@@ -162,4 +164,4 @@ class Timeline:
             h[RENDER_P50_US], h[RENDER_P99_US] = np.percentile(renders, (50, 99)).round()
         if len(notes):
             h[NOTE_P50_US], h[NOTE_P99_US] = np.percentile(notes, (50, 99)).round()
-        h[RENDERS], h[NOTES_TIMED], h[LATE], h[VOICES] = self.renders, self.timed, self.late, self.renderer.voices()
+        h[RENDERS], h[LATE], h[VOICES] = self.renders, self.late, self.renderer.voices()

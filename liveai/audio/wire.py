@@ -23,6 +23,7 @@ from .voices import LIVEAI
 
 RECORD = struct.Struct("<ddhBB")  # due time, arrival, pitch, velocity, layer
 PIPE_BYTES = 1 << 20  # asked for (Linux's default maximum): about 52,000 records
+READ_BYTES = RECORD.size * 3276  # whole records at a time (64 KiB)
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 Record = tuple[float, float | None, int, int, int]  # (t, arrival, pitch, velocity, layer)
@@ -64,6 +65,7 @@ class RecordWriter:
 class RecordReader:
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        self.closed = False  # every writer has closed the pipe (liveai is gone)
         self._partial = b""
 
     def read(self) -> list[Record]:
@@ -71,10 +73,11 @@ class RecordReader:
         chunks = [self._partial]
         while True:
             try:
-                chunk = os.read(self.fd, 65536)
+                chunk = os.read(self.fd, READ_BYTES)
             except BlockingIOError:
                 break
-            if not chunk:  # every writer closed: nothing more will come
+            if not chunk:
+                self.closed = True
                 break
             chunks.append(chunk)
         data = b"".join(chunks)

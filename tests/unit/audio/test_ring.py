@@ -4,6 +4,8 @@ the same samples and counters."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from liveai.audio.ring import Ring
@@ -85,19 +87,38 @@ def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_be
     """A new audio process: what the last one left unplayed is not played, and the
     silence before the render process has played into this stream is no underrun."""
     from liveai.audio.player import Callback
-    from liveai.audio.ring import UNDERRUNS
+    from liveai.audio.ring import RENDERER, UNDERRUNS
 
     class Status:
         output_underflow = False
 
     ring = Ring.create(16)
+    ring.header[RENDERER] = 1234  # a render process runs
     ring.write(np.full(8, 9.0, dtype=np.float32))  # the old stream's, never played
-    read, write = __import__("os").pipe()
-    callback = Callback(Ring.attach(ring.fd), write)
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    attached = Ring.attach(os.dup(ring.fd))
+    callback = Callback(attached, write)
     out = np.ones((4, 1), dtype=np.float32)
     callback(out, 4, None, Status())
     assert out[:, 0].tolist() == [0, 0, 0, 0] and ring.header[UNDERRUNS] == 0
     ring.write(np.arange(1, 3, dtype=np.float32))
     callback(out, 4, None, Status())
     assert out[:, 0].tolist() == [1, 2, 0, 0] and ring.header[UNDERRUNS] == 1
+    # The render process ends (liveai zeroes its number): the silence until the next one
+    # plays is no underrun; once it has, a short ring is one again.
+    ring.header[RENDERER] = 0
+    callback(out, 4, None, Status())
+    callback(out, 4, None, Status())
+    assert ring.header[UNDERRUNS] == 1
+    ring.header[RENDERER] = 4321
+    callback(out, 4, None, Status())
+    assert ring.header[UNDERRUNS] == 1
+    ring.write(np.ones(2, dtype=np.float32))
+    callback(out, 4, None, Status())
+    assert ring.header[UNDERRUNS] == 2
+    del callback
+    attached.close()
     ring.close()
+    os.close(read)
+    os.close(write)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from liveai.audio.excitation import harmonic_excitation
+from liveai.audio.excitation import cycles, harmonic_waves
 from liveai.audio.voices import Voices, midi_to_hz
 
 SR = 48_000
@@ -46,7 +46,7 @@ def play(events, n, polyphony=2):
     for sample, kind, pitch in sorted(events) + [(n, "end", 0)]:
         if sample > at:
             f0, env, phase = v.render(sample - at)
-            out.append(harmonic_excitation(phase, f0.astype(np.float32), env.astype(np.float32), SR, harmonics=1))
+            out.append((harmonic_waves(cycles(phase), f0.astype(np.float32), SR, harmonics=1) * env).sum(axis=0))
             at = sample
         if kind == "on":
             v.note_on(pitch, 127, sample)

@@ -1,0 +1,142 @@
+"""The supervisor of the synth's two processes, driven with fake processes and a fake
+clock: it starts the render process first, then the audio process; says why either
+cannot run (no synth, no device) and tries again, waiting longer each time; starts again
+a render process that ends or stops rendering, and an audio process that stops calling
+back; and carries over what each counted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from liveai.audio.engine import AudioEngine
+from liveai.audio.ring import LAST_NS, LATE, RENDERER, RENDERS, STREAM, UNDERRUNS, VOICES, WRITTEN
+from liveai.audio.supervisor import RETRY_S, STALLED_S, WEDGED_S
+from liveai.config import AudioConfig
+
+
+class FakeChild:
+    def __init__(self, says: str) -> None:
+        self.says = says
+        self.alive = True
+
+    def first_line(self, timeout: float, stop: object = None) -> str:
+        return self.says
+
+    @property
+    def running(self) -> bool:
+        return self.alive
+
+    def exit_code(self, timeout: float = 1.0) -> int:
+        return -9
+
+    def stop(self) -> None:
+        self.alive = False
+
+
+class Script:
+    """What each process started next says: lists of first lines, by module."""
+
+    def __init__(self, render: list[str], player: list[str]) -> None:
+        self.lines = {"liveai.audio.render_process": render, "liveai.audio.player": player}
+        self.started: list[tuple[str, FakeChild]] = []
+
+    def spawn(self, module: str, args: Sequence[str], fds: Sequence[int], quiet: bool) -> FakeChild:
+        child = FakeChild(self.lines[module].pop(0))
+        self.started.append((module.rsplit(".", 1)[1], child))
+        return child
+
+    def last(self, which: str) -> FakeChild:
+        return [c for name, c in self.started if name == which][-1]
+
+
+@pytest.fixture
+def make():
+    made: list[AudioEngine] = []
+
+    def build(render: list[str], player: list[str]) -> tuple[AudioEngine, Script]:
+        script = Script(render, player)
+        engine = AudioEngine(AudioConfig(), Path("synth.pt"), spawn=script.spawn)  # type: ignore[arg-type]
+        made.append(engine)
+        return engine, script
+
+    yield build
+    for engine in made:
+        engine.close()
+
+
+def calling_back(engine: AudioEngine, now: float) -> None:
+    engine.ring.header[LAST_NS] = round(now * 1e9)
+
+
+def test_no_synth_then_no_device_then_playing(make) -> None:
+    engine, script = make(["failed audio.model: cannot read", "ready 1"],
+                          ["no-device no audio output device", "playing 0.005 system"])
+    s = engine.supervisor
+    assert engine.state == "starting"
+    s.watch(100.0)
+    assert engine.state == "no synth" and s.problems["render"] == "audio.model: cannot read"
+    s.watch(100.0 + RETRY_S[0] / 2)  # not yet: it waits before trying again
+    assert len(script.started) == 1
+    s.watch(100.0 + RETRY_S[0])
+    assert [name for name, _ in script.started] == ["render_process", "render_process"]
+    assert engine.state == "starting"  # the synth is ready; no stream yet
+    stream = int(engine.ring.header[STREAM])
+    s.watch(101.0)
+    assert engine.state == "no device" and engine.ring.header[STREAM] == stream + 1
+    s.watch(101.0 + RETRY_S[0])
+    assert engine.state == "playing" and s.device_name == "system"
+    assert engine.status()["audio_latency_ms"] == pytest.approx(5.0 + 1000 * 256 / 48000 + 4.0, abs=0.01)
+
+
+def playing(make, render: list[str], player: list[str]) -> tuple[AudioEngine, Script, float]:
+    engine, script = make(render, player)
+    engine.supervisor.watch(100.0)
+    engine.supervisor.watch(100.0)
+    assert engine.state == "playing"
+    return engine, script, 100.0
+
+
+def test_a_render_process_that_ends_is_started_again_and_its_counts_are_carried_over(make) -> None:
+    engine, script, now = playing(make, ["ready 1", "ready 1"], ["playing 0.005 system"])
+    h = engine.ring.header
+    h[RENDERER], h[RENDERS], h[LATE], h[VOICES] = 4321, 1000, 3, 2
+    script.last("render_process").alive = False  # it crashed
+    calling_back(engine, now + 1)
+    engine.supervisor.watch(now + 1)
+    assert len([n for n, _ in script.started if n == "render_process"]) == 2  # started again at once
+    assert (h[RENDERER], h[RENDERS], h[LATE], h[VOICES]) == (0, 0, 0, 0)  # the dead one's figures
+    status = engine.status()
+    assert status["audio_renders"] == 1000 and status["audio_late_notes"] == 3 and status["audio_voices"] == 0
+    assert status["audio_render_restarts"] == 1 and engine.state == "playing"
+
+
+def test_a_render_process_that_stops_rendering_is_started_again(make) -> None:
+    engine, script, now = playing(make, ["ready 1", "ready 1"], ["playing 0.005 system"])
+    h = engine.ring.header
+    first = script.last("render_process")
+    for t in (1.0, 1.5, 2.0):  # it renders: the ring's write position moves
+        h[WRITTEN] += 256
+        calling_back(engine, now + t)
+        engine.supervisor.watch(now + t)
+    calling_back(engine, now + 2.0 + STALLED_S - 0.1)
+    engine.supervisor.watch(now + 2.0 + STALLED_S - 0.1)
+    assert first.alive  # not yet
+    calling_back(engine, now + 2.0 + STALLED_S + 0.1)
+    engine.supervisor.watch(now + 2.0 + STALLED_S + 0.1)  # the callback goes on; nothing written for too long
+    assert not first.alive and engine.supervisor.problems["render"] == "stalled"
+    engine.supervisor.watch(now + 2.0 + STALLED_S + 0.2)
+    assert script.last("render_process") is not first and engine.state == "playing"
+
+
+def test_an_audio_process_that_stops_calling_back_is_started_again_and_its_counts_are_carried_over(make) -> None:
+    engine, script, now = playing(make, ["ready 1"], ["playing 0.005 system", "playing 0.005 system"])
+    engine.ring.header[UNDERRUNS] = 7
+    calling_back(engine, now)
+    engine.supervisor.watch(now + WEDGED_S + 0.1)
+    assert not script.started[1][1].alive and engine.state == "no device"
+    engine.supervisor.watch(now + WEDGED_S + 0.1 + RETRY_S[0])
+    assert engine.state == "playing" and engine.status()["audio_reopens"] == 1
+    assert engine.status()["audio_underruns"] == 7 and engine.ring.header[UNDERRUNS] == 0
