@@ -38,7 +38,7 @@ def jack256() -> Iterator[JackServer]:
 
 def serve_with_audio(start_server, jack: JackServer, *overrides: str):  # type: ignore[no-untyped-def]
     server, peer = start_server("audio.enabled=true", 'server.mode="thru"', *overrides, env=jack.env())
-    wait_until(lambda: peer.status()["audio"] == "playing" and PORT in jack.ports(), 20, "liveai's audio in JACK")
+    wait_until(lambda: peer.status()["audio"] == "playing" and PORT in jack.ports(), 40, "liveai's audio in JACK")
     return server, peer
 
 

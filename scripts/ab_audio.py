@@ -1,0 +1,92 @@
+#!/usr/bin/env python
+"""The live synth before and after a change, measured in one run, in turns (these
+machines are noisy: only what is measured side by side compares).
+
+    .venv/bin/python scripts/ab_audio.py --before 9c2b64d --seconds 120 --rounds 2 --out ab.json
+
+Each round runs `liveai.bench.audio.bench_stream` once with the code of `--before` (a
+git worktree of that commit, with its own shipped models) and once with this
+checkout's, each in a process of its own: a `liveai serve` with its synth under a fresh
+`jackd -d dummy`, harmonizing 200 notes/s over OSC (every answer a synth voice). Each
+side plays with its own default setting (`--before-setting`, `--after-setting`: the
+second argument its `bench_stream` takes, e.g. the ring's blocks before and the
+headroom in ms after). Prints, and writes with --out, every run and each side's totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = ("underruns", "xruns", "late_notes", "render_ms_p50", "render_ms_p99", "render_ms_p99_idle",
+        "note_to_callback_ms_p50", "note_to_callback_ms_p99", "deadline_misses")
+
+
+def worktree(commit: str, into: Path) -> Path:
+    """A checkout of `commit` whose `liveai.shipped` is its own models/ folder (an
+    editable install would point it at this checkout's)."""
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(into), commit], check=True,
+                   capture_output=True)
+    (into / "liveai" / "shipped").symlink_to(into / "models")
+    return into
+
+
+def one_run(tree: Path, frames: int, setting: float, seconds: float) -> dict[str, Any]:
+    setting = int(setting) if float(setting).is_integer() else setting  # a count of blocks is an int
+    code = ("import json, sys; from liveai.bench.audio import bench_stream; "
+            f"print(json.dumps(bench_stream({frames}, {setting!r}, {seconds!r})))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(tree)}, timeout=seconds + 300)
+    if done.returncode != 0:
+        raise SystemExit(f"the run in {tree} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", required=True, help="the commit to compare with")
+    ap.add_argument("--before-setting", type=float, default=2, help="its bench_stream's second argument")
+    ap.add_argument("--after-setting", type=float, default=4.0, help="this checkout's")
+    ap.add_argument("--frames", type=int, default=256)
+    ap.add_argument("--seconds", type=float, default=120.0, help="per run")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="liveai-ab-") as tmp:
+        before = worktree(args.before, Path(tmp) / "before")
+        try:
+            sides = [("before", before, args.before_setting), ("after", ROOT, args.after_setting)]
+            runs = []
+            for round_ in tqdm(range(args.rounds), desc="rounds", unit="round"):
+                for side, tree, setting in sides if round_ % 2 == 0 else sides[::-1]:
+                    run = one_run(tree, args.frames, setting, args.seconds)
+                    runs.append({"round": round_, "side": side, "setting": setting,
+                                 **{k: run.get(k) for k in ("blocks", *KEYS)}})
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)],
+                           capture_output=True)
+    totals = {side: {"runs": len(mine), "blocks": sum(r["blocks"] for r in mine),
+                     "underruns": sum(r["underruns"] for r in mine),
+                     **{k: [r[k] for r in mine] for k in KEYS if k != "underruns"}}
+              for side in ("before", "after") for mine in [[r for r in runs if r["side"] == side]]}
+    report = {"before": args.before, "after": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short",
+                                                              "HEAD"], capture_output=True, text=True).stdout.strip(),
+              "frames": args.frames, "seconds_per_run": args.seconds, "runs": runs, "totals": totals}
+    text = json.dumps(report, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
