@@ -5,14 +5,15 @@ features, block by block, the same way live and offline.
     1 noise                counter-based white noise, times the summed envelope (at most 1)
     2 pitch                the envelope-weighted mean of log2(f0 / 440) over voices
     3 loudness             the summed envelope
-    4 decaying excitation  channel 0 with each voice also times exp(-age / 1 s)
+    4 decaying excitation  channel 0 with each voice also times exp(-age * f0 / 500)
     5 bright excitation    every voice's harmonics up to Nyquist at equal amplitudes,
-                           times its envelope and exp(-age / 0.25 s)
+                           times its envelope and exp(-age * f0 / 100)
     6 knock                the noise times the summed envelope, each voice's also times
                            exp(-age / 15 ms)
 
 where a voice's age is the time since its note began (a key struck again starts
-again). A network of `SynthConfig.features = 4` (the first synth) hears channels 0-3.
+again), and age * f0 that time in periods of its pitch. A network of
+`SynthConfig.features = 4` (the first synth) hears channels 0-3.
 
 `NoteFeatures` keeps the voices (with their oscillators' phases) and the noise's
 sample counter, so a block of any length continues the one before. A note event lands at its
@@ -35,7 +36,10 @@ from .voices import LIVEAI, Voices
 
 FEATURES = len(FEATURE_NAMES)
 A4 = 440.0
-DECAY_S, BRIGHT_S, KNOCK_S = 1.0, 0.25, 0.015  # the time constants of channels 4, 5 and 6
+# The aged channels' time constants: channels 4 and 5 in periods of the note's own pitch
+# (a higher note dies away sooner, as a struck string or tine does: 500 periods are
+# 1.9 s at middle C, 0.48 s two octaves up), the knock in seconds.
+DECAY_PERIODS, BRIGHT_PERIODS, KNOCK_S = 500.0, 100.0, 0.015
 
 # Events are (sample or offset, pitch, velocity, layer): velocity 0 is a note-off; the
 # layer says whose note it is, so that one's note-off or pedal never touches the
@@ -51,7 +55,6 @@ class NoteFeatures:
         self.voices = Voices(polyphony, config.sample_rate)
         self.seed = seed
         self.sample = 0  # the stream's position: the next block starts here
-        self._ramps: dict[tuple[int, float], np.ndarray] = {}
 
     def apply(self, pitch: int, velocity: int, offset: int = 0, layer: int = LIVEAI) -> None:
         """A note-on `offset` samples into the next block (its age decides what is
@@ -94,29 +97,14 @@ class NoteFeatures:
         waves = harmonic_waves(cycle, hz, rate, self.config.harmonics) * env
         channels = [waves.sum(axis=0), white * np.minimum(loudness, 1.0), pitch.astype(np.float32), loudness]
         if born is not None:  # the aged channels
-            decay, bright, knock = (self._aged(born[rows], n, seconds) for seconds in (DECAY_S, BRIGHT_S, KNOCK_S))
-            channels.append((waves * decay).sum(axis=0))
-            channels.append((pulse_waves(phase[rows], hz, rate) * env * bright).sum(axis=0))
-            channels.append(white * np.minimum((env * knock).sum(axis=0), 1.0))
+            age = (((self.sample + np.arange(n)) - born[rows]) / rate).astype(np.float32)  # s since each note began
+            periods = age * hz  # its age in periods of its own pitch
+            channels.append((waves * np.exp(-periods / DECAY_PERIODS)).sum(axis=0))
+            bright = pulse_waves(phase[rows], hz, rate) * env * np.exp(-periods / BRIGHT_PERIODS)
+            channels.append(bright.sum(axis=0))
+            channels.append(white * np.minimum((env * np.exp(-age / KNOCK_S)).sum(axis=0), 1.0))
         self.sample += n
         return torch.from_numpy(np.stack(channels).astype(np.float32)[None])
-
-    def _aged(self, born: np.ndarray, n: int, seconds: float) -> np.ndarray:
-        """exp(-age / seconds) of each voice's samples in this block, float32, where age
-        is the time since its note began (`born`: that sample, (voices, n)). A voice
-        whose note began before the block is one exponential times a ramp kept between
-        calls; one that starts a note inside the block is computed sample by sample."""
-        rate = self.config.sample_rate
-        ramp = self._ramps.get((n, seconds))
-        if ramp is None:
-            if len(self._ramps) > 16:  # a file's last, shorter blocks: keep the few sizes in use
-                self._ramps.clear()
-            ramp = self._ramps[n, seconds] = np.exp(-np.arange(n) / (rate * seconds)).astype(np.float32)
-        first = born[:, 0]
-        if (born == first[:, None]).all():  # not where a note both starts and ends inside the block
-            return np.exp((first - self.sample) / (rate * seconds)).astype(np.float32)[:, None] * ramp
-        age = ((self.sample + np.arange(n)) - born) / rate
-        return np.exp(-age / seconds).astype(np.float32)
 
     def sounding(self) -> int:
         return self.voices.sounding()

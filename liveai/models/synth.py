@@ -25,7 +25,8 @@ from torch import nn
 
 # What the network hears, per sample (liveai.audio.features builds them from the notes):
 # the first `SynthConfig.features` of these. The first synth heard 4; the last 3 tell it
-# how long each note has sounded, which a piano's decay and knock depend on.
+# how long each note has sounded, which a piano's decay and knock depend on (a network
+# sees 43 ms at a time: it cannot count a note's seconds itself).
 FEATURE_NAMES = ("harmonic excitation", "noise", "pitch", "loudness",
                  "decaying excitation", "bright excitation", "knock")
 

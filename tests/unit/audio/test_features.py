@@ -98,7 +98,7 @@ def test_the_first_synths_four_channels_are_what_it_was_trained_on() -> None:
 
 def test_a_held_notes_aged_channels_decay_with_its_age_and_start_again_when_struck_again() -> None:
     rate = AGED.sample_rate
-    events = [(0, 69, 127, LIVEAI), (3 * rate, 69, 127, LIVEAI)]  # the key struck again at 3 s
+    events = [(0, 69, 127, LIVEAI), (3 * rate, 69, 127, LIVEAI)]  # A4, struck again at 3 s
     f = features_of_events(events, 4 * rate, AGED)[0].double()
 
     def level(channel: int, at_s: float) -> float:  # RMS over 20 ms
@@ -107,17 +107,19 @@ def test_a_held_notes_aged_channels_decay_with_its_age_and_start_again_when_stru
 
     sustained = level(0, 0.5) / level(0, 1.5)
     assert abs(sustained - 1.0) < 0.02  # the first channel holds
-    assert abs(level(4, 0.5) / level(4, 1.5) / np.e - 1.0) < 0.05  # decays by e in a second
-    assert abs(level(5, 0.25) / level(5, 0.5) / np.e - 1.0) < 0.05  # bright: e in a quarter second
+    assert abs(level(4, 0.5) / level(4, 0.5 + 500 / 440) / np.e - 1.0) < 0.05  # e in 500 periods
+    assert abs(level(5, 0.1) / level(5, 0.1 + 100 / 440) / np.e - 1.0) < 0.05  # bright: e in 100 periods
     assert level(6, 0.005) > 5 * level(6, 0.05) and level(6, 0.2) < 1e-3  # the knock: 15 ms
     assert level(4, 3.1) > 2 * level(4, 2.9) and level(6, 3.005) > 0.1  # struck again: young again
 
 
-def test_a_note_that_starts_and_ends_inside_one_block_has_its_own_age() -> None:
-    """A held note, then a short note that begins, ends and fades inside one long block
-    (a slot silent at both of the block's ends): its aged channels are the ones the
-    live engine's short blocks give."""
-    events = [(0, 60, 100, LIVEAI), (5000, 72, 100, LIVEAI), (5100, 72, 0, LIVEAI), (8000, 60, 0, LIVEAI)]
-    long = features_of_events(events, 12_288, AGED, block=4096)
-    short = features_of_events(events, 12_288, AGED, block=256)
-    assert (long - short).abs().max() < 1e-4
+def test_a_higher_note_dies_away_sooner_in_the_decaying_channel() -> None:
+    """Channel 4 is channel 0 times exp(-age * f0 / 500): after a second, 0.77 of it at
+    C3, 0.59 at C4, 0.35 at C5."""
+    rate = AGED.sample_rate
+    for pitch in (48, 60, 72):
+        f = features_of_events([(0, pitch, 100, LIVEAI)], 2 * rate, AGED)[0].double()
+        window = slice(rate, rate + 960)  # 20 ms from 1 s after the onset
+        ratio = f[4, window].pow(2).mean().sqrt() / f[0, window].pow(2).mean().sqrt()
+        f0 = 440 * 2 ** ((pitch - 69) / 12)
+        assert abs(float(ratio) / np.exp(-1.01 * f0 / 500) - 1) < 0.01, pitch
