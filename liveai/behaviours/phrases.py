@@ -107,15 +107,22 @@ class PhraseReader:
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
+        self._reading = False  # from the ask to the answer, on the loop (a thread ends a moment after it answers)
 
     def read(self, folder: Path, name: str, done: Callable[[Pattern | CommandError], None],
              post: Callable[[Callable[[Any], None]], Callable[[Any], None]]) -> None:
         """Check `name` now (CommandError), then read it and hand `done` the Pattern or
         the CommandError on the loop; `post` is the model port's replier."""
-        if self._thread is not None and self._thread.is_alive():
+        if self._reading:
             raise CommandError("busy", "morph/load: the last file is still being read")
         phrase_file(folder, name)  # the path's mistakes are answered at once
-        answer = post(done)
+
+        def answered(result: Pattern | CommandError) -> None:
+            self._reading = False
+            done(result)
+
+        answer = post(answered)
+        self._reading = True
 
         def run() -> None:
             try:
