@@ -4,7 +4,9 @@
     .venv/bin/python scripts/prepare_audio.py              # the audio, once
     .venv/bin/python scripts/train_synth.py --steps 4000
     .venv/bin/python scripts/train_synth.py --resume auto
-    .venv/bin/python scripts/train_synth.py --init models/synth.pt --cfg features=7   # fine-tune, new inputs
+    .venv/bin/python scripts/train_synth.py --init models/synth.pt --cfg features=7 --hand-over 0:4
+                                             # fine-tune with the new inputs, the decaying
+                                             # excitation in the harmonic excitation's place
     torchrun --nproc-per-node 4 scripts/train_synth.py     # DDP, no code change
 
 Each clip's features are built once, at the start, by the server's own code
@@ -26,6 +28,7 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +95,11 @@ class Clips:
 
 
 @torch.no_grad()
-def grow_into(model: SynthNet, weights: dict[str, torch.Tensor]) -> None:
+def grow_into(model: SynthNet, weights: dict[str, torch.Tensor], hand_over: Sequence[tuple[int, ...]] = ()) -> None:
     """Load `weights` into `model`; where the model's input takes more features, the
-    extra input columns start at zero (the network at first ignores them)."""
+    extra input columns start at zero (the network at first ignores them). Each
+    (from, to) of `hand_over` then moves input channel `from`'s weights to `to`, so the
+    network at first hears `to` where it heard `from`."""
     own = model.state_dict()
     for name, value in weights.items():
         value = value.float()
@@ -103,6 +108,9 @@ def grow_into(model: SynthNet, weights: dict[str, torch.Tensor]) -> None:
             grown[:, : value.shape[1]] = value
             value = grown
         own[name] = value
+    for source, target in hand_over:
+        own["inp.weight"][:, target] = own["inp.weight"][:, source]
+        own["inp.weight"][:, source] = 0.0
     model.load_state_dict(own)
 
 
@@ -135,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", help="start from this synth's weights (a fresh run): its config, with --cfg "
                                    "changes; channels it lacks (more features) start at zero, so the start "
                                    "sounds as it does")
+    ap.add_argument("--hand-over", action="append", default=[], metavar="FROM:TO",
+                    help="with --init: input channel TO takes channel FROM's weights, and FROM starts at "
+                         "zero (0:4: the decaying excitation in the harmonic excitation's place)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -154,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = parse_cfg("synth", args.cfg)
     model: Any = build_model("synth", cfg).to(device)
     if init is not None:
-        grow_into(model, init["model"])
+        grow_into(model, init["model"], [tuple(int(c) for c in pair.split(":")) for pair in args.hand_over])
         say(f"from {args.init}'s weights ({init['config'].get('features')} -> {model.config.features} features)")
     config: SynthConfig = model.config
     warmup = model.receptive_field - 1

@@ -166,5 +166,8 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
     grown = SynthNet(SynthConfig(channels=4, skip=4, features=7))
     grow_into(grown, model.state_dict())
     features = torch.randn(1, 7, 3000)
+    handed = SynthNet(SynthConfig(channels=4, skip=4, features=7))
+    grow_into(handed, model.state_dict(), [(0, 4)])  # the decaying excitation heard where the first one was
     with torch.no_grad():
         assert torch.allclose(grown(features), model(features[:, :4]), atol=1e-6)
+        assert torch.allclose(handed(features), model(features[:, [4, 1, 2, 3]]), atol=1e-6)
