@@ -22,9 +22,10 @@ help. `--compare` scores another synth (the one shipped before, say) by the same
 
 Musical figures, each beside FluidSynth's: how bright each system sounds on the test
 clips (the share of its energy above 4 kHz, dB), and how a held note decays: five notes
-from C2 to C6, each held 2.5 s alone, rendered by FluidSynth and by each system; each
-note's level at 0.25, 0.5, 1 and 2 s after onset relative to 30 ms, and the mean
-absolute difference from FluidSynth's, dB.
+from C2 to C6 at velocity 100, each held 2.5 s alone, rendered by FluidSynth and by
+each system; each note's level at 0.25, 0.5, 1 and 2 s after onset relative to 30 ms,
+and the mean absolute difference from FluidSynth's, dB. The synth's decay constant was
+read off that probe, so a second one (five other pitches, velocity 70) checks it.
 
 Writes the JSON (means, per-clip values, whether the model beats both baselines, the
 musical figures) and two figures: log-magnitude spectrograms of the first seconds of
@@ -52,7 +53,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from plots import decay_chart, spectrograms  # noqa: E402
 
 from liveai.audio.quality import (DECAY_POINTS_S, SYSTEMS, baseline, decay_db, distances, excitation,  # noqa: E402
-                                  fit, held_notes, high_share_db, rms_matched, summarize, systems_of)
+                                  PROBES, fit, held_notes, high_share_db, rms_matched, summarize, systems_of)
 from liveai.data.audio import fluidsynth_render  # noqa: E402
 from liveai.audio.renderer import SynthRenderer, render_notes  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
@@ -80,10 +81,10 @@ def read_clips(path: Path, limit: int | None) -> tuple[list[np.ndarray], list[li
     return sounds, notes, rate
 
 
-def held_decay(renderer: SynthRenderer, previous: SynthRenderer | None, config: Any) -> dict[str, Any]:
-    """The decay probe: held notes rendered by FluidSynth and each system; each note's
+def held_decay(renderer: SynthRenderer, previous: SynthRenderer | None, config: Any, probe: str) -> dict[str, Any]:
+    """A decay probe: held notes rendered by FluidSynth and each system; each note's
     level after its onset, and each system's mean absolute difference from FluidSynth's."""
-    notes = held_notes()
+    notes = held_notes(probe)
     rate = config.sample_rate
     reference = fluidsynth_render(notes, rate)
     sounding = {"reference": reference, "model": fit(render_notes(renderer, notes), len(reference)),
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             drawn = (reference, fit(rendered, len(reference)), notes)
 
     means = summarize([{s: clip[s] for s in systems} for clip in per_clip])
-    held = held_decay(renderer, previous, config)
+    held = {probe: held_decay(renderer, previous, config, probe) for probe in PROBES}
     seconds = sum(len(s) for s in sounds) / rate
     train = info["train_info"]
     report: dict[str, Any] = {
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
         title = f"test clip {args.figure_clip}, first {n / rate:.1f} s ({Path(args.model).name}, step {train.get('steps')})"
         spectrograms(rows, rate, Path(args.figure), title=title, seconds=n / rate)
-    decay_chart(held["curves_db"], DECAY_POINTS_S, [n.pitch for n in held_notes()], Path(args.decay_figure),
+    decay_chart(held["c2-c6"]["curves_db"], DECAY_POINTS_S, [n.pitch for n in held_notes()], Path(args.decay_figure),
                 title=f"held notes: level after the onset ({Path(args.model).name}, step {train.get('steps')})")
     print(json.dumps(report, indent=2))
     return 0

@@ -87,16 +87,19 @@ def score_clip(notes: Sequence[Note], reference: np.ndarray, model_audio: np.nda
             for name, audio in systems_of(notes, reference, model_audio, config).items()}
 
 
-HELD_PITCHES = (36, 48, 60, 72, 84)  # the probe's notes, one at a time: C2 to C6
+# The decay probes' notes, one at a time: C2 to C6 at velocity 100 (the probe the aged
+# channels' constants were read off), and a second one none was chosen by.
+PROBES = {"c2-c6": ((36, 48, 60, 72, 84), 100), "other": ((41, 55, 66, 79, 90), 70)}
 HELD_S, HELD_GAP_S = 2.5, 1.0
 DECAY_POINTS_S = (0.03, 0.25, 0.5, 1.0, 2.0)  # when a held note's level is read, after its onset
 HIGH_HZ = 4000.0  # "bright": the share of the energy above this
 
 
-def held_notes(velocity: int = 100) -> list[Note]:
-    """The decay probe: each of HELD_PITCHES held HELD_S, alone, HELD_GAP_S apart."""
+def held_notes(probe: str = "c2-c6") -> list[Note]:
+    """A decay probe: each of its pitches held HELD_S, alone, HELD_GAP_S apart."""
+    pitches, velocity = PROBES[probe]
     step = HELD_S + HELD_GAP_S
-    return [Note(i * step, i * step + HELD_S, pitch, velocity) for i, pitch in enumerate(HELD_PITCHES)]
+    return [Note(i * step, i * step + HELD_S, pitch, velocity) for i, pitch in enumerate(pitches)]
 
 
 def decay_db(audio: np.ndarray, notes: Sequence[Note], rate: int, window_s: float = 0.02) -> np.ndarray:
