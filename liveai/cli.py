@@ -62,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--morph", action="store_true",
                        help="the morph VAE (encode, decode, grid, knob lookup) and the loop's jitter over OSC")
     bench.add_argument("--audio", action="store_true",
-                       help="the synth: RTF on one thread; the stream under jackd -d dummy at 256 and 128 frames "
-                            "while harmonizing 200 notes/s (--seconds each)")
+                       help="the synth: RTF on one thread; the stream under jackd -d dummy at 256 and 128 frames, "
+                            "two headrooms each, while harmonizing 200 notes/s (--seconds each)")
     bench.add_argument("--model", metavar="CHECKPOINT", action="append", default=[],
                        help="with --models: these checkpoints (default: the shipped models/*.pt)")
     bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="the commit to compare with")
     ap.add_argument("--before-setting", type=float, default=2, help="its bench_stream's second argument")
-    ap.add_argument("--after-setting", type=float, default=4.0, help="this checkout's")
+    ap.add_argument("--after-setting", type=float, default=5.0, help="this checkout's")
     ap.add_argument("--frames", type=int, default=256)
     ap.add_argument("--seconds", type=float, default=120.0, help="per run")
     ap.add_argument("--rounds", type=int, default=2)

@@ -11,7 +11,7 @@ due until then, early enough to be ready. A note due at time t is placed at samp
 (t - start) * rate + lead, where `lead` is a block and the headroom: a note due just
 after a block's render began lands in the next one. So notes keep their spacing to the
 sample and sound a constant `lead` after they are due (at 256 frames and the default
-4 ms of headroom, 9.3 ms). One that maps before what is already rendered (it came late)
+5 ms of headroom, 10.3 ms). One that maps before what is already rendered (it came late)
 starts at the next sample rendered and is counted late.
 
 The logic alone, with no process or pipe around it: liveai.audio.render_process runs it.

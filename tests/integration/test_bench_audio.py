@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import need
 
-from liveai.bench.audio import WIDER_MS
+from liveai.bench.audio import NARROWER_MS
 from liveai.config import AudioConfig
 
 SECONDS = 15
@@ -30,7 +30,7 @@ def test_bench_audio_runs_and_its_stream_keeps_time() -> None:
     assert all(v > 0 for v in [*rtf["48khz"].values(), *rtf["24khz"].values()])
     default = AudioConfig().headroom_ms
     assert [(s["frames"], s["headroom_ms"]) for s in report["stream"]] == [
-        (256, default), (256, WIDER_MS), (128, default), (128, WIDER_MS)]
+        (256, default), (256, NARROWER_MS), (128, default), (128, NARROWER_MS)]
     for s in report["stream"]:
         expected_blocks = SECONDS * 48000 / s["frames"]
         assert s["blocks"] > 0.8 * expected_blocks, s  # the callback ran throughout the load

@@ -88,7 +88,7 @@ def test_no_synth_then_no_device_then_playing(make) -> None:
     assert engine.state == "no device" and engine.ring.header[STREAM] == stream + 1
     s.watch(101.0 + RETRY_S[0])
     assert engine.state == "playing" and s.device_name == "system"
-    assert engine.status()["audio_latency_ms"] == pytest.approx(5.0 + 1000 * 256 / 48000 + 4.0, abs=0.01)
+    assert engine.status()["audio_latency_ms"] == pytest.approx(5.0 + 1000 * 256 / 48000 + AudioConfig().headroom_ms, abs=0.01)
 
 
 def playing(make, render: list[str], player: list[str]) -> tuple[AudioEngine, Script, float]:
