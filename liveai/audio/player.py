@@ -11,9 +11,11 @@ server that vanished: closing the stream, or PortAudio itself, hangs, and its ex
 then aborts (pa_jack.c). A lost device ends this process with `os._exit`, and liveai
 starts a new one that finds the device again.
 
-The callback only copies: one block from the ring (zeros and an underrun counted if the
-ring is short, once the render process running has played into this stream: a render
-process starting again is not an underrun), to every output channel; it leaves its anchor and wakes the render process with one byte on a pipe. No
+The callback only copies: one block from the ring, to every output channel. If the ring
+is short it plays the last sample fading to silence over 2 ms, and the samples after
+the gap rise from silence over 2 ms (a dropout is a dip, not a click), and counts an
+underrun once the render process running has played into this stream (a render process
+starting again is not one); it leaves its anchor and wakes the render process with one byte on a pipe. No
 torch, no numpy allocation (its buffer is made once), no lock. What an earlier audio
 process left in the ring is dropped before the stream starts.
 
@@ -35,6 +37,8 @@ from .ring import BLOCKS, FRAMES, LAST_NS, RENDERER, UNDERRUNS, WRITTEN, XRUNS, 
 
 NO_DEVICE, LOST = 3, 4
 LOST_AFTER_S = 0.5  # no callback for this long: the device is gone
+FADE = 96  # samples (2 ms at 48 kHz) over which a gap's edges fade: a dropout is a dip, not a click
+MOST_FRAMES = 16384  # the most frames a callback is given
 
 
 def find_output(sd: Any, name: str = "") -> tuple[int, str, int]:
@@ -61,7 +65,12 @@ def find_output(sd: Any, name: str = "") -> tuple[int, str, int]:
 class Callback:
     def __init__(self, ring: Ring, wake_fd: int) -> None:
         self.ring, self.wake_fd = ring, wake_fd
-        self.mono = np.zeros(16384, dtype=np.float32)
+        self.mono = np.zeros(MOST_FRAMES, dtype=np.float32)
+        self.fade_out = np.zeros(MOST_FRAMES, dtype=np.float32)  # from the last sample to silence
+        self.fade_out[:FADE] = np.linspace(1.0, 0.0, FADE, endpoint=False)
+        self.fade_in = np.linspace(0.0, 1.0, FADE, endpoint=False).astype(np.float32)
+        self.last = np.float32(0.0)  # the last sample played
+        self.resuming = False  # the last callback ran short: the next samples rise from silence
         self.header = ring.header
         ring.skip_to_written()  # an earlier stream's samples are not ours
         self.renderer = int(ring.header[RENDERER])  # the render process last seen
@@ -73,12 +82,17 @@ class Callback:
         first = ring.read
         mono = self.mono[:frames]
         got = ring.read_into(mono)
+        if self.resuming and got:
+            mono[:min(got, FADE)] *= self.fade_in[:min(got, FADE)]
+            self.resuming = False
         if header[RENDERER] != self.renderer:  # a render process started or ended: prime again
             self.renderer, self.first_written = int(header[RENDERER]), int(header[WRITTEN])
         if got < frames:
-            mono[got:] = 0.0
+            np.multiply(self.fade_out[:frames - got], mono[got - 1] if got else self.last, out=mono[got:])
+            self.resuming = True
             if header[WRITTEN] > self.first_written:  # the render process has begun to play into this stream
                 header[UNDERRUNS] += 1
+        self.last = mono[frames - 1]
         if status.output_underflow:
             header[XRUNS] += 1
         outdata[:] = mono[:, None]

@@ -76,7 +76,8 @@ def test_the_callback_copies_counts_underruns_and_leaves_its_anchor() -> None:
     callback(out, 4, None, Status())
     assert out[:, 0].tolist() == out[:, 1].tolist() == [1, 2, 3, 4]  # mono to every channel
     callback(out, 4, None, Status())
-    assert out[:, 0].tolist() == [5, 6, 0, 0] and ring.header[UNDERRUNS] == 1  # short: silence, counted
+    # short: the last sample fading to silence, and counted
+    assert np.allclose(out[:, 0], [5, 6, 6, 6 * 95 / 96]) and ring.header[UNDERRUNS] == 1
     assert ring.header[BLOCKS] == 2 and ring.header[FRAMES] == 4
     assert ring.anchor()[0] == 4 and ring.read == 8
     assert len(__import__("os").read(read, 16)) == 2  # one wake-up per callback
@@ -104,7 +105,7 @@ def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_be
     assert out[:, 0].tolist() == [0, 0, 0, 0] and ring.header[UNDERRUNS] == 0
     ring.write(np.arange(1, 3, dtype=np.float32))
     callback(out, 4, None, Status())
-    assert out[:, 0].tolist() == [1, 2, 0, 0] and ring.header[UNDERRUNS] == 1
+    assert out[0, 0] == 0 and ring.header[UNDERRUNS] == 1  # rising from the silence before it
     # The render process ends (liveai zeroes its number): the silence until the next one
     # plays is no underrun; once it has, a short ring is one again.
     ring.header[RENDERER] = 0
@@ -117,6 +118,36 @@ def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_be
     ring.write(np.ones(2, dtype=np.float32))
     callback(out, 4, None, Status())
     assert ring.header[UNDERRUNS] == 2
+    del callback
+    attached.close()
+    ring.close()
+    os.close(read)
+    os.close(write)
+
+
+def test_a_gap_fades_out_and_what_follows_fades_in_so_a_dropout_is_no_click() -> None:
+    from liveai.audio.player import FADE, Callback
+
+    class Status:
+        output_underflow = False
+
+    ring = Ring.create(4096)
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    attached = Ring.attach(os.dup(ring.fd))
+    callback = Callback(attached, write)
+    tone = (0.8 * np.sin(2 * np.pi * 440 * np.arange(4096) / 48_000)).astype(np.float32)
+    played = []
+    for start, written in ((0, 256), (256, 100), (512, 256), (768, 256)):  # the second block comes short
+        ring.write(tone[start:start + written])
+        out = np.zeros((256, 1), dtype=np.float32)
+        callback(out, 256, None, Status())
+        played.append(out[:, 0].copy())
+    audio = np.concatenate(played)
+    slope = float(np.abs(np.diff(tone)).max())  # the tone's own largest step
+    assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
+    assert np.abs(audio[256 + 100 + FADE:512]).max() == 0.0  # silence once faded
+    assert np.allclose(audio[512 + FADE:], tone[512 + FADE:1024])  # the tone again, whole
     del callback
     attached.close()
     ring.close()
