@@ -15,6 +15,11 @@ from ..errors import ConfigError
 from .schema import Config
 from .types import CONTROLS, MODES, TRIGGERS, Choice, Range
 
+# Keys a release removed, with what took their place: an old config file gets told.
+REPLACED = {
+    "audio.ring_blocks": "audio.headroom_ms (milliseconds rendered ahead of the sound card; 2026-12-06)",
+}
+
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Read the TOML file (if any), apply `section.key=value` overrides, validate."""
@@ -56,6 +61,8 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     hints = typing.get_type_hints(cls, include_extras=True)
     known = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
+        if f"{prefix}{key}" in REPLACED:
+            raise ConfigError(f"{prefix}{key}: no longer a setting; use {REPLACED[prefix + key]}")
         if key not in known:
             raise ConfigError(f"{prefix}{key}: unknown key (known: {', '.join(known)})")
     kwargs = {}
