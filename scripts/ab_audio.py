@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,11 +45,22 @@ def one_run(tree: Path, frames: int, setting: float, seconds: float) -> dict[str
     setting = int(setting) if float(setting).is_integer() else setting  # a count of blocks is an int
     code = ("import json, sys; from liveai.bench.audio import bench_stream; "
             f"print(json.dumps(bench_stream({frames}, {setting!r}, {seconds!r})))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(tree)}, timeout=seconds + 300)
-    if done.returncode != 0:
-        raise SystemExit(f"the run in {tree} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    # A group of its own: a run that hangs is ended with its jackd and liveai, not only its python.
+    run = subprocess.Popen([sys.executable, "-c", code], cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "PYTHONPATH": str(tree)}, start_new_session=True)
+    try:
+        out, err = run.communicate(timeout=seconds + 300)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGTERM)
+        try:
+            run.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.communicate()
+        raise SystemExit(f"the run in {tree} took longer than {seconds + 300:.0f} s; ended it and its processes")
+    if run.returncode != 0:
+        raise SystemExit(f"the run in {tree} failed:\n{err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:

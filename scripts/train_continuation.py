@@ -45,7 +45,7 @@ from liveai.data.evaluate import model_bits  # noqa: E402
 from liveai.data.shards import load_meta, load_split  # noqa: E402
 from liveai.data.windows import PerformanceWindows  # noqa: E402
 from liveai.models import codec  # noqa: E402
-from liveai.models.checkpoint import ARCHS, build_model, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
+from liveai.models.checkpoint import ARCHS, build_model, plain_args, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
 
 LN2 = math.log(2.0)
 
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             "world_size": world,
             "device": str(device),
             "data": {"dir": str(args.data), "source": meta.get("source"), "splits": meta.get("splits")},
-            "args": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))},
+            "args": plain_args(args),
             "initialised_from": str(args.init) if args.init else (ckpt or {}).get("train_info", {}).get("initialised_from"),
         }
 

@@ -43,7 +43,7 @@ from train_continuation import parse_cfg  # noqa: E402
 from training import start_run  # noqa: E402
 
 from liveai.audio.features import features_of_notes  # noqa: E402
-from liveai.models.checkpoint import build_model, read_checkpoint, unwrap  # noqa: E402
+from liveai.models.checkpoint import build_model, plain_args, read_checkpoint, unwrap  # noqa: E402
 from liveai.models.spectral import lsd, mrstft  # noqa: E402
 from liveai.models.synth import SynthConfig, SynthNet  # noqa: E402
 from liveai.music.note import Note  # noqa: E402
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                 "world_size": world, "device": str(device), "train_clips": len(train.audio),
                 "train_seconds": round(float(train.lengths.sum()) / config.sample_rate, 1),
                 "val": figures, "best_val_mrstft": best,
-                "args": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}}
+                "args": plain_args(args)}
 
     say(f"synth: {n_params / 1e3:.1f}k params, receptive field {warmup + 1} samples, "
         f"{train.lengths.sum() / config.sample_rate / 60:.1f} min of training audio, device {device}")

@@ -39,7 +39,7 @@ from training import start_run  # noqa: E402
 from liveai.data.corpus import load_pieces  # noqa: E402
 from liveai.data.melodies import melodies  # noqa: E402
 from liveai.models import melody  # noqa: E402
-from liveai.models.checkpoint import build_model, read_checkpoint, unwrap  # noqa: E402
+from liveai.models.checkpoint import build_model, plain_args, read_checkpoint, unwrap  # noqa: E402
 from liveai.models.vae import MelodyVAE, kl_per_dim  # noqa: E402
 
 LN2 = math.log(2.0)
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"steps": step, "wall_time_s": round(wall_prior + time.time() - t_start, 1), "params": n_params,
                 "world_size": world, "device": str(device), "train_melodies": len(train),
                 "val": figures, "best_val_elbo_nats": best,
-                "args": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}}
+                "args": plain_args(args)}
 
     say(f"vae: {n_params / 1e6:.2f}M params, {len(train)} train melodies, {len(val)} validation, device {device}")
     t_start = t_log = time.time()

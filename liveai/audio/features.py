@@ -29,12 +29,11 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from ..models.synth import FEATURE_NAMES, SynthConfig
+from ..models.synth import SynthConfig
 from ..music.note import Note
 from .excitation import block_noise, cycles, harmonic_waves, pulse_waves
 from .voices import LIVEAI, Voices
 
-FEATURES = len(FEATURE_NAMES)
 A4 = 440.0
 # The aged channels' time constants: channels 4 and 5 in periods of the note's own pitch
 # (a higher note dies away sooner, as a struck string or tine does: 500 periods are
@@ -137,10 +136,10 @@ def blocks_of(events: Sequence[NoteEvent], length: int, block: int) -> Iterator[
 
 def features_of_events(events: Sequence[NoteEvent], length: int, config: SynthConfig, polyphony: int = 16,
                        block: int = 4096, seed: int = 0) -> torch.Tensor:
-    """Features (1, FEATURES, length) of timed events, from silence."""
+    """Features (1, config.features, length) of timed events, from silence."""
     builder = NoteFeatures(config, polyphony, seed)
     parts = [builder.block(n, inside) for n, inside in blocks_of(events, length, block)]
-    return torch.cat(parts, dim=-1) if parts else torch.zeros(1, FEATURES, 0)
+    return torch.cat(parts, dim=-1) if parts else torch.zeros(1, config.features, 0)
 
 
 def features_of_notes(notes: Sequence[Note], length: int, config: SynthConfig, polyphony: int = 16,

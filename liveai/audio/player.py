@@ -13,11 +13,12 @@ starts a new one that finds the device again.
 
 The callback only copies: one block from the ring, to every output channel. If the ring
 is short it plays the last sample fading to silence over 2 ms, and the samples after
-the gap rise from silence over 2 ms (a dropout is a dip, not a click), and counts an
+the gap rise over 2 ms from the level it left (silence, or part-way down after a short
+gap), across callbacks if they are small: a dropout is a dip, not a click. It counts an
 underrun once the render process running has played into this stream (a render process
-starting again is not one); it leaves its anchor and wakes the render process with one byte on a pipe. No
-torch, no numpy allocation (its buffer is made once), no lock. What an earlier audio
-process left in the ring is dropped before the stream starts.
+starting again is not one), leaves its anchor, and wakes the render process with one
+byte on a pipe. No torch, no numpy allocation (its buffers are made once), no lock. What
+an earlier audio process left in the ring is dropped before the stream starts.
 
 It tells liveai on stdout, one line each: `playing <latency s> <device name>`, then
 `lost` or nothing; or `no-device <reason>` (exit 3).
@@ -69,8 +70,11 @@ class Callback:
         self.fade_out = np.zeros(MOST_FRAMES, dtype=np.float32)  # from the last sample to silence
         self.fade_out[:FADE] = np.linspace(1.0, 0.0, FADE, endpoint=False)
         self.fade_in = np.linspace(0.0, 1.0, FADE, endpoint=False).astype(np.float32)
+        self.fade_rest = (1.0 - self.fade_in).astype(np.float32)  # of the level a gap left
+        self.scratch = np.zeros(FADE, dtype=np.float32)
         self.last = np.float32(0.0)  # the last sample played
-        self.resuming = False  # the last callback ran short: the next samples rise from silence
+        self.rise = FADE  # how far into the fade-in after a gap (it may span callbacks); FADE: none under way
+        self.rise_from = np.float32(0.0)  # the level the gap left: silence, or part-way down if it was short
         self.header = ring.header
         ring.skip_to_written()  # an earlier stream's samples are not ours
         self.renderer = int(ring.header[RENDERER])  # the render process last seen
@@ -82,14 +86,21 @@ class Callback:
         first = ring.read
         mono = self.mono[:frames]
         got = ring.read_into(mono)
-        if self.resuming and got:
-            mono[:min(got, FADE)] *= self.fade_in[:min(got, FADE)]
-            self.resuming = False
+        if self.rise < FADE and got:
+            # From the level the gap left to the samples: no step either way. Into
+            # buffers made before (no allocation here).
+            if self.rise == 0:
+                self.rise_from = self.last
+            k, n = self.rise, min(got, FADE - self.rise)
+            np.multiply(self.fade_rest[k:k + n], self.rise_from, out=self.scratch[:n])
+            np.multiply(mono[:n], self.fade_in[k:k + n], out=mono[:n])
+            np.add(mono[:n], self.scratch[:n], out=mono[:n])
+            self.rise += n
         if header[RENDERER] != self.renderer:  # a render process started or ended: prime again
             self.renderer, self.first_written = int(header[RENDERER]), int(header[WRITTEN])
         if got < frames:
             np.multiply(self.fade_out[:frames - got], mono[got - 1] if got else self.last, out=mono[got:])
-            self.resuming = True
+            self.rise = 0
             if header[WRITTEN] > self.first_written:  # the render process has begun to play into this stream
                 header[UNDERRUNS] += 1
         self.last = mono[frames - 1]

@@ -56,7 +56,10 @@ class AudioSupervisor:
         self._retry = {"render": RETRY_S[0], "player": RETRY_S[0]}
         self._next_try = {"render": 0.0, "player": 0.0}
         self._playing_since = 0.0
-        self._written, self._written_at = -1, 0.0  # the ring's write position when it last moved
+        # The ring's write position when it last moved; None: look afresh at the next watch
+        # (a start can take a minute, so the time it began is no measure).
+        self._written: int | None = None
+        self._written_at = 0.0
         self._lost_said = float("-inf")
         self._frames_said = False
         self.stopping = threading.Event()
@@ -120,20 +123,19 @@ class AudioSupervisor:
             log.warning("audio: the audio process stopped calling back; starting it again")
             self._player_ended(now)  # it should have ended itself: a wedged device
             return
-        if self._render_stalled(now):
+        if self._frames_fit() and self._render_stalled(now):
             log.warning("audio: the render process stopped rendering; starting it again")
             self._stop_render()
             self.problems["render"] = "stalled"
             return
         if now - self._playing_since > STEADY_S:
             self._retry["player"] = RETRY_S[0]  # it has played a while: the next outage starts afresh
-        self._check_frames()
 
     def _render_stalled(self, now: float) -> bool:
         """The callback takes blocks (checked before) and the ring's write position has
         not moved for STALLED_S: a render process that hangs (it would never end)."""
         written = int(self.ring.header[WRITTEN])
-        if written != self._written:
+        if self._written is None or written != self._written:
             self._written, self._written_at = written, now
         return now - self._written_at > STALLED_S
 
@@ -141,14 +143,18 @@ class AudioSupervisor:
         self._next_try[which] = now + self._retry[which]
         self._retry[which] = min(self._retry[which] * 2, RETRY_S[1])
 
-    def _check_frames(self) -> None:
-        """Once per stream: a device that asks for more frames per callback than half
-        the ring (a JACK period of 8192, say) finds it short at every call."""
+    def _frames_fit(self) -> bool:
+        """False, said once per stream, when the device asks for more frames per callback
+        than half the ring (a JACK period of 8192, say): it finds the ring short at every
+        call, and the render process, with no room to write, is not to blame."""
         frames = int(self.ring.header[FRAMES])
-        if 2 * frames > self.ring.capacity and not self._frames_said:
+        if 2 * frames <= self.ring.capacity:
+            return True
+        if not self._frames_said:
             self._frames_said = True
             log.warning("audio: the device asks for %d frames per callback, more than the ring can keep ready "
                         "(%d): set a smaller period (audio.blocksize, JACK's -p)", frames, self.ring.capacity)
+        return False
 
     # -- the render process ----------------------------------------------------------------
     def _start_render(self, now: float) -> bool:
@@ -168,7 +174,7 @@ class AudioSupervisor:
         self.render, self.problems["render"] = render, ""  # running from here on: the state says so
         self.render_starts += 1
         self._retry["render"] = RETRY_S[0]
-        self._written_at = now  # it has STALLED_S to play into the stream
+        self._written = None  # it has STALLED_S from the next watch to play into the stream
         if rest != "1" and c.realtime:
             log.info("audio: the render process runs without realtime scheduling; see audio.headroom_ms")
         return True
@@ -206,7 +212,7 @@ class AudioSupervisor:
         self.out_latency_s, self.device_name, self.problems["player"] = float(latency), name, ""
         self.player = player  # running from here on: the state says so
         self.opens += 1
-        self._playing_since = self._written_at = now
+        self._playing_since, self._written = now, None
         log.info("audio: playing through %s (%d Hz, %d frames, output latency %.1f ms, notes sound %.1f ms "
                  "after they are due)", name, c.samplerate, c.blocksize, 1000 * self.out_latency_s,
                  1000 * c.blocksize / c.samplerate + c.headroom_ms)

@@ -121,7 +121,8 @@ class Timeline:
                 kept.append((sample, arrived, pitch, velocity, layer))
                 continue
             if sample < start:
-                self.late += 1
+                if velocity > 0 and pitch >= 0:  # a note's start; an end or the pedal late is no news
+                    self.late += 1
                 sample = start
             events.append((sample - start, pitch, velocity, layer))  # all notes off and the pedal, at their samples
             if velocity > 0 and arrived is not None:

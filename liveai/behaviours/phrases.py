@@ -122,7 +122,6 @@ class PhraseReader:
             done(result)
 
         answer = post(answered)
-        self._reading = True
 
         def run() -> None:
             try:
@@ -134,7 +133,8 @@ class PhraseReader:
             answer(result)
 
         self._thread = threading.Thread(target=run, name="liveai-phrase-reader", daemon=True)
-        self._thread.start()
+        self._thread.start()  # raises (no thread to be had): nothing is being read, and the next load may try
+        self._reading = True  # set on the loop before the answer can be: the answer runs on the loop too
 
     def wait(self, timeout: float = 10.0) -> None:
         """Until the file being read is read (tests wait on it; at shutdown the daemon

@@ -41,6 +41,19 @@ def vocab_of(arch: str, config: dict[str, Any] | None = None) -> dict[str, objec
     return melody.describe_vocab() if arch == "vae" else codec.describe_vocab()
 
 
+def plain_args(args: Any) -> dict[str, Any]:
+    """A training run's command-line arguments as a checkpoint keeps them: the values a
+    weights-only load reads back (scalars, and lists of them: --cfg, --hand-over)."""
+    scalar = (str, int, float, bool, type(None))
+    kept: dict[str, Any] = {}
+    for key, value in vars(args).items():
+        if isinstance(value, (list, tuple)) and all(isinstance(v, scalar) for v in value):
+            kept[key] = list(value)
+        elif isinstance(value, scalar):
+            kept[key] = value
+    return kept
+
+
 class CheckpointError(LiveaiError):
     """A checkpoint is missing, unreadable or does not match this code."""
 
@@ -54,7 +67,11 @@ def build_model(arch: str, config: dict[str, Any] | None = None) -> nn.Module:
     unknown = set(config or {}) - fields
     if unknown:
         raise CheckpointError(f"unknown {arch} config fields: {sorted(unknown)}")
-    return model_cls(cfg_cls(**(config or {})))
+    try:
+        cfg = cfg_cls(**(config or {}))
+    except ValueError as exc:  # a field the config itself refuses
+        raise CheckpointError(f"{arch} config: {exc}") from exc
+    return model_cls(cfg)
 
 
 def model_config(model: nn.Module) -> dict[str, Any]:

@@ -41,6 +41,10 @@ class SynthConfig:
     skip: int = 16
     harmonics: int = 16  # sines per voice in the excitation (none above Nyquist)
 
+    def __post_init__(self) -> None:
+        if self.features not in (4, len(FEATURE_NAMES)):  # the feature builder makes one set or the other
+            raise ValueError(f"features: {self.features} is not 4 or {len(FEATURE_NAMES)}")
+
 
 @dataclass
 class SynthState:

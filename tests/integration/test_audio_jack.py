@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -211,16 +212,22 @@ def test_a_render_process_that_dies_is_started_again_from_silence(start_server, 
     assert "the render process ended" in server.log()
 
 
-def test_liveai_killed_leaves_no_audio_process_behind(start_server, jack256: JackServer) -> None:
-    """An installation's liveai killed outright (SIGKILL, an OOM): its audio processes
-    end by themselves within a second or so, holding no device and no memory."""
+@pytest.mark.parametrize("how", ["stopped", "killed"])
+def test_liveai_stopped_or_killed_leaves_no_audio_process_behind(start_server, jack256: JackServer, how: str) -> None:
+    """An installation's liveai stopped (SIGTERM: systemd, Ctrl-C) exits in time, with
+    its audio processes ended; killed outright (SIGKILL, an OOM), its audio processes end
+    by themselves within a second or so. Either way they hold no device and no memory."""
     server, peer = serve_with_audio(start_server, jack256)
     assert server.proc is not None
     left = audio_processes(server.proc.pid)
     assert set(left) == {"render", "player"}
+    if how == "stopped":
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(10) == 0
+        assert not any(running(pid) for pid in left.values())  # ended and reaped before liveai exited
+        return
     server.proc.kill()
     server.proc.wait(5)
-
     wait_until(lambda: not any(running(pid) for pid in left.values()), 5, "liveai's audio processes to end")
 
 

@@ -158,8 +158,9 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
     # synth's weights and sounds as it did until it learns to use them.
     said = train_synth(audio, tmp_path / "aged", 3, "--init", tmp_path / "run" / "last.pt", "--cfg", "features=7")
     assert "4 -> 7 features" in said
-    aged, _ = load_checkpoint(tmp_path / "aged" / "last.pt", "cpu", archs=("synth",))
+    aged, info = load_checkpoint(tmp_path / "aged" / "last.pt", "cpu", archs=("synth",))
     assert aged.config.features == 7 and aged.inp.weight.shape[1] == 7
+    assert info["train_info"]["args"]["cfg"] == ["features=7"]  # how it was made, kept with it
     sys.path.insert(0, str(ROOT / "scripts"))
     from train_synth import grow_into
 

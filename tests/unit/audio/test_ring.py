@@ -125,8 +125,10 @@ def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_be
     os.close(write)
 
 
-def test_a_gap_fades_out_and_what_follows_fades_in_so_a_dropout_is_no_click() -> None:
-    from liveai.audio.player import FADE, Callback
+def play_with_gaps(blocks: list[tuple[int, int]], frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 440 Hz tone through the callback, each callback given `frames` and the ring
+    `written` samples of it first (fewer than frames: a gap); (what played, the tone)."""
+    from liveai.audio.player import Callback
 
     class Status:
         output_underflow = False
@@ -138,18 +140,36 @@ def test_a_gap_fades_out_and_what_follows_fades_in_so_a_dropout_is_no_click() ->
     callback = Callback(attached, write)
     tone = (0.8 * np.sin(2 * np.pi * 440 * np.arange(4096) / 48_000)).astype(np.float32)
     played = []
-    for start, written in ((0, 256), (256, 100), (512, 256), (768, 256)):  # the second block comes short
+    for start, written in blocks:
         ring.write(tone[start:start + written])
-        out = np.zeros((256, 1), dtype=np.float32)
-        callback(out, 256, None, Status())
+        out = np.zeros((frames, 1), dtype=np.float32)
+        callback(out, frames, None, Status())
         played.append(out[:, 0].copy())
-    audio = np.concatenate(played)
-    slope = float(np.abs(np.diff(tone)).max())  # the tone's own largest step
-    assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
-    assert np.abs(audio[256 + 100 + FADE:512]).max() == 0.0  # silence once faded
-    assert np.allclose(audio[512 + FADE:], tone[512 + FADE:1024])  # the tone again, whole
     del callback
     attached.close()
     ring.close()
     os.close(read)
     os.close(write)
+    return np.concatenate(played), tone
+
+
+def test_a_gap_fades_out_and_what_follows_fades_in_so_a_dropout_is_no_click() -> None:
+    from liveai.audio.player import FADE
+
+    audio, tone = play_with_gaps([(0, 256), (256, 100), (512, 256), (768, 256)], 256)  # the second comes short
+    slope = float(np.abs(np.diff(tone)).max())  # the tone's own largest step
+    assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
+    assert np.abs(audio[256 + 100 + FADE:512]).max() == 0.0  # silence once faded
+    assert np.allclose(audio[512 + FADE:], tone[512 + FADE:1024])  # the tone again, whole
+
+
+def test_a_gap_shorter_than_the_fade_rises_from_where_it_left() -> None:
+    """Small blocks (a JACK period of 32): a gap of 20 samples leaves the fade part-way
+    down, and the samples after it rise from there, not from silence."""
+    from liveai.audio.player import FADE
+
+    blocks = [(i * 32, 32) for i in range(4)] + [(128, 12)] + [(160 + i * 32, 32) for i in range(8)]
+    audio, tone = play_with_gaps(blocks, 32)
+    slope = float(np.abs(np.diff(tone)).max())
+    assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
+    assert np.allclose(audio[160 + FADE:], tone[160 + FADE:416])

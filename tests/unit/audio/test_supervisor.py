@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from liveai.audio.engine import AudioEngine
-from liveai.audio.ring import LAST_NS, LATE, RENDERER, RENDERS, STREAM, UNDERRUNS, VOICES, WRITTEN
+from liveai.audio.ring import FRAMES, LAST_NS, LATE, RENDERER, RENDERS, STREAM, UNDERRUNS, VOICES, WRITTEN
 from liveai.audio.supervisor import RETRY_S, STALLED_S, WEDGED_S
 from liveai.config import AudioConfig
 
@@ -129,6 +129,38 @@ def test_a_render_process_that_stops_rendering_is_started_again(make) -> None:
     assert not first.alive and engine.supervisor.problems["render"] == "stalled"
     engine.supervisor.watch(now + 2.0 + STALLED_S + 0.2)
     assert script.last("render_process") is not first and engine.state == "playing"
+
+
+def test_a_render_process_slow_to_start_has_its_full_time_to_render(make) -> None:
+    """Loading torch on a busy machine can take many seconds, and the watch waits for it:
+    the time to render counts from the first look after the start, not from before it."""
+    engine, script, now = playing(make, ["ready 1", "ready 1"], ["playing 0.005 system"])
+    h = engine.ring.header
+    h[WRITTEN] += 256  # the first one plays
+    calling_back(engine, now + 0.5)
+    engine.supervisor.watch(now + 0.5)
+    script.last("render_process").alive = False
+    calling_back(engine, now + 1)
+    engine.supervisor.watch(now + 1)  # started again here; say it took 30 s to be ready
+    second = script.last("render_process")
+    calling_back(engine, now + 31)
+    engine.supervisor.watch(now + 31)
+    assert second.alive  # not yet judged: nothing was expected of it before now
+    calling_back(engine, now + 31 + STALLED_S + 0.1)
+    engine.supervisor.watch(now + 31 + STALLED_S + 0.1)
+    assert not second.alive  # and if it never renders, it is stalled after STALLED_S
+
+
+def test_a_device_period_larger_than_the_ring_is_said_once_and_blames_no_process(make, caplog) -> None:
+    engine, script, now = playing(make, ["ready 1", "ready 1"], ["playing 0.005 system"])
+    engine.ring.header[FRAMES] = engine.ring.capacity  # a JACK period of the whole ring
+    render = script.last("render_process")
+    for t in range(1, 11):  # 10 s: nothing can be written ahead of such a callback
+        calling_back(engine, now + t)
+        engine.supervisor.watch(now + t)
+    assert render.alive and engine.state == "playing"
+    said = [r.getMessage() for r in caplog.records if "frames per callback" in r.getMessage()]
+    assert len(said) == 1 and "set a smaller period" in said[0]
 
 
 def test_an_audio_process_that_stops_calling_back_is_started_again_and_its_counts_are_carried_over(make) -> None:

@@ -110,6 +110,11 @@ def test_a_late_note_starts_at_the_next_sample_rendered_and_is_counted(stream: S
     stream.send(NoteOn(60, 100, t=99.9))  # due 100 ms before the callback
     assert stream.timeline._events_in(512, BLOCK) == [(0, 60, 100, LIVEAI)]
     assert stream.timeline.late == 1
+    # Its end and the pedal, late too, are played at once but are not counted: only a
+    # note that starts late is heard late.
+    stream.send(NoteOff(60, t=99.95), ControlChange(64, 127, t=99.95))
+    assert [e[1:3] for e in stream.timeline._events_in(768, BLOCK)] == [(60, 0), (-2, 127)]
+    assert stream.timeline.late == 1
 
 
 def test_a_late_callback_does_not_move_the_notes(stream: Stream) -> None:

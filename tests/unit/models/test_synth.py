@@ -46,3 +46,15 @@ def test_it_is_causal_with_the_delay_it_declares(net):
     assert net.delay == 0
     assert torch.equal(a[:, :500], b[:, :500]) and a[0, 500] != b[0, 500]
     assert net.receptive_field == 1 + 2 * (1 + 2 + 4 + 8 + 16 + 32 + 64)
+
+
+def test_a_feature_count_the_builder_cannot_make_is_refused():
+    """The feature builder makes the first synth's 4 channels or all 7: a config of 5 would
+    build, then fail in the render process at every start."""
+    from liveai.models.checkpoint import CheckpointError, build_model
+
+    with pytest.raises(ValueError, match="features: 5 is not 4 or 7"):
+        SynthConfig(features=5)
+    with pytest.raises(CheckpointError, match="synth config: features: 6"):
+        build_model("synth", {"features": 6})
+    assert build_model("synth", {"features": 7}).config.features == 7
