@@ -1,7 +1,7 @@
 """liveai's own sound (#12): the synth, played live by two processes of liveai's own.
 
     the loop:            AudioEngine.sink(event)   liveai's notes, pedal and all-notes-off, as records on a pipe
-                         AudioEngine.tap(event)    the player's (audio.play = "all"), as their own layer
+                         AudioEngine.tap(event)    the player's (audio.play = "all"), a layer per source
     the render process:  records -> the stream's samples -> the synth -> the shared Ring, each block just
                          in time for the callback (liveai.audio.render_process, liveai.audio.timeline)
     the audio process:   its PortAudio callback copies one block from the ring (liveai.audio.player)
@@ -40,6 +40,7 @@ from .wire import RecordWriter, open_pipe
 log = logging.getLogger(__name__)
 
 ALL_OFF = (120, 123)  # all sound off, all notes off: what a panic sends
+PLAYER_LAYERS = 254  # each source of the player's (a keyboard, an OSC client) a layer: 1..254 (a byte)
 DROPS_SAID_S = 1.0  # dropped notes are logged at most this often
 
 
@@ -62,6 +63,7 @@ class AudioEngine:
             os.set_blocking(fd, False)  # the callback never waits on a full pipe
         self.supervisor = AudioSupervisor(config, synth, self.ring, self._events_r, self._wake, spawn)
         self._drops_said, self._drops_seen = float("-inf"), 0
+        self._layers: dict[str, int] = {}  # the player's sources and their layers, the longest silent first
 
     @property
     def state(self) -> str:
@@ -77,9 +79,23 @@ class AudioEngine:
         self._take(event, LIVEAI)
 
     def tap(self, event: Event) -> None:
-        """An event the player sent in (audio.play = "all"): their notes are their own
-        layer, so their note-off, pedal or lost keyboard never ends liveai's note."""
-        self._take(event, PLAYER)
+        """An event the player sent in (audio.play = "all"): each of the player's sources
+        is a layer of its own, so its note-off, pedal or loss never ends liveai's note,
+        nor another keyboard's or client's."""
+        self._take(event, self._layer_of(event.source, event.t))
+
+    def _layer_of(self, source: str, t: float) -> int:
+        layer = self._layers.get(source)
+        if layer is not None:
+            self._layers[source] = self._layers.pop(source)  # the most recent last
+            return layer
+        if len(self._layers) < PLAYER_LAYERS:
+            layer = PLAYER + len(self._layers)
+        else:  # the source heard from longest ago gives its layer up, ending what it held (its pedal too)
+            layer = self._layers.pop(next(iter(self._layers)))
+            self._send(t, None, ALL_NOTES_OFF, 0, layer)
+        self._layers[source] = layer
+        return layer
 
     def _take(self, event: Event, layer: int) -> None:
         match event:

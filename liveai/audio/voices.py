@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LIVEAI, PLAYER = 0, 1  # whose note a voice plays: liveai's, or the player's (audio.play = "all")
+# Whose note a voice plays: liveai's (0), or the player's (audio.play = "all"), each of the
+# player's sources a layer of its own from PLAYER up.
+LIVEAI, PLAYER = 0, 1
 
 
 def midi_to_hz(pitch: int) -> float:

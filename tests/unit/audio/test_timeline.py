@@ -196,6 +196,36 @@ def test_the_players_notes_are_their_own_layer(stream: Stream) -> None:
     assert stream.voices_after_release(512 + SR // 5) == 0
 
 
+def test_each_of_the_players_sources_is_a_layer_of_its_own(stream: Stream) -> None:
+    """Two keyboards (or a keyboard and a Pd patch): one's pedal holds only its own notes,
+    and one lost ends only its own notes, pedal and all."""
+    a, b = "midi:Keystation", "osc:127.0.0.1"
+    stream.send(NoteOn(60, 100, t=0.0, source=a), ControlChange(64, 127, t=0.0, source=a),
+                NoteOn(64, 100, t=0.0, source=b), tap=True)
+    stream.send(NoteOff(60, t=0.0, source=a), NoteOff(64, t=0.0, source=b), tap=True)
+    assert stream.voices_after_release(0) == 1  # a's pedal holds a's note, not b's
+    stream.send(NoteOn(67, 100, t=0.0, source=b), NoteOn(72, 100, t=0.0, source=a), tap=True)
+    renderer = stream.timeline.renderer
+    renderer.render(BLOCK, stream.timeline._events_in(BLOCK + SR // 5, BLOCK))
+    assert renderer.voices() == 3
+    stream.send(ControlChange(123, 0, t=0.0, source=a), tap=True)  # a is unplugged: liveai ends what it held
+    assert stream.voices_after_release(2 * BLOCK + SR // 5) == 1  # b's G plays on
+    stream.send(NoteOn(60, 100, t=0.0, source=a), NoteOff(60, t=0.0, source=a), tap=True)
+    assert stream.voices_after_release(3 * BLOCK + 2 * SR // 5) == 1  # a's pedal came up with it
+
+
+def test_a_new_source_past_the_layers_takes_the_longest_silent_ones(stream: Stream, monkeypatch) -> None:
+    """Layers are a byte's worth: the 255th source takes the layer of the source heard
+    from longest ago, whose notes and pedal end first, so nothing of it is left held."""
+    monkeypatch.setattr("liveai.audio.engine.PLAYER_LAYERS", 2)
+    stream.send(NoteOn(60, 100, t=0.0, source="a"), ControlChange(64, 127, t=0.0, source="a"),
+                NoteOn(64, 100, t=0.0, source="b"), tap=True)
+    stream.send(NoteOn(67, 100, t=0.0, source="c"), NoteOff(67, t=0.0, source="c"), tap=True)  # a's layer now
+    assert stream.voices_after_release(0) == 1  # b's note; a's ended, and its pedal holds nothing of c's
+    stream.send(NoteOff(64, t=0.0, source="b"), tap=True)
+    assert stream.voices_after_release(BLOCK + SR // 5) == 0
+
+
 def test_thrus_echo_of_the_players_note_is_heard_once() -> None:
     """audio.play = "all" in thru mode: the tap plays the player's note; liveai's echo of
     it (it carries the player's source) is not played again beside it."""
