@@ -19,6 +19,15 @@ class Event:
     source: str = field(default="", kw_only=True, compare=False)
 
 
+def player_of(source: str) -> str:
+    """Who played an event from `source` ("osc:host:port", "midi:<input>", ...): an OSC
+    host whatever port each message comes from (oscsend opens a new one per call), else
+    the source itself."""
+    if source.startswith("osc:"):
+        return source.rpartition(":")[0]
+    return source
+
+
 @dataclass(frozen=True, slots=True)
 class NoteOn(Event):
     pitch: int

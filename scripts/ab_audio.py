@@ -41,6 +41,13 @@ def worktree(commit: str, into: Path) -> Path:
     return into
 
 
+def end_group(run: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(run.pid, sig)
+    except ProcessLookupError:  # it ended meanwhile
+        pass
+
+
 def one_run(tree: Path, frames: int, setting: float, seconds: float) -> dict[str, Any]:
     setting = int(setting) if float(setting).is_integer() else setting  # a count of blocks is an int
     code = ("import json, sys; from liveai.bench.audio import bench_stream; "
@@ -51,11 +58,11 @@ def one_run(tree: Path, frames: int, setting: float, seconds: float) -> dict[str
     try:
         out, err = run.communicate(timeout=seconds + 300)
     except subprocess.TimeoutExpired:
-        os.killpg(run.pid, signal.SIGTERM)
+        end_group(run, signal.SIGTERM)
         try:
             run.communicate(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(run.pid, signal.SIGKILL)
+            end_group(run, signal.SIGKILL)
             run.communicate()
         raise SystemExit(f"the run in {tree} took longer than {seconds + 300:.0f} s; ended it and its processes")
     if run.returncode != 0:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import AudioConfig
-from ..events import ControlChange, Event, NoteOff, NoteOn
+from ..events import ControlChange, Event, NoteOff, NoteOn, player_of
 from .features import ALL_NOTES_OFF, PEDAL
 from .ring import (BLOCKS, FRAMES, LATE, NOTE_P50_US, NOTE_P99_US, REALTIME, RENDER_P50_US, RENDER_P99_US,
                    RENDERS, UNDERRUNS, VOICES, XRUNS, Ring)
@@ -63,7 +63,7 @@ class AudioEngine:
             os.set_blocking(fd, False)  # the callback never waits on a full pipe
         self.supervisor = AudioSupervisor(config, synth, self.ring, self._events_r, self._wake, spawn)
         self._drops_said, self._drops_seen = float("-inf"), 0
-        self._layers: dict[str, int] = {}  # the player's sources and their layers, the longest silent first
+        self._layers: dict[str, int] = {}  # the players (player_of) and their layers, the longest silent first
 
     @property
     def state(self) -> str:
@@ -80,21 +80,28 @@ class AudioEngine:
 
     def tap(self, event: Event) -> None:
         """An event the player sent in (audio.play = "all"): each of the player's sources
-        is a layer of its own, so its note-off, pedal or loss never ends liveai's note,
-        nor another keyboard's or client's."""
-        self._take(event, self._layer_of(event.source, event.t))
+        (a MIDI input, an OSC host) is a layer of its own, so its note-off, pedal or loss
+        never ends liveai's note, nor another keyboard's or client's."""
+        player = player_of(event.source)
+        match event:
+            case NoteOn() | NoteOff() | ControlChange(pedal=bool()):
+                self._take(event, self._layer_of(player, event.t))
+            case ControlChange(controller=c) if c in ALL_OFF:  # a source lost, or its panic
+                layer = self._layers.get(player)  # not heard from: nothing of it sounds
+                if layer is not None:
+                    self._take(event, layer)
 
-    def _layer_of(self, source: str, t: float) -> int:
-        layer = self._layers.get(source)
+    def _layer_of(self, player: str, t: float) -> int:
+        layer = self._layers.get(player)
         if layer is not None:
-            self._layers[source] = self._layers.pop(source)  # the most recent last
+            self._layers[player] = self._layers.pop(player)  # the most recent last
             return layer
         if len(self._layers) < PLAYER_LAYERS:
             layer = PLAYER + len(self._layers)
-        else:  # the source heard from longest ago gives its layer up, ending what it held (its pedal too)
+        else:  # the player heard from longest ago gives its layer up, ending what it held (its pedal too)
             layer = self._layers.pop(next(iter(self._layers)))
             self._send(t, None, ALL_NOTES_OFF, 0, layer)
-        self._layers[source] = layer
+        self._layers[player] = layer
         return layer
 
     def _take(self, event: Event, layer: int) -> None:

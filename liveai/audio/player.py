@@ -67,14 +67,16 @@ class Callback:
     def __init__(self, ring: Ring, wake_fd: int) -> None:
         self.ring, self.wake_fd = ring, wake_fd
         self.mono = np.zeros(MOST_FRAMES, dtype=np.float32)
-        self.fade_out = np.zeros(MOST_FRAMES, dtype=np.float32)  # from the last sample to silence
+        self.fade_out = np.zeros(FADE + MOST_FRAMES, dtype=np.float32)  # from the last sample to silence
         self.fade_out[:FADE] = np.linspace(1.0, 0.0, FADE, endpoint=False)
         self.fade_in = np.linspace(0.0, 1.0, FADE, endpoint=False).astype(np.float32)
         self.fade_rest = (1.0 - self.fade_in).astype(np.float32)  # of the level a gap left
         self.scratch = np.zeros(FADE, dtype=np.float32)
         self.last = np.float32(0.0)  # the last sample played
-        self.rise = FADE  # how far into the fade-in after a gap (it may span callbacks); FADE: none under way
-        self.rise_from = np.float32(0.0)  # the level the gap left: silence, or part-way down if it was short
+        # A gap's two fades, each of which may span small callbacks: how far into each
+        # (FADE: done), and from what level.
+        self.fall, self.fall_from = FADE, np.float32(0.0)  # from the last sample before the gap
+        self.rise, self.rise_from = FADE, np.float32(0.0)  # from the level the gap left (0 if it was long)
         self.header = ring.header
         ring.skip_to_written()  # an earlier stream's samples are not ours
         self.renderer = int(ring.header[RENDERER])  # the render process last seen
@@ -99,7 +101,11 @@ class Callback:
         if header[RENDERER] != self.renderer:  # a render process started or ended: prime again
             self.renderer, self.first_written = int(header[RENDERER]), int(header[WRITTEN])
         if got < frames:
-            np.multiply(self.fade_out[:frames - got], mono[got - 1] if got else self.last, out=mono[got:])
+            if got or self.rise > 0:  # a gap begins here: fall from the last sample played
+                self.fall, self.fall_from = 0, mono[got - 1] if got else self.last
+            k = self.fall  # else the gap goes on from the last callback: so does its fall
+            np.multiply(self.fade_out[k:k + frames - got], self.fall_from, out=mono[got:])
+            self.fall = min(k + frames - got, FADE)
             self.rise = 0
             if header[WRITTEN] > self.first_written:  # the render process has begun to play into this stream
                 header[UNDERRUNS] += 1

@@ -150,6 +150,7 @@ class AudioSupervisor:
         frames = int(self.ring.header[FRAMES])
         if 2 * frames <= self.ring.capacity:
             return True
+        self._written = None  # when they fit again, the render process is judged afresh
         if not self._frames_said:
             self._frames_said = True
             log.warning("audio: the device asks for %d frames per callback, more than the ring can keep ready "

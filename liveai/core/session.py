@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..config import ServerConfig
 from ..errors import CommandError
-from ..events import ControlChange, NoteOff, NoteOn
+from ..events import ControlChange, NoteOff, NoteOn, player_of
 from .behaviour import Behaviours
 from .context import Context
 from .recorder import Recorder
@@ -160,9 +160,7 @@ class Sessions:
     def key(self, source: str) -> str:
         if self.config.sessions != "per_source" or not source:
             return SHARED
-        if source.startswith("osc:"):
-            return source.rpartition(":")[0]  # the host, not the port
-        return source
+        return player_of(source)
 
     def find(self, source: str = "") -> Session | None:
         return self._sessions.get(self.key(source))

@@ -173,3 +173,14 @@ def test_a_gap_shorter_than_the_fade_rises_from_where_it_left() -> None:
     slope = float(np.abs(np.diff(tone)).max())
     assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
     assert np.allclose(audio[160 + FADE:], tone[160 + FADE:416])
+
+
+def test_a_gap_over_several_small_callbacks_falls_to_silence_in_the_fade_and_rises_over_several() -> None:
+    from liveai.audio.player import FADE
+
+    blocks = [(i * 32, 32) for i in range(4)] + [(0, 0)] * 5 + [(288 + i * 32, 32) for i in range(8)]
+    audio, tone = play_with_gaps(blocks, 32)
+    slope = float(np.abs(np.diff(tone)).max())
+    assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
+    assert np.abs(audio[128 + FADE:288]).max() == 0.0  # silent 2 ms into the gap, as after a big block's
+    assert np.allclose(audio[288 + FADE:], tone[288 + FADE:544])

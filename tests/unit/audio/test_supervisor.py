@@ -161,6 +161,13 @@ def test_a_device_period_larger_than_the_ring_is_said_once_and_blames_no_process
     assert render.alive and engine.state == "playing"
     said = [r.getMessage() for r in caplog.records if "frames per callback" in r.getMessage()]
     assert len(said) == 1 and "set a smaller period" in said[0]
+    engine.ring.header[FRAMES] = 256  # JACK's period set back: the render process is judged afresh
+    calling_back(engine, now + 11)
+    engine.supervisor.watch(now + 11)
+    assert render.alive
+    calling_back(engine, now + 11 + STALLED_S + 0.1)
+    engine.supervisor.watch(now + 11 + STALLED_S + 0.1)
+    assert not render.alive  # and it still renders nothing: stalled
 
 
 def test_an_audio_process_that_stops_calling_back_is_started_again_and_its_counts_are_carried_over(make) -> None:

@@ -198,11 +198,12 @@ def test_the_players_notes_are_their_own_layer(stream: Stream) -> None:
 
 def test_each_of_the_players_sources_is_a_layer_of_its_own(stream: Stream) -> None:
     """Two keyboards (or a keyboard and a Pd patch): one's pedal holds only its own notes,
-    and one lost ends only its own notes, pedal and all."""
-    a, b = "midi:Keystation", "osc:127.0.0.1"
+    and one lost ends only its own notes, pedal and all. An OSC host is one player
+    whatever port each message comes from (oscsend opens a new one per call)."""
+    a, b = "midi:Keystation", "osc:127.0.0.1:50001"
     stream.send(NoteOn(60, 100, t=0.0, source=a), ControlChange(64, 127, t=0.0, source=a),
                 NoteOn(64, 100, t=0.0, source=b), tap=True)
-    stream.send(NoteOff(60, t=0.0, source=a), NoteOff(64, t=0.0, source=b), tap=True)
+    stream.send(NoteOff(60, t=0.0, source=a), NoteOff(64, t=0.0, source="osc:127.0.0.1:50002"), tap=True)
     assert stream.voices_after_release(0) == 1  # a's pedal holds a's note, not b's
     stream.send(NoteOn(67, 100, t=0.0, source=b), NoteOn(72, 100, t=0.0, source=a), tap=True)
     renderer = stream.timeline.renderer
@@ -224,6 +225,11 @@ def test_a_new_source_past_the_layers_takes_the_longest_silent_ones(stream: Stre
     assert stream.voices_after_release(0) == 1  # b's note; a's ended, and its pedal holds nothing of c's
     stream.send(NoteOff(64, t=0.0, source="b"), tap=True)
     assert stream.voices_after_release(BLOCK + SR // 5) == 0
+    # A source lost that was never heard (or played only knobs) takes no layer from one that was.
+    stream.send(NoteOn(62, 100, t=0.0, source="b"), ControlChange(1, 64, t=0.0, source="d"), tap=True)
+    stream.send(ControlChange(123, 0, t=0.0, source="e"), tap=True)
+    assert stream.voices_after_release(2 * BLOCK + 2 * SR // 5) == 1
+    assert set(stream.engine._layers) == {"b", "c"}
 
 
 def test_thrus_echo_of_the_players_note_is_heard_once() -> None:
