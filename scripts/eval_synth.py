@@ -52,8 +52,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from plots import decay_chart, spectrograms  # noqa: E402
 
-from liveai.audio.quality import (DECAY_POINTS_S, SYSTEMS, baseline, decay_db, distances, excitation,  # noqa: E402
-                                  PROBES, fit, held_notes, high_share_db, rms_matched, summarize, systems_of)
+from liveai.audio.quality import (DECAY_POINTS_S, SYSTEMS, baseline, decay_db, distances,  # noqa: E402
+                                  PROBES, fit, held_notes, high_share_db, summarize, systems_of)
 from liveai.data.audio import fluidsynth_render  # noqa: E402
 from liveai.audio.renderer import SynthRenderer, render_notes  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
@@ -87,9 +87,7 @@ def held_decay(renderer: SynthRenderer, previous: SynthRenderer | None, config: 
     notes = held_notes(probe)
     rate = config.sample_rate
     reference = fluidsynth_render(notes, rate)
-    sounding = {"reference": reference, "model": fit(render_notes(renderer, notes), len(reference)),
-                "excitation": rms_matched(excitation(notes, len(reference), config), reference),
-                "sine": rms_matched(excitation(notes, len(reference), config, harmonics=1), reference)}
+    sounding = {"reference": reference, **systems_of(notes, reference, render_notes(renderer, notes), config)}
     if previous is not None:
         sounding["previous"] = fit(render_notes(previous, notes), len(reference))
     curves = {name: decay_db(audio, notes, rate) for name, audio in sounding.items()}

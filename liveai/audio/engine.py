@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ class AudioEngine:
             os.set_blocking(fd, False)  # the callback never waits on a full pipe
         self.supervisor = AudioSupervisor(config, synth, self.ring, self._events_r, self._wake, spawn)
         self._drops_said, self._drops_seen = float("-inf"), 0
-        self._layers: dict[str, int] = {}  # the players (player_of) and their layers, the longest silent first
+        self._layers: OrderedDict[str, int] = OrderedDict()  # the players (player_of) and their layers, the longest silent first
 
     @property
     def state(self) -> str:
@@ -94,12 +95,12 @@ class AudioEngine:
     def _layer_of(self, player: str, t: float) -> int:
         layer = self._layers.get(player)
         if layer is not None:
-            self._layers[player] = self._layers.pop(player)  # the most recent last
+            self._layers.move_to_end(player)
             return layer
         if len(self._layers) < PLAYER_LAYERS:
             layer = PLAYER + len(self._layers)
         else:  # the player heard from longest ago gives its layer up, ending what it held (its pedal too)
-            layer = self._layers.pop(next(iter(self._layers)))
+            _, layer = self._layers.popitem(last=False)
             self._send(t, None, ALL_NOTES_OFF, 0, layer)
         self._layers[player] = layer
         return layer

@@ -177,7 +177,9 @@ class AudioSupervisor:
         self._retry["render"] = RETRY_S[0]
         self._written = None  # it has STALLED_S from the next watch to play into the stream
         if rest != "1" and c.realtime:
-            log.info("audio: the render process runs without realtime scheduling; see audio.headroom_ms")
+            log.warning("audio: the render process runs without realtime scheduling (not allowed: root, an rtprio "
+                        "limit, or LimitRTPRIO= in a systemd unit allow it); expect dropouts, or raise "
+                        "audio.headroom_ms")
         return True
 
     def _stop_render(self) -> None:

@@ -25,6 +25,10 @@ def test_the_unit_never_runs_as_root_and_is_hardened():
     assert service.get("Restart") == "always"
     # the config's relative paths (morph.folder) must land where the unit may write
     assert service.get("WorkingDirectory") == f"%S/{service.get('StateDirectory')}"
+    # the synth's render process may ask for SCHED_FIFO at its priority, never root
+    from liveai.audio.render_process import REALTIME_PRIORITY
+
+    assert service.get("RestrictRealtime") == "no" and int(service.get("LimitRTPRIO", 0)) >= REALTIME_PRIORITY
 
 
 def test_systemd_rates_its_exposure_ok(tmp_path):
