@@ -10,6 +10,7 @@ from fakes import make_engine, make_model_engine, run_until, tiny_vae
 
 from liveai.behaviours.morph_desk import Pattern
 from liveai.config import Config
+from liveai.config.load import load_config
 from liveai.errors import CommandError
 from liveai.events import ControlChange, NoteOff, NoteOn, ProgramChange, StateChanged
 
@@ -243,8 +244,9 @@ def test_panic_is_global_and_each_session_resumes_by_its_own_rule():
 
 
 def test_a_cc_or_program_mapped_to_panic_and_play():
-    engine, clock, sink, port = make_model_engine("autopilot", midi__cc_map={"20": "panic"},
-                                                  midi__program_map={"9": "play"})
+    maps = load_config(None, ['midi.cc_map={"20" = "panic"}', 'midi.program_map={"9" = "play"}']).midi
+    engine, clock, sink, port = make_model_engine("autopilot", midi__cc_map=maps.cc_map,
+                                                  midi__program_map=maps.program_map)
     drive(engine, clock, port, 3.0)
     engine.handle(ControlChange(20, 0, t=clock.t, source="midi:pads"))  # a button's release does nothing
     assert not engine.state["panicked"]
