@@ -51,3 +51,11 @@ class Off(BaseBehaviour):
     """Listens (the model still hears every note) and says nothing."""
 
     name = "off"
+
+
+class Stopped(BaseBehaviour):
+    """A session's mode stopped by a panic or a stop: it hears and says nothing until the
+    session resumes the mode (it keeps the mode's name, so errors name the mode)."""
+
+    def __init__(self, mode: str) -> None:
+        self.name = mode

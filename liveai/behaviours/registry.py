@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import Config
-from ..config.types import MODES, TRIGGERS, SessionId, Slot
+from ..config.types import MODES, SessionId, Slot
 from ..core.behaviour import Behaviour, Ears
 from ..core.commands import CommandDef, Request, command, player_source
 from ..core.context import Context
@@ -20,7 +20,7 @@ from ..errors import CommandError, ConfigError
 from ..models.vae import MelodyVAE
 from ..music.note import Note
 from .autopilot import Autopilot
-from .base import Off
+from .base import Off, Stopped
 from .duet import Duet
 from .harmonize import ModelHarmonizer
 from .listener import Listener
@@ -40,6 +40,7 @@ class Mode:
     needs_model: bool = False
     unavailable: str = ""  # why this mode cannot run in this release
     commands: tuple[CommandDef, ...] = ()
+    plays_alone: bool = False  # it plays without the player (after a panic only play or a mode resumes it)
 
 
 def _harmonize(config: Config, listener: Listener | None) -> Behaviour:
@@ -96,8 +97,9 @@ MODE_LIST = (
     Mode("thru", lambda config, listener: Thru()),
     Mode("harmonize", _harmonize),
     Mode("duet", _with_model(Duet), needs_model=True),
-    Mode("autopilot", _with_model(Autopilot), needs_model=True),
-    Mode("morph", lambda config, listener: Off(), needs_model=True, commands=(morph_capture, morph_load)),
+    Mode("autopilot", _with_model(Autopilot), needs_model=True, plays_alone=True),
+    Mode("morph", lambda config, listener: Off(), needs_model=True, commands=(morph_capture, morph_load),
+         plays_alone=True),
 )
 
 
@@ -157,6 +159,12 @@ class Registry:
             return Morph(ctx.config, self.desk(ctx))
         return self.modes[mode].make(ctx.config, ears)
 
+    def plays_alone(self, mode: str) -> bool:
+        return self.modes[mode].plays_alone
+
+    def stopped(self, mode: str) -> Behaviour:
+        return Stopped(mode)
+
     def close(self, session: str) -> None:
         """A session closed: its slots go with it."""
         desk = self.desks.pop(session, None)
@@ -170,7 +178,7 @@ class Registry:
         desk.put(slot, captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None), ctx)
 
     def trigger(self, action: str, ctx: Context, played: list[Note]) -> None:
-        if action not in TRIGGERS:
+        if action not in ("capture_a", "capture_b"):  # the engine does the transport's and panic
             raise CommandError("bad_value", f"unknown action {action!r}")
         self.capture(action.removeprefix("capture_"), ctx, played)  # capture_a, capture_b
 

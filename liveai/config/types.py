@@ -41,7 +41,7 @@ UNIT = Range(0.0, 1.0, clamp=True)
 # Public values a CC can be mapped to (`midi.cc_map`), scaled from 0..127 onto their range.
 CONTROLS = {"temperature": TEMPERATURE, "tempo": TEMPO, "morph": UNIT, "density": UNIT}
 # Actions a CC (value >= 64: a button pressed) or a program change can trigger (`midi.cc_map`, `midi.program_map`).
-TRIGGERS = ("capture_a", "capture_b")
+TRIGGERS = ("capture_a", "capture_b", "panic", "play", "stop")
 
 Pitch = Annotated[int, Range(0, 127)]
 Velocity = Annotated[int, Range(0, 127)]

@@ -56,8 +56,8 @@ def cc(engine: Engine, request: Request, controller: Midi7, value: Midi7, channe
 @command("mode")
 def mode(engine: Engine, request: Request, name: ModeName, session: SessionId | None = None) -> None:
     """Switch behaviour: off, thru, harmonize, duet, autopilot, morph (needs a captured or loaded slot). Sounding
-    notes are released. With `server.sessions = "per_source"` only the sender's (or the named)
-    session changes."""
+    notes are released; the mode starts afresh (the same mode too), which resumes it after a panic or a stop.
+    With `server.sessions = "per_source"` only the sender's (or the named) session changes."""
     engine.set_mode(name, player_source(request, session))
 
 
@@ -94,13 +94,15 @@ def register(engine: Engine, request: Request, low: Pitch, high: Pitch) -> None:
 
 @command("play")
 def play(engine: Engine, request: Request) -> None:
-    """Start the transport: beats go out as `/liveai/out/beat n` (and MIDI clock if enabled)."""
+    """Start the transport: beats go out as `/liveai/out/beat n` (and MIDI clock if enabled); every mode a
+    panic or a stop stopped (the autopilot, the morph loop) plays again."""
     engine.play()
 
 
 @command("stop")
 def stop(engine: Engine, request: Request) -> None:
-    """Stop the transport; every sounding note gets its note-off."""
+    """Stop the transport and every generator (the autopilot, a duet answer, the morph loop) until
+    `/liveai/play` or a mode; every sounding note gets its note-off."""
     engine.stop()
 
 
@@ -119,7 +121,10 @@ def morph(engine: Engine, request: Request, x: Unit) -> None:
 
 @command("panic")
 def panic(engine: Engine, request: Request) -> None:
-    """All notes off everywhere, queued notes dropped."""
+    """Silence: all notes off everywhere, queued notes dropped, and every generator in every session
+    stopped (the autopilot, a duet answer, the morph loop), its model state forgotten.
+    `/liveai/out/panicked 1` says so. `/liveai/play` or a mode resumes them; the player's next note
+    (or controller) resumes thru, harmonize and duet. `/liveai/out/panicked 0` once all are resumed."""
     engine.panic()
 
 

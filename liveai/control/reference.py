@@ -31,6 +31,8 @@ OUTGOING = [
                                          "them decoded: a knob turn is now a lookup"),
     ("/liveai/out/density", "x", "the density changed"),
     ("/liveai/out/playing", "0 or 1", "the transport started or stopped"),
+    ("/liveai/out/panicked", "0 or 1", "1: a panic stopped every generator; 0: play, a mode or the player's "
+                                       "playing resumed every session it stopped"),
     ("/liveai/pong", "[token]", "answer to `/liveai/ping`"),
     ("/liveai/status", "key value ...", "answer to `/liveai/status`"),
     ("/liveai/error", "code message", "a message was refused: `malformed`, `unknown_address`, `bad_args`, "
@@ -75,7 +77,7 @@ def render() -> str:
               "`mqtt_retained_ignored`): it would act again at every reconnect |",
               "| `<base>/status` | out, retained | `online`; `offline` on shutdown and as the last will |",
               "| `<base>/state/<name>` | out, retained | current `mode`, `tempo`, `temperature`, `morph`, "
-              "`density`, `playing` |",
+              "`density`, `playing`, `panicked` |",
               "| `<base>/telemetry` | out, every `mqtt.telemetry_s` | JSON: the `/liveai/status` keys |",
               "| `<base>/error` | out | JSON `{command, code, message}` for a refused command |",
               "", END]

@@ -51,7 +51,7 @@ class Engine:
         self._state = State({
             "mode": config.server.mode, "temperature": config.server.temperature, "tempo": config.clock.bpm,
             "morph": 0.0, "density": 0.5, "playing": False, "key": h.key, "scale": h.scale,
-            "low": h.low, "high": h.high,
+            "low": h.low, "high": h.high, "panicked": False,
         }, self.output.send, now)
         self.conductor = Conductor(config, self.output, self._state, self._beat, self._upcoming_beat)
         self.sessions = Sessions(config.server, self._open_session, self.stats, now)
@@ -74,7 +74,7 @@ class Engine:
 
     def _open_session(self, key: str) -> Session:
         ctx = Context(key, self.config, self.output, self.state, self.conductor.clock, self.models, self.miss)
-        return Session(key, ctx, self.state["mode"], self.behaviours)
+        return Session(key, ctx, self.state["mode"], self.behaviours, "panic" if self.state["panicked"] else None)
 
     # -- input -----------------------------------------------------------------
     def handle(self, event: Event) -> None:
@@ -114,6 +114,8 @@ class Engine:
                     session.release()
             case _:
                 raise CommandError("bad_event", f"cannot handle {type(event).__name__}")
+        if self.state["panicked"]:
+            self._settle_panic()  # the player's note may have resumed their session
 
     def _control_change(self, event: ControlChange) -> None:
         target = self._cc_map.get(event.controller)
@@ -128,6 +130,10 @@ class Engine:
         self.set_value(target, span.lo + (span.hi - span.lo) * event.value / 127.0)
 
     def _trigger(self, action: str, source: str) -> None:
+        transport = {"panic": self.panic, "play": self.play, "stop": self.stop}.get(action)
+        if transport is not None:
+            transport()
+            return
         session = self.sessions.get(source)
         self.behaviours.trigger(action, session.ctx, session.recorder.notes(self.now()))
 
@@ -161,29 +167,48 @@ class Engine:
         self.behaviours.check(name, self.models is not None, key if alone else SHARED)
         if alone:
             self.sessions.get(source).set_mode(name)
+            self._settle_panic()
             log.info("mode %s for %s", name, key)
             return
         for session in self.sessions:
             session.set_mode(name)
         self._state.set("mode", name)
+        self._state.set("panicked", False)
         log.info("mode %s", name)
 
     def continue_(self, beats: float, source: str = "") -> None:
         self.sessions.get(source).continue_(beats)
+        self._settle_panic()  # asking a halted duet for an answer resumes it
 
     def play(self, resume: bool = False, at: float | None = None) -> None:
+        """Start the transport and every session's mode that a stop or a panic halted."""
         self.conductor.play(resume, at)
+        for session in self.sessions:
+            session.resume()
+        self._state.set("panicked", False)
 
     def stop(self) -> None:
+        """Stop the transport and every generator (play resumes them); every note ends."""
         self.conductor.stop()
-        self._release_all()
+        for session in self.sessions:
+            session.halt("stop")
+        self.output.release_tracked()
 
     def panic(self) -> None:
-        """All notes off everywhere, every queued note dropped; then every session starts
-        afresh (new model state; an autopilot plays on from silence)."""
-        self._silence()
+        """Silence: all notes off everywhere, every queued note dropped, and every
+        generator of every session stopped with its model state forgotten, until play, a
+        mode command or (for a mode that answers the player) the player's next note."""
         for session in self.sessions:
-            session.restart()
+            session.halt("panic")
+        self._silence()
+        self._state.set("panicked", True)
+        log.info("panic: every generator stopped until play, a mode or the player's next note")
+
+    def _settle_panic(self) -> None:
+        """The panic is over once every session it stopped has resumed on its own (a
+        note, a per-session mode)."""
+        if len(self.sessions) and not any(s.stopped_by == "panic" for s in self.sessions):
+            self._state.set("panicked", False)
 
     def shutdown(self) -> None:
         self.stop()
@@ -207,14 +232,10 @@ class Engine:
             session.upcoming_beat(n, t)
 
     def _silence(self) -> None:
+        """After the sessions let go: whatever is queued or still sounds, and every channel."""
         self.output.drop_queued_notes()
-        self._release_all()
-        self.output.silence_channels()
-
-    def _release_all(self) -> None:
-        for session in self.sessions:
-            session.release()
         self.output.release_tracked()
+        self.output.silence_channels()
 
     def status(self) -> dict[str, Any]:
         now = self.now()
@@ -228,6 +249,7 @@ class Engine:
             "temperature": self.state["temperature"],
             "density": self.state["density"],
             "key": f"{self.state['key']} {self.state['scale']}",
+            "panicked": self.state["panicked"],
             "sessions": len(self.sessions),
             "sounding_notes": len(self.output.tracker.sounding),
             "scheduled": len(self.output.scheduler),

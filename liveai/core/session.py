@@ -29,9 +29,14 @@ SHARED = "main"  # the one session when sessions are shared
 class Session:
     """A session's keys and sustain pedal are kept here, whatever the mode: a key released
     while the pedal is down reaches the behaviour (and the model) when the pedal lifts,
-    so what the behaviour sounds for it (harmony voices) is held as a piano would."""
+    so what the behaviour sounds for it (harmony voices) is held as a piano would.
 
-    def __init__(self, key: str, ctx: Context, mode: str, behaviours: Behaviours) -> None:
+    A panic or a stop halts the session: its mode is stopped (a silent stand-in takes its
+    place) until `resume` (play, a mode command) or, for a mode that answers the player
+    (thru, harmonize, duet, off), the player's next note or controller."""
+
+    def __init__(self, key: str, ctx: Context, mode: str, behaviours: Behaviours,
+                 stopped_by: str | None = None) -> None:
         self.key = key
         self.ctx = ctx
         self._behaviours = behaviours
@@ -41,10 +46,15 @@ class Session:
         self._pedal: set[int] = set()  # channels whose sustain pedal is down
         self._sustained: dict[tuple[int, int], NoteOff] = {}  # released keys the pedal holds
         self.recorder = Recorder()  # what was played lately (a morph capture's phrase)
-        self.behaviour = behaviours.make(mode, ctx, self.ears)
-        self.behaviour.start(ctx)
+        self.stopped_by = stopped_by  # "panic" or "stop" while the mode waits to be resumed
+        if stopped_by is None:
+            self.behaviour = behaviours.make(mode, ctx, self.ears)
+            self.behaviour.start(ctx)
+        else:  # opened while a panic holds every session
+            self.behaviour = behaviours.stopped(mode)
 
     def note_on(self, event: NoteOn) -> None:
+        self._played()
         key = (event.channel, event.pitch)
         self.held.add(key)
         self._sustained.pop(key, None)  # struck again: the new note replaces the one the pedal held
@@ -76,6 +86,7 @@ class Session:
         self.ears.flush()
 
     def control(self, event: ControlChange) -> None:
+        self._played()
         self.behaviour.control(event, self.ctx)
         if event.pedal is None:
             return
@@ -97,6 +108,7 @@ class Session:
         self.behaviour.value_changed(name, value, self.ctx)
 
     def continue_(self, beats: float) -> None:
+        self._played()  # asking for an answer is playing
         self.behaviour.continue_(beats, self.ctx)
 
     @property
@@ -109,11 +121,37 @@ class Session:
         return bool(self.held or self._sustained) or self.behaviour.busy(now)
 
     def set_mode(self, mode: str) -> None:
-        """The old behaviour releases everything it sounds before the new one starts."""
+        """The old behaviour releases everything it sounds before the new one starts
+        (the same mode starts afresh; a halted session resumes)."""
         self.release()
         self.mode = mode
+        self.stopped_by = None
         self.behaviour = self._behaviours.make(mode, self.ctx, self.ears)
         self.behaviour.start(self.ctx)
+
+    def halt(self, cause: str) -> None:
+        """Panic or stop: every generator of the session stops (an autopilot, a duet
+        answer, a morph loop, their scheduled parts) and what it sounds ends; the mode
+        waits to be resumed. A panic also forgets the model state."""
+        self.release()
+        if cause == "panic" and self.ears is not None:
+            self.ears.reset()
+        if self.stopped_by != "panic":  # a stop after a panic leaves it the panic's
+            self.stopped_by = cause
+        self.behaviour = self._behaviours.stopped(self.mode)
+
+    def resume(self) -> None:
+        """Play or a mode command after a halt: the mode starts afresh."""
+        if self.stopped_by is None:
+            return
+        self.stopped_by = None
+        self.behaviour = self._behaviours.make(self.mode, self.ctx, self.ears)
+        self.behaviour.start(self.ctx)
+
+    def _played(self) -> None:
+        """The player plays: a halted mode that answers them resumes to answer."""
+        if self.stopped_by is not None and not self._behaviours.plays_alone(self.mode):
+            self.resume()
 
     def release(self) -> None:
         """Everything this session sounds ends; the keys still down are forgotten (their
@@ -129,17 +167,6 @@ class Session:
         """Evicted: release everything, and the registry forgets the session."""
         self.release()
         self._behaviours.close(self.key)
-
-    def restart(self) -> None:
-        """After a panic: forget the model state and start the behaviour over."""
-        self.held.clear()
-        self._sustained.clear()
-        self.recorder.end_held(self.ctx.now())
-        self.behaviour.release(self.ctx)
-        if self.ears is not None:
-            self.ears.reset()
-        self.behaviour = self._behaviours.make(self.mode, self.ctx, self.ears)
-        self.behaviour.start(self.ctx)
 
 
 class Sessions:

@@ -74,7 +74,7 @@ def test_ping_is_answered_while_a_long_answer_is_generated(start_server):
     peer.send("/liveai/panic")
 
 
-def test_autopilot_steered_over_mqtt_and_restarted_by_panic(mosquitto, start_server):
+def test_autopilot_steered_over_mqtt_silenced_by_panic_until_play(mosquitto, start_server):
     need("mosquitto_pub")
     import subprocess
 
@@ -99,10 +99,45 @@ def test_autopilot_steered_over_mqtt_and_restarted_by_panic(mosquitto, start_ser
     cmd("density", "1.0")
     cmd("panic", "")
     time.sleep(0.3)
-    assert [n for n in note_events(peer.collect(2.0)) if n[1] > 0], "it plays on after the panic"
+    assert peer.status()["panicked"] == 1
+    assert [n for n in note_events(peer.collect(2.0)) if n[1] > 0] == [], "a panic stops the autopilot"
+    wait_until(lambda: retained_state(mosquitto.port, "auto", "panicked") == "1", 5, "retained state/panicked 1")
+    cmd("play", "")
+    time.sleep(0.3)
+    assert [n for n in note_events(peer.collect(2.0)) if n[1] > 0], "play brings it back"
+    wait_until(lambda: retained_state(mosquitto.port, "auto", "panicked") == "0", 5, "retained state/panicked 0")
     peer.send("/liveai/mode", "off")
     time.sleep(0.2)
     assert peer.status()["sounding_notes"] == 0
+
+
+def retained_state(port: int, instance: str, name: str) -> str | None:
+    import subprocess
+
+    done = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t",
+                           f"liveai/{instance}/state/{name}", "-C", "1", "-W", "2"], capture_output=True, text=True)
+    return done.stdout.strip() or None
+
+
+def test_panic_silences_the_autopilot_until_play(start_server):
+    """Over real OSC: the autopilot plays, a panic stops it (not one note-on for 3 s, the
+    state echoed), and /liveai/play brings it back."""
+    _, peer = start_server("server.mode=autopilot", "autopilot.horizon_s=0.5", model="gru")
+    assert [n for n in note_events(peer.collect(2.0)) if n[1] > 0], "the autopilot plays"
+    peer.send("/liveai/panic")
+    after, end = [], time.monotonic() + 3.5
+    while (left := end - time.monotonic()) > 0:
+        if (got := peer.receive(left)) is not None:
+            after.append((time.monotonic(), got))
+    echoed = next(i for i, (_, m) in enumerate(after) if m == ("/liveai/out/panicked", [1]))
+    assert end - after[echoed][0] >= 3.0, "the silence is watched for 3 s after the panic's echo"
+    silent = [n for n in note_events(m for _, m in after[echoed:]) if n[1] > 0]  # before it: sent before the panic
+    assert silent == [], f"{len(silent)} note-ons after the panic"
+    status = peer.status()
+    assert status["panicked"] == 1 and status["sounding_notes"] == 0
+    peer.send("/liveai/play")
+    assert peer.expect("/liveai/out/panicked") == [0]
+    assert [n for n in note_events(peer.collect(3.0)) if n[1] > 0], "play brings the autopilot back"
 
 
 def test_each_client_has_its_own_session_and_mode(start_server):
