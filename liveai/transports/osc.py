@@ -98,6 +98,7 @@ class OscTransport(Transport):
         self._limits = WireLimits(config.max_messages_per_datagram, config.max_arguments, config.max_string_bytes)
         self._error_replies = RateLimit(config.max_errors_per_s)
         self._log_suppressed = LogThrottle(log, "more", level=logging.WARNING)
+        self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
 
     # -- lifecycle ------------------------------------------------------------------
     async def _open(self) -> None:
@@ -199,7 +200,7 @@ class OscTransport(Transport):
             self._log_suppressed(request.arrival, "osc: errors from %s beyond osc.max_errors_per_s are "
                                  "counted, not answered", request.host)
             return
-        log.debug("osc error %s: %s", code, self.clip(message))
+        self._log_refused(request.arrival, "osc: refused from %s: %s %s", request.source, code, self.clip(message))
         self.reply("/liveai/error", code, self.clip(message))
 
     def refuse(self, request: Request, command: str, error: CommandError) -> None:

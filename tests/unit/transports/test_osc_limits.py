@@ -4,6 +4,7 @@ are bounded, and subscribers that reload give way."""
 
 from __future__ import annotations
 
+import logging
 import struct
 from typing import Any
 
@@ -96,3 +97,17 @@ def test_a_full_table_takes_the_place_of_an_idle_host_or_tells_the_requester():
     osc.subscribers._heard["10.0.0.1"] = now - 120  # 10.0.0.1 has been silent for two minutes
     osc.receive(osc_message("/liveai/subscribe"), ("10.0.0.3", 5000), now)
     assert list(osc.subscribers) == [("10.0.0.2", 5000), ("10.0.0.3", 5000)]
+
+
+def test_a_refusal_is_logged_at_info_naming_the_sender_and_the_reason_once_a_second(caplog):
+    osc, sock, engine = endpoint()
+    caplog.set_level(logging.INFO, logger="liveai.transports.osc")
+    for i in range(10):  # ten refusals within a second: one line
+        osc.receive(osc_message("/liveai/key", "H"), ("10.0.0.5", 4000), 1.0 + i * 0.01)
+    osc.receive(osc_message("/liveai/mode", "jazz"), ("10.0.0.6", 4001), 2.5)  # a second later: the next line
+    lines = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert [r.levelno for r in lines] == [logging.INFO, logging.INFO]
+    first, second = (r.getMessage() for r in lines)
+    assert "osc:10.0.0.5:4000" in first and "bad_value" in first and "no key 'H'" in first
+    assert "osc:10.0.0.6:4001" in second and "must be one of off" in second and "(10 refusals since the last report)" in second
+    assert len(sock.errors()) == 11  # every one is still answered
