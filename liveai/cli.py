@@ -96,11 +96,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
-    from .behaviours.registry import Registry
-    from .server import serve
+    from .errors import TransportError
+    from .transports.osc import bind
 
-    Registry().check_config(config)
-    asyncio.run(serve(config))
+    try:  # before the models load (seconds): a port taken is said at once
+        osc_socket = bind(config.osc) if config.osc.enabled else None
+    except TransportError as exc:
+        raise ConfigError(f"osc.port: {exc}") from None
+    try:
+        from .behaviours.registry import Registry
+        from .server import serve
+
+        Registry().check_config(config)
+        asyncio.run(serve(config, osc_socket))
+    finally:
+        if osc_socket is not None:
+            osc_socket.close()  # served or not (a bad model), the port is given back
     return 0
 
 
