@@ -4,6 +4,7 @@ Max patch's messages as Max sends them."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -170,8 +171,9 @@ MAX_PATCH = PATCH.with_suffix(".maxpat")
 
 
 def max_message(text: str) -> tuple[str, list[int | float | str]]:
-    """A Max message box as [udpsend] sends it: ints as i, numbers with a point as f."""
-    address, *atoms = text.split()
+    """A Max message box as [udpsend] sends it: ints as i, numbers with a point as f, a
+    quoted "A minor" as one symbol."""
+    address, *atoms = shlex.split(text)
     args: list[int | float | str] = []
     for atom in atoms:
         try:
@@ -194,8 +196,15 @@ def test_the_max_patch_messages_are_understood(start_server):
                     if line["patchline"]["destination"][0] == "udpsend"}
     wires = {(line["patchline"]["source"][0], line["patchline"]["destination"][0]) for line in patch["patcher"]["lines"]}
     messages = {box["text"]: max_message(box["text"]) for box in boxes.values()  # in the patch's order
-                if box["id"] in into_udpsend and box["maxclass"] == "message"}
+                if box["id"] in into_udpsend and box["maxclass"] == "message" and box["text"].startswith("/")}
     assert {"/liveai/morph/capture a", "/liveai/morph/capture b", "/liveai/mode morph", "/liveai/note 60 100"} <= set(messages)
+    assert {"/liveai/mode duet", "/liveai/continue 8", "/liveai/mode autopilot", "/liveai/density 0.7",
+            '/liveai/key "A minor"', "/liveai/register 48 84"} <= set(messages)
+    assert ("/liveai/key", ["A minor"]) in messages.values()  # one symbol, as Max sends a quoted one
+    # The ports are set by message boxes into [udpsend] and [udpreceive], at their defaults.
+    into = {(boxes[s]["text"], d) for s, d in wires if boxes[s]["maxclass"] == "message" and d in ("udpsend", "udpreceive")}
+    assert {("port 9000", "udpsend"), ("host 127.0.0.1", "udpsend"), ("port 9001", "udpreceive")} <= into
+    assert boxes["udpsend"]["text"] == "udpsend 127.0.0.1 9000" and boxes["udpreceive"]["text"] == "udpreceive 9001"
     assert {("morph_knob", "morph_scale"), ("morph_scale", "morph_prepend")} <= wires
     assert boxes["morph_knob"]["maxclass"] == "slider" and boxes["morph_scale"]["text"] == "scale 0 127 0. 1."
     assert "morph_prepend" in into_udpsend
@@ -224,3 +233,7 @@ def test_the_max_patch_messages_are_understood(start_server):
     assert "/liveai/out/morph_ready" in addresses and ("/liveai/out/morph", [pytest.approx(96 / 127)]) in heard
     assert [args for address, args in heard if address == "/liveai/out/note"], "the loop played"
     assert "/liveai/error" not in addresses, [m for m in heard if m[0] == "/liveai/error"]
+    for said in (("/liveai/out/mode", ["duet"]), ("/liveai/out/mode", ["autopilot"]), ("/liveai/out/density", [pytest.approx(0.7)]),
+                 ("/liveai/out/key", ["A"]), ("/liveai/out/scale", ["minor"]), ("/liveai/out/scale", ["dorian"]),
+                 ("/liveai/out/low", [48]), ("/liveai/out/high", [84])):
+        assert said in heard, said  # the duet, autopilot and key boxes took effect
