@@ -8,8 +8,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import pytest
-
 from liveai.behaviours.morph_desk import Pattern
 from liveai.behaviours.phrases import PhraseReader
 from liveai.data.midi import notes_to_midi
@@ -17,7 +15,7 @@ from liveai.errors import CommandError
 from liveai.music.note import Note
 
 
-def test_the_reader_is_free_once_its_answer_is_on_the_loop(tmp_path: Path) -> None:
+def test_the_reader_reads_the_next_once_an_answer_is_on_the_loop(tmp_path: Path) -> None:
     notes_to_midi([Note(i * 0.25, i * 0.25 + 0.2, 60 + i, 100) for i in range(8)]).write(str(tmp_path / "a.mid"))
     on_the_loop: list[tuple[Callable[[Any], None], Any]] = []
     linger = threading.Event()
