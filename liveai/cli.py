@@ -11,6 +11,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config, load_config
+from .config.types import AUDIO_PLAY
 from .errors import ConfigError, LiveaiError, MidiFileError
 from .logs import setup_logging
 
@@ -30,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"liveai {__version__}")
     common = _config_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("serve", parents=[common], help="run the live server (until SIGINT/SIGTERM)")
+    serve = sub.add_parser("serve", parents=[common], help="run the live server (until SIGINT/SIGTERM)")
+    serve.add_argument("--audio", nargs="?", const="all", choices=AUDIO_PLAY, metavar="all|model",
+                       help="play sound with the neural synth: all (your notes and liveai's: with no synth of "
+                            "your own; the default) or model (liveai's only); = audio.enabled and audio.play")
     sub.add_parser("devices", parents=[common], help="list MIDI backends and ports, and audio devices")
     gen = sub.add_parser("generate", parents=[common], help="continue a MIDI file offline; prints JSON")
     gen.add_argument("--prime", required=True, metavar="MIDI", help="the MIDI file to continue")
@@ -72,11 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _audio_overrides(args: argparse.Namespace) -> list[str]:
+    """`--audio all` is `--set audio.enabled=true --set audio.play=all` (a --set wins)."""
+    play = getattr(args, "audio", None)
+    return [] if play is None else ["audio.enabled=true", f"audio.play={play}"]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(-1 if args.quiet else args.verbose)
     try:
-        config = load_config(args.config, args.set)
+        config = load_config(args.config, _audio_overrides(args) + args.set)
     except ConfigError as exc:
         print(f"liveai: config error: {exc}", file=sys.stderr)
         return 2
@@ -96,11 +106,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
-    from .behaviours.registry import Registry
-    from .server import serve
+    from .errors import TransportError
+    from .transports.osc import bind
 
-    Registry().check_config(config)
-    asyncio.run(serve(config))
+    try:  # before the models load (seconds): a port taken is said at once
+        osc_socket = bind(config.osc) if config.osc.enabled else None
+    except TransportError as exc:
+        raise ConfigError(f"osc.port: {exc}") from None
+    try:
+        from .behaviours.registry import Registry
+        from .server import serve
+
+        Registry().check_config(config)
+        asyncio.run(serve(config, osc_socket))
+    finally:
+        if osc_socket is not None:
+            osc_socket.close()  # served or not (a bad model), the port is given back
     return 0
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import resource
 import signal
+import socket
 import sys
 import time
 from typing import Any
@@ -71,9 +72,10 @@ def freeze_startup_objects() -> None:
 
 class Server:
     def __init__(self, config: Config, worker: Worker | None = None, registry: Registry | None = None,
-                 audio: AudioEngine | None = None) -> None:
+                 audio: AudioEngine | None = None, osc_socket: socket.socket | None = None) -> None:
         """`worker`: the started continuation model (see `liveai.runtime.loading`), if any;
-        `audio`: the synth's engine (not started), for `audio.enabled`."""
+        `audio`: the synth's engine (not started), for `audio.enabled`; `osc_socket`: the
+        OSC port, bound already (`transports.osc.bind`)."""
         self.config = config
         self.worker = worker
         self.audio = audio
@@ -81,16 +83,16 @@ class Server:
         port = None if worker is None else WorkerPort(worker, asyncio.get_running_loop())
         self.engine = Engine(config, now=time.monotonic, behaviours=self.registry, models=port)
         self.table = CommandTable(self.engine, definitions(self.registry.commands()))
-        self.transports = self._transports()
+        self.transports = self._transports(osc_socket)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
         self.ready = asyncio.Event()
 
-    def _transports(self) -> list[Transport]:
+    def _transports(self, osc_socket: socket.socket | None) -> list[Transport]:
         c, engine = self.config, self.engine
         transports: list[Transport] = []
         if c.osc.enabled:
-            transports.append(OscTransport(c.osc, self.table, engine.stats, self.status))
+            transports.append(OscTransport(c.osc, self.table, engine.stats, self.status, osc_socket))
         if c.midi.enabled:
             transports.append(MidiTransport(c.midi, engine.handle, engine.stats))
         if c.mqtt.url:
@@ -199,8 +201,9 @@ def make_audio(config: Config) -> AudioEngine:
     return AudioEngine(config.audio, path)
 
 
-async def serve(config: Config) -> None:
-    """Load the model, then run until SIGINT or SIGTERM."""
+async def serve(config: Config, osc_socket: socket.socket | None = None) -> None:
+    """Load the model, then run until SIGINT or SIGTERM (on `osc_socket`, when the
+    caller bound the OSC port before: see `liveai.cli`)."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -210,7 +213,7 @@ async def serve(config: Config) -> None:
     worker = await asyncio.to_thread(load_worker, config)
     vae = None if worker is None else await asyncio.to_thread(load_morph, config)
     try:
-        await Server(config, worker, Registry(vae=vae), audio).run(stop)
+        await Server(config, worker, Registry(vae=vae), audio, osc_socket).run(stop)
     finally:
         if worker is not None:
             worker.close()

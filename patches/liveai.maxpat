@@ -12,8 +12,8 @@
   "rect": [
    100.0,
    100.0,
-   800.0,
-   480.0
+   1160.0,
+   560.0
   ],
   "boxes": [
    {
@@ -498,6 +498,252 @@
       ""
      ]
     }
+   },
+   {
+    "box": {
+     "id": "play_comment",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      700,
+      340,
+      300,
+      54
+     ],
+     "text": "duet: play a phrase and pause, liveai answers (or ask now: continue). autopilot: liveai plays on its own, steered by key, register, density and temperature"
+    }
+   },
+   {
+    "box": {
+     "id": "play0",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      700,
+      400,
+      140,
+      22.0
+     ],
+     "text": "/liveai/mode duet"
+    }
+   },
+   {
+    "box": {
+     "id": "play1",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      850,
+      400,
+      140,
+      22.0
+     ],
+     "text": "/liveai/continue 8"
+    }
+   },
+   {
+    "box": {
+     "id": "play2",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      700,
+      430,
+      140,
+      22.0
+     ],
+     "text": "/liveai/mode autopilot"
+    }
+   },
+   {
+    "box": {
+     "id": "play3",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      850,
+      430,
+      140,
+      22.0
+     ],
+     "text": "/liveai/density 0.7"
+    }
+   },
+   {
+    "box": {
+     "id": "play4",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      700,
+      460,
+      140,
+      22.0
+     ],
+     "text": "/liveai/temperature 0.8"
+    }
+   },
+   {
+    "box": {
+     "id": "play5",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      850,
+      460,
+      140,
+      22.0
+     ],
+     "text": "/liveai/register 48 84"
+    }
+   },
+   {
+    "box": {
+     "id": "play6",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      700,
+      490,
+      140,
+      22.0
+     ],
+     "text": "/liveai/key \"A minor\""
+    }
+   },
+   {
+    "box": {
+     "id": "play7",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      850,
+      490,
+      140,
+      22.0
+     ],
+     "text": "/liveai/key D dorian"
+    }
+   },
+   {
+    "box": {
+     "id": "play8",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      1000,
+      490,
+      140,
+      22.0
+     ],
+     "text": "/liveai/key C major"
+    }
+   },
+   {
+    "box": {
+     "id": "ports_comment",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      200,
+      230,
+      300,
+      40
+     ],
+     "text": "other ports: edit and click (port N sets where [udpsend] sends, and where [udpreceive] listens)"
+    }
+   },
+   {
+    "box": {
+     "id": "send_port",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      200,
+      270,
+      80,
+      22.0
+     ],
+     "text": "port 9000"
+    }
+   },
+   {
+    "box": {
+     "id": "send_host",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      290,
+      270,
+      110,
+      22.0
+     ],
+     "text": "host 127.0.0.1"
+    }
+   },
+   {
+    "box": {
+     "id": "receive_port",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      150,
+      300,
+      80,
+      22.0
+     ],
+     "text": "port 9001"
+    }
    }
   ],
   "lines": [
@@ -857,6 +1103,150 @@
      ],
      "destination": [
       "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "play0",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "play1",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "play2",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "play3",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "play4",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "play5",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "play6",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "play7",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "play8",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "send_port",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "send_host",
+      0
+     ],
+     "destination": [
+      "udpsend",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "receive_port",
+      0
+     ],
+     "destination": [
+      "udpreceive",
       0
      ]
     }

@@ -67,19 +67,26 @@ class Desk:
     version: int = 0  # bumped by every slot change: results of older slots are dropped
     pending: _Pending | None = None
     closed: bool = False  # its session is gone: nothing more is said for it
+    captures: dict[str, int] = field(default_factory=dict)  # slot -> captures so far (a load asked before one loses)
     _grid_job: JobHandle | None = None
     grid_ms: list[float] = field(default_factory=list)  # capture -> grid ready, last few
     decode_ms: list[float] = field(default_factory=list)  # knob -> point decoded, last few
 
     # -- slots ----------------------------------------------------------------------
-    def loaded(self, slot: str, result: Pattern | CommandError, before: _Slot | None,
+    def capture(self, slot: str, pattern: Pattern, ctx: Context) -> None:
+        """A phrase played into a slot: it wins over a file asked for the slot before."""
+        self.captures[slot] = self.captures.get(slot, 0) + 1
+        self.put(slot, pattern, ctx)
+
+    def loaded(self, slot: str, result: Pattern | CommandError, captures: int,
                refused: Callable[[CommandError], None], ctx: Context) -> None:
-        """A file read off the loop arrived: it fills the slot unless the slot changed
-        while it was read (a capture since wins) or the session closed."""
+        """A file read off the loop arrived (asked when the slot had had `captures`
+        captures): it fills the slot unless a capture came since (the capture wins) or
+        the session closed."""
         if isinstance(result, CommandError):
             refused(result)
-        elif self.slots.get(slot) is not before:
-            refused(CommandError("busy", f"morph/load: slot {slot} changed while the file was read; not loaded"))
+        elif self.captures.get(slot, 0) != captures:
+            refused(CommandError("busy", f"morph/load: slot {slot} was captured while the file was read; not loaded"))
         elif not self.closed:
             self.put(slot, result, ctx)
 

@@ -5,8 +5,10 @@ CommandError with its reason, and the slot stays as it was."""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ from ..errors import CommandError, MidiFileError
 from ..models import melody
 from ..music.note import Note
 from .morph_desk import Pattern
+
+log = logging.getLogger(__name__)
 
 BEATS_PER_BAR = melody.STEPS_PER_BAR // melody.STEPS_PER_QUARTER  # the VAE's bars are 4/4
 MIN_NOTES = 2
@@ -100,32 +104,54 @@ def read_phrase(path: Path, name: str) -> Pattern:
 
 
 
+@dataclass(frozen=True)
+class _Load:
+    folder: Path
+    name: str
+    done: Callable[[Pattern | CommandError], None]
+    post: Callable[[Callable[[Any], None]], Callable[[Any], None]]
+
+
 class PhraseReader:
     """Reads phrase files on a thread of its own, one at a time for the whole server, and
     answers on the loop: parsing is slow and must hold up neither the loop nor the model
-    worker (a pure-Python parse still takes the GIL in turns, 5 ms at most at a time)."""
+    worker (a pure-Python parse still takes the GIL in turns, 5 ms at most at a time).
+    While one is read, one more file waits per slot: a later load of that slot takes its
+    place (the player's latest choice), so a flood of loads never queues up reads."""
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
         self._reading = False  # from the ask to the answer, on the loop (a thread ends a moment after it answers)
+        self._waiting: dict[Hashable, _Load] = {}  # slot -> the file read next for it, in the order asked
 
     def read(self, folder: Path, name: str, done: Callable[[Pattern | CommandError], None],
-             post: Callable[[Callable[[Any], None]], Callable[[Any], None]]) -> None:
-        """Check `name` now (CommandError), then read it and hand `done` the Pattern or
-        the CommandError on the loop; `post` is the model port's replier."""
-        if self._reading:
-            raise CommandError("busy", "morph/load: the last file is still being read")
+             post: Callable[[Callable[[Any], None]], Callable[[Any], None]], slot: Hashable = None) -> None:
+        """Check `name` now (CommandError), then read it (after the file being read, if
+        any) and hand `done` the Pattern or the CommandError on the loop; `post` is the
+        model port's replier; `slot` names the slot (and session) it is for."""
         phrase_file(folder, name)  # the path's mistakes are answered at once
+        load = _Load(folder, name, done, post)
+        if not self._reading:
+            self._start(load)
+            return
+        replaced = self._waiting.pop(slot, None)
+        if replaced is not None:
+            log.info("morph/load: %s is not read: %s was asked for its slot since", replaced.name[:80], name[:80])
+        self._waiting[slot] = load
 
+    def _start(self, load: _Load) -> None:
         def answered(result: Pattern | CommandError) -> None:
             self._reading = False
-            done(result)
+            try:
+                load.done(result)
+            finally:
+                self._next()
 
-        answer = post(answered)
+        answer = load.post(answered)
 
         def run() -> None:
-            try:
-                result: Pattern | CommandError = read_phrase(phrase_file(folder, name), name)  # checked again: it may have changed
+            try:  # checked again: it may have changed
+                result: Pattern | CommandError = read_phrase(phrase_file(load.folder, load.name), load.name)
             except CommandError as exc:
                 result = exc
             except Exception as exc:  # a reader's bug is a refusal, not a silent hang
@@ -135,6 +161,15 @@ class PhraseReader:
         self._thread = threading.Thread(target=run, name="liveai-phrase-reader", daemon=True)
         self._thread.start()  # raises (no thread to be had): nothing is being read, and the next load may try
         self._reading = True  # set on the loop before the answer can be: the answer runs on the loop too
+
+    def _next(self) -> None:
+        """The file that waited longest, once the one before is answered."""
+        while self._waiting and not self._reading:
+            load = self._waiting.pop(next(iter(self._waiting)))
+            try:
+                self._start(load)
+            except Exception as exc:  # no thread to be had: this one is refused, the next may try
+                load.done(CommandError("busy", f"morph/load: {load.name[:80]} cannot be read now: {exc}"))
 
     def wait(self, timeout: float = 10.0) -> None:
         """Until the file being read is read (tests wait on it; at shutdown the daemon

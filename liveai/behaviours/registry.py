@@ -78,18 +78,20 @@ def morph_capture(engine: Engine, request: Request, slot: Slot, session: Session
 @command("morph/load")
 def morph_load(engine: Engine, request: Request, slot: Slot, path: str, session: SessionId | None = None) -> None:
     """The first two bars of a MIDI file in `morph.folder` go into slot a or b (its top
-    voice), read off the loop (`/liveai/out/morph_ready` says when it is in).
-    Paths leading out of the folder, missing and big files are refused at once, broken
-    ones when read; the slot is unchanged."""
+    voice), read off the loop (`/liveai/out/morph_ready` says when it is in), one file at a
+    time: while one is read, the latest asked for each slot waits its turn. Paths leading
+    out of the folder, missing and big files are refused at once, broken ones when read
+    (naming the folder's absolute path); the slot is unchanged."""
     player = engine.sessions.get(player_source(request, session))
     registry = _registry(engine)
     desk, ctx = registry.desk(player.ctx), player.ctx
     assert ctx.models is not None  # a desk needs the model port
-    before = desk.slots.get(slot)
-    registry.reader.read(Path(engine.config.morph.folder).expanduser(), path,
-                         lambda result: desk.loaded(slot, result, before,
+    captures = desk.captures.get(slot, 0)
+    folder = Path(engine.config.morph.folder).expanduser().absolute()  # refusals name where it is
+    registry.reader.read(folder, path,
+                         lambda result: desk.loaded(slot, result, captures,
                                                     lambda exc: request.replies.refuse(request, "morph/load", exc), ctx),
-                         ctx.models.replier)
+                         ctx.models.replier, slot=(ctx.session, slot))
 
 
 MODE_LIST = (
@@ -175,7 +177,7 @@ class Registry:
         """The last two bars of `played` into a slot of the session's desk."""
         desk = self.desk(ctx)
         clock, now = ctx.clock, ctx.now()
-        desk.put(slot, captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None), ctx)
+        desk.capture(slot, captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None), ctx)
 
     def trigger(self, action: str, ctx: Context, played: list[Note]) -> None:
         if action not in ("capture_a", "capture_b"):  # the engine does the transport's and panic

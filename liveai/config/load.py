@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from ..errors import ConfigError
+from ..music.scales import parse_key
 from .schema import Config
 from .types import CONTROLS, MODES, TRIGGERS, Choice, Range
 
@@ -38,9 +39,24 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 
 def build_config(data: dict[str, Any]) -> Config:
-    config = _build(Config, data, "")
+    config = _build(Config, _spelled_key(data), "")
     _check_relations(config)
     return config
+
+
+def _spelled_key(data: dict[str, Any]) -> dict[str, Any]:
+    """`harmonize.key` as people write it ("A minor", "Am", "f#", as /liveai/key takes it):
+    the tonic goes in `key`, and a scale it names wins over `harmonize.scale` (as
+    `--set harmonize.key=Am` over the scale of a config file)."""
+    section = data.get("harmonize")
+    if not isinstance(section, dict) or not isinstance(section.get("key"), str):
+        return data
+    try:
+        tonic, scale = parse_key(section["key"])
+    except ValueError as exc:
+        raise ConfigError(f"harmonize.key: {exc}") from None
+    spelled = {**section, "key": tonic} | ({"scale": scale} if scale else {})
+    return {**data, "harmonize": spelled}
 
 
 def _apply_override(data: dict[str, Any], item: str) -> None:

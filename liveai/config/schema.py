@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from .types import (
+    AUDIO_PLAY,
     MIDI_APIS,
     Bpm,
     Channel,
@@ -76,7 +77,7 @@ class MidiConfig:
     cc_map: dict[str, str] = field(default_factory=lambda: {"1": "temperature", "74": "morph"})
     # "program number" -> mode, e.g. { "0" = "off", "1" = "thru" }.
     program_map: dict[str, str] = field(
-        default_factory=lambda: {"0": "off", "1": "thru", "2": "harmonize", "3": "duet", "4": "autopilot"}
+        default_factory=lambda: {"0": "off", "1": "thru", "2": "harmonize", "3": "duet", "4": "autopilot", "5": "morph"}
     )
 
 
@@ -206,7 +207,7 @@ class AudioConfig:
     # The synth: a shipped name (models/<name>.pt) or a checkpoint path.
     model: str = "synth"
     # What it plays: the model's notes, or "all" to add the player's own.
-    play: Annotated[str, Choice(("model", "all"))] = "model"
+    play: Annotated[str, Choice(AUDIO_PLAY)] = "model"
     device: str = ""  # a substring of the output device's name; "" = JACK, else the default
     samplerate: Annotated[int, Range(8000, 192000)] = 48000  # the synth's own rate (synth.pt: 48000)
     blocksize: Annotated[int, Range(16, 8192)] = 256  # frames per callback

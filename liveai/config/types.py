@@ -34,6 +34,7 @@ class Choice:
 
 MODES = ("off", "thru", "harmonize", "duet", "autopilot", "morph")  # liveai.behaviours.registry serves each
 MIDI_APIS = ("auto", "jack", "alsa", "coremidi", "winmm", "none")
+AUDIO_PLAY = ("all", "model")  # the synth plays everything, or liveai's notes only
 
 TEMPERATURE = Range(0.05, 2.0, clamp=True)
 TEMPO = Range(20.0, 300.0, clamp=True)

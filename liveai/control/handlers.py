@@ -11,12 +11,10 @@ from ..config.types import (
     Beats,
     Bpm,
     Channel,
-    KeyName,
     Midi7,
     ModeName,
     Pitch,
     Port,
-    ScaleName,
     SessionId,
     Temperature,
     Token,
@@ -27,6 +25,7 @@ from ..core.commands import CommandDef, Request, command, player_source
 from ..core.engine import Engine
 from ..errors import CommandError
 from ..events import ControlChange, Event, NoteOff, NoteOn
+from ..music.scales import parse_key
 
 
 # -- notes and controllers ------------------------------------------------------------
@@ -80,10 +79,16 @@ def density(engine: Engine, request: Request, x: Unit) -> None:
 
 
 @command("key")
-def key(engine: Engine, request: Request, name: KeyName, scale: ScaleName | None = None) -> None:
-    """Key (C, C#, Db ... B) and optionally scale (major, minor, dorian, blues ...) that harmonies and
-    generated notes keep to."""
-    engine.set_key(name, scale)
+def key(engine: Engine, request: Request, name: str, scale: str | None = None) -> None:
+    """Key and optionally scale that harmonies and generated notes keep to, as one string or two:
+    "A minor", "Am", "A:min", "a dorian", "F#m", "Bb major", or "A" "minor"; a key alone ("C") keeps
+    the scale. Scales: major, minor (m, min), harmonic_minor, dorian, mixolydian, lydian, phrygian,
+    pentatonic_major, pentatonic_minor, blues, chromatic."""
+    try:
+        tonic, mode = parse_key(name, scale)
+    except ValueError as exc:
+        raise CommandError("bad_value", f"/liveai/key: {exc}") from None
+    engine.set_key(tonic, mode)
 
 
 @command("register")

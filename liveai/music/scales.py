@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 SCALE_STEPS: dict[str, tuple[int, ...]] = {
@@ -25,6 +26,39 @@ KEY_PITCH_CLASS = {
 
 SCALES = tuple(SCALE_STEPS)
 KEYS = tuple(KEY_PITCH_CLASS)
+# Other names people give scales ("Am", "A:min" in chord-symbol and Harte notation).
+SCALE_ALIASES = {"m": "minor", "min": "minor", "aeolian": "minor", "maj": "major", "ionian": "major"}
+KEY_FORMS = '"A minor", "Am", "A:min", "F#m", "Bb major", "C", or two strings "A" "minor"'
+_TONIC = re.compile(r"([a-g])([#b\u266f\u266d]?)(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def parse_key(name: str, scale: str | None = None) -> tuple[str, str | None]:
+    """A key as people write it, as one string ("A minor", "Am", "A:min", "f# dorian")
+    or two ("A", "minor"): the tonic as in KEYS and the scale as in SCALES (None when
+    none is given: the scale stays as it was). ValueError names the forms it accepts."""
+    found = _TONIC.fullmatch(name.strip())
+    if found is None:
+        raise ValueError(f"no key {name[:20]!r}: {_accepted()}")
+    letter, accidental, rest = found.groups()
+    tonic = letter.upper() + {"#": "#", "\u266f": "#", "b": "b", "B": "b", "\u266d": "b"}.get(accidental, "")
+    if tonic not in KEY_PITCH_CLASS:  # E#, Cb, B#, Fb
+        raise ValueError(f"no key {tonic}: {_accepted()}")
+    named = [_scale_name(part) for part in (rest.strip().lstrip(":").strip(), scale) if part and part.strip()]
+    if len(named) == 2 and named[0] != named[1]:
+        raise ValueError(f"{name[:20]!r} and {str(scale)[:20]!r} are two scales: {_accepted()}")
+    return tonic, (named[0] if named else None)
+
+
+def _scale_name(text: str) -> str:
+    words = "_".join(text.strip().lower().replace("-", " ").replace("_", " ").split())
+    found = SCALE_ALIASES.get(words, words)
+    if found not in SCALE_STEPS:
+        raise ValueError(f"no scale {text[:20]!r}: {_accepted()}")
+    return found
+
+
+def _accepted() -> str:
+    return f"give {KEY_FORMS}; scales: {' '.join(SCALES)}"
 
 
 class Scale:

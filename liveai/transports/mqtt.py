@@ -62,6 +62,7 @@ class MqttTransport(Transport):
         self._outbox: deque[tuple[str, str]] = deque(maxlen=_OUTBOX_LIMIT)
         self._wake = asyncio.Event()
         self._log_retained = LogThrottle(log, "more", level=logging.WARNING)
+        self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
 
     def _connection(self) -> aiomqtt.Client:
         c = self.config
@@ -207,7 +208,7 @@ class MqttTransport(Transport):
     def refuse(self, request: Request, command: str, error: CommandError) -> None:
         self.stats.count("errors")
         self.stats.count(error.code)
-        log.debug("mqtt cmd/%s refused: %s", command, error.message)
+        self._log_refused(time.monotonic(), "mqtt: refused cmd/%s: %s %s", command, error.code, error.message)
         self._queue("error", json.dumps({"command": command, "code": error.code, "message": error.message}))
 
     def reply(self, address: str, *args: Any) -> None:

@@ -65,6 +65,36 @@ def event_message(event: Event) -> tuple[str, tuple[Any, ...]] | None:
     return None
 
 
+def bind(config: OscConfig) -> socket.socket:
+    """The OSC port, bound (TransportError if it cannot be): `serve` binds it before the
+    models load, so a port taken is said at once, not after seconds of loading."""
+    host, port = config.host, config.port
+    try:
+        family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+            sock.bind(sockaddr)
+        except OSError:
+            sock.close()
+            raise
+    except OSError as exc:
+        raise TransportError(f"cannot listen for OSC on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+def _discard_waiting(sock: socket.socket) -> int:
+    """Read away what came before serving (a note then would play seconds late), as
+    when the port was not yet bound; how many there were."""
+    count = 0
+    while True:
+        try:
+            sock.recv(65536)
+        except OSError:  # BlockingIOError: nothing more
+            return count
+        count += 1
+
+
 class _Endpoint(asyncio.DatagramProtocol):
     def __init__(self, owner: OscTransport) -> None:
         self.owner = owner
@@ -85,7 +115,8 @@ class OscTransport(Transport):
     required = True
 
     def __init__(self, config: OscConfig, table: CommandTable, stats: Stats,
-                 status: Callable[[], dict[str, Any]]) -> None:
+                 status: Callable[[], dict[str, Any]], sock: socket.socket | None = None) -> None:
+        """`sock`: the port, bound already (`bind`), else it is bound when opened."""
         super().__init__()
         self.config = config
         self.table = table
@@ -98,20 +129,19 @@ class OscTransport(Transport):
         self._limits = WireLimits(config.max_messages_per_datagram, config.max_arguments, config.max_string_bytes)
         self._error_replies = RateLimit(config.max_errors_per_s)
         self._log_suppressed = LogThrottle(log, "more", level=logging.WARNING)
+        self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
+        self._bound = sock
 
     # -- lifecycle ------------------------------------------------------------------
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
-        host, port = self.config.host, self.config.port
-        try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-            family, _, _, _, sockaddr = infos[0]
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
-            sock.bind(sockaddr)
-        except OSError as exc:
-            raise TransportError(f"cannot listen for OSC on {host}:{port}: {exc.strerror or exc}") from exc
+        host = self.config.host
+        sock, early = self._bound or bind(self.config), self._bound is not None
+        self._bound = None
         sock.setblocking(False)
+        if early and (stale := _discard_waiting(sock)):
+            self.stats.count("dropped", stale)
+            log.info("osc: %d message(s) sent while the models loaded were dropped (stale by now)", stale)
         self._transport, _ = await loop.create_datagram_endpoint(lambda: _Endpoint(self), sock=sock)
         self._targets = [await self._resolve(*parse_host_port(t)) for t in self.config.targets]
         log.info("osc listening on %s:%d, sending to %s", host, self.port, ", ".join(self.config.targets))
@@ -199,7 +229,7 @@ class OscTransport(Transport):
             self._log_suppressed(request.arrival, "osc: errors from %s beyond osc.max_errors_per_s are "
                                  "counted, not answered", request.host)
             return
-        log.debug("osc error %s: %s", code, self.clip(message))
+        self._log_refused(request.arrival, "osc: refused from %s: %s %s", request.source, code, self.clip(message))
         self.reply("/liveai/error", code, self.clip(message))
 
     def refuse(self, request: Request, command: str, error: CommandError) -> None:

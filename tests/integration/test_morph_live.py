@@ -92,6 +92,28 @@ def test_load_a_file_and_refuse_paths_out_of_the_folder(start_server, tmp_path):
     assert peer.status()["sounding_notes"] == 0
 
 
+def test_loads_sent_at_once_wait_their_turn(start_server, tmp_path):
+    """`morph/load a`, `morph/load b` and `morph/load a` again in one burst: each waits
+    for the file before it (none is refused `busy`) and the last one asked for a slot is
+    in it. The loop then plays slot a at 0 and slot b at 1."""
+    for name, pitches in (("rise.mid", RISING), ("fall.mid", FALLING)):
+        notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate(pitches)]).write(str(tmp_path / name))
+    _, peer = start_server(f'morph.folder="{tmp_path}"', model="gru")
+    for slot, name in (("a", "fall.mid"), ("b", "fall.mid"), ("a", "rise.mid")):
+        peer.send("/liveai/morph/load", slot, name)
+    ready(peer, "ab")
+    heard = peer.collect(1.5)  # the third file is read after the second (a new grid may cancel one on its way)
+    assert not [m for m in heard if m[0] == "/liveai/error"], heard
+    peer.send("/liveai/mode", "morph")
+    peer.send("/liveai/play")
+    assert onsets(peer.collect(4.3))[:8] == RISING  # slot a holds the last file asked for it
+    peer.send("/liveai/morph", 1.0)
+    later = onsets(peer.collect(8.3))
+    assert FALLING in [later[i:i + 8] for i in range(len(later) - 7)], later
+    peer.send("/liveai/stop")
+    assert peer.status()["errors"] == 0
+
+
 def test_a_big_file_is_read_while_the_music_goes_on(start_server, tmp_path):
     """morph/load reads off the loop and off the model worker: a 180 KB file (about 0.7 s
     to parse) holds up neither, the loop answers notes at once, and a broken file is

@@ -159,3 +159,23 @@ def test_panic_silences_everything(start_server):
     assert sorted(n for n in notes(got)) == [(64, 0, 1), (67, 0, 1), (69, 0, 2), (72, 0, 2)]
     assert sum(1 for address, args in got if address == "/liveai/out/cc" and args[0] == 123) == 16
     assert peer.status()["sounding_notes"] == 0
+
+
+def test_a_key_as_people_type_it_and_a_refusal_in_the_terminal(start_server):
+    """`/liveai/key "A minor"`, `Am` and `A minor` (two strings) are taken; a key that is
+    none is refused naming the forms, and the refusal is in the server's log at its
+    default level (no -v), naming the sender."""
+    server, peer = start_server()
+    for args, key, scale in ((["A minor"], "A", "minor"), (["F#m"], "F#", "minor"), (["Bb", "dorian"], "Bb", "dorian"),
+                             (["C:maj"], "C", "major")):
+        peer.send("/liveai/key", *args)
+        status = peer.status()
+        assert (status["key"], status["errors"]) == (f"{key} {scale}", 0), args
+    peer.send("/liveai/key", "H minor")
+    code, message = peer.expect("/liveai/error")
+    assert code == "bad_value" and '"A minor", "Am", "A:min"' in message and "dorian" in message
+    deadline = time.monotonic() + 2
+    while "refused from osc:127.0.0.1:" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    line = next(line for line in server.log().splitlines() if "refused from osc:127.0.0.1:" in line)
+    assert "level=info" in line and "bad_value /liveai/key: no key 'H minor'" in line

@@ -4,6 +4,7 @@ Max patch's messages as Max sends them."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -112,12 +113,67 @@ def test_pure_data_patch_captures_and_turns_the_morph_knob(start_server):
     assert not [line for line in heard if line.startswith("liveai: error")], heard
 
 
+def pd_objects() -> tuple[list[str], set[tuple[int, int, int, int]]]:
+    """The patch's objects (in index order, as Pd numbers them) and its connections."""
+    entries = [e.strip() for e in PATCH.read_text().split(";\n") if e.strip()][1:]
+    objects = [e for e in entries if not e.startswith("#X connect")]
+    wires = {tuple(int(n) for n in e.split()[2:6]) for e in entries if e.startswith("#X connect")}
+    return objects, wires  # type: ignore[return-value]
+
+
+def test_the_pure_data_patch_routes_every_command():
+    """Every OSC command liveai takes has a selector in the patch's [route], wired through
+    [list] to [oscformat] of its address; the messages the patch offers are routed."""
+    from liveai.behaviours.registry import Registry
+    from liveai.control.handlers import definitions
+    from liveai.control.table import describe
+
+    objects, wires = pd_objects()
+    (route,) = [i for i, o in enumerate(objects) if o.startswith("#X obj 20 290 route ")]
+    selectors = objects[route].split()[5:]
+    addresses = {describe(d).address.removeprefix("/liveai/") for d in definitions(Registry().commands())}
+    sent = {f"morph/{s}" if s in ("capture", "load") else s for s in selectors}
+    assert addresses <= sent, f"not routed: {addresses - sent}"
+    for outlet, selector in enumerate(selectors):
+        (lst,) = [b for a, o, b, _ in wires if (a, o) == (route, outlet)]
+        (fmt,) = [b for a, o, b, _ in wires if a == lst]
+        address = "liveai " + (f"morph {selector}" if selector in ("capture", "load") else selector)
+        assert objects[lst].endswith(" list") and objects[fmt].endswith(f"oscformat {address}"), selector
+    assert [b for a, o, b, _ in wires if (a, o) == (route, len(selectors))], "a word that is no command is said"
+    offered = [o.split()[4] for i, o in enumerate(objects) if o.startswith("#X msg") and (i, 0, route, 0) in wires]
+    assert set(offered) <= set(selectors) and {"key", "register", "density"} <= set(offered), offered
+
+
+def test_the_pure_data_patch_steers_and_prints_errors_readably(start_server):
+    """key, register and density reach liveai through the shipped patch; a refusal is
+    printed as words, without Pd's backslash escapes."""
+    need("pd")
+    hears = free_port()
+    _, peer = start_server(targets=(f"127.0.0.1:{hears}",))
+    sends = [f"liveai-ports {peer.server[1]} {hears}"]
+    sends += [f"liveai-send {m}" for m in ("key A minor", "register 48 84", "density 0.25", "key H", "mode jazz",
+                                           "ping 9")]
+    heard = run_patch(sends, lambda heard: "liveai: pong 9" in heard)
+    printed = [line for line in heard if line.startswith("liveai:")]
+    assert printed[:5] == ["liveai: out key A", "liveai: out scale minor", "liveai: out low 48", "liveai: out high 84",
+                           "liveai: out density 0.25"], heard
+    errors = [line for line in printed if line.startswith("liveai: error")]
+    assert errors == [
+        "liveai: error bad_value /liveai/key: no key 'H': give \"A minor\" \"Am\" \"A:min\" \"F#m\" \"Bb major\" \"C\" "
+        "or two strings \"A\" \"minor\" scales: major minor harmonic_minor dorian mixolydian lydian phrygian "
+        "pentatonic_major pentatonic_minor blues chromatic",
+        "liveai: error bad_value /liveai/mode: name must be one of off thru harmonize duet autopilot morph",
+    ], heard
+    assert not [line for line in printed if "\\" in line], printed
+
+
 MAX_PATCH = PATCH.with_suffix(".maxpat")
 
 
 def max_message(text: str) -> tuple[str, list[int | float | str]]:
-    """A Max message box as [udpsend] sends it: ints as i, numbers with a point as f."""
-    address, *atoms = text.split()
+    """A Max message box as [udpsend] sends it: ints as i, numbers with a point as f, a
+    quoted "A minor" as one symbol."""
+    address, *atoms = shlex.split(text)
     args: list[int | float | str] = []
     for atom in atoms:
         try:
@@ -140,8 +196,15 @@ def test_the_max_patch_messages_are_understood(start_server):
                     if line["patchline"]["destination"][0] == "udpsend"}
     wires = {(line["patchline"]["source"][0], line["patchline"]["destination"][0]) for line in patch["patcher"]["lines"]}
     messages = {box["text"]: max_message(box["text"]) for box in boxes.values()  # in the patch's order
-                if box["id"] in into_udpsend and box["maxclass"] == "message"}
+                if box["id"] in into_udpsend and box["maxclass"] == "message" and box["text"].startswith("/")}
     assert {"/liveai/morph/capture a", "/liveai/morph/capture b", "/liveai/mode morph", "/liveai/note 60 100"} <= set(messages)
+    assert {"/liveai/mode duet", "/liveai/continue 8", "/liveai/mode autopilot", "/liveai/density 0.7",
+            '/liveai/key "A minor"', "/liveai/register 48 84"} <= set(messages)
+    assert ("/liveai/key", ["A minor"]) in messages.values()  # one symbol, as Max sends a quoted one
+    # The ports are set by message boxes into [udpsend] and [udpreceive], at their defaults.
+    into = {(boxes[s]["text"], d) for s, d in wires if boxes[s]["maxclass"] == "message" and d in ("udpsend", "udpreceive")}
+    assert {("port 9000", "udpsend"), ("host 127.0.0.1", "udpsend"), ("port 9001", "udpreceive")} <= into
+    assert boxes["udpsend"]["text"] == "udpsend 127.0.0.1 9000" and boxes["udpreceive"]["text"] == "udpreceive 9001"
     assert {("morph_knob", "morph_scale"), ("morph_scale", "morph_prepend")} <= wires
     assert boxes["morph_knob"]["maxclass"] == "slider" and boxes["morph_scale"]["text"] == "scale 0 127 0. 1."
     assert "morph_prepend" in into_udpsend
@@ -170,3 +233,7 @@ def test_the_max_patch_messages_are_understood(start_server):
     assert "/liveai/out/morph_ready" in addresses and ("/liveai/out/morph", [pytest.approx(96 / 127)]) in heard
     assert [args for address, args in heard if address == "/liveai/out/note"], "the loop played"
     assert "/liveai/error" not in addresses, [m for m in heard if m[0] == "/liveai/error"]
+    for said in (("/liveai/out/mode", ["duet"]), ("/liveai/out/mode", ["autopilot"]), ("/liveai/out/density", [pytest.approx(0.7)]),
+                 ("/liveai/out/key", ["A"]), ("/liveai/out/scale", ["minor"]), ("/liveai/out/scale", ["dorian"]),
+                 ("/liveai/out/low", [48]), ("/liveai/out/high", [84])):
+        assert said in heard, said  # the duet, autopilot and key boxes took effect

@@ -125,8 +125,8 @@ def filled(morph):
     desk = engine.behaviours.desk(engine.sessions.get("").ctx)
     a = [60, H, 62, H, 64, H, 65, H] * 4
     b = [69, H, H, H, 67, R, 64, H] * 4
-    desk.put("a", Pattern(tuple(a), 90), engine.sessions.get("").ctx)
-    desk.put("b", Pattern(tuple(b), 60), engine.sessions.get("").ctx)
+    desk.capture("a", Pattern(tuple(a), 90), engine.sessions.get("").ctx)
+    desk.capture("b", Pattern(tuple(b), 60), engine.sessions.get("").ctx)
     port.flush()
     assert len(desk.grid) == engine.config.morph.steps
     return desk, a, b
@@ -276,9 +276,10 @@ def test_load_reads_the_first_two_bars_of_a_file(morph, tmp_path):
     assert list(tokens[::4]) == [60, 61, 62, 63, 64, 65, 66, 67] and tokens[2] == R
 
 
-def test_one_file_is_read_at_a_time(morph, tmp_path, monkeypatch):
-    """A flood of loads must not queue up reads: while one is read, the next is refused;
-    a capture made while a file is read wins over it."""
+def test_loads_wait_their_turn_one_per_slot(morph, tmp_path, monkeypatch):
+    """One file is read at a time; a load asked meanwhile waits its turn (it was refused
+    `busy`), one per slot: a later load of a slot takes the place of the one waiting. A
+    capture made while a file is read wins over it."""
     import threading
 
     from liveai.behaviours import phrases
@@ -286,23 +287,36 @@ def test_one_file_is_read_at_a_time(morph, tmp_path, monkeypatch):
 
     engine, clock, sink, port = morph
     engine.config.morph.folder = str(tmp_path)
-    notes_to_midi([Note(i * 0.5, i * 0.5 + 0.25, 60 + i, 100) for i in range(8)]).write(str(tmp_path / "riff.mid"))
+    for name, low in (("riff.mid", 60), ("second.mid", 50), ("third.mid", 40)):
+        notes_to_midi([Note(i * 0.5, i * 0.5 + 0.25, low + i, 100) for i in range(8)]).write(str(tmp_path / name))
     desk, a, b = filled(morph)
     release, original = threading.Event(), phrases.read_phrase
     monkeypatch.setattr(phrases, "read_phrase", lambda path, name: (release.wait(5), original(path, name))[1])
-    asked = request(clock)
-    morph_load(engine, asked, "a", "riff.mid")  # being read
-    with pytest.raises(CommandError) as refused:
-        morph_load(engine, request(clock), "b", "riff.mid")
-    assert refused.value.code == "busy"
-    desk.put("a", Pattern(tuple([72, H] * 16), 80), engine.sessions.get("").ctx)  # a capture meanwhile
+    asked = [request(clock) for _ in range(3)]
+    morph_load(engine, asked[0], "a", "riff.mid")  # being read
+    morph_load(engine, asked[1], "b", "second.mid")  # waits
+    morph_load(engine, asked[2], "b", "third.mid")  # takes second.mid's place
+    desk.capture("a", Pattern(tuple([72, H] * 16), 80), engine.sessions.get("").ctx)  # a capture meanwhile
     release.set()
-    read(engine, port)
-    assert [error.code for _, error in asked.replies.refused] == ["busy"]
+    read(engine, port)  # riff.mid
+    read(engine, port)  # then third.mid
+    assert [error.code for _, error in asked[0].replies.refused] == ["busy"]
     assert desk.slots["a"].pattern.tokens[0] == 72, "the capture stays"
+    assert not asked[1].replies.refused and not asked[2].replies.refused
+    assert desk.slots["b"].pattern.tokens[0] == 40, "the latest load of slot b"
     morph_load(engine, request(clock), "b", "riff.mid")  # the reader is free again
     read(engine, port)
     assert desk.slots["b"].pattern.tokens[0] == 60
+
+
+def test_a_refused_path_names_the_folder_where_it_is(morph, tmp_path, monkeypatch):
+    engine, clock, sink, port = morph
+    monkeypatch.chdir(tmp_path)
+    engine.config.morph.folder = "phrases"  # relative to the working directory, as by default
+    for bad, says in (("../x.mid", f"inside {tmp_path / 'phrases'} only"), ("none.mid", f"in {tmp_path / 'phrases'}")):
+        with pytest.raises(CommandError) as refused:
+            morph_load(engine, request(clock), "a", bad)
+        assert says in refused.value.message
 
 
 def test_confined_accepts_a_path_inside(tmp_path):

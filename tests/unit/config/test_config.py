@@ -56,6 +56,20 @@ def test_bad_values_name_the_key(override, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("override, key, scale", [
+    ("harmonize.key=Am", "A", "minor"), ('harmonize.key="f# dorian"', "F#", "dorian"), ("harmonize.key=bb", "Bb", "major"),
+])
+def test_harmonize_key_is_spelled_as_for_the_command(override, key, scale):
+    c = load_config(DEFAULT, [override])
+    assert (c.harmonize.key, c.harmonize.scale) == (key, scale)
+
+
+def test_a_key_that_is_none_names_the_forms():
+    with pytest.raises(ConfigError) as info:
+        load_config(DEFAULT, ["harmonize.key=H"])
+    assert str(info.value).startswith("harmonize.key: no key 'H': give \"A minor\", \"Am\"")
+
+
 def test_invalid_toml_file(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text("[osc\nport = 1\n")

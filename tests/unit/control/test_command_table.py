@@ -181,3 +181,41 @@ def test_commands_the_registry_adds_are_in_the_table(api):
     with pytest.raises(CommandError) as info:
         control.dispatch("/liveai/morph/capture", ["a"], client)
     assert info.value.code == "unavailable"
+
+
+KEY_SPELLINGS = [
+    (["A minor"], ("A", "minor")), (["Am"], ("A", "minor")), (["A:min"], ("A", "minor")),
+    (["a dorian"], ("A", "dorian")), (["F#m"], ("F#", "minor")), (["Bb major"], ("Bb", "major")),
+    (["C"], ("C", "major")), (["A", "minor"], ("A", "minor")), (["eb", "harmonic minor"], ("Eb", "harmonic_minor")),
+    (["Am", "minor"], ("A", "minor")),
+]
+
+
+@pytest.mark.parametrize("args, expected", KEY_SPELLINGS)
+def test_a_key_is_taken_as_people_write_it(api, args, expected):
+    """One string ("A minor", "Am", "A:min") or two ("A" "minor"); a key alone keeps the scale."""
+    control, engine, _, _, client = api
+    control.dispatch("/liveai/key", args, client)
+    assert (engine.state["key"], engine.state["scale"]) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("A minor", ("A", "minor")), ("Am", ("A", "minor")), ("A:min", ("A", "minor")), ("F#m", ("F#", "minor")),
+    ("Bb major", ("Bb", "major")), ("D harmonic minor", ("D", "harmonic_minor")),
+])
+def test_mqtt_cmd_key_takes_the_same_spellings(api, text, expected):
+    control, engine, _, _, client = api
+    control.dispatch_text("key", text, client)
+    assert (engine.state["key"], engine.state["scale"]) == expected
+
+
+@pytest.mark.parametrize("args", [["H"], ["A", "jazz"], ["Am", "major"], ["E#"], ["A minor please"]])
+def test_a_key_refused_names_the_accepted_forms(api, args):
+    control, engine, _, _, client = api
+    with pytest.raises(CommandError) as info:
+        control.dispatch("/liveai/key", args, client)
+    assert info.value.code == "bad_value"
+    assert '"A minor", "Am", "A:min"' in info.value.message and 'two strings "A" "minor"' in info.value.message
+    assert "dorian" in info.value.message  # the scales, the second argument
+    assert len(info.value.message) <= 256  # osc.max_echo_chars: the client sees all of it
+    assert (engine.state["key"], engine.state["scale"]) == ("C", "major")

@@ -4,6 +4,10 @@ are bounded, and subscribers that reload give way."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import socket
+import time
 import struct
 from typing import Any
 
@@ -15,7 +19,7 @@ from liveai.bench.harness import osc_message
 from liveai.config import Config
 from liveai.control.handlers import definitions
 from liveai.control.table import CommandTable
-from liveai.transports.osc import OscTransport
+from liveai.transports.osc import OscTransport, bind
 
 
 class Socket:
@@ -96,3 +100,41 @@ def test_a_full_table_takes_the_place_of_an_idle_host_or_tells_the_requester():
     osc.subscribers._heard["10.0.0.1"] = now - 120  # 10.0.0.1 has been silent for two minutes
     osc.receive(osc_message("/liveai/subscribe"), ("10.0.0.3", 5000), now)
     assert list(osc.subscribers) == [("10.0.0.2", 5000), ("10.0.0.3", 5000)]
+
+
+def test_a_refusal_is_logged_at_info_naming_the_sender_and_the_reason_once_a_second(caplog):
+    osc, sock, engine = endpoint()
+    caplog.set_level(logging.INFO, logger="liveai.transports.osc")
+    for i in range(10):  # ten refusals within a second: one line
+        osc.receive(osc_message("/liveai/key", "H"), ("10.0.0.5", 4000), 1.0 + i * 0.01)
+    osc.receive(osc_message("/liveai/mode", "jazz"), ("10.0.0.6", 4001), 2.5)  # a second later: the next line
+    lines = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert [r.levelno for r in lines] == [logging.INFO, logging.INFO]
+    first, second = (r.getMessage() for r in lines)
+    assert "osc:10.0.0.5:4000" in first and "bad_value" in first and "no key 'H'" in first
+    assert "osc:10.0.0.6:4001" in second and "must be one of off" in second and "(10 refusals since the last report)" in second
+    assert len(sock.errors()) == 11  # every one is still answered
+
+
+def test_what_came_while_the_models_loaded_is_dropped_and_counted():
+    """The port is bound before the models load; a note sent meanwhile would play
+    seconds late, so it is dropped (as when the port was not yet bound), and counted."""
+    config = Config()
+    config.osc.port, config.osc.targets = 0, []
+    engine, _, sink = make_engine(config)
+    sock = bind(config.osc)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as player:
+        for _ in range(3):
+            player.sendto(osc_message("/liveai/note", 60, 100), sock.getsockname())
+        time.sleep(0.05)
+        osc = OscTransport(config.osc, CommandTable(engine, definitions(Registry().commands())), engine.stats,
+                           engine.status, sock)
+
+        async def open_and_listen() -> None:
+            async with osc:
+                player.sendto(osc_message("/liveai/note", 62, 100), sock.getsockname())
+                await asyncio.sleep(0.1)
+
+        asyncio.run(open_and_listen())
+    assert engine.stats.counters["dropped"] == 3
+    assert [e.pitch for e in sink.events() if type(e).__name__ == "NoteOn"] == [65, 69]  # only the note after: D
