@@ -127,20 +127,30 @@ class MidiChild:
 
     async def stop(self, gently: bool) -> int | None:
         """Close its stdin (it sends what it was given and closes its ports) and wait
-        for it up to STOP_S (`gently`) or not at all, then kill it. Its exit code."""
+        for it up to STOP_S (`gently`) or not at all, then kill it; read the rest of its
+        stderr. Its exit code."""
         process = self.process
         if process is None:
             return None
         self._loop_forget()
-        for stream in (process.stdin, process.stdout, process.stderr):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:  # stdin's last bytes could not be flushed: it is gone
-                    pass
+        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
         try:
-            return await asyncio.to_thread(process.wait, STOP_S if gently else 0.05)
+            process.stdin.close()
+        except OSError:  # its last bytes could not be flushed: it is gone
+            pass
+        try:
+            code = await asyncio.to_thread(process.wait, STOP_S if gently else 0.05)
         except subprocess.TimeoutExpired:
             process.kill()
-            await asyncio.to_thread(process.wait)
-            return process.returncode
+            code = await asyncio.to_thread(process.wait)
+        while True:  # what it said last (it has ended: the pipe holds all of it)
+            try:
+                data = os.read(process.stderr.fileno(), 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            self.chatter.feed(data)
+        process.stdout.close()
+        process.stderr.close()
+        return code
