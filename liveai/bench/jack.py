@@ -30,6 +30,13 @@ def start_jackd(stack: ExitStack, name: str, period: int, realtime: bool) -> dic
     """A dummy-driver JACK server `name` (48 kHz, `period` frames), stopped with `stack`;
     the environment its clients need. TimeoutError if it does not start (a realtime one
     where the system refuses realtime scheduling, say)."""
+    proc, env = launch_jackd(name, period, realtime)
+    stack.callback(terminate, proc)
+    return env
+
+
+def launch_jackd(name: str, period: int, realtime: bool) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """start_jackd's server, left to the caller to stop; with its environment."""
     env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
     scheduling = ["--realtime", "-P", "70"] if realtime else ["--no-realtime"]
     proc = subprocess.Popen(["jackd", "-n", name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(period)],
@@ -40,8 +47,7 @@ def start_jackd(stack: ExitStack, name: str, period: int, realtime: bool) -> dic
             terminate(proc)
             raise TimeoutError(f"jackd {name} did not start")
         time.sleep(0.05)
-    stack.callback(terminate, proc)
-    return env
+    return proc, env
 
 
 def period_frames() -> int | None:
