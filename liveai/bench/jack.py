@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 
 from ..transports.midi_backend import jack_running
 
@@ -48,6 +50,24 @@ def launch_jackd(name: str, period: int, realtime: bool) -> tuple[subprocess.Pop
             raise TimeoutError(f"jackd {name} did not start")
         time.sleep(0.05)
     return proc, env
+
+
+def registered(name: str) -> bool:
+    """Whether JACK's registry of servers (8 for the whole machine) still names `name`."""
+    try:
+        data = Path("/dev/shm/jack-shm-registry").read_bytes()
+    except OSError:
+        return False
+    return f"jack-{os.getuid()}:{name}:".encode() in data
+
+
+def free_slot(name: str, start: Callable[[], None], stop: Callable[[], None]) -> None:
+    """A server SIGKILLed and started again under its name can keep its entry in JACK's
+    registry after a clean stop (jackd 1.9.21, seen with clients of the dead server
+    about), and 8 entries fill the machine: one more start and stop frees it."""
+    if registered(name):
+        start()
+        stop()
 
 
 def period_frames() -> int | None:
