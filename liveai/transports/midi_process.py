@@ -136,10 +136,10 @@ class MidiProcess:
             self.lister = midi_backend.PortLister(self.api)
         in_names, out_names = self.lister.names()
         own = {n for n in in_names + out_names if any(v in n for v in self.virtual_names)}
-        self._reconcile(True, midi_backend.match(self.config["inputs"], in_names, own), in_names)
-        self._reconcile(False, midi_backend.match(self.config["outputs"], out_names, own), out_names)
+        self._reconcile(True, midi_backend.match(self.config["inputs"], in_names, own))
+        self._reconcile(False, midi_backend.match(self.config["outputs"], out_names, own))
 
-    def _reconcile(self, is_input: bool, wanted: dict[str, str], names: list[str]) -> None:
+    def _reconcile(self, is_input: bool, wanted: dict[str, str]) -> None:
         ports: dict[str, Any] = self.inputs if is_input else self.outputs
         for name in [n for n in ports if n not in self.virtual_names and n not in wanted]:
             number, port = ports.pop(name) if is_input else (-1, ports.pop(name))
@@ -151,7 +151,7 @@ class MidiProcess:
                 continue
             try:
                 port = rtmidi.MidiIn(rtapi=self.rtapi) if is_input else rtmidi.MidiOut(rtapi=self.rtapi)
-                port.open_port(names.index(name))
+                port.open_port(port.get_ports().index(name))  # its own list: the ports may have changed
             except (ValueError, RuntimeError) as exc:  # gone meanwhile; rtmidi.SystemError
                 self.log("warning", f"cannot open midi port {name}: {exc}")
                 continue
