@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--audio", action="store_true",
                        help="the synth: RTF on one thread; the stream under jackd -d dummy at 256 and 128 frames, "
                             "two headrooms each, while harmonizing 200 notes/s (--seconds each)")
+    bench.add_argument("--jack-kill", action="store_true",
+                       help="jackd killed and started again under a morph loop: the largest OSC note gap (--seconds "
+                            "before, down and after; needs jackd)")
     bench.add_argument("--model", metavar="CHECKPOINT", action="append", default=[],
                        help="with --models: these checkpoints (default: the shipped models/*.pt)")
     bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")
@@ -172,6 +175,10 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
         from .bench.morph import bench_morph
 
         report["morph"] = bench_morph(args.seconds, midi=args.midi)
+    elif args.jack_kill:
+        from .bench.jack_kill import bench_jack_kill
+
+        report["jack_kill"] = bench_jack_kill(args.seconds)
     elif args.flood:
         from .bench.flood import bench_flood
 

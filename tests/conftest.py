@@ -137,6 +137,12 @@ class JackServer:
             self.proc.terminate()
             self.proc.wait(10)
 
+    def kill(self) -> None:
+        """SIGKILL: the server vanishes as a crashed one does, telling no client."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+
 
 @pytest.fixture(scope="session")
 def jack() -> Iterator[JackServer]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 
 from ..transports.midi_backend import jack_running
 
@@ -30,6 +32,13 @@ def start_jackd(stack: ExitStack, name: str, period: int, realtime: bool) -> dic
     """A dummy-driver JACK server `name` (48 kHz, `period` frames), stopped with `stack`;
     the environment its clients need. TimeoutError if it does not start (a realtime one
     where the system refuses realtime scheduling, say)."""
+    proc, env = launch_jackd(name, period, realtime)
+    stack.callback(terminate, proc)
+    return env
+
+
+def launch_jackd(name: str, period: int, realtime: bool) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """start_jackd's server, left to the caller to stop; with its environment."""
     env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
     scheduling = ["--realtime", "-P", "70"] if realtime else ["--no-realtime"]
     proc = subprocess.Popen(["jackd", "-n", name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(period)],
@@ -40,8 +49,25 @@ def start_jackd(stack: ExitStack, name: str, period: int, realtime: bool) -> dic
             terminate(proc)
             raise TimeoutError(f"jackd {name} did not start")
         time.sleep(0.05)
-    stack.callback(terminate, proc)
-    return env
+    return proc, env
+
+
+def registered(name: str) -> bool:
+    """Whether JACK's registry of servers (8 for the whole machine) still names `name`."""
+    try:
+        data = Path("/dev/shm/jack-shm-registry").read_bytes()
+    except OSError:
+        return False
+    return f"jack-{os.getuid()}:{name}:".encode() in data
+
+
+def free_slot(name: str, start: Callable[[], None], stop: Callable[[], None]) -> None:
+    """A server SIGKILLed and started again under its name can keep its entry in JACK's
+    registry after a clean stop (jackd 1.9.21, seen with clients of the dead server
+    about), and 8 entries fill the machine: one more start and stop frees it."""
+    if registered(name):
+        start()
+        stop()
 
 
 def period_frames() -> int | None:

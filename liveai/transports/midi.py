@@ -1,19 +1,21 @@
-"""MIDI in and out through mido + python-rtmidi: virtual ports and named devices.
+"""MIDI in and out: virtual ports and named devices, through a process of liveai's own.
 
-rtmidi calls back on its own thread; messages are stamped with their arrival time there
-and handed to the loop through a bounded inbox (drops are counted and logged). Named
-ports are matched by substring, polled, closed when they disappear (their held notes
-are released) and reopened when they come back. `serve` raises TransportError
-when the MIDI system itself goes away; the supervisor opens it again.
+python-rtmidi runs in liveai's MIDI process (`midi_process`): it holds the interpreter
+in every call into the MIDI system, and some calls block (1 s each to close a port of a
+JACK server that died), so none is made here. liveai writes each outgoing message to the
+process's pipe, never waiting, and reads what it hears, stamped with its arrival time,
+on the loop. The process polls named ports (matched by substring) and says which it
+opened and which went away (their held notes are released). `serve` raises
+TransportError when the MIDI system goes away or the process ends; the supervisor
+starts another.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections import deque
+import traceback
 from typing import Any, Callable
 
 import mido
@@ -34,14 +36,12 @@ from ..events import (
 )
 from . import midi_backend
 from .base import Transport
+from .midi_child import MidiChild
+from .midi_wire import IN, SAY, out_frame, parse_in, parse_say
 
 log = logging.getLogger(__name__)
 
-_INBOX_LIMIT = 4096  # messages waiting for the loop; beyond this they are dropped
-# liveai uses none of these: dropped on rtmidi's thread, before they take memory (a sysex
-# flood would be bounded by count alone, and one sysex message can be megabytes)
-_IGNORED = frozenset({"sysex", "active_sensing", "quarter_frame", "songpos", "song_select", "tune_request",
-                      "polytouch", "aftertouch", "pitchwheel"})
+READY_S = 10.0  # the MIDI process has this long to open its ports and say so
 
 
 def to_event(msg: mido.Message, t: float, source: str, clock_in: bool) -> Event | None:
@@ -90,7 +90,7 @@ def to_message(event: Event, clock_out: bool) -> mido.Message | None:
 
 
 class MidiTransport(Transport):
-    """MIDI ports of one API: virtual ports and named devices, polled while served."""
+    """MIDI ports of one API, in liveai's MIDI process: virtual ports and named devices."""
 
     name = "midi"
 
@@ -100,159 +100,165 @@ class MidiTransport(Transport):
         self.handle = handle
         self.stats = stats
         self.api: str | None = None
-        self.inputs: dict[str, Any] = {}  # port name -> open mido input
-        self.outputs: dict[str, Any] = {}
-        self._lister: midi_backend.PortLister | None = None
-        self._inbox: deque[tuple[float, str, mido.Message]] = deque()
-        self._inbox_lock = threading.Lock()
+        self.inputs: dict[int, str] = {}  # the process's number of an open input -> its name
+        self.outputs: list[str] = []
+        self._child: MidiChild | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._lost: asyncio.Future[str] | None = None  # why the process says the MIDI system went
+        self._counts = {"midi_ignored": 0, "dropped": 0}  # the process's counts, as last said
         self._log_drop = LogThrottle(log, "more dropped", level=logging.WARNING)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        own = config.client_name
-        self.virtual_names = (f"{own} in", f"{own} out")
+        self._log_fault = LogThrottle(log, "more failed", level=logging.ERROR)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def _open(self) -> None:
-        self._loop = asyncio.get_running_loop()
         self.api = midi_backend.choose_api(self.config.api)
         if self.api is None:
             log.info("midi off (midi.api = none)")
             return
-        if self.config.virtual:
-            try:
-                await asyncio.to_thread(self._open_virtual)
-            except TransportError:
-                await self._release()
-                raise
-        log.info("midi on %s: %s", self.api, ", ".join(self.inputs) + " / " + ", ".join(self.outputs))
+        midi_backend.check_available(self.api)  # without starting a process for nothing
+        if self.api not in midi_backend.compiled_apis():
+            raise TransportError(f"MIDI API {self.api!r} is not available in this python-rtmidi build")
+        loop = asyncio.get_running_loop()
+        self._ready, self._lost = loop.create_future(), loop.create_future()
+        self._counts = {"midi_ignored": 0, "dropped": 0}
+        c = self.config
+        self._child = MidiChild({"api": self.api, "client_name": c.client_name, "virtual": c.virtual,
+                                 "inputs": c.inputs, "outputs": c.outputs, "poll_s": c.poll_s}, self._take)
+        try:
+            await self._child.start()
+            assert self._child.ended is not None
+            done, _ = await asyncio.wait([self._ready, self._lost, self._child.ended], timeout=READY_S,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if self._ready not in done:
+                raise TransportError(self._why_not(done))
+        except BaseException:
+            await self._release(gently=False)
+            raise
+        log.info("midi on %s: %s", self.api, ", ".join(self.inputs.values()) + " / " + ", ".join(self.outputs))
+
+    def _why_not(self, done: set[asyncio.Future[Any]]) -> str:
+        assert self._lost is not None and self._child is not None
+        if self._lost in done:
+            return self._lost.result()
+        if not done:
+            return f"the MIDI process said nothing within {READY_S:g} s"
+        return self._ended()
+
+    def _ended(self) -> str:
+        """Why the process ended unasked: the last thing it said on stderr (a traceback's end)."""
+        assert self._child is not None
+        last = self._child.chatter.last
+        return "the MIDI process ended" + (f": {last}" if last else "")
 
     async def serve(self) -> None:
         if self.api is None:
             await super().serve()  # nothing to do until cancelled
-        while True:
-            await self.reconcile()
-            await asyncio.sleep(self.config.poll_s)
+        assert self._lost is not None and self._child is not None and self._child.ended is not None
+        await asyncio.wait([self._lost, self._child.ended], return_when=asyncio.FIRST_COMPLETED)
+        raise TransportError(self._lost.result() if self._lost.done() else self._ended())
 
     async def _close(self, lost: bool) -> None:
-        held = list(self.inputs) if lost else []
-        await self._release()
+        held = list(self.inputs.values()) if lost else []
+        await self._release(gently=not lost)
         for name in held:  # notes held through a vanished MIDI system must stop
             self.handle(InputLost(t=time.monotonic(), source=f"midi:{name}"))
 
-    def _open_virtual(self) -> None:
-        assert self.api is not None
-        midi = midi_backend.backend(self.api)
-        name_in, name_out = self.virtual_names
-        midi_backend.check_available(self.api)
-        try:
-            port_in = midi.open_input(name_in, virtual=True, client_name=self.config.client_name,
-                                      callback=self._receiver(f"midi:{name_in}"))
-            port_out = midi.open_output(name_out, virtual=True, client_name=self.config.client_name)
-        except (OSError, RuntimeError) as exc:  # rtmidi.SystemError is a RuntimeError
-            raise TransportError(f"cannot open virtual {self.api} MIDI ports: {exc}") from exc
-        self.inputs[name_in] = port_in
-        self.outputs[name_out] = port_out
-
-    async def reconcile(self) -> None:
-        """Open configured ports that appeared, close those that went away."""
-        if not (self.config.inputs or self.config.outputs):
-            # Nothing to poll; still notice a MIDI system that died (e.g. JACK stopped).
-            if self.api == "jack" and not midi_backend.jack_running():
-                raise TransportError("the JACK server went away")
-            return
-        assert self.api is not None
-        if self._lister is None:
-            self._lister = await asyncio.to_thread(midi_backend.PortLister, self.api)
-        in_names, out_names = await asyncio.to_thread(self._lister.names)
-        own = {n for n in in_names + out_names if any(v in n for v in self.virtual_names)}
-        await self._reconcile(self.inputs, midi_backend.match(self.config.inputs, in_names, own), True)
-        await self._reconcile(self.outputs, midi_backend.match(self.config.outputs, out_names, own), False)
-
-    async def _reconcile(self, ports: dict[str, Any], wanted: dict[str, str], is_input: bool) -> None:
-        for name in [n for n in ports if n not in self.virtual_names and n not in wanted]:
-            port = ports.pop(name)
-            log.warning("midi %s gone: %s", "input" if is_input else "output", name)
-            await asyncio.to_thread(port.close)
-            if is_input:
-                self.handle(InputLost(t=time.monotonic(), source=f"midi:{name}"))
-        for name in wanted:
-            if name in ports:
-                continue
-            try:
-                ports[name] = await asyncio.to_thread(self._open_named, name, is_input)
-            except (OSError, RuntimeError) as exc:
-                log.warning("cannot open midi port %s: %s", name, exc)
-                continue
-            log.info("midi %s connected: %s", "input" if is_input else "output", name)
-
-    def _open_named(self, name: str, is_input: bool) -> Any:
-        assert self.api is not None
-        midi = midi_backend.backend(self.api)
-        if is_input:
-            return midi.open_input(name, callback=self._receiver(f"midi:{name}"))
-        return midi.open_output(name)
-
-    async def _release(self) -> None:
-        ports = list(self.inputs.values()) + list(self.outputs.values())
+    async def _release(self, gently: bool) -> None:
+        """Stop the process: `gently`, it sends what it was given and closes its ports."""
+        child, self._child = self._child, None
         self.inputs.clear()
         self.outputs.clear()
-        for port in ports:
-            await asyncio.to_thread(port.close)
-        if self._lister is not None:
-            lister, self._lister = self._lister, None
-            await asyncio.to_thread(lister.close)
+        if child is None:
+            return
+        await child.stop(gently)
+        said = child.chatter.take()
+        if said:  # libjack's lines when its server went: one line here, whatever their number
+            log.debug("midi: the MIDI system said on stderr meanwhile: %s", said)
 
-    # -- input (rtmidi's thread -> loop) -------------------------------------------
-    def _receiver(self, source: str) -> Callable[[mido.Message], None]:
-        def receive(msg: mido.Message) -> None:
-            arrival = time.monotonic()
-            if msg.type in _IGNORED:
-                self.stats.count("midi_ignored")
-                return
-            with self._inbox_lock:
-                if len(self._inbox) >= _INBOX_LIMIT:
-                    self.stats.count("dropped")
-                    self._log_drop(arrival, "midi: the inbox is full (%d messages); dropped one from %s",
-                                   _INBOX_LIMIT, source)
-                    return
-                was_empty = not self._inbox
-                self._inbox.append((arrival, source, msg))
-            loop = self._loop
-            if was_empty and loop is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(self._drain)  # one wake-up drains all that came meanwhile
-
-        return receive
-
-    def _drain(self) -> None:
-        while True:
-            with self._inbox_lock:
-                if not self._inbox:
-                    return
-                arrival, source, msg = self._inbox.popleft()
-            event = to_event(msg, arrival, source, self.config.clock_in)
-            if event is None:
-                continue
+    # -- what the process says (on the loop) -------------------------------------------
+    def _take(self, frames: list[tuple[int, bytes]]) -> None:
+        """Each frame on its own: one that fails is logged and counted, the next is taken."""
+        for kind, payload in frames:
             try:
-                self.handle(event)
+                if kind == IN:
+                    self._heard(payload)
+                elif kind == SAY:
+                    self._said(parse_say(payload))
             except CommandError as exc:
                 self.stats.count("errors")
-                log.warning("midi %s from %s: %s", msg.type, source, exc.message)
+                log.warning("midi from %s: %s", self._source_of(payload), exc.message)
+            except Exception:  # a bug must not stop MIDI input: the next message is taken
+                self.stats.count("internal")
+                self._log_fault(time.monotonic(), "midi: a message could not be taken: %s", traceback.format_exc())
+
+    def _heard(self, payload: bytes) -> None:
+        arrival, number, data = parse_in(payload)
+        name = self.inputs.get(number)
+        if name is None:  # from an input closed meanwhile
+            return
+        event = to_event(mido.Message.from_bytes(data), arrival, f"midi:{name}", self.config.clock_in)
+        if event is not None:
+            self.handle(event)
+
+    def _source_of(self, payload: bytes) -> str:
+        try:
+            return self.inputs.get(parse_in(payload)[1], "?")
+        except Exception:
+            return "?"
+
+    def _said(self, said: dict[str, Any]) -> None:
+        match said.get("event"):
+            case "ready":
+                self.inputs = {int(number): str(name) for name, number in said["inputs"]}
+                self.outputs = [str(name) for name in said["outputs"]]
+                if self._ready is not None and not self._ready.done():
+                    self._ready.set_result(None)
+            case "opened":
+                self._opened(bool(said["input"]), str(said["name"]), int(said["number"]))
+            case "gone":
+                self._gone(bool(said["input"]), str(said["name"]), int(said["number"]))
+            case "counts":
+                for name in self._counts:
+                    self.stats.count(name, int(said[name]) - self._counts[name])
+                    self._counts[name] = int(said[name])
+            case "log":
+                level = logging.getLevelName(str(said["level"]).upper())
+                log.log(level if isinstance(level, int) else logging.WARNING, "midi: %s", said["message"])
+            case "lost":
+                if self._lost is not None and not self._lost.done():
+                    self._lost.set_result(str(said["reason"]))
+            case other:
+                raise ValueError(f"the MIDI process said {other!r}, which liveai does not know")
+
+    def _opened(self, is_input: bool, name: str, number: int) -> None:
+        if is_input:
+            self.inputs[number] = name
+        else:
+            self.outputs.append(name)
+        log.info("midi %s connected: %s", "input" if is_input else "output", name)
+
+    def _gone(self, is_input: bool, name: str, number: int) -> None:
+        log.warning("midi %s gone: %s", "input" if is_input else "output", name)
+        if not is_input:
+            if name in self.outputs:
+                self.outputs.remove(name)
+            return
+        if self.inputs.pop(number, None) is not None:
+            self.handle(InputLost(t=time.monotonic(), source=f"midi:{name}"))
 
     # -- output -------------------------------------------------------------------------
     def _send(self, event: Event) -> None:
         """Engine sink: notes, CCs and (as clock leader) clock go to every output."""
         msg = to_message(event, self.config.clock_out)
-        if msg is None:
+        if msg is None or self._child is None:
             return
-        for name, port in list(self.outputs.items()):
-            try:
-                port.send(msg)
-            except (OSError, RuntimeError) as exc:
-                self.stats.count("send_errors")
-                log.warning("midi send to %s failed: %s", name, exc)
+        if not self._child.write(out_frame(bytes(msg.bytes()))):  # the process is stalled or gone
+            self.stats.count("dropped")
+            self._log_drop(time.monotonic(), "midi: the MIDI process takes nothing for now; dropped a %s", msg.type)
 
     def report(self) -> dict[str, Any]:
         return {
             "midi_api": self.api or "none",
-            "midi_inputs": ", ".join(self.inputs),
+            "midi_inputs": ", ".join(self.inputs.values()),
             "midi_outputs": ", ".join(self.outputs),
         }

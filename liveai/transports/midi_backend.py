@@ -91,11 +91,11 @@ def port_names(api: str) -> tuple[list[str], list[str]]:
 
 
 class PortLister:
-    """Lists ports through one lasting rtmidi client per direction, for polling.
+    """Lists ports through one lasting rtmidi client per direction, for polling (in
+    liveai's MIDI process).
 
-    mido's get_*_names open and close a new client on every call, and python-rtmidi
-    holds the GIL while it does: with JACK that stalled the event loop for up to
-    ~35 ms at every poll. Listing through clients that stay open costs ~15 us."""
+    mido's get_*_names open and close a new client on every call, ~35 ms each with JACK,
+    holding the GIL. Listing through clients that stay open costs ~15 us."""
 
     def __init__(self, api: str) -> None:
         check_available(api)

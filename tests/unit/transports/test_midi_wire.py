@@ -1,0 +1,67 @@
+"""The frames between liveai and its MIDI process, the stderr summary, and the rule that
+one frame that fails never stops the next."""
+
+from __future__ import annotations
+
+import logging
+
+from liveai.config import MidiConfig
+from liveai.core.stats import Stats
+from liveai.events import InputLost, NoteOn
+from liveai.transports.midi import MidiTransport
+from liveai.transports.midi_child import Chatter
+from liveai.transports.midi_process import TAKEN, kind_of
+from liveai.transports.midi_wire import IN, OUT, SAY, FrameReader, frame, in_frame, out_frame, parse_in, parse_say, say_frame
+
+
+def test_frames_survive_any_split_of_the_bytes():
+    data = out_frame(b"\x90\x3c\x64") + in_frame(2.5, 7, b"\xf8") + say_frame(event="lost", reason="gone")
+    for cut in range(len(data) + 1):
+        reader = FrameReader()
+        frames = reader.feed(data[:cut]) + reader.feed(data[cut:])
+        assert [kind for kind, _ in frames] == [OUT, IN, SAY]
+        assert frames[0][1] == b"\x90\x3c\x64"
+        assert parse_in(frames[1][1]) == (2.5, 7, b"\xf8")
+        assert parse_say(frames[2][1]) == {"event": "lost", "reason": "gone"}
+
+
+def test_a_report_too_long_for_one_pipe_write_is_cut():
+    data = say_frame(event="log", level="info", message="x" * 10_000)
+    assert len(data) <= 4096  # PIPE_BUF: written whole
+    assert parse_say(FrameReader().feed(data)[0][1])["event"] == "log"
+
+
+def test_the_process_passes_what_liveai_takes_only():
+    assert kind_of([0x93, 60, 100]) in TAKEN and kind_of([0xF8]) in TAKEN
+    for dropped in ([0xF0, 1, 0xF7], [0xE0, 0, 64], [0xD0, 5], [0xFE], []):
+        assert kind_of(dropped) not in TAKEN
+
+
+def test_chatter_is_summed_up_in_one_line():
+    chatter = Chatter()
+    chatter.feed(b"Cannot read socket fd = 9\nCheckRes error\nJackSocketClient")
+    chatter.feed(b"Channel read fail\n\nServer is not running\n")
+    assert chatter.take() == "4 lines, the last: Server is not running"
+    assert chatter.take() == ""
+
+
+def test_one_frame_that_fails_never_stops_the_next(caplog):
+    handled = []
+
+    def handle(event):
+        if isinstance(event, NoteOn) and event.pitch == 61:
+            raise RuntimeError("a bug")
+        handled.append(event)
+
+    midi = MidiTransport(MidiConfig(), handle, Stats(0.0))
+    midi.inputs = {0: "liveai in"}
+    data = (in_frame(1.0, 0, b"\x90\x3c\x64") + frame(SAY, b"{not json") + in_frame(1.1, 0, b"\x90\x3d\x64")
+            + in_frame(1.2, 0, b"\x90") + say_frame(event="what") + in_frame(1.3, 0, b"\x90\x3e\x64")
+            + say_frame(event="gone", input=True, name="liveai in", number=0))
+    frames = FrameReader().feed(data)
+    with caplog.at_level(logging.ERROR, logger="liveai.transports.midi"):
+        midi._take(frames)
+    assert [e.pitch for e in handled if isinstance(e, NoteOn)] == [60, 62]
+    assert [e.source for e in handled if isinstance(e, InputLost)] == ["midi:liveai in"]
+    assert midi.stats.counters["internal"] == 4
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1  # once a second, not per failure
