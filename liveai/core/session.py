@@ -18,6 +18,7 @@ from ..errors import CommandError
 from ..events import ControlChange, NoteOff, NoteOn, player_of
 from .behaviour import Behaviours
 from .context import Context
+from .faults import Faults
 from .recorder import Recorder
 from .stats import Stats
 
@@ -29,12 +30,16 @@ SHARED = "main"  # the one session when sessions are shared
 class Session:
     """A session's keys and sustain pedal are kept here, whatever the mode: a key released
     while the pedal is down reaches the behaviour (and the model) when the pedal lifts,
-    so what the behaviour sounds for it (harmony voices) is held as a piano would."""
+    so what the behaviour sounds for it (harmony voices) is held as a piano would.
 
-    def __init__(self, key: str, ctx: Context, mode: str, behaviours: Behaviours) -> None:
+    Every call into the behaviour is contained (core/faults.py): a behaviour that raises
+    is counted and logged, and the session goes on (its keys, its pedal, its ears)."""
+
+    def __init__(self, key: str, ctx: Context, mode: str, behaviours: Behaviours, faults: Faults) -> None:
         self.key = key
         self.ctx = ctx
         self._behaviours = behaviours
+        self._faults = faults
         self.ears = behaviours.ears(ctx)
         self.mode = mode
         self.held: set[tuple[int, int]] = set()  # (channel, pitch) the player holds down
@@ -42,19 +47,21 @@ class Session:
         self._sustained: dict[tuple[int, int], NoteOff] = {}  # released keys the pedal holds
         self.recorder = Recorder()  # what was played lately (a morph capture's phrase)
         self.behaviour = behaviours.make(mode, ctx, self.ears)
-        self.behaviour.start(ctx)
+        self._start()
 
     def note_on(self, event: NoteOn) -> None:
         key = (event.channel, event.pitch)
         self.held.add(key)
         self._sustained.pop(key, None)  # struck again: the new note replaces the one the pedal held
         self.recorder.note_on(event.channel, event.pitch, event.velocity, event.t)
-        if self.ears is None:
+        if self.ears is not None:
+            self.ears.hear(event)
+        try:
             self.behaviour.note_on(event, self.ctx)
-            return
-        self.ears.hear(event)
-        self.behaviour.note_on(event, self.ctx)
-        self.ears.flush()
+        except Exception as exc:
+            self._faults(f"{self.behaviour.name} note_on", exc)
+        if self.ears is not None:
+            self.ears.flush()
 
     def note_off(self, event: NoteOff) -> None:
         key = (event.channel, event.pitch)
@@ -68,15 +75,20 @@ class Session:
         self._release_key(event)
 
     def _release_key(self, event: NoteOff) -> None:
-        if self.ears is None:
+        if self.ears is not None:
+            self.ears.hear(event)
+        try:
             self.behaviour.note_off(event, self.ctx)
-            return
-        self.ears.hear(event)
-        self.behaviour.note_off(event, self.ctx)
-        self.ears.flush()
+        except Exception as exc:  # the pedal's other keys still end
+            self._faults(f"{self.behaviour.name} note_off", exc)
+        if self.ears is not None:
+            self.ears.flush()
 
     def control(self, event: ControlChange) -> None:
-        self.behaviour.control(event, self.ctx)
+        try:
+            self.behaviour.control(event, self.ctx)
+        except Exception as exc:  # the pedal still goes down or up: the keys it holds end
+            self._faults(f"{self.behaviour.name} control", exc)
         if event.pedal is None:
             return
         if event.pedal:
@@ -88,13 +100,22 @@ class Session:
             self._release_key(NoteOff(off.pitch, off.channel, t=event.t, origin=event.t, source=off.source))
 
     def beat(self, n: int, t: float) -> None:
-        self.behaviour.beat(n, t, self.ctx)
+        try:
+            self.behaviour.beat(n, t, self.ctx)
+        except Exception as exc:  # the other sessions still get the beat
+            self._faults(f"{self.behaviour.name} beat", exc)
 
     def upcoming_beat(self, n: int, t: float) -> None:
-        self.behaviour.upcoming_beat(n, t, self.ctx)
+        try:
+            self.behaviour.upcoming_beat(n, t, self.ctx)
+        except Exception as exc:
+            self._faults(f"{self.behaviour.name} upcoming_beat", exc)
 
     def value_changed(self, name: str, value: float) -> None:
-        self.behaviour.value_changed(name, value, self.ctx)
+        try:
+            self.behaviour.value_changed(name, value, self.ctx)
+        except Exception as exc:
+            self._faults(f"{self.behaviour.name} value_changed", exc)
 
     def continue_(self, beats: float) -> None:
         self.behaviour.continue_(beats, self.ctx)
@@ -113,7 +134,7 @@ class Session:
         self.release()
         self.mode = mode
         self.behaviour = self._behaviours.make(mode, self.ctx, self.ears)
-        self.behaviour.start(self.ctx)
+        self._start()
 
     def release(self) -> None:
         """Everything this session sounds ends; the keys still down are forgotten (their
@@ -121,9 +142,21 @@ class Session:
         self.held.clear()
         self._sustained.clear()
         self.recorder.end_held(self.ctx.now())
-        self.behaviour.release(self.ctx)
+        self._release_behaviour()
         if self.ears is not None:
             self.ears.flush()
+
+    def _start(self) -> None:
+        try:
+            self.behaviour.start(self.ctx)
+        except Exception as exc:
+            self._faults(f"{self.behaviour.name} start", exc)
+
+    def _release_behaviour(self) -> None:
+        try:
+            self.behaviour.release(self.ctx)
+        except Exception as exc:  # the other sessions, and the tracker, still end their notes
+            self._faults(f"{self.behaviour.name} release", exc)
 
     def close(self) -> None:
         """Evicted: release everything, and the registry forgets the session."""
@@ -135,11 +168,11 @@ class Session:
         self.held.clear()
         self._sustained.clear()
         self.recorder.end_held(self.ctx.now())
-        self.behaviour.release(self.ctx)
+        self._release_behaviour()
         if self.ears is not None:
             self.ears.reset()
         self.behaviour = self._behaviours.make(self.mode, self.ctx, self.ears)
-        self.behaviour.start(self.ctx)
+        self._start()
 
 
 class Sessions:

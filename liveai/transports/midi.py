@@ -19,6 +19,7 @@ from typing import Any, Callable
 import mido
 
 from ..config import MidiConfig
+from ..core.faults import Faults
 from ..core.stats import LogThrottle, Stats
 from ..errors import CommandError, TransportError
 from ..events import (
@@ -106,6 +107,7 @@ class MidiTransport(Transport):
         self._inbox: deque[tuple[float, str, mido.Message]] = deque()
         self._inbox_lock = threading.Lock()
         self._log_drop = LogThrottle(log, "more dropped", level=logging.WARNING)
+        self._faults = Faults(stats)
         self._loop: asyncio.AbstractEventLoop | None = None
         own = config.client_name
         self.virtual_names = (f"{own} in", f"{own} out")
@@ -228,14 +230,15 @@ class MidiTransport(Transport):
                 if not self._inbox:
                     return
                 arrival, source, msg = self._inbox.popleft()
-            event = to_event(msg, arrival, source, self.config.clock_in)
-            if event is None:
-                continue
             try:
-                self.handle(event)
+                event = to_event(msg, arrival, source, self.config.clock_in)
+                if event is not None:
+                    self.handle(event)
             except CommandError as exc:
                 self.stats.count("errors")
                 log.warning("midi %s from %s: %s", msg.type, source, exc.message)
+            except Exception as exc:  # the next message is drained: MIDI input never goes deaf
+                self._faults("MIDI input", exc)
 
     # -- output -------------------------------------------------------------------------
     def _send(self, event: Event) -> None:
