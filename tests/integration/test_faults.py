@@ -6,6 +6,7 @@ keeps answering ping, the beat goes on, every note it starts ends, and
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -90,7 +91,7 @@ def play_with_pedal(heard: Heard, bars: int = 3) -> None:
 
 
 def test_every_mode_plays_on_through_faults_and_every_note_ends(start_server, tmp_path):
-    _, peer = start_server("clock.source=internal", "clock.bpm=240", "duet.phrase_gap_ms=300",
+    server, peer = start_server("clock.source=internal", "clock.bpm=240", "duet.phrase_gap_ms=300",
                            "autopilot.horizon_s=0.5", "budget.harmonize_ms=250", f'morph.folder="{tmp_path}"',
                            model="gru", command=(sys.executable, str(LAUNCHER), str(EVERY)))
     heard = Heard(peer)
@@ -124,6 +125,11 @@ def test_every_mode_plays_on_through_faults_and_every_note_ends(start_server, tm
         heard.wait(0.3)
         assert heard.sounding() == set(), f"{mode}: notes that never ended"
         heard.ping(mode)
+    heard.send("/liveai/stop")  # no beat, no key: nothing calls a behaviour any more
+    heard.wait(0.5)
     status = heard.status()
     assert status["sounding_notes"] == 0
-    assert status["internal_errors"] >= EVERY, status
+    assert server.stop() == 0
+    injected = re.search(r"injected (\d+) faults", server.log())
+    assert injected, server.log()[-2000:]
+    assert status["internal_errors"] == int(injected.group(1)), "each fault counted once, none lost"

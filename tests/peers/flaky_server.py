@@ -7,7 +7,7 @@ note_on, note_off, control, beat and upcoming_beat (whatever the mode), the time
 behaviour sets (Context.call_at), and the model's replies (WorkerPort.replier, and
 the `done` of WorkerPort.submit). Raising after the work leaves the music as it would
 be and isolates what is under test: that the loop running the call contains the
-fault and runs the next item.
+fault and runs the next item. At exit it says how many faults it injected.
 
 The product has no switch for this: the wrapping is done here, in the test's own
 process, before liveai's command line runs.
@@ -66,4 +66,7 @@ def inject() -> None:
 
 if __name__ == "__main__":
     inject()
-    sys.exit(cli.main())
+    code = cli.main()
+    injected = sum(n // EVERY for n in calls.values())
+    print(f"injected {injected} faults in {dict(calls)} calls", file=sys.stderr, flush=True)  # for the test
+    sys.exit(code)
