@@ -5,6 +5,7 @@ are bounded, and subscribers that reload give way."""
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from typing import Any
 
 from fakes import make_engine
@@ -96,3 +97,17 @@ def test_a_full_table_takes_the_place_of_an_idle_host_or_tells_the_requester():
     osc.subscribers._heard["10.0.0.1"] = now - 120  # 10.0.0.1 has been silent for two minutes
     osc.receive(osc_message("/liveai/subscribe"), ("10.0.0.3", 5000), now)
     assert list(osc.subscribers) == [("10.0.0.2", 5000), ("10.0.0.3", 5000)]
+
+
+def test_a_command_that_fails_inside_liveai_is_answered_counted_and_the_next_runs():
+    osc, sock, engine = endpoint()
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in a handler")
+
+    osc.table._osc["/liveai/tempo"] = replace(osc.table._osc["/liveai/tempo"], handler=broken)
+    osc.receive(osc_message("/liveai/tempo", 90.0), ("10.0.0.5", 4000), 1.0)
+    osc.receive(osc_message("/liveai/ping", 7), ("10.0.0.5", 4000), 1.0)
+    assert sock.errors()[0][0] == "internal"
+    assert [args for _, address, args in sock.sent if address == "/liveai/pong"] == [[7]]
+    assert engine.stats.counters["internal_errors"] == 1
