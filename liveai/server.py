@@ -139,6 +139,7 @@ class Server:
         (OSC) cannot open."""
         engine = self.engine
         engine.output.on_reschedule = self._arm
+        asyncio.get_running_loop().set_exception_handler(engine.faults.loop_exception)
         async with contextlib.AsyncExitStack() as stack:
             tasks: list[asyncio.Task[None]] = []
             for transport in self.transports:

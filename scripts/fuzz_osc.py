@@ -8,10 +8,10 @@ check, python-osc's decoding, the command table and the engine, in process.
 It starts from a corpus of valid datagrams it writes itself (every command, every type
 tag python-osc knows and the ones it does not, nested and timetagged bundles, 64 KB
 datagrams, NaN and infinities) and mutates them. Any exception that leaves the
-endpoint is a crash (libFuzzer saves the input); so is an input that leaves a note
-sounding that its own note-offs did not end. `--stats FILE` gets the count of inputs
-and the slowest input's time as JSON, updated as it runs (the input itself in
-FILE with the suffix .slowest).
+endpoint is a crash (libFuzzer saves the input); so is an internal error, even one
+contained, and an input that leaves a note sounding that its own note-offs did not
+end. `--stats FILE` gets the count of inputs and the slowest input's time as JSON,
+updated as it runs (the input itself in FILE with the suffix .slowest).
 """
 
 from __future__ import annotations
@@ -125,6 +125,8 @@ def one_input(data: bytes) -> None:
             ENGINE.handle(NoteOff(pitch, channel, t=CLOCK.t, source="osc:10.1.2.3:1"))
     if ENGINE.output.tracker.sounding:
         raise AssertionError(f"notes still sound after their note-offs: {sorted(ENGINE.output.tracker.sounding)}")
+    if ENGINE.stats.counters["internal_errors"]:  # contained, so it left no exception: a crash all the same
+        raise AssertionError("an internal error was contained (its traceback is in the log above)")
     STATS["inputs"] += 1
     if elapsed > STATS["slowest_ms"]:
         STATS["slowest_ms"] = round(elapsed, 3)

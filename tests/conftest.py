@@ -233,12 +233,13 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, 
 
     MIDI is off unless the test asks (`midi=True`), so OSC-only tests need no JACK; no
     model is loaded unless the test names one (`model="gru"`), so harmonize is by rule.
+    `command` runs liveai another way (a launcher in tests/peers).
     """
     started: list[tuple[ServerProcess, OscPeer]] = []
 
     def start(*overrides: str, midi: bool = False, model: str = "", env: dict[str, str] | None = None,
               config: str | None = None, port: int | None = None,
-              targets: tuple[str, ...] = ()) -> tuple[ServerProcess, OscPeer]:
+              targets: tuple[str, ...] = (), command: tuple[str, ...] = ()) -> tuple[ServerProcess, OscPeer]:
         port = port or free_port()
         peer = OscPeer(port)
         all_targets = ", ".join(f'"{t}"' for t in (*targets, f"127.0.0.1:{peer.port}"))
@@ -246,7 +247,8 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, 
         if not midi:
             sets.append("midi.api=none")
         log_path = tmp_path / f"server{len(started)}.log"
-        server = ServerProcess(sets + list(overrides), config=config, env=env, log_path=log_path).start()
+        server = ServerProcess(sets + list(overrides), config=config, env=env, log_path=log_path,
+                               **({"command": command} if command else {})).start()
         started.append((server, peer))
         try:
             peer.wait_pong(timeout=30 if model else 10)

@@ -73,6 +73,8 @@ class CommandTable:
                 command.handler(self.engine, request, *coerce(command.address, command.params, args))
             except CommandError as exc:
                 refused.append(exc)
+            except Exception as exc:  # the other matched commands still run
+                self.engine.faults(f"the command {command.address}", exc)
         if refused:
             first = refused[0]
             more = f" (and {len(refused) - 1} more of the {len(found)} matched)" if len(refused) > 1 else ""

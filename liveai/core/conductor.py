@@ -89,13 +89,14 @@ class Conductor:
         self._pulse = self.output.call_at(at, lambda: self._internal_pulse(at))
 
     def _internal_pulse(self, at: float) -> None:
+        # The next pulse first, from the previous target (not from now: no drift), so
+        # nothing this pulse runs can stop the clock.
+        self._schedule_pulse(at + self.clock.tick_period(at))
         if not self.clock.following(at):
             if self.config.midi.clock_out:
                 self.output.send(ClockTick(t=at))
             self._beat(self.clock.advance(), at)
             self._look_ahead(at)
-        # Next pulse from the previous target, not from now: no drift.
-        self._schedule_pulse(at + self.clock.tick_period(at))
 
     def _look_ahead(self, at: float) -> None:
         """After the pulse at `at`: announce the next beat once it is a pulse away, or

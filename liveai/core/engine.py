@@ -29,6 +29,7 @@ from ..events import (
 from .behaviour import Behaviours
 from .conductor import Conductor
 from .context import Context
+from .faults import Faults
 from .jobs import ModelPort
 from .output import Output, Sink, as_off
 from .session import SHARED, Session, Sessions
@@ -46,7 +47,8 @@ class Engine:
         self.behaviours = behaviours
         self.models = models
         self.stats = Stats(now(), config.status.window_s)
-        self.output = Output(now, self.stats)
+        self.faults = Faults(self.stats)  # one bug contained: counted, logged, the next item runs
+        self.output = Output(now, self.stats, self.faults)
         h = config.harmonize
         self._state = State({
             "mode": config.server.mode, "temperature": config.server.temperature, "tempo": config.clock.bpm,
@@ -74,7 +76,8 @@ class Engine:
 
     def _open_session(self, key: str) -> Session:
         ctx = Context(key, self.config, self.output, self.state, self.conductor.clock, self.models, self.miss)
-        return Session(key, ctx, self.state["mode"], self.behaviours, "panic" if self.state["panicked"] else None)
+        stopped_by = "panic" if self.state["panicked"] else None  # a newcomer during a panic waits too
+        return Session(key, ctx, self.state["mode"], self.behaviours, self.faults, stopped_by)
 
     # -- input -----------------------------------------------------------------
     def handle(self, event: Event) -> None:
@@ -82,8 +85,7 @@ class Engine:
         self.stats.count("events_in")
         self.stats.event_in(self.now())
         if self.input_taps and isinstance(event, (NoteOn, NoteOff, ControlChange)):
-            for tap in self.input_taps:
-                tap(event)
+            self._tap(event)
         match event:
             case NoteOn(velocity=0):
                 self.sessions.get(event.source).note_off(as_off(event))
@@ -107,8 +109,7 @@ class Engine:
                 self.stop()
             case InputLost():
                 log.warning("input lost, releasing its notes: %s", event.source)
-                for tap in self.input_taps:  # they heard its notes: they end them too
-                    tap(ControlChange(123, 0, t=event.t, source=event.source))
+                self._tap(ControlChange(123, 0, t=event.t, source=event.source))  # they heard its notes
                 session = self.sessions.find(event.source)
                 if session is not None:
                     session.release()
@@ -116,6 +117,13 @@ class Engine:
                 raise CommandError("bad_event", f"cannot handle {type(event).__name__}")
         if self.state["panicked"]:
             self._settle_panic()  # the player's note may have resumed their session
+
+    def _tap(self, event: Event) -> None:
+        for tap in self.input_taps:
+            try:
+                tap(event)
+            except Exception as exc:  # the session, and the other taps, still hear it
+                self.faults("an input tap", exc)
 
     def _control_change(self, event: ControlChange) -> None:
         target = self._cc_map.get(event.controller)

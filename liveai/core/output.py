@@ -13,6 +13,7 @@ from collections.abc import Hashable
 from typing import Any, Callable
 
 from ..events import ControlChange, Event, NoteOff, NoteOn
+from .faults import Faults
 from .notes import NoteTracker
 from .scheduler import Scheduler
 from .stats import Stats
@@ -49,9 +50,10 @@ class _Owned:
 
 
 class Output:
-    def __init__(self, now: Callable[[], float], stats: Stats) -> None:
+    def __init__(self, now: Callable[[], float], stats: Stats, faults: Faults) -> None:
         self.now = now
         self.stats = stats
+        self.faults = faults
         self.sinks: list[Sink] = []
         self.tracker = NoteTracker()
         self.scheduler = Scheduler()
@@ -75,7 +77,10 @@ class Output:
     def emit(self, event: Event) -> None:
         """To every sink, bypassing the tracker (what the tracker itself releases)."""
         for sink in self.sinks:
-            sink(event)
+            try:
+                sink(event)
+            except Exception as exc:  # the other sinks still hear it (a note-off above all)
+                self.faults("an output sink", exc)
         # Measured after the sinks ran: arrival to the bytes leaving liveai.
         self.stats.count("events_out")
         self.stats.event_out(self.now(), event.origin)
@@ -106,15 +111,19 @@ class Output:
             self.on_reschedule(at)
 
     def run_due(self) -> float | None:
-        """Send everything due, run due timers; return the next target time."""
+        """Send everything due, run due timers; return the next target time. One item
+        that fails is contained: the notes due behind it still go out."""
         for _, item in self.scheduler.pop_due(self.now()):
-            if isinstance(item, Timer):
-                if not item.cancelled:
-                    item.fn()
-            elif isinstance(item, _Owned):
-                self.send(item.event, item.owner)
-            else:
-                self.send(item)
+            try:
+                if isinstance(item, Timer):
+                    if not item.cancelled:
+                        item.fn()
+                elif isinstance(item, _Owned):
+                    self.send(item.event, item.owner)
+                else:
+                    self.send(item)
+            except Exception as exc:
+                self.faults("a timer" if isinstance(item, Timer) else "a scheduled event", exc)
         return self.scheduler.next_time()
 
     def silence_channels(self) -> None:

@@ -18,6 +18,7 @@ from ..errors import CommandError
 from ..events import ControlChange, NoteOff, NoteOn, player_of
 from .behaviour import Behaviours
 from .context import Context
+from .faults import Faults
 from .recorder import Recorder
 from .stats import Stats
 
@@ -33,13 +34,17 @@ class Session:
 
     A panic or a stop halts the session: its mode is stopped (a silent stand-in takes its
     place) until `resume` (play, a mode command) or, for a mode that answers the player
-    (thru, harmonize, duet, off), the player's next note or controller."""
+    (thru, harmonize, duet, off), the player's next note or controller.
 
-    def __init__(self, key: str, ctx: Context, mode: str, behaviours: Behaviours,
+    Every call into the behaviour is contained (core/faults.py): a behaviour that raises
+    is counted and logged, and the session goes on (its keys, its pedal, its ears)."""
+
+    def __init__(self, key: str, ctx: Context, mode: str, behaviours: Behaviours, faults: Faults,
                  stopped_by: str | None = None) -> None:
         self.key = key
         self.ctx = ctx
         self._behaviours = behaviours
+        self._faults = faults
         self.ears = behaviours.ears(ctx)
         self.mode = mode
         self.held: set[tuple[int, int]] = set()  # (channel, pitch) the player holds down
@@ -49,7 +54,7 @@ class Session:
         self.stopped_by = stopped_by  # "panic" or "stop" while the mode waits to be resumed
         if stopped_by is None:
             self.behaviour = behaviours.make(mode, ctx, self.ears)
-            self.behaviour.start(ctx)
+            self._start()
         else:  # opened while a panic holds every session
             self.behaviour = behaviours.stopped(mode)
 
@@ -59,12 +64,14 @@ class Session:
         self.held.add(key)
         self._sustained.pop(key, None)  # struck again: the new note replaces the one the pedal held
         self.recorder.note_on(event.channel, event.pitch, event.velocity, event.t)
-        if self.ears is None:
+        if self.ears is not None:
+            self.ears.hear(event)
+        try:
             self.behaviour.note_on(event, self.ctx)
-            return
-        self.ears.hear(event)
-        self.behaviour.note_on(event, self.ctx)
-        self.ears.flush()
+        except Exception as exc:
+            self._faults(f"{self.behaviour.name} note_on", exc)
+        if self.ears is not None:
+            self.ears.flush()
 
     def note_off(self, event: NoteOff) -> None:
         key = (event.channel, event.pitch)
@@ -78,16 +85,21 @@ class Session:
         self._release_key(event)
 
     def _release_key(self, event: NoteOff) -> None:
-        if self.ears is None:
+        if self.ears is not None:
+            self.ears.hear(event)
+        try:
             self.behaviour.note_off(event, self.ctx)
-            return
-        self.ears.hear(event)
-        self.behaviour.note_off(event, self.ctx)
-        self.ears.flush()
+        except Exception as exc:  # the pedal's other keys still end
+            self._faults(f"{self.behaviour.name} note_off", exc)
+        if self.ears is not None:
+            self.ears.flush()
 
     def control(self, event: ControlChange) -> None:
         self._played()
-        self.behaviour.control(event, self.ctx)
+        try:
+            self.behaviour.control(event, self.ctx)
+        except Exception as exc:  # the pedal still goes down or up: the keys it holds end
+            self._faults(f"{self.behaviour.name} control", exc)
         if event.pedal is None:
             return
         if event.pedal:
@@ -99,13 +111,22 @@ class Session:
             self._release_key(NoteOff(off.pitch, off.channel, t=event.t, origin=event.t, source=off.source))
 
     def beat(self, n: int, t: float) -> None:
-        self.behaviour.beat(n, t, self.ctx)
+        try:
+            self.behaviour.beat(n, t, self.ctx)
+        except Exception as exc:  # the other sessions still get the beat
+            self._faults(f"{self.behaviour.name} beat", exc)
 
     def upcoming_beat(self, n: int, t: float) -> None:
-        self.behaviour.upcoming_beat(n, t, self.ctx)
+        try:
+            self.behaviour.upcoming_beat(n, t, self.ctx)
+        except Exception as exc:
+            self._faults(f"{self.behaviour.name} upcoming_beat", exc)
 
     def value_changed(self, name: str, value: float) -> None:
-        self.behaviour.value_changed(name, value, self.ctx)
+        try:
+            self.behaviour.value_changed(name, value, self.ctx)
+        except Exception as exc:
+            self._faults(f"{self.behaviour.name} value_changed", exc)
 
     def continue_(self, beats: float) -> None:
         self._played()  # asking for an answer is playing
@@ -127,7 +148,7 @@ class Session:
         self.mode = mode
         self.stopped_by = None
         self.behaviour = self._behaviours.make(mode, self.ctx, self.ears)
-        self.behaviour.start(self.ctx)
+        self._start()
 
     def halt(self, cause: str) -> None:
         """Panic or stop: every generator of the session stops (an autopilot, a duet
@@ -146,7 +167,7 @@ class Session:
             return
         self.stopped_by = None
         self.behaviour = self._behaviours.make(self.mode, self.ctx, self.ears)
-        self.behaviour.start(self.ctx)
+        self._start()
 
     def _played(self) -> None:
         """The player plays: a halted mode that answers them resumes to answer."""
@@ -159,9 +180,21 @@ class Session:
         self.held.clear()
         self._sustained.clear()
         self.recorder.end_held(self.ctx.now())
-        self.behaviour.release(self.ctx)
+        self._release_behaviour()
         if self.ears is not None:
             self.ears.flush()
+
+    def _start(self) -> None:
+        try:
+            self.behaviour.start(self.ctx)
+        except Exception as exc:
+            self._faults(f"{self.behaviour.name} start", exc)
+
+    def _release_behaviour(self) -> None:
+        try:
+            self.behaviour.release(self.ctx)
+        except Exception as exc:  # the other sessions, and the tracker, still end their notes
+            self._faults(f"{self.behaviour.name} release", exc)
 
     def close(self) -> None:
         """Evicted: release everything, and the registry forgets the session."""

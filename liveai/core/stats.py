@@ -14,7 +14,7 @@ _LATENCY_SAMPLES = 4096
 COUNTERS = (
     "events_in", "events_out", "errors", "malformed", "too_large", "unknown_address", "bad_args",
     "bad_value", "busy", "internal", "dropped", "deadline_misses", "sessions_evicted", "sessions_refused", "datagrams_in", "messages_in",
-    "errors_unanswered", "subscribe_refused", "subscribers_replaced",
+    "errors_unanswered", "subscribe_refused", "subscribers_replaced", "internal_errors",
 )
 
 
@@ -84,13 +84,13 @@ class LogThrottle:
         self._unlogged = 0
         self._logged_at = float("-inf")
 
-    def __call__(self, now: float, message: str, *args: object) -> None:
+    def __call__(self, now: float, message: str, *args: object, exc_info: BaseException | None = None) -> None:
         self._unlogged += 1
         if now - self._logged_at < self.interval_s:
             return
         if self._unlogged > 1:
             message += f" ({self._unlogged} {self.noun} since the last report)"
-        self.logger.log(self.level, message, *args)
+        self.logger.log(self.level, message, *args, exc_info=exc_info)
         self._unlogged, self._logged_at = 0, now
 
 

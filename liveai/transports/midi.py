@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import traceback
 from typing import Any, Callable
 
 import mido
 
 from ..config import MidiConfig
+from ..core.faults import Faults
 from ..core.stats import LogThrottle, Stats
 from ..errors import CommandError, TransportError
 from ..events import (
@@ -107,7 +107,7 @@ class MidiTransport(Transport):
         self._lost: asyncio.Future[str] | None = None  # why the process says the MIDI system went
         self._counts = {"midi_ignored": 0, "dropped": 0}  # the process's counts, as last said
         self._log_drop = LogThrottle(log, "more dropped", level=logging.WARNING)
-        self._log_fault = LogThrottle(log, "more failed", level=logging.ERROR)
+        self._faults = Faults(stats)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def _open(self) -> None:
@@ -187,9 +187,8 @@ class MidiTransport(Transport):
             except CommandError as exc:
                 self.stats.count("errors")
                 log.warning("midi from %s: %s", self._source_of(payload), exc.message)
-            except Exception:  # a bug must not stop MIDI input: the next message is taken
-                self.stats.count("internal")
-                self._log_fault(time.monotonic(), "midi: a message could not be taken: %s", traceback.format_exc())
+            except Exception as exc:  # a bug must not stop MIDI input: the next message is taken
+                self._faults("midi input", exc)
 
     def _heard(self, payload: bytes) -> None:
         arrival, number, data = parse_in(payload)

@@ -25,6 +25,7 @@ import aiomqtt
 from ..config import MqttConfig
 from ..control.table import CommandTable
 from ..core.commands import Request
+from ..core.faults import Faults
 from ..core.stats import LogThrottle, Stats
 from ..errors import CommandError, TransportError
 from ..events import Event, StateChanged
@@ -63,6 +64,7 @@ class MqttTransport(Transport):
         self._wake = asyncio.Event()
         self._log_retained = LogThrottle(log, "more", level=logging.WARNING)
         self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
+        self._faults = Faults(stats)
 
     def _connection(self) -> aiomqtt.Client:
         c = self.config
@@ -165,8 +167,8 @@ class MqttTransport(Transport):
             self.table.dispatch_text(name, text, request)
         except CommandError as exc:
             self.refuse(request, name, exc)
-        except Exception as exc:  # a bug must not stop the music: log it, tell the client
-            log.exception("internal error handling mqtt cmd/%s", name)
+        except Exception as exc:  # a bug must not stop the music: contain it, tell the client
+            self._faults("an MQTT command", exc)
             self._queue("error", json.dumps({"command": name, "code": "internal", "message": str(exc)}))
 
     async def _publish(self, broker: aiomqtt.Client) -> None:

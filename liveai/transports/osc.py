@@ -25,6 +25,7 @@ from pythonosc.osc_packet import OscPacket, ParseError
 from ..config import OscConfig, parse_host_port
 from ..control.table import CommandTable
 from ..core.commands import Request
+from ..core.faults import Faults
 from ..core.stats import LogThrottle, RateLimit, Stats
 from ..errors import CommandError, TransportError
 from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
@@ -131,6 +132,7 @@ class OscTransport(Transport):
         self._log_suppressed = LogThrottle(log, "more", level=logging.WARNING)
         self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
         self._bound = sock
+        self._faults = Faults(stats)
 
     # -- lifecycle ------------------------------------------------------------------
     async def _open(self) -> None:
@@ -215,8 +217,8 @@ class OscTransport(Transport):
             self.table.dispatch(message.address, message.params, request)
         except CommandError as exc:
             self._refuse(exc.code, exc.message, request)
-        except Exception as exc:  # a bug must not stop the music: log it, tell the client
-            log.exception("internal error handling %s", self.clip(message.address))
+        except Exception as exc:  # a bug must not stop the music: contain it, tell the client
+            self._faults("an OSC command", exc)
             self._refuse("internal", f"internal error handling {message.address}: {exc}", request)
 
     def _refuse(self, code: str, message: str, request: Request, counter: str | None = None) -> None:

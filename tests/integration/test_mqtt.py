@@ -57,7 +57,7 @@ def test_commands_state_and_telemetry(mosquitto, start_server):
     line = sub(mosquitto, f"{base}/telemetry", wait_s=5)[0]
     telemetry = json.loads(line.split(" ", 1)[1])
     for key in ("events_in_per_s", "events_out_per_s", "latency_p50_ms", "latency_p99_ms",
-                "deadline_misses", "uptime_s", "memory_mb", "dropped", "malformed"):
+                "deadline_misses", "uptime_s", "memory_mb", "dropped", "malformed", "internal_errors"):
         assert key in telemetry, key
     assert telemetry["mqtt"] == "connected"
 

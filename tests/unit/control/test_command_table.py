@@ -3,6 +3,7 @@ patterns, MQTT text, docs from handlers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -126,6 +127,20 @@ def test_address_patterns_reach_every_matching_command(api):
     assert replies.sent == [("/liveai/pong", ("x",)), ("/liveai/pong", ("y",))]
     control.dispatch("/liveai/te*", [90], client)  # tempo and temperature
     assert (engine.state["tempo"], engine.state["temperature"]) == (90.0, 2.0)
+
+
+def test_a_matched_command_that_fails_leaves_the_others_to_run(api):
+    """A bug in one command an address pattern matches is contained (core/faults.py):
+    counted, and the other matched commands still run."""
+    control, engine, *_, client = api
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in a handler")
+
+    control._osc["/liveai/density"] = replace(control._osc["/liveai/density"], handler=broken)
+    control.dispatch("/liveai/{density,temperature}", [0.25], client)
+    assert engine.state["temperature"] == 0.25
+    assert engine.stats.counters["internal_errors"] == 1 and engine.stats.counters["errors"] == 0
 
 
 @pytest.mark.parametrize("address, code", [

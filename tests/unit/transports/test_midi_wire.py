@@ -59,9 +59,9 @@ def test_one_frame_that_fails_never_stops_the_next(caplog):
             + in_frame(1.2, 0, b"\x90") + say_frame(event="what") + in_frame(1.3, 0, b"\x90\x3e\x64")
             + say_frame(event="gone", input=True, name="liveai in", number=0))
     frames = FrameReader().feed(data)
-    with caplog.at_level(logging.ERROR, logger="liveai.transports.midi"):
+    with caplog.at_level(logging.ERROR, logger="liveai.core.faults"):
         midi._take(frames)
     assert [e.pitch for e in handled if isinstance(e, NoteOn)] == [60, 62]
     assert [e.source for e in handled if isinstance(e, InputLost)] == ["midi:liveai in"]
-    assert midi.stats.counters["internal"] == 4
+    assert midi.stats.counters["internal_errors"] == 4
     assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1  # once a second, not per failure

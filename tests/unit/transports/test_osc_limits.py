@@ -9,6 +9,7 @@ import logging
 import socket
 import time
 import struct
+from dataclasses import replace
 from typing import Any
 
 from fakes import make_engine
@@ -138,3 +139,15 @@ def test_what_came_while_the_models_loaded_is_dropped_and_counted():
         asyncio.run(open_and_listen())
     assert engine.stats.counters["dropped"] == 3
     assert [e.pitch for e in sink.events() if type(e).__name__ == "NoteOn"] == [65, 69]  # only the note after: D
+def test_a_command_that_fails_inside_liveai_is_answered_counted_and_the_next_runs():
+    osc, sock, engine = endpoint()
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in a handler")
+
+    osc.table._osc["/liveai/tempo"] = replace(osc.table._osc["/liveai/tempo"], handler=broken)
+    osc.receive(osc_message("/liveai/tempo", 90.0), ("10.0.0.5", 4000), 1.0)
+    osc.receive(osc_message("/liveai/ping", 7), ("10.0.0.5", 4000), 1.0)
+    assert sock.errors()[0][0] == "internal"
+    assert [args for _, address, args in sock.sent if address == "/liveai/pong"] == [[7]]
+    assert engine.stats.counters["internal_errors"] == 1
