@@ -111,7 +111,7 @@ class Engine:
                     tap(ControlChange(123, 0, t=event.t, source=event.source))
                 session = self.sessions.find(event.source)
                 if session is not None:
-                    session.release()
+                    session.lost()
             case _:
                 raise CommandError("bad_event", f"cannot handle {type(event).__name__}")
 

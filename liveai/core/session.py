@@ -125,6 +125,12 @@ class Session:
         if self.ears is not None:
             self.ears.flush()
 
+    def lost(self) -> None:
+        """Its input is gone: everything ends, and its pedal is up (the synth was told so;
+        plugged in again, a keyboard does not say its pedal)."""
+        self.release()
+        self._pedal.clear()
+
     def close(self) -> None:
         """Evicted: release everything, and the registry forgets the session."""
         self.release()
