@@ -13,8 +13,8 @@ channels it plays on and only while its mode is set. At the end every key and pe
 lifted and the mode set to off: then nothing sounds.
 
 After a panic, what a player's thru or harmonize sounds is only bounded (it may sound,
-it need not) until a play or a mode change: whether the next note resumes them is the
-panic's own rule, tested where it is built.
+it need not) until a play or a mode change, and so is a key struck meanwhile: whether
+the next note resumes them is the panic's own rule, tested where it is built.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class Player:
     echoed: set[int] = field(default_factory=set)  # pedal channels its thru passed on to the synth
     channels: set[int] = field(default_factory=set)  # every channel it played on (a duet answers there)
     bounded: bool = False  # after a panic, until play or a mode change: may sound, need not
+    unsure: set[tuple[int, int]] = field(default_factory=set)  # keys struck while bounded
 
     def live(self) -> set[tuple[int, int]]:
         return self.held | self.sustained
@@ -60,6 +61,7 @@ class Player:
         self.held.clear()
         self.sustained.clear()
         self.echoed.clear()
+        self.unsure.clear()
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -98,12 +100,14 @@ class EngineMachine(RuleBasedStateMachine):
         self.synth_pedal -= player.echoed
         player.forget()
 
-    def sounds(self, player: Player) -> set[tuple[int, int]]:
-        """What the player's session sounds, exactly, where the music is not the model's choice."""
+    def sounds(self, player: Player, sure: bool = False) -> set[tuple[int, int]]:
+        """What the player's session sounds, exactly, where the music is not the model's
+        choice (`sure`: only for keys struck outside a panic's bounded time)."""
+        keys = player.live() - player.unsure if sure else player.live()
         if player.mode == "thru":
-            return player.live()
+            return keys
         if player.mode == "harmonize" and self.rule is not None:
-            return {(ch, v) for ch, p in player.live() for v in self.rule.voices_for(p)}
+            return {(ch, v) for ch, p in keys for v in self.rule.voices_for(p)}
         return set()
 
     def may_sound(self, player: Player, key: tuple[int, int]) -> bool:
@@ -127,6 +131,7 @@ class EngineMachine(RuleBasedStateMachine):
         player.held.add((channel, pitch))
         player.sustained.discard((channel, pitch))
         player.channels.add(channel)
+        (player.unsure.add if player.bounded else player.unsure.discard)((channel, pitch))
 
     @precondition(lambda self: any(p.live() for p in self.players.values()))
     @rule(data=st.data(), velocity=st.integers(1, 127))
@@ -257,7 +262,7 @@ class EngineMachine(RuleBasedStateMachine):
         if not hasattr(self, "engine"):
             return
         heard = self.sink.sounding()
-        must = set().union(*(self.sounds(p) for p in self.players.values() if not p.bounded))
+        must = set().union(*(self.sounds(p, sure=True) for p in self.players.values() if not p.bounded))
         assert must <= heard, f"should sound and does not: {sorted(must - heard)}"
         uncaused = {k for k in heard if not any(self.may_sound(p, k) for p in self.players.values())}
         assert not uncaused, f"sounds without a live cause: {sorted(uncaused)}"
