@@ -115,8 +115,11 @@ def test_the_knob_plays_what_the_shipped_vae_decodes(start_server, tmp_path):
     latents, grid = encode_and_grid(vae, {"a": a, "b": b}, steps, lean)
     middle = grid[(steps - 1) // 2]
     assert middle not in (list(a), list(b)), "the middle must differ from both phrases, or this proves nothing"
-    x, between = next((x, point) for x in (round(0.51 + i / 100, 2) for i in range(48))
-                      if (point := between_point(vae, latents, grid, x, lean)) != grid[round(x * (steps - 1))])
+    # a position off the grid whose point differs from the nearest grid point (which plays meanwhile)
+    x, between = next(((x, point) for x in (round(0.51 + i / 100, 2) for i in range(48))
+                       if (point := between_point(vae, latents, grid, x, lean)) != grid[round(x * (steps - 1))]),
+                      (None, None))
+    assert x is not None, "every point off the grid decodes to its nearest grid point: this proves nothing"
 
     _, peer = start_server("clock.bpm=240", "clock.source=internal", f'morph.folder="{tmp_path}"', model="gru")
     asked = time.monotonic()
@@ -130,7 +133,7 @@ def test_the_knob_plays_what_the_shipped_vae_decodes(start_server, tmp_path):
     assert peer.expect("/liveai/out/mode") == ["morph"]
     peer.send("/liveai/play")
     step_s = 60 / 240 / melody.STEPS_PER_QUARTER
-    heard = timed_onsets(peer, 2.6)  # a pass is 2 s at 240 BPM
+    heard = timed_onsets(peer, 3.0)  # a pass is 2 s at 240 BPM, and one note of the next
     assert played_pass(heard, middle, step_s), f"at 0.5, {one_pass(middle)}; heard {heard}"
 
     turned = time.monotonic()
