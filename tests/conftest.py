@@ -19,6 +19,7 @@ from typing import IO, Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from liveai.bench.harness import OscPeer, ServerProcess, free_port
 
@@ -26,8 +27,14 @@ REQUIRE_PEERS = os.environ.get("LIVEAI_REQUIRE_PEERS") == "1"
 
 # These machines are shared and noisy: a slow example is not a failing one. Properties
 # still run every example; only hypothesis's wall-clock health check is relaxed.
-settings.register_profile("liveai", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("liveai")
+# "liveai" (the default, in CI and locally) is derandomized: every run draws the same
+# examples, so a pass cannot be luck and a failure repeats. HYPOTHESIS_PROFILE=explore
+# draws new ones each run (and keeps failures in .hypothesis/) to look for new bugs.
+settings.register_profile("liveai", deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                          derandomize=True, print_blob=True)
+settings.register_profile("explore", settings.get_profile("liveai"), derandomize=False,
+                          database=DirectoryBasedExampleDatabase(".hypothesis/examples"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "liveai"))
 
 
 def need(program: str) -> str:

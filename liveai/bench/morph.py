@@ -7,8 +7,8 @@ of a grid point (a cache hit).
 Over OSC against `liveai serve` with the shipped models and `per_source` sessions: the
 session "loop" captures a phrase again and again (capture -> `/liveai/out/morph_ready`,
 the grid decoded), then plays morph while the session "keys" harmonizes at
-`HARMONY_RATE` notes/s; the loop's note-ons, stamped as they arrive, are fitted to the
-16th grid (a straight line through step number and time): jitter is what is left.
+`HARMONY_RATE` notes/s; the loop's note-ons, stamped as they arrive, are measured
+against the clock's 16th grid at the known tempo, anchored at the loop's first note.
 With `--midi` the same notes are heard over JACK MIDI too (the dummy driver, 64
 frames at 48 kHz).
 """
@@ -96,14 +96,20 @@ class _LoopNotes:
 
 
 def grid_jitter_ms(onsets: list[float], step_s: float) -> dict[str, float]:
-    """Residuals of onsets against the best straight line through (step number, time)."""
+    """Each onset against its 16th of the clock's grid: the grid has the clock's step
+    (`step_s`, from the known tempo) and starts at the loop's first note; a note's error
+    is its onset minus the nearest grid time (early < 0, late > 0; at most half a step).
+    Nothing is fitted: a tempo that is off or drifts shows as errors that grow.
+
+    Keys: notes; step_ms, the clock's 16th; p50_ms, p99_ms, max_ms of |error|; mean_ms,
+    the signed mean error (how far the first note, the anchor, sat from the others)."""
     t = np.asarray(onsets)
     steps = np.round((t - t[0]) / step_s)
-    slope, intercept = np.polyfit(steps, t, 1)
-    residual = np.abs(t - (intercept + slope * steps)) * 1000.0
-    return {"notes": len(t), "p50_ms": round(float(np.percentile(residual, 50)), 3),
-            "p99_ms": round(float(np.percentile(residual, 99)), 3), "max_ms": round(float(residual.max()), 3),
-            "fitted_step_ms": round(slope * 1000.0, 4)}
+    error = (t - (t[0] + steps * step_s)) * 1000.0
+    size = np.abs(error)
+    return {"notes": len(t), "step_ms": round(step_s * 1000.0, 4),
+            "p50_ms": round(float(np.percentile(size, 50)), 3), "p99_ms": round(float(np.percentile(size, 99)), 3),
+            "max_ms": round(float(size.max()), 3), "mean_ms": round(float(error.mean()), 3)}
 
 
 def _jack_listener(stack: ExitStack, loop: _LoopNotes) -> None:

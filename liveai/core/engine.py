@@ -112,7 +112,7 @@ class Engine:
                 self._tap(ControlChange(123, 0, t=event.t, source=event.source))  # they heard its notes
                 session = self.sessions.find(event.source)
                 if session is not None:
-                    session.release()
+                    session.lost()
             case _:
                 raise CommandError("bad_event", f"cannot handle {type(event).__name__}")
         if self.state["panicked"]:

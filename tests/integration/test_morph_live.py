@@ -12,8 +12,13 @@ from test_midi_jack import midi_peer, wait_for_midi  # noqa: F401 (a fixture)
 from test_mqtt import pub, start_with_broker
 from test_play_live import note_events
 
+from liveai.behaviours.morph_desk import decode_points, encode_and_grid
+from liveai.behaviours.phrases import read_phrase
+from liveai.config import Config
 from liveai.data.midi import notes_to_midi
+from liveai.models import melody
 from liveai.music.note import Note
+from liveai.runtime.loading import load_morph
 
 RISING = [60, 62, 64, 65, 67, 69, 71, 72]
 FALLING = [84, 83, 81, 79, 77, 76, 74, 72]
@@ -60,13 +65,94 @@ def test_capture_two_phrases_and_turn_the_knob_over_osc(start_server, tmp_path):
     switched = next(i for i, p in enumerate(later) if p in (FALLING[0], FALLING[4]))  # a bar of b begins
     bar_of_b = later[switched:switched + 8]
     assert bar_of_b in (FALLING, FALLING[4:] + FALLING[:4]), f"at 1, from the next bar line, phrase b: {later}"
-    peer.send("/liveai/morph", 0.53)  # between grid points: decoded on demand
-    peer.collect(1.5)
     peer.send("/liveai/stop")
     peer.collect(0.3)
+    assert peer.status()["sounding_notes"] == 0
+
+
+def timed_onsets(peer, duration: float) -> list[tuple[float, int]]:
+    """(arrival time, pitch) of every note-on liveai plays within `duration`."""
+    out: list[tuple[float, int]] = []
+    deadline = time.monotonic() + duration
+    while (left := deadline - time.monotonic()) > 0:
+        got = peer.receive(left)
+        if got is not None and got[0] == "/liveai/out/note" and got[1][1] > 0:
+            out.append((time.monotonic(), got[1][0]))
+    return out
+
+
+def one_pass(tokens) -> list[tuple[int, int]]:
+    """A melody's notes as (pitch, 16ths to the next onset), the last wrapping round the loop."""
+    starts = [(step, token) for step, token in enumerate(tokens) if token < melody.N_PITCHES]
+    return [(pitch, (starts[(i + 1) % len(starts)][0] - step) % melody.STEPS)
+            for i, (step, pitch) in enumerate(starts)]
+
+
+def played_pass(heard: list[tuple[float, int]], tokens, step_s: float) -> bool:
+    """Whether the loop played `tokens` for one whole pass, from any of its notes on."""
+    want = one_pass(tokens)
+    got = [(pitch, round((b - a) / step_s)) for (a, pitch), (b, _) in zip(heard, heard[1:])]
+    n = len(want)
+    for rotation in range(n):
+        turned = want[rotation:] + want[:rotation]
+        if any(got[i:i + n] == turned for i in range(len(got) - n + 1)):
+            return True
+    return False
+
+
+def test_the_knob_plays_what_the_shipped_vae_decodes(start_server, tmp_path):
+    """At 0.5 the loop plays the grid point the shipped VAE decodes in this process for
+    the same two phrases; off the grid, the point decode_points gives there. The grid's
+    ends are the phrases themselves, so this is the check that the model is the one
+    shipped and that it is used."""
+    for name, pitches in (("a.mid", RISING), ("b.mid", FALLING)):
+        notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate(pitches)]).write(
+            str(tmp_path / name))
+    config = Config()
+    steps, lean = config.morph.steps, config.morph.lean
+    vae = load_morph(config)  # as the server loads it (int8 on a CPU)
+    a, b = (read_phrase(tmp_path / name, name).tokens for name in ("a.mid", "b.mid"))
+    latents, grid = encode_and_grid(vae, {"a": a, "b": b}, steps, lean)
+    middle = grid[(steps - 1) // 2]
+    assert middle not in (list(a), list(b)), "the middle must differ from both phrases, or this proves nothing"
+    # a position off the grid whose point differs from the nearest grid point (which plays meanwhile)
+    x, between = next(((x, point) for x in (round(0.51 + i / 100, 2) for i in range(48))
+                       if (point := between_point(vae, latents, grid, x, lean)) != grid[round(x * (steps - 1))]),
+                      (None, None))
+    assert x is not None, "every point off the grid decodes to its nearest grid point: this proves nothing"
+
+    _, peer = start_server("clock.bpm=240", "clock.source=internal", f'morph.folder="{tmp_path}"', model="gru")
+    asked = time.monotonic()
+    peer.send("/liveai/morph/load", "a", "a.mid")
+    ready(peer, "a")
+    peer.send("/liveai/morph/load", "b", "b.mid")
+    ready(peer, "ab")
+    loaded = time.monotonic() - asked
+    peer.send("/liveai/morph", 0.5)
+    peer.send("/liveai/mode", "morph")
+    assert peer.expect("/liveai/out/mode") == ["morph"]
+    peer.send("/liveai/play")
+    step_s = 60 / 240 / melody.STEPS_PER_QUARTER
+    heard = timed_onsets(peer, 3.0)  # a pass is 2 s at 240 BPM, and one note of the next
+    assert played_pass(heard, middle, step_s), f"at 0.5, {one_pass(middle)}; heard {heard}"
+
+    turned = time.monotonic()
+    peer.send("/liveai/morph", x)  # off the grid: decoded on demand, the nearest point plays meanwhile
+    heard = timed_onsets(peer, 4.5)
+    assert played_pass(heard, between, step_s), f"at {x}, {one_pass(between)}; heard {heard}"
     status = peer.status()
-    assert status["sounding_notes"] == 0
-    assert status["morph_grid_ms_max"] is not None and status["morph_decode_ms_max"] is not None
+    # the figures are measured: inside the time the test saw them take
+    assert 0 < status["morph_grid_ms_max"] < loaded * 1000, status
+    assert 0 < status["morph_decode_ms_max"] < (time.monotonic() - turned) * 1000, status
+    peer.send("/liveai/stop")
+    peer.collect(0.3)
+    assert peer.status()["sounding_notes"] == 0
+
+
+def between_point(vae, latents, grid, x: float, lean: float) -> list[int]:
+    """What the desk decodes at x between two grid points (as Desk._decode_between asks it)."""
+    i = min(int(x * (len(grid) - 1)), len(grid) - 2)
+    return decode_points(vae, latents["a"], latents["b"], [x], grid[i], grid[i + 1], lean)[0]
 
 
 def test_load_a_file_and_refuse_paths_out_of_the_folder(start_server, tmp_path):
