@@ -77,6 +77,7 @@ class NoteSoundProbe:
         self.first: int | None = None
         self.next = 0
         self.done = threading.Event()
+        self.closed = False
         self.client.set_process_callback(self._process)
         self.client.activate()
         self.client.connect(self.out, midi_in)
@@ -103,14 +104,18 @@ class NoteSoundProbe:
 
     def run(self, timeout: float = 120.0) -> list[float]:
         """Play the notes and wait for the recording's end; each note's latency, ms."""
-        if not self.done.wait(timeout):
-            raise TimeoutError("the note -> sound probe's JACK client did not finish its recording")
-        self.close()
+        try:
+            if not self.done.wait(timeout):
+                raise TimeoutError("the note -> sound probe's JACK client did not finish its recording")
+        finally:
+            self.close()
         return [latency_ms(self.recording, at, self.rate) for at in self.sent]
 
     def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
+        if not self.closed:
+            self.closed = True
+            self.client.deactivate()
+            self.client.close()
 
 
 def latency_ms(recording: np.ndarray, sent: int, rate: int) -> float:
