@@ -66,8 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--morph", action="store_true",
                        help="the morph VAE (encode, decode, grid, knob lookup) and the loop's jitter over OSC")
     bench.add_argument("--audio", action="store_true",
-                       help="the synth: RTF on one thread; the stream under jackd -d dummy at 256 and 128 frames, "
-                            "two headrooms each, while harmonizing 200 notes/s (--seconds each)")
+                       help="the synth: RTF on one thread; note -> sound on JACK's clock; the stream under "
+                            "jackd -d dummy at 256 and 128 frames, two headrooms each, while harmonizing 200 "
+                            "notes/s (--seconds each)")
+    bench.add_argument("--frames", type=int, metavar="N", help="with --audio: this JACK period only, default headroom")
+    bench.add_argument("--idle", action="store_true", help="with --audio: the stream with nothing playing")
     bench.add_argument("--jack-kill", action="store_true",
                        help="jackd killed and started again under a morph loop: the largest OSC note gap (--seconds "
                             "before, down and after; needs jackd)")
@@ -186,7 +189,7 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     elif args.audio:
         from .bench.audio import bench_audio
 
-        report["audio"] = bench_audio(args.seconds, args.model[0] if args.model else None)
+        report["audio"] = bench_audio(args.seconds, args.model[0] if args.model else None, args.frames, args.idle)
     elif args.play:
         from .bench.play import bench_play
 

@@ -32,8 +32,8 @@ from typing import Any
 from ..config import AudioConfig
 from ..events import ControlChange, Event, NoteOff, NoteOn, player_of
 from .features import ALL_NOTES_OFF, PEDAL
-from .ring import (BLOCKS, FRAMES, LATE, NOTE_P50_US, NOTE_P99_US, REALTIME, RENDER_P50_US, RENDER_P99_US,
-                   RENDERS, UNDERRUNS, VOICES, XRUNS, Ring)
+from .ring import (BLOCKS, FRAMES, LATE, REALTIME, RENDER_P50_US, RENDER_P99_US, RENDERS, UNDERRUNS, VOICES,
+                   XRUNS, Ring)
 from .supervisor import AudioSupervisor, Spawn, spawn_child
 from .voices import LIVEAI, PLAYER
 from .wire import RecordWriter, open_pipe
@@ -101,23 +101,23 @@ class AudioEngine:
             layer = PLAYER + len(self._layers)
         else:  # the player heard from longest ago gives its layer up, ending what it held (its pedal too)
             _, layer = self._layers.popitem(last=False)
-            self._send(t, None, ALL_NOTES_OFF, 0, layer)
+            self._send(t, ALL_NOTES_OFF, 0, layer)
         self._layers[player] = layer
         return layer
 
     def _take(self, event: Event, layer: int) -> None:
         match event:
             case NoteOn():
-                self._send(event.t, event.origin, event.pitch, event.velocity, layer)
+                self._send(event.t, event.pitch, event.velocity, layer)
             case NoteOff():
-                self._send(event.t, event.origin, event.pitch, 0, layer)
+                self._send(event.t, event.pitch, 0, layer)
             case ControlChange(controller=c) if c in ALL_OFF:
-                self._send(event.t, None, ALL_NOTES_OFF, 0, layer)
+                self._send(event.t, ALL_NOTES_OFF, 0, layer)
             case ControlChange(pedal=bool(down)):  # True or False; None (no pedal) falls through
-                self._send(event.t, None, PEDAL, 127 if down else 0, layer)
+                self._send(event.t, PEDAL, 127 if down else 0, layer)
 
-    def _send(self, t: float, arrival: float | None, pitch: int, velocity: int, layer: int) -> None:
-        if self.events.send(t, arrival, pitch, velocity, layer) or self.state != "playing":
+    def _send(self, t: float, pitch: int, velocity: int, layer: int) -> None:
+        if self.events.send(t, pitch, velocity, layer) or self.state != "playing":
             return  # sent; or no synth plays, and the notes are heard over MIDI and OSC only
         now = time.monotonic()
         if now - self._drops_said >= DROPS_SAID_S:  # a stalled render process: said once a second, not per note
@@ -156,8 +156,6 @@ class AudioEngine:
             "audio_render_ms_p99": int(h[RENDER_P99_US]) / 1000.0,
             "audio_voices": int(h[VOICES]),
             "audio_latency_ms": round(1000.0 * (s.out_latency_s + lead_s), 2) if playing else 0.0,
-            "audio_note_ms_p50": int(h[NOTE_P50_US]) / 1000.0,
-            "audio_note_ms_p99": int(h[NOTE_P99_US]) / 1000.0,
             "audio_late_notes": s.late_before + int(h[LATE]),
             "audio_dropped_notes": self.events.dropped,
             "audio_reopens": max(s.opens - 1, 0),  # a device found again after a loss

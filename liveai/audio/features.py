@@ -105,6 +105,14 @@ class NoteFeatures:
         self.sample += n
         return torch.from_numpy(np.stack(channels).astype(np.float32)[None])
 
+    def skip(self, n: int) -> None:
+        """Move on n samples with no voice sounding and no event: their features are zeros."""
+        self.sample += n
+
+    def silent(self) -> bool:
+        """No voice sounds, nor a stolen note fading out."""
+        return not self.voices.sounding(ghosts=True)
+
     def sounding(self) -> int:
         return self.voices.sounding()
 

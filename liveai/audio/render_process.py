@@ -91,7 +91,6 @@ class RenderLoop:
                 os.read(self.wake_fd, 4096)
             except BlockingIOError:  # another reader took it (there is none; be safe)
                 pass
-        self.timeline.time_onsets()
         if now - self.reported > REPORT_S:
             self.reported = now
             self.timeline.report()

@@ -8,6 +8,12 @@ what the stream plays (which then applies `audio.gain`).
 1.58 (measured in one run, one thread, while another job used the other core). It runs
 without Python between the layers and releases the GIL while it runs, so the event
 loop gets it back.
+
+Idle costs nothing. When no voice sounds, the features are zeros, and once the network
+has heard zeros for its whole receptive field its state no longer moves and its output
+is one constant (its silence, -5e-6 for the shipped synth). Such a block is that
+constant, with neither features nor network computed: the same samples the network
+would give, so streaming still equals offline.
 """
 
 from __future__ import annotations
@@ -83,6 +89,7 @@ class SynthRenderer:
         self.polyphony = polyphony
         self.seed = seed
         self.step: Step = compile_step(net) if scripted else net.step
+        self.reach = net.receptive_field  # zeros heard for this long: the state is at rest
         self.reset()
 
     def warm_up(self, n: int, times: int = 4) -> None:
@@ -96,6 +103,9 @@ class SynthRenderer:
         """Silence, as at the start: the same notes then render bit-identically again."""
         self.features = NoteFeatures(self.net.config, self.polyphony, self.seed)
         self.pasts = self.net.initial_state().pasts
+        self.quiet = 0  # samples of silent features the network has heard since it last heard a voice
+        self.rest: float | None = None  # its output once at rest, when it has been seen
+        self.skipped = 0  # silent blocks not computed
 
     @property
     def sample(self) -> int:
@@ -105,7 +115,20 @@ class SynthRenderer:
     def render(self, n: int, events: Sequence[NoteEvent] = ()) -> np.ndarray:
         """The next n samples (float32); `events` are (offset in the block, pitch,
         velocity, layer; velocity 0 = off), in order (liveai.audio.features)."""
-        feats = self.features.block(n, events)
+        if events or not self.features.silent():
+            self.quiet, self.rest = 0, None
+            return self._run(self.features.block(n, events))
+        self.features.skip(n)  # silence: all its features are zeros
+        quiet, self.quiet = self.quiet, self.quiet + n
+        if self.rest is not None and quiet >= self.reach:  # at rest: its output is its silence
+            self.skipped += 1
+            return np.full(n, self.rest, dtype=np.float32)
+        audio = self._run(torch.zeros(1, self.net.config.features, n))
+        if quiet + n - 1 >= self.reach:  # the last sample heard only zeros: the network's silence
+            self.rest = float(audio[-1])
+        return audio
+
+    def _run(self, feats: torch.Tensor) -> np.ndarray:
         with torch.inference_mode():
             audio, self.pasts = self.step(feats.to(self.net.inp.weight.device), self.pasts)
         return audio[0].cpu().numpy()

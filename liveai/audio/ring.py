@@ -30,9 +30,8 @@ import numpy as np
 WRITTEN, READ, ANCHOR_SEQ, ANCHOR_SAMPLE, ANCHOR_NS, BLOCKS, UNDERRUNS, XRUNS, LAST_NS, CAPACITY, FRAMES = range(11)
 # The stream's number (liveai writes it); the render process's own number (its pid, 0
 # while none runs), then its reports: times in microseconds, percentiles over its latest
-# renders and notes.
-STREAM, RENDERER, RENDERS, RENDER_P50_US, RENDER_P99_US, NOTE_P50_US, NOTE_P99_US, LATE, VOICES, REALTIME = range(
-    11, 21)
+# renders.
+STREAM, RENDERER, RENDERS, RENDER_P50_US, RENDER_P99_US, LATE, VOICES, REALTIME = range(11, 19)
 HEADER = 32  # int64 slots
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ..config import AudioConfig
 from .children import Child
-from .ring import (ANCHOR_SEQ, BLOCKS, FRAMES, LAST_NS, LATE, NOTE_P50_US, NOTE_P99_US, REALTIME, RENDER_P50_US,
-                   RENDER_P99_US, RENDERER, RENDERS, STREAM, UNDERRUNS, VOICES, WRITTEN, XRUNS, Ring)
+from .ring import (ANCHOR_SEQ, BLOCKS, FRAMES, LAST_NS, LATE, REALTIME, RENDER_P50_US, RENDER_P99_US, RENDERER,
+                   RENDERS, STREAM, UNDERRUNS, VOICES, WRITTEN, XRUNS, Ring)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ STEADY_S = 5.0  # a stream that played this long resets the wait (one that dies 
 PLAYER_START_S = 10.0  # the audio process has this long to say whether it plays
 RENDER_START_S = 60.0  # the render process this long to load torch and the synth (a busy machine)
 WATCH_S = 0.1  # how often the processes are looked at
-RENDER_FIGURES = (RENDERS, LATE, VOICES, REALTIME, RENDER_P50_US, RENDER_P99_US, NOTE_P50_US, NOTE_P99_US)
+RENDER_FIGURES = (RENDERS, LATE, VOICES, REALTIME, RENDER_P50_US, RENDER_P99_US)
 
 Spawn = Callable[[str, Sequence[str], Sequence[int], bool], Child]
 

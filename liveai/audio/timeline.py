@@ -10,9 +10,10 @@ start + W / rate; it is rendered `headroom` before that, late enough to hold eve
 due until then, early enough to be ready. A note due at time t is placed at sample
 (t - start) * rate + lead, where `lead` is a block and the headroom: a note due just
 after a block's render began lands in the next one. So notes keep their spacing to the
-sample and sound a constant `lead` after they are due (at 256 frames and the default
-5 ms of headroom, 10.3 ms). One that maps before what is already rendered (it came late)
-starts at the next sample rendered and is counted late.
+sample and reach the callback a constant `lead` after they are due (a design value: at
+256 frames and 8 ms of headroom, 13.3 ms; what a listener gets is measured from outside,
+on JACK's clock, by `liveai bench --audio`). One that maps before what is already
+rendered (it came late) starts at the next sample rendered and is counted late.
 
 The logic alone, with no process or pipe around it: liveai.audio.render_process runs it.
 """
@@ -26,10 +27,10 @@ import numpy as np
 
 from .features import NoteEvent
 from .renderer import SynthRenderer
-from .ring import FRAMES, LATE, NOTE_P50_US, NOTE_P99_US, RENDER_P50_US, RENDER_P99_US, RENDERS, VOICES, Ring
+from .ring import FRAMES, LATE, RENDER_P50_US, RENDER_P99_US, RENDERS, VOICES, Ring
 from .wire import Record
 
-KEPT = 4096  # render times and note latencies kept for the status percentiles
+KEPT = 4096  # render times kept for the status percentiles
 # The stream's clock is read off this much of its latest callbacks: longer than a late
 # callback, short enough to follow a driver that lost cycles (its sample count then
 # stays behind the clock for good).
@@ -46,16 +47,14 @@ class Timeline:
         self.headroom = round(headroom_s * self.rate)
         self.gain = gain
         self.render_us = np.zeros(KEPT)
-        self.note_us = np.zeros(KEPT)
-        self.renders = self.timed = self.late = 0
+        self.renders = self.late = 0
         self.reset()
 
     def reset(self) -> None:
         """A new stream: silence, and nothing of the old one's timing or notes."""
         self.renderer.reset()
         self.inbox: list[Record] = []  # as liveai sent them, not yet placed
-        self.pending: list[tuple[int, float | None, int, int, int]] = []  # (sample, arrival, pitch, velocity, layer)
-        self.onsets: deque[tuple[int, float]] = deque()  # (sample, arrival) of note-ons still to reach the callback
+        self.pending: list[NoteEvent] = []  # (sample, pitch, velocity, layer), placed, not yet rendered
         self.starts: deque[tuple[int, float]] = deque()  # (anchor sample, when sample 0 reached the callback)
         self._last_time, self._last_sample = float("-inf"), 0  # the latest event placed: no later one before it
         self._last_on: dict[tuple[int, int], int] = {}  # each (layer, pitch)'s latest note-on sample
@@ -101,7 +100,7 @@ class Timeline:
         """The events of samples [start, start + n), as (offset, pitch, velocity, layer)."""
         anchor = self.ring.anchor()
         stream_start = None if anchor is None else self._stream_start(anchor)
-        for t, arrived, pitch, velocity, layer in self.inbox:
+        for t, pitch, velocity, layer in self.inbox:
             sample = start if stream_start is None else round((t - stream_start) * self.rate) + self.lead
             if t >= self._last_time:  # the stream's start moved between two notes: keep their order
                 sample = max(sample, self._last_sample)
@@ -110,23 +109,21 @@ class Timeline:
                 sample = max(sample, self._last_on.get((layer, pitch), sample))
             else:
                 self._last_on[layer, pitch] = sample
-            self.pending.append((sample, arrived, pitch, velocity, layer))
+            self.pending.append((sample, pitch, velocity, layer))
         self.inbox.clear()
         if not self.pending:
             return []
         self.pending.sort(key=lambda e: e[0])  # stable: events at one sample keep their order
         events, kept = [], []
-        for sample, arrived, pitch, velocity, layer in self.pending:
+        for sample, pitch, velocity, layer in self.pending:
             if sample >= start + n:
-                kept.append((sample, arrived, pitch, velocity, layer))
+                kept.append((sample, pitch, velocity, layer))
                 continue
             if sample < start:
                 if velocity > 0 and pitch >= 0:  # a note's start; an end or the pedal late is no news
                     self.late += 1
                 sample = start
             events.append((sample - start, pitch, velocity, layer))  # all notes off and the pedal, at their samples
-            if velocity > 0 and arrived is not None:
-                self.onsets.append((sample, arrived))
         self.pending = kept
         return events
 
@@ -144,25 +141,10 @@ class Timeline:
         return min(start for _, start in starts)
 
     # -- what liveai's status shows ------------------------------------------------------------
-    def time_onsets(self) -> None:
-        """Note-ons whose first sample a callback has taken: arrival -> that moment."""
-        anchor = self.ring.anchor()
-        if anchor is None or not self.onsets or self.onsets[0][0] >= anchor[0] + self.block:
-            return
-        stream_start = self._stream_start(anchor)  # the callback's own clock (the anchors' earliest)
-        while self.onsets and self.onsets[0][0] < anchor[0] + self.block:
-            onset, arrived = self.onsets.popleft()
-            reached = stream_start + onset / self.rate
-            self.note_us[self.timed % KEPT] = (reached - arrived) * 1e6
-            self.timed += 1
-
     def report(self) -> None:
         """Publish the figures in the ring's header, for liveai's status."""
         h = self.ring.header
         renders = self.render_us[:min(self.renders, KEPT)]
-        notes = self.note_us[:min(self.timed, KEPT)]
         if len(renders):
             h[RENDER_P50_US], h[RENDER_P99_US] = np.percentile(renders, (50, 99)).round()
-        if len(notes):
-            h[NOTE_P50_US], h[NOTE_P99_US] = np.percentile(notes, (50, 99)).round()
         h[RENDERS], h[LATE], h[VOICES] = self.renders, self.late, self.renderer.voices()

@@ -173,5 +173,6 @@ class Voices:
             self._zeros = np.arange(n, dtype=np.float64)
         return self._ones[:n], self._zeros[:n]
 
-    def sounding(self) -> int:
-        return sum(v.sounding for v in self.voices)
+    def sounding(self, ghosts: bool = False) -> int:
+        """Voices sounding; with `ghosts`, stolen notes still fading out too."""
+        return sum(v.sounding for v in (self.slots if ghosts else self.voices))

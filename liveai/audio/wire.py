@@ -1,8 +1,7 @@
 """liveai's notes on their way to the render process (#12): fixed records on a pipe.
 
-A record is a note's due time and the time its cause arrived (both `time.monotonic()`,
-one clock for every process; NaN: no arrival to time), its pitch (or ALL_NOTES_OFF,
-PEDAL), velocity and layer. Records are 20 bytes, written whole (a pipe never splits a
+A record is a note's due time (`time.monotonic()`, one clock for every process), its
+pitch (or ALL_NOTES_OFF, PEDAL), velocity and layer. Records are 12 bytes, written whole (a pipe never splits a
 write of up to PIPE_BUF bytes); nothing is pickled.
 
 The writer never blocks the event loop: when the pipe is full (the render process
@@ -14,19 +13,18 @@ nothing ringing.
 from __future__ import annotations
 
 import fcntl
-import math
 import os
 import struct
 
 from .features import ALL_NOTES_OFF
 from .voices import LIVEAI
 
-RECORD = struct.Struct("<ddhBB")  # due time, arrival, pitch, velocity, layer
-PIPE_BYTES = 1 << 20  # asked for (Linux's default maximum): about 52,000 records
-READ_BYTES = RECORD.size * 3276  # whole records at a time (64 KiB)
+RECORD = struct.Struct("<dhBB")  # due time, pitch, velocity, layer
+PIPE_BYTES = 1 << 20  # asked for (Linux's default maximum): about 87,000 records
+READ_BYTES = RECORD.size * 5461  # whole records at a time (64 KiB)
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
-Record = tuple[float, float | None, int, int, int]  # (t, arrival, pitch, velocity, layer)
+Record = tuple[float, int, int, int]  # (t, pitch, velocity, layer)
 
 
 def open_pipe() -> tuple[int, int]:
@@ -47,11 +45,11 @@ class RecordWriter:
         self.dropped = 0
         self._lost = False  # records were dropped: all notes off goes first when the pipe has room
 
-    def send(self, t: float, arrival: float | None, pitch: int, velocity: int, layer: int) -> bool:
+    def send(self, t: float, pitch: int, velocity: int, layer: int) -> bool:
         """Write one record; False (and counted) when the pipe is full."""
-        data = RECORD.pack(t, math.nan if arrival is None else arrival, pitch, velocity, layer)
+        data = RECORD.pack(t, pitch, velocity, layer)
         if self._lost:
-            data = RECORD.pack(t, math.nan, ALL_NOTES_OFF, 0, LIVEAI) + data
+            data = RECORD.pack(t, ALL_NOTES_OFF, 0, LIVEAI) + data
         try:
             os.write(self.fd, data)
         except BlockingIOError:
@@ -83,5 +81,4 @@ class RecordReader:
         data = b"".join(chunks)
         whole = len(data) - len(data) % RECORD.size
         self._partial = data[whole:]
-        return [(t, None if math.isnan(arrival) else arrival, pitch, velocity, layer)
-                for t, arrival, pitch, velocity, layer in RECORD.iter_unpack(data[:whole])]
+        return list(RECORD.iter_unpack(data[:whole]))

@@ -1,6 +1,7 @@
 """liveai's own sound through a real JACK server (dummy driver), recorded by jack_rec:
-notes sent over OSC are heard on time and in tune, and the audio survives JACK going
-away and coming back while the notes go on over OSC."""
+notes sent over OSC are heard on time and in tune; a note sent as JACK MIDI sounds
+within a stated bound of its send, on JACK's own frame clock, at the default headroom;
+and the audio survives JACK going away and coming back while the notes go on over OSC."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from conftest import JackServer, need, wait_until
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from liveai.bench.note_sound import NoteSoundProbe, summary, wait_for_port
+from liveai.config import AudioConfig
 from liveai.data.audio import read_wav
 
 SR = 48_000
@@ -37,8 +40,8 @@ def jack256() -> Iterator[JackServer]:
     server.stop()
 
 
-def serve_with_audio(start_server, jack: JackServer, *overrides: str):  # type: ignore[no-untyped-def]
-    server, peer = start_server("audio.enabled=true", 'server.mode="thru"', *overrides, env=jack.env())
+def serve_with_audio(start_server, jack: JackServer, *overrides: str, midi: bool = False):  # type: ignore[no-untyped-def]
+    server, peer = start_server("audio.enabled=true", 'server.mode="thru"', *overrides, env=jack.env(), midi=midi)
     wait_until(lambda: peer.status()["audio"] == "playing" and PORT in jack.ports(), 40, "liveai's audio in JACK")
     return server, peer
 
@@ -82,9 +85,7 @@ def pitch_hz(segment: np.ndarray, near: float) -> float:
 
 
 def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: JackServer, tmp_path: Path) -> None:
-    # 20 ms of headroom rides out a stall of a busy test machine (an underrun drops the
-    # notes' first samples, which would fail the timing for the wrong reason).
-    server, peer = serve_with_audio(start_server, jack256, "audio.headroom_ms=20")
+    server, peer = serve_with_audio(start_server, jack256)  # the default headroom
     wav = tmp_path / "heard.wav"
     rec = subprocess.Popen(["jack_rec", "-f", str(wav), "-d", "5", PORT], env=jack256.env(),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -123,7 +124,27 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: Jac
 
     assert status["audio"] == "playing" and status["audio_device"] == "system"  # JACK's, found by itself
     assert status["audio_blocks"] > 0 and status["audio_render_ms_p99"] > 0
-    assert status["audio_note_ms_p50"] > 0, status
+
+
+def test_a_midi_note_sounds_its_design_lead_after_it_is_sent(start_server, jack256: JackServer) -> None:
+    """Note -> sound from outside, on JACK's frame clock (liveai.bench.note_sound: one
+    client sends JACK MIDI into `liveai in` and records liveai's port). At the default
+    headroom a note is placed a block and the headroom after it arrives (13.3 ms at 256
+    frames and 8 ms); one that reaches the render process after its block was rendered
+    starts with the next block rendered, sooner, never before the headroom. So the
+    median is no sooner than the headroom and no later than the design lead plus 2.5 ms
+    (liveai's MIDI input and the rise to -40 dB of the note's peak, 0.6 ms here): an
+    extra block, or a lead longer than the design, fails."""
+    _, peer = serve_with_audio(start_server, jack256, midi=True)
+    name = jack256.name
+    probe = NoteSoundProbe(name, wait_for_port(name, "liveai in", midi=True), PORT, notes=20)
+    latencies = probe.run()
+    figures = summary(latencies)
+    headroom_ms = AudioConfig().headroom_ms
+    lead_ms = 1000 * PERIOD / SR + headroom_ms
+    assert figures["not_measured"] <= 2, (figures, latencies)  # each note heard, from silence
+    assert headroom_ms <= figures["p50"] <= lead_ms + 2.5, (figures, latencies)
+    assert peer.status()["audio_dropped_notes"] == 0
 
 
 def test_audio_comes_back_with_jack_and_the_notes_go_on(start_server, jack256: JackServer) -> None:

@@ -1,7 +1,8 @@
 """A CI-sized `liveai bench --audio` (15 s for each of 4 streams; the note reports 10
 minutes): it runs end to end under a real JACK server, the stream plays every block,
-notes sound the constant lead after they are due that the engine promises, and every
-figure the README quotes is there."""
+note -> sound is measured from outside on JACK's clock for every stream (its bound is
+tested in test_audio_jack.py; here only that it is a measurement: every note heard, a
+spread), and every figure the README quotes is there."""
 
 from __future__ import annotations
 
@@ -35,10 +36,11 @@ def test_bench_audio_runs_and_its_stream_keeps_time() -> None:
         expected_blocks = SECONDS * 48000 / s["frames"]
         assert s["blocks"] > 0.8 * expected_blocks, s  # the callback ran throughout the load
         assert s["notes_per_s"] > 150, s
-        lead_ms = 1000 * s["frames"] / 48000 + s["headroom_ms"]
-        assert s["lead_ms"] == pytest.approx(lead_ms, abs=0.01)
-        assert abs(s["note_to_callback_ms_p50"] - lead_ms) < 1.0, s  # the mapping's constant lead
+        heard = s["note_to_sound_ms"]
+        assert heard["notes"] == 60 and heard["not_measured"] <= 3, heard
+        assert 0 < heard["min"] <= heard["p50"] <= heard["p99"] <= heard["max"] < 100, heard  # not a freeze
         # The render process is realtime wherever the system allows it (as it allows jackd).
         assert s["render_realtime"] == s["jackd_realtime"] and s["dropped_notes"] == 0, s
-        for key in ("underruns", "xruns", "late_notes", "render_ms_p99", "render_ms_p99_idle", "stream_latency_ms"):
+        for key in ("underruns", "xruns", "jack_xruns", "late_notes", "render_ms_p99", "render_cpu_percent",
+                    "design_lead_ms", "stream_latency_ms"):
             assert key in s

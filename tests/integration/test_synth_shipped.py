@@ -1,9 +1,12 @@
 """The shipped synth, as liveai plays it: its own output has no click where a note ends
-or is stolen (the excitation's envelopes are click-free, tests/unit/audio/test_voices.py,
-and so must be what the network makes of them); a held note dies away, the higher the
-sooner, as the card says. (The network smooths its input over ~20 ms: even a voice cut
-dead in its input, which the excitation's bound catches, does not make its output
-jump, so the excitation is where a cut is tested.)"""
+or is stolen, and a held note dies away, the higher the sooner, as the card says.
+
+A click is splatter: energy above the notes' partials (the excitation's 16 harmonics
+reach 7 kHz for the A4 here) in the moments after the event. A stolen voice cut dead puts
+99 times the energy above 10 kHz that the same note struck on a free voice does, a
+one-sample release 188 times what the held notes have; the envelopes' ramps
+(tests/unit/audio/test_voices.py) add next to none (at most 1.1 times).
+"""
 
 from __future__ import annotations
 
@@ -34,22 +37,31 @@ def rendered(net, events: list[tuple[int, int, int]], length: int, polyphony: in
     return np.concatenate(out)[:length]
 
 
-def largest_step(audio: np.ndarray, at: int, around: int = SR // 50) -> float:
-    """The largest sample-to-sample jump within 20 ms after `at`."""
-    return float(np.abs(np.diff(audio[at:at + around])).max())
+CUTOFF_HZ = 10_000  # above every partial of these notes (A4's 16th harmonic: 7 kHz)
+WINDOW = 480  # 10 ms
+
+
+def splatter(audio: np.ndarray, at: int) -> float:
+    """The most energy above CUTOFF_HZ in any 10 ms window (Hann, 2.5 ms apart) from 10 ms
+    before `at` to 30 ms after it."""
+    freqs = np.fft.rfftfreq(WINDOW, 1 / SR)
+    window = np.hanning(WINDOW)
+    return max(float((np.abs(np.fft.rfft(audio[s:s + WINDOW] * window)) ** 2)[freqs > CUTOFF_HZ].sum())
+               for s in range(at - WINDOW, at + 3 * WINDOW, WINDOW // 4))
 
 
 def test_no_click_where_a_note_ends_or_is_stolen(net) -> None:
-    """A note-off, and a third note stealing the older of two voices, jump no more than
-    the same third note struck on a free voice: the largest steps are the music's own."""
+    """A note-off splatters no more than the held notes do with nothing happening; a
+    third note stealing the older of two voices no more than the same note struck on a
+    free voice (its own onset). Three times either is the bound: a cut is a hundred."""
     held = [(0, 57, 100), (2400, 64, 100)]
-    free = rendered(net, held + [(SR // 2, 69, 100)], SR)  # three voices: nothing stolen
-    stolen = rendered(net, held + [(SR // 2, 69, 100)], SR, polyphony=2)  # the A3 fades into a ghost
-    ended = rendered(net, held + [(SR // 2, 57, 0)], SR)  # the A3 released instead
-    onset = largest_step(free, SR // 2)
-    assert largest_step(stolen, SR // 2) <= 1.1 * onset, (largest_step(stolen, SR // 2), onset)
-    steady = float(np.abs(np.diff(free[SR // 4: SR // 2])).max())  # two voices, held
-    assert largest_step(ended, SR // 2) <= 1.1 * steady, (largest_step(ended, SR // 2), steady)
+    at = SR // 2
+    nothing = splatter(rendered(net, held, SR), at)
+    ended = splatter(rendered(net, held + [(at, 57, 0)], SR), at)  # the A3 released
+    free = splatter(rendered(net, held + [(at, 69, 100)], SR), at)  # three voices: nothing stolen
+    stolen = splatter(rendered(net, held + [(at, 69, 100)], SR, polyphony=2), at)  # the A3 fades into a ghost
+    assert ended <= 3 * nothing, (ended, nothing)
+    assert stolen <= 3 * free, (stolen, free)
 
 
 def test_a_held_note_dies_away_the_higher_the_sooner(net) -> None:

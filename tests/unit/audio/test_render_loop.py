@@ -51,7 +51,7 @@ def callback(ring: Ring, at: float) -> None:
 
 
 def test_notes_sent_while_no_stream_plays_are_not_kept(loop: RenderLoop) -> None:
-    loop.writer.send(time.monotonic(), None, 60, 100, LIVEAI)  # type: ignore[attr-defined]
+    loop.writer.send(time.monotonic(), 60, 100, LIVEAI)  # type: ignore[attr-defined]
     assert loop.turn()
     assert loop.timeline.inbox == [] and loop.ring.written == 0
 
@@ -59,7 +59,7 @@ def test_notes_sent_while_no_stream_plays_are_not_kept(loop: RenderLoop) -> None
 def test_a_due_block_is_rendered_with_every_note_sent_until_then(loop: RenderLoop) -> None:
     now = time.monotonic()
     callback(loop.ring, now - 0.1)  # a block's callback 100 ms ago: the next block is due
-    loop.writer.send(now - 0.1, None, 60, 100, LIVEAI)  # type: ignore[attr-defined]
+    loop.writer.send(now - 0.1, 60, 100, LIVEAI)  # type: ignore[attr-defined]
     assert loop.turn()
     assert loop.ring.written == 2 * BLOCK and loop.timeline.renderer.voices() == 1
 
@@ -67,7 +67,7 @@ def test_a_due_block_is_rendered_with_every_note_sent_until_then(loop: RenderLoo
 def test_a_new_stream_starts_from_silence(loop: RenderLoop) -> None:
     now = time.monotonic()
     callback(loop.ring, now - 0.1)
-    loop.writer.send(now - 0.1, None, 60, 100, LIVEAI)  # type: ignore[attr-defined]
+    loop.writer.send(now - 0.1, 60, 100, LIVEAI)  # type: ignore[attr-defined]
     loop.turn()
     assert loop.timeline.renderer.voices() == 1
     loop.ring.header[STREAM] += 1  # liveai started another audio process

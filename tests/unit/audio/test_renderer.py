@@ -32,3 +32,38 @@ def test_reset_restarts_bit_identically() -> None:
     first = render_notes(renderer, NOTES)
     renderer.render(5000, [(0, 70, 100, LIVEAI)])  # something else in between
     assert np.array_equal(render_notes(renderer, NOTES), first)
+
+
+def test_silence_at_rest_is_not_computed_and_sounds_as_computed() -> None:
+    """Idle costs nothing: once the network has heard only silence for its receptive
+    field, a silent block is its constant output, not a run of the network; and it is
+    the same samples the network gives (streaming equals offline, any block size)."""
+    model = net()
+    gaps = [Note(0.0, 0.05, 60, 100), Note(0.3, 0.32, 67, 90), Note(0.33, 0.4, 64, 80), Note(0.9, 1.0, 72, 100)]
+    computed = SynthRenderer(model, scripted=False)
+    computed.reach = 10**12  # never at rest: every block through the network
+    everything = render_notes(computed, gaps, block=256)
+    for block in (64, 256, 4096):
+        renderer = SynthRenderer(model, scripted=False)
+        got = render_notes(renderer, gaps, block=block)
+        assert np.abs(got - everything).max() < 1e-6, block
+        if block < 4096:
+            assert renderer.skipped > 0, block  # the long gaps were not computed
+    assert computed.skipped == 0
+
+
+def test_an_idle_block_runs_no_network() -> None:
+    renderer = SynthRenderer(net(), scripted=False)
+    steps = []
+    step = renderer.step
+    renderer.step = lambda feats, pasts: steps.append(1) or step(feats, pasts)  # type: ignore[assignment]
+    renderer.render(256, [(0, 60, 100, LIVEAI), (10, 60, 0, LIVEAI)])
+    while renderer.skipped == 0:  # the release, then silence until the network is at rest
+        renderer.render(256)
+        assert len(steps) < 40
+    ran = len(steps)
+    for _ in range(100):
+        renderer.render(256)
+    assert len(steps) == ran and renderer.skipped == 101
+    renderer.render(256, [(0, 64, 100, LIVEAI)])  # a note: the network plays again
+    assert len(steps) == ran + 1

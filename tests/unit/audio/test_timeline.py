@@ -260,17 +260,14 @@ def test_a_new_stream_starts_from_silence(stream: Stream) -> None:
 def test_the_figures_reach_liveais_status_through_the_ring(stream: Stream) -> None:
     stream.ring.read_into(np.zeros(BLOCK, dtype=np.float32))
     stream.callback_at(0, 100.0)
-    stream.send(NoteOn(60, 100, t=99.0))  # late (and with no arrival to time)
-    stream.send(NoteOn(64, 100, t=100.0, origin=100.0))
+    stream.send(NoteOn(60, 100, t=99.0))  # late
+    stream.send(NoteOn(64, 100, t=100.0))
     for _ in range(3):
         stream.timeline.render_next()
     stream.callback_at(3 * BLOCK, 100.0 + 3 * BLOCK / SR)  # the callback has taken both onsets
-    stream.timeline.time_onsets()
     stream.timeline.report()
     h = stream.ring.header
-    assert (h[RENDERS], h[LATE], h[VOICES]) == (3, 1, 2) and stream.timeline.timed == 1
+    assert (h[RENDERS], h[LATE], h[VOICES]) == (3, 1, 2)
     assert h[RENDER_P99_US] > 0
     status = stream.engine.status()
     assert status["audio_renders"] == 3 and status["audio_late_notes"] == 1 and status["audio_voices"] == 2
-    # the note that arrived at 100.0 reached the callback one lead later
-    assert status["audio_note_ms_p50"] == pytest.approx(1000 * LEAD / SR, abs=0.01)

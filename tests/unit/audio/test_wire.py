@@ -15,7 +15,7 @@ def test_records_come_out_as_they_went_in() -> None:
     r, w = open_pipe()
     writer, reader = RecordWriter(w), RecordReader(r)
     assert reader.read() == []
-    sent = [(1.5, 1.25, 60, 100, LIVEAI), (1.75, None, PEDAL, 127, PLAYER), (2.0, None, ALL_NOTES_OFF, 0, LIVEAI)]
+    sent = [(1.5, 60, 100, LIVEAI), (1.75, PEDAL, 127, PLAYER), (2.0, ALL_NOTES_OFF, 0, LIVEAI)]
     for record in sent:
         assert writer.send(*record)
     assert reader.read() == sent and writer.dropped == 0
@@ -26,11 +26,11 @@ def test_records_come_out_as_they_went_in() -> None:
 def test_a_record_split_across_reads_is_kept_until_it_is_whole() -> None:
     r, w = open_pipe()
     reader = RecordReader(r)
-    data = RECORD.pack(1.0, 0.5, 64, 90, PLAYER)
+    data = RECORD.pack(1.0, 64, 90, PLAYER)
     os.write(w, data[:7])
     assert reader.read() == []
     os.write(w, data[7:])
-    assert reader.read() == [(1.0, 0.5, 64, 90, PLAYER)]
+    assert reader.read() == [(1.0, 64, 90, PLAYER)]
     os.close(r)
     os.close(w)
 
@@ -39,13 +39,13 @@ def test_a_full_pipe_drops_and_counts_then_all_notes_off_comes_first() -> None:
     r, w = open_pipe()
     writer, reader = RecordWriter(w), RecordReader(r)
     sent = 0
-    while writer.send(float(sent), None, 60, 100, LIVEAI):  # nobody reads: it fills, and never blocks
+    while writer.send(float(sent), 60, 100, LIVEAI):  # nobody reads: it fills, and never blocks
         sent += 1
     assert writer.dropped == 1 and sent > 1000
-    assert not writer.send(0.0, None, 60, 0, LIVEAI) and writer.dropped == 2  # the note-off is lost
+    assert not writer.send(0.0, 60, 0, LIVEAI) and writer.dropped == 2  # the note-off is lost
     assert len(reader.read()) == sent
-    assert writer.send(9.0, None, 62, 100, LIVEAI)
-    assert reader.read() == [(9.0, None, ALL_NOTES_OFF, 0, LIVEAI), (9.0, None, 62, 100, LIVEAI)]
-    assert writer.send(10.0, None, 62, 0, LIVEAI) and reader.read() == [(10.0, None, 62, 0, LIVEAI)]  # once
+    assert writer.send(9.0, 62, 100, LIVEAI)
+    assert reader.read() == [(9.0, ALL_NOTES_OFF, 0, LIVEAI), (9.0, 62, 100, LIVEAI)]
+    assert writer.send(10.0, 62, 0, LIVEAI) and reader.read() == [(10.0, 62, 0, LIVEAI)]  # once
     os.close(r)
     os.close(w)
