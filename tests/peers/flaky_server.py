@@ -1,4 +1,4 @@
-"""`liveai serve` with faults injected, for tests/integration/test_faults.py:
+"""`liveai serve` with faults injected, for tests/integration/test_fault_injection.py:
 
     python tests/peers/flaky_server.py K serve --set ...
 
