@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _config_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", parents=[common], help="run the live server (until SIGINT/SIGTERM)")
-    serve.add_argument("--audio", nargs="?", const="all", choices=AUDIO_PLAY, metavar="all|model",
+    serve.add_argument("--audio", dest="serve_audio", nargs="?", const="all", choices=AUDIO_PLAY, metavar="all|model",
                        help="play sound with the neural synth: all (your notes and liveai's: with no synth of "
                             "your own; the default) or model (liveai's only); = audio.enabled and audio.play")
     sub.add_parser("devices", parents=[common], help="list MIDI backends and ports, and audio devices")
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _audio_overrides(args: argparse.Namespace) -> list[str]:
     """`--audio all` is `--set audio.enabled=true --set audio.play=all` (a --set wins)."""
-    play = getattr(args, "audio", None)
+    play = getattr(args, "serve_audio", None)  # serve's only: bench --audio is another flag
     return [] if play is None else ["audio.enabled=true", f"audio.play={play}"]
 
 

@@ -37,3 +37,13 @@ def test_audio_refuses_other_words(served, capsys):
     with pytest.raises(SystemExit) as info:
         served("--audio", "loud")
     assert info.value.code == 2 and "choose from 'all', 'model'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [("--audio",), ("--flood", "10"), ("--jack-kill",)])
+def test_bench_takes_its_own_flags_not_serves_audio(monkeypatch, argv):
+    """bench --audio is a flag of its own: it leaves audio.play alone (it once became
+    audio.play=True and refused every bench)."""
+    got: list[Config] = []
+    monkeypatch.setitem(cli.COMMANDS, "bench", lambda config, args: got.append(config) or 0)
+    assert cli.main(["bench", *argv]) == 0
+    assert (got[-1].audio.enabled, got[-1].audio.play) == (Config().audio.enabled, Config().audio.play)
