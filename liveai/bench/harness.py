@@ -257,21 +257,27 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         if self.log_path is None:
             self.proc = subprocess.Popen(self.args, env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
         else:
             with open(self.log_path, "wb") as log:  # the child keeps its own copy
-                self.proc = subprocess.Popen(self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=log)
+                self.proc = subprocess.Popen(self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=log,
+                                             start_new_session=True)
         return self
 
     def send_signal(self, sig: int) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        """Signal the server and wait; return its exit code (kills it if it hangs)."""
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0, group: bool = False) -> int:
+        """Signal the server and wait; return its exit code (kills it if it hangs).
+        `group`: signal its whole process group, as systemd (every process of the unit)
+        and a terminal's Ctrl-C do, liveai's own child processes too."""
         assert self.proc is not None
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if group:
+                os.killpg(self.proc.pid, sig)
+            else:
+                self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -1,10 +1,9 @@
-"""liveai's MIDI process (#19): every python-rtmidi call, away from liveai's interpreter.
+"""liveai's MIDI process: every python-rtmidi call, away from liveai's interpreter.
 
 python-rtmidi holds the GIL through every call into the MIDI system, and with JACK some
 calls block: closing an output port waits up to 1 s for a JACK cycle that a dead
-server never runs (RtMidi's MidiOutJack::closePort), opening a client takes 10-50 ms.
-In liveai's process that froze OSC for 1.1 s when jackd was killed. Here it stalls only
-this process.
+server never runs (RtMidi's MidiOutJack::closePort), and opening a client takes a
+while. In liveai's process that froze OSC; here it stalls only this process.
 
     python -m liveai.transports.midi_process CONFIG_JSON
 
@@ -13,6 +12,9 @@ closed, so what was written is sent). stdout: IN and SAY frames (`midi_wire`). s
 is the C libraries' (libjack's chatter when its server goes); liveai reads and sums it
 up. The process polls named ports every `poll_s`, and says `lost` and ends at once
 (closing nothing: each close would wait for the dead server) when the MIDI system goes.
+SIGINT and SIGTERM are ignored: systemd and a terminal's Ctrl-C signal every process of
+liveai at once, and this one must live to send liveai's last note-offs (it ends when
+liveai closes its stdin, or dies).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import sys
 import threading
 import time
@@ -199,6 +202,8 @@ class MidiProcess:
 
 
 def main() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):  # liveai says when: its stdin ends
+        signal.signal(sig, signal.SIG_IGN)
     config = json.loads(sys.argv[1])
     os.set_blocking(1, False)
     midi = MidiProcess(config)

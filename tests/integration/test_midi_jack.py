@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -195,14 +196,18 @@ def test_a_device_that_dies_and_returns_is_survived(jack, start_server):
     gadget.close()
 
 
-def test_sigterm_sends_note_offs_over_midi(jack, midi_peer, start_server):
+@pytest.mark.parametrize("sig, group", [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)],
+                         ids=["sigterm", "sigterm-to-the-group (systemd)", "sigint-to-the-group (ctrl-c)"])
+def test_sigterm_sends_note_offs_over_midi(jack, midi_peer, start_server, sig, group):
+    """The note-offs of a shutdown go out over MIDI, also when the signal reaches liveai's
+    MIDI process as well (it must outlive liveai's last word, not die with the signal)."""
     server, peer = start_server("server.mode=thru", midi=True, env=jack.env())
     wait_for_midi(peer)
     midi_peer.connect_to_liveai()
     for pitch in (60, 64, 67):
         midi_peer.player.send(mido.Message("note_on", note=pitch, velocity=80))
     assert {n for kind, n, v in midi_peer.notes(0.5) if kind == "note_on"} == {60, 64, 67}
-    assert server.stop() == 0
+    assert server.stop(sig, group=group) == 0
     heard = midi_peer.notes(0.5)
     offs = {n for kind, n, v in heard if kind == "note_off"}  # (see Device.hear)
     assert offs == {60, 64, 67}, heard
