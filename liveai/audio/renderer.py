@@ -11,7 +11,7 @@ loop gets it back.
 
 Idle costs nothing. When no voice sounds, the features are zeros, and once the network
 has heard zeros for its whole receptive field its state no longer moves and its output
-is one constant (its silence, -5e-6 for the shipped synth). Such a block is that
+is one constant (its silence, near but not exactly zero). Such a block is that
 constant, with neither features nor network computed: the same samples the network
 would give, so streaming still equals offline.
 """

@@ -35,7 +35,7 @@ from .jack import start_jackd
 from .note_sound import NoteSoundProbe, XrunCounter, summary, wait_for_port
 from .play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes
 
-NARROWER_MS = 5.0  # the other headroom measured: the default before #19, 3 ms less latency
+NARROWER_MS = 5.0  # the other headroom measured: the former default, 3 ms less latency
 PITCHES = (48, 55, 60, 64, 67, 71, 74, 77, 52, 59, 62, 65, 69, 72, 76, 79)
 
 

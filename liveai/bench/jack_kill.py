@@ -44,7 +44,7 @@ GADGET = "jkg"  # the unpluggable device's name: liveai opens its ports by this 
 PITCHES = [60, 62, 64, 65, 67, 69, 71, 72, 74, 72, 71, 69, 67, 65, 64, 62]
 NOTE_ON = re.compile(r"note on .*velocity\s+(\d+)")
 TARGET_MS = 20.0  # the issue's bound on a gap beyond the music's spacing
-# What libjack prints on its stderr when its server goes (#19's report, and seen here).
+# What libjack prints on its stderr when its server goes (as seen when it was killed).
 LIBJACK = ("Server is not running", "JackSocketClientChannel", "CheckRes error", "Cannot read socket",
            "Cannot connect to server", "jack server is not running")
 

@@ -1,4 +1,4 @@
-"""Note → sound, measured from outside liveai on JACK's own frame clock (#19).
+"""Note → sound, measured from outside liveai on JACK's own frame clock.
 
 One JACK client (the `JACK-Client` package) plays notes as JACK MIDI into liveai's MIDI
 input and, in the same process callback, records liveai's audio port. Both ends are

@@ -214,9 +214,8 @@ class AudioConfig:
     latency_ms: Annotated[float, Range(0.0, 1000.0)] = 0.0  # PortAudio's output latency; 0 = the device's low
     # How long before the callback takes a block the render process renders it. A note
     # sounds a block and this headroom after it is due; more headroom rides out a render
-    # that took longer (a busy machine, more voices) at that much latency. At 256 frames
-    # under 200 notes/s on this 2-core machine, 5 ms had 4 underruns in 10 minutes and
-    # 8 none (a block takes 1-2 ms to render there, 3-4 ms at worst).
+    # that took longer (a busy machine, more voices) at that much latency (the README
+    # gives the measured underruns and note -> sound at this default).
     headroom_ms: Annotated[float, Range(0.5, 200.0)] = 8.0
     # Realtime scheduling (SCHED_FIFO) for the render process, when the system allows it.
     realtime: bool = True

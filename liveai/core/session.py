@@ -195,6 +195,7 @@ class Session:
             self.behaviour.release(self.ctx)
         except Exception as exc:  # the other sessions, and the tracker, still end their notes
             self._faults(f"{self.behaviour.name} release", exc)
+
     def lost(self) -> None:
         """Its input is gone: everything ends, and its pedal is up (the synth was told so;
         plugged in again, a keyboard does not say its pedal)."""

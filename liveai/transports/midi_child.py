@@ -1,4 +1,4 @@
-"""The MIDI process seen from liveai (#19): start it, hand it frames without ever
+"""The MIDI process seen from liveai: start it, hand it frames without ever
 blocking the loop, read its frames and sum up what it says on stderr.
 
 Its stderr is the C libraries' (libjack prints `Server is not running`, `CheckRes

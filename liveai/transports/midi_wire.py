@@ -1,4 +1,4 @@
-"""liveai and its MIDI process talk in frames on pipes (#19): a kind, a length, a payload.
+"""liveai and its MIDI process talk in frames on pipes: a kind, a length, a payload.
 
     liveai -> process   OUT   the bytes of one MIDI message, for every output
     process -> liveai   IN    arrival time (time.monotonic(), one clock for every process),
