@@ -31,4 +31,6 @@ def test_a_command_that_fails_inside_liveai_is_answered_counted_and_the_next_run
     topic, payload = mqtt._outbox.popleft()
     assert topic == "error" and json.loads(payload)["code"] == "internal"
     assert engine.state["density"] == 0.25
-    assert engine.stats.counters["internal_errors"] == 1
+    counters = engine.stats.counters
+    assert counters["internal_errors"] == 1 and counters["errors"] == 0 and "internal" not in counters
+
