@@ -28,7 +28,7 @@ from ..core.commands import Request
 from ..core.stats import LogThrottle, Stats
 from ..errors import CommandError, CommandFault, TransportError
 from ..events import Event, StateChanged
-from .base import Transport
+from .base import Transport, clip
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,9 @@ class MqttTransport(Transport):
         self._answer(command, error.code, error.message)
 
     def _answer(self, command: str, code: str, message: str) -> None:
-        """JSON `{command, code, message}` on `<base>/error`."""
+        """JSON `{command, code, message}` on `<base>/error`; the command's name and the
+        message cut to `mqtt.max_echo_chars`, in the log too."""
+        command, message = clip(command, self.config.max_echo_chars), clip(message, self.config.max_echo_chars)
         self._log_refused(time.monotonic(), "mqtt: refused cmd/%s: %s %s", command, code, message)
         self._queue("error", json.dumps({"command": command, "code": code, "message": message}))
 

@@ -28,7 +28,7 @@ from ..core.commands import Request
 from ..core.stats import LogThrottle, RateLimit, Stats
 from ..errors import CommandError, CommandFault, TransportError
 from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
-from .base import Transport
+from .base import Transport, clip
 from .osc_subscribers import Subscribers
 from .osc_wire import TooMuch, WireLimits, check_datagram
 
@@ -241,8 +241,7 @@ class OscTransport(Transport):
 
     def clip(self, text: str) -> str:
         """A string liveai echoes, cut to `osc.max_echo_chars`."""
-        limit = self.config.max_echo_chars
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+        return clip(text, self.config.max_echo_chars)
 
     # -- output -------------------------------------------------------------------------
     def _send(self, event: Event) -> None:
