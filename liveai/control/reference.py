@@ -38,7 +38,8 @@ OUTGOING = [
     ("/liveai/status", "key value ...", "answer to `/liveai/status`"),
     ("/liveai/error", "code message", "a message was refused: `malformed`, `unknown_address`, `bad_args`, "
                                       "`bad_value`, `bad_path`, `bad_file`, `busy`, `too_large`, `unavailable`, "
-                                      "`following_clock`, `internal`"),
+                                      "`following_clock`; or it failed by a bug in liveai: `internal` (counted in "
+                                      "`internal_errors` only)"),
 ]
 
 # What /liveai/status says besides the counters (core/stats.COUNTERS, listed as they are).
