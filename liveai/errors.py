@@ -20,6 +20,17 @@ class CommandError(LiveaiError):
         self.message = message
 
 
+class CommandFault(LiveaiError):
+    """A command failed by a bug in liveai, not the client's mistake: contained and counted
+    (`internal_errors`) where it ran; the transport answers the client with `internal`."""
+
+    code = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class TransportError(LiveaiError):
     """A transport lost its peer (device unplugged, broker gone); a supervisor retries."""
 

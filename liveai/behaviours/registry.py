@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import Config
-from ..config.types import MODES, SessionId, Slot
+from ..config.types import CAPTURES, MODES, SessionId, Slot
 from ..core.behaviour import Behaviour, Ears
 from ..core.commands import CommandDef, Request, command, player_source
 from ..core.context import Context
@@ -180,9 +180,10 @@ class Registry:
         desk.capture(slot, captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None), ctx)
 
     def trigger(self, action: str, ctx: Context, played: list[Note]) -> None:
-        if action not in ("capture_a", "capture_b"):  # the engine does the transport's and panic
+        slot = CAPTURES.get(action)  # the engine does the transport's actions
+        if slot is None:
             raise CommandError("bad_value", f"unknown action {action!r}")
-        self.capture(action.removeprefix("capture_"), ctx, played)  # capture_a, capture_b
+        self.capture(slot, ctx, played)
 
     def status(self) -> dict[str, Any]:
         return status_of(self.desks)

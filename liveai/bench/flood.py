@@ -123,7 +123,7 @@ def bench_flood(count: int = 20000, rate: float = 4000.0, mode: str = "thru") ->
         answers.drain()
         after = ask_status(peer.send, answers, timeout=5)
     counters = ("datagrams_in", "messages_in", "errors", "malformed", "too_large", "unknown_address", "bad_args",
-                "bad_value", "busy", "internal", "internal_errors", "errors_unanswered", "events_in")
+                "bad_value", "busy", "internal_errors", "errors_unanswered", "events_in")
     return {
         "datagrams": count, "achieved_rate": round(count / elapsed, 1),
         "ping_during_flood": summarize(rtts, pings[0], pings[0] - len(rtts)),

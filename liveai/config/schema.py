@@ -95,6 +95,8 @@ class MqttConfig:
     telemetry_s: Annotated[float, Range(0.1, 3600.0)] = 5.0
     keepalive_s: Annotated[int, Range(1, 3600)] = 10
     reconnect_max_s: Annotated[float, Range(0.1, 600.0)] = 10.0
+    # Command names and messages echoed in errors (and their log line) are at most this long.
+    max_echo_chars: Annotated[int, Range(16, 8192)] = 256
 
 
 @dataclass

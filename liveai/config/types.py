@@ -41,8 +41,13 @@ TEMPO = Range(20.0, 300.0, clamp=True)
 UNIT = Range(0.0, 1.0, clamp=True)
 # Public values a CC can be mapped to (`midi.cc_map`), scaled from 0..127 onto their range.
 CONTROLS = {"temperature": TEMPERATURE, "tempo": TEMPO, "morph": UNIT, "density": UNIT}
-# Actions a CC (value >= 64: a button pressed) or a program change can trigger (`midi.cc_map`, `midi.program_map`).
-TRIGGERS = ("capture_a", "capture_b", "panic", "play", "stop")
+SLOTS = ("a", "b")  # the morph slots
+# Actions a CC (value >= 64: a button pressed) or a program change can trigger (`midi.cc_map`,
+# `midi.program_map`): the transport's, which the engine does (its methods of these names),
+# and the captures of the last bars into a morph slot, which the registry does.
+TRANSPORT_ACTIONS = ("panic", "play", "stop")
+CAPTURES = {f"capture_{slot}": slot for slot in SLOTS}
+TRIGGERS = (*CAPTURES, *TRANSPORT_ACTIONS)
 
 Pitch = Annotated[int, Range(0, 127)]
 Velocity = Annotated[int, Range(0, 127)]
@@ -56,6 +61,6 @@ Beats = Annotated[float, Range(0.25, 64.0, clamp=True)]
 ModeName = Annotated[str, Choice(MODES)]
 KeyName = Annotated[str, Choice(KEYS)]
 ScaleName = Annotated[str, Choice(SCALES)]
-Slot = Annotated[str, Choice(("a", "b"))]
+Slot = Annotated[str, Choice(SLOTS)]
 Token = int | float | str  # echoed as sent (ping)
 SessionId = int | float | str  # a player's session, by name or number (Pd sends numbers as floats)

@@ -106,8 +106,10 @@ def play(engine: Engine, request: Request) -> None:
 
 @command("stop")
 def stop(engine: Engine, request: Request) -> None:
-    """Stop the transport and every generator (the autopilot, a duet answer, the morph loop) until
-    `/liveai/play` or a mode; every sounding note gets its note-off."""
+    """Stop the transport and every generator (the autopilot, a duet answer, the morph loop); every
+    sounding note gets its note-off. `/liveai/play` or a mode resumes them all; the player's next note
+    (or a controller `midi.cc_map` does not map, or `/liveai/continue`) resumes thru, harmonize and duet,
+    which answer the player. Unlike a panic, it sets no `panicked`."""
     engine.stop()
 
 
@@ -129,7 +131,8 @@ def panic(engine: Engine, request: Request) -> None:
     """Silence: all notes off everywhere, queued notes dropped, and every generator in every session
     stopped (the autopilot, a duet answer, the morph loop), its model state forgotten.
     `/liveai/out/panicked 1` says so. `/liveai/play` or a mode resumes them; the player's next note
-    (or controller) resumes thru, harmonize and duet. `/liveai/out/panicked 0` once all are resumed."""
+    (or a controller `midi.cc_map` does not map, or `/liveai/continue`) resumes thru, harmonize and duet.
+    `/liveai/out/panicked 0` once all are resumed."""
     engine.panic()
 
 
@@ -146,8 +149,8 @@ def ping(engine: Engine, request: Request, token: Token | None = None) -> None:
 
 @command("status", mqtt=False)
 def status(engine: Engine, request: Request) -> None:
-    """Answered by `/liveai/status key value key value ...`: uptime_s, events in/out per s,
-    latency_p50_ms/latency_p99_ms (arrival to send), error counters, mode, tempo, ports."""
+    """Answered by `/liveai/status key value key value ...`: every counter (0 until it counts),
+    the mode, tempo, `panicked`, ports and figures listed under "`/liveai/status` and MQTT telemetry"."""
     args: list[Any] = []
     for name, value in request.replies.status().items():
         args += [name, int(value) if isinstance(value, bool) else value]

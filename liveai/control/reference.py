@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..behaviours.registry import Registry
 from ..core.commands import MQTT, OSC
+from ..core.stats import COUNTERS
 from .handlers import definitions
 from .params import Param
 from .table import Command, describe
@@ -37,8 +38,19 @@ OUTGOING = [
     ("/liveai/status", "key value ...", "answer to `/liveai/status`"),
     ("/liveai/error", "code message", "a message was refused: `malformed`, `unknown_address`, `bad_args`, "
                                       "`bad_value`, `bad_path`, `bad_file`, `busy`, `too_large`, `unavailable`, "
-                                      "`following_clock`, `internal`"),
+                                      "`following_clock`; or it failed by a bug in liveai: `internal` (counted in "
+                                      "`internal_errors` only)"),
 ]
+
+# What /liveai/status says besides the counters (core/stats.COUNTERS, listed as they are).
+STATUS = ("`uptime_s`; `events_in_per_s`, `events_out_per_s`, `latency_p50_ms`/`latency_p99_ms` (inside liveai, "
+          "from datagram or MIDI arrival to send) and `latency_samples`, over the last `status.window_s`; "
+          "`mode`, `tempo`, `clock` (`internal` or `midi`), `playing`, `temperature`, `density`, `key`, "
+          "`panicked` (1 while a panic holds a session: as `/liveai/out/panicked`), `sessions`, `sounding_notes`, "
+          "`scheduled`, `memory_mb`, `open_fds`; `osc_port`, `osc_subscribers`, `midi_api`, `midi_inputs`, "
+          "`midi_outputs`, `mqtt`; with a model its step times (`model_<name>_step_p50_ms`, `_p99_ms`, `_steps`, "
+          "`_batch_mean`, `_sessions`, `_device`) and `model_<name>_refused`; `morph_grid_ms_max`, "
+          "`morph_decode_ms_max`; `audio` and, with `audio.enabled`, its `audio_*` figures.")
 
 
 def _param(p: Param) -> str:
@@ -69,6 +81,12 @@ def render() -> str:
     lines += ["", "#### OSC out (to `osc.targets` and every subscriber)", "",
               "| address | arguments | meaning |", "|---|---|---|"]
     lines += [f"| `{a}` | {args} | {doc} |" for a, args, doc in OUTGOING]
+    lines += ["", "#### `/liveai/status` and MQTT telemetry", "",
+              "The counters, each there from the start at 0 (the README's \"Bad input\" says what each counts; "
+              "`internal_errors` is a bug contained, `errors` the refusals): "
+              + ", ".join(f"`{name}`" for name in COUNTERS) + ". A refusal also counts under its code "
+              "(`bad_path`, `unavailable`, `following_clock`...), which appears with its first.", "",
+              "Besides them: " + STATUS]
     names = [c.name for c in commands if MQTT in c.transports]
     lines += ["", "#### MQTT (when `mqtt.url` is set; base topic `liveai/<mqtt.instance>`)", "",
               "| topic | direction | payload |", "|---|---|---|",

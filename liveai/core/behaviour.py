@@ -72,7 +72,7 @@ class Behaviours(Protocol):
         """A session closed: forget what the registry kept for it."""
         ...
     def trigger(self, action: str, ctx: Context, played: list[Note]) -> None:
-        """A capture (`capture_a`, `capture_b`) a MIDI CC or program is mapped to, for the
-        session of `ctx`, which played `played` lately (the engine does the other
-        config.types.TRIGGERS: panic, play, stop)."""
+        """A capture (config.types.CAPTURES) a MIDI CC or program is mapped to, for the
+        session of `ctx`, which played `played` lately (the engine does the
+        TRANSPORT_ACTIONS: panic, play, stop)."""
         ...

@@ -13,7 +13,7 @@ import logging
 from typing import Any, Callable
 
 from ..config import Config
-from ..config.types import CONTROLS, TRIGGERS
+from ..config.types import CONTROLS, TRANSPORT_ACTIONS, TRIGGERS
 from ..errors import CommandError
 from ..events import (
     ClockTick,
@@ -138,9 +138,8 @@ class Engine:
         self.set_value(target, span.lo + (span.hi - span.lo) * event.value / 127.0)
 
     def _trigger(self, action: str, source: str) -> None:
-        transport = {"panic": self.panic, "play": self.play, "stop": self.stop}.get(action)
-        if transport is not None:
-            transport()
+        if action in TRANSPORT_ACTIONS:
+            getattr(self, action)()  # panic, play, stop
             return
         session = self.sessions.get(source)
         self.behaviours.trigger(action, session.ctx, session.recorder.notes(self.now()))

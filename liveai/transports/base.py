@@ -64,3 +64,9 @@ class Transport:
 
     def _send(self, event: Event) -> None:
         raise NotImplementedError
+
+
+def clip(text: str, limit: int) -> str:
+    """A string liveai echoes to a client or its log, cut to `limit` characters (the
+    transport's `max_echo_chars`): a client's huge argument never comes back whole."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -25,11 +25,10 @@ import aiomqtt
 from ..config import MqttConfig
 from ..control.table import CommandTable
 from ..core.commands import Request
-from ..core.faults import Faults
 from ..core.stats import LogThrottle, Stats
-from ..errors import CommandError, TransportError
+from ..errors import CommandError, CommandFault, TransportError
 from ..events import Event, StateChanged
-from .base import Transport
+from .base import Transport, clip
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,6 @@ class MqttTransport(Transport):
         self._wake = asyncio.Event()
         self._log_retained = LogThrottle(log, "more", level=logging.WARNING)
         self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
-        self._faults = Faults(stats)
 
     def _connection(self) -> aiomqtt.Client:
         c = self.config
@@ -167,9 +165,8 @@ class MqttTransport(Transport):
             self.table.dispatch_text(name, text, request)
         except CommandError as exc:
             self.refuse(request, name, exc)
-        except Exception as exc:  # a bug must not stop the music: contain it, tell the client
-            self._faults("an MQTT command", exc)
-            self._queue("error", json.dumps({"command": name, "code": "internal", "message": str(exc)}))
+        except CommandFault as exc:  # counted in internal_errors where it was contained
+            self._answer(name, exc.code, exc.message)
 
     async def _publish(self, broker: aiomqtt.Client) -> None:
         while True:
@@ -208,10 +205,17 @@ class MqttTransport(Transport):
             self._wake.set()
 
     def refuse(self, request: Request, command: str, error: CommandError) -> None:
+        """Count the refusal (`errors` and its kind), then answer it."""
         self.stats.count("errors")
         self.stats.count(error.code)
-        self._log_refused(time.monotonic(), "mqtt: refused cmd/%s: %s %s", command, error.code, error.message)
-        self._queue("error", json.dumps({"command": command, "code": error.code, "message": error.message}))
+        self._answer(command, error.code, error.message)
+
+    def _answer(self, command: str, code: str, message: str) -> None:
+        """JSON `{command, code, message}` on `<base>/error`; the command's name and the
+        message cut to `mqtt.max_echo_chars`, in the log too."""
+        command, message = clip(command, self.config.max_echo_chars), clip(message, self.config.max_echo_chars)
+        self._log_refused(time.monotonic(), "mqtt: refused cmd/%s: %s %s", command, code, message)
+        self._queue("error", json.dumps({"command": command, "code": code, "message": message}))
 
     def reply(self, address: str, *args: Any) -> None:
         self._queue("reply" + address.removeprefix("/liveai"), json.dumps(list(args)))

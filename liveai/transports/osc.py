@@ -25,11 +25,10 @@ from pythonosc.osc_packet import OscPacket, ParseError
 from ..config import OscConfig, parse_host_port
 from ..control.table import CommandTable
 from ..core.commands import Request
-from ..core.faults import Faults
 from ..core.stats import LogThrottle, RateLimit, Stats
-from ..errors import CommandError, TransportError
+from ..errors import CommandError, CommandFault, TransportError
 from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
-from .base import Transport
+from .base import Transport, clip
 from .osc_subscribers import Subscribers
 from .osc_wire import TooMuch, WireLimits, check_datagram
 
@@ -132,7 +131,6 @@ class OscTransport(Transport):
         self._log_suppressed = LogThrottle(log, "more", level=logging.WARNING)
         self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
         self._bound = sock
-        self._faults = Faults(stats)
 
     # -- lifecycle ------------------------------------------------------------------
     async def _open(self) -> None:
@@ -217,15 +215,18 @@ class OscTransport(Transport):
             self.table.dispatch(message.address, message.params, request)
         except CommandError as exc:
             self._refuse(exc.code, exc.message, request)
-        except Exception as exc:  # a bug must not stop the music: contain it, tell the client
-            self._faults("an OSC command", exc)
-            self._refuse("internal", f"internal error handling {message.address}: {exc}", request)
+        except CommandFault as exc:  # counted in internal_errors where it was contained
+            self._answer(exc.code, exc.message, request)
 
     def _refuse(self, code: str, message: str, request: Request, counter: str | None = None) -> None:
-        """Count the refusal; answer it, at most `osc.max_errors_per_s` times a second per
-        sending host (a flood of bad messages must not become a flood of replies)."""
+        """Count the refusal (`errors` and its kind), then answer it."""
         self.stats.count("errors")
         self.stats.count(counter or code)
+        self._answer(code, message, request)
+
+    def _answer(self, code: str, message: str, request: Request) -> None:
+        """`/liveai/error code message`, at most `osc.max_errors_per_s` times a second per
+        sending host (a flood of bad messages must not become a flood of replies)."""
         if not self._error_replies.allow(request.host, request.arrival):
             self.stats.count("errors_unanswered")
             self._log_suppressed(request.arrival, "osc: errors from %s beyond osc.max_errors_per_s are "
@@ -240,8 +241,7 @@ class OscTransport(Transport):
 
     def clip(self, text: str) -> str:
         """A string liveai echoes, cut to `osc.max_echo_chars`."""
-        limit = self.config.max_echo_chars
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+        return clip(text, self.config.max_echo_chars)
 
     # -- output -------------------------------------------------------------------------
     def _send(self, event: Event) -> None:

@@ -89,7 +89,7 @@ def test_ten_thousand_bad_datagrams(start_server):
     assert {kind: status[kind] for kind in expected} == expected
     assert status["errors"] == sum(expected.values())
     assert status["events_in"] == notes
-    assert status["datagrams_in"] >= 10_000 and status["internal"] == status["internal_errors"] == 0
+    assert status["datagrams_in"] >= 10_000 and status["internal_errors"] == 0
     assert status["sounding_notes"] == 0  # every note-on met its note-off: nothing sounds, no panic needed
     peer.send("/liveai/ping", "still here")
     assert peer.expect("/liveai/pong") == ["still here"]
@@ -110,7 +110,7 @@ def test_mutated_messages_never_stop_the_server(start_server):
         peer.wait_pong(start, timeout=5)
     status = peer.status()
     kinds = ("malformed", "too_large", "unknown_address", "bad_args", "bad_value", "busy")
-    assert status["errors"] == sum(status[k] for k in kinds) and status["internal"] == status["internal_errors"] == 0
+    assert status["errors"] == sum(status[k] for k in kinds) and status["internal_errors"] == 0
     # every datagram arrived; each was refused whole or decoded into its one message
     pings = status["datagrams_in"] - 2000 - 1  # wait_pong's pings (and this status request)
     assert status["malformed"] + status["too_large"] + status["messages_in"] - pings - 1 == 2000
@@ -136,7 +136,7 @@ def test_a_flood_does_not_silence_the_server(start_server):
     server = figures["server"]
     assert server["datagrams_in"] == figures["datagrams_sent"]
     kinds = ("malformed", "too_large", "unknown_address", "bad_args", "bad_value", "busy")
-    assert server["errors"] == sum(server[k] for k in kinds) and server["internal"] == server["internal_errors"] == 0
+    assert server["errors"] == sum(server[k] for k in kinds) and server["internal_errors"] == 0
     assert figures["ping_during_flood"]["lost"] == 0
     assert figures["sounding_notes_after_release"] == 0
     print(figures["ping_during_flood"])

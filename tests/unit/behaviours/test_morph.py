@@ -14,7 +14,8 @@ from liveai.control.handlers import definitions
 from liveai.control.table import CommandTable
 from liveai.core.commands import Request
 from liveai.errors import CommandError
-from liveai.events import NoteOff, NoteOn, TransportStop
+from liveai.config.types import TRIGGERS
+from liveai.events import ControlChange, NoteOff, NoteOn, ProgramChange, TransportStop
 from liveai.models import melody
 from liveai.music.note import Note
 
@@ -342,8 +343,6 @@ def test_the_commands_are_in_the_table_and_mqtt_names_them_both_ways(morph):
 def test_a_midi_cc_or_program_captures_when_mapped():
     engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(),
                                                   midi__cc_map={"20": "capture_a"}, midi__program_map={"9": "capture_b"})
-    from liveai.events import ControlChange, ProgramChange
-
     play(engine, clock, port, [60, 62, 64])
     engine.handle(ControlChange(20, 0, t=clock.t))  # a button's release captures nothing
     assert "main" not in engine.behaviours.desks
@@ -351,6 +350,21 @@ def test_a_midi_cc_or_program_captures_when_mapped():
     engine.handle(ProgramChange(9, t=clock.t))
     assert set(engine.behaviours.desks["main"].slots) == {"a", "b"}
 
+
+
+@pytest.mark.parametrize("action", TRIGGERS)
+def test_every_action_a_cc_may_be_mapped_to_is_done(action):
+    """What config accepts in `midi.cc_map` (config.types.TRIGGERS) is what the engine
+    and the registry do: none is accepted and then refused when the button is pressed."""
+    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(), midi__cc_map={"20": action})
+    play(engine, clock, port, [60, 62, 64])
+    if action == "stop":
+        engine.play()
+    engine.handle(ControlChange(20, 127, t=clock.t))
+    playing, desk = engine.conductor.clock.playing, engine.behaviours.desks.get("main")
+    done = {"panic": engine.state["panicked"], "play": playing, "stop": not playing}
+    assert done.get(action, desk is not None and action.removeprefix("capture_") in desk.slots)
+    assert engine.stats.counters["internal_errors"] == 0
 
 def test_a_tempo_jump_never_puts_an_off_before_its_on(morph):
     engine, clock, sink, port = morph

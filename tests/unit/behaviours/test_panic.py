@@ -211,6 +211,24 @@ def test_the_pedal_resumes_thru_as_a_note_does():
     assert sink.pedal() == {0} and not engine.state["panicked"]
 
 
+
+@pytest.mark.parametrize("halt", ["panic", "stop"])
+def test_a_mapped_controller_resumes_nothing_an_unmapped_one_or_a_note_resumes_thru(halt):
+    """As the docs say: CC 1 (midi.cc_map: temperature) sets its value and resumes
+    nothing; CC 7 (unmapped) reaches the session and resumes thru; after a stop too."""
+    config = Config()
+    config.server.mode = "thru"
+    engine, clock, sink = make_engine(config)
+    engine.start()
+    getattr(engine, halt)()
+    engine.handle(ControlChange(1, 127, t=clock.t, source="osc:p:1"))
+    assert [s.stopped_by for s in engine.sessions] == [halt] and engine.state["temperature"] == 2.0
+    engine.handle(ControlChange(7, 100, t=clock.t, source="osc:p:1"))
+    assert [s.stopped_by for s in engine.sessions] == [None] and not engine.state["panicked"]
+    getattr(engine, halt)()
+    engine.handle(NoteOn(60, 90, t=clock.t, source="osc:p:1"))
+    assert [e.pitch for _, e in notes_on(sink)] == [60], "thru answers the note that resumed it"
+
 # -- per-source sessions, controllers -----------------------------------------------------
 def test_panic_is_global_and_each_session_resumes_by_its_own_rule():
     engine, clock, sink, port = make_model_engine("autopilot", server__sessions="per_source")

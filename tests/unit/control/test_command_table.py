@@ -13,7 +13,7 @@ from liveai.behaviours.registry import Registry
 from liveai.control.handlers import definitions
 from liveai.control.table import CommandTable
 from liveai.core.commands import Request
-from liveai.errors import CommandError
+from liveai.errors import CommandError, CommandFault
 
 
 class Replies:
@@ -138,7 +138,8 @@ def test_a_matched_command_that_fails_leaves_the_others_to_run(api):
         raise RuntimeError("a bug in a handler")
 
     control._osc["/liveai/density"] = replace(control._osc["/liveai/density"], handler=broken)
-    control.dispatch("/liveai/{density,temperature}", [0.25], client)
+    with pytest.raises(CommandFault):  # contained and counted here; the transport answers `internal`
+        control.dispatch("/liveai/{density,temperature}", [0.25], client)
     assert engine.state["temperature"] == 0.25
     assert engine.stats.counters["internal_errors"] == 1 and engine.stats.counters["errors"] == 0
 

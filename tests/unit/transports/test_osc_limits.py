@@ -150,4 +150,28 @@ def test_a_command_that_fails_inside_liveai_is_answered_counted_and_the_next_run
     osc.receive(osc_message("/liveai/ping", 7), ("10.0.0.5", 4000), 1.0)
     assert sock.errors()[0][0] == "internal"
     assert [args for _, address, args in sock.sent if address == "/liveai/pong"] == [[7]]
-    assert engine.stats.counters["internal_errors"] == 1
+    assert count_of_faults(engine) == {"internal_errors": 1, "errors": 0}  # a bug, one counter: not a refusal
+
+
+def test_a_command_an_address_pattern_reaches_that_fails_is_answered_too():
+    """The table contains the fault so the other matched commands run; the client is
+    still told `internal`, and a refusal among them is answered first (theirs to fix)."""
+    osc, sock, engine = endpoint()
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in a handler")
+
+    osc.table._osc["/liveai/density"] = replace(osc.table._osc["/liveai/density"], handler=broken)
+    osc.receive(osc_message("/liveai/{density,temperature}", 0.25), ("10.0.0.5", 4000), 1.0)
+    assert [args[0] for args in sock.errors()] == ["internal"]
+    assert "/liveai/density" in sock.errors()[0][1] and engine.state["temperature"] == 0.25
+    assert count_of_faults(engine) == {"internal_errors": 1, "errors": 0}
+    osc.receive(osc_message("/liveai/{density,mode}", 0.5), ("10.0.0.5", 4000), 1.1)  # mode refuses 0.5
+    assert sock.errors()[1][0] == "bad_args" and "(and 1 more of the 2 matched)" in sock.errors()[1][1]
+    assert count_of_faults(engine) == {"internal_errors": 2, "errors": 1}
+
+
+def count_of_faults(engine: Any) -> dict[str, int]:
+    counters = engine.stats.counters
+    assert "internal" not in counters, "an internal fault has one counter, internal_errors"
+    return {"internal_errors": counters["internal_errors"], "errors": counters["errors"]}
