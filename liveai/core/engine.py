@@ -104,7 +104,8 @@ class Engine:
             case ClockTick():
                 self.conductor.midi_tick(event.t)
             case TransportStart(resume=resume):
-                self.play(resume=resume, at=event.t)
+                self.conductor.play(resume, event.t)  # a DAW's Start restarts at its own beat 0
+                self._resume()
             case TransportStop():
                 self.stop()
             case InputLost():
@@ -188,9 +189,15 @@ class Engine:
         self.sessions.get(source).continue_(beats)
         self._settle_panic()  # asking a halted duet for an answer resumes it
 
-    def play(self, resume: bool = False, at: float | None = None) -> None:
-        """Start the transport and every session's mode that a stop or a panic halted."""
-        self.conductor.play(resume, at)
+    def play(self) -> None:
+        """Start the transport if it is stopped, and every session's mode that a stop or
+        a panic halted. A running transport keeps its beat count: a loop resumed after a
+        panic comes back in phase with its bars (and with a DAW's clock it follows)."""
+        if not self.conductor.clock.playing:
+            self.conductor.play()
+        self._resume()
+
+    def _resume(self) -> None:
         for session in self.sessions:
             session.resume()
         self._state.set("panicked", False)
