@@ -63,6 +63,8 @@ class Engine:
         # Who else hears the player's notes and controllers as they arrive (liveai's synth,
         # audio.play = "all").
         self.input_taps: list[Sink] = []
+        # Who else falls silent at a panic (the transports' input waiting for later).
+        self.on_panic: list[Callable[[], None]] = []
 
     @property
     def state(self) -> dict[str, Any]:
@@ -210,11 +212,17 @@ class Engine:
         self.output.release_tracked()
 
     def panic(self) -> None:
-        """Silence: all notes off everywhere, every queued note dropped, and every
-        generator of every session stopped with its model state forgotten, until play, a
-        mode command or (for a mode that answers the player) the player's next note."""
+        """Silence: all notes off everywhere, every queued note (and timetagged message
+        still waiting) dropped, and every generator of every session stopped with its
+        model state forgotten, until play, a mode command or (for a mode that answers the
+        player) the player's next note."""
         for session in self.sessions:
             session.halt("panic")
+        for hook in self.on_panic:
+            try:
+                hook()
+            except Exception as exc:  # the panic still silences everything else
+                self.faults("a panic hook", exc)
         self._silence()
         self._state.set("panicked", True)
         log.info("panic: every generator stopped until play, a mode or the player's next note")

@@ -242,6 +242,18 @@ def test_play_when_stopped_starts_from_beat_0():
     assert [n for _, n in beats(sink, played)] == [0, 1, 2]
 
 
+def test_a_failing_panic_hook_is_contained_and_the_panic_still_silences():
+    engine, clock, sink, port = make_model_engine("autopilot")
+    drive(engine, clock, port, 3.0)
+
+    def broken() -> None:
+        raise RuntimeError("a bug in a transport's panic")
+
+    engine.on_panic.append(broken)
+    assert_silent_after_panic(engine, clock, port, sink, seconds=5.0)
+    assert engine.stats.counters["internal_errors"] == 1
+
+
 # -- modes that answer the player -----------------------------------------------------------
 @pytest.mark.parametrize("mode", ["harmonize", "thru"])
 def test_the_players_next_note_resumes_harmonize_and_thru(mode):
