@@ -144,6 +144,7 @@ class Server:
             tasks: list[asyncio.Task[None]] = []
             for transport in self.transports:
                 engine.output.sinks.append(transport.send)
+                engine.on_panic.append(transport.panic)
                 if transport.required:
                     await stack.enter_async_context(transport)
                     tasks.append(asyncio.create_task(transport.serve(), name=transport.name))

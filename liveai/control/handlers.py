@@ -99,8 +99,10 @@ def register(engine: Engine, request: Request, low: Pitch, high: Pitch) -> None:
 
 @command("play")
 def play(engine: Engine, request: Request) -> None:
-    """Start the transport: beats go out as `/liveai/out/beat n` (and MIDI clock if enabled); every mode a
-    panic or a stop stopped (the autopilot, the morph loop) plays again."""
+    """Start the transport if it is stopped, from beat 0: beats go out as `/liveai/out/beat n` (and MIDI
+    clock if enabled); every mode a panic or a stop stopped (the autopilot, the morph loop) plays again.
+    A running transport keeps its beat count: after a panic the loop comes back in phase with its bars
+    (and with a DAW's clock it follows). To start again from beat 0: `/liveai/stop`, then play."""
     engine.play()
 
 
@@ -128,7 +130,8 @@ def morph(engine: Engine, request: Request, x: Unit) -> None:
 
 @command("panic")
 def panic(engine: Engine, request: Request) -> None:
-    """Silence: all notes off everywhere, queued notes dropped, and every generator in every session
+    """Silence: all notes off everywhere, queued notes and timetagged OSC messages still waiting dropped
+    (counted in `dropped`), and every generator in every session
     stopped (the autopilot, a duet answer, the morph loop), its model state forgotten.
     `/liveai/out/panicked 1` says so. `/liveai/play` or a mode resumes them; the player's next note
     (or a controller `midi.cc_map` does not map, or `/liveai/continue`) resumes thru, harmonize and duet.

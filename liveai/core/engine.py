@@ -63,6 +63,8 @@ class Engine:
         # Who else hears the player's notes and controllers as they arrive (liveai's synth,
         # audio.play = "all").
         self.input_taps: list[Sink] = []
+        # Who else falls silent at a panic (the transports' input waiting for later).
+        self.on_panic: list[Callable[[], None]] = []
 
     @property
     def state(self) -> dict[str, Any]:
@@ -104,7 +106,8 @@ class Engine:
             case ClockTick():
                 self.conductor.midi_tick(event.t)
             case TransportStart(resume=resume):
-                self.play(resume=resume, at=event.t)
+                self.conductor.play(resume, event.t)  # a DAW's Start restarts at its own beat 0
+                self._resume()
             case TransportStop():
                 self.stop()
             case InputLost():
@@ -187,9 +190,15 @@ class Engine:
         self.sessions.get(source).continue_(beats)
         self._settle_panic()  # asking a halted duet for an answer resumes it
 
-    def play(self, resume: bool = False, at: float | None = None) -> None:
-        """Start the transport and every session's mode that a stop or a panic halted."""
-        self.conductor.play(resume, at)
+    def play(self) -> None:
+        """Start the transport if it is stopped, and every session's mode that a stop or
+        a panic halted. A running transport keeps its beat count: a loop resumed after a
+        panic comes back in phase with its bars (and with a DAW's clock it follows)."""
+        if not self.conductor.clock.playing:
+            self.conductor.play()
+        self._resume()
+
+    def _resume(self) -> None:
         for session in self.sessions:
             session.resume()
         self._state.set("panicked", False)
@@ -202,11 +211,17 @@ class Engine:
         self.output.release_tracked()
 
     def panic(self) -> None:
-        """Silence: all notes off everywhere, every queued note dropped, and every
-        generator of every session stopped with its model state forgotten, until play, a
-        mode command or (for a mode that answers the player) the player's next note."""
+        """Silence: all notes off everywhere, every queued note (and timetagged message
+        still waiting) dropped, and every generator of every session stopped with its
+        model state forgotten, until play, a mode command or (for a mode that answers the
+        player) the player's next note."""
         for session in self.sessions:
             session.halt("panic")
+        for hook in self.on_panic:
+            try:
+                hook()
+            except Exception as exc:  # the panic still silences everything else
+                self.faults("a panic hook", exc)
         self._silence()
         self._state.set("panicked", True)
         log.info("panic: every generator stopped until play, a mode or the player's next note")

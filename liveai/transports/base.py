@@ -51,6 +51,9 @@ class Transport:
         if self.is_open:
             self._send(event)
 
+    def panic(self) -> None:
+        """A panic means silence now: drop what input waits to be handled later."""
+
     def report(self) -> dict[str, Any]:
         """This transport's keys in `/liveai/status` and telemetry."""
         return {}

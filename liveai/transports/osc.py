@@ -2,7 +2,8 @@
 
 python-osc only encodes and decodes here. Its own asyncio server runs handlers
 synchronously and sleeps in the loop for timetagged bundles; this endpoint instead
-hands bundle contents to `loop.call_at`, so a bundle for later never holds anything up.
+hands bundle contents to `loop.call_at`, so a bundle for later never holds anything up
+(a panic drops those still waiting).
 Bad input (unparsable bytes, unknown addresses, wrong arguments) is counted and answered
 with `/liveai/error code message`; it never raises out of the endpoint.
 """
@@ -208,6 +209,17 @@ class OscTransport(Transport):
 
         handle = loop.call_at(at, fire)
         self._pending.add(handle)
+
+    def panic(self) -> None:
+        """Timetagged messages still waiting never play: one firing after the panic
+        would count as the player's next note and resume thru or harmonize."""
+        if not self._pending:
+            return
+        for handle in self._pending:
+            handle.cancel()
+        self.stats.count("dropped", len(self._pending))
+        log.info("osc: panic: %d timetagged message(s) still waiting dropped", len(self._pending))
+        self._pending.clear()
 
     def dispatch(self, message: OscMessage, request: Request) -> None:
         self.stats.count("messages_in")

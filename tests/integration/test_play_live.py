@@ -6,8 +6,10 @@ import time
 
 import mido
 from conftest import need, wait_until
+from pythonosc.osc_bundle_builder import OscBundleBuilder
+from pythonosc.osc_message import OscMessage
 
-from liveai.bench.harness import OscPeer
+from liveai.bench.harness import OscPeer, osc_message
 from liveai.music.scales import Scale
 
 C_MAJOR = Scale("C", "major")
@@ -138,6 +140,24 @@ def test_panic_silences_the_autopilot_until_play(start_server):
     peer.send("/liveai/play")
     assert peer.expect("/liveai/out/panicked") == [0]
     assert [n for n in note_events(peer.collect(3.0)) if n[1] > 0], "play brings the autopilot back"
+
+
+def test_a_panic_drops_the_notes_sent_ahead_in_timetagged_bundles(start_server):
+    """A note timetagged for later that comes due after the panic neither sounds nor
+    resumes thru: a panic means silence now. The player's next note does resume it."""
+    _, peer = start_server("server.mode=thru")
+    dropped = peer.status()["dropped"]  # the pings sent while it started
+    ahead = OscBundleBuilder(time.time() + 0.5)
+    ahead.add_content(OscMessage(osc_message("/liveai/note", 62, 100)))
+    peer.send_raw(ahead.build().dgram)
+    peer.send("/liveai/panic")
+    assert peer.expect("/liveai/out/panicked") == [1]
+    assert [n for n in note_events(peer.collect(1.0)) if n[1] > 0] == [], "the note sent ahead sounded"
+    status = peer.status()
+    assert status["panicked"] == 1 and status["dropped"] == dropped + 1
+    peer.send("/liveai/note", 64, 100)
+    assert peer.expect("/liveai/out/note") == [64, 100, 1]
+    peer.send("/liveai/note", 64, 0)
 
 
 def test_each_client_has_its_own_session_and_mode(start_server):

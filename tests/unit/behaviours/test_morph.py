@@ -15,7 +15,7 @@ from liveai.control.table import CommandTable
 from liveai.core.commands import Request
 from liveai.errors import CommandError
 from liveai.config.types import TRIGGERS
-from liveai.events import ControlChange, NoteOff, NoteOn, ProgramChange, TransportStop
+from liveai.events import ControlChange, NoteOff, NoteOn, ProgramChange, TransportStart, TransportStop
 from liveai.models import melody
 from liveai.music.note import Note
 
@@ -544,14 +544,15 @@ def test_a_knob_turned_in_the_bars_last_beat_plays_its_own_point_at_the_bar_line
 
 @pytest.mark.parametrize("into_beat", [-0.005, 0.125, 0.6])
 def test_the_transport_started_again_takes_back_the_beats_it_had_planned(morph, into_beat):
-    """Play pressed again (or a DAW's Start) near beat 2: before it (beat 2 planned), an
-    eighth into it, or past its middle (its later 16ths queued). What was queued of the
-    old run never sounds: from beat 0 on, only slot a from its top."""
+    """A DAW's Start near beat 2 (a running transport starts again from its beat 0):
+    before it (beat 2 planned), an eighth into it, or past its middle (its later 16ths
+    queued). What was queued of the old run never sounds: from beat 0 on, only slot a
+    from its top. (`/liveai/play` on a running transport keeps its count instead.)"""
     engine, clock, sink, port = morph
     beat0 = looping(morph)
     run_until(engine, clock, beat0 + (2 + into_beat) * BEAT)
     restart = clock.t
-    engine.play()
+    engine.handle(TransportStart(t=restart))
     advance(engine, clock, port, 2.5 * BEAT, step=0.01)
     after = notes_sent(sink, restart + 1e-6)
     first = after[0][0]

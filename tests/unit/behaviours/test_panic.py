@@ -11,8 +11,9 @@ from fakes import make_engine, make_model_engine, run_until, tiny_vae
 from liveai.behaviours.morph_desk import Pattern
 from liveai.config import Config
 from liveai.config.load import load_config
+from liveai.core.clock import PPQN
 from liveai.errors import CommandError
-from liveai.events import ControlChange, NoteOff, NoteOn, ProgramChange, StateChanged
+from liveai.events import Beat, ClockTick, ControlChange, NoteOff, NoteOn, ProgramChange, StateChanged, TransportStart
 
 LONG = 30.0  # seconds of fake time in which nothing may sound after a panic
 H = 128  # melody.HOLD
@@ -20,6 +21,10 @@ H = 128  # melody.HOLD
 
 def notes_on(sink, after: float = 0.0):
     return [(t, e) for t, e in sink.sent if isinstance(e, NoteOn) and e.velocity > 0 and t >= after]
+
+
+def beats(sink, after: float = 0.0):
+    return [(t, e.n) for t, e in sink.sent if isinstance(e, Beat) and t >= after]
 
 
 def panicked_echoes(sink):
@@ -140,11 +145,14 @@ def test_continue_after_a_panic_in_duet_answers_now():
 
 
 # -- morph --------------------------------------------------------------------------------
+PATTERN_A = tuple([60, H, 62, H, 64, H, 65, H] * 4)  # the loop at morph 0: two bars of 16ths
+
+
 def morph_engine():
     engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae())
     ctx = engine.sessions.get("").ctx
     desk = engine.behaviours.desk(ctx)
-    desk.put("a", Pattern(tuple([60, H, 62, H, 64, H, 65, H] * 4), 90), ctx)
+    desk.put("a", Pattern(PATTERN_A, 90), ctx)
     desk.put("b", Pattern(tuple([69, H, H, H, 67, 129, 64, H] * 4), 60), ctx)
     port.flush()
     engine.set_mode("morph")
@@ -170,6 +178,80 @@ def test_the_morph_loop_stops_at_a_panic_and_comes_back_with_play_or_the_mode(re
     assert len(notes_on(sink, resumed)) >= 8
     engine.stop()
     assert sink.sounding() == set()
+
+
+def test_play_after_a_panic_brings_the_loop_back_in_phase_with_its_bars():
+    """The transport ran on through the panic: play resumes the loop where its bars are,
+    its beats counted on from the first, every note on the grid of the first pass."""
+    engine, clock, sink, port = morph_engine()
+    drive(engine, clock, port, 4.0, step=0.05)
+    origin, first = beats(sink)[0]
+    assert first == 0
+    engine.panic()
+    drive(engine, clock, port, 3.3, step=0.05)  # off the beat: a restart would move the grid
+    resumed = clock.t
+    engine.play()
+    drive(engine, clock, port, 4.0, step=0.05)
+    beat_s = 60.0 / engine.state["tempo"]
+    after = beats(sink, resumed)
+    assert len(after) >= 7
+    for t, n in after:
+        assert t - origin == pytest.approx(n * beat_s, abs=1e-6), "the beat count goes on"
+    step_s = beat_s / 4
+    played = notes_on(sink, resumed)
+    assert len(played) >= 8
+    for t, note in played:
+        step = round((t - origin) / step_s)
+        assert t - origin == pytest.approx(step * step_s, abs=1e-6)
+        assert note.pitch == PATTERN_A[step % len(PATTERN_A)], "the loop plays the step its bar is at"
+
+
+def daw_ticks(engine, clock, n):
+    """`n` pulses of a DAW's MIDI clock at 120 BPM, as they arrive."""
+    for _ in range(n):
+        run_until(engine, clock, clock.t + 60.0 / (120 * PPQN))
+        engine.handle(ClockTick(t=clock.t))
+
+
+def test_following_a_daw_play_after_a_panic_keeps_its_count_and_its_start_restarts_it():
+    engine, clock, sink = make_engine()
+    engine.handle(TransportStart(t=clock.t))
+    daw_ticks(engine, clock, 2 * PPQN + 5)
+    engine.panic()
+    daw_ticks(engine, clock, 30)
+    resumed = clock.t
+    engine.play()
+    daw_ticks(engine, clock, 2 * PPQN)
+    assert [n for _, n in beats(sink, resumed)] == [4, 5], "in step with the DAW's own count (its tick 96, 120)"
+    assert not engine.state["panicked"]
+    started = clock.t
+    engine.handle(TransportStart(t=clock.t))  # the DAW starts again from its top: so does liveai
+    daw_ticks(engine, clock, PPQN + 1)
+    assert [n for _, n in beats(sink, started)] == [0, 1]
+
+
+def test_play_when_stopped_starts_from_beat_0():
+    engine, clock, sink = make_engine()
+    engine.play()
+    run_until(engine, clock, clock.t + 1.3)
+    engine.stop()
+    run_until(engine, clock, clock.t + 0.7)
+    played = clock.t
+    engine.play()
+    run_until(engine, clock, clock.t + 1.1)
+    assert [n for _, n in beats(sink, played)] == [0, 1, 2]
+
+
+def test_a_failing_panic_hook_is_contained_and_the_panic_still_silences():
+    engine, clock, sink, port = make_model_engine("autopilot")
+    drive(engine, clock, port, 3.0)
+
+    def broken() -> None:
+        raise RuntimeError("a bug in a transport's panic")
+
+    engine.on_panic.append(broken)
+    assert_silent_after_panic(engine, clock, port, sink, seconds=5.0)
+    assert engine.stats.counters["internal_errors"] == 1
 
 
 # -- modes that answer the player -----------------------------------------------------------
