@@ -15,6 +15,7 @@ COUNTERS = (
     "events_in", "events_out", "errors", "malformed", "too_large", "unknown_address", "bad_args",
     "bad_value", "busy", "internal", "dropped", "deadline_misses", "sessions_evicted", "sessions_refused", "datagrams_in", "messages_in",
     "errors_unanswered", "subscribe_refused", "subscribers_replaced", "internal_errors",
+    "midi_hung",
 )
 
 

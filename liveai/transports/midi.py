@@ -6,8 +6,8 @@ JACK server that died), so none is made here. liveai writes each outgoing messag
 process's pipe, never waiting, and reads what it hears, stamped with its arrival time,
 on the loop. The process polls named ports (matched by substring) and says which it
 opened and which went away (their held notes are released). `serve` raises
-TransportError when the MIDI system goes away or the process ends; the supervisor
-starts another.
+TransportError when the MIDI system goes away, the process ends, or it says nothing
+for HUNG_S (stuck in a MIDI call: its heartbeat stopped); the supervisor starts another.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ..events import (
 from . import midi_backend
 from .base import Transport
 from .midi_child import MidiChild
-from .midi_wire import IN, SAY, out_frame, parse_in, parse_say
+from .midi_wire import HUNG_S, IN, SAY, out_frame, parse_in, parse_say
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ class MidiTransport(Transport):
         self._ready: asyncio.Future[None] | None = None
         self._lost: asyncio.Future[str] | None = None  # why the process says the MIDI system went
         self._counts = {"midi_ignored": 0, "dropped": 0}  # the process's counts, as last said
+        self._said_at = 0.0  # when the process last said anything (time.monotonic())
         self._log_drop = LogThrottle(log, "more dropped", level=logging.WARNING)
         self._faults = Faults(stats)
 
@@ -154,8 +155,15 @@ class MidiTransport(Transport):
         if self.api is None:
             await super().serve()  # nothing to do until cancelled
         assert self._lost is not None and self._child is not None and self._child.ended is not None
-        await asyncio.wait([self._lost, self._child.ended], return_when=asyncio.FIRST_COMPLETED)
-        raise TransportError(self._lost.result() if self._lost.done() else self._ended())
+        while True:  # until it goes, or its heartbeat stops
+            silent_s = time.monotonic() - self._said_at
+            if silent_s >= HUNG_S:
+                self.stats.count("midi_hung")
+                raise TransportError(f"the MIDI process said nothing for {silent_s:.1f} s (stuck in a MIDI call)")
+            done, _ = await asyncio.wait([self._lost, self._child.ended], timeout=HUNG_S - silent_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if done:
+                raise TransportError(self._lost.result() if self._lost.done() else self._ended())
 
     async def _close(self, lost: bool) -> None:
         held = list(self.inputs.values()) if lost else []
@@ -178,6 +186,7 @@ class MidiTransport(Transport):
     # -- what the process says (on the loop) -------------------------------------------
     def _take(self, frames: list[tuple[int, bytes]]) -> None:
         """Each frame on its own: one that fails is logged and counted, the next is taken."""
+        self._said_at = time.monotonic()
         for kind, payload in frames:
             try:
                 if kind == IN:
@@ -224,10 +233,14 @@ class MidiTransport(Transport):
                 level = logging.getLevelName(str(said["level"]).upper())
                 log.log(level if isinstance(level, int) else logging.WARNING, "midi: %s", said["message"])
             case "lost":
-                if self._lost is not None and not self._lost.done():
-                    self._lost.set_result(str(said["reason"]))
+                self._lose(str(said["reason"]))
             case other:
                 raise ValueError(f"the MIDI process said {other!r}, which liveai does not know")
+
+    def _lose(self, reason: str) -> None:
+        """End `serve` with TransportError(reason): the supervisor starts another process."""
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(reason)
 
     def _opened(self, is_input: bool, name: str, number: int) -> None:
         if is_input:

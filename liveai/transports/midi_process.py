@@ -32,7 +32,7 @@ import rtmidi
 
 from ..errors import TransportError
 from . import midi_backend
-from .midi_wire import OUT, FrameReader, in_frame, say_frame
+from .midi_wire import HEARTBEAT_S, OUT, FrameReader, in_frame, say_frame
 
 # Status bytes liveai takes (notes, CC, program; clock, start, continue, stop); the rest
 # (sysex, aftertouch, pitch bend, active sensing...) is dropped here, counted.
@@ -96,10 +96,11 @@ class MidiProcess:
         with self._lock:
             self.counts[name] += 1
 
-    def say_counts(self, now: float) -> None:
+    def say_counts(self, now: float, always: bool = False) -> None:
+        """The counts when they changed, or `always` (the heartbeat)."""
         with self._lock:
             counts = dict(self.counts)
-        if counts == self._said_counts:
+        if counts == self._said_counts and not always:
             return
         if counts["dropped"] != self._said_counts["dropped"] and now - self._drops_said >= DROPS_SAID_S:
             self._drops_said = now
@@ -184,21 +185,25 @@ class MidiProcess:
         """Until liveai closes stdin (return) or the MIDI system goes (TransportError)."""
         poll_s = float(self.config["poll_s"])
         reader = FrameReader()
-        next_poll = time.monotonic()
+        next_poll = next_beat = time.monotonic()
         while True:
-            wait = next_poll - time.monotonic()
-            if wait <= 0 or not select.select([in_fd], [], [], wait)[0]:
+            wait = min(next_poll, next_beat) - time.monotonic()
+            if wait > 0 and select.select([in_fd], [], [], wait)[0]:
+                data = os.read(in_fd, 65536)
+                if not data:
+                    return
+                for kind, payload in reader.feed(data):
+                    if kind == OUT:
+                        self.send(payload)
+                continue
+            now = time.monotonic()
+            if now >= next_poll:
                 self.poll()
                 now = time.monotonic()
-                self.say_counts(now)
                 next_poll = now + poll_s
-                continue
-            data = os.read(in_fd, 65536)
-            if not data:
-                return
-            for kind, payload in reader.feed(data):
-                if kind == OUT:
-                    self.send(payload)
+            self.say_counts(now, always=now >= next_beat)
+            if now >= next_beat:
+                next_beat = now + HEARTBEAT_S
 
 
 def main() -> None:
