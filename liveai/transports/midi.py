@@ -188,10 +188,14 @@ class MidiTransport(Transport):
         """Each frame on its own: one that fails is logged and counted, the next is taken."""
         self._said_at = time.monotonic()
         for kind, payload in frames:
+            if kind not in (IN, SAY):  # the framing slipped: what follows is noise, so start again
+                self._faults("midi input", ValueError(f"a frame of unknown kind {kind} from the MIDI process"))
+                self._lose("the MIDI process's frames are garbled")
+                return
             try:
                 if kind == IN:
                     self._heard(payload)
-                elif kind == SAY:
+                else:
                     self._said(parse_say(payload))
             except CommandError as exc:
                 self.stats.count("errors")

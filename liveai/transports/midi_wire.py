@@ -6,6 +6,9 @@
                         SAY   a JSON object: ready, opened, gone, lost, counts, log
                               (counts at least every HEARTBEAT_S: the heartbeat)
 
+The process writes its frames on a pipe of their own (not its stdout, which points at
+its stderr), so nothing a library prints can break the framing.
+
 A frame is written whole in one write (a pipe never splits a write of up to PIPE_BUF
 bytes), so two threads may write frames to one pipe. Nothing is pickled.
 """

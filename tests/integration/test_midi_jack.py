@@ -288,3 +288,29 @@ def test_a_hung_midi_process_is_restarted_and_midi_comes_back(jack, midi_peer, s
     assert set(midi_peer.notes(1.0)) == {("note_on", 62, 80)}
     assert server.stop() == 0
 
+
+STRAY = """
+import os, sys, threading, time
+if any("midi_process" in arg for arg in sys.orig_argv):  # liveai's MIDI process only
+    print("a library says hello on stdout", flush=True)
+    def chatter():
+        while True:
+            os.write(1, b"and again\\n")
+            time.sleep(0.05)
+    threading.Thread(target=chatter, daemon=True).start()
+"""
+
+
+def test_what_the_midi_process_prints_cannot_break_its_frames(jack, midi_peer, start_server, tmp_path):
+    """Anything in the MIDI process that writes to stdout (a library's print) goes with
+    its stderr, not into the frames liveai reads."""
+    (tmp_path / "sitecustomize.py").write_text(STRAY)
+    server, peer = start_server("server.mode=thru", midi=True, env={**jack.env(), "PYTHONPATH": str(tmp_path)})
+    wait_for_midi(peer)
+    midi_peer.connect_to_liveai()
+    for pitch in (60, 64, 67):
+        midi_peer.player.send(mido.Message("note_on", note=pitch, velocity=80))
+        time.sleep(0.1)  # between the stray lines
+    assert set(midi_peer.notes(0.5)) == {("note_on", 60, 80), ("note_on", 64, 80), ("note_on", 67, 80)}
+    assert peer.status()["internal_errors"] == 0
+    assert server.stop() == 0
