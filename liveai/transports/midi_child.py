@@ -1,10 +1,12 @@
 """The MIDI process seen from liveai: start it, hand it frames without ever
 blocking the loop, read its frames and sum up what it says on stderr.
 
-Its stderr is the C libraries' (libjack prints `Server is not running`, `CheckRes
-error`... on its own file descriptor 2 when its server goes). liveai reads it on the
-loop and keeps a count and the last line; the transport says them in one debug line
-per event of its own, and names the last line when the process ends unasked.
+Its frames come on a pipe of their own (`frames_fd` in its config); its stdout and
+stderr share one pipe, the chatter: the C libraries' (libjack prints `Server is not
+running`, `CheckRes error`... on file descriptor 2 when its server goes) and anything
+printed. liveai reads it on the loop and keeps a count and the last line; the
+transport says them in one debug line per event of its own, and names the last line
+when the process ends unasked.
 """
 
 from __future__ import annotations
@@ -59,24 +61,36 @@ class MidiChild:
         self.on_frames = on_frames
         self.chatter = Chatter()
         self.process: subprocess.Popen[bytes] | None = None
-        self.ended: asyncio.Future[None] | None = None  # done when its stdout ends (it exited)
+        self.ended: asyncio.Future[None] | None = None  # done when its frames end (it exited)
         self._reader = FrameReader()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._to: int = -1  # its stdin, non-blocking
+        self._frames: int = -1  # the read end of its frames' pipe
+        self._chat: int = -1  # the read end of its stdout and stderr
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.ended = self._loop.create_future()
-        # Started off the loop: forking a process the size of liveai (torch) takes a while.
-        self.process = await asyncio.to_thread(
-            subprocess.Popen, [sys.executable, "-m", MODULE, json.dumps(self.config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
-        assert self.process.stdin and self.process.stdout and self.process.stderr
+        self._frames, frames_w = os.pipe()
+        self._chat, chat_w = os.pipe()
+        try:
+            config = {**self.config, "frames_fd": frames_w}
+            # Started off the loop: forking a process the size of liveai (torch) takes a while.
+            self.process = await asyncio.to_thread(
+                subprocess.Popen, [sys.executable, "-m", MODULE, json.dumps(config)],
+                stdin=subprocess.PIPE, stdout=chat_w, stderr=chat_w, pass_fds=(frames_w,), bufsize=0)
+        except BaseException:
+            self._close_pipes()
+            raise
+        finally:  # the child's ends: its exit then ends the pipes
+            os.close(frames_w)
+            os.close(chat_w)
+        assert self.process.stdin is not None
         self._to = self.process.stdin.fileno()
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            os.set_blocking(stream.fileno(), False)
-        self._loop.add_reader(self.process.stdout.fileno(), self._read_frames)
-        self._loop.add_reader(self.process.stderr.fileno(), self._read_chatter)
+        for fd in (self._to, self._frames, self._chat):
+            os.set_blocking(fd, False)
+        self._loop.add_reader(self._frames, self._read_frames)
+        self._loop.add_reader(self._chat, self._read_chatter)
 
     def write(self, data: bytes) -> bool:
         """Hand it a frame; False when it cannot take it now (its pipe is full: it is
@@ -88,9 +102,8 @@ class MidiChild:
         return True
 
     def _read_frames(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
         try:
-            data = os.read(self.process.stdout.fileno(), 65536)
+            data = os.read(self._frames, 65536)
         except BlockingIOError:
             return
         except OSError as exc:
@@ -104,36 +117,41 @@ class MidiChild:
         self.on_frames(self._reader.feed(data))
 
     def _read_chatter(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
         try:
-            data = os.read(self.process.stderr.fileno(), 65536)
+            data = os.read(self._chat, 65536)
         except BlockingIOError:
             return
         except OSError:
             data = b""
         if not data:
             assert self._loop is not None
-            self._loop.remove_reader(self.process.stderr.fileno())
+            self._loop.remove_reader(self._chat)
             return
         self.chatter.feed(data)
 
     def _loop_forget(self) -> None:
-        process, loop = self.process, self._loop
-        if process is None or loop is None or loop.is_closed():
+        loop = self._loop
+        if loop is None or loop.is_closed():
             return
-        for stream in (process.stdout, process.stderr):
-            if stream is not None and not stream.closed:
-                loop.remove_reader(stream.fileno())
+        for fd in (self._frames, self._chat):
+            if fd >= 0:
+                loop.remove_reader(fd)
+
+    def _close_pipes(self) -> None:
+        for fd in (self._frames, self._chat):
+            if fd >= 0:
+                os.close(fd)
+        self._frames = self._chat = -1
 
     async def stop(self, gently: bool) -> int | None:
         """Close its stdin (it sends what it was given and closes its ports) and wait
         for it up to STOP_S (`gently`) or not at all, then kill it; read the rest of its
-        stderr. Its exit code."""
+        chatter. Its exit code."""
         process = self.process
         if process is None:
             return None
         self._loop_forget()
-        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+        assert process.stdin is not None
         try:
             process.stdin.close()
         except OSError:  # its last bytes could not be flushed: it is gone
@@ -145,12 +163,11 @@ class MidiChild:
             code = await asyncio.to_thread(process.wait)
         while True:  # what it said last (it has ended: the pipe holds all of it)
             try:
-                data = os.read(process.stderr.fileno(), 65536)
+                data = os.read(self._chat, 65536)
             except OSError:
                 break
             if not data:
                 break
             self.chatter.feed(data)
-        process.stdout.close()
-        process.stderr.close()
+        self._close_pipes()
         return code

@@ -8,10 +8,12 @@ while. In liveai's process that froze OSC; here it stalls only this process.
     python -m liveai.transports.midi_process CONFIG_JSON
 
 stdin: OUT frames, each message sent to every output; its end means stop (ports are
-closed, so what was written is sent). stdout: IN and SAY frames (`midi_wire`). stderr
-is the C libraries' (libjack's chatter when its server goes); liveai reads and sums it
-up. The process polls named ports every `poll_s`, and says `lost` and ends at once
-(closing nothing: each close would wait for the dead server) when the MIDI system goes.
+closed, so what was written is sent). The pipe `frames_fd` (in CONFIG_JSON): IN and SAY
+frames (`midi_wire`), counts at least every HEARTBEAT_S. stdout and stderr go to one
+pipe, the C libraries' chatter (libjack's when its server goes) and anything printed:
+liveai reads and sums it up. The process polls named ports every `poll_s`, and says
+`lost` and ends at once (closing nothing: each close would wait for the dead server)
+when the MIDI system goes.
 SIGINT and SIGTERM are ignored: systemd and a terminal's Ctrl-C signal every process of
 liveai at once, and this one must live to send liveai's last note-offs (it ends when
 liveai closes its stdin, or dies).
@@ -32,7 +34,7 @@ import rtmidi
 
 from ..errors import TransportError
 from . import midi_backend
-from .midi_wire import OUT, FrameReader, in_frame, say_frame
+from .midi_wire import HEARTBEAT_S, OUT, FrameReader, in_frame, say_frame
 
 # Status bytes liveai takes (notes, CC, program; clock, start, continue, stop); the rest
 # (sysex, aftertouch, pitch bend, active sensing...) is dropped here, counted.
@@ -47,11 +49,11 @@ def kind_of(message: list[int]) -> int:
 
 
 class MidiProcess:
-    def __init__(self, config: dict[str, Any], out_fd: int = 1) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.api: str = config["api"]
         self.rtapi = getattr(rtmidi, f"API_{midi_backend.RTMIDI_APIS[self.api]}")
-        self.out_fd = out_fd
+        self.out_fd: int = config["frames_fd"]
         own = config["client_name"]
         self.virtual_names = (f"{own} in", f"{own} out")
         self.inputs: dict[str, tuple[int, rtmidi.MidiIn]] = {}  # name -> (number, port)
@@ -96,10 +98,11 @@ class MidiProcess:
         with self._lock:
             self.counts[name] += 1
 
-    def say_counts(self, now: float) -> None:
+    def say_counts(self, now: float, always: bool = False) -> None:
+        """The counts when they changed, or `always` (the heartbeat)."""
         with self._lock:
             counts = dict(self.counts)
-        if counts == self._said_counts:
+        if counts == self._said_counts and not always:
             return
         if counts["dropped"] != self._said_counts["dropped"] and now - self._drops_said >= DROPS_SAID_S:
             self._drops_said = now
@@ -184,29 +187,33 @@ class MidiProcess:
         """Until liveai closes stdin (return) or the MIDI system goes (TransportError)."""
         poll_s = float(self.config["poll_s"])
         reader = FrameReader()
-        next_poll = time.monotonic()
+        next_poll = next_beat = time.monotonic()
         while True:
-            wait = next_poll - time.monotonic()
-            if wait <= 0 or not select.select([in_fd], [], [], wait)[0]:
+            wait = min(next_poll, next_beat) - time.monotonic()
+            if wait > 0 and select.select([in_fd], [], [], wait)[0]:
+                data = os.read(in_fd, 65536)
+                if not data:
+                    return
+                for kind, payload in reader.feed(data):
+                    if kind == OUT:
+                        self.send(payload)
+                continue
+            now = time.monotonic()
+            if now >= next_poll:
                 self.poll()
                 now = time.monotonic()
-                self.say_counts(now)
                 next_poll = now + poll_s
-                continue
-            data = os.read(in_fd, 65536)
-            if not data:
-                return
-            for kind, payload in reader.feed(data):
-                if kind == OUT:
-                    self.send(payload)
+            self.say_counts(now, always=now >= next_beat)
+            if now >= next_beat:
+                next_beat = now + HEARTBEAT_S
 
 
 def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):  # liveai says when: its stdin ends
         signal.signal(sig, signal.SIG_IGN)
     config = json.loads(sys.argv[1])
-    os.set_blocking(1, False)
     midi = MidiProcess(config)
+    os.set_blocking(midi.out_fd, False)
     try:
         midi_backend.check_available(midi.api)
         if config["virtual"]:

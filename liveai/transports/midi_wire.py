@@ -4,6 +4,10 @@
     process -> liveai   IN    arrival time (time.monotonic(), one clock for every process),
                               the input's number, the bytes of one MIDI message
                         SAY   a JSON object: ready, opened, gone, lost, counts, log
+                              (counts at least every HEARTBEAT_S: the heartbeat)
+
+The process writes its frames on a pipe of their own (not its stdout, which points at
+its stderr), so nothing a library prints can break the framing.
 
 A frame is written whole in one write (a pipe never splits a write of up to PIPE_BUF
 bytes), so two threads may write frames to one pipe. Nothing is pickled.
@@ -19,6 +23,8 @@ HEADER = struct.Struct("<BH")  # kind, payload length
 ARRIVAL = struct.Struct("<dH")  # IN: arrival time, input number
 OUT, IN, SAY = 1, 2, 3
 MAX_PAYLOAD = 4096  # a SAY longer than this is cut (a port name list, a log line); PIPE_BUF is 4096
+HEARTBEAT_S = 1.0  # the process says its counts at least this often, so liveai knows it lives
+HUNG_S = 5.0  # a process silent this long is stuck in a MIDI call: liveai restarts it (seconds: a busy machine)
 
 
 def frame(kind: int, payload: bytes) -> bytes:

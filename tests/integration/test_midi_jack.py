@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from typing import Iterator
 import mido
 import pytest
 from conftest import JackServer, wait_until
+
+from liveai.transports.midi_wire import HUNG_S
 
 DEVICE = Path(__file__).parent.parent / "peers" / "midi_device.py"
 
@@ -242,3 +245,72 @@ def test_without_any_midi_system_it_runs_on_osc_alone(jack, start_server):
     log = server.log()
     assert log.count("level=warning logger=liveai.transports.supervisor") == 1, log  # said once, not every retry
     assert "no JACK server is running" in log
+
+
+def midi_process_of(server) -> int:
+    """The pid of liveai's MIDI process (a child of liveai running midi_process); 0: none now."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or b"midi_process" not in (entry / "cmdline").read_bytes():
+                continue
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == server.proc.pid:
+                return int(entry.name)
+        except OSError:  # it ended meanwhile
+            continue
+    return 0
+
+
+def test_a_hung_midi_process_is_restarted_and_midi_comes_back(jack, midi_peer, start_server):
+    """A MIDI process stuck in a call (here: stopped) stays alive and says nothing; its
+    silent heartbeat makes liveai kill it and start another."""
+    server, peer = start_server("server.mode=thru", midi=True, env=jack.env())
+    wait_for_midi(peer)
+    midi_peer.connect_to_liveai()
+    hung = midi_process_of(server)
+    assert hung
+    time.sleep(HUNG_S + 1.5)  # idle, yet alive: its heartbeat keeps it
+    assert peer.status()["midi_hung"] == 0 and midi_process_of(server) == hung
+    midi_peer.player.send(mido.Message("note_on", note=60, velocity=80))
+    assert set(midi_peer.notes(0.5)) == {("note_on", 60, 80)}  # (see Device.hear)
+    os.kill(hung, signal.SIGSTOP)
+    try:
+        wait_until(lambda: peer.status().get("midi_hung") == 1, HUNG_S + 15, "liveai to notice its MIDI process hung")
+        wait_until(lambda: midi_process_of(server) not in (0, hung), 10, "another MIDI process")
+        wait_for_midi(peer)
+    finally:
+        try:
+            os.kill(hung, signal.SIGCONT)  # (killed by liveai when all is well)
+        except ProcessLookupError:
+            pass
+    wait_until(lambda: len([p for p in jack.ports() if p.endswith("liveai in")]) == 1, 5, "the old ports to go")
+    midi_peer.connect_to_liveai()
+    midi_peer.player.send(mido.Message("note_on", note=62, velocity=80))
+    assert set(midi_peer.notes(1.0)) == {("note_on", 62, 80)}
+    assert server.stop() == 0
+
+
+STRAY = """
+import os, sys, threading, time
+if any("midi_process" in arg for arg in sys.orig_argv):  # liveai's MIDI process only
+    print("a library says hello on stdout", flush=True)
+    def chatter():
+        while True:
+            os.write(1, b"and again\\n")
+            time.sleep(0.05)
+    threading.Thread(target=chatter, daemon=True).start()
+"""
+
+
+def test_what_the_midi_process_prints_cannot_break_its_frames(jack, midi_peer, start_server, tmp_path):
+    """Anything in the MIDI process that writes to stdout (a library's print) goes with
+    its stderr, not into the frames liveai reads."""
+    (tmp_path / "sitecustomize.py").write_text(STRAY)
+    server, peer = start_server("server.mode=thru", midi=True, env={**jack.env(), "PYTHONPATH": str(tmp_path)})
+    wait_for_midi(peer)
+    midi_peer.connect_to_liveai()
+    for pitch in (60, 64, 67):
+        midi_peer.player.send(mido.Message("note_on", note=pitch, velocity=80))
+        time.sleep(0.1)  # between the stray lines
+    assert set(midi_peer.notes(0.5)) == {("note_on", 60, 80), ("note_on", 64, 80), ("note_on", 67, 80)}
+    assert peer.status()["internal_errors"] == 0
+    assert server.stop() == 0

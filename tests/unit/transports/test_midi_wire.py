@@ -3,6 +3,7 @@ one frame that fails never stops the next."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from liveai.config import MidiConfig
@@ -65,3 +66,22 @@ def test_one_frame_that_fails_never_stops_the_next(caplog):
     assert [e.source for e in handled if isinstance(e, InputLost)] == ["midi:liveai in"]
     assert midi.stats.counters["internal_errors"] == 4
     assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1  # once a second, not per failure
+
+
+def test_a_frame_of_unknown_kind_is_counted_and_the_process_restarted():
+    """Framing that slipped turns the rest into noise: counted as a fault, and `serve`
+    ends so the supervisor starts a process whose stream is whole again."""
+    handled = []
+
+    async def take() -> str:
+        midi = MidiTransport(MidiConfig(), handled.append, Stats(0.0))
+        midi.inputs = {0: "liveai in"}
+        midi._lost = asyncio.get_running_loop().create_future()
+        midi._take(FrameReader().feed(in_frame(1.0, 0, b"\x90\x3c\x64") + frame(99, b"stray")
+                                      + in_frame(1.1, 0, b"\x90\x3d\x64")))
+        assert midi.stats.counters["internal_errors"] == 1
+        assert midi._lost.done()
+        return midi._lost.result()
+
+    assert "garbled" in asyncio.run(take())
+    assert [e.pitch for e in handled] == [60]  # nothing after the slip is taken as MIDI
