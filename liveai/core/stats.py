@@ -15,7 +15,7 @@ COUNTERS = (
     "events_in", "events_out", "errors", "malformed", "too_large", "unknown_address", "bad_args",
     "bad_value", "busy", "dropped", "deadline_misses", "sessions_evicted", "sessions_refused", "datagrams_in",
     "messages_in", "errors_unanswered", "subscribe_refused", "subscribers_replaced", "send_errors",
-    "midi_ignored", "midi_hung", "mqtt_retained_ignored",
+    "midi_ignored", "midi_hung", "mqtt_retained_ignored", "stale_at_start",
     "internal_errors",  # a bug contained (core/faults.py); a command's is answered `internal`, counted only here
 )
 

@@ -141,7 +141,7 @@ class OscTransport(Transport):
         self._bound = None
         sock.setblocking(False)
         if early and (stale := _discard_waiting(sock)):
-            self.stats.count("dropped", stale)
+            self.stats.count("stale_at_start", stale)
             log.info("osc: %d message(s) sent while the models loaded were dropped (stale by now)", stale)
         self._transport, _ = await loop.create_datagram_endpoint(lambda: _Endpoint(self), sock=sock)
         self._targets = [await self._resolve(*parse_host_port(t)) for t in self.config.targets]
