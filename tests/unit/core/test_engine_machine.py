@@ -9,12 +9,13 @@ with their key, off sounds nothing, a panic is silence, a lost input ends its pl
 notes and pedal. Where the music is the model's to choose (the model harmonizer, duet,
 autopilot), the exact claim is "nothing sounds without a live cause": a voice only on
 a channel where a key of a harmonizing player is live, a generator's notes only on the
-channels it plays on and only while its mode is set. At the end every key and pedal is
+channels it plays on and only while its mode runs. At the end every key and pedal is
 lifted and the mode set to off: then nothing sounds.
 
-After a panic, what a player's thru or harmonize sounds is only bounded (it may sound,
-it need not) until a play or a mode change, and so is a key struck meanwhile: whether
-the next note resumes them is the panic's own rule, tested where it is built.
+A panic or a stop halts every session: nothing it had sounds, and its mode waits. Play or
+a mode command resumes it; for a mode that answers the player (thru, harmonize, duet), so
+does the player's next note or controller; an autopilot, which plays alone, only the
+former. While a panic holds, a newcomer's session opens halted too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ sources = st.sampled_from(sorted(PLAYER_OF))
 pitches = st.sampled_from([48, 60, 62, 64, 67, 72])  # few: retriggers and shared voices happen
 channels = st.integers(0, 1)
 GENERATORS = ("duet", "autopilot")  # they play on their own
+ANSWER_S = 0.1  # how often the inline model port answers while time passes
+LISTEN_S = 4.0  # after a panic or a stop: long enough for an autopilot's next chunks
+PLAYS_ALONE = ("autopilot",)  # the player's notes do not resume it after a halt
 
 
 @dataclass
@@ -50,8 +54,7 @@ class Player:
     pedal: set[int] = field(default_factory=set)  # channels whose pedal the player holds down
     echoed: set[int] = field(default_factory=set)  # pedal channels its thru passed on to the synth
     channels: set[int] = field(default_factory=set)  # every channel it played on (a duet answers there)
-    bounded: bool = False  # after a panic, until play or a mode change: may sound, need not
-    unsure: set[tuple[int, int]] = field(default_factory=set)  # keys struck while bounded
+    halted: str | None = None  # "panic" or "stop" while its mode waits to be resumed
 
     def live(self) -> set[tuple[int, int]]:
         return self.held | self.sustained
@@ -61,7 +64,15 @@ class Player:
         self.held.clear()
         self.sustained.clear()
         self.echoed.clear()
-        self.unsure.clear()
+
+    def played(self) -> None:
+        """A note or a controller: a halted mode that answers the player resumes."""
+        if self.halted is not None and self.mode not in PLAYS_ALONE:
+            self.halted = None
+
+    def resumed(self, mode: str) -> None:
+        """Play, or a mode command (which releases what it sounded)."""
+        self.mode, self.halted = mode, None
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -71,11 +82,12 @@ class EngineMachine(RuleBasedStateMachine):
         super().__init__()
         self.players: dict[str, Player] = {}
         self.synth_pedal: set[int] = set()  # channels whose pedal the synth was told is down
+        self.panicked = False  # until play, a mode, or every session halted by it resumed
         self.port = None
 
-    @initialize(sessions=st.sampled_from(["shared", "per_source"]),
-                mode=st.sampled_from(["off", "thru", "harmonize"]))
-    def open(self, sessions: str, mode: str) -> None:
+    @initialize(sessions=st.sampled_from(["shared", "per_source"]), data=st.data())
+    def open(self, sessions: str, data: st.DataObject) -> None:
+        mode = data.draw(self.modes())  # a generator too (with models): it plays from the start
         self.per_source = sessions == "per_source"
         self.mode = mode  # the server's mode: what a new session starts in
         if self.with_models:
@@ -94,16 +106,24 @@ class EngineMachine(RuleBasedStateMachine):
     def player(self, source: str) -> Player:
         """The session an event from `source` reaches (the engine opens it, in the server's mode)."""
         key = PLAYER_OF[source] if self.per_source else "main"
-        return self.players.setdefault(key, Player(self.mode))
+        if key not in self.players:  # a newcomer during a panic waits too
+            self.players[key] = Player(self.mode, halted="panic" if self.panicked else None)
+        return self.players[key]
+
+    def settled(self) -> None:
+        """After an event or a player's mode: the panic is over once no session waits on it."""
+        if self.players and not any(p.halted == "panic" for p in self.players.values()):
+            self.panicked = False
 
     def released(self, player: Player) -> None:
         self.synth_pedal -= player.echoed
         player.forget()
 
-    def sounds(self, player: Player, sure: bool = False) -> set[tuple[int, int]]:
-        """What the player's session sounds, exactly, where the music is not the model's
-        choice (`sure`: only for keys struck outside a panic's bounded time)."""
-        keys = player.live() - player.unsure if sure else player.live()
+    def sounds(self, player: Player) -> set[tuple[int, int]]:
+        """What the player's session sounds, exactly, where the music is not the model's choice."""
+        keys = player.live()
+        if player.halted is not None:
+            return set()
         if player.mode == "thru":
             return keys
         if player.mode == "harmonize" and self.rule is not None:
@@ -115,6 +135,8 @@ class EngineMachine(RuleBasedStateMachine):
         channel = key[0]
         if key in self.sounds(player):
             return True
+        if player.halted is not None:  # a halted mode sounds nothing, generator or not
+            return False
         if player.mode == "harmonize" and self.rule is None:
             return channel in {ch for ch, _ in player.live()}  # the model's voices, with a live key
         if player.mode == "duet":
@@ -128,10 +150,11 @@ class EngineMachine(RuleBasedStateMachine):
     def note_on(self, source: str, pitch: int, velocity: int, channel: int) -> None:
         player = self.player(source)
         self.engine.handle(NoteOn(pitch, velocity, channel, t=self.clock.t, source=source))
+        player.played()
         player.held.add((channel, pitch))
         player.sustained.discard((channel, pitch))
         player.channels.add(channel)
-        (player.unsure.add if player.bounded else player.unsure.discard)((channel, pitch))
+        self.settled()
 
     @precondition(lambda self: any(p.live() for p in self.players.values()))
     @rule(data=st.data(), velocity=st.integers(1, 127))
@@ -162,26 +185,31 @@ class EngineMachine(RuleBasedStateMachine):
             player.held.discard((channel, pitch))
             if channel in player.pedal:
                 player.sustained.add((channel, pitch))
+        self.settled()
 
     @rule(source=sources, channel=channels, value=st.integers(64, 127))
     def pedal_down(self, source: str, channel: int, value: int) -> None:
         player = self.player(source)
         self.engine.handle(ControlChange(64, value, channel, t=self.clock.t, source=source))
+        player.played()
         player.pedal.add(channel)
-        if player.mode == "thru":
+        if player.mode == "thru" and player.halted is None:
             player.echoed.add(channel)
             self.synth_pedal.add(channel)
+        self.settled()
 
     @rule(source=sources, channel=channels, controller=st.sampled_from([64, 121]), value=st.integers(0, 63))
     def pedal_up(self, source: str, channel: int, controller: int, value: int) -> None:
         """CC 64 below 64, or CC 121 (reset all controllers) at any value."""
         player = self.player(source)
         self.engine.handle(ControlChange(controller, value, channel, t=self.clock.t, source=source))
+        player.played()
         player.pedal.discard(channel)
         player.sustained -= {k for k in player.sustained if k[0] == channel}
-        if player.mode == "thru":  # thru passes it on: the synth's pedal comes up
+        if player.mode == "thru" and player.halted is None:  # thru passes it on: the synth's pedal comes up
             player.echoed.discard(channel)
             self.synth_pedal.discard(channel)
+        self.settled()
 
     # -- commands -----------------------------------------------------------------------
     def modes(self) -> st.SearchStrategy[str]:
@@ -193,9 +221,10 @@ class EngineMachine(RuleBasedStateMachine):
         mode = data.draw(self.modes())
         self.engine.set_mode(mode)
         self.mode = mode
+        self.panicked = False
         for player in self.players.values():
             self.released(player)
-            player.mode, player.bounded = mode, False
+            player.resumed(mode)
 
     @rule(source=sources, data=st.data())
     def set_mode_of(self, source: str, data: st.DataObject) -> None:
@@ -206,29 +235,49 @@ class EngineMachine(RuleBasedStateMachine):
         player = self.player(source)
         self.engine.set_mode(mode, source)
         self.released(player)
-        player.mode, player.bounded = mode, False
+        player.resumed(mode)
+        self.settled()
 
     @rule()
     def panic(self) -> None:
         self.engine.panic()
+        self.panicked = True
         for player in self.players.values():
             self.released(player)
-            player.bounded = True
+            player.halted = "panic"
         self.synth_pedal.clear()  # pedal up on every channel
         assert self.sink.sounding() == set(), "a panic is silence"
         assert self.sink.pedal() == set()
 
     @rule()
     def stop(self) -> None:
+        """Every note ends and every mode waits (a stop after a panic leaves it the panic's)."""
         self.engine.stop()
         for player in self.players.values():
             self.released(player)
+            player.halted = player.halted or "stop"
 
     @rule()
     def play(self) -> None:
         self.engine.play()
+        self.panicked = False
         for player in self.players.values():
-            player.bounded = False
+            player.resumed(player.mode)
+
+    @rule(halt=st.sampled_from(["panic", "stop"]), source=sources, pitch=pitches, channel=channels,
+          note=st.sampled_from([None, "before", "after"]))
+    def halt_and_listen(self, halt: str, source: str, pitch: int, channel: int, note: str | None) -> None:
+        """A panic or a stop, then the room listens a while: no generator plays on. A note
+        just before it leaves a duet's answer due; a note after it resumes only the modes
+        that answer the player (an autopilot stays stopped)."""
+        if note == "before":
+            self.note_on(source, pitch, 90, channel)
+            self.note_off(source, pitch, channel)
+        getattr(self, halt)()
+        if note == "after":
+            self.note_on(source, pitch, 90, channel)
+            self.note_off(source, pitch, channel)
+        self.advance(LISTEN_S)
 
     @rule(source=sources)
     def input_lost(self, source: str) -> None:
@@ -239,12 +288,19 @@ class EngineMachine(RuleBasedStateMachine):
         if player is not None:
             self.released(player)
             player.pedal.clear()
+        self.settled()
 
     @rule(seconds=st.sampled_from([0.001, 0.01, 0.1, 0.5, 2.0]))
     def advance(self, seconds: float) -> None:
-        """Time passes: model answers arrive, due notes and timers run."""
-        self.flush()
-        run_until(self.engine, self.clock, self.clock.t + seconds)
+        """Time passes: model answers arrive, due notes and timers run. Nothing the player
+        does meanwhile, so every note begun, even one already over, needs a live cause now."""
+        begun, until = len(self.sink.sent), self.clock.t + seconds
+        while self.clock.t < until:  # the model answers as it goes, as a real port does
+            self.flush()
+            run_until(self.engine, self.clock, min(until, self.clock.t + ANSWER_S))
+        started = {(e.channel, e.pitch) for _, e in self.sink.sent[begun:] if isinstance(e, NoteOn) and e.velocity}
+        uncaused = {k for k in started if not any(self.may_sound(p, k) for p in self.players.values())}
+        assert not uncaused, f"began without a live cause: {sorted(uncaused)}"
 
     def flush(self) -> None:
         if self.port is not None:
@@ -262,7 +318,7 @@ class EngineMachine(RuleBasedStateMachine):
         if not hasattr(self, "engine"):
             return
         heard = self.sink.sounding()
-        must = set().union(*(self.sounds(p, sure=True) for p in self.players.values() if not p.bounded))
+        must = set().union(*(self.sounds(p) for p in self.players.values()))
         assert must <= heard, f"should sound and does not: {sorted(must - heard)}"
         uncaused = {k for k in heard if not any(self.may_sound(p, k) for p in self.players.values())}
         assert not uncaused, f"sounds without a live cause: {sorted(uncaused)}"
@@ -270,6 +326,7 @@ class EngineMachine(RuleBasedStateMachine):
             may = set().union(*(self.sounds(p) for p in self.players.values()))
             assert heard <= may, f"should not sound: {sorted(heard - may)}"
         assert self.sink.pedal() == self.synth_pedal
+        assert self.engine.state["panicked"] == self.panicked
         assert heard == set(self.engine.output.tracker.sounding)
         assert self.sink.stacked == 0, "a note-on for a note already sounding"
 
