@@ -1,9 +1,9 @@
 """`liveai bench --jack-kill`: the JACK server killed and started again under a morph loop.
 
 A `liveai serve` with MIDI on a JACK server of the bench's own plays a morph loop of
-8th notes (a file loaded into slot a, 120 BPM: a note every 250 ms) in a session of its
-own (`server.sessions = "per_source"`: a MIDI input lost releases its own session, and a
-shared session's release would drop the loop's next scheduled note). This process hears
+8th notes (a file loaded into slot a, 120 BPM: a note every 250 ms) in the one shared
+session, as liveai runs by default: a MIDI input lost lets go of its own keys only, and
+the loop plays on. This process hears
 `/liveai/out/note` over OSC, stamped as it arrives, and has no JACK client of its own
 (`jack_midi_dump`, a process, hears liveai's MIDI): a dead server can stall only what
 talks to it. The server is killed (SIGKILL), started again a few seconds later, and the
@@ -252,7 +252,7 @@ def measure_jack_kill(jack: JackControl, workdir: Path, before_s: float = 3.0, d
         server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{answers.port}"]', "midi.api=jack",
                                 f"clock.bpm={BPM}", "clock.source=internal", f'morph.folder="{folder}"',
                                 f'midi.inputs=["{GADGET}"]', f'midi.outputs=["{GADGET}"]', "midi.poll_s=0.2",
-                                "server.sessions=per_source", 'server.log_level="debug"'], env=jack.env(), log_path=log_path).start()
+                                'server.log_level="debug"'], env=jack.env(), log_path=log_path).start()
         stack.callback(server.stop)
         peer = stack.enter_context(OscPeer(port))
         wait_pong(peer.send, answers, "up", timeout=60)

@@ -111,11 +111,11 @@ class Engine:
             case TransportStop():
                 self.stop()
             case InputLost():
-                log.warning("input lost, releasing its notes: %s", event.source)
+                log.warning("input lost, its keys and pedal let go: %s", event.source)
                 self._tap(ControlChange(123, 0, t=event.t, source=event.source))  # they heard its notes
                 session = self.sessions.find(event.source)
                 if session is not None:
-                    session.lost()
+                    session.lost(event.source, event.t)
             case _:
                 raise CommandError("bad_event", f"cannot handle {type(event).__name__}")
         if self.state["panicked"]:

@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..config import ServerConfig
 from ..errors import CommandError
-from ..events import ControlChange, NoteOff, NoteOn, player_of
+from ..events import SUSTAIN, ControlChange, NoteOff, NoteOn, player_of
 from .behaviour import Behaviours
 from .context import Context
 from .faults import Faults
@@ -47,8 +47,8 @@ class Session:
         self._faults = faults
         self.ears = behaviours.ears(ctx)
         self.mode = mode
-        self.held: set[tuple[int, int]] = set()  # (channel, pitch) the player holds down
-        self._pedal: set[int] = set()  # channels whose sustain pedal is down
+        self.held: dict[tuple[int, int], str] = {}  # (channel, pitch) held down -> by which input
+        self._pedal: dict[int, set[str]] = {}  # channels whose sustain pedal is down -> by which inputs
         self._sustained: dict[tuple[int, int], NoteOff] = {}  # released keys the pedal holds
         self.recorder = Recorder()  # what was played lately (a morph capture's phrase)
         self.stopped_by = stopped_by  # "panic" or "stop" while the mode waits to be resumed
@@ -61,7 +61,7 @@ class Session:
     def note_on(self, event: NoteOn) -> None:
         self._played()
         key = (event.channel, event.pitch)
-        self.held.add(key)
+        self.held[key] = event.source
         self._sustained.pop(key, None)  # struck again: the new note replaces the one the pedal held
         self.recorder.note_on(event.channel, event.pitch, event.velocity, event.t)
         if self.ears is not None:
@@ -77,7 +77,7 @@ class Session:
         key = (event.channel, event.pitch)
         if key not in self.held:
             return  # not a key of this session's (or released already)
-        self.held.discard(key)
+        del self.held[key]
         self.recorder.note_off(event.channel, event.pitch, event.t)  # the key's own end, pedal or not
         if event.channel in self._pedal:
             self._sustained[key] = event
@@ -103,12 +103,16 @@ class Session:
         if event.pedal is None:
             return
         if event.pedal:
-            self._pedal.add(event.channel)
+            self._pedal.setdefault(event.channel, set()).add(event.source)
             return
-        self._pedal.discard(event.channel)
-        for key in [k for k in self._sustained if k[0] == event.channel]:
+        self._lift(event.channel, event.t)
+
+    def _lift(self, channel: int, t: float) -> None:
+        """The pedal of `channel` is up (whoever pressed it): the keys it held end."""
+        self._pedal.pop(channel, None)
+        for key in [k for k in self._sustained if k[0] == channel]:
             off = self._sustained.pop(key)
-            self._release_key(NoteOff(off.pitch, off.channel, t=event.t, origin=event.t, source=off.source))
+            self._release_key(NoteOff(off.pitch, off.channel, t=t, origin=t, source=off.source))
 
     def beat(self, n: int, t: float) -> None:
         try:
@@ -196,11 +200,25 @@ class Session:
         except Exception as exc:  # the other sessions, and the tracker, still end their notes
             self._faults(f"{self.behaviour.name} release", exc)
 
-    def lost(self) -> None:
-        """Its input is gone: everything ends, and its pedal is up (the synth was told so;
-        plugged in again, a keyboard does not say its pedal)."""
-        self.release()
-        self._pedal.clear()
+    def lost(self, source: str, t: float) -> None:
+        """An input is gone: its keys come up and its pedal lifts (the synth was told so;
+        plugged in again, a keyboard does not say its pedal), so what answers them ends.
+        What plays on its own (an autopilot, a morph loop, another player) plays on."""
+        who = player_of(source)
+        for channel in [c for c, by in self._pedal.items() if any(player_of(s) == who for s in by)]:
+            self._pedal[channel] = {s for s in self._pedal[channel] if player_of(s) != who}
+            if self._pedal[channel]:
+                continue  # another input still holds it down
+            try:  # the mode hears the pedal lift (thru echoes it), as if the player let go
+                self.behaviour.control(ControlChange(SUSTAIN, 0, channel, t=t, origin=t, source=source), self.ctx)
+            except Exception as exc:
+                self._faults(f"{self.behaviour.name} control", exc)
+            self._lift(channel, t)
+        for key in [k for k, by in self.held.items() if player_of(by) == who]:
+            self.note_off(NoteOff(key[1], key[0], t=t, origin=t, source=source))
+        for key in [k for k, off in self._sustained.items() if player_of(off.source) == who]:
+            off = self._sustained.pop(key)  # held by another input's pedal: it was this one's key
+            self._release_key(NoteOff(off.pitch, off.channel, t=t, origin=t, source=source))
 
     def close(self) -> None:
         """Evicted: release everything, and the registry forgets the session."""

@@ -6,7 +6,8 @@ every step the notes the sink hears are checked against a model of what should s
 The model is the players' own view, kept here and not read from the engine: a key
 sounds in thru while it is held or the pedal holds it, a rule harmony's voices sound
 with their key, off sounds nothing, a panic is silence, a lost input ends its player's
-notes and pedal. Where the music is the model's to choose (the model harmonizer, duet,
+keys and pedal (its player's, of every source it played from; what plays alone plays
+on). Where the music is the model's to choose (the model harmonizer, duet,
 autopilot), the exact claim is "nothing sounds without a live cause": a voice only on
 a channel where a key of a harmonizing player is live, a generator's notes only on the
 channels it plays on and only while its mode runs. At the end every key and pedal is
@@ -55,6 +56,9 @@ class Player:
     echoed: set[int] = field(default_factory=set)  # pedal channels its thru passed on to the synth
     channels: set[int] = field(default_factory=set)  # every channel it played on (a duet answers there)
     halted: str | None = None  # "panic" or "stop" while its mode waits to be resumed
+    held_by: dict[tuple[int, int], str] = field(default_factory=dict)  # key -> the player who struck it
+    sustained_by: dict[tuple[int, int], str] = field(default_factory=dict)  # key -> who let it go
+    pedal_by: dict[int, set[str]] = field(default_factory=dict)  # channel -> the players whose foot is down
 
     def live(self) -> set[tuple[int, int]]:
         return self.held | self.sustained
@@ -64,6 +68,8 @@ class Player:
         self.held.clear()
         self.sustained.clear()
         self.echoed.clear()
+        self.held_by.clear()
+        self.sustained_by.clear()
 
     def played(self) -> None:
         """A note or a controller: a halted mode that answers the player resumes."""
@@ -152,7 +158,9 @@ class EngineMachine(RuleBasedStateMachine):
         self.engine.handle(NoteOn(pitch, velocity, channel, t=self.clock.t, source=source))
         player.played()
         player.held.add((channel, pitch))
+        player.held_by[(channel, pitch)] = PLAYER_OF[source]
         player.sustained.discard((channel, pitch))
+        player.sustained_by.pop((channel, pitch), None)
         player.channels.add(channel)
         self.settled()
 
@@ -183,8 +191,10 @@ class EngineMachine(RuleBasedStateMachine):
         self.engine.handle(NoteOff(pitch, channel, t=self.clock.t, source=source))
         if (channel, pitch) in player.held:
             player.held.discard((channel, pitch))
+            player.held_by.pop((channel, pitch))
             if channel in player.pedal:
                 player.sustained.add((channel, pitch))
+                player.sustained_by[(channel, pitch)] = PLAYER_OF[source]
         self.settled()
 
     @rule(source=sources, channel=channels, value=st.integers(64, 127))
@@ -193,6 +203,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.engine.handle(ControlChange(64, value, channel, t=self.clock.t, source=source))
         player.played()
         player.pedal.add(channel)
+        player.pedal_by.setdefault(channel, set()).add(PLAYER_OF[source])
         if player.mode == "thru" and player.halted is None:
             player.echoed.add(channel)
             self.synth_pedal.add(channel)
@@ -204,12 +215,19 @@ class EngineMachine(RuleBasedStateMachine):
         player = self.player(source)
         self.engine.handle(ControlChange(controller, value, channel, t=self.clock.t, source=source))
         player.played()
+        self.lift(player, channel)
+        self.settled()
+
+    def lift(self, player: Player, channel: int) -> None:
+        """The pedal of `channel` comes up, whoever pressed it: the keys it held end."""
         player.pedal.discard(channel)
-        player.sustained -= {k for k in player.sustained if k[0] == channel}
+        player.pedal_by.pop(channel, None)
+        for key in [k for k in player.sustained if k[0] == channel]:
+            player.sustained.discard(key)
+            player.sustained_by.pop(key, None)
         if player.mode == "thru" and player.halted is None:  # thru passes it on: the synth's pedal comes up
             player.echoed.discard(channel)
             self.synth_pedal.discard(channel)
-        self.settled()
 
     # -- commands -----------------------------------------------------------------------
     def modes(self) -> st.SearchStrategy[str]:
@@ -281,13 +299,24 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(source=sources)
     def input_lost(self, source: str) -> None:
-        """Unplugged: its player's notes end and its pedal is up (nothing if it never played)."""
+        """Unplugged: its player's keys come up and its foot leaves the pedal (the pedal
+        lifts unless another player holds it); the session and its mode play on."""
         key = PLAYER_OF[source] if self.per_source else "main"
+        who = PLAYER_OF[source]
         self.engine.handle(InputLost(t=self.clock.t, source=source))
         player = self.players.get(key)
-        if player is not None:
-            self.released(player)
-            player.pedal.clear()
+        if player is None:
+            return self.settled()
+        for channel in [c for c, by in player.pedal_by.items() if who in by]:
+            player.pedal_by[channel].discard(who)
+            if not player.pedal_by[channel]:
+                self.lift(player, channel)
+        for k in [k for k, by in player.held_by.items() if by == who]:
+            player.held.discard(k)
+            del player.held_by[k]
+        for k in [k for k, by in player.sustained_by.items() if by == who]:
+            player.sustained.discard(k)
+            del player.sustained_by[k]
         self.settled()
 
     @rule(seconds=st.sampled_from([0.001, 0.01, 0.1, 0.5, 2.0]))

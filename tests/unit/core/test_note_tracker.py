@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from liveai.behaviours.rule_harmonize import RuleHarmonizer
 from liveai.config import Config
 from liveai.core.notes import NoteTracker
-from liveai.events import ControlChange, InputLost, NoteOff, NoteOn, TransportStop
+from liveai.events import ControlChange, InputLost, NoteOff, NoteOn, TransportStop, player_of
 
 pitch = st.sampled_from([48, 55, 60, 62, 64, 67, 72, 84])  # few pitches: retriggers and shared voices happen
 channel = st.integers(0, 1)
@@ -84,11 +84,18 @@ class Player:
     pedal: dict[str, set[int]] = field(default_factory=dict)
     echoed: dict[str, set[int]] = field(default_factory=dict)  # channels each session's thru passed down
     echoed_pedal: set[int] = field(default_factory=set)  # the synth's pedals: the last CC 64 per channel wins
+    # who (the player, `player_of`) struck each held key, let go of each sustained one, and
+    # holds each pedal down, per (session, key or channel): a lost input lets go of its own
+    held_by: dict[tuple, str] = field(default_factory=dict)
+    sustained_by: dict[tuple, str] = field(default_factory=dict)
+    pedal_by: dict[tuple, set[str]] = field(default_factory=dict)
 
     def forget_notes(self) -> None:
         """A release of every session: keys forgotten, a pedal thru passed on lifted."""
         self.held.clear()
         self.sustained.clear()
+        self.held_by.clear()
+        self.sustained_by.clear()
         for session in list(self.echoed):
             self.release_pedals(session)
 
@@ -105,6 +112,7 @@ def apply(engine, clock, step, player: Player, mode: list[str]) -> None:
     if kind == "on":
         engine.handle(NoteOn(step[1], step[2], step[3], t=clock.t, source=step[4]))
         held.add((step[3], step[1]))
+        player.held_by[session, (step[3], step[1])] = player_of(step[4])
         sustained.discard((step[3], step[1]))
     elif kind == "off":
         engine.handle(NoteOff(step[1], step[2], t=clock.t, source=step[3]))
@@ -112,20 +120,18 @@ def apply(engine, clock, step, player: Player, mode: list[str]) -> None:
             held.discard((step[2], step[1]))
             if step[2] in pedal:
                 sustained.add((step[2], step[1]))
+                player.sustained_by[session, (step[2], step[1])] = player_of(step[3])
     elif kind == "pedal":
         controller, value = step[1]
         engine.handle(ControlChange(controller, value, step[2], t=clock.t, source=step[3]))
         if controller == 64 and value >= 64:
             pedal.add(step[2])
+            player.pedal_by.setdefault((session, step[2]), set()).add(player_of(step[3]))
             if mode[0] == "thru":
                 player.echoed.setdefault(session, set()).add(step[2])
                 player.echoed_pedal.add(step[2])
         else:
-            pedal.discard(step[2])
-            sustained -= {k for k in sustained if k[0] == step[2]}
-            if mode[0] == "thru":
-                player.echoed.get(session, set()).discard(step[2])
-                player.echoed_pedal.discard(step[2])
+            lift(player, session, step[2], mode[0])
     elif kind == "mode":
         engine.set_mode(step[1])
         mode[0] = step[1]
@@ -139,13 +145,29 @@ def apply(engine, clock, step, player: Player, mode: list[str]) -> None:
         engine.stop() if kind == "stop" else engine.handle(TransportStop(t=clock.t))
         player.forget_notes()
     elif kind == "lost":
+        # its keys come up and its foot leaves the pedal; the synth was told so (plugged in
+        # again, the input starts afresh); other players' keys and pedals stay
         engine.handle(InputLost(t=clock.t, source=step[1]))
-        held.clear()
-        sustained.clear()
-        pedal.clear()  # the synth was told the pedal is up; plugged in again, the input starts afresh
-        player.release_pedals(session)
+        who = player_of(step[1])
+        for channel in [c for c in pedal if who in player.pedal_by.get((session, c), ())]:
+            player.pedal_by[session, channel].discard(who)
+            if not player.pedal_by[session, channel]:
+                lift(player, session, channel, mode[0])
+        held -= {k for k in held if player.held_by.get((session, k)) == who}
+        sustained -= {k for k in sustained if player.sustained_by.get((session, k)) == who}
     elif kind == "wait":
         run_until(engine, clock, clock.t + step[1])
+
+
+def lift(player: Player, session: str, channel: int, mode: str) -> None:
+    """The pedal of `channel` comes up, whoever pressed it: the keys it held end."""
+    player.pedal.get(session, set()).discard(channel)
+    player.pedal_by.pop((session, channel), None)
+    sustained = player.sustained.get(session, set())
+    sustained -= {k for k in sustained if k[0] == channel}
+    if mode == "thru":
+        player.echoed.get(session, set()).discard(channel)
+        player.echoed_pedal.discard(channel)
 
 
 def expected(engine, player: Player, mode: str) -> set[tuple[int, int]]:
