@@ -153,10 +153,12 @@ def ping(engine: Engine, request: Request, token: Token | None = None) -> None:
 @command("status", mqtt=False)
 def status(engine: Engine, request: Request) -> None:
     """Answered by `/liveai/status key value key value ...`: every counter (0 until it counts),
-    the mode, tempo, `panicked`, ports and figures listed under "`/liveai/status` and MQTT telemetry"."""
+    the mode, tempo, `panicked`, ports and figures listed under "`/liveai/status` and MQTT telemetry".
+    A figure with nothing measured yet is left out (Pd's `oscparse` refuses OSC's nil)."""
     args: list[Any] = []
     for name, value in request.replies.status().items():
-        args += [name, int(value) if isinstance(value, bool) else value]
+        if value is not None:
+            args += [name, int(value) if isinstance(value, bool) else value]
     request.replies.reply("/liveai/status", *args)
 
 

@@ -31,7 +31,7 @@ class Replies:
         self.subscribed.remove((host, port))
 
     def status(self) -> dict[str, Any]:
-        return {"ok": True, "n": 3}
+        return {"ok": True, "n": 3, "render_ms_p99": None}  # None: nothing measured yet
 
 
 @pytest.fixture
@@ -86,6 +86,7 @@ def test_ping_status_subscribe(api):
     control.dispatch("/liveai/ping", [], client)
     control.dispatch("/liveai/ping", ["x"], client)
     control.dispatch("/liveai/status", [], client)
+    # bools as ints, a figure with nothing measured left out (Pd's oscparse refuses nil)
     assert replies.sent == [("/liveai/pong", ()), ("/liveai/pong", ("x",)), ("/liveai/status", ("ok", 1, "n", 3))]
     control.dispatch("/liveai/subscribe", [], client)
     control.dispatch("/liveai/subscribe", [7000.0], client)
