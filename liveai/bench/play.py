@@ -148,7 +148,7 @@ class _FirstNotes:
 
 def bench_harmonize_osc(model: str, rates: list[float], seconds: float) -> dict[str, Any]:
     with ExitStack() as stack:
-        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=model"])
+        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"])
         trip = ChannelRoundTrip()
         srv.answers.round_trip = trip
         send, sock = _osc_sender(srv.port)
@@ -189,7 +189,7 @@ def bench_harmonize_midi(model: str, rates: list[float], seconds: float) -> dict
 
         listener = midi.open_input("play listener", virtual=True, client_name="play", callback=heard)
         stack.callback(listener.close)
-        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=model"], midi=True)
+        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"], midi=True)
         connect_through(port("play player"), port("liveai in"), port("liveai out"), port("play listener"))
 
         def send(pitch: int, velocity: int, channel: int) -> None:
@@ -202,7 +202,7 @@ def bench_sessions(model: str, clients: list[int], rate_each: float, seconds: fl
     out: dict[str, Any] = {}
     for n in clients:
         with ExitStack() as stack:
-            srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=model", "server.sessions=per_source"])
+            srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony", "server.sessions=per_source"])
             trip = ChannelRoundTrip()
             srv.answers.round_trip = trip
             senders = []

@@ -17,11 +17,11 @@ def notes(messages: list[tuple[str, list]]) -> list[tuple[int, int, int]]:
 def test_note_in_harmonized_notes_out_ints_or_floats(start_server):
     _, peer = start_server()
     peer.send("/liveai/note", 60, 100)  # ints, as Max sends them
-    assert sorted(notes(peer.collect(0.3))) == [(64, 100, 1), (67, 100, 1)]  # C -> E, G
+    assert sorted(notes(peer.collect(0.3))) == [(64, 85, 1), (67, 85, 1)]  # C -> E, G at 0.85 of its velocity
     peer.send("/liveai/note", 60.0, 0.0, types="ff")  # floats, as Pd sends them
     assert sorted(notes(peer.collect(0.3))) == [(64, 0, 1), (67, 0, 1)]
     peer.send("/liveai/note", 62.0, 80.0, 3.0, types="fff")  # D on channel 3 -> F, A
-    assert sorted(notes(peer.collect(0.3))) == [(65, 80, 3), (69, 80, 3)]
+    assert sorted(notes(peer.collect(0.3))) == [(65, 68, 3), (69, 68, 3)]
 
 
 def test_ping_pong_echoes_the_token(start_server):
