@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             figures["nll"] = (figures["chorales_nll"] + figures["pop909_nll"]) / 2
             improved = figures["nll"] < best
             best, stale = (figures["nll"], 0) if improved else (best, stale + 1)
-            info: dict[str, Any] = {"step": step, "val": figures, "args": plain_args(args),
+            info: dict[str, Any] = {"steps": step, "val": figures, "args": plain_args(args),
                                     "seconds": round(time.time() - started), "sources": list(SOURCES)}
             run.evaluated(step, figures, improved, bare, info, optimizer, bar, "harmony model",
                           {"train_loss": "train loss (nats)", "val_nll": "validation NLL (nats)"})

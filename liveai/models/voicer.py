@@ -20,7 +20,7 @@ import torch
 from ..music.voicing import consonant
 from . import harmony as hm
 
-LEADING = 1.0  # nats per semitone of mean motion per voice (tuned on the validation pieces)
+LEADING = 1.5  # nats per semitone of mean motion per voice (tuned on the validation pieces)
 PARALLELS = 1.0  # nats per parallel fifth or octave
 TOP_P = 0.9
 

@@ -29,7 +29,7 @@ MELODIES = {  # (key, scale): melody
 SOPRANO = [67, 69, 71, 72, 74, 72, 71, 69, 71, 71, 71, 69]
 ATB = [[43, 59, 62], [43, 60, 66], [55, 62, 67], [52, 64, 67], [50, 57, 66], [45, 57, 64], [47, 62, 67],
        [50, 62, 67], [43, 62, 67], [52, 64, 67], [47, 62, 67], [50, 62, 66]]
-STATED_AGREEMENT = 0.6  # models/README.md: the share of the excerpt's A/T/B pitch classes held
+STATED_AGREEMENT = 0.6  # models/README.md: shipped 0.64, untrained 0.56 (the mean of ten seeds)
 TONIC = {"C": 0, "G": 7, "A": 9, "F": 5}
 
 
@@ -63,12 +63,12 @@ def test_fixed_melodies_get_consonant_chords_in_key_under_the_melody(shipped):
 
 
 def test_a_chorale_excerpt_is_voiced_as_bach_did_at_the_stated_rate(shipped):
-    rates = [agreement(shipped, seed) for seed in range(5)]
+    rates = [agreement(shipped, seed) for seed in range(10)]
     assert np.mean(rates) >= STATED_AGREEMENT, rates
 
 
 def test_an_untrained_model_falls_short_of_that_rate(shipped):
     torch.manual_seed(0)
     untrained = build_model("harmony", {"voicings": shipped.config.voicings, "hidden": shipped.config.hidden}).eval()
-    rates = [agreement(untrained, seed) for seed in range(5)]
+    rates = [agreement(untrained, seed) for seed in range(10)]
     assert np.mean(rates) < STATED_AGREEMENT, rates
