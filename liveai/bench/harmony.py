@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..behaviours import jobs
+from ..behaviours.rule_harmonize import RuleHarmonizer
 from ..config import HarmonizeConfig
 from ..core.jobs import PEEK, RESET
 from ..data.harmony import HarmonyPiece
@@ -27,7 +28,6 @@ from ..models.sampling import Sampler
 from ..models.voicer import Ask, Voicer
 from ..music.scales import KEY_PITCH_CLASS, scale_of
 from ..music.voicing import consonant, motion, parallels, pitch_class_share
-from ..behaviours.rule_harmonize import RuleHarmonizer
 
 SECONDS_PER_QUARTER = 0.6  # the melody played at 100 BPM
 LOW, HIGH = HarmonizeConfig.low, HarmonizeConfig.high
