@@ -13,6 +13,7 @@ Everything here runs on the model's worker thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 import torch
@@ -23,6 +24,9 @@ from . import harmony as hm
 LEADING = 1.5  # nats per semitone of mean motion per voice (tuned on the validation pieces)
 PARALLELS = 1.0  # nats per parallel fifth or octave
 TOP_P = 0.9
+# (i, j) index arrays of every pair among n parts (the melody and up to 3 voices)
+PAIRS = {n: tuple(np.array(side, dtype=np.int64).reshape(-1) for side in zip(*combinations(range(n), 2)))
+         if n > 1 else (np.zeros(0, np.int64), np.zeros(0, np.int64)) for n in range(1, 5)}
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,9 @@ class Voicer:
             pitches = np.where(closer & (up <= ask.high) & (up != ask.melody), up, pitches)
         ok = self.consonant & (self.count == ask.voices) & (((pitches >= ask.low) & (pitches <= ask.high)) | ~self.present).all(1)
         if ask.scale is not None:
-            in_scale = np.isin(pitches % 12, list(ask.scale))
-            ok &= (in_scale | ~self.present).all(1)
+            in_key = np.zeros(12, dtype=bool)
+            in_key[list(ask.scale)] = True
+            ok &= (in_key[pitches % 12] | ~self.present).all(1)
         return ok, pitches
 
     def cost(self, pitches: np.ndarray, ask: Ask) -> np.ndarray:
@@ -91,17 +96,14 @@ class Voicer:
     def _parallels(self, pitches: np.ndarray, melody: int) -> np.ndarray:
         """(V,) parallel perfect intervals against the last chord, for voicings of its size."""
         before = np.array(self.chord)  # melody first
-        if len(before) - 1 > 3:
-            return np.zeros(len(pitches))
-        after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)  # (V, 4)
-        same_size = self.count == len(before) - 1
-        count = np.zeros(len(pitches))
-        for i in range(len(before)):
-            for j in range(i + 1, len(before)):
-                a, b = after[:, i] - before[i], after[:, j] - before[j]
-                was, now = abs(before[i] - before[j]) % 12, np.abs(after[:, i] - after[:, j]) % 12
-                count += (a != 0) & (b != 0) & ((a > 0) == (b > 0)) & (was in (0, 7)) & (now == was)
-        return np.where(same_size, count, 0.0)
+        i, j = PAIRS[len(before)]  # (P,) each: every pair of parts
+        after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)[:, :len(before)]  # (V, n)
+        moved = after - before  # (V, n)
+        a, b = moved[:, i], moved[:, j]  # (V, P)
+        was = np.abs(before[i] - before[j]) % 12  # (P,)
+        now = np.abs(after[:, i] - after[:, j]) % 12  # (V, P)
+        parallel = (a != 0) & (b != 0) & ((a > 0) == (b > 0)) & ((was == 0) | (was == 7)) & (now == was)
+        return np.where(self.count == len(before) - 1, parallel.sum(1), 0)
 
     @torch.inference_mode()
     def voice(self, ask: Ask) -> list[int] | None:
@@ -109,8 +111,7 @@ class Voicer:
         on; None when the constraints allow no voicing (the caller's rule answers)."""
         x = hm.features(np.array([ask.melody]), ask.tonic, ask.minor, np.array([self.previous_melody]),
                         np.array([hm.beat_of(ask.onset_q)]), ask.voices, np.array([self.previous]))
-        device = self.state.h.device
-        logits, self.state = self.model.step(torch.from_numpy(x).to(device), self.state)
+        logits, self.state = self.model.step(torch.from_numpy(x).to(self.state.h.device), self.state)
         self.previous_melody = ask.melody
         ok, pitches = self.allowed(ask)
         if not ok.any():
