@@ -46,6 +46,8 @@ from liveai.models.checkpoint import build_model, plain_args, unwrap  # noqa: E4
 from liveai.music.voicing import Voicing, voicing_of  # noqa: E402
 
 SOURCES = ("chorales", "pop909")
+CURVES = {**{f"train_{s}_loss": f"train loss, {s}" for s in SOURCES},
+          **{f"val_{s}_nll": f"validation NLL, {s}" for s in SOURCES}}
 IGNORE = -100
 
 
@@ -170,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         schedule.step()
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}")
-        if step % 25 == 0:
-            run.log({"step": step, "train_loss": loss.item()})
+        if step % 25 in (0, 1):  # one batch of each source
+            run.log({"step": step, f"train_{source}_loss": loss.item()})
         if step % args.eval_every and step != args.steps:
             continue
         stop = False
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             info: dict[str, Any] = {"steps": step, "val": figures, "args": plain_args(args),
                                     "seconds": round(time.time() - started), "sources": list(SOURCES)}
             run.evaluated(step, figures, improved, bare, info, optimizer, bar, "harmony model",
-                          {"train_loss": "train loss (nats)", "val_nll": "validation NLL (nats)"})
+                          CURVES, unit="nats per chord")
             stop = stale >= args.patience
         if run.world > 1:
             flag = torch.tensor([float(stop)], device=run.device)
