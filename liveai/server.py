@@ -29,7 +29,7 @@ from .control.handlers import definitions
 from .control.table import CommandTable
 from .core.engine import Engine
 from .errors import ConfigError
-from .runtime.loading import load_morph, load_synth, load_worker
+from .runtime.loading import load_harmony, load_morph, load_synth, load_worker
 from .runtime.port import WorkerPort
 from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
 from .transports.base import Transport
@@ -214,8 +214,9 @@ async def serve(config: Config, osc_socket: socket.socket | None = None) -> None
     audio = await asyncio.to_thread(make_audio, config) if config.audio.enabled else None
     worker = await asyncio.to_thread(load_worker, config)
     vae = None if worker is None else await asyncio.to_thread(load_morph, config)
+    harmony = None if worker is None else await asyncio.to_thread(load_harmony, config)
     try:
-        await Server(config, worker, Registry(vae=vae), audio, osc_socket).run(stop)
+        await Server(config, worker, Registry(vae=vae, harmony=harmony), audio, osc_socket).run(stop)
     finally:
         if worker is not None:
             worker.close()

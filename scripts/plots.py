@@ -13,11 +13,12 @@ matplotlib.use("Agg")  # files only: no screen on these machines
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def learning_curve(log: Path, png: Path, title: str = "", keys: dict[str, str] | None = None) -> None:
+def learning_curve(log: Path, png: Path, title: str = "", keys: dict[str, str] | None = None,
+                   unit: str = "nats per melody") -> None:
     """Train and validation bits per event against steps, from a training log.jsonl;
-    or, with `keys` (log field -> label), those fields (nats per melody, the VAE's)."""
+    or, with `keys` (log field -> label), those fields in `unit` (the VAE's: nats per melody)."""
     if keys:
-        _series_curve(log, png, title, keys)
+        _series_curve(log, png, title, keys, unit)
         return
     train: list[tuple[int, float]] = []
     val: dict[str, list[tuple[int, float]]] = {}
@@ -44,7 +45,7 @@ def learning_curve(log: Path, png: Path, title: str = "", keys: dict[str, str] |
     plt.close(fig)
 
 
-def _series_curve(log: Path, png: Path, title: str, keys: dict[str, str]) -> None:
+def _series_curve(log: Path, png: Path, title: str, keys: dict[str, str], unit: str) -> None:
     series: dict[str, list[tuple[int, float]]] = {k: [] for k in keys}
     for line in log.read_text().splitlines():
         rec = json.loads(line)
@@ -57,7 +58,7 @@ def _series_curve(log: Path, png: Path, title: str, keys: dict[str, str]) -> Non
             style = "o-" if key.startswith("val_") else "-"
             ax.plot(*zip(*points), style, label=keys[key], lw=1.2, ms=3, alpha=0.9)
     ax.set_xlabel("step")
-    ax.set_ylabel("nats per melody")
+    ax.set_ylabel(unit)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()

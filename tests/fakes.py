@@ -81,9 +81,19 @@ def tiny_vae():
     return build_model("vae", {"embed": 16, "encoder_hidden": 32, "latent": 8, "decoder_hidden": 32}).eval()
 
 
-def make_model_engine(mode: str = "harmonize", vae=None, **overrides):
+def tiny_harmony(voicings=((7, 3), (9, 5), (8, 3), (12, 7), (16, 12), (5, 1), (2, 1), (7,), (12, 7, 3))):
+    """An untrained harmony model over a few voicings (a cluster and a second among them)."""
+    import torch
+
+    from liveai.models.checkpoint import build_model
+
+    torch.manual_seed(0)
+    return build_model("harmony", {"voicings": [list(v) for v in voicings], "hidden": 16}).eval()
+
+
+def make_model_engine(mode: str = "harmonize", vae=None, harmony=None, **overrides):
     """An engine with a model port on a tiny untrained model, a fake clock and a sink
-    (`vae`: a morph model, for morph mode)."""
+    (`vae`: a morph model, for morph mode; `harmony`: the harmony model)."""
     config = Config()
     config.server.mode = mode
     config.model.seed = 1
@@ -92,7 +102,7 @@ def make_model_engine(mode: str = "harmonize", vae=None, **overrides):
         setattr(getattr(config, section), key, value)
     clock = FakeClock(100.0)
     port = InlinePort(tiny_model())
-    engine = Engine(config, now=clock, behaviours=Registry(vae=vae), models=port)
+    engine = Engine(config, now=clock, behaviours=Registry(vae=vae, harmony=harmony), models=port)
     sink = Sink(clock)
     engine.output.sinks.append(sink)
     engine.start()

@@ -1,4 +1,4 @@
-"""Harmonize with the model: on each note-on it proposes 1-3 notes to sound with it.
+"""Harmonize with a model: on each note-on it proposes 1-3 notes to sound with it.
 
 The model is constrained to the key, scale and register of the shared state; note-offs
 follow the player's. The answer must come within `budget.harmonize_ms` of the note's
@@ -33,6 +33,9 @@ class _Pending:
 
 
 class ModelHarmonizer(RuleHarmonizer):
+    """Voices chosen by the continuation model (harmonize.by = "continuation"); the
+    budget, the rule's fallback and the note-offs for every model harmonizer."""
+
     name = "harmonize"
 
     def __init__(self, config: Config, listener: Listener) -> None:
@@ -63,24 +66,36 @@ class ModelHarmonizer(RuleHarmonizer):
             return
         pending = _Pending(event)
         self._pending[key] = pending
+        pending.job = self._last_job = self.ask(pending, ctx)
+        pending.timer = ctx.call_at(event.t + self.budget_s, lambda: self._late(pending, ctx))
+
+    def ask(self, pending: _Pending, ctx: Context) -> JobHandle | None:
+        """Submit the model's job for a played note; it answers with `_model_answer`."""
         models = ctx.models
         assert models is not None
         reply = models.replier(lambda voices: self._model_answer(pending, voices, ctx))
-        job = jobs.harmony(self.listener.sampler, self.listener.rng, self.candidates(event.pitch, ctx),
+        job = jobs.harmony(self.listener.sampler, self.listener.rng, self.candidates(pending.event.pitch, ctx),
                            self.config.voices, float(ctx.state["temperature"]), reply)
-        pending.job = self._last_job = self.listener.submit(job)
-        pending.timer = ctx.call_at(event.t + self.budget_s, lambda: self._late(pending, ctx))
+        return self.listener.submit(job)
 
-    def _model_answer(self, pending: _Pending, voices: list[int], ctx: Context) -> None:
+    def _model_answer(self, pending: _Pending, voices: list[int] | None, ctx: Context) -> None:
+        """The model's voices (None: none fits the constraints, the rule's are taken)."""
         if pending.settled:
             return  # too late: the rule already answered, or the key was released
         pending.settled = True
         if pending.timer is not None:
             pending.timer.cancel()
+        if voices is None:
+            voices = self.voices_for(pending.event.pitch, ctx.state["key"], ctx.state["scale"])
+        else:
+            self.heard(voices, ctx)
+        self.answer(pending.event, voices, ctx)
+
+    def heard(self, voices: list[int], ctx: Context) -> None:
+        """The continuation model fed itself the voices it chose: its clock agrees."""
         now = ctx.now()
         for pitch in voices:
             self.listener.heard_own(codec.note_on(pitch), now)
-        self.answer(pending.event, voices, ctx)
 
     def _late(self, pending: _Pending, ctx: Context) -> None:
         if pending.settled:
@@ -109,10 +124,13 @@ class ModelHarmonizer(RuleHarmonizer):
                 pending.job.cancel()
 
     def _release_key(self, key: tuple[int, int], origin: float | None, ctx: Context) -> None:
-        now = ctx.now()
-        for pitch in self._voices.get(key, []):
-            self.listener.encode("off", pitch, 0, now)  # the model hears its voices end
+        self.ended(self._voices.get(key, []), ctx)
         super()._release_key(key, origin, ctx)
+
+    def ended(self, voices: list[int], ctx: Context) -> None:
+        now = ctx.now()
+        for pitch in voices:
+            self.listener.encode("off", pitch, 0, now)  # the model hears its voices end
 
     def busy(self, now: float) -> bool:
         return bool(self._pending) or super().busy(now)

@@ -17,6 +17,7 @@ from ..core.context import Context
 from ..core.engine import Engine
 from ..core.session import SHARED
 from ..errors import CommandError, ConfigError
+from ..models.harmony import HarmonyModel
 from ..models.vae import MelodyVAE
 from ..music.note import Note
 from .autopilot import Autopilot
@@ -29,6 +30,7 @@ from .morph_desk import Desk, status_of
 from .phrases import PhraseReader, captured
 from .rule_harmonize import RuleHarmonizer
 from .thru import Thru
+from .voiced import VoicedHarmonizer
 
 MakeBehaviour = Callable[[Config, Listener | None], Behaviour]
 
@@ -43,9 +45,13 @@ class Mode:
     plays_alone: bool = False  # it plays without the player (after a panic only play or a mode resumes it)
 
 
-def _harmonize(config: Config, listener: Listener | None) -> Behaviour:
-    if listener is None or config.harmonize.by == "rule":
+def _harmonize(config: Config, listener: Listener | None, harmony: HarmonyModel | None = None) -> Behaviour:
+    """By `harmonize.by`; "harmony" without its model is "continuation" (the loader said so)."""
+    by = config.harmonize.by
+    if listener is None or by == "rule":
         return RuleHarmonizer(config.harmonize)
+    if by == "harmony" and harmony is not None:
+        return VoicedHarmonizer(config, listener, harmony)
     return ModelHarmonizer(config, listener)
 
 
@@ -106,13 +112,16 @@ MODE_LIST = (
 
 
 class Registry:
-    """`vae`: the morph model, run on the continuation model's worker (None: no morph)."""
+    """`vae`: the morph model, `harmony`: the harmony model, both run on the continuation
+    model's worker (None: no morph; harmonize without the harmony model)."""
 
-    def __init__(self, modes: Iterable[Mode] = MODE_LIST, vae: MelodyVAE | None = None) -> None:
+    def __init__(self, modes: Iterable[Mode] = MODE_LIST, vae: MelodyVAE | None = None,
+                 harmony: HarmonyModel | None = None) -> None:
         self.modes = {mode.name: mode for mode in modes}
         if tuple(self.modes) != MODES:
             raise ValueError(f"the registry serves {tuple(self.modes)}, the contract names {MODES}")
         self.vae = vae
+        self.harmony = harmony
         self.desks: dict[str, Desk] = {}  # session key -> its morph slots (they outlive its modes)
         self.reader = PhraseReader()  # morph/load's files, one at a time
 
@@ -159,6 +168,8 @@ class Registry:
         assert ears is None or isinstance(ears, Listener)
         if mode == "morph":
             return Morph(ctx.config, self.desk(ctx))
+        if mode == "harmonize":
+            return _harmonize(ctx.config, ears, self.harmony)
         return self.modes[mode].make(ctx.config, ears)
 
     def plays_alone(self, mode: str) -> bool:

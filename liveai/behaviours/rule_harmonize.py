@@ -42,7 +42,7 @@ class RuleHarmonizer(BaseBehaviour):
         """Sound `pitches` with the played note (used by the model harmonizer too)."""
         key = (event.channel, event.pitch)
         self._release_key(key, event.t, ctx)  # a retrigger replaces the old voices
-        velocity = max(1, min(127, round(event.velocity * self.config.velocity_scale)))
+        velocity = max(1, min(127, round(event.velocity * self.config.velocity)))
         self._voices[key] = pitches
         for pitch in pitches:  # held by the played key: another key's voice on this pitch keeps it
             ctx.send(NoteOn(pitch, velocity, event.channel, t=event.t, origin=event.t), owner=(self, key))

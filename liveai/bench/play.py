@@ -1,7 +1,7 @@
 """`liveai bench --play`: the server with the shipped models, measured from outside.
 
-- harmonize with each model: note-in to first harmonized note-out, over OSC and over
-  JACK MIDI (period 64 frames at 48 kHz), at 50 and 200 notes/s, with deadline misses;
+- harmonize (by the harmony model, with each continuation model on the worker): note-in
+  to first harmonized note-out, over OSC and over JACK MIDI (period 64 frames at 48 kHz), at 50 and 200 notes/s, with deadline misses;
 - duet: from the end of the phrase gap to the first answer note (OSC);
 - 4 and 16 concurrent sessions (separate OSC clients, one channel each) at 50 notes/s
   each: the harmonize round trip over all of them;
@@ -148,7 +148,7 @@ class _FirstNotes:
 
 def bench_harmonize_osc(model: str, rates: list[float], seconds: float) -> dict[str, Any]:
     with ExitStack() as stack:
-        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=model"])
+        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"])
         trip = ChannelRoundTrip()
         srv.answers.round_trip = trip
         send, sock = _osc_sender(srv.port)
@@ -189,7 +189,7 @@ def bench_harmonize_midi(model: str, rates: list[float], seconds: float) -> dict
 
         listener = midi.open_input("play listener", virtual=True, client_name="play", callback=heard)
         stack.callback(listener.close)
-        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=model"], midi=True)
+        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"], midi=True)
         connect_through(port("play player"), port("liveai in"), port("liveai out"), port("play listener"))
 
         def send(pitch: int, velocity: int, channel: int) -> None:
@@ -202,7 +202,7 @@ def bench_sessions(model: str, clients: list[int], rate_each: float, seconds: fl
     out: dict[str, Any] = {}
     for n in clients:
         with ExitStack() as stack:
-            srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=model", "server.sessions=per_source"])
+            srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony", "server.sessions=per_source"])
             trip = ChannelRoundTrip()
             srv.answers.round_trip = trip
             senders = []

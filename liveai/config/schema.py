@@ -118,11 +118,16 @@ class HarmonizeConfig:
     interval_unit: Annotated[str, Choice(("degrees", "semitones"))] = "degrees"
     low: Pitch = 36
     high: Pitch = 96
-    velocity_scale: Annotated[float, Range(0.0, 2.0)] = 1.0
-    # "model": the continuation model proposes the voices (the rule answers when it is
-    # late); "rule": always the intervals above. Without a model it is always "rule".
-    by: Annotated[str, Choice(("model", "rule"))] = "model"
+    # The voices' velocity: the player's times this (a little under the player's).
+    velocity: Annotated[float, Range(0.0, 2.0)] = 0.85
+    # "harmony": the harmony model voices each note (model.harmony); "continuation": the
+    # continuation model proposes the voices; "rule": always the intervals above. A
+    # model that is late is answered for by the rule; without the harmony model,
+    # "harmony" is "continuation", and without any model it is "rule".
+    by: Annotated[str, Choice(("harmony", "continuation", "rule"))] = "harmony"
     voices: Annotated[int, Range(1, 3)] = 2
+    # With the harmony model: voices may cross above the melody note (where they move less).
+    above: bool = False
 
 
 @dataclass
@@ -136,6 +141,8 @@ class ModelConfig:
     seed: Annotated[int, Range(-1, 2**31 - 1)] = -1  # -1: a new seed each run
     # The morph VAE: a shipped name (models/<name>.pt) or a checkpoint path; "" = no morph.
     morph: str = "vae"
+    # The harmony model (harmonize.by = "harmony"): a shipped name or a checkpoint path; "" = none.
+    harmony: str = "harmony"
 
 
 @dataclass

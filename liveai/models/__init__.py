@@ -9,4 +9,6 @@ MIDI or asyncio: an import-linter contract keeps it so).
 - `checkpoint`: `build_model`, `save_checkpoint`, `load_checkpoint` (the only loader).
 - `shipped`: where the shipped checkpoints are.
 - `ngram`: unigram and Kneser-Ney baselines.
+- `harmony`: the harmony model (a voicing under each melody note); `voicer`: its live
+  choice under key, register, voice count and voice leading.
 """

@@ -1,4 +1,4 @@
-"""The one way to build, save and load liveai's models (continuation, morph and synth).
+"""The one way to build, save and load liveai's models (continuation, morph, synth, harmony).
 
 A checkpoint is a dict of plain types and tensors only, so `torch.load(...,
 weights_only=True)` can read it without unpickling arbitrary objects:
@@ -19,6 +19,7 @@ from torch import nn
 from liveai.errors import LiveaiError
 from liveai.models import codec, melody
 from liveai.models.gru import GRUConfig, GRUModel
+from liveai.models.harmony import HarmonyConfig, HarmonyModel
 from liveai.models.synth import FEATURE_NAMES, SynthConfig, SynthNet
 from liveai.models.transformer import TransformerConfig, TransformerModel
 from liveai.models.vae import MelodyVAE, VAEConfig
@@ -28,6 +29,7 @@ ARCHS: dict[str, tuple[type, type[nn.Module]]] = {
     "transformer": (TransformerConfig, TransformerModel),
     "vae": (VAEConfig, MelodyVAE),
     "synth": (SynthConfig, SynthNet),
+    "harmony": (HarmonyConfig, HarmonyModel),
 }
 CONTINUATION_ARCHS = ("gru", "transformer")
 
@@ -38,6 +40,8 @@ def vocab_of(arch: str, config: dict[str, Any] | None = None) -> dict[str, objec
     if arch == "synth":  # what it hears: per-sample features of the sounding notes
         features = int((config or {}).get("features", SynthConfig.features))
         return {"name": "synth-features-v1", "features": list(FEATURE_NAMES[:features])}
+    if arch == "harmony":  # its voicings are in its config
+        return {"name": "harmony-v1"}
     return melody.describe_vocab() if arch == "vae" else codec.describe_vocab()
 
 

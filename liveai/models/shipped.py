@@ -12,7 +12,8 @@ from pathlib import Path
 
 PACKAGE = "liveai.shipped"
 MORPH = "vae"  # the shipped morph model
-SYNTH = "synth"  # the shipped neural synth; every other checkpoint there continues music
+SYNTH = "synth"  # the shipped neural synth
+HARMONY = "harmony"  # the shipped harmony model; every other checkpoint there continues music
 
 
 def shipped_dir() -> Path:
@@ -21,7 +22,7 @@ def shipped_dir() -> Path:
 
 def shipped_checkpoints() -> list[Path]:
     """The shipped continuation models."""
-    return sorted(p for p in shipped_dir().glob("*.pt") if p.stem not in (MORPH, SYNTH))
+    return sorted(p for p in shipped_dir().glob("*.pt") if p.stem not in (MORPH, SYNTH, HARMONY))
 
 
 def find_checkpoint(name: str) -> Path:

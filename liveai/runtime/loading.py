@@ -1,5 +1,6 @@
 """Loading the models for the server: the continuation model (shipped name or path,
-device, int8, TorchScript, warm-up on its worker thread), the morph VAE and the synth."""
+device, int8, TorchScript, warm-up on its worker thread), the morph VAE, the harmony
+model and the synth."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import time
 from pathlib import Path
 from typing import cast
 
+import torch
+
 from ..config import Config
 from ..errors import ConfigError
 from ..models.base import ContinuationModel
 from ..models.checkpoint import CheckpointError, load_checkpoint
+from ..models.harmony import N_FEATURES, HarmonyModel
 from ..models.shipped import find_checkpoint
 from ..models.synth import SynthNet
 from ..models.vae import MelodyVAE
@@ -22,6 +26,7 @@ from .stepper import TokenStepper
 from .worker import Worker
 
 log = logging.getLogger(__name__)
+WARMUP_STEPS = 5
 
 
 def load_worker(config: Config) -> Worker | None:
@@ -71,6 +76,35 @@ def load_morph(config: Config) -> MelodyVAE | None:
     log.info("morph model %s (%s) from %s on %s", path.stem, "int8" if _is_quantized(model) else "float32",
              path, device)
     return cast(MelodyVAE, model)
+
+
+def load_harmony(config: Config) -> HarmonyModel | None:
+    """The harmony model for the continuation model's worker (int8 on a CPU as
+    `model.quantize` says, compiled by TorchScript), or None, logged, when
+    `harmonize.by` does not ask for it or none is configured or found: harmonize then
+    asks the continuation model."""
+    name = config.model.harmony
+    if config.harmonize.by != "harmony":
+        return None
+    if not name:
+        log.info("no harmony model configured (model.harmony): harmonize asks the continuation model")
+        return None
+    path = find_checkpoint(name)
+    if not path.exists():
+        log.warning("no harmony model at %s: harmonize asks the continuation model", path)
+        return None
+    device = choose_device(config.model.device)
+    model, _ = load_checkpoint(path, device, archs=("harmony",))
+    if device.type == "cpu" and config.model.quantize in ("int8", "auto"):
+        model = quantize_int8(model)
+    model = script_for_live(model)
+    with torch.inference_mode():  # TorchScript optimises a graph on its first calls: not on a player's note
+        for _ in range(WARMUP_STEPS):
+            model.step(torch.zeros(1, N_FEATURES, dtype=torch.long, device=device), model.init_state(1))
+    log.info("harmony model %s (%d voicings%s%s) from %s on %s", path.stem, len(model.config.voicings),
+             ", int8" if _is_quantized(model) else "", ", TorchScript" if isinstance(model, ScriptedModel) else "",
+             path, device)
+    return cast(HarmonyModel, model)
 
 
 def load_synth(name: str, setting: str = "audio.model") -> tuple[SynthNet, Path]:

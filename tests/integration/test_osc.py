@@ -17,11 +17,11 @@ def notes(messages: list[tuple[str, list]]) -> list[tuple[int, int, int]]:
 def test_note_in_harmonized_notes_out_ints_or_floats(start_server):
     _, peer = start_server()
     peer.send("/liveai/note", 60, 100)  # ints, as Max sends them
-    assert sorted(notes(peer.collect(0.3))) == [(64, 100, 1), (67, 100, 1)]  # C -> E, G
+    assert sorted(notes(peer.collect(0.3))) == [(64, 85, 1), (67, 85, 1)]  # C -> E, G at 0.85 of its velocity
     peer.send("/liveai/note", 60.0, 0.0, types="ff")  # floats, as Pd sends them
     assert sorted(notes(peer.collect(0.3))) == [(64, 0, 1), (67, 0, 1)]
     peer.send("/liveai/note", 62.0, 80.0, 3.0, types="fff")  # D on channel 3 -> F, A
-    assert sorted(notes(peer.collect(0.3))) == [(65, 80, 3), (69, 80, 3)]
+    assert sorted(notes(peer.collect(0.3))) == [(65, 68, 3), (69, 68, 3)]
 
 
 def test_ping_pong_echoes_the_token(start_server):
@@ -54,8 +54,8 @@ def test_subscribe_sends_everything_to_the_subscriber_too(start_server):
     with OscPeer(peer.server[1]) as other:
         other.send("/liveai/subscribe")
         other.send("/liveai/note", 60, 100)
-        assert sorted(notes(other.collect(0.3))) == [(64, 100, 1), (67, 100, 1)]
-        assert sorted(notes(peer.collect(0.3))) == [(64, 100, 1), (67, 100, 1)]
+        assert sorted(notes(other.collect(0.3))) == [(64, 85, 1), (67, 85, 1)]
+        assert sorted(notes(peer.collect(0.3))) == [(64, 85, 1), (67, 85, 1)]
         other.send("/liveai/ping", 1)
         assert other.expect("/liveai/pong") == [1]
         assert peer.expect("/liveai/pong") == [1]
@@ -89,7 +89,7 @@ def test_bad_input_is_answered_with_errors_and_the_server_keeps_playing(start_se
     peer.send_raw(b"\x00\x01garbage")
     assert peer.expect("/liveai/error")[0] == "malformed"
     peer.send("/liveai/note", 60, 100)
-    assert sorted(notes(peer.collect(0.3))) == [(64, 100, 1), (67, 100, 1)]
+    assert sorted(notes(peer.collect(0.3))) == [(64, 85, 1), (67, 85, 1)]
 
 
 def test_out_of_range_controls_are_clamped(start_server):
@@ -111,7 +111,7 @@ def test_mode_change_releases_sounding_notes(start_server):
     peer.send("/liveai/mode", "thru")
     got = peer.collect(0.3)
     assert ("/liveai/out/mode", ["thru"]) in got
-    assert sorted(notes(got)) == [(64, 0, 1), (64, 100, 1), (67, 0, 1), (67, 100, 1)]
+    assert sorted(notes(got)) == [(64, 0, 1), (64, 85, 1), (67, 0, 1), (67, 85, 1)]
     peer.send("/liveai/note", 50, 70, 2)
     assert notes(peer.collect(0.3)) == [(50, 70, 2)]  # thru echoes
 

@@ -172,3 +172,30 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
     with torch.no_grad():
         assert torch.allclose(grown(features), model(features[:, :4]), atol=1e-6)
         assert torch.allclose(handed(features), model(features[:, [4, 1, 2, 3]]), atol=1e-6)
+
+
+def test_train_harmony_alone_and_under_torchrun(tmp_path: Path) -> None:
+    import numpy as np
+
+    from liveai.data.harmony import HarmonyPiece, save
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "harmony"
+    data.mkdir()
+    for source in ("chorales", "pop909"):
+        for split in ("train", "val"):
+            pieces = []
+            for i in range(6):
+                melody = 67 + rng.choice([0, 2, 4, 5, 7], 24)
+                real = np.full((24, 6), -1)
+                real[:, :3] = melody[:, None] - np.array([16, 12, 9])  # a triad under each note
+                pieces.append(HarmonyPiece(f"{source}/{split}{i}#0", 0, False, melody, np.arange(24) / 2, real))
+            save(data / f"{source}_{split}.npz", pieces)
+    tiny = ["--data", data, "--hidden", 16, "--steps", 4, "--eval-every", 2, "--batch-size", 4, "--seq-len", 8]
+    run([ROOT / "scripts" / "train_harmony.py", *tiny, "--out", tmp_path / "run"])
+    run([ROOT / "scripts" / "train_harmony.py", *tiny, "--out", tmp_path / "ddp"],
+        launcher=[str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc-per-node", "2"])
+    for out in ("run", "ddp"):
+        model, info = load_checkpoint(tmp_path / out / "best.pt", archs=("harmony",))
+        assert model.config.voicings and info["train_info"]["steps"] in (2, 4)
+        assert (tmp_path / out / "learning_curve.png").exists()

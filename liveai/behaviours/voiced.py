@@ -1,0 +1,56 @@
+"""Harmonize with the harmony model (harmonize.by = "harmony", the default).
+
+At each note-on the session's Voicer (liveai.models.voicer) steps the harmony model
+once, on the model worker, and chooses a voicing under the key, register and voice
+count set now, the voices moving as little as they can. The budget, the rule's
+fallback, the note-offs and the pedal are the model harmonizer's (harmonize.py). The
+continuation model still hears the player (other modes need it), not these voices.
+"""
+
+from __future__ import annotations
+
+from ..config import Config
+from ..core.context import Context
+from ..core.jobs import JobHandle
+from ..models.harmony import HarmonyModel
+from ..models.voicer import Ask, Voicer
+from ..music.scales import KEY_PITCH_CLASS, scale_of
+from .harmonize import ModelHarmonizer, _Pending
+from .listener import Listener
+
+MINOR_SCALES = frozenset({"minor", "harmonic_minor", "dorian", "phrygian", "pentatonic_minor", "blues"})
+
+
+class VoicedHarmonizer(ModelHarmonizer):
+    def __init__(self, config: Config, listener: Listener, model: HarmonyModel) -> None:
+        super().__init__(config, listener)
+        self.voicer = Voicer(model, listener.rng)  # touched on the worker thread only
+
+    def ask(self, pending: _Pending, ctx: Context) -> JobHandle | None:
+        key, scale = ctx.state["key"], ctx.state["scale"]
+        event = pending.event
+        ask = Ask(event.pitch, KEY_PITCH_CLASS[key], scale in MINOR_SCALES, self.config.voices,
+                  scale_of(key, scale).pitch_classes, int(ctx.state["low"]), int(ctx.state["high"]),
+                  self.config.above, beat_position(event.t, ctx), float(ctx.state["temperature"]))
+        return ctx.submit(lambda: self.voicer.voice(ask), lambda voices: self._model_answer(pending, voices, ctx))
+
+    def heard(self, voices: list[int], ctx: Context) -> None:
+        pass  # the continuation model did not choose these voices: it does not hear them
+
+    def ended(self, voices: list[int], ctx: Context) -> None:
+        pass
+
+    def release(self, ctx: Context) -> None:
+        super().release(ctx)
+        voicer = self.voicer
+        ctx.submit(voicer.reset)  # on the worker, after the chords before
+
+
+def beat_position(t: float, ctx: Context) -> float | None:
+    """Quarter notes since the bar line while a clock runs (beats counted from its start,
+    4 to the bar); None when no clock runs."""
+    clock = ctx.clock
+    if not clock.playing or clock.last_beat is None:
+        return None
+    n, at = clock.last_beat
+    return (n + (t - at) * clock.bpm(t) / 60.0) % 4.0

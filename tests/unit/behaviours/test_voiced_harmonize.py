@@ -1,0 +1,58 @@
+"""Harmonize with the harmony model, on a fake clock with a tiny untrained model run
+inline: constraints, velocity, the budget's rule fallback, and which harmonizer
+`harmonize.by` gives."""
+
+from __future__ import annotations
+
+from fakes import make_model_engine, run_until, tiny_harmony
+
+from liveai.behaviours.harmonize import ModelHarmonizer
+from liveai.behaviours.rule_harmonize import RuleHarmonizer
+from liveai.behaviours.voiced import VoicedHarmonizer
+from liveai.events import NoteOff, NoteOn
+from liveai.music.scales import Scale
+from liveai.music.voicing import consonant
+
+
+def answered(sink, melody: int) -> list[NoteOn]:
+    return [e for _, e in sink.sent if isinstance(e, NoteOn) and e.pitch != melody]
+
+
+def test_voices_keep_key_register_count_and_follow_the_players_velocity():
+    engine, clock, sink, port = make_model_engine("harmonize", harmony=tiny_harmony(), harmonize__voices=2)
+    engine.set_key("A", "minor")
+    engine.set_register(48, 84)
+    scale = Scale("A", "minor")
+    for melody, velocity in ((69, 40), (72, 110), (76, 90), (74, 64)):
+        sink.sent.clear()
+        engine.handle(NoteOn(melody, velocity, t=clock.t, source="osc:p:1"))
+        port.flush()
+        voices = answered(sink, melody)
+        pitches = [e.pitch for e in voices]
+        assert len(set(pitches)) == 2 and all(p in scale and 48 <= p <= 84 and p < melody for p in pitches)
+        assert consonant([melody, *pitches])
+        assert all(e.velocity == round(velocity * 0.85) for e in voices)  # harmonize.velocity's default
+        engine.handle(NoteOff(melody, t=clock.t, source="osc:p:1"))
+        port.flush()
+        assert sink.sounding() == set()
+    assert engine.stats.counters["deadline_misses"] == 0
+
+
+def test_a_late_answer_is_the_rules_and_counted():
+    engine, clock, sink, port = make_model_engine("harmonize", harmony=tiny_harmony())
+    engine.handle(NoteOn(60, 100, t=clock.t, source="osc:p:1"))
+    run_until(engine, clock, clock.t + 0.006)  # past the 5 ms budget
+    assert [e.pitch for e in answered(sink, 60)] == [64, 67]  # the rule's C major triad
+    assert engine.stats.counters["deadline_misses"] == 1
+    port.flush()  # the model's answer comes too late and is dropped
+    assert [e.pitch for e in answered(sink, 60)] == [64, 67]
+    engine.handle(NoteOff(60, t=clock.t, source="osc:p:1"))
+    assert sink.sounding() == set()
+
+
+def test_by_chooses_the_harmonizer_and_harmony_without_its_model_asks_the_continuation_model():
+    for by, harmony, kind in (("harmony", tiny_harmony(), VoicedHarmonizer), ("harmony", None, ModelHarmonizer),
+                              ("continuation", tiny_harmony(), ModelHarmonizer), ("rule", tiny_harmony(), RuleHarmonizer)):
+        engine, *_ = make_model_engine("harmonize", harmony=harmony, harmonize__by=by)
+        behaviour = engine.sessions.get("osc:p:1").behaviour
+        assert type(behaviour) is kind, by
