@@ -42,7 +42,7 @@ def test_liblo_oscsend_and_oscdump(start_server):
                 lines.append(line)
         dump.terminate()
     assert lines[:5] == [
-        "/liveai/out/note iii 64 100 1", "/liveai/out/note iii 67 100 1",
+        "/liveai/out/note iii 64 85 1", "/liveai/out/note iii 67 85 1",
         "/liveai/out/note iii 64 0 1", "/liveai/out/note iii 67 0 1",
         '/liveai/pong s "hello"',
     ]
@@ -81,7 +81,7 @@ def test_pure_data_patch_plays_with_floats(start_server):
     heard = run_patch(sends, lambda heard: "liveai: out note 50 70 1" in heard)
     printed = [line for line in heard if line.startswith("liveai:")]
     assert printed == [
-        "liveai: out note 64 100 1", "liveai: out note 67 100 1",
+        "liveai: out note 64 85 1", "liveai: out note 67 85 1",
         "liveai: pong 42",
         "liveai: out tempo 150",
         "liveai: out note 64 0 1", "liveai: out note 67 0 1",
