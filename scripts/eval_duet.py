@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from liveai.bench.harness import machine  # noqa: E402
 from liveai.bench.offline_duet import OfflineDuet  # noqa: E402
 from liveai.config import Config  # noqa: E402
 from liveai.data.corpus import SCORE, load_pieces, render_notes  # noqa: E402
@@ -229,7 +231,9 @@ def main() -> int:
             scored = figures(call, phrase, real, offset)
             if scored is not None:
                 results[label].append(scored)
-    report = {"model": args.model, "duet": overrides, "pairs": len(triples),
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    report = {"model": args.model, "duet": overrides, "pairs": len(triples), "data": args.data,
+              "machine": machine(), "commit": commit.strip(),
               **{k: summarize(v) for k, v in results.items()}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))

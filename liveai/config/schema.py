@@ -164,7 +164,7 @@ class DuetConfig:
     rhythm: Annotated[str, Choice(("follow", "free"))] = "follow"
     # With "follow": how far each grid point's odds of a note lean towards the call's
     # pattern of times between onsets (0: the model's own odds; 1: the call's).
-    rhythm_pull: Annotated[float, Range(0.0, 1.0)] = 0.5
+    rhythm_pull: Annotated[float, Range(0.0, 1.0)] = 0.75
     max_polyphony: Annotated[int, Range(1, 16)] = 4
     # Answer velocities follow the call's touch (its level, accents and contour), times this.
     velocity: Annotated[float, Range(0.1, 2.0)] = 1.0
