@@ -34,6 +34,7 @@ from .part import Part
 
 FIRST_CHUNK_TOKENS = 8  # at most; the first chunk ends with the first note, out within the budget
 CHUNK_TOKENS = 64
+RECENT_S = 6.0  # what a phrase too short to show a pulse is heard with
 PACE_LIMIT = 6.0  # |logit lean| towards the call's pace (duet.pace_pull per unit of log pace ratio)
 
 
@@ -52,8 +53,8 @@ class Answer:
         call = [n for n in played if n.start >= phrase_start - 1e-6]
         grid = d.quantize_beats * 60.0 / max(ctx.clock.bpm(ctx.now()), 1.0)
         self.rhythm: Rhythm | None = None
-        # a phrase of one or two notes shows no pulse: the player's recent ones may
-        heard = call if len(onset_groups(call)) >= 3 else played
+        # a phrase of one or two notes shows no pulse: the player's last few seconds may
+        heard = call if len(onset_groups(call)) >= 3 else [n for n in played if n.start >= phrase_start - RECENT_S]
         pulse = self._pulse(heard)
         if not grid and d.rhythm == "follow":
             # a melody answers a melody: no onset sooner than half the call's shortest gap

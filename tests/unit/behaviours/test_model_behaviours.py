@@ -173,3 +173,39 @@ def test_an_answer_cut_before_its_first_chunk_arrived_leaves_no_note_in_the_mode
         drive(engine, clock, port, 0.05)
         assert sampler.tracker.sounding == set()
     assert sink.sounding() == set()
+
+
+def test_with_a_clock_running_the_answer_keeps_to_its_beats():
+    """The transport runs at 120 BPM; the player plays eighths 0.13 s off its beats: the
+    answer's notes begin on the clock's eighths, not on the player's phase."""
+    engine, clock, sink, port = make_model_engine("duet", duet__answer_on_bar=False)
+    engine.set_value("tempo", 120)
+    engine.play()
+    drive(engine, clock, port, 1.13)
+    beat_t = engine.conductor.clock.last_beat[1]
+    call_start = clock.t
+    play_phrase(engine, clock, port, [60, 62, 64, 65, 67, 65, 64, 62], step=0.25)
+    drive(engine, clock, port, 3.0)
+    answer = notes_on(sink, call_start + 2.0)
+    assert len(answer) >= 3
+    assert all(on_grid(t, beat_t, 0.25) for t, _ in answer), [round(t - beat_t, 3) for t, _ in answer]
+    assert sink.sounding() == set()
+
+
+def test_a_phrase_too_short_for_a_pulse_is_answered_on_the_grid_of_the_last_seconds():
+    """A phrase, a pause the gap ends, then one more note: that note alone shows no
+    pulse, so its answer keeps to the grid of what the player played just before."""
+    engine, clock, sink, port = make_model_engine("duet", duet__min_response_s=0.5, duet__max_response_s=0.5)
+    call_start = clock.t
+    play_phrase(engine, clock, port, [60, 62, 64, 65, 67, 65], step=0.3)
+    drive(engine, clock, port, 1.5)  # answered
+    run_until(engine, clock, call_start + 14 * 0.3)  # the player comes back on their grid
+    engine.handle(NoteOn(67, 80, t=clock.t, source="osc:p:1"))
+    port.flush()
+    run_until(engine, clock, clock.t + 0.2)
+    engine.handle(NoteOff(67, t=clock.t, source="osc:p:1"))
+    after = clock.t
+    drive(engine, clock, port, 2.0)
+    answer = notes_on(sink, after)
+    assert answer
+    assert all(on_grid(t, call_start, 0.3) for t, _ in answer), [round(t - call_start, 3) for t, _ in answer]
