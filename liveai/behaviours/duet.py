@@ -2,10 +2,12 @@
 
 A phrase ends when no key is held and nothing new has arrived for `duet.phrase_gap_ms`
 (a long held note is still playing, never a pause), or, while a clock runs, when a bar
-ends. The answer lasts about as long as the phrase (clamped), starts at once with a
-note, is generated in chunks on the worker and scheduled a lookahead ahead on the
-clock. When the player plays again the answer yields at once: what has not sounded is
-withdrawn, what sounds gets its note-off. `/liveai/continue [beats]` answers now.
+ends. The answer lasts about as long as the phrase (clamped), starts with a note on
+the phrase's grid (a running clock's beats, else the pulse of its onsets) carried
+forward, keeps its notes on that grid in the phrase's touch, is generated in chunks on
+the worker and scheduled a lookahead ahead on the clock. When the player plays again
+the answer yields at once: what has not sounded is withdrawn, what sounds gets its
+note-off. `/liveai/continue [beats]` answers now.
 """
 
 from __future__ import annotations
@@ -57,15 +59,9 @@ class Answer:
         heard = call if len(onset_groups(call)) >= 3 else [n for n in played if n.start >= phrase_start - RECENT_S]
         pulse = self._pulse(heard)
         if not grid and d.rhythm == "follow":
-            # a melody answers a melody: no onset sooner than half the call's shortest gap
-            gap = shortest_ioi(heard)
-            min_gap = int(gap / 2 / codec.TIME_STEP_S) if gap else 0
-            pattern, places = None, (1.0,)
-            if pulse is not None:  # the answer starts on the call's grid carried forward and keeps to it
+            if pulse is not None:  # the answer starts on the call's grid carried forward
                 start = pulse.after(start)
-                pattern, places = rhythm_pattern(heard, pulse, pulse.index(start))
-            self.rhythm = Rhythm(pulse.period / codec.TIME_STEP_S if pulse else None, min_gap,
-                                 max(most_together(call), 1), pattern, d.rhythm_pull, places)
+            self.rhythm = self._rhythm(heard, call, pulse, start)
         touch = touch_of(call, pulse)
         velocity = (lambda t: touch.velocity(t, (t - start) / max(seconds, 1e-3), d.velocity)) if touch else None
         self.part = Part(ctx, listener, start, listener.channel, end=start + seconds, grid_s=grid, velocity=velocity)
@@ -94,6 +90,17 @@ class Answer:
             beat_s = 60.0 / max(clock.bpm(self.ctx.now()), 1.0)
             return clock_pulse(clock.last_beat[1], beat_s, pulse.period if pulse else None)
         return pulse
+
+    def _rhythm(self, heard: list[Note], call: list[Note], pulse: Pulse | None, start: float) -> Rhythm:
+        """The answer's onsets on the grid, leaning to the call's pattern; and a melody for
+        a melody: no more at once than the call began, none sooner than half its shortest gap."""
+        gap = shortest_ioi(heard)
+        min_gap = int(gap / 2 / codec.TIME_STEP_S) if gap else 0
+        together = max(most_together(call), 1)
+        if pulse is None:
+            return Rhythm(None, min_gap, together)
+        pattern, places = rhythm_pattern(heard, pulse, pulse.index(start))
+        return Rhythm(pulse.period / codec.TIME_STEP_S, min_gap, together, pattern, self.config.duet.rhythm_pull, places)
 
     def constraints(self) -> Constraints:
         d, state = self.config.duet, self.ctx.state
