@@ -97,12 +97,12 @@ class Rhythm:
         target = self.hazard[min(units, len(self.hazard) - 1)]
         place = self.places[round(self.position / self.period) % len(self.places)]  # type: ignore[operator]
         target = min(max(target * place / (1.0 - target + target * place), 0.02), 0.98)
-        probs = torch.softmax(logits.masked_fill(~allowed, float("-inf")), dim=-1)
-        note = float(probs[_ONSET].sum() + probs[_VELOCITY].sum())
-        wait = float(probs[_WAIT].sum())
-        if note <= 0.0 or wait <= 0.0:
-            return logits
-        offset = self.pull * (math.log(target / (1.0 - target)) - math.log(note / wait))
+        # on the logits' device, with no host sync: a model on a GPU stays there
+        probs = torch.softmax(logits.masked_fill(~allowed.to(logits.device), float("-inf")), dim=-1)
+        note = probs[_ONSET].sum() + probs[_VELOCITY].sum()
+        wait = probs[_WAIT].sum()
+        offset = self.pull * (math.log(target / (1.0 - target)) - (torch.log(note) - torch.log(wait)))
+        offset = torch.nan_to_num(offset, nan=0.0, posinf=0.0, neginf=0.0)  # no note or no wait possible
         logits = logits.clone()
         logits[_ONSET] += offset
         logits[_VELOCITY] += offset
