@@ -12,15 +12,22 @@ Twice: with the phrase before taken from the same tune, and from another tune mo
 to another key (a player who changes key from one phrase to the next).
 
 Figures, each against the call: the same Krumhansl-Schmuckler key (tonic and mode),
-the share of notes in the call's scale, the pace (median time between onsets, as a
-ratio), the note length (median, as a ratio) and the similarity of the rhythm (cosine
-of the histograms of times between onsets, 16 log-spaced bins from 50 ms to 2.4 s).
+the share of notes in the call's scale, and in its pitch set or scale, the pace (median
+time between onsets, as a ratio), the note length (median, as a ratio), the similarity
+of the rhythm (cosine of the histograms of times between onsets, 16 log-spaced bins
+from 50 ms to 2.4 s), the share of onsets on the call's eighth-note grid carried
+forward (within an eighth of an eighth each side: chance 0.25; also at the answer's
+best phase), the most notes begun together, onsets closer than half the call's
+shortest time between onsets, and the mean velocity as a ratio. Against the real next
+phrase: how its pitch-class profile correlates with the answer's, beside the call's
+own (a replay of the call: the baseline an echo must beat).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,6 +37,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from liveai.bench.harness import machine  # noqa: E402
 from liveai.bench.offline_duet import OfflineDuet  # noqa: E402
 from liveai.config import Config  # noqa: E402
 from liveai.data.corpus import SCORE, load_pieces, render_notes  # noqa: E402
@@ -39,6 +47,9 @@ from liveai.music.note import Note  # noqa: E402
 from liveai.music.tonality import estimate_key, key_pitch_classes  # noqa: E402
 
 BEAT_S = 0.6  # the canonical rendering: 100 BPM
+EIGHTH_S = BEAT_S / 2
+ON_GRID_S = EIGHTH_S / 8  # each side: a random onset is on the grid a quarter of the time
+CHORD_S = 0.03  # onsets this close are one chord
 
 
 def phrases(rows: np.ndarray, rel_id: str, bars: int = 2) -> list[list[Note]]:
@@ -57,18 +68,70 @@ def phrases(rows: np.ndarray, rel_id: str, bars: int = 2) -> list[list[Note]]:
     return out
 
 
-def figures(call: list[Note], answer: list[Note]) -> dict[str, float] | None:
+def figures(call: list[Note], answer: list[Note], real: list[Note], offset: float = 0.0) -> dict[str, float] | None:
+    """`answer` and `real` are timed from their own start, which lies `offset` seconds
+    after the call's first downbeat (a whole number of eighths for the real phrase)."""
     if len(answer) < 2:
         return None
     kc, ka = estimate_key(call), estimate_key(answer)
     scale = key_pitch_classes(kc, frozenset(n.pitch % 12 for n in call)) or frozenset()
+    pitch_set = scale | {n.pitch % 12 for n in call}
+    onsets = np.array([n.start for n in answer]) + offset
     return {
         "same_key": float(kc is not None and ka is not None and (kc.tonic, kc.mode) == (ka.tonic, ka.mode)),
         "in_scale": float(np.mean([n.pitch % 12 in scale for n in answer])),
+        "in_call_set": float(np.mean([n.pitch % 12 in pitch_set for n in answer])),
         "pace_ratio": _median_ioi(answer) / max(_median_ioi(call), 1e-3),
         "length_ratio": float(np.median([n.end - n.start for n in answer]) / np.median([n.end - n.start for n in call])),
         "rhythm_similarity": _cosine(_ioi_histogram(call), _ioi_histogram(answer)),
+        "on_grid": _on_grid(onsets, 0.0),
+        "on_grid_best_phase": max(_on_grid(onsets, phase) for phase in np.arange(0.0, EIGHTH_S, 0.005)),
+        "chord_excess": float(_most_together(answer) - _most_together(call)),
+        "bursts": _bursts(call, answer),
+        "velocity_ratio": float(np.mean([n.velocity for n in answer]) / np.mean([n.velocity for n in call])),
+        "profile_vs_real": _correlation(_profile(answer), _profile(real)),
+        "call_profile_vs_real": _correlation(_profile(call), _profile(real)),
     }
+
+
+def _on_grid(onsets: np.ndarray, phase: float) -> float:
+    off = (onsets - phase) / EIGHTH_S
+    return float(np.mean(np.abs(off - np.round(off)) * EIGHTH_S <= ON_GRID_S + 1e-9))
+
+
+def _onset_groups(notes: list[Note]) -> list[list[float]]:
+    groups: list[list[float]] = []
+    for t in sorted(n.start for n in notes):
+        if groups and t - groups[-1][0] <= CHORD_S:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    return groups
+
+
+def _most_together(notes: list[Note]) -> int:
+    return max(len(g) for g in _onset_groups(notes))
+
+
+def _bursts(call: list[Note], answer: list[Note]) -> float:
+    """The share of the answer's times between onsets shorter than half the call's shortest."""
+    shortest = float(np.min(np.diff([g[0] for g in _onset_groups(call)])))
+    gaps = np.diff([g[0] for g in _onset_groups(answer)])
+    return float(np.mean(gaps < shortest / 2)) if len(gaps) else 0.0
+
+
+def _profile(notes: list[Note]) -> np.ndarray:
+    """Pitch-class profile, each note weighted by its length."""
+    out = np.zeros(12)
+    for n in notes:
+        out[n.pitch % 12] += n.end - n.start
+    return out
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def _median_ioi(notes: list[Note]) -> float:
@@ -93,16 +156,26 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
     pace = np.array([r["pace_ratio"] for r in rows])
-    return {"pairs": len(rows), "same_key": round(float(np.mean([r["same_key"] for r in rows])), 3),
-            "in_scale": round(float(np.mean([r["in_scale"] for r in rows])), 3),
+
+    def mean(key: str) -> float:
+        return round(float(np.mean([r[key] for r in rows])), 3)
+
+    return {"pairs": len(rows), "same_key": mean("same_key"), "in_scale": mean("in_scale"),
+            "in_call_set": mean("in_call_set"),
             "pace_ratio_median": round(float(np.median(pace)), 3),
             "pace_within_1.5x": round(float(np.mean((pace >= 1 / 1.5) & (pace <= 1.5))), 3),
+            "pace_within_0.6-1.6x": round(float(np.mean((pace >= 0.6) & (pace <= 1.6))), 3),
             "length_ratio_median": round(float(np.median([r["length_ratio"] for r in rows])), 3),
-            "rhythm_similarity": round(float(np.mean([r["rhythm_similarity"] for r in rows])), 3)}
+            "rhythm_similarity": mean("rhythm_similarity"), "on_grid": mean("on_grid"),
+            "on_grid_best_phase": mean("on_grid_best_phase"),
+            "chord_excess_share": round(float(np.mean([r["chord_excess"] > 0 for r in rows])), 3),
+            "bursts": mean("bursts"), "velocity_ratio": mean("velocity_ratio"),
+            "profile_vs_real": mean("profile_vs_real"), "call_profile_vs_real": mean("call_profile_vs_real")}
 
 
 def duet_answer(model: object, before: list[Note], call: list[Note], seed: int,
-                overrides: dict[str, object] | None = None) -> list[Note]:
+                overrides: dict[str, object] | None = None) -> tuple[list[Note], float]:
+    """The answer, timed from the phrase gap's end, and when that was after the call's start."""
     config = Config()
     config.model.seed = seed
     for key, value in (overrides or {}).items():
@@ -115,7 +188,7 @@ def duet_answer(model: object, before: list[Note], call: list[Note], seed: int,
     end = duet.play(call, at=start)
     duet.advance(end + gap + config.duet.max_response_s + 1.0)
     answer = duet.answer_after(end)
-    return [Note(n.start - (end + gap), n.end - (end + gap), n.pitch, n.velocity) for n in answer]
+    return [Note(n.start - (end + gap), n.end - (end + gap), n.pitch, n.velocity) for n in answer], end + gap - start
 
 
 def main() -> int:
@@ -151,13 +224,16 @@ def main() -> int:
         other = triples[(i + 1) % len(triples)][0]
         shift = int(rng.integers(1, 12))
         moved = [Note(n.start, n.end, n.pitch + shift - 12 * (n.pitch + shift > 100), n.velocity) for n in other]
-        for label, phrase in (("real next phrase", real),
-                              ("liveai, same tune before", duet_answer(model, before, call, args.seed + i, overrides)),
-                              ("liveai, another key before", duet_answer(model, moved, call, args.seed + i, overrides))):
-            scored = figures(call, phrase)
+        # the real phrase starts on a bar line: a whole number of eighths after the call's
+        for label, (phrase, offset) in (("real next phrase", (real, 0.0)),
+                                        ("liveai, same tune before", duet_answer(model, before, call, args.seed + i, overrides)),
+                                        ("liveai, another key before", duet_answer(model, moved, call, args.seed + i, overrides))):
+            scored = figures(call, phrase, real, offset)
             if scored is not None:
                 results[label].append(scored)
-    report = {"model": args.model, "duet": overrides, "pairs": len(triples),
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    report = {"model": args.model, "duet": overrides, "pairs": len(triples), "data": args.data,
+              "machine": machine(), "commit": commit.strip(),
               **{k: summarize(v) for k, v in results.items()}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))

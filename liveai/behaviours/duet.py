@@ -2,10 +2,12 @@
 
 A phrase ends when no key is held and nothing new has arrived for `duet.phrase_gap_ms`
 (a long held note is still playing, never a pause), or, while a clock runs, when a bar
-ends. The answer lasts about as long as the phrase (clamped), starts at once with a
-note, is generated in chunks on the worker and scheduled a lookahead ahead on the
-clock. When the player plays again the answer yields at once: what has not sounded is
-withdrawn, what sounds gets its note-off. `/liveai/continue [beats]` answers now.
+ends. The answer lasts about as long as the phrase (clamped), starts with a note on
+the phrase's grid (a running clock's beats, else the pulse of its onsets) carried
+forward, keeps its notes on that grid in the phrase's touch, is generated in chunks on
+the worker and scheduled a lookahead ahead on the clock. When the player plays again
+the answer yields at once: what has not sounded is withdrawn, what sounds gets its
+note-off. `/liveai/continue [beats]` answers now.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ from ..core.context import Context
 from ..core.jobs import JobHandle
 from ..core.output import Timer
 from ..events import NoteOff, NoteOn
+from ..models import codec
+from ..models.rhythm import Rhythm
 from ..models.sampling import Constraints
 from ..models.tonality import KeyBalance, follow_key
 from ..music.note import Note
+from ..music.pulse import (Pulse, clock_pulse, infer_pulse, most_together, onset_groups, rhythm_pattern,
+                           shortest_ioi)
 from ..music.scales import scale_of
 from ..music.tonality import phrase_emphasis
+from ..music.touch import touch_of
 from . import jobs
 from .base import BaseBehaviour
 from .listener import Listener
@@ -29,20 +36,8 @@ from .part import Part
 
 FIRST_CHUNK_TOKENS = 8  # at most; the first chunk ends with the first note, out within the budget
 CHUNK_TOKENS = 64
+RECENT_S = 6.0  # what a phrase too short to show a pulse is heard with
 PACE_LIMIT = 6.0  # |logit lean| towards the call's pace (duet.pace_pull per unit of log pace ratio)
-
-
-def rhythm_unit(call: list[Note]) -> float:
-    """The call's pulse: the shortest time between onsets that makes up a fifth of them
-    (an eighth in a tune of eighths and quarters), within 60 ms .. 1 s; 0 for too few notes."""
-    onsets = sorted({round(n.start, 2) for n in call})
-    gaps = sorted(round(b - a, 2) for a, b in zip(onsets, onsets[1:]) if b - a >= 0.03)
-    if len(gaps) < 3:
-        return 0.0
-    for gap in gaps:
-        if sum(abs(g - gap) <= 0.02 for g in gaps) >= len(gaps) / 5:
-            return min(max(gap, 0.06), 1.0)
-    return min(max(gaps[0], 0.06), 1.0)
 
 
 class Answer:
@@ -54,13 +49,23 @@ class Answer:
         self.listener = listener
         self.config = config
         self.asked_at = asked_at
+        d = config.duet
         start = ctx.now() + config.clock.lookahead_ms / 1000.0
         played = list(listener.played)
         call = [n for n in played if n.start >= phrase_start - 1e-6]
-        grid = config.duet.quantize_beats * 60.0 / max(ctx.clock.bpm(ctx.now()), 1.0)
-        if not grid and config.duet.rhythm == "follow":
-            grid = rhythm_unit(call)  # the answer moves on the call's pulse
-        self.part = Part(ctx, listener, start, listener.channel, end=start + seconds, grid_s=grid)
+        grid = d.quantize_beats * 60.0 / max(ctx.clock.bpm(ctx.now()), 1.0)
+        self.rhythm: Rhythm | None = None
+        # a phrase of one or two notes shows no pulse: the player's last few seconds may
+        heard = call if len(onset_groups(call)) >= 3 else [n for n in played if n.start >= phrase_start - RECENT_S]
+        pulse = self._pulse(heard)
+        if not grid and d.rhythm == "follow":
+            if pulse is not None:  # the answer starts on the call's grid carried forward
+                start = pulse.after(start)
+            self.rhythm = self._rhythm(heard, call, pulse, start)
+        touch = touch_of(call, pulse)
+        velocity = (lambda t: touch.velocity(t, (t - start) / max(seconds, 1e-3), d.velocity)) if touch else None
+        self.part = Part(ctx, listener, start, listener.channel, end=start + seconds, grid_s=grid, velocity=velocity)
+        self.polyphony = min(d.max_polyphony, most_together(call)) if d.rhythm == "follow" and call else d.max_polyphony
         self.job: JobHandle | None = None
         self.cancelled = False
         self.first = True
@@ -77,11 +82,31 @@ class Answer:
         self.bias = 0.0
         self._request(FIRST_CHUNK_TOKENS)
 
+    def _pulse(self, call: list[Note]) -> Pulse | None:
+        """The grid the answer keeps to: a running clock's beats, else the call's own pulse."""
+        pulse = infer_pulse(call)
+        clock = self.ctx.clock
+        if clock.playing and clock.last_beat is not None:
+            beat_s = 60.0 / max(clock.bpm(self.ctx.now()), 1.0)
+            return clock_pulse(clock.last_beat[1], beat_s, pulse.period if pulse else None)
+        return pulse
+
+    def _rhythm(self, heard: list[Note], call: list[Note], pulse: Pulse | None, start: float) -> Rhythm:
+        """The answer's onsets on the grid, leaning to the call's pattern; and a melody for
+        a melody: no more at once than the call began, none sooner than half its shortest gap."""
+        gap = shortest_ioi(heard)
+        min_gap = int(gap / 2 / codec.TIME_STEP_S) if gap else 0
+        together = max(most_together(call), 1)
+        if pulse is None:
+            return Rhythm(None, min_gap, together)
+        pattern, places = rhythm_pattern(heard, pulse, pulse.index(start))
+        return Rhythm(pulse.period / codec.TIME_STEP_S, min_gap, together, pattern, self.config.duet.rhythm_pull, places)
+
     def constraints(self) -> Constraints:
         d, state = self.config.duet, self.ctx.state
         classes = scale_of(state["key"], state["scale"]).pitch_classes if d.key == "state" else self.key_classes
         return Constraints(pitch_low=state["low"], pitch_high=state["high"], pitch_classes=classes,
-                           max_polyphony=d.max_polyphony)
+                           max_polyphony=self.polyphony)
 
     def _request(self, max_tokens: int) -> None:
         models = self.ctx.models
@@ -92,7 +117,7 @@ class Answer:
         self.job = self.listener.submit(jobs.continuation(
             self.listener.sampler, self.constraints(), float(self.ctx.state["temperature"]), left, max_tokens,
             note_first=self.first, bias=jobs.density_bias(self.bias) if self.bias else None, balance=self.balance,
-            reply=reply, until_note=self.first))
+            reply=reply, until_note=self.first, rhythm=self.rhythm))
 
     def _steer_pace(self) -> None:
         """Lean the next chunk towards the call's pace, by what the answer did so far."""

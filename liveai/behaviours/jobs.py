@@ -14,6 +14,7 @@ import torch
 
 from ..core.jobs import PEEK, RESET, Job
 from ..models import codec
+from ..models.rhythm import Rhythm
 from ..models.sampling import Constraints, Sampler, constraint_mask, sample_tokens
 from ..models.tonality import KeyBalance
 
@@ -95,14 +96,15 @@ def density_bias(bias: float) -> torch.Tensor:
 def continuation(sampler: Sampler, constraints: Constraints, temperature: float, seconds: float,
                  max_tokens: int, note_first: bool = False, bias: torch.Tensor | None = None,
                  balance: KeyBalance | None = None, reply: Callable[[list[int]], None] | None = None,
-                 until_note: bool = False) -> Job:
+                 until_note: bool = False, rhythm: Rhythm | None = None) -> Job:
     """Sample what comes next for up to `seconds` of music or `max_tokens` tokens.
 
     `note_first`: nothing but a note may come first (an answer starts at once: the
     pause before it was the player's). `until_note`: stop once a note has begun (an
     answer's first chunk: its first note goes out while the rest is sampled). `bias` (V,) is added to the logits (how the
     autopilot steers its density); `balance` keeps an answer's notes in proportion to
-    a key (see tonality.py). Every token is fed back."""
+    a key (see tonality.py); `rhythm` keeps its onsets on a grid (see rhythm.py).
+    Every token is fed back."""
     logits = yield PEEK
     sampler.constraints = constraints
     tokens: list[int] = []
@@ -116,15 +118,21 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
         if waiting_for_note:
             allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] = False
             allowed[codec.NOTE_OFF_OFFSET:codec.TIME_SHIFT_OFFSET] = False
+        if rhythm is not None:
+            rhythm.mask(allowed)
         if bias is not None:
             logits = logits + bias
         if balance is not None:
             logits = logits + balance.offsets()
+        if rhythm is not None:
+            logits = rhythm.lean(logits / max(temperature, 1e-3), allowed) * max(temperature, 1e-3)
         token = int(sample_tokens(logits[None], temperature=temperature, top_p=TOP_P, allowed=allowed,
                                   generator=sampler.generator)[0])
         sampler.tracker.update(token)
         if balance is not None:
             balance.observe(token)
+        if rhythm is not None:
+            rhythm.observe(token)
         tokens.append(token)
         if codec.is_time_shift(token):
             steps += codec.time_shift_steps(token)

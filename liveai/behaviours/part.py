@@ -9,6 +9,7 @@ has. `finish` ends every note still open, at the part's end.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..core.context import Context
 from ..events import NoteOff, NoteOn
@@ -29,13 +30,15 @@ class _Note:
 
 class Part:
     def __init__(self, ctx: Context, listener: Listener, start: float, channel: int,
-                 end: float | None = None, grid_s: float = 0.0) -> None:
+                 end: float | None = None, grid_s: float = 0.0,
+                 velocity: Callable[[float], int] | None = None) -> None:
         self.ctx = ctx
         self.listener = listener
         self.start = start
         self.end = end
         self.channel = channel
         self.grid_s = grid_s
+        self.velocity = velocity  # the velocity of a note beginning at a time; None: the model's
         self.decoder = codec.StreamingDecoder()
         self.notes: list[_Note] = []  # scheduled notes whose end is not yet behind us
         self._open: dict[int, _Note] = {}
@@ -80,6 +83,8 @@ class Part:
         self.notes.append(note)
         self._open[pitch] = note
         self.note_times.append(at)
+        if self.velocity is not None:
+            velocity = self.velocity(at)
         self.ctx.schedule(NoteOn(pitch, max(1, velocity), self.channel, t=at, origin=at), self)
 
     def _note_off(self, pitch: int, at: float) -> None:

@@ -164,10 +164,17 @@ class DuetConfig:
     beats_per_bar: Annotated[int, Range(1, 16)] = 4
     # Snap answer notes to this fraction of a beat (0: see rhythm).
     quantize_beats: Annotated[float, Range(0.0, 4.0)] = 0.0
-    # "follow": answer notes move on the call's pulse (its shortest common time between
-    # onsets); "free": as the model plays them.
-    rhythm: Annotated[str, Choice(("follow", "free"))] = "free"
+    # "follow": the answer starts on the call's grid (a running clock's beats, else the
+    # pulse inferred from the call's onsets) carried forward and its notes begin only on
+    # it, at most as many at once as the call began, never sooner than half the call's
+    # shortest time between onsets; "free": as the model plays them.
+    rhythm: Annotated[str, Choice(("follow", "free"))] = "follow"
+    # With "follow": how far each grid point's odds of a note lean towards the call's
+    # pattern of times between onsets (0: the model's own odds; 1: the call's).
+    rhythm_pull: Annotated[float, Range(0.0, 1.0)] = 0.75
     max_polyphony: Annotated[int, Range(1, 16)] = 4
+    # Answer velocities follow the call's touch (its level, accents and contour), times this.
+    velocity: Annotated[float, Range(0.1, 2.0)] = 1.0
     # "follow": answers keep to the key of what the player played (Krumhansl-Schmuckler);
     # "state": to the key/scale set by /liveai/key; "free": the model alone decides.
     key: Annotated[str, Choice(("follow", "state", "free"))] = "follow"

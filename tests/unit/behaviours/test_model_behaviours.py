@@ -61,9 +61,15 @@ def drive(engine, clock, port, seconds, step=0.01):
     port.flush()
 
 
-def test_duet_answers_after_the_phrase_gap_and_ends_every_note():
+def on_grid(t: float, anchor: float, period: float) -> bool:
+    x = (t - anchor) / period
+    return abs(x - round(x)) * period < 0.006
+
+
+def test_duet_answers_after_the_phrase_gap_on_the_calls_pulse_and_ends_every_note():
     engine, clock, sink, port = make_model_engine("duet")
-    play_phrase(engine, clock, port, [60, 62, 64, 65, 67, 65, 64, 62])  # 2 s
+    call_start = clock.t
+    play_phrase(engine, clock, port, [60, 62, 64, 65, 67, 65, 64, 62])  # 2 s of notes every 0.25 s
     phrase_end = clock.t
     drive(engine, clock, port, 0.55)
     assert notes_on(sink) == []  # the gap (600 ms) is not over
@@ -71,9 +77,10 @@ def test_duet_answers_after_the_phrase_gap_and_ends_every_note():
     first = notes_on(sink)
     assert first, "an answer must start once the gap is over"
     gap_end = phrase_end + 0.6 - 0.025  # the last note-off came 0.025 s before phrase_end
-    assert first[0][0] - gap_end < 0.03  # first note at once (lookahead 10 ms)
+    assert first[0][0] - gap_end < 0.25 + 0.03  # on the next grid point (lookahead 10 ms)
     drive(engine, clock, port, 3.0)
     answer = notes_on(sink)
+    assert all(on_grid(t, call_start, 0.25) for t, _ in answer), [t - call_start for t, _ in answer]
     assert answer[-1][0] - first[0][0] <= 2.0 + 0.01  # about as long as the phrase
     assert sink.sounding() == set()  # every answer note ended
     assert engine.stats.counters["deadline_misses"] == 0
@@ -101,7 +108,8 @@ def test_continue_answers_now_for_the_beats_asked():
     engine.continue_(2.0, "osc:p:1")  # two beats at 120 BPM: one second
     drive(engine, clock, port, 2.0)
     onsets = [t for t, _ in notes_on(sink)]
-    assert onsets and onsets[0] - start < 0.02 and onsets[-1] - start <= 1.0
+    # at once: on the next point of the phrase's grid (0.25 s)
+    assert onsets and onsets[0] - start < 0.25 + 0.02 and onsets[-1] - onsets[0] <= 1.0
     assert sink.sounding() == set()
 
 
@@ -165,3 +173,39 @@ def test_an_answer_cut_before_its_first_chunk_arrived_leaves_no_note_in_the_mode
         drive(engine, clock, port, 0.05)
         assert sampler.tracker.sounding == set()
     assert sink.sounding() == set()
+
+
+def test_with_a_clock_running_the_answer_keeps_to_its_beats():
+    """The transport runs at 120 BPM; the player plays eighths 0.13 s off its beats: the
+    answer's notes begin on the clock's eighths, not on the player's phase."""
+    engine, clock, sink, port = make_model_engine("duet", duet__answer_on_bar=False)
+    engine.set_value("tempo", 120)
+    engine.play()
+    drive(engine, clock, port, 1.13)
+    beat_t = engine.conductor.clock.last_beat[1]
+    call_start = clock.t
+    play_phrase(engine, clock, port, [60, 62, 64, 65, 67, 65, 64, 62], step=0.25)
+    drive(engine, clock, port, 3.0)
+    answer = notes_on(sink, call_start + 2.0)
+    assert len(answer) >= 3
+    assert all(on_grid(t, beat_t, 0.25) for t, _ in answer), [round(t - beat_t, 3) for t, _ in answer]
+    assert sink.sounding() == set()
+
+
+def test_a_phrase_too_short_for_a_pulse_is_answered_on_the_grid_of_the_last_seconds():
+    """A phrase, a pause the gap ends, then one more note: that note alone shows no
+    pulse, so its answer keeps to the grid of what the player played just before."""
+    engine, clock, sink, port = make_model_engine("duet", duet__min_response_s=0.5, duet__max_response_s=0.5)
+    call_start = clock.t
+    play_phrase(engine, clock, port, [60, 62, 64, 65, 67, 65], step=0.3)
+    drive(engine, clock, port, 1.5)  # answered
+    run_until(engine, clock, call_start + 14 * 0.3)  # the player comes back on their grid
+    engine.handle(NoteOn(67, 80, t=clock.t, source="osc:p:1"))
+    port.flush()
+    run_until(engine, clock, clock.t + 0.2)
+    engine.handle(NoteOff(67, t=clock.t, source="osc:p:1"))
+    after = clock.t
+    drive(engine, clock, port, 2.0)
+    answer = notes_on(sink, after)
+    assert answer
+    assert all(on_grid(t, call_start, 0.3) for t, _ in answer), [round(t - call_start, 3) for t, _ in answer]

@@ -69,11 +69,3 @@ def test_the_latest_phrase_decides_the_key():
     assert weights[0] == 0.2 and weights[-1] == 2.0 and weights[-2] == 1.0  # the final note rests on the tonic
     assert estimate_key(notes, weights).name == "E major"
 
-
-def test_an_answers_pulse_is_the_calls_shortest_common_step():
-    from liveai.behaviours.duet import rhythm_unit
-    from liveai.music.note import Note
-
-    eighths_and_quarters = [0.0, 0.3, 0.6, 1.2, 1.5, 1.8, 2.4, 3.0]
-    assert rhythm_unit([Note(t, t + 0.2, 60, 80) for t in eighths_and_quarters]) == 0.3
-    assert rhythm_unit([Note(0.0, 0.2, 60, 80), Note(0.5, 0.7, 62, 80)]) == 0.0  # too few to tell
