@@ -2,7 +2,7 @@
 """Train the neural synth (liveai.models.synth) on FluidSynth's rendering of the corpus.
 
     .venv/bin/python scripts/prepare_audio.py              # the audio, once
-    .venv/bin/python scripts/train_synth.py --steps 4000
+    .venv/bin/python scripts/train_synth.py --steps 4000   # a fresh synth: the linear form, 7 channels
     .venv/bin/python scripts/train_synth.py --resume auto
     .venv/bin/python scripts/train_synth.py --init models/synth.pt --cfg features=7 --hand-over 0:4
                                              # fine-tune with the new inputs, the decaying
@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(ROOT / "data" / "audio"))
     ap.add_argument("--out", default=str(ROOT / "runs" / "synth"))
     ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="a wall-clock budget: the schedule runs over whichever of it and --steps ends first")
     ap.add_argument("--batch-size", type=int, default=8, help="per process")
     ap.add_argument("--crop-s", type=float, default=0.25)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -161,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"}
     elif init:
         cfg = {**{k: v for k, v in init["config"].items() if k != "arch"}, **parse_cfg("synth", args.cfg)}
-    else:
-        cfg = parse_cfg("synth", args.cfg)
+    else:  # a fresh synth: the linear form (#20) with all seven channels, unless told otherwise
+        cfg = {**FRESH, **parse_cfg("synth", args.cfg)}
     model: Any = build_model("synth", cfg).to(device)
     if init is not None:
         grow_into(model, init["model"], [tuple(int(c) for c in pair.split(":")) for pair in args.hand_over])
@@ -207,8 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     t_start = t_log = time.time()
     acc, n_acc = 0.0, 0
     bar = tqdm(total=args.steps, initial=step, desc="synth", unit="step", disable=not main_proc, smoothing=0.02)
-    while step < args.steps:
-        progress = min(step / max(args.steps, 1), 1.0)
+    budget = args.minutes * 60 if args.minutes else float("inf")
+
+    def progress_now() -> float:
+        return max(step / max(args.steps, 1), (wall_prior + time.time() - t_start) / budget)
+
+    while progress_now() < 1.0:
+        progress = min(progress_now(), 1.0)
         lr = args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * progress))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -230,19 +237,27 @@ def main(argv: list[str] | None = None) -> int:
             bar.set_postfix(mrstft=rec["train_mrstft"])
             log_json(rec)
             acc, n_acc, t_log = 0.0, 0, time.time()
-        if (step % args.eval_every == 0 or step == args.steps) and main_proc:
+        last = progress_now() >= 1.0
+        if world > 1 and args.minutes:  # every rank stops at the same step: the first to run out of time
+            flag = torch.tensor([float(last)], device=device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            last = bool(flag.item())
+        if (step % args.eval_every == 0 or last) and main_proc:
             figures = evaluate(unwrap(model), val_windows, warmup)
             improved = figures["mrstft"] < best
             best = min(best, figures["mrstft"])
             run.evaluated(step, figures, improved, model, train_info(figures), opt, bar, "synth", SYNTH_CURVES)
-        if step % args.eval_every == 0:
+        if step % args.eval_every == 0 or last:
             run.barrier()
+        if last:
+            break
     bar.close()
     say(f"done: {step} steps, best validation MR-STFT {best:.4f}, checkpoints in {out}")
     run.close()
     return 0
 
 
+FRESH = {"features": 7, "linear": True}
 SYNTH_CURVES = {"train_mrstft": "train MR-STFT", "val_mrstft": "validation MR-STFT"}
 
 if __name__ == "__main__":
