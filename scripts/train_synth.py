@@ -52,7 +52,15 @@ from liveai.music.note import Note  # noqa: E402
 class Clips:
     """A split's clips: audio (float32) and features (float16), each clip from 0."""
 
-    def __init__(self, path: Path, config: SynthConfig, limit: int | None = None, desc: str = "") -> None:
+    def __init__(self, paths: Sequence[Path], config: SynthConfig, limit: int | None = None, desc: str = "") -> None:
+        self.audio: list[torch.Tensor] = []
+        self.features: list[torch.Tensor] = []
+        self.notes: list[list[Note]] = []
+        for path in paths:
+            self.read(path, config, limit, desc)
+        self.lengths = np.array([len(a) for a in self.audio])
+
+    def read(self, path: Path, config: SynthConfig, limit: int | None, desc: str) -> None:
         with np.load(path) as z:
             audio, starts, notes, counts = z["audio"], z["starts"], z["notes"], z["note_counts"]
             rate = int(z["sample_rate"])
@@ -60,18 +68,14 @@ class Clips:
             raise SystemExit(f"{path} is at {rate} Hz; the model at {config.sample_rate}")
         ends = np.append(starts[1:], len(audio))
         firsts = np.concatenate([[0], np.cumsum(counts)])
-        self.audio: list[torch.Tensor] = []
-        self.features: list[torch.Tensor] = []
-        self.notes: list[list[Note]] = []
         n = len(starts) if limit is None else min(limit, len(starts))
-        for i in tqdm(range(n), desc=f"features {desc}", unit="clip"):
+        for i in tqdm(range(n), desc=f"features {desc} {path.parent.name}", unit="clip"):
             sound = torch.from_numpy(audio[starts[i]:ends[i]].astype(np.float32) / 32768.0)
             rows = notes[firsts[i]:firsts[i + 1]]
             clip_notes = [Note(float(s), float(e), int(p), int(v)) for s, e, p, v in rows]
             self.audio.append(sound)
             self.notes.append(clip_notes)
             self.features.append(features_of_notes(clip_notes, len(sound), config, seed=i)[0].half())
-        self.lengths = np.array([len(a) for a in self.audio])
 
     def window(self, i: int, start: int, length: int, warmup: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(features (F, warmup + length), audio (length,)) of clip i from `start`; silence before 0."""
@@ -127,7 +131,9 @@ def evaluate(model: SynthNet, windows: list[tuple[torch.Tensor, torch.Tensor]], 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(ROOT / "data" / "audio"))
+    ap.add_argument("--data", action="append", default=[],
+                    help="a folder of train.npz and val.npz (scripts/prepare_audio.py; default data/audio); "
+                         "given again, each one's train clips are added, the first one's val scores")
     ap.add_argument("--out", default=str(ROOT / "runs" / "synth"))
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--minutes", type=float, default=None,
@@ -172,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     config: SynthConfig = model.config
     warmup = model.receptive_field - 1
     length = round(args.crop_s * config.sample_rate)
-    data = Path(args.data)
-    train = Clips(data / "train.npz", config, args.train_clips, "train")
-    val = Clips(data / "val.npz", config, desc="val")
+    folders = [Path(d) for d in args.data] or [ROOT / "data" / "audio"]
+    train = Clips([d / "train.npz" for d in folders], config, args.train_clips, "train")
+    val = Clips([folders[0] / "val.npz"], config, desc="val")
     val_rng = np.random.default_rng(1234)  # the same windows at every evaluation
     val_windows = []
     for _ in range(args.eval_windows):

@@ -52,10 +52,13 @@ def test_chord_figures_read_each_chord_in_its_place() -> None:
 
 
 def test_dc_and_the_start() -> None:
-    """A second of offset starting a quarter second past a whole second is read whole."""
-    audio = np.zeros(3 * SR)
+    """A second of offset starting a quarter second past a whole second is read whole; a
+    low note with no DC, cut anywhere by the second, reads none."""
+    audio = 0.5 * np.sin(2 * np.pi * 100.0 * np.arange(3 * SR) / SR)
     at = SR + SR // 4
-    audio[at:at + SR] = 1e-3 + 0.5 * np.sin(2 * np.pi * 100.0 * np.arange(SR) / SR)
+    audio[at:at + SR] += 1e-3
     assert worst_dc(audio, SR) == pytest.approx(1e-3, rel=0.01)
+    low = 0.5 * np.sin(2 * np.pi * hz(36) * np.arange(3 * SR) / SR)  # C2, 65.4 Hz
+    assert worst_dc(low, SR) < 1e-6 < abs(low[SR // 3:SR // 3 + SR].mean())
     assert worst_dc(np.zeros(SR), SR) == 0.0
-    assert peak_dbfs(audio[:at]) == -300.0 and peak_dbfs(audio) == pytest.approx(20 * np.log10(0.501), abs=0.01)
+    assert peak_dbfs(np.zeros(at)) == -300.0 and peak_dbfs(audio) == pytest.approx(20 * np.log10(0.501), abs=0.01)
