@@ -4,16 +4,17 @@ render process and `liveai render` both play through it, so what a file renders 
 what the stream plays (which then applies `audio.gain`).
 
 `compile_step` makes the network's step a TorchScript function of matrix products
-(`MatmulStep`): 0.39 ms for 256 samples on this CPU, where the eager convolutions take
-1.58 (measured in one run, one thread, while another job used the other core). It runs
+(`MatmulStep`; `LinearMatmulStep` for the linear form): 0.39 ms for 256 samples on this
+CPU, where the eager convolutions take 1.58 (the first form, measured in one run, one
+thread, while another job used the other core). It runs
 without Python between the layers and releases the GIL while it runs, so the event
 loop gets it back.
 
 Idle costs nothing. When no voice sounds, the features are zeros, and once the network
 has heard zeros for its whole receptive field its state no longer moves and its output
-is one constant (its silence, near but not exactly zero). Such a block is that
-constant, with neither features nor network computed: the same samples the network
-would give, so streaming still equals offline.
+is one constant (its silence: exactly zero for the linear form, near zero for the
+first synths). Such a block is that constant, with neither features nor network
+computed: the same samples the network would give, so streaming still equals offline.
 """
 
 from __future__ import annotations
