@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,7 @@ from liveai.audio.harmonics import (LEAD_S, SEGMENT, chord_figures, chord_notes,
                                     peak_dbfs, worst_dc)
 from liveai.data.audio import fluidsynth_render  # noqa: E402
 from liveai.audio.renderer import SynthRenderer, render_notes  # noqa: E402
+from liveai.bench.harness import machine  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
 from liveai.music.note import Note  # noqa: E402
 
@@ -184,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     held_systems = ("reference", "model", "previous") if previous else ("reference", "model")
     seconds = sum(len(s) for s in sounds) / rate
     train = info["train_info"]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     report: dict[str, Any] = {
+        "machine": machine(), "commit": commit.strip(), "compare": args.compare,
         "model": str(args.model), "steps": train.get("steps"), "params": train.get("params"),
         "data": str(Path(args.data) / "test.npz"), "clips": len(per_clip), "seconds": round(seconds, 1),
         "sample_rate": rate, "reference": "FluidSynth, FluidR3 GM, program 4 (Electric Piano 1), dry",
