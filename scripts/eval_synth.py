@@ -27,6 +27,13 @@ each system; each note's level at 0.25, 0.5, 1 and 2 s after onset relative to 3
 and the mean absolute difference from FluidSynth's, dB. The synth's decay constant was
 read off that probe, so a second one (five other pitches, velocity 70) checks it.
 
+Clean chords (#20), each beside FluidSynth's by the same code (liveai.audio.harmonics):
+the chord set (triads, sevenths and clusters on C2..C6, each held 2 s alone, the first
+after 1.5 s of silence) rendered by FluidSynth and by each synth; each chord's
+off-harmonic energy relative to its harmonics (1 s steady segment, below 8 kHz), the
+worst one-second DC, and the peak level before the first chord. The worst DC and the
+level before the first note are also read on every test clip.
+
 Writes the JSON (means, per-clip values, whether the model beats both baselines, the
 musical figures) and two figures: log-magnitude spectrograms of the first seconds of
 one clip (FluidSynth, model, excitation and sine), and the held notes' decay curves
@@ -37,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,12 +58,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from plots import decay_chart, spectrograms  # noqa: E402
+from plots import chord_chart, decay_chart, spectrograms  # noqa: E402
 
 from liveai.audio.quality import (DECAY_POINTS_S, SYSTEMS, baseline, decay_db, distances,  # noqa: E402
                                   PROBES, fit, held_notes, high_share_db, summarize, systems_of)
+from liveai.audio.harmonics import (LEAD_S, SEGMENT, chord_figures, chord_notes, chord_set,  # noqa: E402
+                                    peak_dbfs, worst_dc)
 from liveai.data.audio import fluidsynth_render  # noqa: E402
 from liveai.audio.renderer import SynthRenderer, render_notes  # noqa: E402
+from liveai.bench.harness import machine  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
 from liveai.music.note import Note  # noqa: E402
 
@@ -101,6 +112,28 @@ def held_decay(renderer: SynthRenderer, previous: SynthRenderer | None, config: 
     }
 
 
+CHORD_TARGET_DB, DC_TARGET, SILENCE_TARGET_DBFS = -40.0, 1e-4, -80.0
+
+
+def held_chords(renderer: SynthRenderer, previous: SynthRenderer | None, rate: int) -> dict[str, Any]:
+    """The chord set rendered by FluidSynth and each synth: off-harmonic energy per chord,
+    the worst one-second DC, the peak before the first chord."""
+    names, chords = zip(*chord_set())
+    notes = chord_notes(chords)
+    reference = fluidsynth_render(notes, rate)
+    sounding = {"reference": reference, "model": fit(render_notes(renderer, notes), len(reference))}
+    if previous is not None:
+        sounding["previous"] = fit(render_notes(previous, notes), len(reference))
+    figures = {name: chord_figures(audio, chords, rate) for name, audio in sounding.items()}
+    before = round(LEAD_S * rate)
+    return {"chords": list(names), "pitches": [list(c) for c in chords], "segment_s": list(SEGMENT),
+            "off_harmonic_db": {name: [round(v, 2) for v in f] for name, f in figures.items()},
+            "worst_off_harmonic_db": {name: round(max(f), 2) for name, f in figures.items()},
+            "mean_off_harmonic_db": {name: round(float(np.mean(f)), 2) for name, f in figures.items()},
+            "worst_dc": {name: float(f"{worst_dc(a, rate):.3g}") for name, a in sounding.items()},
+            "before_first_note_dbfs": {name: round(peak_dbfs(a[:before]), 1) for name, a in sounding.items()}}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(ROOT / "models" / "synth.pt"))
@@ -111,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figure-clip", type=int, default=0, help="the clip drawn")
     ap.add_argument("--figure-s", type=float, default=4.0, help="seconds drawn from its start")
     ap.add_argument("--decay-figure", default=str(ROOT / "models" / "synth_decay.png"))
+    ap.add_argument("--chord-figure", default=str(ROOT / "models" / "synth_chords.png"))
     ap.add_argument("--compare", help="another synth checkpoint, scored by the same code (as 'previous')")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -137,15 +171,24 @@ def main(argv: list[str] | None = None) -> int:
         per_clip.append({"clip": i, "seconds": round(len(reference) / rate, 3), "notes": len(notes),
                          **{s: {m: round(v, 4) for m, v in scores[s].items()} for s in systems},
                          "high_share_db": {name: round(high_share_db(a, rate), 2)
-                                           for name, a in {"reference": reference, **sounding}.items()}})
+                                           for name, a in {"reference": reference, **sounding}.items()},
+                         "worst_dc": {name: float(f"{worst_dc(a, rate):.3g}")
+                                      for name, a in {"reference": reference, **sounding}.items()},
+                         "before_first_note_dbfs": {
+                             name: round(peak_dbfs(a[:round(min(n.start for n in notes) * rate)]), 1)
+                             for name, a in {"reference": reference, **sounding}.items()}})
         if i == args.figure_clip:
             drawn = (reference, fit(rendered, len(reference)), notes)
 
     means = summarize([{s: clip[s] for s in systems} for clip in per_clip])
     held = {probe: held_decay(renderer, previous, config, probe) for probe in PROBES}
+    chords = held_chords(renderer, previous, rate)
+    held_systems = ("reference", "model", "previous") if previous else ("reference", "model")
     seconds = sum(len(s) for s in sounds) / rate
     train = info["train_info"]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     report: dict[str, Any] = {
+        "machine": machine(), "commit": commit.strip(), "compare": args.compare,
         "model": str(args.model), "steps": train.get("steps"), "params": train.get("params"),
         "data": str(Path(args.data) / "test.npz"), "clips": len(per_clip), "seconds": round(seconds, 1),
         "sample_rate": rate, "reference": "FluidSynth, FluidR3 GM, program 4 (Electric Piano 1), dry",
@@ -157,6 +200,18 @@ def main(argv: list[str] | None = None) -> int:
         "high_share_db": {name: round(float(np.mean([c["high_share_db"][name] for c in per_clip])), 2)
                           for name in per_clip[0]["high_share_db"]} if per_clip else {},
         "held_notes": held,
+        "held_chords": chords,
+        "test_clips_worst_dc": {name: max(c["worst_dc"][name] for c in per_clip) for name in held_systems},
+        "test_clips_before_first_note_dbfs": {name: max(c["before_first_note_dbfs"][name] for c in per_clip)
+                                              for name in held_systems},
+        "targets": {"chords_off_harmonic_db": CHORD_TARGET_DB, "dc": DC_TARGET,
+                    "before_first_note_dbfs": SILENCE_TARGET_DBFS,
+                    "model_meets": {
+                        "chords": bool(chords["worst_off_harmonic_db"]["model"] <= CHORD_TARGET_DB),
+                        "dc": bool(max(chords["worst_dc"]["model"], *(c["worst_dc"]["model"] for c in per_clip)) <= DC_TARGET),
+                        "silence": bool(max(chords["before_first_note_dbfs"]["model"],
+                                            *(c["before_first_note_dbfs"]["model"] for c in per_clip))
+                                        <= SILENCE_TARGET_DBFS)}},
         "model_beats_both": {m: bool(means["model"][m] < min(means["excitation"][m], means["sine"][m]))
                              for m in METRICS},
         "model_beats_both_per_clip": {m: round(float(np.mean([c["model"][m] < min(c["excitation"][m], c["sine"][m])
@@ -177,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         spectrograms(rows, rate, Path(args.figure), title=title, seconds=n / rate)
     decay_chart(held["c2-c6"]["curves_db"], DECAY_POINTS_S, [n.pitch for n in held_notes()], Path(args.decay_figure),
                 title=f"held notes: level after the onset ({Path(args.model).name}, step {train.get('steps')})")
+    chord_chart(chords["chords"], chords["off_harmonic_db"], Path(args.chord_figure), CHORD_TARGET_DB,
+                title=f"held chords: energy off their harmonics ({Path(args.model).name}, step {train.get('steps')})")
     print(json.dumps(report, indent=2))
     return 0
 

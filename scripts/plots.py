@@ -133,3 +133,25 @@ def decay_chart(curves: dict[str, list[list[float]]], points_s: Sequence[float],
     fig.tight_layout()
     fig.savefig(png, bbox_inches="tight")
     plt.close(fig)
+
+
+def chord_chart(names: Sequence[str], figures: dict[str, list[float]], png: Path, target_db: float,
+                title: str = "") -> None:
+    """Each system's off-harmonic energy per held chord (dB re its harmonics), the target
+    as a dashed line: lower is cleaner."""
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(names)), 3.4), dpi=110)
+    x = np.arange(len(names))
+    for name, values in figures.items():
+        ax.plot(x, values, marker="o", markersize=3, label=name,
+                linewidth=2.2 if name == "reference" else 1.2, color="black" if name == "reference" else None)
+    ax.axhline(target_db, linestyle="--", color="grey", linewidth=1, label=f"target {target_db:g} dB")
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=70, fontsize=7)
+    ax.set_ylabel("off-harmonic energy, dB re harmonics")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(png, bbox_inches="tight")
+    plt.close(fig)

@@ -2,7 +2,7 @@
 """Train the neural synth (liveai.models.synth) on FluidSynth's rendering of the corpus.
 
     .venv/bin/python scripts/prepare_audio.py              # the audio, once
-    .venv/bin/python scripts/train_synth.py --steps 4000
+    .venv/bin/python scripts/train_synth.py --steps 4000   # a fresh synth: the linear form, 7 channels
     .venv/bin/python scripts/train_synth.py --resume auto
     .venv/bin/python scripts/train_synth.py --init models/synth.pt --cfg features=7 --hand-over 0:4
                                              # fine-tune with the new inputs, the decaying
@@ -52,7 +52,15 @@ from liveai.music.note import Note  # noqa: E402
 class Clips:
     """A split's clips: audio (float32) and features (float16), each clip from 0."""
 
-    def __init__(self, path: Path, config: SynthConfig, limit: int | None = None, desc: str = "") -> None:
+    def __init__(self, paths: Sequence[Path], config: SynthConfig, limit: int | None = None, desc: str = "") -> None:
+        self.audio: list[torch.Tensor] = []
+        self.features: list[torch.Tensor] = []
+        self.notes: list[list[Note]] = []
+        for path in paths:
+            self.read(path, config, limit, desc)
+        self.lengths = np.array([len(a) for a in self.audio])
+
+    def read(self, path: Path, config: SynthConfig, limit: int | None, desc: str) -> None:
         with np.load(path) as z:
             audio, starts, notes, counts = z["audio"], z["starts"], z["notes"], z["note_counts"]
             rate = int(z["sample_rate"])
@@ -60,18 +68,14 @@ class Clips:
             raise SystemExit(f"{path} is at {rate} Hz; the model at {config.sample_rate}")
         ends = np.append(starts[1:], len(audio))
         firsts = np.concatenate([[0], np.cumsum(counts)])
-        self.audio: list[torch.Tensor] = []
-        self.features: list[torch.Tensor] = []
-        self.notes: list[list[Note]] = []
         n = len(starts) if limit is None else min(limit, len(starts))
-        for i in tqdm(range(n), desc=f"features {desc}", unit="clip"):
+        for i in tqdm(range(n), desc=f"features {desc} {path.parent.name}", unit="clip"):
             sound = torch.from_numpy(audio[starts[i]:ends[i]].astype(np.float32) / 32768.0)
             rows = notes[firsts[i]:firsts[i + 1]]
             clip_notes = [Note(float(s), float(e), int(p), int(v)) for s, e, p, v in rows]
             self.audio.append(sound)
             self.notes.append(clip_notes)
             self.features.append(features_of_notes(clip_notes, len(sound), config, seed=i)[0].half())
-        self.lengths = np.array([len(a) for a in self.audio])
 
     def window(self, i: int, start: int, length: int, warmup: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(features (F, warmup + length), audio (length,)) of clip i from `start`; silence before 0."""
@@ -127,9 +131,13 @@ def evaluate(model: SynthNet, windows: list[tuple[torch.Tensor, torch.Tensor]], 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(ROOT / "data" / "audio"))
+    ap.add_argument("--data", action="append", default=[],
+                    help="a folder of train.npz and val.npz (scripts/prepare_audio.py; default data/audio); "
+                         "given again, each one's train clips are added, the first one's val scores")
     ap.add_argument("--out", default=str(ROOT / "runs" / "synth"))
     ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="a wall-clock budget: the schedule runs over whichever of it and --steps ends first")
     ap.add_argument("--batch-size", type=int, default=8, help="per process")
     ap.add_argument("--crop-s", type=float, default=0.25)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -161,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"}
     elif init:
         cfg = {**{k: v for k, v in init["config"].items() if k != "arch"}, **parse_cfg("synth", args.cfg)}
-    else:
-        cfg = parse_cfg("synth", args.cfg)
+    else:  # a fresh synth: the linear form (#20) with all seven channels, unless told otherwise
+        cfg = {**FRESH, **parse_cfg("synth", args.cfg)}
     model: Any = build_model("synth", cfg).to(device)
     if init is not None:
         grow_into(model, init["model"], [tuple(int(c) for c in pair.split(":")) for pair in args.hand_over])
@@ -170,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     config: SynthConfig = model.config
     warmup = model.receptive_field - 1
     length = round(args.crop_s * config.sample_rate)
-    data = Path(args.data)
-    train = Clips(data / "train.npz", config, args.train_clips, "train")
-    val = Clips(data / "val.npz", config, desc="val")
+    folders = [Path(d) for d in args.data] or [ROOT / "data" / "audio"]
+    train = Clips([d / "train.npz" for d in folders], config, args.train_clips, "train")
+    val = Clips([folders[0] / "val.npz"], config, desc="val")
     val_rng = np.random.default_rng(1234)  # the same windows at every evaluation
     val_windows = []
     for _ in range(args.eval_windows):
@@ -207,8 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     t_start = t_log = time.time()
     acc, n_acc = 0.0, 0
     bar = tqdm(total=args.steps, initial=step, desc="synth", unit="step", disable=not main_proc, smoothing=0.02)
-    while step < args.steps:
-        progress = min(step / max(args.steps, 1), 1.0)
+    budget = args.minutes * 60 if args.minutes else float("inf")
+
+    def progress_now() -> float:
+        return max(step / max(args.steps, 1), (wall_prior + time.time() - t_start) / budget)
+
+    while progress_now() < 1.0:
+        progress = min(progress_now(), 1.0)
         lr = args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * progress))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -230,19 +243,27 @@ def main(argv: list[str] | None = None) -> int:
             bar.set_postfix(mrstft=rec["train_mrstft"])
             log_json(rec)
             acc, n_acc, t_log = 0.0, 0, time.time()
-        if (step % args.eval_every == 0 or step == args.steps) and main_proc:
+        last = progress_now() >= 1.0
+        if world > 1 and args.minutes:  # every rank stops at the same step: the first to run out of time
+            flag = torch.tensor([float(last)], device=device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            last = bool(flag.item())
+        if (step % args.eval_every == 0 or last) and main_proc:
             figures = evaluate(unwrap(model), val_windows, warmup)
             improved = figures["mrstft"] < best
             best = min(best, figures["mrstft"])
             run.evaluated(step, figures, improved, model, train_info(figures), opt, bar, "synth", SYNTH_CURVES)
-        if step % args.eval_every == 0:
+        if step % args.eval_every == 0 or last:
             run.barrier()
+        if last:
+            break
     bar.close()
     say(f"done: {step} steps, best validation MR-STFT {best:.4f}, checkpoints in {out}")
     run.close()
     return 0
 
 
+FRESH = {"features": 7, "linear": True}
 SYNTH_CURVES = {"train_mrstft": "train MR-STFT", "val_mrstft": "validation MR-STFT"}
 
 if __name__ == "__main__":

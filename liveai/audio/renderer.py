@@ -4,16 +4,17 @@ render process and `liveai render` both play through it, so what a file renders 
 what the stream plays (which then applies `audio.gain`).
 
 `compile_step` makes the network's step a TorchScript function of matrix products
-(`MatmulStep`): 0.39 ms for 256 samples on this CPU, where the eager convolutions take
-1.58 (measured in one run, one thread, while another job used the other core). It runs
+(`MatmulStep`; `LinearMatmulStep` for the linear form): 0.39 ms for 256 samples on this
+CPU, where the eager convolutions take 1.58 (the first form, measured in one run, one
+thread, while another job used the other core). It runs
 without Python between the layers and releases the GIL while it runs, so the event
 loop gets it back.
 
 Idle costs nothing. When no voice sounds, the features are zeros, and once the network
 has heard zeros for its whole receptive field its state no longer moves and its output
-is one constant (its silence, near but not exactly zero). Such a block is that
-constant, with neither features nor network computed: the same samples the network
-would give, so streaming still equals offline.
+is one constant (its silence: exactly zero for the linear form, near zero for the
+first synths). Such a block is that constant, with neither features nor network
+computed: the same samples the network would give, so streaming still equals offline.
 """
 
 from __future__ import annotations
@@ -74,12 +75,58 @@ class MatmulStep(torch.nn.Module):
         return torch.addmm(self.out2_b, self.out2_w, hidden), new_pasts
 
 
+def columns(conv: torch.nn.Conv1d, index: torch.Tensor, features: int) -> torch.Tensor:
+    """A 1x1 convolution of some feature channels as a matrix over all of them (zeros
+    in the columns it does not hear): one product with the whole block of features."""
+    w = torch.zeros(conv.weight.shape[0], features)
+    w[:, index] = conv.weight.detach()[:, :, 0].float()
+    return w
+
+
+class LinearMatmulStep(torch.nn.Module):
+    """SynthNet.step of the linear form (`SynthConfig.linear`) for one stream, as matrix
+    products: the audio path without biases, every block's gains in one product."""
+
+    def __init__(self, net: SynthNet) -> None:
+        super().__init__()
+        c = net.config
+        self.channels, self.kernel = c.channels, c.kernel
+        self.dilations = [int(b.dilation) for b in net.blocks]
+        self.inp_w = columns(net.inp, net.audio_index, c.features)
+        first, second = net.control[0], net.control[2]
+        self.c1_w, self.c1_b = columns(first, net.control_index, c.features), first.bias.detach()[:, None].clone()
+        self.c2_w, self.c2_b = second.weight.detach()[:, :, 0].clone(), second.bias.detach()[:, None].clone()
+        self.gain_w, self.gain_b = net.gains.weight.detach()[:, :, 0].clone(), net.gains.bias.detach()[:, None].clone()
+        self.conv_w = [b.conv.weight.detach().permute(0, 2, 1).reshape(c.channels, -1).contiguous() for b in net.blocks]
+        self.mix_w = [b.mix.weight.detach()[:, :, 0].clone() for b in net.blocks]
+        self.out_w = net.out.weight.detach()[:, :, 0].clone()
+
+    def forward(self, features: torch.Tensor, pasts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        x = torch.mm(self.inp_w, features[0])  # (C, T)
+        n = x.shape[1]
+        h = torch.tanh(torch.addmm(self.c2_b, self.c2_w, torch.tanh(torch.addmm(self.c1_b, self.c1_w, features[0]))))
+        gains = torch.sigmoid(torch.addmm(self.gain_b, self.gain_w, h))  # (L * C, T)
+        skips = x.new_zeros(self.out_w.shape[1], n)
+        new_pasts: list[torch.Tensor] = []
+        for i in range(len(self.dilations)):
+            d = self.dilations[i]
+            padded = torch.cat([pasts[i][0], x], dim=1)
+            taps = torch.cat([padded[:, j * d: j * d + n] for j in range(self.kernel)], dim=0)
+            gated = torch.mm(self.conv_w[i], taps) * gains[i * self.channels:(i + 1) * self.channels]
+            mixed = torch.mm(self.mix_w[i], gated)
+            x = x + mixed[: self.channels]
+            skips = skips + mixed[self.channels:]
+            new_pasts.append(padded[:, padded.shape[1] - (self.kernel - 1) * d:][None])
+        return torch.mm(self.out_w, skips), new_pasts
+
+
 def compile_step(net: SynthNet) -> Step:
     """The network's step for one stream: matrix products, compiled by TorchScript
     (its deprecation warning is silenced, as the continuation models' runtime does)."""
+    step = LinearMatmulStep(net.eval()) if net.config.linear else MatmulStep(net.eval())
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
-        return torch.jit.script(MatmulStep(net.eval()).eval())  # type: ignore[no-any-return]
+        return torch.jit.script(step.eval())  # type: ignore[no-any-return]
 
 
 class SynthRenderer:

@@ -142,7 +142,8 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
     assert meta["program"] == 4 and meta["splits"]["train"]["clips"] == 3
     assert 3 * 1.5 <= meta["splits"]["train"]["seconds"] <= 3 * 2.5  # each clip: up to 2 s and the release tail
 
-    train_synth(audio, tmp_path / "run", 3)
+    first = ("--cfg", "features=4", "--cfg", "linear=0")  # the first synth's form: the fine-tune below grows it
+    train_synth(audio, tmp_path / "run", 3, *first)
     assert "resumed" in train_synth(audio, tmp_path / "run", 5, "--resume", "auto")
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "val_mrstft" in r] == [3, 5]
@@ -151,8 +152,9 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
     assert info["train_info"]["steps"] == 5 and model.config.channels == 4
     train_synth(audio, tmp_path / "ddp", 2, launcher=[str(Path(sys.executable).with_name("torchrun")),
                                                        "--standalone", "--nproc-per-node", "2"])
-    _, info = load_checkpoint(tmp_path / "ddp" / "last.pt", "cpu", archs=("synth",))
+    fresh, info = load_checkpoint(tmp_path / "ddp" / "last.pt", "cpu", archs=("synth",))
     assert info["train_info"]["world_size"] == 2
+    assert fresh.config.linear and fresh.config.features == 7  # a fresh synth is the linear form (#20)
 
     # Fine-tuned with the channels that hear each note's age: it starts from the first
     # synth's weights and sounds as it did until it learns to use them.

@@ -4,6 +4,7 @@ convolutions play, block by block; reset restarts bit-identically."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from liveai.audio.features import LIVEAI
@@ -14,13 +15,16 @@ from liveai.music.note import Note
 NOTES = [Note(0.01 * i, 0.01 * i + 0.2, 50 + 3 * i, 60 + 5 * i) for i in range(12)]
 
 
-def net() -> SynthNet:
+def net(linear: bool = False) -> SynthNet:
     torch.manual_seed(3)
-    return SynthNet(SynthConfig(channels=8, skip=6, dilations=(1, 2, 4, 8, 16, 32))).eval()
+    features = 7 if linear else 4
+    return SynthNet(SynthConfig(channels=8, skip=6, dilations=(1, 2, 4, 8, 16, 32), features=features,
+                                linear=linear)).eval()
 
 
-def test_the_compiled_step_plays_what_the_convolutions_play() -> None:
-    model = net()
+@pytest.mark.parametrize("linear", [False, True])
+def test_the_compiled_step_plays_what_the_convolutions_play(linear: bool) -> None:
+    model = net(linear)
     compiled = render_notes(SynthRenderer(model, scripted=True), NOTES, block=256)
     eager = render_notes(SynthRenderer(model, scripted=False), NOTES, block=777)
     assert compiled.shape == eager.shape == (round((0.11 + 0.2 + 0.5) * 48_000),)

@@ -58,3 +58,54 @@ def test_a_feature_count_the_builder_cannot_make_is_refused():
     with pytest.raises(CheckpointError, match="synth config: features: 6"):
         build_model("synth", {"features": 6})
     assert build_model("synth", {"features": 7}).config.features == 7
+
+
+# The linear form (#20): the audio path is linear in the excitation, the controls
+# (pitch, loudness) only turn its gains.
+AUDIO, CONTROL = [0, 1, 4, 5, 6], [2, 3]
+
+
+@pytest.fixture(scope="module")
+def linear() -> SynthNet:
+    torch.manual_seed(0)
+    return SynthNet(SynthConfig(features=7, linear=True, channels=8, skip=8, dilations=(1, 2, 4, 8, 16, 32))).eval()
+
+
+def seven(t: int, seed: int) -> torch.Tensor:
+    x = torch.randn(1, 7, t, generator=torch.Generator().manual_seed(seed))
+    x[:, CONTROL] = torch.tensor([[-0.5], [1.0]])  # a held chord's controls: steady
+    return x
+
+
+def test_the_linear_form_streams_like_offline(linear):
+    with torch.no_grad():
+        assert_streams_like_offline(lambda: Streamer(linear), linear.forward, seven(3000, 4), delay=linear.delay)
+
+
+def test_silence_in_is_exact_silence_out_whatever_the_controls(linear):
+    """No bias on the audio path: a synth at rest plays zeros, not a click and a DC
+    offset (the first form's rest output was -0.066 at the first sample)."""
+    x = torch.zeros(1, 7, 4000)
+    x[:, CONTROL] = torch.randn(2, 4000, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        assert torch.equal(linear(x), torch.zeros(1, 4000))
+
+
+def test_voices_add_without_intermodulation(linear):
+    """Under the same controls, the output of two excitations summed is the sum of their
+    outputs: a chord's notes cannot make difference tones (the first form's tanh x
+    sigmoid and relu of the summed voices did)."""
+    a, b = seven(3000, 6), seven(3000, 7)
+    both = a.clone()
+    both[:, AUDIO] += b[:, AUDIO]
+    with torch.no_grad():
+        assert torch.allclose(linear(both), linear(a) + linear(b), atol=1e-5)
+
+
+def test_the_controls_turn_the_gains(linear):
+    """The controls are heard: a lower pitch or a softer note changes the output."""
+    x = seven(2000, 8)
+    other = x.clone()
+    other[:, CONTROL] = torch.tensor([[1.0], [0.3]])
+    with torch.no_grad():
+        assert (linear(x) - linear(other)).abs().max() > 1e-3

@@ -1,0 +1,110 @@
+"""How clean the synth's chords are (#20), for scripts/eval_synth.py and the tests: one
+code path for the synth and for FluidSynth.
+
+- Off-harmonic energy: a held chord's spectrum (a 1 s steady segment, Blackman-Harris
+  window, 1 Hz bins) split into the bins within `tolerance` of a harmonic of one of its
+  notes (equal temperament, A4 = 440 Hz) and the rest, from 20 Hz to 8 kHz; the rest's
+  energy relative to the harmonics', dB. A synth that adds only its notes' harmonics
+  scores low; distortion of the summed voices (intermodulation, the difference tones of
+  a tanh) lands between them.
+- DC: the largest |mean| over any second, weighted by a Hann window (a plain mean of a
+  low note's fundamental over a second that cuts one of its periods reads its leakage as
+  DC: 1e-4 from a 65 Hz tone of amplitude 0.02; the Hann window keeps only what is
+  below about 2 Hz).
+- Start: the peak level before the first note, dBFS (a synth at rest should be silent).
+
+`CHORDS` is the chord set of the card: triads, sevenths and clusters on C2..C6, each
+held alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..music.note import Note
+
+A4 = 440.0
+LOW_HZ, HIGH_HZ = 20.0, 8000.0  # the band measured
+SHAPES = {"major": (0, 4, 7), "minor": (0, 3, 7), "dominant 7th": (0, 4, 7, 10), "major 7th": (0, 4, 7, 11),
+          "cluster": (0, 1, 2)}
+ROOTS = (36, 48, 60, 72, 84)  # C2..C6
+HOLD_S, GAP_S, VELOCITY = 2.0, 1.0, 90
+SEGMENT = (0.5, 1.5)  # s after the onset: the steady part measured (past the knock, before the release)
+LEAD_S = 1.5  # silence before the first chord: the start is measured there
+
+
+def hz(pitch: int) -> float:
+    return A4 * 2.0 ** ((pitch - 69) / 12)
+
+
+def chord_set() -> list[tuple[str, tuple[int, ...]]]:
+    """(name, pitches) of every chord of the set: each shape on each root."""
+    return [(f"{name} {root}", tuple(root + i for i in shape)) for root in ROOTS for name, shape in SHAPES.items()]
+
+
+def chord_notes(chords: Sequence[tuple[int, ...]], hold_s: float = HOLD_S, gap_s: float = GAP_S,
+                velocity: int = VELOCITY, lead_s: float = LEAD_S) -> list[Note]:
+    """Each chord held `hold_s`, alone, `gap_s` apart, the first after `lead_s` of silence."""
+    step = hold_s + gap_s
+    return [Note(lead_s + i * step, lead_s + i * step + hold_s, p, velocity)
+            for i, pitches in enumerate(chords) for p in pitches]
+
+
+def onsets(chords: int, hold_s: float = HOLD_S, gap_s: float = GAP_S, lead_s: float = LEAD_S) -> list[float]:
+    return [lead_s + i * (hold_s + gap_s) for i in range(chords)]
+
+
+def harmonic_mask(pitches: Sequence[int], freqs: np.ndarray, tolerance_hz: float = 5.0,
+                  relative: float = 0.002) -> np.ndarray:
+    """The bins within tolerance_hz + relative x f of a harmonic of one of `pitches`."""
+    mask = np.zeros(len(freqs), dtype=bool)
+    for pitch in pitches:
+        f0 = hz(pitch)
+        for f in f0 * np.arange(1, int(HIGH_HZ / f0) + 2):
+            mask |= np.abs(freqs - f) <= tolerance_hz + relative * f
+    return mask
+
+
+def off_harmonic_db(audio: np.ndarray, pitches: Sequence[int], rate: int) -> float:
+    """The energy off the harmonics of `pitches` relative to the energy on them, dB, in
+    `audio` (a steady segment of the chord, its length the FFT's)."""
+    x = np.asarray(audio, dtype=np.float64)
+    n = len(x)
+    k = np.arange(n) / n
+    window = 0.35875 - 0.48829 * np.cos(2 * np.pi * k) + 0.14128 * np.cos(4 * np.pi * k) - 0.01168 * np.cos(6 * np.pi * k)
+    power = np.abs(np.fft.rfft(x * window)) ** 2
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    band = (freqs >= LOW_HZ) & (freqs <= HIGH_HZ)
+    on = harmonic_mask(pitches, freqs) & band
+    off = ~on & band
+    return float(10 * np.log10((power[off].sum() + 1e-30) / (power[on].sum() + 1e-30)))
+
+
+def chord_figures(audio: np.ndarray, chords: Sequence[tuple[int, ...]], rate: int,
+                  starts: Sequence[float] | None = None) -> list[float]:
+    """off_harmonic_db of each chord's SEGMENT in `audio` (rendered from chord_notes)."""
+    starts = onsets(len(chords)) if starts is None else starts
+    a, b = SEGMENT
+    return [off_harmonic_db(audio[round((s + a) * rate):round((s + b) * rate)], pitches, rate)
+            for s, pitches in zip(starts, chords)]
+
+
+def worst_dc(audio: np.ndarray, rate: int) -> float:
+    """The largest |Hann-weighted mean| over one-second windows (hopping by a quarter
+    second); a shorter sound, its own length."""
+    x = np.asarray(audio, dtype=np.float64)
+    if not len(x):
+        return 0.0
+    n = min(rate, len(x))
+    weights = np.hanning(n + 2)[1:-1]  # no zero ends: a one-sample sound is its own mean
+    weights /= weights.sum()
+    starts = np.arange(0, len(x) - n + 1, max(n // 4, 1))
+    return float(max(abs(x[s:s + n] @ weights) for s in starts))
+
+
+def peak_dbfs(audio: np.ndarray) -> float:
+    """The peak level of `audio`, dBFS (-inf-free: exact silence is -300)."""
+    peak = float(np.abs(np.asarray(audio, dtype=np.float64)).max()) if len(audio) else 0.0
+    return 20 * np.log10(max(peak, 1e-15))
