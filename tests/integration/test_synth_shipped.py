@@ -1,7 +1,8 @@
 """The shipped synth, as liveai plays it: its own output has no click where a note ends
 or is stolen, and a held note dies away, the higher the sooner, as the card says. Its
 held chords carry their notes' harmonics and next to nothing between them; it is
-silent before the first note, and has no DC (#20).
+silent before the first note, and has no DC (#20): the card's 1e-4 over any second,
+which the network alone misses and its DC blocker meets.
 
 A click is splatter: energy above the notes' partials (the excitation's 16 harmonics
 reach 7 kHz for the A4 here) in the moments after the event. A stolen voice cut dead puts
@@ -16,9 +17,8 @@ import numpy as np
 import pytest
 
 from liveai.audio.features import LIVEAI
-from liveai.audio.harmonics import chord_figures, chord_notes, peak_dbfs, worst_dc
+from liveai.audio.harmonics import chord_figures, chord_notes, chord_set, peak_dbfs, worst_dc
 from liveai.audio.renderer import SynthRenderer, render_notes
-from liveai.data.audio import fluidsynth_render
 from liveai.music.note import Note
 from liveai.runtime.loading import load_synth
 
@@ -92,14 +92,47 @@ def test_held_chords_carry_only_their_harmonics(net) -> None:
     assert max(figures) <= -40.0, figures
 
 
-def test_silence_before_the_first_note_and_no_dc(net) -> None:
+def test_silence_before_the_first_note(net) -> None:
     """A render whose first note is 1.5 s in is silent until it (the first synths began
-    with a click of -23.6 dBFS), and low notes add no DC shift: their mean over any
-    second stays within 2.5 times FluidSynth's own by the same measure (the onset of a
-    low note has some; FluidSynth 1.0e-4 here, the shipped synth 1.9e-4, the first
-    synths 5e-3; the card's target of 1e-4 is not met)."""
-    notes = [Note(1.5, 4.0, 36, 110), Note(1.5, 4.0, 43, 100), Note(4.5, 6.0, 28, 120)]
-    audio = render_notes(SynthRenderer(net), notes)
+    with a click of -23.6 dBFS)."""
+    audio = render_notes(SynthRenderer(net), [Note(1.5, 4.0, 36, 110), Note(1.5, 4.0, 43, 100)])
     assert peak_dbfs(audio[:round(1.5 * SR)]) <= -80.0
-    reference = worst_dc(fluidsynth_render(notes, SR), SR)
-    assert worst_dc(audio, SR) <= 2.5 * reference, (worst_dc(audio, SR), reference)
+
+
+# Test piece 22 of the corpus's 40 (their canonical rendering, data/synth/audio/test.npz):
+# the one whose DC was the largest; (start s, end s, pitch, velocity).
+PIECE = [Note(*n) for n in [
+    (0.100, 1.748, 68, 68), (0.350, 1.748, 70, 60), (0.600, 1.748, 71, 65), (0.850, 1.748, 73, 72),
+    (1.100, 3.073, 40, 63), (1.100, 1.850, 56, 51), (1.100, 3.073, 59, 72), (1.100, 1.850, 63, 72),
+    (1.100, 1.872, 75, 72), (1.350, 3.073, 47, 56), (1.600, 3.073, 52, 47), (1.850, 3.073, 56, 54),
+    (1.850, 3.073, 63, 77), (1.850, 3.089, 80, 70), (2.600, 3.089, 75, 70), (3.100, 5.062, 51, 57),
+    (3.100, 3.350, 54, 57), (3.100, 5.062, 58, 79), (3.100, 3.600, 61, 84), (3.100, 4.600, 73, 63),
+    (3.350, 5.062, 54, 53), (3.600, 5.062, 61, 84), (3.850, 5.062, 66, 78), (3.850, 4.958, 78, 88),
+    (4.600, 5.127, 73, 65), (5.100, 9.022, 44, 54), (5.100, 6.850, 59, 60), (5.100, 8.850, 63, 65),
+    (5.100, 7.998, 71, 68), (5.350, 9.022, 51, 60), (5.600, 7.350, 56, 33), (5.850, 7.600, 58, 45),
+    (5.850, 8.600, 61, 57), (6.850, 9.022, 59, 45), (7.350, 8.350, 56, 25), (7.600, 8.600, 58, 41),
+    (7.850, 8.600, 66, 88), (8.100, 9.068, 68, 63), (8.350, 9.022, 56, 42), (8.350, 9.068, 70, 69),
+    (8.600, 9.022, 58, 50), (8.600, 9.022, 61, 90), (8.600, 9.022, 66, 38), (8.600, 9.068, 71, 70),
+    (8.850, 9.022, 63, 86), (8.850, 9.127, 73, 85), (9.100, 11.151, 40, 77), (9.100, 9.850, 56, 63),
+    (9.100, 11.151, 59, 82), (9.100, 11.151, 63, 85), (9.100, 10.600, 75, 85), (9.350, 11.151, 47, 54),
+    (9.600, 10.600, 52, 48), (9.850, 11.151, 56, 42), (9.850, 11.100, 66, 53), (9.850, 10.668, 80, 72),
+    (10.600, 11.151, 52, 47), (10.600, 11.074, 75, 60), (11.100, 12.000, 39, 68), (11.100, 11.600, 58, 62),
+    (11.100, 12.000, 61, 86), (11.100, 11.850, 66, 72), (11.100, 11.894, 73, 70), (11.350, 12.000, 51, 56),
+    (11.600, 12.000, 58, 59), (11.850, 12.000, 66, 82), (11.870, 12.000, 80, 56),
+]]
+DC_TARGET = 1e-4  # the card's: |Hann-weighted mean| over any second
+
+
+def test_no_dc_on_the_low_chords_nor_a_test_piece(net) -> None:
+    """Low notes shift no DC: the mean over any second (Hann-weighted) stays within the
+    card's 1e-4 on the chord set's chords on C2 and C3 (where the DC is; FluidSynth 1.4e-4
+    there by the same measure), on a low chord with an E1 after it, and on a test piece.
+    The network alone gives 2.2e-4 on the chords (a low note's onset and its knock have
+    content below 2 Hz), the first synths 3.7e-4 even through the DC blocker; the
+    blocker brings the shipped synth's to 2e-5."""
+    chords = [pitches for _, pitches in chord_set()]
+    low = [c for c in chords if c[0] < 60]
+    lows = [Note(1.5, 4.0, 36, 110), Note(1.5, 4.0, 43, 100), Note(4.5, 6.0, 28, 120)]
+    figures = {name: worst_dc(render_notes(SynthRenderer(net), notes), SR)
+               for name, notes in (("chords", chord_notes(low)), ("lows", lows), ("piece", PIECE))}
+    assert max(figures.values()) <= DC_TARGET, figures
