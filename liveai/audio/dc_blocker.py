@@ -43,8 +43,13 @@ class DCBlocker:
         for start in range(0, len(x), STRETCH):
             part = x[start:start + STRETCH]
             n = len(part)
-            d = np.diff(part, prepend=self.last_in)
-            y = self.rising[:n] * (self.last_out + np.cumsum(d * self.falling[:n]))
+            y = np.empty(n)  # the first difference, then the recursion, in place
+            y[0] = part[0] - self.last_in
+            np.subtract(part[1:], part[:-1], out=y[1:])
+            y *= self.falling[:n]
+            np.cumsum(y, out=y)
+            y += self.last_out
+            y *= self.rising[:n]
             out[start:start + n] = y
             self.last_in, self.last_out = float(part[-1]), float(y[-1])
         if abs(self.last_out) < TINY:
