@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+import math
+
+import numpy as np
 import torch
 
 BLOCK_SIZES = (1, 7, 64, 256, 1000)
@@ -42,3 +45,15 @@ def assert_streams_like_offline(make: Callable[[], Streaming], offline: Callable
         n = expected.shape[-1] - delay
         error = (got[..., delay:delay + n] - expected[..., :n]).abs().max().item()
         assert error <= atol, f"blocks of {sizes[:6]}...: streamed differs from offline by {error:.2e}"
+
+
+def one_pole_high_pass(x: np.ndarray, corner_hz: float = 5.0, rate: int = 48_000) -> np.ndarray:
+    """The DC blocker's definition, one sample at a time from a zero state:
+    y[n] = x[n] - x[n-1] + R y[n-1], R = exp(-2 pi corner / rate)."""
+    r = math.exp(-2 * math.pi * corner_hz / rate)
+    y, last_in, last_out = np.zeros(len(x)), 0.0, 0.0
+    for i, v in enumerate(np.asarray(x, dtype=np.float64)):
+        last_out = v - last_in + r * last_out
+        last_in = v
+        y[i] = last_out
+    return y

@@ -15,6 +15,9 @@ has heard zeros for its whole receptive field its state no longer moves and its 
 is one constant (its silence: exactly zero for the linear form, near zero for the
 first synths). Such a block is that constant, with neither features nor network
 computed: the same samples the network would give, so streaming still equals offline.
+
+Every block then passes the DC blocker (`dc_blocker`, a 5 Hz high-pass; its state is
+reset with the rest): the network's slow offset after low notes is not played.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import torch
 
 from ..models.synth import SynthNet
 from ..music.note import Note
+from .dc_blocker import DCBlocker
 from .features import NoteEvent, NoteFeatures, blocks_of, note_events
 
 Step = Callable[[torch.Tensor, list[torch.Tensor]], tuple[torch.Tensor, list[torch.Tensor]]]
@@ -137,6 +141,7 @@ class SynthRenderer:
         self.seed = seed
         self.step: Step = compile_step(net) if scripted else net.step
         self.reach = net.receptive_field  # zeros heard for this long: the state is at rest
+        self.blocker = DCBlocker(self.sample_rate)
         self.reset()
 
     def warm_up(self, n: int, times: int = 4) -> None:
@@ -153,6 +158,7 @@ class SynthRenderer:
         self.quiet = 0  # samples of silent features the network has heard since it last heard a voice
         self.rest: float | None = None  # its output once at rest, when it has been seen
         self.skipped = 0  # silent blocks not computed
+        self.blocker.reset()
 
     @property
     def sample(self) -> int:
@@ -162,6 +168,10 @@ class SynthRenderer:
     def render(self, n: int, events: Sequence[NoteEvent] = ()) -> np.ndarray:
         """The next n samples (float32); `events` are (offset in the block, pitch,
         velocity, layer; velocity 0 = off), in order (liveai.audio.features)."""
+        return self.blocker.process(self._network(n, events))
+
+    def _network(self, n: int, events: Sequence[NoteEvent]) -> np.ndarray:
+        """The network's own output for the next n samples (before the DC blocker)."""
         if events or not self.features.silent():
             self.quiet, self.rest = 0, None
             return self._run(self.features.block(n, events))

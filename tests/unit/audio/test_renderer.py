@@ -11,6 +11,7 @@ from liveai.audio.features import LIVEAI
 from liveai.audio.renderer import SynthRenderer, render_notes
 from liveai.models.synth import SynthConfig, SynthNet
 from liveai.music.note import Note
+from streaming import one_pole_high_pass
 
 NOTES = [Note(0.01 * i, 0.01 * i + 0.2, 50 + 3 * i, 60 + 5 * i) for i in range(12)]
 
@@ -71,3 +72,27 @@ def test_an_idle_block_runs_no_network() -> None:
     assert len(steps) == ran and renderer.skipped == 101
     renderer.render(256, [(0, 64, 100, LIVEAI)])  # a note: the network plays again
     assert len(steps) == ran + 1
+
+
+class Bypass:
+    """No DC blocker: the network's own output."""
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        return block
+
+    def reset(self) -> None:
+        pass
+
+
+def test_what_it_plays_is_the_network_through_the_dc_blocker_in_any_blocks() -> None:
+    """The renderer's output is the network's through the one-pole high-pass, sample by
+    sample, whatever the blocks (the blocker's state is streamed with the rest), and a
+    reset restarts the blocker too."""
+    model = net()  # the first form: its silence is a constant near zero, an offset
+    bare = SynthRenderer(model, scripted=False)
+    bare.blocker = Bypass()  # type: ignore[assignment]
+    expected = one_pole_high_pass(render_notes(bare, NOTES, block=256))
+    renderer = SynthRenderer(model, scripted=False)
+    for block in (64, 4096, 256):
+        got = render_notes(renderer, NOTES, block=block)
+        assert np.abs(got - expected).max() < 1e-5, block
