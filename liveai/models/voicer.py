@@ -77,7 +77,14 @@ class Voicer:
             before = np.array(self.chord[1:])
             closer = np.abs(up[..., None] - before).min(-1) < np.abs(pitches[..., None] - before).min(-1)
             pitches = np.where(closer & (up <= ask.high) & (up != ask.melody), up, pitches)
-        ok = self.consonant & (self.count == ask.voices) & (((pitches >= ask.low) & (pitches <= ask.high)) | ~self.present).all(1)
+            # each voice moved on its own: sort the rows again (the cost pairs voices lowest
+            # first) and drop the voicings where a voice landed on another (an octave pair)
+            pitches = np.sort(np.where(self.present, pitches, 1 << 20), axis=1)
+            pitches = np.where(self.present, pitches, ask.melody)
+            apart = ((np.diff(pitches, axis=1) != 0) | ~self.present[:, 1:]).all(1)
+        else:
+            apart = np.ones(len(pitches), dtype=bool)
+        ok = apart & self.consonant & (self.count == ask.voices) & (((pitches >= ask.low) & (pitches <= ask.high)) | ~self.present).all(1)
         if ask.scale is not None:
             in_key = np.zeros(12, dtype=bool)
             in_key[list(ask.scale)] = True

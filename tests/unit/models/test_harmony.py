@@ -117,3 +117,21 @@ def test_above_lets_a_voice_cross_the_melody_where_it_moves_less():
     # the melody drops to E4: under it the voice must leap to C#4 or G#3; above, G#4 is a step from A4
     assert voice(below, 64, voices=1, scale=None, temperature=0.01) in ([61], [56])
     assert voice(above, 64, voices=1, scale=None, above=True, temperature=0.01) == [68]
+
+
+def test_above_never_puts_two_voices_on_one_pitch_and_keeps_them_lowest_first():
+    # octave pairs, as 59 of the shipped voicings hold: moving the lower voice up lands on the upper
+    voicings = ((16, 9, 4), (15, 3), (12, 7, 3), (19, 7), (24, 12, 7), (9, 5), (8, 5, 3), (12, 5))
+    voicer = Voicer(tiny_harmony(voicings=voicings), np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    answered = 0
+    for melody in rng.integers(60, 84, 400):
+        voices = int(rng.integers(2, 4))
+        ok, pitches = voicer.allowed(Ask(int(melody), voices=voices, above=True, low=36, high=96))
+        rows = [sorted(row[:n]) == list(row[:n]) for row, n in zip(pitches[ok], voicer.count[ok])]
+        assert all(rows)  # the cost pairs voices by column, lowest first
+        chosen = voice(voicer, int(melody), voices=voices, scale=None, above=True)
+        if chosen is not None:
+            answered += 1
+            assert len(set(chosen)) == voices and int(melody) not in chosen, (melody, chosen)
+    assert answered > 300
