@@ -31,7 +31,8 @@ class VoicedHarmonizer(ModelHarmonizer):
         event = pending.event
         ask = Ask(event.pitch, KEY_PITCH_CLASS[key], scale in MINOR_SCALES, self.config.voices,
                   scale_of(key, scale).pitch_classes, int(ctx.state["low"]), int(ctx.state["high"]),
-                  self.config.above, beat_position(event.t, ctx), float(ctx.state["temperature"]))
+                  self.config.above, beat_position(event.t, ctx), float(ctx.state["temperature"]),
+                  frozenset(self._held - {event.pitch}))
         return ctx.submit(lambda: self.voicer.voice(ask), lambda voices: self._model_answer(pending, voices, ctx))
 
     def heard(self, voices: list[int], ctx: Context) -> None:

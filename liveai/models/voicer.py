@@ -3,7 +3,8 @@ constraints at every melody note.
 
 The model scores every voicing; the constraints are masks on that choice, never on
 the model: consonance (every interval a 3rd, 4th, 5th, 6th or octave), the key's scale
-(every voice in it), the register (every voice within low..high), the voice count. Voice leading is a cost on the rest: LEADING nats per
+(every voice in it), the register (every voice within low..high), the voice count, the
+held keys (no voice on a pitch the player holds). Voice leading is a cost on the rest: LEADING nats per
 semitone each voice moves from the chord before (the nearest of its voices), and
 PARALLELS nats per parallel fifth or octave. Voices stay under the melody unless
 `above`: then a voice may sound an octave higher where that moves it less.
@@ -43,6 +44,7 @@ class Ask:
     above: bool = False
     onset_q: float | None = None  # quarter notes from a bar line; None: no clock
     temperature: float = 1.0
+    held: frozenset[int] = frozenset()  # pitches the player holds: no voice doubles them
 
 
 class Voicer:
@@ -85,6 +87,8 @@ class Voicer:
         else:
             apart = np.ones(len(pitches), dtype=bool)
         ok = apart & self.consonant & (self.count == ask.voices) & (((pitches >= ask.low) & (pitches <= ask.high)) | ~self.present).all(1)
+        if ask.held:
+            ok &= (~np.isin(pitches, list(ask.held)) | ~self.present).all(1)
         if ask.scale is not None:
             in_key = np.zeros(12, dtype=bool)
             in_key[list(ask.scale)] = True

@@ -56,3 +56,21 @@ def test_by_chooses_the_harmonizer_and_harmony_without_its_model_asks_the_contin
         engine, *_ = make_model_engine("harmonize", harmony=harmony, harmonize__by=by)
         behaviour = engine.sessions.get("osc:p:1").behaviour
         assert type(behaviour) is kind, by
+
+
+def test_no_voice_sounds_on_a_key_the_player_holds():
+    import torch
+
+    model = tiny_harmony(voicings=((12,), (7,), (5,)))
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)  # no preference: without the mask the octave is often chosen
+    for seed in range(12):
+        engine, clock, sink, port = make_model_engine("harmonize", harmony=model, harmonize__voices=1,
+                                                      model__seed=seed)
+        engine.handle(NoteOn(60, 90, t=clock.t, source="osc:p:1"))  # held: C4
+        port.flush()
+        sink.sent.clear()
+        engine.handle(NoteOn(72, 90, t=clock.t, source="osc:p:1"))  # C5 over it
+        port.flush()
+        assert [e.pitch for e in answered(sink, 72)] in ([65], [67]), seed  # F4 or G4, never C4
+        assert engine.stats.counters["deadline_misses"] == 0
