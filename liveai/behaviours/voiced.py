@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..config import Config
 from ..core.context import Context
 from ..core.jobs import JobHandle
+from ..events import NoteOn
 from ..models.harmony import HarmonyModel
 from ..models.voicer import Ask, Voicer
 from ..music.scales import KEY_PITCH_CLASS, scale_of
@@ -25,6 +26,9 @@ class VoicedHarmonizer(ModelHarmonizer):
     def __init__(self, config: Config, listener: Listener, model: HarmonyModel) -> None:
         super().__init__(config, listener)
         self.voicer = Voicer(model, listener.rng)  # touched on the worker thread only
+        # the chord last sounded, the model's or the rule's (melody first): the voicer
+        # leads from it, never from a chord it chose that came too late to sound
+        self._sounded: tuple[int, ...] = ()
 
     def ask(self, pending: _Pending, ctx: Context) -> JobHandle | None:
         key, scale = ctx.state["key"], ctx.state["scale"]
@@ -32,8 +36,12 @@ class VoicedHarmonizer(ModelHarmonizer):
         ask = Ask(event.pitch, KEY_PITCH_CLASS[key], scale in MINOR_SCALES, self.config.voices,
                   scale_of(key, scale).pitch_classes, int(ctx.state["low"]), int(ctx.state["high"]),
                   self.config.above, beat_position(event.t, ctx), float(ctx.state["temperature"]),
-                  frozenset(self._held - {event.pitch}))
+                  frozenset(self._held - {event.pitch}), self._sounded)
         return ctx.submit(lambda: self.voicer.voice(ask), lambda voices: self._model_answer(pending, voices, ctx))
+
+    def answer(self, event: NoteOn, pitches: list[int], ctx: Context) -> None:
+        super().answer(event, pitches, ctx)
+        self._sounded = (event.pitch, *sorted(pitches))
 
     def heard(self, voices: list[int], ctx: Context) -> None:
         pass  # the continuation model did not choose these voices: it does not hear them
@@ -43,6 +51,7 @@ class VoicedHarmonizer(ModelHarmonizer):
 
     def release(self, ctx: Context) -> None:
         super().release(ctx)
+        self._sounded = ()
         voicer = self.voicer
         ctx.submit(voicer.reset)  # on the worker, after the chords before
 

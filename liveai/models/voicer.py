@@ -45,6 +45,9 @@ class Ask:
     onset_q: float | None = None  # quarter notes from a bar line; None: no clock
     temperature: float = 1.0
     held: frozenset[int] = frozenset()  # pitches the player holds: no voice doubles them
+    # the chord last sounded (melody first; () none), when it may not be the one chosen
+    # last (the rule answered, or no one did); None: the last chosen sounded
+    before: tuple[int, ...] | None = None
 
 
 class Voicer:
@@ -58,6 +61,7 @@ class Voicer:
         for i, v in enumerate(voicings):
             self.intervals[i, :len(v)] = v
         self.present = np.arange(3)[None, :] < self.count[:, None]  # (V, 3)
+        self.index = {tuple(v): i for i, v in enumerate(voicings)}
         # trained vocabularies are consonant; any other checkpoint's clusters are never chosen
         self.consonant = np.array([consonant([0, *(-i for i in v)]) for v in voicings])
         self.rng = rng or np.random.default_rng()
@@ -107,6 +111,8 @@ class Voicer:
     def _parallels(self, pitches: np.ndarray, melody: int) -> np.ndarray:
         """(V,) parallel perfect intervals against the last chord, for voicings of its size."""
         before = np.array(self.chord)  # melody first
+        if len(before) not in PAIRS:  # the rule's chord may hold more voices than a voicing
+            return np.zeros(len(pitches))
         i, j = PAIRS[len(before)]  # (P,) each: every pair of parts
         after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)[:, :len(before)]  # (V, n)
         moved = after - before  # (V, n)
@@ -120,6 +126,8 @@ class Voicer:
     def voice(self, ask: Ask) -> list[int] | None:
         """The voices (pitches, lowest first) to sound under `ask.melody`, the state moved
         on; None when the constraints allow no voicing (the caller's rule answers)."""
+        if ask.before is not None and list(ask.before) != self.chord:
+            self._sounded(ask.before)
         x = hm.features(np.array([ask.melody]), ask.tonic, ask.minor, np.array([self.previous_melody]),
                         np.array([hm.beat_of(ask.onset_q)]), ask.voices, np.array([self.previous]))
         logits, self.state = self.model.step(torch.from_numpy(x).to(self.state.h.device), self.state)
@@ -133,6 +141,14 @@ class Voicer:
         chosen = sorted(int(p) for p in pitches[choice][self.present[choice]])
         self.previous, self.chord = choice, [ask.melody, *chosen]
         return chosen
+
+    def _sounded(self, chord: tuple[int, ...]) -> None:
+        """What sounded instead of the last chosen chord: the voice leading goes from it, and
+        the model hears its voicing (when in the vocabulary and under the last melody note)."""
+        self.chord = list(chord)
+        melody, *voices = chord or (-1,)
+        voicing = tuple(melody - p for p in sorted(voices))
+        self.previous = self.index.get(voicing, len(self.count)) if melody == self.previous_melody else len(self.count)
 
     def _draw(self, score: np.ndarray) -> int:
         """From the nucleus (TOP_P of the mass) of softmax(score)."""

@@ -74,3 +74,25 @@ def test_no_voice_sounds_on_a_key_the_player_holds():
         port.flush()
         assert [e.pitch for e in answered(sink, 72)] in ([65], [67]), seed  # F4 or G4, never C4
         assert engine.stats.counters["deadline_misses"] == 0
+
+
+def test_a_chord_that_came_too_late_to_sound_is_not_led_from():
+    import torch
+
+    # C5 after C4: E4 G4 moves no voice from the rule's E4 G4 that sounded under C4; C3 G3
+    # moves least from either chord the model chose under C4 (E3 G3 or C2 G2) and came late
+    model = tiny_harmony(voicings=((8, 5), (24, 17)))
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)  # no preference: voice leading decides
+    for seed in range(8):
+        engine, clock, sink, port = make_model_engine("harmonize", harmony=model, harmonize__voices=2,
+                                                      model__seed=seed)
+        engine.handle(NoteOn(60, 90, t=clock.t, source="osc:p:1"))
+        run_until(engine, clock, clock.t + 0.006)  # past the budget: the rule's triad sounds
+        port.flush()  # the model's chord comes too late and is dropped
+        assert [e.pitch for e in answered(sink, 60)] == [64, 67]
+        engine.handle(NoteOff(60, t=clock.t, source="osc:p:1"))
+        sink.sent.clear()
+        engine.handle(NoteOn(72, 90, t=clock.t, source="osc:p:1"))
+        port.flush()
+        assert [e.pitch for e in answered(sink, 72)] == [64, 67], seed
