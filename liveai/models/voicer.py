@@ -69,7 +69,7 @@ class Voicer:
 
     def reset(self) -> None:
         """Forget what was played (a new phrase, a panic)."""
-        self.state = self.model.init_state(1)
+        self.state: hm.HarmonyState | None = None  # made at the first chord, on the worker (not the loop)
         self.previous = len(self.count)  # none
         self.previous_melody = -1
         self.chord: list[int] = []  # the melody and voices last sounded
@@ -128,6 +128,8 @@ class Voicer:
         on; None when the constraints allow no voicing (the caller's rule answers)."""
         if ask.before is not None and list(ask.before) != self.chord:
             self._sounded(ask.before)
+        if self.state is None:
+            self.state = self.model.init_state(1)
         x = hm.features(np.array([ask.melody]), ask.tonic, ask.minor, np.array([self.previous_melody]),
                         np.array([hm.beat_of(ask.onset_q)]), ask.voices, np.array([self.previous]))
         logits, self.state = self.model.step(torch.from_numpy(x).to(self.state.h.device), self.state)

@@ -135,3 +135,18 @@ def test_above_never_puts_two_voices_on_one_pitch_and_keeps_them_lowest_first():
             answered += 1
             assert len(set(chosen)) == voices and int(melody) not in chosen, (melody, chosen)
     assert answered > 300
+
+
+def test_building_or_resetting_a_voicer_runs_no_model_call():
+    # the behaviour builds its voicer on the event loop at every mode switch: the state is made
+    # at the first chord, on the worker
+    model = tiny_harmony()
+    calls = []
+    init_state = model.init_state
+    model.init_state = lambda *a, **kw: calls.append(a) or init_state(*a, **kw)
+    voicer = Voicer(model, np.random.default_rng(0))
+    voicer.reset()
+    assert calls == []
+    voice(voicer, 72)
+    voice(voicer, 74)
+    assert len(calls) == 1
