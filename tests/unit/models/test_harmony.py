@@ -64,13 +64,18 @@ def voice(voicer: Voicer, melody: int, **kw) -> list[int] | None:
 
 def test_key_register_and_voices_are_masks_on_the_choice():
     voicer = Voicer(tiny_harmony(), np.random.default_rng(0))
+    answered = {}
     for voices in (1, 2, 3):
         for melody in range(60, 80):
             chosen = voice(voicer, melody, voices=voices, scale=None if melody % 2 else C_MAJOR, low=50, high=70)
             if chosen is None:
                 continue
+            answered[voices] = answered.get(voices, 0) + 1
             assert len(chosen) == voices and all(50 <= p <= 70 and p < melody for p in chosen)
             assert melody % 2 or all(p % 12 in C_MAJOR for p in chosen)
+    # the notes where some voicing of that size fits (tiny_harmony has one 1-voice and one
+    # 3-voice voicing): the asserts above ran on these
+    assert answered == {1: 16, 2: 18, 3: 8}
     # nothing allowed (a register above the melody): None, and the caller's rule answers
     assert voice(voicer, 60, low=70, high=90) is None
 
