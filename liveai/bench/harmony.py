@@ -5,7 +5,7 @@ piece's key set (`/liveai/key`): the rule (intervals of the scale), the continua
 model (today's `harmonize.by = "continuation"`: the GRU's next-note choice driven by
 the live job, liveai.behaviours.jobs.harmony), and the harmony model (its Voicer).
 `score` measures consonance, agreement with the real voicing, voice leading and
-diversity on what they played.
+diversity on what they played, and counts the notes the rule voiced for the model.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ LOW, HIGH = HarmonizeConfig.low, HarmonizeConfig.high
 Harmonizer = Callable[[HarmonyPiece, int], list[list[int]]]  # (piece, voices) -> voices per melody note
 
 
+class RuleVoices(list[int]):
+    """The rule's voices where the harmony model had no allowed voicing (counted by `score`)."""
+
+
 def key_of(piece: HarmonyPiece) -> tuple[str, str]:
     """The piece's key as /liveai/key names it."""
     name = next(k for k, pc in KEY_PITCH_CLASS.items() if pc == piece.tonic)
@@ -56,8 +60,8 @@ def with_model(model: HarmonyModel, seed: int = 0, onsets: bool = False) -> Harm
         for m, q in zip(piece.melody, piece.onset_q):
             chosen = voicer.voice(Ask(int(m), piece.tonic, piece.minor, voices, pcs, LOW, HIGH, False,
                                       float(q) if onsets else None, 1.0))
-            out.append(chosen if chosen is not None else RuleHarmonizer(HarmonizeConfig(key=key, scale=scale))
-                       .voices_for(int(m), key, scale))
+            out.append(chosen if chosen is not None else RuleVoices(RuleHarmonizer(
+                HarmonizeConfig(key=key, scale=scale)).voices_for(int(m), key, scale)))
         return out
     return harmonize
 
@@ -120,7 +124,7 @@ class _Steps:
 
 def score(pieces: Sequence[HarmonyPiece], chords: Sequence[list[list[int]]]) -> dict[str, float]:
     """The card's figures over pieces and the voices played at each melody note."""
-    n = consonant_n = matched = real_n = moved_n = parallel_n = 0
+    n = consonant_n = matched = real_n = moved_n = parallel_n = fallbacks = 0
     moved = 0.0
     distinct: list[float] = []
     for piece, played in zip(pieces, chords):
@@ -130,6 +134,7 @@ def score(pieces: Sequence[HarmonyPiece], chords: Sequence[list[list[int]]]) -> 
             m = int(m)
             chord = [m, *sorted(voices)]
             n += 1
+            fallbacks += isinstance(voices, RuleVoices)
             consonant_n += consonant(chord)
             hit, total = pitch_class_share([int(p) for p in real if p >= 0], voices)
             matched, real_n = matched + hit, real_n + total
@@ -143,4 +148,4 @@ def score(pieces: Sequence[HarmonyPiece], chords: Sequence[list[list[int]]]) -> 
             distinct.append(100.0 * len(seen) / len(played))
     return {"chords": n, "consonance": consonant_n / max(n, 1), "agreement": matched / max(real_n, 1),
             "motion_semitones": moved / max(moved_n, 1), "parallels_per_100": 100.0 * parallel_n / max(n, 1),
-            "distinct_per_100": float(np.mean(distinct)) if distinct else 0.0}
+            "distinct_per_100": float(np.mean(distinct)) if distinct else 0.0, "rule_fallbacks": fallbacks}
