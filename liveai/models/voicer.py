@@ -21,6 +21,7 @@ import torch
 
 from ..music.voicing import consonant
 from . import harmony as hm
+from .sampling import nucleus_draw
 
 LEADING = 1.5  # nats per semitone of mean motion per voice (tuned on the validation pieces)
 PARALLELS = 1.0  # nats per parallel fifth or octave
@@ -139,7 +140,7 @@ class Voicer:
             self.previous, self.chord = len(self.count), []
             return None
         score = (logits[0].float().cpu().numpy().astype(np.float64) - self.cost(pitches, ask)) / max(ask.temperature, 1e-3)
-        choice = self._draw(np.where(ok, score, -np.inf))
+        choice = nucleus_draw(np.where(ok, score, -np.inf), TOP_P, self.rng)
         chosen = sorted(int(p) for p in pitches[choice][self.present[choice]])
         self.previous, self.chord = choice, [ask.melody, *chosen]
         return chosen
@@ -152,10 +153,3 @@ class Voicer:
         voicing = tuple(melody - p for p in sorted(voices))
         self.previous = self.index.get(voicing, len(self.count)) if melody == self.previous_melody else len(self.count)
 
-    def _draw(self, score: np.ndarray) -> int:
-        """From the nucleus (TOP_P of the mass) of softmax(score)."""
-        probs = np.exp(score - score.max())
-        order = np.argsort(-probs)
-        cumulative = np.cumsum(probs[order])
-        size = int(np.searchsorted(cumulative, TOP_P * cumulative[-1])) + 1
-        return int(order[np.searchsorted(cumulative[:size], self.rng.random() * cumulative[size - 1], side="right")])
