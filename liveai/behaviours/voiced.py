@@ -15,11 +15,9 @@ from ..core.jobs import JobHandle
 from ..events import NoteOn
 from ..models.harmony import HarmonyModel
 from ..models.voicer import Ask, Voicer
-from ..music.scales import KEY_PITCH_CLASS, scale_of
+from ..music.scales import KEY_PITCH_CLASS, MINOR_SCALES, scale_of
 from .harmonize import ModelHarmonizer, _Pending
 from .listener import Listener
-
-MINOR_SCALES = frozenset({"minor", "harmonic_minor", "dorian", "phrygian", "pentatonic_minor", "blues"})
 
 
 class VoicedHarmonizer(ModelHarmonizer):
