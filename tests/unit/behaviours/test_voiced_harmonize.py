@@ -96,3 +96,26 @@ def test_a_chord_that_came_too_late_to_sound_is_not_led_from():
         engine.handle(NoteOn(72, 90, t=clock.t, source="osc:p:1"))
         port.flush()
         assert [e.pitch for e in answered(sink, 72)] == [64, 67], seed
+
+
+def test_the_beat_counts_bars_in_the_duets_meter():
+    from liveai.models.harmony import beat_of
+
+    for meter in (3, 4):
+        engine, clock, sink, port = make_model_engine("harmonize", harmony=tiny_harmony(), duet__beats_per_bar=meter)
+        behaviour = engine.sessions.get("osc:p:1").behaviour
+        seen = []
+        voice = behaviour.voicer.voice
+        behaviour.voicer.voice = lambda ask: seen.append(ask.onset_q) or voice(ask)
+        transport = engine.conductor.clock
+        transport.start()
+        beat_s = 60.0 / transport.bpm(clock.t)
+        start = clock.t
+        for n in range(1, 13):
+            transport.mark_beat(n - 1, start + (n - 1) * beat_s)
+            clock.t = start + (n - 0.01) * beat_s  # a hair before beat n: on it all the same
+            engine.handle(NoteOn(72, 90, t=clock.t, source="osc:p:1"))
+            port.flush()
+            engine.handle(NoteOff(72, t=clock.t, source="osc:p:1"))
+        assert [n for n, q in enumerate(seen, 1) if beat_of(q) == 0] == list(range(meter, 13, meter)), meter
+        assert all(beat_of(q) == 1 for n, q in enumerate(seen, 1) if n % meter)
