@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--voices", type=int, default=2)
     ap.add_argument("--notes", type=int, default=128, help="melody notes per POP909 song")
     ap.add_argument("--pieces", type=int, default=0, help="only the first N pieces of each set (0: all)")
+    ap.add_argument("--only", nargs="+", choices=("rule", "continuation", "harmony"),
+                    help="score only these harmonizers (the continuation model takes minutes)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -82,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     gru = cast(ContinuationModel, live(load_checkpoint(gru_path)[0]))
     harmonizers = {"rule": bench.rule, "continuation model (today)": bench.with_continuation(gru),
                    "harmony model": bench.with_model(model)}
+    if args.only:
+        harmonizers = {who: h for who, h in harmonizers.items() if who.split()[0] in args.only}
     report: dict[str, Any] = {
         "machine": machine(),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,

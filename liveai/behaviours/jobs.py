@@ -15,7 +15,7 @@ import torch
 from ..core.jobs import PEEK, RESET, Job
 from ..models import codec
 from ..models.rhythm import Rhythm
-from ..models.sampling import Constraints, Sampler, constraint_mask, sample_tokens
+from ..models.sampling import Constraints, Sampler, constraint_mask, nucleus_draw, sample_tokens
 from ..models.tonality import KeyBalance
 
 TOP_P = 0.95
@@ -64,20 +64,12 @@ def harmony(sampler: Sampler, rng: np.random.Generator, pitches: list[int], voic
 
 
 def choose(logits: np.ndarray, k: int, temperature: float, top_p: float, rng: np.random.Generator) -> list[int]:
-    """Up to `k` distinct indices, each drawn with temperature and top-p from what is left.
-
-    On a few dozen candidates numpy is several times cheaper than torch's per-op overhead,
-    which matters when many sessions harmonize at once; the draw inverts the cumulative
-    distribution itself (Generator.choice with weights costs more than the rest)."""
+    """Up to `k` distinct indices, each drawn with temperature and top-p from what is left
+    (in numpy: cheap when many sessions harmonize at once)."""
     scaled = logits / max(temperature, 1e-3)
     out: list[int] = []
     for _ in range(min(k, len(logits))):
-        probs = np.exp(scaled - scaled.max())  # taken ones are at -inf: 0
-        order = np.argsort(-probs)
-        cumulative = np.cumsum(probs[order])
-        # the nucleus: the most likely candidates until their mass reaches top_p
-        size = int(np.searchsorted(cumulative, top_p * cumulative[-1])) + 1
-        pick = int(order[np.searchsorted(cumulative[:size], rng.random() * cumulative[size - 1], side="right")])
+        pick = nucleus_draw(scaled, top_p, rng)  # taken ones are at -inf: never drawn
         out.append(pick)
         scaled[pick] = -np.inf
     return out

@@ -12,27 +12,36 @@ from __future__ import annotations
 from ..config import Config
 from ..core.context import Context
 from ..core.jobs import JobHandle
-from ..models.harmony import HarmonyModel
+from ..events import NoteOn
+from ..models.harmony import BEAT_TOLERANCE_Q, HarmonyModel
 from ..models.voicer import Ask, Voicer
-from ..music.scales import KEY_PITCH_CLASS, scale_of
+from ..music.scales import KEY_PITCH_CLASS, MINOR_SCALES, scale_of
 from .harmonize import ModelHarmonizer, _Pending
 from .listener import Listener
-
-MINOR_SCALES = frozenset({"minor", "harmonic_minor", "dorian", "phrygian", "pentatonic_minor", "blues"})
 
 
 class VoicedHarmonizer(ModelHarmonizer):
     def __init__(self, config: Config, listener: Listener, model: HarmonyModel) -> None:
         super().__init__(config, listener)
         self.voicer = Voicer(model, listener.rng)  # touched on the worker thread only
+        # the only meter setting is the duet's (its bar lines); harmonize counts bars by it too
+        self.beats_per_bar = config.duet.beats_per_bar
+        # the chord last sounded, the model's or the rule's (melody first): the voicer
+        # leads from it, never from a chord it chose that came too late to sound
+        self._sounded: tuple[int, ...] = ()
 
     def ask(self, pending: _Pending, ctx: Context) -> JobHandle | None:
         key, scale = ctx.state["key"], ctx.state["scale"]
         event = pending.event
         ask = Ask(event.pitch, KEY_PITCH_CLASS[key], scale in MINOR_SCALES, self.config.voices,
                   scale_of(key, scale).pitch_classes, int(ctx.state["low"]), int(ctx.state["high"]),
-                  self.config.above, beat_position(event.t, ctx), float(ctx.state["temperature"]))
+                  self.config.above, beat_position(event.t, ctx, self.beats_per_bar), float(ctx.state["temperature"]),
+                  frozenset(self._held - {event.pitch}), self._sounded)
         return ctx.submit(lambda: self.voicer.voice(ask), lambda voices: self._model_answer(pending, voices, ctx))
+
+    def answer(self, event: NoteOn, pitches: list[int], ctx: Context) -> None:
+        super().answer(event, pitches, ctx)
+        self._sounded = (event.pitch, *sorted(pitches))
 
     def heard(self, voices: list[int], ctx: Context) -> None:
         pass  # the continuation model did not choose these voices: it does not hear them
@@ -42,15 +51,19 @@ class VoicedHarmonizer(ModelHarmonizer):
 
     def release(self, ctx: Context) -> None:
         super().release(ctx)
+        self._sounded = ()
         voicer = self.voicer
         ctx.submit(voicer.reset)  # on the worker, after the chords before
 
 
-def beat_position(t: float, ctx: Context) -> float | None:
+def beat_position(t: float, ctx: Context, beats_per_bar: int = 4) -> float | None:
     """Quarter notes since the bar line while a clock runs (beats counted from its start,
-    4 to the bar); None when no clock runs."""
+    `beats_per_bar` to the bar; a hair before a bar line is negative); None when no clock runs."""
     clock = ctx.clock
     if not clock.playing or clock.last_beat is None:
         return None
     n, at = clock.last_beat
-    return (n + (t - at) * clock.bpm(t) / 60.0) % 4.0
+    q = (n + (t - at) * clock.bpm(t) / 60.0) % beats_per_bar
+    # the model's beat_of knows bar lines at multiples of 4 (it learned 4/4): a note just
+    # before this meter's bar line must read as on it
+    return q - beats_per_bar if beats_per_bar - q <= BEAT_TOLERANCE_Q else q

@@ -5,7 +5,7 @@ piece's key set (`/liveai/key`): the rule (intervals of the scale), the continua
 model (today's `harmonize.by = "continuation"`: the GRU's next-note choice driven by
 the live job, liveai.behaviours.jobs.harmony), and the harmony model (its Voicer).
 `score` measures consonance, agreement with the real voicing, voice leading and
-diversity on what they played.
+diversity on what they played, and counts the notes the rule voiced for the model.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..behaviours import jobs
 from ..behaviours.rule_harmonize import RuleHarmonizer
 from ..config import HarmonizeConfig
-from ..core.jobs import PEEK, RESET
 from ..data.harmony import HarmonyPiece
 from ..models import codec
 from ..models.base import ContinuationModel
@@ -28,10 +26,15 @@ from ..models.sampling import Sampler
 from ..models.voicer import Ask, Voicer
 from ..music.scales import KEY_PITCH_CLASS, scale_of
 from ..music.voicing import consonant, motion, parallels, pitch_class_share
+from ..runtime.inline import InlinePort
 
 SECONDS_PER_QUARTER = 0.6  # the melody played at 100 BPM
 LOW, HIGH = HarmonizeConfig.low, HarmonizeConfig.high
 Harmonizer = Callable[[HarmonyPiece, int], list[list[int]]]  # (piece, voices) -> voices per melody note
+
+
+class RuleVoices(list[int]):
+    """The rule's voices where the harmony model had no allowed voicing (counted by `score`)."""
 
 
 def key_of(piece: HarmonyPiece) -> tuple[str, str]:
@@ -56,8 +59,8 @@ def with_model(model: HarmonyModel, seed: int = 0, onsets: bool = False) -> Harm
         for m, q in zip(piece.melody, piece.onset_q):
             chosen = voicer.voice(Ask(int(m), piece.tonic, piece.minor, voices, pcs, LOW, HIGH, False,
                                       float(q) if onsets else None, 1.0))
-            out.append(chosen if chosen is not None else RuleHarmonizer(HarmonizeConfig(key=key, scale=scale))
-                       .voices_for(int(m), key, scale))
+            out.append(chosen if chosen is not None else RuleVoices(RuleHarmonizer(
+                HarmonizeConfig(key=key, scale=scale)).voices_for(int(m), key, scale)))
         return out
     return harmonize
 
@@ -66,7 +69,14 @@ def with_continuation(model: ContinuationModel, seed: int = 0) -> Harmonizer:
     """Today's model harmonizer: the live job on the continuation model, fed as the listener feeds it."""
     def harmonize(piece: HarmonyPiece, voices: int) -> list[list[int]]:
         key, scale = key_of(piece)
-        steps = _Steps(model)
+        port = InlinePort(model)  # the worker's job driver, inline, on this piece's own state
+
+        def run(job: Any) -> Any:
+            result: list[Any] = []
+            port.submit("piece", job, result.append)
+            port.flush()
+            return result[0]
+
         sampler, rng = Sampler(seed=seed), np.random.default_rng(seed)
         encoder = codec.StreamingEncoder()
         pcs = scale_of(key, scale)
@@ -74,53 +84,23 @@ def with_continuation(model: ContinuationModel, seed: int = 0) -> Harmonizer:
         onsets = [float(q) * SECONDS_PER_QUARTER for q in piece.onset_q]
         for k, (m, t) in enumerate(zip(piece.melody, onsets)):
             m = int(m)
-            steps.run(jobs.feed(encoder.feed("on", m, 80, t), sampler))
+            run(jobs.feed(encoder.feed("on", m, 80, t), sampler))
             candidates = [p for p in range(LOW, HIGH + 1) if p in pcs and p != m and abs(p - m) <= 19]
-            chosen = steps.run(jobs.harmony(sampler, rng, candidates, voices, 1.0, lambda v: None))
+            chosen = run(jobs.harmony(sampler, rng, candidates, voices, 1.0, lambda v: None))
             for p in chosen:
                 encoder.observe(codec.note_on(p), t)
             out.append(sorted(chosen))
             end = onsets[k + 1] - 0.05 if k + 1 < len(onsets) else t + 0.5
             offs = [tok for p in [m, *chosen] for tok in encoder.feed("off", p, 0, max(end, t + 0.01))]
             if offs:
-                steps.run(jobs.feed(offs, sampler))
+                run(jobs.feed(offs, sampler))
         return out
     return harmonize
 
 
-class _Steps:
-    """Runs liveai's token jobs on one session's state, as the worker does."""
-
-    def __init__(self, model: ContinuationModel) -> None:
-        self.model = model
-        self.state = model.init_state(1)
-        self.logits: torch.Tensor | None = None
-
-    @torch.inference_mode()
-    def run(self, job: Any) -> Any:
-        feed = None
-        try:
-            feed = next(job)
-            while True:
-                if feed is PEEK:
-                    assert self.logits is not None, "a job peeked before anything was fed"
-                    feed = job.send(self.logits)
-                    continue
-                if feed == RESET:
-                    self.state, self.logits = self.model.init_state(1), None
-                    feed = job.send(None)
-                    continue
-                tokens = torch.tensor([feed] if isinstance(feed, int) else list(feed))[None]
-                logits, self.state = self.model.prefill(tokens, self.state)
-                self.logits = logits[0, -1]
-                feed = job.send(self.logits)
-        except StopIteration as done:
-            return done.value
-
-
 def score(pieces: Sequence[HarmonyPiece], chords: Sequence[list[list[int]]]) -> dict[str, float]:
     """The card's figures over pieces and the voices played at each melody note."""
-    n = consonant_n = matched = real_n = moved_n = parallel_n = 0
+    n = consonant_n = matched = real_n = moved_n = parallel_n = fallbacks = 0
     moved = 0.0
     distinct: list[float] = []
     for piece, played in zip(pieces, chords):
@@ -130,6 +110,7 @@ def score(pieces: Sequence[HarmonyPiece], chords: Sequence[list[list[int]]]) -> 
             m = int(m)
             chord = [m, *sorted(voices)]
             n += 1
+            fallbacks += isinstance(voices, RuleVoices)
             consonant_n += consonant(chord)
             hit, total = pitch_class_share([int(p) for p in real if p >= 0], voices)
             matched, real_n = matched + hit, real_n + total
@@ -143,4 +124,4 @@ def score(pieces: Sequence[HarmonyPiece], chords: Sequence[list[list[int]]]) -> 
             distinct.append(100.0 * len(seen) / len(played))
     return {"chords": n, "consonance": consonant_n / max(n, 1), "agreement": matched / max(real_n, 1),
             "motion_semitones": moved / max(moved_n, 1), "parallels_per_100": 100.0 * parallel_n / max(n, 1),
-            "distinct_per_100": float(np.mean(distinct)) if distinct else 0.0}
+            "distinct_per_100": float(np.mean(distinct)) if distinct else 0.0, "rule_fallbacks": fallbacks}

@@ -19,6 +19,11 @@ from .types import CONTROLS, MODES, TRIGGERS, Choice, Range
 # Keys a release removed, with what took their place: an old config file gets told.
 REPLACED = {
     "audio.ring_blocks": "audio.headroom_ms (milliseconds rendered ahead of the sound card; 2026-12-06)",
+    "harmonize.velocity_scale": "harmonize.velocity (the player's velocity times this, default 0.85; 2026-12-07)",
+}
+# Values a release renamed: (key, old value) -> the new value.
+RENAMED = {
+    ("harmonize.by", "model"): '"continuation" (the continuation model voices each note; 2026-12-07)',
 }
 
 
@@ -90,6 +95,8 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         if dataclasses.is_dataclass(hint):
             kwargs[name] = _build(hint, data[name], key + ".")
         else:
+            if isinstance(data[name], str) and (key, data[name]) in RENAMED:
+                raise ConfigError(f"{key}: {data[name]!r} is now {RENAMED[key, data[name]]}")
             kwargs[name] = _check_value(key, data[name], hint)
     return cls(**kwargs)
 

@@ -3,7 +3,8 @@ constraints at every melody note.
 
 The model scores every voicing; the constraints are masks on that choice, never on
 the model: consonance (every interval a 3rd, 4th, 5th, 6th or octave), the key's scale
-(every voice in it), the register (every voice within low..high), the voice count. Voice leading is a cost on the rest: LEADING nats per
+(every voice in it), the register (every voice within low..high), the voice count, the
+held keys (no voice on a pitch the player holds). Voice leading is a cost on the rest: LEADING nats per
 semitone each voice moves from the chord before (the nearest of its voices), and
 PARALLELS nats per parallel fifth or octave. Voices stay under the melody unless
 `above`: then a voice may sound an octave higher where that moves it less.
@@ -20,6 +21,7 @@ import torch
 
 from ..music.voicing import consonant
 from . import harmony as hm
+from .sampling import nucleus_draw
 
 LEADING = 1.5  # nats per semitone of mean motion per voice (tuned on the validation pieces)
 PARALLELS = 1.0  # nats per parallel fifth or octave
@@ -43,6 +45,10 @@ class Ask:
     above: bool = False
     onset_q: float | None = None  # quarter notes from a bar line; None: no clock
     temperature: float = 1.0
+    held: frozenset[int] = frozenset()  # pitches the player holds: no voice doubles them
+    # the chord last sounded (melody first; () none), when it may not be the one chosen
+    # last (the rule answered, or no one did); None: the last chosen sounded
+    before: tuple[int, ...] | None = None
 
 
 class Voicer:
@@ -56,6 +62,7 @@ class Voicer:
         for i, v in enumerate(voicings):
             self.intervals[i, :len(v)] = v
         self.present = np.arange(3)[None, :] < self.count[:, None]  # (V, 3)
+        self.index = {tuple(v): i for i, v in enumerate(voicings)}
         # trained vocabularies are consonant; any other checkpoint's clusters are never chosen
         self.consonant = np.array([consonant([0, *(-i for i in v)]) for v in voicings])
         self.rng = rng or np.random.default_rng()
@@ -63,7 +70,7 @@ class Voicer:
 
     def reset(self) -> None:
         """Forget what was played (a new phrase, a panic)."""
-        self.state = self.model.init_state(1)
+        self.state: hm.HarmonyState | None = None  # made at the first chord, on the worker (not the loop)
         self.previous = len(self.count)  # none
         self.previous_melody = -1
         self.chord: list[int] = []  # the melody and voices last sounded
@@ -77,7 +84,16 @@ class Voicer:
             before = np.array(self.chord[1:])
             closer = np.abs(up[..., None] - before).min(-1) < np.abs(pitches[..., None] - before).min(-1)
             pitches = np.where(closer & (up <= ask.high) & (up != ask.melody), up, pitches)
-        ok = self.consonant & (self.count == ask.voices) & (((pitches >= ask.low) & (pitches <= ask.high)) | ~self.present).all(1)
+            # each voice moved on its own: sort the rows again (the cost pairs voices lowest
+            # first) and drop the voicings where a voice landed on another (an octave pair)
+            pitches = np.sort(np.where(self.present, pitches, 1 << 20), axis=1)
+            pitches = np.where(self.present, pitches, ask.melody)
+            apart = ((np.diff(pitches, axis=1) != 0) | ~self.present[:, 1:]).all(1)
+        else:
+            apart = np.ones(len(pitches), dtype=bool)
+        ok = apart & self.consonant & (self.count == ask.voices) & (((pitches >= ask.low) & (pitches <= ask.high)) | ~self.present).all(1)
+        if ask.held:
+            ok &= (~np.isin(pitches, list(ask.held)) | ~self.present).all(1)
         if ask.scale is not None:
             in_key = np.zeros(12, dtype=bool)
             in_key[list(ask.scale)] = True
@@ -96,6 +112,8 @@ class Voicer:
     def _parallels(self, pitches: np.ndarray, melody: int) -> np.ndarray:
         """(V,) parallel perfect intervals against the last chord, for voicings of its size."""
         before = np.array(self.chord)  # melody first
+        if len(before) not in PAIRS:  # the rule's chord may hold more voices than a voicing
+            return np.zeros(len(pitches))
         i, j = PAIRS[len(before)]  # (P,) each: every pair of parts
         after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)[:, :len(before)]  # (V, n)
         moved = after - before  # (V, n)
@@ -109,6 +127,10 @@ class Voicer:
     def voice(self, ask: Ask) -> list[int] | None:
         """The voices (pitches, lowest first) to sound under `ask.melody`, the state moved
         on; None when the constraints allow no voicing (the caller's rule answers)."""
+        if ask.before is not None and list(ask.before) != self.chord:
+            self._sounded(ask.before)
+        if self.state is None:
+            self.state = self.model.init_state(1)
         x = hm.features(np.array([ask.melody]), ask.tonic, ask.minor, np.array([self.previous_melody]),
                         np.array([hm.beat_of(ask.onset_q)]), ask.voices, np.array([self.previous]))
         logits, self.state = self.model.step(torch.from_numpy(x).to(self.state.h.device), self.state)
@@ -118,15 +140,16 @@ class Voicer:
             self.previous, self.chord = len(self.count), []
             return None
         score = (logits[0].float().cpu().numpy().astype(np.float64) - self.cost(pitches, ask)) / max(ask.temperature, 1e-3)
-        choice = self._draw(np.where(ok, score, -np.inf))
+        choice = nucleus_draw(np.where(ok, score, -np.inf), TOP_P, self.rng)
         chosen = sorted(int(p) for p in pitches[choice][self.present[choice]])
         self.previous, self.chord = choice, [ask.melody, *chosen]
         return chosen
 
-    def _draw(self, score: np.ndarray) -> int:
-        """From the nucleus (TOP_P of the mass) of softmax(score)."""
-        probs = np.exp(score - score.max())
-        order = np.argsort(-probs)
-        cumulative = np.cumsum(probs[order])
-        size = int(np.searchsorted(cumulative, TOP_P * cumulative[-1])) + 1
-        return int(order[np.searchsorted(cumulative[:size], self.rng.random() * cumulative[size - 1], side="right")])
+    def _sounded(self, chord: tuple[int, ...]) -> None:
+        """What sounded instead of the last chosen chord: the voice leading goes from it, and
+        the model hears its voicing (when in the vocabulary and under the last melody note)."""
+        self.chord = list(chord)
+        melody, *voices = chord or (-1,)
+        voicing = tuple(melody - p for p in sorted(voices))
+        self.previous = self.index.get(voicing, len(self.count)) if melody == self.previous_melody else len(self.count)
+

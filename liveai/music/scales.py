@@ -25,6 +25,8 @@ KEY_PITCH_CLASS = {
 }
 
 SCALES = tuple(SCALE_STEPS)
+# The scales of a minor key (a minor third and no major one), as the harmony model is told.
+MINOR_SCALES = frozenset(name for name, steps in SCALE_STEPS.items() if 3 in steps and 4 not in steps)
 KEYS = tuple(KEY_PITCH_CLASS)
 # Other names people give scales ("Am", "A:min" in chord-symbol and Harte notation).
 SCALE_ALIASES = {"m": "minor", "min": "minor", "aeolian": "minor", "maj": "major", "ionian": "major"}

@@ -72,3 +72,15 @@ def test_an_untrained_model_falls_short_of_that_rate(shipped):
     untrained = build_model("harmony", {"voicings": shipped.config.voicings, "hidden": shipped.config.hidden}).eval()
     rates = [agreement(untrained, seed) for seed in range(10)]
     assert np.mean(rates) < STATED_AGREEMENT, rates
+
+
+def test_above_never_doubles_a_pitch_in_a_chord(shipped):
+    # the shipped vocabulary holds octave pairs ((16, 9, 4), (15, 3)...): a voice moved up an
+    # octave must not land on another, or the player hears fewer voices than asked
+    voicer = Voicer(shipped, np.random.default_rng(0))
+    pcs = Scale("C", "major").pitch_classes
+    melodies = np.random.default_rng(1).choice([p for p in range(60, 84) if p % 12 in pcs], 800)
+    chords = [voicer.voice(Ask(int(m), 0, False, 3, pcs, 36, 96, True, None, 1.0)) for m in melodies]
+    answered = [(m, c) for m, c in zip(melodies, chords) if c is not None]
+    assert len(answered) == len(melodies)
+    assert all(len(set(c)) == 3 and m not in c for m, c in answered)

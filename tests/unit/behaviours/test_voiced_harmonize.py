@@ -56,3 +56,66 @@ def test_by_chooses_the_harmonizer_and_harmony_without_its_model_asks_the_contin
         engine, *_ = make_model_engine("harmonize", harmony=harmony, harmonize__by=by)
         behaviour = engine.sessions.get("osc:p:1").behaviour
         assert type(behaviour) is kind, by
+
+
+def test_no_voice_sounds_on_a_key_the_player_holds():
+    import torch
+
+    model = tiny_harmony(voicings=((12,), (7,), (5,)))
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)  # no preference: without the mask the octave is often chosen
+    for seed in range(12):
+        engine, clock, sink, port = make_model_engine("harmonize", harmony=model, harmonize__voices=1,
+                                                      model__seed=seed)
+        engine.handle(NoteOn(60, 90, t=clock.t, source="osc:p:1"))  # held: C4
+        port.flush()
+        sink.sent.clear()
+        engine.handle(NoteOn(72, 90, t=clock.t, source="osc:p:1"))  # C5 over it
+        port.flush()
+        assert [e.pitch for e in answered(sink, 72)] in ([65], [67]), seed  # F4 or G4, never C4
+        assert engine.stats.counters["deadline_misses"] == 0
+
+
+def test_a_chord_that_came_too_late_to_sound_is_not_led_from():
+    import torch
+
+    # C5 after C4: E4 G4 moves no voice from the rule's E4 G4 that sounded under C4; C3 G3
+    # moves least from either chord the model chose under C4 (E3 G3 or C2 G2) and came late
+    model = tiny_harmony(voicings=((8, 5), (24, 17)))
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)  # no preference: voice leading decides
+    for seed in range(8):
+        engine, clock, sink, port = make_model_engine("harmonize", harmony=model, harmonize__voices=2,
+                                                      model__seed=seed)
+        engine.handle(NoteOn(60, 90, t=clock.t, source="osc:p:1"))
+        run_until(engine, clock, clock.t + 0.006)  # past the budget: the rule's triad sounds
+        port.flush()  # the model's chord comes too late and is dropped
+        assert [e.pitch for e in answered(sink, 60)] == [64, 67]
+        engine.handle(NoteOff(60, t=clock.t, source="osc:p:1"))
+        sink.sent.clear()
+        engine.handle(NoteOn(72, 90, t=clock.t, source="osc:p:1"))
+        port.flush()
+        assert [e.pitch for e in answered(sink, 72)] == [64, 67], seed
+
+
+def test_the_beat_counts_bars_in_the_duets_meter():
+    from liveai.models.harmony import beat_of
+
+    for meter in (3, 4):
+        engine, clock, sink, port = make_model_engine("harmonize", harmony=tiny_harmony(), duet__beats_per_bar=meter)
+        behaviour = engine.sessions.get("osc:p:1").behaviour
+        seen = []
+        voice = behaviour.voicer.voice
+        behaviour.voicer.voice = lambda ask: seen.append(ask.onset_q) or voice(ask)
+        transport = engine.conductor.clock
+        transport.start()
+        beat_s = 60.0 / transport.bpm(clock.t)
+        start = clock.t
+        for n in range(1, 13):
+            transport.mark_beat(n - 1, start + (n - 1) * beat_s)
+            clock.t = start + (n - 0.01) * beat_s  # a hair before beat n: on it all the same
+            engine.handle(NoteOn(72, 90, t=clock.t, source="osc:p:1"))
+            port.flush()
+            engine.handle(NoteOff(72, t=clock.t, source="osc:p:1"))
+        assert [n for n, q in enumerate(seen, 1) if beat_of(q) == 0] == list(range(meter, 13, meter)), meter
+        assert all(beat_of(q) == 1 for n, q in enumerate(seen, 1) if n % meter)

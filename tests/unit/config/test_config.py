@@ -38,6 +38,8 @@ def test_a_file_overrides_only_what_it_names(tmp_path):
     ("server.mode=jazz", "server.mode: 'jazz' is not one of off, thru, harmonize, duet, autopilot, morph"),
     ("nothing.here=1", "nothing: unknown key"),
     ("audio.ring_blocks=2", "audio.ring_blocks: no longer a setting; use audio.headroom_ms"),
+    ("harmonize.velocity_scale=0.9", "harmonize.velocity_scale: no longer a setting; use harmonize.velocity"),
+    ("harmonize.by=model", "harmonize.by: 'model' is now \"continuation\""),
     ("osc.targets=[\"nowhere\"]", "osc.targets[0]: 'nowhere' is not host:port"),
     ("harmonize.low=100", "harmonize.low: 100 is above harmonize.high 96"),
     ("harmonize.intervals=[2, 30]", "harmonize.intervals[1]: 30 is out of range -24..24"),

@@ -64,13 +64,18 @@ def voice(voicer: Voicer, melody: int, **kw) -> list[int] | None:
 
 def test_key_register_and_voices_are_masks_on_the_choice():
     voicer = Voicer(tiny_harmony(), np.random.default_rng(0))
+    answered = {}
     for voices in (1, 2, 3):
         for melody in range(60, 80):
             chosen = voice(voicer, melody, voices=voices, scale=None if melody % 2 else C_MAJOR, low=50, high=70)
             if chosen is None:
                 continue
+            answered[voices] = answered.get(voices, 0) + 1
             assert len(chosen) == voices and all(50 <= p <= 70 and p < melody for p in chosen)
             assert melody % 2 or all(p % 12 in C_MAJOR for p in chosen)
+    # the notes where some voicing of that size fits (tiny_harmony has one 1-voice and one
+    # 3-voice voicing): the asserts above ran on these
+    assert answered == {1: 16, 2: 18, 3: 8}
     # nothing allowed (a register above the melody): None, and the caller's rule answers
     assert voice(voicer, 60, low=70, high=90) is None
 
@@ -117,3 +122,36 @@ def test_above_lets_a_voice_cross_the_melody_where_it_moves_less():
     # the melody drops to E4: under it the voice must leap to C#4 or G#3; above, G#4 is a step from A4
     assert voice(below, 64, voices=1, scale=None, temperature=0.01) in ([61], [56])
     assert voice(above, 64, voices=1, scale=None, above=True, temperature=0.01) == [68]
+
+
+def test_above_never_puts_two_voices_on_one_pitch_and_keeps_them_lowest_first():
+    # octave pairs, as 59 of the shipped voicings hold: moving the lower voice up lands on the upper
+    voicings = ((16, 9, 4), (15, 3), (12, 7, 3), (19, 7), (24, 12, 7), (9, 5), (8, 5, 3), (12, 5))
+    voicer = Voicer(tiny_harmony(voicings=voicings), np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    answered = 0
+    for melody in rng.integers(60, 84, 400):
+        voices = int(rng.integers(2, 4))
+        ok, pitches = voicer.allowed(Ask(int(melody), voices=voices, above=True, low=36, high=96))
+        rows = [sorted(row[:n]) == list(row[:n]) for row, n in zip(pitches[ok], voicer.count[ok])]
+        assert all(rows)  # the cost pairs voices by column, lowest first
+        chosen = voice(voicer, int(melody), voices=voices, scale=None, above=True)
+        if chosen is not None:
+            answered += 1
+            assert len(set(chosen)) == voices and int(melody) not in chosen, (melody, chosen)
+    assert answered > 300
+
+
+def test_building_or_resetting_a_voicer_runs_no_model_call():
+    # the behaviour builds its voicer on the event loop at every mode switch: the state is made
+    # at the first chord, on the worker
+    model = tiny_harmony()
+    calls = []
+    init_state = model.init_state
+    model.init_state = lambda *a, **kw: calls.append(a) or init_state(*a, **kw)
+    voicer = Voicer(model, np.random.default_rng(0))
+    voicer.reset()
+    assert calls == []
+    voice(voicer, 72)
+    voice(voicer, 74)
+    assert len(calls) == 1
