@@ -62,7 +62,7 @@ class ModelHarmonizer(RuleHarmonizer):
         if self._last_job is not None and not self._last_job.done():
             # the model has not reached the previous note yet: it cannot be in time for this one
             ctx.miss("harmonize", "the model is still busy with earlier notes; the rule answers")
-            self.answer(event, self.voices_for(event.pitch, ctx.state["key"], ctx.state["scale"]), ctx)
+            self.answer(event, self.fallback(event.pitch, ctx), ctx)
             return
         pending = _Pending(event)
         self._pending[key] = pending
@@ -78,6 +78,10 @@ class ModelHarmonizer(RuleHarmonizer):
                            self.config.voices, float(ctx.state["temperature"]), reply)
         return self.listener.submit(job)
 
+    def fallback(self, pitch: int, ctx: Context) -> list[int]:
+        """The rule's voices, when the model is late or finds none."""
+        return self.voices_for(pitch, ctx.state["key"], ctx.state["scale"])
+
     def _model_answer(self, pending: _Pending, voices: list[int] | None, ctx: Context) -> None:
         """The model's voices (None: none fits the constraints, the rule's are taken)."""
         if pending.settled:
@@ -86,7 +90,7 @@ class ModelHarmonizer(RuleHarmonizer):
         if pending.timer is not None:
             pending.timer.cancel()
         if voices is None:
-            voices = self.voices_for(pending.event.pitch, ctx.state["key"], ctx.state["scale"])
+            voices = self.fallback(pending.event.pitch, ctx)
         else:
             self.heard(voices, ctx)
         self.answer(pending.event, voices, ctx)
@@ -104,8 +108,7 @@ class ModelHarmonizer(RuleHarmonizer):
         if pending.job is not None:
             pending.job.cancel()  # not yet run: the worker skips it (under overload, no backlog grows)
         ctx.miss("harmonize", f"no model answer within {self.budget_s * 1000:g} ms; the rule answers")
-        key, scale = ctx.state["key"], ctx.state["scale"]
-        self.answer(pending.event, self.voices_for(pending.event.pitch, key, scale), ctx)
+        self.answer(pending.event, self.fallback(pending.event.pitch, ctx), ctx)
 
     def note_off(self, event: NoteOff, ctx: Context) -> None:
         key = (event.channel, event.pitch)

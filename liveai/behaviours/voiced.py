@@ -16,8 +16,13 @@ from ..events import NoteOn
 from ..models.harmony import BEAT_TOLERANCE_Q, HarmonyModel
 from ..models.voicer import Ask, Voicer
 from ..music.scales import KEY_PITCH_CLASS, MINOR_SCALES, scale_of
+from ..music.voicing import consonant
 from .harmonize import ModelHarmonizer, _Pending
 from .listener import Listener
+
+# The fallback's chords in scale steps under the melody (as the root, the fifth, the third
+# of a close triad), the first that is consonant and full taken; then the melody an octave down.
+UNDER = ((-3, -5), (-2, -4), (-2, -5))
 
 
 class VoicedHarmonizer(ModelHarmonizer):
@@ -38,6 +43,25 @@ class VoicedHarmonizer(ModelHarmonizer):
                   self.config.above, beat_position(event.t, ctx, self.beats_per_bar), float(ctx.state["temperature"]),
                   frozenset(self._held - {event.pitch}), self._sounded)
         return ctx.submit(lambda: self.voicer.voice(ask), lambda voices: self._model_answer(pending, voices, ctx))
+
+    def fallback(self, pitch: int, ctx: Context) -> list[int]:
+        """The rule's voices under the melody, as the model's are: a late answer must not
+        jump above the tune. Those that fall below the register or on a held key are left out."""
+        if self.config.above:
+            return super().fallback(pitch, ctx)
+        scale = scale_of(ctx.state["key"], ctx.state["scale"])
+        low, count = int(ctx.state["low"]), self.config.voices
+        best: list[int] = []
+        for shape in UNDER:
+            voices: list[int] = []
+            for p in [*(scale.step(pitch, d) for d in shape), pitch - 12]:
+                if (len(voices) < count and p is not None and low <= p < pitch and p not in self._held
+                        and p not in voices and consonant([pitch, *voices, p])):
+                    voices.append(p)
+            if len(voices) == count:
+                return voices
+            best = max(best, voices, key=len)
+        return best
 
     def answer(self, event: NoteOn, pitches: list[int], ctx: Context) -> None:
         super().answer(event, pitches, ctx)
