@@ -32,7 +32,10 @@ the chord set (triads, sevenths and clusters on C2..C6, each held 2 s alone, the
 after 1.5 s of silence) rendered by FluidSynth and by each synth; each chord's
 off-harmonic energy relative to its harmonics (1 s steady segment, below 8 kHz), the
 worst one-second DC, and the peak level before the first chord. The worst DC and the
-level before the first note are also read on every test clip.
+level before the first note (null where a clip starts at its first sample: nothing to
+measure) are also read on every test clip. And the headroom the live stream needs: each
+synth's peak before `audio.gain` and the share of samples the default gain would clip,
+on the chord set and the test clips.
 
 Writes the JSON (means, per-clip values, whether the model beats both baselines, the
 musical figures) and two figures: log-magnitude spectrograms of the first seconds of
@@ -43,6 +46,7 @@ one clip (FluidSynth, model, excitation and sine), and the held notes' decay cur
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -62,11 +66,12 @@ from plots import chord_chart, decay_chart, spectrograms  # noqa: E402
 
 from liveai.audio.quality import (DECAY_POINTS_S, SYSTEMS, baseline, decay_db, distances,  # noqa: E402
                                   PROBES, fit, held_notes, high_share_db, summarize, systems_of)
-from liveai.audio.harmonics import (LEAD_S, SEGMENT, chord_figures, chord_notes, chord_set,  # noqa: E402
-                                    peak_dbfs, worst_dc)
+from liveai.audio.harmonics import (LEAD_S, SEGMENT, before_first_dbfs, chord_figures, chord_notes,  # noqa: E402
+                                    chord_set, clipped_share, masked_share, worst_dc)
 from liveai.data.audio import fluidsynth_render  # noqa: E402
 from liveai.audio.renderer import SynthRenderer, render_notes  # noqa: E402
 from liveai.bench.harness import machine  # noqa: E402
+from liveai.config import Config  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
 from liveai.music.note import Note  # noqa: E402
 
@@ -113,6 +118,23 @@ def held_decay(renderer: SynthRenderer, previous: SynthRenderer | None, config: 
 
 
 CHORD_TARGET_DB, DC_TARGET, SILENCE_TARGET_DBFS = -40.0, 1e-4, -80.0
+GAIN = Config().audio.gain  # the live stream's default: what the headroom figures are read at
+
+
+def headroom(audio: np.ndarray) -> dict[str, float]:
+    """The peak before the stream's gain, and the share of samples the default gain clips."""
+    return {"peak": round(float(np.abs(audio).max()), 4) if len(audio) else 0.0,
+            "clipped_share": float(f"{clipped_share(audio, GAIN):.3g}")}
+
+
+def sha256(path: str | None) -> str | None:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+
+
+def worst_level(values: list[float | None]) -> float | None:
+    """The loudest of the levels measured (None: nothing measured anywhere)."""
+    measured = [v for v in values if v is not None]
+    return max(measured) if measured else None
 
 
 def held_chords(renderer: SynthRenderer, previous: SynthRenderer | None, rate: int) -> dict[str, Any]:
@@ -127,11 +149,13 @@ def held_chords(renderer: SynthRenderer, previous: SynthRenderer | None, rate: i
     figures = {name: chord_figures(audio, chords, rate) for name, audio in sounding.items()}
     before = round(LEAD_S * rate)
     return {"chords": list(names), "pitches": [list(c) for c in chords], "segment_s": list(SEGMENT),
+            "masked_share": [round(masked_share(c), 3) for c in chords],
             "off_harmonic_db": {name: [round(v, 2) for v in f] for name, f in figures.items()},
             "worst_off_harmonic_db": {name: round(max(f), 2) for name, f in figures.items()},
             "mean_off_harmonic_db": {name: round(float(np.mean(f)), 2) for name, f in figures.items()},
             "worst_dc": {name: float(f"{worst_dc(a, rate):.3g}") for name, a in sounding.items()},
-            "before_first_note_dbfs": {name: round(peak_dbfs(a[:before]), 1) for name, a in sounding.items()}}
+            "before_first_note_dbfs": {name: before_first_dbfs(a, before) for name, a in sounding.items()},
+            "headroom": {name: headroom(a) for name, a in sounding.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", help="another synth checkpoint, scored by the same code (as 'previous')")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    # read now: the code measured is the code at the start
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                            text=True).stdout
 
     net, info = load_checkpoint(args.model, "cpu", archs=("synth",))
     config = net.config  # type: ignore[attr-defined]
@@ -175,8 +202,10 @@ def main(argv: list[str] | None = None) -> int:
                          "worst_dc": {name: float(f"{worst_dc(a, rate):.3g}")
                                       for name, a in {"reference": reference, **sounding}.items()},
                          "before_first_note_dbfs": {
-                             name: round(peak_dbfs(a[:round(min(n.start for n in notes) * rate)]), 1)
-                             for name, a in {"reference": reference, **sounding}.items()}})
+                             name: before_first_dbfs(a, round(min(n.start for n in notes) * rate))
+                             for name, a in {"reference": reference, **sounding}.items()},
+                         "headroom": {name: headroom(sounding[name]) for name in ("model", "previous")
+                                      if name in sounding}})
         if i == args.figure_clip:
             drawn = (reference, fit(rendered, len(reference)), notes)
 
@@ -186,10 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     held_systems = ("reference", "model", "previous") if previous else ("reference", "model")
     seconds = sum(len(s) for s in sounds) / rate
     train = info["train_info"]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    loudest_before = worst_level([chords["before_first_note_dbfs"]["model"],
+                                  *(c["before_first_note_dbfs"]["model"] for c in per_clip)])
     report: dict[str, Any] = {
         "machine": machine(), "commit": commit.strip(), "compare": args.compare,
-        "model": str(args.model), "steps": train.get("steps"), "params": train.get("params"),
+        "model": str(args.model), "model_sha256": sha256(args.model), "compare_sha256": sha256(args.compare),
+        "steps": train.get("steps"), "params": train.get("params"),
         "data": str(Path(args.data) / "test.npz"), "clips": len(per_clip), "seconds": round(seconds, 1),
         "sample_rate": rate, "reference": "FluidSynth, FluidR3 GM, program 4 (Electric Piano 1), dry",
         "metrics": {"mrstft": "multi-resolution STFT distance (FFT 2048..64; spectral convergence + log-magnitude L1)",
@@ -202,16 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         "held_notes": held,
         "held_chords": chords,
         "test_clips_worst_dc": {name: max(c["worst_dc"][name] for c in per_clip) for name in held_systems},
-        "test_clips_before_first_note_dbfs": {name: max(c["before_first_note_dbfs"][name] for c in per_clip)
+        "test_clips_before_first_note_dbfs": {name: worst_level([c["before_first_note_dbfs"][name] for c in per_clip])
                                               for name in held_systems},
+        "test_clips_with_silence_before": sum(c["before_first_note_dbfs"]["model"] is not None for c in per_clip),
+        "gain": GAIN,
+        "test_clips_headroom": {name: {"peak": max(c["headroom"][name]["peak"] for c in per_clip),
+                                       "mean_clipped_share": float(f"{np.mean([c['headroom'][name]['clipped_share'] for c in per_clip]):.3g}")}
+                                for name in held_systems if name != "reference"},
         "targets": {"chords_off_harmonic_db": CHORD_TARGET_DB, "dc": DC_TARGET,
                     "before_first_note_dbfs": SILENCE_TARGET_DBFS,
                     "model_meets": {
                         "chords": bool(chords["worst_off_harmonic_db"]["model"] <= CHORD_TARGET_DB),
                         "dc": bool(max(chords["worst_dc"]["model"], *(c["worst_dc"]["model"] for c in per_clip)) <= DC_TARGET),
-                        "silence": bool(max(chords["before_first_note_dbfs"]["model"],
-                                            *(c["before_first_note_dbfs"]["model"] for c in per_clip))
-                                        <= SILENCE_TARGET_DBFS)}},
+                        "silence": bool(loudest_before is None or loudest_before <= SILENCE_TARGET_DBFS)}},
         "model_beats_both": {m: bool(means["model"][m] < min(means["excitation"][m], means["sine"][m]))
                              for m in METRICS},
         "model_beats_both_per_clip": {m: round(float(np.mean([c["model"][m] < min(c["excitation"][m], c["sine"][m])

@@ -11,7 +11,15 @@ code path for the synth and for FluidSynth.
   low note's fundamental over a second that cuts one of its periods reads its leakage as
   DC: 1e-4 from a 65 Hz tone of amplitude 0.02; the Hann window keeps only what is
   below about 2 Hz).
-- Start: the peak level before the first note, dBFS (a synth at rest should be silent).
+- Start: the peak level before the first note, dBFS (a synth at rest should be silent);
+  None where nothing comes before it (a piece that starts at its first sample).
+- Clipping: the share of samples that the stream's `audio.gain` would push past full scale.
+
+Calibration (tests/unit/audio/test_harmonics.py): a tanh over clean summed voices reads
+what its intermodulation puts off the harmonics. Most of a tanh's intermodulation
+(60-86 % of it for triads and clusters) lands on the notes' own harmonics (one note
+compressing another): a level change no spectrum tells from the notes, so the reading is
+4-8 dB below the whole intermodulation's energy.
 
 `CHORDS` is the chord set of the card: triads, sevenths and clusters on C2..C6, each
 held alone.
@@ -26,7 +34,13 @@ import numpy as np
 from ..music.note import Note
 
 A4 = 440.0
-LOW_HZ, HIGH_HZ = 20.0, 8000.0  # the band measured
+# The band measured: from just past DC's main lobe (a chord's low difference tones, 15 Hz
+# between C2 and E2, lie below 20 Hz) to 8 kHz.
+LOW_HZ, HIGH_HZ = 5.0, 8000.0
+# A harmonic's bins: the window's main lobe (4 bins of a Blackman-Harris window, 4 Hz over
+# 1 s) and 1 cent more for tuning (FluidSynth's samples). Wider (5 Hz + 0.2 %) the low
+# chords' harmonics covered 66-73 % of the band and hid the difference tones.
+LOBE_HZ, CENT = 4.0, 2 ** (1 / 1200) - 1
 SHAPES = {"major": (0, 4, 7), "minor": (0, 3, 7), "dominant 7th": (0, 4, 7, 10), "major 7th": (0, 4, 7, 11),
           "cluster": (0, 1, 2)}
 ROOTS = (36, 48, 60, 72, 84)  # C2..C6
@@ -56,8 +70,8 @@ def onsets(chords: int, hold_s: float = HOLD_S, gap_s: float = GAP_S, lead_s: fl
     return [lead_s + i * (hold_s + gap_s) for i in range(chords)]
 
 
-def harmonic_mask(pitches: Sequence[int], freqs: np.ndarray, tolerance_hz: float = 5.0,
-                  relative: float = 0.002) -> np.ndarray:
+def harmonic_mask(pitches: Sequence[int], freqs: np.ndarray, tolerance_hz: float = LOBE_HZ,
+                  relative: float = CENT) -> np.ndarray:
     """The bins within tolerance_hz + relative x f of a harmonic of one of `pitches`."""
     mask = np.zeros(len(freqs), dtype=bool)
     for pitch in pitches:
@@ -80,6 +94,14 @@ def off_harmonic_db(audio: np.ndarray, pitches: Sequence[int], rate: int) -> flo
     on = harmonic_mask(pitches, freqs) & band
     off = ~on & band
     return float(10 * np.log10((power[off].sum() + 1e-30) / (power[on].sum() + 1e-30)))
+
+
+def masked_share(pitches: Sequence[int], seconds: float = SEGMENT[1] - SEGMENT[0]) -> float:
+    """The share of the band's bins that off_harmonic_db counts as harmonic for `pitches`
+    over a segment of `seconds` (what it cannot see intermodulation in)."""
+    freqs = np.arange(0.0, HIGH_HZ + 1.0, 1.0 / seconds)
+    band = (freqs >= LOW_HZ) & (freqs <= HIGH_HZ)
+    return float(harmonic_mask(pitches, freqs)[band].mean())
 
 
 def chord_figures(audio: np.ndarray, chords: Sequence[tuple[int, ...]], rate: int,
@@ -108,3 +130,15 @@ def peak_dbfs(audio: np.ndarray) -> float:
     """The peak level of `audio`, dBFS (-inf-free: exact silence is -300)."""
     peak = float(np.abs(np.asarray(audio, dtype=np.float64)).max()) if len(audio) else 0.0
     return 20 * np.log10(max(peak, 1e-15))
+
+
+def before_first_dbfs(audio: np.ndarray, first: int) -> float | None:
+    """peak_dbfs of the `first` samples before the first note; None when there are none
+    (a piece that starts at its first sample has no silence to measure, which is not
+    silence measured)."""
+    return round(peak_dbfs(audio[:first]), 1) if first > 0 else None
+
+
+def clipped_share(audio: np.ndarray, gain: float) -> float:
+    """The share of samples of `audio` (before gain) that `gain` pushes past full scale."""
+    return float((np.abs(np.asarray(audio)) * gain > 1.0).mean()) if len(audio) else 0.0

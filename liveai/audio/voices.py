@@ -10,7 +10,11 @@ releases over `release_s`, or, while the sustain pedal is down, when it comes up
 a piano's dampers do); a note-on rises over `attack_s`. Notes, note-offs and pedals
 belong to a layer (liveai's, or the player's with audio.play = "all"): one layer's
 never end the other's. Each voice keeps its
-oscillator's phase, which a stolen note takes into its ghost. Every envelope moves by at
+oscillator's phase, which a stolen note takes into its ghost. A note rising from silence
+starts at the next point of a golden-ratio sequence over the notes so started: a chord's
+voices do not start phase-aligned, whose onsets would peak together (the sum of N voices
+at N times one's peak), and the start depends on the notes alone, not on how the stream
+was cut into blocks. Every envelope moves by at
 most 1 / (the shortest ramp in samples) per sample, so the sound has no step in it.
 """
 
@@ -23,6 +27,9 @@ import numpy as np
 # Whose note a voice plays: liveai's (0), or the player's (audio.play = "all"), each of the
 # player's sources a layer of its own from PLAYER up.
 LIVEAI, PLAYER = 0, 1
+# Successive start phases step by the golden ratio's fraction: any run of them spreads
+# evenly over the cycle, so no two notes struck together start near one phase.
+GOLDEN = (5 ** 0.5 - 1) / 2
 
 
 def midi_to_hz(pitch: int) -> float:
@@ -56,6 +63,7 @@ class Voices:
         self.ghosts = [_Voice() for _ in range(polyphony)]  # stolen notes fading out
         self.slots = self.voices + self.ghosts
         self.stolen = 0
+        self.started = 0  # notes started from silence: the next start phase is GOLDEN x this
         self.pedals: set[int] = set()  # the layers whose sustain pedal is down
         self._ones = self._zeros = np.zeros(0)
 
@@ -67,8 +75,7 @@ class Voices:
     def note_on(self, pitch: int, velocity: int, at: int, layer: int = LIVEAI) -> int | None:
         """The voice that plays it (a pitch re-struck in its layer keeps its voice, held
         or fading, and rises from where it is, its phase going on: no click); velocity 0
-        is a note-off. A note rising from silence starts at phase 0, so its sound depends
-        on the notes alone, not on how the stream was cut into blocks."""
+        is a note-off. A note rising from silence starts at the next golden-ratio phase."""
         if velocity <= 0:
             self.note_off(pitch, layer)
             return None
@@ -84,7 +91,8 @@ class Voices:
             self.voices[index].level = 0.0  # its sound went on in the ghost
         voice = self.voices[index]
         if voice.level == 0.0:
-            voice.phase = 0.0
+            voice.phase = (self.started * GOLDEN) % 1.0
+            self.started += 1
         voice.pitch, voice.target, voice.started, voice.layer = pitch, level, at, layer
         voice.rate = 1.0 / self.attack
         voice.pedalled = False

@@ -236,7 +236,10 @@ class AudioConfig:
     # Realtime scheduling (SCHED_FIFO) for the render process, when the system allows it.
     realtime: bool = True
     polyphony: Annotated[int, Range(1, 64)] = 16  # voices; more notes steal the oldest
-    gain: Annotated[float, Range(0.0, 16.0)] = 3.0
+    # The synth's level is FluidSynth's, quiet for a live output; its peaks grow with the
+    # notes sounding, and past full scale the stream clips (grit at a chord's onset):
+    # the default keeps the loudest chords and songs measured below it (models/README.md).
+    gain: Annotated[float, Range(0.0, 16.0)] = 2.5
 
 
 @dataclass

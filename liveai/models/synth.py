@@ -21,7 +21,11 @@ excitation, so that a chord's voices, summed in the excitation, cannot intermodu
 with no bias anywhere on the audio path. For fixed controls (a held chord) it is a
 linear time-invariant filter of the summed excitation: every note's harmonics come out
 as harmonics, silence in is exact silence out, and an excitation without DC gives
-none. The controls only turn each channel's gain, slowly. The first form's tanh x
+none. The controls only turn each channel's gain, as fast as the voices' envelopes move
+(a 4 ms attack, a 60 ms release): when a note starts or ends, every sounding note's
+gains move with it, and a gain moving under a tone modulates it. The controls are the
+voices' shared pitch and loudness, so a note's level depends on the others sounding
+(models/README.md). The first form's tanh x
 sigmoid and relu head of the summed voices made -16 to -21 dB of intermodulation
 between a chord's notes, a DC shift, and a rest output that was not zero.
 

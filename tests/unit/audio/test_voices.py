@@ -144,3 +144,19 @@ def test_the_players_note_off_never_ends_liveais_note_of_the_same_pitch():
         (69, 0): False, (69, 1): False, (72, 1): True}
     v.all_off(layer=1)  # the player's keyboard lost: its notes end, its pedal is up
     assert not any(voice.target > 0 for voice in v.voices) and v.pedals == set()
+
+
+def test_a_chords_notes_start_at_spread_phases_and_a_voice_keeps_its_own():
+    """Struck together from silence, no two notes start within a tenth of a cycle of each
+    other (phase-aligned, a chord's onset peaks at N times one note's); a re-struck note
+    keeps its phase going."""
+    v = Voices(polyphony=8, sample_rate=SR)
+    for p in (60, 64, 67, 71, 72):
+        v.note_on(p, 100, at=0)
+    starts = sorted(x.phase for x in v.voices[:5])
+    gaps = np.diff(starts + [starts[0] + 1.0])
+    assert gaps.min() > 0.1, starts
+    v.render(100)
+    held = v.voices[0].phase
+    v.note_on(60, 90, at=100)
+    assert v.voices[0].phase == held
