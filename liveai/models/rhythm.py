@@ -48,6 +48,7 @@ class Rhythm:
         self.position = 0  # steps sampled so far
         self.last_onset: int | None = None
         self.onsets_here = 0  # notes begun at `last_onset`
+        self.after_velocity = False  # the last token a velocity: its note-on is committed
 
     def point(self, k: int) -> int:
         assert self.period is not None
@@ -89,7 +90,7 @@ class Rhythm:
 
     def lean(self, logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
         """`logits` (V,) with a note here made as likely as the call's pattern says (by `pull`)."""
-        if not self.pull or self.last_onset is None or not self.on_grid(self.position):
+        if not self.pull or self.after_velocity or self.last_onset is None or not self.on_grid(self.position):
             return logits
         units = round((self.position - self.last_onset) / self.period)  # type: ignore[operator]
         if units < 1:
@@ -109,6 +110,7 @@ class Rhythm:
         return logits
 
     def observe(self, token: int) -> None:
+        self.after_velocity = codec.is_velocity(token)
         if codec.is_time_shift(token):
             self.position += codec.time_shift_steps(token)
         elif codec.is_note_on(token):
