@@ -89,7 +89,8 @@ class Rhythm:
         return allowed
 
     def lean(self, logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        """`logits` (V,) with a note here made as likely as the call's pattern says (by `pull`)."""
+        """`logits` (V,) with a note here made as likely as the call's pattern says (by `pull`);
+        `allowed` on the logits' device (moved once per token by the job, for the sampling too)."""
         if not self.pull or self.after_velocity or self.last_onset is None or not self.on_grid(self.position):
             return logits
         units = round((self.position - self.last_onset) / self.period)  # type: ignore[operator]
@@ -99,7 +100,7 @@ class Rhythm:
         place = self.places[round(self.position / self.period) % len(self.places)]  # type: ignore[operator]
         target = min(max(target * place / (1.0 - target + target * place), 0.02), 0.98)
         # on the logits' device, with no host sync: a model on a GPU stays there
-        probs = torch.softmax(logits.masked_fill(~allowed.to(logits.device), float("-inf")), dim=-1)
+        probs = torch.softmax(logits.masked_fill(~allowed, float("-inf")), dim=-1)
         note = probs[_ONSET].sum() + probs[_VELOCITY].sum()
         wait = probs[_WAIT].sum()
         offset = self.pull * (math.log(target / (1.0 - target)) - (torch.log(note) - torch.log(wait)))
