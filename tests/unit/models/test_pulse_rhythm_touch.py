@@ -159,3 +159,29 @@ def test_the_lean_lets_a_committed_note_be():
     rhythm.observe(codec.velocity_token(80))
     assert torch.equal(rhythm.lean(logits, allowed), logits)
     assert rhythm.lean(logits, allowed) is logits
+
+
+def test_an_answer_keeps_the_calls_level_after_a_run_and_a_late_crescendo():
+    """A run of sixteenths then quarters getting louder: the notes' mean place is early in
+    the phrase, and the answer, its notes spread evenly, is as loud on average as the
+    call (times duet.velocity), not raised by the contour taken up as accents."""
+    starts = [i * 0.15 for i in range(10)] + [1.35 + 0.6 * i for i in range(1, 5)]
+    velocities = [60] * 10 + [70, 80, 90, 100]
+    notes = call(starts, velocities)
+    pulse = infer_pulse(notes)
+    touch = touch_of(notes, pulse)
+    assert touch.accents == ()  # it has none: the contour explains it
+    level = sum(velocities) / len(velocities)
+    first, n = pulse.after(starts[-1] + 0.5), 24
+    for scale in (1.0, 0.8):
+        answer = [touch.velocity(first + k * pulse.period, k / (n - 1), scale) for k in range(n)]
+        assert abs(sum(answer) / n - level * scale) < 1.0, (sum(answer) / n, level * scale)
+
+
+def test_accents_move_notes_about_the_level_never_the_level():
+    """Loud on the beat, soft off it, ending on a beat (7 loud, 6 soft): the accents sum
+    to nothing over their cycle, so a long answer is as loud as the call on average."""
+    eighths = [i * 0.3 for i in range(13)]
+    touch = touch_of(call(eighths, [96 if i % 2 == 0 else 64 for i in range(13)]), infer_pulse(call(eighths)))
+    assert len(touch.accents) == 2 and touch.accents[0] - touch.accents[1] > 25
+    assert abs(sum(touch.accents)) < 1e-9, touch.accents
