@@ -25,7 +25,6 @@ import torch
 
 from . import codec
 
-_SHIFTS = torch.arange(1, codec.N_TIME_SHIFTS + 1)
 _ONSET = slice(codec.NOTE_ON_OFFSET, codec.NOTE_OFF_OFFSET)
 _VELOCITY = slice(codec.VELOCITY_OFFSET, codec.START)
 _WAIT = slice(codec.TIME_SHIFT_OFFSET, codec.VELOCITY_OFFSET)
@@ -79,13 +78,20 @@ class Rhythm:
             # would otherwise say velocities for ever instead of waiting for the grid
             allowed[codec.VELOCITY_OFFSET:codec.START] = False
         if self.period is not None:
-            targets = pos + _SHIFTS
-            k = torch.round(targets / self.period)
-            lands = torch.round(k * self.period) == targets
-            short = targets < self.next_point(pos)
+            nxt = self.next_point(pos)
+            reach = pos + codec.N_TIME_SHIFTS
             if self.pull:  # every grid point a choice: no shift steps over one
-                lands &= targets <= self.next_point(pos)
-            allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] &= lands | short
+                reach = min(reach, nxt)
+            lands = torch.zeros(codec.N_TIME_SHIFTS, dtype=torch.bool)
+            lands[:nxt - pos - 1] = True  # short of the next grid point
+            # the grid points within reach, in integers as point() has them (a float
+            # tensor's rounding would disagree with it near halves)
+            k = math.floor(pos / self.period) + 1
+            while (p := self.point(k)) <= reach:
+                if p > pos:
+                    lands[p - pos - 1] = True
+                k += 1
+            allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] &= lands
         return allowed
 
     def lean(self, logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:

@@ -185,3 +185,20 @@ def test_accents_move_notes_about_the_level_never_the_level():
     touch = touch_of(call(eighths, [96 if i % 2 == 0 else 64 for i in range(13)]), infer_pulse(call(eighths)))
     assert len(touch.accents) == 2 and touch.accents[0] - touch.accents[1] > 25
     assert abs(sum(touch.accents)) < 1e-9, touch.accents
+
+
+def test_a_time_shift_lands_on_a_grid_point_as_point_has_it():
+    """Grids of 2.1, 1.3 and 2.9 steps put points near halves, where a float32 rounding
+    and point() disagree: the mask lets a shift stop short of the next point or land on
+    exactly the points point() gives, checked at every position."""
+    for period in (2.1, 1.3, 2.9, 28.7):
+        for pull in (0.0, 0.5):
+            rhythm = Rhythm(period, pattern=[1, 2], pull=pull)
+            points = {rhythm.point(k) for k in range(400)}
+            for pos in range(300):
+                rhythm.position = pos
+                allowed = rhythm.mask(torch.ones(codec.VOCAB_SIZE, dtype=torch.bool))
+                shifts = allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET]
+                nxt = rhythm.next_point(pos)
+                want = [t < nxt or (t in points and (not pull or t <= nxt)) for t in range(pos + 1, pos + 101)]
+                assert shifts.tolist() == want, (period, pull, pos)
