@@ -47,7 +47,6 @@ class Rhythm:
         self.position = 0  # steps sampled so far
         self.last_onset: int | None = None
         self.onsets_here = 0  # notes begun at `last_onset`
-        self.after_velocity = False  # the last token a velocity: its note-on is committed
 
     def point(self, k: int) -> int:
         assert self.period is not None
@@ -97,7 +96,7 @@ class Rhythm:
     def lean(self, logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
         """`logits` (V,) with a note here made as likely as the call's pattern says (by `pull`);
         `allowed` on the logits' device (moved once per token by the job, for the sampling too)."""
-        if not self.pull or self.after_velocity or self.last_onset is None or not self.on_grid(self.position):
+        if not self.pull or self.last_onset is None or not self.on_grid(self.position):
             return logits
         units = round((self.position - self.last_onset) / self.period)  # type: ignore[operator]
         if units < 1:
@@ -117,7 +116,6 @@ class Rhythm:
         return logits
 
     def observe(self, token: int) -> None:
-        self.after_velocity = codec.is_velocity(token)
         if codec.is_time_shift(token):
             self.position += codec.time_shift_steps(token)
         elif codec.is_note_on(token):

@@ -147,20 +147,6 @@ def test_velocity_follows_the_calls_level_accents_and_contour():
     assert touch_of([], None) is None
 
 
-def test_the_lean_lets_a_committed_note_be():
-    """After a velocity token the note-on is committed and the position has not moved:
-    the lean, already spent on this grid point, leaves the logits alone."""
-    rhythm = Rhythm(30.0, together=1, pattern=[2] * 8, pull=1.0)
-    for token in (codec.velocity_token(80), codec.note_on(60), codec.time_shift(60)):
-        rhythm.observe(token)
-    allowed = rhythm.mask(constraint_mask(Constraints(), {60}))
-    logits = torch.zeros(codec.VOCAB_SIZE)
-    assert not torch.equal(rhythm.lean(logits, allowed), logits)  # a grid point after two: a note leaned to
-    rhythm.observe(codec.velocity_token(80))
-    assert torch.equal(rhythm.lean(logits, allowed), logits)
-    assert rhythm.lean(logits, allowed) is logits
-
-
 def test_an_answer_keeps_the_calls_level_after_a_run_and_a_late_crescendo():
     """A run of sixteenths then quarters getting louder: the notes' mean place is early in
     the phrase, and the answer, its notes spread evenly, is as loud on average as the
