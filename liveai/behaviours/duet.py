@@ -32,7 +32,7 @@ from ..music.touch import touch_of
 from . import jobs
 from .base import BaseBehaviour
 from .listener import Listener
-from .part import Part
+from .part import LATE_S, Part
 
 FIRST_CHUNK_TOKENS = 8  # at most; the first chunk ends with the first note, out within the budget
 CHUNK_TOKENS = 64
@@ -60,7 +60,7 @@ class Answer:
         pulse = self._pulse(heard)
         if not grid and d.rhythm == "follow":
             if pulse is not None:  # the answer starts on the call's grid carried forward
-                start = pulse.after(start)
+                start = pulse.after(self._earliest(start))
             self.rhythm = self._rhythm(heard, call, pulse, start)
         touch = touch_of(call, pulse)
         velocity = (lambda t: touch.velocity(t, (t - start) / max(seconds, 1e-3), d.velocity)) if touch else None
@@ -90,6 +90,15 @@ class Answer:
             beat_s = 60.0 / max(clock.bpm(self.ctx.now()), 1.0)
             return clock_pulse(clock.last_beat[1], beat_s, pulse.period if pulse else None)
         return pulse
+
+    def _earliest(self, start: float) -> float:
+        """Where the answer may begin: a lookahead from now; on a running clock, from
+        the bar line that asked (begun already when its beat is told) as long as its
+        first note is at most LATE_S late, rather than a grid step after it."""
+        clock = self.ctx.clock
+        if clock.playing and clock.last_beat is not None:
+            return max(min(self.asked_at, start), start - LATE_S)
+        return start
 
     def _rhythm(self, heard: list[Note], call: list[Note], pulse: Pulse | None, start: float) -> Rhythm:
         """The answer's onsets on the grid, leaning to the call's pattern; and a melody for

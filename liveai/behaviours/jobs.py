@@ -85,6 +85,27 @@ def density_bias(bias: float) -> torch.Tensor:
     return offsets
 
 
+class _Staging:
+    """The per-token mask, built on the host, moved to a GPU from one pinned buffer with
+    no wait: the sampled token's read-back orders it before the buffer is written again."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.pinned: torch.Tensor | None = None
+        self.on_device: torch.Tensor | None = None
+        if device.type == "cuda":
+            self.pinned = torch.empty(codec.VOCAB_SIZE, dtype=torch.bool).pin_memory()
+            self.on_device = torch.empty(codec.VOCAB_SIZE, dtype=torch.bool, device=device)
+
+    def move(self, allowed: torch.Tensor) -> torch.Tensor:
+        if self.device.type == "cpu":
+            return allowed
+        if self.pinned is None or self.on_device is None:
+            return allowed.to(self.device)
+        self.pinned.copy_(allowed)
+        return self.on_device.copy_(self.pinned, non_blocking=True)
+
+
 def continuation(sampler: Sampler, constraints: Constraints, temperature: float, seconds: float,
                  max_tokens: int, note_first: bool = False, bias: torch.Tensor | None = None,
                  balance: KeyBalance | None = None, reply: Callable[[list[int]], None] | None = None,
@@ -103,6 +124,7 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
     steps, limit = 0, int(round(seconds / codec.TIME_STEP_S))
     waiting_for_note = note_first
     token: int | None = None
+    staging = _Staging(logits.device)
     while steps < limit and len(tokens) < max_tokens and not (until_note and tokens and codec.is_note_on(tokens[-1])):
         if token is not None:
             logits = yield token  # feed the last token, get the next logits
@@ -112,6 +134,7 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
             allowed[codec.NOTE_OFF_OFFSET:codec.TIME_SHIFT_OFFSET] = False
         if rhythm is not None:
             rhythm.mask(allowed)
+        allowed = staging.move(allowed)  # one mask on the logits' device, for the lean and the sampling
         if bias is not None:
             logits = logits + bias
         if balance is not None:

@@ -25,7 +25,6 @@ import torch
 
 from . import codec
 
-_SHIFTS = torch.arange(1, codec.N_TIME_SHIFTS + 1)
 _ONSET = slice(codec.NOTE_ON_OFFSET, codec.NOTE_OFF_OFFSET)
 _VELOCITY = slice(codec.VELOCITY_OFFSET, codec.START)
 _WAIT = slice(codec.TIME_SHIFT_OFFSET, codec.VELOCITY_OFFSET)
@@ -78,17 +77,25 @@ class Rhythm:
             # would otherwise say velocities for ever instead of waiting for the grid
             allowed[codec.VELOCITY_OFFSET:codec.START] = False
         if self.period is not None:
-            targets = pos + _SHIFTS
-            k = torch.round(targets / self.period)
-            lands = torch.round(k * self.period) == targets
-            short = targets < self.next_point(pos)
+            nxt = self.next_point(pos)
+            reach = pos + codec.N_TIME_SHIFTS
             if self.pull:  # every grid point a choice: no shift steps over one
-                lands &= targets <= self.next_point(pos)
-            allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] &= lands | short
+                reach = min(reach, nxt)
+            lands = torch.zeros(codec.N_TIME_SHIFTS, dtype=torch.bool)
+            lands[:nxt - pos - 1] = True  # short of the next grid point
+            # the grid points within reach, in integers as point() has them (a float
+            # tensor's rounding would disagree with it near halves)
+            k = math.floor(pos / self.period) + 1
+            while (p := self.point(k)) <= reach:
+                if p > pos:
+                    lands[p - pos - 1] = True
+                k += 1
+            allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] &= lands
         return allowed
 
     def lean(self, logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        """`logits` (V,) with a note here made as likely as the call's pattern says (by `pull`)."""
+        """`logits` (V,) with a note here made as likely as the call's pattern says (by `pull`);
+        `allowed` on the logits' device (moved once per token by the job, for the sampling too)."""
         if not self.pull or self.last_onset is None or not self.on_grid(self.position):
             return logits
         units = round((self.position - self.last_onset) / self.period)  # type: ignore[operator]
@@ -98,7 +105,7 @@ class Rhythm:
         place = self.places[round(self.position / self.period) % len(self.places)]  # type: ignore[operator]
         target = min(max(target * place / (1.0 - target + target * place), 0.02), 0.98)
         # on the logits' device, with no host sync: a model on a GPU stays there
-        probs = torch.softmax(logits.masked_fill(~allowed.to(logits.device), float("-inf")), dim=-1)
+        probs = torch.softmax(logits.masked_fill(~allowed, float("-inf")), dim=-1)
         note = probs[_ONSET].sum() + probs[_VELOCITY].sum()
         wait = probs[_WAIT].sum()
         offset = self.pull * (math.log(target / (1.0 - target)) - (torch.log(note) - torch.log(wait)))

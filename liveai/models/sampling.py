@@ -124,7 +124,9 @@ def sample_tokens(
     temperature 0 means greedy (argmax of the allowed tokens)."""
     logits = logits.float()
     if allowed is not None:
-        logits = logits.masked_fill(~allowed.to(logits.device), float("-inf"))
+        if allowed.device != logits.device:  # best built there (a copy per call waits on a GPU)
+            allowed = allowed.to(logits.device)
+        logits = logits.masked_fill(~allowed, float("-inf"))
     if temperature <= 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(logits / temperature, dim=-1)  # (B, V)

@@ -1,11 +1,11 @@
 """A phrase's touch: how loud it is, where on its pulse it leans, and how its loudness
 moves from its start to its end, so an answer can be played the same way.
 
-The velocities are taken apart as level + contour (a line through the phrase's span) +
-accent (a mean per position in a cycle of 2, 3 or 4 grid points, kept only when it
-explains the velocities better than chance would). An answer note's velocity puts
-them together again at its own place: its share of the answer's span for the contour,
-its grid point for the accent.
+The velocities are taken apart as level + contour (a line through the phrase's span,
+at the level at its notes' mean place) + accent (a mean per position in a cycle of
+grid points, about the level, kept only when it explains the velocities better than
+chance would). An answer note's velocity puts them together again at its own place:
+its share of the answer's span for the contour, its grid point for the accent.
 """
 
 from __future__ import annotations
@@ -43,13 +43,15 @@ def touch_of(notes: Sequence[Note], pulse: Pulse | None) -> Touch | None:
     t0, t1 = min(n.start for n in notes), max(n.start for n in notes)
     span = t1 - t0
     slope = 0.0
+    us = [(n.start - t0) / span if span > 0 else 0.5 for n in notes]
+    mean_u = sum(us) / len(us)
     if span > 0 and len(notes) >= 3:
-        us = [(n.start - t0) / span for n in notes]
-        mean_u = sum(us) / len(us)
         var_u = sum((u - mean_u) ** 2 for u in us)
         if var_u > 0:
             slope = sum((u - mean_u) * (v - level) for u, v in zip(us, vs)) / var_u
-    residual = [v - level - slope * ((n.start - t0) / span - 0.5 if span > 0 else 0.0) for n, v in zip(notes, vs)]
+    # the line goes through the mean at the notes' mean place (not the span's middle,
+    # which would leave a constant for the accents to take up as if it were one)
+    residual = [v - level - slope * (u - mean_u) for u, v in zip(us, vs)]
     accents = _accents(notes, residual, pulse) if pulse is not None else ()
     return Touch(level, slope, accents, pulse)
 
@@ -74,5 +76,6 @@ def _accents(notes: Sequence[Note], residual: Sequence[float], pulse: Pulse) -> 
         left = sum((r - means[pulse.index(note.start) % cycle]) ** 2 for note, r in zip(notes, residual))
         adjusted = 1.0 - (left / total) * (n - 1) / (n - cycle)
         if adjusted > best[0]:
-            best = (adjusted, tuple(means))
+            centre = sum(means) / cycle  # accents move notes about the level, never the level
+            best = (adjusted, tuple(m - centre for m in means))
     return best[1]

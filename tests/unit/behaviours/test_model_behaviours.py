@@ -209,3 +209,22 @@ def test_a_phrase_too_short_for_a_pulse_is_answered_on_the_grid_of_the_last_seco
     answer = notes_on(sink, after)
     assert answer
     assert all(on_grid(t, call_start, 0.3) for t, _ in answer), [round(t - call_start, 3) for t, _ in answer]
+
+
+def test_a_bar_triggered_answer_begins_on_the_bar_line():
+    """The transport runs at 120 BPM; a phrase ends just before a bar line, too late for
+    the phrase gap: the bar answers it, and the answer's first note is on that bar line,
+    not an eighth after it."""
+    engine, clock, sink, port = make_model_engine("duet")
+    engine.set_value("tempo", 120)
+    engine.play()
+    drive(engine, clock, port, 0.26)
+    n, beat_t = engine.conductor.clock.last_beat
+    bar_t = beat_t + (4 - n % 4) * 0.5  # the next bar line, 2 s a bar
+    call_start = clock.t
+    play_phrase(engine, clock, port, [60, 62, 64, 65, 67], step=0.25)
+    assert clock.t < bar_t < clock.t + 0.6  # the gap would end after the bar
+    drive(engine, clock, port, 1.5)
+    answer = notes_on(sink, call_start + 1.25)
+    assert answer
+    assert abs(answer[0][0] - bar_t) < 0.02, (round(answer[0][0], 3), round(bar_t, 3))

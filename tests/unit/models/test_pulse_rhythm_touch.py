@@ -145,3 +145,46 @@ def test_velocity_follows_the_calls_level_accents_and_contour():
     rising = touch_of(call(eighths, [40 + 5 * i for i in range(12)]), pulse)
     assert rising.velocity(4.0, 1.0) - rising.velocity(4.0, 0.0) > 45  # a crescendo answered by one
     assert touch_of([], None) is None
+
+
+def test_an_answer_keeps_the_calls_level_after_a_run_and_a_late_crescendo():
+    """A run of sixteenths then quarters getting louder: the notes' mean place is early in
+    the phrase, and the answer, its notes spread evenly, is as loud on average as the
+    call (times duet.velocity), not raised by the contour taken up as accents."""
+    starts = [i * 0.15 for i in range(10)] + [1.35 + 0.6 * i for i in range(1, 5)]
+    velocities = [60] * 10 + [70, 80, 90, 100]
+    notes = call(starts, velocities)
+    pulse = infer_pulse(notes)
+    touch = touch_of(notes, pulse)
+    assert touch.accents == ()  # it has none: the contour explains it
+    level = sum(velocities) / len(velocities)
+    first, n = pulse.after(starts[-1] + 0.5), 24
+    for scale in (1.0, 0.8):
+        answer = [touch.velocity(first + k * pulse.period, k / (n - 1), scale) for k in range(n)]
+        assert abs(sum(answer) / n - level * scale) < 1.0, (sum(answer) / n, level * scale)
+
+
+def test_accents_move_notes_about_the_level_never_the_level():
+    """Loud on the beat, soft off it, ending on a beat (7 loud, 6 soft): the accents sum
+    to nothing over their cycle, so a long answer is as loud as the call on average."""
+    eighths = [i * 0.3 for i in range(13)]
+    touch = touch_of(call(eighths, [96 if i % 2 == 0 else 64 for i in range(13)]), infer_pulse(call(eighths)))
+    assert len(touch.accents) == 2 and touch.accents[0] - touch.accents[1] > 25
+    assert abs(sum(touch.accents)) < 1e-9, touch.accents
+
+
+def test_a_time_shift_lands_on_a_grid_point_as_point_has_it():
+    """Grids of 2.1, 1.3 and 2.9 steps put points near halves, where a float32 rounding
+    and point() disagree: the mask lets a shift stop short of the next point or land on
+    exactly the points point() gives, checked at every position."""
+    for period in (2.1, 1.3, 2.9, 28.7):
+        for pull in (0.0, 0.5):
+            rhythm = Rhythm(period, pattern=[1, 2], pull=pull)
+            points = {rhythm.point(k) for k in range(400)}
+            for pos in range(300):
+                rhythm.position = pos
+                allowed = rhythm.mask(torch.ones(codec.VOCAB_SIZE, dtype=torch.bool))
+                shifts = allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET]
+                nxt = rhythm.next_point(pos)
+                want = [t < nxt or (t in points and (not pull or t <= nxt)) for t in range(pos + 1, pos + 101)]
+                assert shifts.tolist() == want, (period, pull, pos)

@@ -139,3 +139,36 @@ def test_an_answers_first_chunk_ends_with_its_first_note_replied_before_it_is_fe
     assert codec.is_note_on(tokens[-1]) and not any(codec.is_note_on(t) for t in tokens[:-1])
     assert events[-2:] == [("reply", tokens), ("feed", tokens[-1])]
     assert [e[1] for e in events if e[0] == "feed"] == tokens  # every token heard, in order
+
+
+def test_an_answers_mask_is_moved_once_per_token_and_on_the_cpu_not_at_all(monkeypatch):
+    """The grid mask is used by the lean and by the sampling: moved to the logits' device
+    by the job once per token (on a GPU each move would be a copy to wait on), and on
+    the CPU not moved at all."""
+    from liveai.behaviours import jobs
+    from liveai.core.jobs import PEEK
+    from liveai.models import codec
+    from liveai.models.rhythm import Rhythm
+
+    moves: list[torch.dtype] = []
+    to = torch.Tensor.to
+
+    def counted(self, *args, **kwargs):
+        if self.dtype == torch.bool:
+            moves.append(self.dtype)
+        return to(self, *args, **kwargs)
+
+    rhythm = Rhythm(30.0, together=1, pattern=[2] * 8, pull=1.0)
+    job = jobs.continuation(Sampler(seed=3), Constraints(), 1.0, seconds=3.0, max_tokens=64, rhythm=rhythm)
+    logits = torch.zeros(codec.VOCAB_SIZE)
+    assert job.send(None) is PEEK
+    monkeypatch.setattr(torch.Tensor, "to", counted)
+    fed = 0
+    try:
+        while True:
+            job.send(logits)
+            fed += 1
+    except StopIteration:
+        pass
+    assert fed > 20 and rhythm.last_onset is not None  # the lean ran, on notes
+    assert moves == []
