@@ -46,7 +46,8 @@ class VoicedHarmonizer(ModelHarmonizer):
 
     def fallback(self, pitch: int, ctx: Context) -> list[int]:
         """The rule's voices under the melody, as the model's are: a late answer must not
-        jump above the tune. Those that fall below the register or on a held key are left out."""
+        jump above the tune. Those that fall below the register or on a held key are left
+        out; only a note with no room under it is voiced above, inside the register."""
         if self.config.above:
             return super().fallback(pitch, ctx)
         scale = scale_of(ctx.state["key"], ctx.state["scale"])
@@ -61,7 +62,10 @@ class VoicedHarmonizer(ModelHarmonizer):
             if len(voices) == count:
                 return voices
             best = max(best, voices, key=len)
-        return best
+        if best:
+            return best
+        # no room under the note (it is at the register's floor): the rule's voices above, in the register
+        return [p for p in super().fallback(pitch, ctx) if low <= p <= int(ctx.state["high"]) and p not in self._held]
 
     def answer(self, event: NoteOn, pitches: list[int], ctx: Context) -> None:
         super().answer(event, pitches, ctx)
