@@ -66,9 +66,6 @@ class Answer:
         velocity = (lambda t: touch.velocity(t, (t - start) / max(seconds, 1e-3), d.velocity)) if touch else None
         self.part = Part(ctx, listener, start, listener.channel, end=start + seconds, grid_s=grid, velocity=velocity)
         self.polyphony = min(d.max_polyphony, most_together(call)) if d.rhythm == "follow" and call else d.max_polyphony
-        # the answer keeps near the call's register: a melody in the treble is not answered in the bass
-        pitches = [n.pitch for n in call]
-        self.register = (min(pitches) - d.reach, max(pitches) + d.reach) if pitches and d.reach else (0, 127)
         self.job: JobHandle | None = None
         self.cancelled = False
         self.first = True
@@ -117,10 +114,8 @@ class Answer:
     def constraints(self) -> Constraints:
         d, state = self.config.duet, self.ctx.state
         classes = scale_of(state["key"], state["scale"]).pitch_classes if d.key == "state" else self.key_classes
-        low, high = max(state["low"], self.register[0]), min(state["high"], self.register[1])
-        if low > high:  # the call lies outside /liveai/register: the register wins
-            low, high = state["low"], state["high"]
-        return Constraints(pitch_low=low, pitch_high=high, pitch_classes=classes, max_polyphony=self.polyphony)
+        return Constraints(pitch_low=state["low"], pitch_high=state["high"], pitch_classes=classes,
+                           max_polyphony=self.polyphony)
 
     def _request(self, max_tokens: int) -> None:
         models = self.ctx.models

@@ -173,9 +173,6 @@ class DuetConfig:
     # pattern of times between onsets (0: the model's own odds; 1: the call's).
     rhythm_pull: Annotated[float, Range(0.0, 1.0)] = 0.75
     max_polyphony: Annotated[int, Range(1, 16)] = 4
-    # Answers keep within this many semitones below the call's lowest note and above its
-    # highest (and within /liveai/register); 0: the register alone.
-    reach: Annotated[int, Range(0, 127)] = 12
     # Answer velocities follow the call's touch (its level, accents and contour), times this.
     velocity: Annotated[float, Range(0.1, 2.0)] = 1.0
     # "follow": answers keep to the key of what the player played (Krumhansl-Schmuckler);
