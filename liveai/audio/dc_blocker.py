@@ -1,4 +1,4 @@
-"""The synth's DC blocker (#20): a one-pole high-pass, y[n] = x[n] - x[n-1] + R y[n-1],
+"""The synth's DC blocker: a one-pole high-pass, y[n] = x[n] - x[n-1] + R y[n-1],
 its corner a few Hz (5: far below the lowest notes, C2 at 65 Hz loses 0.03 dB), applied
 to every rendered block. The network's output carries a slow offset after a low note's
 onset and its knock (up to 2.2e-4 over a second on the card's chords; the target is

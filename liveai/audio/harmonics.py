@@ -1,4 +1,4 @@
-"""How clean the synth's chords are (#20), for scripts/eval_synth.py and the tests: one
+"""How clean the synth's chords are, for scripts/eval_synth.py and the tests: one
 code path for the synth and for FluidSynth.
 
 - Off-harmonic energy: a held chord's spectrum (a 1 s steady segment, Blackman-Harris

@@ -10,7 +10,7 @@ neural source-filter model (Wang et al., NSF). Not autoregressive over samples.
     -> 1x1 in -> [dilated causal conv (k, d) -> tanh * sigmoid -> 1x1 residual, 1x1 skip] x L
     -> sum of skips -> relu -> 1x1 -> relu -> 1x1 -> audio (B, T)
 
-The second form (`SynthConfig.linear`, #20) keeps the audio path linear in the
+The second form (`SynthConfig.linear`) keeps the audio path linear in the
 excitation, so that a chord's voices, summed in the excitation, cannot intermodulate:
 
     audio features (the excitation channels) -> 1x1 in -> x
@@ -70,7 +70,7 @@ class SynthConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
     skip: int = 16
     harmonics: int = 16  # sines per voice in the excitation (none above Nyquist)
-    # True: the audio path is linear in the excitation, gated by the controls (#20);
+    # True: the audio path is linear in the excitation, gated by the controls;
     # False: the first synths' tanh x sigmoid of the summed voices (their checkpoints)
     linear: bool = False
     control: int = 16  # the linear form's control channels (h)
