@@ -40,13 +40,20 @@ Address = tuple[str, int]
 _PARSE_FAILURES = (ParseError, ValueError, IndexError, struct.error, UnicodeDecodeError,
                    OverflowError, RecursionError)
 _RECEIVE_BUFFER = 1 << 20  # bursts of thousands of datagrams must not be dropped by the kernel
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
 def encode(address: str, *args: Any) -> bytes:
-    """One OSC message; bools go out as ints (Pd and Max have no T/F)."""
+    """One OSC message; bools go out as ints (Pd and Max have no T/F), and a float too big
+    for 32 bits (an echoed `d`) as a double."""
     builder = OscMessageBuilder(address)
     for arg in args:
-        builder.add_arg(int(arg) if isinstance(arg, bool) else arg)
+        if isinstance(arg, bool):
+            builder.add_arg(int(arg))
+        elif isinstance(arg, float) and _FLOAT32_MAX < abs(arg) < float("inf"):
+            builder.add_arg(arg, OscMessageBuilder.ARG_TYPE_DOUBLE)
+        else:
+            builder.add_arg(arg)
     return builder.build().dgram
 
 

@@ -31,6 +31,8 @@ def test_ping_pong_echoes_the_token(start_server):
         assert peer.expect("/liveai/pong") == [token]
     peer.send("/liveai/ping")
     assert peer.expect("/liveai/pong") == []
+    peer.send("/liveai/ping", 1e300, types="d")  # too big for 32 bits: echoed as a double
+    assert peer.expect("/liveai/pong") == [1e300]
 
 
 def test_status_reports_counters_and_latency(start_server):
