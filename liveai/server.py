@@ -37,6 +37,7 @@ from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
 from .transports.osc import OscTransport
 from .transports.supervisor import supervise
+from .transports.web import WebTransport
 
 log = logging.getLogger(__name__)
 _SHUTDOWN_WARN_S = 3.0  # a transport still closing after this long is named in the log
@@ -97,6 +98,8 @@ class Server:
             transports.append(MidiTransport(c.midi, engine.handle, engine.stats))
         if c.mqtt.url:
             transports.append(MqttTransport(c.mqtt, self.table, engine.stats, self.status, lambda: dict(engine.state)))
+        if c.web.enabled:
+            transports.append(WebTransport(c.web, engine.stats, parts=[]))
         return transports
 
     def transport(self, name: str) -> Transport | None:

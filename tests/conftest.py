@@ -11,6 +11,7 @@ import os
 import pwd
 import queue
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -250,12 +251,15 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, 
         port = port or free_port()
         peer = OscPeer(port)
         all_targets = ", ".join(f'"{t}"' for t in (*targets, f"127.0.0.1:{peer.port}"))
-        sets = [f"osc.port={port}", f"osc.targets=[{all_targets}]", f'model.continuation="{model}"']
+        web_port = free_port(socket.SOCK_STREAM)
+        sets = [f"osc.port={port}", f"osc.targets=[{all_targets}]", f'model.continuation="{model}"',
+                f"web.port={web_port}"]
         if not midi:
             sets.append("midi.api=none")
         log_path = tmp_path / f"server{len(started)}.log"
         server = ServerProcess(sets + list(overrides), config=config, env=env, log_path=log_path,
                                **({"command": command} if command else {})).start()
+        server.web_port = web_port  # the stage page and OSCQuery: http://127.0.0.1:<web_port>/
         started.append((server, peer))
         try:
             peer.wait_pong(timeout=30 if model else 10)

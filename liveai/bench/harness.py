@@ -252,6 +252,7 @@ class ServerProcess:
             self.args += ["--set", item]
         self.env = {**os.environ, **(env or {})}
         self.log_path = Path(log_path) if log_path else None
+        self.web_port = 0  # the HTTP port, when the caller chose it
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:

@@ -15,10 +15,11 @@ from .schema import (
     OscConfig,
     ServerConfig,
     StatusConfig,
+    WebConfig,
 )
 
 __all__ = [
     "AudioConfig", "AutopilotConfig", "BudgetConfig", "ClockConfig", "Config", "DuetConfig", "HarmonizeConfig",
-    "MidiConfig", "ModelConfig", "MqttConfig", "OscConfig", "ServerConfig", "StatusConfig",
+    "MidiConfig", "ModelConfig", "MqttConfig", "OscConfig", "ServerConfig", "StatusConfig", "WebConfig",
     "build_config", "load_config", "parse_host_port",
 ]

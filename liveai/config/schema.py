@@ -243,6 +243,21 @@ class AudioConfig:
 
 
 @dataclass
+class WebConfig:
+    # The stage page (/view) and OSCQuery (/), one HTTP port on liveai's loop.
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Range(0, 65535)] = 9080
+    # Beyond loopback every request needs this token (empty: one is made and printed at start).
+    token: str = ""
+    # Host names besides the bound address and localhost that browsers may use (e.g. "stage.local").
+    allowed_hosts: list[str] = field(default_factory=list)
+    # mDNS advertising of _oscjson._tcp and _osc._udp: "auto" = on beyond loopback only.
+    zeroconf: Annotated[str, Choice(("auto", "on", "off"))] = "auto"
+    max_clients: Annotated[int, Range(1, 256)] = 8
+
+
+@dataclass
 class StatusConfig:
     # Window over which events/s and latency percentiles are computed.
     window_s: Annotated[float, Range(1.0, 3600.0)] = 10.0
@@ -262,4 +277,5 @@ class Config:
     autopilot: AutopilotConfig = field(default_factory=AutopilotConfig)
     morph: MorphConfig = field(default_factory=MorphConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
