@@ -239,8 +239,7 @@ class OscTransport(Transport):
 
     def _refuse(self, code: str, message: str, request: Request, counter: str | None = None) -> None:
         """Count the refusal (`errors` and its kind), then answer it."""
-        self.stats.count("errors")
-        self.stats.count(counter or code)
+        self.stats.refused(request.arrival, request.source, code, self.clip(message), counter)
         self._answer(code, message, request)
 
     def _answer(self, code: str, message: str, request: Request) -> None:
