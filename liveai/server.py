@@ -36,6 +36,7 @@ from .transports.base import Transport
 from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
 from .transports.osc import OscTransport
+from .transports.stage import StagePart
 from .transports.supervisor import supervise
 from .transports.web import WebTransport
 
@@ -99,7 +100,7 @@ class Server:
         if c.mqtt.url:
             transports.append(MqttTransport(c.mqtt, self.table, engine.stats, self.status, lambda: dict(engine.state)))
         if c.web.enabled:
-            transports.append(WebTransport(c.web, engine.stats, parts=[]))
+            transports.append(WebTransport(c.web, engine.stats, parts=[StagePart(c, engine, self.table, self.status)]))
         return transports
 
     def transport(self, name: str) -> Transport | None:
