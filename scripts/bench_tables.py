@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Markdown tables from `liveai bench` JSON, for the README and the model card.
+"""Markdown tables from `liveai bench` JSON, for docs/figures.md and the model card.
 
     .venv/bin/python scripts/bench_tables.py runs/bench/transport.json runs/bench/play.json runs/bench/models.json
 """

@@ -82,7 +82,7 @@ def render() -> str:
               "| address | arguments | meaning |", "|---|---|---|"]
     lines += [f"| `{a}` | {args} | {doc} |" for a, args, doc in OUTGOING]
     lines += ["", "#### `/liveai/status` and MQTT telemetry", "",
-              "The counters, each there from the start at 0 (the README's \"Bad input\" says what each counts; "
+              "The counters, each there from the start at 0 ([bad-input.md](bad-input.md) says what each counts; "
               "`internal_errors` is a bug contained, `errors` the refusals): "
               + ", ".join(f"`{name}`" for name in COUNTERS) + ". A refusal also counts under its code "
               "(`bad_path`, `unavailable`, `following_clock`...), which appears with its first.", "",

@@ -13,7 +13,7 @@ import logging
 from collections import deque
 from typing import Any, Callable, Protocol
 
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 
 from ..config import WebConfig
 from ..core.stats import Stats
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 FRAME_S = 0.016  # at most one websocket frame per client this often
 MAX_QUEUE = 4096  # items waiting for one client; past it the client is too slow and dropped
+SEND_TIMEOUT_S = 2.0  # one frame that takes longer to leave: the client is too slow and dropped
 MAX_REQUEST_BYTES = 64 * 1024
 Frame = str | bytes
 
@@ -41,8 +42,10 @@ class Part(Protocol):
 class Client:
     """One websocket peer. `pack` turns what waits into one frame."""
 
-    def __init__(self, ws: web.WebSocketResponse, pack: Callable[[list[Any]], Frame], stats: Stats) -> None:
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, pack: Callable[[list[Any]], Frame],
+                 stats: Stats) -> None:
         self.ws = ws
+        self.request = request
         self.pack = pack
         self.stats = stats
         self.pending: deque[Any] = deque()
@@ -63,8 +66,9 @@ class Client:
             self.dropped = True
             self.stats.count("web_clients_dropped")
             log.warning("web client dropped: %s", why)
-            asyncio.get_running_loop().create_task(self.ws.close(code=WSCloseCode.POLICY_VIOLATION,
-                                                                 message=b"too slow"))
+            transport = self.request.transport
+            if transport is not None:  # cut at once: a polite close would wait on the same full socket
+                transport.abort()
 
     async def write(self) -> None:
         """Send what waits, one frame per FRAME_S, until the socket closes."""
@@ -76,9 +80,12 @@ class Client:
             if not items:
                 continue
             frame = self.pack(items)
+            send = self.ws.send_bytes(frame) if isinstance(frame, bytes) else self.ws.send_str(frame)
             try:
-                # a peer that stops reading fills the socket: then its queue fills, and it is dropped
-                await (self.ws.send_bytes(frame) if isinstance(frame, bytes) else self.ws.send_str(frame))
+                await asyncio.wait_for(send, SEND_TIMEOUT_S)
+            except TimeoutError:  # a peer that stops reading fills the socket
+                self.drop(f"a frame took over {SEND_TIMEOUT_S:g} s to leave")
+                return
             except (ConnectionError, RuntimeError):
                 return
             await asyncio.sleep(FRAME_S)
@@ -150,7 +157,7 @@ class WebTransport(Transport):
             raise web.HTTPServiceUnavailable(text=f"at most {self.config.max_clients} clients (web.max_clients)\n")
         ws = web.WebSocketResponse(max_msg_size=MAX_REQUEST_BYTES, heartbeat=10.0)
         await ws.prepare(request)
-        client = Client(ws, pack, self.stats)
+        client = Client(ws, request, pack, self.stats)
         self.clients += 1
         writer = asyncio.get_running_loop().create_task(client.write())
         closed = on_open(client) if on_open is not None else None

@@ -2,7 +2,7 @@
 minutes): it runs end to end under a real JACK server, the stream plays every block,
 note -> sound is measured from outside on JACK's clock for every stream (its bound is
 tested in test_audio_jack.py; here only that it is a measurement: every note heard, a
-spread), and every figure the README quotes is there."""
+spread), and every figure docs/figures.md quotes is there."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Which sound goes where: the player's notes reach the synth only with audio.play =
-"all" (the engine's input taps), and the audio process picks its device as the README
+"all" (the engine's input taps), and the audio process picks its device as docs/audio.md
 says (a name part, else JACK when a JACK server runs, else the default)."""
 
 from __future__ import annotations

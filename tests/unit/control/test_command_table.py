@@ -204,7 +204,8 @@ KEY_SPELLINGS = [
     (["A minor"], ("A", "minor")), (["Am"], ("A", "minor")), (["A:min"], ("A", "minor")),
     (["a dorian"], ("A", "dorian")), (["F#m"], ("F#", "minor")), (["Bb major"], ("Bb", "major")),
     (["C"], ("C", "major")), (["A", "minor"], ("A", "minor")), (["eb", "harmonic minor"], ("Eb", "harmonic_minor")),
-    (["Am", "minor"], ("A", "minor")),
+    (["Am", "minor"], ("A", "minor")), (["A minor pentatonic"], ("A", "pentatonic_minor")),
+    (["G", "major pentatonic"], ("G", "pentatonic_major")), (["Em pentatonic"], ("E", "pentatonic_minor")),
 ]
 
 
