@@ -51,7 +51,13 @@ class Controls {
   build(tree) {
     this.root.replaceChildren();
     this.views = [];
-    for (const node of commands(tree)) this.root.append(this.control(node));
+    let actions = null;  // buttons side by side: play, stop, panic
+    for (const node of commands(tree)) {
+      const control = this.control(node);
+      if (node.TYPE !== "") { actions = null; this.root.append(control); continue; }
+      if (!actions) this.root.append(actions = el("div", {class: "control actions"}));
+      actions.append(...control.childNodes);
+    }
     this.follow(this.state);
   }
 
@@ -63,7 +69,7 @@ class Controls {
     const stateful = node.VALUE !== undefined || (node.ACCESS & 1) === 1;
     const first = ranges[0] || {};
     if (types.length === 0) {  // an action: play, stop, panic
-      wrap.append(el("button", {type: "button", class: path.endsWith("/panic") ? "danger" : "",
+      wrap.append(el("button", {type: "button", class: path.endsWith("/panic") ? "danger" : "", "data-path": path,
         "aria-label": `${name}: ${doc}`, onclick: () => this.send(path, [])}, name));
       return wrap;
     }

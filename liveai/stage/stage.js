@@ -64,7 +64,7 @@ function handle(item) {
       if (item.v > 0) {
         stage.recent.push(`${item.who === "player" ? "you" : "liveai"} ${pitchName(item.p)} (${item.p})`);
         if (stage.recent.length > RECENT) stage.recent.shift();
-        stage.seen[item.p] = {received: Date.now(), drawn: null, who: item.who};
+        stage.seen[`${item.who} ${item.p}`] = {received: Date.now(), drawn: null, t: item.t};
         textDirty = true;
       }
       break;
