@@ -81,7 +81,6 @@ class StagePart:
         # The page's code holds no secret: a browser fetches it without the token beyond loopback.
         web_transport.public.append(lambda request: request.path[len("/view/"):] in ASSETS)
         self.engine.input_taps.append(self.tap)
-        self.engine.output.watch = self
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
 
@@ -102,13 +101,11 @@ class StagePart:
             self._note(note_item(event, "player"))
 
     def planned(self, event: NoteOn | NoteOff) -> None:
-        if self.clients:
-            self._push(plan_item(event))
+        self._push(plan_item(event))
 
     def withdrawn(self, events: list[NoteOn | NoteOff]) -> None:
-        if self.clients:
-            for event in events:
-                self._push(plan_item(event, "withdraw"))
+        for event in events:
+            self._push(plan_item(event, "withdraw"))
 
     def _note(self, item: dict[str, Any]) -> None:
         self.history.append(item)
@@ -183,7 +180,13 @@ class StagePart:
         client.push(self.hello())
         client.push(self.health())
         self.clients.add(client)
-        return lambda: self.clients.discard(client)
+        self.engine.output.watch = self  # the plan is watched only while a page is open
+
+        def left() -> None:
+            self.clients.discard(client)
+            if not self.clients:
+                self.engine.output.watch = None
+        return left
 
     # -- commands from a page -------------------------------------------------------------------
     def command(self, client: Client, peer: str, data: Frame) -> None:
