@@ -92,7 +92,7 @@ class Controls {
       if (Array.isArray(r.VALS)) {
         inputs.push(el("select", {"aria-label": `${name} ${i + 1}`}, ...r.VALS.map(v => el("option", {value: v}, String(v)))));
       } else if (typeof r.MIN === "number" && typeof r.MAX === "number") {
-        const step = t === "i" ? 1 : (r.MAX - r.MIN) / 200;
+        const step = t === "i" ? 1 : "any";  // a float lands where the state says, not on a grid
         inputs.push(el("input", {type: "range", min: r.MIN, max: r.MAX, step, value: r.MIN, "aria-label": name}));
       } else if (i === 0 || !stateful) {
         inputs.push(el("input", {type: t === "s" ? "text" : "number", "aria-label": `${name} ${i + 1}`, size: 10}));
