@@ -55,7 +55,7 @@ function handle(item) {
       stage.setup = item.setup;
       roll.plan = [];
       for (const [name, value] of Object.entries(item.state)) setState(name, value);
-      for (const note of item.notes) roll.note(note);
+      for (const note of item.notes) handle(note);
       for (const p of item.plan) roll.planned(p);
       showSetup(item.setup);
       break;
@@ -65,7 +65,10 @@ function handle(item) {
         stage.recent.push(`${item.who === "player" ? "you" : "liveai"} ${pitchName(item.p)} (${item.p})`);
         if (stage.recent.length > RECENT) stage.recent.shift();
         stage.seen[`${item.who} ${item.p}`] = {received: Date.now(), drawn: null, t: item.t};
-        textDirty = true;
+        if (!textDirty) {  // once per frame from liveai, not per note (and without waiting for a paint)
+          textDirty = true;
+          queueMicrotask(() => { textDirty = false; $("live").textContent = stage.recent.join(", "); });
+        }
       }
       break;
     }
@@ -187,10 +190,6 @@ function frame() {
   if (roll.draw()) {
     const at = Date.now();
     for (const seen of Object.values(stage.seen)) if (seen.drawn === null) seen.drawn = at;
-  }
-  if (textDirty) {
-    textDirty = false;
-    $("live").textContent = stage.recent.join(", ");
   }
   requestAnimationFrame(frame);
 }
