@@ -25,7 +25,7 @@ class Roll {
     this.open = new Map();    // who|s|c|p -> the sounding note
     this.plan = [];           // {p, c, v, on, off}
     this.players = new Map(); // player -> shade index
-    this.low = 36; this.high = 96;
+    this.low = 48; this.high = 84;  // C3 to C6, wider as notes come
     this.dirty = true;
     this.drawn = 0;           // frames drawn (for tests and the curious)
     new ResizeObserver(() => { this.dirty = true; }).observe(canvas);
