@@ -81,6 +81,7 @@ class Roll {
       if (item.v > 0) this.plan.splice(i, 1); else this.plan[i].off = null;
     }
     this.dirty = true;
+    return i >= 0;
   }
 
   silence(t) {  // a panic or stop: whatever is held ends now, the plan is gone
@@ -185,11 +186,12 @@ class Roll {
     }
   }
 
-  // The colour drawn a little below the now line over `p` (tests read it to see a note was drawn).
-  probe(p, below) {
+  // The colour drawn a little below the now line over `p`, on the player's side of the key
+  // or liveai's (tests read it to see a note was drawn).
+  probe(p, who, below) {
     const g = this.layout();
     const [x, wd] = this.span(p, g.w);
-    const px = this.ctx.getImageData(Math.round((x + wd / 2) * g.dpr), Math.round((g.nowY + (below || 4)) * g.dpr), 1, 1).data;
+    const px = this.ctx.getImageData(Math.round((x + wd * (who === "player" ? 0.2 : 0.8)) * g.dpr), Math.round((g.nowY + (below || 4)) * g.dpr), 1, 1).data;
     return {rgba: Array.from(px), background: BG};
   }
 }

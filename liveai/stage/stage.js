@@ -19,6 +19,7 @@ const stage = {
   recent: [],            // the live region's notes, newest last
   seen: {},              // pitch -> {received, drawn} (epoch ms): how long a note took to show
   planLog: [],           // {p, t, now}: plan items as they came, with the server's time then (bounded)
+  withdrawLog: [],       // {p, t, now, removed}: notes taken back, and whether the roll held them
   errors: [],            // error frames (bounded)
   replies: [],
   socket: null,
@@ -76,9 +77,11 @@ function handle(item) {
       roll.planned(item);
       if (stage.planLog.length < 500) stage.planLog.push({p: item.p, v: item.v, t: item.t, now: stage.clock()});
       break;
-    case "withdraw":
-      roll.withdraw(item);
+    case "withdraw": {
+      const removed = roll.withdraw(item);
+      if (stage.withdrawLog.length < 500) stage.withdrawLog.push({p: item.p, v: item.v, t: item.t, now: stage.clock(), removed});
       break;
+    }
     case "state":
       setState(item.name, item.value);
       break;
