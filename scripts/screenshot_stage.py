@@ -49,7 +49,7 @@ def main() -> None:
         playwright = stack.enter_context(sync_playwright())
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         stack.callback(browser.close)
-        page = browser.new_page(viewport={"width": 1440, "height": 860}, device_scale_factor=1)
+        page = browser.new_page(viewport={"width": 1680, "height": 945}, device_scale_factor=1)
         page.goto(f"http://127.0.0.1:{web_port}/view")
         page.wait_for_function("window.stage && stage.offset !== null && stage.controlsReady", timeout=15000)
         peer.send("/liveai/temperature", 0.8)
