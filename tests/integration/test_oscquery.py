@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from typing import Any
 
 import aiohttp
@@ -14,15 +15,24 @@ import requests
 from oscquery_spec import problems, walk
 from pythonosc.osc_packet import OscPacket
 from pythonoscquery.osc_query_client import OSCQueryClient
-from zeroconf import ServiceInfo
+from zeroconf import InterfaceChoice, IPVersion, ServiceInfo
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from liveai.bench.harness import osc_message
+from liveai.transports.mdns import OSC_TYPE, OSCQUERY_TYPE
 
 LISTENED = "/liveai/temperature"
 
 
 def base(server: Any) -> str:
-    return f"http://127.0.0.1:{server.web_port}"
+    """The web port's URL, once it listens (it opens beside OSC, which answered the ping)."""
+    url = f"http://127.0.0.1:{server.web_port}"
+    for _ in range(100):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", server.web_port)) == 0:
+                return url
+        time.sleep(0.05)
+    raise AssertionError("the web port never listened; the log:\n" + server.log())
 
 
 def service(server: Any) -> ServiceInfo:
@@ -50,6 +60,7 @@ async def next_message(ws: aiohttp.ClientWebSocketResponse, address: str, timeou
 
 def test_python_oscquery_reads_host_info_and_every_readable_node(start_server):
     server, peer = start_server()
+    base(server)  # listening
     client = OSCQueryClient(service(server))
     info = client.get_host_info()
     assert info is not None
@@ -140,3 +151,99 @@ async def test_binary_frames_are_osc_commands_and_bad_frames_are_answered_not_fa
     counters = dict(zip(status[::2], status[1::2]))
     assert counters["malformed"] >= 2 and counters["unknown_command"] == 1 and counters["bad_args"] == 1
 
+
+
+class Found:
+    """Services a zeroconf browser sees, by type: {port: ServiceInfo}."""
+
+    def __init__(self) -> None:
+        self.names: list[tuple[str, str]] = []
+
+    def add_service(self, zc: Any, kind: str, name: str) -> None:
+        self.names.append((kind, name))
+
+    def update_service(self, zc: Any, kind: str, name: str) -> None:
+        pass
+
+    def remove_service(self, zc: Any, kind: str, name: str) -> None:
+        pass
+
+
+async def browse(interfaces: Any, wanted_port: int, seconds: float) -> dict[str, AsyncServiceInfo]:
+    """The OSCQuery and OSC services this machine's mDNS answers within `seconds`, by type,
+    keeping only those of a liveai whose web port is `wanted_port` (and its OSC service)."""
+    zc = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
+    found = Found()
+    browser = AsyncServiceBrowser(zc.zeroconf, [OSCQUERY_TYPE, OSC_TYPE], found)
+    out: dict[str, AsyncServiceInfo] = {}
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline and OSCQUERY_TYPE not in out:
+            await asyncio.sleep(0.2)
+            for kind, name in found.names:
+                info = AsyncServiceInfo(kind, name)
+                if await info.async_request(zc.zeroconf, 2000) and info.type == OSCQUERY_TYPE \
+                        and info.port == wanted_port:
+                    out[kind] = info
+                    osc = AsyncServiceInfo(OSC_TYPE, name.replace(OSCQUERY_TYPE, OSC_TYPE))
+                    if await osc.async_request(zc.zeroconf, 2000):
+                        out[OSC_TYPE] = osc
+    finally:
+        await browser.async_cancel()
+        await zc.async_close()
+    return out
+
+
+def status_of(peer: Any) -> dict[str, Any]:
+    peer.send("/liveai/status")
+    args = peer.expect("/liveai/status")
+    return dict(zip(args[::2], args[1::2]))
+
+
+async def test_zeroconf_on_advertises_both_services_and_python_oscquery_finds_liveai(start_server):
+    server, peer = start_server('web.zeroconf="on"')
+    found = await browse(["127.0.0.1"], server.web_port, 15)
+    assert set(found) == {OSCQUERY_TYPE, OSC_TYPE}, server.log()
+    assert found[OSC_TYPE].port == peer.server[1]
+    client = OSCQueryClient(found[OSCQUERY_TYPE])  # the third party's client, on what mDNS found
+    info = await asyncio.to_thread(client.get_host_info)
+    assert info is not None and info.osc_port == peer.server[1]
+    peer.send(LISTENED, 1.25)
+    await asyncio.to_thread(peer.expect, "/liveai/out/temperature")
+    assert (await asyncio.to_thread(client.query_node, LISTENED)).value == [1.25]
+
+
+async def test_on_loopback_auto_advertises_nothing(start_server):
+    server, peer = start_server()  # web.zeroconf = "auto", web.host = 127.0.0.1
+    assert await browse(InterfaceChoice.All, server.web_port, 3) == {}
+    assert (await asyncio.to_thread(status_of, peer))["mdns"] == "off"
+
+
+async def test_beyond_loopback_a_tool_reads_and_listens_without_the_token_but_commands_need_it(start_server):
+    server, peer = start_server('web.host="0.0.0.0"', 'web.token="sesame"')  # web.zeroconf = "auto": on
+    url, same_site = base(server), {"Origin": base(server)}
+    assert requests.get(url + "/liveai/tempo", timeout=5).status_code == 200  # a tool: no Origin
+    assert requests.get(url + "/liveai/tempo", headers=same_site, timeout=5).status_code == 403  # a page
+    assert requests.get(url + "/liveai/tempo?token=sesame", headers=same_site, timeout=5).status_code == 200
+    assert requests.get(url + "/", headers={"Host": "attacker.example"}, timeout=5).status_code == 403
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url + "/") as ws:  # a tool without the token
+            await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": LISTENED}))
+            await ws.send_bytes(osc_message(LISTENED, 1.5))
+            assert await next_message(ws, "/liveai/error") == ["forbidden", "commands on this websocket need "
+                                                                            "the token (web.token)"]
+            peer.send(LISTENED, 1.75)  # over UDP (on loopback here): it streams
+            assert await next_message(ws, LISTENED) == [1.75]
+            assert await asyncio.to_thread(peer.expect, "/liveai/out/temperature") == [1.75]  # 1.5 never set
+        async with session.ws_connect(url + "/", headers={"X-Liveai-Token": "sesame"}) as ws:
+            await ws.send_bytes(osc_message(LISTENED, 0.5))
+            assert await asyncio.to_thread(peer.expect, "/liveai/out/temperature") == [0.5]
+        try:
+            async with session.ws_connect(url + "/", headers=same_site):  # a page without the token
+                raise AssertionError("a browser's websocket without the token was accepted")
+        except aiohttp.WSServerHandshakeError as exc:
+            assert exc.status == 403
+    found = await browse(InterfaceChoice.All, server.web_port, 15)
+    assert OSCQUERY_TYPE in found, server.log()
+    assert all(not ip.startswith("127.") for ip in found[OSCQUERY_TYPE].parsed_addresses())
