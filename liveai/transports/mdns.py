@@ -52,7 +52,7 @@ class Advertiser:
 
     async def _register(self, host: str, web_port: int, osc_port: int) -> None:
         try:
-            ips = addresses(host)
+            ips = await asyncio.to_thread(addresses, host)  # a name may need a DNS lookup
             loopback = all(ipaddress.ip_address(ip).is_loopback for ip in ips)
             # a loopback-only liveai answers on the loopback interface: only this machine can reach it anyway
             self.zeroconf = AsyncZeroconf(interfaces=ips if loopback else InterfaceChoice.All,
@@ -63,7 +63,8 @@ class Advertiser:
             for kind, port in ((OSCQUERY_TYPE, web_port), (OSC_TYPE, osc_port)):
                 info = ServiceInfo(kind, f"{name}.{kind}", port=port, addresses=packed, server=server,
                                    properties={"txtvers": "1"})
-                await self.zeroconf.async_register_service(info, allow_name_change=True)
+                registered = await self.zeroconf.async_register_service(info, allow_name_change=True)
+                await registered  # probed and announced
                 self.services.append(info)
             log.info("mDNS: advertising %r as %s (port %d) and %s (port %d) on %s", name, OSCQUERY_TYPE,
                      web_port, OSC_TYPE, osc_port, ", ".join(ips))

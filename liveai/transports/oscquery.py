@@ -120,7 +120,8 @@ class OscQuery:
         app.router.add_get("/", self._get)
         app.router.add_get("/liveai", self._get)
         app.router.add_get("/liveai/{tail:.*}", self._get)
-        web_transport.public.append(public)
+        if public not in web_transport.public:  # mounted again when the port reopens
+            web_transport.public.append(public)
         web_transport.bound.append(self._advertise)
         app.on_cleanup.append(lambda app: self.mdns.close())
 
@@ -202,15 +203,17 @@ class OscQuery:
         try:
             message = json.loads(frame)
             command, path = message["COMMAND"], message["DATA"]
+            if not isinstance(path, str):
+                raise TypeError("DATA is not a path")
         except (ValueError, TypeError, KeyError) as exc:
-            self.input.refuse("malformed", f"a text frame is JSON {{\"COMMAND\": ..., \"DATA\": ...}}: {exc}",
+            self.input.refuse("malformed", f"a text frame is JSON {{\"COMMAND\": ..., \"DATA\": path}}: {exc}",
                               request)
             return
         if command == "IGNORE":
             peer.listening.discard(path)
         elif command != "LISTEN":
             self.input.refuse("unknown_command", f"unknown COMMAND {str(command)[:40]!r} (LISTEN, IGNORE)", request)
-        elif not isinstance(path, str) or oscquery.find(self._tree(), path) is None:
+        elif oscquery.find(self._tree(), path) is None:
             self.input.refuse("unknown_address", f"LISTEN: no OSC node at {str(path)[:200]}", request)
         elif path not in self._types:
             self.input.refuse("bad_value", f"LISTEN: {path} has no value to stream (ACCESS 2)", request)

@@ -105,7 +105,7 @@ class WebTransport(Transport):
     # -- lifecycle ------------------------------------------------------------------
     async def _open(self) -> None:
         app = web.Application(middlewares=[self._guarded], client_max_size=MAX_REQUEST_BYTES)
-        self.public, self.bound = [], []
+        self.bound = []
         for part in self.parts:
             part.mount(app, self)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)

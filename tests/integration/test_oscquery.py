@@ -138,7 +138,8 @@ async def test_binary_frames_are_osc_commands_and_bad_frames_are_answered_not_fa
         for frame, code in bad:
             await ws.send_bytes(frame)
             assert (await next_message(ws, "/liveai/error"))[0] == code
-        for text, code in [("{", "malformed"), ('{"COMMAND": "SING", "DATA": "/"}', "unknown_command"),
+        for text, code in [("{", "malformed"), ('{"COMMAND": "IGNORE", "DATA": [1]}', "malformed"),
+                           ('{"COMMAND": "SING", "DATA": "/"}', "unknown_command"),
                            ('{"COMMAND": "LISTEN", "DATA": "/nope"}', "unknown_address"),
                            ('{"COMMAND": "LISTEN", "DATA": "/liveai/note"}', "bad_value")]:
             await ws.send_str(text)
@@ -149,7 +150,7 @@ async def test_binary_frames_are_osc_commands_and_bad_frames_are_answered_not_fa
     peer.send("/liveai/status")
     status = peer.expect("/liveai/status")
     counters = dict(zip(status[::2], status[1::2]))
-    assert counters["malformed"] >= 2 and counters["unknown_command"] == 1 and counters["bad_args"] == 1
+    assert counters["malformed"] == 3 and counters["internal_errors"] == 0 and counters["unknown_command"] == 1 and counters["bad_args"] == 1
 
 
 
