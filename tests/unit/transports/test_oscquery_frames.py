@@ -1,12 +1,15 @@
-"""What the OSCQuery websocket sends in one frame, and mDNS failing without harm."""
+"""What the OSCQuery websocket sends in one frame, whose session its player is, and mDNS
+failing without harm."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+from fakes import make_engine
 from pythonosc.osc_packet import OscPacket
 
+from liveai.config import Config
 from liveai.core.stats import Stats
 from liveai.transports.mdns import Advertiser
 from liveai.transports.osc import encode
@@ -38,3 +41,13 @@ async def test_advertising_that_fails_is_counted_and_logged_and_raises_nothing(c
     assert stats.counters["mdns_failed"] == 1
     assert "cannot advertise" in caplog.text and advertiser.report() == {"mdns": "off"}
     await advertiser.close()
+
+
+def test_a_websocket_is_a_player_of_its_own_with_per_source_sessions():
+    config = Config()
+    config.server.sessions = "per_source"
+    engine, _, _ = make_engine(config)
+    udp, ws = "osc:10.0.0.5:4000", "ws:10.0.0.5:51000"
+    engine.set_mode("harmonize", udp)
+    engine.set_mode("thru", ws)  # its own session, as a UDP sender's would be
+    assert (engine.sessions.get(udp).mode, engine.sessions.get(ws).mode) == ("harmonize", "thru")
