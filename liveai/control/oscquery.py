@@ -172,6 +172,11 @@ def listenable(path: str) -> tuple[str, ...]:
     return (READ_ONLY[path][0],) if path in READ_ONLY else ()
 
 
+def state_types(root: dict[str, Any]) -> dict[str, str]:
+    """The TYPE of every address in the tree that shows state (what a LISTEN may ask for)."""
+    return {a: node["TYPE"] for a in (*STATE_AT, *READ_ONLY) if (node := find(root, a)) is not None}
+
+
 def showing(name: str) -> list[str]:
     """The addresses that show a piece of state (a changed `scale` shows at /liveai/key)."""
     return [a for a in [*STATE_AT, *READ_ONLY] if name in listenable(a)]

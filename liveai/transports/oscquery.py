@@ -104,15 +104,10 @@ class OscQuery:
         self.peers: set[Peer] = set()
         self.web: WebTransport | None = None
         self.mdns = Advertiser(table.engine.stats)
-        self._types = {n["FULL_PATH"]: n["TYPE"] for n in self._nodes() if oscquery.listenable(n["FULL_PATH"])}
+        self._types = oscquery.state_types(self._tree())  # the addresses a LISTEN may ask for
 
     def _tree(self) -> dict[str, Any]:
         return oscquery.tree(self.table.carried_by(OSC), self.state)
-
-    def _nodes(self) -> list[dict[str, Any]]:
-        def walk(node: dict[str, Any]) -> list[dict[str, Any]]:
-            return [node, *(n for child in node.get("CONTENTS", {}).values() for n in walk(child))]
-        return walk(self._tree())
 
     # -- the web port ---------------------------------------------------------------------
     def mount(self, app: web.Application, web_transport: WebTransport) -> None:
@@ -162,8 +157,9 @@ class OscQuery:
         assert self.web is not None
         here = request.transport.get_extra_info("sockname")[0] if request.transport is not None else "127.0.0.1"
         osc_ip = here if self.osc.host in ("0.0.0.0", "::", "") else self.osc.host
-        info = oscquery.host_info("liveai", osc_ip, self.osc_port() or 0, here, self.web.port)
-        if self.osc_port() is None:
+        port = self.osc_port()
+        info = oscquery.host_info("liveai", osc_ip, port or 0, here, self.web.port)
+        if port is None:  # OSC is closed (only while liveai starts or stops: it is required)
             del info["OSC_PORT"]
         return info
 

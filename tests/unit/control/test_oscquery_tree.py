@@ -137,3 +137,10 @@ def test_host_info_says_the_table_never_changes():
     assert info["OSC_TRANSPORT"] == "UDP" and info["OSC_PORT"] == 9000 and info["WS_PORT"] == 9080
     assert info["EXTENSIONS"]["LISTEN"] is True
     assert not any(info["EXTENSIONS"][k] for k in ("PATH_ADDED", "PATH_REMOVED", "PATH_RENAMED", "PATH_CHANGED"))
+
+
+def test_the_listenable_addresses_and_their_types(table):
+    assert oscquery.state_types(tree_of(table)) == {
+        "/liveai/mode": "s", "/liveai/temperature": "f", "/liveai/tempo": "f", "/liveai/density": "f",
+        "/liveai/morph": "f", "/liveai/key": "ss", "/liveai/register": "ii", "/liveai/out/playing": "i",
+        "/liveai/out/panicked": "i"}
