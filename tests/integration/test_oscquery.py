@@ -106,6 +106,13 @@ async def test_a_listened_value_streams_when_changed_over_udp_until_ignored(star
         assert await next_message(ws, LISTENED) == [1.25]
         peer.send("/liveai/mode", "thru")
         assert await next_message(ws, "/liveai/mode") == ["thru"]
+        for path in ("/liveai/key", "/liveai/out/playing"):  # two arguments; read-only state
+            await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": path}))
+        await asyncio.sleep(0.2)
+        peer.send("/liveai/key", "Am")
+        assert await next_message(ws, "/liveai/key") == ["A", "minor"]
+        peer.send("/liveai/play")
+        assert await next_message(ws, "/liveai/out/playing") == [1]
         await ws.send_str(json.dumps({"COMMAND": "IGNORE", "DATA": LISTENED}))
         await asyncio.sleep(0.2)
         peer.send(LISTENED, 0.5)
