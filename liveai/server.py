@@ -36,6 +36,7 @@ from .transports.base import Transport
 from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
 from .transports.osc import OscTransport
+from .transports.oscquery import OscQuery
 from .transports.stage import StagePart
 from .transports.supervisor import supervise
 from .transports.web import WebTransport
@@ -100,11 +101,17 @@ class Server:
         if c.mqtt.url:
             transports.append(MqttTransport(c.mqtt, self.table, engine.stats, self.status, lambda: dict(engine.state)))
         if c.web.enabled:
-            transports.append(WebTransport(c.web, engine.stats, parts=[StagePart(c, engine, self.table, self.status)]))
+            parts = [OscQuery(self.table, c.osc, self.status, self._osc_port),
+                     StagePart(c, engine, self.table, self.status)]
+            transports.append(WebTransport(c.web, engine.stats, parts=parts))
         return transports
 
     def transport(self, name: str) -> Transport | None:
         return next((t for t in self.transports if t.name == name), None)
+
+    def _osc_port(self) -> int | None:
+        osc = self.transport("osc")
+        return osc.port if isinstance(osc, OscTransport) and osc.is_open else None
 
     # -- scheduler driver -----------------------------------------------------------------
     def _arm(self, at: float) -> None:

@@ -37,7 +37,7 @@ with atheris.instrument_imports():
     from liveai.core.engine import Engine
     from liveai.events import ControlChange, NoteOff
     from liveai.transports import osc as osc_transport
-    from liveai.transports import osc_wire  # noqa: F401  (instrumented for coverage)
+    from liveai.transports import osc_input, osc_wire  # noqa: F401  (instrumented for coverage)
 
 from liveai.bench.harness import osc_message  # noqa: E402
 

@@ -235,6 +235,11 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker.stop()
 
 
+def _listens(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, OscPeer]]]:
     """Start `liveai serve` on free ports; returns (server, peer) with the peer as its target.
@@ -263,9 +268,12 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, 
         started.append((server, peer))
         try:
             peer.wait_pong(timeout=30 if model else 10)
-        except TimeoutError:
+            if "web.enabled=false" not in [o.replace(" ", "").lower() for o in overrides]:
+                # the web port opens beside OSC, a moment after the pong at worst
+                wait_until(lambda: _listens(web_port), 10, "the web port to listen")
+        except TimeoutError as exc:
             server.stop()
-            raise AssertionError("server did not answer ping; its log:\n" + server.log()) from None
+            raise AssertionError(f"server did not start ({exc}); its log:\n" + server.log()) from None
         return server, peer
 
     yield start

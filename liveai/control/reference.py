@@ -38,8 +38,9 @@ OUTGOING = [
     ("/liveai/status", "key value ...", "answer to `/liveai/status`"),
     ("/liveai/error", "code message", "a message was refused: `malformed`, `unknown_address`, `bad_args`, "
                                       "`bad_value`, `bad_path`, `bad_file`, `busy`, `too_large`, `unavailable`, "
-                                      "`following_clock`; or it failed by a bug in liveai: `internal` (counted in "
-                                      "`internal_errors` only)"),
+                                      "`following_clock`; on the OSCQuery websocket also `unknown_command` and "
+                                      "`forbidden` (a command without the token); or it failed by a bug in "
+                                      "liveai: `internal` (counted in `internal_errors` only)"),
 ]
 
 # What /liveai/status says besides the counters (core/stats.COUNTERS, listed as they are).
@@ -48,8 +49,9 @@ STATUS = ("`uptime_s`; `events_in_per_s`, `events_out_per_s`, `latency_p50_ms`/`
           "`mode`, `tempo`, `clock` (`internal` or `midi`), `playing`, `temperature`, `density`, `key`, "
           "`panicked` (1 while a panic holds a session: as `/liveai/out/panicked`), `sessions`, `sounding_notes`, "
           "`scheduled`, `memory_mb`, `open_fds`; `osc_port`, `osc_subscribers`, `midi_api`, `midi_inputs`, "
-          "`midi_outputs`, `mqtt`; `web_port`, `web_clients`, and the stage page's `stage_commands` and `stage_refused` "
-          "(commands from pages, and those refused); with a model its step times (`model_<name>_step_p50_ms`, `_p99_ms`, `_steps`, "
+          "`midi_outputs`, `mqtt`; `web_port`, `web_clients`, `oscquery_listeners` (LISTENs on OSCQuery websockets), "
+          "`mdns` (`on` while advertised), the stage page's `stage_commands` and `stage_refused` (commands from "
+          "pages, and those refused); with a model its step times (`model_<name>_step_p50_ms`, `_p99_ms`, `_steps`, "
           "`_batch_mean`, `_sessions`, `_device`) and `model_<name>_refused`; `morph_grid_ms_max`, "
           "`morph_decode_ms_max`; `audio` and, with `audio.enabled`, its `audio_*` figures.")
 
@@ -79,6 +81,9 @@ def render() -> str:
              "reaches every command it matches.", "",
              "| address | arguments | meaning |", "|---|---|---|"]
     lines += [_row(c) for c in commands if OSC in c.transports]
+    lines += ["", "The same commands, typed and with their current values, are served as OSCQuery on the web "
+              "port (`GET http://127.0.0.1:9080/`; its websocket LISTENs and takes OSC as binary frames): "
+              "see docs/oscquery.md."]
     lines += ["", "#### OSC out (to `osc.targets` and every subscriber)", "",
               "| address | arguments | meaning |", "|---|---|---|"]
     lines += [f"| `{a}` | {args} | {doc} |" for a, args, doc in OUTGOING]

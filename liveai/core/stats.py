@@ -17,7 +17,7 @@ COUNTERS = (
     "bad_value", "busy", "dropped", "deadline_misses", "sessions_evicted", "sessions_refused", "datagrams_in",
     "messages_in", "errors_unanswered", "subscribe_refused", "subscribers_replaced", "send_errors",
     "midi_ignored", "midi_hung", "mqtt_retained_ignored", "stale_at_start",
-    "web_refused", "web_clients_refused", "web_clients_dropped",
+    "web_refused", "web_clients_refused", "web_clients_dropped", "mdns_failed",
     "internal_errors",  # a bug contained (core/faults.py); a command's is answered `internal`, counted only here
 )
 

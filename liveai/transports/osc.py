@@ -1,11 +1,8 @@
 """OSC over UDP: datagrams in, API calls; liveai's output out, to every target.
 
-python-osc only encodes and decodes here. Its own asyncio server runs handlers
-synchronously and sleeps in the loop for timetagged bundles; this endpoint instead
-hands bundle contents to `loop.call_at`, so a bundle for later never holds anything up
-(a panic drops those still waiting).
-Bad input (unparsable bytes, unknown addresses, wrong arguments) is counted and answered
-with `/liveai/error code message`; it never raises out of the endpoint.
+What a datagram asks for is checked, parsed and dispatched by `osc_input.OscInput`
+(which the websocket's binary frames share); bad input is counted and answered with
+`/liveai/error code message`, to every target, and never raises out of the endpoint.
 """
 
 from __future__ import annotations
@@ -13,32 +10,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import struct
 import time
-from dataclasses import replace
 from typing import Any, Callable
 
-from pythonosc.osc_bundle import OscBundle
-from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_packet import OscPacket, ParseError
 
 from ..config import OscConfig, parse_host_port
 from ..control.table import CommandTable
 from ..core.commands import Request
-from ..core.stats import LogThrottle, RateLimit, Stats
-from ..errors import CommandError, CommandFault, TransportError
+from ..core.stats import Stats
+from ..errors import CommandError, TransportError
 from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
-from .base import Transport, clip
+from .base import Transport
+from .osc_input import OscInput
 from .osc_subscribers import Subscribers
-from .osc_wire import TooMuch, WireLimits, check_datagram
 
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-# What a hostile datagram can make python-osc's parser raise besides ParseError.
-_PARSE_FAILURES = (ParseError, ValueError, IndexError, struct.error, UnicodeDecodeError,
-                   OverflowError, RecursionError)
 _RECEIVE_BUFFER = 1 << 20  # bursts of thousands of datagrams must not be dropped by the kernel
 _FLOAT32_MAX = 3.4028234663852886e38
 
@@ -133,11 +122,7 @@ class OscTransport(Transport):
         self._transport: asyncio.DatagramTransport | None = None
         self._targets: list[Address] = []
         self.subscribers = Subscribers(config, stats)
-        self._pending: set[asyncio.TimerHandle] = set()
-        self._limits = WireLimits(config.max_messages_per_datagram, config.max_arguments, config.max_string_bytes)
-        self._error_replies = RateLimit(config.max_errors_per_s)
-        self._log_suppressed = LogThrottle(log, "more", level=logging.WARNING)
-        self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
+        self.input = OscInput(config, table, stats, logger=log)
         self._bound = sock
 
     # -- lifecycle ------------------------------------------------------------------
@@ -155,9 +140,7 @@ class OscTransport(Transport):
         log.info("osc listening on %s:%d, sending to %s", host, self.port, ", ".join(self.config.targets))
 
     async def _close(self, lost: bool) -> None:
-        for handle in self._pending:
-            handle.cancel()
-        self._pending.clear()
+        self.input.cancel()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -175,91 +158,17 @@ class OscTransport(Transport):
 
     # -- input ------------------------------------------------------------------------
     def receive(self, data: bytes, addr: Address, arrival: float) -> None:
-        request = Request(f"osc:{addr[0]}:{addr[1]}", arrival, self, addr[0], addr[1])
-        self.stats.count("datagrams_in")
         self.subscribers.heard(addr[0], arrival)
-        try:
-            check_datagram(data, self._limits)
-            packet = OscPacket(data)
-        except TooMuch as exc:
-            self._refuse("too_large", str(exc), request)
-            return
-        except _PARSE_FAILURES as exc:
-            self._refuse("malformed", f"cannot parse OSC packet ({len(data)} bytes): {exc}", request)
-            return
-        if not OscBundle.dgram_is_bundle(data):
-            self.dispatch(packet.messages[0].message, request)
-            return
-        wall_now = time.time()
-        for timed in packet.messages:
-            delay = timed.time - wall_now
-            if delay <= 0.0005:
-                self.dispatch(timed.message, request)
-            else:
-                self._schedule(arrival + delay, delay, timed.message, request)
-
-    def _schedule(self, at: float, delay: float, message: OscMessage, request: Request) -> None:
-        """Honour a bundle's timetag with a timer: never a sleep in the loop."""
-        if delay > self.config.max_bundle_delay_s:
-            self._refuse("bad_value", f"bundle timetag {delay:.1f} s ahead exceeds osc.max_bundle_delay_s",
-                         request, counter="dropped")
-            return
-        if len(self._pending) >= self.config.max_pending_bundles:
-            self._refuse("busy", "too many timetagged messages waiting; message dropped", request, counter="dropped")
-            return
-        loop = asyncio.get_running_loop()
-        timed = Request(request.source, at, self, request.host, request.port)
-
-        def fire() -> None:
-            self._pending.discard(handle)
-            self.dispatch(message, timed)
-
-        handle = loop.call_at(at, fire)
-        self._pending.add(handle)
+        self.input.receive(data, Request(f"osc:{addr[0]}:{addr[1]}", arrival, self, addr[0], addr[1]))
 
     def panic(self) -> None:
-        """Timetagged messages still waiting never play: one firing after the panic
-        would count as the player's next note and resume thru or harmonize."""
-        if not self._pending:
-            return
-        for handle in self._pending:
-            handle.cancel()
-        self.stats.count("dropped", len(self._pending))
-        log.info("osc: panic: %d timetagged message(s) still waiting dropped", len(self._pending))
-        self._pending.clear()
-
-    def dispatch(self, message: OscMessage, request: Request) -> None:
-        self.stats.count("messages_in")
-        try:
-            self.table.dispatch(message.address, message.params, request)
-        except CommandError as exc:
-            self._refuse(exc.code, exc.message, request)
-        except CommandFault as exc:  # counted in internal_errors where it was contained
-            self._answer(exc.code, exc.message, request)
-
-    def _refuse(self, code: str, message: str, request: Request, counter: str | None = None) -> None:
-        """Count the refusal (`errors` and its kind), then answer it."""
-        self.stats.refused(request.arrival, request.source, code, self.clip(message), counter)
-        self._answer(code, message, request)
-
-    def _answer(self, code: str, message: str, request: Request) -> None:
-        """`/liveai/error code message`, at most `osc.max_errors_per_s` times a second per
-        sending host (a flood of bad messages must not become a flood of replies)."""
-        if not self._error_replies.allow(request.host, request.arrival):
-            self.stats.count("errors_unanswered")
-            self._log_suppressed(request.arrival, "osc: errors from %s beyond osc.max_errors_per_s are "
-                                 "counted, not answered", request.host)
-            return
-        self._log_refused(request.arrival, "osc: refused from %s: %s %s", request.source, code, self.clip(message))
-        self.reply("/liveai/error", code, self.clip(message))
+        self.input.panic()
 
     def refuse(self, request: Request, command: str, error: CommandError) -> None:
-        """A late refusal is rate-limited as of now, not as of the request's arrival."""
-        self._refuse(error.code, error.message, replace(request, arrival=time.monotonic()))
+        self.input.refuse_late(request, error)
 
     def clip(self, text: str) -> str:
-        """A string liveai echoes, cut to `osc.max_echo_chars`."""
-        return clip(text, self.config.max_echo_chars)
+        return self.input.clip(text)
 
     # -- output -------------------------------------------------------------------------
     def _send(self, event: Event) -> None:

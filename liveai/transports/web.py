@@ -103,6 +103,8 @@ class WebTransport(Transport):
         self.guard = Guard(config)
         # Requests a part serves without the token beyond loopback (Host and Origin still checked).
         self.public: list[Callable[[web.Request], bool]] = []
+        # Run once the port is bound (a part's mDNS advertising), at each open.
+        self.bound: list[Callable[[], None]] = []
         self.clients = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -110,6 +112,7 @@ class WebTransport(Transport):
     # -- lifecycle ------------------------------------------------------------------
     async def _open(self) -> None:
         app = web.Application(middlewares=[self._guarded], client_max_size=MAX_REQUEST_BYTES)
+        self.bound = []
         for part in self.parts:
             part.mount(app, self)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -123,7 +126,9 @@ class WebTransport(Transport):
         self._runner = runner
         server = site._server  # the bound port, when configured as 0
         self.port = int(server.sockets[0].getsockname()[1]) if server is not None else self.config.port
-        log.info("stage page: %s", self.url("/view"))
+        log.info("stage page: %s  OSCQuery: %s", self.url("/view"), self.url("/"))
+        for hook in self.bound:
+            hook()
 
     async def _close(self, lost: bool) -> None:
         if self._runner is not None:
