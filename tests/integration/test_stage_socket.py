@@ -11,17 +11,8 @@ import threading
 import time
 
 import aiohttp
-from conftest import wait_until
 
 from liveai.bench.harness import osc_message
-
-
-def web_up(port: int) -> None:
-    """The HTTP port opens beside OSC (the supervisor opens it): wait for it."""
-    def listening() -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-    wait_until(listening, 10, f"the web port {port}")
 
 
 def slow_page(port: int) -> socket.socket:
@@ -52,7 +43,6 @@ def flood_notes(osc_port: int, stop: threading.Event, rate: float = 2000) -> Non
 
 def test_a_page_that_stops_reading_is_dropped_while_the_music_plays_on(start_server):
     server, peer = start_server("server.mode=thru")
-    web_up(server.web_port)
     slow = slow_page(server.web_port)
     stop = threading.Event()
     flood = threading.Thread(target=flood_notes, args=(peer.server[1], stop))
@@ -96,7 +86,6 @@ async def frames(ws: aiohttp.ClientWebSocketResponse, until, timeout: float = 5.
 
 async def test_bad_frames_and_floods_get_error_frames_are_counted_and_hurt_no_other_page(start_server):
     server, peer = await asyncio.to_thread(start_server, "server.mode=harmonize")
-    await asyncio.to_thread(web_up, server.web_port)
     url = f"http://127.0.0.1:{server.web_port}/view/socket"
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as bad, session.ws_connect(url) as good:
         hello = await frames(good, lambda item: item["k"] == "hello")
