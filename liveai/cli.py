@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", action="store_true", help="model step latency on one CPU thread")
     bench.add_argument("--play", action="store_true",
                        help="the server with the shipped models: harmonize, duet, sessions, ping (add --midi for JACK)")
+    bench.add_argument("--pages", type=int, metavar="N", default=0,
+                       help="with --play: harmonize with N stage pages reading the feed against none, in turns "
+                            "(--seconds each, 3 turns)")
     bench.add_argument("--soak", type=float, metavar="MINUTES", default=0,
                        help="harmonize, duet and autopilot at once for this long, watched every minute")
     bench.add_argument("--flood", type=int, metavar="DATAGRAMS", default=0,
@@ -190,6 +193,11 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
         from .bench.audio import bench_audio
 
         report["audio"] = bench_audio(args.seconds, args.model[0] if args.model else None, args.frames, args.idle)
+    elif args.play and args.pages:
+        from .bench.stage import bench_stage_cost
+
+        names = [Path(p).stem for p in args.model] or ["gru"]
+        report["stage_cost"] = bench_stage_cost(names[0], args.pages, args.seconds)
     elif args.play:
         from .bench.play import bench_play
 

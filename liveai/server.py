@@ -37,6 +37,7 @@ from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
 from .transports.osc import OscTransport
 from .transports.oscquery import OscQuery
+from .transports.stage import StagePart
 from .transports.supervisor import supervise
 from .transports.web import WebTransport
 
@@ -100,7 +101,8 @@ class Server:
         if c.mqtt.url:
             transports.append(MqttTransport(c.mqtt, self.table, engine.stats, self.status, lambda: dict(engine.state)))
         if c.web.enabled:
-            parts = [OscQuery(self.table, c.osc, self.status, self._osc_port)]
+            parts = [OscQuery(self.table, c.osc, self.status, self._osc_port),
+                     StagePart(c, engine, self.table, self.status)]
             transports.append(WebTransport(c.web, engine.stats, parts=parts))
         return transports
 

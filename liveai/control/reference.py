@@ -50,7 +50,8 @@ STATUS = ("`uptime_s`; `events_in_per_s`, `events_out_per_s`, `latency_p50_ms`/`
           "`panicked` (1 while a panic holds a session: as `/liveai/out/panicked`), `sessions`, `sounding_notes`, "
           "`scheduled`, `memory_mb`, `open_fds`; `osc_port`, `osc_subscribers`, `midi_api`, `midi_inputs`, "
           "`midi_outputs`, `mqtt`; `web_port`, `web_clients`, `oscquery_listeners` (LISTENs on OSCQuery websockets), "
-          "`mdns` (`on` while advertised); with a model its step times (`model_<name>_step_p50_ms`, `_p99_ms`, `_steps`, "
+          "`mdns` (`on` while advertised), the stage page's `stage_commands` and `stage_refused` (commands from "
+          "pages, and those refused); with a model its step times (`model_<name>_step_p50_ms`, `_p99_ms`, `_steps`, "
           "`_batch_mean`, `_sessions`, `_device`) and `model_<name>_refused`; `morph_grid_ms_max`, "
           "`morph_decode_ms_max`; `audio` and, with `audio.enabled`, its `audio_*` figures.")
 

@@ -10,7 +10,7 @@ the panic.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from ..events import ControlChange, Event, NoteOff, NoteOn
 from .faults import Faults
@@ -49,6 +49,14 @@ class _Owned:
         self.owner = owner
 
 
+class PlanWatch(Protocol):
+    """Who watches the plan: notes scheduled for later (`planned`, as they are queued) and
+    those taken back before they sounded (`withdrawn`: a player barging in, stop, panic)."""
+
+    def planned(self, event: NoteOn | NoteOff) -> None: ...
+    def withdrawn(self, events: list[NoteOn | NoteOff]) -> None: ...
+
+
 class Output:
     def __init__(self, now: Callable[[], float], stats: Stats, faults: Faults) -> None:
         self.now = now
@@ -59,6 +67,8 @@ class Output:
         self.scheduler = Scheduler()
         # Called with the new earliest time when the scheduler's head changes.
         self.on_reschedule: Callable[[float], None] = lambda at: None
+        # The stage page's view of the plan; None (no page) costs one test per note scheduled.
+        self.watch: PlanWatch | None = None
 
     def send(self, event: Event, owner: Hashable | None = None) -> None:
         """Send one event to every sink now. A note is held by `owner` (by default the
@@ -92,9 +102,36 @@ class Output:
             self.send(event, owner)
         else:
             self._push(event.t, event if owner is None else _Owned(event, owner))
+            if self.watch is not None and isinstance(event, (NoteOn, NoteOff)):
+                self.watch.planned(event)
 
     def unschedule(self, owner: object) -> int:
-        return self.scheduler.remove_if(lambda item: isinstance(item, _Owned) and item.owner is owner)
+        return self._withdraw(lambda item: isinstance(item, _Owned) and item.owner is owner)
+
+    def _withdraw(self, predicate: Callable[[Any], bool]) -> int:
+        """Take queued items off the scheduler; the watch hears which notes went."""
+        watch = self.watch
+        if watch is None:
+            return self.scheduler.remove_if(predicate)
+        gone: list[NoteOn | NoteOff] = []
+
+        def taken(item: Any) -> bool:
+            if not predicate(item):
+                return False
+            event = item.event if isinstance(item, _Owned) else item
+            if isinstance(event, (NoteOn, NoteOff)):
+                gone.append(event)
+            return True
+
+        removed = self.scheduler.remove_if(taken)
+        if gone:
+            watch.withdrawn(gone)
+        return removed
+
+    def plan(self) -> list[NoteOn | NoteOff]:
+        """The notes the scheduler holds, earliest first."""
+        events = (item.event if isinstance(item, _Owned) else item for _, item in self.scheduler.items())
+        return [e for e in events if isinstance(e, (NoteOn, NoteOff))]
 
     def call_at(self, at: float, fn: Callable[[], None]) -> Timer:
         timer = Timer(fn)
@@ -134,7 +171,7 @@ class Output:
                 self.emit(ControlChange(controller, value, channel, t=self.now()))
 
     def drop_queued_notes(self) -> None:
-        self.scheduler.remove_if(lambda item: isinstance(item, (NoteOn, NoteOff, _Owned)))
+        self._withdraw(lambda item: isinstance(item, (NoteOn, NoteOff, _Owned)))
 
     def release_tracked(self, origin: float | None = None) -> None:
         """A note-off for whatever still sounds (overlapping voices, notes already out)."""

@@ -41,5 +41,9 @@ class Scheduler:
             self._heap = kept
         return removed
 
+    def items(self) -> list[tuple[float, Any]]:
+        """What is queued, as (time, item), in time order."""
+        return [(at, item) for at, _, item in sorted(self._heap, key=lambda entry: entry[:2])]
+
     def __len__(self) -> int:
         return len(self._heap)

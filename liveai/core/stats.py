@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 
 _LATENCY_SAMPLES = 4096
+_REFUSALS_KEPT = 16  # the last refused commands, with their reasons (the stage page shows them)
 # Always reported, so a client sees 0 rather than a missing key.
 COUNTERS = (
     "events_in", "events_out", "errors", "malformed", "too_large", "unknown_address", "bad_args",
@@ -38,9 +39,18 @@ class Stats:
         self._in_times: deque[float] = deque()
         self._out_times: deque[float] = deque()
         self._latencies: deque[tuple[float, float]] = deque(maxlen=_LATENCY_SAMPLES)
+        # (time, source, code, message) of the last refusals, newest last
+        self.refusals: deque[tuple[float, str, str, str]] = deque(maxlen=_REFUSALS_KEPT)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n
+
+    def refused(self, now: float, source: str, code: str, message: str, counter: str | None = None) -> None:
+        """A client's command refused (OSC, MQTT, the page): counted in `errors` and its
+        kind (`counter`, else the code), and kept with its reason among the last few."""
+        self.count("errors")
+        self.count(counter or code)
+        self.refusals.append((now, source, code, message[:200]))
 
     def event_in(self, now: float) -> None:
         self._in_times.append(now)
@@ -60,8 +70,18 @@ class Stats:
         self._trim(times, now)
         return len(times) / min(self.window_s, max(now - self.start, 1e-3))
 
+    def recent_latencies(self, now: float) -> list[float]:
+        """Arrival to send of the answers within the window, in seconds."""
+        return [lat for t, lat in self._latencies if t >= now - self.window_s]
+
+    def latency_histogram(self, now: float, edges_ms: list[float]) -> list[int]:
+        """How many recent answers took each span between `edges_ms` (the last is open)."""
+        counts = np.histogram(np.fromiter(self.recent_latencies(now), dtype=np.float64) * 1000.0,
+                              bins=[*edges_ms, np.inf])[0]
+        return [int(c) for c in counts]
+
     def snapshot(self, now: float) -> dict[str, float | int]:
-        recent = [lat for t, lat in self._latencies if t >= now - self.window_s]
+        recent = self.recent_latencies(now)
         p50, p99 = percentiles_ms(recent)
         return {
             "uptime_s": round(now - self.start, 3),

@@ -206,8 +206,8 @@ class MqttTransport(Transport):
 
     def refuse(self, request: Request, command: str, error: CommandError) -> None:
         """Count the refusal (`errors` and its kind), then answer it."""
-        self.stats.count("errors")
-        self.stats.count(error.code)
+        self.stats.refused(time.monotonic(), request.source, error.code,
+                           clip(f"cmd/{command}: {error.message}", self.config.max_echo_chars))
         self._answer(command, error.code, error.message)
 
     def _answer(self, command: str, code: str, message: str) -> None:

@@ -118,8 +118,7 @@ class OscInput:
 
     def refuse(self, code: str, message: str, request: Request, counter: str | None = None) -> None:
         """Count the refusal (`errors` and its kind), then answer it."""
-        self.stats.count("errors")
-        self.stats.count(counter or code)
+        self.stats.refused(request.arrival, request.source, code, self.clip(message), counter)
         self._answer(code, message, request)
 
     def refuse_late(self, request: Request, error: CommandError) -> None:

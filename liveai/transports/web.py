@@ -152,9 +152,11 @@ class WebTransport(Transport):
         return await handler(request)
 
     async def websocket(self, request: web.Request, pack: Callable[[list[Any]], Frame],
-                        receive: Callable[[Client, Frame], None]) -> web.StreamResponse:
+                        receive: Callable[[Client, Frame], None],
+                        on_open: Callable[[Client], Callable[[], None]] | None = None) -> web.StreamResponse:
         """Serve one websocket: frames from the peer go to `receive`, frames to it through
-        its `Client` (`pack`). Refused with 503 past `web.max_clients`."""
+        its `Client` (`pack`). `on_open(client)` is called once it is connected and returns
+        what to call when it closes. Refused with 503 past `web.max_clients`."""
         if self.clients >= self.config.max_clients:
             self.stats.count("web_clients_refused")
             raise web.HTTPServiceUnavailable(text=f"at most {self.config.max_clients} clients (web.max_clients)\n")
@@ -163,6 +165,7 @@ class WebTransport(Transport):
         client = Client(ws, request, pack, self.stats)
         self.clients += 1
         writer = asyncio.get_running_loop().create_task(client.write())
+        closed = on_open(client) if on_open is not None else None
         try:
             async for message in ws:
                 if message.type in (web.WSMsgType.TEXT, web.WSMsgType.BINARY):
@@ -172,6 +175,8 @@ class WebTransport(Transport):
                         self.stats.count("internal_errors")
                         log.exception("web: internal error handling a frame (the next one runs)")
         finally:
+            if closed is not None:
+                closed()
             self.clients -= 1
             client.dropped = True
             writer.cancel()

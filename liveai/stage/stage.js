@@ -1,0 +1,250 @@
+// The stage page: one websocket (/view/socket) brings notes, the plan, state and health;
+// commands go back on it as {"address", "args"}. Beyond loopback the page carries the
+// token it was opened with (?token=...) into every fetch and its websocket.
+"use strict";
+
+const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+const KEYS = "awsedftgyhujk";  // a computer keyboard's row: C to the next C
+const RECENT = 8;              // notes the live region reads out
+
+const token = new URLSearchParams(location.search).get("token");
+const withToken = path => token ? `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : path;
+const $ = id => document.getElementById(id);
+const pitchName = p => `${NAMES[p % 12]}${Math.floor(p / 12) - 1}`;
+
+const stage = {
+  offset: null,          // server clock - local clock, in seconds
+  state: {},
+  setup: {},
+  recent: [],            // the live region's notes, newest last
+  seen: {},              // pitch -> {received, drawn} (epoch ms): how long a note took to show
+  planLog: [],           // {p, t, now}: plan items as they came, with the server's time then (bounded)
+  withdrawLog: [],       // {p, t, now, removed}: notes taken back, and whether the roll held them
+  errors: [],            // error frames (bounded)
+  replies: [],
+  socket: null,
+};
+window.stage = stage;
+
+function localS() { return performance.now() / 1000; }
+// The server's time now: its clock as a frame left, plus what passed here since; the
+// smallest delay seen wins (a late frame must not pull the roll back).
+stage.clock = () => stage.offset === null ? 0 : localS() + stage.offset;
+
+const roll = new Roll($("roll"), stage.clock);
+const controls = new Controls($("control-list"), send);
+stage.roll = roll;
+stage.controls = controls;
+
+function send(address, args) {
+  const ws = stage.socket;
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({address, args}));
+}
+stage.send = send;
+
+// -- what comes in ---------------------------------------------------------------------------
+let textDirty = false;
+
+function handle(item) {
+  switch (item.k) {
+    case "now": {
+      const offset = item.t - localS();
+      if (stage.offset === null || offset > stage.offset) stage.offset = offset;
+      break;
+    }
+    case "hello":
+      stage.setup = item.setup;
+      roll.plan = [];
+      for (const [name, value] of Object.entries(item.state)) setState(name, value);
+      for (const note of item.notes) handle(note);
+      for (const p of item.plan) roll.planned(p);
+      showSetup(item.setup);
+      break;
+    case "note": {
+      roll.note(item);
+      if (item.v > 0) {
+        stage.recent.push(`${item.who === "player" ? "you" : "liveai"} ${pitchName(item.p)} (${item.p})`);
+        if (stage.recent.length > RECENT) stage.recent.shift();
+        stage.seen[`${item.who} ${item.p}`] = {received: Date.now(), drawn: null, t: item.t};
+        if (!textDirty) {  // once per frame from liveai, not per note (and without waiting for a paint)
+          textDirty = true;
+          queueMicrotask(() => { textDirty = false; $("live").textContent = stage.recent.join(", "); });
+        }
+      }
+      break;
+    }
+    case "plan":
+      roll.planned(item);
+      if (stage.planLog.length < 500) stage.planLog.push({p: item.p, v: item.v, t: item.t, now: stage.clock()});
+      break;
+    case "withdraw": {
+      const removed = roll.withdraw(item);
+      if (stage.withdrawLog.length < 500) stage.withdrawLog.push({p: item.p, v: item.v, t: item.t, now: stage.clock(), removed});
+      break;
+    }
+    case "state":
+      setState(item.name, item.value);
+      break;
+    case "health":
+      showHealth(item);
+      break;
+    case "error":
+      stage.errors.push(item);
+      if (stage.errors.length > 50) stage.errors.shift();
+      console.warn(`liveai refused: ${item.code} ${item.message}`);
+      break;
+    case "reply":
+      stage.replies.push(item);
+      if (stage.replies.length > 50) stage.replies.shift();
+      break;
+  }
+}
+
+function setState(name, value) {
+  const before = stage.state[name];
+  stage.state[name] = value;
+  controls.update(name, value);
+  if (name === "mode") $("mode-text").textContent = `mode: ${value}`;
+  if (name === "panicked") {
+    $("panicked").hidden = !value;
+    if (value && !before) roll.silence(stage.clock());
+  }
+  if (name === "playing" && !value && before) roll.silence(stage.clock());
+}
+
+function showSetup(setup) {
+  const play = setup.audio ? `liveai's synth plays ${setup.audio_play === "all" ? "your notes and its own" : "its own notes only"}`
+    : "liveai's synth is off";
+  $("audio-play").textContent = `Hear my notes too: ${play}. This is audio.play in the configuration, ` +
+    `not a command: run "liveai serve --audio all" to hear your notes through liveai.`;
+}
+
+// -- health ------------------------------------------------------------------------------------
+function showHealth(h) {
+  stage.health = h;
+  const bars = $("histogram"), counts = h.latency_histogram || [], edges = h.latency_edges_ms || [];
+  const most = Math.max(1, ...counts);
+  if (bars.children.length !== counts.length) bars.replaceChildren(...counts.map(() => document.createElement("div")));
+  counts.forEach((n, i) => {
+    const bar = bars.children[i];
+    bar.style.height = `${n ? Math.max(4, 100 * n / most) : 0}%`;
+    bar.className = edges[i] >= 13 ? "slow" : "";
+    bar.title = `${n} answers ${i + 1 < edges.length ? `${edges[i]}-${edges[i + 1]}` : `over ${edges[i]}`} ms`;
+  });
+  $("histogram-axis").replaceChildren(...[0, Math.floor(edges.length / 2), edges.length - 1]
+    .filter(i => i < edges.length).map(i => Object.assign(document.createElement("span"), {textContent: `${edges[i]} ms`})));
+  const models = Object.entries(h.models || {}).map(([m, d]) => `${m} on ${d}`).join(", ") || (stage.setup.model || "none");
+  const figures = [
+    ["latency p50 / p99", `${(h.latency_p50_ms || 0).toFixed(1)} / ${(h.latency_p99_ms || 0).toFixed(1)} ms`, false],
+    ["deadline misses", h.deadline_misses, h.deadline_misses > 0],
+    ["audio underruns", h.audio === undefined || h.audio === "off" ? "audio off" : h.audio_underruns, h.audio_underruns > 0],
+    ["dropped", h.dropped, h.dropped > 0],
+    ["refused", h.errors, h.errors > 0],
+    ["pages dropped", h.web_clients_dropped, h.web_clients_dropped > 0],
+    ["sessions", h.sessions, false],
+    ["model", models, false],
+  ];
+  $("figures").replaceChildren(...figures.flatMap(([name, value, bad]) => [
+    Object.assign(document.createElement("dt"), {textContent: name}),
+    Object.assign(document.createElement("dd"), {textContent: String(value), className: bad ? "bad" : ""})]));
+  const refusals = (h.refusals || []).slice(0, 8);
+  $("refusals").replaceChildren(...(refusals.length ? refusals.map(r => {
+    const li = document.createElement("li");
+    li.append(Object.assign(document.createElement("b"), {textContent: r.code}), ` ${r.message} (${r.source}, ${r.ago_s} s ago)`);
+    return li;
+  }) : [Object.assign(document.createElement("li"), {className: "note", textContent: "none"})]));
+  $("health-text").textContent = `health: latency p99 ${(h.latency_p99_ms || 0).toFixed(1)} ms, ` +
+    `${h.deadline_misses} deadline misses, ${h.audio && h.audio !== "off" ? `${h.audio_underruns} audio underruns` : "audio off"}, ` +
+    `${h.dropped} dropped, ${h.errors} refused, ${h.sessions} sessions, model ${models}` +
+    (h.panicked ? ", panicked" : "");
+}
+
+// -- the connection ------------------------------------------------------------------------------
+let retry = 500;
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${withToken("/view/socket")}`);
+  stage.socket = ws;
+  ws.onopen = () => { retry = 500; $("link").textContent = "live"; $("link").className = "link up"; };
+  ws.onmessage = event => { for (const item of JSON.parse(event.data)) handle(item); };
+  ws.onclose = () => {
+    $("link").textContent = "reconnecting…"; $("link").className = "link";
+    stage.offset = null;
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 5000);
+  };
+}
+
+async function loadControls() {
+  try {
+    const answer = await fetch(withToken("/"), {headers: {Accept: "application/json"}});
+    if (!answer.ok) throw new Error(`${answer.status} ${answer.statusText}`);
+    controls.build(await answer.json());
+    stage.controlsReady = true;
+  } catch (exc) {
+    $("control-list").replaceChildren(Object.assign(document.createElement("p"),
+      {className: "note", textContent: `The controls come from OSCQuery at / and could not be read (${exc.message}).`}));
+    setTimeout(loadControls, 3000);
+  }
+}
+
+// -- drawing ----------------------------------------------------------------------------------------
+function frame() {
+  if (roll.draw()) {
+    const at = Date.now();
+    for (const seen of Object.values(stage.seen)) if (seen.drawn === null) seen.drawn = at;
+  }
+  requestAnimationFrame(frame);
+}
+
+// -- playing from the browser ----------------------------------------------------------------------
+let octave = 4;
+const down = new Set();
+
+function key(event, on) {
+  if (!$("keys-on").checked || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest && event.target.closest("input[type=text], input[type=number], select")) return;
+  const k = event.key.toLowerCase();
+  if (on && (k === "z" || k === "x")) {
+    octave = Math.max(0, Math.min(8, octave + (k === "x" ? 1 : -1)));
+    $("octave").textContent = `C${octave}`;
+    return;
+  }
+  const i = KEYS.indexOf(k);
+  if (i < 0) return;
+  const pitch = 12 * (octave + 1) + i;
+  if (on && !down.has(k)) { down.add(k); send("/liveai/note", [pitch, 96, 1]); }
+  if (!on && down.has(k)) { down.delete(k); send("/liveai/note", [pitch, 0, 1]); }
+}
+
+async function useMidi() {
+  if (!navigator.requestMIDIAccess) { $("midi-state").textContent = "this browser has no Web MIDI"; return; }
+  try {
+    const access = await navigator.requestMIDIAccess();
+    const listen = () => {
+      const names = [];
+      for (const input of access.inputs.values()) {
+        names.push(input.name);
+        input.onmidimessage = ({data}) => {
+          const [status, a, b] = data, kind = status & 0xf0, channel = (status & 0x0f) + 1;
+          if (kind === 0x90 || kind === 0x80) send("/liveai/note", [a, kind === 0x90 ? b : 0, channel]);
+          else if (kind === 0xb0) send("/liveai/cc", [a, b, channel]);
+        };
+      }
+      $("midi-state").textContent = names.length ? `playing from ${names.join(", ")}` : "no MIDI input plugged in";
+    };
+    access.onstatechange = listen;
+    listen();
+  } catch (exc) {
+    $("midi-state").textContent = `MIDI refused: ${exc.message}`;
+  }
+}
+
+addEventListener("keydown", event => { if (!event.repeat) key(event, true); });
+addEventListener("keyup", event => key(event, false));
+addEventListener("blur", () => { for (const k of [...down]) key({key: k, target: document.body}, false); });
+$("midi").addEventListener("click", useMidi);
+
+connect();
+loadControls();
+requestAnimationFrame(frame);

@@ -1,0 +1,186 @@
+"""The stage page in a real browser (Debian's chromium, driven by Playwright) against a
+real `liveai serve`: what it shows, what its controls send, what moves them.
+
+One browser serves the whole module; each test opens its own page on its own server.
+Times are measured in the page and printed, never asserted against a wall clock.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import REQUIRE_PEERS, need
+
+try:
+    from playwright import sync_api as playwright_api
+except ImportError:  # a peer like chromium itself: missing locally skips, in CI fails
+    if REQUIRE_PEERS:
+        raise
+    pytest.skip("playwright is not installed (scripts/setup installs it)", allow_module_level=True)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT_MS = 5000  # a bound for what the page should show at once (a loaded CI machine is slow, not wrong)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    need(CHROMIUM)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Stage:
+    """One page open on a server's /view, with its console's errors."""
+
+    def __init__(self, browser, port: int, query: str = "") -> None:
+        self.page = browser.new_page(viewport={"width": 1400, "height": 820})
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(f"http://127.0.0.1:{port}/view{query}")
+        self.page.wait_for_function("window.stage && stage.offset !== null && stage.controlsReady",
+                                    timeout=WAIT_MS * 2)
+
+    def js(self, expression: str, arg: object = None) -> object:
+        return self.page.evaluate(expression, arg)
+
+    def wait(self, expression: str, arg: object = None, timeout: int = WAIT_MS) -> object:
+        return self.page.wait_for_function(expression, arg=arg, timeout=timeout).json_value()
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def open_stage(browser) -> Iterator[object]:
+    pages: list[Stage] = []
+
+    def open_(port: int, query: str = "") -> Stage:
+        stage = Stage(browser, port, query)
+        pages.append(stage)
+        return stage
+
+    yield open_
+    for stage in pages:
+        stage.close()
+
+
+def notes_of(messages, on: bool) -> list[tuple]:
+    return [tuple(args) for address, args in messages if address == "/liveai/out/note" and (args[1] > 0) == on]
+
+
+def test_a_note_over_osc_shows_on_the_roll_and_in_the_live_region(start_server, open_stage, tmp_path: Path):
+    server, peer = start_server("server.mode=thru")
+    stage = open_stage(server.web_port)
+    sent_ms = time.time() * 1000
+    peer.send("/liveai/note", 61, 100)  # held: it stays on the roll below the now line
+    seen = stage.wait("stage.seen['player 61'] && stage.seen['player 61'].drawn && stage.seen['player 61']")
+    stage.wait("document.getElementById('live').textContent.includes('you C#4 (61)')")
+    print(f"\nOSC note -> received by the page {seen['received'] - sent_ms:.1f} ms, "
+          f"drawn {seen['drawn'] - sent_ms:.1f} ms (the issue asks for 100 ms)")
+    time.sleep(0.2)  # the held note has grown a few pixels below the now line
+    pixel = stage.js("stage.roll.probe(61, 'player', 6)")
+    assert pixel["rgba"][:3] != pixel["background"], "the roll is blank where the note is drawn"
+    stage.page.screenshot(path=str(tmp_path / "stage.png"))
+    dom = stage.page.inner_text("body")
+    assert "mode: thru" in dom and "health: latency p99" in dom  # mode and health as text too
+    peer.send("/liveai/note", 61, 0)
+    assert stage.errors == []
+
+
+def test_duet_from_the_page_plans_before_it_sounds_and_yields(start_server, open_stage):
+    server, peer = start_server("duet.phrase_gap_ms=300", "duet.min_response_s=3", model="gru")
+    stage = open_stage(server.web_port)
+    stage.page.click("[data-path='/liveai/mode'] button[data-value=duet]")
+    assert peer.expect("/liveai/out/mode") == ["duet"]  # the OSC peer sees the page's command
+    stage.wait("stage.state.mode === 'duet'")
+    for pitch in (60, 62, 64, 65, 67, 69):
+        peer.send("/liveai/note", pitch, 90)
+        time.sleep(0.1)
+        peer.send("/liveai/note", pitch, 0)
+        time.sleep(0.02)
+    ahead = stage.wait("stage.planLog.find(e => e.v > 0 && e.t > e.now + 0.05)", timeout=WAIT_MS * 2)
+    print(f"\na planned note reached the page {ahead['t'] - ahead['now']:.3f} s before its time")
+    heard = notes_of(peer.collect(1.0), on=True)
+    assert ahead["p"] in [p for p, _, _ in heard], "the planned note then sounds"
+    stage.wait("stage.roll.plan.length > 0")  # more of the answer is planned
+    peer.send("/liveai/note", 48, 100)  # the player barges in: the rest of the answer is taken back
+    taken = stage.wait("stage.withdrawLog.find(w => w.v > 0 && w.t > w.now)")
+    assert taken["removed"], "a note taken back before it sounded leaves the roll at once"
+    peer.send("/liveai/note", 48, 0)
+    assert stage.errors == []
+
+
+def test_temperature_from_the_page_and_from_mqtt(mosquitto, start_server, open_stage):
+    need("mosquitto_pub")
+    server, peer = start_server(f'mqtt.url="{mosquitto.url}"', "mqtt.instance=stagepage")
+    stage = open_stage(server.web_port)
+    slider = stage.page.locator("[data-path='/liveai/temperature'] input[type=range]")
+    slider.fill("0.7")
+    assert peer.expect("/liveai/out/temperature") == [pytest.approx(0.7, abs=0.01)]
+    time.sleep(0.5)  # past the page's quiet time after its own change
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
+                    "liveai/stagepage/cmd/temperature", "-m", "1.5", "-q", "1"], check=True)
+    assert peer.expect("/liveai/out/temperature") == [1.5]
+    stage.wait("Math.abs(Number(document.querySelector(\"[data-path='/liveai/temperature'] input\").value) - 1.5) < 1e-6")
+    assert stage.errors == []
+
+
+def test_panic_from_the_page_silences(start_server, open_stage):
+    server, peer = start_server()  # harmonize: a held note sounds its voices
+    stage = open_stage(server.web_port)
+    peer.send("/liveai/note", 60, 100)
+    voices = [p for p, _, _ in notes_of(peer.collect(0.3), on=True)]
+    assert voices
+    stage.page.click("button[data-path='/liveai/panic']")
+    heard = peer.collect(0.5)
+    assert set(voices) <= {p for p, _, _ in notes_of(heard, on=False)}, "every voice gets its note-off"
+    assert ("/liveai/out/panicked", [1]) in [(a, list(v)) for a, v in heard]
+    stage.wait("!document.getElementById('panicked').hidden")
+    assert peer.status()["sounding_notes"] == 0
+    peer.send("/liveai/note", 60, 0)
+    assert stage.errors == []
+
+
+def test_the_computer_keys_play_liveai(start_server, open_stage):
+    server, peer = start_server("server.mode=thru")
+    stage = open_stage(server.web_port)
+    stage.page.keyboard.press("x")  # an octave up: C5
+    stage.page.keyboard.down("d")  # E
+    assert peer.expect("/liveai/out/note") == [76, 96, 1]
+    stage.page.keyboard.up("d")
+    assert peer.expect("/liveai/out/note") == [76, 0, 1]
+    stage.wait("document.getElementById('live').textContent.includes('you E5 (76)')")
+    assert stage.errors == []
+
+
+def test_beyond_loopback_the_page_carries_its_token(start_server, open_stage):
+    server, peer = start_server('web.host="0.0.0.0"', 'web.token="stage-secret"')
+    stage = open_stage(server.web_port, "?token=stage-secret")  # controls (GET /) and the websocket need it
+    stage.page.click("[data-path='/liveai/mode'] button[data-value=thru]")
+    assert peer.expect("/liveai/out/mode") == ["thru"]
+    assert stage.errors == []
+    assert peer.status()["web_refused"] == 0
+
+
+def test_dump_dom_reads_the_notes_mode_and_health_as_text(start_server):
+    need(CHROMIUM)
+    server, peer = start_server()
+    peer.send("/liveai/note", 64, 100)  # before the page opens: it gets the last 10 s of notes
+    peer.send("/liveai/note", 64, 0)
+    peer.expect("/liveai/out/note")
+    done = subprocess.run([CHROMIUM, *CHROMIUM_ARGS, "--virtual-time-budget=3000", "--dump-dom",
+                           f"http://127.0.0.1:{server.web_port}/view"], capture_output=True, text=True, timeout=60)
+    live = re.search(r'<p id="live"[^>]*>([^<]*)</p>', done.stdout)
+    assert live and "you E4 (64)" in live.group(1), done.stdout[-3000:]
+    assert "mode: harmonize" in done.stdout
+    assert re.search(r"health: latency p99 [\d.]+ ms, 0 deadline misses", done.stdout)

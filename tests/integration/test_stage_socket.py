@@ -1,0 +1,125 @@
+"""The stage page's websocket under abuse, over real sockets to a real `liveai serve`: a
+page that stops reading is dropped and counted while the music plays on; bad frames and
+floods are answered with error frames, counted, and hurt no other page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import aiohttp
+
+from liveai.bench.harness import osc_message
+
+
+def slow_page(port: int) -> socket.socket:
+    """A websocket client that upgrades, then never reads (a tiny receive buffer fills at once)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET /view/socket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    assert sock.recv(12) == b"HTTP/1.1 101"
+    return sock
+
+
+def flood_notes(osc_port: int, stop: threading.Event, rate: float = 2000) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    start, n = time.monotonic(), 0
+    while not stop.is_set():
+        if n < (time.monotonic() - start) * rate:
+            pitch = 36 + n % 48
+            sock.sendto(osc_message("/liveai/note", pitch, 100), ("127.0.0.1", osc_port))
+            sock.sendto(osc_message("/liveai/note", pitch, 0), ("127.0.0.1", osc_port))
+            n += 1
+        else:
+            time.sleep(0.001)
+    sock.close()
+
+
+def test_a_page_that_stops_reading_is_dropped_while_the_music_plays_on(start_server):
+    server, peer = start_server("server.mode=thru")
+    slow = slow_page(server.web_port)
+    stop = threading.Event()
+    flood = threading.Thread(target=flood_notes, args=(peer.server[1], stop))
+    try:
+        flood.start()
+        deadline, status = time.monotonic() + 20, peer.status()
+        while status["web_clients_dropped"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            status = peer.status()
+        assert status["web_clients_dropped"] == 1, "the page that stopped reading is cut off and counted"
+        assert status["events_out_per_s"] > 1000, "the notes kept being answered meanwhile"
+        stop.set()
+        flood.join()
+        time.sleep(0.3)
+        peer.drain()
+        assert peer.status()["web_clients"] == 0
+        peer.send("/liveai/note", 60, 100)
+        assert peer.expect("/liveai/out/note") == [60, 100, 1]
+        peer.send("/liveai/note", 60, 0)
+    finally:
+        stop.set()
+        slow.close()
+
+
+async def frames(ws: aiohttp.ClientWebSocketResponse, until, timeout: float = 5.0) -> list[dict]:
+    """Items from the server until `until(item)` holds for one (or the time is up)."""
+    items: list[dict] = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            message = await ws.receive(timeout=end - time.monotonic())
+        except asyncio.TimeoutError:
+            break
+        if message.type != aiohttp.WSMsgType.TEXT:
+            break
+        items += json.loads(message.data)
+        if any(until(item) for item in items):
+            break
+    return items
+
+
+async def test_bad_frames_and_floods_get_error_frames_are_counted_and_hurt_no_other_page(start_server):
+    server, peer = await asyncio.to_thread(start_server, "server.mode=harmonize")
+    url = f"http://127.0.0.1:{server.web_port}/view/socket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as bad, session.ws_connect(url) as good:
+        hello = await frames(good, lambda item: item["k"] == "hello")
+        assert any(item["k"] == "hello" for item in hello)
+        cases = {
+            "{not json": "malformed",
+            "[1, 2]": "malformed",
+            json.dumps({"address": "/liveai/mode", "args": "duet"}): "malformed",
+            json.dumps({"address": "/liveai/mode", "args": [{"x": 1}]}): "malformed",
+            json.dumps({"address": "/liveai/nowhere"}): "unknown_address",
+            json.dumps({"address": "/liveai/" + "x" * 2000}): "too_large",
+            json.dumps({"address": "/liveai/note", "args": [60] * 40}): "too_large",
+            json.dumps({"address": "/liveai/temperature", "args": ["hot"]}): "bad_args",
+            json.dumps({"address": "/liveai/subscribe"}): "unsupported",
+        }
+        for frame, code in cases.items():
+            await bad.send_str(frame)
+            answer = await frames(bad, lambda item: item["k"] == "error")
+            errors = [item for item in answer if item["k"] == "error"]
+            assert errors and errors[0]["code"] == code, (frame[:60], errors)
+        before = await asyncio.to_thread(peer.status)
+        for _ in range(1000):  # a flood: every frame counted, a few answered
+            await bad.send_str("{flood")
+        await asyncio.sleep(1.1)  # past the page's rate limit's second
+        await bad.send_str(json.dumps({"address": "/liveai/mode", "args": ["thru"]}))
+        seen = await frames(good, lambda item: item["k"] == "state" and item["value"] == "thru")
+        assert {"k": "state", "name": "mode", "value": "thru"} in seen, "the flooding page's next command still runs"
+        status = await asyncio.to_thread(peer.status)
+        assert status["errors"] - before["errors"] == 1000  # each refused: malformed, or busy past the rate
+        assert status["malformed"] - before["malformed"] >= 1 and status["busy"] - before["busy"] >= 1
+        assert status["errors_unanswered"] - before["errors_unanswered"] >= 900  # osc.max_errors_per_s
+        assert status["stage_refused"] >= 1000 + len(cases)
+        peer.send("/liveai/note", 64, 100)  # the other page, and OSC, go on as before
+        notes = await frames(good, lambda item: item["k"] == "note" and item["p"] == 64)
+        assert any(item["k"] == "note" and item["who"] == "player" and item["p"] == 64 for item in notes)
+        peer.send("/liveai/note", 64, 0)
+        assert not bad.closed and not good.closed
