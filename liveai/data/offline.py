@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _load(name: str | None, config: Config) -> tuple[Any, str]:
-    path = find_checkpoint(name or config.model.continuation or "gru")
+    path = find_checkpoint(name or config.model.continuation or "gru", config.model.folder)
     if not path.exists():
         raise LiveaiError(f"no model at {path}")
     model, _ = load_checkpoint(path, choose_device(config.model.device))
