@@ -40,6 +40,7 @@ from liveai.data.corpus import load_pieces  # noqa: E402
 from liveai.data.evaluate import model_bits  # noqa: E402
 from liveai.data.shards import load_meta, load_split  # noqa: E402
 from liveai.data.windows import PerformanceWindows, TokenWindows  # noqa: E402
+from liveai.learn.measure import split_sets  # noqa: E402
 from liveai.learn.loop import Loop, LoopState, Schedule, make_optimizer  # noqa: E402
 from liveai.models import codec  # noqa: E402
 from liveai.models.checkpoint import ARCHS, build_model, plain_args, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
@@ -57,26 +58,6 @@ def parse_cfg(arch: str, items: list[str]) -> dict[str, Any]:
         t = types[key]
         out[key] = float(value) if t in ("float", float) else int(value)
     return out
-
-
-def validation_sets(data: Path, events: int) -> dict[str, list[np.ndarray]]:
-    """The validation split's canonical tokens, scores and played MIDI apart (each up to
-    `events` / 2 events), so neither kind of music hides the other."""
-    val = load_split(data, "val")
-    pieces_file = data / "val_pieces.npz"
-    kinds = [p.kind for p in load_pieces(pieces_file)] if pieces_file.exists() else ["score"] * val.n_pieces
-    sets: dict[str, list[np.ndarray]] = {}
-    for kind in dict.fromkeys(kinds):
-        chosen = [np.asarray(val.piece(i), np.int64) for i, k in enumerate(kinds) if k == kind]
-        share = events // len(set(kinds))
-        taken, n = [], 0
-        for piece in chosen:
-            if n >= share:
-                break
-            taken.append(piece)
-            n += len(piece) - 1
-        sets[kind] = taken
-    return sets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(args.seed)
     train = load_split(args.data, "train", mmap=True)
-    val_sets = validation_sets(Path(args.data), args.eval_events)
+    val_sets = split_sets(Path(args.data), "val", args.eval_events)
     val_pieces = [p for pieces in val_sets.values() for p in pieces]
     meta = load_meta(args.data)
     if meta.get("vocab") != codec.describe_vocab():
