@@ -66,7 +66,8 @@ def read_folder(folder: str | Path, max_file_mb: float, max_memory_mb: float,
     if not root.is_dir():
         raise MidiFileError(f"{folder} is not a folder")
     try:
-        next(os.scandir(root), None)
+        with os.scandir(root) as entries:
+            next(entries, None)
     except OSError as exc:
         raise MidiFileError(f"cannot read the folder {folder}: {exc.strerror or type(exc).__name__}") from None
     out = Folder(root)
