@@ -14,8 +14,8 @@ split before and after from the learn's own card (the target: it rises by <= 10 
 Studies: Palestrina (music21's corpus, Renaissance polyphony no shipped model saw;
 its scores converted to MIDI here with the corpus's own rendering, as a player's folder
 holds MIDI) and POP909 (songs of the corpus's test and validation splits: a style the
-models know, songs they never trained on). Variants: the default (L2-SP), --replay of
-the prepared corpus, and learn.l2sp = 0 (nothing against forgetting).
+models know, songs they never trained on). Variants: the default (L2-SP, learn.l2sp),
+--replay of the prepared corpus, and other L2-SP strengths (0: nothing against forgetting).
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def evaluate(folder: Path, model: str, models: Path) -> float:
 
 
 def study(label: str, mine: Path, apart: Path, models: Path, minutes: float, extra: list[str]) -> dict[str, Any]:
-    name = f"fig-{label}"
+    name = "fig-" + label.replace("=", "").replace(".", "_")
     run = learn(mine, name, models, minutes, extra)
     done = run["done"]
     base, learned = evaluate(apart, "gru", models), evaluate(apart, name, models)
@@ -156,7 +156,8 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=8.0)
     ap.add_argument("--work", default="/work/data/learn/figures", help="converted folders and learned models")
     ap.add_argument("--out", default=str(ROOT / "docs/figures/2026-12-07-learn-palestrina.json"))
-    ap.add_argument("--studies", default="palestrina,pop909,palestrina-replay,palestrina-no-l2sp")
+    ap.add_argument("--studies", default="palestrina,pop909,palestrina-replay,palestrina-l2sp=0.1,palestrina-l2sp=0",
+                    help="SOURCE or SOURCE-replay or SOURCE-l2sp=X, comma separated")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     work = Path(args.work)
@@ -165,10 +166,10 @@ def main() -> int:
     report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "gru", "results": []}
     out = Path(args.out)
     for label in args.studies.split(","):
-        source = label.split("-")[0]
+        source, _, variant = label.partition("-")
         mine, apart = palestrina(work) if source == "palestrina" else pop909(work)
-        extra = {"replay": ["--replay", str(ROOT / "data/corpus")], "no": ["--set", "learn.l2sp=0"]}.get(
-            label.split("-")[1] if "-" in label else "", [])
+        extra = (["--replay", str(ROOT / "data/corpus")] if variant == "replay"
+                 else ["--set", f"learn.{variant}"] if variant else [])
         report["results"].append(study(label, mine, apart, models, args.minutes, extra))
         out.write_text(json.dumps(report, indent=2) + "\n")  # after each study: a partial run keeps its figures
         draw(report["results"], out.with_suffix(".png"))

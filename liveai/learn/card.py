@@ -74,6 +74,8 @@ def write_card(path: Path, facts: dict[str, Any]) -> None:
         f"{_fmt(a['corpus_bits'])} | {_change(b['corpus_bits'], a['corpus_bits'])} |",
         f"| key agreement of continuations ({b['phrases']} held-out phrases) | {_fmt(b['key_agreement'])} | "
         f"{_fmt(a['key_agreement'])} | |",
+        f"| pitch-class correlation, phrase and continuation (mean) | {_fmt(b['pitch_class_correlation'])} | "
+        f"{_fmt(a['pitch_class_correlation'])} | |",
         f"| pace: continuation / phrase notes per second, median | {_fmt(b['pace_ratio_median'])} | "
         f"{_fmt(a['pace_ratio_median'])} | |",
         f"| pace within 1.5x | {_fmt(b['pace_within_1_5x'])} | {_fmt(a['pace_within_1_5x'])} | |",

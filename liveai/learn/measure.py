@@ -101,13 +101,14 @@ def phrases(pieces: Sequence[Piece], count: int = PHRASES) -> list[list[Note]]:
 def continuations(model: nn.Module, primes: Sequence[list[Note]], seed: int = 0) -> tuple[dict[str, Any], list[Note]]:
     """Key and pace agreement of the model's continuations of `primes` (the same seeds
     for every model), and the first continuation's notes (for the piano roll)."""
-    same_key, paces, first = 0, [], []
+    same_key, paces, first, correlations = 0, [], [], []
     for i, prime in enumerate(primes):
         midi = generate_continuation(model, notes_to_midi(prime), CONTINUE_S, seed=seed + i,  # type: ignore[arg-type]
                                      include_prime=False)
         notes = [Note(n.start, n.end, n.pitch, n.velocity) for inst in midi.instruments for n in inst.notes]
         c = metrics.compare(prime, notes)
         same_key += int(c["prime_key"] is not None and c["prime_key"] == c["continuation_key"])
+        correlations.append(float(c["pitch_class_correlation"]))  # type: ignore[arg-type]
         if float(c["prime_notes_per_second"]) > 0:  # type: ignore[arg-type]
             paces.append(float(c["continuation_notes_per_second"]) / float(c["prime_notes_per_second"]))  # type: ignore[arg-type]
         if i == 0:
@@ -116,6 +117,7 @@ def continuations(model: nn.Module, primes: Sequence[list[Note]], seed: int = 0)
     return {
         "phrases": n,
         "key_agreement": round(same_key / n, 3) if n else None,
+        "pitch_class_correlation": round(float(np.mean(correlations)), 3) if n else None,
         "pace_ratio_median": round(float(np.median(paces)), 3) if paces else None,
         "pace_within_1_5x": round(sum(1 / PACE_WITHIN <= r <= PACE_WITHIN for r in paces) / len(paces), 3)
         if paces else None,
