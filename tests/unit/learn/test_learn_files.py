@@ -16,6 +16,7 @@ from liveai.data.corpus import PERFORMANCE, Piece
 from liveai.data.midi import notes_to_midi
 from liveai.errors import ConfigError, MidiFileError
 from liveai.learn import folder as F
+from liveai.data.shards import split_of
 from liveai.learn.split import split_pieces
 from liveai.models.shipped import find_checkpoint, learned_path, model_folder, shipped_dir
 from liveai.music.note import Note
@@ -121,14 +122,22 @@ def test_the_split_is_by_file_fixed_and_stable_as_the_folder_grows():
     assert not {p.rel_id for p in train} & {p.rel_id for p in held}
     assert len(train) + len(held) == 200 and 20 <= len(held) <= 60  # the test and validation tenths
     held_ids = {p.rel_id for p in held}
-    _, held_more = split_pieces(pieces(names + [f"new{i}.mid" for i in range(50)]))
+    assert held_ids == {n for n in names if split_of(n) != "train"}  # the corpus's rule
+    _, held_more = split_pieces(pieces([f"new{i}.mid" for i in range(50)] + names[::-1]))
     assert held_ids <= {p.rel_id for p in held_more}  # a file keeps its side
     assert {p.rel_id for p in split_pieces(pieces(names))[1]} == held_ids  # and the rule is fixed
 
 
+def names_on(side: str, n: int) -> list[str]:
+    """The first n names the rule puts on one side: "train" or held out."""
+    names = (f"take{i}.mid" for i in range(10_000))
+    return [name for name in names if (split_of(name) == "train") == (side == "train")][:n]
+
+
 @pytest.mark.parametrize("n", [2, 3, 5])
-def test_a_small_folder_holds_out_at_least_one_file_and_learns_from_the_rest(n: int):
-    train, held = split_pieces(pieces([f"take{i}.mid" for i in range(n)]))
+@pytest.mark.parametrize("side", ["train", "held out"])
+def test_a_small_folder_holds_out_at_least_one_file_and_learns_from_the_rest(n: int, side: str):
+    train, held = split_pieces(pieces(names_on(side, n)))  # all on one side by the rule alone
     assert len(held) >= 1 and len(train) >= 1 and len(train) + len(held) == n
 
 
