@@ -115,10 +115,9 @@ def test_bad_input_is_refused_with_one_clear_line_and_exit_2(tmp_path: Path, cas
         notes_to_midi([]).write(str(target / "silent.mid"))
     elif case == "not a folder":
         target = tmp_path / "missing"
-    elif case == "path name":
-        name = "../../outside"
-    elif case == "shipped name":
-        name = "gru"
+    elif case != "empty":  # a good folder: only the name is wrong
+        notes_to_midi([Note(i * 0.25, i * 0.25 + 0.2, 60 + i % 8, 80) for i in range(32)]).write(str(target / "a.mid"))
+        name = "../../outside" if case == "path name" else "gru"
     done = liveai("learn", target, "--name", name, "--steps", 2, "--model-folder", tmp_path / "models", *TINY)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
