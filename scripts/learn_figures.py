@@ -129,6 +129,33 @@ def study(label: str, mine: Path, apart: Path, models: Path, minutes: float, ext
     }
 
 
+def memory(work: Path, budgets: tuple[int, ...] = (16, 64)) -> dict[str, Any]:
+    """A folder of 5,000 files (POP909 songs, each linked several times) learned for one
+    step under each `learn.max_memory_mb`: the notes read and the peak memory of the whole
+    `liveai learn` process (its baseline, torch and the model, is the same at every budget)."""
+    folder = work / "five-thousand"
+    folder.mkdir(parents=True, exist_ok=True)
+    songs = sorted(POP909.glob("*.mid"))
+    for i in range(5000):
+        link = folder / f"{i:04d}.mid"
+        if not link.exists():
+            link.symlink_to(songs[i % len(songs)])
+    rows = []
+    for budget in budgets:
+        script = ("import resource, subprocess, sys, json; p = subprocess.run(sys.argv[1:], capture_output=True, "
+                  "text=True); done = json.loads(p.stdout.splitlines()[-1]); print(json.dumps({'rc': p.returncode, "
+                  "'files': done['files'], 'notes': done['notes'], 'skipped': done['skipped'], 'peak_rss_mb': "
+                  "round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}))")
+        cmd = [sys.executable, "-c", script, *liveai("learn", str(folder), "--name", "fig-memory", "--steps", "1",
+                                                      "--threads", "1", "--progress", "json", "--model-folder",
+                                                      str(work / "models"), "--set", f"learn.max_memory_mb={budget}",
+                                                      "--set", 'learn.corpus=""')]
+        out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+        rows.append({"max_memory_mb": budget, "notes_mb": round(out["notes"] * 32 / 2**20, 1), **out})
+        print(json.dumps(rows[-1]), flush=True)
+    return {"folder_files": 5000, "runs": rows}
+
+
 def draw(results: list[dict[str, Any]], png: Path) -> None:
     import matplotlib
 
@@ -166,6 +193,10 @@ def main() -> int:
     report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "gru", "results": []}
     out = Path(args.out)
     for label in args.studies.split(","):
+        if label == "memory":
+            report["memory"] = memory(work)
+            out.write_text(json.dumps(report, indent=2) + "\n")
+            continue
         source, _, variant = label.partition("-")
         mine, apart = palestrina(work) if source == "palestrina" else pop909(work)
         extra = (["--replay", str(ROOT / "data/corpus")] if variant == "replay"
