@@ -15,7 +15,8 @@ Studies: Palestrina (music21's corpus, Renaissance polyphony no shipped model sa
 its scores converted to MIDI here with the corpus's own rendering, as a player's folder
 holds MIDI) and POP909 (songs of the corpus's test and validation splits: a style the
 models know, songs they never trained on). Variants: the default (L2-SP, learn.l2sp),
---replay of the prepared corpus, and other L2-SP strengths (0: nothing against forgetting).
+--replay of the prepared corpus, and any other [learn] value (SOURCE-l2sp=0: nothing
+against forgetting; SOURCE-patience=12).
 """
 
 from __future__ import annotations
@@ -183,6 +184,8 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=8.0)
     ap.add_argument("--work", default="/work/data/learn/figures", help="converted folders and learned models")
     ap.add_argument("--out", default=str(ROOT / "docs/figures/2026-12-07-learn-palestrina.json"))
+    ap.add_argument("--append", action="store_true", help="keep the other studies already in --out (each result "
+                                                          "carries its own commit)")
     ap.add_argument("--studies", default="palestrina,pop909,palestrina-replay,palestrina-l2sp=0.1,palestrina-l2sp=0",
                     help="SOURCE or SOURCE-replay or SOURCE-l2sp=X, comma separated")
     args = ap.parse_args()
@@ -192,6 +195,9 @@ def main() -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
     report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "gru", "results": []}
     out = Path(args.out)
+    if args.append and out.exists():
+        earlier = json.loads(out.read_text())
+        report["results"] = [{"commit": earlier["commit"], **r} for r in earlier["results"]]
     for label in args.studies.split(","):
         if label == "memory":
             report["memory"] = memory(work)
@@ -201,7 +207,8 @@ def main() -> int:
         mine, apart = palestrina(work) if source == "palestrina" else pop909(work)
         extra = (["--replay", str(ROOT / "data/corpus")] if variant == "replay"
                  else ["--set", f"learn.{variant}"] if variant else [])
-        report["results"].append(study(label, mine, apart, models, args.minutes, extra))
+        result = {"commit": report["commit"], **study(label, mine, apart, models, args.minutes, extra)}
+        report["results"] = [r for r in report["results"] if r["study"] != label] + [result]
         out.write_text(json.dumps(report, indent=2) + "\n")  # after each study: a partial run keeps its figures
         draw(report["results"], out.with_suffix(".png"))
     print(json.dumps(report, indent=2))
