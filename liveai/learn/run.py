@@ -21,7 +21,7 @@ import torch
 
 from ..config import Config
 from ..errors import ConfigError
-from ..models.checkpoint import CONTINUATION_ARCHS, load_checkpoint, save_checkpoint
+from ..models.checkpoint import load_checkpoint, save_checkpoint
 from ..models.shipped import find_checkpoint, learned_path
 from ..runtime.device import choose_device
 from . import measure
