@@ -163,7 +163,7 @@ def draw(results: list[dict[str, Any]], png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     for r in results:
         xs = [p["minutes"] for p in r["curve"]]
         ys = [p["heldout_bits"] / r["curve"][0]["heldout_bits"] for p in r["curve"]]
@@ -174,9 +174,9 @@ def draw(results: list[dict[str, Any]], png: Path) -> None:
     ax.set_xlabel("minutes of liveai learn (one core)")
     ax.set_ylabel("held-out bits/event, / before")
     ax.set_title("liveai learn: the player's held-out music against minutes")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     fig.tight_layout()
-    fig.savefig(png, dpi=100)
+    fig.savefig(png, dpi=100, bbox_inches="tight")
 
 
 def main() -> int:
@@ -184,6 +184,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=8.0)
     ap.add_argument("--work", default="/work/data/learn/figures", help="converted folders and learned models")
     ap.add_argument("--out", default=str(ROOT / "docs/figures/2026-12-07-learn-palestrina.json"))
+    ap.add_argument("--draw", action="store_true", help="only draw --out's PNG from its JSON")
     ap.add_argument("--append", action="store_true", help="keep the other studies already in --out (each result "
                                                           "carries its own commit)")
     ap.add_argument("--studies", default="palestrina,pop909,palestrina-replay,palestrina-l2sp=0.1,palestrina-l2sp=0",
@@ -195,6 +196,9 @@ def main() -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
     report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "gru", "results": []}
     out = Path(args.out)
+    if args.draw:
+        draw(json.loads(out.read_text())["results"], out.with_suffix(".png"))
+        return 0
     if args.append and out.exists():
         earlier = json.loads(out.read_text())
         report["results"] = [{"commit": earlier["commit"], **r} for r in earlier["results"]]
