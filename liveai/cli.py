@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--prime", required=True, metavar="MIDI", help="the MIDI file to continue")
     gen.add_argument("--seconds", type=float, default=20.0, help="length of the continuation")
     gen.add_argument("--out", required=True, metavar="MIDI", help="prime + continuation are written here")
-    gen.add_argument("--model", help="gru, transformer or a checkpoint path (default: model.continuation)")
+    gen.add_argument("--model", help="gru, transformer, a learned name (liveai learn) or a checkpoint path (default: model.continuation)")
     gen.add_argument("--temperature", type=float, default=1.0)
     gen.add_argument("--top-p", type=float, default=0.95)
     gen.add_argument("--seed", type=int, default=None, help="for a reproducible continuation")
@@ -48,7 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="follow: stay in the prime's key (default); free: wherever the model goes")
     ev = sub.add_parser("evaluate", parents=[common], help="bits per event of a model on MIDI files; prints JSON")
     ev.add_argument("folder", metavar="MIDI_DIR")
-    ev.add_argument("--model", help="gru, transformer or a checkpoint path (default: model.continuation)")
+    ev.add_argument("--model", help="gru, transformer, a learned name (liveai learn) or a checkpoint path (default: model.continuation)")
+    lrn = sub.add_parser("learn", parents=[common], help="fine-tune a model on a folder of your MIDI files")
+    lrn.add_argument("folder", metavar="FOLDER", help="your MIDI files (read recursively)")
+    lrn.add_argument("--name", required=True, help="the learned model's name: NAME.pt and NAME.md in the model folder")
+    lrn.add_argument("--model", help="the model to start from: gru, transformer, a learned name or a checkpoint path "
+                                     "(default: model.continuation)")
+    lrn.add_argument("--vae", action="store_true", help="also fine-tune the morph VAE (not available yet)")
+    lrn.add_argument("--minutes", type=float, help="stop after this long (default: learn.minutes)")
+    lrn.add_argument("--steps", type=int, help="stop after this many steps")
+    lrn.add_argument("--threads", type=int, help="torch threads (default: learn.threads)")
+    lrn.add_argument("--progress", choices=["json", "bar"], help="JSON lines on stdout, or a bar (default on a tty)")
+    lrn.add_argument("--model-folder", metavar="DIR", help="where NAME.pt goes (default: model.folder)")
+    lrn.add_argument("--replay", metavar="DIR", help="a prepared corpus (scripts/prepare_data.py) to replay against "
+                                                     "forgetting, learn.replay_share of each batch")
+    lrn.add_argument("--seed", type=int, default=0)
     ren = sub.add_parser("render", parents=[common], help="play a MIDI file with the synth into a WAV; prints JSON")
     ren.add_argument("midi", metavar="IN.mid", help="the MIDI file to play")
     ren.add_argument("wav", metavar="OUT.wav", help="16-bit mono WAV at the synth's sample rate")
@@ -160,6 +174,18 @@ def cmd_evaluate(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_learn(config: Config, args: argparse.Namespace) -> int:
+    from .learn.run import LearnOptions, learn
+
+    if (args.minutes is not None and args.minutes < 0) or (args.steps is not None and args.steps < 1) or (
+            args.threads is not None and not 1 <= args.threads <= 64):
+        raise ConfigError("learn: need --minutes >= 0, --steps >= 1, 1 <= --threads <= 64")
+    progress = args.progress or ("bar" if sys.stderr.isatty() else "json")
+    learn(config, LearnOptions(args.folder, args.name, args.model, args.minutes, args.steps, args.threads, progress,
+                               args.model_folder, args.replay, args.vae, args.seed))
+    return 0
+
+
 def cmd_render(config: Config, args: argparse.Namespace) -> int:
     from .audio.offline import render_midi
 
@@ -223,7 +249,7 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "devices": cmd_devices, "generate": cmd_generate, "evaluate": cmd_evaluate,
-            "render": cmd_render, "bench": cmd_bench}
+            "learn": cmd_learn, "render": cmd_render, "bench": cmd_bench}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,16 +21,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,15 +35,15 @@ from plots import learning_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from training import start_run  # noqa: E402
 
-from liveai.data.augment import Augment, augment  # noqa: E402
+from liveai.data.augment import Augment  # noqa: E402
 from liveai.data.corpus import load_pieces  # noqa: E402
 from liveai.data.evaluate import model_bits  # noqa: E402
 from liveai.data.shards import load_meta, load_split  # noqa: E402
-from liveai.data.windows import PerformanceWindows  # noqa: E402
+from liveai.data.windows import PerformanceWindows, TokenWindows  # noqa: E402
+from liveai.learn.measure import split_sets  # noqa: E402
+from liveai.learn.loop import Loop, LoopState, Schedule, make_optimizer  # noqa: E402
 from liveai.models import codec  # noqa: E402
 from liveai.models.checkpoint import ARCHS, build_model, plain_args, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
-
-LN2 = math.log(2.0)
 
 
 def parse_cfg(arch: str, items: list[str]) -> dict[str, Any]:
@@ -62,61 +58,6 @@ def parse_cfg(arch: str, items: list[str]) -> dict[str, Any]:
         t = types[key]
         out[key] = float(value) if t in ("float", float) else int(value)
     return out
-
-
-class TokenWindows:
-    """Random windows of `length` tokens (+1 for the shifted target) of the canonical
-    token stream, optionally transposed and stretched (the first models' recipe).
-
-    Each rank draws from its own seeded generator, which shards the batches under
-    DDP like a DistributedSampler would (every rank sees different windows)."""
-
-    def __init__(self, tokens: np.ndarray, length: int, seed: int, aug: Augment | None) -> None:
-        self.tokens = tokens
-        self.length = length
-        self.rng = np.random.default_rng(seed)
-        self.aug = aug
-
-    def window(self) -> np.ndarray:
-        n = self.length + 1
-        margin = n // 8 + 16 if self.aug else 0  # slack for a faster tempo merging shifts
-        start = int(self.rng.integers(0, len(self.tokens) - n - margin))
-        w = np.asarray(self.tokens[start : start + n + margin], dtype=np.int64)
-        if self.aug:
-            a = augment(w, self.rng, self.aug)
-            if len(a) >= n:
-                return a[:n]
-        return w[:n]
-
-    def batch(self, size: int) -> np.ndarray:
-        return np.stack([self.window() for _ in range(size)])  # (B, T + 1)
-
-
-def validation_sets(data: Path, events: int) -> dict[str, list[np.ndarray]]:
-    """The validation split's canonical tokens, scores and played MIDI apart (each up to
-    `events` / 2 events), so neither kind of music hides the other."""
-    val = load_split(data, "val")
-    pieces_file = data / "val_pieces.npz"
-    kinds = [p.kind for p in load_pieces(pieces_file)] if pieces_file.exists() else ["score"] * val.n_pieces
-    sets: dict[str, list[np.ndarray]] = {}
-    for kind in dict.fromkeys(kinds):
-        chosen = [np.asarray(val.piece(i), np.int64) for i, k in enumerate(kinds) if k == kind]
-        share = events // len(set(kinds))
-        taken, n = [], 0
-        for piece in chosen:
-            if n >= share:
-                break
-            taken.append(piece)
-            n += len(piece) - 1
-        sets[kind] = taken
-    return sets
-
-
-def lr_at(step: int, args: argparse.Namespace) -> float:
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    progress = min((step - args.warmup) / max(args.steps - args.warmup, 1), 1.0)
-    return args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * progress))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(args.seed)
     train = load_split(args.data, "train", mmap=True)
-    val_sets = validation_sets(Path(args.data), args.eval_events)
+    val_sets = split_sets(Path(args.data), "val", args.eval_events)
     val_pieces = [p for pieces in val_sets.values() for p in pieces]
     meta = load_meta(args.data)
     if meta.get("vocab") != codec.describe_vocab():
@@ -178,42 +119,34 @@ def main(argv: list[str] | None = None) -> int:
         model.load_state_dict({k: v.float() for k, v in init["model"].items()})
         say(f"initialised from {args.init} (its training: {init.get('train_info', {}).get('steps', '?')} steps)")
     n_params = sum(p.numel() for p in model.parameters())
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=args.lr,
-        betas=(0.9, 0.99),
-    )
-    step, wall_prior, tokens_seen = 0, 0.0, 0
-    best_val = float("inf")
+    opt = make_optimizer(model, args.lr, args.weight_decay)
+    state = LoopState()
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         info = ckpt["train_info"]
-        step, wall_prior = int(info["steps"]), float(info["wall_time_s"])
-        tokens_seen = int(info.get("tokens_seen", 0))
-        best_val = float(info.get("best_val_bits_per_event", float("inf")))
-        say(f"resumed {resume_path} at step {step}")
+        state.step, state.elapsed_prior = int(info["steps"]), float(info["wall_time_s"])
+        state.tokens = int(info.get("tokens_seen", 0)) // world
+        state.best = float(info.get("best_val_bits_per_event", float("inf")))
+        say(f"resumed {resume_path} at step {state.step}")
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    seed = args.seed * 1000 + rank + 7919 * step  # each rank, and each resume, draws its own windows
+    seed = args.seed * 1000 + rank + 7919 * state.step  # each rank, and each resume, draws its own windows
     sampler: PerformanceWindows | TokenWindows
     if args.augment == "performance":
         sampler = PerformanceWindows(load_pieces(Path(args.data) / "train_pieces.npz"), args.seq_len,
                                      np.random.default_rng(seed), played_share=args.played_share)
     else:
         sampler = TokenWindows(train.tokens, args.seq_len, seed=seed, aug=Augment() if args.augment == "tokens" else None)
-    log_json = run.log
 
     def train_info(val_bpe: float | None) -> dict[str, Any]:
         return {
-            "steps": step,
-            "wall_time_s": round(wall_prior + time.time() - t_start, 1),
-            "tokens_seen": tokens_seen,
+            "steps": state.step,
+            "wall_time_s": round(state.elapsed_s, 1),
+            "tokens_seen": state.tokens * world,
             "val_bits_per_event": val_bpe,
-            "best_val_bits_per_event": best_val,
+            "best_val_bits_per_event": state.best,
             "val_events": sum(len(p) - 1 for p in val_pieces),
             "params": n_params,
             "world_size": world,
@@ -225,65 +158,43 @@ def main(argv: list[str] | None = None) -> int:
 
     say(f"{args.arch}: {n_params / 1e6:.2f}M params, config {cfg}, world {world}, device {device}")
     say(f"train tokens {len(train.tokens)}, val events per eval {sum(len(p) - 1 for p in val_pieces)}")
-    t_start = time.time()
-    t_log = time.time()
-    loss_acc, n_acc = 0.0, 0
-    model.train()
-    bar = tqdm(total=args.steps, initial=step, desc=args.arch, unit="step", disable=not main_proc, smoothing=0.02)
-    while step < args.steps:
-        lr = lr_at(step, args)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        xy = torch.from_numpy(sampler.batch(args.batch_size)).to(device)
-        logits = model(xy[:, :-1])  # (B, T, V)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), xy[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if args.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-        opt.step()
-        step += 1
-        bar.update(1)
-        tokens_seen += xy[:, 1:].numel() * world
-        loss_acc += loss.item()
-        n_acc += 1
-        if step % args.log_every == 0 and main_proc:
-            dt = time.time() - t_log
-            rec = {
-                "step": step,
-                "train_loss": round(loss_acc / n_acc, 4),
-                "train_bits_per_event": round(loss_acc / n_acc / LN2, 4),
-                "lr": lr,
-                "steps_per_s": round(args.log_every / dt, 3),
-                "wall_time_s": round(wall_prior + time.time() - t_start, 1),
-            }
-            bar.set_postfix(train_bits=rec["train_bits_per_event"], lr=f"{lr:.1e}")
-            log_json(rec)
-            loss_acc, n_acc, t_log = 0.0, 0, time.time()
-        if step % args.eval_every == 0 or step == args.steps:
-            val_bpe = None
-            if main_proc:
-                per_set = {}
-                for name, pieces in val_sets.items():
-                    bits, n = model_bits(unwrap(model), pieces)
-                    per_set[name] = round(bits / n, 4)
-                val_bpe = round(sum(per_set.values()) / len(per_set), 4)  # each kind of music counts alike
-                improved = val_bpe < best_val
-                best_val = min(best_val, val_bpe)
-                rec = {"step": step, "val_bits_per_event": val_bpe, "best": improved,
-                       **{f"val_{name}_bits_per_event": v for name, v in per_set.items()}}
-                bar.write(json.dumps(rec))
-                log_json(rec)
-                learning_curve(out / "log.jsonl", out / "learning_curve.png", title=f"{args.arch}, {out.name}")
-                info = train_info(val_bpe)
-                save_checkpoint(out / "last.pt", model, info, extra={"optimizer": opt.state_dict()})
-                if improved:
-                    save_checkpoint(out / "best.pt", model, info)
-                model.train()
-            if world > 1:
-                dist.barrier()
+    bar = tqdm(total=args.steps, initial=state.step, desc=args.arch, unit="step", disable=not main_proc, smoothing=0.02)
+    per_set: dict[str, float] = {}
+
+    def evaluate() -> float | None:
+        if not main_proc:
+            return None
+        for name, pieces in val_sets.items():
+            bits, n = model_bits(unwrap(model), pieces)
+            per_set[name] = round(bits / n, 4)
+        return round(sum(per_set.values()) / len(per_set), 4)  # each kind of music counts alike
+
+    def on_eval(state: LoopState, val_bpe: float | None, improved: bool) -> None:
+        if main_proc:
+            rec = {"step": state.step, "val_bits_per_event": val_bpe, "best": improved,
+                   **{f"val_{name}_bits_per_event": v for name, v in per_set.items()}}
+            bar.write(json.dumps(rec))
+            run.log(rec)
+            learning_curve(out / "log.jsonl", out / "learning_curve.png", title=f"{args.arch}, {out.name}")
+            info = train_info(val_bpe)
+            save_checkpoint(out / "last.pt", model, info, extra={"optimizer": opt.state_dict()})
+            if improved:
+                save_checkpoint(out / "best.pt", model, info)
+        run.barrier()
+
+    def on_log(state: LoopState, rec: dict[str, float]) -> None:
+        if main_proc:
+            bar.set_postfix(train_bits=rec["train_bits_per_event"], lr=f"{rec['lr']:.1e}")
+            run.log(rec)
+
+    loop = Loop(model, opt, Schedule(args.lr, args.min_lr, args.warmup, args.steps),
+                lambda: sampler.batch(args.batch_size), evaluate, on_eval, device, eval_every=args.eval_every,
+                log_every=args.log_every, grad_clip=args.grad_clip, on_log=on_log,
+                on_step=lambda state: bar.update(1))
+    if state.step < args.steps:
+        loop.run(state)
     bar.close()
-    say(f"done: {step} steps, best val {best_val:.4f} bits/event, checkpoints in {out}")
+    say(f"done: {state.step} steps, best val {state.best:.4f} bits/event, checkpoints in {out}")
     run.close()
     return 0
 

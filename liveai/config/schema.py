@@ -143,6 +143,9 @@ class ModelConfig:
     morph: str = "vae"
     # The harmony model (harmonize.by = "harmony"): a shipped name or a checkpoint path; "" = none.
     harmony: str = "harmony"
+    # Where learned models live (`liveai learn`): a name is looked up here first, then among
+    # the shipped models; "" = $XDG_DATA_HOME/liveai/models (~/.local/share/liveai/models).
+    folder: str = ""
 
 
 @dataclass
@@ -243,6 +246,35 @@ class AudioConfig:
 
 
 @dataclass
+class LearnConfig:
+    # Keep what each player plays as dated MIDI files in `folder` (off: nothing is kept).
+    record: bool = False
+    # The folder of recorded playing; "" = $XDG_DATA_HOME/liveai/recorded.
+    folder: str = ""
+    # Torch threads of a learn (a live learn runs in a child process at low priority).
+    threads: Annotated[int, Range(1, 64)] = 1
+    # The player's notes read into memory at most (a folder past it is read in part, counted).
+    max_memory_mb: Annotated[int, Range(16, 65536)] = 512
+    # Files larger than this are skipped before they are read.
+    max_file_mb: Annotated[float, Range(0.01, 1024.0)] = 16.0
+    # The learning itself: stop after `minutes` (0 = no limit) or when the held-out score has
+    # not improved for `patience` evaluations, one every `eval_every` steps.
+    minutes: Annotated[float, Range(0.0, 1440.0)] = 10.0
+    patience: Annotated[int, Range(1, 1000)] = 4
+    eval_every: Annotated[int, Range(1, 100000)] = 25
+    lr: Annotated[float, Range(1e-6, 1.0)] = 5e-4
+    batch_size: Annotated[int, Range(1, 1024)] = 16
+    seq_len: Annotated[int, Range(16, 4096)] = 256
+    # No forgetting: an L2 pull toward the base model's weights (L2-SP) of this strength.
+    l2sp: Annotated[float, Range(0.0, 1000.0)] = 0.01
+    # With a replay corpus (`--replay DIR`), this share of each batch comes from it.
+    replay_share: Annotated[float, Range(0.0, 0.9)] = 0.25
+    # A prepared corpus (scripts/prepare_data.py) whose test split shows forgetting on the
+    # card; "" or absent (as on a player's machine): the card says so.
+    corpus: str = "data/corpus"
+
+
+@dataclass
 class WebConfig:
     # The stage page (/view) and OSCQuery (/), one HTTP port on liveai's loop.
     enabled: bool = True
@@ -277,5 +309,6 @@ class Config:
     autopilot: AutopilotConfig = field(default_factory=AutopilotConfig)
     morph: MorphConfig = field(default_factory=MorphConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
+    learn: LearnConfig = field(default_factory=LearnConfig)
     web: WebConfig = field(default_factory=WebConfig)
     status: StatusConfig = field(default_factory=StatusConfig)

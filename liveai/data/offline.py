@@ -17,7 +17,7 @@ from ..config import Config
 from ..errors import LiveaiError
 from ..models.checkpoint import load_checkpoint
 from ..models.sampling import Constraints
-from ..models.shipped import find_checkpoint
+from ..models.shipped import find_checkpoint, model_folder
 from ..models.tonality import KeyBalance, follow_key
 from ..music.note import Note
 from ..runtime.device import choose_device
@@ -30,9 +30,13 @@ log = logging.getLogger(__name__)
 
 
 def _load(name: str | None, config: Config) -> tuple[Any, str]:
-    path = find_checkpoint(name or config.model.continuation or "gru")
+    name = name or config.model.continuation or "gru"
+    path = find_checkpoint(name, config.model.folder)
     if not path.exists():
-        raise LiveaiError(f"no model at {path}")
+        if "/" in name or name.endswith(".pt"):
+            raise LiveaiError(f"no model at {path}")
+        raise LiveaiError(f"no model named {name!r} in {model_folder(config.model.folder)} (model.folder) "
+                          "nor among the shipped models")
     model, _ = load_checkpoint(path, choose_device(config.model.device))
     return model, path.stem
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..models import codec
 from ..music.note import Note
-from .augment import clamp_transposition, transpose_tokens
+from .augment import Augment, augment, clamp_transposition, transpose_tokens
 from .corpus import SCORE, Piece
 from .performance import CANONICAL, perform, random_style, restyle
 
@@ -62,6 +62,35 @@ class PerformanceWindows:
         tokens = np.asarray(codec.encode_notes(notes, start_token=first == 0), dtype=np.int64)
         semitones = clamp_transposition(tokens, int(rng.integers(self.transpose[0], self.transpose[1] + 1)))
         return (transpose_tokens(tokens, semitones) if semitones else tokens).tolist()
+
+
+class TokenWindows:
+    """Random windows of `length` tokens (+1 for the shifted target) of a canonical token
+    stream (a prepared split, memory-mapped), optionally transposed and stretched (the
+    first models' recipe; `liveai learn`'s replay of the corpus).
+
+    Each rank draws from its own seeded generator, which shards the batches under
+    DDP like a DistributedSampler would (every rank sees different windows)."""
+
+    def __init__(self, tokens: np.ndarray, length: int, seed: int, aug: Augment | None) -> None:
+        self.tokens = tokens
+        self.length = length
+        self.rng = np.random.default_rng(seed)
+        self.aug = aug
+
+    def window(self) -> np.ndarray:
+        n = self.length + 1
+        margin = n // 8 + 16 if self.aug else 0  # slack for a faster tempo merging shifts
+        start = int(self.rng.integers(0, len(self.tokens) - n - margin))
+        w = np.asarray(self.tokens[start : start + n + margin], dtype=np.int64)
+        if self.aug:
+            a = augment(w, self.rng, self.aug)
+            if len(a) >= n:
+                return a[:n]
+        return w[:n]
+
+    def batch(self, size: int) -> np.ndarray:
+        return np.stack([self.window() for _ in range(size)])  # (B, T + 1)
 
 
 def _weights(pieces: Sequence[Piece]) -> np.ndarray:

@@ -7,8 +7,12 @@ data. This is the one place that knows.
 
 from __future__ import annotations
 
+import os
+import re
 from importlib import resources
 from pathlib import Path
+
+from liveai.errors import ConfigError
 
 PACKAGE = "liveai.shipped"
 MORPH = "vae"  # the shipped morph model
@@ -25,8 +29,35 @@ def shipped_checkpoints() -> list[Path]:
     return sorted(p for p in shipped_dir().glob("*.pt") if p.stem not in (MORPH, SYNTH, HARMONY))
 
 
-def find_checkpoint(name: str) -> Path:
-    """`gru` -> the shipped gru.pt; anything with a / or ending in .pt is a path."""
+NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a learned model's name: a file name, never a path
+
+
+def model_folder(folder: str = "") -> Path:
+    """Where learned models live: `model.folder`, else $XDG_DATA_HOME/liveai/models."""
+    if folder:
+        return Path(folder).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "liveai" / "models"
+
+
+def learned_path(name: str, folder: str = "") -> Path:
+    """The checkpoint a learn named `name` writes: confined to the model folder, and
+    never a shipped model's name (ConfigError otherwise)."""
+    if not NAME.fullmatch(name):
+        raise ConfigError(f"--name {name!r}: letters, digits, - and _ only (at most 64), no path")
+    shipped = {p.stem for p in shipped_dir().glob("*.pt")}
+    if name in shipped:
+        raise ConfigError(f"--name {name!r} is a shipped model's name; choose another")
+    return model_folder(folder) / f"{name}.pt"
+
+
+def find_checkpoint(name: str, folder: str = "") -> Path:
+    """`gru` -> the shipped gru.pt; `mine` -> mine.pt in the model folder (`model.folder`)
+    when it is there, else the shipped one; anything with a / or ending in .pt is a path."""
     if "/" in name or name.endswith(".pt"):
         return Path(name).expanduser()
+    if NAME.fullmatch(name):
+        learned = model_folder(folder) / f"{name}.pt"
+        if learned.is_file():
+            return learned
     return shipped_dir() / f"{name}.pt"

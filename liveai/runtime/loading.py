@@ -35,7 +35,7 @@ def load_worker(config: Config) -> Worker | None:
     if not name:
         log.info("no continuation model configured: harmonize by rule, no duet or autopilot")
         return None
-    path = find_checkpoint(name)
+    path = find_checkpoint(name, config.model.folder)
     if not path.exists():
         log.warning("no model at %s: harmonize by rule, no duet or autopilot", path)
         return None
@@ -64,7 +64,7 @@ def load_morph(config: Config) -> MelodyVAE | None:
     name = config.model.morph
     if not name:
         return None
-    path = find_checkpoint(name)
+    path = find_checkpoint(name, config.model.folder)
     if not path.exists():
         log.warning("no morph model at %s: morph mode is not available", path)
         return None
@@ -89,7 +89,7 @@ def load_harmony(config: Config) -> HarmonyModel | None:
     if not name:
         log.info("no harmony model configured (model.harmony): harmonize asks the continuation model")
         return None
-    path = find_checkpoint(name)
+    path = find_checkpoint(name, config.model.folder)
     if not path.exists():
         log.warning("no harmony model at %s: harmonize asks the continuation model", path)
         return None

@@ -1,0 +1,156 @@
+"""The training loop of the continuation models, shared by scripts/train_continuation.py
+and `liveai learn`: the learning-rate schedule, one step (with an optional pull toward
+the base weights), evaluation every so often, the best score kept, and the stops (steps,
+minutes, patience, a signal)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Linear warm-up, then a cosine from `lr` down to `min_lr` over `steps`, or over
+    `minutes` when that comes first (a learn stopped by the clock ends its cosine too)."""
+
+    lr: float
+    min_lr: float
+    warmup: int
+    steps: int
+    minutes: float = 0.0
+
+    def lr_at(self, step: int, elapsed_s: float = 0.0) -> float:
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(self.steps - self.warmup, 1)
+        if self.minutes > 0:
+            progress = max(progress, elapsed_s / (self.minutes * 60.0))
+        progress = min(progress, 1.0)
+        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (not on biases and norms)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.99))
+
+
+class Anchor:
+    """L2-SP: `strength` / 2 * the squared distance of the weights from where they began
+    (the base model's), so a fine-tune keeps what the base learned where the player's
+    music does not ask for a change."""
+
+    def __init__(self, model: nn.Module, strength: float) -> None:
+        self.strength = strength
+        self.weights = [p.detach().clone() for p in model.parameters()]
+
+    def penalty(self, model: nn.Module) -> torch.Tensor:
+        total = sum(((p - w) ** 2).sum() for p, w in zip(model.parameters(), self.weights))
+        return 0.5 * self.strength * total  # type: ignore[return-value]
+
+
+@dataclass
+class LoopState:
+    step: int = 0
+    tokens: int = 0  # target tokens seen by this process
+    best: float = float("inf")
+    since_best: int = 0  # evaluations without an improvement
+    started: float = field(default_factory=time.monotonic)
+    elapsed_prior: float = 0.0  # seconds of earlier runs (a resumed training)
+    stopped_by: str = ""  # "steps", "minutes", "patience" or "signal"
+
+    @property
+    def elapsed_s(self) -> float:
+        return self.elapsed_prior + time.monotonic() - self.started
+
+
+@dataclass
+class Loop:
+    """What to train and how: `batch()` gives (B, T + 1) tokens, `evaluate()` a score to
+    lower (bits/event; None on processes that do not evaluate), `on_eval(state, value,
+    improved)` keeps checkpoints, `on_log(state, record)` and `on_step(state)` report.
+    `stop()` is polled every step (a signal)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
+    batch: Callable[[], np.ndarray]
+    evaluate: Callable[[], float | None]
+    on_eval: Callable[[LoopState, float | None, bool], None]
+    device: torch.device
+    eval_every: int = 250
+    log_every: int = 25
+    patience: int = 0  # 0: never stop for want of improvement
+    grad_clip: float = 1.0
+    anchor: Anchor | None = None
+    on_log: Callable[[LoopState, dict[str, float]], None] = lambda state, record: None
+    on_step: Callable[[LoopState], None] = lambda state: None
+    stop: Callable[[], bool] = lambda: False
+
+    def step(self, state: LoopState) -> float:
+        lr = self.schedule.lr_at(state.step, state.elapsed_s - state.elapsed_prior)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        xy = torch.from_numpy(self.batch()).to(self.device)
+        logits = self.model(xy[:, :-1])  # (B, T, V)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), xy[:, 1:].reshape(-1))
+        total = loss + self.anchor.penalty(self.model) if self.anchor is not None else loss
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.optimizer.step()
+        state.step += 1
+        state.tokens += xy[:, 1:].numel()
+        return float(loss.detach())
+
+    def run(self, state: LoopState | None = None) -> LoopState:
+        """Train until a stop; evaluate every `eval_every` steps and at the end."""
+        state = state or LoopState()
+        s = self.schedule
+        loss_acc, n_acc, t_log = 0.0, 0, time.monotonic()
+        self.model.train()
+        while not state.stopped_by:
+            if self.stop():
+                state.stopped_by = "signal"
+                break
+            loss_acc += self.step(state)
+            n_acc += 1
+            self.on_step(state)
+            if state.step >= s.steps:
+                state.stopped_by = "steps"
+            elif s.minutes > 0 and state.elapsed_s - state.elapsed_prior >= s.minutes * 60:
+                state.stopped_by = "minutes"
+            if state.step % self.log_every == 0:
+                dt = max(time.monotonic() - t_log, 1e-9)
+                self.on_log(state, {"step": state.step, "train_loss": round(loss_acc / n_acc, 4),
+                                    "train_bits_per_event": round(loss_acc / n_acc / LN2, 4),
+                                    "lr": self.schedule.lr_at(state.step, state.elapsed_s - state.elapsed_prior),
+                                    "steps_per_s": round(n_acc / dt, 3), "wall_time_s": round(state.elapsed_s, 1)})
+                loss_acc, n_acc, t_log = 0.0, 0, time.monotonic()
+            if state.step % self.eval_every == 0 or state.stopped_by:
+                self.evaluation(state)
+        return state
+
+    def evaluation(self, state: LoopState) -> None:
+        value = self.evaluate()
+        improved = value is not None and value < state.best
+        if value is not None:
+            state.best = min(state.best, value)
+            state.since_best = 0 if improved else state.since_best + 1
+        self.on_eval(state, value, improved)
+        if self.patience and state.since_best >= self.patience and not state.stopped_by:
+            state.stopped_by = "patience"
+        self.model.train()

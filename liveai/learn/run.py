@@ -1,0 +1,210 @@
+"""`liveai learn FOLDER --name NAME`: fine-tune a continuation model on a player's MIDI
+files, then write NAME.pt and its card NAME.md into the model folder.
+
+Read the folder (bad files skipped and counted), split it by file, score the base model,
+train with the shipped models' loop and windows, pulled toward the base weights (L2-SP)
+and, given a prepared corpus, replaying it; keep the best held-out evaluation; stop when
+it stops improving, at the minutes or steps asked, or on SIGINT/SIGTERM; score again.
+"""
+
+from __future__ import annotations
+
+import copy
+import signal
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import Config
+from ..errors import ConfigError
+from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.shipped import find_checkpoint, learned_path
+from ..runtime.device import choose_device
+from . import measure
+from .card import piano_roll, write_card
+from .folder import read_folder
+from .loop import Anchor, Loop, LoopState, Schedule, make_optimizer
+from .mix import Mix
+from .progress import Progress
+from .split import split_pieces
+
+EVAL_EVENTS = 20_000  # held-out and corpus events scored per evaluation, at most
+NO_LIMIT = 10**9
+
+
+@dataclass
+class LearnOptions:
+    folder: str
+    name: str
+    model: str | None = None  # the base: a shipped or learned name, or a path (default model.continuation)
+    minutes: float | None = None  # default learn.minutes
+    steps: int | None = None
+    threads: int | None = None  # default learn.threads
+    progress: str = "bar"
+    model_folder: str | None = None  # default model.folder
+    replay: str | None = None
+    vae: bool = False
+    seed: int = 0
+    eval_events: int = EVAL_EVENTS
+
+
+class Stop:
+    """SIGINT and SIGTERM end the learning at the next step, not the process."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Stop:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self.ask)
+        return self
+
+    def ask(self, signum: int, frame: object) -> None:
+        self.asked = True
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
+    """The "done" record: paths, figures before and after."""
+    lc = config.learn
+    if opts.vae:
+        raise ConfigError("liveai learn --vae: fine-tuning the morph VAE is not available yet")
+    folder_setting = opts.model_folder if opts.model_folder is not None else config.model.folder
+    out = learned_path(opts.name, folder_setting)
+    base = opts.model or config.model.continuation or "gru"
+    base_path = find_checkpoint(base, folder_setting)
+    report = Progress(opts.progress)
+    t0 = time.monotonic()
+
+    def reading(i: int, n: int) -> None:
+        if opts.progress == "json" and (i % 100 == 0 or i == n):
+            report({"stage": "reading", "files": i, "of": n})
+
+    with Stop() as stop:
+        folder = read_folder(opts.folder, lc.max_file_mb, lc.max_memory_mb, reading)
+        train, held = split_pieces(folder.pieces)
+        threads = opts.threads or lc.threads
+        torch.set_num_threads(threads)
+        torch.manual_seed(opts.seed)
+        device = choose_device(config.model.device)
+        model, info = load_checkpoint(base_path, device)
+        arch = info["config"]["arch"]
+        heldout = measure.piece_tokens(held, opts.eval_events)
+        corpus_dir = opts.replay or lc.corpus
+        corpus, corpus_note = measure.corpus_test(corpus_dir, opts.eval_events)
+        primes = measure.phrases(held)
+        report({"stage": "evaluating", "model": "base", "minutes": _minutes(t0)})
+        before = _figures(model, heldout, corpus, primes, opts.seed)
+        base_roll = before.pop("_first")
+
+        minutes = lc.minutes if opts.minutes is None else opts.minutes
+        steps = opts.steps or NO_LIMIT
+        schedule = Schedule(lc.lr, lc.lr / 10, warmup=min(20, max(steps // 10, 1)), steps=steps, minutes=minutes)
+        anchor = Anchor(model, lc.l2sp) if lc.l2sp > 0 else None
+        replay = Path(opts.replay) if opts.replay else None
+        if replay is not None and not (replay / "train.npy").exists():
+            raise ConfigError(f"--replay {opts.replay}: no prepared corpus there (train.npy)")
+        mix = Mix(train, lc.seq_len, lc.batch_size, opts.seed, replay, lc.replay_share)
+        best_weights = copy.deepcopy(model.state_dict())
+        best_step = [0]
+        state = LoopState(best=before["heldout_bits"] if before["heldout_bits"] is not None else float("inf"))
+        started = time.monotonic()
+
+        def on_eval(state: LoopState, value: float | None, improved: bool) -> None:
+            if improved:
+                best_weights.update({k: v.detach().clone() for k, v in model.state_dict().items()})
+                best_step[0] = state.step
+            report(_learning(state, steps, minutes, started, value))
+
+        def on_log(state: LoopState, record: dict[str, float]) -> None:
+            if opts.progress != "json":
+                report(_learning(state, steps, minutes, started, None))
+
+        loop = Loop(model, make_optimizer(model, lc.lr, 0.0), schedule, mix.batch,
+                    lambda: measure.bits(model, heldout), on_eval, device, eval_every=lc.eval_every,
+                    log_every=max(1, min(lc.eval_every, 5)), patience=lc.patience, anchor=anchor,
+                    on_log=on_log, stop=lambda: stop.asked)
+        loop.run(state)
+        model.load_state_dict(best_weights)
+        model.eval()
+        report({"stage": "evaluating", "model": opts.name, "minutes": _minutes(t0)})
+        after = _figures(model, heldout, corpus, primes, opts.seed)
+        learned_roll = after.pop("_first")
+
+        learned_minutes = round((time.monotonic() - started) / 60, 2)
+        train_info = {"learned_from": str(Path(opts.folder).expanduser()), "base": str(base_path),
+                      "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes,
+                      "heldout_bits_per_event": after["heldout_bits"], "base_heldout_bits_per_event":
+                      before["heldout_bits"], "files": len(folder.pieces), "notes": folder.notes,
+                      "l2sp": lc.l2sp, "replay": str(replay) if replay else None, "device": str(device)}
+        save_checkpoint(out, model, train_info)
+        card = out.with_suffix(".md")
+        roll, roll_note = "", ""
+        if primes:
+            roll_note = piano_roll(out.with_suffix(".png"), primes[0], base_roll, learned_roll,
+                                   f"{opts.name}: a held-out phrase continued")
+            roll = "" if roll_note else out.with_suffix(".png").name
+        facts = {
+            "name": opts.name, "base": base, "arch": arch, "folder": str(Path(opts.folder).expanduser()),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "files": len(folder.pieces),
+            "notes": folder.notes, "train_files": len(train), "heldout_files": len(held),
+            "split_note": ("; one file: its last fifth of notes held out" if len(folder.pieces) == 1 else ""),
+            "skipped_total": len(folder.skipped), "skipped_text": folder.describe_skipped(),
+            "steps": state.step, "batch_size": lc.batch_size, "seq_len": lc.seq_len, "minutes": learned_minutes,
+            "device": str(device), "threads": threads, "stopped_by": _stopped(state.stopped_by),
+            "best_step": best_step[0], "forgetting": _forgetting(lc.l2sp, replay, lc.replay_share),
+            "before": before, "after": after, "heldout_events": sum(len(p) - 1 for p in heldout),
+            "corpus_events": sum(len(p) - 1 for ps in corpus.values() for p in ps), "corpus": corpus_note, "roll": roll,
+            "roll_note": roll_note, "path": str(out),
+        }
+        write_card(card, facts)
+    done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
+            "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "stopped_by":
+            state.stopped_by, "files": len(folder.pieces), "heldout_files": len(held), "notes": folder.notes,
+            "skipped": folder.skipped_counts(), "forgetting": facts["forgetting"]}
+    report(done)
+    return done
+
+
+def _figures(model: torch.nn.Module, heldout: list, corpus: dict, primes: list, seed: int) -> dict[str, Any]:
+    conts, first = measure.continuations(model, primes, seed)
+    per_kind = measure.kinds_bits(model, corpus) if corpus else {}
+    return {"heldout_bits": measure.bits(model, heldout), "corpus_bits": per_kind.get("all"),
+            **{f"corpus_{k}_bits": v for k, v in per_kind.items() if k != "all"}, **conts, "_first": first}
+
+
+def _learning(state: LoopState, steps: int, minutes: float, started: float, value: float | None) -> dict[str, Any]:
+    elapsed = time.monotonic() - started
+    fractions = [state.step / steps] if steps < NO_LIMIT else []
+    if minutes > 0:
+        fractions.append(elapsed / (minutes * 60))
+    fraction = min(max(fractions, default=0.0), 1.0)
+    eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+    return {"stage": "learning", "step": state.step, "steps": steps if steps < NO_LIMIT else None,
+            "minutes": round(elapsed / 60, 3), "fraction": round(fraction, 4),
+            "eta_s": round(eta, 1) if eta is not None else None, "heldout_bits": value,
+            "best_heldout_bits": None if state.best == float("inf") else state.best}
+
+
+def _minutes(t0: float) -> float:
+    return round((time.monotonic() - t0) / 60, 3)
+
+
+def _stopped(reason: str) -> str:
+    return {"steps": "the steps asked", "minutes": "the minutes asked", "patience":
+            "the held-out score no longer improving", "signal": "a signal (Ctrl-C or SIGTERM)"}.get(reason, reason)
+
+
+def _forgetting(l2sp: float, replay: Path | None, share: float) -> str:
+    parts = [f"L2-SP toward the base weights (strength {l2sp})"] if l2sp > 0 else []
+    if replay is not None:
+        parts.append(f"{share:.0%} of each batch replayed from {replay}")
+    return " and ".join(parts) or "none (learn.l2sp = 0, no --replay)"

@@ -1,0 +1,47 @@
+"""The card of a learned model is written whatever is missing: matplotlib, the corpus."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from liveai.learn.card import piano_roll, write_card
+from liveai.music.note import Note
+
+FIGURES = {"heldout_bits": 3.0, "corpus_bits": None, "phrases": 1, "key_agreement": 1.0,
+           "pitch_class_correlation": 0.8, "pace_ratio_median": 1.1, "pace_within_1_5x": 1.0}
+
+
+def facts(tmp_path: Path, **changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "name": "mine", "base": "gru", "arch": "gru", "folder": "/songs", "date": "today", "files": 5, "notes": 240,
+        "train_files": 4, "heldout_files": 1, "split_note": "", "skipped_total": 2,
+        "skipped_text": "1 no notes, 1 not a MIDI file (by its name)", "steps": 4, "batch_size": 2, "seq_len": 32,
+        "minutes": 0.1, "device": "cpu", "threads": 1, "stopped_by": "the steps asked", "best_step": 4,
+        "forgetting": "L2-SP toward the base weights (strength 0.01)", "before": FIGURES,
+        "after": {**FIGURES, "heldout_bits": 2.4}, "heldout_events": 100, "corpus_events": 0,
+        "corpus": "no prepared corpus at 'data/corpus' (it is not on a player's machine): forgetting not measured",
+        "roll": "", "roll_note": "", "path": str(tmp_path / "mine.pt")}
+    return {**base, **changes}
+
+
+def test_without_matplotlib_the_card_says_so_and_is_still_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    notes = [Note(0.0, 0.5, 60, 80)]
+    why = piano_roll(tmp_path / "mine.png", notes, notes, notes, "t")
+    assert "matplotlib is not installed" in why and not (tmp_path / "mine.png").exists()
+    write_card(tmp_path / "mine.md", facts(tmp_path, roll_note=why))
+    card = (tmp_path / "mine.md").read_text()
+    assert "matplotlib is not installed" in card and "![piano roll]" not in card
+    assert "| 3.0 | 2.4 | -20.0 % |" in card and "forgetting not measured" in card
+    assert "5 files, 240 notes: 4 learned from, 1 held out" in card and "Skipped: 2 (1 no notes" in card
+
+
+def test_with_matplotlib_the_card_shows_the_piano_roll(tmp_path: Path):
+    notes = [Note(i * 0.5, i * 0.5 + 0.4, 60 + i, 80) for i in range(8)]
+    assert piano_roll(tmp_path / "mine.png", notes, notes, notes, "t") == ""
+    assert (tmp_path / "mine.png").stat().st_size > 1000
+    write_card(tmp_path / "mine.md", facts(tmp_path, roll="mine.png"))
+    assert "![piano roll](mine.png)" in (tmp_path / "mine.md").read_text()

@@ -1,0 +1,168 @@
+"""A player's folder for `liveai learn`: bad files skipped and counted, the split by file,
+the learned name confined to the model folder."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from liveai.data.corpus import PERFORMANCE, Piece
+from liveai.data.midi import notes_to_midi
+from liveai.errors import ConfigError, MidiFileError
+from liveai.learn import folder as F
+from liveai.data.shards import split_of
+from liveai.learn.split import split_pieces
+from liveai.models.shipped import find_checkpoint, learned_path, model_folder, shipped_dir
+from liveai.music.note import Note
+
+
+def tune(path: Path, pitches: list[int]) -> Path:
+    notes_to_midi([Note(i * 0.25, i * 0.25 + 0.2, p, 80) for i, p in enumerate(pitches)]).write(str(path))
+    return path
+
+
+def midi_bytes(division: int, tempo_us: int) -> bytes:
+    track = b"\x00\xff\x51\x03" + tempo_us.to_bytes(3, "big") + b"\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00"
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, division) + b"MTrk" + struct.pack(">I", len(track)) + track
+
+
+def test_bad_files_are_skipped_and_counted_each_with_its_reason(tmp_path: Path):
+    tune(tmp_path / "good.mid", [60, 62, 64, 65])
+    (tmp_path / "deep").mkdir()
+    tune(tmp_path / "deep" / "also.MID", [67, 65, 64])
+    (tmp_path / "notes.txt").write_text("not music")
+    (tmp_path / "garbled.mid").write_bytes(b"MThd\x00\x00\x00\x06 not really")
+    (tmp_path / "no_ticks.mid").write_bytes(midi_bytes(0, 500000))
+    (tmp_path / "no_tempo.mid").write_bytes(midi_bytes(96, 0))
+    notes_to_midi([]).write(str(tmp_path / "silent.mid"))
+    with open(tmp_path / "huge.mid", "wb") as f:  # 100 MB, sparse: skipped by its size, never read
+        f.truncate(100 * 2**20)
+    got = F.read_folder(tmp_path, max_file_mb=16, max_memory_mb=512)
+    assert sorted(p.rel_id for p in got.pieces) == ["deep/also.MID", "good.mid"]
+    assert got.notes == 7
+    assert dict(got.skipped) == {"notes.txt": F.NOT_MIDI, "garbled.mid": F.UNREADABLE, "no_ticks.mid": F.UNREADABLE,
+                                 "no_tempo.mid": F.UNREADABLE, "silent.mid": F.NO_NOTES, "huge.mid": F.TOO_LARGE}
+    assert got.skipped_counts() == {F.NOT_MIDI: 1, F.UNREADABLE: 3, F.NO_NOTES: 1, F.TOO_LARGE: 1}
+
+
+def test_a_folder_with_nothing_usable_is_refused_with_one_line(tmp_path: Path):
+    with pytest.raises(MidiFileError, match="no usable MIDI files .*0 files"):
+        F.read_folder(tmp_path, 16, 512)
+    (tmp_path / "a.mid").write_bytes(b"nope")
+    notes_to_midi([]).write(str(tmp_path / "b.mid"))
+    with pytest.raises(MidiFileError, match="2 files; skipped: 1 not readable as MIDI, 1 no notes") as err:
+        F.read_folder(tmp_path, 16, 512)
+    assert "\n" not in str(err.value)
+    with pytest.raises(MidiFileError, match="is not a folder"):
+        F.read_folder(tmp_path / "a.mid", 16, 512)
+
+
+def test_past_the_memory_budget_files_are_not_read_but_counted(tmp_path: Path):
+    for i in range(6):
+        tune(tmp_path / f"{i}.mid", [60 + i] * 4000)  # 4000 notes: 125 kB held each
+    got = F.read_folder(tmp_path, 16, max_memory_mb=0.3)
+    assert len(got.pieces) == 3 and got.skipped_counts() == {F.PAST_MEMORY: 3}
+    assert got.notes * F.ROW_BYTES <= 0.3 * 2**20 + 4000 * F.ROW_BYTES  # at most one file past the line
+
+
+def read_unprivileged(folder: Path) -> str:
+    """read_folder in a forked child as a user the permissions apply to (root reads everything)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        os.close(r)
+        try:
+            if os.getuid() == 0:
+                nobody = pwd.getpwnam("nobody")
+                os.setgid(nobody.pw_gid)
+                os.setuid(nobody.pw_uid)
+            try:
+                got = F.read_folder(folder, 16, 512)
+                text = f"{len(got.pieces)} {got.describe_skipped()}"
+            except Exception as exc:  # noqa: BLE001 (reported to the parent)
+                text = f"{type(exc).__name__} {exc}"
+            os.write(w, text.encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        text = f.read()
+    os.waitpid(pid, 0)
+    return text
+
+
+def test_an_unreadable_folder_is_refused_and_an_unreadable_subfolder_counted():
+    with tempfile.TemporaryDirectory() as where:  # /tmp: other users may pass through
+        root = Path(where)
+        root.chmod(0o755)
+        tune(root / "good.mid", [60, 62, 64])
+        (root / "locked").mkdir()
+        tune(root / "locked" / "hidden.mid", [60])
+        (root / "locked").chmod(0o000)
+        try:
+            assert read_unprivileged(root) == "1 1 a folder that cannot be read"
+            assert read_unprivileged(root / "locked").startswith("MidiFileError cannot read the folder")
+        finally:
+            (root / "locked").chmod(0o755)
+
+
+def pieces(names: list[str]) -> list[Piece]:
+    return [Piece(n, PERFORMANCE, np.array([[0.0, 0.5, 60, 80], [0.5, 1.0, 62, 80]] * 5)) for n in names]
+
+
+def test_the_split_is_by_file_fixed_and_stable_as_the_folder_grows():
+    names = [f"song{i:03d}.mid" for i in range(200)]
+    train, held = split_pieces(pieces(names))
+    assert not {p.rel_id for p in train} & {p.rel_id for p in held}
+    assert len(train) + len(held) == 200 and 20 <= len(held) <= 60  # the test and validation tenths
+    held_ids = {p.rel_id for p in held}
+    assert held_ids == {n for n in names if split_of(n) != "train"}  # the corpus's rule
+    _, held_more = split_pieces(pieces([f"new{i}.mid" for i in range(50)] + names[::-1]))
+    assert held_ids <= {p.rel_id for p in held_more}  # a file keeps its side
+    assert {p.rel_id for p in split_pieces(pieces(names))[1]} == held_ids  # and the rule is fixed
+
+
+def names_on(side: str, n: int) -> list[str]:
+    """The first n names the rule puts on one side: "train" or held out."""
+    names = (f"take{i}.mid" for i in range(10_000))
+    return [name for name in names if (split_of(name) == "train") == (side == "train")][:n]
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+@pytest.mark.parametrize("side", ["train", "held out"])
+def test_a_small_folder_holds_out_at_least_one_file_and_learns_from_the_rest(n: int, side: str):
+    train, held = split_pieces(pieces(names_on(side, n)))  # all on one side by the rule alone
+    assert len(held) >= 1 and len(train) >= 1 and len(train) + len(held) == n
+
+
+def test_one_file_holds_out_its_last_fifth():
+    train, held = split_pieces(pieces(["only.mid"]))
+    assert [len(train[0].rows), len(held[0].rows)] == [8, 2]
+    assert held[0].rows[0, 0] == 0.0  # the held-out part begins at 0 s, as a file does
+
+
+def test_a_learned_name_is_confined_to_the_model_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    assert learned_path("my_songs-2", str(tmp_path)) == tmp_path / "my_songs-2.pt"
+    for bad in ["../escape", "a/b", "/etc/passwd", "", ".", "x.pt", "x y", "é"]:
+        with pytest.raises(ConfigError, match="letters, digits"):
+            learned_path(bad, str(tmp_path))
+    for shipped in ["gru", "transformer", "vae", "synth", "harmony"]:
+        assert (shipped_dir() / f"{shipped}.pt").exists()
+        with pytest.raises(ConfigError, match="shipped model"):
+            learned_path(shipped, str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert model_folder("") == tmp_path / "xdg" / "liveai" / "models"
+
+
+def test_a_name_is_found_in_the_model_folder_first_then_among_the_shipped(tmp_path: Path):
+    assert find_checkpoint("mine", str(tmp_path)) == shipped_dir() / "mine.pt"  # not learned: the shipped place
+    (tmp_path / "mine.pt").write_bytes(b"")
+    assert find_checkpoint("mine", str(tmp_path)) == tmp_path / "mine.pt"
+    assert find_checkpoint("gru", str(tmp_path)) == shipped_dir() / "gru.pt"
+    assert find_checkpoint("../mine", str(tmp_path)) == Path("../mine")  # a path stays the path given
