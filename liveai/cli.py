@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -128,23 +130,46 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def welcome(config: Config, bound: dict[str, socket.socket]) -> None:
+    """Where to play, said once in plain words before the log lines."""
+    lines = ["liveai: loading the models, then serving; Ctrl-C stops"]
+    if "web" in bound:
+        host, port = config.web.host, bound["web"].getsockname()[1]
+        shown = host.replace("0.0.0.0", "<this machine>")
+        token = f"?token={config.web.token}" if config.web.token else ""
+        lines.append(f"  the stage page: http://{shown}:{port}/view{token}")
+        lines.append(f"  OSCQuery:       http://{shown}:{port}/")
+    if "osc" in bound:
+        lines.append(f"  OSC in:         {config.osc.host}:{bound['osc'].getsockname()[1]}, "
+                     f"out to {', '.join(config.osc.targets) or 'subscribers only'}")
+    print("\n".join(lines), flush=True)  # stdout: the logs and errors keep stderr
+
+
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from .errors import TransportError
-    from .transports.osc import bind
+    from .transports import osc, web
+    from .transports.web_guard import is_loopback
 
+    if config.web.enabled and not config.web.token and not is_loopback(config.web.host):
+        config.web.token = secrets.token_urlsafe(16)  # beyond loopback the page needs one: made now, printed below
+    bound: dict[str, socket.socket] = {}
     try:  # before the models load (seconds): a port taken is said at once
-        osc_socket = bind(config.osc) if config.osc.enabled else None
-    except TransportError as exc:
-        raise ConfigError(f"osc.port: {exc}") from None
-    try:
+        for name, section, bind in (("osc", config.osc, osc.bind), ("web", config.web, web.bind)):
+            if section.enabled:
+                try:
+                    bound[name] = bind(section)
+                except TransportError as exc:
+                    raise ConfigError(f"{name}.port: {exc} (another liveai? set {name}.port, "
+                                      f"or {name}.enabled = false)") from None
+        welcome(config, bound)
         from .behaviours.registry import Registry
         from .server import serve
 
         Registry().check_config(config)
-        asyncio.run(serve(config, osc_socket))
+        asyncio.run(serve(config, bound))
     finally:
-        if osc_socket is not None:
-            osc_socket.close()  # served or not (a bad model), the port is given back
+        for sock in bound.values():
+            sock.close()  # served or not (a bad model), the ports are given back
     return 0
 
 

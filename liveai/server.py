@@ -75,10 +75,10 @@ def freeze_startup_objects() -> None:
 
 class Server:
     def __init__(self, config: Config, worker: Worker | None = None, registry: Registry | None = None,
-                 audio: AudioEngine | None = None, osc_socket: socket.socket | None = None) -> None:
+                 audio: AudioEngine | None = None, bound: dict[str, socket.socket] | None = None) -> None:
         """`worker`: the started continuation model (see `liveai.runtime.loading`), if any;
-        `audio`: the synth's engine (not started), for `audio.enabled`; `osc_socket`: the
-        OSC port, bound already (`transports.osc.bind`)."""
+        `audio`: the synth's engine (not started), for `audio.enabled`; `bound`: the
+        ports bound already, by transport ("osc", "web": `transports.osc.bind`, `web.bind`)."""
         self.config = config
         self.worker = worker
         self.audio = audio
@@ -86,16 +86,16 @@ class Server:
         port = None if worker is None else WorkerPort(worker, asyncio.get_running_loop())
         self.engine = Engine(config, now=time.monotonic, behaviours=self.registry, models=port)
         self.table = CommandTable(self.engine, definitions(self.registry.commands()))
-        self.transports = self._transports(osc_socket)
+        self.transports = self._transports(bound or {})
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
         self.ready = asyncio.Event()
 
-    def _transports(self, osc_socket: socket.socket | None) -> list[Transport]:
+    def _transports(self, bound: dict[str, socket.socket]) -> list[Transport]:
         c, engine = self.config, self.engine
         transports: list[Transport] = []
         if c.osc.enabled:
-            transports.append(OscTransport(c.osc, self.table, engine.stats, self.status, osc_socket))
+            transports.append(OscTransport(c.osc, self.table, engine.stats, self.status, bound.get("osc")))
         if c.midi.enabled:
             transports.append(MidiTransport(c.midi, engine.handle, engine.stats))
         if c.mqtt.url:
@@ -103,7 +103,7 @@ class Server:
         if c.web.enabled:
             parts = [OscQuery(self.table, c.osc, self.status, self._osc_port),
                      StagePart(c, engine, self.table, self.status)]
-            transports.append(WebTransport(c.web, engine.stats, parts=parts))
+            transports.append(WebTransport(c.web, engine.stats, engine.faults, parts, bound.get("web")))
         return transports
 
     def transport(self, name: str) -> Transport | None:
@@ -214,9 +214,9 @@ def make_audio(config: Config) -> AudioEngine:
     return AudioEngine(config.audio, path)
 
 
-async def serve(config: Config, osc_socket: socket.socket | None = None) -> None:
-    """Load the model, then run until SIGINT or SIGTERM (on `osc_socket`, when the
-    caller bound the OSC port before: see `liveai.cli`)."""
+async def serve(config: Config, bound: dict[str, socket.socket] | None = None) -> None:
+    """Load the model, then run until SIGINT or SIGTERM (on the ports in `bound`, when the
+    caller bound them before: see `liveai.cli`)."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -227,7 +227,7 @@ async def serve(config: Config, osc_socket: socket.socket | None = None) -> None
     vae = None if worker is None else await asyncio.to_thread(load_morph, config)
     harmony = None if worker is None else await asyncio.to_thread(load_harmony, config)
     try:
-        await Server(config, worker, Registry(vae=vae, harmony=harmony), audio, osc_socket).run(stop)
+        await Server(config, worker, Registry(vae=vae, harmony=harmony), audio, bound).run(stop)
     finally:
         if worker is not None:
             worker.close()

@@ -248,6 +248,8 @@ class ServerProcess:
         self.cwd = cwd
         if config:
             self.args += ["--config", config]
+        if not any(item.startswith("web.port=") for item in overrides or []):
+            self.args += ["--set", "web.port=0"]  # a bench or a test never takes the player's 9080
         for item in overrides or []:
             self.args += ["--set", item]
         self.env = {**os.environ, **(env or {})}

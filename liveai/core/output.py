@@ -103,7 +103,10 @@ class Output:
         else:
             self._push(event.t, event if owner is None else _Owned(event, owner))
             if self.watch is not None and isinstance(event, (NoteOn, NoteOff)):
-                self.watch.planned(event)
+                try:
+                    self.watch.planned(event)
+                except Exception as exc:  # a page's bug never unplans the music
+                    self.faults("the plan's watch", exc)
 
     def unschedule(self, owner: object) -> int:
         return self._withdraw(lambda item: isinstance(item, _Owned) and item.owner is owner)
@@ -125,7 +128,10 @@ class Output:
 
         removed = self.scheduler.remove_if(taken)
         if gone:
-            watch.withdrawn(gone)
+            try:
+                watch.withdrawn(gone)
+            except Exception as exc:  # a panic's note-offs still follow
+                self.faults("the plan's watch", exc)
         return removed
 
     def plan(self) -> list[NoteOn | NoteOff]:

@@ -167,7 +167,7 @@ class OscQuery:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         assert self.web is not None
         guard = self.web.guard
-        had_token = guard.refusal(request.headers, request.query, request.cookies) is None
+        had_token = guard.refusal(request.headers, request.query) is None
         may_command = had_token or not is_loopback(self.osc.host)
         peer: Peer | None = None
 

