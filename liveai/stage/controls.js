@@ -139,7 +139,7 @@ class Controls {
     });
     if (ranged.length > 1) {  // each slider its own name and value (register low, register high)
       wrap.classList.add("pair");
-      ranged.forEach((input, i) => wrap.append(el("label", {class: "name"},
+      ranged.forEach((input, i) => wrap.append(el("div", {class: "name"},
         el("span", {}, input.getAttribute("aria-label")), outputs[i]), input));
       const others = inputs.filter(input => input.type !== "range");
       if (others.length) wrap.append(el("div", {class: "row"}, ...others));
