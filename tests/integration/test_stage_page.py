@@ -249,6 +249,13 @@ def test_the_register_is_named_shown_as_notes_and_never_crosses(start_server, op
     peer.send("/liveai/ping")
     peer.expect("/liveai/pong")  # the page's command, if any, came before: nothing was refused
     assert stage.js("stage.errors") == [], "the page never sent low >= high"
+    sliders = "[...document.querySelectorAll(\"[data-path='/liveai/register'] input\")].map(s => s.value)"
+    stage.js("""() => {  // a refused register (as from a stale page): the sliders show liveai's again
+        for (const s of document.querySelectorAll("[data-path='/liveai/register'] input")) s.value = 60;
+        stage.send('/liveai/register', [60, 60]); }""")
+    stage.wait("stage.errors.length === 1")
+    assert stage.js(sliders) == ["95", "96"]
+    assert "register" in stage.js("stage.errors[0].message")
     assert stage.errors == []
 
 
