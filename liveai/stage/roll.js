@@ -25,7 +25,8 @@ class Roll {
     this.open = new Map();    // who|s|c|p -> the sounding note
     this.plan = [];           // {p, c, v, on, off}
     this.players = new Map(); // player -> shade index
-    this.low = 48; this.high = 84;  // C3 to C6, wider as notes come
+    this.seenLow = 128; this.seenHigh = -1;  // the outermost pitches drawn so far
+    this.low = 36; this.high = 96;  // set by layout(): a fixed range for the width, wider only for a note outside it
     this.dirty = true;
     this.drawn = 0;           // frames drawn (for tests and the curious)
     new ResizeObserver(() => { this.dirty = true; }).observe(canvas);
@@ -38,8 +39,16 @@ class Roll {
   }
 
   widen(p) {
-    if (p < this.low) this.low = Math.max(21, p - (p % 12));
-    if (p > this.high) this.high = Math.min(108, p + 11 - (p % 12));
+    this.seenLow = Math.min(this.seenLow, p);
+    this.seenHigh = Math.max(this.seenHigh, p);
+  }
+
+  // The keys shown: C2-C7 on a wide roll, C3-C6 on a narrow one (keys a finger can tell apart);
+  // a note outside them widens the range by whole octaves, and it stays wide while the page is open.
+  range(w) {
+    const [low, high] = w >= 700 ? [36, 96] : [48, 84];
+    this.low = Math.max(0, Math.min(low, this.seenLow - (this.seenLow % 12)));
+    this.high = Math.min(127, Math.max(high, this.seenHigh + 11 - (this.seenHigh % 12)));
   }
 
   note(item) {
@@ -99,6 +108,7 @@ class Roll {
       this.canvas.width = Math.round(w * dpr);
       this.canvas.height = Math.round(h * dpr);
     }
+    this.range(w);
     const keysH = Math.max(40, Math.min(110, h * 0.16));
     const rollH = h - keysH;
     const pps = rollH / (FUTURE_S + PAST_S);

@@ -5,7 +5,7 @@
 
 const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 const KEYS = "awsedftgyhujk";  // a computer keyboard's row: C to the next C
-const RECENT = 8;              // notes the live region reads out
+const RECENT = 8;              // lines the live region keeps (it reads out only what is added)
 
 const token = new URLSearchParams(location.search).get("token");
 const withToken = path => token ? `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : path;
@@ -32,7 +32,7 @@ function localS() { return performance.now() / 1000; }
 stage.clock = () => stage.offset === null ? 0 : localS() + stage.offset;
 
 const roll = new Roll($("roll"), stage.clock);
-const controls = new Controls($("control-list"), send);
+const controls = new Controls($("control-list"), send, say);
 stage.roll = roll;
 stage.controls = controls;
 
@@ -40,10 +40,30 @@ function send(address, args) {
   const ws = stage.socket;
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({address, args}));
 }
+
+// A line for the live region: appended, so a screen reader reads the new line alone.
+function speak(text, className) {
+  const line = Object.assign(document.createElement("span"), {textContent: text, className: className || ""});
+  const live = $("live");
+  if (live.dataset.empty) { live.replaceChildren(); delete live.dataset.empty; }
+  live.append(line);
+  while (live.children.length > RECENT) live.firstElementChild.remove();
+}
+
+// A word to the player where they look: a line by the controls (a refusal, a field left empty).
+let toastTimer = null;
+function say(text) {
+  const toast = $("toast");
+  toast.textContent = text;
+  toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { toast.hidden = true; toast.textContent = ""; }, 6000);
+  speak(text, "refused");
+}
 stage.send = send;
 
 // -- what comes in ---------------------------------------------------------------------------
-let textDirty = false;
+let fresh = [];  // notes come in a frame's burst: one line for the burst
 
 function handle(item) {
   switch (item.k) {
@@ -63,13 +83,12 @@ function handle(item) {
     case "note": {
       roll.note(item);
       if (item.v > 0) {
-        stage.recent.push(`${item.who === "player" ? "you" : "liveai"} ${pitchName(item.p)} (${item.p})`);
+        const text = `${item.who === "player" ? "you" : "liveai"} ${pitchName(item.p)} (${item.p})`;
+        stage.recent.push(text);
         if (stage.recent.length > RECENT) stage.recent.shift();
         stage.seen[`${item.who} ${item.p}`] = {received: Date.now(), drawn: null, t: item.t};
-        if (!textDirty) {  // once per frame from liveai, not per note (and without waiting for a paint)
-          textDirty = true;
-          queueMicrotask(() => { textDirty = false; $("live").textContent = stage.recent.join(", "); });
-        }
+        if (!fresh.length) queueMicrotask(() => { speak(fresh.join(", ")); fresh = []; });  // without waiting for a paint
+        fresh.push(text);
       }
       break;
     }
@@ -92,6 +111,8 @@ function handle(item) {
       stage.errors.push(item);
       if (stage.errors.length > 50) stage.errors.shift();
       console.warn(`liveai refused: ${item.code} ${item.message}`);
+      say(`refused: ${item.message}`);
+      controls.restore();  // the controls show what holds, not what was refused
       break;
     case "reply":
       stage.replies.push(item);
@@ -107,16 +128,17 @@ function setState(name, value) {
   if (name === "mode") $("mode-text").textContent = `mode: ${value}`;
   if (name === "panicked") {
     $("panicked").hidden = !value;
+    $("panicked").textContent = value ? "panicked" : "";  // not in the page's text while hidden
     if (value && !before) roll.silence(stage.clock());
   }
   if (name === "playing" && !value && before) roll.silence(stage.clock());
 }
 
 function showSetup(setup) {
-  const play = setup.audio ? `liveai's synth plays ${setup.audio_play === "all" ? "your notes and its own" : "its own notes only"}`
-    : "liveai's synth is off";
-  $("audio-play").textContent = `Hear my notes too: ${play}. This is audio.play in the configuration, ` +
-    `not a command: run "liveai serve --audio all" to hear your notes through liveai.`;
+  const play = setup.audio ? (setup.audio_play === "all" ? "on (liveai's synth plays your notes with its own)"
+    : "off (liveai's synth plays its own notes only)") : "off (liveai's synth is off)";
+  $("audio-play").textContent = `Hear my notes too: ${play}. It is audio.play, read at start: ` +
+    `"liveai serve --audio all" turns it on.`;
 }
 
 // -- health ------------------------------------------------------------------------------------
@@ -139,14 +161,17 @@ function showHealth(h) {
     ["deadline misses", h.deadline_misses, h.deadline_misses > 0],
     ["audio underruns", h.audio === undefined || h.audio === "off" ? "audio off" : h.audio_underruns, h.audio_underruns > 0],
     ["dropped", h.dropped, h.dropped > 0],
-    ["refused", h.errors, h.errors > 0],
+    ["refused since start", h.errors, h.errors > 0],
     ["pages dropped", h.web_clients_dropped, h.web_clients_dropped > 0],
     ["sessions", h.sessions, false],
     ["model", models, false],
   ];
-  $("figures").replaceChildren(...figures.flatMap(([name, value, bad]) => [
-    Object.assign(document.createElement("dt"), {textContent: name}),
-    Object.assign(document.createElement("dd"), {textContent: String(value), className: bad ? "bad" : ""})]));
+  $("figures").replaceChildren(...figures.map(([name, value, bad]) => {
+    const pair = document.createElement("div");  // a dl's group: the pairs flow in columns
+    pair.append(Object.assign(document.createElement("dt"), {textContent: name}),
+      Object.assign(document.createElement("dd"), {textContent: String(value), className: bad ? "bad" : ""}));
+    return pair;
+  }));
   const refusals = (h.refusals || []).slice(0, 8);
   $("refusals").replaceChildren(...(refusals.length ? refusals.map(r => {
     const li = document.createElement("li");
@@ -155,7 +180,7 @@ function showHealth(h) {
   }) : [Object.assign(document.createElement("li"), {className: "note", textContent: "none"})]));
   $("health-text").textContent = `health: latency p99 ${(h.latency_p99_ms || 0).toFixed(1)} ms, ` +
     `${h.deadline_misses} deadline misses, ${h.audio && h.audio !== "off" ? `${h.audio_underruns} audio underruns` : "audio off"}, ` +
-    `${h.dropped} dropped, ${h.errors} refused, ${h.sessions} sessions, model ${models}` +
+    `${h.dropped} dropped, ${h.errors} refused since start, ${h.sessions} sessions, model ${models}` +
     (h.panicked ? ", panicked" : "");
 }
 
@@ -165,14 +190,23 @@ let retry = 500;
 function connect() {
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${withToken("/view/socket")}`);
   stage.socket = ws;
-  ws.onopen = () => { retry = 500; $("link").textContent = "live"; $("link").className = "link up"; };
+  ws.onopen = () => { retry = 500; $("link").textContent = "live"; $("link").className = "link up"; reachable(true); };
   ws.onmessage = event => { for (const item of JSON.parse(event.data)) handle(item); };
   ws.onclose = () => {
     $("link").textContent = "reconnecting…"; $("link").className = "link";
+    reachable(false);
     stage.offset = null;
     setTimeout(connect, retry);
     retry = Math.min(retry * 2, 5000);
   };
+}
+
+// While the socket is down nothing the page sends arrives: say so, and take the controls away.
+function reachable(up) {
+  const banner = $("offline");
+  banner.hidden = up;
+  banner.textContent = up ? "" : "liveai is not reachable — reconnecting…";
+  $("control-set").disabled = !up;
 }
 
 async function loadControls() {

@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import REQUIRE_PEERS, need
 
+from liveai.data.midi import notes_to_midi
+from liveai.music.note import Note
+
 try:
     from playwright import sync_api as playwright_api
 except ImportError:  # a peer like chromium itself: missing locally skips, in CI fails
@@ -41,8 +44,8 @@ def browser() -> Iterator[object]:
 class Stage:
     """One page open on a server's /view, with its console's errors."""
 
-    def __init__(self, browser, port: int, query: str = "") -> None:
-        self.page = browser.new_page(viewport={"width": 1400, "height": 820})
+    def __init__(self, browser, port: int, query: str = "", size: tuple[int, int] = (1400, 900)) -> None:
+        self.page = browser.new_page(viewport={"width": size[0], "height": size[1]})
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -64,8 +67,8 @@ class Stage:
 def open_stage(browser) -> Iterator[object]:
     pages: list[Stage] = []
 
-    def open_(port: int, query: str = "") -> Stage:
-        stage = Stage(browser, port, query)
+    def open_(port: int, query: str = "", size: tuple[int, int] = (1400, 900)) -> Stage:
+        stage = Stage(browser, port, query, size)
         pages.append(stage)
         return stage
 
@@ -127,7 +130,6 @@ def test_temperature_from_the_page_and_from_mqtt(mosquitto, start_server, open_s
     slider = stage.page.locator("[data-path='/liveai/temperature'] input[type=range]")
     slider.fill("0.7")
     assert peer.expect("/liveai/out/temperature") == [pytest.approx(0.7, abs=0.01)]
-    time.sleep(0.5)  # past the page's quiet time after its own change
     subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
                     "liveai/stagepage/cmd/temperature", "-m", "1.5", "-q", "1"], check=True)
     assert peer.expect("/liveai/out/temperature") == [1.5]
@@ -180,7 +182,139 @@ def test_dump_dom_reads_the_notes_mode_and_health_as_text(start_server):
     peer.expect("/liveai/out/note")
     done = subprocess.run([CHROMIUM, *CHROMIUM_ARGS, "--virtual-time-budget=3000", "--dump-dom",
                            f"http://127.0.0.1:{server.web_port}/view"], capture_output=True, text=True, timeout=60)
-    live = re.search(r'<p id="live"[^>]*>([^<]*)</p>', done.stdout)
+    live = re.search(r'<p id="live"[^>]*>(.*?)</p>', done.stdout)
     assert live and "you E4 (64)" in live.group(1), done.stdout[-3000:]
+    assert 'aria-atomic="false"' in live.group(0)  # a new note is read alone, not the last eight again
     assert "mode: harmonize" in done.stdout
+    assert "panicked" not in re.sub(r"<script.*?</script>", "", done.stdout, flags=re.S).replace(
+        'id="panicked"', "")  # a hidden badge is not in the page's text
     assert re.search(r"health: latency p99 [\d.]+ ms, 0 deadline misses", done.stdout)
+
+
+def pressed(stage: Stage) -> object:
+    return stage.js("[...document.querySelectorAll(\"[data-path='/liveai/mode'] button[aria-pressed=true]\")]"
+                    ".map(b => b.dataset.value)")
+
+
+def test_the_pressed_mode_follows_each_click(start_server, open_stage):
+    server, peer = start_server(model="gru")
+    stage = open_stage(server.web_port)
+    assert pressed(stage) == ["harmonize"]
+    for mode in ("duet", "autopilot"):
+        stage.page.click(f"[data-path='/liveai/mode'] button[data-value={mode}]")
+        assert peer.expect("/liveai/out/mode") == [mode]
+        stage.wait(f"document.getElementById('mode-text').textContent === 'mode: {mode}'")
+        stage.wait("(m) => document.querySelector(\"[data-path='/liveai/mode'] button[aria-pressed=true]\")"
+                   "?.dataset.value === m", mode)
+        assert pressed(stage) == [mode]  # one button pressed: the mode liveai says
+    assert stage.errors == []
+
+
+def test_morph_load_takes_a_file_name_and_a_refusal_shows_by_the_controls(start_server, open_stage, tmp_path):
+    notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate([60, 62, 64, 65])]).write(
+        str(tmp_path / "riff.mid"))
+    server, peer = start_server(f'morph.folder="{tmp_path}"', model="gru")
+    stage = open_stage(server.web_port)
+    load = "[data-path='/liveai/morph/load']"
+    stage.page.click(f"{load} button[data-value=a]")  # no file name yet: the page asks for one, sends nothing
+    stage.wait("document.getElementById('toast').textContent.includes('type a file name')")
+    stage.page.fill(f"{load} input[type=text]", "nosuch.mid")
+    stage.page.click(f"{load} button[data-value=a]")
+    stage.wait("stage.errors.length === 1")
+    toast = stage.page.locator("#toast")
+    assert toast.is_visible() and "refused" in toast.inner_text()
+    assert stage.errors == []
+    box = toast.bounding_box()
+    assert box["y"] + box["height"] <= 900, "the refusal shows where the player looks"
+    assert "refused" in stage.page.inner_text("#live")  # and a screen reader hears it
+    for slot in ("a", "b"):
+        stage.page.fill(f"{load} input[type=text]", "riff.mid")
+        stage.page.click(f"{load} button[data-value={slot}]")
+        assert peer.expect("/liveai/out/morph_ready") == [{"a": "a", "b": "ab"}[slot]]
+    stage.page.click("[data-path='/liveai/mode'] button[data-value=morph]")
+    assert peer.expect("/liveai/out/mode") == ["morph"], "both slots loaded from the page: morph plays"
+    assert len(stage.js("stage.errors")) == 1
+
+
+def test_the_register_is_named_shown_as_notes_and_never_crosses(start_server, open_stage):
+    server, peer = start_server()
+    stage = open_stage(server.web_port)
+    register = "[data-path='/liveai/register']"
+    assert stage.page.inner_text(register).split() == ["register", "low", "C2", "(36)", "register", "high", "C7", "(96)"]
+    stage.page.get_by_role("slider", name="register low").fill("100")  # past high: it stops a semitone below
+    stage.wait("stage.state.low === 95 && stage.state.high === 96")
+    assert "B6 (95)" in stage.page.inner_text(register)
+    stage.page.get_by_role("slider", name="register high").fill("20")  # below low: it stops a semitone above
+    assert stage.page.get_by_role("slider", name="register high").input_value() == "96"
+    peer.send("/liveai/ping")
+    peer.expect("/liveai/pong")  # the page's command, if any, came before: nothing was refused
+    assert stage.js("stage.errors") == [], "the page never sent low >= high"
+    sliders = "[...document.querySelectorAll(\"[data-path='/liveai/register'] input\")].map(s => s.value)"
+    stage.js("""() => {  // a refused register (as from a stale page): the sliders show liveai's again
+        for (const s of document.querySelectorAll("[data-path='/liveai/register'] input")) s.value = 60;
+        stage.send('/liveai/register', [60, 60]); }""")
+    stage.wait("stage.errors.length === 1")
+    assert stage.js(sliders) == ["95", "96"]
+    assert "register" in stage.js("stage.errors[0].message")
+    assert stage.errors == []
+
+
+def test_the_controls_read_as_a_musician_reads_them(start_server, open_stage):
+    server, peer = start_server()
+    stage = open_stage(server.web_port)
+    assert stage.page.get_by_label("key", exact=True).input_value() == "C"
+    scale = stage.page.get_by_label("scale", exact=True)
+    assert "harmonic minor" in scale.inner_text()
+    scale.select_option(label="harmonic minor")
+    assert peer.expect("/liveai/out/scale") == ["harmonic_minor"]  # the tree's value goes out
+    assert stage.page.get_by_label("continue (beats)").input_value() == "4"  # not the range's 0.25
+    assert "last two bars you played" in stage.page.inner_text("[data-path='/liveai/morph/capture']")
+    assert "a shade each" in stage.page.inner_text(".legend")
+    assert "refused since start" in stage.page.inner_text("#figures")
+    assert stage.errors == []
+
+
+def visible(stage: Stage, selector: str) -> bool:
+    return stage.js("""s => { const r = document.querySelector(s).getBoundingClientRect();
+        return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight && r.right <= innerWidth; }""", selector)
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (1680, 945)])
+def test_what_a_player_needs_is_on_screen_without_scrolling(start_server, open_stage, size):
+    server, peer = start_server()
+    stage = open_stage(server.web_port, size=size)
+    for selector in ("#roll", "#midi", ".keys", "#health", "#refusals", "#controls",
+                     "[data-path='/liveai/mode']", "button[data-path='/liveai/panic']"):
+        assert visible(stage, selector), f"{selector} is below the fold at {size}"
+    assert stage.js("document.documentElement.scrollHeight <= innerHeight")
+    assert stage.js("(() => { const a = document.querySelector('aside'); return a.scrollHeight <= a.clientHeight; })()")
+
+
+def test_a_phone_stacks_the_panels_and_the_keyboard_keeps_its_range(start_server, open_stage):
+    server, peer = start_server("server.mode=thru")
+    stage = open_stage(server.web_port, size=(390, 844))
+    assert stage.js("document.documentElement.scrollWidth") <= 390, "nothing overflows sideways"
+    assert stage.js("document.getElementById('roll').getBoundingClientRect().width") >= 360
+    stage.page.set_viewport_size({"width": 800, "height": 900})
+    stage.wait("document.getElementById('roll').getBoundingClientRect().width >= 740")
+    assert stage.js("document.getElementById('roll').getBoundingClientRect().height") >= 400
+    stage.page.set_viewport_size({"width": 1400, "height": 900})
+    stage.wait("stage.roll.layout() && stage.roll.low === 36 && stage.roll.high === 96")  # C2-C7 before a note
+    peer.send("/liveai/note", 60, 90)
+    stage.wait("stage.roll.notes.some(n => n.p === 60) && stage.roll.layout()")
+    assert [stage.js("stage.roll.low"), stage.js("stage.roll.high")] == [36, 96], "a note inside: no key moves"
+    peer.send("/liveai/note", 30, 90)
+    stage.wait("stage.roll.notes.some(n => n.p === 30) && stage.roll.layout() && stage.roll.low === 24")  # widens by an octave
+    assert stage.js("stage.roll.high") == 96
+    assert stage.errors == []
+
+
+def test_while_liveai_is_unreachable_the_page_says_so(start_server, open_stage):
+    server, peer = start_server()
+    stage = open_stage(server.web_port)
+    assert stage.js("document.getElementById('control-set').disabled") is False
+    server.stop()
+    stage.wait("!document.getElementById('offline').hidden")
+    assert "not reachable" in stage.page.inner_text("#offline")
+    assert stage.js("document.getElementById('control-set').disabled") is True
+    assert stage.page.locator("[data-path='/liveai/mode'] button[data-value=duet]").is_disabled()
