@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 _TIMINGS = 4096  # recent step durations kept for percentiles
 LOCKSTEP_MAX_TOKENS = 8  # longer lists prefill alone even when other sessions wait
+# What each session was fed lately, to prime a new model with when the weights change
+# (a few seconds of playing: enough for the key and the pace, one short prefill).
+HISTORY_TOKENS = 64
 # Batching copies the states in and out at every step: worth it for a GRU's hidden
 # state (KBs), not for a Transformer's KV cache (MBs), whose sessions step one by one.
 BATCH_STATE_LIMIT = 256 * 1024
@@ -61,10 +64,35 @@ class TokenStepper:
         self.device = model.embed.weight.device  # type: ignore[attr-defined]
         self._states: OrderedDict[str, Any] = OrderedDict()  # least recently used first
         self._last_logits: dict[str, torch.Tensor] = {}  # (V,) after each session's last token
+        self._history: dict[str, deque[int]] = {}  # each session's latest fed tokens
         self.timings = _Timings()
+        self._use(model)
+
+    def _use(self, model: ContinuationModel) -> None:
+        self.model = model
         self.batches = model.init_state(1, self.device).nbytes() <= BATCH_STATE_LIMIT
         # token lists of several sessions in one call (the GRU), else in lockstep a token at a time
         self._prefill_rows = getattr(model, "prefill_rows", None)
+
+    def replace(self, model: ContinuationModel) -> dict[str, list[int]]:
+        """Play with `model` from now on (same device). Every session's state belonged
+        to the old model and goes; what each session was fed lately comes back, START
+        first, for the caller to feed the new model (re-priming it)."""
+        primes = {session: [codec.START, *tokens] for session, tokens in self._history.items() if tokens}
+        self._states.clear()
+        self._last_logits.clear()
+        self._history.clear()
+        self._use(model)
+        return primes
+
+    def _heard(self, session: str, tokens: int | list[int]) -> None:
+        history = self._history.get(session)
+        if history is None:
+            history = self._history[session] = deque(maxlen=HISTORY_TOKENS)
+        if isinstance(tokens, list):
+            history.extend(t for t in tokens if t != codec.START)
+        elif tokens != codec.START:
+            history.append(tokens)
 
     def last_logits(self, session: str) -> torch.Tensor | None:
         """(V,) after the session's last fed token, if it has a state."""
@@ -73,6 +101,7 @@ class TokenStepper:
     def forget(self, session: str) -> None:
         self._states.pop(session, None)
         self._last_logits.pop(session, None)
+        self._history.pop(session, None)
 
     def stats(self) -> dict[str, Any]:
         t = self.timings
@@ -116,6 +145,7 @@ class TokenStepper:
             if len(self._states) >= self.max_sessions:
                 evicted, _ = self._states.popitem(last=False)
                 self._last_logits.pop(evicted, None)
+                self._history.pop(evicted, None)
                 log.warning("model %s: more than %d sessions, forgetting %s", self.name, self.max_sessions, evicted)
         self._states[session] = state  # most recently used last
         return state
@@ -126,6 +156,7 @@ class TokenStepper:
         x = torch.tensor([f.feed], dtype=torch.long, device=self.device)  # (1, T)
         logits, state = self.model.prefill(x, self._state(f.session))
         self._states[f.session] = state
+        self._heard(f.session, f.feed)
         self.timings.add(time.perf_counter() - started, 1)
         self._last_logits[f.session] = logits[0, -1]
         return [(f, logits[0, -1])]  # (V,)
@@ -148,6 +179,7 @@ class TokenStepper:
         done = []
         for i, f in enumerate(feeds):
             self._last_logits[f.session] = logits[i]
+            self._heard(f.session, firsts[i])
             if isinstance(f.feed, list) and len(f.feed) > 1:
                 f.feed = f.feed[1:]  # more of its list next step; the job waits
             else:
@@ -170,4 +202,5 @@ class TokenStepper:
         self.timings.add(time.perf_counter() - started, len(feeds))
         for i, f in enumerate(feeds):
             self._last_logits[f.session] = logits[i]
+            self._heard(f.session, lists[i])
         return [(f, logits[i]) for i, f in enumerate(feeds)]

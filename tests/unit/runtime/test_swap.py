@@ -1,0 +1,79 @@
+"""New weights on the worker between jobs: jobs before the swap hear the old model,
+jobs after it the new one, and each session's state is primed again from what it was
+fed lately (never from nothing)."""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+
+from liveai.models import codec
+from liveai.models.checkpoint import build_model
+from liveai.runtime.stepper import HISTORY_TOKENS, TokenStepper
+from liveai.runtime.worker import Worker
+
+
+def tiny(seed: int):
+    torch.manual_seed(seed)
+    return build_model("gru", {"hidden": 32, "layers": 1}).eval()
+
+
+def feed(tokens):
+    logits = None
+    for t in tokens:
+        logits = (yield t).clone()
+    return logits
+
+
+def peek():
+    from liveai.core.jobs import PEEK
+    return (yield PEEK).clone()
+
+
+def primed(model, tokens):
+    """The new model's logits after START and these tokens, computed apart."""
+    with torch.inference_mode():
+        logits, _ = model.prefill(torch.tensor([[codec.START, *tokens]]), model.init_state(1))
+    return logits[0, -1]
+
+
+def test_a_swap_waits_for_the_jobs_before_it_and_reprimes_every_session():
+    old, new = tiny(0), tiny(1)
+    worker = Worker(TokenStepper(old, name="gru"))
+    worker.start(warmup_steps=2)
+    try:
+        played = {"a": [60, 300, 188, 62, 290], "b": [72, 260, 200]}
+        for session, tokens in played.items():
+            worker.submit(session, feed(tokens)).result(5)
+        gate = threading.Event()
+        held = worker.submit("a", lambda: gate.wait(5))  # a job before the swap, still running
+        swapped = worker.swap(new)
+        after = worker.submit("b", peek())  # submitted after the swap: must hear the new model
+        assert not swapped.done()  # the job before it is not finished
+        gate.set()
+        assert held.result(5) is True
+        assert swapped.result(5) == ["a", "b"]
+        for session, tokens in played.items():
+            want = primed(new, tokens)
+            got = worker.submit(session, peek()).result(5)
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(after.result(5), primed(new, played["b"]), atol=1e-5, rtol=1e-5)
+    finally:
+        worker.close()
+
+
+def test_the_latest_tokens_prime_the_new_model_and_a_reset_session_none():
+    worker = Worker(TokenStepper(tiny(0), name="gru"))
+    worker.start(warmup_steps=2)
+    try:
+        long = [60 + i % 12 for i in range(HISTORY_TOKENS + 40)]
+        worker.submit("a", feed(long)).result(5)
+        worker.submit("gone", feed([64])).result(5)
+        worker.reset("gone").result(5)
+        new = tiny(1)
+        assert worker.swap(new).result(5) == ["a"]
+        want = primed(new, long[-HISTORY_TOKENS:])
+        torch.testing.assert_close(worker.submit("a", peek()).result(5), want, atol=1e-5, rtol=1e-5)
+    finally:
+        worker.close()
