@@ -28,7 +28,7 @@ from ..control.table import CommandTable
 from ..core.commands import Request
 from ..core.stats import LogThrottle, RateLimit, Stats
 from ..errors import CommandError, CommandFault, TransportError
-from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
+from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, Report, StateChanged
 from .base import Transport, clip
 from .osc_subscribers import Subscribers
 from .osc_wire import TooMuch, WireLimits, check_datagram
@@ -70,6 +70,8 @@ def event_message(event: Event) -> tuple[str, tuple[Any, ...]] | None:
             return "/liveai/out/beat", (event.n,)
         case StateChanged():
             return f"/liveai/out/{event.name}", (event.value,)
+        case Report():
+            return f"/liveai/out/{event.name}", event.args
     return None
 
 

@@ -1,0 +1,102 @@
+"""Switching the live continuation model between events.
+
+The checkpoint is read, quantized, compiled and warmed up off the loop (a thread of
+its own); the worker then takes it between jobs (`Worker.swap`): answers go on with
+the old weights until then, and each session's state is primed again from what it was
+fed lately. No note is ended: the sessions, their notes and their samplers stay. A
+file that will not load is refused with one line and the old model plays on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import Config
+from ..core.commands import Request
+from ..core.engine import Engine
+from ..errors import CommandError, ConfigError
+from ..models.base import ContinuationModel
+from ..models.checkpoint import CheckpointError
+from ..runtime.loading import live_model, warm_up
+from ..runtime.worker import Worker
+from .settings import find_model
+
+log = logging.getLogger(__name__)
+UNDO_DEPTH = 8  # earlier models /liveai/learn/undo can go back to
+
+
+class ModelSwitch:
+    def __init__(self, config: Config, engine: Engine, worker: Worker) -> None:
+        self.config = config
+        self.engine = engine
+        self.worker = worker
+        self.current = worker.name
+        self.earlier: deque[str] = deque(maxlen=UNDO_DEPTH)
+        self._loading: asyncio.Task[None] | None = None
+        self.last_swap_ms: float | None = None  # from the weights' hand-over to the worker taking them
+        self.switches = 0
+        engine.state["model"] = self.current  # at startup, before anyone listens
+
+    @property
+    def busy(self) -> bool:
+        return self._loading is not None and not self._loading.done()
+
+    def switch(self, name: str, request: Request | None = None, *, undo: bool = False,
+               done: Callable[[bool], None] | None = None) -> None:
+        """Load `name` and play it from the next event on; `done(True)` once it plays,
+        `done(False)` if it would not load (refused on `request`, if any)."""
+        if self.busy:
+            raise CommandError("busy", "a model is loading already; ask again when /liveai/out/model says so")
+        path = find_model(name, self.config)
+        self._loading = asyncio.create_task(self._switch(name, path, request, undo, done), name="model-switch")
+
+    def undo(self, request: Request | None = None) -> None:
+        if not self.earlier:
+            raise CommandError("unavailable", "no earlier model to go back to")
+        self.switch(self.earlier[-1], request, undo=True)
+
+    async def _switch(self, name: str, path: Path, request: Request | None, undo: bool,
+                      done: Callable[[bool], None] | None) -> None:
+        try:
+            model = await asyncio.to_thread(self._build, path)
+        except (CheckpointError, ConfigError, OSError, RuntimeError, ValueError, KeyError) as exc:
+            line = _one_line(exc)
+            log.warning("model %s not switched: %s", name, line)
+            if request is not None:
+                request.replies.refuse(request, "model", CommandError("bad_file", f"model {name}: {line}"))
+            if done is not None:
+                done(False)
+            return
+        handed = time.perf_counter()
+        sessions = await asyncio.wrap_future(self.worker.swap(model))
+        self.last_swap_ms = round((time.perf_counter() - handed) * 1000, 3)
+        if undo:
+            self.earlier.pop()
+        elif name != self.current:
+            self.earlier.append(self.current)
+        self.current = name
+        self.switches += 1
+        self.engine.set_state("model", name)
+        log.info("model %s plays now (from %s; %d sessions primed again)", name, path, len(sessions))
+        if done is not None:
+            done(True)
+
+    def _build(self, path: Path) -> ContinuationModel:
+        model, _, _ = live_model(path, self.config)
+        warm_up(model)
+        return model
+
+    def status(self) -> dict[str, Any]:
+        return {"models_switched": self.switches, "model_swap_ms": self.last_swap_ms}
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    if len(lines) > 1 and exc.__cause__ is not None:  # torch's page-long refusal: its kind is enough
+        return f"cannot read the checkpoint: {type(exc.__cause__).__name__}"
+    return (lines[0] if lines else type(exc).__name__)[:200]
