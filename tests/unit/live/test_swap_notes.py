@@ -84,12 +84,13 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
 
 async def test_names_are_confined_and_a_broken_file_leaves_the_model(folder):
     (folder / "broken.pt").write_bytes(b"not a checkpoint")
+    (folder.parent / "outside.pt").write_bytes(b"")  # a file next to the folder is not the folder's
     worker = Worker(TokenStepper(tiny_model(), name="gru"))
     worker.start(warmup_steps=1)
     try:
         engine = Engine(Config(), now=time.monotonic, behaviours=Registry())
         switch = ModelSwitch(Config(), engine, worker)
-        for name in ("../mine", "/tmp/mine", "mine.pt", ".hidden", "nosuch", "vae", "harmony"):
+        for name in ("../outside", str(folder.parent / "outside"), "../mine", "mine.pt", ".hidden", "nosuch", "vae", "harmony"):
             with pytest.raises(CommandError) as refused:
                 switch.switch(name)
             assert refused.value.code == "bad_value", name

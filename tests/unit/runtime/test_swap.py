@@ -77,3 +77,22 @@ def test_the_latest_tokens_prime_the_new_model_and_a_reset_session_none():
         torch.testing.assert_close(worker.submit("a", peek()).result(5), want, atol=1e-5, rtol=1e-5)
     finally:
         worker.close()
+
+
+def test_the_stepper_gives_back_each_sessions_latest_tokens():
+    stepper = TokenStepper(tiny(0), name="gru")
+
+    class Feed:
+        def __init__(self, session, feed):
+            self.session, self.feed = session, feed
+
+    long = [60 + i % 12 for i in range(HISTORY_TOKENS + 40)]
+    with torch.inference_mode():
+        stepper.step([Feed("a", long)])
+        stepper.step([Feed("a", 300), Feed("b", [72, 260])])  # batched: both remembered
+        stepper.step([Feed("c", 64)])
+    stepper.forget("c")
+    new = tiny(1)
+    primes = stepper.replace(new)
+    assert primes == {"a": [codec.START, *(long + [300])[-HISTORY_TOKENS:]], "b": [codec.START, 72, 260]}
+    assert stepper.model is new and stepper.last_logits("a") is None
