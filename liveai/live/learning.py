@@ -82,7 +82,7 @@ class LiveLearning:
                 self.run = None
 
     def _report(self, args: tuple[Any, ...]) -> None:
-        self._set_stage(str(args[0]))
+        self._set_stage("idle" if args[0] in ("playing", "error") else str(args[0]))  # those end a learning
         self.engine.output.send(Report("learn", args, t=self.engine.now()))
 
     def _finished(self, path: Path | None, error: str) -> None:
@@ -90,7 +90,6 @@ class LiveLearning:
             self.engine.stats.count("learn_failed")
             log.warning("learning failed: %s", error)
             self._report(("error", error))
-            self._set_stage("idle")
             return
         self._report(("switching", path.stem))
         self._spawn(self._play(path.stem), "learn-switch")
@@ -103,7 +102,6 @@ class LiveLearning:
                                                                    ("error", f"{name} would not load")))
         except CommandError as exc:
             self._report(("error", exc.message))
-        self._set_stage("idle")
 
     def _set_stage(self, stage: str) -> None:
         self.stage = stage

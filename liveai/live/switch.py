@@ -22,12 +22,13 @@ from ..core.engine import Engine
 from ..errors import CommandError, ConfigError
 from ..models.base import ContinuationModel
 from ..models.checkpoint import CheckpointError
-from ..runtime.loading import live_model, warm_up
+from ..runtime.loading import live_model, prime_states, warm_up
 from ..runtime.worker import Worker
 from .settings import find_model
 
 log = logging.getLogger(__name__)
 UNDO_DEPTH = 8  # earlier models /liveai/learn/undo can go back to
+SNAPSHOT = "\x00model-switch"  # the worker's queue for the snapshot: no player's session
 
 
 class ModelSwitch:
@@ -64,6 +65,9 @@ class ModelSwitch:
                       done: Callable[[bool], None] | None) -> None:
         try:
             model = await asyncio.to_thread(self._build, path)
+            # what each session was fed lately, taken between jobs, primes the new weights here
+            snapshot = await asyncio.wrap_future(self.worker.submit(SNAPSHOT, self.worker.stepper.snapshot))
+            primed = await asyncio.to_thread(prime_states, model, snapshot)
         except (CheckpointError, ConfigError, OSError, RuntimeError, ValueError, KeyError) as exc:
             line = _one_line(exc)
             log.warning("model %s not switched: %s", name, line)
@@ -73,7 +77,7 @@ class ModelSwitch:
                 done(False)
             return
         handed = time.perf_counter()
-        sessions = await asyncio.wrap_future(self.worker.swap(model))
+        sessions = await asyncio.wrap_future(self.worker.swap(model, primed))
         self.last_swap_ms = round((time.perf_counter() - handed) * 1000, 3)
         if undo:
             self.earlier.pop()
@@ -82,7 +86,8 @@ class ModelSwitch:
         self.current = name
         self.switches += 1
         self.engine.set_state("model", name)
-        log.info("model %s plays now (from %s; %d sessions primed again)", name, path, len(sessions))
+        log.info("model %s plays now (from %s; %d sessions primed, %d fed the notes since)", name, path,
+                 len(primed), len(sessions))
         if done is not None:
             done(True)
 

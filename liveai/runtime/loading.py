@@ -14,6 +14,7 @@ import torch
 
 from ..config import Config
 from ..errors import ConfigError
+from ..models import codec
 from ..models.base import ContinuationModel
 from ..models.checkpoint import CONTINUATION_ARCHS, CheckpointError, load_checkpoint
 from ..models.harmony import N_FEATURES, HarmonyModel
@@ -23,7 +24,7 @@ from ..models.vae import MelodyVAE
 from .device import choose_device
 from .quantize import quantize_int8
 from .scripted import ScriptedModel, script_for_live
-from .stepper import TokenStepper
+from .stepper import Primed, TokenStepper
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,19 @@ def warm_up(model: ContinuationModel, steps: int = 20) -> None:
             stepper.step([_Warm("a", i % 256)])
             stepper.step([_Warm("a", i % 256), _Warm("b", [i % 256, 300])])
         stepper.step([_Warm("a", list(range(steps)))])
+
+
+def prime_states(model: ContinuationModel, snapshot: dict[str, tuple[Any, int, list[int]]]) -> dict[str, Primed]:
+    """Each session's state on the new weights, from what it was fed lately
+    (`TokenStepper.snapshot`), computed here rather than on the worker."""
+    device = model.embed.weight.device  # type: ignore[attr-defined]
+    primed: dict[str, Primed] = {}
+    with torch.inference_mode():
+        for session, (heard, count, tokens) in snapshot.items():
+            x = torch.tensor([[codec.START, *tokens]], dtype=torch.long, device=device)
+            logits, state = model.prefill(x, model.init_state(1, device))
+            primed[session] = (heard, count, state, logits[0, -1])
+    return primed
 
 
 @dataclass

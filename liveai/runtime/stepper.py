@@ -55,6 +55,17 @@ class _Timings:
         self.steps += 1
 
 
+class _Heard(deque[int]):
+    """A session's latest fed tokens, and how many it was fed in all."""
+
+    count = 0
+
+
+# A session's state primed on new weights away from the worker: (its history then,
+# how many tokens it had been fed, the state, the logits after them).
+Primed = tuple[_Heard, int, Any, torch.Tensor]
+
+
 class TokenStepper:
     def __init__(self, model: ContinuationModel, name: str, max_sessions: int = 64) -> None:
         self.model = model
@@ -64,7 +75,7 @@ class TokenStepper:
         self.device = model.embed.weight.device  # type: ignore[attr-defined]
         self._states: OrderedDict[str, Any] = OrderedDict()  # least recently used first
         self._last_logits: dict[str, torch.Tensor] = {}  # (V,) after each session's last token
-        self._history: dict[str, deque[int]] = {}  # each session's latest fed tokens
+        self._history: dict[str, _Heard] = {}  # each session's latest fed tokens
         self.timings = _Timings()
         self._use(model)
 
@@ -74,25 +85,46 @@ class TokenStepper:
         # token lists of several sessions in one call (the GRU), else in lockstep a token at a time
         self._prefill_rows = getattr(model, "prefill_rows", None)
 
-    def replace(self, model: ContinuationModel) -> dict[str, list[int]]:
+    def snapshot(self) -> dict[str, tuple[_Heard, int, list[int]]]:
+        """What each session was fed lately (on the worker: between jobs), for priming
+        new weights away from it (`prime`)."""
+        return {session: (heard, heard.count, list(heard)) for session, heard in self._history.items() if heard}
+
+    def replace(self, model: ContinuationModel, primed: dict[str, Primed] | None = None) -> dict[str, list[int]]:
         """Play with `model` from now on (same device). Every session's state belonged
-        to the old model and goes; what each session was fed lately comes back, START
-        first, for the caller to feed the new model (re-priming it)."""
-        primes = {session: [codec.START, *tokens] for session, tokens in self._history.items() if tokens}
-        self._states.clear()
-        self._last_logits.clear()
-        self._history.clear()
+        to the old model: a state `primed` on the new one from the session's history
+        takes its place (the tokens fed since are given back, to feed on top); else
+        its whole history comes back, START first, for the caller to feed."""
+        todo: dict[str, list[int]] = {}
+        states: OrderedDict[str, Any] = OrderedDict()
+        logits: dict[str, torch.Tensor] = {}
+        for session, heard in list(self._history.items()):
+            ready = (primed or {}).get(session)
+            if not heard and ready is None:
+                del self._history[session]
+                continue
+            since = heard.count - ready[1] if ready is not None and ready[0] is heard else -1
+            if ready is not None and 0 <= since <= len(heard):
+                states[session], logits[session] = ready[2], ready[3]
+                tokens = [heard.pop() for _ in range(since)][::-1]  # fed again below, heard again
+            else:
+                tokens = [codec.START, *heard]
+                heard.clear()
+            heard.count -= len([t for t in tokens if t != codec.START])
+            if tokens:
+                todo[session] = tokens
+        self._states, self._last_logits = states, logits
         self._use(model)
-        return primes
+        return todo
 
     def _heard(self, session: str, tokens: int | list[int]) -> None:
         history = self._history.get(session)
         if history is None:
-            history = self._history[session] = deque(maxlen=HISTORY_TOKENS)
-        if isinstance(tokens, list):
-            history.extend(t for t in tokens if t != codec.START)
-        elif tokens != codec.START:
-            history.append(tokens)
+            history = self._history[session] = _Heard(maxlen=HISTORY_TOKENS)
+        fed = [t for t in tokens if t != codec.START] if isinstance(tokens, list) else \
+            [tokens] if tokens != codec.START else []
+        history.extend(fed)
+        history.count += len(fed)
 
     def last_logits(self, session: str) -> torch.Tensor | None:
         """(V,) after the session's last fed token, if it has a state."""

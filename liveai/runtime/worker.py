@@ -40,7 +40,7 @@ import torch
 from ..core.jobs import PEEK, RESET, Job
 from ..core.stats import LogThrottle
 from ..models.base import ContinuationModel
-from .stepper import TokenStepper
+from .stepper import Primed, TokenStepper
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class _Running:
 @dataclass
 class _Swap:
     model: ContinuationModel
+    primed: dict[str, Primed] | None
     future: Future[list[str]]
 
 
@@ -120,11 +121,13 @@ class Worker:
         """Forget the session's state once the jobs queued before have run (panic, re-prime)."""
         return self.submit(session, _reset())
 
-    def swap(self, model: ContinuationModel) -> Future[list[str]]:
+    def swap(self, model: ContinuationModel, primed: dict[str, Primed] | None = None) -> Future[list[str]]:
         """Play with `model` (built and warmed up, on the same device) once every job
-        submitted before has finished; the future holds the sessions re-primed."""
+        submitted before has finished, with the sessions' states `primed` on it away
+        from this thread (`TokenStepper.snapshot`); the future holds the sessions that
+        still had tokens to be fed."""
         future: Future[list[str]] = Future()
-        self._inbox.put(_Swap(model, future))
+        self._inbox.put(_Swap(model, primed, future))
         return future
 
     def stats(self) -> dict[str, Any]:
@@ -169,7 +172,7 @@ class Worker:
         """The new weights; each session's recent tokens go first in its queue."""
         self._swap = None
         try:
-            primes = self.stepper.replace(swap.model)
+            primes = self.stepper.replace(swap.model, swap.primed)
         except Exception as exc:  # the old model plays on
             log.exception("model %s: new weights refused", self.name)
             _settle(swap.future, exc=exc)

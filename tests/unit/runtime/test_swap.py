@@ -96,3 +96,36 @@ def test_the_stepper_gives_back_each_sessions_latest_tokens():
     primes = stepper.replace(new)
     assert primes == {"a": [codec.START, *(long + [300])[-HISTORY_TOKENS:]], "b": [codec.START, 72, 260]}
     assert stepper.model is new and stepper.last_logits("a") is None
+
+
+def test_states_primed_away_from_the_worker_take_the_notes_fed_since_on_top():
+    from liveai.runtime.loading import prime_states
+
+    worker = Worker(TokenStepper(tiny(0), name="gru"))
+    worker.start(warmup_steps=2)
+    try:
+        worker.submit("a", feed([60, 300, 188])).result(5)
+        worker.submit("b", feed([72, 260])).result(5)
+        snapshot = worker.submit("swap", worker.stepper.snapshot).result(5)
+        new = tiny(1)
+        primed = prime_states(new, snapshot)
+        worker.submit("a", feed([62, 290])).result(5)  # played while the new weights were primed
+        worker.reset("b").result(5)  # b forgot: its primed state is stale
+        worker.submit("b", feed([64, 65, 66])).result(5)  # more than before: the count alone would not tell
+        assert worker.swap(new, primed).result(5) == ["a", "b"]  # a: the two notes since; b: all again
+        for session, tokens in (("a", [60, 300, 188, 62, 290]), ("b", [64, 65, 66])):
+            torch.testing.assert_close(worker.submit(session, peek()).result(5), primed_logits(new, tokens),
+                                       atol=1e-5, rtol=1e-5)
+        assert worker.swap(tiny(2), prime_states(new, {})).result(5) == ["a", "b"]
+        # the primed state is taken as it is, not computed again on the worker
+        worker.submit("c", feed([67, 280])).result(5)
+        other, newest = tiny(3), tiny(4)
+        snapshot = worker.submit("swap", worker.stepper.snapshot).result(5)
+        assert "c" not in worker.swap(newest, prime_states(other, snapshot)).result(5)
+        torch.testing.assert_close(worker.submit("c", peek()).result(5), primed_logits(other, [67, 280]),
+                                   atol=1e-5, rtol=1e-5)
+    finally:
+        worker.close()
+
+
+primed_logits = primed
