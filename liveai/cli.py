@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", action="store_true", help="model step latency on one CPU thread")
     bench.add_argument("--play", action="store_true",
                        help="the server with the shipped models: harmonize, duet, sessions, ping (add --midi for JACK)")
+    bench.add_argument("--learn", action="store_true",
+                       help="with --play: harmonize with a learning in the background against without, and weight swaps")
     bench.add_argument("--soak", type=float, metavar="MINUTES", default=0,
                        help="harmonize, duet and autopilot at once for this long, watched every minute")
     bench.add_argument("--flood", type=int, metavar="DATAGRAMS", default=0,
@@ -190,6 +192,10 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
         from .bench.audio import bench_audio
 
         report["audio"] = bench_audio(args.seconds, args.model[0] if args.model else None, args.frames, args.idle)
+    elif args.play and args.learn:
+        from .bench.learn_live import bench_learn_live
+
+        report["learn_live"] = bench_learn_live(Path(args.model[0]).stem if args.model else "gru", args.seconds)
     elif args.play:
         from .bench.play import bench_play
 
