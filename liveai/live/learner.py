@@ -1,5 +1,6 @@
 """Learning in the background: `liveai learn` as a child process at the lowest
-priority (`nice -n 19`, `learn.threads` threads), never on the model's worker thread.
+priority (`nice -n 19`, and Linux's idle scheduling class where `chrt` is: it runs on
+what the server leaves), on `learn.threads` threads, never on the model's worker thread.
 
 Its JSON lines (`--progress json`) are read on the loop as they come (a line longer
 than MAX_LINE is skipped, not buffered) and reported as `/liveai/out/learn`; the
@@ -39,6 +40,8 @@ def learn_command() -> list[str]:
 
 def command_line(folder: Path, name: str, threads: int, model_folder: Path, arch: str | None) -> list[str]:
     nice = ["nice", "-n", str(NICE)] if shutil.which("nice") else []
+    if shutil.which("chrt") and sys.platform.startswith("linux"):
+        nice = ["chrt", "--idle", "0", *nice]
     args = [str(folder), "--name", name, "--progress", "json", "--threads", str(threads),
             "--model-folder", str(model_folder)]
     return [*nice, *learn_command(), *args, *(["--model", arch] if arch else [])]

@@ -28,6 +28,7 @@ from .settings import find_model
 
 log = logging.getLogger(__name__)
 UNDO_DEPTH = 8  # earlier models /liveai/learn/undo can go back to
+BREATHE_S = 0.005
 SNAPSHOT = "\x00model-switch"  # the worker's queue for the snapshot: no player's session
 
 
@@ -93,6 +94,7 @@ class ModelSwitch:
 
     def _build(self, path: Path) -> ContinuationModel:
         model, _, _ = live_model(path, self.config)
+        time.sleep(BREATHE_S)  # the loop and the worker run between the heavy parts
         warm_up(model)
         return model
 
