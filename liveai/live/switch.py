@@ -29,6 +29,7 @@ from .settings import find_model
 log = logging.getLogger(__name__)
 UNDO_DEPTH = 8  # earlier models /liveai/learn/undo can go back to
 BREATHE_S = 0.005
+SWITCH_WARMUP_STEPS = 3  # TorchScript optimises on its first run of each shape: 3 are enough, and cost half of 20
 SNAPSHOT = "\x00model-switch"  # the worker's queue for the snapshot: no player's session
 
 
@@ -95,7 +96,7 @@ class ModelSwitch:
     def _build(self, path: Path) -> ContinuationModel:
         model, _, _ = live_model(path, self.config)
         time.sleep(BREATHE_S)  # the loop and the worker run between the heavy parts
-        warm_up(model)
+        warm_up(model, steps=SWITCH_WARMUP_STEPS)
         return model
 
     def status(self) -> dict[str, Any]:
