@@ -83,6 +83,9 @@ class Run:
         self._stopping = False
 
     async def run(self) -> None:
+        if self._stopping:  # stopped while the takes were still being written
+            self.finished(None, "stopped before it began")
+            return
         threads = str(self.threads)
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         try:
@@ -131,7 +134,10 @@ class Run:
 
     def stop(self) -> None:
         """SIGTERM: the child keeps its best weights so far and ends; killed if it will not."""
-        if self.proc is None or self.proc.returncode is not None:
+        if self.proc is None:
+            self._stopping = True
+            return
+        if self.proc.returncode is not None:
             return
         self._stopping = True
         with contextlib.suppress(ProcessLookupError):

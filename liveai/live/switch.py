@@ -79,7 +79,14 @@ class ModelSwitch:
                 done(False)
             return
         handed = time.perf_counter()
-        sessions = await asyncio.wrap_future(self.worker.swap(model, primed))
+        try:
+            sessions = await asyncio.wrap_future(self.worker.swap(model, primed))
+        except Exception as exc:  # the worker refused the weights: the old ones play on
+            if request is not None:
+                request.replies.refuse(request, "model", CommandError("bad_file", f"model {name}: {_one_line(exc)}"))
+            if done is not None:
+                done(False)
+            return
         self.last_swap_ms = round((time.perf_counter() - handed) * 1000, 3)
         if undo:
             self.earlier.pop()
