@@ -31,7 +31,7 @@ def model(engine: Engine, request: Request, name: str) -> None:
 def learn(engine: Engine, request: Request) -> None:
     """Learn from what was played (`learn.record` keeps it in `learn.folder`) while the music goes
     on: `liveai learn` runs as a child process at the lowest priority on `learn.threads` threads.
-    `/liveai/out/learn stage [name value ...]` reports it (`reading`, `learning`, `evaluating` with
+    `/liveai/out/learn stage [name value ...]` reports it (`starting name`, `reading`, `learning`, `evaluating` with
     `step`, `steps`, `eta_s`...; `done` with the held-out figures `before_*` and `after_*`), then
     `switching name` and `playing name` as its weights take over (as `/liveai/model`); a failure
     `error "why"`, and the model stays. `busy` while one runs; a panic does not stop it. Also a

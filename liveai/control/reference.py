@@ -32,7 +32,7 @@ OUTGOING = [
                                          "them decoded: a knob turn is now a lookup"),
     ("/liveai/out/density", "x", "the density changed"),
     ("/liveai/out/model", "name", "the continuation model playing changed (`/liveai/model`, a learning's end, undo)"),
-    ("/liveai/out/learn", "stage [name value ...]", "how learning in the background goes: `starting`, `reading`, "
+    ("/liveai/out/learn", "stage [name value ...]", "how learning in the background goes: `starting name`, `reading`, "
                                                     "`learning`, `evaluating` (with `step`, `steps`, `eta_s`...), "
                                                     "`done` (with the held-out figures `before_*`, `after_*`), "
                                                     "`switching name`, `playing name`, or `error \"why\"`"),

@@ -61,7 +61,7 @@ class LiveLearning:
         argv = command_line(recorded_folder(self.config), name, self.settings.threads, model_folder(self.config),
                             base if base in ("gru", "transformer") else None)
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
-        self._set_stage("starting")
+        self._report(("starting", name))
         self._spawn(self._learn(self.run), "learn")
 
     def stop(self) -> None:

@@ -7,6 +7,7 @@ on this branch, a stand-in that keeps its contract (tests/peers/learn_standin.py
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -160,3 +161,24 @@ def test_a_failed_learning_says_why_and_the_model_stays(start_server, home):
     assert status["model"] == "gru" and status["learn_failed"] == 1
     peer.send("/liveai/learn/stop")
     assert peer.expect("/liveai/error")[0] == "unavailable"  # it ended: nothing to stop
+
+
+def test_mqtt_switches_the_model_and_learns_with_its_reports(mosquitto, start_server, home):
+    from test_mqtt import pub, retained, start_with_broker
+
+    from conftest import wait_until
+
+    shutil.copy(shipped_dir() / "gru.pt", home / "liveai" / "models" / "mine.pt")
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": learn_command()}
+    _, peer = start_with_broker(start_server, mosquitto, "learning", "learn.record=true", model="gru", env=env)
+    base = "liveai/learning"
+    pub(mosquitto, f"{base}/cmd/model", "mine")
+    assert peer.expect("/liveai/out/model", timeout=20) == ["mine"]
+    wait_until(lambda: retained(mosquitto, f"{base}/state/#").get(f"{base}/state/model") == "mine", 5,
+               "the retained model")
+    listen = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
+                               f"{base}/out/learn", "-C", "2", "-W", "60"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # subscribed
+    pub(mosquitto, f"{base}/cmd/learn", "")  # nothing played: it fails, and says why on out/learn
+    reports = [json.loads(line) for line in listen.communicate(timeout=70)[0].splitlines()]
+    assert [r[0] for r in reports] == ["starting", "error"] and reports[0][1].startswith("learned-"), reports
