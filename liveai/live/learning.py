@@ -127,6 +127,7 @@ class LiveLearning:
             run.kill()
         if self.keeper is not None:
             await self.keeper.flush()
+        self.models.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
