@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--pages", type=int, metavar="N", default=0,
                        help="with --play: harmonize with N stage pages reading the feed against none, in turns "
                             "(--seconds each, 3 turns)")
+    bench.add_argument("--learn", action="store_true",
+                       help="with --play: harmonize with a learning in the background against without, and weight swaps")
     bench.add_argument("--soak", type=float, metavar="MINUTES", default=0,
                        help="harmonize, duet and autopilot at once for this long, watched every minute")
     bench.add_argument("--flood", type=int, metavar="DATAGRAMS", default=0,
@@ -249,6 +251,10 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
 
         names = [Path(p).stem for p in args.model] or ["gru"]
         report["stage_cost"] = bench_stage_cost(names[0], args.pages, args.seconds)
+    elif args.play and args.learn:
+        from .bench.learn_live import bench_learn_live
+
+        report["learn_live"] = bench_learn_live(Path(args.model[0]).stem if args.model else "gru", args.seconds)
     elif args.play:
         from .bench.play import bench_play
 

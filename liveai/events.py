@@ -101,6 +101,14 @@ class Beat(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Report(Event):
+    """Outgoing: how work in the background goes (`learn`: its stage, progress, figures)."""
+
+    name: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StateChanged(Event):
     """Outgoing: a piece of public state (mode, tempo, temperature, morph...) changed."""
 

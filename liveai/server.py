@@ -29,6 +29,7 @@ from .control.handlers import definitions
 from .control.table import CommandTable
 from .core.engine import Engine
 from .errors import ConfigError
+from .live.learning import LiveLearning
 from .runtime.loading import load_harmony, load_morph, load_synth, load_worker
 from .runtime.port import WorkerPort
 from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
@@ -85,6 +86,8 @@ class Server:
         self.registry = registry or Registry()
         port = None if worker is None else WorkerPort(worker, asyncio.get_running_loop())
         self.engine = Engine(config, now=time.monotonic, behaviours=self.registry, models=port)
+        self.learning = None if worker is None else LiveLearning(config, self.engine, worker)
+        self.engine.learning = self.learning
         self.table = CommandTable(self.engine, definitions(self.registry.commands()))
         self.transports = self._transports(bound or {})
         self._timer: asyncio.TimerHandle | None = None
@@ -140,6 +143,8 @@ class Server:
             status.update(transport.report())
         if self.worker is not None:
             status.update(self.worker.stats())
+        if self.learning is not None:
+            status.update(self.learning.status())
         status.update(self.registry.status())
         status.update(self.audio.status() if self.audio is not None else {"audio": "off"})
         return status
@@ -167,6 +172,8 @@ class Server:
                     engine.input_taps.append(self.audio.tap)
                 self.audio.start()
             engine.start()
+            if self.learning is not None:
+                self.learning.start()
             freeze_startup_objects()
             self.ready.set()
             log.info("liveai serving: mode %s", engine.state["mode"])
@@ -185,6 +192,8 @@ class Server:
                     for task in asyncio.all_tasks():
                         log.warning("shutdown: task %s waits in %s", task.get_name(), awaiting(task))
                 await asyncio.gather(*tasks, return_exceptions=True)
+                if self.learning is not None:
+                    await self.learning.close()
                 if self.audio is not None:
                     await asyncio.to_thread(self.audio.close)
         log.info("liveai stopped")

@@ -47,7 +47,9 @@ SLOTS = ("a", "b")  # the morph slots
 # and the captures of the last bars into a morph slot, which the registry does.
 TRANSPORT_ACTIONS = ("panic", "play", "stop")
 CAPTURES = {f"capture_{slot}": slot for slot in SLOTS}
-TRIGGERS = (*CAPTURES, *TRANSPORT_ACTIONS)
+# ... and learning from what was played tonight (`/liveai/learn`), which the server does.
+LEARN_ACTIONS = ("learn",)
+TRIGGERS = (*CAPTURES, *TRANSPORT_ACTIONS, *LEARN_ACTIONS)
 
 Pitch = Annotated[int, Range(0, 127)]
 Velocity = Annotated[int, Range(0, 127)]

@@ -26,6 +26,7 @@ from ..core.engine import Engine
 from ..errors import CommandError
 from ..events import ControlChange, Event, NoteOff, NoteOn
 from ..music.scales import parse_key
+from .learning import LEARNING
 
 
 # -- notes and controllers ------------------------------------------------------------
@@ -182,4 +183,4 @@ SESSION: tuple[CommandDef, ...] = (ping, status, subscribe, unsubscribe)
 
 def definitions(mode_commands: Iterable[CommandDef]) -> list[CommandDef]:
     """The whole table: these commands with those the modes add (`Registry.commands()`)."""
-    return [*PLAYING, *mode_commands, *SESSION]
+    return [*PLAYING, *mode_commands, *LEARNING, *SESSION]

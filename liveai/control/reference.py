@@ -31,6 +31,11 @@ OUTGOING = [
     ("/liveai/out/morph_ready", "slots", "the morph slots (`a`, `b` or `ab`) are encoded and the points between "
                                          "them decoded: a knob turn is now a lookup"),
     ("/liveai/out/density", "x", "the density changed"),
+    ("/liveai/out/model", "name", "the continuation model playing changed (`/liveai/model`, a learning's end, undo)"),
+    ("/liveai/out/learn", "stage [name value ...]", "how learning in the background goes: `starting name`, `reading`, "
+                                                    "`learning`, `evaluating` (with `step`, `steps`, `eta_s`...), "
+                                                    "`done` (with the held-out figures `before_*`, `after_*`), "
+                                                    "`switching name`, `playing name`, or `error \"why\"`"),
     ("/liveai/out/playing", "0 or 1", "the transport started or stopped"),
     ("/liveai/out/panicked", "0 or 1", "1: a panic stopped every generator; 0: play, a mode or the player's "
                                        "playing resumed every session it stopped"),
@@ -48,7 +53,7 @@ STATUS = ("`uptime_s`; `events_in_per_s`, `events_out_per_s`, `latency_p50_ms`/`
           "from datagram or MIDI arrival to send) and `latency_samples`, over the last `status.window_s`; "
           "`mode`, `tempo`, `clock` (`internal` or `midi`), `playing`, `temperature`, `density`, `key`, "
           "`panicked` (1 while a panic holds a session: as `/liveai/out/panicked`), `sessions`, `sounding_notes`, "
-          "`scheduled`, `memory_mb`, `open_fds`; `osc_port`, `osc_subscribers`, `midi_api`, `midi_inputs`, "
+          "`scheduled`, `model` (the continuation model playing), `learning` (`idle` or the learning's stage), `models_switched`, `model_swap_ms` (the last switch, from the weights handed to the worker to their first use), `learn_runs` and, with `learn.record`, `recorded_files`, `recorded_removed`; `memory_mb`, `open_fds`; `osc_port`, `osc_subscribers`, `midi_api`, `midi_inputs`, "
           "`midi_outputs`, `mqtt`; `web_port`, `web_clients`, `oscquery_listeners` (LISTENs on OSCQuery websockets), "
           "`mdns` (`on` while advertised), the stage page's `stage_commands` and `stage_refused` (commands from "
           "pages, and those refused); with a model its step times (`model_<name>_step_p50_ms`, `_p99_ms`, `_steps`, "

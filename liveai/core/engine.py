@@ -13,7 +13,7 @@ import logging
 from typing import Any, Callable
 
 from ..config import Config
-from ..config.types import CONTROLS, TRANSPORT_ACTIONS, TRIGGERS
+from ..config.types import CONTROLS, LEARN_ACTIONS, TRANSPORT_ACTIONS, TRIGGERS
 from ..errors import CommandError
 from ..events import (
     ClockTick,
@@ -31,6 +31,7 @@ from .conductor import Conductor
 from .context import Context
 from .faults import Faults
 from .jobs import ModelPort
+from .learning import Learning
 from .output import Output, Sink, as_off
 from .session import SHARED, Session, Sessions
 from .state import State
@@ -53,8 +54,9 @@ class Engine:
         self._state = State({
             "mode": config.server.mode, "temperature": config.server.temperature, "tempo": config.clock.bpm,
             "morph": 0.0, "density": 0.5, "playing": False, "key": h.key, "scale": h.scale,
-            "low": h.low, "high": h.high, "panicked": False,
+            "low": h.low, "high": h.high, "panicked": False, "model": "",
         }, self.output.send, now)
+        self.learning: Learning | None = None  # the server's, with a continuation model
         self.conductor = Conductor(config, self.output, self._state, self._beat, self._upcoming_beat)
         self.sessions = Sessions(config.server, self._open_session, self.stats, now)
         self._cc_map = {int(k): v for k, v in config.midi.cc_map.items()}
@@ -144,6 +146,11 @@ class Engine:
         if action in TRANSPORT_ACTIONS:
             getattr(self, action)()  # panic, play, stop
             return
+        if action in LEARN_ACTIONS:
+            if self.learning is None:
+                raise CommandError("unavailable", "learning needs a continuation model (model.continuation)")
+            self.learning.learn()
+            return
         session = self.sessions.get(source)
         self.behaviours.trigger(action, session.ctx, session.recorder.notes(self.now()))
 
@@ -162,6 +169,10 @@ class Engine:
         self._state.set("key", key)
         if scale is not None:
             self._state.set("scale", scale)
+
+    def set_state(self, name: str, value: object) -> None:
+        """Public state the server keeps (the `model` playing), echoed as it changes."""
+        self._state.set(name, value)
 
     def set_register(self, low: int, high: int) -> None:
         if not 0 <= low < high <= 127:
@@ -272,6 +283,7 @@ class Engine:
             "density": self.state["density"],
             "key": f"{self.state['key']} {self.state['scale']}",
             "panicked": self.state["panicked"],
+            "model": self.state["model"],
             "sessions": len(self.sessions),
             "sounding_notes": len(self.output.tracker.sounding),
             "scheduled": len(self.output.scheduler),

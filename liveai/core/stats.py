@@ -18,6 +18,7 @@ COUNTERS = (
     "messages_in", "errors_unanswered", "subscribe_refused", "subscribers_replaced", "send_errors",
     "midi_ignored", "midi_hung", "mqtt_retained_ignored", "stale_at_start",
     "web_refused", "web_clients_refused", "web_clients_dropped", "mdns_failed",
+    "learn_failed", "recorded_failed",
     "internal_errors",  # a bug contained (core/faults.py); a command's is answered `internal`, counted only here
 )
 

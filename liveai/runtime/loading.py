@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import torch
 
 from ..config import Config
 from ..errors import ConfigError
+from ..models import codec
 from ..models.base import ContinuationModel
-from ..models.checkpoint import CheckpointError, load_checkpoint
+from ..models.checkpoint import CONTINUATION_ARCHS, CheckpointError, load_checkpoint
 from ..models.harmony import N_FEATURES, HarmonyModel
 from ..models.shipped import find_checkpoint
 from ..models.synth import SynthNet
@@ -22,7 +24,7 @@ from ..models.vae import MelodyVAE
 from .device import choose_device
 from .quantize import quantize_int8
 from .scripted import ScriptedModel, script_for_live
-from .stepper import TokenStepper
+from .stepper import Primed, TokenStepper
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -40,21 +42,59 @@ def load_worker(config: Config) -> Worker | None:
         log.warning("no model at %s: harmonize by rule, no duet or autopilot", path)
         return None
     started = time.perf_counter()
-    device = choose_device(config.model.device)
-    model, info = load_checkpoint(path, device)
-    quantize = config.model.quantize
-    if quantize == "int8" or (quantize == "auto" and device.type == "cpu"):
-        if device.type != "cpu":
-            raise ConfigError(f"model.quantize: int8 runs on the CPU, not on {device.type}")
-        model = quantize_int8(model)
-    model = script_for_live(model)
-    stepper = TokenStepper(cast(ContinuationModel, model), name=path.stem, max_sessions=config.server.max_sessions)
+    model, info, device = live_model(path, config)
+    stepper = TokenStepper(model, name=path.stem, max_sessions=config.server.max_sessions)
     worker = Worker(stepper, threads=config.model.threads)
     worker.start()
     log.info("model %s (%s%s%s) from %s on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
              ", int8" if _is_quantized(model) else "", ", TorchScript" if isinstance(model, ScriptedModel) else "",
              path, device, time.perf_counter() - started)
     return worker
+
+
+def live_model(path: Path, config: Config) -> tuple[ContinuationModel, dict[str, Any], torch.device]:
+    """The continuation model at `path` as the server plays it: on `model.device`, int8
+    as `model.quantize` says, compiled by TorchScript (CheckpointError if the file is
+    not a continuation checkpoint)."""
+    device = choose_device(config.model.device)
+    model, info = load_checkpoint(path, device, archs=CONTINUATION_ARCHS)
+    quantize = config.model.quantize
+    if quantize == "int8" or (quantize == "auto" and device.type == "cpu"):
+        if device.type != "cpu":
+            raise ConfigError(f"model.quantize: int8 runs on the CPU, not on {device.type}")
+        model = quantize_int8(model)
+    return cast(ContinuationModel, script_for_live(model)), info, device
+
+
+def warm_up(model: ContinuationModel, steps: int = 20) -> None:
+    """Run a model's first calls here (TorchScript optimises its graph on them), off
+    the worker, so that no player's note pays for them: steps, a prefill, and two
+    sessions batched as the stepper does."""
+    stepper = TokenStepper(model, name="warmup")
+    with torch.inference_mode():
+        for i in range(steps):
+            stepper.step([_Warm("a", i % 256)])
+            stepper.step([_Warm("a", i % 256), _Warm("b", [i % 256, 300])])
+        stepper.step([_Warm("a", list(range(steps)))])
+
+
+def prime_states(model: ContinuationModel, snapshot: dict[str, tuple[Any, int, list[int]]]) -> dict[str, Primed]:
+    """Each session's state on the new weights, from what it was fed lately
+    (`TokenStepper.snapshot`), computed here rather than on the worker."""
+    device = model.embed.weight.device  # type: ignore[attr-defined]
+    primed: dict[str, Primed] = {}
+    with torch.inference_mode():
+        for session, (heard, count, tokens) in snapshot.items():
+            x = torch.tensor([[codec.START, *tokens]], dtype=torch.long, device=device)
+            logits, state = model.prefill(x, model.init_state(1, device))
+            primed[session] = (heard, count, state, logits[0, -1])
+    return primed
+
+
+@dataclass
+class _Warm:
+    session: str
+    feed: Any
 
 
 def load_morph(config: Config) -> MelodyVAE | None:

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 _TIMINGS = 4096  # recent step durations kept for percentiles
 LOCKSTEP_MAX_TOKENS = 8  # longer lists prefill alone even when other sessions wait
+# What each session was fed lately, to prime a new model with when the weights change
+# (a few seconds of playing: enough for the key and the pace, one short prefill).
+HISTORY_TOKENS = 64
 # Batching copies the states in and out at every step: worth it for a GRU's hidden
 # state (KBs), not for a Transformer's KV cache (MBs), whose sessions step one by one.
 BATCH_STATE_LIMIT = 256 * 1024
@@ -52,6 +55,17 @@ class _Timings:
         self.steps += 1
 
 
+class _Heard(deque[int]):
+    """A session's latest fed tokens, and how many it was fed in all."""
+
+    count = 0
+
+
+# A session's state primed on new weights away from the worker: (its history then,
+# how many tokens it had been fed, the state, the logits after them).
+Primed = tuple[_Heard, int, Any, torch.Tensor]
+
+
 class TokenStepper:
     def __init__(self, model: ContinuationModel, name: str, max_sessions: int = 64) -> None:
         self.model = model
@@ -61,10 +75,56 @@ class TokenStepper:
         self.device = model.embed.weight.device  # type: ignore[attr-defined]
         self._states: OrderedDict[str, Any] = OrderedDict()  # least recently used first
         self._last_logits: dict[str, torch.Tensor] = {}  # (V,) after each session's last token
+        self._history: dict[str, _Heard] = {}  # each session's latest fed tokens
         self.timings = _Timings()
+        self._use(model)
+
+    def _use(self, model: ContinuationModel) -> None:
+        self.model = model
         self.batches = model.init_state(1, self.device).nbytes() <= BATCH_STATE_LIMIT
         # token lists of several sessions in one call (the GRU), else in lockstep a token at a time
         self._prefill_rows = getattr(model, "prefill_rows", None)
+
+    def snapshot(self) -> dict[str, tuple[_Heard, int, list[int]]]:
+        """What each session was fed lately (on the worker: between jobs), for priming
+        new weights away from it (`prime`)."""
+        return {session: (heard, heard.count, list(heard)) for session, heard in self._history.items() if heard}
+
+    def replace(self, model: ContinuationModel, primed: dict[str, Primed] | None = None) -> dict[str, list[int]]:
+        """Play with `model` from now on (same device). Every session's state belonged
+        to the old model: a state `primed` on the new one from the session's history
+        takes its place (the tokens fed since are given back, to feed on top); else
+        its whole history comes back, START first, for the caller to feed."""
+        todo: dict[str, list[int]] = {}
+        states: OrderedDict[str, Any] = OrderedDict()
+        logits: dict[str, torch.Tensor] = {}
+        for session, heard in list(self._history.items()):
+            ready = (primed or {}).get(session)
+            if not heard and ready is None:
+                del self._history[session]
+                continue
+            since = heard.count - ready[1] if ready is not None and ready[0] is heard else -1
+            if ready is not None and 0 <= since <= len(heard):
+                states[session], logits[session] = ready[2], ready[3]
+                tokens = [heard.pop() for _ in range(since)][::-1]  # fed again below, heard again
+            else:
+                tokens = [codec.START, *heard]
+                heard.clear()
+            heard.count -= len([t for t in tokens if t != codec.START])
+            if tokens:
+                todo[session] = tokens
+        self._states, self._last_logits = states, logits
+        self._use(model)
+        return todo
+
+    def _heard(self, session: str, tokens: int | list[int]) -> None:
+        history = self._history.get(session)
+        if history is None:
+            history = self._history[session] = _Heard(maxlen=HISTORY_TOKENS)
+        fed = [t for t in tokens if t != codec.START] if isinstance(tokens, list) else \
+            [tokens] if tokens != codec.START else []
+        history.extend(fed)
+        history.count += len(fed)
 
     def last_logits(self, session: str) -> torch.Tensor | None:
         """(V,) after the session's last fed token, if it has a state."""
@@ -73,6 +133,7 @@ class TokenStepper:
     def forget(self, session: str) -> None:
         self._states.pop(session, None)
         self._last_logits.pop(session, None)
+        self._history.pop(session, None)
 
     def stats(self) -> dict[str, Any]:
         t = self.timings
@@ -116,6 +177,7 @@ class TokenStepper:
             if len(self._states) >= self.max_sessions:
                 evicted, _ = self._states.popitem(last=False)
                 self._last_logits.pop(evicted, None)
+                self._history.pop(evicted, None)
                 log.warning("model %s: more than %d sessions, forgetting %s", self.name, self.max_sessions, evicted)
         self._states[session] = state  # most recently used last
         return state
@@ -126,6 +188,7 @@ class TokenStepper:
         x = torch.tensor([f.feed], dtype=torch.long, device=self.device)  # (1, T)
         logits, state = self.model.prefill(x, self._state(f.session))
         self._states[f.session] = state
+        self._heard(f.session, f.feed)
         self.timings.add(time.perf_counter() - started, 1)
         self._last_logits[f.session] = logits[0, -1]
         return [(f, logits[0, -1])]  # (V,)
@@ -148,6 +211,7 @@ class TokenStepper:
         done = []
         for i, f in enumerate(feeds):
             self._last_logits[f.session] = logits[i]
+            self._heard(f.session, firsts[i])
             if isinstance(f.feed, list) and len(f.feed) > 1:
                 f.feed = f.feed[1:]  # more of its list next step; the job waits
             else:
@@ -170,4 +234,5 @@ class TokenStepper:
         self.timings.add(time.perf_counter() - started, len(feeds))
         for i, f in enumerate(feeds):
             self._last_logits[f.session] = logits[i]
+            self._heard(f.session, lists[i])
         return [(f, logits[i]) for i, f in enumerate(feeds)]

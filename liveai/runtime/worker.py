@@ -11,6 +11,10 @@ The asyncio loop never waits on torch. Work arrives as jobs, each for a session:
 - a *call*: any function, run on this thread in its session's order (for work that
   is not token by token).
 
+`swap(model)` hands the thread new weights: it takes them once every job submitted
+before has finished, and holds later jobs until then, so no job sees two models; each
+session's recent tokens then prime the new model before its next job.
+
     def harmonize(...):            # a token job
         logits = yield note_token  # feed the played note
         return sample(logits)
@@ -35,7 +39,8 @@ import torch
 
 from ..core.jobs import PEEK, RESET, Job
 from ..core.stats import LogThrottle
-from .stepper import TokenStepper
+from ..models.base import ContinuationModel
+from .stepper import Primed, TokenStepper
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,13 @@ class _Running:
     started: bool = False
 
 
+@dataclass
+class _Swap:
+    model: ContinuationModel
+    primed: dict[str, Primed] | None
+    future: Future[list[str]]
+
+
 class Worker:
     """One thread, one stepper, many sessions. `start()`, `submit()`, `close()`."""
 
@@ -65,7 +77,8 @@ class Worker:
         self.stepper = stepper
         self.name = stepper.name
         self.threads = threads
-        self._inbox: queue.SimpleQueue[_Running | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[_Running | _Swap | None] = queue.SimpleQueue()
+        self._swap: _Swap | None = None  # new weights, waiting for the jobs before them
         self._queues: dict[str, deque[_Running]] = {}
         self._thread: threading.Thread | None = None
         self.refused = 0  # jobs refused because the inbox was full
@@ -108,6 +121,15 @@ class Worker:
         """Forget the session's state once the jobs queued before have run (panic, re-prime)."""
         return self.submit(session, _reset())
 
+    def swap(self, model: ContinuationModel, primed: dict[str, Primed] | None = None) -> Future[list[str]]:
+        """Play with `model` (built and warmed up, on the same device) once every job
+        submitted before has finished, with the sessions' states `primed` on it away
+        from this thread (`TokenStepper.snapshot`); the future holds the sessions that
+        still had tokens to be fed."""
+        future: Future[list[str]] = Future()
+        self._inbox.put(_Swap(model, primed, future))
+        return future
+
     def stats(self) -> dict[str, Any]:
         return {**self.stepper.stats(), f"model_{self.name}_refused": self.refused}
 
@@ -116,8 +138,11 @@ class Worker:
         torch.set_num_threads(self.threads)
         with torch.inference_mode():
             while True:
-                if not self._take(block=not self._queues):
+                if self._swap is None and not self._take(block=not self._queues):
                     break
+                if self._swap is not None and not self._queues:  # every job before it is done
+                    self._use(self._swap)
+                    continue
                 heads = self._heads()
                 try:
                     for head, logits in self.stepper.step(heads):
@@ -138,7 +163,23 @@ class Worker:
             if item is None:
                 self._cancel_all()
                 return False
+            if isinstance(item, _Swap):  # later jobs stay in the inbox until it is taken
+                self._swap = item
+                return True
             self._queues.setdefault(item.session, deque()).append(item)
+
+    def _use(self, swap: _Swap) -> None:
+        """The new weights; each session's recent tokens go first in its queue."""
+        self._swap = None
+        try:
+            primes = self.stepper.replace(swap.model, swap.primed)
+        except Exception as exc:  # the old model plays on
+            log.exception("model %s: new weights refused", self.name)
+            _settle(swap.future, exc=exc)
+            return
+        for session, tokens in primes.items():
+            self._queues[session] = deque([_Running(session, _prime(tokens), Future())])
+        _settle(swap.future, sorted(primes))
 
     def _heads(self) -> list[_Running]:
         """The first live job of every session that needs a model step, each with what
@@ -219,6 +260,9 @@ class Worker:
                 del self._queues[head.session]
 
     def _cancel_all(self) -> None:
+        if self._swap is not None:
+            self._swap.future.cancel()
+            self._swap = None
         for jobs in self._queues.values():
             for running in jobs:
                 if inspect.isgenerator(running.job):
@@ -241,6 +285,11 @@ def _settle(future: Future[Any], value: Any = None, exc: Exception | None = None
 
 def _reset() -> Job:
     yield RESET
+    return None
+
+
+def _prime(tokens: list[int]) -> Job:
+    yield tokens
     return None
 
 

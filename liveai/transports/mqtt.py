@@ -27,7 +27,7 @@ from ..control.table import CommandTable
 from ..core.commands import Request
 from ..core.stats import LogThrottle, Stats
 from ..errors import CommandError, CommandFault, TransportError
-from ..events import Event, StateChanged
+from ..events import Event, Report, StateChanged
 from .base import Transport, clip
 
 log = logging.getLogger(__name__)
@@ -203,6 +203,8 @@ class MqttTransport(Transport):
         if isinstance(event, StateChanged):
             self._dirty[event.name] = event.value
             self._wake.set()
+        elif isinstance(event, Report):
+            self._queue(f"out/{event.name}", json.dumps(list(event.args)))
 
     def refuse(self, request: Request, command: str, error: CommandError) -> None:
         """Count the refusal (`errors` and its kind), then answer it."""

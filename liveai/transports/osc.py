@@ -20,7 +20,7 @@ from ..control.table import CommandTable
 from ..core.commands import Request
 from ..core.stats import Stats
 from ..errors import CommandError, TransportError
-from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, StateChanged
+from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, Report, StateChanged
 from .base import Transport
 from .osc_input import OscInput
 from .osc_subscribers import Subscribers
@@ -59,6 +59,8 @@ def event_message(event: Event) -> tuple[str, tuple[Any, ...]] | None:
             return "/liveai/out/beat", (event.n,)
         case StateChanged():
             return f"/liveai/out/{event.name}", (event.value,)
+        case Report():
+            return f"/liveai/out/{event.name}", event.args
     return None
 
 

@@ -357,12 +357,19 @@ def test_every_action_a_cc_may_be_mapped_to_is_done(action):
     """What config accepts in `midi.cc_map` (config.types.TRIGGERS) is what the engine
     and the registry do: none is accepted and then refused when the button is pressed."""
     engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(), midi__cc_map={"20": action})
+    learnings: list[object] = []
+
+    class Learning:  # the server's (liveai.live), which the engine asks to learn
+        def learn(self, request=None):
+            learnings.append(request)
+
+    engine.learning = Learning()  # type: ignore[assignment]
     play(engine, clock, port, [60, 62, 64])
     if action == "stop":
         engine.play()
     engine.handle(ControlChange(20, 127, t=clock.t))
     playing, desk = engine.conductor.clock.playing, engine.behaviours.desks.get("main")
-    done = {"panic": engine.state["panicked"], "play": playing, "stop": not playing}
+    done = {"panic": engine.state["panicked"], "play": playing, "stop": not playing, "learn": learnings == [None]}
     assert done.get(action, desk is not None and action.removeprefix("capture_") in desk.slots)
     assert engine.stats.counters["internal_errors"] == 0
 

@@ -1,0 +1,56 @@
+"""The commands of learning live: the model that plays, learning from tonight's
+playing in the background, and going back. The server does the work
+(liveai.core.learning.Learning, made by liveai.live)."""
+
+from __future__ import annotations
+
+from ..core.commands import CommandDef, Request, command
+from ..core.engine import Engine
+from ..core.learning import Learning
+from ..errors import CommandError
+
+
+def _learning(engine: Engine) -> Learning:
+    if engine.learning is None:
+        raise CommandError("unavailable", "no continuation model is loaded (model.continuation)")
+    return engine.learning
+
+
+@command("model")
+def model(engine: Engine, request: Request, name: str) -> None:
+    """Play with the continuation model `name` (a learned one in the model folder, `model.folder` or
+    the XDG data folder's `liveai/models`, else a shipped one: `gru`, `transformer`). It is loaded off
+    the loop; answers go on with the old weights until the new take over between events, each session
+    primed again from what it played lately, no note ended; `/liveai/out/model name` says so. A name
+    that is a path or no model's is refused `bad_value`, a file that will not load `bad_file`: the old
+    model plays on. `busy` while another loads."""
+    _learning(engine).switch(name, request)
+
+
+@command("learn")
+def learn(engine: Engine, request: Request) -> None:
+    """Learn from what was played (`learn.record` keeps it in `learn.folder`) while the music goes
+    on: `liveai learn` runs as a child process at the lowest priority on `learn.threads` threads.
+    `/liveai/out/learn stage [name value ...]` reports it (`starting name`, `reading`, `learning`, `evaluating` with
+    `step`, `steps`, `eta_s`...; `done` with the held-out figures `before_*` and `after_*`), then
+    `switching name` and `playing name` as its weights take over (as `/liveai/model`); a failure
+    `error "why"`, and the model stays. `busy` while one runs; a panic does not stop it. Also a
+    `midi.cc_map` or `midi.program_map` target (`learn`)."""
+    _learning(engine).learn(request)
+
+
+@command("learn/stop")
+def learn_stop(engine: Engine, request: Request) -> None:
+    """End the learning early: it keeps its best weights so far, which then play (`learn/undo`
+    goes back)."""
+    _learning(engine).stop()
+
+
+@command("learn/undo")
+def learn_undo(engine: Engine, request: Request) -> None:
+    """Go back to the model that played before the last switch (learned or by `/liveai/model`),
+    as `/liveai/model` switches."""
+    _learning(engine).undo(request)
+
+
+LEARNING: tuple[CommandDef, ...] = (model, learn, learn_stop, learn_undo)

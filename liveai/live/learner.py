@@ -1,0 +1,165 @@
+"""Learning in the background: `liveai learn` as a child process at the lowest
+priority (`nice -n 19`, and Linux's idle scheduling class where `chrt` is: it runs on
+what the server leaves), on `learn.threads` threads, never on the model's worker thread.
+
+Its JSON lines (`--progress json`) are read on the loop as they come (a line longer
+than MAX_LINE is skipped, not buffered) and reported as `/liveai/out/learn`; the
+weights come back through a file, which the switch loads off the loop. One runs at
+a time. `LIVEAI_LEARN_COMMAND` replaces `python -m liveai learn` (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shlex
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 16 * 1024
+NICE = 19
+REPORT_EVERY_S = 0.5  # progress lines are reported at most this often (a stage change always)
+STOP_GRACE_S = 10.0  # after SIGTERM, the child keeps its best weights; then it is killed
+FIELDS = ("step", "steps", "minutes", "eta_s", "heldout_bits")
+
+
+def learn_command() -> list[str]:
+    custom = os.environ.get("LIVEAI_LEARN_COMMAND", "")
+    return shlex.split(custom) if custom else [sys.executable, "-m", "liveai", "learn"]
+
+
+def command_line(folder: Path, name: str, threads: int, model_folder: Path, arch: str | None) -> list[str]:
+    nice = ["nice", "-n", str(NICE)] if shutil.which("nice") else []
+    if shutil.which("chrt") and sys.platform.startswith("linux"):
+        nice = ["chrt", "--idle", "0", *nice]
+    args = [str(folder), "--name", name, "--progress", "json", "--threads", str(threads),
+            "--model-folder", str(model_folder)]
+    return [*nice, *learn_command(), *args, *(["--model", arch] if arch else [])]
+
+
+def report_args(line: dict[str, Any]) -> tuple[Any, ...]:
+    """`/liveai/out/learn`'s arguments for one progress line: the stage, then name value
+    pairs of its numbers (a finished run's `before` and `after` figures flattened)."""
+    args: list[Any] = [str(line.get("stage", "?"))[:32]]
+    for key in FIELDS:
+        if _number(line.get(key)):
+            args += [key, line[key]]
+    for side in ("before", "after"):
+        figures = line.get(side)
+        if isinstance(figures, dict):
+            args += [item for key, value in list(figures.items())[:16] if _number(value)
+                     for item in (f"{side}_{str(key)[:40]}", value)]
+    return tuple(args)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Run:
+    """One `liveai learn` child. `report(args)` hears its progress; `finished(path,
+    error)` its end: the checkpoint written, or the one line that says why not."""
+
+    def __init__(self, argv: list[str], threads: int, report: Callable[[tuple[Any, ...]], None],
+                 finished: Callable[[Path | None, str], None]) -> None:
+        self.argv = argv
+        self.threads = threads
+        self.report = report
+        self.finished = finished
+        self.proc: asyncio.subprocess.Process | None = None
+        self.started = time.monotonic()
+        self._last_report = 0.0
+        self._stage = ""
+        self._stopping = False
+
+    async def run(self) -> None:
+        if self._stopping:  # stopped while the takes were still being written
+            self.finished(None, "stopped before it began")
+            return
+        threads = str(self.threads)
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env=env, limit=MAX_LINE, start_new_session=True)
+        except OSError as exc:
+            self.finished(None, f"cannot start {self.argv[0]}: {exc.strerror or exc}")
+            return
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        done, errors = await asyncio.gather(self._lines(self.proc.stdout), _last_line(self.proc.stderr))
+        code = await self.proc.wait()
+        path = Path(str(done["path"])) if done and done.get("path") else None
+        if code == 0 and path is not None and path.is_file():
+            self.finished(path, "")
+        else:
+            why = errors or ("stopped before any weights were kept" if self._stopping else
+                             f"liveai learn ended with exit code {code} and no checkpoint")
+            self.finished(None, why)
+
+    async def _lines(self, stream: asyncio.StreamReader) -> dict[str, Any] | None:
+        done = None
+        while True:
+            try:
+                raw = await stream.readline()
+            except ValueError:  # longer than MAX_LINE: dropped (its tail will not parse either)
+                continue
+            if not raw:
+                return done
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue  # not a progress line (a library's chatter)
+            if not isinstance(line, dict):
+                continue
+            if line.get("stage") == "done":
+                done = line
+            self._report(line)
+
+    def _report(self, line: dict[str, Any]) -> None:
+        now, stage = time.monotonic(), str(line.get("stage", ""))
+        if stage == self._stage and stage != "done" and now - self._last_report < REPORT_EVERY_S:
+            return
+        self._stage, self._last_report = stage, now
+        self.report(report_args(line))
+
+    def stop(self) -> None:
+        """SIGTERM: the child keeps its best weights so far and ends; killed if it will not."""
+        if self.proc is None:
+            self._stopping = True
+            return
+        if self.proc.returncode is not None:
+            return
+        self._stopping = True
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGTERM)
+        asyncio.get_running_loop().call_later(STOP_GRACE_S, self.kill)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+async def _last_line(stream: asyncio.StreamReader) -> str:
+    """The child's last non-empty line on stderr (its one line of refusal), bounded."""
+    last = ""
+    while True:
+        try:
+            raw = await stream.readline()
+        except ValueError:  # an overlong line: dropped
+            continue
+        if not raw:
+            return last
+        text = raw.decode(errors="replace").strip()
+        if text:
+            last = text[:300]

@@ -1,0 +1,48 @@
+"""Where learning live keeps its files, and which model names it may load.
+
+A model is named, never given as a path: the name is looked up in the model folder,
+then among the shipped models, so nothing sent over the network reaches another file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..config import Config
+from ..errors import CommandError
+from ..models.shipped import HARMONY, MORPH, NAME, SYNTH, model_folder, shipped_checkpoints, shipped_dir
+
+NOT_CONTINUATION = (MORPH, SYNTH, HARMONY)
+
+
+def data_home() -> Path:
+    """liveai's folder in the XDG data directory ($XDG_DATA_HOME or ~/.local/share)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "liveai"
+
+
+def recorded_folder(config: Config) -> Path:
+    folder = config.learn.folder
+    return Path(folder).expanduser().absolute() if folder else data_home() / "recorded"
+
+
+def models_folder(config: Config) -> Path:
+    """Where learned models are (`model.folder`, else the XDG data folder's liveai/models)."""
+    return model_folder(config.model.folder).absolute()
+
+
+def find_model(name: str, config: Config) -> Path:
+    """The checkpoint of the continuation model `name`: in the model folder first, then
+    shipped. CommandError `bad_value` for a name that is a path, or that no file has."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise CommandError("bad_value", f"a model is named (letters, digits, _ -), not a path: {str(name)[:80]!r}")
+    if name in NOT_CONTINUATION:
+        raise CommandError("bad_value", f"{name!r} is not a continuation model")
+    folder = models_folder(config)
+    for place in (folder, shipped_dir()):
+        path = place / f"{name}.pt"
+        if path.is_file():
+            return path
+    shipped = ", ".join(p.stem for p in shipped_checkpoints())
+    raise CommandError("bad_value", f"no model {name!r} in {folder} nor among the shipped ({shipped})")

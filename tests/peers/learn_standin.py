@@ -1,0 +1,60 @@
+"""A stand-in for `liveai learn` that keeps its command-line contract: JSON progress
+lines on stdout, NAME.pt in the model folder (a copy of a shipped checkpoint), exit 2
+with one line on stderr for a folder with no MIDI files. `--burn` keeps one core busy
+for that many seconds first (a learner's load, for the benchmark)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from liveai.models.shipped import shipped_dir
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--model", default="gru")
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--progress", default="")
+    parser.add_argument("--model-folder", required=True)
+    parser.add_argument("--minutes", type=float, default=0)
+    parser.add_argument("--burn", type=float, default=0.0)
+    args = parser.parse_args()
+    files = sorted(Path(args.folder).glob("*.mid")) if Path(args.folder).is_dir() else []
+    if not files:
+        print(f"liveai learn: no MIDI files in {args.folder}", file=sys.stderr)
+        return 2
+    stopped = []
+    signal.signal(signal.SIGTERM, lambda *_: stopped.append(True))
+    say = lambda **line: print(json.dumps(line), flush=True)  # noqa: E731
+    say(stage="reading", files=len(files))
+    end = time.monotonic() + args.burn
+    step = 0
+    while step < args.steps or time.monotonic() < end:
+        if stopped:
+            break
+        burn = time.monotonic() + 0.05
+        while time.monotonic() < burn:
+            pass
+        step = min(step + 1, args.steps)
+        say(stage="learning", step=step, steps=args.steps, minutes=0.0, eta_s=0.1, heldout_bits=3.0 - 0.01 * step)
+    say(stage="evaluating")
+    folder = Path(args.model_folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{args.name}.pt"
+    shutil.copy(shipped_dir() / f"{args.model}.pt", path)
+    say(stage="done", path=str(path), card=str(folder / f"{args.name}.md"), before={"heldout_bits": 3.0},
+        after={"heldout_bits": 2.9})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

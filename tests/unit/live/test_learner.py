@@ -1,0 +1,81 @@
+"""The learning child as the server runs it: its command line (lowest priority, the
+threads asked for, the model folder), its progress lines reported, an overlong or
+foreign line skipped, a failure's one line reported, SIGTERM keeping its weights."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+from liveai.live.learner import MAX_LINE, Run, command_line, report_args
+
+SCRIPT = """
+import json, signal, sys, time
+print("chatter that is not JSON", flush=True)
+print("x" * {long}, flush=True)
+print(json.dumps({{"stage": "learning", "step": 1, "steps": 9, "eta_s": 4.5, "heldout_bits": 3.2, "note": "no"}}), flush=True)
+if {fail}:
+    print("liveai learn: no MIDI files in /nowhere", file=sys.stderr)
+    sys.exit(2)
+stopped = []
+signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
+while {wait} and not stopped:
+    time.sleep(0.01)
+open(sys.argv[1], "wb").write(b"weights")
+print(json.dumps({{"stage": "done", "path": sys.argv[1], "before": {{"heldout_bits": 3.2}}, "after": {{"heldout_bits": 2.5}}}}), flush=True)
+"""
+
+
+def child(tmp_path: Path, fail: bool = False, wait: bool = False) -> list[str]:
+    script = tmp_path / "child.py"
+    script.write_text(SCRIPT.format(long=MAX_LINE * 3, fail=fail, wait=wait))
+    return [sys.executable, str(script), str(tmp_path / "mine.pt")]
+
+
+def test_the_command_line_runs_at_the_lowest_priority_with_the_threads_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv("LIVEAI_LEARN_COMMAND", raising=False)
+    argv = command_line(tmp_path / "rec", "learned-1", 1, tmp_path / "models", "gru")
+    priority = ["chrt", "--idle", "0", "nice", "-n", "19"] if shutil.which("chrt") else ["nice", "-n", "19"]
+    assert argv[:len(priority)] == priority
+    argv = argv[len(priority):]
+    assert argv[:3] == [sys.executable, "-m", "liveai"]
+    assert argv[3:] == ["learn", str(tmp_path / "rec"), "--name", "learned-1", "--progress", "json", "--threads", "1",
+                        "--model-folder", str(tmp_path / "models"), "--model", "gru"]
+
+
+def test_report_args_keep_the_stage_and_the_numbers():
+    line = {"stage": "done", "step": 5, "path": "/x", "before": {"heldout_bits": 3.0, "notes": "a"},
+            "after": {"heldout_bits": 2.0, "corpus_bits": True}}
+    assert report_args(line) == ("done", "step", 5, "before_heldout_bits", 3.0, "after_heldout_bits", 2.0)
+
+
+async def run(argv):
+    reports, ends = [], []
+    job = Run(argv, 1, reports.append, lambda path, why: ends.append((path, why)))
+    return job, reports, ends
+
+
+async def test_progress_is_reported_and_the_weights_come_back(tmp_path):
+    job, reports, ends = await run(child(tmp_path))
+    await job.run()
+    assert reports[0] == ("learning", "step", 1, "steps", 9, "eta_s", 4.5, "heldout_bits", 3.2)
+    assert reports[-1] == ("done", "before_heldout_bits", 3.2, "after_heldout_bits", 2.5)
+    assert ends == [(tmp_path / "mine.pt", "")]
+
+
+async def test_a_failure_reports_its_one_line(tmp_path):
+    job, _, ends = await run(child(tmp_path, fail=True))
+    await job.run()
+    assert ends == [(None, "liveai learn: no MIDI files in /nowhere")]
+
+
+async def test_stop_lets_the_child_keep_its_weights(tmp_path):
+    job, reports, ends = await run(child(tmp_path, wait=True))
+    task = asyncio.create_task(job.run())
+    while not reports:  # it is learning, and would go on
+        await asyncio.sleep(0.01)
+    job.stop()
+    await asyncio.wait_for(task, 10)
+    assert ends == [(tmp_path / "mine.pt", "")]

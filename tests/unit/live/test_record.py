@@ -1,0 +1,79 @@
+"""learn.record's takes: one file per player per stretch of playing, short takes not
+kept, written whole or not at all, and the folder kept within its bounds (liveai's
+own files only)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from liveai.core.stats import Stats
+from liveai.data.midi import read_notes
+from liveai.events import NoteOff, NoteOn
+from liveai.live.record import IDLE_GAP_S, MIN_NOTES, Keeper, prune
+
+
+def play(keeper: Keeper, source: str, start: float, n: int) -> float:
+    t = start
+    for i in range(n):
+        keeper.tap(NoteOn(60 + i % 12, 80, t=t, source=source))
+        keeper.tap(NoteOff(60 + i % 12, t=t + 0.2, source=source))
+        t += 0.25
+    return t
+
+
+async def test_each_player_and_each_stretch_of_playing_is_a_file(tmp_path: Path):
+    clock = [0.0]
+    keeper = Keeper(tmp_path, Stats(0.0, 10.0), now=lambda: clock[0], today=lambda: datetime(2026, 12, 7, 21, 0, 0))
+    end = play(keeper, "osc:10.0.0.1:5000", 0.0, 12)
+    play(keeper, "osc:10.0.0.1:5001", end, 4)  # the same host from another port: the same player, one take
+    play(keeper, "session:bob", 0.0, MIN_NOTES - 1)  # too short to keep
+    keeper.today = lambda: datetime(2026, 12, 7, 21, 5, 0)
+    play(keeper, "osc:10.0.0.1:5000", end + IDLE_GAP_S + 1, 10)  # after a pause: a new take
+    await keeper.flush()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["20261207-210000-osc_10.0.0.1.mid", "20261207-210500-osc_10.0.0.1.mid"]
+    first = read_notes(tmp_path / files[0])
+    assert len(first) == 16 and abs(first[0].start) < 1e-3 and abs(first[0].end - 0.2) < 1e-2
+    assert len(read_notes(tmp_path / files[1])) == 10
+    assert keeper.files == 2 and not keeper.takes
+
+
+async def test_a_held_note_ends_with_the_take_and_idle_takes_close(tmp_path: Path):
+    clock = [0.0]
+    keeper = Keeper(tmp_path, Stats(0.0, 10.0), now=lambda: clock[0])
+    play(keeper, "midi:keys", 0.0, MIN_NOTES)
+    keeper.tap(NoteOn(72, 100, t=3.0, source="midi:keys"))  # still held
+    clock[0] = 3.0 + IDLE_GAP_S - 1
+    keeper.close_idle()
+    assert keeper.takes  # not yet a pause
+    clock[0] = 3.0 + IDLE_GAP_S
+    keeper.close_idle()
+    await keeper.flush()
+    (path,) = tmp_path.glob("*.mid")
+    assert [n.pitch for n in read_notes(path)][-1] == 72
+
+
+def test_the_folder_is_bounded_and_only_recorded_takes_go(tmp_path: Path):
+    names = [f"2026120{d}-210000-p.mid" for d in range(1, 6)]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x" * 1000)
+    (tmp_path / "my-song.mid").write_bytes(b"x" * 10_000)  # the player's own: never touched
+    assert prune(tmp_path, max_files=3) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [*names[2:], "my-song.mid"]
+    assert prune(tmp_path, max_files=10, max_mb=2000 / 2**20) == 1  # 3000 bytes of takes, 2000 allowed
+    old = tmp_path / names[3]
+    os.utime(old, (0, 0))
+    assert prune(tmp_path, max_age_days=30) == 1 and not old.exists()
+    assert (tmp_path / "my-song.mid").exists()
+
+
+async def test_a_folder_that_cannot_be_written_is_counted_and_playing_goes_on(tmp_path: Path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    stats = Stats(0.0, 10.0)
+    keeper = Keeper(blocked / "takes", stats)
+    play(keeper, "midi:keys", 0.0, MIN_NOTES)
+    await keeper.flush()
+    assert stats.counters["recorded_failed"] == 1 and keeper.files == 0

@@ -1,0 +1,102 @@
+"""A model switch on a real engine and worker (tiny untrained models): every session
+keeps its notes, none is ended, and each session's model state is primed again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from liveai.behaviours.registry import Registry
+from liveai.config import Config
+from liveai.core.engine import Engine
+from liveai.errors import CommandError
+from liveai.events import NoteOff, NoteOn
+from liveai.live.switch import ModelSwitch
+from liveai.runtime.port import WorkerPort
+from liveai.runtime.stepper import TokenStepper
+from liveai.runtime.worker import Worker
+from fakes import tiny_model
+
+
+async def settle(engine: Engine, seconds: float = 0.2) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        engine.run_due()
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    models = tmp_path / "liveai" / "models"
+    models.mkdir(parents=True)
+    (models / "mine.pt").write_bytes(b"")  # found by name; its weights are built below
+    return models
+
+
+async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeypatch):
+    config = Config()
+    config.server.sessions = "per_source"
+    config.harmonize.by = "continuation"
+    config.budget.harmonize_ms = 1000.0
+    worker = Worker(TokenStepper(tiny_model(), name="gru"))
+    worker.start(warmup_steps=2)
+    try:
+        engine = Engine(config, now=time.monotonic, behaviours=Registry(),
+                        models=WorkerPort(worker, asyncio.get_running_loop()))
+        sent = []
+        engine.output.sinks.append(sent.append)
+        engine.start()
+        players = ("osc:10.0.0.1:1", "osc:10.0.0.2:1")
+        for i, player in enumerate(players):  # each holds a chord: notes and their answers sound
+            for pitch in (60 + i, 64 + i, 67 + i):
+                engine.handle(NoteOn(pitch, 90, t=time.monotonic(), source=player))
+                await settle(engine, 0.05)
+        await settle(engine)
+        sounding = set(engine.output.tracker.sounding)
+        held = {s.key: dict(s.ears._open) for s in engine.sessions}
+        assert len(held) == 2 and all(len(notes) == 3 for notes in held.values())
+        new = tiny_model()
+        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: new)
+        switch = ModelSwitch(config, engine, worker)
+        finished = asyncio.get_running_loop().create_future()
+        count = len(sent)
+        switch.switch("mine", done=finished.set_result)
+        assert await asyncio.wait_for(finished, 10) is True
+        await settle(engine)
+        assert worker.stepper.model is new and switch.current == "mine" and engine.state["model"] == "mine"
+        assert not [e for e in sent[count:] if isinstance(e, NoteOff) or (isinstance(e, NoteOn) and e.velocity == 0)]
+        assert set(engine.output.tracker.sounding) == sounding  # nothing ended, nothing stuck
+        assert {s.key: dict(s.ears._open) for s in engine.sessions} == held  # the listeners still hold them
+        assert worker.stats()["model_gru_sessions"] == 2  # both primed again on the new model
+        for i, player in enumerate(players):  # the keys go up: everything ends, as without a switch
+            for pitch in (60 + i, 64 + i, 67 + i):
+                engine.handle(NoteOff(pitch, t=time.monotonic(), source=player))
+        await settle(engine)
+        assert not engine.output.tracker.sounding
+        assert switch.earlier[-1] == "gru"
+    finally:
+        worker.close()
+
+
+async def test_names_are_confined_and_a_broken_file_leaves_the_model(folder):
+    (folder / "broken.pt").write_bytes(b"not a checkpoint")
+    (folder.parent / "outside.pt").write_bytes(b"")  # a file next to the folder is not the folder's
+    worker = Worker(TokenStepper(tiny_model(), name="gru"))
+    worker.start(warmup_steps=1)
+    try:
+        engine = Engine(Config(), now=time.monotonic, behaviours=Registry())
+        switch = ModelSwitch(Config(), engine, worker)
+        for name in ("../outside", str(folder.parent / "outside"), "../mine", "mine.pt", ".hidden", "nosuch", "vae", "harmony"):
+            with pytest.raises(CommandError) as refused:
+                switch.switch(name)
+            assert refused.value.code == "bad_value", name
+        finished = asyncio.get_running_loop().create_future()
+        switch.switch("broken", done=finished.set_result)
+        assert await asyncio.wait_for(finished, 10) is False
+        assert switch.current == "gru" and worker.stepper.model is not None and not switch.earlier
+    finally:
+        worker.close()
