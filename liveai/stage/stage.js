@@ -23,6 +23,7 @@ const stage = {
   errors: [],            // error frames (bounded)
   replies: [],
   socket: null,
+  heard: -Infinity,      // the server time of the latest note announced
 };
 window.stage = stage;
 
@@ -72,17 +73,20 @@ function handle(item) {
       if (stage.offset === null || offset > stage.offset) stage.offset = offset;
       break;
     }
-    case "hello":
+    case "hello": {  // on each (re)connect: the recent notes and the plan, from scratch
       stage.setup = item.setup;
-      roll.plan = [];
+      roll.clear();
+      const heard = stage.heard;  // what was announced before a reconnect is drawn, not said again
       for (const [name, value] of Object.entries(item.state)) setState(name, value);
-      for (const note of item.notes) handle(note);
+      for (const note of item.notes) if (note.t > heard) handle(note); else roll.note(note);
       for (const p of item.plan) roll.planned(p);
       showSetup(item.setup);
       break;
+    }
     case "note": {
       roll.note(item);
       if (item.v > 0) {
+        stage.heard = Math.max(stage.heard, item.t);
         const text = `${item.who === "player" ? "you" : "liveai"} ${pitchName(item.p)} (${item.p})`;
         stage.recent.push(text);
         if (stage.recent.length > RECENT) stage.recent.shift();

@@ -184,6 +184,25 @@ def test_a_key_lets_go_of_the_pitch_it_sounded(start_server, open_stage):
     assert peer.status()["sounding_notes"] == 0 and stage.errors == []
 
 
+def test_a_reconnect_neither_draws_nor_announces_the_recent_notes_twice(start_server, open_stage):
+    server, peer = start_server("server.mode=thru")
+    stage = open_stage(server.web_port)
+    for pitch in (60, 64):
+        peer.send("/liveai/note", pitch, 100)
+        stage.wait(f"document.getElementById('live').textContent.includes('({pitch})')")
+        peer.send("/liveai/note", pitch, 0)
+    stage.wait("stage.roll.open.size === 0")
+    before = stage.js("[stage.roll.notes.length, document.getElementById('live').children.length]")
+    stage.js("() => { const was = stage.socket; was.addEventListener('close', () => { window.cut = true; }); "
+             "was.close(); }")
+    stage.wait("window.cut === true && stage.socket.readyState === 1 && stage.offset !== null")
+    time.sleep(0.3)  # the hello has been read (it comes first, with the recent notes)
+    assert stage.js("[stage.roll.notes.length, document.getElementById('live').children.length]") == before
+    peer.send("/liveai/note", 67, 100)  # and what comes after is said
+    stage.wait("document.getElementById('live').textContent.includes('(67)')")
+    assert stage.errors == []
+
+
 def test_beyond_loopback_the_page_carries_its_token(start_server, open_stage):
     server, peer = start_server('web.host="0.0.0.0"', 'web.token="stage-secret"')
     stage = open_stage(server.web_port, "?token=stage-secret")  # controls (GET /) and the websocket need it
