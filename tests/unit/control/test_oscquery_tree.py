@@ -150,20 +150,23 @@ def test_the_tree_built_once_shows_what_a_fresh_build_would(table, monkeypatch):
     """GET and LISTEN read a tree built at start (a build per request starved the music);
     its values are filled in per request."""
     space = oscquery.AddressSpace(table.carried_by(OSC), table.engine.state)
-    fresh = oscquery.tree
+    build = oscquery.tree
     monkeypatch.setattr(oscquery, "tree", lambda *a: pytest.fail("the tree was built again"))
-    tree_of = lambda table: fresh(table.carried_by(OSC), table.engine.state)  # noqa: E731
+
+    def fresh() -> dict[str, Any]:
+        return build(table.carried_by(OSC), table.engine.state)
+
     engine = table.engine
     engine.set_value("temperature", 1.5)
     engine.set_key("A", "dorian")
     engine.set_register(40, 80)
     engine.set_mode("thru")
-    assert space.node("/") == tree_of(table)
-    assert space.node("/liveai/key/") == oscquery.find(tree_of(table), "/liveai/key")
+    assert space.node("/") == fresh()
+    assert space.node("/liveai/key/") == oscquery.find(fresh(), "/liveai/key")
     assert space.node("/liveai/nothing") is None
     engine.set_value("temperature", 0.5)
     assert space.node("/liveai/temperature")["VALUE"] == [0.5]
-    assert space.types == oscquery.state_types(tree_of(table))
+    assert space.types == oscquery.state_types(fresh())
 
 
 def test_clipmode_is_a_string_per_argument_wherever_there_is_a_range(table):
