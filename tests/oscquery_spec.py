@@ -75,9 +75,9 @@ def _form(form: dict[str, Any], path: str) -> list[str]:
             found.append(f"{path}: VALUE {value!r} is not among its VALS")
         if value is not None and "MIN" in rng and not rng["MIN"] <= value <= rng["MAX"]:
             found.append(f"{path}: VALUE {value!r} is outside its RANGE")
-    for mode in form.get("CLIPMODE", []):
-        if mode not in (None, "none", "low", "high", "both"):
-            found.append(f"{path}: CLIPMODE {mode!r}")
+    for mode in form.get("CLIPMODE", []):  # one per argument: checked with VALUE and RANGE above
+        if mode not in ("none", "low", "high", "both"):
+            found.append(f"{path}: CLIPMODE {mode!r} is not one of the spec's strings")
     return found
 
 

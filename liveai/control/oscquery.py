@@ -84,8 +84,8 @@ def _form(params: tuple[Param, ...], state: tuple[str, ...]) -> dict[str, Any]:
     ranges = [_range(p, state[i] if i < len(state) else None) for i, p in enumerate(params)]
     if any(r is not None for r in ranges):
         form["RANGE"] = ranges
-    if any(p.range is not None for p in params):
-        form["CLIPMODE"] = [None if p.range is None else "both" if p.range.clamp else "none" for p in params]
+    if any(r is not None for r in ranges):  # a value outside VALS is refused: "none" too
+        form["CLIPMODE"] = ["both" if p.range is not None and p.range.clamp else "none" for p in params]
     return form
 
 
@@ -120,7 +120,7 @@ def method(command: Command, state: Mapping[str, Any]) -> dict[str, Any]:
 def read_only(address: str, state: Mapping[str, Any]) -> dict[str, Any]:
     name, text = READ_ONLY[address]
     return {"FULL_PATH": address, "ACCESS": 1, "DESCRIPTION": text, "TYPE": "i",
-            "RANGE": [{"MIN": 0, "MAX": 1}], "VALUE": [int(state[name])]}
+            "RANGE": [{"MIN": 0, "MAX": 1}], "CLIPMODE": ["none"], "VALUE": [int(state[name])]}
 
 
 def tree(commands: Iterable[Command], state: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,6 +180,38 @@ def state_types(root: dict[str, Any]) -> dict[str, str]:
 def showing(name: str) -> list[str]:
     """The addresses that show a piece of state (a changed `scale` shows at /liveai/key)."""
     return [a for a in [*STATE_AT, *READ_ONLY] if name in listenable(a)]
+
+
+class AddressSpace:
+    """The tree built once (the command table is fixed while liveai runs), its VALUEs
+    filled from the state when asked: a GET or a LISTEN costs a look-up, not a build."""
+
+    def __init__(self, commands: Iterable[Command], state: Mapping[str, Any]) -> None:
+        self.state = state
+        self.root = tree(commands, state)
+        self.nodes = {node["FULL_PATH"]: node for node in _walk(self.root)}
+        self.types = state_types(self.root)  # what a LISTEN streams
+
+    def node(self, path: str) -> dict[str, Any] | None:
+        """The node at an OSC path as `find` reads it, its values (and those below it) current."""
+        node = self.nodes.get(normal(path))
+        if node is not None:
+            for address in self.types:
+                self.nodes[address]["VALUE"] = self.value(address)
+        return node
+
+    def value(self, address: str) -> list[Any]:
+        """The current VALUE of an address that shows state."""
+        return cast(self.types[address], (self.state[name] for name in listenable(address)))
+
+
+def normal(path: str) -> str:
+    """An OSC path as a FULL_PATH: "/liveai/morph/" and "//liveai/morph" are "/liveai/morph"."""
+    return "/" + "/".join(filter(None, path.split("/")))
+
+
+def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node, *(n for child in node.get("CONTENTS", {}).values() for n in _walk(child))]
 
 
 def host_info(name: str, osc_ip: str, osc_port: int, ws_ip: str, ws_port: int) -> dict[str, Any]:

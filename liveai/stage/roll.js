@@ -27,6 +27,7 @@ class Roll {
     this.players = new Map(); // player -> shade index
     this.seenLow = 128; this.seenHigh = -1;  // the outermost pitches drawn so far
     this.low = 36; this.high = 96;  // set by layout(): a fixed range for the width, wider only for a note outside it
+    this.xs = null;           // {w, low, high, at}: x and width per pitch, worked out in layout()
     this.dirty = true;
     this.drawn = 0;           // frames drawn (for tests and the curious)
     new ResizeObserver(() => { this.dirty = true; }).observe(canvas);
@@ -93,6 +94,13 @@ class Roll {
     return i >= 0;
   }
 
+  clear() {  // a reconnect: the hello brings the recent notes and the plan again
+    this.notes = [];
+    this.open.clear();
+    this.plan = [];
+    this.dirty = true;
+  }
+
   silence(t) {  // a panic or stop: whatever is held ends now, the plan is gone
     for (const n of this.open.values()) n.off = t;
     this.open.clear();
@@ -112,18 +120,29 @@ class Roll {
     const keysH = Math.max(40, Math.min(110, h * 0.16));
     const rollH = h - keysH;
     const pps = rollH / (FUTURE_S + PAST_S);
+    this.spans(w);
     return {dpr, w, h, keysH, top: rollH, nowY: FUTURE_S * pps, pps};
   }
 
-  // x span of a pitch: white keys share the width; a black key sits across a boundary.
-  span(p, w) {
+  // x span of every pitch, once per width and range (not per note per frame: 2,000 notes at
+  // 60 fps on a tablet): white keys share the width; a black key sits across a boundary.
+  spans(w) {
+    const xs = this.xs;
+    if (xs && xs.w === w && xs.low === this.low && xs.high === this.high) return;
     let whites = 0;
     for (let q = this.low; q <= this.high; q++) if (!BLACK.has(q % 12)) whites++;
-    const kw = w / whites;
+    const kw = w / whites, at = [];
     let before = 0;
-    for (let q = this.low; q < p; q++) if (!BLACK.has(q % 12)) before++;
-    if (BLACK.has(p % 12)) return [before * kw - kw * 0.3, kw * 0.6];
-    return [before * kw, kw];
+    for (let q = 0; q < 128; q++) {
+      at.push(BLACK.has(q % 12) ? [before * kw - kw * 0.3, kw * 0.6] : [before * kw, kw]);
+      if (q >= this.low && !BLACK.has(q % 12)) before++;
+    }
+    this.xs = {w, low: this.low, high: this.high, at};
+  }
+
+  span(p, w) {
+    this.spans(w);
+    return this.xs.at[p];
   }
 
   y(t, g, now) { return g.nowY + (now - t) * g.pps; }

@@ -23,6 +23,7 @@ const stage = {
   errors: [],            // error frames (bounded)
   replies: [],
   socket: null,
+  heard: -Infinity,      // the server time of the latest note announced
 };
 window.stage = stage;
 
@@ -72,17 +73,20 @@ function handle(item) {
       if (stage.offset === null || offset > stage.offset) stage.offset = offset;
       break;
     }
-    case "hello":
+    case "hello": {  // on each (re)connect: the recent notes and the plan, from scratch
       stage.setup = item.setup;
-      roll.plan = [];
+      roll.clear();
+      const heard = stage.heard;  // what was announced before a reconnect is drawn, not said again
       for (const [name, value] of Object.entries(item.state)) setState(name, value);
-      for (const note of item.notes) handle(note);
+      for (const note of item.notes) if (note.t > heard) handle(note); else roll.note(note);
       for (const p of item.plan) roll.planned(p);
       showSetup(item.setup);
       break;
+    }
     case "note": {
       roll.note(item);
       if (item.v > 0) {
+        stage.heard = Math.max(stage.heard, item.t);
         const text = `${item.who === "player" ? "you" : "liveai"} ${pitchName(item.p)} (${item.p})`;
         stage.recent.push(text);
         if (stage.recent.length > RECENT) stage.recent.shift();
@@ -233,23 +237,31 @@ function frame() {
 
 // -- playing from the browser ----------------------------------------------------------------------
 let octave = 4;
-const down = new Set();
+const down = new Map();  // key -> the pitch it sounded: let go as it sounded, whatever changed since
 
-function key(event, on) {
+function press(event) {
   if (!$("keys-on").checked || event.ctrlKey || event.metaKey || event.altKey) return;
   if (event.target.closest && event.target.closest("input[type=text], input[type=number], select")) return;
   const k = event.key.toLowerCase();
-  if (on && (k === "z" || k === "x")) {
+  if (k === "z" || k === "x") {
     octave = Math.max(0, Math.min(8, octave + (k === "x" ? 1 : -1)));
     $("octave").textContent = `C${octave}`;
     return;
   }
   const i = KEYS.indexOf(k);
-  if (i < 0) return;
+  if (i < 0 || down.has(k)) return;
   const pitch = 12 * (octave + 1) + i;
-  if (on && !down.has(k)) { down.add(k); send("/liveai/note", [pitch, 96, 1]); }
-  if (!on && down.has(k)) { down.delete(k); send("/liveai/note", [pitch, 0, 1]); }
+  down.set(k, pitch);
+  send("/liveai/note", [pitch, 96, 1]);
 }
+
+function release(k) {  // always: a modifier or the "on" box changed while held must not leave it ringing
+  if (!down.has(k)) return;
+  send("/liveai/note", [down.get(k), 0, 1]);
+  down.delete(k);
+}
+
+const releaseAll = () => { for (const k of [...down.keys()]) release(k); };
 
 async function useMidi() {
   if (!navigator.requestMIDIAccess) { $("midi-state").textContent = "this browser has no Web MIDI"; return; }
@@ -274,9 +286,10 @@ async function useMidi() {
   }
 }
 
-addEventListener("keydown", event => { if (!event.repeat) key(event, true); });
-addEventListener("keyup", event => key(event, false));
-addEventListener("blur", () => { for (const k of [...down]) key({key: k, target: document.body}, false); });
+addEventListener("keydown", event => { if (!event.repeat) press(event); });
+addEventListener("keyup", event => release(event.key.toLowerCase()));
+addEventListener("blur", releaseAll);  // the key-up goes to another window
+document.addEventListener("visibilitychange", () => { if (document.hidden) releaseAll(); });
 $("midi").addEventListener("click", useMidi);
 
 connect();

@@ -1,5 +1,5 @@
 """mDNS advertising (python-zeroconf's async API): `_oscjson._tcp` on the web port and
-`_osc._udp` on the OSC port, which is how TouchDesigner, Max, ossia score and
+`_osc._udp` on the OSC port (when OSC listens beyond loopback), which is how TouchDesigner, Max, ossia score and
 python-oscquery find an OSCQuery server on the network.
 
 Registering probes the network for a few seconds: it runs as a task of its own, and a
@@ -45,12 +45,12 @@ class Advertiser:
         self.services: list[ServiceInfo] = []
         self._task: asyncio.Task[None] | None = None
 
-    def start(self, host: str, web_port: int, osc_port: int) -> None:
-        """Advertise both services, in a task of its own."""
+    def start(self, host: str, web_port: int, osc_port: int | None) -> None:
+        """Advertise OSCQuery, and OSC unless `osc_port` is None, in a task of its own."""
         self._task = asyncio.get_running_loop().create_task(self._register(host, web_port, osc_port),
                                                             name="mdns")
 
-    async def _register(self, host: str, web_port: int, osc_port: int) -> None:
+    async def _register(self, host: str, web_port: int, osc_port: int | None) -> None:
         try:
             ips = await asyncio.to_thread(addresses, host)  # a name may need a DNS lookup
             loopback = all(ipaddress.ip_address(ip).is_loopback for ip in ips)
@@ -60,14 +60,15 @@ class Advertiser:
             name = f"liveai on {socket.gethostname()}"[:63 - len(OSCQUERY_TYPE)]
             server = f"{socket.gethostname()}.local."
             packed = [socket.inet_aton(ip) for ip in ips]
-            for kind, port in ((OSCQUERY_TYPE, web_port), (OSC_TYPE, osc_port)):
+            services = [(OSCQUERY_TYPE, web_port)] + ([(OSC_TYPE, osc_port)] if osc_port is not None else [])
+            for kind, port in services:
                 info = ServiceInfo(kind, f"{name}.{kind}", port=port, addresses=packed, server=server,
                                    properties={"txtvers": "1"})
                 registered = await self.zeroconf.async_register_service(info, allow_name_change=True)
                 await registered  # probed and announced
                 self.services.append(info)
-            log.info("mDNS: advertising %r as %s (port %d) and %s (port %d) on %s", name, OSCQUERY_TYPE,
-                     web_port, OSC_TYPE, osc_port, ", ".join(ips))
+            log.info("mDNS: advertising %r as %s on %s", name,
+                     " and ".join(f"{kind} (port {port})" for kind, port in services), ", ".join(ips))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # no network, a name clash, no multicast: liveai plays on, unadvertised

@@ -5,7 +5,9 @@ table), `/liveai/...` one node, `?ATTRIBUTE` one attribute, `?HOST_INFO` where O
 A browser asking `/` for HTML is sent to the stage page (/view).
 
 The websocket on `/`: text frames `{"COMMAND": "LISTEN"|"IGNORE", "DATA": path}`; a
-listened value streams as a binary OSC message whenever it changes, from anywhere.
+listened value is sent at once, then streams as a binary OSC message whenever it changes,
+from anywhere (values changed within one tick: one frame each, the latest per address).
+A LISTEN on a node without a value (a write-only command) is accepted; nothing streams.
 Binary frames are OSC packets taken as commands exactly as datagrams are (`OscInput`:
 the same limits, counters and rate-limited `/liveai/error` answers, back on the socket).
 Every answer on the socket is OSC, bad JSON too (`/liveai/error malformed ...`).
@@ -13,14 +15,14 @@ Every answer on the socket is OSC, bad JSON too (`/liveai/error malformed ...`).
 Beyond loopback, a tool that sends no `Origin` (TouchDesigner, Max, ossia: not a browser
 page) reads the tree and LISTENs without the token; its commands need the token unless
 OSC itself listens beyond loopback (then anyone on the network may send them over UDP).
-A browser always sends `Origin`, so a page needs the token for everything.
+A browser sends `Origin` on cross-origin requests and every websocket, so a page's
+websocket needs the token.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import struct
 import time
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -42,19 +44,16 @@ from .web_guard import is_loopback
 log = logging.getLogger(__name__)
 
 Item = tuple[str | None, bytes]  # (the listened address a value replaces, or None; an OSC message)
-_IMMEDIATELY = struct.pack(">Q", 1)
 
 
-def pack(items: list[Item]) -> bytes:
-    """One frame: the message, or a bundle of them, only the latest value of each address."""
+def pack(items: list[Item]) -> list[bytes]:
+    """The frames of one tick, a message each (a tool reads messages, not bundles): every
+    answer, and only the latest value of each listened address."""
     latest: dict[Any, bytes] = {}
     for n, (address, data) in enumerate(items):
         latest.pop(address or n, None)
         latest[address or n] = data  # moved to the end: values keep the order of their last change
-    messages = list(latest.values())
-    if len(messages) == 1:
-        return messages[0]
-    return b"#bundle\x00" + _IMMEDIATELY + b"".join(struct.pack(">i", len(m)) + m for m in messages)
+    return list(latest.values())
 
 
 def _is_oscquery(request: web.Request) -> bool:
@@ -66,7 +65,7 @@ def public(request: web.Request) -> bool:
     return request.method in ("GET", "HEAD") and "Origin" not in request.headers and _is_oscquery(request)
 
 
-class Peer:
+class Listener:
     """One websocket client: what it listens to, and its answers (core.commands.Replies)."""
 
     def __init__(self, client: Client, part: OscQuery, may_command: bool) -> None:
@@ -101,13 +100,10 @@ class OscQuery:
         self.state: Mapping[str, Any] = table.engine.state
         self.input = OscInput(osc, table, table.engine.stats, "websocket", log)
         table.engine.on_panic.append(self.input.panic)  # timetagged bundles from the socket still waiting
-        self.peers: set[Peer] = set()
+        self.listeners: set[Listener] = set()
         self.web: WebTransport | None = None
         self.mdns = Advertiser(table.engine.stats)
-        self._types = oscquery.state_types(self._tree())  # the addresses a LISTEN may ask for
-
-    def _tree(self) -> dict[str, Any]:
-        return oscquery.tree(self.table.carried_by(OSC), self.state)
+        self.space = oscquery.AddressSpace(table.carried_by(OSC), self.state)
 
     # -- the web port ---------------------------------------------------------------------
     def mount(self, app: web.Application, web_transport: WebTransport) -> None:
@@ -125,8 +121,8 @@ class OscQuery:
         config = self.web.config
         wanted = config.zeroconf == "on" or (config.zeroconf == "auto" and not self.web.guard.loopback)
         port = self.osc_port()
-        if wanted and port is not None:
-            self.mdns.start(config.host, self.web.port, port)
+        if wanted and port is not None:  # OSC on loopback: no one else could reach it
+            self.mdns.start(config.host, self.web.port, None if is_loopback(self.osc.host) else port)
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
         if request.path == "/" and request.headers.get("Upgrade", "").lower() == "websocket":
@@ -137,7 +133,7 @@ class OscQuery:
         accept = request.headers.get("Accept", "")
         if request.path == "/" and not asked and "text/html" in accept and "application/json" not in accept:
             raise web.HTTPFound(request.rel_url.with_path("/view"))  # a browser: the stage page (token kept)
-        node = oscquery.find(self._tree(), request.path)
+        node = self.space.node(request.path)
         if node is None:
             return web.json_response({"error": f"no OSC node at {request.path[:200]}"}, status=404)
         if not asked:
@@ -169,29 +165,28 @@ class OscQuery:
         guard = self.web.guard
         had_token = guard.refusal(request.headers, request.query) is None
         may_command = had_token or not is_loopback(self.osc.host)
-        peer: Peer | None = None
+        listener: Listener | None = None
+
+        def opened(client: Client) -> Callable[[], None]:
+            nonlocal listener
+            listener = joined = Listener(client, self, may_command)
+            self.listeners.add(joined)
+            return lambda: self.listeners.discard(joined)
 
         def receive(client: Client, frame: str | bytes) -> None:
-            nonlocal peer
-            if peer is None or peer.client is not client:
-                peer = Peer(client, self, may_command)
-                self.peers.add(peer)
-            self._receive(peer, frame, request)
+            assert listener is not None  # opened before any frame
+            self._receive(listener, frame, request)
 
-        try:
-            return await self.web.websocket(request, pack, receive)
-        finally:
-            if peer is not None:
-                self.peers.discard(peer)
+        return await self.web.websocket(request, pack, receive, on_open=opened)
 
-    def _receive(self, peer: Peer, frame: str | bytes, http: web.Request) -> None:
+    def _receive(self, listener: Listener, frame: str | bytes, http: web.Request) -> None:
         host, port = (http.remote or "?"), 0
         if http.transport is not None:
             peername = http.transport.get_extra_info("peername")
             port = int(peername[1]) if peername else 0
-        request = Request(f"ws:{host}:{port}", time.monotonic(), peer, host, port)
+        request = Request(f"ws:{host}:{port}", time.monotonic(), listener, host, port)
         if isinstance(frame, bytes):
-            if peer.may_command:
+            if listener.may_command:
                 self.input.receive(frame, request)
             else:
                 self.input.refuse("forbidden", "commands on this websocket need the token (web.token)", request)
@@ -201,33 +196,31 @@ class OscQuery:
             command, path = message["COMMAND"], message["DATA"]
             if not isinstance(path, str):
                 raise TypeError("DATA is not a path")
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:  # "[[[[..." is too deep
             self.input.refuse("malformed", f"a text frame is JSON {{\"COMMAND\": ..., \"DATA\": path}}: {exc}",
                               request)
             return
         if command == "IGNORE":
-            peer.listening.discard(path)
+            listener.listening.discard(oscquery.normal(path))
         elif command != "LISTEN":
             self.input.refuse("unknown_command", f"unknown COMMAND {str(command)[:40]!r} (LISTEN, IGNORE)", request)
-        elif oscquery.find(self._tree(), path) is None:
+        elif (address := oscquery.normal(path)) not in self.space.nodes:
             self.input.refuse("unknown_address", f"LISTEN: no OSC node at {str(path)[:200]}", request)
-        elif path not in self._types:
-            self.input.refuse("bad_value", f"LISTEN: {path} has no value to stream (ACCESS 2)", request)
-        else:
-            peer.listening.add(path)
+        elif address in self.space.types:  # a node without a value: accepted, nothing streams
+            listener.listening.add(address)
+            listener.client.push((address, encode(address, *self.space.value(address))))  # now, then changes
 
     def send(self, event: Event) -> None:
-        """A changed state value goes to every peer listening to an address showing it."""
-        if not isinstance(event, StateChanged) or not self.peers:
+        """A changed state value goes to every listener listening to an address showing it."""
+        if not isinstance(event, StateChanged) or not self.listeners:
             return
         for address in oscquery.showing(event.name):
-            listeners = [peer for peer in self.peers if address in peer.listening]
-            if not listeners:
+            hearing = [listener for listener in self.listeners if address in listener.listening]
+            if not hearing:
                 continue
-            names = oscquery.listenable(address)
-            data = encode(address, *oscquery.cast(self._types[address], (self.state[n] for n in names)))
-            for peer in listeners:
-                peer.client.push((address, data))
+            data = encode(address, *self.space.value(address))
+            for listener in hearing:
+                listener.client.push((address, data))
 
     def report(self) -> dict[str, Any]:
-        return {"oscquery_listeners": sum(len(peer.listening) for peer in self.peers), **self.mdns.report()}
+        return {"oscquery_listeners": sum(len(listener.listening) for listener in self.listeners), **self.mdns.report()}

@@ -96,19 +96,26 @@ def test_every_served_node_keeps_the_spec_and_the_status_codes_are_the_specs(sta
     assert (page.status_code, page.headers["Location"]) == (302, "/view")
 
 
-async def test_a_listened_value_streams_when_changed_over_udp_until_ignored(start_server):
+async def frames(ws: aiohttp.ClientWebSocketResponse, count: int) -> list[list[tuple[str, list[Any]]]]:
+    """The messages of the next `count` frames."""
+    return [messages((await ws.receive(timeout=5)).data) for _ in range(count)]
+
+
+async def test_a_listened_value_comes_at_once_then_streams_when_changed_over_udp_until_ignored(start_server):
     server, peer = start_server()
     async with aiohttp.ClientSession() as session, session.ws_connect(base(server) + "/") as ws:
+        temperature = requests.get(base(server) + LISTENED, timeout=5).json()["VALUE"]
         await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": LISTENED}))
+        assert await frames(ws, 1) == [[(LISTENED, temperature)]]  # the value now, one message a frame
         await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": "/liveai/mode"}))
-        await asyncio.sleep(0.2)  # the LISTENs are in before the change
+        assert (await frames(ws, 1))[0][0][0] == "/liveai/mode"
         peer.send(LISTENED, 1.25)
         assert await next_message(ws, LISTENED) == [1.25]
         peer.send("/liveai/mode", "thru")
         assert await next_message(ws, "/liveai/mode") == ["thru"]
         for path in ("/liveai/key", "/liveai/out/playing"):  # two arguments; read-only state
             await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": path}))
-        await asyncio.sleep(0.2)
+        assert await frames(ws, 2) == [[("/liveai/key", ["C", "major"])], [("/liveai/out/playing", [0])]]
         peer.send("/liveai/key", "Am")
         assert await next_message(ws, "/liveai/key") == ["A", "minor"]
         peer.send("/liveai/play")
@@ -120,6 +127,25 @@ async def test_a_listened_value_streams_when_changed_over_udp_until_ignored(star
         peer.send("/liveai/mode", "harmonize")
         frame = await ws.receive(timeout=5)  # the next frame holds the mode only
         assert messages(frame.data) == [("/liveai/mode", ["harmonize"])]
+        peer.send("/liveai/tempo", 100.0)  # two values within one tick: two frames, not a bundle
+        peer.send("/liveai/key", "D", "dorian")
+        await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": "/liveai/tempo"}))
+        got = await frames(ws, 2)
+        assert sorted(got) == [[("/liveai/key", ["D", "dorian"])], [("/liveai/tempo", [100.0])]]
+
+
+async def test_a_flood_of_listen_and_ignore_leaves_ping_answered(start_server):
+    """LISTEN and IGNORE cost a look-up: 2,000 of them on one socket do not starve the music."""
+    server, peer = start_server()
+    async with aiohttp.ClientSession() as session, session.ws_connect(base(server) + "/") as ws:
+        for n in range(1000):
+            for command in ("LISTEN", "IGNORE"):
+                await ws.send_str(json.dumps({"COMMAND": command, "DATA": "/liveai/key" if n % 2 else LISTENED}))
+        peer.send("/liveai/ping", "udp")
+        assert await asyncio.to_thread(peer.expect, "/liveai/pong", 10.0) == ["udp"]
+        await ws.send_bytes(osc_message("/liveai/ping", "ws"))
+        assert await next_message(ws, "/liveai/pong", timeout=10) == ["ws"]
+    assert (await asyncio.to_thread(status_of, peer))["internal_errors"] == 0
 
 
 async def test_binary_frames_are_osc_commands_and_bad_frames_are_answered_not_fatal(start_server):
@@ -139,16 +165,18 @@ async def test_binary_frames_are_osc_commands_and_bad_frames_are_answered_not_fa
         for text, code in [("{", "malformed"), ('{"COMMAND": "IGNORE", "DATA": [1]}', "malformed"),
                            ('{"COMMAND": "SING", "DATA": "/"}', "unknown_command"),
                            ('{"COMMAND": "LISTEN", "DATA": "/nope"}', "unknown_address"),
-                           ('{"COMMAND": "LISTEN", "DATA": "/liveai/note"}', "bad_value")]:
+                           ("[" * 5000, "malformed")]:  # too deep for the JSON parser
             await ws.send_str(text)
             assert (await next_message(ws, "/liveai/error"))[0] == code
+        await ws.send_str('{"COMMAND": "LISTEN", "DATA": "/liveai/note"}')  # no value: accepted, nothing streams
         await ws.send_bytes(osc_message("/liveai/ping", "still here"))
-        assert await next_message(ws, "/liveai/pong") == ["still here"]
+        assert await frames(ws, 1) == [[("/liveai/pong", ["still here"])]]
         assert not ws.closed
     peer.send("/liveai/status")
     status = peer.expect("/liveai/status")
     counters = dict(zip(status[::2], status[1::2]))
-    assert counters["malformed"] == 3 and counters["internal_errors"] == 0 and counters["unknown_command"] == 1 and counters["bad_args"] == 1
+    assert counters["malformed"] == 4 and counters["internal_errors"] == 0 and counters["unknown_command"] == 1 and counters["bad_args"] == 1
+    assert counters.get("bad_value", 0) == 0  # a LISTEN to a node without a value is no error
 
 
 
@@ -201,7 +229,7 @@ def status_of(peer: Any) -> dict[str, Any]:
 
 
 async def test_zeroconf_on_advertises_both_services_and_python_oscquery_finds_liveai(start_server):
-    server, peer = start_server('web.zeroconf="on"')
+    server, peer = start_server('web.zeroconf="on"', 'osc.host="0.0.0.0"')
     found = await browse(["127.0.0.1"], server.web_port, 15)
     assert set(found) == {OSCQUERY_TYPE, OSC_TYPE}, server.log()
     assert found[OSC_TYPE].port == peer.server[1]
@@ -211,6 +239,13 @@ async def test_zeroconf_on_advertises_both_services_and_python_oscquery_finds_li
     peer.send(LISTENED, 1.25)
     await asyncio.to_thread(peer.expect, "/liveai/out/temperature")
     assert (await asyncio.to_thread(client.query_node, LISTENED)).value == [1.25]
+
+
+async def test_osc_on_loopback_is_not_advertised(start_server):
+    """OSC on 127.0.0.1 (the default) cannot be reached from elsewhere: only OSCQuery is advertised."""
+    server, peer = start_server('web.zeroconf="on"')
+    found = await browse(["127.0.0.1"], server.web_port, 15)
+    assert set(found) == {OSCQUERY_TYPE}, server.log()
 
 
 async def test_on_loopback_auto_advertises_nothing(start_server):

@@ -165,6 +165,44 @@ def test_the_computer_keys_play_liveai(start_server, open_stage):
     assert stage.errors == []
 
 
+def test_a_key_lets_go_of_the_pitch_it_sounded(start_server, open_stage):
+    """Hold A, go up an octave, hold Ctrl, let A go: the C4 it sounded stops (it rang for good)."""
+    server, peer = start_server("server.mode=thru")
+    stage = open_stage(server.web_port)
+    stage.page.keyboard.down("a")
+    assert peer.expect("/liveai/out/note") == [60, 96, 1]
+    stage.page.keyboard.press("x")
+    stage.page.keyboard.down("Control")
+    stage.page.keyboard.up("a")
+    assert peer.expect("/liveai/out/note") == [60, 0, 1]
+    stage.page.keyboard.up("Control")
+    stage.page.keyboard.down("s")  # held while the tab is hidden: let go
+    assert peer.expect("/liveai/out/note") == [74, 96, 1]
+    stage.js("Object.defineProperty(document, 'hidden', {value: true}); "
+             "document.dispatchEvent(new Event('visibilitychange'))")
+    assert peer.expect("/liveai/out/note") == [74, 0, 1]
+    assert peer.status()["sounding_notes"] == 0 and stage.errors == []
+
+
+def test_a_reconnect_neither_draws_nor_announces_the_recent_notes_twice(start_server, open_stage):
+    server, peer = start_server("server.mode=thru")
+    stage = open_stage(server.web_port)
+    for pitch in (60, 64):
+        peer.send("/liveai/note", pitch, 100)
+        stage.wait(f"document.getElementById('live').textContent.includes('({pitch})')")
+        peer.send("/liveai/note", pitch, 0)
+    stage.wait("stage.roll.open.size === 0")
+    before = stage.js("[stage.roll.notes.length, document.getElementById('live').children.length]")
+    stage.js("() => { const was = stage.socket; was.addEventListener('close', () => { window.cut = true; }); "
+             "was.close(); }")
+    stage.wait("window.cut === true && stage.socket.readyState === 1 && stage.offset !== null")
+    time.sleep(0.3)  # the hello has been read (it comes first, with the recent notes)
+    assert stage.js("[stage.roll.notes.length, document.getElementById('live').children.length]") == before
+    peer.send("/liveai/note", 67, 100)  # and what comes after is said
+    stage.wait("document.getElementById('live').textContent.includes('(67)')")
+    assert stage.errors == []
+
+
 def test_beyond_loopback_the_page_carries_its_token(start_server, open_stage):
     server, peer = start_server('web.host="0.0.0.0"', 'web.token="stage-secret"')
     stage = open_stage(server.web_port, "?token=stage-secret")  # controls (GET /) and the websocket need it

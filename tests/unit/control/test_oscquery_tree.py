@@ -144,3 +144,38 @@ def test_the_listenable_addresses_and_their_types(table):
         "/liveai/mode": "s", "/liveai/temperature": "f", "/liveai/tempo": "f", "/liveai/density": "f",
         "/liveai/morph": "f", "/liveai/key": "ss", "/liveai/register": "ii", "/liveai/out/playing": "i",
         "/liveai/out/panicked": "i"}
+
+
+def test_the_tree_built_once_shows_what_a_fresh_build_would(table, monkeypatch):
+    """GET and LISTEN read a tree built at start (a build per request starved the music);
+    its values are filled in per request."""
+    space = oscquery.AddressSpace(table.carried_by(OSC), table.engine.state)
+    build = oscquery.tree
+    monkeypatch.setattr(oscquery, "tree", lambda *a: pytest.fail("the tree was built again"))
+
+    def fresh() -> dict[str, Any]:
+        return build(table.carried_by(OSC), table.engine.state)
+
+    engine = table.engine
+    engine.set_value("temperature", 1.5)
+    engine.set_key("A", "dorian")
+    engine.set_register(40, 80)
+    engine.set_mode("thru")
+    assert space.node("/") == fresh()
+    assert space.node("/liveai/key/") == oscquery.find(fresh(), "/liveai/key")
+    assert space.node("/liveai/nothing") is None
+    engine.set_value("temperature", 0.5)
+    assert space.node("/liveai/temperature")["VALUE"] == [0.5]
+    assert space.types == oscquery.state_types(fresh())
+
+
+def test_clipmode_is_a_string_per_argument_wherever_there_is_a_range(table):
+    root = tree_of(table)
+    assert oscquery.find(root, "/liveai/mode")["CLIPMODE"] == ["none"]  # VALS: refused outside
+    assert oscquery.find(root, "/liveai/key")["CLIPMODE"] == ["none", "none"]
+    assert oscquery.find(root, "/liveai/temperature")["CLIPMODE"] == ["both"]
+    for node in walk(root):
+        for form in [node, *node.get("OVERLOADS", [])]:
+            if "RANGE" in form:
+                assert len(form["CLIPMODE"]) == len(form["TYPE"])
+                assert set(form["CLIPMODE"]) <= {"none", "low", "high", "both"}, node["FULL_PATH"]

@@ -20,15 +20,15 @@ def decoded(frame: bytes) -> list[tuple[str, list[object]]]:
     return [(m.message.address, list(m.message.params)) for m in OscPacket(frame).messages]
 
 
-def test_one_item_is_one_message_and_more_are_a_bundle_with_each_values_latest():
-    assert pack([("/liveai/tempo", encode("/liveai/tempo", 120.0))]) == encode("/liveai/tempo", 120.0)
-    frame = pack([("/liveai/tempo", encode("/liveai/tempo", 100.0)), (None, encode("/liveai/pong", "a")),
-                  ("/liveai/mode", encode("/liveai/mode", "thru")), ("/liveai/tempo", encode("/liveai/tempo", 140.0)),
-                  (None, encode("/liveai/pong", "b"))])
-    assert frame.startswith(b"#bundle\x00")
-    # a knob swept within one frame arrives as its last value; every answer arrives
-    assert decoded(frame) == [("/liveai/pong", ["a"]), ("/liveai/mode", ["thru"]), ("/liveai/tempo", [140.0]),
-                              ("/liveai/pong", ["b"])]
+def test_a_tick_is_one_frame_per_message_with_each_listened_values_latest():
+    assert pack([("/liveai/tempo", encode("/liveai/tempo", 120.0))]) == [encode("/liveai/tempo", 120.0)]
+    frames = pack([("/liveai/tempo", encode("/liveai/tempo", 100.0)), (None, encode("/liveai/pong", "a")),
+                   ("/liveai/mode", encode("/liveai/mode", "thru")), ("/liveai/tempo", encode("/liveai/tempo", 140.0)),
+                   (None, encode("/liveai/pong", "b"))])
+    assert not any(frame.startswith(b"#bundle") for frame in frames)  # a tool reads messages
+    # a knob swept within one tick arrives as its last value; every answer arrives
+    assert [decoded(frame) for frame in frames] == [[("/liveai/pong", ["a"])], [("/liveai/mode", ["thru"])],
+                                                    [("/liveai/tempo", [140.0])], [("/liveai/pong", ["b"])]]
 
 
 async def test_advertising_that_fails_is_counted_and_logged_and_raises_nothing(caplog):
