@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -23,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ..config import Config
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +41,31 @@ def learn_command() -> list[str]:
     return shlex.split(custom) if custom else [sys.executable, "-m", "liveai", "learn"]
 
 
-def command_line(folder: Path, name: str, threads: int, model_folder: Path, arch: str | None) -> list[str]:
+def command_line(folder: Path, name: str, threads: int, model_folder: Path, base: str,
+                 settings: list[str] | None = None) -> list[str]:
+    """`base` is the model playing now (shipped, learned or a path): the one to improve;
+    `settings` the server's own (`config_settings`), so the child learns as configured."""
     nice = ["nice", "-n", str(NICE)] if shutil.which("nice") else []
     if shutil.which("chrt") and sys.platform.startswith("linux"):
         nice = ["chrt", "--idle", "0", *nice]
     args = [str(folder), "--name", name, "--progress", "json", "--threads", str(threads),
-            "--model-folder", str(model_folder)]
-    return [*nice, *learn_command(), *args, *(["--model", arch] if arch else [])]
+            "--model-folder", str(model_folder), "--model", base]
+    return [*nice, *learn_command(), *args, *[item for kv in settings or [] for item in ("--set", kv)]]
+
+
+def config_settings(config: Config) -> list[str]:
+    """One `section.key=value` per learn.* and model.* field of the server's config (its
+    file and its --set overrides applied): what `liveai learn` reads."""
+    return [f"{section}.{f.name}={_toml(getattr(getattr(config, section), f.name))}"
+            for section in ("learn", "model") for f in dataclasses.fields(getattr(config, section))]
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+    return repr(value)
 
 
 def report_args(line: dict[str, Any]) -> tuple[Any, ...]:

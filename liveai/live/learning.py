@@ -18,7 +18,7 @@ from ..core.engine import Engine
 from ..errors import CommandError
 from ..events import Report
 from ..runtime.worker import Worker
-from .learner import Run, command_line
+from .learner import Run, command_line, config_settings
 from .record import Keeper
 from .settings import models_folder, recorded_folder
 from .switch import ModelSwitch
@@ -57,9 +57,8 @@ class LiveLearning:
         if self.run is not None:
             raise CommandError("busy", "learning runs already (/liveai/learn/stop ends it)")
         name = f"learned-{datetime.now():%Y%m%d-%H%M%S}"
-        base = self.config.model.continuation
         argv = command_line(recorded_folder(self.config), name, self.settings.threads, models_folder(self.config),
-                            base if base in ("gru", "transformer") else None)
+                            self.models.current, config_settings(self.config))
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
         self._report(("starting", name))
         self._spawn(self._learn(self.run), "learn")
