@@ -89,7 +89,8 @@ def _number(value: Any) -> bool:
 
 class Run:
     """One `liveai learn` child. `report(args)` hears its progress; `finished(path,
-    error)` its end: the checkpoint written, or the one line that says why not."""
+    error)` its end: the checkpoint written, or the one line that says why not; then
+    `result` is its last "saved" or "done" line (`best_step` 0: nothing beat the base)."""
 
     def __init__(self, argv: list[str], threads: int, report: Callable[[tuple[Any, ...]], None],
                  finished: Callable[[Path | None, str], None]) -> None:
@@ -102,6 +103,7 @@ class Run:
         self._last_report = 0.0
         self._stage = ""
         self._stopping = False
+        self.result: dict[str, Any] = {}  # the last "saved" or "done" line
 
     async def run(self) -> None:
         if self._stopping:  # stopped while the takes were still being written
@@ -119,8 +121,10 @@ class Run:
         assert self.proc.stdout is not None and self.proc.stderr is not None
         done, errors = await asyncio.gather(self._lines(self.proc.stdout), _last_line(self.proc.stderr))
         code = await self.proc.wait()
+        self.result = done or {}
         path = Path(str(done["path"])) if done and done.get("path") else None
-        if code == 0 and path is not None and path.is_file():
+        # stopped, the weights saved count even if the figures after were cut short
+        if (code == 0 or (self._stopping and done and done.get("stage") == "saved")) and path and path.is_file():
             self.finished(path, "")
         else:
             why = errors or ("stopped before any weights were kept" if self._stopping else
@@ -142,7 +146,7 @@ class Run:
                 continue  # not a progress line (a library's chatter)
             if not isinstance(line, dict):
                 continue
-            if line.get("stage") == "done":
+            if line.get("stage") in ("saved", "done"):  # the weights are kept; "done" adds the figures
                 done = line
             self._report(line)
 

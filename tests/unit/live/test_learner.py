@@ -98,3 +98,25 @@ async def test_stop_lets_the_child_keep_its_weights(tmp_path):
     job.stop()
     await asyncio.wait_for(task, 10)
     assert ends == [(tmp_path / "mine.pt", "")]
+
+
+SAVED_THEN_SLOW = """
+import json, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # busy with the figures after: too slow to end
+open(sys.argv[1], "wb").write(b"weights")
+print(json.dumps({"stage": "saved", "path": sys.argv[1], "best_step": 3}), flush=True)
+time.sleep(60)
+"""
+
+
+async def test_a_stopped_child_killed_after_saving_still_gives_its_weights(tmp_path):
+    script = tmp_path / "slow.py"
+    script.write_text(SAVED_THEN_SLOW)
+    job, reports, ends = await run([sys.executable, str(script), str(tmp_path / "mine.pt")])
+    task = asyncio.create_task(job.run())
+    while not reports:  # saved, then computing its figures
+        await asyncio.sleep(0.01)
+    job.stop()
+    job.kill()  # the grace is over (at shutdown: CLOSE_WAIT_S)
+    await asyncio.wait_for(task, 10)
+    assert ends == [(tmp_path / "mine.pt", "")] and job.result["best_step"] == 3
