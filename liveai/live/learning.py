@@ -81,7 +81,7 @@ class LiveLearning:
                 self.run = None
 
     def _report(self, args: tuple[Any, ...]) -> None:
-        self._set_stage("idle" if args[0] in ("playing", "error") else str(args[0]))  # those end a learning
+        self._set_stage("idle" if args[0] in ("playing", "error", "no improvement") else str(args[0]))  # those end a learning
         self.engine.output.send(Report("learn", args, t=self.engine.now()))
 
     def _finished(self, path: Path | None, error: str) -> None:
@@ -89,6 +89,10 @@ class LiveLearning:
             self.engine.stats.count("learn_failed")
             log.warning("learning failed: %s", error)
             self._report(("error", error))
+            return
+        if self.run is not None and self.run.result.get("best_step") == 0:  # the base's weights, unchanged
+            log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
+            self._report(("no improvement", path.stem))
             return
         self._report(("switching", path.stem))
         self._spawn(self._play(path.stem), "learn-switch")

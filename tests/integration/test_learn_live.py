@@ -149,9 +149,24 @@ def test_learn_from_notes_played_over_osc_then_play_it_then_undo(start_server, h
     assert peer.status()["model"] == "gru"
 
 
-def test_a_failed_learning_says_why_and_the_model_stays(start_server, home):
-    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": learn_command()}
+def test_a_learning_that_beats_nothing_says_so_and_the_model_stays(start_server, home):
+    # the stand-in, not the real learner: whether real steps improve is not the test's to choose
+    standin = Path(__file__).parents[1] / "peers" / "learn_standin.py"
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": f"{sys.executable} {standin} --no-improvement"}
     _, peer = start_server("learn.record=true", model="gru", env=env)
+    play(peer, PHRASE, gap=0.02)
+    peer.send("/liveai/learn")
+    reports, _ = wait_learn(peer, "no improvement")
+    assert reports[-1][0] == "no improvement" and reports[-1][1].startswith("learned-"), reports
+    time.sleep(0.5)  # a switch, had one begun, would be reported by now
+    assert not [m for m in peer.collect(0.5) if m[0] in ("/liveai/out/model", "/liveai/out/learn")]
+    status = peer.status()
+    assert status["model"] == "gru" and status["models_switched"] == 0 and status["learning"] == "idle"
+
+
+def test_a_failed_learning_says_why_and_the_model_stays(start_server, home):
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}
+    _, peer = start_server(*TINY, "learn.record=true", model="gru", env=env)
     peer.send("/liveai/learn")  # nothing played: nothing to learn from
     reports, _ = wait_learn(peer, "error")
     assert reports[-1][0] == "error" and reports[-1][1], reports
