@@ -138,6 +138,8 @@ def test_learn_from_notes_played_over_osc_then_play_it_then_undo(start_server, h
     assert reports[-1][0] == "playing", reports
     learned = reports[-1][1]
     assert learned.startswith("learned-") and (home / "liveai" / "models" / f"{learned}.pt").is_file()
+    card = (home / "liveai" / "models" / f"{learned}.md").read_text()
+    assert "steps of 4 windows of 64 tokens" in card and "from `gru`" in card  # the server's settings, its model
     assert ("/liveai/out/model", [learned]) in others(seen)
     more, answered_after = play(peer, PHRASE)
     assert answered == answered_after == len(PHRASE)
