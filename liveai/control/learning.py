@@ -32,8 +32,9 @@ def learn(engine: Engine, request: Request) -> None:
     """Learn from what was played (`learn.record` keeps it in `learn.folder`) while the music goes
     on: `liveai learn` runs as a child process at the lowest priority on `learn.threads` threads.
     `/liveai/out/learn stage [name value ...]` reports it (`starting name`, `reading`, `learning`, `evaluating` with
-    `step`, `steps`, `eta_s`...; `done` with the held-out figures `before_*` and `after_*`), then
-    `switching name` and `playing name` as its weights take over (as `/liveai/model`); a failure
+    `step`, `steps`, `eta_s`...; `saved` once the weights are kept; `done` with the held-out figures
+    `before_*` and `after_*`), then `switching name` and `playing name` as its weights take over (as
+    `/liveai/model`), or `no improvement name` if nothing beat the model playing; a failure
     `error "why"`, and the model stays. `busy` while one runs; a panic does not stop it. Also a
     `midi.cc_map` or `midi.program_map` target (`learn`)."""
     _learning(engine).learn(request)

@@ -33,9 +33,11 @@ OUTGOING = [
     ("/liveai/out/density", "x", "the density changed"),
     ("/liveai/out/model", "name", "the continuation model playing changed (`/liveai/model`, a learning's end, undo)"),
     ("/liveai/out/learn", "stage [name value ...]", "how learning in the background goes: `starting name`, `reading`, "
-                                                    "`learning`, `evaluating` (with `step`, `steps`, `eta_s`...), "
-                                                    "`done` (with the held-out figures `before_*`, `after_*`), "
-                                                    "`switching name`, `playing name`, or `error \"why\"`"),
+                                                    "`learning`, `saved` (the weights kept), `evaluating` (with "
+                                                    "`step`, `steps`, `eta_s`...), `done` (with the held-out "
+                                                    "figures `before_*`, `after_*`), `switching name`, `playing "
+                                                    "name`, `no improvement name` (nothing beat the model playing: "
+                                                    "it stays), or `error \"why\"`"),
     ("/liveai/out/playing", "0 or 1", "the transport started or stopped"),
     ("/liveai/out/panicked", "0 or 1", "1: a panic stopped every generator; 0: play, a mode or the player's "
                                        "playing resumed every session it stopped"),

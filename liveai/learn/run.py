@@ -34,6 +34,7 @@ from .split import split_pieces
 
 EVAL_EVENTS = 20_000  # held-out and corpus events scored per evaluation, at most
 NO_LIMIT = 10**9
+SKIPPED = "; stopped by a signal, so only the held-out figure after was measured (the rest skipped)"
 
 
 @dataclass
@@ -66,6 +67,8 @@ class Stop:
 
     def ask(self, signum: int, frame: object) -> None:
         self.asked = True
+        if signum == signal.SIGINT:  # a second Ctrl-C is Python's own: it ends the process
+            signal.signal(signal.SIGINT, self.previous.get(signal.SIGINT, signal.default_int_handler))
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self.previous.items():
@@ -135,20 +138,25 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         loop.run(state)
         model.load_state_dict(best_weights)
         model.eval()
-        report({"stage": "evaluating", "model": opts.name, "minutes": _minutes(t0)})
-        after = _figures(model, heldout, corpus, primes, opts.seed)
-        learned_roll = after.pop("_first")
-
+        # the weights first: a stop (the server gives it seconds) must not lose them to the figures
         learned_minutes = round((time.monotonic() - started) / 60, 2)
+        best_bits = before["heldout_bits"] if state.best == float("inf") else state.best
         train_info = {"learned_from": str(Path(opts.folder).expanduser()), "base": str(base_path),
                       "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes,
-                      "heldout_bits_per_event": after["heldout_bits"], "base_heldout_bits_per_event":
+                      "heldout_bits_per_event": best_bits, "base_heldout_bits_per_event":
                       before["heldout_bits"], "files": len(folder.pieces), "notes": folder.notes,
                       "l2sp": lc.l2sp, "replay": str(replay) if replay else None, "device": str(device)}
         save_checkpoint(out, model, train_info)
+        report({"stage": "saved", "path": str(out), "steps": state.step, "best_step": best_step[0]})
+        stopped = state.stopped_by == "signal" or stop.asked
+        report({"stage": "evaluating", "model": opts.name, "minutes": _minutes(t0)})
+        after = _figures(model, heldout, corpus, primes, opts.seed, quick=stopped)
+        learned_roll = after.pop("_first")
         card = out.with_suffix(".md")
         roll, roll_note = "", ""
-        if primes:
+        if stopped:
+            roll_note = "Stopped by a signal: the continuations after were skipped."
+        elif primes:
             roll_note = piano_roll(out.with_suffix(".png"), primes[0], base_roll, learned_roll,
                                    f"{opts.name}: a held-out phrase continued")
             roll = "" if roll_note else out.with_suffix(".png").name
@@ -162,8 +170,8 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             "device": str(device), "threads": threads, "stopped_by": _stopped(state.stopped_by),
             "best_step": best_step[0], "forgetting": _forgetting(lc.l2sp, replay, lc.replay_share),
             "before": before, "after": after, "heldout_events": sum(len(p) - 1 for p in heldout),
-            "corpus_events": sum(len(p) - 1 for ps in corpus.values() for p in ps), "corpus": corpus_note, "roll": roll,
-            "roll_note": roll_note, "path": str(out),
+            "corpus_events": sum(len(p) - 1 for ps in corpus.values() for p in ps),
+            "corpus": corpus_note + SKIPPED * stopped, "roll": roll, "roll_note": roll_note, "path": str(out),
         }
         write_card(card, facts)
     done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
@@ -174,7 +182,13 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     return done
 
 
-def _figures(model: torch.nn.Module, heldout: list, corpus: dict, primes: list, seed: int) -> dict[str, Any]:
+def _figures(model: torch.nn.Module, heldout: list, corpus: dict, primes: list, seed: int,
+             quick: bool = False) -> dict[str, Any]:
+    """`quick`: the held-out bits only (a stop is waiting); the slow figures are None."""
+    if quick:
+        return {"heldout_bits": measure.bits(model, heldout), "corpus_bits": None, "phrases": 0,
+                "key_agreement": None, "pitch_class_correlation": None, "pace_ratio_median": None,
+                "pace_within_1_5x": None, "_first": []}
     conts, first = measure.continuations(model, primes, seed)
     per_kind = measure.kinds_bits(model, corpus) if corpus else {}
     return {"heldout_bits": measure.bits(model, heldout), "corpus_bits": per_kind.get("all"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -23,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ..config import Config
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +41,31 @@ def learn_command() -> list[str]:
     return shlex.split(custom) if custom else [sys.executable, "-m", "liveai", "learn"]
 
 
-def command_line(folder: Path, name: str, threads: int, model_folder: Path, arch: str | None) -> list[str]:
+def command_line(folder: Path, name: str, threads: int, model_folder: Path, base: str,
+                 settings: list[str] | None = None) -> list[str]:
+    """`base` is the model playing now (shipped, learned or a path): the one to improve;
+    `settings` the server's own (`config_settings`), so the child learns as configured."""
     nice = ["nice", "-n", str(NICE)] if shutil.which("nice") else []
     if shutil.which("chrt") and sys.platform.startswith("linux"):
         nice = ["chrt", "--idle", "0", *nice]
     args = [str(folder), "--name", name, "--progress", "json", "--threads", str(threads),
-            "--model-folder", str(model_folder)]
-    return [*nice, *learn_command(), *args, *(["--model", arch] if arch else [])]
+            "--model-folder", str(model_folder), "--model", base]
+    return [*nice, *learn_command(), *args, *[item for kv in settings or [] for item in ("--set", kv)]]
+
+
+def config_settings(config: Config) -> list[str]:
+    """One `section.key=value` per learn.* and model.* field of the server's config (its
+    file and its --set overrides applied): what `liveai learn` reads."""
+    return [f"{section}.{f.name}={_toml(getattr(getattr(config, section), f.name))}"
+            for section in ("learn", "model") for f in dataclasses.fields(getattr(config, section))]
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+    return repr(value)
 
 
 def report_args(line: dict[str, Any]) -> tuple[Any, ...]:
@@ -68,7 +89,8 @@ def _number(value: Any) -> bool:
 
 class Run:
     """One `liveai learn` child. `report(args)` hears its progress; `finished(path,
-    error)` its end: the checkpoint written, or the one line that says why not."""
+    error)` its end: the checkpoint written, or the one line that says why not; then
+    `result` is its last "saved" or "done" line (`best_step` 0: nothing beat the base)."""
 
     def __init__(self, argv: list[str], threads: int, report: Callable[[tuple[Any, ...]], None],
                  finished: Callable[[Path | None, str], None]) -> None:
@@ -81,6 +103,7 @@ class Run:
         self._last_report = 0.0
         self._stage = ""
         self._stopping = False
+        self.result: dict[str, Any] = {}  # the last "saved" or "done" line
 
     async def run(self) -> None:
         if self._stopping:  # stopped while the takes were still being written
@@ -98,8 +121,10 @@ class Run:
         assert self.proc.stdout is not None and self.proc.stderr is not None
         done, errors = await asyncio.gather(self._lines(self.proc.stdout), _last_line(self.proc.stderr))
         code = await self.proc.wait()
+        self.result = done or {}
         path = Path(str(done["path"])) if done and done.get("path") else None
-        if code == 0 and path is not None and path.is_file():
+        # stopped, the weights saved count even if the figures after were cut short
+        if (code == 0 or (self._stopping and done and done.get("stage") == "saved")) and path and path.is_file():
             self.finished(path, "")
         else:
             why = errors or ("stopped before any weights were kept" if self._stopping else
@@ -121,7 +146,7 @@ class Run:
                 continue  # not a progress line (a library's chatter)
             if not isinstance(line, dict):
                 continue
-            if line.get("stage") == "done":
+            if line.get("stage") in ("saved", "done"):  # the weights are kept; "done" adds the figures
                 done = line
             self._report(line)
 

@@ -18,7 +18,7 @@ from ..core.engine import Engine
 from ..errors import CommandError
 from ..events import Report
 from ..runtime.worker import Worker
-from .learner import Run, command_line
+from .learner import Run, command_line, config_settings
 from .record import Keeper
 from .settings import models_folder, recorded_folder
 from .switch import ModelSwitch
@@ -57,9 +57,8 @@ class LiveLearning:
         if self.run is not None:
             raise CommandError("busy", "learning runs already (/liveai/learn/stop ends it)")
         name = f"learned-{datetime.now():%Y%m%d-%H%M%S}"
-        base = self.config.model.continuation
         argv = command_line(recorded_folder(self.config), name, self.settings.threads, models_folder(self.config),
-                            base if base in ("gru", "transformer") else None)
+                            self.models.current, config_settings(self.config))
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
         self._report(("starting", name))
         self._spawn(self._learn(self.run), "learn")
@@ -82,7 +81,7 @@ class LiveLearning:
                 self.run = None
 
     def _report(self, args: tuple[Any, ...]) -> None:
-        self._set_stage("idle" if args[0] in ("playing", "error") else str(args[0]))  # those end a learning
+        self._set_stage("idle" if args[0] in ("playing", "error", "no improvement") else str(args[0]))  # those end a learning
         self.engine.output.send(Report("learn", args, t=self.engine.now()))
 
     def _finished(self, path: Path | None, error: str) -> None:
@@ -90,6 +89,10 @@ class LiveLearning:
             self.engine.stats.count("learn_failed")
             log.warning("learning failed: %s", error)
             self._report(("error", error))
+            return
+        if self.run is not None and self.run.result.get("best_step") == 0:  # the base's weights, unchanged
+            log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
+            self._report(("no improvement", path.stem))
             return
         self._report(("switching", path.stem))
         self._spawn(self._play(path.stem), "learn-switch")

@@ -2,10 +2,11 @@
 
 A take is one player's notes from their first note until they pause for IDLE_GAP_S
 (or the server stops, or learning asks for what was played so far); a take of a few
-notes only is not kept. Each is written off the loop as `<date>-<time>-<player>.mid`,
+notes only is not kept. Each is written off the loop as `<date>-<time>-<player>-take.mid`,
 under a temporary name first, so a learner never reads half a file. The folder is
 bounded: beyond MAX_FILES files, MAX_MB megabytes or MAX_AGE_DAYS days the oldest
-recorded files go (only liveai's own: a player's other files there are never touched).
+takes go (only liveai's own, marked `-take.mid`: a player's other files there, dated
+or not, are never touched), and a temporary file left by a crash goes after PART_AGE_S.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ MAX_FILES = 2000
 MAX_MB = 200.0
 MAX_AGE_DAYS = 90.0
 CHECK_S = 5.0  # how often takes are looked at for their pause
-RECORDED = re.compile(r"\d{8}-\d{6}-[A-Za-z0-9_.-]+\.mid")
+RECORDED = re.compile(r"\d{8}-\d{6}-[A-Za-z0-9_.-]+-take\.mid")
+PARTIAL = re.compile(r"\.\d{8}-\d{6}-[A-Za-z0-9_.-]+-take\.mid\.part")
+PART_AGE_S = 3600.0  # a temporary file this old is no write in progress: a crash's leftover
 
 
 @dataclass
@@ -97,7 +100,7 @@ class Keeper:
         notes = take.end(take.last)
         if len(notes) < MIN_NOTES:
             return
-        name = f"{take.date:%Y%m%d-%H%M%S}-{_safe(player)}.mid"
+        name = f"{take.date:%Y%m%d-%H%M%S}-{_safe(player)}-take.mid"
         task = asyncio.get_running_loop().create_task(self._write(name, notes), name="record")
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
@@ -146,8 +149,12 @@ def write_take(folder: Path, name: str, notes: list[Note]) -> int:
 
 def prune(folder: Path, max_files: int = MAX_FILES, max_mb: float = MAX_MB, max_age_days: float = MAX_AGE_DAYS,
           now: float | None = None) -> int:
-    """Remove the oldest recorded takes beyond the bounds; how many went."""
+    """Remove the oldest recorded takes beyond the bounds, and temporary files left
+    for an hour; how many takes went."""
     now = time.time() if now is None else now
+    for path in folder.iterdir():
+        if PARTIAL.fullmatch(path.name) and now - path.stat().st_mtime > PART_AGE_S:
+            path.unlink(missing_ok=True)
     takes = sorted((p for p in folder.iterdir() if RECORDED.fullmatch(p.name)), key=lambda p: p.name)
     sizes = {p: p.stat().st_size for p in takes}
     total = sum(sizes.values())

@@ -64,7 +64,24 @@ class ModelSwitch:
         if self.busy:
             raise CommandError("busy", "a model is loading already; ask again when /liveai/out/model says so")
         path = find_model(name, self.config)
-        self._loading = asyncio.create_task(self._switch(name, path, request, undo, done), name="model-switch")
+        self._loading = asyncio.create_task(self._guarded(name, path, request, undo, done), name="model-switch")
+        self._loading.add_done_callback(self._ended)
+
+    async def _guarded(self, name: str, path: Path, request: Request | None, undo: bool,
+                       done: Callable[[bool], None] | None) -> None:
+        """Whatever goes wrong, the request is answered and `done` told: a switch never hangs."""
+        try:
+            await self._switch(name, path, request, undo, done)
+        except Exception as exc:  # a bug, not a bad file: counted as a fault, the old model plays on
+            self.engine.faults("the model switch", exc)
+            if request is not None:
+                request.replies.refuse(request, "model", CommandError("internal", f"model {name}: {_one_line(exc)}"))
+            if done is not None:
+                done(False)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:  # done() itself raised
+            self.engine.faults("the model switch", task.exception())  # type: ignore[arg-type]
 
     def undo(self, request: Request | None = None) -> None:
         if not self.earlier:

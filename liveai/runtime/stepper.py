@@ -80,8 +80,9 @@ class TokenStepper:
         self._use(model)
 
     def _use(self, model: ContinuationModel) -> None:
-        self.model = model
-        self.batches = model.init_state(1, self.device).nbytes() <= BATCH_STATE_LIMIT
+        # asked of the model before anything changes: if it raises, the old model plays on
+        batches = model.init_state(1, self.device).nbytes() <= BATCH_STATE_LIMIT
+        self.model, self.batches = model, batches
         # token lists of several sessions in one call (the GRU), else in lockstep a token at a time
         self._prefill_rows = getattr(model, "prefill_rows", None)
 
@@ -95,6 +96,7 @@ class TokenStepper:
         to the old model: a state `primed` on the new one from the session's history
         takes its place (the tokens fed since are given back, to feed on top); else
         its whole history comes back, START first, for the caller to feed."""
+        self._use(model)  # first: a model that fails it leaves the states and histories as they were
         todo: dict[str, list[int]] = {}
         states: OrderedDict[str, Any] = OrderedDict()
         logits: dict[str, torch.Tensor] = {}
@@ -114,7 +116,6 @@ class TokenStepper:
             if tokens:
                 todo[session] = tokens
         self._states, self._last_logits = states, logits
-        self._use(model)
         return todo
 
     def _heard(self, session: str, tokens: int | list[int]) -> None:

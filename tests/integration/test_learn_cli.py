@@ -106,6 +106,32 @@ def test_ctrl_c_keeps_the_best_so_far_and_still_writes_the_card(folder: Path, tm
     assert "a signal (Ctrl-C or SIGTERM)" in (models / "stopped.md").read_text()
 
 
+def test_a_stop_keeps_the_weights_before_any_figure_after_and_skips_the_slow_ones(folder: Path, tmp_path: Path):
+    """The server gives a stopped child seconds: the checkpoint is written as the
+    learning ends ("saved"), before the figures after, and the slow ones are skipped."""
+    models = tmp_path / "models"
+    proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(folder), "--name", "stopped", "--minutes",
+                             "30", "--progress", "json", "--model-folder", str(models), *TINY],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    stages: list[dict] = []
+    for line in proc.stdout:
+        stages.append(json.loads(line))
+        if stages[-1]["stage"] == "learning" and "learning" not in [s["stage"] for s in stages[:-1]]:
+            proc.send_signal(signal.SIGTERM)
+        if stages[-1]["stage"] == "saved":
+            assert (models / "stopped.pt").is_file()  # on disk when it says so
+            load_checkpoint(models / "stopped.pt")
+    proc.communicate(timeout=120)
+    names = [s["stage"] for s in stages]
+    assert "saved" in names and names.index("saved") < len(names) - 1 - names[::-1].index("evaluating")
+    done = stages[-1]
+    assert done["stage"] == "done" and done["stopped_by"] == "signal" and proc.returncode == 0
+    assert done["after"]["heldout_bits"] is not None and done["after"]["key_agreement"] is None
+    card = (models / "stopped.md").read_text()
+    assert "only the held-out figure after was measured" in card and "continuations after were skipped" in card
+
+
 @pytest.mark.parametrize("case", ["empty", "nothing usable", "not a folder", "path name", "shipped name"])
 def test_bad_input_is_refused_with_one_clear_line_and_exit_2(tmp_path: Path, case: str):
     target, name = tmp_path / "f", "mine"

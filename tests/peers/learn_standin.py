@@ -27,6 +27,8 @@ def main() -> int:
     parser.add_argument("--model-folder", required=True)
     parser.add_argument("--minutes", type=float, default=0)
     parser.add_argument("--burn", type=float, default=0.0)
+    parser.add_argument("--no-improvement", action="store_true", help="report best_step 0: nothing beat the base")
+    parser.add_argument("--set", action="append", default=[])  # the server's settings: a stand-in needs none
     args = parser.parse_args()
     files = sorted(Path(args.folder).glob("*.mid")) if Path(args.folder).is_dir() else []
     if not files:
@@ -52,7 +54,7 @@ def main() -> int:
     path = folder / f"{args.name}.pt"
     shutil.copy(shipped_dir() / f"{args.model}.pt", path)
     say(stage="done", path=str(path), card=str(folder / f"{args.name}.md"), before={"heldout_bits": 3.0},
-        after={"heldout_bits": 2.9})
+        after={"heldout_bits": 3.0 if args.no_improvement else 2.9}, best_step=0 if args.no_improvement else step)
     return 0
 
 

@@ -92,3 +92,20 @@ def test_a_signal_stops_the_loop_at_the_next_step_keeping_the_best():
     lp, seen = loop(tiny(), [3.0, 2.0, 2.5], stop=lambda: next(asked))
     state = lp.run(LoopState())
     assert state.stopped_by == "signal" and state.step == 5 and state.best == 2.0 and len(seen) == 2
+
+
+def test_the_first_ctrl_c_asks_the_learning_to_stop_and_the_second_ends_it():
+    import os
+    import signal
+
+    import pytest
+
+    from liveai.learn.run import Stop
+
+    with Stop() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.asked  # the learning stops at its next step, and keeps its weights
+        with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C: Python's own, the process ends
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

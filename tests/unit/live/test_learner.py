@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from liveai.live.learner import MAX_LINE, Run, command_line, report_args
+from liveai.live.learner import MAX_LINE, Run, command_line, config_settings, report_args
 
 SCRIPT = """
 import json, signal, sys, time
@@ -43,6 +43,25 @@ def test_the_command_line_runs_at_the_lowest_priority_with_the_threads_asked(tmp
     assert argv[:3] == [sys.executable, "-m", "liveai"]
     assert argv[3:] == ["learn", str(tmp_path / "rec"), "--name", "learned-1", "--progress", "json", "--threads", "1",
                         "--model-folder", str(tmp_path / "models"), "--model", "gru"]
+
+
+def test_the_child_learns_the_model_playing_with_the_servers_settings(tmp_path, monkeypatch):
+    """The server's learn.* and model.* (file and --set) reach the child, and the base is
+    the model playing now, a learned one too: the child parses them as the server did."""
+    from liveai.cli import build_parser
+    from liveai.config import load_config
+
+    monkeypatch.delenv("LIVEAI_LEARN_COMMAND", raising=False)
+    config = load_config(None, ["learn.minutes=2.5", "learn.lr=1e-05", "learn.l2sp=0.3", "learn.max_memory_mb=64",
+                                'learn.corpus="/c/my \\"corpus\\""', "model.device=cpu", "learn.record=true"])
+    argv = command_line(tmp_path / "rec", "learned-2", 1, tmp_path / "models", "learned-1", config_settings(config))
+    argv = argv[argv.index("learn"):]
+    assert argv[argv.index("--model") + 1] == "learned-1"
+    args = build_parser().parse_args(argv)
+    child = load_config(args.config, args.set)
+    assert child.learn == config.learn and child.model == config.model
+    assert (child.learn.minutes, child.learn.lr, child.learn.corpus, child.model.device) == (
+        2.5, 1e-05, '/c/my "corpus"', "cpu")
 
 
 def test_report_args_keep_the_stage_and_the_numbers():
@@ -79,3 +98,25 @@ async def test_stop_lets_the_child_keep_its_weights(tmp_path):
     job.stop()
     await asyncio.wait_for(task, 10)
     assert ends == [(tmp_path / "mine.pt", "")]
+
+
+SAVED_THEN_SLOW = """
+import json, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # busy with the figures after: too slow to end
+open(sys.argv[1], "wb").write(b"weights")
+print(json.dumps({"stage": "saved", "path": sys.argv[1], "best_step": 3}), flush=True)
+time.sleep(60)
+"""
+
+
+async def test_a_stopped_child_killed_after_saving_still_gives_its_weights(tmp_path):
+    script = tmp_path / "slow.py"
+    script.write_text(SAVED_THEN_SLOW)
+    job, reports, ends = await run([sys.executable, str(script), str(tmp_path / "mine.pt")])
+    task = asyncio.create_task(job.run())
+    while not reports:  # saved, then computing its figures
+        await asyncio.sleep(0.01)
+    job.stop()
+    job.kill()  # the grace is over (at shutdown: CLOSE_WAIT_S)
+    await asyncio.wait_for(task, 10)
+    assert ends == [(tmp_path / "mine.pt", "")] and job.result["best_step"] == 3

@@ -33,7 +33,7 @@ async def test_each_player_and_each_stretch_of_playing_is_a_file(tmp_path: Path)
     play(keeper, "osc:10.0.0.1:5000", end + IDLE_GAP_S + 1, 10)  # after a pause: a new take
     await keeper.flush()
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["20261207-210000-osc_10.0.0.1.mid", "20261207-210500-osc_10.0.0.1.mid"]
+    assert files == ["20261207-210000-osc_10.0.0.1-take.mid", "20261207-210500-osc_10.0.0.1-take.mid"]
     first = read_notes(tmp_path / files[0])
     assert len(first) == 16 and abs(first[0].start) < 1e-3 and abs(first[0].end - 0.2) < 1e-2
     assert len(read_notes(tmp_path / files[1])) == 10
@@ -56,17 +56,32 @@ async def test_a_held_note_ends_with_the_take_and_idle_takes_close(tmp_path: Pat
 
 
 def test_the_folder_is_bounded_and_only_recorded_takes_go(tmp_path: Path):
-    names = [f"2026120{d}-210000-p.mid" for d in range(1, 6)]
+    names = [f"2026120{d}-210000-p-take.mid" for d in range(1, 6)]
     for name in names:
         (tmp_path / name).write_bytes(b"x" * 1000)
     (tmp_path / "my-song.mid").write_bytes(b"x" * 10_000)  # the player's own: never touched
+    mine = tmp_path / "20240101-120000-piano.mid"  # the player's own, dated as a recorder dates them
+    mine.write_bytes(b"x" * 10_000)
+    os.utime(mine, (0, 0))  # and old
     assert prune(tmp_path, max_files=3) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == [*names[2:], "my-song.mid"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name, *names[2:], "my-song.mid"]
     assert prune(tmp_path, max_files=10, max_mb=2000 / 2**20) == 1  # 3000 bytes of takes, 2000 allowed
     old = tmp_path / names[3]
     os.utime(old, (0, 0))
     assert prune(tmp_path, max_age_days=30) == 1 and not old.exists()
-    assert (tmp_path / "my-song.mid").exists()
+    assert (tmp_path / "my-song.mid").exists() and mine.exists()
+
+
+def test_a_crash_s_temporary_files_go_after_an_hour_and_a_write_in_progress_stays(tmp_path: Path):
+    left = tmp_path / ".20261207-210000-p-take.mid.part"
+    writing = tmp_path / ".20261207-220000-p-take.mid.part"
+    theirs = tmp_path / ".session.mid.part"  # not liveai's
+    for path in (left, writing, theirs):
+        path.write_bytes(b"x")
+    os.utime(left, (0, 0))
+    os.utime(theirs, (0, 0))
+    assert prune(tmp_path) == 0  # no take removed: the count is of takes
+    assert not left.exists() and writing.exists() and theirs.exists()
 
 
 async def test_a_folder_that_cannot_be_written_is_counted_and_playing_goes_on(tmp_path: Path):

@@ -11,6 +11,7 @@ import pytest
 
 from liveai.behaviours.registry import Registry
 from liveai.config import Config
+from liveai.core.commands import Request
 from liveai.core.engine import Engine
 from liveai.errors import CommandError
 from liveai.events import NoteOff, NoteOn
@@ -98,5 +99,39 @@ async def test_names_are_confined_and_a_broken_file_leaves_the_model(folder):
         switch.switch("broken", done=finished.set_result)
         assert await asyncio.wait_for(finished, 10) is False
         assert switch.current == "gru" and worker.stepper.model is not None and not switch.earlier
+    finally:
+        worker.close()
+
+
+class Refusals:
+    def __init__(self) -> None:
+        self.refused: list[CommandError] = []
+
+    def refuse(self, request, command, error) -> None:
+        self.refused.append(error)
+
+
+async def test_a_bug_in_a_switch_is_answered_counted_and_the_model_stays(folder, monkeypatch):
+    worker = Worker(TokenStepper(tiny_model(), name="gru"))
+    worker.start(warmup_steps=1)
+    try:
+        engine = Engine(Config(), now=time.monotonic, behaviours=Registry())
+
+        def broken(self, path):
+            raise AttributeError("'NoneType' object has no attribute 'eval'")  # a bug, not a bad file
+
+        monkeypatch.setattr(ModelSwitch, "_build", broken)
+        switch = ModelSwitch(Config(), engine, worker)
+        replies = Refusals()
+        finished = asyncio.get_running_loop().create_future()
+        switch.switch("mine", Request("osc:127.0.0.1:9", time.monotonic(), replies), done=finished.set_result)
+        assert await asyncio.wait_for(finished, 10) is False  # the learning's stage ends: it hears
+        assert [e.code for e in replies.refused] == ["internal"] and "NoneType" in replies.refused[0].message
+        assert engine.stats.counters["internal_errors"] == 1
+        assert not switch.busy and switch.current == "gru" and worker.stepper.model is not None
+        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: tiny_model())
+        again = asyncio.get_running_loop().create_future()
+        switch.switch("mine", done=again.set_result)  # the next switch works
+        assert await asyncio.wait_for(again, 10) is True
     finally:
         worker.close()

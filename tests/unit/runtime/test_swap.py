@@ -129,3 +129,32 @@ def test_states_primed_away_from_the_worker_take_the_notes_fed_since_on_top():
 
 
 primed_logits = primed
+
+
+class Refused(torch.nn.Module):
+    """Weights that fail as the stepper takes them (a state it cannot build)."""
+
+    def init_state(self, batch, device=None):
+        raise RuntimeError("no state for you")
+
+
+def test_a_model_the_stepper_refuses_leaves_the_old_one_playing_with_its_states():
+    old = tiny(0)
+    stepper = TokenStepper(old, name="gru")
+    worker = Worker(stepper)
+    worker.start(warmup_steps=2)
+    try:
+        worker.submit("a", feed([60, 300, 188])).result(5)
+        want = worker.submit("a", peek()).result(5)
+        heard, count, _ = worker.submit("snap", stepper.snapshot).result(5)["a"]
+        swapped = worker.swap(Refused(), {"a": (heard, count, tiny(1).init_state(1), torch.zeros_like(want))})
+        try:
+            swapped.result(5)
+        except RuntimeError:
+            pass
+        assert stepper.model is old
+        torch.testing.assert_close(worker.submit("a", peek()).result(5), want)  # the old state, not the primed
+        worker.submit("a", feed([62])).result(5)  # and it still plays
+        assert worker.swap(tiny(1)).result(5) == ["a"]  # its history kept: primed again from it
+    finally:
+        worker.close()
