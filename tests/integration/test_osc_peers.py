@@ -121,6 +121,11 @@ def pd_objects() -> tuple[list[str], set[tuple[int, int, int, int]]]:
     return objects, wires  # type: ignore[return-value]
 
 
+def command_of(selector: str) -> str:
+    """The command a [route] selector sends: capture -> morph/capture, learn_stop -> learn/stop."""
+    return f"morph/{selector}" if selector in ("capture", "load") else selector.replace("_", "/")
+
+
 def test_the_pure_data_patch_routes_every_command():
     """Every OSC command liveai takes has a selector in the patch's [route], wired through
     [list] to [oscformat] of its address; the messages the patch offers are routed."""
@@ -132,12 +137,12 @@ def test_the_pure_data_patch_routes_every_command():
     (route,) = [i for i, o in enumerate(objects) if o.startswith("#X obj 20 290 route ")]
     selectors = objects[route].split()[5:]
     addresses = {describe(d).address.removeprefix("/liveai/") for d in definitions(Registry().commands())}
-    sent = {f"morph/{s}" if s in ("capture", "load") else s for s in selectors}
+    sent = {command_of(s) for s in selectors}
     assert addresses <= sent, f"not routed: {addresses - sent}"
     for outlet, selector in enumerate(selectors):
         (lst,) = [b for a, o, b, _ in wires if (a, o) == (route, outlet)]
         (fmt,) = [b for a, o, b, _ in wires if a == lst]
-        address = "liveai " + (f"morph {selector}" if selector in ("capture", "load") else selector)
+        address = "liveai " + command_of(selector).replace("/", " ")
         assert objects[lst].endswith(" list") and objects[fmt].endswith(f"oscformat {address}"), selector
     assert [b for a, o, b, _ in wires if (a, o) == (route, len(selectors))], "a word that is no command is said"
     offered = [o.split()[4] for i, o in enumerate(objects) if o.startswith("#X msg") and (i, 0, route, 0) in wires]
