@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -147,20 +148,28 @@ def write_take(folder: Path, name: str, notes: list[Note]) -> int:
     return prune(folder)
 
 
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+
+
 def prune(folder: Path, max_files: int = MAX_FILES, max_mb: float = MAX_MB, max_age_days: float = MAX_AGE_DAYS,
           now: float | None = None) -> int:
     """Remove the oldest recorded takes beyond the bounds, and temporary files left
     for an hour; how many takes went."""
     now = time.time() if now is None else now
-    for path in folder.iterdir():
-        if PARTIAL.fullmatch(path.name) and now - path.stat().st_mtime > PART_AGE_S:
+    found = {p: st for p in folder.iterdir() if (st := _stat(p)) is not None}  # another write may rename its file
+    for path, st in found.items():
+        if PARTIAL.fullmatch(path.name) and now - st.st_mtime > PART_AGE_S:
             path.unlink(missing_ok=True)
-    takes = sorted((p for p in folder.iterdir() if RECORDED.fullmatch(p.name)), key=lambda p: p.name)
-    sizes = {p: p.stat().st_size for p in takes}
+    takes = sorted((p for p in found if RECORDED.fullmatch(p.name)), key=lambda p: p.name)
+    sizes = {p: found[p].st_size for p in takes}
     total = sum(sizes.values())
     removed = 0
     for path in takes:
-        old = now - path.stat().st_mtime > max_age_days * 86400
+        old = now - found[path].st_mtime > max_age_days * 86400
         if not old and len(takes) - removed <= max_files and total <= max_mb * 2**20:
             break
         path.unlink(missing_ok=True)
