@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import CommandError
-from ..models.shipped import HARMONY, MORPH, NAME, SYNTH, model_folder, shipped_checkpoints, shipped_dir
+from ..models.shipped import HARMONY, MORPH, NAME, SYNTH, find_checkpoint, model_folder, shipped_checkpoints
 
 NOT_CONTINUATION = (MORPH, SYNTH, HARMONY)
 
@@ -39,10 +39,9 @@ def find_model(name: str, config: Config) -> Path:
         raise CommandError("bad_value", f"a model is named (letters, digits, _ -), not a path: {str(name)[:80]!r}")
     if name in NOT_CONTINUATION:
         raise CommandError("bad_value", f"{name!r} is not a continuation model")
+    path = find_checkpoint(name, config.model.folder)
+    if path.is_file():
+        return path
     folder = models_folder(config)
-    for place in (folder, shipped_dir()):
-        path = place / f"{name}.pt"
-        if path.is_file():
-            return path
     shipped = ", ".join(p.stem for p in shipped_checkpoints())
     raise CommandError("bad_value", f"no model {name!r} in {folder} nor among the shipped ({shipped})")
