@@ -33,7 +33,7 @@ from .live.learning import LiveLearning
 from .runtime.loading import load_harmony, load_morph, load_synth, load_worker
 from .runtime.port import WorkerPort
 from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
-from .transports.base import Transport
+from .transports.base import Transport, cancel_all
 from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
 from .transports.osc import OscTransport
@@ -191,6 +191,7 @@ class Server:
                                 ", ".join(task.get_name() for task in pending))
                     for task in asyncio.all_tasks():
                         log.warning("shutdown: task %s waits in %s", task.get_name(), awaiting(task))
+                    await cancel_all(pending)
                 await asyncio.gather(*tasks, return_exceptions=True)
                 if self.learning is not None:
                     await self.learning.close()

@@ -73,3 +73,17 @@ def clip(text: str, limit: int) -> str:
     """A string liveai echoes to a client or its log, cut to `limit` characters (the
     transport's `max_echo_chars`): a client's huge argument never comes back whole."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+async def cancel_all(tasks: set[asyncio.Task[Any]] | list[asyncio.Task[Any]], again_s: float = 0.5) -> None:
+    """Cancel `tasks` and wait until every one has ended.
+
+    A task still running after `again_s` is cancelled again: Python 3.11's
+    `asyncio.wait_for` (inside aiomqtt's publish) swallows a cancel that lands as its
+    future completes, and a shutdown must not wait forever on it.
+    """
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=again_s)

@@ -28,7 +28,7 @@ from ..core.commands import Request
 from ..core.stats import LogThrottle, Stats
 from ..errors import CommandError, CommandFault, TransportError
 from ..events import Event, Report, StateChanged
-from .base import Transport, clip
+from .base import Transport, cancel_all, clip
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,7 @@ class MqttTransport(Transport):
         except aiomqtt.MqttError as exc:
             raise self._lost(exc) from exc
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_all(tasks)
 
     async def _close(self, lost: bool) -> None:
         if self._broker is not None and not lost:
@@ -128,8 +126,8 @@ class MqttTransport(Transport):
         return TransportError(f"mqtt broker {self.host}:{self.port}: {exc}")
 
     async def _online(self, broker: aiomqtt.Client) -> None:
+        await broker.subscribe(f"{self.base}/cmd/#", qos=1)  # first: "online" means commands are heard
         await broker.publish(f"{self.base}/status", "online", qos=1, retain=True)
-        await broker.subscribe(f"{self.base}/cmd/#", qos=1)
         self._dirty = dict(self._state())  # a new connection republishes every value
         self._wake.set()
         log.info("mqtt connected to %s:%d as %s", self.host, self.port, self.base)

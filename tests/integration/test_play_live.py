@@ -86,6 +86,7 @@ def test_autopilot_steered_over_mqtt_silenced_by_panic_until_play(mosquitto, sta
 
     _, peer = start_server(f'mqtt.url="{mosquitto.url}"', "mqtt.instance=auto", "server.mode=autopilot",
                            "autopilot.horizon_s=0.5", model="gru")
+    wait_until(lambda: peer.status()["mqtt"] == "connected", 10, "liveai to subscribe")  # else cmd/ is lost
     cmd("key", "D dorian")
     cmd("register", "60 74")
     cmd("density", "1.0")

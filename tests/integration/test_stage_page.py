@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REQUIRE_PEERS, need
+from conftest import REQUIRE_PEERS, need, wait_until
 
 from liveai.data.midi import notes_to_midi
 from liveai.music.note import Note
@@ -126,6 +126,7 @@ def test_duet_from_the_page_plans_before_it_sounds_and_yields(start_server, open
 def test_temperature_from_the_page_and_from_mqtt(mosquitto, start_server, open_stage):
     need("mosquitto_pub")
     server, peer = start_server(f'mqtt.url="{mosquitto.url}"', "mqtt.instance=stagepage")
+    wait_until(lambda: peer.status()["mqtt"] == "connected", 10, "liveai to subscribe")
     stage = open_stage(server.web_port)
     slider = stage.page.locator("[data-path='/liveai/temperature'] input[type=range]")
     slider.fill("0.7")
@@ -218,7 +219,7 @@ def test_dump_dom_reads_the_notes_mode_and_health_as_text(start_server):
     peer.send("/liveai/note", 64, 100)  # before the page opens: it gets the last 10 s of notes
     peer.send("/liveai/note", 64, 0)
     peer.expect("/liveai/out/note")
-    done = subprocess.run([CHROMIUM, *CHROMIUM_ARGS, "--virtual-time-budget=3000", "--dump-dom",
+    done = subprocess.run([CHROMIUM, *CHROMIUM_ARGS, "--virtual-time-budget=8000", "--dump-dom",
                            f"http://127.0.0.1:{server.web_port}/view"], capture_output=True, text=True, timeout=60)
     live = re.search(r'<p id="live"[^>]*>(.*?)</p>', done.stdout)
     assert live and "you E4 (64)" in live.group(1), done.stdout[-3000:]
