@@ -213,19 +213,16 @@ def test_a_big_file_is_read_while_the_music_goes_on(start_server, tmp_path):
         str(tmp_path / "big.mid"))
     (tmp_path / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x00")
     _, peer = start_server(f'morph.folder="{tmp_path}"', model="gru")
-    asked = time.monotonic()
     peer.send("/liveai/morph/load", "a", "big.mid")
     peer.send("/liveai/note", 60, 100)
-    answered = None
+    order = []
     while (got := peer.receive(5.0)) is not None:
-        if got[0] == "/liveai/out/note" and answered is None:
-            answered = time.monotonic() - asked
+        order.append(got[0])
         if got[0] == "/liveai/out/morph_ready":
-            loaded = time.monotonic() - asked
             break
     else:
         raise AssertionError("the big file never arrived in slot a")
-    assert answered is not None and answered < loaded / 4, (answered, loaded)  # the note did not wait
+    assert "/liveai/out/note" in order[:-1], order  # the note was answered while the file was read
     peer.send("/liveai/note", 60, 0)
     peer.send("/liveai/morph/load", "b", "broken.mid")
     code, message = peer.expect("/liveai/error")[:2]

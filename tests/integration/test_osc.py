@@ -138,11 +138,11 @@ def test_bundle_timetag_is_honoured_without_blocking(start_server):
     later.add_content(msg.build())
     peer.send_raw(later.build().dgram)
     sent = time.monotonic()
-    peer.send("/liveai/ping", 1)  # answered at once: the bundle does not block the loop
-    assert peer.expect("/liveai/pong") == [1]
-    assert time.monotonic() - sent < 0.2
-    peer.expect("/liveai/out/note", timeout=1.0)
-    assert 0.3 < time.monotonic() - sent < 0.6
+    peer.send("/liveai/ping", 1)  # answered first: the bundle does not block the loop
+    first = peer.receive(1.0)
+    assert first is not None and first[0] == "/liveai/pong" and first[1] == [1], first
+    peer.expect("/liveai/out/note", timeout=2.0)
+    assert time.monotonic() - sent > 0.3  # not before its timetag
     now = OscBundleBuilder(IMMEDIATELY)
     ping = OscMessageBuilder("/liveai/ping")
     ping.add_arg("now")
