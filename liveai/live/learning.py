@@ -137,6 +137,7 @@ class LiveLearning:
 
     def status(self) -> dict[str, Any]:
         recorded = {} if self.keeper is None else {"recorded_files": self.keeper.files,
-                                                    "recorded_removed": self.keeper.removed}
+                                                    "recorded_removed": self.keeper.removed,
+                                                    "recorded_split": self.keeper.split}
         return {"model": self.models.current, "learning": self.stage, "learn_runs": self.runs,
                 **self.models.status(), **recorded}
