@@ -77,6 +77,9 @@ def test_model_switches_live_while_harmonize_answers_and_no_note_hangs(start_ser
     assert answered == 2 * len(PHRASE)  # every note answered, before, while and after the weights changed
     status = peer.status()
     assert status["model"] == "mine" and status["models_switched"] == 1
+    # the step figures are the playing model's, under its name: it answered since the switch
+    assert status["model_mine_steps"] > 0 and status["model_mine_device"] == "cpu"
+    assert not [key for key in status if key.startswith("model_gru_")]
     assert status["deadline_misses"] == before, "the swap made harmonize miss its deadline"
     assert not hanging(messages) and status["sounding_notes"] == 0
 
