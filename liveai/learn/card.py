@@ -11,6 +11,16 @@ from typing import Any
 from ..music.note import Note
 
 NAMES_SHOWN = 8  # the files of a side named on the card, at most
+TITLE = "# {name}: learned by `liveai learn`"  # a card's first line: liveai wrote this model
+
+
+def is_card(path: Path, name: str) -> bool:
+    """`path` is the card `liveai learn` wrote for the model `name`."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return f.readline().rstrip("\n") == TITLE.format(name=name)
+    except OSError:
+        return False
 
 
 def piano_roll(png: Path, prime: Sequence[Note], before: Sequence[Note], after: Sequence[Note], title: str) -> str:
@@ -57,7 +67,7 @@ def write_card(path: Path, facts: dict[str, Any]) -> None:
     """NAME.md from the learn's facts (see liveai.learn.run)."""
     b, a = facts["before"], facts["after"]
     lines = [
-        f"# {facts['name']}: learned by `liveai learn`",
+        TITLE.format(name=facts["name"]),
         "",
         f"Fine-tuned from `{facts['base']}` ({facts['arch']}) on `{facts['folder']}`, {facts['date']}.",
         "",

@@ -20,7 +20,7 @@ from ..events import Report
 from ..runtime.worker import Worker
 from .learner import Run, command_line, config_settings
 from .record import Keeper
-from .settings import models_folder, recorded_folder
+from .settings import LEARNED, models_folder, prune_learned, recorded_folder
 from .switch import ModelSwitch
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class LiveLearning:
         self.run: Run | None = None
         self.stage = "idle"
         self.runs = 0
+        self.removed = 0  # older learned models removed (learn.keep)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
@@ -56,7 +57,7 @@ class LiveLearning:
     def learn(self, request: Request | None = None) -> None:
         if self.run is not None:
             raise CommandError("busy", "learning runs already (/liveai/learn/stop ends it)")
-        name = f"learned-{datetime.now():%Y%m%d-%H%M%S}"
+        name = LEARNED.format(datetime.now())
         argv = command_line(recorded_folder(self.config), name, self.settings.threads, models_folder(self.config),
                             self.models.current, config_settings(self.config))
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
@@ -76,9 +77,18 @@ class LiveLearning:
             log.info("learning: %s", " ".join(run.argv))
             self.runs += 1
             await run.run()
+            await self._prune()
         finally:
             if self.run is run:
                 self.run = None
+
+    async def _prune(self) -> None:
+        """Only the last `learn.keep` learned models stay (the new one is the newest)."""
+        keeping = {self.models.current, *self.models.earlier}
+        removed = await asyncio.to_thread(prune_learned, models_folder(self.config), self.settings.keep, keeping)
+        self.removed += len(removed)
+        if removed:
+            log.info("learn.keep = %d: removed the older learned models %s", self.settings.keep, ", ".join(removed))
 
     def _report(self, args: tuple[Any, ...]) -> None:
         self._set_stage("idle" if args[0] in ("playing", "error", "no improvement") else str(args[0]))  # those end a learning
@@ -140,4 +150,5 @@ class LiveLearning:
                                                     "recorded_removed": self.keeper.removed,
                                                     "recorded_split": self.keeper.split}
         return {"model": self.models.current, "learning": self.stage, "learn_runs": self.runs,
+                "learned_removed": self.removed,
                 **self.models.status(), **recorded}
