@@ -1,6 +1,7 @@
-"""Learning live, as the server offers it (liveai.core.learning.Learning): the model
-switch, the takes kept for `learn.record`, and one `liveai learn` child at a time,
-whose new weights play as soon as it is done. A panic silences the music, not the
+"""The background job of learning live, as the server offers it (the protocol
+liveai.core.learning_protocol.Learning): the model switch, the takes kept for
+`learn.record`, and one `liveai learn` child at a time, whose new weights play as
+soon as it is done; the older learned models pruned (`learn.keep`). A panic silences the music, not the
 learning: only `/liveai/learn/stop` (or the server stopping) ends it."""
 
 from __future__ import annotations
