@@ -6,7 +6,7 @@ in a thread), each for a take of its largest size (main's MAX_TAKE_NOTES 20,000,
 Keeper's liveai.live.record.MAX_TAKE_NOTES) and for a take of the Keeper's size; and
 `idle`, the same ticker with nothing written (the floor of this machine). A ticker asks
 the loop for a 1 ms sleep over and over; a stall is how late it wakes. The GIL's switch
-interval is the server's. Prints JSON; `--out FILE` writes it too.
+interval is the server's, and so is its gc.freeze() after start. Prints JSON; `--out FILE` writes it too.
 
     .venv/bin/python scripts/bench_take_write.py [--turns 5] [--out docs/figures/...json]
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import platform
 import subprocess
@@ -103,6 +104,8 @@ def main() -> None:
     ap.add_argument("--out")
     args = ap.parse_args()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    gc.collect()
+    gc.freeze()  # as the server does once started: its objects are never walked again
     rows = asyncio.run(main_async(args.turns))
     summary: dict[str, Any] = {}
     for way, n in {(r["way"], r["notes"]) for r in rows}:
