@@ -78,10 +78,10 @@ class LiveLearning:
             log.info("learning: %s", " ".join(run.argv))
             self.runs += 1
             await run.run()
-            await self._prune()
         finally:
             if self.run is run:
-                self.run = None
+                self.run = None  # first: it has ended, whatever the pruning takes
+        await self._prune()
 
     async def _prune(self) -> None:
         """Only the last `learn.keep` learned models stay (the new one is the newest)."""
