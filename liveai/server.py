@@ -29,7 +29,7 @@ from .control.handlers import definitions
 from .control.table import CommandTable
 from .core.engine import Engine
 from .errors import ConfigError
-from .live.learning import LiveLearning
+from .live.learn_job import LiveLearning
 from .runtime.loading import load_harmony, load_morph, load_synth, load_worker
 from .runtime.port import WorkerPort
 from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker

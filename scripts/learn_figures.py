@@ -6,8 +6,8 @@
 
 For each study: a folder of 60 pieces ("my folder") and 15 others held out apart (both
 chosen by the sha1 rule), `liveai learn FOLDER --name ... --minutes N --threads 1` run as a
-subprocess (its JSON progress lines give the curve: held-out bits/event of the folder's
-own held-out files against minutes), then `liveai evaluate` on the 15 apart with the
+subprocess (its JSON progress lines give the curve: bits/event of the folder's
+own validation files against minutes), then `liveai evaluate` on the 15 apart with the
 base model and the learned one (the target: they fall by >= 25 %), and the corpus's test
 split before and after from the learn's own card (the target: it rises by <= 10 %).
 
@@ -95,8 +95,8 @@ def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str
         assert proc.stdout is not None
         for line in proc.stdout:
             rec = json.loads(line)
-            if rec["stage"] == "learning" and rec.get("heldout_bits") is not None:
-                curve.append({"minutes": rec["minutes"], "step": rec["step"], "heldout_bits": rec["heldout_bits"]})
+            if rec["stage"] == "learning" and rec.get("validation_bits") is not None:
+                curve.append({"minutes": rec["minutes"], "step": rec["step"], "validation_bits": rec["validation_bits"]})
                 print(json.dumps(curve[-1]), flush=True)
             elif rec["stage"] == "done":
                 done = rec
@@ -122,7 +122,7 @@ def study(label: str, mine: Path, apart: Path, models: Path, minutes: float, ext
         "folder_files": done["files"], "folder_heldout_files": done["heldout_files"], "notes": done["notes"],
         "steps": done["steps"], "minutes": done["minutes"], "stopped_by": done["stopped_by"],
         "forgetting": done["forgetting"], "curve": [{"minutes": 0.0, "step": 0,
-                                                      "heldout_bits": done["before"]["heldout_bits"]}] + run["curve"],
+                                                      "validation_bits": done["before"]["validation_bits"]}] + run["curve"],
         "apart_files": len(list(apart.glob("*.mid"))),
         "apart_bits": {"before": base, "after": learned, "change": round((learned - base) / base, 4)},
         "corpus_test_bits": {"before": cb, "after": ca, "change": round((ca - cb) / cb, 4) if cb else None},
@@ -166,13 +166,13 @@ def draw(results: list[dict[str, Any]], png: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     for r in results:
         xs = [p["minutes"] for p in r["curve"]]
-        ys = [p["heldout_bits"] / r["curve"][0]["heldout_bits"] for p in r["curve"]]
-        ax.plot(xs, ys, marker=".", label=f"{r['study']}: folder's held-out (apart: "
+        ys = [p["validation_bits"] / r["curve"][0]["validation_bits"] for p in r["curve"]]
+        ax.plot(xs, ys, marker=".", label=f"{r['study']}: folder's validation files (apart: "
                                           f"{100 * r['apart_bits']['change']:+.0f} %, corpus test "
                                           f"{100 * (r['corpus_test_bits']['change'] or 0):+.1f} %)")
     ax.axhline(0.75, color="0.6", ls="--", lw=0.8, label="target: -25 %")
     ax.set_xlabel("minutes of liveai learn (one core)")
-    ax.set_ylabel("held-out bits/event, / before")
+    ax.set_ylabel("validation bits/event, / before")
     ax.set_title("liveai learn: the player's held-out music against minutes")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     fig.tight_layout()

@@ -251,6 +251,10 @@ class LearnConfig:
     record: bool = False
     # The folder of recorded playing; "" = $XDG_DATA_HOME/liveai/recorded.
     folder: str = ""
+    # /liveai/learn keeps its last `keep` models (learned-*) in the model folder, 0 = all; an
+    # older one goes after each learn, never the one playing or one undo can go back to
+    # (eight deep: liveai.live.switch.UNDO_DEPTH), never a file liveai did not write.
+    keep: Annotated[int, Range(0, 10000)] = 8
     # Torch threads of a learn (a live learn runs in a child process at low priority).
     threads: Annotated[int, Range(1, 64)] = 1
     # The player's notes read into memory at most (a folder past it is read in part, counted).

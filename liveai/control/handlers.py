@@ -26,7 +26,7 @@ from ..core.engine import Engine
 from ..errors import CommandError
 from ..events import ControlChange, Event, NoteOff, NoteOn
 from ..music.scales import parse_key
-from .learning import LEARNING
+from .learn_commands import LEARNING
 
 
 # -- notes and controllers ------------------------------------------------------------

@@ -55,7 +55,7 @@ STATUS = ("`uptime_s`; `events_in_per_s`, `events_out_per_s`, `latency_p50_ms`/`
           "from datagram or MIDI arrival to send) and `latency_samples`, over the last `status.window_s`; "
           "`mode`, `tempo`, `clock` (`internal` or `midi`), `playing`, `temperature`, `density`, `key`, "
           "`panicked` (1 while a panic holds a session: as `/liveai/out/panicked`), `sessions`, `sounding_notes`, "
-          "`scheduled`, `model` (the continuation model playing), `learning` (`idle` or the learning's stage), `models_switched`, `model_swap_ms` (the last switch, from the weights handed to the worker to their first use), `learn_runs` and, with `learn.record`, `recorded_files`, `recorded_removed`; `memory_mb`, `open_fds`; `osc_port`, `osc_subscribers`, `midi_api`, `midi_inputs`, "
+          "`scheduled`, `model` (the continuation model playing), `learning` (`idle` or the learning's stage), `models_switched`, `model_swap_ms` (the last switch, from the weights handed to the worker to their first use), `learn_runs`, `learned_removed` (older learned models removed, `learn.keep`) and, with `learn.record`, `recorded_files`, `recorded_removed`, `recorded_split` (takes that reached their largest and went on in another file); `memory_mb`, `open_fds`; `osc_port`, `osc_subscribers`, `midi_api`, `midi_inputs`, "
           "`midi_outputs`, `mqtt`; `web_port`, `web_clients`, `oscquery_listeners` (LISTENs on OSCQuery websockets), "
           "`mdns` (`on` while advertised), the stage page's `stage_commands` and `stage_refused` (commands from "
           "pages, and those refused); with a model its step times (`model_<name>_step_p50_ms`, `_p99_ms`, `_steps`, "

@@ -31,7 +31,7 @@ from .conductor import Conductor
 from .context import Context
 from .faults import Faults
 from .jobs import ModelPort
-from .learning import Learning
+from .learning_protocol import Learning
 from .output import Output, Sink, as_off
 from .session import SHARED, Session, Sessions
 from .state import State

@@ -1,7 +1,12 @@
 """The training loop of the continuation models, shared by scripts/train_continuation.py
 and `liveai learn`: the learning-rate schedule, one step (with an optional pull toward
 the base weights), evaluation every so often, the best score kept, and the stops (steps,
-minutes, patience, a signal)."""
+minutes, patience, a signal).
+
+The loss stays on the device, summed there, and is read only when it is reported (no
+host sync per step under CUDA). Under torchrun every stop is agreed by all the ranks
+(`agreed`): a rank whose clock ran out, whose patience ended or that got a signal must
+not leave the others waiting in DDP's next all-reduce."""
 
 from __future__ import annotations
 
@@ -12,10 +17,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
 LN2 = math.log(2.0)
+# The reasons to stop, weakest first: the ranks agree on the strongest any of them has.
+REASONS = ("", "steps", "minutes", "patience", "signal")
+
+
+def grouped() -> bool:
+    """A process group is running (torchrun): stops must be agreed."""
+    return dist.is_available() and dist.is_initialized()
+
+
+def agreed(reason: str, device: torch.device) -> str:
+    """The strongest stop reason of all the ranks ("" = go on), the same on every rank;
+    without a process group, `reason` itself. Every rank must call it at the same step."""
+    if not grouped():
+        return reason
+    code = torch.tensor([REASONS.index(reason)], dtype=torch.int64, device=device)
+    dist.all_reduce(code, op=dist.ReduceOp.MAX)
+    return REASONS[int(code.item())]
 
 
 @dataclass(frozen=True)
@@ -81,7 +104,8 @@ class Loop:
     """What to train and how: `batch()` gives (B, T + 1) tokens, `evaluate()` a score to
     lower (bits/event; None on processes that do not evaluate), `on_eval(state, value,
     improved)` keeps checkpoints, `on_log(state, record)` and `on_step(state)` report.
-    `stop()` is polled every step (a signal)."""
+    `stop()` is polled every step (a signal); under a process group the stops are agreed
+    every `log_every` steps (a stop by signal or clock waits for the next agreement)."""
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
@@ -99,7 +123,8 @@ class Loop:
     on_step: Callable[[LoopState], None] = lambda state: None
     stop: Callable[[], bool] = lambda: False
 
-    def step(self, state: LoopState) -> float:
+    def step(self, state: LoopState) -> torch.Tensor:
+        """One step; its loss, detached, left on the device."""
         lr = self.schedule.lr_at(state.step, state.elapsed_s - state.elapsed_prior)
         for g in self.optimizer.param_groups:
             g["lr"] = lr
@@ -114,35 +139,47 @@ class Loop:
         self.optimizer.step()
         state.step += 1
         state.tokens += xy[:, 1:].numel()
-        return float(loss.detach())
+        return loss.detach()
 
     def run(self, state: LoopState | None = None) -> LoopState:
-        """Train until a stop; evaluate every `eval_every` steps and at the end."""
+        """Train until a stop; evaluate every `eval_every` steps and at the end (not
+        after a signal: it is waiting)."""
         state = state or LoopState()
-        s = self.schedule
-        loss_acc, n_acc, t_log = 0.0, 0, time.monotonic()
+        loss_sum = torch.zeros((), device=self.device)
+        n_acc, t_log = 0, time.monotonic()
         self.model.train()
         while not state.stopped_by:
-            if self.stop():
-                state.stopped_by = "signal"
-                break
-            loss_acc += self.step(state)
+            loss_sum += self.step(state)
             n_acc += 1
             self.on_step(state)
-            if state.step >= s.steps:
-                state.stopped_by = "steps"
-            elif s.minutes > 0 and state.elapsed_s - state.elapsed_prior >= s.minutes * 60:
-                state.stopped_by = "minutes"
+            state.stopped_by = self.stopping(state)
+            if state.stopped_by == "signal":
+                break
             if state.step % self.log_every == 0:
+                loss = float(loss_sum) / n_acc  # the one read of the loss: a host sync per report
                 dt = max(time.monotonic() - t_log, 1e-9)
-                self.on_log(state, {"step": state.step, "train_loss": round(loss_acc / n_acc, 4),
-                                    "train_bits_per_event": round(loss_acc / n_acc / LN2, 4),
+                self.on_log(state, {"step": state.step, "train_loss": round(loss, 4),
+                                    "train_bits_per_event": round(loss / LN2, 4),
                                     "lr": self.schedule.lr_at(state.step, state.elapsed_s - state.elapsed_prior),
                                     "steps_per_s": round(n_acc / dt, 3), "wall_time_s": round(state.elapsed_s, 1)})
-                loss_acc, n_acc, t_log = 0.0, 0, time.monotonic()
+                loss_sum.zero_()
+                n_acc, t_log = 0, time.monotonic()
             if state.step % self.eval_every == 0 or state.stopped_by:
                 self.evaluation(state)
         return state
+
+    def stopping(self, state: LoopState) -> str:
+        """Why to stop after this step ("" = go on), agreed by all the ranks: every step
+        alone, every `log_every` steps under a process group (the steps asked are the
+        same on every rank and need no agreement)."""
+        s = self.schedule
+        reason = ("signal" if self.stop() else "steps" if state.step >= s.steps else
+                  "minutes" if s.minutes > 0 and state.elapsed_s - state.elapsed_prior >= s.minutes * 60 else "")
+        if not grouped():
+            return reason
+        if state.step % self.log_every == 0:
+            return agreed(reason, self.device)
+        return "steps" if state.step >= s.steps else ""
 
     def evaluation(self, state: LoopState) -> None:
         value = self.evaluate()
@@ -151,6 +188,9 @@ class Loop:
             state.best = min(state.best, value)
             state.since_best = 0 if improved else state.since_best + 1
         self.on_eval(state, value, improved)
-        if self.patience and state.since_best >= self.patience and not state.stopped_by:
-            state.stopped_by = "patience"
+        # only the ranks that evaluate know; every rank evaluates at this step, so all agree
+        patience = "patience" if self.patience and state.since_best >= self.patience else ""
+        patience = agreed(patience, self.device)
+        if patience and not state.stopped_by:
+            state.stopped_by = patience
         self.model.train()

@@ -27,8 +27,8 @@ class Progress:
             done = int(1000 * record.get("fraction", 0.0))
             self.bar.update(max(0, done - self.bar.n))
             shown = {"step": record["step"]}
-            if record.get("best_heldout_bits") is not None:  # the figure the learn keeps
-                shown["held-out bits/event"] = record["best_heldout_bits"]
+            if record.get("best_validation_bits") is not None:  # the figure the learn keeps
+                shown["validation bits/event"] = record["best_validation_bits"]
             self.bar.set_postfix(shown)
         elif stage == "done":
             self.close()

@@ -1,10 +1,11 @@
 """`liveai learn FOLDER --name NAME`: fine-tune a continuation model on a player's MIDI
 files, then write NAME.pt and its card NAME.md into the model folder.
 
-Read the folder (bad files skipped and counted), split it by file, score the base model,
-train with the shipped models' loop and windows, pulled toward the base weights (L2-SP)
-and, given a prepared corpus, replaying it; keep the best held-out evaluation; stop when
-it stops improving, at the minutes or steps asked, or on SIGINT/SIGTERM; score again.
+Read the folder (bad files skipped and counted), split it by file three ways, score the
+base model, train with the shipped models' loop and windows, pulled toward the base
+weights (L2-SP) and, given a prepared corpus, replaying it; keep the best evaluation on
+the validation files; stop when it stops improving, at the minutes or steps asked, or on
+SIGINT/SIGTERM; score again on the test files, which chose nothing.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from .mix import Mix
 from .progress import Progress
 from .split import split_pieces
 
-EVAL_EVENTS = 20_000  # held-out and corpus events scored per evaluation, at most
+EVAL_EVENTS = 20_000  # validation, test and corpus events scored per evaluation, at most
 NO_LIMIT = 10**9
-SKIPPED = "; stopped by a signal, so only the held-out figure after was measured (the rest skipped)"
+SKIPPED = "; stopped by a signal, so only the bits/event of the player's files after were measured (the rest skipped)"
 
 
 @dataclass
@@ -93,19 +94,20 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
 
     with Stop() as stop:
         folder = read_folder(opts.folder, lc.max_file_mb, lc.max_memory_mb, reading)
-        train, held = split_pieces(folder.pieces)
+        split = split_pieces(folder.pieces)
         threads = opts.threads or lc.threads
         torch.set_num_threads(threads)
         torch.manual_seed(opts.seed)
         device = choose_device(config.model.device)
         model, info = load_checkpoint(base_path, device)
         arch = info["config"]["arch"]
-        heldout = measure.piece_tokens(held, opts.eval_events)
+        test = measure.piece_tokens(split.test, opts.eval_events)  # the card's: chooses nothing
+        validation = measure.piece_tokens(split.validation, opts.eval_events)  # the checkpoint's and the stop's
         corpus_dir = opts.replay or lc.corpus
         corpus, corpus_note = measure.corpus_test(corpus_dir, opts.eval_events)
-        primes = measure.phrases(held)
+        primes = measure.phrases(split.test)
         report({"stage": "evaluating", "model": "base", "minutes": _minutes(t0)})
-        before = _figures(model, heldout, corpus, primes, opts.seed)
+        before = _figures(model, test, validation, corpus, primes, opts.seed)
         base_roll = before.pop("_first")
 
         minutes = lc.minutes if opts.minutes is None else opts.minutes
@@ -115,10 +117,11 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         replay = Path(opts.replay) if opts.replay else None
         if replay is not None and not (replay / "train.npy").exists():
             raise ConfigError(f"--replay {opts.replay}: no prepared corpus there (train.npy)")
-        mix = Mix(train, lc.seq_len, lc.batch_size, opts.seed, replay, lc.replay_share)
+        mix = Mix(split.train, lc.seq_len, lc.batch_size, opts.seed, replay, lc.replay_share)
         best_weights = copy.deepcopy(model.state_dict())
         best_step = [0]
-        state = LoopState(best=before["heldout_bits"] if before["heldout_bits"] is not None else float("inf"))
+        base_bits = before["validation_bits"]
+        state = LoopState(best=base_bits if base_bits is not None else float("inf"))
         started = time.monotonic()
 
         def on_eval(state: LoopState, value: float | None, improved: bool) -> None:
@@ -132,7 +135,7 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
                 report(_learning(state, steps, minutes, started, None))
 
         loop = Loop(model, make_optimizer(model, lc.lr, 0.0), schedule, mix.batch,
-                    lambda: measure.bits(model, heldout), on_eval, device, eval_every=lc.eval_every,
+                    lambda: measure.bits(model, validation), on_eval, device, eval_every=lc.eval_every,
                     log_every=max(1, min(lc.eval_every, 5)), patience=lc.patience, anchor=anchor,
                     on_log=on_log, stop=lambda: stop.asked)
         loop.run(state)
@@ -140,17 +143,17 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         model.eval()
         # the weights first: a stop (the server gives it seconds) must not lose them to the figures
         learned_minutes = round((time.monotonic() - started) / 60, 2)
-        best_bits = before["heldout_bits"] if state.best == float("inf") else state.best
+        best_bits = base_bits if state.best == float("inf") else state.best
         train_info = {"learned_from": str(Path(opts.folder).expanduser()), "base": str(base_path),
                       "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes,
-                      "heldout_bits_per_event": best_bits, "base_heldout_bits_per_event":
-                      before["heldout_bits"], "files": len(folder.pieces), "notes": folder.notes,
+                      "validation_bits_per_event": best_bits, "base_validation_bits_per_event":
+                      base_bits, "files": len(folder.pieces), "notes": folder.notes,
                       "l2sp": lc.l2sp, "replay": str(replay) if replay else None, "device": str(device)}
         save_checkpoint(out, model, train_info)
         report({"stage": "saved", "path": str(out), "steps": state.step, "best_step": best_step[0]})
         stopped = state.stopped_by == "signal" or stop.asked
         report({"stage": "evaluating", "model": opts.name, "minutes": _minutes(t0)})
-        after = _figures(model, heldout, corpus, primes, opts.seed, quick=stopped)
+        after = _figures(model, test, validation, corpus, primes, opts.seed, quick=stopped)
         learned_roll = after.pop("_first")
         card = out.with_suffix(".md")
         roll, roll_note = "", ""
@@ -163,35 +166,40 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         facts = {
             "name": opts.name, "base": base, "arch": arch, "folder": str(Path(opts.folder).expanduser()),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "files": len(folder.pieces),
-            "notes": folder.notes, "train_files": len(train), "heldout_files": len(held),
-            "split_note": ("; one file: its last fifth of notes held out" if len(folder.pieces) == 1 else ""),
+            "notes": folder.notes, "train_files": len(split.train), "validation_files": _names(split.validation),
+            "test_files": _names(split.test), "split_note": split.note, "shared": split.shared,
             "skipped_total": len(folder.skipped), "skipped_text": folder.describe_skipped(),
             "steps": state.step, "batch_size": lc.batch_size, "seq_len": lc.seq_len, "minutes": learned_minutes,
             "device": str(device), "threads": threads, "stopped_by": _stopped(state.stopped_by),
             "best_step": best_step[0], "forgetting": _forgetting(lc.l2sp, replay, lc.replay_share),
-            "before": before, "after": after, "heldout_events": sum(len(p) - 1 for p in heldout),
-            "corpus_events": sum(len(p) - 1 for ps in corpus.values() for p in ps),
+            "before": before, "after": after, "test_events": _events(test), "validation_events": _events(validation),
+            "corpus_events": sum(_events(ps) for ps in corpus.values()),
             "corpus": corpus_note + SKIPPED * stopped, "roll": roll, "roll_note": roll_note, "path": str(out),
         }
         write_card(card, facts)
     done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
             "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "stopped_by":
-            state.stopped_by, "files": len(folder.pieces), "heldout_files": len(held), "notes": folder.notes,
+            state.stopped_by, "files": len(folder.pieces), "heldout_files": len(split.held_out),
+            "validation_files": len(split.validation), "test_files": len(split.test), "shared": split.shared,
+            "notes": folder.notes,
             "skipped": folder.skipped_counts(), "forgetting": facts["forgetting"]}
     report(done)
     return done
 
 
-def _figures(model: torch.nn.Module, heldout: list, corpus: dict, primes: list, seed: int,
+def _figures(model: torch.nn.Module, test: list, validation: list, corpus: dict, primes: list, seed: int,
              quick: bool = False) -> dict[str, Any]:
-    """`quick`: the held-out bits only (a stop is waiting); the slow figures are None."""
+    """`heldout_bits` on the test files (the card's), `validation_bits` on the files that
+    chose the checkpoint. `quick`: those only (a stop is waiting); the slow figures are None."""
     if quick:
-        return {"heldout_bits": measure.bits(model, heldout), "corpus_bits": None, "phrases": 0,
+        return {"heldout_bits": measure.bits(model, test), "validation_bits": measure.bits(model, validation),
+                "corpus_bits": None, "phrases": 0,
                 "key_agreement": None, "pitch_class_correlation": None, "pace_ratio_median": None,
                 "pace_within_1_5x": None, "_first": []}
     conts, first = measure.continuations(model, primes, seed)
     per_kind = measure.kinds_bits(model, corpus) if corpus else {}
-    return {"heldout_bits": measure.bits(model, heldout), "corpus_bits": per_kind.get("all"),
+    return {"heldout_bits": measure.bits(model, test), "validation_bits": measure.bits(model, validation),
+            "corpus_bits": per_kind.get("all"),
             **{f"corpus_{k}_bits": v for k, v in per_kind.items() if k != "all"}, **conts, "_first": first}
 
 
@@ -204,8 +212,16 @@ def _learning(state: LoopState, steps: int, minutes: float, started: float, valu
     eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
     return {"stage": "learning", "step": state.step, "steps": steps if steps < NO_LIMIT else None,
             "minutes": round(elapsed / 60, 3), "fraction": round(fraction, 4),
-            "eta_s": round(eta, 1) if eta is not None else None, "heldout_bits": value,
-            "best_heldout_bits": None if state.best == float("inf") else state.best}
+            "eta_s": round(eta, 1) if eta is not None else None, "validation_bits": value,
+            "best_validation_bits": None if state.best == float("inf") else state.best}
+
+
+def _names(pieces: list) -> list[str]:
+    return [p.rel_id for p in pieces]
+
+
+def _events(pieces: list) -> int:
+    return sum(len(p) - 1 for p in pieces)
 
 
 def _minutes(t0: float) -> float:
@@ -214,7 +230,7 @@ def _minutes(t0: float) -> float:
 
 def _stopped(reason: str) -> str:
     return {"steps": "the steps asked", "minutes": "the minutes asked", "patience":
-            "the held-out score no longer improving", "signal": "a signal (Ctrl-C or SIGTERM)"}.get(reason, reason)
+            "the validation score no longer improving", "signal": "a signal (Ctrl-C or SIGTERM)"}.get(reason, reason)
 
 
 def _forgetting(l2sp: float, replay: Path | None, share: float) -> str:

@@ -33,7 +33,7 @@ MAX_LINE = 16 * 1024
 NICE = 19
 REPORT_EVERY_S = 0.5  # progress lines are reported at most this often (a stage change always)
 STOP_GRACE_S = 10.0  # after SIGTERM, the child keeps its best weights; then it is killed
-FIELDS = ("step", "steps", "minutes", "eta_s", "heldout_bits")
+FIELDS = ("step", "steps", "minutes", "eta_s", "validation_bits")
 
 
 def learn_command() -> list[str]:

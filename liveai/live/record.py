@@ -2,8 +2,13 @@
 
 A take is one player's notes from their first note until they pause for IDLE_GAP_S
 (or the server stops, or learning asks for what was played so far); a take of a few
-notes only is not kept. Each is written off the loop as `<date>-<time>-<player>-take.mid`,
-under a temporary name first, so a learner never reads half a file. The folder is
+notes only is not kept. A take reaching MAX_TAKE_NOTES goes on in the next file (the
+notes still held move with it: none is lost), counted in `split`. Each is written as
+`<date>-<time>-<player>-take.mid`, under a temporary name first, so a learner never
+reads half a file. Written so that the music never waits: the MIDI bytes are built on
+the loop a slice of SLICE_NOTES notes at a time (a thread building them would hold the
+GIL for hundreds of milliseconds: scripts/bench_take_write.py), and only the file is
+written in a thread. The folder is
 bounded: beyond MAX_FILES files, MAX_MB megabytes or MAX_AGE_DAYS days the oldest
 takes go (only liveai's own, marked `-take.mid`: a player's other files there, dated
 or not, are never touched), and a temporary file left by a crash goes after PART_AGE_S.
@@ -12,17 +17,18 @@ or not, are never touched), and a temporary file left by a crash goes after PART
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 from ..core.stats import Stats
-from ..data.midi import notes_to_midi
 from ..events import Event, NoteOff, NoteOn, player_of
 from ..music.note import Note
 
@@ -30,7 +36,10 @@ log = logging.getLogger(__name__)
 
 IDLE_GAP_S = 30.0  # a pause this long ends a take
 MIN_NOTES = 8  # a shorter take is not worth learning from
-MAX_TAKE_NOTES = 20_000  # a take this long is written, and the next notes begin another
+MAX_TAKE_NOTES = 4000  # a take this long is written, and the next notes go on in another file
+SLICE_NOTES = 50  # notes made into MIDI bytes at a time on the loop, between which it serves the music
+TICKS_PER_BEAT = 480
+TEMPO_US = 500_000  # 120 beats a minute: 960 ticks a second
 MAX_FILES = 2000
 MAX_MB = 200.0
 MAX_AGE_DAYS = 90.0
@@ -49,10 +58,9 @@ class Take:
     open: dict[tuple[int, int], tuple[float, int]] = field(default_factory=dict)  # (channel, pitch) -> (t, velocity)
 
     def end(self, t: float) -> list[Note]:
-        """Its notes, those still held ending at `t`, from time 0."""
-        held = [Note(s, max(t, s + 0.01), p, v) for (_, p), (s, v) in self.open.items()]
-        notes = sorted([*self.notes, *held], key=lambda n: (n.start, n.pitch))
-        return [Note(n.start - self.started, n.end - self.started, n.pitch, n.velocity) for n in notes]
+        """Its notes, those still held ending at `t`, in the order played (their times
+        the loop's: `started` is the file's 0)."""
+        return [*self.notes, *(Note(s, max(t, s + 0.01), p, v) for (_, p), (s, v) in self.open.items())]
 
 
 class Keeper:
@@ -68,6 +76,8 @@ class Keeper:
         self._writes: set[asyncio.Task[None]] = set()
         self.files = 0  # takes written
         self.removed = 0  # old takes removed to keep the folder within its bounds
+        self.split = 0  # takes that reached MAX_TAKE_NOTES and went on in another file
+        self._names: dict[str, str] = {}  # each player's last file name, so that a split never overwrites it
 
     def tap(self, event: Event) -> None:
         if not isinstance(event, (NoteOn, NoteOff)):
@@ -88,7 +98,16 @@ class Keeper:
         if take is not None:
             take.last = event.t
             if len(take.notes) >= MAX_TAKE_NOTES:
-                self._close(player)
+                self._split(player, take)
+
+    def _split(self, player: str, take: Take) -> None:
+        """The take so far to its file; the notes still held begin the next take."""
+        held, take.open = take.open, {}
+        self.split += 1
+        self._close(player)
+        if held:
+            first = min(s for s, _ in held.values())
+            self.takes[player] = Take(first, self.today(), take.last, open=held)
 
     @staticmethod
     def _off(take: Take, channel: int, pitch: int, t: float) -> None:
@@ -101,14 +120,28 @@ class Keeper:
         notes = take.end(take.last)
         if len(notes) < MIN_NOTES:
             return
-        name = f"{take.date:%Y%m%d-%H%M%S}-{_safe(player)}-take.mid"
-        task = asyncio.get_running_loop().create_task(self._write(name, notes), name="record")
+        name = self._name(player, take.date)
+        task = asyncio.get_running_loop().create_task(self._write(name, notes, take.started), name="record")
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
-    async def _write(self, name: str, notes: list[Note]) -> None:
+    def _name(self, player: str, date: datetime) -> str:
+        """`<date>-<time>-<player>-take.mid`; a second take of the player in the same
+        second (a split, a learn's flush) gets `-2`, `-3`... after the player."""
+        base = f"{date:%Y%m%d-%H%M%S}-{_safe(player)}"
+        last = self._names.get(player, "")
+        n = int(last[len(base) + 1:]) + 1 if last.startswith(base + "-") else 2 if last == base else 1
+        self._names[player] = name = base if n == 1 else f"{base}-{n}"
+        return name + "-take.mid"
+
+    async def _write(self, name: str, notes: list[Note], started: float) -> None:
+        pieces = []
+        for piece in track(notes, started):
+            pieces.append(piece)
+            await asyncio.sleep(0)  # the music between slices
+        data = midi_file(b"".join(pieces))
         try:
-            removed = await asyncio.to_thread(write_take, self.folder, name, notes)
+            removed = await asyncio.to_thread(write_take, self.folder, name, data)
         except OSError as exc:
             self.stats.count("recorded_failed")
             log.warning("a take was not kept: %s", exc)
@@ -139,13 +172,61 @@ def _safe(player: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", player).strip("._")[:48] or "player"
 
 
-def write_take(folder: Path, name: str, notes: list[Note]) -> int:
-    """Write one take; then keep the folder within its bounds. How many old takes went."""
+def write_take(folder: Path, name: str, data: bytes) -> int:
+    """Write one take's MIDI file; then keep the folder within its bounds. How many old takes went."""
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{name}.part"
-    notes_to_midi(notes, name="played").write(str(partial))
+    partial.write_bytes(data)
     partial.replace(folder / name)
     return prune(folder)
+
+
+def midi_file(track_bytes: bytes) -> bytes:
+    """A standard MIDI file, format 0, of one track's events (`track`)."""
+    return (b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big")
+            + TICKS_PER_BEAT.to_bytes(2, "big") + b"MTrk" + len(track_bytes).to_bytes(4, "big") + track_bytes)
+
+
+def track(notes: list[Note], started: float) -> Iterator[bytes]:
+    """The events of a track (120 bpm, named "played") of `notes`, `started` its 0 s, in
+    pieces of SLICE_NOTES notes: each piece is little work, so the loop serves the
+    music between them."""
+    notes = sorted(notes, key=lambda n: n.start)  # nearly in order already: played in order
+    head = b"\x00\xff\x51\x03" + TEMPO_US.to_bytes(3, "big") + b"\x00\xff\x03\x06played"
+    body = [head]
+    offs: list[tuple[int, int]] = []  # (tick, pitch) of the note-offs to come
+    tick = 0
+    for i, n in enumerate(notes):
+        on = _tick(n.start - started)
+        while offs and offs[0][0] <= on:  # a note that ends as another begins ends first
+            tick = _event(body, tick, *heapq.heappop(offs), 0x80, 64)
+        tick = _event(body, tick, on, int(n.pitch), 0x90, max(1, min(127, int(n.velocity))))
+        heapq.heappush(offs, (max(_tick(n.end - started), on + 1), int(n.pitch)))
+        if (i + 1) % SLICE_NOTES == 0:
+            yield b"".join(body)
+            body.clear()
+    while offs:
+        tick = _event(body, tick, *heapq.heappop(offs), 0x80, 64)
+    body.append(b"\x00\xff\x2f\x00")
+    yield b"".join(body)
+
+
+def _tick(seconds: float) -> int:
+    return max(0, round(seconds * TICKS_PER_BEAT * 1_000_000 / TEMPO_US))
+
+
+def _event(body: list[bytes], tick: int, at: int, pitch: int, status: int, velocity: int) -> int:
+    body.append(_varlen(at - tick) + bytes((status, pitch & 0x7F, velocity)))
+    return at
+
+
+def _varlen(n: int) -> bytes:
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -6,14 +6,20 @@ then among the shipped models, so nothing sent over the network reaches another 
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
 
 from ..config import Config
 from ..errors import CommandError
+from ..learn.card import is_card
 from ..models.shipped import HARMONY, MORPH, NAME, SYNTH, find_checkpoint, model_folder, shipped_checkpoints
 
+log = logging.getLogger(__name__)
 NOT_CONTINUATION = (MORPH, SYNTH, HARMONY)
+LEARNED = "learned-{:%Y%m%d-%H%M%S}"  # the name /liveai/learn gives a model
+MADE_BY_LEARN = re.compile(r"learned-\d{8}-\d{6}")
 
 
 def data_home() -> Path:
@@ -30,6 +36,29 @@ def recorded_folder(config: Config) -> Path:
 def models_folder(config: Config) -> Path:
     """Where learned models are (`model.folder`, else the XDG data folder's liveai/models)."""
     return model_folder(config.model.folder).absolute()
+
+
+def prune_learned(folder: Path, keep: int, keeping: set[str]) -> list[str]:
+    """Remove all but the `keep` newest models /liveai/learn made (NAME.pt, .png, .md; 0
+    keeps all), never one named in `keeping` (the model playing, those undo goes back
+    to), and never a file liveai did not write: only a name /liveai/learn gives, whose
+    card `liveai learn` wrote. The names removed."""
+    if keep <= 0:
+        return []
+    made = sorted((p.stem for p in folder.glob("learned-*.pt")
+                   if MADE_BY_LEARN.fullmatch(p.stem) and is_card(p.with_suffix(".md"), p.stem)), reverse=True)
+    removed = []
+    for name in made[keep:]:
+        if name in keeping:
+            continue
+        try:
+            for suffix in (".pt", ".png", ".md"):  # the card last: a model without it is never taken for liveai's
+                (folder / f"{name}{suffix}").unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("the learned model %s was not removed: %s", name, exc)
+            continue
+        removed.append(name)
+    return removed
 
 
 def find_model(name: str, config: Config) -> Path:

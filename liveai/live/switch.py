@@ -106,7 +106,7 @@ class ModelSwitch:
             return
         handed = time.perf_counter()
         try:
-            sessions = await asyncio.wrap_future(self.worker.swap(model, primed))
+            sessions = await asyncio.wrap_future(self.worker.swap(model, primed, name))
         except Exception as exc:  # the worker refused the weights: the old ones play on
             if request is not None:
                 request.replies.refuse(request, "model", CommandError("bad_file", f"model {name}: {_one_line(exc)}"))

@@ -91,12 +91,16 @@ class TokenStepper:
         new weights away from it (`prime`)."""
         return {session: (heard, heard.count, list(heard)) for session, heard in self._history.items() if heard}
 
-    def replace(self, model: ContinuationModel, primed: dict[str, Primed] | None = None) -> dict[str, list[int]]:
-        """Play with `model` from now on (same device). Every session's state belonged
+    def replace(self, model: ContinuationModel, primed: dict[str, Primed] | None = None,
+                name: str | None = None) -> dict[str, list[int]]:
+        """Play with `model` (called `name`) from now on (same device); the step figures
+        begin again, under its name, so that they describe the model playing. Every session's state belonged
         to the old model: a state `primed` on the new one from the session's history
         takes its place (the tokens fed since are given back, to feed on top); else
         its whole history comes back, START first, for the caller to feed."""
         self._use(model)  # first: a model that fails it leaves the states and histories as they were
+        if name is not None:
+            self.name, self.timings = name, _Timings()
         todo: dict[str, list[int]] = {}
         states: OrderedDict[str, Any] = OrderedDict()
         logits: dict[str, torch.Tensor] = {}

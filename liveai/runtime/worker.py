@@ -68,6 +68,7 @@ class _Swap:
     model: ContinuationModel
     primed: dict[str, Primed] | None
     future: Future[list[str]]
+    name: str | None = None
 
 
 class Worker:
@@ -121,13 +122,14 @@ class Worker:
         """Forget the session's state once the jobs queued before have run (panic, re-prime)."""
         return self.submit(session, _reset())
 
-    def swap(self, model: ContinuationModel, primed: dict[str, Primed] | None = None) -> Future[list[str]]:
+    def swap(self, model: ContinuationModel, primed: dict[str, Primed] | None = None,
+             name: str | None = None) -> Future[list[str]]:
         """Play with `model` (built and warmed up, on the same device) once every job
         submitted before has finished, with the sessions' states `primed` on it away
         from this thread (`TokenStepper.snapshot`); the future holds the sessions that
-        still had tokens to be fed."""
+        still had tokens to be fed. `name`: the model's, for the `model_<name>_*` figures."""
         future: Future[list[str]] = Future()
-        self._inbox.put(_Swap(model, primed, future))
+        self._inbox.put(_Swap(model, primed, future, name))
         return future
 
     def stats(self) -> dict[str, Any]:
@@ -172,11 +174,12 @@ class Worker:
         """The new weights; each session's recent tokens go first in its queue."""
         self._swap = None
         try:
-            primes = self.stepper.replace(swap.model, swap.primed)
+            primes = self.stepper.replace(swap.model, swap.primed, swap.name)
         except Exception as exc:  # the old model plays on
             log.exception("model %s: new weights refused", self.name)
             _settle(swap.future, exc=exc)
             return
+        self.name = self.stepper.name
         for session, tokens in primes.items():
             self._queues[session] = deque([_Running(session, _prime(tokens), Future())])
         _settle(swap.future, sorted(primes))

@@ -55,16 +55,25 @@ def test_learn_writes_a_loadable_checkpoint_and_its_card_then_serve_plays_with_i
     stages = [r["stage"] for r in records]
     assert stages[0] == "reading" and "learning" in stages and stages[-1] == "done"
     learning = [r for r in records if r["stage"] == "learning"]
-    assert learning[-1]["step"] == 4 and learning[-1]["steps"] == 4 and learning[-1]["heldout_bits"] > 0
+    assert learning[-1]["step"] == 4 and learning[-1]["steps"] == 4 and learning[-1]["validation_bits"] > 0
     last = records[-1]
     assert last["path"] == str(models / "mine.pt") and last["card"] == str(models / "mine.md")
-    assert last["files"] == 5 and last["heldout_files"] >= 1 and last["steps"] == 4
+    assert last["files"] == 5 and last["heldout_files"] >= 2 and last["steps"] == 4
+    # five files: three ways, none shared; the card's test files chose nothing
+    assert last["validation_files"] >= 1 and last["test_files"] >= 1 and not last["shared"]
     assert last["skipped"] == {"not readable as MIDI": 1, "not a MIDI file (by its name)": 1}
     assert 0 < last["before"]["heldout_bits"] < 10 and 0 < last["after"]["heldout_bits"] < 10
+    assert last["before"]["validation_bits"] != last["before"]["heldout_bits"]  # other files
     model, info = load_checkpoint(models / "mine.pt")  # the one loader, weights_only
     assert info["config"]["arch"] == "gru" and info["train_info"]["steps"] == 4
+    # the validation files chose the weights kept: their best evaluation is what they score after
+    assert info["train_info"]["validation_bits_per_event"] == last["after"]["validation_bits"]
     card = (models / "mine.md").read_text()
-    assert "5 files, 240 notes" in card and "Skipped: 2" in card and "held-out bits/event" in card
+    assert "5 files, 240 notes" in card and "Skipped: 2" in card and "the player's test files" in card
+    tested = card.split("Test files: ")[1].split(".")[0]
+    chose = card.split("Validation files: ")[1].split(". ")[0]
+    assert tested.count("`tune") + chose.count("`tune") == last["heldout_files"] and "their figure after is unbiased" in card
+    assert not set(tested.split(", ")) & set(chose.split(", "))
     assert "no prepared corpus" in card and "L2-SP" in card and "![piano roll](mine.png)" in card
     assert (models / "mine.png").stat().st_size > 1000
 
@@ -129,7 +138,7 @@ def test_a_stop_keeps_the_weights_before_any_figure_after_and_skips_the_slow_one
     assert done["stage"] == "done" and done["stopped_by"] == "signal" and proc.returncode == 0
     assert done["after"]["heldout_bits"] is not None and done["after"]["key_agreement"] is None
     card = (models / "stopped.md").read_text()
-    assert "only the held-out figure after was measured" in card and "continuations after were skipped" in card
+    assert "only the bits/event of the player's files after were measured" in card and "continuations after were skipped" in card
 
 
 @pytest.mark.parametrize("case", ["empty", "nothing usable", "not a folder", "path name", "shipped name"])

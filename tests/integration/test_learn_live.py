@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from liveai.learn.card import TITLE
 from liveai.models.shipped import shipped_dir
 
 # A smoke test on a shared machine: a deadline that a loaded core still meets, so that a
@@ -77,6 +78,9 @@ def test_model_switches_live_while_harmonize_answers_and_no_note_hangs(start_ser
     assert answered == 2 * len(PHRASE)  # every note answered, before, while and after the weights changed
     status = peer.status()
     assert status["model"] == "mine" and status["models_switched"] == 1
+    # the step figures are the playing model's, under its name: it answered since the switch
+    assert status["model_mine_steps"] > 0 and status["model_mine_device"] == "cpu"
+    assert not [key for key in status if key.startswith("model_gru_")]
     assert status["deadline_misses"] == before, "the swap made harmonize miss its deadline"
     assert not hanging(messages) and status["sounding_notes"] == 0
 
@@ -149,6 +153,34 @@ def test_learn_from_notes_played_over_osc_then_play_it_then_undo(start_server, h
     peer.send("/liveai/learn/undo")
     assert peer.expect("/liveai/out/model", timeout=20) == ["gru"]
     assert peer.status()["model"] == "gru"
+
+
+def test_learning_keeps_the_last_models_never_the_one_playing_nor_a_players_file(start_server, home):
+    models = home / "liveai" / "models"
+    old = [f"learned-2026010{d}-000000" for d in (1, 2, 3)]  # made by /liveai/learn on earlier nights
+    for name in old:
+        shutil.copy(shipped_dir() / "gru.pt", models / f"{name}.pt")
+        (models / f"{name}.md").write_text(TITLE.format(name=name) + "\n")
+        (models / f"{name}.png").write_bytes(b"a piano roll")
+    shutil.copy(shipped_dir() / "gru.pt", models / "mine.pt")  # the player's own
+    shutil.copy(shipped_dir() / "gru.pt", models / "learned-20250101-000000.pt")  # a learned name, no card
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}
+    _, peer = start_server(*SHORT, *TINY, "learn.record=true", "learn.keep=2", model=old[0], env=env)
+    for player in ("p1", "p2", "p3"):
+        play(peer, PHRASE, session=player, gap=0.02)
+    peer.send("/liveai/learn")
+    reports, _ = wait_learn(peer, "done")
+    assert reports[-1][0] == "done", reports
+    deadline = time.monotonic() + 30
+    while peer.status()["learned_removed"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    new = [p.stem for p in models.glob("learned-*.pt") if p.stem not in [*old, "learned-20250101-000000"]]
+    assert len(new) == 1 and peer.status()["learned_removed"] == 1
+    # the newest two stay (this learn's and the last night's), and the one playing when it began
+    assert sorted(p.name for p in models.iterdir()) == sorted(
+        [*(f"{name}{suffix}" for name in (old[0], old[2], new[0]) for suffix in (".pt", ".md")),
+         f"{old[0]}.png", f"{old[2]}.png", *([f"{new[0]}.png"] if (models / f"{new[0]}.png").exists() else []),
+         "mine.pt", "learned-20250101-000000.pt"])
 
 
 def test_a_learning_that_beats_nothing_says_so_and_the_model_stays(start_server, home):

@@ -47,7 +47,7 @@ def main() -> int:
         while time.monotonic() < burn:
             pass
         step = min(step + 1, args.steps)
-        say(stage="learning", step=step, steps=args.steps, minutes=0.0, eta_s=0.1, heldout_bits=3.0 - 0.01 * step)
+        say(stage="learning", step=step, steps=args.steps, minutes=0.0, eta_s=0.1, validation_bits=3.0 - 0.01 * step)
     say(stage="evaluating")
     folder = Path(args.model_folder)
     folder.mkdir(parents=True, exist_ok=True)

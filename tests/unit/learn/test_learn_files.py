@@ -116,16 +116,21 @@ def pieces(names: list[str]) -> list[Piece]:
     return [Piece(n, PERFORMANCE, np.array([[0.0, 0.5, 60, 80], [0.5, 1.0, 62, 80]] * 5)) for n in names]
 
 
-def test_the_split_is_by_file_fixed_and_stable_as_the_folder_grows():
+def ids(ps: list[Piece]) -> set[str]:
+    return {p.rel_id for p in ps}
+
+
+def test_the_split_is_three_ways_by_file_fixed_and_stable_as_the_folder_grows():
     names = [f"song{i:03d}.mid" for i in range(200)]
-    train, held = split_pieces(pieces(names))
-    assert not {p.rel_id for p in train} & {p.rel_id for p in held}
-    assert len(train) + len(held) == 200 and 20 <= len(held) <= 60  # the test and validation tenths
-    held_ids = {p.rel_id for p in held}
-    assert held_ids == {n for n in names if split_of(n) != "train"}  # the corpus's rule
-    _, held_more = split_pieces(pieces([f"new{i}.mid" for i in range(50)] + names[::-1]))
-    assert held_ids <= {p.rel_id for p in held_more}  # a file keeps its side
-    assert {p.rel_id for p in split_pieces(pieces(names))[1]} == held_ids  # and the rule is fixed
+    split = split_pieces(pieces(names))
+    train, val, test = ids(split.train), ids(split.validation), ids(split.test)
+    assert not train & val and not train & test and not val & test and not split.shared  # the card's files chose nothing
+    assert len(train) + len(val) + len(test) == 200 and 8 <= len(val) <= 32 and 8 <= len(test) <= 32
+    assert val == {n for n in names if split_of(n) == "val"} and test == {n for n in names if split_of(n) == "test"}
+    grown = split_pieces(pieces([f"new{i}.mid" for i in range(50)] + names[::-1]))
+    assert val <= ids(grown.validation) and test <= ids(grown.test)  # a file keeps its side
+    again = split_pieces(pieces(names))
+    assert (ids(again.validation), ids(again.test)) == (val, test) and split.note == ""  # the rule is fixed
 
 
 def names_on(side: str, n: int) -> list[str]:
@@ -134,17 +139,32 @@ def names_on(side: str, n: int) -> list[str]:
     return [name for name in names if (split_of(name) == "train") == (side == "train")][:n]
 
 
-@pytest.mark.parametrize("n", [2, 3, 5])
+@pytest.mark.parametrize("n", [3, 5])
 @pytest.mark.parametrize("side", ["train", "held out"])
-def test_a_small_folder_holds_out_at_least_one_file_and_learns_from_the_rest(n: int, side: str):
-    train, held = split_pieces(pieces(names_on(side, n)))  # all on one side by the rule alone
-    assert len(held) >= 1 and len(train) >= 1 and len(train) + len(held) == n
+def test_a_small_folder_still_has_a_file_on_each_side_none_shared(n: int, side: str):
+    split = split_pieces(pieces(names_on(side, n)))  # all on one side by the rule alone
+    train, val, test = ids(split.train), ids(split.validation), ids(split.test)
+    assert len(train) >= 1 and len(val) >= 1 and len(test) >= 1 and len(train | val | test) == n
+    assert not train & val and not train & test and not val & test and not split.shared
+    assert "moved" in split.note and split.note == split_pieces(pieces(names_on(side, n)[::-1])).note
 
 
-def test_one_file_holds_out_its_last_fifth():
-    train, held = split_pieces(pieces(["only.mid"]))
-    assert [len(train[0].rows), len(held[0].rows)] == [8, 2]
-    assert held[0].rows[0, 0] == 0.0  # the held-out part begins at 0 s, as a file does
+@pytest.mark.parametrize("side", ["train", "held out"])
+def test_two_files_learn_one_and_share_the_other_for_validation_and_test_and_say_so(side: str):
+    split = split_pieces(pieces(names_on(side, 2)))
+    assert len(split.train) == 1 and ids(split.validation) == ids(split.test) and split.shared
+    assert not ids(split.train) & ids(split.test) and "both validation and test" in split.note
+
+
+def test_one_file_holds_out_its_last_fifth_shared_when_short_parted_when_long():
+    split = split_pieces(pieces(["only.mid"]))
+    assert [len(split.train[0].rows), len(split.validation[0].rows)] == [8, 2] and split.shared
+    assert split.test == split.validation and split.validation[0].rows[0, 0] == 0.0  # it begins at 0 s, as a file does
+    assert "both validation and test" in split.note
+    long = [Piece("long.mid", PERFORMANCE, np.array([[i * 0.5, i * 0.5 + 0.4, 60 + i % 7, 80] for i in range(100)]))]
+    split = split_pieces(long)
+    assert [len(split.train[0].rows), len(split.validation[0].rows), len(split.test[0].rows)] == [80, 10, 10]
+    assert split.test[0].rows[0, 0] == 0.0 and not split.shared and "second test" in split.note
 
 
 def test_a_learned_name_is_confined_to_the_model_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -87,11 +87,44 @@ def test_patience_stops_once_the_held_out_score_stops_improving():
     assert [imp for _, _, imp in seen] == [True, True, False, False]
 
 
-def test_a_signal_stops_the_loop_at_the_next_step_keeping_the_best():
+def test_a_signal_stops_the_loop_after_the_step_it_came_in_keeping_the_best():
     asked = iter([False] * 5 + [True])
     lp, seen = loop(tiny(), [3.0, 2.0, 2.5], stop=lambda: next(asked))
     state = lp.run(LoopState())
-    assert state.stopped_by == "signal" and state.step == 5 and state.best == 2.0 and len(seen) == 2
+    assert state.stopped_by == "signal" and state.step == 6 and state.best == 2.0 and len(seen) == 2
+
+
+def test_the_loss_is_read_from_the_device_only_when_it_is_reported(monkeypatch):
+    # float(loss) every step is a host sync per step under CUDA: the loss is summed on
+    # the device and read once a report
+    reads = []
+    real = torch.Tensor.__float__
+    monkeypatch.setattr(torch.Tensor, "__float__", lambda t: reads.append(1) or real(t))
+    logged: list[dict[str, float]] = []
+    model = tiny()
+    lp, _ = loop(model, [3.0] * 5)
+    lp.schedule, lp.log_every, lp.eval_every = Schedule(1e-3, 1e-4, 1, 10), 5, 100
+    lp.on_log = lambda state, record: logged.append(record)
+    state = lp.run(LoopState())
+    assert state.step == 10 and len(logged) == 2 and len(reads) == 2
+    assert all(0 < r["train_loss"] < 10 and r["train_bits_per_event"] > r["train_loss"] for r in logged)
+
+
+def test_without_a_process_group_the_stop_is_the_ranks_own_and_with_one_it_is_agreed():
+    import torch.distributed as dist
+
+    from liveai.learn.loop import agreed
+
+    assert agreed("minutes", torch.device("cpu")) == "minutes" and agreed("", torch.device("cpu")) == ""
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:  # a group of one: the all-reduce runs, and agrees with the rank
+        assert [agreed(r, torch.device("cpu")) for r in ("", "patience", "signal")] == ["", "patience", "signal"]
+        lp, _ = loop(tiny(), [3.0] * 10, patience=1)
+        lp.log_every = 3
+        state = lp.run(LoopState())  # evaluated at 2, 4: no improvement at 4, agreed there
+        assert state.stopped_by == "patience" and state.step == 4
+    finally:
+        dist.destroy_process_group()
 
 
 def test_the_first_ctrl_c_asks_the_learning_to_stop_and_the_second_ends_it():

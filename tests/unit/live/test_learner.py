@@ -15,7 +15,7 @@ SCRIPT = """
 import json, signal, sys, time
 print("chatter that is not JSON", flush=True)
 print("x" * {long}, flush=True)
-print(json.dumps({{"stage": "learning", "step": 1, "steps": 9, "eta_s": 4.5, "heldout_bits": 3.2, "note": "no"}}), flush=True)
+print(json.dumps({{"stage": "learning", "step": 1, "steps": 9, "eta_s": 4.5, "validation_bits": 3.2, "note": "no"}}), flush=True)
 if {fail}:
     print("liveai learn: no MIDI files in /nowhere", file=sys.stderr)
     sys.exit(2)
@@ -79,7 +79,7 @@ async def run(argv):
 async def test_progress_is_reported_and_the_weights_come_back(tmp_path):
     job, reports, ends = await run(child(tmp_path))
     await job.run()
-    assert reports[0] == ("learning", "step", 1, "steps", 9, "eta_s", 4.5, "heldout_bits", 3.2)
+    assert reports[0] == ("learning", "step", 1, "steps", 9, "eta_s", 4.5, "validation_bits", 3.2)
     assert reports[-1] == ("done", "before_heldout_bits", 3.2, "after_heldout_bits", 2.5)
     assert ends == [(tmp_path / "mine.pt", "")]
 

@@ -4,14 +4,18 @@ own files only)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from liveai.core.stats import Stats
 from liveai.data.midi import read_notes
 from liveai.events import NoteOff, NoteOn
-from liveai.live.record import IDLE_GAP_S, MIN_NOTES, Keeper, prune
+from liveai.live.record import IDLE_GAP_S, MAX_TAKE_NOTES, MIN_NOTES, SLICE_NOTES, Keeper, midi_file, prune, track
+from liveai.music.note import Note
 
 
 def play(keeper: Keeper, source: str, start: float, n: int) -> float:
@@ -92,3 +96,62 @@ async def test_a_folder_that_cannot_be_written_is_counted_and_playing_goes_on(tm
     play(keeper, "midi:keys", 0.0, MIN_NOTES)
     await keeper.flush()
     assert stats.counters["recorded_failed"] == 1 and keeper.files == 0
+
+
+async def test_a_take_at_its_largest_goes_on_in_the_next_file_and_no_note_is_lost(tmp_path: Path):
+    keeper = Keeper(tmp_path, Stats(0.0, 10.0), today=lambda: datetime(2026, 12, 7, 21, 0, 0))
+    keeper.tap(NoteOn(30, 90, t=0.0, source="midi:keys"))  # held across the split: a pedal tone
+    end = play(keeper, "midi:keys", 0.0, MAX_TAKE_NOTES + 10)
+    keeper.tap(NoteOff(30, t=end, source="midi:keys"))
+    await keeper.flush()
+    files = sorted(tmp_path.glob("*-take.mid"))  # the same second: the second file is numbered, none overwritten
+    assert [p.name for p in files] == ["20261207-210000-midi_keys-2-take.mid", "20261207-210000-midi_keys-take.mid"]
+    first, second = read_notes(files[1]), read_notes(files[0])
+    assert len(first) == MAX_TAKE_NOTES and 30 not in {n.pitch for n in first}
+    assert len(second) == 11 and keeper.split == 1 and keeper.files == 2
+    held = [n for n in second if n.pitch == 30]  # whole, in the take it ended in, from its own start
+    assert len(held) == 1 and held[0].start == 0.0 and abs(held[0].end - end) < 2e-3
+
+
+def test_the_take_s_midi_file_has_the_notes_as_played(tmp_path: Path):
+    played = [Note(10.0, 10.5, 60, 100), Note(10.5, 11.0, 60, 1), Note(10.25, 12.0, 64, 127),
+              Note(10.0, 10.01, 67, 64), Note(13.0, 13.2, 72, 30)]  # a re-strike, overlaps, a short note
+    (tmp_path / "t.mid").write_bytes(midi_file(b"".join(track(played, started=10.0))))
+    read = sorted((n.start, n.end, n.pitch, n.velocity) for n in read_notes(tmp_path / "t.mid"))
+    expected = sorted((n.start - 10.0, n.end - 10.0, n.pitch, n.velocity) for n in played)
+    assert [(p, v) for *_, p, v in read] == [(p, v) for *_, p, v in expected]
+    assert all(abs(a - b) <= 1 / 960 for r, e in zip(read, expected) for a, b in zip(r[:2], e[:2]))
+
+
+async def test_writing_a_take_at_its_largest_gives_the_loop_back_between_slices(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch):
+    import liveai.live.record as record
+
+    order: list[str] = []  # "slice" as each slice of the file is made, "music" as the other task runs
+    made = record.track
+
+    def sliced(notes, started):  # type: ignore[no-untyped-def]
+        for piece in made(notes, started):
+            order.append("slice")
+            yield piece
+
+    monkeypatch.setattr(record, "track", sliced)
+    keeper = Keeper(tmp_path, Stats(0.0, 10.0))
+    end = play(keeper, "midi:keys", 0.0, MAX_TAKE_NOTES - 1)
+    writing = [True]
+
+    async def music() -> None:  # another task on the loop, as the music is
+        while writing[0]:
+            order.append("music")
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(music())
+    await asyncio.sleep(0)
+    play(keeper, "midi:keys", end, 1)  # the largest take's last note: it goes to its file
+    await keeper.flush()
+    writing[0] = False
+    await task
+    assert len(read_notes(next(tmp_path.glob("*-take.mid")))) == MAX_TAKE_NOTES
+    slices = [i for i, what in enumerate(order) if what == "slice"]
+    assert len(slices) == MAX_TAKE_NOTES // SLICE_NOTES + 1  # the last holds the notes' ends
+    assert all(order[a + 1:b].count("music") >= 1 for a, b in zip(slices, slices[1:]))  # the music between every two

@@ -65,6 +65,7 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
         switch = ModelSwitch(config, engine, worker)
         finished = asyncio.get_running_loop().create_future()
         count = len(sent)
+        steps_before = worker.stats()["model_gru_steps"]
         switch.switch("mine", done=finished.set_result)
         assert await asyncio.wait_for(finished, 10) is True
         await settle(engine)
@@ -72,7 +73,9 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
         assert not [e for e in sent[count:] if isinstance(e, NoteOff) or (isinstance(e, NoteOn) and e.velocity == 0)]
         assert set(engine.output.tracker.sounding) == sounding  # nothing ended, nothing stuck
         assert {s.key: dict(s.ears._open) for s in engine.sessions} == held  # the listeners still hold them
-        assert worker.stats()["model_gru_sessions"] == 2  # both primed again on the new model
+        stats = worker.stats()  # the figures are the model playing's, under its name, counted from the switch
+        assert stats["model_mine_sessions"] == 2  # both primed again on the new model
+        assert not [k for k in stats if k.startswith("model_gru_")] and stats["model_mine_steps"] < steps_before
         for i, player in enumerate(players):  # the keys go up: everything ends, as without a switch
             for pitch in (60 + i, 64 + i, 67 + i):
                 engine.handle(NoteOff(pitch, t=time.monotonic(), source=player))

@@ -1,6 +1,7 @@
-"""Learning live, as the server offers it (liveai.core.learning.Learning): the model
-switch, the takes kept for `learn.record`, and one `liveai learn` child at a time,
-whose new weights play as soon as it is done. A panic silences the music, not the
+"""The background job of learning live, as the server offers it (the protocol
+liveai.core.learning_protocol.Learning): the model switch, the takes kept for
+`learn.record`, and one `liveai learn` child at a time, whose new weights play as
+soon as it is done; the older learned models pruned (`learn.keep`). A panic silences the music, not the
 learning: only `/liveai/learn/stop` (or the server stopping) ends it."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..events import Report
 from ..runtime.worker import Worker
 from .learner import Run, command_line, config_settings
 from .record import Keeper
-from .settings import models_folder, recorded_folder
+from .settings import LEARNED, models_folder, prune_learned, recorded_folder
 from .switch import ModelSwitch
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class LiveLearning:
         self.run: Run | None = None
         self.stage = "idle"
         self.runs = 0
+        self.removed = 0  # older learned models removed (learn.keep)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
@@ -56,7 +58,7 @@ class LiveLearning:
     def learn(self, request: Request | None = None) -> None:
         if self.run is not None:
             raise CommandError("busy", "learning runs already (/liveai/learn/stop ends it)")
-        name = f"learned-{datetime.now():%Y%m%d-%H%M%S}"
+        name = LEARNED.format(datetime.now())
         argv = command_line(recorded_folder(self.config), name, self.settings.threads, models_folder(self.config),
                             self.models.current, config_settings(self.config))
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
@@ -78,7 +80,16 @@ class LiveLearning:
             await run.run()
         finally:
             if self.run is run:
-                self.run = None
+                self.run = None  # first: it has ended, whatever the pruning takes
+        await self._prune()
+
+    async def _prune(self) -> None:
+        """Only the last `learn.keep` learned models stay (the new one is the newest)."""
+        keeping = {self.models.current, *self.models.earlier}
+        removed = await asyncio.to_thread(prune_learned, models_folder(self.config), self.settings.keep, keeping)
+        self.removed += len(removed)
+        if removed:
+            log.info("learn.keep = %d: removed the older learned models %s", self.settings.keep, ", ".join(removed))
 
     def _report(self, args: tuple[Any, ...]) -> None:
         self._set_stage("idle" if args[0] in ("playing", "error", "no improvement") else str(args[0]))  # those end a learning
@@ -137,6 +148,8 @@ class LiveLearning:
 
     def status(self) -> dict[str, Any]:
         recorded = {} if self.keeper is None else {"recorded_files": self.keeper.files,
-                                                    "recorded_removed": self.keeper.removed}
+                                                    "recorded_removed": self.keeper.removed,
+                                                    "recorded_split": self.keeper.split}
         return {"model": self.models.current, "learning": self.stage, "learn_runs": self.runs,
+                "learned_removed": self.removed,
                 **self.models.status(), **recorded}

@@ -1,12 +1,12 @@
 """The commands of learning live: the model that plays, learning from tonight's
 playing in the background, and going back. The server does the work
-(liveai.core.learning.Learning, made by liveai.live)."""
+(liveai.core.learning_protocol.Learning, made by liveai.live.learn_job)."""
 
 from __future__ import annotations
 
 from ..core.commands import CommandDef, Request, command
 from ..core.engine import Engine
-from ..core.learning import Learning
+from ..core.learning_protocol import Learning
 from ..errors import CommandError
 
 

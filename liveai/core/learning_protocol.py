@@ -1,7 +1,7 @@
-"""What the server offers for learning live: switching the continuation model's
-weights, learning from tonight's playing in the background, and going back. The
-commands (liveai.control.learning) and the engine's mapped triggers reach it through
-this protocol; the server implements it (liveai.live)."""
+"""The protocol of learning live: what the server offers, switching the continuation
+model's weights, learning from tonight's playing in the background, and going back.
+The commands (liveai.control.learn_commands) and the engine's mapped triggers reach it
+through this protocol; the server implements it (liveai.live.learn_job)."""
 
 from __future__ import annotations
 
