@@ -81,6 +81,9 @@ class Worker:
         self._swap: _Swap | None = None  # new weights, waiting for the jobs before them
         self._queues: dict[str, deque[_Running]] = {}
         self._thread: threading.Thread | None = None
+        # a live model like the stepper's, built at startup and not playing, for the next
+        # switch to load new weights into (liveai.runtime.reload.Built; None: build in full)
+        self.spare: Any = None
         self.refused = 0  # jobs refused because the inbox was full
         self._log_refused = LogThrottle(log, "more refused", level=logging.WARNING)
 

@@ -17,6 +17,7 @@ from liveai.errors import CommandError
 from liveai.events import NoteOff, NoteOn
 from liveai.live.switch import ModelSwitch
 from liveai.runtime.port import WorkerPort
+from liveai.runtime.reload import Built
 from liveai.runtime.stepper import TokenStepper
 from liveai.runtime.worker import Worker
 from fakes import tiny_model
@@ -61,7 +62,7 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
         held = {s.key: dict(s.ears._open) for s in engine.sessions}
         assert len(held) == 2 and all(len(notes) == 3 for notes in held.values())
         new = tiny_model()
-        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: new)
+        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: Built(new, {"arch": "gru"}))
         switch = ModelSwitch(config, engine, worker)
         finished = asyncio.get_running_loop().create_future()
         count = len(sent)
@@ -129,7 +130,7 @@ async def test_a_bug_in_a_switch_is_answered_counted_and_the_model_stays(folder,
         assert [e.code for e in replies.refused] == ["internal"] and "NoneType" in replies.refused[0].message
         assert engine.stats.counters["internal_errors"] == 1
         assert not switch.busy and switch.current == "gru" and worker.stepper.model is not None
-        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: tiny_model())
+        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: Built(tiny_model(), {"arch": "gru"}))
         again = asyncio.get_running_loop().create_future()
         switch.switch("mine", done=again.set_result)  # the next switch works
         assert await asyncio.wait_for(again, 10) is True
