@@ -37,6 +37,7 @@ from .play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes
 
 RATE = 50.0
 SWAP_EVERY_S = 2.0
+WINDOW_S = 0.6  # after a switch is asked for: reading, loading, priming and the hand-over are over by then
 TAKES = 8  # recorded files the learning reads
 
 
@@ -120,27 +121,46 @@ def back_to(srv: _PlayServer, model: str) -> None:
 
 def swap_turn(srv: _PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float, names: list[str] | None
               ) -> dict[str, Any]:
-    """Harmonize on a thread; pings from here, and a switch every SWAP_EVERY_S."""
+    """Harmonize on a thread; pings from here, and a switch every SWAP_EVERY_S. The
+    deadline misses and pings within WINDOW_S of each switch (of the same moments,
+    steady) are kept apart: what the switches cause, against the machine's own misses."""
     before = srv.status()
     result: dict[str, Any] = {}
     player = threading.Thread(target=lambda: result.update(play(send, trip, seconds)))
     srv.answers.drain()
     player.start()
-    rtts, lost, next_swap, i = [], 0, time.perf_counter() + 0.5, 0
+    rtts, near, lost, windows, next_swap, i = [], [], 0, [], time.perf_counter() + 0.5, 0
+    window: tuple[float, int] | None = None
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
-        if names and time.perf_counter() >= next_swap:
-            srv.peer.send("/liveai/model", names[i % len(names)])
+        now = time.perf_counter()
+        if now >= next_swap and now + WINDOW_S < end:
+            window = (now + WINDOW_S, srv.status()["deadline_misses"])
+            if names:
+                srv.peer.send("/liveai/model", names[i % len(names)])
             next_swap, i = next_swap + SWAP_EVERY_S, i + 1
+        elif window is not None and now >= window[0]:
+            windows.append(srv.status()["deadline_misses"] - window[1])
+            window = None
         rtt = ping_round_trip(srv.peer.send, srv.answers, int(time.perf_counter() * 1e6) % 2**31)
         rtts.append(rtt) if rtt is not None else None
+        near.append(rtt) if rtt is not None and window is not None else None
         lost += rtt is None
         time.sleep(0.01)
     player.join()
     after = srv.status()
-    result.update(deadline_misses=after["deadline_misses"] - before["deadline_misses"], pings=rtts, pings_lost=lost, swaps=after["models_switched"] - before["models_switched"],
-                  swap_ms=after.get("model_swap_ms"))
+    result.update(deadline_misses=after["deadline_misses"] - before["deadline_misses"], pings=rtts, pings_lost=lost,
+                  swaps=after["models_switched"] - before["models_switched"], swap_ms=after.get("model_swap_ms"),
+                  window_misses=windows, window_pings=near)
     return result
+
+
+def windows(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The misses and pings within WINDOW_S of each switch (or of the same moments)."""
+    counts = [m for r in runs for m in r["window_misses"]]
+    return {"windows": len(counts), "deadline_misses": sum(counts),
+            "per_window": round(sum(counts) / len(counts), 3) if counts else None,
+            "ping": summarize([x for r in runs for x in r["window_pings"]], 0, 0)}
 
 
 def bench_learn_live(model: str = "gru", seconds: float = 10.0, turns: int = 3) -> dict[str, Any]:
@@ -183,6 +203,8 @@ def bench_learn_live(model: str = "gru", seconds: float = 10.0, turns: int = 3) 
                         "deadline_misses_swapping": swapped["deadline_misses"],
                         "ping_steady": ping_calm, "ping_swapping": ping_swap,
                         "ping_p99_ratio": _ratio(ping_swap, ping_calm, "p99_ms"),
+                        f"within_{WINDOW_S:g}_s_steady": windows(steady),
+                        f"within_{WINDOW_S:g}_s_of_a_switch": windows(swapping),
                         "last_swap_ms": swapping[-1]["swap_ms"]},
     }
 

@@ -1,11 +1,16 @@
 """Switching the live continuation model between events.
 
-The checkpoint is read, quantized, compiled and warmed up off the loop, in a thread of
-its own at a lower priority (BUILD_NICE: Linux nices threads one by one), so the loop
-and the worker keep their cores while it builds; the worker then takes it between jobs (`Worker.swap`): answers go on with
-the old weights until then, and each session's state is primed again from what it was
-fed lately. No note is ended: the sessions, their notes and their samplers stay. A
-file that will not load is refused with one line and the old model plays on.
+Two live models are built at startup (`loading.spare_of`): one plays, the other waits.
+A switch reads the checkpoint's weights off the loop, in a thread of its own at a lower
+priority (BUILD_NICE: Linux nices threads one by one), and copies them into the one
+that waits (`runtime.reload`): nothing is quantized whole, compiled or warmed up again,
+which cost the music a deadline miss per switch. A checkpoint of another architecture
+or size is built in full, and the log says so. The worker then takes the new weights
+session by session, between that session's jobs (`Worker.swap`): answers go on with the
+old weights until then, and each session's state is primed again from what it was fed
+lately. The model let go waits for the next switch. No note is ended: the sessions,
+their notes and their samplers stay. A file that will not load is refused with one line
+and the old model plays on.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ from ..config import Config
 from ..core.commands import Request
 from ..core.engine import Engine
 from ..errors import CommandError, ConfigError
-from ..models.base import ContinuationModel
-from ..models.checkpoint import CheckpointError
+from ..models.checkpoint import CheckpointError, read_weights
 from ..runtime.loading import live_model, prime_states, warm_up
+from ..runtime.reload import Built, load_into
 from ..runtime.worker import Worker
 from .settings import find_model
 
@@ -49,6 +54,11 @@ class ModelSwitch:
         self.earlier: deque[str] = deque(maxlen=UNDO_DEPTH)
         self._loading: asyncio.Task[None] | None = None
         self._builder = ThreadPoolExecutor(1, thread_name_prefix="model-build", initializer=_lower_priority)
+        # the model playing and the one waiting for the next switch's weights (None: unknown,
+        # every switch builds in full); the worker's spare is built like the one playing
+        spare: Built | None = worker.spare
+        self._playing = None if spare is None else Built(worker.stepper.model, dict(spare.config))
+        self._spare = spare
         self.last_swap_ms: float | None = None  # from the weights' hand-over to the worker taking them
         self.switches = 0
         engine.state["model"] = self.current  # at startup, before anyone listens
@@ -92,7 +102,8 @@ class ModelSwitch:
                       done: Callable[[bool], None] | None) -> None:
         try:
             loop = asyncio.get_running_loop()
-            model = await loop.run_in_executor(self._builder, self._build, path)
+            built = await loop.run_in_executor(self._builder, self._build, path)
+            model = built.model
             # what each session was fed lately, taken between jobs, primes the new weights here
             snapshot = await asyncio.wrap_future(self.worker.submit(SNAPSHOT, self.worker.stepper.snapshot))
             primed = await loop.run_in_executor(self._builder, prime_states, model, snapshot)
@@ -114,6 +125,8 @@ class ModelSwitch:
                 done(False)
             return
         self.last_swap_ms = round((time.perf_counter() - handed) * 1000, 3)
+        # every session has left the old model: it waits for the next switch's weights
+        self._spare, self._playing = self._playing, built
         if undo:
             self.earlier.pop()
         elif name != self.current:
@@ -126,11 +139,19 @@ class ModelSwitch:
         if done is not None:
             done(True)
 
-    def _build(self, path: Path) -> ContinuationModel:
+    def _build(self, path: Path) -> Built:
+        """The checkpoint's weights in the waiting model, or a model built in full."""
+        checkpoint, config = read_weights(path, "cpu")
+        spare = self._spare
+        if spare is not None and spare.fits(config):
+            load_into(spare, checkpoint)
+            return spare
+        log.info("model %s: %s, not like the model waiting (%s): built in full, on the cores the music uses",
+                 path.stem, _describe(config), "none" if spare is None else _describe(spare.config))
         model, _, _ = live_model(path, self.config)
         time.sleep(BREATHE_S)  # the loop and the worker run between the heavy parts
         warm_up(model, steps=SWITCH_WARMUP_STEPS)
-        return model
+        return Built(model, config)
 
     def close(self) -> None:
         self._builder.shutdown(wait=False, cancel_futures=True)
@@ -144,6 +165,11 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BUILD_NICE)
     except (OSError, AttributeError):  # not Linux: the thread keeps the process's priority
         pass
+
+
+def _describe(config: dict[str, Any]) -> str:
+    sizes = ", ".join(f"{k} {v}" for k, v in config.items() if k not in ("arch", "vocab_size", "dropout"))
+    return f"a {config.get('arch')} ({sizes})"
 
 
 def _one_line(exc: BaseException) -> str:

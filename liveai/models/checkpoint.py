@@ -133,10 +133,11 @@ def read_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dic
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
 
 
-def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
-                    archs: tuple[str, ...] = CONTINUATION_ARCHS) -> tuple[nn.Module, dict[str, Any]]:
-    """(model in eval mode on `device`, info) where info = {"config", "vocab", "train_info", "path"};
-    `archs`: the kinds of model the caller can use."""
+def read_weights(path: str | Path, device: torch.device | str = "cpu", archs: tuple[str, ...] = CONTINUATION_ARCHS
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the checkpoint, its config with its arch) at `path`, checked: a liveai
+    checkpoint of one of `archs`, with this codec's vocabulary; its weights not yet in
+    any model."""
     ckpt = read_checkpoint(path, device)
     for key in ("config", "model", "vocab"):
         if key not in ckpt:
@@ -147,6 +148,15 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
         raise CheckpointError(f"{path}: a {arch} model, where a {' or '.join(archs)} is needed")
     if ckpt["vocab"] != vocab_of(arch, config):
         raise CheckpointError(f"{path}: vocabulary {ckpt['vocab'].get('name')!r} does not match this codec")
+    return ckpt, {"arch": arch, **config}
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
+                    archs: tuple[str, ...] = CONTINUATION_ARCHS) -> tuple[nn.Module, dict[str, Any]]:
+    """(model in eval mode on `device`, info) where info = {"config", "vocab", "train_info", "path"};
+    `archs`: the kinds of model the caller can use."""
+    ckpt, config = read_weights(path, device, archs)
+    arch = config.pop("arch")
     model = build_model(arch, config)
     try:
         model.load_state_dict(ckpt["model"])

@@ -16,13 +16,14 @@ from ..config import Config
 from ..errors import ConfigError
 from ..models import codec
 from ..models.base import ContinuationModel
-from ..models.checkpoint import CONTINUATION_ARCHS, CheckpointError, load_checkpoint
+from ..models.checkpoint import CONTINUATION_ARCHS, CheckpointError, load_checkpoint, read_weights
 from ..models.harmony import N_FEATURES, HarmonyModel
 from ..models.shipped import find_checkpoint
 from ..models.synth import SynthNet
 from ..models.vae import MelodyVAE
 from .device import choose_device
 from .quantize import quantize_int8
+from .reload import Built, load_into
 from .scripted import ScriptedModel, script_for_live
 from .stepper import Primed, TokenStepper
 from .worker import Worker
@@ -46,6 +47,7 @@ def load_worker(config: Config) -> Worker | None:
     stepper = TokenStepper(model, name=path.stem, max_sessions=config.server.max_sessions)
     worker = Worker(stepper, threads=config.model.threads)
     worker.start()
+    worker.spare = spare_of(path, info["config"], config)
     log.info("model %s (%s%s%s) from %s on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
              ", int8" if _is_quantized(model) else "", ", TorchScript" if isinstance(model, ScriptedModel) else "",
              path, device, time.perf_counter() - started)
@@ -64,6 +66,18 @@ def live_model(path: Path, config: Config) -> tuple[ContinuationModel, dict[str,
             raise ConfigError(f"model.quantize: int8 runs on the CPU, not on {device.type}")
         model = quantize_int8(model)
     return cast(ContinuationModel, script_for_live(model)), info, device
+
+
+def spare_of(path: Path, model_config: dict[str, Any], config: Config) -> Built:
+    """A second live model like the one at `path`, built now, at startup, for model
+    switches to load new weights into (`liveai.runtime.reload`); its loading path is run
+    once here too, so that the first switch pays for nothing new."""
+    model, _, _ = live_model(path, config)
+    warm_up(model, steps=WARMUP_STEPS)
+    spare = Built(model, dict(model_config))
+    checkpoint, _ = read_weights(path, "cpu")
+    load_into(spare, checkpoint)
+    return spare
 
 
 def warm_up(model: ContinuationModel, steps: int = 20) -> None:

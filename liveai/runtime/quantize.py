@@ -31,3 +31,26 @@ def quantize_int8(model: nn.Module) -> nn.Module:
         warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor", category=UserWarning)
         return quantize_dynamic(copy.deepcopy(model), {nn.GRU, nn.Linear}, dtype=torch.qint8)
+
+
+def quantize_layer(layer: nn.Module) -> nn.Module:
+    """The int8 layer `quantize_int8` makes of the float `layer` (one GRU or Linear),
+    by the same function: new weights for a live model's int8 layer, without copying
+    or converting the rest of the model."""
+    from torch.ao.quantization import default_dynamic_qconfig
+    from torch.ao.quantization.quantization_mappings import get_default_dynamic_quant_module_mappings
+
+    layer.qconfig = default_dynamic_qconfig  # what quantize_dynamic gives a GRU or Linear at qint8
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor", category=UserWarning)
+        return get_default_dynamic_quant_module_mappings()[type(layer)].from_float(layer)
+
+
+def is_int8_layer(module: nn.Module) -> bool:
+    """A layer `quantize_int8` made (its weights packed, not parameters)."""
+    try:
+        from torch.ao.quantization.quantization_mappings import get_default_dynamic_quant_module_mappings
+    except ImportError:
+        return False
+    return type(module) in set(get_default_dynamic_quant_module_mappings().values())

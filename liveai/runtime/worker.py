@@ -11,9 +11,10 @@ The asyncio loop never waits on torch. Work arrives as jobs, each for a session:
 - a *call*: any function, run on this thread in its session's order (for work that
   is not token by token).
 
-`swap(model)` hands the thread new weights: it takes them once every job submitted
-before has finished, and holds later jobs until then, so no job sees two models; each
-session's recent tokens then prime the new model before its next job.
+`swap(model)` hands the thread new weights, session by session: a session takes them
+once its own jobs submitted before have finished (its later jobs wait behind them, as
+always), so no job sees two models and one session's long job holds back no other
+session; each session's recent tokens then prime the new model before its next job.
 
     def harmonize(...):            # a token job
         logits = yield note_token  # feed the played note
@@ -79,9 +80,14 @@ class Worker:
         self.name = stepper.name
         self.threads = threads
         self._inbox: queue.SimpleQueue[_Running | _Swap | None] = queue.SimpleQueue()
-        self._swap: _Swap | None = None  # new weights, waiting for the jobs before them
+        self._swap: _Swap | None = None  # new weights, waiting for the last ones' hand-over to end
+        self._handing: _Swap | None = None  # new weights the sessions are handing over to
+        self._refed: list[str] = []  # sessions handed over that had tokens to be fed again
         self._queues: dict[str, deque[_Running]] = {}
         self._thread: threading.Thread | None = None
+        # a live model like the stepper's, built at startup and not playing, for the next
+        # switch to load new weights into (liveai.runtime.reload.Built; None: build in full)
+        self.spare: Any = None
         self.refused = 0  # jobs refused because the inbox was full
         self._log_refused = LogThrottle(log, "more refused", level=logging.WARNING)
 
@@ -124,9 +130,10 @@ class Worker:
 
     def swap(self, model: ContinuationModel, primed: dict[str, Primed] | None = None,
              name: str | None = None) -> Future[list[str]]:
-        """Play with `model` (built and warmed up, on the same device) once every job
-        submitted before has finished, with the sessions' states `primed` on it away
-        from this thread (`TokenStepper.snapshot`); the future holds the sessions that
+        """Play with `model` (built and warmed up, on the same device): each session
+        takes it once its jobs submitted before have finished, with its state `primed`
+        on it away from this thread (`TokenStepper.snapshot`); the future, once every
+        session has taken it (the old model is then let go), holds the sessions that
         still had tokens to be fed. `name`: the model's, for the `model_<name>_*` figures."""
         future: Future[list[str]] = Future()
         self._inbox.put(_Swap(model, primed, future, name))
@@ -140,11 +147,12 @@ class Worker:
         torch.set_num_threads(self.threads)
         with torch.inference_mode():
             while True:
+                if self._handing is not None and not self.stepper.staying:
+                    self._handed()
+                if self._swap is not None and self._handing is None:  # the last hand-over has ended
+                    self._begin(self._swap)
                 if self._swap is None and not self._take(block=not self._queues):
                     break
-                if self._swap is not None and not self._queues:  # every job before it is done
-                    self._use(self._swap)
-                    continue
                 heads = self._heads()
                 try:
                     for head, logits in self.stepper.step(heads):
@@ -165,24 +173,47 @@ class Worker:
             if item is None:
                 self._cancel_all()
                 return False
-            if isinstance(item, _Swap):  # later jobs stay in the inbox until it is taken
-                self._swap = item
-                return True
+            if isinstance(item, _Swap):
+                if self._handing is not None:  # later jobs stay in the inbox until this one's turn
+                    self._swap = item
+                    return True
+                self._begin(item)
+                continue
             self._queues.setdefault(item.session, deque()).append(item)
 
-    def _use(self, swap: _Swap) -> None:
-        """The new weights; each session's recent tokens go first in its queue."""
+    def _begin(self, swap: _Swap) -> None:
+        """The new weights: a session with jobs waiting takes them after those jobs
+        (a mark at the end of its queue), any other at once."""
         self._swap = None
         try:
-            primes = self.stepper.replace(swap.model, swap.primed, swap.name)
+            sessions = self.stepper.begin(swap.model, swap.primed, swap.name)
         except Exception as exc:  # the old model plays on
             log.exception("model %s: new weights refused", self.name)
             _settle(swap.future, exc=exc)
             return
         self.name = self.stepper.name
-        for session, tokens in primes.items():
-            self._queues[session] = deque([_Running(session, _prime(tokens), Future())])
-        _settle(swap.future, sorted(primes))
+        self._handing, self._refed = swap, []
+        for session in sessions:
+            jobs = self._queues.get(session)
+            if jobs:
+                jobs.append(_Running(session, HAND_OVER, Future()))
+            else:
+                self._hand_over(session)
+        if not self.stepper.staying:
+            self._handed()
+
+    def _hand_over(self, session: str) -> None:
+        """`session` takes the new weights; its recent tokens go first in its queue."""
+        tokens = self.stepper.hand_over(session)
+        if tokens:
+            self._queues.setdefault(session, deque()).appendleft(_Running(session, _prime(tokens), Future()))
+            self._refed.append(session)
+
+    def _handed(self) -> None:
+        """Every session is on the new weights."""
+        assert self._handing is not None
+        _settle(self._handing.future, sorted(self._refed))
+        self._handing, self._refed = None, []
 
     def _heads(self) -> list[_Running]:
         """The first live job of every session that needs a model step, each with what
@@ -193,8 +224,11 @@ class Worker:
             while jobs:
                 head = jobs[0]
                 if not inspect.isgenerator(head.job):
-                    self._call(head)
                     jobs.popleft()
+                    if head.job is HAND_OVER:
+                        self._hand_over(session)  # (may put its prime first in `jobs`)
+                    else:
+                        self._call(head)
                     continue
                 if not head.started and not self._advance(head, None):
                     jobs.popleft()
@@ -263,15 +297,20 @@ class Worker:
                 del self._queues[head.session]
 
     def _cancel_all(self) -> None:
-        if self._swap is not None:
-            self._swap.future.cancel()
-            self._swap = None
+        for swap in (self._swap, self._handing):
+            if swap is not None:
+                swap.future.cancel()
+        self._swap = self._handing = None
         for jobs in self._queues.values():
             for running in jobs:
                 if inspect.isgenerator(running.job):
                     running.job.close()
                 running.future.cancel()
         self._queues.clear()
+
+
+def HAND_OVER() -> None:
+    """The mark, in a session's queue, where it takes new weights (never called)."""
 
 
 def _settle(future: Future[Any], value: Any = None, exc: Exception | None = None) -> None:

@@ -17,6 +17,7 @@ from liveai.errors import CommandError
 from liveai.events import NoteOff, NoteOn
 from liveai.live.switch import ModelSwitch
 from liveai.runtime.port import WorkerPort
+from liveai.runtime.reload import Built
 from liveai.runtime.stepper import TokenStepper
 from liveai.runtime.worker import Worker
 from fakes import tiny_model
@@ -61,7 +62,7 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
         held = {s.key: dict(s.ears._open) for s in engine.sessions}
         assert len(held) == 2 and all(len(notes) == 3 for notes in held.values())
         new = tiny_model()
-        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: new)
+        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: Built(new, {"arch": "gru"}))
         switch = ModelSwitch(config, engine, worker)
         finished = asyncio.get_running_loop().create_future()
         count = len(sent)
@@ -83,6 +84,61 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
         assert not engine.output.tracker.sounding
         assert switch.earlier[-1] == "gru"
     finally:
+        worker.close()
+
+
+def endless(gate):
+    """A long job in a session (a duet continuation), until the gate opens."""
+    while not gate.is_set():
+        yield 60
+
+
+async def test_one_players_long_job_during_a_switch_holds_back_no_other_player(folder, monkeypatch):
+    import threading
+
+    config = Config()
+    config.server.sessions = "per_source"
+    config.harmonize.by = "continuation"
+    config.budget.harmonize_ms = 1000.0
+    worker = Worker(TokenStepper(tiny_model(), name="gru"))
+    worker.start(warmup_steps=2)
+    gate = threading.Event()
+    try:
+        engine = Engine(config, now=time.monotonic, behaviours=Registry(),
+                        models=WorkerPort(worker, asyncio.get_running_loop()))
+        sent = []
+        engine.output.sinks.append(sent.append)
+        engine.start()
+        busy, other = "osc:10.0.0.1:1", "osc:10.0.0.2:1"
+        for player in (busy, other):
+            engine.handle(NoteOn(60, 90, t=time.monotonic(), source=player))
+            await settle(engine, 0.05)
+        await settle(engine)
+        held = {s.key: dict(s.ears._open) for s in engine.sessions}
+        long = worker.submit(engine.sessions.key(busy), endless(gate))  # the session its model jobs go to
+        new = tiny_model()
+        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: Built(new, {"arch": "gru"}))
+        switch = ModelSwitch(config, engine, worker)
+        finished = asyncio.get_running_loop().create_future()
+        switch.switch("mine", done=finished.set_result)
+        for _ in range(500):  # until the hand-over has begun (the old worker waited for every job)
+            if worker.stepper.model is new:
+                break
+            await settle(engine, 0.01)
+        count = len(sent)
+        engine.handle(NoteOn(64, 90, t=time.monotonic(), source=other))  # the other player plays on
+        await settle(engine, 0.5)
+        assert not long.done() and not finished.done()  # the long job still runs: the hand-over goes on
+        assert [e for e in sent[count:] if isinstance(e, NoteOn) and e.velocity and e.pitch != 64]  # answered
+        assert engine.stats.counters.get("deadline_misses", 0) == 0  # by the model, not the rule
+        gate.set()
+        assert await asyncio.wait_for(finished, 10) is True and long.result(5) is None
+        engine.handle(NoteOff(64, t=time.monotonic(), source=other))
+        await settle(engine)
+        assert {s.key: dict(s.ears._open) for s in engine.sessions} == held  # every session keeps its notes
+        assert not [e for e in sent[count:] if isinstance(e, NoteOff) and e.pitch == 60]  # none ended
+    finally:
+        gate.set()
         worker.close()
 
 
@@ -132,7 +188,7 @@ async def test_a_bug_in_a_switch_is_answered_counted_and_the_model_stays(folder,
         assert [e.code for e in replies.refused] == ["internal"] and "NoneType" in replies.refused[0].message
         assert engine.stats.counters["internal_errors"] == 1
         assert not switch.busy and switch.current == "gru" and worker.stepper.model is not None
-        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: tiny_model())
+        monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: Built(tiny_model(), {"arch": "gru"}))
         again = asyncio.get_running_loop().create_future()
         switch.switch("mine", done=again.set_result)  # the next switch works
         assert await asyncio.wait_for(again, 10) is True

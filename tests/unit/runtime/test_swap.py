@@ -158,3 +158,70 @@ def test_a_model_the_stepper_refuses_leaves_the_old_one_playing_with_its_states(
         assert worker.swap(tiny(1)).result(5) == ["a"]  # its history kept: primed again from it
     finally:
         worker.close()
+
+
+def fed(model, tokens):
+    """A model's logits after these tokens from its initial state (no START), computed apart."""
+    with torch.inference_mode():
+        logits, _ = model.prefill(torch.tensor([tokens]), model.init_state(1))
+    return logits[0, -1]
+
+
+def endless(gate, fed_tokens):
+    """A long job (a duet continuation): feeds tokens until the gate opens; the logits after its last."""
+    logits = None
+    while not gate.is_set():
+        fed_tokens.append(60 + len(fed_tokens) % 12)
+        logits = (yield fed_tokens[-1]).clone()
+    return logits
+
+
+def test_a_sessions_long_job_holds_back_no_other_session_during_a_swap():
+    old, new, newest = tiny(0), tiny(1), tiny(2)
+    worker = Worker(TokenStepper(old, name="gru"))
+    worker.start(warmup_steps=2)
+    try:
+        played = {"a": [60, 300, 188], "b": [72, 260, 200]}
+        for session, tokens in played.items():
+            worker.submit(session, feed(tokens)).result(5)
+        gate, more = threading.Event(), []
+        long = worker.submit("a", endless(gate, more))
+        swapped = worker.swap(new)
+        # b's job, and a new session's, are answered on the new weights while a's job still runs
+        torch.testing.assert_close(worker.submit("b", peek()).result(5), primed(new, played["b"]), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(worker.submit("c", feed([64, 290])).result(5), fed(new, [64, 290]), atol=1e-5,
+                                   rtol=1e-5)
+        later = worker.swap(newest)  # waits for this hand-over to end
+        assert not long.done() and not swapped.done() and not later.done()
+        gate.set()
+        a_tokens = played["a"] + more
+        torch.testing.assert_close(long.result(5), fed(old, a_tokens), atol=1e-5, rtol=1e-5)  # all on the old weights
+        assert swapped.result(5) == ["a", "b"]
+        assert later.result(5) == ["a", "b", "c"]
+        for session, tokens in (("a", a_tokens[-HISTORY_TOKENS:]), ("b", played["b"]), ("c", [64, 290])):
+            torch.testing.assert_close(worker.submit(session, peek()).result(5), primed(newest, tokens), atol=1e-5,
+                                       rtol=1e-5)
+        assert worker.stepper.model is newest and not worker.stepper.staying
+    finally:
+        gate.set()
+        worker.close()
+
+
+def test_a_session_reset_during_its_hand_over_starts_on_the_new_weights():
+    old, new = tiny(0), tiny(1)
+    worker = Worker(TokenStepper(old, name="gru"))
+    worker.start(warmup_steps=2)
+    try:
+        worker.submit("a", feed([60, 300])).result(5)
+        gate, more = threading.Event(), []
+        long = worker.submit("a", endless(gate, more))
+        reset = worker.reset("a")  # after the long job, before the new weights
+        swapped = worker.swap(new)
+        after = worker.submit("a", feed([64, 290]))
+        gate.set()
+        long.result(5), reset.result(5)
+        assert swapped.result(5) == []  # nothing to feed again: it forgot
+        torch.testing.assert_close(after.result(5), fed(new, [64, 290]), atol=1e-5, rtol=1e-5)
+    finally:
+        gate.set()
+        worker.close()
