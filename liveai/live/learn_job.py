@@ -21,7 +21,7 @@ from ..events import Report
 from ..runtime.worker import Worker
 from .learner import Run, command_line, config_settings
 from .record import Keeper
-from .settings import LEARNED, models_folder, prune_learned, recorded_folder
+from .settings import LEARNED, holds_midi, models_folder, prune_learned, recorded_folder
 from .switch import ModelSwitch
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,21 @@ class LiveLearning:
     def learn(self, request: Request | None = None) -> None:
         if self.run is not None:
             raise CommandError("busy", "learning runs already (/liveai/learn/stop ends it)")
+        self._something_recorded()
         name = LEARNED.format(datetime.now())
         argv = command_line(recorded_folder(self.config), name, self.settings.threads, models_folder(self.config),
                             self.models.current, config_settings(self.config))
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
         self._report(("starting", name))
         self._spawn(self._learn(self.run), "learn")
+
+    def _something_recorded(self) -> None:
+        """Refused at once, before a child starts, when there is nothing to learn from."""
+        if (self.keeper is not None and self.keeper.waiting()) or holds_midi(recorded_folder(self.config)):
+            return
+        if self.keeper is None:
+            raise CommandError("unavailable", "nothing recorded: set learn.record = true and play")
+        raise CommandError("unavailable", "nothing recorded yet: play first")
 
     def stop(self) -> None:
         if self.run is None:

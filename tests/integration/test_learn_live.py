@@ -198,12 +198,30 @@ def test_a_learning_that_beats_nothing_says_so_and_the_model_stays(start_server,
     assert status["model"] == "gru" and status["models_switched"] == 0 and status["learning"] == "idle"
 
 
-def test_a_failed_learning_says_why_and_the_model_stays(start_server, home):
+@pytest.mark.parametrize(("record", "why"), [("false", "nothing recorded: set learn.record = true and play"),
+                                             ("true", "nothing recorded yet: play first")])
+def test_learn_with_nothing_recorded_is_refused_at_once(start_server, home, record, why):
     env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}
-    _, peer = start_server(*TINY, "learn.record=true", model="gru", env=env)
-    peer.send("/liveai/learn")  # nothing played: nothing to learn from
+    _, peer = start_server(*TINY, f"learn.record={record}", model="gru", env=env)
+    if record == "true":
+        play(peer, PHRASE[:5], gap=0.02)  # too few notes to keep a take
+    peer.collect(0.3)
+    peer.send("/liveai/learn")
+    assert peer.expect("/liveai/error")[:2] == ["unavailable", why]
+    assert not [m for m in peer.collect(1.0) if m[0] == "/liveai/out/learn"]  # nothing started
+    status = peer.status()
+    assert status["learning"] == "idle" and status["learn_runs"] == 0 and status["model"] == "gru"
+
+
+def test_a_failed_learning_says_why_and_the_model_stays(start_server, home, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "broken.mid").write_bytes(b"not a MIDI file")  # something to learn from, at first sight
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}
+    _, peer = start_server(*TINY, f'learn.folder="{folder}"', model="gru", env=env)
+    peer.send("/liveai/learn")
     reports, _ = wait_learn(peer, "error")
-    assert reports[-1][0] == "error" and reports[-1][1], reports
+    assert reports[0][0] == "starting" and reports[-1][0] == "error" and reports[-1][1], reports
     status = peer.status()
     assert status["model"] == "gru" and status["learn_failed"] == 1
     peer.send("/liveai/learn/stop")
@@ -224,8 +242,15 @@ def test_mqtt_switches_the_model_and_learns_with_its_reports(mosquitto, start_se
     wait_until(lambda: retained(mosquitto, f"{base}/state/#").get(f"{base}/state/model") == "mine", 5,
                "the retained model")
     listen = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
-                               f"{base}/out/learn", "-C", "2", "-W", "60"], stdout=subprocess.PIPE, text=True)
+                               f"{base}/error", "-C", "1", "-W", "30"], stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)  # subscribed
-    pub(mosquitto, f"{base}/cmd/learn", "")  # nothing played: it fails, and says why on out/learn
+    pub(mosquitto, f"{base}/cmd/learn", "")  # nothing played: refused at once, and why
+    refused = json.loads(listen.communicate(timeout=40)[0])
+    assert refused == {"command": "learn", "code": "unavailable", "message": "nothing recorded yet: play first"}
+    listen = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
+                               f"{base}/out/learn", "-C", "2", "-W", "60"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    play(peer, PHRASE, gap=0.02)
+    pub(mosquitto, f"{base}/cmd/learn", "")
     reports = [json.loads(line) for line in listen.communicate(timeout=70)[0].splitlines()]
-    assert [r[0] for r in reports] == ["starting", "error"] and reports[0][1].startswith("learned-"), reports
+    assert [r[0] for r in reports][:1] == ["starting"] and reports[0][1].startswith("learned-"), reports
