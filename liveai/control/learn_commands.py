@@ -17,14 +17,19 @@ def _learning(engine: Engine) -> Learning:
 
 
 @command("model")
-def model(engine: Engine, request: Request, name: str) -> None:
-    """Play with the continuation model `name` (a learned one in the model folder, `model.folder` or
+def model(engine: Engine, request: Request, name: str | None = None) -> None:
+    """With no argument, answered by `/liveai/out/model name`: the model playing. With one, play
+    with the continuation model `name` (a learned one in the model folder, `model.folder` or
     the XDG data folder's `liveai/models`, else a shipped one: `gru`, `transformer`). It is loaded off
     the loop; answers go on with the old weights until the new take over between events, each session
     primed again from what it played lately, no note ended; `/liveai/out/model name` says so. A name
     that is a path or no model's is refused `bad_value`, a file that will not load `bad_file`: the old
     model plays on. `busy` while another loads."""
-    _learning(engine).switch(name, request)
+    learning = _learning(engine)
+    if name is None:
+        request.replies.reply("/liveai/out/model", engine.state["model"])
+        return
+    learning.switch(name, request)
 
 
 @command("learn")

@@ -83,11 +83,15 @@ def test_model_switches_live_while_harmonize_answers_and_no_note_hangs(start_ser
     assert not [key for key in status if key.startswith("model_gru_")]
     assert status["deadline_misses"] == before, "the swap made harmonize miss its deadline"
     assert not hanging(messages) and status["sounding_notes"] == 0
+    peer.send("/liveai/model")  # no name: a query, answered with the model playing
+    assert peer.expect("/liveai/out/model") == ["mine"]
 
 
 def test_bad_names_and_broken_files_are_refused_and_the_model_stays(start_server, home):
     (home / "liveai" / "models" / "broken.pt").write_bytes(b"not a checkpoint")
     _, peer = start_server(model="gru", env={"XDG_DATA_HOME": str(home)})
+    peer.send("/liveai/model")
+    assert peer.expect("/liveai/out/model") == ["gru"]
     for name in ("../gru", "/etc/passwd", "nosuch", "vae"):
         peer.send("/liveai/model", name)
         assert peer.expect("/liveai/error")[0] == "bad_value", name
