@@ -33,7 +33,7 @@ MAX_LINE = 16 * 1024
 NICE = 19
 REPORT_EVERY_S = 0.5  # progress lines are reported at most this often (a stage change always)
 STOP_GRACE_S = 10.0  # after SIGTERM, the child keeps its best weights; then it is killed
-FIELDS = ("step", "steps", "minutes", "eta_s", "validation_bits")
+FIELDS = ("files", "of", "step", "steps", "minutes", "eta_s", "validation_bits", "notes")
 
 
 def learn_command() -> list[str]:
@@ -152,7 +152,8 @@ class Run:
 
     def _report(self, line: dict[str, Any]) -> None:
         now, stage = time.monotonic(), str(line.get("stage", ""))
-        if stage == self._stage and stage != "done" and now - self._last_report < REPORT_EVERY_S:
+        scored = _number(line.get("validation_bits"))  # an evaluation's figure is never dropped
+        if stage == self._stage and stage != "done" and not scored and now - self._last_report < REPORT_EVERY_S:
             return
         self._stage, self._last_report = stage, now
         self.report(report_args(line))

@@ -139,6 +139,7 @@ def test_learn_from_notes_played_over_osc_then_play_it_then_undo(start_server, h
     assert len(recorded) == 5, recorded  # written before the learning began
     assert reports[-1][0] == "done", reports
     assert any(r[0] == "learning" and "step" in r for r in reports), reports
+    assert any(r[0] == "learning" and "validation_bits" in r for r in reports), reports  # never dropped
     figures = dict(zip(reports[-1][1::2], reports[-1][2::2]))
     assert any(k.startswith("before_") for k in figures) and any(k.startswith("after_") for k in figures)
     messages, answered = play(peer, PHRASE)  # harmonize answers while the new weights load
