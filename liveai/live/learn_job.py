@@ -61,9 +61,10 @@ class LiveLearning:
         self._something_recorded()
         name = LEARNED.format(datetime.now())
         argv = command_line(recorded_folder(self.config), name, self.settings.threads, models_folder(self.config),
-                            self.models.current, config_settings(self.config))
+                            self.models.current, config_settings(self.config), self.settings.live_minutes)
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
-        self._report(("starting", name))
+        budget = self.settings.live_minutes * 60  # the learning's time budget; its evaluations come on top
+        self._report(("starting", name, *(("eta_s", budget) if budget > 0 else ())))
         self._spawn(self._learn(self.run), "learn")
 
     def _something_recorded(self) -> None:

@@ -42,14 +42,17 @@ def learn_command() -> list[str]:
 
 
 def command_line(folder: Path, name: str, threads: int, model_folder: Path, base: str,
-                 settings: list[str] | None = None) -> list[str]:
+                 settings: list[str] | None = None, minutes: float | None = None) -> list[str]:
     """`base` is the model playing now (shipped, learned or a path): the one to improve;
-    `settings` the server's own (`config_settings`), so the child learns as configured."""
+    `settings` the server's own (`config_settings`), so the child learns as configured;
+    `minutes` its time budget (`learn.live_minutes`)."""
     nice = ["nice", "-n", str(NICE)] if shutil.which("nice") else []
     if shutil.which("chrt") and sys.platform.startswith("linux"):
         nice = ["chrt", "--idle", "0", *nice]
     args = [str(folder), "--name", name, "--progress", "json", "--threads", str(threads),
             "--model-folder", str(model_folder), "--model", base]
+    if minutes is not None:
+        args += ["--minutes", f"{minutes:g}"]
     return [*nice, *learn_command(), *args, *[item for kv in settings or [] for item in ("--set", kv)]]
 
 

@@ -54,10 +54,12 @@ def test_the_child_learns_the_model_playing_with_the_servers_settings(tmp_path, 
     monkeypatch.delenv("LIVEAI_LEARN_COMMAND", raising=False)
     config = load_config(None, ["learn.minutes=2.5", "learn.lr=1e-05", "learn.l2sp=0.3", "learn.max_memory_mb=64",
                                 'learn.corpus="/c/my \\"corpus\\""', "model.device=cpu", "learn.record=true"])
-    argv = command_line(tmp_path / "rec", "learned-2", 1, tmp_path / "models", "learned-1", config_settings(config))
+    argv = command_line(tmp_path / "rec", "learned-2", 1, tmp_path / "models", "learned-1", config_settings(config),
+                        config.learn.live_minutes)
     argv = argv[argv.index("learn"):]
     assert argv[argv.index("--model") + 1] == "learned-1"
     args = build_parser().parse_args(argv)
+    assert args.minutes == config.learn.live_minutes == 3  # between songs: not learn.minutes
     child = load_config(args.config, args.set)
     assert child.learn == config.learn and child.model == config.model
     assert (child.learn.minutes, child.learn.lr, child.learn.corpus, child.model.device) == (
