@@ -39,6 +39,7 @@ class LiveLearning:
         self.stage = "idle"
         self.runs = 0
         self.removed = 0  # older learned models removed (learn.keep)
+        self.closing = False  # the server stops: a learned model is kept, not switched to
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
@@ -111,6 +112,9 @@ class LiveLearning:
             log.warning("learning failed: %s", error)
             self._report(("error", error))
             return
+        if self.closing:
+            self._kept(path.stem)
+            return
         if self.run is not None and self.run.result.get("best_step") == 0:  # the base's weights, unchanged
             log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
             self._report(("no improvement", path.stem))
@@ -121,11 +125,26 @@ class LiveLearning:
     async def _play(self, name: str) -> None:
         while self.models.busy:  # a switch asked for by hand finishes first
             await asyncio.sleep(0.05)
+        if self.closing:
+            self._kept(name)
+            return
         try:
-            self.models.switch(name, done=lambda ok: self._report(("playing", name) if ok else
-                                                                   ("error", f"{name} would not load")))
+            self.models.switch(name, done=lambda ok: self._played(name, ok))
         except CommandError as exc:
             self._report(("error", exc.message))
+
+    def _played(self, name: str, ok: bool) -> None:
+        if ok:
+            self._report(("playing", name))
+        elif self.closing:  # the server stopped it mid-switch: the file would load, the builder is gone
+            self._kept(name)
+        else:
+            self._report(("error", f"{name} would not load"))
+
+    def _kept(self, name: str) -> None:
+        log.info("the server stops: the learned model is kept as %s in %s, not switched to "
+                 "(/liveai/model %s, or --set model.continuation=%s, plays it)", name, models_folder(self.config),
+                 name, name)
 
     def _set_stage(self, stage: str) -> None:
         self.stage = stage
@@ -143,12 +162,16 @@ class LiveLearning:
     # -- the server's ----------------------------------------------------------------------
     async def close(self) -> None:
         """The child keeps its weights and ends (killed if it will not), the takes are written."""
+        self.closing = True
         run = self.run
         if run is not None and run.proc is not None:
             run.stop()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(run.proc.wait(), CLOSE_WAIT_S)
             run.kill()
+            learning = [task for task in self._tasks if task.get_name() == "learn"]
+            if learning:  # its last lines read, so that it says what was kept before it is cancelled
+                await asyncio.wait(learning, timeout=1.0)
         if self.keeper is not None:
             await self.keeper.flush()
         self.models.close()

@@ -51,6 +51,7 @@ class ModelSwitch:
         self._builder = ThreadPoolExecutor(1, thread_name_prefix="model-build", initializer=_lower_priority)
         self.last_swap_ms: float | None = None  # from the weights' hand-over to the worker taking them
         self.switches = 0
+        self.closed = False
         engine.state["model"] = self.current  # at startup, before anyone listens
 
     @property
@@ -97,8 +98,8 @@ class ModelSwitch:
             snapshot = await asyncio.wrap_future(self.worker.submit(SNAPSHOT, self.worker.stepper.snapshot))
             primed = await loop.run_in_executor(self._builder, prime_states, model, snapshot)
         except (CheckpointError, ConfigError, OSError, RuntimeError, ValueError, KeyError) as exc:
-            line = _one_line(exc)
-            log.warning("model %s not switched: %s", name, line)
+            line = "the server stops" if self.closed else _one_line(exc)  # its builder is gone: no fault
+            log.log(logging.INFO if self.closed else logging.WARNING, "model %s not switched: %s", name, line)
             if request is not None:
                 request.replies.refuse(request, "model", CommandError("bad_file", f"model {name}: {line}"))
             if done is not None:
@@ -133,6 +134,7 @@ class ModelSwitch:
         return model
 
     def close(self) -> None:
+        self.closed = True
         self._builder.shutdown(wait=False, cancel_futures=True)
 
     def status(self) -> dict[str, Any]:

@@ -259,3 +259,25 @@ def test_mqtt_switches_the_model_and_learns_with_its_reports(mosquitto, start_se
     pub(mosquitto, f"{base}/cmd/learn", "")
     reports = [json.loads(line) for line in listen.communicate(timeout=70)[0].splitlines()]
     assert [r[0] for r in reports][:1] == ["starting"] and reports[0][1].startswith("learned-"), reports
+
+
+def test_a_server_stopped_while_it_learns_keeps_the_model_and_says_no_false_error(start_server, home):
+    # the real learner, with no end of its own: only the server's stop ends it
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": f"{sys.executable} -m liveai learn"}
+    # no evaluation for 1,000 steps: what is reported comes between evaluations
+    server, peer = start_server(*TINY, "learn.eval_every=1000", "learn.record=true", model="gru", env=env)
+    play(peer, PHRASE, gap=0.02)
+    peer.send("/liveai/learn")
+    reports, _ = wait_learn(peer, "learning")
+    name = reports[0][1]
+    assert reports[0] == ["starting", name, "eta_s", 180.0]  # learn.live_minutes: its time budget
+    progress = dict(zip(reports[-1][1::2], reports[-1][2::2]))
+    assert reports[-1][0] == "learning" and progress["step"] >= 1 and progress["eta_s"] > 0, reports
+    assert "steps" not in progress and "validation_bits" not in progress  # no step count asked; not an evaluation
+    assert server.stop() == 0
+    after = [args for address, args in peer.collect(1.0) if address == "/liveai/out/learn"]
+    assert not [r for r in after if r[0] in ("error", "switching", "playing")], after
+    assert (home / "liveai" / "models" / f"{name}.pt").is_file()
+    log = server.log()
+    assert f"the learned model is kept as {name}" in log and "would not load" not in log, log[-3000:]
+    assert "cannot schedule new futures" not in log
