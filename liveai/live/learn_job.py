@@ -26,6 +26,11 @@ from .switch import ModelSwitch
 
 log = logging.getLogger(__name__)
 CLOSE_WAIT_S = 3.0  # at shutdown, the child's time to keep its weights before it is killed
+# Below either, the weights still play but a warning says so: with fewer files the split
+# shares or moves its held-out files (liveai.learn.split), and a few hundred notes make a
+# handful of the learner's windows, scored on a few dozen held-out notes.
+SMALL_FILES = 5
+SMALL_NOTES = 1000
 
 
 class LiveLearning:
@@ -119,6 +124,7 @@ class LiveLearning:
             log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
             self._report(("no improvement", path.stem))
             return
+        self._warn_small()
         self._report(("switching", path.stem))
         self._spawn(self._play(path.stem), "learn-switch")
 
@@ -146,8 +152,18 @@ class LiveLearning:
                  "(/liveai/model %s, or --set model.continuation=%s, plays it)", name, models_folder(self.config),
                  name, name)
 
+    def _warn_small(self) -> None:
+        done = self.run.result if self.run is not None else {}
+        files, notes = done.get("files"), done.get("notes")
+        if isinstance(files, int) and isinstance(notes, int) and (files < SMALL_FILES or notes < SMALL_NOTES):
+            why = (f"small: learned from {notes} notes in {files} takes, scored on fewer; play {SMALL_FILES} "
+                   f"takes and {SMALL_NOTES:,} notes or more (some minutes) for a model that follows you")
+            log.warning("learning: %s", why)
+            self._report(("warning", why))
+
     def _set_stage(self, stage: str) -> None:
-        self.stage = stage
+        if stage != "warning":  # a word along the way, not a stage
+            self.stage = stage
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)

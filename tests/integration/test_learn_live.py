@@ -145,6 +145,7 @@ def test_learn_from_notes_played_over_osc_then_play_it_then_undo(start_server, h
     messages, answered = play(peer, PHRASE)  # harmonize answers while the new weights load
     reports, seen = wait_learn(peer, "playing", heard=messages, timeout=60)
     assert reports[-1][0] == "playing", reports
+    assert reports[0][0] == "warning" and reports[0][1].startswith("small: learned from 110 notes in 5 takes"), reports
     learned = reports[-1][1]
     assert learned.startswith("learned-") and (home / "liveai" / "models" / f"{learned}.pt").is_file()
     card = (home / "liveai" / "models" / f"{learned}.md").read_text()
