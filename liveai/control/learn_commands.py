@@ -35,13 +35,15 @@ def model(engine: Engine, request: Request, name: str | None = None) -> None:
 @command("learn")
 def learn(engine: Engine, request: Request) -> None:
     """Learn from what was played (`learn.record` keeps it in `learn.folder`) while the music goes
-    on: `liveai learn` runs as a child process at the lowest priority on `learn.threads` threads.
-    `/liveai/out/learn stage [name value ...]` reports it (`starting name`, `reading`, `learning`, `evaluating` with
-    `step`, `steps`, `eta_s`...; `saved` once the weights are kept; `done` with the held-out figures
-    `before_*` and `after_*`), then `switching name` and `playing name` as its weights take over (as
-    `/liveai/model`), or `no improvement name` if nothing beat the model playing; a failure
-    `error "why"`, and the model stays. `busy` while one runs; a panic does not stop it. Also a
-    `midi.cc_map` or `midi.program_map` target (`learn`)."""
+    on: `liveai learn` runs as a child process at the lowest priority on `learn.threads` threads, for
+    `learn.live_minutes` at most. Refused `unavailable` at once when nothing was recorded.
+    `/liveai/out/learn stage [name value ...]` reports it (`starting name eta_s s`, `reading`,
+    `evaluating`, `learning` with `step`, `minutes`, `eta_s` every 2 s and `validation_bits` at each
+    evaluation; `saved` once the weights are kept; `done` with `files`, `notes` and the held-out figures
+    `before_*` and `after_*`; `warning "small: ..."` after few takes), then `switching name` and
+    `playing name` as its weights take over (as `/liveai/model`), or `no improvement name` if nothing
+    beat the model playing; a failure `error "why"`, and the model stays. `busy` while one runs; a
+    panic does not stop it. Also a `midi.cc_map` or `midi.program_map` target (`learn`)."""
     _learning(engine).learn(request)
 
 
