@@ -122,3 +122,13 @@ async def test_a_stopped_child_killed_after_saving_still_gives_its_weights(tmp_p
     job.kill()  # the grace is over (at shutdown: CLOSE_WAIT_S)
     await asyncio.wait_for(task, 10)
     assert ends == [(tmp_path / "mine.pt", "")] and job.result["best_step"] == 3
+
+
+def test_an_evaluations_figure_is_never_dropped_by_the_throttle():
+    reports = []
+    job = Run(["x"], 1, reports.append, lambda path, why: None)
+    job._report({"stage": "learning", "step": 1, "eta_s": 170.0})
+    job._report({"stage": "learning", "step": 1, "eta_s": 170.0})  # within REPORT_EVERY_S: dropped
+    job._report({"stage": "learning", "step": 1, "eta_s": 170.0, "validation_bits": 2.5})  # an evaluation: kept
+    assert reports == [("learning", "step", 1, "eta_s", 170.0),
+                       ("learning", "step", 1, "eta_s", 170.0, "validation_bits", 2.5)]
