@@ -264,6 +264,8 @@ class LearnConfig:
     # The learning itself: stop after `minutes` (0 = no limit) or when the held-out score has
     # not improved for `patience` evaluations, one every `eval_every` steps.
     minutes: Annotated[float, Range(0.0, 1440.0)] = 10.0
+    # /liveai/learn's time budget instead (between songs: minutes, not `liveai learn`'s ten).
+    live_minutes: Annotated[float, Range(0.0, 1440.0)] = 3.0
     patience: Annotated[int, Range(1, 1000)] = 4
     eval_every: Annotated[int, Range(1, 100000)] = 25
     lr: Annotated[float, Range(1e-6, 1.0)] = 5e-4

@@ -17,26 +17,33 @@ def _learning(engine: Engine) -> Learning:
 
 
 @command("model")
-def model(engine: Engine, request: Request, name: str) -> None:
-    """Play with the continuation model `name` (a learned one in the model folder, `model.folder` or
+def model(engine: Engine, request: Request, name: str | None = None) -> None:
+    """With no argument, answered by `/liveai/out/model name`: the model playing. With one, play
+    with the continuation model `name` (a learned one in the model folder, `model.folder` or
     the XDG data folder's `liveai/models`, else a shipped one: `gru`, `transformer`). It is loaded off
     the loop; answers go on with the old weights until the new take over between events, each session
     primed again from what it played lately, no note ended; `/liveai/out/model name` says so. A name
     that is a path or no model's is refused `bad_value`, a file that will not load `bad_file`: the old
     model plays on. `busy` while another loads."""
-    _learning(engine).switch(name, request)
+    learning = _learning(engine)
+    if name is None:
+        request.replies.reply("/liveai/out/model", engine.state["model"])
+        return
+    learning.switch(name, request)
 
 
 @command("learn")
 def learn(engine: Engine, request: Request) -> None:
     """Learn from what was played (`learn.record` keeps it in `learn.folder`) while the music goes
-    on: `liveai learn` runs as a child process at the lowest priority on `learn.threads` threads.
-    `/liveai/out/learn stage [name value ...]` reports it (`starting name`, `reading`, `learning`, `evaluating` with
-    `step`, `steps`, `eta_s`...; `saved` once the weights are kept; `done` with the held-out figures
-    `before_*` and `after_*`), then `switching name` and `playing name` as its weights take over (as
-    `/liveai/model`), or `no improvement name` if nothing beat the model playing; a failure
-    `error "why"`, and the model stays. `busy` while one runs; a panic does not stop it. Also a
-    `midi.cc_map` or `midi.program_map` target (`learn`)."""
+    on: `liveai learn` runs as a child process at the lowest priority on `learn.threads` threads, for
+    `learn.live_minutes` at most. Refused `unavailable` at once when nothing was recorded.
+    `/liveai/out/learn stage [name value ...]` reports it (`starting name eta_s s`, `reading`,
+    `evaluating`, `learning` with `step`, `minutes`, `eta_s` every 2 s and `validation_bits` at each
+    evaluation; `saved` once the weights are kept; `done` with `files`, `notes` and the held-out figures
+    `before_*` and `after_*`; `warning "small: ..."` after few takes), then `switching name` and
+    `playing name` as its weights take over (as `/liveai/model`), or `no improvement name` if nothing
+    beat the model playing; a failure `error "why"`, and the model stays. `busy` while one runs; a
+    panic does not stop it. Also a `midi.cc_map` or `midi.program_map` target (`learn`)."""
     _learning(engine).learn(request)
 
 

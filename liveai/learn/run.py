@@ -35,6 +35,7 @@ from .split import split_pieces
 
 EVAL_EVENTS = 20_000  # validation, test and corpus events scored per evaluation, at most
 NO_LIMIT = 10**9
+PROGRESS_S = 2.0  # --progress json: a "learning" line at least this often (a step may take longer)
 SKIPPED = "; stopped by a signal, so only the bits/event of the player's files after were measured (the rest skipped)"
 
 
@@ -134,10 +135,17 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             if opts.progress != "json":
                 report(_learning(state, steps, minutes, started, None))
 
+        said = [time.monotonic()]
+
+        def on_step(state: LoopState) -> None:  # a parent hears of each step within PROGRESS_S
+            if opts.progress == "json" and (state.step == 1 or time.monotonic() - said[0] >= PROGRESS_S):
+                said[0] = time.monotonic()
+                report(_learning(state, steps, minutes, started, None))
+
         loop = Loop(model, make_optimizer(model, lc.lr, 0.0), schedule, mix.batch,
                     lambda: measure.bits(model, validation), on_eval, device, eval_every=lc.eval_every,
                     log_every=max(1, min(lc.eval_every, 5)), patience=lc.patience, anchor=anchor,
-                    on_log=on_log, stop=lambda: stop.asked)
+                    on_log=on_log, on_step=on_step, stop=lambda: stop.asked)
         loop.run(state)
         model.load_state_dict(best_weights)
         model.eval()

@@ -21,11 +21,16 @@ from ..events import Report
 from ..runtime.worker import Worker
 from .learner import Run, command_line, config_settings
 from .record import Keeper
-from .settings import LEARNED, models_folder, prune_learned, recorded_folder
+from .settings import LEARNED, holds_midi, models_folder, prune_learned, recorded_folder
 from .switch import ModelSwitch
 
 log = logging.getLogger(__name__)
 CLOSE_WAIT_S = 3.0  # at shutdown, the child's time to keep its weights before it is killed
+# Below either, the weights still play but a warning says so: with fewer files the split
+# shares or moves its held-out files (liveai.learn.split), and a few hundred notes make a
+# handful of the learner's windows, scored on a few dozen held-out notes.
+SMALL_FILES = 5
+SMALL_NOTES = 1000
 
 
 class LiveLearning:
@@ -39,6 +44,7 @@ class LiveLearning:
         self.stage = "idle"
         self.runs = 0
         self.removed = 0  # older learned models removed (learn.keep)
+        self.closing = False  # the server stops: a learned model is kept, not switched to
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
@@ -58,12 +64,22 @@ class LiveLearning:
     def learn(self, request: Request | None = None) -> None:
         if self.run is not None:
             raise CommandError("busy", "learning runs already (/liveai/learn/stop ends it)")
+        self._something_recorded()
         name = LEARNED.format(datetime.now())
         argv = command_line(recorded_folder(self.config), name, self.settings.threads, models_folder(self.config),
-                            self.models.current, config_settings(self.config))
+                            self.models.current, config_settings(self.config), self.settings.live_minutes)
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
-        self._report(("starting", name))
+        budget = self.settings.live_minutes * 60  # the learning's time budget; its evaluations come on top
+        self._report(("starting", name, *(("eta_s", budget) if budget > 0 else ())))
         self._spawn(self._learn(self.run), "learn")
+
+    def _something_recorded(self) -> None:
+        """Refused at once, before a child starts, when there is nothing to learn from."""
+        if (self.keeper is not None and self.keeper.waiting()) or holds_midi(recorded_folder(self.config)):
+            return
+        if self.keeper is None:
+            raise CommandError("unavailable", "nothing recorded: set learn.record = true and play")
+        raise CommandError("unavailable", "nothing recorded yet: play first")
 
     def stop(self) -> None:
         if self.run is None:
@@ -101,24 +117,53 @@ class LiveLearning:
             log.warning("learning failed: %s", error)
             self._report(("error", error))
             return
+        if self.closing:
+            self._kept(path.stem)
+            return
         if self.run is not None and self.run.result.get("best_step") == 0:  # the base's weights, unchanged
             log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
             self._report(("no improvement", path.stem))
             return
+        self._warn_small()
         self._report(("switching", path.stem))
         self._spawn(self._play(path.stem), "learn-switch")
 
     async def _play(self, name: str) -> None:
         while self.models.busy:  # a switch asked for by hand finishes first
             await asyncio.sleep(0.05)
+        if self.closing:
+            self._kept(name)
+            return
         try:
-            self.models.switch(name, done=lambda ok: self._report(("playing", name) if ok else
-                                                                   ("error", f"{name} would not load")))
+            self.models.switch(name, done=lambda ok: self._played(name, ok))
         except CommandError as exc:
             self._report(("error", exc.message))
 
+    def _played(self, name: str, ok: bool) -> None:
+        if ok:
+            self._report(("playing", name))
+        elif self.closing:  # the server stopped it mid-switch: the file would load, the builder is gone
+            self._kept(name)
+        else:
+            self._report(("error", f"{name} would not load"))
+
+    def _kept(self, name: str) -> None:
+        log.info("the server stops: the learned model is kept as %s in %s, not switched to "
+                 "(/liveai/model %s, or --set model.continuation=%s, plays it)", name, models_folder(self.config),
+                 name, name)
+
+    def _warn_small(self) -> None:
+        done = self.run.result if self.run is not None else {}
+        files, notes = done.get("files"), done.get("notes")
+        if isinstance(files, int) and isinstance(notes, int) and (files < SMALL_FILES or notes < SMALL_NOTES):
+            why = (f"small: learned from {notes} notes in {files} takes, scored on fewer; play {SMALL_FILES} "
+                   f"takes and {SMALL_NOTES:,} notes or more (some minutes) for a model that follows you")
+            log.warning("learning: %s", why)
+            self._report(("warning", why))
+
     def _set_stage(self, stage: str) -> None:
-        self.stage = stage
+        if stage != "warning":  # a word along the way, not a stage
+            self.stage = stage
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -133,12 +178,16 @@ class LiveLearning:
     # -- the server's ----------------------------------------------------------------------
     async def close(self) -> None:
         """The child keeps its weights and ends (killed if it will not), the takes are written."""
+        self.closing = True
         run = self.run
         if run is not None and run.proc is not None:
             run.stop()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(run.proc.wait(), CLOSE_WAIT_S)
             run.kill()
+            learning = [task for task in self._tasks if task.get_name() == "learn"]
+            if learning:  # its last lines read, so that it says what was kept before it is cancelled
+                await asyncio.wait(learning, timeout=1.0)
         if self.keeper is not None:
             await self.keeper.flush()
         self.models.close()

@@ -33,7 +33,7 @@ MAX_LINE = 16 * 1024
 NICE = 19
 REPORT_EVERY_S = 0.5  # progress lines are reported at most this often (a stage change always)
 STOP_GRACE_S = 10.0  # after SIGTERM, the child keeps its best weights; then it is killed
-FIELDS = ("step", "steps", "minutes", "eta_s", "validation_bits")
+FIELDS = ("files", "of", "step", "steps", "minutes", "eta_s", "validation_bits", "notes")
 
 
 def learn_command() -> list[str]:
@@ -42,14 +42,17 @@ def learn_command() -> list[str]:
 
 
 def command_line(folder: Path, name: str, threads: int, model_folder: Path, base: str,
-                 settings: list[str] | None = None) -> list[str]:
+                 settings: list[str] | None = None, minutes: float | None = None) -> list[str]:
     """`base` is the model playing now (shipped, learned or a path): the one to improve;
-    `settings` the server's own (`config_settings`), so the child learns as configured."""
+    `settings` the server's own (`config_settings`), so the child learns as configured;
+    `minutes` its time budget (`learn.live_minutes`)."""
     nice = ["nice", "-n", str(NICE)] if shutil.which("nice") else []
     if shutil.which("chrt") and sys.platform.startswith("linux"):
         nice = ["chrt", "--idle", "0", *nice]
     args = [str(folder), "--name", name, "--progress", "json", "--threads", str(threads),
             "--model-folder", str(model_folder), "--model", base]
+    if minutes is not None:
+        args += ["--minutes", f"{minutes:g}"]
     return [*nice, *learn_command(), *args, *[item for kv in settings or [] for item in ("--set", kv)]]
 
 
@@ -152,7 +155,8 @@ class Run:
 
     def _report(self, line: dict[str, Any]) -> None:
         now, stage = time.monotonic(), str(line.get("stage", ""))
-        if stage == self._stage and stage != "done" and now - self._last_report < REPORT_EVERY_S:
+        scored = _number(line.get("validation_bits"))  # an evaluation's figure is never dropped
+        if stage == self._stage and stage != "done" and not scored and now - self._last_report < REPORT_EVERY_S:
             return
         self._stage, self._last_report = stage, now
         self.report(report_args(line))

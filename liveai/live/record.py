@@ -155,6 +155,10 @@ class Keeper:
         for player in [p for p, take in self.takes.items() if now - take.last >= IDLE_GAP_S]:
             self._close(player)
 
+    def waiting(self) -> bool:
+        """A take long enough to keep is being played, or being written."""
+        return bool(self._writes) or any(len(t.notes) + len(t.open) >= MIN_NOTES for t in self.takes.values())
+
     async def flush(self) -> None:
         """Every take so far written (learning wants tonight's playing, up to now)."""
         for player in list(self.takes):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import CommandError
+from ..data.midi import is_midi
 from ..learn.card import is_card
 from ..models.shipped import HARMONY, MORPH, NAME, SYNTH, find_checkpoint, model_folder, shipped_checkpoints
 
@@ -31,6 +32,12 @@ def data_home() -> Path:
 def recorded_folder(config: Config) -> Path:
     folder = config.learn.folder
     return Path(folder).expanduser().absolute() if folder else data_home() / "recorded"
+
+
+def holds_midi(folder: Path) -> bool:
+    """A MIDI file anywhere under `folder` (what `liveai learn` would read): the walk
+    stops at the first, so it is quick on the loop even for a large folder."""
+    return any(is_midi(Path(name)) for _, _, names in os.walk(folder) for name in names)  # unreadable: none
 
 
 def models_folder(config: Config) -> Path:

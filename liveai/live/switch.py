@@ -61,6 +61,7 @@ class ModelSwitch:
         self._spare = spare
         self.last_swap_ms: float | None = None  # from the weights' hand-over to the worker taking them
         self.switches = 0
+        self.closed = False
         engine.state["model"] = self.current  # at startup, before anyone listens
 
     @property
@@ -108,8 +109,8 @@ class ModelSwitch:
             snapshot = await asyncio.wrap_future(self.worker.submit(SNAPSHOT, self.worker.stepper.snapshot))
             primed = await loop.run_in_executor(self._builder, prime_states, model, snapshot)
         except (CheckpointError, ConfigError, OSError, RuntimeError, ValueError, KeyError) as exc:
-            line = _one_line(exc)
-            log.warning("model %s not switched: %s", name, line)
+            line = "the server stops" if self.closed else _one_line(exc)  # its builder is gone: no fault
+            log.log(logging.INFO if self.closed else logging.WARNING, "model %s not switched: %s", name, line)
             if request is not None:
                 request.replies.refuse(request, "model", CommandError("bad_file", f"model {name}: {line}"))
             if done is not None:
@@ -154,6 +155,7 @@ class ModelSwitch:
         return Built(model, config)
 
     def close(self) -> None:
+        self.closed = True
         self._builder.shutdown(wait=False, cancel_futures=True)
 
     def status(self) -> dict[str, Any]:

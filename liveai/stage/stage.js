@@ -21,6 +21,7 @@ const stage = {
   planLog: [],           // {p, t, now}: plan items as they came, with the server's time then (bounded)
   withdrawLog: [],       // {p, t, now, removed}: notes taken back, and whether the roll held them
   errors: [],            // error frames (bounded)
+  learnLog: [],          // the /liveai/out/learn reports shown (bounded)
   replies: [],
   socket: null,
   heard: -Infinity,      // the server time of the latest note announced
@@ -81,8 +82,12 @@ function handle(item) {
       for (const note of item.notes) if (note.t > heard) handle(note); else roll.note(note);
       for (const p of item.plan) roll.planned(p);
       showSetup(item.setup);
+      if (item.learn) showLearn(item.learn, false);
       break;
     }
+    case "learn":
+      showLearn(item.args, true);
+      break;
     case "note": {
       roll.note(item);
       if (item.v > 0) {
@@ -143,6 +148,39 @@ function showSetup(setup) {
     : "off (liveai's synth plays its own notes only)") : "off (liveai's synth is off)";
   $("audio-play").textContent = `Hear my notes too: ${play}. It is audio.play, read at start: ` +
     `"liveai serve --audio all" turns it on.`;
+}
+
+// -- learning -----------------------------------------------------------------------------------
+// The latest /liveai/out/learn by the learn buttons: its stage, then its name value pairs
+// (step, eta, figures) or its one line (a name, an error, a warning).
+const SHOWN = {eta_s: "eta", validation_bits: "validation bits/event", before_heldout_bits: "held-out bits/event before",
+               after_heldout_bits: "after"};
+function learnText([stage, ...rest]) {
+  const words = [];
+  for (let i = 0; i < rest.length; i++) {
+    const key = rest[i], value = rest[i + 1];
+    if (typeof key === "string" && typeof value === "number" && (key in SHOWN || !key.includes("_"))) {
+      const name = SHOWN[key] || key;
+      words.push(key === "eta_s" ? `${name} ${Math.floor(value / 60)}:${String(Math.round(value % 60)).padStart(2, "0")}`
+        : `${name} ${Number.isInteger(value) ? value : value.toFixed(2)}`);
+      i++;
+    } else if (typeof key === "string" && typeof value !== "number") {
+      words.push(key);
+    } else if (typeof value === "number") i++;  // a figure the page leaves to the card
+  }
+  return `learn: ${stage}${words.length ? ` — ${words.join(", ")}` : ""}`;
+}
+
+function showLearn(args, spoken) {
+  stage.learn = args;
+  if (stage.learnLog.length < 200) stage.learnLog.push(args);
+  const line = $("learning"), text = learnText(args);
+  line.textContent = text;
+  line.hidden = false;
+  line.className = `learning${args[0] === "error" || args[0] === "warning" ? " bad" : ""}`;
+  // the live region hears each new stage (not every step: a screen reader would never stop)
+  if (spoken && (args[0] !== stage.learnSpoken || args[0] === "warning")) speak(text, args[0] === "error" ? "refused" : "");
+  if (spoken) stage.learnSpoken = args[0];
 }
 
 // -- health ------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@ and its websocket, /view/socket.
 
 Out: the player's notes (the engine's input tap) and liveai's (the output sink), the
 plan (every note the scheduler holds, as it is queued, and taken back when withdrawn),
-state changes, and health every `HEALTH_S`. A page that connects first gets the current
-state, the last `HISTORY_S` of notes and the plan, so it is never blank. In: commands as
+state changes, the learning's reports (/liveai/out/learn), and health every `HEALTH_S`. A
+page that connects first gets the current state, the last `HISTORY_S` of notes, the plan
+and the latest learning report, so it is never blank. In: commands as
 JSON, dispatched through the command table as OSC's are, with OSC's limits.
 
 Nothing here waits for a page: what goes to one is pushed on its bounded queue
@@ -29,7 +30,7 @@ from ..core.commands import Request
 from ..core.engine import Engine
 from ..core.stats import LogThrottle, RateLimit
 from ..errors import CommandError, CommandFault
-from ..events import Event, InputLost, NoteOff, NoteOn, StateChanged
+from ..events import Event, InputLost, NoteOff, NoteOn, Report, StateChanged
 from .base import clip
 from .stage_wire import note_item, pack, parse_command, plan_item
 from .web import Client, Frame, WebTransport
@@ -72,6 +73,7 @@ class StagePart:
         self.counts = {"stage_commands": 0, "stage_refused": 0}
         self._paths = {f"/view/{name}" for name in ASSETS}
         self._played: set[str] = set()  # pages that played notes
+        self.learn: list[Any] | None = None  # the latest /liveai/out/learn, for a page that connects later
         engine.input_taps.append(self.tap)  # once: the port may be opened again
 
     # -- Part ----------------------------------------------------------------------------
@@ -92,6 +94,9 @@ class StagePart:
             self._note(note_item(event, "liveai"))
         elif isinstance(event, StateChanged):
             self._push({"k": "state", "name": event.name, "value": event.value})
+        elif isinstance(event, Report) and event.name == "learn":
+            self.learn = list(event.args)
+            self._push({"k": "learn", "args": self.learn})
 
     def report(self) -> dict[str, Any]:
         return dict(self.counts)
@@ -159,6 +164,7 @@ class StagePart:
             "k": "hello", "state": dict(self.engine.state),
             "notes": [item for item in self.history if item["t"] >= now - HISTORY_S],
             "plan": [plan_item(event) for event in self.engine.output.plan()],
+            "learn": self.learn,
             "setup": {"audio": c.audio.enabled, "audio_play": c.audio.play, "model": c.model.continuation,
                       "device": c.model.device, "sessions": c.server.sessions, "osc_port": c.osc.port},
         }

@@ -83,11 +83,15 @@ def test_model_switches_live_while_harmonize_answers_and_no_note_hangs(start_ser
     assert not [key for key in status if key.startswith("model_gru_")]
     assert status["deadline_misses"] == before, "the swap made harmonize miss its deadline"
     assert not hanging(messages) and status["sounding_notes"] == 0
+    peer.send("/liveai/model")  # no name: a query, answered with the model playing
+    assert peer.expect("/liveai/out/model") == ["mine"]
 
 
 def test_bad_names_and_broken_files_are_refused_and_the_model_stays(start_server, home):
     (home / "liveai" / "models" / "broken.pt").write_bytes(b"not a checkpoint")
     _, peer = start_server(model="gru", env={"XDG_DATA_HOME": str(home)})
+    peer.send("/liveai/model")
+    assert peer.expect("/liveai/out/model") == ["gru"]
     for name in ("../gru", "/etc/passwd", "nosuch", "vae"):
         peer.send("/liveai/model", name)
         assert peer.expect("/liveai/error")[0] == "bad_value", name
@@ -135,11 +139,13 @@ def test_learn_from_notes_played_over_osc_then_play_it_then_undo(start_server, h
     assert len(recorded) == 5, recorded  # written before the learning began
     assert reports[-1][0] == "done", reports
     assert any(r[0] == "learning" and "step" in r for r in reports), reports
+    assert any(r[0] == "learning" and "validation_bits" in r for r in reports), reports  # never dropped
     figures = dict(zip(reports[-1][1::2], reports[-1][2::2]))
     assert any(k.startswith("before_") for k in figures) and any(k.startswith("after_") for k in figures)
     messages, answered = play(peer, PHRASE)  # harmonize answers while the new weights load
     reports, seen = wait_learn(peer, "playing", heard=messages, timeout=60)
     assert reports[-1][0] == "playing", reports
+    assert reports[0][0] == "warning" and reports[0][1].startswith("small: learned from 110 notes in 5 takes"), reports
     learned = reports[-1][1]
     assert learned.startswith("learned-") and (home / "liveai" / "models" / f"{learned}.pt").is_file()
     card = (home / "liveai" / "models" / f"{learned}.md").read_text()
@@ -198,12 +204,30 @@ def test_a_learning_that_beats_nothing_says_so_and_the_model_stays(start_server,
     assert status["model"] == "gru" and status["models_switched"] == 0 and status["learning"] == "idle"
 
 
-def test_a_failed_learning_says_why_and_the_model_stays(start_server, home):
+@pytest.mark.parametrize(("record", "why"), [("false", "nothing recorded: set learn.record = true and play"),
+                                             ("true", "nothing recorded yet: play first")])
+def test_learn_with_nothing_recorded_is_refused_at_once(start_server, home, record, why):
     env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}
-    _, peer = start_server(*TINY, "learn.record=true", model="gru", env=env)
-    peer.send("/liveai/learn")  # nothing played: nothing to learn from
+    _, peer = start_server(*TINY, f"learn.record={record}", model="gru", env=env)
+    if record == "true":
+        play(peer, PHRASE[:5], gap=0.02)  # too few notes to keep a take
+    peer.collect(0.3)
+    peer.send("/liveai/learn")
+    assert peer.expect("/liveai/error")[:2] == ["unavailable", why]
+    assert not [m for m in peer.collect(1.0) if m[0] == "/liveai/out/learn"]  # nothing started
+    status = peer.status()
+    assert status["learning"] == "idle" and status["learn_runs"] == 0 and status["model"] == "gru"
+
+
+def test_a_failed_learning_says_why_and_the_model_stays(start_server, home, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "broken.mid").write_bytes(b"not a MIDI file")  # something to learn from, at first sight
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}
+    _, peer = start_server(*TINY, f'learn.folder="{folder}"', model="gru", env=env)
+    peer.send("/liveai/learn")
     reports, _ = wait_learn(peer, "error")
-    assert reports[-1][0] == "error" and reports[-1][1], reports
+    assert reports[0][0] == "starting" and reports[-1][0] == "error" and reports[-1][1], reports
     status = peer.status()
     assert status["model"] == "gru" and status["learn_failed"] == 1
     peer.send("/liveai/learn/stop")
@@ -224,8 +248,37 @@ def test_mqtt_switches_the_model_and_learns_with_its_reports(mosquitto, start_se
     wait_until(lambda: retained(mosquitto, f"{base}/state/#").get(f"{base}/state/model") == "mine", 5,
                "the retained model")
     listen = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
-                               f"{base}/out/learn", "-C", "2", "-W", "60"], stdout=subprocess.PIPE, text=True)
+                               f"{base}/error", "-C", "1", "-W", "30"], stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)  # subscribed
-    pub(mosquitto, f"{base}/cmd/learn", "")  # nothing played: it fails, and says why on out/learn
+    pub(mosquitto, f"{base}/cmd/learn", "")  # nothing played: refused at once, and why
+    refused = json.loads(listen.communicate(timeout=40)[0])
+    assert refused == {"command": "learn", "code": "unavailable", "message": "nothing recorded yet: play first"}
+    listen = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
+                               f"{base}/out/learn", "-C", "2", "-W", "60"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    play(peer, PHRASE, gap=0.02)
+    pub(mosquitto, f"{base}/cmd/learn", "")
     reports = [json.loads(line) for line in listen.communicate(timeout=70)[0].splitlines()]
-    assert [r[0] for r in reports] == ["starting", "error"] and reports[0][1].startswith("learned-"), reports
+    assert [r[0] for r in reports][:1] == ["starting"] and reports[0][1].startswith("learned-"), reports
+
+
+def test_a_server_stopped_while_it_learns_keeps_the_model_and_says_no_false_error(start_server, home):
+    # the real learner, with no end of its own: only the server's stop ends it
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": f"{sys.executable} -m liveai learn"}
+    # no evaluation for 1,000 steps: what is reported comes between evaluations
+    server, peer = start_server(*TINY, "learn.eval_every=1000", "learn.record=true", model="gru", env=env)
+    play(peer, PHRASE, gap=0.02)
+    peer.send("/liveai/learn")
+    reports, _ = wait_learn(peer, "learning")
+    name = reports[0][1]
+    assert reports[0] == ["starting", name, "eta_s", 180.0]  # learn.live_minutes: its time budget
+    progress = dict(zip(reports[-1][1::2], reports[-1][2::2]))
+    assert reports[-1][0] == "learning" and progress["step"] >= 1 and progress["eta_s"] > 0, reports
+    assert "steps" not in progress and "validation_bits" not in progress  # no step count asked; not an evaluation
+    assert server.stop() == 0
+    after = [args for address, args in peer.collect(1.0) if address == "/liveai/out/learn"]
+    assert not [r for r in after if r[0] in ("error", "switching", "playing")], after
+    assert (home / "liveai" / "models" / f"{name}.pt").is_file()
+    log = server.log()
+    assert f"the learned model is kept as {name}" in log and "would not load" not in log, log[-3000:]
+    assert "cannot schedule new futures" not in log

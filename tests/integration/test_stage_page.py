@@ -357,3 +357,29 @@ def test_while_liveai_is_unreachable_the_page_says_so(start_server, open_stage):
     assert "not reachable" in stage.page.inner_text("#offline")
     assert stage.js("document.getElementById('control-set').disabled") is True
     assert stage.page.locator("[data-path='/liveai/mode'] button[data-value=duet]").is_disabled()
+
+
+def test_a_learn_started_over_osc_shows_its_reports_by_the_buttons_and_in_the_live_text(start_server, open_stage,
+                                                                                        tmp_path: Path):
+    from test_learn_live import LEARN_COMMAND, PHRASE, TINY, play
+
+    home = tmp_path / "xdg"
+    (home / "liveai" / "models").mkdir(parents=True)
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}
+    server, peer = start_server(*TINY, "learn.record=true", model="gru", env=env)
+    for player in ("p1", "p2", "p3"):
+        play(peer, PHRASE, session=player, gap=0.02)
+    stage = open_stage(server.web_port)
+    peer.send("/liveai/learn")
+    stage.wait("stage.learnLog.some(r => r[0] === 'learning' && r.includes('step'))", timeout=120_000)
+    learned = stage.wait("stage.learn && ['playing', 'no improvement', 'error'].includes(stage.learn[0]) && stage.learn",
+                         timeout=120_000)
+    assert learned[0] == "playing" and learned[1].startswith("learned-"), stage.js("stage.learnLog")
+    line = stage.page.locator("#learning")
+    assert line.is_visible() and line.inner_text() == f"learn: playing — {learned[1]}"
+    text = stage.page.inner_text("#live")
+    assert "learn: done" in text and f"learn: playing — {learned[1]}" in text  # the last few lines
+    # a page opened later shows the latest report at once
+    later = open_stage(server.web_port)
+    later.wait("document.getElementById('learning').textContent.includes('playing')")
+    assert stage.errors == [] and later.errors == []

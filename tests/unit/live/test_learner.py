@@ -54,10 +54,12 @@ def test_the_child_learns_the_model_playing_with_the_servers_settings(tmp_path, 
     monkeypatch.delenv("LIVEAI_LEARN_COMMAND", raising=False)
     config = load_config(None, ["learn.minutes=2.5", "learn.lr=1e-05", "learn.l2sp=0.3", "learn.max_memory_mb=64",
                                 'learn.corpus="/c/my \\"corpus\\""', "model.device=cpu", "learn.record=true"])
-    argv = command_line(tmp_path / "rec", "learned-2", 1, tmp_path / "models", "learned-1", config_settings(config))
+    argv = command_line(tmp_path / "rec", "learned-2", 1, tmp_path / "models", "learned-1", config_settings(config),
+                        config.learn.live_minutes)
     argv = argv[argv.index("learn"):]
     assert argv[argv.index("--model") + 1] == "learned-1"
     args = build_parser().parse_args(argv)
+    assert args.minutes == config.learn.live_minutes == 3  # between songs: not learn.minutes
     child = load_config(args.config, args.set)
     assert child.learn == config.learn and child.model == config.model
     assert (child.learn.minutes, child.learn.lr, child.learn.corpus, child.model.device) == (
@@ -120,3 +122,13 @@ async def test_a_stopped_child_killed_after_saving_still_gives_its_weights(tmp_p
     job.kill()  # the grace is over (at shutdown: CLOSE_WAIT_S)
     await asyncio.wait_for(task, 10)
     assert ends == [(tmp_path / "mine.pt", "")] and job.result["best_step"] == 3
+
+
+def test_an_evaluations_figure_is_never_dropped_by_the_throttle():
+    reports = []
+    job = Run(["x"], 1, reports.append, lambda path, why: None)
+    job._report({"stage": "learning", "step": 1, "eta_s": 170.0})
+    job._report({"stage": "learning", "step": 1, "eta_s": 170.0})  # within REPORT_EVERY_S: dropped
+    job._report({"stage": "learning", "step": 1, "eta_s": 170.0, "validation_bits": 2.5})  # an evaluation: kept
+    assert reports == [("learning", "step", 1, "eta_s", 170.0),
+                       ("learning", "step", 1, "eta_s", 170.0, "validation_bits", 2.5)]
