@@ -56,7 +56,7 @@ def test_a_folder_with_nothing_usable_is_refused_with_one_line(tmp_path: Path):
         F.read_folder(tmp_path, 16, 512)
     (tmp_path / "a.mid").write_bytes(b"nope")
     notes_to_midi([]).write(str(tmp_path / "b.mid"))
-    with pytest.raises(MidiFileError, match="2 files; skipped: 1 not readable as MIDI, 1 no notes") as err:
+    with pytest.raises(MidiFileError, match="2 files; skipped: 1 not readable as MIDI: `a.mid`; 1 no notes: `b.mid`") as err:
         F.read_folder(tmp_path, 16, 512)
     assert "\n" not in str(err.value)
     with pytest.raises(MidiFileError, match="is not a folder"):
@@ -106,7 +106,7 @@ def test_an_unreadable_folder_is_refused_and_an_unreadable_subfolder_counted():
         tune(root / "locked" / "hidden.mid", [60])
         (root / "locked").chmod(0o000)
         try:
-            assert read_unprivileged(root) == "1 1 a folder that cannot be read"
+            assert read_unprivileged(root) == "1 1 a folder that cannot be read: `locked`"
             assert read_unprivileged(root / "locked").startswith("MidiFileError cannot read the folder")
         finally:
             (root / "locked").chmod(0o755)
