@@ -154,7 +154,8 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         else:
             loop.run(state)
         if best_step[0] == 0:  # the base's weights: writing them would only lose an earlier NAME
-            say(f"nothing learned yet (nothing beat {base} on the validation files); {opts.name} unchanged")
+            why = "stopped before" if state.stopped_by == "signal" else "on the validation files,"
+            say(f"nothing learned yet ({why} nothing beat {base}); {opts.name} unchanged")
             done = {"stage": "done", "path": None, "card": None, "unchanged": True, "before": before, "after": None,
                     "steps": state.step, "best_step": 0, "stopped_by": state.stopped_by}
             report(done)
