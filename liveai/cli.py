@@ -16,6 +16,7 @@ from .config import Config, load_config
 from .config.types import AUDIO_PLAY
 from .errors import ConfigError, LiveaiError, MidiFileError
 from .logs import setup_logging
+from .models.shipped import check_model
 
 
 def _config_options() -> argparse.ArgumentParser:
@@ -110,6 +111,14 @@ def _audio_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C anywhere (the imports, a second one in a learn): quiet, 128 + SIGINT
+        print("liveai: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(-1 if args.quiet else args.verbose)
     try:
@@ -152,6 +161,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from .transports import osc, web
     from .transports.web_guard import is_loopback
 
+    if config.model.continuation:  # a name not found is refused before anything starts ("" = none)
+        check_model(config.model.continuation, config.model.folder, "model.continuation")
     if config.web.enabled and not config.web.token and not is_loopback(config.web.host):
         config.web.token = secrets.token_urlsafe(16)  # beyond loopback the page needs one: made now, printed below
     bound: dict[str, socket.socket] = {}
@@ -188,6 +199,7 @@ def cmd_generate(config: Config, args: argparse.Namespace) -> int:
 
     if not 0 < args.seconds <= 3600 or not 0 < args.temperature <= 5 or not 0 < args.top_p <= 1:
         raise ConfigError("generate: need 0 < --seconds <= 3600, 0 < --temperature <= 5, 0 < --top-p <= 1")
+    check_model(args.model or config.model.continuation or "gru", config.model.folder)
     report = generate(config, args.prime, args.seconds, args.out, args.model, args.temperature, args.top_p, args.seed,
                       args.key)
     print(json.dumps(report, indent=2))
@@ -197,6 +209,7 @@ def cmd_generate(config: Config, args: argparse.Namespace) -> int:
 def cmd_evaluate(config: Config, args: argparse.Namespace) -> int:
     from .data.offline import evaluate
 
+    check_model(args.model or config.model.continuation or "gru", config.model.folder)
     print(json.dumps(evaluate(config, args.folder, args.model), indent=2))
     return 0
 
@@ -207,10 +220,12 @@ def cmd_learn(config: Config, args: argparse.Namespace) -> int:
     if (args.minutes is not None and args.minutes < 0) or (args.steps is not None and args.steps < 1) or (
             args.threads is not None and not 1 <= args.threads <= 64):
         raise ConfigError("learn: need --minutes >= 0, --steps >= 1, 1 <= --threads <= 64")
+    folder = args.model_folder if args.model_folder is not None else config.model.folder
+    check_model(args.model or config.model.continuation or "gru", folder)  # before the folder is read
     progress = args.progress or ("bar" if sys.stderr.isatty() else "json")
-    learn(config, LearnOptions(args.folder, args.name, args.model, args.minutes, args.steps, args.threads, progress,
-                               args.model_folder, args.replay, args.vae, args.seed))
-    return 0
+    done = learn(config, LearnOptions(args.folder, args.name, args.model, args.minutes, args.steps, args.threads,
+                                      progress, args.model_folder, args.replay, args.vae, args.seed))
+    return 0 if done["path"] else 1  # 1: nothing learned, no model written
 
 
 def cmd_render(config: Config, args: argparse.Namespace) -> int:

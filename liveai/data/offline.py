@@ -77,7 +77,7 @@ def evaluate(config: Config, folder: str, model_name: str | None) -> dict[str, A
     """Bits per event of the model on every MIDI file under `folder`."""
     root = Path(folder)
     if not root.is_dir():
-        raise LiveaiError(f"{folder} is not a folder")
+        raise LiveaiError(f"{folder} {'is not a folder' if root.exists() else 'does not exist'}")
     files = midi_files(root)
     readable, skipped = [], []
     for path in files:

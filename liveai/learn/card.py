@@ -43,7 +43,7 @@ def piano_roll(png: Path, prime: Sequence[Note], before: Sequence[Note], after: 
     fig.suptitle(title)
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=90)
+    fig.savefig(png, dpi=90, format="png")  # png may be a staged name (NAME.png.new)
     plt.close(fig)
     return ""
 
@@ -79,10 +79,11 @@ def write_card(path: Path, facts: dict[str, Any]) -> None:
         + (f"; {facts['split_note']}" if facts["split_note"] else "") + ".",
         f"- Test files: {_names(facts['test_files'])}. Validation files: {_names(facts['validation_files'])}.",
         f"- Skipped: {facts['skipped_total']} ({facts['skipped_text']}).",
+        *([f"- Warning: {facts['small']}."] if facts.get("small") else []),
         f"- {facts['steps']} steps of {facts['batch_size']} windows of {facts['seq_len']} tokens in "
         f"{facts['minutes']} minutes on {facts['device']} ({facts['threads']} thread(s)); stopped by "
         f"{facts['stopped_by']}; the best evaluation on the validation files kept (step {facts['best_step']}).",
-        f"- No forgetting: {facts['forgetting']}.",
+        f"- Against forgetting: {facts['forgetting']}.",
         "",
         "## Figures, before and after",
         "",

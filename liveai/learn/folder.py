@@ -4,6 +4,7 @@ played), every other file skipped and counted with the reason, the whole bounded
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +25,8 @@ UNREADABLE = "not readable as MIDI"
 NO_NOTES = "no notes"
 PAST_MEMORY = "past learn.max_memory_mb"
 FOLDER_UNREADABLE = "a folder that cannot be read"
+DUPLICATE = "duplicates (the same bytes as a file kept)"
+NAMED = 10  # the files of a kind named when the skipped are described, at most
 
 
 @dataclass
@@ -40,8 +43,15 @@ class Folder:
         return dict(Counter(why for _, why in self.skipped))
 
     def describe_skipped(self) -> str:
-        counts = self.skipped_counts()
-        return ", ".join(f"{n} {why}" for why, n in counts.items()) or "none"
+        """Each kind counted, with its first NAMED files: "2 no notes: `a.mid`, `b.mid`"."""
+        kinds: dict[str, list[str]] = {}
+        for rel, why in self.skipped:
+            kinds.setdefault(why, []).append(rel)
+        parts = []
+        for why, rels in kinds.items():
+            more = f" and {len(rels) - NAMED} more" if len(rels) > NAMED else ""
+            parts.append(f"{len(rels)} {why}: " + ", ".join(f"`{r}`" for r in rels[:NAMED]) + more)
+        return "; ".join(parts) or "none"
 
 
 def walk(root: Path, skipped: list[tuple[str, str]]) -> list[Path]:
@@ -63,6 +73,8 @@ def read_folder(folder: str | Path, max_file_mb: float, max_memory_mb: float,
     """The usable MIDI files of `folder` (recursively). A folder that is missing or cannot
     be read, or holds nothing usable, is a MidiFileError (one line: `liveai learn` exits 2)."""
     root = Path(folder).expanduser()
+    if not root.exists():
+        raise MidiFileError(f"{folder} does not exist")
     if not root.is_dir():
         raise MidiFileError(f"{folder} is not a folder")
     try:
@@ -74,6 +86,7 @@ def read_folder(folder: str | Path, max_file_mb: float, max_memory_mb: float,
     files = walk(root, out.skipped)
     budget = max_memory_mb * 2**20
     used = 0
+    seen: set[bytes] = set()  # the files' sha1s: a copy would be learned twice, or land on both sides of the split
     for i, path in enumerate(files):
         if progress:
             progress(i, len(files))
@@ -81,6 +94,8 @@ def read_folder(folder: str | Path, max_file_mb: float, max_memory_mb: float,
         why = _unusable(path, max_file_mb)
         if why is None and used >= budget:
             why = PAST_MEMORY
+        if why is None:
+            why = _copy(path, seen)
         if why is None:
             try:
                 notes = read_notes(path)
@@ -103,6 +118,18 @@ def read_folder(folder: str | Path, max_file_mb: float, max_memory_mb: float,
         raise MidiFileError(f"no usable MIDI files under {folder} ({len(files)} files; skipped: "
                             f"{out.describe_skipped()})")
     return out
+
+
+def _copy(path: Path, seen: set[bytes]) -> str | None:
+    """DUPLICATE when a file read before had the same bytes (sorted order: the first is kept)."""
+    try:
+        digest = hashlib.sha1(path.read_bytes()).digest()
+    except OSError:
+        return UNREADABLE
+    if digest in seen:
+        return DUPLICATE
+    seen.add(digest)
+    return None
 
 
 def _unusable(path: Path, max_file_mb: float) -> str | None:

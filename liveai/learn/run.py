@@ -5,13 +5,15 @@ Read the folder (bad files skipped and counted), split it by file three ways, sc
 base model, train with the shipped models' loop and windows, pulled toward the base
 weights (L2-SP) and, given a prepared corpus, replaying it; keep the best evaluation on
 the validation files; stop when it stops improving, at the minutes or steps asked, or on
-SIGINT/SIGTERM; score again on the test files, which chose nothing.
+SIGINT/SIGTERM; score again on the test files, which chose nothing. When nothing beat
+the base, nothing is written (an earlier model of the name stays as it was).
 """
 
 from __future__ import annotations
 
 import copy
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,10 +25,11 @@ import torch
 from ..config import Config
 from ..errors import ConfigError
 from ..models.checkpoint import load_checkpoint, save_checkpoint
-from ..models.shipped import find_checkpoint, learned_path
+from ..models.shipped import check_model, learned_path
 from ..runtime.device import choose_device
 from . import measure
 from .card import piano_roll, write_card
+from .files import commit, discard, learned_on, staged
 from .folder import read_folder
 from .loop import Anchor, Loop, LoopState, Schedule, make_optimizer
 from .mix import Mix
@@ -36,6 +39,8 @@ from .split import split_pieces
 EVAL_EVENTS = 20_000  # validation, test and corpus events scored per evaluation, at most
 NO_LIMIT = 10**9
 PROGRESS_S = 2.0  # --progress json: a "learning" line at least this often (a step may take longer)
+SMALL_NOTES, SMALL_FILES = 500, 3  # fewer, and the learning set is said to be small
+STOPPING = "stopping after this step, keeping the best (Ctrl-C again quits now)"
 SKIPPED = "; stopped by a signal, so only the bits/event of the player's files after were measured (the rest skipped)"
 
 
@@ -69,8 +74,9 @@ class Stop:
 
     def ask(self, signum: int, frame: object) -> None:
         self.asked = True
-        if signum == signal.SIGINT:  # a second Ctrl-C is Python's own: it ends the process
-            signal.signal(signal.SIGINT, self.previous.get(signal.SIGINT, signal.default_int_handler))
+        if signum == signal.SIGINT:  # a second Ctrl-C is Python's own: it ends the process (cli.main: exit 130)
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # first: a Ctrl-C while saying so quits
+            say(STOPPING)
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self.previous.items():
@@ -85,9 +91,11 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     folder_setting = opts.model_folder if opts.model_folder is not None else config.model.folder
     out = learned_path(opts.name, folder_setting)
     base = opts.model or config.model.continuation or "gru"
-    base_path = find_checkpoint(base, folder_setting)
+    base_path = check_model(base, folder_setting)
     report = Progress(opts.progress)
     t0 = time.monotonic()
+    if (when := learned_on(out)) is not None:
+        say(f"{opts.name} exists (learned {when}): this learn replaces it if it learns anything")
 
     def reading(i: int, n: int) -> None:
         if opts.progress == "json" and (i % 100 == 0 or i == n):
@@ -95,6 +103,9 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
 
     with Stop() as stop:
         folder = read_folder(opts.folder, lc.max_file_mb, lc.max_memory_mb, reading)
+        small = _small(len(folder.pieces), folder.notes)
+        if small:
+            say(f"warning: {small}")
         split = split_pieces(folder.pieces)
         threads = opts.threads or lc.threads
         torch.set_num_threads(threads)
@@ -129,24 +140,34 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             if improved:
                 best_weights.update({k: v.detach().clone() for k, v in model.state_dict().items()})
                 best_step[0] = state.step
-            report(_learning(state, steps, minutes, started, value))
+            report(_learning(state, steps, minutes, started, value, best_step[0]))
 
         def on_log(state: LoopState, record: dict[str, float]) -> None:
             if opts.progress != "json":
-                report(_learning(state, steps, minutes, started, None))
+                report(_learning(state, steps, minutes, started, None, best_step[0]))
 
         said = [time.monotonic()]
 
         def on_step(state: LoopState) -> None:  # a parent hears of each step within PROGRESS_S
             if opts.progress == "json" and (state.step == 1 or time.monotonic() - said[0] >= PROGRESS_S):
                 said[0] = time.monotonic()
-                report(_learning(state, steps, minutes, started, None))
+                report(_learning(state, steps, minutes, started, None, best_step[0]))
 
         loop = Loop(model, make_optimizer(model, lc.lr, 0.0), schedule, mix.batch,
                     lambda: measure.bits(model, validation), on_eval, device, eval_every=lc.eval_every,
                     log_every=max(1, min(lc.eval_every, 5)), patience=lc.patience, anchor=anchor,
                     on_log=on_log, on_step=on_step, stop=lambda: stop.asked)
-        loop.run(state)
+        if stop.asked:  # before the first step (reading, the base's figures): nothing to learn from
+            state.stopped_by = "signal"
+        else:
+            loop.run(state)
+        if best_step[0] == 0:  # the base's weights: writing them would only lose an earlier NAME
+            why = "stopped before" if state.stopped_by == "signal" else "on the validation files,"
+            say(f"nothing learned yet ({why} nothing beat {base}); {opts.name} unchanged")
+            done = {"stage": "done", "path": None, "card": None, "unchanged": True, "before": before, "after": None,
+                    "steps": state.step, "best_step": 0, "stopped_by": state.stopped_by}
+            report(done)
+            return done
         model.load_state_dict(best_weights)
         model.eval()
         # the weights first: a stop (the server gives it seconds) must not lose them to the figures
@@ -157,39 +178,47 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
                       "validation_bits_per_event": best_bits, "base_validation_bits_per_event":
                       base_bits, "files": len(folder.pieces), "notes": folder.notes,
                       "l2sp": lc.l2sp, "replay": str(replay) if replay else None, "device": str(device)}
-        save_checkpoint(out, model, train_info)
-        report({"stage": "saved", "path": str(out), "steps": state.step, "best_step": best_step[0]})
-        stopped = state.stopped_by == "signal" or stop.asked
-        report({"stage": "evaluating", "model": opts.name, "minutes": _minutes(t0)})
-        after = _figures(model, test, validation, corpus, primes, opts.seed, quick=stopped)
-        learned_roll = after.pop("_first")
-        card = out.with_suffix(".md")
-        roll, roll_note = "", ""
-        if stopped:
-            roll_note = "Stopped by a signal: the continuations after were skipped."
-        elif primes:
-            roll_note = piano_roll(out.with_suffix(".png"), primes[0], base_roll, learned_roll,
-                                   f"{opts.name}: a held-out phrase continued")
-            roll = "" if roll_note else out.with_suffix(".png").name
+        card, png = out.with_suffix(".md"), out.with_suffix(".png")
         facts = {
             "name": opts.name, "base": base, "arch": arch, "folder": str(Path(opts.folder).expanduser()),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "files": len(folder.pieces),
             "notes": folder.notes, "train_files": len(split.train), "validation_files": _names(split.validation),
             "test_files": _names(split.test), "split_note": split.note, "shared": split.shared,
-            "skipped_total": len(folder.skipped), "skipped_text": folder.describe_skipped(),
+            "skipped_total": len(folder.skipped), "skipped_text": folder.describe_skipped(), "small": small,
             "steps": state.step, "batch_size": lc.batch_size, "seq_len": lc.seq_len, "minutes": learned_minutes,
             "device": str(device), "threads": threads, "stopped_by": _stopped(state.stopped_by),
             "best_step": best_step[0], "forgetting": _forgetting(lc.l2sp, replay, lc.replay_share),
-            "before": before, "after": after, "test_events": _events(test), "validation_events": _events(validation),
+            "before": before, "after": dict.fromkeys(before), "test_events": _events(test),
+            "validation_events": _events(validation),
             "corpus_events": sum(_events(ps) for ps in corpus.values()),
-            "corpus": corpus_note + SKIPPED * stopped, "roll": roll, "roll_note": roll_note, "path": str(out),
+            "corpus": corpus_note, "roll": "", "path": str(out),
+            "roll_note": "Not measured: the learn was stopped while measuring the figures after.",
         }
-        write_card(card, facts)
+        try:  # the weights and a card without the figures after, together: a stop soon must not lose them
+            save_checkpoint(staged(out), model, train_info)
+            write_card(staged(card), facts)
+            commit([out, card], [png])
+            report({"stage": "saved", "path": str(out), "steps": state.step, "best_step": best_step[0]})
+            stopped = state.stopped_by == "signal" or stop.asked
+            report({"stage": "evaluating", "model": opts.name, "minutes": _minutes(t0)})
+            after = _figures(model, test, validation, corpus, primes, opts.seed, quick=stopped)
+            learned_roll = after.pop("_first")
+            facts.update(after=after, corpus=corpus_note + SKIPPED * stopped, roll_note="")
+            if stopped:
+                facts["roll_note"] = "Stopped by a signal: the continuations after were skipped."
+            elif primes:
+                facts["roll_note"] = piano_roll(staged(png), primes[0], base_roll, learned_roll,
+                                                f"{opts.name}: a held-out phrase continued")
+                facts["roll"] = "" if facts["roll_note"] else png.name
+            write_card(staged(card), facts)
+            commit([card, png] if facts["roll"] else [card], [] if facts["roll"] else [png])
+        finally:
+            discard([out, card, png])
     done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
             "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "stopped_by":
             state.stopped_by, "files": len(folder.pieces), "heldout_files": len(split.held_out),
             "validation_files": len(split.validation), "test_files": len(split.test), "shared": split.shared,
-            "notes": folder.notes,
+            "notes": folder.notes, "small": small,
             "skipped": folder.skipped_counts(), "forgetting": facts["forgetting"]}
     report(done)
     return done
@@ -211,7 +240,20 @@ def _figures(model: torch.nn.Module, test: list, validation: list, corpus: dict,
             **{f"corpus_{k}_bits": v for k, v in per_kind.items() if k != "all"}, **conts, "_first": first}
 
 
-def _learning(state: LoopState, steps: int, minutes: float, started: float, value: float | None) -> dict[str, Any]:
+def say(line: str) -> None:
+    """One line for the person at the terminal (stderr: stdout may carry JSON)."""
+    print(f"liveai: {line}", file=sys.stderr, flush=True)
+
+
+def _small(files: int, notes: int) -> str:
+    if files >= SMALL_FILES and notes >= SMALL_NOTES:
+        return ""
+    return (f"a small learning set ({files} files, {notes} notes; {SMALL_FILES}+ files and {SMALL_NOTES}+ notes "
+            "are suggested): the model may learn these pieces by heart, and its figures are uncertain")
+
+
+def _learning(state: LoopState, steps: int, minutes: float, started: float, value: float | None,
+              best_step: int) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     fractions = [state.step / steps] if steps < NO_LIMIT else []
     if minutes > 0:
@@ -221,7 +263,7 @@ def _learning(state: LoopState, steps: int, minutes: float, started: float, valu
     return {"stage": "learning", "step": state.step, "steps": steps if steps < NO_LIMIT else None,
             "minutes": round(elapsed / 60, 3), "fraction": round(fraction, 4),
             "eta_s": round(eta, 1) if eta is not None else None, "validation_bits": value,
-            "best_validation_bits": None if state.best == float("inf") else state.best}
+            "best_validation_bits": None if state.best == float("inf") else state.best, "best_step": best_step}
 
 
 def _names(pieces: list) -> list[str]:

@@ -112,6 +112,10 @@ class LiveLearning:
         self.engine.output.send(Report("learn", args, t=self.engine.now()))
 
     def _finished(self, path: Path | None, error: str) -> None:
+        if self.run is not None and self.run.result.get("best_step") == 0:  # nothing beat the base: nothing written
+            log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
+            self._report(("no improvement", path.stem if path else self.run.argv[self.run.argv.index("--name") + 1]))
+            return
         if path is None:
             self.engine.stats.count("learn_failed")
             log.warning("learning failed: %s", error)
@@ -119,10 +123,6 @@ class LiveLearning:
             return
         if self.closing:
             self._kept(path.stem)
-            return
-        if self.run is not None and self.run.result.get("best_step") == 0:  # the base's weights, unchanged
-            log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
-            self._report(("no improvement", path.stem))
             return
         self._warn_small()
         self._report(("switching", path.stem))

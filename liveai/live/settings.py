@@ -15,7 +15,7 @@ from ..config import Config
 from ..errors import CommandError
 from ..data.midi import is_midi
 from ..learn.card import is_card
-from ..models.shipped import HARMONY, MORPH, NAME, SYNTH, find_checkpoint, model_folder, shipped_checkpoints
+from ..models.shipped import HARMONY, MORPH, NAME, SYNTH, find_checkpoint, missing_model, model_folder
 
 log = logging.getLogger(__name__)
 NOT_CONTINUATION = (MORPH, SYNTH, HARMONY)
@@ -75,9 +75,7 @@ def find_model(name: str, config: Config) -> Path:
         raise CommandError("bad_value", f"a model is named (letters, digits, _ -), not a path: {str(name)[:80]!r}")
     if name in NOT_CONTINUATION:
         raise CommandError("bad_value", f"{name!r} is not a continuation model")
-    path = find_checkpoint(name, config.model.folder)
-    if path.is_file():
-        return path
-    folder = models_folder(config)
-    shipped = ", ".join(p.stem for p in shipped_checkpoints())
-    raise CommandError("bad_value", f"no model {name!r} in {folder} nor among the shipped ({shipped})")
+    why = missing_model(name, config.model.folder)  # the line `liveai serve` refuses a name with
+    if why is not None:
+        raise CommandError("bad_value", why)
+    return find_checkpoint(name, config.model.folder)

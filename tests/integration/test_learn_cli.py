@@ -29,12 +29,13 @@ def liveai(*args: object, timeout: float = 300) -> subprocess.CompletedProcess[s
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    """Five C major tunes, a text file and a file that only says it is MIDI."""
+    """Five C major tunes (one melody, five touches: a few steps learn it), a text file
+    and a file that only says it is MIDI."""
     mine = tmp_path / "my songs"
     mine.mkdir()
     scale = [60, 62, 64, 65, 67, 69, 71, 72]
     for k in range(5):
-        notes = [Note(i * 0.25, i * 0.25 + 0.2, scale[(i * (k + 2)) % 8], 70 + k) for i in range(48)]
+        notes = [Note(i * 0.25, i * 0.25 + 0.2, scale[(i * 3 + k) % 8], 70 + k) for i in range(48)]
         notes_to_midi(notes).write(str(mine / f"tune{k}.mid"))
     (mine / "notes.txt").write_text("setlist")
     (mine / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06 not really")
@@ -104,11 +105,12 @@ def test_ctrl_c_keeps_the_best_so_far_and_still_writes_the_card(folder: Path, tm
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     for line in proc.stdout:
-        if json.loads(line)["stage"] == "learning":
+        if json.loads(line).get("best_step"):  # something learned (else nothing is written)
             proc.send_signal(signal.SIGINT)
             break
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
+    assert "stopping after this step, keeping the best (Ctrl-C again quits now)" in err
     last = json.loads(out.strip().splitlines()[-1])
     assert last["stage"] == "done" and last["stopped_by"] == "signal"
     load_checkpoint(models / "stopped.pt")
@@ -119,6 +121,8 @@ def test_a_stop_keeps_the_weights_before_any_figure_after_and_skips_the_slow_one
     """The server gives a stopped child seconds: the checkpoint is written as the
     learning ends ("saved"), before the figures after, and the slow ones are skipped."""
     models = tmp_path / "models"
+    models.mkdir()
+    (models / "stopped.png").write_bytes(b"\x89PNG an earlier learn's roll")  # the new card has none: removed
     proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(folder), "--name", "stopped", "--minutes",
                              "30", "--progress", "json", "--model-folder", str(models), *TINY],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -126,11 +130,13 @@ def test_a_stop_keeps_the_weights_before_any_figure_after_and_skips_the_slow_one
     stages: list[dict] = []
     for line in proc.stdout:
         stages.append(json.loads(line))
-        if stages[-1]["stage"] == "learning" and "learning" not in [s["stage"] for s in stages[:-1]]:
-            proc.send_signal(signal.SIGTERM)
+        if stages[-1].get("best_step") and not any(s.get("best_step") for s in stages[:-1]):
+            proc.send_signal(signal.SIGTERM)  # as soon as something is learned (else nothing is written)
         if stages[-1]["stage"] == "saved":
-            assert (models / "stopped.pt").is_file()  # on disk when it says so
+            assert (models / "stopped.pt").is_file()  # on disk when it says so, with its card, without the old roll
             load_checkpoint(models / "stopped.pt")
+            assert "# stopped: learned by" in (models / "stopped.md").read_text()
+            assert not (models / "stopped.png").exists()
     proc.communicate(timeout=120)
     names = [s["stage"] for s in stages]
     assert "saved" in names and names.index("saved") < len(names) - 1 - names[::-1].index("evaluating")
@@ -139,21 +145,28 @@ def test_a_stop_keeps_the_weights_before_any_figure_after_and_skips_the_slow_one
     assert done["after"]["heldout_bits"] is not None and done["after"]["key_agreement"] is None
     card = (models / "stopped.md").read_text()
     assert "only the bits/event of the player's files after were measured" in card and "continuations after were skipped" in card
+    assert sorted(p.name for p in models.iterdir()) == ["stopped.md", "stopped.pt"]  # nothing staged left
 
 
-@pytest.mark.parametrize("case", ["empty", "nothing usable", "not a folder", "path name", "shipped name"])
+@pytest.mark.parametrize("case", ["empty", "nothing usable", "missing", "a file", "path name", "shipped name",
+                                  "shipped name in capitals"])
 def test_bad_input_is_refused_with_one_clear_line_and_exit_2(tmp_path: Path, case: str):
     target, name = tmp_path / "f", "mine"
     target.mkdir()
+    said = {"empty": "no usable MIDI files", "nothing usable": "no usable MIDI files", "missing": "my-sogns does not "
+            "exist", "a file": "a.mid is not a folder", "path name": "no path", "shipped name": "is a shipped model's "
+            "name", "shipped name in capitals": "'GRU' is a shipped model's name"}[case]
     if case == "nothing usable":
         (target / "a.mid").write_bytes(b"nope")
         notes_to_midi([]).write(str(target / "silent.mid"))
-    elif case == "not a folder":
-        target = tmp_path / "missing"
+    elif case == "missing":
+        target = tmp_path / "my-sogns"
     elif case != "empty":  # a good folder: only the name is wrong
         notes_to_midi([Note(i * 0.25, i * 0.25 + 0.2, 60 + i % 8, 80) for i in range(32)]).write(str(target / "a.mid"))
-        name = "../../outside" if case == "path name" else "gru"
+        name = {"path name": "../../outside", "shipped name": "gru", "shipped name in capitals": "GRU"}.get(case, name)
+        target = target / "a.mid" if case == "a file" else target
     done = liveai("learn", target, "--name", name, "--steps", 2, "--model-folder", tmp_path / "models", *TINY)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert said in done.stderr
     assert not (tmp_path / "models").exists() and not (tmp_path.parent / "outside.pt").exists()

@@ -1,6 +1,7 @@
 """A stand-in for `liveai learn` that keeps its command-line contract: JSON progress
 lines on stdout, NAME.pt in the model folder (a copy of a shipped checkpoint), exit 2
-with one line on stderr for a folder with no MIDI files. `--burn` keeps one core busy
+with one line on stderr for a folder with no MIDI files; with --no-improvement nothing
+written, exit 1. `--burn` keeps one core busy
 for that many seconds first (a learner's load, for the benchmark)."""
 
 from __future__ import annotations
@@ -49,12 +50,17 @@ def main() -> int:
         step = min(step + 1, args.steps)
         say(stage="learning", step=step, steps=args.steps, minutes=0.0, eta_s=0.1, validation_bits=3.0 - 0.01 * step)
     say(stage="evaluating")
+    if args.no_improvement:  # as `liveai learn`: nothing beat the base, nothing written, exit 1
+        print(f"liveai: nothing learned yet (nothing beat {args.model} on the validation files); {args.name} "
+              "unchanged", file=sys.stderr)
+        say(stage="done", path=None, card=None, unchanged=True, before={"heldout_bits": 3.0}, after=None, best_step=0)
+        return 1
     folder = Path(args.model_folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{args.name}.pt"
     shutil.copy(shipped_dir() / f"{args.model}.pt", path)
     say(stage="done", path=str(path), card=str(folder / f"{args.name}.md"), before={"heldout_bits": 3.0},
-        after={"heldout_bits": 3.0 if args.no_improvement else 2.9}, best_step=0 if args.no_improvement else step)
+        after={"heldout_bits": 2.9}, best_step=step)
     return 0
 
 

@@ -60,3 +60,12 @@ def test_with_matplotlib_the_card_shows_the_piano_roll(tmp_path: Path):
     assert (tmp_path / "mine.png").stat().st_size > 1000
     write_card(tmp_path / "mine.md", facts(tmp_path, roll="mine.png"))
     assert "![piano roll](mine.png)" in (tmp_path / "mine.md").read_text()
+
+
+def test_a_small_set_is_warned_about_on_the_card_and_forgetting_is_not_overclaimed(tmp_path: Path):
+    write_card(tmp_path / "mine.md", facts(tmp_path, small="a small learning set (2 files, 96 notes)"))
+    card = (tmp_path / "mine.md").read_text()
+    assert "- Warning: a small learning set (2 files, 96 notes)." in card
+    assert "- Against forgetting: L2-SP" in card and "No forgetting" not in card
+    write_card(tmp_path / "mine.md", facts(tmp_path, small=""))
+    assert "Warning" not in (tmp_path / "mine.md").read_text()

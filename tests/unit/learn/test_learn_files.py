@@ -56,7 +56,7 @@ def test_a_folder_with_nothing_usable_is_refused_with_one_line(tmp_path: Path):
         F.read_folder(tmp_path, 16, 512)
     (tmp_path / "a.mid").write_bytes(b"nope")
     notes_to_midi([]).write(str(tmp_path / "b.mid"))
-    with pytest.raises(MidiFileError, match="2 files; skipped: 1 not readable as MIDI, 1 no notes") as err:
+    with pytest.raises(MidiFileError, match="2 files; skipped: 1 not readable as MIDI: `a.mid`; 1 no notes: `b.mid`") as err:
         F.read_folder(tmp_path, 16, 512)
     assert "\n" not in str(err.value)
     with pytest.raises(MidiFileError, match="is not a folder"):
@@ -106,7 +106,7 @@ def test_an_unreadable_folder_is_refused_and_an_unreadable_subfolder_counted():
         tune(root / "locked" / "hidden.mid", [60])
         (root / "locked").chmod(0o000)
         try:
-            assert read_unprivileged(root) == "1 1 a folder that cannot be read"
+            assert read_unprivileged(root) == "1 1 a folder that cannot be read: `locked`"
             assert read_unprivileged(root / "locked").startswith("MidiFileError cannot read the folder")
         finally:
             (root / "locked").chmod(0o755)
@@ -186,3 +186,17 @@ def test_a_name_is_found_in_the_model_folder_first_then_among_the_shipped(tmp_pa
     assert find_checkpoint("mine", str(tmp_path)) == tmp_path / "mine.pt"
     assert find_checkpoint("gru", str(tmp_path)) == shipped_dir() / "gru.pt"
     assert find_checkpoint("../mine", str(tmp_path)) == Path("../mine")  # a path stays the path given
+
+
+def test_copies_are_skipped_as_duplicates_and_the_skipped_named_ten_per_kind(tmp_path: Path):
+    tune(tmp_path / "a.mid", [60, 62, 64, 65])
+    (tmp_path / "b copy.mid").write_bytes((tmp_path / "a.mid").read_bytes())  # read after a.mid (sorted)
+    tune(tmp_path / "c.mid", [60, 62, 64, 66])  # one note apart: not a copy
+    for i in range(12):
+        (tmp_path / f"notes{i:02}.txt").write_text("setlist")
+    got = F.read_folder(tmp_path, 16, 512)
+    assert sorted(p.rel_id for p in got.pieces) == ["a.mid", "c.mid"]
+    assert got.skipped_counts() == {F.DUPLICATE: 1, F.NOT_MIDI: 12}
+    text = got.describe_skipped()
+    assert f"1 {F.DUPLICATE}: `b copy.mid`" in text
+    assert "`notes09.txt` and 2 more" in text and "notes10" not in text

@@ -21,7 +21,8 @@ def test_the_validation_files_choose_and_the_test_files_score_the_card(tmp_path:
     folder = tmp_path / "songs"
     folder.mkdir()
     for k in range(6):
-        notes = [Note(i * 0.25, i * 0.25 + 0.2, 60 + (i * (k + 2)) % 12, 80) for i in range(40)]
+        # one melody, six touches: four steps learn it (and something written needs learning)
+        notes = [Note(i * 0.25, i * 0.25 + 0.2, 60 + (i * 3) % 12, 70 + k) for i in range(40)]
         notes_to_midi(notes).write(str(folder / f"tune{k}.mid"))
     whose: dict[int, set[str]] = {}  # the token lists the learn made, by the files they came from
     tokens = measure.piece_tokens
