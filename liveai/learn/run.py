@@ -31,6 +31,7 @@ from .loop import Anchor, Loop, LoopState, Schedule, make_optimizer
 from .mix import Mix
 from .progress import Progress
 from .split import split_pieces
+from .vae import learn_vae, read_melodies
 
 EVAL_EVENTS = 20_000  # held-out and corpus events scored per evaluation, at most
 NO_LIMIT = 10**9
@@ -78,8 +79,6 @@ class Stop:
 def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     """The "done" record: paths, figures before and after."""
     lc = config.learn
-    if opts.vae:
-        raise ConfigError("liveai learn --vae: fine-tuning the morph VAE is not available yet")
     folder_setting = opts.model_folder if opts.model_folder is not None else config.model.folder
     out = learned_path(opts.name, folder_setting)
     base = opts.model or config.model.continuation or "gru"
@@ -94,6 +93,7 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     with Stop() as stop:
         folder = read_folder(opts.folder, lc.max_file_mb, lc.max_memory_mb, reading)
         train, held = split_pieces(folder.pieces)
+        melodies = read_melodies(folder, {p.rel_id for p in held}) if opts.vae else None  # refused before learning
         threads = opts.threads or lc.threads
         torch.set_num_threads(threads)
         torch.manual_seed(opts.seed)
@@ -174,10 +174,14 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             "corpus": corpus_note + SKIPPED * stopped, "roll": roll, "roll_note": roll_note, "path": str(out),
         }
         write_card(card, facts)
+        vae = None
+        if melodies is not None:  # the morph VAE next (learn/vae.py), unless a signal ended the learn
+            vae = ({"skipped": "stopped by a signal before the VAE learned"} if stopped else
+                   learn_vae(config, opts, melodies, folder_setting, report, lambda: stop.asked))
     done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
             "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "stopped_by":
             state.stopped_by, "files": len(folder.pieces), "heldout_files": len(held), "notes": folder.notes,
-            "skipped": folder.skipped_counts(), "forgetting": facts["forgetting"]}
+            "skipped": folder.skipped_counts(), "forgetting": facts["forgetting"], **({"vae": vae} if vae else {})}
     report(done)
     return done
 
