@@ -4,7 +4,8 @@ A DAW's or a notation program's export keeps the music's beats: ticks per beat a
 tempo map put every note on the grid, and time signature events (4/4 when there are
 none, as the MIDI standard says) place the bar lines. Here the file becomes a score's
 rows (onset, length, beat strength, pitch, in quarter notes; strength 1 on a bar line),
-so the corpus's own cutting (`melodies.piece_melodies`) takes its two-bar windows. A
+so the corpus's own cutting (`melodies.piece_melodies`) takes its two-bar windows, on
+every bar line up to the one that closes its last note. A
 bar of 4/2 or 2/1 (8 quarters, as in Renaissance music) is marked every 4 quarters:
 two bars of 4/4 in the VAE's 16ths.
 
@@ -23,6 +24,7 @@ import pretty_midi
 
 from ..errors import MidiFileError
 from .corpus import SCORE, Piece
+from .melodies import piece_melodies
 from .midi import _BROKEN
 
 ON_GRID_Q = 1 / 24  # quarters (21 ms at 120 BPM)
@@ -62,37 +64,39 @@ def bar_lines(signatures: list[tuple[float, int, int]], end_q: float) -> np.ndar
     return np.array(sorted(set(round(m, 6) for m in marks)), dtype=np.float64)
 
 
-def grid_rows(pm: pretty_midi.PrettyMIDI) -> tuple[np.ndarray, float]:
+def grid_rows(pm: pretty_midi.PrettyMIDI) -> tuple[np.ndarray, np.ndarray, float]:
     """(rows (n, 4) of onset, length, beat strength, pitch in quarters, sorted by onset;
-    the share of onsets that were on the grid) of every non-drum note."""
+    the bar lines up to the one closing the last note; the share of onsets that were on
+    the grid) of every non-drum note."""
     tpq = float(pm.resolution)
     notes = [(pm.time_to_tick(n.start) / tpq, pm.time_to_tick(n.end) / tpq, n.pitch)
              for inst in pm.instruments if not inst.is_drum for n in inst.notes]
     if not notes:
-        return np.zeros((0, 4)), 0.0
+        return np.zeros((0, 4)), np.zeros(0), 0.0
     raw = np.array(notes, dtype=np.float64)
     onsets, near = snap(raw[:, 0])
     ends = np.maximum(raw[:, 1], onsets)
     signatures = [(pm.time_to_tick(ts.time) / tpq, int(ts.numerator), int(ts.denominator))
                   for ts in pm.time_signature_changes]
-    bars = bar_lines(signatures, float(ends.max()) + HALVED_BAR_Q)
+    bars = bar_lines(signatures, float(ends.max()) + 2 * HALVED_BAR_Q)
     on_bar = np.abs(onsets[:, None] - bars[None, :]).min(axis=1) < 1e-6 if len(bars) else np.zeros(len(onsets), bool)
     on_beat = np.abs(onsets - np.round(onsets)) < 1e-6
     strength = np.where(on_bar, DOWNBEAT, np.where(on_beat, BEAT, OFFBEAT))
     rows = np.stack([onsets, ends - onsets, strength, raw[:, 2]], axis=1)
-    return rows[np.lexsort((rows[:, 3], rows[:, 0]))], float(near.mean())
+    closing = bars[bars >= ends.max() - 1e-6]
+    bars = bars[bars <= closing[0]] if len(closing) else bars
+    return rows[np.lexsort((rows[:, 3], rows[:, 0]))], bars, float(near.mean())
 
 
-def read_grid(path: str | Path, rel_id: str) -> tuple[Piece | None, str | None]:
-    """(the file as a score's Piece, None), or (None, why its grid is unusable);
-    MidiFileError when it cannot be read as MIDI."""
+def grid_melodies(path: str | Path, rel_id: str) -> tuple[list[list[int]], str | None]:
+    """(the file's two-bar melodies, None), or ([], why there are none); MidiFileError
+    when it cannot be read as MIDI."""
     try:
         pm = pretty_midi.PrettyMIDI(str(path))
-        rows, share = grid_rows(pm)
+        rows, bars, share = grid_rows(pm)
     except _BROKEN as exc:
         raise MidiFileError(f"cannot read MIDI file {Path(path).name}: {str(exc) or type(exc).__name__}") from exc
-    if len(rows) == 0:
-        return None, NO_BARS
-    if share < ON_GRID_SHARE:
-        return None, NO_GRID
-    return Piece(rel_id, SCORE, rows), None
+    if len(rows) and share < ON_GRID_SHARE:
+        return [], NO_GRID
+    found = piece_melodies(Piece(rel_id, SCORE, rows), bars=bars.tolist()) if len(rows) else []
+    return found, None if found else NO_BARS

@@ -29,8 +29,8 @@ import torch
 
 from ..config import Config
 from ..data.corpus import load_pieces
-from ..data.grid import read_grid
-from ..data.melodies import melodies, piece_melodies
+from ..data.grid import grid_melodies
+from ..data.melodies import melodies
 from ..errors import MidiFileError
 from ..models import melody
 from ..models.checkpoint import load_checkpoint, save_checkpoint
@@ -72,16 +72,13 @@ def read_melodies(folder: Folder, held_ids: set[str]) -> Melodies:
     skipped: list[tuple[str, str]] = []
     for piece in folder.pieces:
         try:
-            score, why = read_grid(folder.root / piece.rel_id, piece.rel_id)
+            rows, why = grid_melodies(folder.root / piece.rel_id, piece.rel_id)
         except MidiFileError:
-            score, why = None, UNREADABLE
-        if score is not None:
-            rows = piece_melodies(score)
-            if rows:
-                by_file.append((piece.rel_id, rows))
-                continue
-            why = "no two bars of 4/4 with a melody"
-        skipped.append((piece.rel_id, str(why)))
+            rows, why = [], UNREADABLE
+        if rows:
+            by_file.append((piece.rel_id, rows))
+        else:
+            skipped.append((piece.rel_id, str(why)))
     if not by_file:
         counts = ", ".join(f"{n} {why}" for why, n in Counter(w for _, w in skipped).items())
         raise MidiFileError(f"--vae: no file under {folder.root} gives a two-bar melody on a beat grid "
