@@ -35,6 +35,7 @@ from tqdm import tqdm  # noqa: E402
 
 from liveai.bench.harness import machine  # noqa: E402
 from liveai.data.grid import grid_melodies  # noqa: E402
+from liveai.errors import MidiFileError  # noqa: E402
 from liveai.learn.vae_loop import evaluate  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
 from liveai.models.shipped import find_checkpoint  # noqa: E402
@@ -67,16 +68,19 @@ def notated(work: Path) -> tuple[Path, Path]:
 def apart_melodies(apart: Path) -> tuple[np.ndarray, dict[str, int]]:
     rows, skipped = [], {}
     for path in sorted(apart.glob("*.mid")):
-        got, why = grid_melodies(path, path.name)
+        try:
+            got, why = grid_melodies(path, path.name)
+        except MidiFileError:  # as liveai learn counts it
+            got, why = [], "not readable as MIDI"
         if why:
             skipped[why] = skipped.get(why, 0) + 1
         rows += got
     return np.array(rows, dtype=np.uint8).reshape(-1, 32), skipped
 
 
-def learn(folder: Path, name: str, models: Path, minutes: float) -> dict[str, Any]:
+def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str]) -> dict[str, Any]:
     cmd = liveai("learn", str(folder), "--name", name, "--vae", "--minutes", str(minutes), "--threads", "1",
-                 "--progress", "json", "--model-folder", str(models))
+                 "--progress", "json", "--model-folder", str(models), *extra)
     print(" ".join(cmd), flush=True)
     curve, done = [], {}
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT) as proc:
@@ -97,11 +101,36 @@ def change(before: float, after: float) -> float:
     return round((after - before) / before, 4)
 
 
+def one_study(study: str, mine: Path, models: Path, minutes: float, extra: list[str], held: np.ndarray,
+              apart_before: dict[str, Any]) -> dict[str, Any]:
+    run = learn(mine, f"fig-{study}", models, minutes, extra)
+    vae = run["done"]["vae"]
+    learned, _ = load_checkpoint(vae["path"], "cpu", archs=("vae",))
+    apart_after = evaluate(learned, held)  # type: ignore[arg-type]
+    hb, ha = vae["before"]["held_out"], vae["after"]["held_out"]
+    cb, ca = vae["before"]["corpus_test"], vae["after"]["corpus_test"]
+    return {
+        "study": study, "learn_args": extra, "folder_files": run["done"]["files"],
+        "folder_skipped": run["done"]["skipped"], "vae_files": vae["files"], "vae_skipped": vae["skipped"],
+        "train_melodies": vae["train_melodies"], "heldout_melodies": vae["heldout_melodies"],
+        "steps": vae["steps"], "best_step": vae["best_step"], "minutes": vae["minutes"],
+        "stopped_by": vae["stopped_by"], "forgetting": vae["forgetting"],
+        "curve": [{"minutes": 0.0, "step": 0, "heldout_elbo_nats": hb["elbo_nats"]}] + run["curve"],
+        "folder_heldout": {"before": hb, "after": ha, "elbo_change": change(hb["elbo_nats"], ha["elbo_nats"])},
+        "apart": {"after": apart_after, "elbo_change": change(apart_before["elbo_nats"], apart_after["elbo_nats"]),
+                  "recon_change": change(apart_before["recon_nats"], apart_after["recon_nats"])},
+        "corpus_test": {"before": cb, "after": ca,
+                        "elbo_change": change(cb["elbo_nats"], ca["elbo_nats"]) if cb and ca else None,
+                        "recon_change": change(cb["recon_nats"], ca["recon_nats"]) if cb and ca else None},
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=4.0, help="for each part (the continuation, then the VAE)")
     ap.add_argument("--work", default="/work/data/vae/figures")
     ap.add_argument("--out", default=str(ROOT / "docs/figures/2026-12-07-learn-vae.json"))
+    ap.add_argument("--studies", default="default,replay", help="default (L2-SP) and/or replay (--replay data/corpus)")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch  # noqa: PLC0415
@@ -111,31 +140,17 @@ def main() -> int:
     models = work / "models"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
     mine, apart = notated(work)
-    run = learn(mine, "fig-vae", models, args.minutes)
-    vae = run["done"]["vae"]
     held, skipped = apart_melodies(apart)
     base, _ = load_checkpoint(find_checkpoint("vae"), "cpu", archs=("vae",))
-    learned, _ = load_checkpoint(vae["path"], "cpu", archs=("vae",))
-    apart_before, apart_after = evaluate(base, held), evaluate(learned, held)  # type: ignore[arg-type]
-    hb, ha = vae["before"]["held_out"], vae["after"]["held_out"]
-    cb, ca = vae["before"]["corpus_test"], vae["after"]["corpus_test"]
-    report = {
-        "machine": machine(), "commit": commit.strip(), "base": "vae (shipped)", "minutes_asked": args.minutes,
-        "folder_files": run["done"]["files"], "vae_files": vae["files"], "vae_skipped": vae["skipped"],
-        "train_melodies": vae["train_melodies"], "heldout_melodies": vae["heldout_melodies"],
-        "steps": vae["steps"], "best_step": vae["best_step"], "minutes": vae["minutes"],
-        "stopped_by": vae["stopped_by"], "forgetting": vae["forgetting"],
-        "curve": [{"minutes": 0.0, "step": 0, "heldout_elbo_nats": hb["elbo_nats"]}] + run["curve"],
-        "folder_heldout": {"before": hb, "after": ha, "elbo_change": change(hb["elbo_nats"], ha["elbo_nats"])},
-        "apart": {"files": len(list(apart.glob("*.mid"))), "melodies": len(held), "skipped": skipped,
-                  "before": apart_before, "after": apart_after,
-                  "elbo_change": change(apart_before["elbo_nats"], apart_after["elbo_nats"])},
-        "corpus_test": {"before": cb, "after": ca,
-                        "elbo_change": change(cb["elbo_nats"], ca["elbo_nats"]) if cb and ca else None},
-    }
-    out = Path(args.out)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k not in ("curve",)}, indent=2))
+    apart_before = evaluate(base, held)  # type: ignore[arg-type]
+    report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "vae (shipped)",
+                              "minutes_asked": args.minutes, "apart": {"files": len(list(apart.glob("*.mid"))),
+                              "melodies": len(held), "skipped": skipped, "before": apart_before}, "results": []}
+    for study in args.studies.split(","):
+        extra = ["--replay", str(ROOT / "data/corpus")] if study == "replay" else []
+        report["results"].append(one_study(study, mine, models, args.minutes, extra, held, apart_before))
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")  # a partial run keeps its figures
+    print(json.dumps(report, indent=2))
     return 0
 
 
