@@ -93,8 +93,11 @@ def read_melodies(folder: Folder, held_ids: set[str]) -> Melodies:
         train, held = (every[:cut], every[cut:]) if len(every) > 1 else (every, every)
         note = f"; the files could not be split, so the last {len(held)} melodies are held out"
         n_held = 0
-    as_array = lambda rows: np.array(rows, dtype=np.uint8).reshape(-1, melody.STEPS)  # noqa: E731
-    return Melodies(as_array(train), as_array(held), len(by_file), len(by_file) - n_held, n_held, skipped, note)
+    return Melodies(_array(train), _array(held), len(by_file), len(by_file) - n_held, n_held, skipped, note)
+
+
+def _array(rows: list[list[int]]) -> np.ndarray:
+    return np.array(rows, dtype=np.uint8).reshape(-1, melody.STEPS)
 
 
 def corpus_melodies(corpus: str, split: str, limit: int) -> tuple[np.ndarray | None, str]:
