@@ -130,7 +130,9 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=4.0, help="for each part (the continuation, then the VAE)")
     ap.add_argument("--work", default="/work/data/vae/figures")
     ap.add_argument("--out", default=str(ROOT / "docs/figures/2026-12-07-learn-vae.json"))
-    ap.add_argument("--studies", default="default,replay", help="default (L2-SP) and/or replay (--replay data/corpus)")
+    ap.add_argument("--studies", default="default,replay",
+                    help="default (L2-SP), replay (--replay data/corpus), or any [learn] value: patience=12")
+    ap.add_argument("--append", action="store_true", help="keep the other studies already in --out")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch  # noqa: PLC0415
@@ -146,10 +148,17 @@ def main() -> int:
     report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "vae (shipped)",
                               "minutes_asked": args.minutes, "apart": {"files": len(list(apart.glob("*.mid"))),
                               "melodies": len(held), "skipped": skipped, "before": apart_before}, "results": []}
+    out = Path(args.out)
+    if args.append and out.exists():
+        earlier = json.loads(out.read_text())
+        report["results"] = [{"commit": earlier["commit"], **r} for r in earlier["results"]]
     for study in args.studies.split(","):
-        extra = ["--replay", str(ROOT / "data/corpus")] if study == "replay" else []
-        report["results"].append(one_study(study, mine, models, args.minutes, extra, held, apart_before))
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")  # a partial run keeps its figures
+        extra = (["--replay", str(ROOT / "data/corpus")] if study == "replay" else
+                 ["--set", f"learn.{study}"] if "=" in study else [])
+        result = {"commit": report["commit"], **one_study(study.replace("=", ""), mine, models, args.minutes, extra,
+                                                          held, apart_before)}
+        report["results"] = [r for r in report["results"] if r["study"] != result["study"]] + [result]
+        out.write_text(json.dumps(report, indent=2) + "\n")  # a partial run keeps its figures
     print(json.dumps(report, indent=2))
     return 0
 
