@@ -131,7 +131,7 @@ def main() -> int:
     ap.add_argument("--work", default="/work/data/vae/figures")
     ap.add_argument("--out", default=str(ROOT / "docs/figures/2026-12-07-learn-vae.json"))
     ap.add_argument("--studies", default="default,replay",
-                    help="default (L2-SP), replay (--replay data/corpus), or any [learn] value: patience=12")
+                    help="default (L2-SP), replay (--replay data/corpus), or [learn] values: lr=0.0001+patience=12")
     ap.add_argument("--append", action="store_true", help="keep the other studies already in --out")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -154,7 +154,7 @@ def main() -> int:
         report["results"] = [{"commit": earlier["commit"], **r} for r in earlier["results"]]
     for study in args.studies.split(","):
         extra = (["--replay", str(ROOT / "data/corpus")] if study == "replay" else
-                 ["--set", f"learn.{study}"] if "=" in study else [])
+                 [a for v in study.split("+") for a in ("--set", f"learn.{v}")] if "=" in study else [])
         result = {"commit": report["commit"], **one_study(study.replace("=", ""), mine, models, args.minutes, extra,
                                                           held, apart_before)}
         report["results"] = [r for r in report["results"] if r["study"] != result["study"]] + [result]
