@@ -5,6 +5,7 @@ mode (model.morph=NAME-vae), over OSC."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -110,3 +111,26 @@ def test_learn_vae_writes_a_loadable_vae_and_the_morph_plays_it(tmp_path: Path, 
     peer.send("/liveai/stop")
     time.sleep(0.3)
     assert peer.status()["sounding_notes"] == 0
+
+
+def test_ctrl_c_while_the_vae_learns_keeps_its_best(tmp_path: Path):
+    mine = tmp_path / "songs"
+    mine.mkdir()
+    for k in range(4):
+        daw_file(mine / f"riff{k}.mid", [67, 64, 62, 60, 62, 64, 67, 72 - k], 100)
+    models = tmp_path / "models"
+    proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(mine), "--name", "x", "--vae", "--minutes",
+                             "0.3", "--progress", "json", "--model-folder", str(models), *TINY],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        record = json.loads(line)
+        if record["stage"] == "learning" and record.get("model") == "vae":
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    done = json.loads(out.strip().splitlines()[-1])
+    assert done["stage"] == "done" and done["stopped_by"] != "signal" and done["vae"]["stopped_by"] == "signal"
+    load_checkpoint(models / "x-vae.pt", "cpu", archs=("vae",))
+    assert "stopped by a signal (Ctrl-C or SIGTERM)" in (models / "x-vae.md").read_text()
