@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,7 +104,7 @@ def change(before: float, after: float) -> float:
 
 def one_study(study: str, mine: Path, models: Path, minutes: float, extra: list[str], held: np.ndarray,
               apart_before: dict[str, Any]) -> dict[str, Any]:
-    run = learn(mine, f"fig-{study}", models, minutes, extra)
+    run = learn(mine, "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", study), models, minutes, extra)  # a learned name
     vae = run["done"]["vae"]
     learned, _ = load_checkpoint(vae["path"], "cpu", archs=("vae",))
     apart_after = evaluate(learned, held)  # type: ignore[arg-type]
