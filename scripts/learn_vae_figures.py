@@ -89,7 +89,8 @@ def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str
         for line in proc.stdout:
             rec = json.loads(line)
             if rec["stage"] == "learning" and rec.get("model") == "vae" and rec.get("heldout_elbo_nats") is not None:
-                curve.append({"minutes": rec["minutes"], "step": rec["step"], "heldout_elbo_nats": rec["heldout_elbo_nats"]})
+                curve.append({"minutes": rec["minutes"], "step": rec["step"],
+                              "heldout_elbo_nats": rec["heldout_elbo_nats"]})
                 print(json.dumps(curve[-1]), flush=True)
             elif rec["stage"] == "done":
                 done = rec

@@ -44,6 +44,11 @@ from .vae_loop import LN2, VAELoop, evaluate, transpose_batch
 EVAL_MELODIES = 2000  # held-out and corpus melodies scored, at most
 HELD_OUT_SHARE = 0.2  # of the melodies, when the files cannot be split (one file, or one side empty)
 NO_LIMIT = 10**9
+# The VAE starts from a minimum its training reached at a learning rate of 1e-5: at
+# learn.lr it forgot the corpus faster and gained less than at a fifth of it, and its
+# held-out ELBO (mostly KL) wavers, so it waits three times learn.patience (measured:
+# docs/learn.md, "The morph VAE").
+LR_SHARE, PATIENCE_TIMES = 0.2, 3
 
 
 @dataclass
@@ -144,7 +149,8 @@ def learn_vae(config: Config, opts: Any, data: Melodies, folder_setting: str, re
 
     minutes = lc.minutes if opts.minutes is None else opts.minutes
     steps = opts.steps or NO_LIMIT
-    schedule = Schedule(lc.lr, lc.lr / 10, warmup=min(20, max(steps // 10, 1)), steps=steps, minutes=minutes)
+    lr = lc.lr * LR_SHARE
+    schedule = Schedule(lr, lr / 10, warmup=min(20, max(steps // 10, 1)), steps=steps, minutes=minutes)
     best_weights = copy.deepcopy(model.state_dict())
     best_step = [0]
     state = LoopState(best=before["held_out"]["elbo_nats"])
@@ -159,9 +165,10 @@ def learn_vae(config: Config, opts: Any, data: Melodies, folder_setting: str, re
             best_step[0] = state.step
         report(_learning(state, steps, minutes, started, value))
 
-    loop = VAELoop(model, torch.optim.Adam(model.parameters(), lr=lc.lr), schedule, batch, lambda step: beta,
+    loop = VAELoop(model, torch.optim.Adam(model.parameters(), lr=lr), schedule, batch, lambda step: beta,
                    free_nats, held_elbo, on_eval, eval_every=lc.eval_every, log_every=max(1, min(lc.eval_every, 5)),
-                   patience=lc.patience, anchor=Anchor(model, lc.l2sp * melody.STEPS) if lc.l2sp > 0 else None,
+                   patience=lc.patience * PATIENCE_TIMES,
+                   anchor=Anchor(model, lc.l2sp * melody.STEPS) if lc.l2sp > 0 else None,
                    on_log=lambda state, record: report(_learning(state, steps, minutes, started, None)), stop=stop)
     loop.run(state)
     model.load_state_dict(best_weights)
@@ -173,7 +180,7 @@ def learn_vae(config: Config, opts: Any, data: Melodies, folder_setting: str, re
         "best_step": best_step[0], "minutes": learned_minutes, "train_melodies": len(data.train),
         "heldout_melodies": len(held), "heldout_elbo_nats": state.best, "base_heldout_elbo_nats":
         before["held_out"]["elbo_nats"], "forgetting": forgetting, "device": str(device),
-        "args": {"beta": beta, "free_bits": free_nats / LN2, "batch_size": lc.batch_size, "lr": lc.lr}})
+        "args": {"beta": beta, "free_bits": free_nats / LN2, "batch_size": lc.batch_size, "lr": lr}})
     report({"stage": "saved", "path": str(out), "steps": state.step, "best_step": best_step[0]})
     report({"stage": "evaluating", "model": f"{opts.name}-vae"})
     signalled = state.stopped_by == "signal"
@@ -182,7 +189,8 @@ def learn_vae(config: Config, opts: Any, data: Melodies, folder_setting: str, re
              "folder": str(Path(opts.folder).expanduser()), "model_folder": folder_setting,
              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "data": data,
              "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "device": str(device),
-             "threads": torch.get_num_threads(), "batch_size": lc.batch_size, "stopped_by": state.stopped_by,
+             "threads": torch.get_num_threads(), "batch_size": lc.batch_size, "lr": lr,
+             "stopped_by": state.stopped_by,
              "forgetting": forgetting, "before": before, "after": after,
              "corpus_note": corpus_note + ("; stopped by a signal: the corpus after was skipped" if signalled else "")}
     card = out.with_suffix(".md")

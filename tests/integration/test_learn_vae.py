@@ -28,7 +28,7 @@ from liveai.runtime.loading import load_morph
 
 TPQ = 480
 TINY = ["--set", "learn.batch_size=8", "--set", "learn.seq_len=32", "--set", "learn.eval_every=5",
-        "--set", "learn.patience=100", "--set", "learn.lr=0.003", "--set", 'learn.corpus=""', "--threads", "1"]
+        "--set", "learn.patience=100", "--set", "learn.lr=0.015", "--set", 'learn.corpus=""', "--threads", "1"]
 RISING = [60, 62, 64, 65, 67, 69, 71, 72]
 FALLING = [84, 83, 81, 79, 77, 76, 74, 72]
 
