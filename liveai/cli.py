@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     lrn.add_argument("--name", required=True, help="the learned model's name: NAME.pt and NAME.md in the model folder")
     lrn.add_argument("--model", help="the model to start from: gru, transformer, a learned name or a checkpoint path "
                                      "(default: model.continuation)")
-    lrn.add_argument("--vae", action="store_true", help="also fine-tune the morph VAE (not available yet)")
+    lrn.add_argument("--vae", action="store_true", help="also fine-tune the morph VAE on the files with a beat grid: "
+                                                        "NAME-vae.pt, played with model.morph=NAME-vae")
     lrn.add_argument("--minutes", type=float, help="stop after this long (default: learn.minutes)")
     lrn.add_argument("--steps", type=int, help="stop after this many steps")
     lrn.add_argument("--threads", type=int, help="torch threads (default: learn.threads)")

@@ -19,7 +19,6 @@ model: 48 free bits, beta 0.2). Shows a progress bar; logs to <out>/log.jsonl, d
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -38,11 +37,9 @@ from training import start_run  # noqa: E402
 
 from liveai.data.corpus import load_pieces  # noqa: E402
 from liveai.data.melodies import melodies  # noqa: E402
-from liveai.models import melody  # noqa: E402
+from liveai.learn.loop import LoopState, Schedule  # noqa: E402
+from liveai.learn.vae_loop import LN2, VAELoop, beta_at, evaluate, transpose_batch  # noqa: E402, F401 (evaluate: eval_vae.py's)
 from liveai.models.checkpoint import build_model, plain_args, read_checkpoint, unwrap  # noqa: E402
-from liveai.models.vae import MelodyVAE, kl_per_dim  # noqa: E402
-
-LN2 = math.log(2.0)
 
 
 def load_melodies(data: Path, split: str) -> np.ndarray:
@@ -54,64 +51,6 @@ def load_melodies(data: Path, split: str) -> np.ndarray:
     rows = melodies(load_pieces(pieces))
     np.save(cache, rows)
     return rows
-
-
-def transpose_batch(batch: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-    """Each melody moved by its own -6..+5 semitones, unless a note would leave 0-127."""
-    shift = torch.randint(-6, 6, (batch.shape[0], 1), generator=rng)
-    notes = batch < melody.N_PITCHES
-    moved = torch.where(notes, batch + shift, batch)
-    ok = ((moved >= 0) & (moved < melody.N_PITCHES) | ~notes).all(dim=1, keepdim=True)
-    return torch.where(ok, moved, batch)
-
-
-def losses(model: MelodyVAE, batch: torch.Tensor, free_nats: float) -> dict[str, torch.Tensor]:
-    logits, mu, sigma = model(batch)
-    recon = F.cross_entropy(logits.transpose(1, 2), batch, reduction="none").sum(dim=1)  # (B,) nats
-    kl = kl_per_dim(mu, sigma).sum(dim=1)  # (B,)
-    return {"recon": recon.mean(), "kl": kl.mean(), "kl_cost": torch.clamp(kl - free_nats, min=0.0).mean()}
-
-
-@torch.no_grad()
-def evaluate(model: MelodyVAE, data: np.ndarray, batch_size: int = 512, per_dim: bool = False) -> dict[str, Any]:
-    """Reconstruction from mu, teacher forced and greedy: accuracy per step and on the
-    steps where a note starts; KL per dimension (nats, mean over melodies; each
-    dimension's too with `per_dim`)."""
-    model.eval()
-    tf_right = greedy_right = notes_tf = notes_greedy = n_notes = n_steps = 0
-    recon = kl_sum = 0.0
-    kl_dims = torch.zeros(model.config.latent)
-    for i in range(0, len(data), batch_size):
-        x = torch.from_numpy(data[i : i + batch_size].astype(np.int64))
-        mu, sigma = model.encode(x)
-        logits = model.decode_logits(mu, x)
-        recon += float(F.cross_entropy(logits.transpose(1, 2), x, reduction="sum"))
-        kl = kl_per_dim(mu, sigma)
-        kl_dims += kl.sum(dim=0)
-        kl_sum += float(kl.sum())
-        tf = logits.argmax(-1) == x
-        greedy = model.decode(mu) == x
-        is_note = x < melody.N_PITCHES
-        tf_right += int(tf.sum())
-        greedy_right += int(greedy.sum())
-        notes_tf += int((tf & is_note).sum())
-        notes_greedy += int((greedy & is_note).sum())
-        n_notes += int(is_note.sum())
-        n_steps += x.numel()
-    n = len(data)
-    kl_dims /= n
-    return {
-        "recon_nats": round(recon / n, 4),
-        "kl_nats": round(kl_sum / n, 4),
-        "elbo_nats": round((recon + kl_sum) / n, 4),
-        "step_accuracy_teacher_forced": round(tf_right / n_steps, 4),
-        "note_accuracy_teacher_forced": round(notes_tf / n_notes, 4),
-        "step_accuracy_greedy": round(greedy_right / n_steps, 4),
-        "note_accuracy_greedy": round(notes_greedy / n_notes, 4),
-        "kl_per_dim_mean": round(float(kl_dims.mean()), 4),
-        "dims_in_use": int((kl_dims > 0.05).sum()),  # MusicVAE's "active units" rule of thumb
-        **({"kl_per_dim": [round(float(k), 4) for k in kl_dims]} if per_dim else {}),
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,51 +107,51 @@ def main(argv: list[str] | None = None) -> int:
     train_t = torch.from_numpy(train.astype(np.int64))
     log_json = run.log
 
-    def train_info(figures: dict[str, float]) -> dict[str, Any]:
+    def train_info(figures: dict[str, float], step: int) -> dict[str, Any]:
         return {"steps": step, "wall_time_s": round(wall_prior + time.time() - t_start, 1), "params": n_params,
                 "world_size": world, "device": str(device), "train_melodies": len(train),
                 "val": figures, "best_val_elbo_nats": best,
                 "args": plain_args(args)}
 
     say(f"vae: {n_params / 1e6:.2f}M params, {len(train)} train melodies, {len(val)} validation, device {device}")
-    t_start = t_log = time.time()
-    acc: dict[str, float] = {"recon": 0.0, "kl": 0.0}
-    n_acc = 0
+    t_start = time.time()
     bar = tqdm(total=args.steps, initial=step, desc="vae", unit="step", disable=not main_proc, smoothing=0.02)
-    while step < args.steps:
-        progress = min(step / max(args.steps, 1), 1.0)
-        lr = args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * progress))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        beta = args.beta * min(step / max(args.beta_steps, 1), 1.0)
+    state = LoopState(step=step, best=best, elapsed_prior=wall_prior)
+
+    def batch() -> torch.Tensor:
         idx = torch.randint(0, len(train_t), (args.batch_size,), generator=rng)
-        batch = transpose_batch(train_t[idx], rng).to(device)
-        model.train()
-        parts = losses(model, batch, free_nats)  # type: ignore[arg-type]
-        loss = parts["recon"] + beta * parts["kl_cost"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        bar.update(1)
-        acc["recon"] += parts["recon"].item()
-        acc["kl"] += parts["kl"].item()
-        n_acc += 1
-        if step % args.log_every == 0 and main_proc:
-            rec = {"step": step, "train_recon_nats": round(acc["recon"] / n_acc, 4),
-                   "train_kl_nats": round(acc["kl"] / n_acc, 4), "beta": round(beta, 4), "lr": lr,
-                   "steps_per_s": round(args.log_every / (time.time() - t_log), 3)}
-            bar.set_postfix(recon=rec["train_recon_nats"], kl=rec["train_kl_nats"])
-            log_json(rec)
-            acc, n_acc, t_log = {"recon": 0.0, "kl": 0.0}, 0, time.time()
-        if (step % args.eval_every == 0 or step == args.steps) and main_proc:
-            figures = evaluate(unwrap(model), val)  # type: ignore[arg-type]
-            improved = figures["elbo_nats"] < best
-            best = min(best, figures["elbo_nats"])
-            run.evaluated(step, figures, improved, model, train_info(figures), opt, bar, "vae", VAE_CURVES)
-        if step % args.eval_every == 0:
-            run.barrier()
+        return transpose_batch(train_t[idx], rng).to(device)
+
+    def on_log(state: LoopState, record: dict[str, float]) -> None:
+        if main_proc:
+            bar.set_postfix(recon=record["train_recon_nats"], kl=record["train_kl_nats"])
+            log_json({k: v for k, v in record.items() if k != "wall_time_s"})
+
+    def on_eval(state: LoopState, figures: dict[str, Any] | None, improved: bool) -> None:
+        nonlocal best
+        if main_proc and figures is not None:
+            best = state.best
+            run.evaluated(state.step, figures, improved, model, train_info(figures, state.step), opt, bar, "vae",
+                          VAE_CURVES)
+        run.barrier()
+
+    last: dict[str, Any] = {}
+
+    def evaluation() -> float | None:
+        if not main_proc:
+            return None
+        last.clear()
+        last.update(evaluate(unwrap(model), val))  # type: ignore[arg-type]
+        return float(last["elbo_nats"])
+
+    loop = VAELoop(model, opt, Schedule(args.lr, args.min_lr, warmup=0, steps=args.steps),
+                   batch, lambda s: beta_at(s, args.beta, args.beta_steps), free_nats, evaluation,
+                   lambda state, value, improved: on_eval(state, dict(last) if value is not None else None, improved),
+                   eval_every=args.eval_every, log_every=args.log_every, on_log=on_log,
+                   on_step=lambda state: bar.update(1))
+    if step < args.steps:
+        state = loop.run(state)
+    step = state.step
     bar.close()
     say(f"done: {step} steps, best validation ELBO {best:.3f} nats per melody, checkpoints in {out}")
     run.close()

@@ -43,14 +43,16 @@ def window_starts(bars: Sequence[float]) -> list[float]:
     return [b for b in bars if marked(b + 4.0) and marked(b + 8.0)]
 
 
-def piece_melodies(piece: Piece, hop_bars: int = 1) -> list[list[int]]:
-    """The two-bar melodies of one score (empty for played MIDI)."""
+def piece_melodies(piece: Piece, hop_bars: int = 1, bars: Sequence[float] | None = None) -> list[list[int]]:
+    """The two-bar melodies of one score (empty for played MIDI). `bars`: its bar lines
+    when they are known (a MIDI file's time signatures, liveai.data.grid), else the
+    downbeats its notes mark."""
     if piece.kind != SCORE or len(piece.rows) == 0:
         return []
     rows = piece.rows
     out = []
     last = -np.inf
-    for start in window_starts(downbeats(rows)):
+    for start in window_starts(downbeats(rows) if bars is None else bars):
         if start < last + 4.0 * hop_bars - EPS:
             continue
         inside = rows[(rows[:, 0] >= start - EPS) & (rows[:, 0] < start + WINDOW_QUARTERS - EPS)]

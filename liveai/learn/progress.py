@@ -22,13 +22,16 @@ class Progress:
         stage = record["stage"]
         if stage == "learning":
             if self.bar is None:
-                self.bar = tqdm(total=1000, desc="learning", unit="‰", bar_format=(
+                desc = f"learning {record.get('model', '')}".rstrip()  # "learning vae": the second part
+                self.bar = tqdm(total=1000, desc=desc, unit="‰", bar_format=(
                     "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]{postfix}"), file=sys.stderr)
             done = int(1000 * record.get("fraction", 0.0))
             self.bar.update(max(0, done - self.bar.n))
             shown = {"step": record["step"]}
             if record.get("best_validation_bits") is not None:  # the figure the learn keeps
                 shown["validation bits/event"] = record["best_validation_bits"]
+            if record.get("best_heldout_elbo_nats") is not None:  # the morph VAE's (learn --vae)
+                shown["held-out ELBO nats"] = record["best_heldout_elbo_nats"]
             self.bar.set_postfix(shown)
         elif stage == "done":
             self.close()

@@ -35,6 +35,7 @@ from .loop import Anchor, Loop, LoopState, Schedule, make_optimizer
 from .mix import Mix
 from .progress import Progress
 from .split import split_pieces
+from .vae import learn_vae, read_melodies
 
 EVAL_EVENTS = 20_000  # validation, test and corpus events scored per evaluation, at most
 NO_LIMIT = 10**9
@@ -86,8 +87,6 @@ class Stop:
 def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     """The "done" record: paths, figures before and after."""
     lc = config.learn
-    if opts.vae:
-        raise ConfigError("liveai learn --vae: fine-tuning the morph VAE is not available yet")
     folder_setting = opts.model_folder if opts.model_folder is not None else config.model.folder
     out = learned_path(opts.name, folder_setting)
     base = opts.model or config.model.continuation or "gru"
@@ -107,6 +106,8 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         if small:
             say(f"warning: {small}")
         split = split_pieces(folder.pieces)
+        # refused before learning
+        melodies = read_melodies(folder, {p.rel_id for p in split.held_out}) if opts.vae else None
         threads = opts.threads or lc.threads
         torch.set_num_threads(threads)
         torch.manual_seed(opts.seed)
@@ -214,12 +215,16 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             commit([card, png] if facts["roll"] else [card], [] if facts["roll"] else [png])
         finally:
             discard([out, card, png])
+        vae = None
+        if melodies is not None:  # the morph VAE next (learn/vae.py), unless a signal ended the learn
+            vae = ({"skipped": "stopped by a signal before the VAE learned"} if stopped else
+                   learn_vae(config, opts, melodies, folder_setting, report, lambda: stop.asked))
     done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
             "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "stopped_by":
             state.stopped_by, "files": len(folder.pieces), "heldout_files": len(split.held_out),
             "validation_files": len(split.validation), "test_files": len(split.test), "shared": split.shared,
             "notes": folder.notes, "small": small,
-            "skipped": folder.skipped_counts(), "forgetting": facts["forgetting"]}
+            "skipped": folder.skipped_counts(), "forgetting": facts["forgetting"], **({"vae": vae} if vae else {})}
     report(done)
     return done
 
