@@ -115,8 +115,8 @@ def test_a_file_that_is_not_midi_is_a_clear_error(tmp_path: Path):
 
 
 def test_the_folder_split_and_the_unusable_files_counted(tmp_path: Path):
-    for k in range(6):
-        write(tmp_path / f"song{k}.mid", quarters(16))
+    for k in range(6):  # six songs, each its own (a byte-identical copy would be skipped as a duplicate)
+        write(tmp_path / f"song{k}.mid", [(on, off, pitch + k) for on, off, pitch in quarters(16)])
     write(tmp_path / "waltz.mid", quarters(12), [(0, meter(3, 4))])
     rng = np.random.default_rng(4)
     write(tmp_path / "free.mid", [(int(t), int(t) + 100, 64) for t in np.cumsum(rng.integers(90, 700, 30))])
