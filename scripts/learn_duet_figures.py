@@ -1,0 +1,121 @@
+#!/usr/bin/env python
+"""The duet before and after `liveai learn`: scripts/eval_duet.py on the 15 files each
+study of scripts/learn_figures.py kept apart, with the base model and the learned one.
+
+    nice -n 10 .venv/bin/python scripts/learn_duet_figures.py \\
+        --out docs/figures/2026-12-07-learn-duet.json
+
+The same phrases and seeds for every model (eval_duet's --folder, --seed, --per-file).
+Each figure is a mean over the pairs, with a 95 % bootstrap interval; each change after
+minus before, paired on the same calls, with its own interval. The target (issue #22):
+key agreement, pace within 1.5x and rhythm similarity no worse after, rhythm better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from liveai.bench.harness import machine  # noqa: E402
+
+WORK = Path("/work/data/learn/figures")
+# study: (folder kept apart, learned models: learn_figures.py's names)
+STUDIES = {"palestrina": ("palestrina/apart", ["fig-palestrina"]),
+           "pop909": ("pop909/apart", ["fig-pop909", "fig-pop909-patience12"])}
+CONDITIONS = ("liveai, same tune before", "liveai, another key before")
+TARGETS = ("same_key", "pace_within_1.5x", "rhythm_similarity")
+BOOT = 2000
+
+
+def per_pair(row: dict[str, float], key: str) -> float:
+    if key == "pace_within_1.5x":
+        return float(1 / 1.5 <= row["pace_ratio"] <= 1.5)
+    return float(row[key])
+
+
+def interval(values: np.ndarray, rng: np.random.Generator) -> list[float]:
+    means = values[rng.integers(0, len(values), (BOOT, len(values)))].mean(axis=1)
+    return [round(float(np.quantile(means, 0.025)), 3), round(float(np.quantile(means, 0.975)), 3)]
+
+
+def compare(before: list[dict[str, float]], after: list[dict[str, float]], seed: int) -> dict[str, Any]:
+    """Each target before and after, with intervals, and the paired change."""
+    rng = np.random.default_rng(seed)
+    b, a = {r["pair"]: r for r in before}, {r["pair"]: r for r in after}
+    both = sorted(set(b) & set(a))
+    out: dict[str, Any] = {"pairs_scored": {"before": len(b), "after": len(a), "both": len(both)}}
+    for key in (*TARGETS, "pace_ratio", "profile_vs_real", "on_grid_best_phase"):
+        vb = np.array([per_pair(b[i], key) for i in both])
+        va = np.array([per_pair(a[i], key) for i in both])
+        if key == "pace_ratio":  # a ratio: its median, and the paired change of its log
+            out[key] = {"before_median": round(float(np.median(vb)), 3), "after_median": round(float(np.median(va)), 3),
+                        "after_over_before_median": round(float(np.exp(np.median(np.log(va / vb)))), 3)}
+            continue
+        diff = va - vb
+        out[key] = {"before": round(float(vb.mean()), 3), "before_95": interval(vb, rng),
+                    "after": round(float(va.mean()), 3), "after_95": interval(va, rng),
+                    "change": round(float(diff.mean()), 3), "change_95": interval(diff, rng),
+                    "better_pairs": int((diff > 0).sum()), "worse_pairs": int((diff < 0).sum())}
+    out["targets"] = {
+        **{f"{k} no worse": out[k]["change"] >= 0 for k in TARGETS},
+        "rhythm_similarity better": out["rhythm_similarity"]["change"] > 0,
+        "rhythm_similarity better beyond the noise": out["rhythm_similarity"]["change_95"][0] > 0,
+    }
+    return out
+
+
+def run(folder: Path, model: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    cmd = [sys.executable, str(ROOT / "scripts/eval_duet.py"), "--folder", str(folder), "--model", model,
+           "--model-folder", str(WORK / "models"), "--per-file", str(args.per_file), "--pairs", str(args.pairs),
+           "--seed", str(args.seed), "--detail", "--out", str(out)]
+    print(" ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(ROOT / "docs/figures/2026-12-07-learn-duet.json"))
+    ap.add_argument("--runs", default="/work/data/duetfig/runs", help="each eval_duet run's JSON")
+    ap.add_argument("--per-file", type=int, default=8)
+    ap.add_argument("--pairs", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--studies", default="palestrina,pop909")
+    args = ap.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    runs = Path(args.runs)
+    runs.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
+    report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "gru",
+                              "per_file": args.per_file, "seed": args.seed, "studies": {}}
+    for study in args.studies.split(","):
+        apart, learned = STUDIES[study]
+        folder = WORK / apart
+        base = run(folder, "gru", args, runs / f"{study}-gru.json")
+        entry: dict[str, Any] = {"folder": str(folder), "files": base["files"], "files_scored": base["files_scored"],
+                                 "pairs": base["pairs"], "real next phrase": base["real next phrase"],
+                                 "gru": {c: base[c] for c in CONDITIONS}, "learned": {}}
+        for name in learned:
+            after = run(folder, name, args, runs / f"{study}-{name}.json")
+            entry["learned"][name] = {
+                "summary": {c: after[c] for c in CONDITIONS},
+                "against_gru": {c: compare(base["detail"][c], after["detail"][c], args.seed) for c in CONDITIONS},
+            }
+        report["studies"][study] = entry
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")  # after each study
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
