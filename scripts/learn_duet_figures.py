@@ -6,6 +6,10 @@ study of scripts/learn_figures.py kept apart, with the base model and the learne
         --out docs/figures/2026-12-07-learn-duet.json
 
 The same phrases and seeds for every model (eval_duet's --folder, --seed, --per-file).
+Each --set (a duet setting, as eval_duet takes it, e.g. rhythm=free: the model's own
+rhythm, not the call's grid) is a duet of its own beside the default one. A run whose
+JSON in --runs was made with the same arguments is read back, not run again (each
+carries its own commit).
 Each figure is a mean over the pairs, with a 95 % bootstrap interval; each change after
 minus before, paired on the same calls, with its own interval. The target (issue #22):
 key agreement, pace within 1.5x and rhythm similarity no worse after, rhythm better.
@@ -27,6 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from liveai.bench.harness import machine  # noqa: E402
+from liveai.data.metrics import notes_per_second  # noqa: E402
+from liveai.learn import measure  # noqa: E402
+from liveai.learn.folder import read_folder  # noqa: E402
+from liveai.learn.split import split_pieces  # noqa: E402
+from liveai.models.checkpoint import load_checkpoint  # noqa: E402
+from liveai.models.shipped import find_checkpoint  # noqa: E402
 
 WORK = Path("/work/data/learn/figures")
 # study: (folder kept apart, learned models: learn_figures.py's names)
@@ -74,13 +84,81 @@ def compare(before: list[dict[str, float]], after: list[dict[str, float]], seed:
     return out
 
 
-def run(folder: Path, model: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+def run(folder: Path, model: str, duet: str, args: argparse.Namespace) -> dict[str, Any]:
+    settings = [] if duet == "default" else [duet]
+    out = Path(args.runs) / f"{folder.parent.name}-{model}{'' if duet == 'default' else '-' + duet.replace('=', '')}.json"
     cmd = [sys.executable, str(ROOT / "scripts/eval_duet.py"), "--folder", str(folder), "--model", model,
            "--model-folder", str(WORK / "models"), "--per-file", str(args.per_file), "--pairs", str(args.pairs),
-           "--seed", str(args.seed), "--detail", "--out", str(out)]
+           "--seed", str(args.seed), "--detail", "--out", str(out), *(f"--set={s}" for s in settings)]
+    if out.exists():
+        done = json.loads(out.read_text())
+        same = (done["folder"], done["model"], done["per_file"], done["seed"]) == (str(folder), model, args.per_file,
+                                                                                  args.seed)
+        if same and done["duet"] == _overrides(settings):
+            return done
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return json.loads(out.read_text())
+
+
+def _overrides(settings: list[str]) -> dict[str, Any]:
+    """As eval_duet records its --set."""
+    return {k: (v if v.isalpha() else float(v)) for k, _, v in (s.partition("=") for s in settings)}
+
+
+def study(name: str, duet: str, args: argparse.Namespace) -> dict[str, Any]:
+    apart, learned = STUDIES[name]
+    folder = WORK / apart
+    base = run(folder, "gru", duet, args)
+    entry: dict[str, Any] = {"folder": str(folder), "files": base["files"], "files_scored": base["files_scored"],
+                             "pairs": base["pairs"], "real next phrase": base["real next phrase"],
+                             "gru": {"commit": base["commit"], **{c: base[c] for c in CONDITIONS}}, "learned": {}}
+    for model in learned:
+        after = run(folder, model, duet, args)
+        entry["learned"][model] = {
+            "commit": after["commit"], "summary": {c: after[c] for c in CONDITIONS},
+            "against_gru": {c: compare(base["detail"][c], after["detail"][c], args.seed) for c in CONDITIONS},
+        }
+    return entry
+
+
+def card_pace(name: str, model: str) -> dict[str, Any]:
+    """The card's pace of continuations (liveai.learn.measure: the first 8 s of held-out
+    files continued for 8 s, notes/s against the prime's) beside the music's own next 8 s,
+    and how many notes sound at once in each: on the card's phrases (the folder's held-out
+    files) and on the files kept apart."""
+    work = WORK / STUDIES[name][0]
+    out: dict[str, Any] = {}
+    for label, folder, held_out in (("the card's phrases", work.parent / "mine", True),
+                                    ("files kept apart", work, False)):
+        pieces = read_folder(folder, 16, 512).pieces
+        held = split_pieces(pieces)[1] if held_out else pieces
+        primes = measure.phrases(held, measure.PHRASES if held_out else len(held))
+        real, sounding = [], []
+        for p in held:
+            notes = p.canonical_notes()
+            first = [n for n in notes if n.start < measure.PRIME_S]
+            after = [n for n in notes if measure.PRIME_S <= n.start < measure.PRIME_S + measure.CONTINUE_S]
+            if len(first) < 4:
+                continue
+            if len(real) < len(primes):
+                real.append(notes_per_second(after) / notes_per_second(first))
+            grid = np.arange(0.0, 2 * measure.PRIME_S, 0.05)
+            held_at = np.array([sum(n.start <= t < n.end for n in notes) for t in grid])
+            sounding.append((held_at[grid < measure.PRIME_S].mean(), held_at[grid >= measure.PRIME_S].mean()))
+        entry: dict[str, Any] = {
+            "phrases": len(primes),
+            "real next 8 s": {"pace_ratio_median": round(float(np.median(real)), 3),
+                              "pace_within_1_5x": round(float(np.mean([1 / 1.5 <= r <= 1.5 for r in real])), 3)},
+            "notes sounding, first 8 s and next 8 s (mean over files)": [
+                round(float(np.mean([a for a, _ in sounding])), 2), round(float(np.mean([b for _, b in sounding])), 2)],
+            "files fuller in the next 8 s": f"{sum(b > a for a, b in sounding)} of {len(sounding)}"}
+        for m in ("gru", model):
+            net, _ = load_checkpoint(find_checkpoint(m, str(WORK / "models")), "cpu")
+            entry[m] = measure.continuations(net, primes)[0]
+        out[label] = entry
+        print(name, label, json.dumps(entry), flush=True)
+    return out
 
 
 def main() -> int:
@@ -91,28 +169,19 @@ def main() -> int:
     ap.add_argument("--pairs", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--studies", default="palestrina,pop909")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a duet besides the default")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    runs = Path(args.runs)
-    runs.mkdir(parents=True, exist_ok=True)
+    Path(args.runs).mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
     report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "gru",
-                              "per_file": args.per_file, "seed": args.seed, "studies": {}}
-    for study in args.studies.split(","):
-        apart, learned = STUDIES[study]
-        folder = WORK / apart
-        base = run(folder, "gru", args, runs / f"{study}-gru.json")
-        entry: dict[str, Any] = {"folder": str(folder), "files": base["files"], "files_scored": base["files_scored"],
-                                 "pairs": base["pairs"], "real next phrase": base["real next phrase"],
-                                 "gru": {c: base[c] for c in CONDITIONS}, "learned": {}}
-        for name in learned:
-            after = run(folder, name, args, runs / f"{study}-{name}.json")
-            entry["learned"][name] = {
-                "summary": {c: after[c] for c in CONDITIONS},
-                "against_gru": {c: compare(base["detail"][c], after["detail"][c], args.seed) for c in CONDITIONS},
-            }
-        report["studies"][study] = entry
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")  # after each study
+                              "per_file": args.per_file, "seed": args.seed, "duets": {}}
+    report["card_pace"] = {"palestrina": card_pace("palestrina", "fig-palestrina")} if "palestrina" in args.studies else {}
+    for duet in ["default", *args.set]:
+        report["duets"][duet] = {}
+        for name in args.studies.split(","):
+            report["duets"][duet][name] = study(name, duet, args)
+            Path(args.out).write_text(json.dumps(report, indent=2) + "\n")  # after each study
     print(json.dumps(report, indent=2))
     return 0
 
