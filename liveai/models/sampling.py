@@ -94,9 +94,6 @@ def constraint_mask(c: Constraints, sounding: Iterable[int] = ()) -> torch.Tenso
     sounding = list(sounding)
     if c.max_polyphony is not None and len(sounding) >= c.max_polyphony:
         allowed[codec.NOTE_ON_OFFSET : codec.NOTE_OFF_OFFSET] = False
-        # a velocity only ever precedes a note-on: a model that wants a note (the duet's
-        # pace bias pushing) would otherwise say velocities for ever, time never moving
-        allowed[codec.VELOCITY_OFFSET : codec.START] = False
     if c.only_sounding_note_offs and sounding:
         allowed[[codec.note_off(p) for p in sounding]] = True
     return allowed

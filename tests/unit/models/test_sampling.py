@@ -58,23 +58,6 @@ def test_sampler_polyphony_never_exceeded() -> None:
         assert len(s.tracker.sounding) <= 3
 
 
-def test_a_full_chord_says_no_velocity_and_time_moves_on() -> None:
-    """A velocity only precedes a note-on: with the chord full, a model that wants a note
-    (the duet's pace bias pushing note-ons, time shifts held back) must release a note or
-    wait, not say velocities for ever (the duet's answer hung so, time never moving)."""
-    s = Sampler(Constraints(max_polyphony=2), seed=1)
-    logits = torch.zeros(V)
-    logits[codec.NOTE_ON_OFFSET : codec.NOTE_OFF_OFFSET] = 8.0
-    logits[codec.VELOCITY_OFFSET : codec.START] = 12.0  # the loudest bins: "a note, now"
-    logits[codec.TIME_SHIFT_OFFSET : codec.VELOCITY_OFFSET] = -6.0
-    for _ in range(2000):
-        full = len(s.tracker.sounding) >= 2
-        token = s.sample(logits)
-        assert not (full and codec.is_velocity(token)), token
-    m = constraint_mask(Constraints(max_polyphony=2), [60])
-    assert m[codec.VELOCITY_OFFSET : codec.START].all()  # with room for a note, velocities as before
-
-
 def test_same_seed_same_sequence() -> None:
     logits = torch.randn(V, generator=torch.Generator().manual_seed(3))
     a = Sampler(temperature=1.2, top_p=0.9, seed=42)
