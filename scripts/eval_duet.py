@@ -287,6 +287,8 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a duet setting, e.g. key_memory=1 pace_pull=0 (the first duet's way: a baseline)")
     args = ap.parse_args()
+    # the code as it was read, not as it is when a long run ends
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     path = find_checkpoint(args.model, args.model_folder or Config().model.folder)
     if not path.is_file():
         raise SystemExit(f"--model: no model {args.model!r} at {path} (model folder: "
@@ -320,7 +322,6 @@ def main() -> int:
             scored = figures(call, phrase, real, offset, eighth)
             if scored is not None:
                 results[label].append({"pair": i, **scored})
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     report = {"model": args.model, "model_path": str(path), "duet": overrides, "pairs": len(triples),
               "per_file": args.per_file, "seed": args.seed, **source, "machine": machine(), "commit": commit.strip(),
               **{k: summarize(v) for k, v in results.items()}}
