@@ -19,6 +19,7 @@ from ..models.sampling import Constraints, Sampler, constraint_mask, nucleus_dra
 from ..models.tonality import KeyBalance
 
 TOP_P = 0.95
+STUCK_TOKENS = 24  # that many tokens with no note begun and no time passed: only a stuck model says them
 
 
 def feed(tokens: list[int], sampler: Sampler) -> Job:
@@ -125,6 +126,7 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
     waiting_for_note = note_first
     token: int | None = None
     staging = _Staging(logits.device)
+    idle = 0  # tokens since time last moved or a note began
     while steps < limit and len(tokens) < max_tokens and not (until_note and tokens and codec.is_note_on(tokens[-1])):
         if token is not None:
             logits = yield token  # feed the last token, get the next logits
@@ -134,6 +136,9 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
             allowed[codec.NOTE_OFF_OFFSET:codec.TIME_SHIFT_OFFSET] = False
         if rhythm is not None:
             rhythm.mask(allowed)
+        if idle >= STUCK_TOKENS:  # a full chord and a note wanted leave only velocities to say: time moves on
+            allowed[codec.VELOCITY_OFFSET:codec.START] = False
+            allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] = True
         allowed = staging.move(allowed)  # one mask on the logits' device, for the lean and the sampling
         if bias is not None:
             logits = logits + bias
@@ -149,6 +154,7 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
         if rhythm is not None:
             rhythm.observe(token)
         tokens.append(token)
+        idle = 0 if codec.is_time_shift(token) or codec.is_note_on(token) else idle + 1
         if codec.is_time_shift(token):
             steps += codec.time_shift_steps(token)
         waiting_for_note = waiting_for_note and not codec.is_note_on(token)

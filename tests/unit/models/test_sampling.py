@@ -172,3 +172,29 @@ def test_an_answers_mask_is_moved_once_per_token_and_on_the_cpu_not_at_all(monke
         pass
     assert fed > 20 and rhythm.last_onset is not None  # the lean ran, on notes
     assert moves == []
+
+
+def test_a_full_chord_and_a_model_that_wants_a_note_cannot_stall_time():
+    """A duet answer pushed toward notes while its chord is full may say only velocities
+    (a note-on is not allowed): the job must move time on, not say velocities for ever."""
+    from liveai.behaviours import jobs
+    from liveai.core.jobs import PEEK
+    from liveai.models import codec
+
+    sampler = Sampler(seed=3)
+    for pitch in (60, 64, 67):
+        sampler.tracker.update(codec.note_on(pitch))  # the chord sounds: polyphony full
+    logits = torch.full((codec.VOCAB_SIZE,), -10.0)
+    logits[codec.VELOCITY_OFFSET:codec.START] = 10.0  # the model wants a velocity, then a note
+    logits[codec.NOTE_ON_OFFSET:codec.NOTE_OFF_OFFSET] = 10.0
+    job = jobs.continuation(sampler, Constraints(max_polyphony=3), 1.0, seconds=1.0, max_tokens=10_000,
+                            note_first=True)
+    assert job.send(None) is PEEK
+    tokens = []
+    try:
+        while True:
+            tokens.append(job.send(logits))
+    except StopIteration as done:
+        tokens = done.value
+    assert sum(codec.time_shift_steps(t) for t in tokens if codec.is_time_shift(t)) * codec.TIME_STEP_S >= 1.0
+    assert len(tokens) < 1_000, len(tokens)  # the second of music came, not ten thousand velocities
