@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class LiveLearning:
         self.stage = "idle"
         self.runs = 0
         self.removed = 0  # older learned models removed (learn.keep)
+        self.fresh: str | None = None  # the last model learned: never pruned by name order alone (clocks step)
+        self._switching = False  # the model just learned is being switched to: pruned after
         self.closing = False  # the server stops: a learned model is kept, not switched to
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -65,7 +67,7 @@ class LiveLearning:
         if self.run is not None:
             raise CommandError("busy", "learning runs already (/liveai/learn/stop ends it)")
         self._something_recorded()
-        name = LEARNED.format(datetime.now())
+        name = LEARNED.format(datetime.now(timezone.utc))
         argv = command_line(recorded_folder(self.config), name, self.settings.threads, models_folder(self.config),
                             self.models.current, config_settings(self.config), self.settings.live_minutes)
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
@@ -97,11 +99,13 @@ class LiveLearning:
         finally:
             if self.run is run:
                 self.run = None  # first: it has ended, whatever the pruning takes
-        await self._prune()
+        if not self._switching:  # else once the new model has been switched to
+            await self._prune()
 
     async def _prune(self) -> None:
-        """Only the last `learn.keep` learned models stay (the new one is the newest)."""
-        keeping = {self.models.current, *self.models.earlier}
+        """Only the last `learn.keep` learned models stay, never the one just learned nor one
+        being switched to: its name, the time it was made, may sort low after a clock step."""
+        keeping = {self.models.current, *self.models.earlier, self.fresh, self.models.loading} - {None}
         removed = await asyncio.to_thread(prune_learned, models_folder(self.config), self.settings.keep, keeping)
         self.removed += len(removed)
         if removed:
@@ -112,6 +116,7 @@ class LiveLearning:
         self.engine.output.send(Report("learn", args, t=self.engine.now()))
 
     def _finished(self, path: Path | None, error: str) -> None:
+        self.fresh = path.stem if path is not None else self.fresh
         if self.run is not None and self.run.result.get("best_step") == 0:  # nothing beat the base: nothing written
             log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
             self._report(("no improvement", path.stem if path else self.run.argv[self.run.argv.index("--name") + 1]))
@@ -126,6 +131,7 @@ class LiveLearning:
             return
         self._warn_small()
         self._report(("switching", path.stem))
+        self._switching = True
         self._spawn(self._play(path.stem), "learn-switch")
 
     async def _play(self, name: str) -> None:
@@ -137,9 +143,14 @@ class LiveLearning:
         try:
             self.models.switch(name, done=lambda ok: self._played(name, ok))
         except CommandError as exc:
+            self._switching = False
             self._report(("error", exc.message))
+            await self._prune()
 
     def _played(self, name: str, ok: bool) -> None:
+        self._switching = False
+        if not self.closing:
+            self._spawn(self._prune(), "learn-prune")
         if ok:
             self._report(("playing", name))
         elif self.closing:  # the server stopped it mid-switch: the file would load, the builder is gone

@@ -4,8 +4,8 @@ A take is one player's notes from their first note until they pause for IDLE_GAP
 (or the server stops, or learning asks for what was played so far); a take of a few
 notes only is not kept. A take reaching MAX_TAKE_NOTES goes on in the next file (the
 notes still held move with it: none is lost), counted in `split`. Each is written as
-`<date>-<time>-<player>-take.mid`, under a temporary name first, so a learner never
-reads half a file. Written so that the music never waits: the MIDI bytes are built on
+`<date>-<time>-<player>-take.mid` (`-2`, `-3`... before `-take` when that is taken:
+never over another take), under a temporary name first, so a learner never reads half a file. Written so that the music never waits: the MIDI bytes are built on
 the loop a slice of SLICE_NOTES notes at a time (a thread building them would hold the
 GIL for hundreds of milliseconds: scripts/bench_take_write.py), and only the file is
 written in a thread. The folder is
@@ -120,28 +120,29 @@ class Keeper:
         notes = take.end(take.last)
         if len(notes) < MIN_NOTES:
             return
-        name = self._name(player, take.date)
-        task = asyncio.get_running_loop().create_task(self._write(name, notes, take.started), name="record")
+        base, n = self._name(player, take.date)
+        task = asyncio.get_running_loop().create_task(self._write(base, n, notes, take.started), name="record")
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
-    def _name(self, player: str, date: datetime) -> str:
-        """`<date>-<time>-<player>-take.mid`; a second take of the player in the same
-        second (a split, a learn's flush) gets `-2`, `-3`... after the player."""
+    def _name(self, player: str, date: datetime) -> tuple[str, int]:
+        """`<date>-<time>-<player>` and the take's number in that second: a second take of
+        the player in the same second (a split, a learn's flush) is `-2`, `-3`... after the
+        player (write_take moves on to the next free number if another player has it)."""
         base = f"{date:%Y%m%d-%H%M%S}-{_safe(player)}"
         last = self._names.get(player, "")
         n = int(last[len(base) + 1:]) + 1 if last.startswith(base + "-") else 2 if last == base else 1
-        self._names[player] = name = base if n == 1 else f"{base}-{n}"
-        return name + "-take.mid"
+        self._names[player] = base if n == 1 else f"{base}-{n}"
+        return base, n
 
-    async def _write(self, name: str, notes: list[Note], started: float) -> None:
+    async def _write(self, base: str, n: int, notes: list[Note], started: float) -> None:
         pieces = []
         for piece in track(notes, started):
             pieces.append(piece)
             await asyncio.sleep(0)  # the music between slices
         data = midi_file(b"".join(pieces))
         try:
-            removed = await asyncio.to_thread(write_take, self.folder, name, data)
+            name, removed = await asyncio.to_thread(write_take, self.folder, base, data, n)
         except OSError as exc:
             self.stats.count("recorded_failed")
             log.warning("a take was not kept: %s", exc)
@@ -176,13 +177,22 @@ def _safe(player: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", player).strip("._")[:48] or "player"
 
 
-def write_take(folder: Path, name: str, data: bytes) -> int:
-    """Write one take's MIDI file; then keep the folder within its bounds. How many old takes went."""
+def write_take(folder: Path, base: str, data: bytes, n: int = 1) -> tuple[str, int]:
+    """Write one take's MIDI file as `<base>[-<n>]-take.mid`, the first free from `n` on
+    (claimed with O_EXCL: a take never replaces another, whatever two players' names
+    become); then keep the folder within its bounds. Its name, and how many old takes went."""
     folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        name = f"{base}-take.mid" if n == 1 else f"{base}-{n}-take.mid"
+        try:
+            os.close(os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            break
+        except FileExistsError:
+            n += 1
     partial = folder / f".{name}.part"
     partial.write_bytes(data)
     partial.replace(folder / name)
-    return prune(folder)
+    return name, prune(folder)
 
 
 def midi_file(track_bytes: bytes) -> bytes:

@@ -19,7 +19,7 @@ from ..models.shipped import HARMONY, MORPH, NAME, SYNTH, find_checkpoint, missi
 
 log = logging.getLogger(__name__)
 NOT_CONTINUATION = (MORPH, SYNTH, HARMONY)
-LEARNED = "learned-{:%Y%m%d-%H%M%S}"  # the name /liveai/learn gives a model
+LEARNED = "learned-{:%Y%m%d-%H%M%S}"  # the name /liveai/learn gives a model, in UTC (no DST fall-back)
 MADE_BY_LEARN = re.compile(r"learned-\d{8}-\d{6}")
 
 

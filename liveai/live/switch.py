@@ -53,13 +53,14 @@ class ModelSwitch:
         self.current = worker.name
         self.earlier: deque[str] = deque(maxlen=UNDO_DEPTH)
         self._loading: asyncio.Task[None] | None = None
+        self.loading: str | None = None  # the model being switched to (not to be pruned meanwhile)
         self._builder = ThreadPoolExecutor(1, thread_name_prefix="model-build", initializer=_lower_priority)
         # the model playing and the one waiting for the next switch's weights (None: unknown,
         # every switch builds in full); the worker's spare is built like the one playing
         spare: Built | None = worker.spare
         self._playing = None if spare is None else Built(worker.stepper.model, dict(spare.config))
         self._spare = spare
-        self.last_swap_ms: float | None = None  # from the weights' hand-over to the worker taking them
+        self.last_swap_ms: float | None = None  # from the weights' hand-over to the last session taking them
         self.switches = 0
         self.closed = False
         engine.state["model"] = self.current  # at startup, before anyone listens
@@ -75,6 +76,7 @@ class ModelSwitch:
         if self.busy:
             raise CommandError("busy", "a model is loading already; ask again when /liveai/out/model says so")
         path = find_model(name, self.config)
+        self.loading = name
         self._loading = asyncio.create_task(self._guarded(name, path, request, undo, done), name="model-switch")
         self._loading.add_done_callback(self._ended)
 
@@ -91,6 +93,7 @@ class ModelSwitch:
                 done(False)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
+        self.loading = None
         if not task.cancelled() and task.exception() is not None:  # done() itself raised
             self.engine.faults("the model switch", task.exception())  # type: ignore[arg-type]
 

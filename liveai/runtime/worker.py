@@ -52,7 +52,7 @@ INBOX_LIMIT = 4096  # jobs waiting to be taken by the thread; beyond, a job is r
 
 
 class WorkerBusy(RuntimeError):
-    """The worker's inbox is full."""
+    """The worker's inbox is full, or new weights came while the last ones are handed over."""
 
 
 @dataclass
@@ -80,7 +80,6 @@ class Worker:
         self.name = stepper.name
         self.threads = threads
         self._inbox: queue.SimpleQueue[_Running | _Swap | None] = queue.SimpleQueue()
-        self._swap: _Swap | None = None  # new weights, waiting for the last ones' hand-over to end
         self._handing: _Swap | None = None  # new weights the sessions are handing over to
         self._refed: list[str] = []  # sessions handed over that had tokens to be fed again
         self._queues: dict[str, deque[_Running]] = {}
@@ -134,7 +133,10 @@ class Worker:
         takes it once its jobs submitted before have finished, with its state `primed`
         on it away from this thread (`TokenStepper.snapshot`); the future, once every
         session has taken it (the old model is then let go), holds the sessions that
-        still had tokens to be fed. `name`: the model's, for the `model_<name>_*` figures."""
+        still had tokens to be fed. `name`: the model's, for the `model_<name>_*` figures.
+        One swap at a time: while the last one is handed over, the future fails with
+        WorkerBusy at once (waiting would hold every session's new jobs behind the slowest
+        session's job)."""
         future: Future[list[str]] = Future()
         self._inbox.put(_Swap(model, primed, future, name))
         return future
@@ -149,9 +151,7 @@ class Worker:
             while True:
                 if self._handing is not None and not self.stepper.staying:
                     self._handed()
-                if self._swap is not None and self._handing is None:  # the last hand-over has ended
-                    self._begin(self._swap)
-                if self._swap is None and not self._take(block=not self._queues):
+                if not self._take(block=not self._queues):
                     break
                 heads = self._heads()
                 try:
@@ -174,9 +174,9 @@ class Worker:
                 self._cancel_all()
                 return False
             if isinstance(item, _Swap):
-                if self._handing is not None:  # later jobs stay in the inbox until this one's turn
-                    self._swap = item
-                    return True
+                if self._handing is not None:  # refused: the sessions' jobs must not wait for its turn
+                    _settle(item.future, exc=WorkerBusy(f"model {self.name}: new weights are being handed over"))
+                    continue
                 self._begin(item)
                 continue
             self._queues.setdefault(item.session, deque()).append(item)
@@ -184,7 +184,6 @@ class Worker:
     def _begin(self, swap: _Swap) -> None:
         """The new weights: a session with jobs waiting takes them after those jobs
         (a mark at the end of its queue), any other at once."""
-        self._swap = None
         try:
             sessions = self.stepper.begin(swap.model, swap.primed, swap.name)
         except Exception as exc:  # the old model plays on
@@ -297,10 +296,9 @@ class Worker:
                 del self._queues[head.session]
 
     def _cancel_all(self) -> None:
-        for swap in (self._swap, self._handing):
-            if swap is not None:
-                swap.future.cancel()
-        self._swap = self._handing = None
+        if self._handing is not None:
+            self._handing.future.cancel()
+        self._handing = None
         for jobs in self._queues.values():
             for running in jobs:
                 if inspect.isgenerator(running.job):

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,34 @@ def test_learning_keeps_the_last_models_never_the_one_playing_nor_a_players_file
          "mine.pt", "learned-20250101-000000.pt"])
 
 
+def test_the_model_just_learned_is_kept_even_if_a_clock_step_dates_it_before_the_others(start_server, home):
+    models = home / "liveai" / "models"
+    # the clock was set back since the first was made: the new model's name sorts before it
+    ahead, older = "learned-20991231-000000", "learned-20260101-000000"
+    for name in (ahead, older):
+        shutil.copy(shipped_dir() / "gru.pt", models / f"{name}.pt")
+        (models / f"{name}.md").write_text(TITLE.format(name=name) + "\n")
+    # a server 14 hours ahead of UTC: the names are in UTC all the same (no daylight-saving fall-back)
+    env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND, "TZ": "Etc/GMT-14"}
+    _, peer = start_server(*SHORT, *TINY, "learn.record=true", "learn.keep=1", model="gru", env=env)
+    for player in ("p1", "p2", "p3"):
+        play(peer, PHRASE, session=player, gap=0.02)
+    asked = datetime.now(timezone.utc)
+    peer.send("/liveai/learn")
+    reports, _ = wait_learn(peer, "playing")
+    assert reports[-1][0] == "playing", reports
+    learned = reports[-1][1]
+    named = datetime.strptime(learned, "learned-%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
+    assert abs((named - asked).total_seconds()) < 600, (learned, asked)
+    deadline = time.monotonic() + 30
+    while peer.status()["learned_removed"] < 1 and time.monotonic() < deadline:  # pruned once it plays
+        time.sleep(0.2)
+    status = peer.status()
+    assert status["model"] == learned and status["learned_removed"] == 1
+    assert (models / f"{learned}.pt").is_file() and (models / f"{ahead}.pt").is_file()
+    assert not (models / f"{older}.pt").exists()
+
+
 def test_a_learning_that_beats_nothing_says_so_and_the_model_stays(start_server, home):
     # the stand-in, not the real learner: whether real steps improve is not the test's to choose
     standin = Path(__file__).parents[1] / "peers" / "learn_standin.py"
@@ -198,8 +227,14 @@ def test_a_learning_that_beats_nothing_says_so_and_the_model_stays(start_server,
     peer.send("/liveai/learn")
     reports, _ = wait_learn(peer, "no improvement")
     assert reports[-1][0] == "no improvement" and reports[-1][1].startswith("learned-"), reports
-    time.sleep(0.5)  # a switch, had one begun, would be reported by now
-    assert not [m for m in peer.collect(0.5) if m[0] in ("/liveai/out/model", "/liveai/out/learn")]
+    # a switch is begun (and said: "switching") as the learning ends, before the report seen above; what the
+    # server sent before its answer to a ping sent now, on the same socket, holds it
+    peer.send("/liveai/ping", "after")
+    since = []
+    while (message := peer.receive(5.0)) != ("/liveai/pong", ["after"]):
+        assert message is not None, "no /liveai/pong"
+        since.append(message)
+    assert not [m for m in since if m[0] in ("/liveai/out/model", "/liveai/out/learn")], since
     status = peer.status()
     assert status["model"] == "gru" and status["models_switched"] == 0 and status["learning"] == "idle"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,12 @@ DEFAULT = Path(__file__).parents[3] / "config" / "default.toml"
 
 def test_default_toml_spells_out_the_defaults():
     assert load_config(DEFAULT) == Config()
+    # every setting written out (a missing one would load as its default, unseen above)
+    spelled = {f"{section}.{key}" for section, keys in tomllib.loads(DEFAULT.read_text()).items() for key in keys}
+    defaults = Config()
+    fields = {f"{f.name}.{g.name}" for f in dataclasses.fields(Config)
+              for g in dataclasses.fields(getattr(defaults, f.name))}
+    assert fields - spelled == set() and spelled - fields == set()
 
 
 def test_overrides_parse_toml_values_and_bare_words():

@@ -113,6 +113,17 @@ async def test_a_take_at_its_largest_goes_on_in_the_next_file_and_no_note_is_los
     assert len(held) == 1 and held[0].start == 0.0 and abs(held[0].end - end) < 2e-3
 
 
+async def test_players_whose_names_meet_never_replace_each_other_s_takes(tmp_path: Path):
+    keeper = Keeper(tmp_path, Stats(0.0, 10.0), today=lambda: datetime(2026, 12, 7, 21, 0, 0))
+    # "x" split in two meets "x-2"; "a b" and "a/b" are both "a_b" in a file name
+    plays = {"session:x": MAX_TAKE_NOTES + 10, "session:x-2": 11, "session:a b": 8, "session:a/b": 9}
+    for source, n in plays.items():
+        play(keeper, source, 0.0, n)
+    await keeper.flush()
+    lengths = sorted(len(read_notes(p)) for p in tmp_path.glob("*-take.mid"))
+    assert lengths == sorted([MAX_TAKE_NOTES, 10, 11, 8, 9]) and keeper.files == 5
+
+
 def test_the_take_s_midi_file_has_the_notes_as_played(tmp_path: Path):
     played = [Note(10.0, 10.5, 60, 100), Note(10.5, 11.0, 60, 1), Note(10.25, 12.0, 64, 127),
               Note(10.0, 10.01, 67, 64), Note(13.0, 13.2, 72, 30)]  # a re-strike, overlaps, a short note

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import torch
 
 from liveai.models import codec
 from liveai.models.checkpoint import build_model
 from liveai.runtime.stepper import HISTORY_TOKENS, TokenStepper
-from liveai.runtime.worker import Worker
+from liveai.runtime.worker import Worker, WorkerBusy
 
 
 def tiny(seed: int):
@@ -191,12 +192,16 @@ def test_a_sessions_long_job_holds_back_no_other_session_during_a_swap():
         torch.testing.assert_close(worker.submit("b", peek()).result(5), primed(new, played["b"]), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(worker.submit("c", feed([64, 290])).result(5), fed(new, [64, 290]), atol=1e-5,
                                    rtol=1e-5)
-        later = worker.swap(newest)  # waits for this hand-over to end
-        assert not long.done() and not swapped.done() and not later.done()
+        # a second swap during this hand-over is refused at once, and holds back no session's job
+        with pytest.raises(WorkerBusy, match="handed over"):
+            worker.swap(newest).result(5)
+        torch.testing.assert_close(worker.submit("b", peek()).result(5), primed(new, played["b"]), atol=1e-5, rtol=1e-5)
+        assert not long.done() and not swapped.done()
         gate.set()
         a_tokens = played["a"] + more
         torch.testing.assert_close(long.result(5), fed(old, a_tokens), atol=1e-5, rtol=1e-5)  # all on the old weights
         assert swapped.result(5) == ["a", "b"]
+        later = worker.swap(newest)  # the hand-over has ended: taken
         assert later.result(5) == ["a", "b", "c"]
         for session, tokens in (("a", a_tokens[-HISTORY_TOKENS:]), ("b", played["b"]), ("c", [64, 290])):
             torch.testing.assert_close(worker.submit(session, peek()).result(5), primed(newest, tokens), atol=1e-5,
