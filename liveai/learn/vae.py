@@ -31,9 +31,9 @@ from ..config import Config
 from ..data.corpus import load_pieces
 from ..data.grid import grid_melodies
 from ..data.melodies import melodies
-from ..errors import MidiFileError
+from ..errors import ConfigError, MidiFileError
 from ..models import melody
-from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.checkpoint import CheckpointError, load_checkpoint, read_weights, save_checkpoint
 from ..models.shipped import find_checkpoint, learned_path
 from ..runtime.device import choose_device
 from .folder import UNREADABLE, Folder
@@ -49,6 +49,7 @@ NO_LIMIT = 10**9
 # held-out ELBO (mostly KL) wavers, so it waits three times learn.patience (measured:
 # docs/learn.md, "The morph VAE").
 LR_SHARE, PATIENCE_TIMES = 0.2, 3
+SUFFIXED = 64 - len("-vae")  # a learned name's length, at most, when NAME-vae must be one too
 
 
 @dataclass
@@ -114,6 +115,24 @@ def corpus_melodies(corpus: str, split: str, limit: int) -> tuple[np.ndarray | N
     if len(rows) > limit:
         rows = rows[np.sort(np.random.default_rng(0).choice(len(rows), limit, replace=False))]
     return rows, f"{len(rows)} melodies of the corpus's {split} split ({corpus})"
+
+
+def vae_path(name: str, folder_setting: str) -> Path:
+    """NAME-vae.pt, checked before anything is read or learned: a name it can have, and
+    not a model other than a morph VAE (a continuation model learned as NAME-vae) that
+    --vae would overwrite. ConfigError (exit 2) otherwise."""
+    try:
+        out = learned_path(f"{name}-vae", folder_setting)
+    except ConfigError:  # the name itself was checked first: NAME-vae is too long
+        raise ConfigError(f"--name {name!r}: at most {SUFFIXED} characters with --vae "
+                          "(it also writes NAME-vae.pt)") from None
+    if out.exists():
+        try:
+            read_weights(out, "cpu", archs=("vae",))
+        except CheckpointError as exc:
+            raise ConfigError(f"--vae would overwrite {out}, which is not a morph VAE ({exc}); "
+                              "choose another --name or move it") from None
+    return out
 
 
 def learn_vae(config: Config, opts: Any, data: Melodies, folder_setting: str, report: Callable[[dict], None],
