@@ -221,6 +221,9 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         if melodies is not None:  # the morph VAE next (learn/vae.py), unless a signal ended the learn
             vae = ({"skipped": "stopped by a signal before the VAE learned"} if stopped else
                    learn_vae(config, opts, melodies, folder_setting, report, lambda: stop.asked))
+            if vae.get("unchanged"):
+                why = "stopped before" if vae["stopped_by"] == "signal" else "on the held-out melodies,"
+                say(f"nothing learned yet ({why} nothing beat the base VAE); {opts.name}-vae unchanged")
     done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
             "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "stopped_by":
             state.stopped_by, "files": len(folder.pieces), "heldout_files": len(split.held_out),

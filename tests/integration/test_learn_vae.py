@@ -158,3 +158,30 @@ def test_a_vae_name_that_cannot_be_written_is_refused_before_anything_is_read(tm
     assert said in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert done.stdout == ""  # refused before the folder was read, let alone learned from
     assert {p.name: p.read_bytes() for p in models.iterdir()} == earlier
+
+
+def test_when_nothing_beats_the_base_vae_nothing_is_written_and_the_earlier_vae_stays(tmp_path: Path):
+    mine = tmp_path / "songs"
+    mine.mkdir()
+    for k in range(4):
+        daw_file(mine / f"riff{k}.mid", [67, 64, 62, 60, 62, 64, 67, 72 - k], 100)
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(shipped_dir() / "vae.pt", models / "x-vae.pt")  # a VAE learned before
+    (models / "x-vae.md").write_text("# x-vae: the earlier card\n")
+    earlier = {p.name: p.read_bytes() for p in models.iterdir()}
+    proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(mine), "--name", "x", "--vae", "--steps",
+                             "20", "--progress", "json", "--model-folder", str(models), *TINY],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # a Ctrl-C while the base VAE is scored: the VAE learns not one step
+        if json.loads(line) == {"stage": "evaluating", "model": "vae base"}:
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err  # the continuation model was learned
+    done = json.loads(out.strip().splitlines()[-1])
+    assert {p.name: p.read_bytes() for p in models.iterdir() if p.name.startswith("x-vae")} == earlier
+    assert "nothing learned yet (stopped before nothing beat the base VAE); x-vae unchanged" in err
+    assert done["vae"]["unchanged"] and done["vae"]["path"] is None and done["vae"]["best_step"] == 0
+    assert not [p.name for p in models.iterdir() if p.name.endswith(".new")]  # nothing staged left
