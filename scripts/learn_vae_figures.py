@@ -107,6 +107,8 @@ def one_study(study: str, mine: Path, models: Path, minutes: float, extra: list[
               apart_before: dict[str, Any]) -> dict[str, Any]:
     run = learn(mine, "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", study), models, minutes, extra)  # a learned name
     vae = run["done"]["vae"]
+    if not vae.get("path"):
+        raise SystemExit(f"{study}: nothing beat the base VAE, so there is no learned VAE to measure")
     learned, _ = load_checkpoint(vae["path"], "cpu", archs=("vae",))
     apart_after = evaluate(learned, held)  # type: ignore[arg-type]
     hb, ha = vae["before"]["held_out"], vae["after"]["held_out"]

@@ -32,15 +32,22 @@ def learned_on(path: Path) -> str | None:
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends (then they are handled as usual)."""
-    main = threading.current_thread() is threading.main_thread()
-    if main:
-        signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
+    """SIGINT and SIGTERM wait until the block ends (then they are handled as usual). A
+    signal mask would not do: it holds them off the calling thread only, and the kernel
+    hands them to another (torch's workers), whose signal Python handles here all the same.
+    So the block's own handlers only note them, and they are raised again after it."""
+    if threading.current_thread() is not threading.main_thread():  # handlers are the main thread's to set
+        yield
+        return
+    arrived: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: arrived.append(signum)) for sig in HELD}
     try:
         yield
     finally:
-        if main:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(arrived):
+            signal.raise_signal(sig)
 
 
 def commit(paths: list[Path], remove: list[Path]) -> None:

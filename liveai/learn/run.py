@@ -35,7 +35,7 @@ from .loop import Anchor, Loop, LoopState, Schedule, make_optimizer
 from .mix import Mix
 from .progress import Progress
 from .split import split_pieces
-from .vae import learn_vae, read_melodies
+from .vae import learn_vae, read_melodies, vae_path
 
 EVAL_EVENTS = 20_000  # validation, test and corpus events scored per evaluation, at most
 NO_LIMIT = 10**9
@@ -89,6 +89,8 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     lc = config.learn
     folder_setting = opts.model_folder if opts.model_folder is not None else config.model.folder
     out = learned_path(opts.name, folder_setting)
+    if opts.vae:
+        vae_path(opts.name, folder_setting)  # a bad NAME-vae refused now, not after the continuation model learned
     base = opts.model or config.model.continuation or "gru"
     base_path = check_model(base, folder_setting)
     report = Progress(opts.progress)
@@ -219,6 +221,9 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         if melodies is not None:  # the morph VAE next (learn/vae.py), unless a signal ended the learn
             vae = ({"skipped": "stopped by a signal before the VAE learned"} if stopped else
                    learn_vae(config, opts, melodies, folder_setting, report, lambda: stop.asked))
+            if vae.get("unchanged"):
+                why = "stopped before" if vae["stopped_by"] == "signal" else "on the held-out melodies,"
+                say(f"nothing learned yet ({why} nothing beat the base VAE); {opts.name}-vae unchanged")
     done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
             "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "stopped_by":
             state.stopped_by, "files": len(folder.pieces), "heldout_files": len(split.held_out),

@@ -31,11 +31,12 @@ from ..config import Config
 from ..data.corpus import load_pieces
 from ..data.grid import grid_melodies
 from ..data.melodies import melodies
-from ..errors import MidiFileError
+from ..errors import ConfigError, MidiFileError
 from ..models import melody
-from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.checkpoint import CheckpointError, load_checkpoint, read_weights, save_checkpoint
 from ..models.shipped import find_checkpoint, learned_path
 from ..runtime.device import choose_device
+from .files import commit, discard, staged
 from .folder import UNREADABLE, Folder
 from .loop import Anchor, LoopState, Schedule
 from .vae_card import write_vae_card
@@ -49,6 +50,7 @@ NO_LIMIT = 10**9
 # held-out ELBO (mostly KL) wavers, so it waits three times learn.patience (measured:
 # docs/learn.md, "The morph VAE").
 LR_SHARE, PATIENCE_TIMES = 0.2, 3
+SUFFIXED = 64 - len("-vae")  # a learned name's length, at most, when NAME-vae must be one too
 
 
 @dataclass
@@ -116,9 +118,28 @@ def corpus_melodies(corpus: str, split: str, limit: int) -> tuple[np.ndarray | N
     return rows, f"{len(rows)} melodies of the corpus's {split} split ({corpus})"
 
 
+def vae_path(name: str, folder_setting: str) -> Path:
+    """NAME-vae.pt, checked before anything is read or learned: a name it can have, and
+    not a model other than a morph VAE (a continuation model learned as NAME-vae) that
+    --vae would overwrite. ConfigError (exit 2) otherwise."""
+    try:
+        out = learned_path(f"{name}-vae", folder_setting)
+    except ConfigError:  # the name itself was checked first: NAME-vae is too long
+        raise ConfigError(f"--name {name!r}: at most {SUFFIXED} characters with --vae "
+                          "(it also writes NAME-vae.pt)") from None
+    if out.exists():
+        try:
+            read_weights(out, "cpu", archs=("vae",))
+        except CheckpointError as exc:
+            raise ConfigError(f"--vae would overwrite {out}, which is not a morph VAE ({exc}); "
+                              "choose another --name or move it") from None
+    return out
+
+
 def learn_vae(config: Config, opts: Any, data: Melodies, folder_setting: str, report: Callable[[dict], None],
               stop: Callable[[], bool]) -> dict[str, Any]:
-    """Learn, write NAME-vae.pt and NAME-vae.md; the "vae" part of the done record."""
+    """Learn, write NAME-vae.pt and NAME-vae.md (nothing when nothing beat the base: an
+    earlier NAME-vae stays); the "vae" part of the done record."""
     lc = config.learn
     out = learned_path(f"{opts.name}-vae", folder_setting)
     base = config.model.morph or "vae"
@@ -171,30 +192,41 @@ def learn_vae(config: Config, opts: Any, data: Melodies, folder_setting: str, re
                    anchor=Anchor(model, lc.l2sp * melody.STEPS) if lc.l2sp > 0 else None,
                    on_log=lambda state, record: report(_learning(state, steps, minutes, started, None)), stop=stop)
     loop.run(state)
+    signalled = state.stopped_by == "signal"
+    if best_step[0] == 0:  # the base's weights: writing them would only lose an earlier NAME-vae
+        return {"path": None, "card": None, "unchanged": True, "steps": state.step, "best_step": 0,
+                "stopped_by": state.stopped_by, "before": before, "after": None}
     model.load_state_dict(best_weights)
     model.eval()
     learned_minutes = round((time.monotonic() - started) / 60, 2)
     forgetting = _forgetting(lc.l2sp, opts.replay if replayed else None, lc.replay_share)
-    save_checkpoint(out, model, {
-        "learned_from": str(Path(opts.folder).expanduser()), "base": str(base_path), "steps": state.step,
-        "best_step": best_step[0], "minutes": learned_minutes, "train_melodies": len(data.train),
-        "heldout_melodies": len(held), "heldout_elbo_nats": state.best, "base_heldout_elbo_nats":
-        before["held_out"]["elbo_nats"], "forgetting": forgetting, "device": str(device),
-        "args": {"beta": beta, "free_bits": free_nats / LN2, "batch_size": lc.batch_size, "lr": lr}})
-    report({"stage": "saved", "path": str(out), "steps": state.step, "best_step": best_step[0]})
-    report({"stage": "evaluating", "model": f"{opts.name}-vae"})
-    signalled = state.stopped_by == "signal"
-    after = _figures(model, held, None if signalled else corpus)
     facts = {"name": f"{opts.name}-vae", "base": base, "base_path": str(base_path), "path": str(out),
              "folder": str(Path(opts.folder).expanduser()), "model_folder": folder_setting,
              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "data": data,
              "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "device": str(device),
              "threads": torch.get_num_threads(), "batch_size": lc.batch_size, "lr": lr,
-             "stopped_by": state.stopped_by,
-             "forgetting": forgetting, "before": before, "after": after,
-             "corpus_note": corpus_note + ("; stopped by a signal: the corpus after was skipped" if signalled else "")}
+             "stopped_by": state.stopped_by, "forgetting": forgetting, "before": before,
+             "after": {"held_out": None, "corpus_test": None},
+             "corpus_note": corpus_note + "; the figures after were not measured: the learn was stopped first"}
     card = out.with_suffix(".md")
-    write_vae_card(card, facts)
+    try:  # as the continuation model's (learn/files.py): the weights and a card together, then its figures
+        save_checkpoint(staged(out), model, {
+            "learned_from": str(Path(opts.folder).expanduser()), "base": str(base_path), "steps": state.step,
+            "best_step": best_step[0], "minutes": learned_minutes, "train_melodies": len(data.train),
+            "heldout_melodies": len(held), "heldout_elbo_nats": state.best, "base_heldout_elbo_nats":
+            before["held_out"]["elbo_nats"], "forgetting": forgetting, "device": str(device),
+            "args": {"beta": beta, "free_bits": free_nats / LN2, "batch_size": lc.batch_size, "lr": lr}})
+        write_vae_card(staged(card), facts)
+        commit([out, card], [])
+        report({"stage": "saved", "path": str(out), "steps": state.step, "best_step": best_step[0]})
+        report({"stage": "evaluating", "model": f"{opts.name}-vae"})
+        after = _figures(model, held, None if signalled else corpus)
+        facts.update(after=after, corpus_note=corpus_note + (
+            "; stopped by a signal: the corpus after was skipped" if signalled else ""))
+        write_vae_card(staged(card), facts)
+        commit([card], [])
+    finally:
+        discard([out, card])
     return {"path": str(out), "card": str(card), "files": data.files, "train_melodies": len(data.train),
             "heldout_melodies": len(held), "skipped": data.skipped_counts(), "steps": state.step,
             "best_step": best_step[0], "minutes": learned_minutes, "stopped_by": state.stopped_by,

@@ -5,6 +5,7 @@ mode (model.morph=NAME-vae), over OSC."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import mido
 import numpy as np
+import pytest
 from test_morph_live import LISTEN_PASSES, one_pass, played_pass, ready, timed_onsets
 
 from liveai.behaviours.morph_desk import encode_and_grid
@@ -23,6 +25,7 @@ from liveai.data.grid import NO_GRID
 from liveai.data.midi import notes_to_midi
 from liveai.models import melody
 from liveai.models.checkpoint import load_checkpoint
+from liveai.models.shipped import shipped_dir
 from liveai.music.note import Note
 from liveai.runtime.loading import load_morph
 
@@ -125,7 +128,8 @@ def test_ctrl_c_while_the_vae_learns_keeps_its_best(tmp_path: Path):
     assert proc.stdout is not None
     for line in proc.stdout:
         record = json.loads(line)
-        if record["stage"] == "learning" and record.get("model") == "vae":
+        if record["stage"] == "learning" and record.get("model") == "vae" and record["heldout_elbo_nats"] is not None \
+                and record["heldout_elbo_nats"] == record["best_heldout_elbo_nats"]:  # once it beat the base
             proc.send_signal(signal.SIGINT)
             break
     out, err = proc.communicate(timeout=120)
@@ -134,3 +138,51 @@ def test_ctrl_c_while_the_vae_learns_keeps_its_best(tmp_path: Path):
     assert done["stage"] == "done" and done["stopped_by"] != "signal" and done["vae"]["stopped_by"] == "signal"
     load_checkpoint(models / "x-vae.pt", "cpu", archs=("vae",))
     assert "stopped by a signal (Ctrl-C or SIGTERM)" in (models / "x-vae.md").read_text()
+
+
+@pytest.mark.parametrize("case", ["name too long with -vae", "a continuation model learned as NAME-vae"])
+def test_a_vae_name_that_cannot_be_written_is_refused_before_anything_is_read(tmp_path: Path, case: str):
+    mine = tmp_path / "songs"
+    mine.mkdir()
+    for k in range(3):
+        daw_file(mine / f"riff{k}.mid", [67, 64, 62, 60, 62, 64, 67, 72 - k], 100)
+    models = tmp_path / "models"
+    models.mkdir()
+    name, said = "x" * 62, "at most 60 characters with --vae"
+    if case != "name too long with -vae":
+        shutil.copy(shipped_dir() / "gru.pt", models / "foo-vae.pt")  # `liveai learn --name foo-vae` made it
+        name, said = "foo", "which is not a morph VAE"
+    earlier = {p.name: p.read_bytes() for p in models.iterdir()}
+    done = liveai("learn", mine, "--name", name, "--vae", "--steps", 2, "--progress", "json", "--model-folder",
+                  models, *TINY)
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stdout == ""  # refused before the folder was read, let alone learned from
+    assert {p.name: p.read_bytes() for p in models.iterdir()} == earlier
+
+
+def test_when_nothing_beats_the_base_vae_nothing_is_written_and_the_earlier_vae_stays(tmp_path: Path):
+    mine = tmp_path / "songs"
+    mine.mkdir()
+    for k in range(4):
+        daw_file(mine / f"riff{k}.mid", [67, 64, 62, 60, 62, 64, 67, 72 - k], 100)
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(shipped_dir() / "vae.pt", models / "x-vae.pt")  # a VAE learned before
+    (models / "x-vae.md").write_text("# x-vae: the earlier card\n")
+    earlier = {p.name: p.read_bytes() for p in models.iterdir()}
+    proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(mine), "--name", "x", "--vae", "--steps",
+                             "20", "--progress", "json", "--model-folder", str(models), *TINY],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # a Ctrl-C while the base VAE is scored: the VAE learns not one step
+        if json.loads(line) == {"stage": "evaluating", "model": "vae base"}:
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err  # the continuation model was learned
+    done = json.loads(out.strip().splitlines()[-1])
+    assert {p.name: p.read_bytes() for p in models.iterdir() if p.name.startswith("x-vae")} == earlier
+    assert "nothing learned yet (stopped before nothing beat the base VAE); x-vae unchanged" in err
+    assert done["vae"]["unchanged"] and done["vae"]["path"] is None and done["vae"]["best_step"] == 0
+    assert not [p.name for p in models.iterdir() if p.name.endswith(".new")]  # nothing staged left

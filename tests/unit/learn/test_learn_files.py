@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import struct
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from liveai.data.corpus import PERFORMANCE, Piece
 from liveai.data.midi import notes_to_midi
 from liveai.errors import ConfigError, MidiFileError
 from liveai.learn import folder as F
+from liveai.learn.files import commit, signals_held, staged
 from liveai.data.shards import split_of
 from liveai.learn.split import split_pieces
 from liveai.models.shipped import find_checkpoint, learned_path, model_folder, shipped_dir
@@ -200,3 +203,33 @@ def test_copies_are_skipped_as_duplicates_and_the_skipped_named_ten_per_kind(tmp
     text = got.describe_skipped()
     assert f"1 {F.DUPLICATE}: `b copy.mid`" in text
     assert "`notes09.txt` and 2 more" in text and "notes10" not in text
+
+
+def test_signals_wait_for_the_renames_though_torch_threads_run(tmp_path: Path):
+    """A signal the kernel gives one of torch's threads is still held off the renames of a
+    model's files, then handled as usual once they are done."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    a = torch.randn(256, 256)
+    float((a @ a).sum())  # torch's worker threads run now
+    heard: list[str] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: heard.append(signal.Signals(signum).name))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    (tmp_path / "m.pt").write_text("old")
+    staged(tmp_path / "m.pt").write_text("new")
+    try:
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10**6):  # Python checks for signals between these
+                pass
+            heard.append("renamed")
+            commit([tmp_path / "m.pt"], [])
+        for _ in range(10**5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        torch.set_num_threads(threads)
+    assert heard[0] == "renamed" and sorted(heard[1:]) == ["SIGINT", "SIGTERM"]
+    assert (tmp_path / "m.pt").read_text() == "new" and signal.getsignal(signal.SIGINT) is previous[signal.SIGINT]
