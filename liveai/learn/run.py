@@ -165,8 +165,9 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         else:
             loop.run(state)
         if best_step[0] == 0:  # the base's weights: writing them would only lose an earlier NAME
-            why = "stopped before" if state.stopped_by == "signal" else "on the validation files,"
-            say(f"nothing learned yet ({why} nothing beat {base}); {opts.name} unchanged")
+            why = ("stopped before anything beat" if state.stopped_by == "signal"
+                   else "on the validation files, nothing beat")
+            say(f"nothing learned yet ({why} {base}); {opts.name} unchanged")
             done = {"stage": "done", "path": None, "card": None, "unchanged": True, "before": before, "after": None,
                     "steps": state.step, "best_step": 0, "stopped_by": state.stopped_by}
             report(done)
@@ -222,8 +223,9 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             vae = ({"skipped": "stopped by a signal before the VAE learned"} if stopped else
                    learn_vae(config, opts, melodies, folder_setting, report, lambda: stop.asked))
             if vae.get("unchanged"):
-                why = "stopped before" if vae["stopped_by"] == "signal" else "on the held-out melodies,"
-                say(f"nothing learned yet ({why} nothing beat the base VAE); {opts.name}-vae unchanged")
+                why = ("stopped before anything beat" if vae["stopped_by"] == "signal"
+                       else "on the held-out melodies, nothing beat")
+                say(f"nothing learned yet ({why} the base VAE); {opts.name}-vae unchanged")
     done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
             "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "stopped_by":
             state.stopped_by, "files": len(folder.pieces), "heldout_files": len(split.held_out),

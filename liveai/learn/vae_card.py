@@ -60,9 +60,9 @@ def write_vae_card(path: Path, facts: dict[str, Any]) -> None:
         "## How",
         "",
         f"- {facts['steps']} steps of {facts['batch_size']} melodies (Adam, peak learning rate {facts['lr']:g}) in "
-        f"{facts['minutes']} minutes on {facts['device']} ({facts['threads']} threads); stopped by "
+        f"{facts['minutes']} minutes on {facts['device']} ({facts['threads']} thread{'' if facts['threads'] == 1 else 's'}); stopped by "
         f"{STOPS.get(facts['stopped_by'], facts['stopped_by'])}; "
-        f"the best held-out ELBO came at step {facts['best_step']} (step 0: the base itself, kept).",
+        f"the best held-out ELBO came at step {facts['best_step']}.",
         f"- Against forgetting: {facts['forgetting']}.",
         "- The shipped VAE's loss (reconstruction + beta x KL above the free bits, the base's own beta and free "
         "bits), each melody transposed by -6..+5 semitones.",

@@ -167,7 +167,7 @@ class LiveLearning:
         done = self.run.result if self.run is not None else {}
         files, notes = done.get("files"), done.get("notes")
         if isinstance(files, int) and isinstance(notes, int) and (files < SMALL_FILES or notes < SMALL_NOTES):
-            why = (f"small: learned from {notes} notes in {files} takes, scored on fewer; play {SMALL_FILES} "
+            why = (f"small: learned from {notes} notes in {files} take{'' if files == 1 else 's'}, scored on fewer; play {SMALL_FILES} "
                    f"takes and {SMALL_NOTES:,} notes or more (some minutes) for a model that follows you")
             log.warning("learning: %s", why)
             self._report(("warning", why))

@@ -183,6 +183,6 @@ def test_when_nothing_beats_the_base_vae_nothing_is_written_and_the_earlier_vae_
     assert proc.returncode == 0, err  # the continuation model was learned
     done = json.loads(out.strip().splitlines()[-1])
     assert {p.name: p.read_bytes() for p in models.iterdir() if p.name.startswith("x-vae")} == earlier
-    assert "nothing learned yet (stopped before nothing beat the base VAE); x-vae unchanged" in err
+    assert "nothing learned yet (stopped before anything beat the base VAE); x-vae unchanged" in err
     assert done["vae"]["unchanged"] and done["vae"]["path"] is None and done["vae"]["best_step"] == 0
     assert not [p.name for p in models.iterdir() if p.name.endswith(".new")]  # nothing staged left

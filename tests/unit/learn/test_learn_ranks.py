@@ -46,7 +46,8 @@ run("minutes", minutes=1e-9 if rank == 1 else 0.0)
 # only rank 0 evaluates (as scripts/train_continuation.py): its patience ends at the second evaluation
 scores = iter([3.0, 3.5, 3.6, 3.7])
 run("patience", evaluate=(lambda: next(scores)) if rank == 0 else (lambda: None), patience=1)
-print(json.dumps({"rank": rank, **results}), flush=True)
+with open(os.path.join(sys.argv[1], f"rank{rank}.json"), "w") as out:  # a file each: printed lines interleave
+    json.dump({"rank": rank, **results}, out)
 dist.destroy_process_group()
 """
 
@@ -56,13 +57,13 @@ def test_every_rank_stops_at_the_same_step_for_the_same_reason(tmp_path: Path):
     script.write_text(RANKS)
     torchrun = Path(sys.executable).with_name("torchrun")
     try:
-        done = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node", "2", str(script)],
+        done = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node", "2", str(script), str(tmp_path)],
                               capture_output=True, text=True, timeout=180,
                               env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
     except subprocess.TimeoutExpired:
         pytest.fail("the ranks did not all stop: one waits in an all-reduce the others left")
     assert done.returncode == 0, done.stderr[-2000:]
-    ranks = {r["rank"]: r for r in (json.loads(line) for line in done.stdout.splitlines() if line.startswith("{"))}
+    ranks = {r["rank"]: r for r in (json.loads(path.read_text()) for path in tmp_path.glob("rank*.json"))}
     assert set(ranks) == {0, 1}
     assert ranks[0]["signal"] == ranks[1]["signal"] == [4, "signal"]  # agreed at the next even step
     assert ranks[0]["minutes"] == ranks[1]["minutes"] == [2, "minutes"]
