@@ -22,83 +22,167 @@ from .models.shipped import check_model
 def _config_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="TOML file (defaults: config/default.toml)")
-    common.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
-                        help="override one config value, e.g. --set osc.port=9100 (repeatable)")
+    common.add_argument(
+        "--set",
+        metavar="SECTION.KEY=VALUE",
+        action="append",
+        default=[],
+        help="override one config value, e.g. --set osc.port=9100 (repeatable)",
+    )
     common.add_argument("-v", "--verbose", action="count", default=0, help="more log output (debug)")
     common.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="liveai", description="Play music with neural models over OSC, MIDI and MQTT.")
+    parser = argparse.ArgumentParser(
+        prog="liveai", description="Play music with neural models over OSC, MIDI and MQTT."
+    )
     parser.add_argument("--version", action="version", version=f"liveai {__version__}")
     common = _config_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", parents=[common], help="run the live server (until SIGINT/SIGTERM)")
-    serve.add_argument("--audio", dest="serve_audio", nargs="?", const="all", choices=AUDIO_PLAY, metavar="all|model",
-                       help="play sound with the neural synth: all (your notes and liveai's: with no synth of "
-                            "your own; the default) or model (liveai's only); = audio.enabled and audio.play")
+    serve.add_argument(
+        "--audio",
+        dest="serve_audio",
+        nargs="?",
+        const="all",
+        choices=AUDIO_PLAY,
+        metavar="all|model",
+        help="play sound with the neural synth: all (your notes and liveai's: with no synth of "
+        "your own; the default) or model (liveai's only); = audio.enabled and audio.play",
+    )
     sub.add_parser("devices", parents=[common], help="list MIDI backends and ports, and audio devices")
     gen = sub.add_parser("generate", parents=[common], help="continue a MIDI file offline; prints JSON")
     gen.add_argument("--prime", required=True, metavar="MIDI", help="the MIDI file to continue")
     gen.add_argument("--seconds", type=float, default=20.0, help="length of the continuation")
     gen.add_argument("--out", required=True, metavar="MIDI", help="prime + continuation are written here")
-    gen.add_argument("--model", help="gru, transformer, a learned name (liveai learn) or a checkpoint path (default: model.continuation)")
+    gen.add_argument(
+        "--model",
+        help="gru, transformer, a learned name (liveai learn) or a checkpoint path (default: model.continuation)",
+    )
     gen.add_argument("--temperature", type=float, default=1.0)
     gen.add_argument("--top-p", type=float, default=0.95)
     gen.add_argument("--seed", type=int, default=None, help="for a reproducible continuation")
-    gen.add_argument("--key", choices=["follow", "free"], default="follow",
-                     help="follow: stay in the prime's key (default); free: wherever the model goes")
-    ev = sub.add_parser("evaluate", parents=[common], help="bits per event of a model on MIDI files; prints JSON")
+    gen.add_argument(
+        "--key",
+        choices=["follow", "free"],
+        default="follow",
+        help="follow: stay in the prime's key (default); free: wherever the model goes",
+    )
+    ev = sub.add_parser(
+        "evaluate", parents=[common], help="bits per event of a model on MIDI files; prints JSON"
+    )
     ev.add_argument("folder", metavar="MIDI_DIR")
-    ev.add_argument("--model", help="gru, transformer, a learned name (liveai learn) or a checkpoint path (default: model.continuation)")
+    ev.add_argument(
+        "--model",
+        help="gru, transformer, a learned name (liveai learn) or a checkpoint path (default: model.continuation)",
+    )
     lrn = sub.add_parser("learn", parents=[common], help="fine-tune a model on a folder of your MIDI files")
     lrn.add_argument("folder", metavar="FOLDER", help="your MIDI files (read recursively)")
-    lrn.add_argument("--name", required=True, help="the learned model's name: NAME.pt and NAME.md in the model folder")
-    lrn.add_argument("--model", help="the model to start from: gru, transformer, a learned name or a checkpoint path "
-                                     "(default: model.continuation)")
-    lrn.add_argument("--vae", action="store_true", help="also fine-tune the morph VAE on the files with a beat grid: "
-                                                        "NAME-vae.pt, played with model.morph=NAME-vae")
+    lrn.add_argument(
+        "--name", required=True, help="the learned model's name: NAME.pt and NAME.md in the model folder"
+    )
+    lrn.add_argument(
+        "--model",
+        help="the model to start from: gru, transformer, a learned name or a checkpoint path "
+        "(default: model.continuation)",
+    )
+    lrn.add_argument(
+        "--vae",
+        action="store_true",
+        help="also fine-tune the morph VAE on the files with a beat grid: "
+        "NAME-vae.pt, played with model.morph=NAME-vae",
+    )
     lrn.add_argument("--minutes", type=float, help="stop after this long (default: learn.minutes)")
     lrn.add_argument("--steps", type=int, help="stop after this many steps")
     lrn.add_argument("--threads", type=int, help="torch threads (default: learn.threads)")
-    lrn.add_argument("--progress", choices=["json", "bar"], help="JSON lines on stdout, or a bar (default on a tty)")
+    lrn.add_argument(
+        "--progress", choices=["json", "bar"], help="JSON lines on stdout, or a bar (default on a tty)"
+    )
     lrn.add_argument("--model-folder", metavar="DIR", help="where NAME.pt goes (default: model.folder)")
-    lrn.add_argument("--replay", metavar="DIR", help="a prepared corpus (scripts/prepare_data.py) to replay against "
-                                                     "forgetting, learn.replay_share of each batch")
+    lrn.add_argument(
+        "--replay",
+        metavar="DIR",
+        help="a prepared corpus (scripts/prepare_data.py) to replay against "
+        "forgetting, learn.replay_share of each batch",
+    )
     lrn.add_argument("--seed", type=int, default=0)
-    ren = sub.add_parser("render", parents=[common], help="play a MIDI file with the synth into a WAV; prints JSON")
+    ren = sub.add_parser(
+        "render", parents=[common], help="play a MIDI file with the synth into a WAV; prints JSON"
+    )
     ren.add_argument("midi", metavar="IN.mid", help="the MIDI file to play")
     ren.add_argument("wav", metavar="OUT.wav", help="16-bit mono WAV at the synth's sample rate")
-    ren.add_argument("--model", metavar="PATH", help="a synth checkpoint (default: audio.model, the shipped synth)")
+    ren.add_argument(
+        "--model", metavar="PATH", help="a synth checkpoint (default: audio.model, the shipped synth)"
+    )
     bench = sub.add_parser("bench", parents=[common], help="measure latency; prints JSON")
-    bench.add_argument("--osc", action="store_true", help="round trip over OSC (default when nothing is chosen)")
+    bench.add_argument(
+        "--osc", action="store_true", help="round trip over OSC (default when nothing is chosen)"
+    )
     bench.add_argument("--midi", action="store_true", help="round trip over JACK MIDI (needs jackd)")
     bench.add_argument("--models", action="store_true", help="model step latency on one CPU thread")
-    bench.add_argument("--play", action="store_true",
-                       help="the server with the shipped models: harmonize, duet, sessions, ping (add --midi for JACK)")
-    bench.add_argument("--pages", type=int, metavar="N", default=0,
-                       help="with --play: harmonize with N stage pages reading the feed against none, in turns "
-                            "(--seconds each, 3 turns)")
-    bench.add_argument("--learn", action="store_true",
-                       help="with --play: harmonize with a learning in the background against without, and weight swaps")
-    bench.add_argument("--soak", type=float, metavar="MINUTES", default=0,
-                       help="harmonize, duet and autopilot at once for this long, watched every minute")
-    bench.add_argument("--flood", type=int, metavar="DATAGRAMS", default=0,
-                       help="a flood of hostile OSC at 4000/s, pinged meanwhile (e.g. --flood 100000)")
-    bench.add_argument("--morph", action="store_true",
-                       help="the morph VAE (encode, decode, grid, knob lookup) and the loop's jitter over OSC")
-    bench.add_argument("--audio", action="store_true",
-                       help="the synth: RTF on one thread; note -> sound on JACK's clock; the stream under "
-                            "jackd -d dummy at 256 and 128 frames, two headrooms each, while harmonizing 200 "
-                            "notes/s (--seconds each)")
-    bench.add_argument("--frames", type=int, metavar="N", help="with --audio: this JACK period only, default headroom")
+    bench.add_argument(
+        "--play",
+        action="store_true",
+        help="the server with the shipped models: harmonize, duet, sessions, ping (add --midi for JACK)",
+    )
+    bench.add_argument(
+        "--pages",
+        type=int,
+        metavar="N",
+        default=0,
+        help="with --play: harmonize with N stage pages reading the feed against none, in turns "
+        "(--seconds each, 3 turns)",
+    )
+    bench.add_argument(
+        "--learn",
+        action="store_true",
+        help="with --play: harmonize with a learning in the background against without, and weight swaps",
+    )
+    bench.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        default=0,
+        help="harmonize, duet and autopilot at once for this long, watched every minute",
+    )
+    bench.add_argument(
+        "--flood",
+        type=int,
+        metavar="DATAGRAMS",
+        default=0,
+        help="a flood of hostile OSC at 4000/s, pinged meanwhile (e.g. --flood 100000)",
+    )
+    bench.add_argument(
+        "--morph",
+        action="store_true",
+        help="the morph VAE (encode, decode, grid, knob lookup) and the loop's jitter over OSC",
+    )
+    bench.add_argument(
+        "--audio",
+        action="store_true",
+        help="the synth: RTF on one thread; note -> sound on JACK's clock; the stream under "
+        "jackd -d dummy at 256 and 128 frames, two headrooms each, while harmonizing 200 "
+        "notes/s (--seconds each)",
+    )
+    bench.add_argument(
+        "--frames", type=int, metavar="N", help="with --audio: this JACK period only, default headroom"
+    )
     bench.add_argument("--idle", action="store_true", help="with --audio: the stream with nothing playing")
-    bench.add_argument("--jack-kill", action="store_true",
-                       help="jackd killed and started again under a morph loop: the largest OSC note gap (--seconds "
-                            "before, down and after; needs jackd)")
-    bench.add_argument("--model", metavar="CHECKPOINT", action="append", default=[],
-                       help="with --models: these checkpoints (default: the shipped models/*.pt)")
+    bench.add_argument(
+        "--jack-kill",
+        action="store_true",
+        help="jackd killed and started again under a morph loop: the largest OSC note gap (--seconds "
+        "before, down and after; needs jackd)",
+    )
+    bench.add_argument(
+        "--model",
+        metavar="CHECKPOINT",
+        action="append",
+        default=[],
+        help="with --models: these checkpoints (default: the shipped models/*.pt)",
+    )
     bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")
     bench.add_argument("--seconds", type=float, default=10.0, help="duration of each rate")
     bench.add_argument("--out", metavar="FILE", help="also write the JSON here")
@@ -152,8 +236,10 @@ def welcome(config: Config, bound: dict[str, socket.socket]) -> None:
         lines.append(f"  the stage page: http://{shown}:{port}/view{token}")
         lines.append(f"  OSCQuery:       http://{shown}:{port}/")
     if "osc" in bound:
-        lines.append(f"  OSC in:         {config.osc.host}:{bound['osc'].getsockname()[1]}, "
-                     f"out to {', '.join(config.osc.targets) or 'subscribers only'}")
+        lines.append(
+            f"  OSC in:         {config.osc.host}:{bound['osc'].getsockname()[1]}, "
+            f"out to {', '.join(config.osc.targets) or 'subscribers only'}"
+        )
     print("\n".join(lines), flush=True)  # stdout: the logs and errors keep stderr
 
 
@@ -165,7 +251,9 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     if config.model.continuation:  # a name not found is refused before anything starts ("" = none)
         check_model(config.model.continuation, config.model.folder, "model.continuation")
     if config.web.enabled and not config.web.token and not is_loopback(config.web.host):
-        config.web.token = secrets.token_urlsafe(16)  # beyond loopback the page needs one: made now, printed below
+        config.web.token = secrets.token_urlsafe(
+            16
+        )  # beyond loopback the page needs one: made now, printed below
     bound: dict[str, socket.socket] = {}
     try:  # before the models load (seconds): a port taken is said at once
         for name, section, bind in (("osc", config.osc, osc.bind), ("web", config.web, web.bind)):
@@ -173,8 +261,9 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
                 try:
                     bound[name] = bind(section)
                 except TransportError as exc:
-                    raise ConfigError(f"{name}.port: {exc} (another liveai? set {name}.port, "
-                                      f"or {name}.enabled = false)") from None
+                    raise ConfigError(
+                        f"{name}.port: {exc} (another liveai? set {name}.port, or {name}.enabled = false)"
+                    ) from None
         welcome(config, bound)
         from .behaviours.registry import Registry
         from .server import serve
@@ -201,8 +290,17 @@ def cmd_generate(config: Config, args: argparse.Namespace) -> int:
     if not 0 < args.seconds <= 3600 or not 0 < args.temperature <= 5 or not 0 < args.top_p <= 1:
         raise ConfigError("generate: need 0 < --seconds <= 3600, 0 < --temperature <= 5, 0 < --top-p <= 1")
     check_model(args.model or config.model.continuation or "gru", config.model.folder)
-    report = generate(config, args.prime, args.seconds, args.out, args.model, args.temperature, args.top_p, args.seed,
-                      args.key)
+    report = generate(
+        config,
+        args.prime,
+        args.seconds,
+        args.out,
+        args.model,
+        args.temperature,
+        args.top_p,
+        args.seed,
+        args.key,
+    )
     print(json.dumps(report, indent=2))
     return 0
 
@@ -218,14 +316,31 @@ def cmd_evaluate(config: Config, args: argparse.Namespace) -> int:
 def cmd_learn(config: Config, args: argparse.Namespace) -> int:
     from .learn.run import LearnOptions, learn
 
-    if (args.minutes is not None and args.minutes < 0) or (args.steps is not None and args.steps < 1) or (
-            args.threads is not None and not 1 <= args.threads <= 64):
+    if (
+        (args.minutes is not None and args.minutes < 0)
+        or (args.steps is not None and args.steps < 1)
+        or (args.threads is not None and not 1 <= args.threads <= 64)
+    ):
         raise ConfigError("learn: need --minutes >= 0, --steps >= 1, 1 <= --threads <= 64")
     folder = args.model_folder if args.model_folder is not None else config.model.folder
     check_model(args.model or config.model.continuation or "gru", folder)  # before the folder is read
     progress = args.progress or ("bar" if sys.stderr.isatty() else "json")
-    done = learn(config, LearnOptions(args.folder, args.name, args.model, args.minutes, args.steps, args.threads,
-                                      progress, args.model_folder, args.replay, args.vae, args.seed))
+    done = learn(
+        config,
+        LearnOptions(
+            args.folder,
+            args.name,
+            args.model,
+            args.minutes,
+            args.steps,
+            args.threads,
+            progress,
+            args.model_folder,
+            args.replay,
+            args.vae,
+            args.seed,
+        ),
+    )
     return 0 if done["path"] else 1  # 1: nothing learned, no model written
 
 
@@ -261,7 +376,9 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     elif args.audio:
         from .bench.audio import bench_audio
 
-        report["audio"] = bench_audio(args.seconds, args.model[0] if args.model else None, args.frames, args.idle)
+        report["audio"] = bench_audio(
+            args.seconds, args.model[0] if args.model else None, args.frames, args.idle
+        )
     elif args.play and args.pages:
         from .bench.stage import bench_stage_cost
 
@@ -270,15 +387,25 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     elif args.play and args.learn:
         from .bench.learn_live import bench_learn_live
 
-        report["learn_live"] = bench_learn_live(Path(args.model[0]).stem if args.model else "gru", args.seconds)
+        report["learn_live"] = bench_learn_live(
+            Path(args.model[0]).stem if args.model else "gru", args.seconds
+        )
     elif args.play:
         from .bench.play import bench_play
 
         names = [Path(p).stem for p in args.model] or ["gru", "transformer"]
         report["play"] = bench_play(names, args.seconds, midi=args.midi)
     elif args.osc or args.midi or not args.models:
-        report.update(run_benchmarks(osc=args.osc or not args.midi, midi=args.midi, rates=rates,
-                                     seconds=args.seconds, overrides=args.set, config_path=args.config))
+        report.update(
+            run_benchmarks(
+                osc=args.osc or not args.midi,
+                midi=args.midi,
+                rates=rates,
+                seconds=args.seconds,
+                overrides=args.set,
+                config_path=args.config,
+            )
+        )
     if args.models:
         from .bench.models import bench_models
         from .models.shipped import shipped_checkpoints
@@ -295,8 +422,15 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "devices": cmd_devices, "generate": cmd_generate, "evaluate": cmd_evaluate,
-            "learn": cmd_learn, "render": cmd_render, "bench": cmd_bench}
+COMMANDS = {
+    "serve": cmd_serve,
+    "devices": cmd_devices,
+    "generate": cmd_generate,
+    "evaluate": cmd_evaluate,
+    "learn": cmd_learn,
+    "render": cmd_render,
+    "bench": cmd_bench,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

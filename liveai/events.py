@@ -114,4 +114,3 @@ class StateChanged(Event):
 
     name: str
     value: Any
-

@@ -75,8 +75,14 @@ def freeze_startup_objects() -> None:
 
 
 class Server:
-    def __init__(self, config: Config, worker: Worker | None = None, registry: Registry | None = None,
-                 audio: AudioEngine | None = None, bound: dict[str, socket.socket] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        worker: Worker | None = None,
+        registry: Registry | None = None,
+        audio: AudioEngine | None = None,
+        bound: dict[str, socket.socket] | None = None,
+    ) -> None:
         """`worker`: the started continuation model (see `liveai.runtime.loading`), if any;
         `audio`: the synth's engine (not started), for `audio.enabled`; `bound`: the
         ports bound already, by transport ("osc", "web": `transports.osc.bind`, `web.bind`)."""
@@ -102,10 +108,14 @@ class Server:
         if c.midi.enabled:
             transports.append(MidiTransport(c.midi, engine.handle, engine.stats))
         if c.mqtt.url:
-            transports.append(MqttTransport(c.mqtt, self.table, engine.stats, self.status, lambda: dict(engine.state)))
+            transports.append(
+                MqttTransport(c.mqtt, self.table, engine.stats, self.status, lambda: dict(engine.state))
+            )
         if c.web.enabled:
-            parts = [OscQuery(self.table, c.osc, self.status, self._osc_port),
-                     StagePart(c, engine, self.table, self.status)]
+            parts = [
+                OscQuery(self.table, c.osc, self.status, self._osc_port),
+                StagePart(c, engine, self.table, self.status),
+            ]
             transports.append(WebTransport(c.web, engine.stats, engine.faults, parts, bound.get("web")))
         return transports
 
@@ -187,8 +197,11 @@ class Server:
                     task.cancel()
                 _, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_WARN_S) if tasks else ((), ())
                 if pending:  # say what holds the exit up, and where, then wait for it
-                    log.warning("shutdown: still closing after %g s: %s", _SHUTDOWN_WARN_S,
-                                ", ".join(task.get_name() for task in pending))
+                    log.warning(
+                        "shutdown: still closing after %g s: %s",
+                        _SHUTDOWN_WARN_S,
+                        ", ".join(task.get_name() for task in pending),
+                    )
                     for task in asyncio.all_tasks():
                         log.warning("shutdown: task %s waits in %s", task.get_name(), awaiting(task))
                     await cancel_all(pending)
@@ -209,7 +222,9 @@ def awaiting(task: asyncio.Task[Any]) -> str:
         if frame is None:
             links.append(repr(step)[:160])  # a future, or a finished coroutine
             break
-        links.append(f"{frame.f_code.co_name} ({os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno})")
+        links.append(
+            f"{frame.f_code.co_name} ({os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno})"
+        )
         step = getattr(step, "cr_await", None) or getattr(step, "gi_yieldfrom", None)
     return " -> ".join(links)
 
@@ -217,10 +232,13 @@ def awaiting(task: asyncio.Task[Any]) -> str:
 def make_audio(config: Config) -> AudioEngine:
     """The synth's engine for `audio.enabled` (ConfigError if the synth cannot load or
     does not fit the configuration: the user asked for sound)."""
-    synth, path = load_synth(config.audio.model)  # here, to refuse it before serving; the render process plays it
+    synth, path = load_synth(
+        config.audio.model
+    )  # here, to refuse it before serving; the render process plays it
     if synth.config.sample_rate != config.audio.samplerate:
-        raise ConfigError(f"audio.samplerate is {config.audio.samplerate}; the synth plays at "
-                          f"{synth.config.sample_rate} Hz")
+        raise ConfigError(
+            f"audio.samplerate is {config.audio.samplerate}; the synth plays at {synth.config.sample_rate} Hz"
+        )
     return AudioEngine(config.audio, path)
 
 

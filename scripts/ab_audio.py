@@ -29,15 +29,27 @@ from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 # (a side from before #19 has no jack_xruns, render_cpu_percent or note_to_sound_ms: None)
-KEYS = ("underruns", "xruns", "jack_xruns", "late_notes", "render_ms_p50", "render_ms_p99", "render_cpu_percent",
-        "note_to_sound_ms", "deadline_misses")
+KEYS = (
+    "underruns",
+    "xruns",
+    "jack_xruns",
+    "late_notes",
+    "render_ms_p50",
+    "render_ms_p99",
+    "render_cpu_percent",
+    "note_to_sound_ms",
+    "deadline_misses",
+)
 
 
 def worktree(commit: str, into: Path) -> Path:
     """A checkout of `commit` whose `liveai.shipped` is its own models/ folder (an
     editable install would point it at this checkout's)."""
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(into), commit], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(into), commit],
+        check=True,
+        capture_output=True,
+    )
     (into / "liveai" / "shipped").symlink_to(into / "models")
     return into
 
@@ -51,11 +63,20 @@ def end_group(run: subprocess.Popen, sig: int) -> None:
 
 def one_run(tree: Path, frames: int, setting: float, seconds: float) -> dict[str, Any]:
     setting = int(setting) if float(setting).is_integer() else setting  # a count of blocks is an int
-    code = ("import json, sys; from liveai.bench.audio import bench_stream; "
-            f"print(json.dumps(bench_stream({frames}, {setting!r}, {seconds!r})))")
+    code = (
+        "import json, sys; from liveai.bench.audio import bench_stream; "
+        f"print(json.dumps(bench_stream({frames}, {setting!r}, {seconds!r})))"
+    )
     # A group of its own: a run that hangs is ended with its jackd and liveai, not only its python.
-    run = subprocess.Popen([sys.executable, "-c", code], cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, env={**os.environ, "PYTHONPATH": str(tree)}, start_new_session=True)
+    run = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tree,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        start_new_session=True,
+    )
     try:
         out, err = run.communicate(timeout=seconds + 300)
     except subprocess.TimeoutExpired:
@@ -65,7 +86,9 @@ def one_run(tree: Path, frames: int, setting: float, seconds: float) -> dict[str
         except subprocess.TimeoutExpired:
             end_group(run, signal.SIGKILL)
             run.communicate()
-        raise SystemExit(f"the run in {tree} took longer than {seconds + 300:.0f} s; ended it and its processes")
+        raise SystemExit(
+            f"the run in {tree} took longer than {seconds + 300:.0f} s; ended it and its processes"
+        )
     if run.returncode != 0:
         raise SystemExit(f"the run in {tree} failed:\n{err[-3000:]}")
     return json.loads(out.strip().splitlines()[-1])
@@ -89,18 +112,38 @@ def main(argv: list[str] | None = None) -> int:
             for round_ in tqdm(range(args.rounds), desc="rounds", unit="round"):
                 for side, tree, setting in sides if round_ % 2 == 0 else sides[::-1]:
                     run = one_run(tree, args.frames, setting, args.seconds)
-                    runs.append({"round": round_, "side": side, "setting": setting,
-                                 **{k: run.get(k) for k in ("blocks", *KEYS)}})
+                    runs.append(
+                        {
+                            "round": round_,
+                            "side": side,
+                            "setting": setting,
+                            **{k: run.get(k) for k in ("blocks", *KEYS)},
+                        }
+                    )
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)],
-                           capture_output=True)
-    totals = {side: {"runs": len(mine), "blocks": sum(r["blocks"] for r in mine),
-                     "underruns": sum(r["underruns"] for r in mine),
-                     **{k: [r.get(k) for r in mine] for k in KEYS if k != "underruns"}}
-              for side in ("before", "after") for mine in [[r for r in runs if r["side"] == side]]}
-    report = {"before": args.before, "after": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short",
-                                                              "HEAD"], capture_output=True, text=True).stdout.strip(),
-              "frames": args.frames, "seconds_per_run": args.seconds, "runs": runs, "totals": totals}
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], capture_output=True
+            )
+    totals = {
+        side: {
+            "runs": len(mine),
+            "blocks": sum(r["blocks"] for r in mine),
+            "underruns": sum(r["underruns"] for r in mine),
+            **{k: [r.get(k) for r in mine] for k in KEYS if k != "underruns"},
+        }
+        for side in ("before", "after")
+        for mine in [[r for r in runs if r["side"] == side]]
+    }
+    report = {
+        "before": args.before,
+        "after": subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
+        "frames": args.frames,
+        "seconds_per_run": args.seconds,
+        "runs": runs,
+        "totals": totals,
+    }
     text = json.dumps(report, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n")

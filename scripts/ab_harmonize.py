@@ -41,14 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    report: dict[str, Any] = {"machine": machine(), "commit": commit.stdout.strip(), "turns": [],
-                              "what": f"harmonize note-in -> first voice out over OSC at {args.rate:g} notes/s, "
-                                      f"16 channels, {args.seconds:g} s per turn, by in turns"}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "commit": commit.stdout.strip(),
+        "turns": [],
+        "what": f"harmonize note-in -> first voice out over OSC at {args.rate:g} notes/s, "
+        f"16 channels, {args.seconds:g} s per turn, by in turns",
+    }
     for _ in range(args.turns):
         for by in ("continuation", "harmony"):
             figures = one(by, args.seconds, args.rate)
             report["turns"].append({"by": by, **figures})
-            print(by, {k: figures.get(k) for k in ("p50_ms", "p99_ms", "deadline_misses", "lost")}, flush=True)
+            print(
+                by, {k: figures.get(k) for k in ("p50_ms", "p99_ms", "deadline_misses", "lost")}, flush=True
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     return 0

@@ -26,7 +26,16 @@ sys.path.insert(0, str(ROOT))
 
 from liveai.bench import learn_live as L  # noqa: E402
 from liveai.bench.harness import ServerProcess, machine, summarize  # noqa: E402
-from liveai.bench.play import ChannelRoundTrip, OscAnswers, OscPeer, _osc_sender, _PlayServer, free_port, play_notes, wait_pong  # noqa: E402
+from liveai.bench.play import (
+    ChannelRoundTrip,
+    OscAnswers,
+    OscPeer,
+    _osc_sender,
+    _PlayServer,
+    free_port,
+    play_notes,
+    wait_pong,
+)  # noqa: E402
 from liveai.models.shipped import shipped_dir  # noqa: E402
 
 
@@ -37,8 +46,15 @@ class Server(_PlayServer):
         self.answers = OscAnswers()
         stack.callback(self.answers.close)
         self.port = free_port()
-        sets = [f"osc.port={self.port}", f'osc.targets=["127.0.0.1:{self.answers.port}"]', "midi.api=none",
-                "model.continuation=gru", "model.seed=7", "server.mode=harmonize", "harmonize.by=harmony"]
+        sets = [
+            f"osc.port={self.port}",
+            f'osc.targets=["127.0.0.1:{self.answers.port}"]',
+            "midi.api=none",
+            "model.continuation=gru",
+            "model.seed=7",
+            "server.mode=harmonize",
+            "harmonize.by=harmony",
+        ]
         env = {**env, "PYTHONPATH": str(tree)}  # before the editable install's finder
         self.server = ServerProcess(sets, env=env, cwd=tree).start()
         stack.callback(self.server.stop)
@@ -48,11 +64,17 @@ class Server(_PlayServer):
 
 def figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
     swaps = sum(r["swaps"] for r in runs)
-    return {"deadline_misses": sum(r["deadline_misses"] for r in runs), "swaps": swaps,
-            "deadline_misses_by_turn": [r["deadline_misses"] for r in runs],
-            "harmonize": summarize([x for r in runs for x in r["latencies"]], sum(r["sent"] for r in runs),
-                                   sum(r["lost"] for r in runs)),
-            "ping": summarize([x for r in runs for x in r["pings"]], 0, sum(r["pings_lost"] for r in runs))}
+    return {
+        "deadline_misses": sum(r["deadline_misses"] for r in runs),
+        "swaps": swaps,
+        "deadline_misses_by_turn": [r["deadline_misses"] for r in runs],
+        "harmonize": summarize(
+            [x for r in runs for x in r["latencies"]],
+            sum(r["sent"] for r in runs),
+            sum(r["lost"] for r in runs),
+        ),
+        "ping": summarize([x for r in runs for x in r["pings"]], 0, sum(r["pings_lost"] for r in runs)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,23 +106,45 @@ def main(argv: list[str] | None = None) -> int:
                 srv = servers[key]
                 loads.append(os.getloadavg()[0])
                 runs[key]["steady"].append(L.swap_turn(srv, srv.send, srv.trip, args.seconds, None))
-                runs[key]["switching"].append(L.swap_turn(srv, srv.send, srv.trip, args.seconds, ["gru-copy", "gru"]))
-                print(turn, key, "steady", runs[key]["steady"][-1]["deadline_misses"], "switching",
-                      runs[key]["switching"][-1]["deadline_misses"], "swaps", runs[key]["switching"][-1]["swaps"],
-                      flush=True)
-    report: dict[str, Any] = {"machine": machine(), "commit": L.commit(), "before": str(args.before),
-                              "seconds_per_turn": args.seconds, "turns": args.turns, "rate_notes_s": L.RATE,
-                              "every_s": L.SWAP_EVERY_S, "load_avg_1min_at_turns": loads}
+                runs[key]["switching"].append(
+                    L.swap_turn(srv, srv.send, srv.trip, args.seconds, ["gru-copy", "gru"])
+                )
+                print(
+                    turn,
+                    key,
+                    "steady",
+                    runs[key]["steady"][-1]["deadline_misses"],
+                    "switching",
+                    runs[key]["switching"][-1]["deadline_misses"],
+                    "swaps",
+                    runs[key]["switching"][-1]["swaps"],
+                    flush=True,
+                )
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "commit": L.commit(),
+        "before": str(args.before),
+        "seconds_per_turn": args.seconds,
+        "turns": args.turns,
+        "rate_notes_s": L.RATE,
+        "every_s": L.SWAP_EVERY_S,
+        "load_avg_1min_at_turns": loads,
+    }
     for key in trees:
         steady, switching = figures(runs[key]["steady"]), figures(runs[key]["switching"])
         caused = switching["deadline_misses"] - steady["deadline_misses"]
         near, calm = L.windows(runs[key]["switching"]), L.windows(runs[key]["steady"])
-        report[key] = {"steady": steady, "switching": switching,
-                       f"within_{L.WINDOW_S:g}_s_steady": calm, f"within_{L.WINDOW_S:g}_s_of_a_switch": near,
-                       "misses_per_switch_within_window": round(near["per_window"] - calm["per_window"], 2)
-                       if near["per_window"] is not None and calm["per_window"] is not None else None,
-                       "misses_per_switch": round(caused / switching["swaps"], 2) if switching["swaps"] else None,
-                       "ping_p99_ratio": round(switching["ping"]["p99_ms"] / steady["ping"]["p99_ms"], 3)}
+        report[key] = {
+            "steady": steady,
+            "switching": switching,
+            f"within_{L.WINDOW_S:g}_s_steady": calm,
+            f"within_{L.WINDOW_S:g}_s_of_a_switch": near,
+            "misses_per_switch_within_window": round(near["per_window"] - calm["per_window"], 2)
+            if near["per_window"] is not None and calm["per_window"] is not None
+            else None,
+            "misses_per_switch": round(caused / switching["swaps"], 2) if switching["swaps"] else None,
+            "ping_p99_ratio": round(switching["ping"]["p99_ms"] / steady["ping"]["p99_ms"], 3),
+        }
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:

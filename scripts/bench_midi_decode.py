@@ -16,7 +16,16 @@ import mido
 
 from liveai.config import MidiConfig
 from liveai.core.stats import Stats
-from liveai.events import ClockTick, ControlChange, Event, NoteOff, NoteOn, ProgramChange, TransportStart, TransportStop
+from liveai.events import (
+    ClockTick,
+    ControlChange,
+    Event,
+    NoteOff,
+    NoteOn,
+    ProgramChange,
+    TransportStart,
+    TransportStop,
+)
 from liveai.transports.midi import MidiTransport
 from liveai.transports.midi_wire import FrameReader, in_frame, parse_in
 
@@ -57,8 +66,15 @@ def main() -> None:
     def heard_by_mido(payload: bytes) -> None:
         arrival, number, data = parse_in(payload)
         name = midi.inputs.get(number)
-        if name is not None and (event := mido_to_event(mido.Message.from_bytes(data), arrival, f"midi:{name}",
-                                                        midi.config.clock_in)) is not None:
+        if (
+            name is not None
+            and (
+                event := mido_to_event(
+                    mido.Message.from_bytes(data), arrival, f"midi:{name}", midi.config.clock_in
+                )
+            )
+            is not None
+        ):
             midi.handle(event)
 
     ways = {"mido": heard_by_mido, "direct": midi._heard}
@@ -71,8 +87,18 @@ def main() -> None:
             midi._take(frames)
             us[name].append((time.perf_counter() - start) / PER_TURN * 1e6)
             assert len(heard) == PER_TURN
-    print(json.dumps({name: {"median_us": round(statistics.median(v), 2), "min_us": round(min(v), 2), "turns": turns}
-                      for name, v in us.items()}))
+    print(
+        json.dumps(
+            {
+                name: {
+                    "median_us": round(statistics.median(v), 2),
+                    "min_us": round(min(v), 2),
+                    "turns": turns,
+                }
+                for name, v in us.items()
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -62,14 +62,20 @@ def watched(fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     except (OSError, AttributeError):
         pass
-    return out["value"], {"wall_ms": out["wall"] * 1000, "cpu_ms": out["cpu"] * 1000, "gil_gap_ms": worst * 1000}
+    return out["value"], {
+        "wall_ms": out["wall"] * 1000,
+        "cpu_ms": out["cpu"] * 1000,
+        "gil_gap_ms": worst * 1000,
+    }
 
 
 def phases(name: str, repeats: int) -> dict[str, Any]:
     path, config = shipped_dir() / f"{name}.pt", Config()
     _, info, _ = live_model(path, config)
     spare = spare_of(path, info["config"], config)  # built at startup
-    snapshot = {f"s{i}": (_Heard(), HISTORY_TOKENS, [60 + j % 12 for j in range(HISTORY_TOKENS)]) for i in range(4)}
+    snapshot = {
+        f"s{i}": (_Heard(), HISTORY_TOKENS, [60 + j % 12 for j in range(HISTORY_TOKENS)]) for i in range(4)
+    }
     rows: dict[str, list[dict[str, float]]] = {}
 
     def add(phase: str, fn: Callable[[], Any]) -> Any:
@@ -78,15 +84,22 @@ def phases(name: str, repeats: int) -> dict[str, Any]:
         return value
 
     for _ in range(repeats):
-        model = add("full: load_checkpoint (torch.load, build, load_state_dict)", lambda: load_checkpoint(path)[0])
+        model = add(
+            "full: load_checkpoint (torch.load, build, load_state_dict)", lambda: load_checkpoint(path)[0]
+        )
         quantized = add("full: quantize_int8 (deepcopy, quantize_dynamic)", lambda: quantize_int8(model))
         scripted = add("full: script_for_live (torch.jit.script)", lambda: script_for_live(quantized))
         add("full: warm_up, 3 steps", lambda: warm_up(scripted, steps=3))
         checkpoint = add("now: read_weights (torch.load weights_only)", lambda: read_weights(path)[0])
-        add("now: load_into the spare (copy_, int8 layers packed again)", lambda: load_into(spare, checkpoint))
+        add(
+            "now: load_into the spare (copy_, int8 layers packed again)", lambda: load_into(spare, checkpoint)
+        )
         add("both: prime_states, 4 sessions of 64 tokens", lambda: prime_states(spare.model, snapshot))
-    return {phase: {key: round(statistics.median(r[key] for r in runs), 2) for key in runs[0]} |
-            {"gil_gap_ms_max": round(max(r["gil_gap_ms"] for r in runs), 2)} for phase, runs in rows.items()}
+    return {
+        phase: {key: round(statistics.median(r[key] for r in runs), 2) for key in runs[0]}
+        | {"gil_gap_ms_max": round(max(r["gil_gap_ms"] for r in runs), 2)}
+        for phase, runs in rows.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,9 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # as the server has it
     torch.set_num_threads(1)
-    report = {"machine": machine(), "commit": commit(), "load_avg_1min": os.getloadavg()[0],
-              "repeats": args.repeats, "figures": "medians over the repeats; gil_gap_ms_max the worst",
-              "models": {name: phases(name, args.repeats) for name in args.models}}
+    report = {
+        "machine": machine(),
+        "commit": commit(),
+        "load_avg_1min": os.getloadavg()[0],
+        "repeats": args.repeats,
+        "figures": "medians over the repeats; gil_gap_ms_max the worst",
+        "models": {name: phases(name, args.repeats) for name in args.models},
+    }
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

@@ -82,8 +82,15 @@ async def measure(way: str, n: int, folder: Path) -> dict[str, Any]:
     kept = sum(len(read_notes(p)) for p in written)
     for p in written:
         p.unlink()
-    return {"way": way, "notes": n, "notes_kept": kept if way != "idle" else 0, "files": len(written),
-            "worst_stall_ms": round(1000 * max(stalls), 2), "write_ms": round(1000 * took, 1), "ticks": len(stalls)}
+    return {
+        "way": way,
+        "notes": n,
+        "notes_kept": kept if way != "idle" else 0,
+        "files": len(written),
+        "worst_stall_ms": round(1000 * max(stalls), 2),
+        "write_ms": round(1000 * took, 1),
+        "ticks": len(stalls),
+    }
 
 
 async def main_async(turns: int) -> list[dict[str, Any]]:
@@ -91,8 +98,12 @@ async def main_async(turns: int) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as where:
         folder = Path(where)
         for turn in range(turns):
-            for way, n in (("idle", 0), ("pretty_midi", MAIN_MAX_TAKE_NOTES), ("keeper", MAX_TAKE_NOTES),
-                           ("pretty_midi", MAX_TAKE_NOTES)):
+            for way, n in (
+                ("idle", 0),
+                ("pretty_midi", MAIN_MAX_TAKE_NOTES),
+                ("keeper", MAX_TAKE_NOTES),
+                ("pretty_midi", MAX_TAKE_NOTES),
+            ):
                 rows.append({"turn": turn, **await measure(way, n, folder)})
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     return rows
@@ -110,15 +121,23 @@ def main() -> None:
     summary: dict[str, Any] = {}
     for way, n in {(r["way"], r["notes"]) for r in rows}:
         mine = [r for r in rows if r["way"] == way and r["notes"] == n]
-        summary[f"{way} {n} notes"] = {"worst_stall_ms_max": max(r["worst_stall_ms"] for r in mine),
-                                       "worst_stall_ms_median": sorted(r["worst_stall_ms"] for r in mine)[len(mine) // 2],
-                                       "write_ms_median": sorted(r["write_ms"] for r in mine)[len(mine) // 2]}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    out = {"what": f"scripts/bench_take_write.py --turns {args.turns}: the asyncio loop's worst lateness on a 1 ms "
-                   "sleep while one take is written (learn.record), in turns",
-           "machine": {"cores": 2, "python": platform.python_version(), "system": platform.platform()},
-           "commit": commit, "keeper_max_take_notes": MAX_TAKE_NOTES, "summary": dict(sorted(summary.items())),
-           "runs": rows}
+        summary[f"{way} {n} notes"] = {
+            "worst_stall_ms_max": max(r["worst_stall_ms"] for r in mine),
+            "worst_stall_ms_median": sorted(r["worst_stall_ms"] for r in mine)[len(mine) // 2],
+            "write_ms_median": sorted(r["write_ms"] for r in mine)[len(mine) // 2],
+        }
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    out = {
+        "what": f"scripts/bench_take_write.py --turns {args.turns}: the asyncio loop's worst lateness on a 1 ms "
+        "sleep while one take is written (learn.record), in turns",
+        "machine": {"cores": 2, "python": platform.python_version(), "system": platform.platform()},
+        "commit": commit,
+        "keeper_max_take_notes": MAX_TAKE_NOTES,
+        "summary": dict(sorted(summary.items())),
+        "runs": rows,
+    }
     text = json.dumps(out, indent=1)
     print(text)
     if args.out:

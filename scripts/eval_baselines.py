@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         train = list(load_split(args.data, "train").pieces())
         scorers.append(("unigram", UnigramModel(train)))
         scorers.append((f"{args.order}-gram", KneserNeyModel(train, args.order)))
-        print(f"baselines trained on {sum(len(p) - 1 for p in train)} events in {time.time() - t0:.0f}s", flush=True)
+        print(
+            f"baselines trained on {sum(len(p) - 1 for p in train)} events in {time.time() - t0:.0f}s",
+            flush=True,
+        )
     for path in args.checkpoints:
         model, info = load_checkpoint(path, args.device)
         scorers.append((f"{info['config']['arch']}:{path}", model))

@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     out: dict[str, object] = {"pieces": len(split), "prime_s": args.prime, "continuation_s": args.seconds}
     out["real_continuation"] = summarise([figures(p, c) for p, c in split])
-    out["other_piece"] = summarise([figures(split[i][0], split[(i + 1) % len(split)][1]) for i in range(len(split))])
+    out["other_piece"] = summarise(
+        [figures(split[i][0], split[(i + 1) % len(split)][1]) for i in range(len(split))]
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for path in args.checkpoints:
             model, info = load_checkpoint(path, "cpu")
@@ -96,8 +98,16 @@ def main(argv: list[str] | None = None) -> int:
                     mid = Path(tmp) / f"prime{i}.mid"
                     notes_to_midi(prime).write(str(mid))
                     constraints, balance = steering(prime, key, args.key_pull)
-                    pm = generate_continuation(model, mid, args.seconds, temperature=args.temperature,
-                                               top_p=args.top_p, seed=i, constraints=constraints, balance=balance)
+                    pm = generate_continuation(
+                        model,
+                        mid,
+                        args.seconds,
+                        temperature=args.temperature,
+                        top_p=args.top_p,
+                        seed=i,
+                        constraints=constraints,
+                        balance=balance,
+                    )
                     cont = [codec.Note(n.start, n.end, n.pitch, n.velocity) for n in pm.instruments[1].notes]
                     rows.append(figures(prime, cont))
                 out[f"{info['config']['arch']}:{path} key={key}"] = summarise(rows)

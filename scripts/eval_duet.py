@@ -98,8 +98,9 @@ def cut(notes: list[Note], cuts: list[float]) -> list[list[Note]]:
     return out
 
 
-def figures(call: list[Note], answer: list[Note], real: list[Note], offset: float = 0.0,
-            eighth: float = EIGHTH_S) -> dict[str, float] | None:
+def figures(
+    call: list[Note], answer: list[Note], real: list[Note], offset: float = 0.0, eighth: float = EIGHTH_S
+) -> dict[str, float] | None:
     """`answer` and `real` are timed from their own start, which lies `offset` seconds
     after the call's first downbeat (a whole number of eighths for the real phrase);
     `eighth`: the call's eighth note in seconds."""
@@ -114,7 +115,9 @@ def figures(call: list[Note], answer: list[Note], real: list[Note], offset: floa
         "in_scale": float(np.mean([n.pitch % 12 in scale for n in answer])),
         "in_call_set": float(np.mean([n.pitch % 12 in pitch_set for n in answer])),
         "pace_ratio": _median_ioi(answer) / max(_median_ioi(call), 1e-3),
-        "length_ratio": float(np.median([n.end - n.start for n in answer]) / np.median([n.end - n.start for n in call])),
+        "length_ratio": float(
+            np.median([n.end - n.start for n in answer]) / np.median([n.end - n.start for n in call])
+        ),
         "rhythm_similarity": _cosine(_ioi_histogram(call), _ioi_histogram(answer)),
         "on_grid": _on_grid(onsets, 0.0, eighth),
         "on_grid_best_phase": max(_on_grid(onsets, phase, eighth) for phase in np.arange(0.0, eighth, 0.005)),
@@ -194,21 +197,29 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
     def mean(key: str) -> float:
         return round(float(np.mean([r[key] for r in rows])), 3)
 
-    return {"pairs": len(rows), "same_key": mean("same_key"), "in_scale": mean("in_scale"),
-            "in_call_set": mean("in_call_set"),
-            "pace_ratio_median": round(float(np.median(pace)), 3),
-            "pace_within_1.5x": round(float(np.mean((pace >= 1 / 1.5) & (pace <= 1.5))), 3),
-            "pace_within_0.6-1.6x": round(float(np.mean((pace >= 0.6) & (pace <= 1.6))), 3),
-            "length_ratio_median": round(float(np.median([r["length_ratio"] for r in rows])), 3),
-            "rhythm_similarity": mean("rhythm_similarity"), "on_grid": mean("on_grid"),
-            "on_grid_best_phase": mean("on_grid_best_phase"),
-            "chord_excess_share": round(float(np.mean([r["chord_excess"] > 0 for r in rows])), 3),
-            "bursts": mean("bursts"), "velocity_ratio": mean("velocity_ratio"),
-            "profile_vs_real": mean("profile_vs_real"), "call_profile_vs_real": mean("call_profile_vs_real")}
+    return {
+        "pairs": len(rows),
+        "same_key": mean("same_key"),
+        "in_scale": mean("in_scale"),
+        "in_call_set": mean("in_call_set"),
+        "pace_ratio_median": round(float(np.median(pace)), 3),
+        "pace_within_1.5x": round(float(np.mean((pace >= 1 / 1.5) & (pace <= 1.5))), 3),
+        "pace_within_0.6-1.6x": round(float(np.mean((pace >= 0.6) & (pace <= 1.6))), 3),
+        "length_ratio_median": round(float(np.median([r["length_ratio"] for r in rows])), 3),
+        "rhythm_similarity": mean("rhythm_similarity"),
+        "on_grid": mean("on_grid"),
+        "on_grid_best_phase": mean("on_grid_best_phase"),
+        "chord_excess_share": round(float(np.mean([r["chord_excess"] > 0 for r in rows])), 3),
+        "bursts": mean("bursts"),
+        "velocity_ratio": mean("velocity_ratio"),
+        "profile_vs_real": mean("profile_vs_real"),
+        "call_profile_vs_real": mean("call_profile_vs_real"),
+    }
 
 
-def duet_answer(model: object, before: list[Note], call: list[Note], seed: int,
-                overrides: dict[str, object] | None = None) -> tuple[list[Note], float]:
+def duet_answer(
+    model: object, before: list[Note], call: list[Note], seed: int, overrides: dict[str, object] | None = None
+) -> tuple[list[Note], float]:
     """The answer, timed from the phrase gap's end, and when that was after the call's start."""
     config = Config()
     config.model.seed = seed
@@ -222,7 +233,9 @@ def duet_answer(model: object, before: list[Note], call: list[Note], seed: int,
     end = duet.play(call, at=start)
     duet.advance(end + gap + config.duet.max_response_s + 1.0)
     answer = duet.answer_after(end)
-    return [Note(n.start - (end + gap), n.end - (end + gap), n.pitch, n.velocity) for n in answer], end + gap - start
+    return [
+        Note(n.start - (end + gap), n.end - (end + gap), n.pitch, n.velocity) for n in answer
+    ], end + gap - start
 
 
 Triple = tuple[list[Note], list[Note], list[Note], str, float]  # before, call, real next; source; eighth (s)
@@ -249,7 +262,9 @@ def corpus_triples(data: Path, rng: np.random.Generator, pairs: int, per: int) -
     return triples[:pairs]
 
 
-def folder_triples(folder: Path, rng: np.random.Generator, pairs: int, per: int) -> tuple[list[Triple], dict[str, int]]:
+def folder_triples(
+    folder: Path, rng: np.random.Generator, pairs: int, per: int
+) -> tuple[list[Triple], dict[str, int]]:
     """Triples of a folder's MIDI files (sorted by path), and how many files gave none, and why."""
     files = midi_files(folder)
     if not files:
@@ -274,9 +289,14 @@ def folder_triples(folder: Path, rng: np.random.Generator, pairs: int, per: int)
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="gru", help="gru, transformer, a learned model's name or a checkpoint path")
-    ap.add_argument("--model-folder", default="", help="where learned models are (default: model.folder, "
-                                                       "else ~/.local/share/liveai/models)")
+    ap.add_argument(
+        "--model", default="gru", help="gru, transformer, a learned model's name or a checkpoint path"
+    )
+    ap.add_argument(
+        "--model-folder",
+        default="",
+        help="where learned models are (default: model.folder, else ~/.local/share/liveai/models)",
+    )
     ap.add_argument("--data", default=str(ROOT / "data" / "corpus"))
     ap.add_argument("--folder", help="a folder of MIDI files to cut the phrases from, instead of --data")
     ap.add_argument("--pairs", type=int, default=100)
@@ -284,18 +304,29 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "runs" / "duet.json"))
     ap.add_argument("--detail", action="store_true", help="also each pair's figures, in the JSON written")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="a duet setting, e.g. key_memory=1 pace_pull=0 (the first duet's way: a baseline)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a duet setting, e.g. key_memory=1 pace_pull=0 (the first duet's way: a baseline)",
+    )
     args = ap.parse_args()
     # the code as it was read, not as it is when a long run ends
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     path = find_checkpoint(args.model, args.model_folder or Config().model.folder)
     if not path.is_file():
-        raise SystemExit(f"--model: no model {args.model!r} at {path} (model folder: "
-                         f"{model_folder(args.model_folder or Config().model.folder)})")
+        raise SystemExit(
+            f"--model: no model {args.model!r} at {path} (model folder: "
+            f"{model_folder(args.model_folder or Config().model.folder)})"
+        )
     model, _ = load_checkpoint(path, "cpu")
-    overrides = {k.removeprefix("duet."): (v if v.isalpha() else float(v))
-                 for k, _, v in (item.partition("=") for item in args.set)}
+    overrides = {
+        k.removeprefix("duet."): (v if v.isalpha() else float(v))
+        for k, _, v in (item.partition("=") for item in args.set)
+    }
     unknown = set(overrides) - set(vars(Config().duet))
     if unknown:
         raise SystemExit(f"--set: no duet setting {', '.join(sorted(unknown))}")
@@ -308,23 +339,41 @@ def main() -> int:
         triples = corpus_triples(Path(args.data), rng, args.pairs, args.per_file)
     if not triples:
         raise SystemExit("no piece gave 3 consecutive phrases of 4 notes or more")
-    results: dict[str, list[dict[str, float]]] = {"real next phrase": [], "liveai, same tune before": [],
-                                                  "liveai, another key before": []}
+    results: dict[str, list[dict[str, float]]] = {
+        "real next phrase": [],
+        "liveai, same tune before": [],
+        "liveai, another key before": [],
+    }
     for i, (before, call, real, here, eighth) in enumerate(tqdm(triples, desc="duet", unit="pair")):
         # the phrase before from the next triple of another piece (the first one's, if all are of one piece)
-        other = next((t[0] for t in triples[i + 1:] + triples[:i] if t[3] != here), triples[(i + 1) % len(triples)][0])
+        other = next(
+            (t[0] for t in triples[i + 1 :] + triples[:i] if t[3] != here), triples[(i + 1) % len(triples)][0]
+        )
         shift = int(rng.integers(1, 12))
-        moved = [Note(n.start, n.end, n.pitch + shift - 12 * (n.pitch + shift > 100), n.velocity) for n in other]
+        moved = [
+            Note(n.start, n.end, n.pitch + shift - 12 * (n.pitch + shift > 100), n.velocity) for n in other
+        ]
         # the real phrase starts on a bar line: a whole number of eighths after the call's
-        for label, (phrase, offset) in (("real next phrase", (real, 0.0)),
-                                        ("liveai, same tune before", duet_answer(model, before, call, args.seed + i, overrides)),
-                                        ("liveai, another key before", duet_answer(model, moved, call, args.seed + i, overrides))):
+        for label, (phrase, offset) in (
+            ("real next phrase", (real, 0.0)),
+            ("liveai, same tune before", duet_answer(model, before, call, args.seed + i, overrides)),
+            ("liveai, another key before", duet_answer(model, moved, call, args.seed + i, overrides)),
+        ):
             scored = figures(call, phrase, real, offset, eighth)
             if scored is not None:
                 results[label].append({"pair": i, **scored})
-    report = {"model": args.model, "model_path": str(path), "duet": overrides, "pairs": len(triples),
-              "per_file": args.per_file, "seed": args.seed, **source, "machine": machine(), "commit": commit.strip(),
-              **{k: summarize(v) for k, v in results.items()}}
+    report = {
+        "model": args.model,
+        "model_path": str(path),
+        "duet": overrides,
+        "pairs": len(triples),
+        "per_file": args.per_file,
+        "seed": args.seed,
+        **source,
+        "machine": machine(),
+        "commit": commit.strip(),
+        **{k: summarize(v) for k, v in results.items()},
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({**report, "detail": results} if args.detail else report, indent=2))
     print(json.dumps(report, indent=2))

@@ -43,8 +43,10 @@ SETS = {"chorales": "held-out chorale sopranos", "pop909": "held-out POP909 melo
 
 
 def cut(pieces: list[HarmonyPiece], notes: int) -> list[HarmonyPiece]:
-    return [HarmonyPiece(p.rel_id, p.tonic, p.minor, p.melody[:notes], p.onset_q[:notes], p.real[:notes])
-            for p in pieces]
+    return [
+        HarmonyPiece(p.rel_id, p.tonic, p.minor, p.melody[:notes], p.onset_q[:notes], p.real[:notes])
+        for p in pieces
+    ]
 
 
 def latency(step: Any, n: int = 2000) -> dict[str, float]:
@@ -74,28 +76,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--voices", type=int, default=2)
     ap.add_argument("--notes", type=int, default=128, help="melody notes per POP909 song")
     ap.add_argument("--pieces", type=int, default=0, help="only the first N pieces of each set (0: all)")
-    ap.add_argument("--only", nargs="+", choices=("rule", "continuation", "harmony"),
-                    help="score only these harmonizers (the continuation model takes minutes)")
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=("rule", "continuation", "harmony"),
+        help="score only these harmonizers (the continuation model takes minutes)",
+    )
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     model_path, gru_path = find_checkpoint(args.model), find_checkpoint(args.continuation)
     model = cast(HarmonyModel, live(load_checkpoint(model_path, archs=("harmony",))[0]))
     gru = cast(ContinuationModel, live(load_checkpoint(gru_path)[0]))
-    harmonizers = {"rule": bench.rule, "continuation model (today)": bench.with_continuation(gru),
-                   "harmony model": bench.with_model(model)}
+    harmonizers = {
+        "rule": bench.rule,
+        "continuation model (today)": bench.with_continuation(gru),
+        "harmony model": bench.with_model(model),
+    }
     if args.only:
         harmonizers = {who: h for who, h in harmonizers.items() if who.split()[0] in args.only}
     report: dict[str, Any] = {
         "machine": machine(),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                 cwd=ROOT).stdout.strip(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip(),
         "model": str(model_path.relative_to(ROOT) if model_path.is_relative_to(ROOT) else model_path),
-        "voices": args.voices, "split": args.split, "sets": {}}
+        "voices": args.voices,
+        "split": args.split,
+        "sets": {},
+    }
     for name, label in SETS.items():
         pieces = harmony.load(Path(args.data) / f"{name}_{args.split}.npz")
         pieces = cut(pieces, args.notes) if name == "pop909" else pieces
-        pieces = pieces[:args.pieces] if args.pieces else pieces
+        pieces = pieces[: args.pieces] if args.pieces else pieces
         rows = {}
         for who, harmonize in harmonizers.items():
             played = [harmonize(p, args.voices) for p in tqdm(pieces, desc=f"{name}: {who}", unit="piece")]

@@ -67,7 +67,9 @@ def rows_of(test: list[Piece], external: Path, max_events: int) -> dict[str, lis
     scores = [p for p in test if p.kind == SCORE]
     played = [p for p in test if p.kind != SCORE]
     rows: dict[str, list[np.ndarray]] = {
-        IN_DOMAIN: _take([codec.encode_notes(p.canonical_notes(), start_token=True) for p in scores], max_events),
+        IN_DOMAIN: _take(
+            [codec.encode_notes(p.canonical_notes(), start_token=True) for p in scores], max_events
+        ),
     }
     for name, style in {"canonical style (same code as the variations)": CANONICAL, **VARIATIONS}.items():
         performed = []
@@ -78,9 +80,13 @@ def rows_of(test: list[Piece], external: Path, max_events: int) -> dict[str, lis
                 break
         rows[name] = _take(performed, max_events)
     if played:
-        rows["POP909 test, as played"] = _take([codec.encode_notes(p.canonical_notes(), start_token=True)
-                                                for p in played], max_events)
-    for folder, label in (("daw", "outside: DAW-entered tunes"), ("music21", "outside: music21's MIDI writer")):
+        rows["POP909 test, as played"] = _take(
+            [codec.encode_notes(p.canonical_notes(), start_token=True) for p in played], max_events
+        )
+    for folder, label in (
+        ("daw", "outside: DAW-entered tunes"),
+        ("music21", "outside: music21's MIDI writer"),
+    ):
         files = midi_files(external / folder) if (external / folder).is_dir() else []
         if files:
             rows[label] = _take([encode_midi(f) for f in files], max_events)
@@ -94,7 +100,9 @@ def baseline_data(data: Path) -> list[np.ndarray]:
     for piece in load_pieces(data / "train_pieces.npz"):
         if piece.kind == SCORE:
             rng = np.random.default_rng(_seed(piece.rel_id, "baseline"))
-            pieces.append(np.asarray(codec.encode_notes(perform(piece.rows, random_style(rng), rng), start_token=True)))
+            pieces.append(
+                np.asarray(codec.encode_notes(perform(piece.rows, random_style(rng), rng), start_token=True))
+            )
     return [np.asarray(p, np.int64) for p in pieces]
 
 
@@ -133,11 +141,17 @@ def main() -> int:
     out.with_suffix(".json").write_text(json.dumps({"bits_per_event": table, "events": events}, indent=2))
     names = list(scorers)
     lines = ["| held-out music | events | " + " | ".join(names) + " |", "|---" * (len(names) + 2) + "|"]
-    lines += [f"| {row} | {events[row]:,} | " + " | ".join(f"{table[row][n]:.3f}" for n in names) + " |"
-              for row in rows]
+    lines += [
+        f"| {row} | {events[row]:,} | " + " | ".join(f"{table[row][n]:.3f}" for n in names) + " |"
+        for row in rows
+    ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    robustness_chart(list(rows), {n: [table[r][n] for r in rows] for n in names}, out.with_suffix(".png"),
-                     "bits per event on held-out music, one variation at a time")
+    robustness_chart(
+        list(rows),
+        {n: [table[r][n] for r in rows] for n in names},
+        out.with_suffix(".png"),
+        "bits per event on held-out music, one variation at a time",
+    )
     print("\n".join(lines))
     return 0
 

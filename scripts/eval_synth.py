@@ -64,10 +64,30 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from plots import chord_chart, decay_chart, spectrograms  # noqa: E402
 
-from liveai.audio.quality import (DECAY_POINTS_S, SYSTEMS, baseline, decay_db, distances,  # noqa: E402
-                                  PROBES, fit, held_notes, high_share_db, summarize, systems_of)
-from liveai.audio.harmonics import (LEAD_S, SEGMENT, before_first_dbfs, chord_figures, chord_notes,  # noqa: E402
-                                    chord_set, clipped_share, masked_share, worst_dc)
+from liveai.audio.quality import (
+    DECAY_POINTS_S,
+    SYSTEMS,
+    baseline,
+    decay_db,
+    distances,  # noqa: E402
+    PROBES,
+    fit,
+    held_notes,
+    high_share_db,
+    summarize,
+    systems_of,
+)
+from liveai.audio.harmonics import (
+    LEAD_S,
+    SEGMENT,
+    before_first_dbfs,
+    chord_figures,
+    chord_notes,  # noqa: E402
+    chord_set,
+    clipped_share,
+    masked_share,
+    worst_dc,
+)
 from liveai.data.audio import fluidsynth_render  # noqa: E402
 from liveai.audio.renderer import SynthRenderer, render_notes  # noqa: E402
 from liveai.bench.harness import machine  # noqa: E402
@@ -91,13 +111,17 @@ def read_clips(path: Path, limit: int | None) -> tuple[list[np.ndarray], list[li
     ends = np.append(starts[1:], len(audio))
     firsts = np.concatenate([[0], np.cumsum(counts)])
     n = len(starts) if limit is None else min(limit, len(starts))
-    sounds = [audio[starts[i]:ends[i]].astype(np.float32) / 32768.0 for i in range(n)]
-    notes = [[Note(float(s), float(e), int(p), int(v)) for s, e, p, v in rows[firsts[i]:firsts[i + 1]]]
-             for i in range(n)]
+    sounds = [audio[starts[i] : ends[i]].astype(np.float32) / 32768.0 for i in range(n)]
+    notes = [
+        [Note(float(s), float(e), int(p), int(v)) for s, e, p, v in rows[firsts[i] : firsts[i + 1]]]
+        for i in range(n)
+    ]
     return sounds, notes, rate
 
 
-def held_decay(renderer: SynthRenderer, previous: SynthRenderer | None, config: Any, probe: str) -> dict[str, Any]:
+def held_decay(
+    renderer: SynthRenderer, previous: SynthRenderer | None, config: Any, probe: str
+) -> dict[str, Any]:
     """A decay probe: held notes rendered by FluidSynth and each system; each note's
     level after its onset, and each system's mean absolute difference from FluidSynth's."""
     notes = held_notes(probe)
@@ -111,8 +135,11 @@ def held_decay(renderer: SynthRenderer, previous: SynthRenderer | None, config: 
         "notes": [[n.pitch, n.velocity, n.end - n.start] for n in notes],
         "points_s": list(DECAY_POINTS_S),
         "curves_db": {name: c.round(2).tolist() for name, c in curves.items()},
-        "mean_abs_error_db": {name: round(float(np.abs(c - curves["reference"])[:, 1:].mean()), 2)
-                              for name, c in curves.items() if name != "reference"},
+        "mean_abs_error_db": {
+            name: round(float(np.abs(c - curves["reference"])[:, 1:].mean()), 2)
+            for name, c in curves.items()
+            if name != "reference"
+        },
         "level_at_2s_db": {name: round(float(c[:, -1].mean()), 2) for name, c in curves.items()},
     }
 
@@ -123,8 +150,10 @@ GAIN = Config().audio.gain  # the live stream's default: what the headroom figur
 
 def headroom(audio: np.ndarray) -> dict[str, float]:
     """The peak before the stream's gain, and the share of samples the default gain clips."""
-    return {"peak": round(float(np.abs(audio).max()), 4) if len(audio) else 0.0,
-            "clipped_share": float(f"{clipped_share(audio, GAIN):.3g}")}
+    return {
+        "peak": round(float(np.abs(audio).max()), 4) if len(audio) else 0.0,
+        "clipped_share": float(f"{clipped_share(audio, GAIN):.3g}"),
+    }
 
 
 def sha256(path: str | None) -> str | None:
@@ -148,14 +177,18 @@ def held_chords(renderer: SynthRenderer, previous: SynthRenderer | None, rate: i
         sounding["previous"] = fit(render_notes(previous, notes), len(reference))
     figures = {name: chord_figures(audio, chords, rate) for name, audio in sounding.items()}
     before = round(LEAD_S * rate)
-    return {"chords": list(names), "pitches": [list(c) for c in chords], "segment_s": list(SEGMENT),
-            "masked_share": [round(masked_share(c), 3) for c in chords],
-            "off_harmonic_db": {name: [round(v, 2) for v in f] for name, f in figures.items()},
-            "worst_off_harmonic_db": {name: round(max(f), 2) for name, f in figures.items()},
-            "mean_off_harmonic_db": {name: round(float(np.mean(f)), 2) for name, f in figures.items()},
-            "worst_dc": {name: float(f"{worst_dc(a, rate):.3g}") for name, a in sounding.items()},
-            "before_first_note_dbfs": {name: before_first_dbfs(a, before) for name, a in sounding.items()},
-            "headroom": {name: headroom(a) for name, a in sounding.items()}}
+    return {
+        "chords": list(names),
+        "pitches": [list(c) for c in chords],
+        "segment_s": list(SEGMENT),
+        "masked_share": [round(masked_share(c), 3) for c in chords],
+        "off_harmonic_db": {name: [round(v, 2) for v in f] for name, f in figures.items()},
+        "worst_off_harmonic_db": {name: round(max(f), 2) for name, f in figures.items()},
+        "mean_off_harmonic_db": {name: round(float(np.mean(f)), 2) for name, f in figures.items()},
+        "worst_dc": {name: float(f"{worst_dc(a, rate):.3g}") for name, a in sounding.items()},
+        "before_first_note_dbfs": {name: before_first_dbfs(a, before) for name, a in sounding.items()},
+        "headroom": {name: headroom(a) for name, a in sounding.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     # read now: the code measured is the code at the start
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                            text=True).stdout
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
 
     net, info = load_checkpoint(args.model, "cpu", archs=("synth",))
     config = net.config  # type: ignore[attr-defined]
@@ -182,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     if rate != config.sample_rate:
         raise SystemExit(f"the test clips are at {rate} Hz, the model at {config.sample_rate}")
     renderer = SynthRenderer(net)  # type: ignore[arg-type]
-    previous = SynthRenderer(load_checkpoint(args.compare, "cpu", archs=("synth",))[0]) if args.compare else None
+    previous = (
+        SynthRenderer(load_checkpoint(args.compare, "cpu", archs=("synth",))[0]) if args.compare else None
+    )
     systems = (*SYSTEMS, "previous") if previous else SYSTEMS
     per_clip: list[dict[str, Any]] = []
     render_s, drawn = 0.0, None
@@ -195,17 +231,29 @@ def main(argv: list[str] | None = None) -> int:
         if previous is not None:
             sounding["previous"] = fit(render_notes(previous, notes), len(reference))
         scores = {name: distances(audio, reference) for name, audio in sounding.items()}
-        per_clip.append({"clip": i, "seconds": round(len(reference) / rate, 3), "notes": len(notes),
-                         **{s: {m: round(v, 4) for m, v in scores[s].items()} for s in systems},
-                         "high_share_db": {name: round(high_share_db(a, rate), 2)
-                                           for name, a in {"reference": reference, **sounding}.items()},
-                         "worst_dc": {name: float(f"{worst_dc(a, rate):.3g}")
-                                      for name, a in {"reference": reference, **sounding}.items()},
-                         "before_first_note_dbfs": {
-                             name: before_first_dbfs(a, round(min(n.start for n in notes) * rate))
-                             for name, a in {"reference": reference, **sounding}.items()},
-                         "headroom": {name: headroom(sounding[name]) for name in ("model", "previous")
-                                      if name in sounding}})
+        per_clip.append(
+            {
+                "clip": i,
+                "seconds": round(len(reference) / rate, 3),
+                "notes": len(notes),
+                **{s: {m: round(v, 4) for m, v in scores[s].items()} for s in systems},
+                "high_share_db": {
+                    name: round(high_share_db(a, rate), 2)
+                    for name, a in {"reference": reference, **sounding}.items()
+                },
+                "worst_dc": {
+                    name: float(f"{worst_dc(a, rate):.3g}")
+                    for name, a in {"reference": reference, **sounding}.items()
+                },
+                "before_first_note_dbfs": {
+                    name: before_first_dbfs(a, round(min(n.start for n in notes) * rate))
+                    for name, a in {"reference": reference, **sounding}.items()
+                },
+                "headroom": {
+                    name: headroom(sounding[name]) for name in ("model", "previous") if name in sounding
+                },
+            }
+        )
         if i == args.figure_clip:
             drawn = (reference, fit(rendered, len(reference)), notes)
 
@@ -215,42 +263,80 @@ def main(argv: list[str] | None = None) -> int:
     held_systems = ("reference", "model", "previous") if previous else ("reference", "model")
     seconds = sum(len(s) for s in sounds) / rate
     train = info["train_info"]
-    loudest_before = worst_level([chords["before_first_note_dbfs"]["model"],
-                                  *(c["before_first_note_dbfs"]["model"] for c in per_clip)])
+    loudest_before = worst_level(
+        [chords["before_first_note_dbfs"]["model"], *(c["before_first_note_dbfs"]["model"] for c in per_clip)]
+    )
     report: dict[str, Any] = {
-        "machine": machine(), "commit": commit.strip(), "compare": args.compare,
-        "model": str(args.model), "model_sha256": sha256(args.model), "compare_sha256": sha256(args.compare),
-        "steps": train.get("steps"), "params": train.get("params"),
-        "data": str(Path(args.data) / "test.npz"), "clips": len(per_clip), "seconds": round(seconds, 1),
-        "sample_rate": rate, "reference": "FluidSynth, FluidR3 GM, program 4 (Electric Piano 1), dry",
-        "metrics": {"mrstft": "multi-resolution STFT distance (FFT 2048..64; spectral convergence + log-magnitude L1)",
-                    "lsd_db": "log-spectral distance, dB (2048-point FFT)"},
+        "machine": machine(),
+        "commit": commit.strip(),
+        "compare": args.compare,
+        "model": str(args.model),
+        "model_sha256": sha256(args.model),
+        "compare_sha256": sha256(args.compare),
+        "steps": train.get("steps"),
+        "params": train.get("params"),
+        "data": str(Path(args.data) / "test.npz"),
+        "clips": len(per_clip),
+        "seconds": round(seconds, 1),
+        "sample_rate": rate,
+        "reference": "FluidSynth, FluidR3 GM, program 4 (Electric Piano 1), dry",
+        "metrics": {
+            "mrstft": "multi-resolution STFT distance (FFT 2048..64; spectral convergence + log-magnitude L1)",
+            "lsd_db": "log-spectral distance, dB (2048-point FFT)",
+        },
         "rms_match": "the baselines (excitation, sine) are scaled per clip to the reference's RMS; the model is not",
         "systems": DESCRIPTIONS,
         "mean": {s: {m: round(v, 4) for m, v in means[s].items()} for s in systems},
-        "high_share_db": {name: round(float(np.mean([c["high_share_db"][name] for c in per_clip])), 2)
-                          for name in per_clip[0]["high_share_db"]} if per_clip else {},
+        "high_share_db": {
+            name: round(float(np.mean([c["high_share_db"][name] for c in per_clip])), 2)
+            for name in per_clip[0]["high_share_db"]
+        }
+        if per_clip
+        else {},
         "held_notes": held,
         "held_chords": chords,
         "test_clips_worst_dc": {name: max(c["worst_dc"][name] for c in per_clip) for name in held_systems},
-        "test_clips_before_first_note_dbfs": {name: worst_level([c["before_first_note_dbfs"][name] for c in per_clip])
-                                              for name in held_systems},
-        "test_clips_with_silence_before": sum(c["before_first_note_dbfs"]["model"] is not None for c in per_clip),
+        "test_clips_before_first_note_dbfs": {
+            name: worst_level([c["before_first_note_dbfs"][name] for c in per_clip]) for name in held_systems
+        },
+        "test_clips_with_silence_before": sum(
+            c["before_first_note_dbfs"]["model"] is not None for c in per_clip
+        ),
         "gain": GAIN,
-        "test_clips_headroom": {name: {"peak": max(c["headroom"][name]["peak"] for c in per_clip),
-                                       "mean_clipped_share": float(f"{np.mean([c['headroom'][name]['clipped_share'] for c in per_clip]):.3g}")}
-                                for name in held_systems if name != "reference"},
-        "targets": {"chords_off_harmonic_db": CHORD_TARGET_DB, "dc": DC_TARGET,
-                    "before_first_note_dbfs": SILENCE_TARGET_DBFS,
-                    "model_meets": {
-                        "chords": bool(chords["worst_off_harmonic_db"]["model"] <= CHORD_TARGET_DB),
-                        "dc": bool(max(chords["worst_dc"]["model"], *(c["worst_dc"]["model"] for c in per_clip)) <= DC_TARGET),
-                        "silence": bool(loudest_before is None or loudest_before <= SILENCE_TARGET_DBFS)}},
-        "model_beats_both": {m: bool(means["model"][m] < min(means["excitation"][m], means["sine"][m]))
-                             for m in METRICS},
-        "model_beats_both_per_clip": {m: round(float(np.mean([c["model"][m] < min(c["excitation"][m], c["sine"][m])
-                                                               for c in per_clip])), 3) for m in METRICS},
-        "render_x_realtime": round(seconds / render_s, 2),  # seconds of audio per second of rendering, one thread
+        "test_clips_headroom": {
+            name: {
+                "peak": max(c["headroom"][name]["peak"] for c in per_clip),
+                "mean_clipped_share": float(
+                    f"{np.mean([c['headroom'][name]['clipped_share'] for c in per_clip]):.3g}"
+                ),
+            }
+            for name in held_systems
+            if name != "reference"
+        },
+        "targets": {
+            "chords_off_harmonic_db": CHORD_TARGET_DB,
+            "dc": DC_TARGET,
+            "before_first_note_dbfs": SILENCE_TARGET_DBFS,
+            "model_meets": {
+                "chords": bool(chords["worst_off_harmonic_db"]["model"] <= CHORD_TARGET_DB),
+                "dc": bool(
+                    max(chords["worst_dc"]["model"], *(c["worst_dc"]["model"] for c in per_clip)) <= DC_TARGET
+                ),
+                "silence": bool(loudest_before is None or loudest_before <= SILENCE_TARGET_DBFS),
+            },
+        },
+        "model_beats_both": {
+            m: bool(means["model"][m] < min(means["excitation"][m], means["sine"][m])) for m in METRICS
+        },
+        "model_beats_both_per_clip": {
+            m: round(
+                float(np.mean([c["model"][m] < min(c["excitation"][m], c["sine"][m]) for c in per_clip])), 3
+            )
+            for m in METRICS
+        },
+        "render_x_realtime": round(
+            seconds / render_s, 2
+        ),  # seconds of audio per second of rendering, one thread
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -258,16 +344,31 @@ def main(argv: list[str] | None = None) -> int:
     if drawn is not None:
         reference, rendered, notes = drawn
         n = min(len(reference), round(args.figure_s * rate))
-        rows = [("FluidSynth (reference)", reference), ("model", rendered),
-                *[(f"{name} baseline (RMS-matched)", baseline(name, notes, reference, config))
-                  for name in ("excitation", "sine")]]
+        rows = [
+            ("FluidSynth (reference)", reference),
+            ("model", rendered),
+            *[
+                (f"{name} baseline (RMS-matched)", baseline(name, notes, reference, config))
+                for name in ("excitation", "sine")
+            ],
+        ]
         Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
         title = f"test clip {args.figure_clip}, first {n / rate:.1f} s ({Path(args.model).name}, step {train.get('steps')})"
         spectrograms(rows, rate, Path(args.figure), title=title, seconds=n / rate)
-    decay_chart(held["c2-c6"]["curves_db"], DECAY_POINTS_S, [n.pitch for n in held_notes()], Path(args.decay_figure),
-                title=f"held notes: level after the onset ({Path(args.model).name}, step {train.get('steps')})")
-    chord_chart(chords["chords"], chords["off_harmonic_db"], Path(args.chord_figure), CHORD_TARGET_DB,
-                title=f"held chords: energy off their harmonics ({Path(args.model).name}, step {train.get('steps')})")
+    decay_chart(
+        held["c2-c6"]["curves_db"],
+        DECAY_POINTS_S,
+        [n.pitch for n in held_notes()],
+        Path(args.decay_figure),
+        title=f"held notes: level after the onset ({Path(args.model).name}, step {train.get('steps')})",
+    )
+    chord_chart(
+        chords["chords"],
+        chords["off_harmonic_db"],
+        Path(args.chord_figure),
+        CHORD_TARGET_DB,
+        title=f"held chords: energy off their harmonics ({Path(args.model).name}, step {train.get('steps')})",
+    )
     print(json.dumps(report, indent=2))
     return 0
 

@@ -103,7 +103,9 @@ def played_path(model: MelodyVAE, a: np.ndarray, b: np.ndarray, steps: int, lean
     """The 9 points as the live loop plays them: grid points of the desk's grid."""
     stride = (steps - 1) // (POINTS - 1)
     za, zb = latents(model, a, b)
-    grid = np.asarray(decode_points(model, za, zb, np.linspace(0, 1, steps).tolist(), a.tolist(), b.tolist(), lean))
+    grid = np.asarray(
+        decode_points(model, za, zb, np.linspace(0, 1, steps).tolist(), a.tolist(), b.tolist(), lean)
+    )
     grid[0], grid[-1] = a, b  # the desk plays the captured phrases at the ends
     return grid[::stride]
 
@@ -122,11 +124,15 @@ def path_figures(paths: list[tuple[np.ndarray, np.ndarray, np.ndarray]], distanc
         keys += [float(key_of(p) in wanted) for p in points]
         end_a.append(da[0])
         end_b.append(db[-1])
-    return {"monotonic": round(float(np.mean(mono)), 4), "neighbour_distance": round(float(np.mean(steps)), 4),
-            "path_length_over_distance": round(float(np.mean(ratios)), 3),
-            "largest_neighbour_distance": round(float(np.mean(largest)), 4),
-            "in_key_of_a_or_b": round(float(np.mean(keys)), 4),
-            "endpoint_distance_a": round(float(np.mean(end_a)), 4), "endpoint_distance_b": round(float(np.mean(end_b)), 4)}
+    return {
+        "monotonic": round(float(np.mean(mono)), 4),
+        "neighbour_distance": round(float(np.mean(steps)), 4),
+        "path_length_over_distance": round(float(np.mean(ratios)), 3),
+        "largest_neighbour_distance": round(float(np.mean(largest)), 4),
+        "in_key_of_a_or_b": round(float(np.mean(keys)), 4),
+        "endpoint_distance_a": round(float(np.mean(end_a)), 4),
+        "endpoint_distance_b": round(float(np.mean(end_b)), 4),
+    }
 
 
 def piano_rolls(a: np.ndarray, b: np.ndarray, rows: dict[str, np.ndarray], png: Path) -> None:
@@ -180,12 +186,16 @@ def markdown(figures: dict[str, dict[str, dict[str, float]]], title: str) -> str
         paths = list(by_path)
         rows += [f"| {name} distance, {title} | " + " | ".join(paths) + " |", "|---" * (len(paths) + 1) + "|"]
         for key in next(iter(by_path.values())):
-            rows.append(f"| {key.replace('_', ' ')} | " + " | ".join(str(by_path[p][key]) for p in paths) + " |")
+            rows.append(
+                f"| {key.replace('_', ' ')} | " + " | ".join(str(by_path[p][key]) for p in paths) + " |"
+            )
         rows.append("")
     return "\n".join(rows)
 
 
-def pairs_of(melodies: np.ndarray, count: int, rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+def pairs_of(
+    melodies: np.ndarray, count: int, rng: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray]]:
     pairs = []
     for _ in range(count):
         i, j = rng.choice(len(melodies), 2, replace=False)
@@ -193,19 +203,26 @@ def pairs_of(melodies: np.ndarray, count: int, rng: np.random.Generator) -> list
     return pairs
 
 
-def tune(model: MelodyVAE, data: Path, leans: list[float], count: int, steps: int, seed: int, out: Path) -> int:
+def tune(
+    model: MelodyVAE, data: Path, leans: list[float], count: int, steps: int, seed: int, out: Path
+) -> int:
     """Score each lean on validation pairs (the test split stays for the card)."""
     pairs = pairs_of(load_melodies(data, "val"), count, np.random.default_rng(seed))
     rng = np.random.default_rng(seed + 1)
     paths: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
     paths["naive"] = [(a, b, naive(a, b, np.linspace(0, 1, POINTS), rng)) for a, b in pairs]
     for lean in leans:
-        paths[f"lean {lean:g}"] = [(a, b, played_path(model, a, b, steps, lean))
-                                   for a, b in tqdm(pairs, desc=f"lean {lean:g}", unit="pair")]
-    figures = {name: {label: path_figures(p, d) for label, p in paths.items()} for name, d in DISTANCES.items()}
+        paths[f"lean {lean:g}"] = [
+            (a, b, played_path(model, a, b, steps, lean))
+            for a, b in tqdm(pairs, desc=f"lean {lean:g}", unit="pair")
+        ]
+    figures = {
+        name: {label: path_figures(p, d) for label, p in paths.items()} for name, d in DISTANCES.items()
+    }
     out = out.with_name(out.name + "_lean")
-    out.with_suffix(".json").write_text(json.dumps({"split": "val", "pairs": count, "steps": steps,
-                                                    "figures": figures}, indent=2) + "\n")
+    out.with_suffix(".json").write_text(
+        json.dumps({"split": "val", "pairs": count, "steps": steps, "figures": figures}, indent=2) + "\n"
+    )
     out.with_suffix(".md").write_text(markdown(figures, f"{count} validation pairs x {POINTS} points"))
     print(markdown(figures, f"{count} validation pairs"))
     return 0
@@ -229,8 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     model, info = load_checkpoint(args.model, "cpu", archs=("vae",))
     out = Path(args.out)
     if args.tune:
-        return tune(model, Path(args.data), [float(v) for v in args.tune.split(",")], args.pairs,  # type: ignore[arg-type]
-                    args.steps, args.seed, out)
+        return tune(
+            model,
+            Path(args.data),
+            [float(v) for v in args.tune.split(",")],
+            args.pairs,  # type: ignore[arg-type]
+            args.steps,
+            args.seed,
+            out,
+        )
     test = load_melodies(Path(args.data), "test")
     print(f"reconstructing {len(test)} test melodies", flush=True)
     recon = evaluate(model, test, per_dim=True)  # type: ignore[arg-type]
@@ -238,22 +262,44 @@ def main(argv: list[str] | None = None) -> int:
     xs = np.linspace(0, 1, POINTS)
     played = f"vae as played (lean {args.lean:g})"
     paths: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {
-        played: [], "vae greedy, endpoints as played": [], "vae greedy, decoded endpoints": [], "naive": []}
+        played: [],
+        "vae greedy, endpoints as played": [],
+        "vae greedy, decoded endpoints": [],
+        "naive": [],
+    }
     for a, b in tqdm(pairs_of(test, args.pairs, rng), desc="interpolations", unit="pair"):
         decoded = greedy_path(model, a, b, xs)  # type: ignore[arg-type]
         paths[played].append((a, b, played_path(model, a, b, args.steps, args.lean)))  # type: ignore[arg-type]
-        paths["vae greedy, endpoints as played"].append((a, b, np.concatenate([a[None], decoded[1:-1], b[None]])))
+        paths["vae greedy, endpoints as played"].append(
+            (a, b, np.concatenate([a[None], decoded[1:-1], b[None]]))
+        )
         paths["vae greedy, decoded endpoints"].append((a, b, decoded))
         paths["naive"].append((a, b, naive(a, b, xs, rng)))
-    figures = {name: {label: path_figures(p, d) for label, p in paths.items()} for name, d in DISTANCES.items()}
-    report = {"model": args.model, "train_info": {k: info["train_info"].get(k) for k in ("steps", "wall_time_s", "params", "train_melodies")},
-              "test_melodies": len(test), "reconstruction": recon, "pairs": args.pairs, "points": POINTS,
-              "lean": args.lean, "grid_steps": args.steps, "interpolation": figures}
+    figures = {
+        name: {label: path_figures(p, d) for label, p in paths.items()} for name, d in DISTANCES.items()
+    }
+    report = {
+        "model": args.model,
+        "train_info": {
+            k: info["train_info"].get(k) for k in ("steps", "wall_time_s", "params", "train_melodies")
+        },
+        "test_melodies": len(test),
+        "reconstruction": recon,
+        "pairs": args.pairs,
+        "points": POINTS,
+        "lean": args.lean,
+        "grid_steps": args.steps,
+        "interpolation": figures,
+    }
     out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     out.with_suffix(".md").write_text(markdown(figures, f"{args.pairs} test pairs x {POINTS} points"))
     a, b, _ = paths["naive"][0]
-    piano_rolls(a, b, {label: p[0][2] for label, p in paths.items() if label != "vae greedy, endpoints as played"},
-                out.with_suffix(".png"))
+    piano_rolls(
+        a,
+        b,
+        {label: p[0][2] for label, p in paths.items() if label != "vae greedy, endpoints as played"},
+        out.with_suffix(".png"),
+    )
     kl_chart(recon["kl_per_dim"], out.with_name(out.name + "_kl.png"))
     print(json.dumps({k: v for k, v in report.items() if k != "reconstruction"}, indent=2))
     return 0

@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 with atheris.instrument_imports():
-
     from liveai.behaviours.registry import Registry
     from liveai.config import Config
     from liveai.control.handlers import definitions
@@ -60,8 +59,9 @@ def _endpoint() -> tuple[osc_transport.OscTransport, Engine, _Clock]:
     config.server.mode = "thru"
     clock = _Clock()
     engine = Engine(config, now=clock, behaviours=Registry())
-    endpoint = osc_transport.OscTransport(config.osc, CommandTable(engine, definitions(Registry().commands())),
-                                          engine.stats, engine.status)
+    endpoint = osc_transport.OscTransport(
+        config.osc, CommandTable(engine, definitions(Registry().commands())), engine.stats, engine.status
+    )
     endpoint._transport = _Socket()  # type: ignore[assignment]
     return endpoint, engine, clock
 
@@ -73,38 +73,60 @@ STATS_FILE: Path | None = None
 
 
 def _bundle(*elements: bytes, timetag: int = 1) -> bytes:
-    return b"#bundle\x00" + struct.pack(">Q", timetag) + b"".join(struct.pack(">i", len(e)) + e for e in elements)
+    return (
+        b"#bundle\x00"
+        + struct.pack(">Q", timetag)
+        + b"".join(struct.pack(">i", len(e)) + e for e in elements)
+    )
 
 
 def _raw(address: str, tags: str, payload: bytes) -> bytes:
     def pad(b: bytes) -> bytes:
         return b + b"\x00" * (4 - len(b) % 4)
+
     return pad(address.encode()) + pad(("," + tags).encode()) + payload
 
 
 def seeds() -> list[bytes]:
     """Valid datagrams that reach deep: every command, every type tag, bundles."""
-    out = [osc_message("/liveai/note", 60, 100), osc_message("/liveai/note", 60.0, 0.0, 2.0),
-           osc_message("/liveai/note", 60, 100, 1, "player"), osc_message("/liveai/cc", 64, 127),
-           osc_message("/liveai/mode", "harmonize"), osc_message("/liveai/tempo", 140.5),
-           osc_message("/liveai/temperature", float("nan")), osc_message("/liveai/morph", float("inf")),
-           osc_message("/liveai/key", "A", "minor"), osc_message("/liveai/register", 40, 80),
-           osc_message("/liveai/ping", "token"), osc_message("/liveai/status"), osc_message("/liveai/panic"),
-           osc_message("/liveai/subscribe", 9100), osc_message("/liveai/{play,stop}"),
-           osc_message("/liveai/te*", 100), osc_message("/liveai/continue", 2.0),
-           osc_message("/liveai/density", 0.3), osc_message("/liveai/note", 60, 100, types="ii"),
-           _raw("/liveai/note", "hh", struct.pack(">qq", 60, 100)),
-           _raw("/liveai/note", "dd", struct.pack(">dd", 60.0, 100.0)),
-           _raw("/liveai/ping", "T", b""), _raw("/liveai/ping", "F", b""), _raw("/liveai/ping", "N", b""),
-           _raw("/liveai/ping", "I", b""), _raw("/liveai/ping", "c", struct.pack(">i", 65)),
-           _raw("/liveai/ping", "[ii]", struct.pack(">ii", 1, 2)), _raw("/liveai/ping", "t", struct.pack(">Q", 7)),
-           _raw("/liveai/ping", "m", b"\x00\x90\x3c\x64"), _raw("/liveai/ping", "r", b"\x01\x02\x03\x04"),
-           _raw("/liveai/ping", "b", struct.pack(">i", 3) + b"abc\x00"),
-           _bundle(osc_message("/liveai/note", 62, 90), osc_message("/liveai/note", 62, 0)),
-           _bundle(_bundle(osc_message("/liveai/ping", 1)), osc_message("/liveai/status")),
-           _bundle(osc_message("/liveai/note", 64, 80), timetag=(int(time.time() + 2208988800 + 1) << 32)),
-           _bundle(*[osc_message("/liveai/ping", i) for i in range(200)]),
-           osc_message("/liveai/ping", "x" * 65000)]
+    out = [
+        osc_message("/liveai/note", 60, 100),
+        osc_message("/liveai/note", 60.0, 0.0, 2.0),
+        osc_message("/liveai/note", 60, 100, 1, "player"),
+        osc_message("/liveai/cc", 64, 127),
+        osc_message("/liveai/mode", "harmonize"),
+        osc_message("/liveai/tempo", 140.5),
+        osc_message("/liveai/temperature", float("nan")),
+        osc_message("/liveai/morph", float("inf")),
+        osc_message("/liveai/key", "A", "minor"),
+        osc_message("/liveai/register", 40, 80),
+        osc_message("/liveai/ping", "token"),
+        osc_message("/liveai/status"),
+        osc_message("/liveai/panic"),
+        osc_message("/liveai/subscribe", 9100),
+        osc_message("/liveai/{play,stop}"),
+        osc_message("/liveai/te*", 100),
+        osc_message("/liveai/continue", 2.0),
+        osc_message("/liveai/density", 0.3),
+        osc_message("/liveai/note", 60, 100, types="ii"),
+        _raw("/liveai/note", "hh", struct.pack(">qq", 60, 100)),
+        _raw("/liveai/note", "dd", struct.pack(">dd", 60.0, 100.0)),
+        _raw("/liveai/ping", "T", b""),
+        _raw("/liveai/ping", "F", b""),
+        _raw("/liveai/ping", "N", b""),
+        _raw("/liveai/ping", "I", b""),
+        _raw("/liveai/ping", "c", struct.pack(">i", 65)),
+        _raw("/liveai/ping", "[ii]", struct.pack(">ii", 1, 2)),
+        _raw("/liveai/ping", "t", struct.pack(">Q", 7)),
+        _raw("/liveai/ping", "m", b"\x00\x90\x3c\x64"),
+        _raw("/liveai/ping", "r", b"\x01\x02\x03\x04"),
+        _raw("/liveai/ping", "b", struct.pack(">i", 3) + b"abc\x00"),
+        _bundle(osc_message("/liveai/note", 62, 90), osc_message("/liveai/note", 62, 0)),
+        _bundle(_bundle(osc_message("/liveai/ping", 1)), osc_message("/liveai/status")),
+        _bundle(osc_message("/liveai/note", 64, 80), timetag=(int(time.time() + 2208988800 + 1) << 32)),
+        _bundle(*[osc_message("/liveai/ping", i) for i in range(200)]),
+        osc_message("/liveai/ping", "x" * 65000),
+    ]
     return out
 
 
@@ -124,7 +146,9 @@ def one_input(data: bytes) -> None:
         for channel, pitch in sorted(session.held):
             ENGINE.handle(NoteOff(pitch, channel, t=CLOCK.t, source="osc:10.1.2.3:1"))
     if ENGINE.output.tracker.sounding:
-        raise AssertionError(f"notes still sound after their note-offs: {sorted(ENGINE.output.tracker.sounding)}")
+        raise AssertionError(
+            f"notes still sound after their note-offs: {sorted(ENGINE.output.tracker.sounding)}"
+        )
     if ENGINE.stats.counters["internal_errors"]:  # contained, so it left no exception: a crash all the same
         raise AssertionError("an internal error was contained (its traceback is in the log above)")
     STATS["inputs"] += 1
@@ -142,7 +166,7 @@ def main() -> None:
     if "--stats" in args:
         i = args.index("--stats")
         STATS_FILE = Path(args[i + 1])
-        del args[i:i + 2]
+        del args[i : i + 2]
     corpus = ROOT / "runs" / "fuzz" / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for n, seed in enumerate(seeds()):

@@ -41,8 +41,10 @@ from liveai.models.shipped import find_checkpoint  # noqa: E402
 
 WORK = Path("/work/data/learn/figures")
 # study: (folder kept apart, learned models: learn_figures.py's names)
-STUDIES = {"palestrina": ("palestrina/apart", ["fig-palestrina"]),
-           "pop909": ("pop909/apart", ["fig-pop909", "fig-pop909-patience12"])}
+STUDIES = {
+    "palestrina": ("palestrina/apart", ["fig-palestrina"]),
+    "pop909": ("pop909/apart", ["fig-pop909", "fig-pop909-patience12"]),
+}
 CONDITIONS = ("liveai, same tune before", "liveai, another key before")
 TARGETS = ("same_key", "pace_within_1.5x", "rhythm_similarity")
 BOOT = 2000
@@ -69,14 +71,23 @@ def compare(before: list[dict[str, float]], after: list[dict[str, float]], seed:
         vb = np.array([per_pair(b[i], key) for i in both])
         va = np.array([per_pair(a[i], key) for i in both])
         if key == "pace_ratio":  # a ratio: its median, and the paired change of its log
-            out[key] = {"before_median": round(float(np.median(vb)), 3), "after_median": round(float(np.median(va)), 3),
-                        "after_over_before_median": round(float(np.exp(np.median(np.log(va / vb)))), 3)}
+            out[key] = {
+                "before_median": round(float(np.median(vb)), 3),
+                "after_median": round(float(np.median(va)), 3),
+                "after_over_before_median": round(float(np.exp(np.median(np.log(va / vb)))), 3),
+            }
             continue
         diff = va - vb
-        out[key] = {"before": round(float(vb.mean()), 3), "before_95": interval(vb, rng),
-                    "after": round(float(va.mean()), 3), "after_95": interval(va, rng),
-                    "change": round(float(diff.mean()), 3), "change_95": interval(diff, rng),
-                    "better_pairs": int((diff > 0).sum()), "worse_pairs": int((diff < 0).sum())}
+        out[key] = {
+            "before": round(float(vb.mean()), 3),
+            "before_95": interval(vb, rng),
+            "after": round(float(va.mean()), 3),
+            "after_95": interval(va, rng),
+            "change": round(float(diff.mean()), 3),
+            "change_95": interval(diff, rng),
+            "better_pairs": int((diff > 0).sum()),
+            "worse_pairs": int((diff < 0).sum()),
+        }
     out["targets"] = {
         **{f"{k} no worse": out[k]["change"] >= 0 for k in TARGETS},
         "rhythm_similarity better": out["rhythm_similarity"]["change"] > 0,
@@ -87,14 +98,38 @@ def compare(before: list[dict[str, float]], after: list[dict[str, float]], seed:
 
 def run(folder: Path, model: str, duet: str, args: argparse.Namespace) -> dict[str, Any]:
     settings = [] if duet == "default" else [duet]
-    out = Path(args.runs) / f"{folder.parent.name}-{model}{'' if duet == 'default' else '-' + duet.replace('=', '')}.json"
-    cmd = [sys.executable, str(ROOT / "scripts/eval_duet.py"), "--folder", str(folder), "--model", model,
-           "--model-folder", str(WORK / "models"), "--per-file", str(args.per_file), "--pairs", str(args.pairs),
-           "--seed", str(args.seed), "--detail", "--out", str(out), *(f"--set={s}" for s in settings)]
+    out = (
+        Path(args.runs)
+        / f"{folder.parent.name}-{model}{'' if duet == 'default' else '-' + duet.replace('=', '')}.json"
+    )
+    cmd = [
+        sys.executable,
+        str(ROOT / "scripts/eval_duet.py"),
+        "--folder",
+        str(folder),
+        "--model",
+        model,
+        "--model-folder",
+        str(WORK / "models"),
+        "--per-file",
+        str(args.per_file),
+        "--pairs",
+        str(args.pairs),
+        "--seed",
+        str(args.seed),
+        "--detail",
+        "--out",
+        str(out),
+        *(f"--set={s}" for s in settings),
+    ]
     if out.exists():
         done = json.loads(out.read_text())
-        same = (done["folder"], done["model"], done["per_file"], done["seed"]) == (str(folder), model, args.per_file,
-                                                                                  args.seed)
+        same = (done["folder"], done["model"], done["per_file"], done["seed"]) == (
+            str(folder),
+            model,
+            args.per_file,
+            args.seed,
+        )
         if same and done["duet"] == _overrides(settings):
             return done
     print(" ".join(cmd), flush=True)
@@ -103,7 +138,9 @@ def run(folder: Path, model: str, duet: str, args: argparse.Namespace) -> dict[s
 
 
 def _same_weights(a: str, b: str) -> bool:
-    wa, wb = (torch.load(find_checkpoint(m, str(WORK / "models")), weights_only=True)["model"] for m in (a, b))
+    wa, wb = (
+        torch.load(find_checkpoint(m, str(WORK / "models")), weights_only=True)["model"] for m in (a, b)
+    )
     return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
@@ -116,14 +153,21 @@ def study(name: str, duet: str, args: argparse.Namespace) -> dict[str, Any]:
     apart, learned = STUDIES[name]
     folder = WORK / apart
     base = run(folder, "gru", duet, args)
-    entry: dict[str, Any] = {"folder": str(folder), "files": base["files"], "files_scored": base["files_scored"],
-                             "pairs": base["pairs"], "real next phrase": base["real next phrase"],
-                             "gru": {"commit": base["commit"], **{c: base[c] for c in CONDITIONS}}, "learned": {}}
+    entry: dict[str, Any] = {
+        "folder": str(folder),
+        "files": base["files"],
+        "files_scored": base["files_scored"],
+        "pairs": base["pairs"],
+        "real next phrase": base["real next phrase"],
+        "gru": {"commit": base["commit"], **{c: base[c] for c in CONDITIONS}},
+        "learned": {},
+    }
     for model in learned:
         same = _same_weights("gru", model)  # the learn kept its base (nothing beat it): the same answers
         after = base if same else run(folder, model, duet, args)
         entry["learned"][model] = {
-            "commit": after["commit"], "weights": "the base's (the learn kept it)" if same else "learned",
+            "commit": after["commit"],
+            "weights": "the base's (the learn kept it)" if same else "learned",
             "summary": {c: after[c] for c in CONDITIONS},
             "against_gru": {c: compare(base["detail"][c], after["detail"][c], args.seed) for c in CONDITIONS},
         }
@@ -137,8 +181,10 @@ def card_pace(name: str, model: str) -> dict[str, Any]:
     files) and on the files kept apart."""
     work = WORK / STUDIES[name][0]
     out: dict[str, Any] = {}
-    for label, folder, held_out in (("the card's phrases", work.parent / "mine", True),
-                                    ("files kept apart", work, False)):
+    for label, folder, held_out in (
+        ("the card's phrases", work.parent / "mine", True),
+        ("files kept apart", work, False),
+    ):
         pieces = read_folder(folder, 16, 512).pieces
         held = split_pieces(pieces)[1] if held_out else pieces
         primes = measure.phrases(held, measure.PHRASES if held_out else len(held))
@@ -156,11 +202,16 @@ def card_pace(name: str, model: str) -> dict[str, Any]:
             sounding.append((held_at[grid < measure.PRIME_S].mean(), held_at[grid >= measure.PRIME_S].mean()))
         entry: dict[str, Any] = {
             "phrases": len(primes),
-            "real next 8 s": {"pace_ratio_median": round(float(np.median(real)), 3),
-                              "pace_within_1_5x": round(float(np.mean([1 / 1.5 <= r <= 1.5 for r in real])), 3)},
+            "real next 8 s": {
+                "pace_ratio_median": round(float(np.median(real)), 3),
+                "pace_within_1_5x": round(float(np.mean([1 / 1.5 <= r <= 1.5 for r in real])), 3),
+            },
             "notes sounding, first 8 s and next 8 s (mean over files)": [
-                round(float(np.mean([a for a, _ in sounding])), 2), round(float(np.mean([b for _, b in sounding])), 2)],
-            "files fuller in the next 8 s": f"{sum(b > a for a, b in sounding)} of {len(sounding)}"}
+                round(float(np.mean([a for a, _ in sounding])), 2),
+                round(float(np.mean([b for _, b in sounding])), 2),
+            ],
+            "files fuller in the next 8 s": f"{sum(b > a for a, b in sounding)} of {len(sounding)}",
+        }
         for m in ("gru", model):
             net, _ = load_checkpoint(find_checkpoint(m, str(WORK / "models")), "cpu")
             entry[m] = measure.continuations(net, primes)[0]
@@ -177,14 +228,26 @@ def main() -> int:
     ap.add_argument("--pairs", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--studies", default="palestrina,pop909")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a duet besides the default")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a duet besides the default"
+    )
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     Path(args.runs).mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
-    report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "gru",
-                              "per_file": args.per_file, "seed": args.seed, "duets": {}}
-    report["card_pace"] = {"palestrina": card_pace("palestrina", "fig-palestrina")} if "palestrina" in args.studies else {}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "commit": commit.strip(),
+        "base": "gru",
+        "per_file": args.per_file,
+        "seed": args.seed,
+        "duets": {},
+    }
+    report["card_pace"] = (
+        {"palestrina": card_pace("palestrina", "fig-palestrina")} if "palestrina" in args.studies else {}
+    )
     for duet in ["default", *args.set]:
         report["duets"][duet] = {}
         for name in args.studies.split(","):

@@ -87,8 +87,21 @@ def liveai(*args: str) -> list[str]:
 
 def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str]) -> dict[str, Any]:
     """Run `liveai learn`; its curve and its done record."""
-    cmd = liveai("learn", str(folder), "--name", name, "--minutes", str(minutes), "--threads", "1",
-                 "--progress", "json", "--model-folder", str(models), *extra)
+    cmd = liveai(
+        "learn",
+        str(folder),
+        "--name",
+        name,
+        "--minutes",
+        str(minutes),
+        "--threads",
+        "1",
+        "--progress",
+        "json",
+        "--model-folder",
+        str(models),
+        *extra,
+    )
     print(" ".join(cmd), flush=True)
     curve, done = [], {}
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT) as proc:
@@ -96,7 +109,13 @@ def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str
         for line in proc.stdout:
             rec = json.loads(line)
             if rec["stage"] == "learning" and rec.get("validation_bits") is not None:
-                curve.append({"minutes": rec["minutes"], "step": rec["step"], "validation_bits": rec["validation_bits"]})
+                curve.append(
+                    {
+                        "minutes": rec["minutes"],
+                        "step": rec["step"],
+                        "validation_bits": rec["validation_bits"],
+                    }
+                )
                 print(json.dumps(curve[-1]), flush=True)
             elif rec["stage"] == "done":
                 done = rec
@@ -106,27 +125,42 @@ def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str
 
 
 def evaluate(folder: Path, model: str, models: Path) -> float:
-    out = subprocess.run(liveai("evaluate", str(folder), "--model", model, "--set", f"model.folder={models}", "-q"),
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        liveai("evaluate", str(folder), "--model", model, "--set", f"model.folder={models}", "-q"),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return float(json.loads(out.stdout)["bits_per_event"])
 
 
-def study(label: str, mine: Path, apart: Path, models: Path, minutes: float, extra: list[str]) -> dict[str, Any]:
+def study(
+    label: str, mine: Path, apart: Path, models: Path, minutes: float, extra: list[str]
+) -> dict[str, Any]:
     name = "fig-" + label.replace("=", "").replace(".", "_")
     run = learn(mine, name, models, minutes, extra)
     done = run["done"]
     base, learned = evaluate(apart, "gru", models), evaluate(apart, name, models)
     cb, ca = done["before"]["corpus_bits"], done["after"]["corpus_bits"]
     return {
-        "study": label, "learn_args": extra, "minutes_asked": minutes,
-        "folder_files": done["files"], "folder_heldout_files": done["heldout_files"], "notes": done["notes"],
-        "steps": done["steps"], "minutes": done["minutes"], "stopped_by": done["stopped_by"],
-        "forgetting": done["forgetting"], "curve": [{"minutes": 0.0, "step": 0,
-                                                      "validation_bits": done["before"]["validation_bits"]}] + run["curve"],
+        "study": label,
+        "learn_args": extra,
+        "minutes_asked": minutes,
+        "folder_files": done["files"],
+        "folder_heldout_files": done["heldout_files"],
+        "notes": done["notes"],
+        "steps": done["steps"],
+        "minutes": done["minutes"],
+        "stopped_by": done["stopped_by"],
+        "forgetting": done["forgetting"],
+        "curve": [{"minutes": 0.0, "step": 0, "validation_bits": done["before"]["validation_bits"]}]
+        + run["curve"],
         "apart_files": len(list(apart.glob("*.mid"))),
         "apart_bits": {"before": base, "after": learned, "change": round((learned - base) / base, 4)},
         "corpus_test_bits": {"before": cb, "after": ca, "change": round((ca - cb) / cb, 4) if cb else None},
-        "before": done["before"], "after": done["after"],
+        "before": done["before"],
+        "after": done["after"],
     }
 
 
@@ -143,14 +177,35 @@ def memory(work: Path, budgets: tuple[int, ...] = (16, 64)) -> dict[str, Any]:
             link.symlink_to(songs[i % len(songs)])
     rows = []
     for budget in budgets:
-        script = ("import resource, subprocess, sys, json; p = subprocess.run(sys.argv[1:], capture_output=True, "
-                  "text=True); done = json.loads(p.stdout.splitlines()[-1]); print(json.dumps({'rc': p.returncode, "
-                  "'files': done['files'], 'notes': done['notes'], 'skipped': done['skipped'], 'peak_rss_mb': "
-                  "round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}))")
-        cmd = [sys.executable, "-c", script, *liveai("learn", str(folder), "--name", "fig-memory", "--steps", "1",
-                                                      "--threads", "1", "--progress", "json", "--model-folder",
-                                                      str(work / "models"), "--set", f"learn.max_memory_mb={budget}",
-                                                      "--set", 'learn.corpus=""')]
+        script = (
+            "import resource, subprocess, sys, json; p = subprocess.run(sys.argv[1:], capture_output=True, "
+            "text=True); done = json.loads(p.stdout.splitlines()[-1]); print(json.dumps({'rc': p.returncode, "
+            "'files': done['files'], 'notes': done['notes'], 'skipped': done['skipped'], 'peak_rss_mb': "
+            "round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}))"
+        )
+        cmd = [
+            sys.executable,
+            "-c",
+            script,
+            *liveai(
+                "learn",
+                str(folder),
+                "--name",
+                "fig-memory",
+                "--steps",
+                "1",
+                "--threads",
+                "1",
+                "--progress",
+                "json",
+                "--model-folder",
+                str(work / "models"),
+                "--set",
+                f"learn.max_memory_mb={budget}",
+                "--set",
+                'learn.corpus=""',
+            ),
+        ]
         out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout)
         rows.append({"max_memory_mb": budget, "notes_mb": round(out["notes"] * 32 / 2**20, 1), **out})
         print(json.dumps(rows[-1]), flush=True)
@@ -167,9 +222,14 @@ def draw(results: list[dict[str, Any]], png: Path) -> None:
     for r in results:
         xs = [p["minutes"] for p in r["curve"]]
         ys = [p["validation_bits"] / r["curve"][0]["validation_bits"] for p in r["curve"]]
-        ax.plot(xs, ys, marker=".", label=f"{r['study']}: folder's validation files (apart: "
-                                          f"{100 * r['apart_bits']['change']:+.0f} %, corpus test "
-                                          f"{100 * (r['corpus_test_bits']['change'] or 0):+.1f} %)")
+        ax.plot(
+            xs,
+            ys,
+            marker=".",
+            label=f"{r['study']}: folder's validation files (apart: "
+            f"{100 * r['apart_bits']['change']:+.0f} %, corpus test "
+            f"{100 * (r['corpus_test_bits']['change'] or 0):+.1f} %)",
+        )
     ax.axhline(0.75, color="0.6", ls="--", lw=0.8, label="target: -25 %")
     ax.set_xlabel("minutes of liveai learn (one core)")
     ax.set_ylabel("validation bits/event, / before")
@@ -185,15 +245,23 @@ def main() -> int:
     ap.add_argument("--work", default="/work/data/learn/figures", help="converted folders and learned models")
     ap.add_argument("--out", default=str(ROOT / "docs/figures/2026-12-07-learn-palestrina.json"))
     ap.add_argument("--draw", action="store_true", help="only draw --out's PNG from its JSON")
-    ap.add_argument("--append", action="store_true", help="keep the other studies already in --out (each result "
-                                                          "carries its own commit)")
-    ap.add_argument("--studies", default="palestrina,pop909,palestrina-replay,palestrina-l2sp=0.1,palestrina-l2sp=0",
-                    help="SOURCE or SOURCE-replay or SOURCE-l2sp=X, comma separated")
+    ap.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the other studies already in --out (each result carries its own commit)",
+    )
+    ap.add_argument(
+        "--studies",
+        default="palestrina,pop909,palestrina-replay,palestrina-l2sp=0.1,palestrina-l2sp=0",
+        help="SOURCE or SOURCE-replay or SOURCE-l2sp=X, comma separated",
+    )
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     work = Path(args.work)
     models = work / "models"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout
     report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "gru", "results": []}
     out = Path(args.out)
     if args.draw:
@@ -209,11 +277,18 @@ def main() -> int:
             continue
         source, _, variant = label.partition("-")
         mine, apart = palestrina(work) if source == "palestrina" else pop909(work)
-        extra = (["--replay", str(ROOT / "data/corpus")] if variant == "replay"
-                 else ["--set", f"learn.{variant}"] if variant else [])
+        extra = (
+            ["--replay", str(ROOT / "data/corpus")]
+            if variant == "replay"
+            else ["--set", f"learn.{variant}"]
+            if variant
+            else []
+        )
         result = {"commit": report["commit"], **study(label, mine, apart, models, args.minutes, extra)}
         report["results"] = [r for r in report["results"] if r["study"] != label] + [result]
-        out.write_text(json.dumps(report, indent=2) + "\n")  # after each study: a partial run keeps its figures
+        out.write_text(
+            json.dumps(report, indent=2) + "\n"
+        )  # after each study: a partial run keeps its figures
         draw(report["results"], out.with_suffix(".png"))
     print(json.dumps(report, indent=2))
     return 0

@@ -80,17 +80,40 @@ def apart_melodies(apart: Path) -> tuple[np.ndarray, dict[str, int]]:
 
 
 def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str]) -> dict[str, Any]:
-    cmd = liveai("learn", str(folder), "--name", name, "--vae", "--minutes", str(minutes), "--threads", "1",
-                 "--progress", "json", "--model-folder", str(models), *extra)
+    cmd = liveai(
+        "learn",
+        str(folder),
+        "--name",
+        name,
+        "--vae",
+        "--minutes",
+        str(minutes),
+        "--threads",
+        "1",
+        "--progress",
+        "json",
+        "--model-folder",
+        str(models),
+        *extra,
+    )
     print(" ".join(cmd), flush=True)
     curve, done = [], {}
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             rec = json.loads(line)
-            if rec["stage"] == "learning" and rec.get("model") == "vae" and rec.get("heldout_elbo_nats") is not None:
-                curve.append({"minutes": rec["minutes"], "step": rec["step"],
-                              "heldout_elbo_nats": rec["heldout_elbo_nats"]})
+            if (
+                rec["stage"] == "learning"
+                and rec.get("model") == "vae"
+                and rec.get("heldout_elbo_nats") is not None
+            ):
+                curve.append(
+                    {
+                        "minutes": rec["minutes"],
+                        "step": rec["step"],
+                        "heldout_elbo_nats": rec["heldout_elbo_nats"],
+                    }
+                )
                 print(json.dumps(curve[-1]), flush=True)
             elif rec["stage"] == "done":
                 done = rec
@@ -103,9 +126,18 @@ def change(before: float, after: float) -> float:
     return round((after - before) / before, 4)
 
 
-def one_study(study: str, mine: Path, models: Path, minutes: float, extra: list[str], held: np.ndarray,
-              apart_before: dict[str, Any]) -> dict[str, Any]:
-    run = learn(mine, "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", study), models, minutes, extra)  # a learned name
+def one_study(
+    study: str,
+    mine: Path,
+    models: Path,
+    minutes: float,
+    extra: list[str],
+    held: np.ndarray,
+    apart_before: dict[str, Any],
+) -> dict[str, Any]:
+    run = learn(
+        mine, "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", study), models, minutes, extra
+    )  # a learned name
     vae = run["done"]["vae"]
     if not vae.get("path"):
         raise SystemExit(f"{study}: nothing beat the base VAE, so there is no learned VAE to measure")
@@ -114,28 +146,51 @@ def one_study(study: str, mine: Path, models: Path, minutes: float, extra: list[
     hb, ha = vae["before"]["held_out"], vae["after"]["held_out"]
     cb, ca = vae["before"]["corpus_test"], vae["after"]["corpus_test"]
     return {
-        "study": study, "learn_args": extra, "folder_files": run["done"]["files"],
-        "folder_skipped": run["done"]["skipped"], "vae_files": vae["files"], "vae_skipped": vae["skipped"],
-        "train_melodies": vae["train_melodies"], "heldout_melodies": vae["heldout_melodies"],
-        "steps": vae["steps"], "best_step": vae["best_step"], "minutes": vae["minutes"],
-        "stopped_by": vae["stopped_by"], "forgetting": vae["forgetting"],
+        "study": study,
+        "learn_args": extra,
+        "folder_files": run["done"]["files"],
+        "folder_skipped": run["done"]["skipped"],
+        "vae_files": vae["files"],
+        "vae_skipped": vae["skipped"],
+        "train_melodies": vae["train_melodies"],
+        "heldout_melodies": vae["heldout_melodies"],
+        "steps": vae["steps"],
+        "best_step": vae["best_step"],
+        "minutes": vae["minutes"],
+        "stopped_by": vae["stopped_by"],
+        "forgetting": vae["forgetting"],
         "curve": [{"minutes": 0.0, "step": 0, "heldout_elbo_nats": hb["elbo_nats"]}] + run["curve"],
-        "folder_heldout": {"before": hb, "after": ha, "elbo_change": change(hb["elbo_nats"], ha["elbo_nats"])},
-        "apart": {"after": apart_after, "elbo_change": change(apart_before["elbo_nats"], apart_after["elbo_nats"]),
-                  "recon_change": change(apart_before["recon_nats"], apart_after["recon_nats"])},
-        "corpus_test": {"before": cb, "after": ca,
-                        "elbo_change": change(cb["elbo_nats"], ca["elbo_nats"]) if cb and ca else None,
-                        "recon_change": change(cb["recon_nats"], ca["recon_nats"]) if cb and ca else None},
+        "folder_heldout": {
+            "before": hb,
+            "after": ha,
+            "elbo_change": change(hb["elbo_nats"], ha["elbo_nats"]),
+        },
+        "apart": {
+            "after": apart_after,
+            "elbo_change": change(apart_before["elbo_nats"], apart_after["elbo_nats"]),
+            "recon_change": change(apart_before["recon_nats"], apart_after["recon_nats"]),
+        },
+        "corpus_test": {
+            "before": cb,
+            "after": ca,
+            "elbo_change": change(cb["elbo_nats"], ca["elbo_nats"]) if cb and ca else None,
+            "recon_change": change(cb["recon_nats"], ca["recon_nats"]) if cb and ca else None,
+        },
     }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=4.0, help="for each part (the continuation, then the VAE)")
+    ap.add_argument(
+        "--minutes", type=float, default=4.0, help="for each part (the continuation, then the VAE)"
+    )
     ap.add_argument("--work", default="/work/data/vae/figures")
     ap.add_argument("--out", default=str(ROOT / "docs/figures/2026-12-07-learn-vae.json"))
-    ap.add_argument("--studies", default="default,replay",
-                    help="default (L2-SP), replay (--replay data/corpus), or [learn] values: lr=0.0001+patience=12")
+    ap.add_argument(
+        "--studies",
+        default="default,replay",
+        help="default (L2-SP), replay (--replay data/corpus), or [learn] values: lr=0.0001+patience=12",
+    )
     ap.add_argument("--append", action="store_true", help="keep the other studies already in --out")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -144,23 +199,42 @@ def main() -> int:
     torch.set_num_threads(1)
     work = Path(args.work)
     models = work / "models"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout
     mine, apart = notated(work)
     held, skipped = apart_melodies(apart)
     base, _ = load_checkpoint(find_checkpoint("vae"), "cpu", archs=("vae",))
     apart_before = evaluate(base, held)  # type: ignore[arg-type]
-    report: dict[str, Any] = {"machine": machine(), "commit": commit.strip(), "base": "vae (shipped)",
-                              "minutes_asked": args.minutes, "apart": {"files": len(list(apart.glob("*.mid"))),
-                              "melodies": len(held), "skipped": skipped, "before": apart_before}, "results": []}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "commit": commit.strip(),
+        "base": "vae (shipped)",
+        "minutes_asked": args.minutes,
+        "apart": {
+            "files": len(list(apart.glob("*.mid"))),
+            "melodies": len(held),
+            "skipped": skipped,
+            "before": apart_before,
+        },
+        "results": [],
+    }
     out = Path(args.out)
     if args.append and out.exists():
         earlier = json.loads(out.read_text())
         report["results"] = [{"commit": earlier["commit"], **r} for r in earlier["results"]]
     for study in args.studies.split(","):
-        extra = (["--replay", str(ROOT / "data/corpus")] if study == "replay" else
-                 [a for v in study.split("+") for a in ("--set", f"learn.{v}")] if "=" in study else [])
-        result = {"commit": report["commit"], **one_study(study.replace("=", ""), mine, models, args.minutes, extra,
-                                                          held, apart_before)}
+        extra = (
+            ["--replay", str(ROOT / "data/corpus")]
+            if study == "replay"
+            else [a for v in study.split("+") for a in ("--set", f"learn.{v}")]
+            if "=" in study
+            else []
+        )
+        result = {
+            "commit": report["commit"],
+            **one_study(study.replace("=", ""), mine, models, args.minutes, extra, held, apart_before),
+        }
         report["results"] = [r for r in report["results"] if r["study"] != result["study"]] + [result]
         out.write_text(json.dumps(report, indent=2) + "\n")  # a partial run keeps its figures
     print(json.dumps(report, indent=2))

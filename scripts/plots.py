@@ -13,8 +13,9 @@ matplotlib.use("Agg")  # files only: no screen on these machines
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def learning_curve(log: Path, png: Path, title: str = "", keys: dict[str, str] | None = None,
-                   unit: str = "nats per melody") -> None:
+def learning_curve(
+    log: Path, png: Path, title: str = "", keys: dict[str, str] | None = None, unit: str = "nats per melody"
+) -> None:
     """Train and validation bits per event against steps, from a training log.jsonl;
     or, with `keys` (log field -> label), those fields in `unit` (the VAE's: nats per melody)."""
     if keys:
@@ -83,9 +84,16 @@ def robustness_chart(rows: list[str], scores: dict[str, list[float]], png: Path,
     plt.close(fig)
 
 
-def spectrograms(rows: list[tuple[str, np.ndarray]], sample_rate: int, png: Path, title: str = "",
-                 seconds: float | None = None, n_fft: int = 2048, max_hz: float = 12_000.0,
-                 floor_db: float = 80.0) -> None:
+def spectrograms(
+    rows: list[tuple[str, np.ndarray]],
+    sample_rate: int,
+    png: Path,
+    title: str = "",
+    seconds: float | None = None,
+    n_fft: int = 2048,
+    max_hz: float = 12_000.0,
+    floor_db: float = 80.0,
+) -> None:
     """Log-magnitude spectrograms, one row per (label, mono audio), of the first
     `seconds` (frames of the whole sound, so the cut adds no click); in dB from the
     loudest bin of all (0) down to -`floor_db`, one colour scale for every row."""
@@ -102,8 +110,16 @@ def spectrograms(rows: list[tuple[str, np.ndarray]], sample_rate: int, png: Path
     fig, axes = plt.subplots(len(rows), 1, figsize=(10, 2.1 * len(rows)), dpi=110, sharex=True, squeeze=False)
     for ax, (label, _), spec in zip(axes[:, 0], rows, specs):
         extent = (0.0, spec.shape[1] * hop / sample_rate, 0.0, bins * sample_rate / n_fft / 1000)
-        image = ax.imshow(spec[:bins] - top, origin="lower", aspect="auto", cmap="magma", vmin=-floor_db, vmax=0.0,
-                          extent=extent, interpolation="nearest")
+        image = ax.imshow(
+            spec[:bins] - top,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=-floor_db,
+            vmax=0.0,
+            extent=extent,
+            interpolation="nearest",
+        )
         ax.set_ylabel("kHz")
         ax.set_title(label, fontsize=9, loc="left")
     axes[-1, 0].set_xlabel("seconds")
@@ -114,15 +130,29 @@ def spectrograms(rows: list[tuple[str, np.ndarray]], sample_rate: int, png: Path
     plt.close(fig)
 
 
-def decay_chart(curves: dict[str, list[list[float]]], points_s: Sequence[float], pitches: Sequence[int],
-                png: Path, title: str = "") -> None:
+def decay_chart(
+    curves: dict[str, list[list[float]]],
+    points_s: Sequence[float],
+    pitches: Sequence[int],
+    png: Path,
+    title: str = "",
+) -> None:
     """One panel per held note: each system's level (dB, re its level at the first
     point) at `points_s` after the onset."""
-    fig, axes = plt.subplots(1, len(pitches), figsize=(2.6 * len(pitches), 2.8), dpi=110, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(pitches), figsize=(2.6 * len(pitches), 2.8), dpi=110, sharey=True, squeeze=False
+    )
     for i, (ax, pitch) in enumerate(zip(axes[0], pitches)):
         for name, rows in curves.items():
-            ax.plot(points_s, rows[i], marker="o", markersize=3, label=name,
-                    linewidth=2.2 if name == "reference" else 1.2, color="black" if name == "reference" else None)
+            ax.plot(
+                points_s,
+                rows[i],
+                marker="o",
+                markersize=3,
+                label=name,
+                linewidth=2.2 if name == "reference" else 1.2,
+                color="black" if name == "reference" else None,
+            )
         ax.set_title(f"MIDI {pitch}", fontsize=9)
         ax.set_xlabel("s after onset")
         ax.grid(alpha=0.3)
@@ -135,15 +165,23 @@ def decay_chart(curves: dict[str, list[list[float]]], points_s: Sequence[float],
     plt.close(fig)
 
 
-def chord_chart(names: Sequence[str], figures: dict[str, list[float]], png: Path, target_db: float,
-                title: str = "") -> None:
+def chord_chart(
+    names: Sequence[str], figures: dict[str, list[float]], png: Path, target_db: float, title: str = ""
+) -> None:
     """Each system's off-harmonic energy per held chord (dB re its harmonics), the target
     as a dashed line: lower is cleaner."""
     fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(names)), 3.4), dpi=110)
     x = np.arange(len(names))
     for name, values in figures.items():
-        ax.plot(x, values, marker="o", markersize=3, label=name,
-                linewidth=2.2 if name == "reference" else 1.2, color="black" if name == "reference" else None)
+        ax.plot(
+            x,
+            values,
+            marker="o",
+            markersize=3,
+            label=name,
+            linewidth=2.2 if name == "reference" else 1.2,
+            color="black" if name == "reference" else None,
+        )
     ax.axhline(target_db, linestyle="--", color="grey", linewidth=1, label=f"target {target_db:g} dB")
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=70, fontsize=7)

@@ -52,7 +52,9 @@ TAIL_S = 0.5  # rendered after the last note ends: its release
 
 
 def clip(notes: list[Note], seconds: float) -> list[Note]:
-    return [Note(n.start, min(n.end, seconds), n.pitch, n.velocity) for n in notes if n.start < seconds - 0.05]
+    return [
+        Note(n.start, min(n.end, seconds), n.pitch, n.velocity) for n in notes if n.start < seconds - 0.05
+    ]
 
 
 def notes_of(piece: Piece | list[Note], split: str, rng: np.random.Generator) -> list[Note]:
@@ -67,8 +69,25 @@ def notes_of(piece: Piece | list[Note], split: str, rng: np.random.Generator) ->
     return restyle(piece.canonical_notes(), rng)
 
 
-CHORD_SHAPES = ((0, 4, 7), (0, 3, 7), (0, 3, 6), (0, 4, 8), (0, 4, 7, 10), (0, 4, 7, 11), (0, 3, 7, 10),
-                (0, 1, 2), (0, 2, 4), (0, 1, 3, 5), (0, 7), (0, 4), (0, 3), (0, 5), (0, 12), (0, 7, 12, 16), (0,))
+CHORD_SHAPES = (
+    (0, 4, 7),
+    (0, 3, 7),
+    (0, 3, 6),
+    (0, 4, 8),
+    (0, 4, 7, 10),
+    (0, 4, 7, 11),
+    (0, 3, 7, 10),
+    (0, 1, 2),
+    (0, 2, 4),
+    (0, 1, 3, 5),
+    (0, 7),
+    (0, 4),
+    (0, 3),
+    (0, 5),
+    (0, 12),
+    (0, 7, 12, 16),
+    (0,),
+)
 
 
 def chord_clip(seconds: float, rng: np.random.Generator) -> list[Note]:
@@ -85,7 +104,14 @@ def chord_clip(seconds: float, rng: np.random.Generator) -> list[Note]:
         roll = float(rng.choice([0.0, 0.0, rng.uniform(0.01, 0.08)]))
         for i, p in enumerate(root + shape):
             start = t + i * roll
-            notes.append(Note(start, min(t + hold, seconds), int(p), int(np.clip(velocity + rng.integers(-8, 9), 1, 127))))
+            notes.append(
+                Note(
+                    start,
+                    min(t + hold, seconds),
+                    int(p),
+                    int(np.clip(velocity + rng.integers(-8, 9), 1, 127)),
+                )
+            )
         if rng.random() < 0.3:  # a melody note over it
             top = int(min(root + shape.max() + rng.integers(3, 13), 100))
             start = t + float(rng.uniform(0.1, hold))
@@ -94,15 +120,25 @@ def chord_clip(seconds: float, rng: np.random.Generator) -> list[Note]:
     return [n for n in notes if n.end - n.start > 0.05]
 
 
-def prepare(pieces: list[Piece] | list[list[Note]], split: str, count: int, clip_s: float, sample_rate: int,
-            program: int, seed: int, chords: int = 0) -> dict[str, np.ndarray]:
+def prepare(
+    pieces: list[Piece] | list[list[Note]],
+    split: str,
+    count: int,
+    clip_s: float,
+    sample_rate: int,
+    program: int,
+    seed: int,
+    chords: int = 0,
+) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(pieces))
     audio, starts, rows, counts, at = [], [], [], [], 0
     bar = tqdm(total=count + chords, desc=f"{split} pieces", unit="piece")
     chord_rng = np.random.default_rng(seed + 1)
-    sources = [*(lambda i=i: notes_of(pieces[int(i)], split, rng) for i in order),
-               *(lambda: chord_clip(clip_s, chord_rng) for _ in range(chords))]
+    sources = [
+        *(lambda i=i: notes_of(pieces[int(i)], split, rng) for i in order),
+        *(lambda: chord_clip(clip_s, chord_rng) for _ in range(chords)),
+    ]
     made = 0
     for j, source in enumerate(sources):
         if made == count and j < len(order):
@@ -121,9 +157,14 @@ def prepare(pieces: list[Piece] | list[list[Note]], split: str, count: int, clip
         counts.append(len(notes))
         bar.update(1)
     bar.close()
-    return {"audio": np.concatenate(audio), "starts": np.array(starts, dtype=np.int64),
-            "notes": np.concatenate(rows), "note_counts": np.array(counts, dtype=np.int64),
-            "sample_rate": np.array(sample_rate), "program": np.array(program)}
+    return {
+        "audio": np.concatenate(audio),
+        "starts": np.array(starts, dtype=np.int64),
+        "notes": np.concatenate(rows),
+        "note_counts": np.array(counts, dtype=np.int64),
+        "sample_rate": np.array(sample_rate),
+        "program": np.array(program),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,8 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"soundfont": str(SOUNDFONT), "soundfont_sha1": hashlib.sha1(SOUNDFONT.read_bytes()).hexdigest(),
-            "program": args.program, "sample_rate": args.sample_rate, "clip_s": args.clip_s, "splits": {}}
+    meta = {
+        "soundfont": str(SOUNDFONT),
+        "soundfont_sha1": hashlib.sha1(SOUNDFONT.read_bytes()).hexdigest(),
+        "program": args.program,
+        "sample_rate": args.sample_rate,
+        "clip_s": args.clip_s,
+        "splits": {},
+    }
     if args.midi:
         meta["midi"] = str(args.midi)
         files = midi_files(Path(args.midi))
@@ -153,12 +200,27 @@ def main(argv: list[str] | None = None) -> int:
     meta["chords"] = args.chords
     for split in ("train", "val", "test"):
         pieces = by_split[split] if args.midi else load_pieces(Path(args.corpus) / f"{split}_pieces.npz")
-        data = prepare(pieces, split, getattr(args, split), args.clip_s, args.sample_rate, args.program, args.seed,
-                       args.chords if split == "train" else 0)
+        data = prepare(
+            pieces,
+            split,
+            getattr(args, split),
+            args.clip_s,
+            args.sample_rate,
+            args.program,
+            args.seed,
+            args.chords if split == "train" else 0,
+        )
         np.savez(out / f"{split}.npz", **data)
         seconds = len(data["audio"]) / args.sample_rate
-        meta["splits"][split] = {"clips": len(data["starts"]), "notes": len(data["notes"]), "seconds": round(seconds, 1)}
-        print(f"{split}: {len(data['starts'])} clips, {len(data['notes'])} notes, {seconds / 60:.1f} min", flush=True)
+        meta["splits"][split] = {
+            "clips": len(data["starts"]),
+            "notes": len(data["notes"]),
+            "seconds": round(seconds, 1),
+        }
+        print(
+            f"{split}: {len(data['starts'])} clips, {len(data['notes'])} notes, {seconds / 60:.1f} min",
+            flush=True,
+        )
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return 0
 

@@ -65,7 +65,9 @@ def list_sources(args: argparse.Namespace) -> list[tuple[Path, str]]:
             paths = corpus.getComposer(name)
             if not paths:
                 raise SystemExit(f"prepare_data: music21 corpus has no collection {name!r}")
-            out += [(p, p.resolve().relative_to(corpus_root).as_posix()) for p in sorted(Path(x) for x in paths)]
+            out += [
+                (p, p.resolve().relative_to(corpus_root).as_posix()) for p in sorted(Path(x) for x in paths)
+            ]
     return out
 
 
@@ -87,8 +89,12 @@ def parse_all(sources: list[tuple[Path, str]], cache: Path, workers: int) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--collections", nargs="+", default=[*MUSIC21_COLLECTIONS, POP909],
-                    help=f"music21 collections and/or {POP909}")
+    ap.add_argument(
+        "--collections",
+        nargs="+",
+        default=[*MUSIC21_COLLECTIONS, POP909],
+        help=f"music21 collections and/or {POP909}",
+    )
     ap.add_argument("--pop909", default=str(DEFAULT_POP909), help="the folder of POP909's MIDI files")
     ap.add_argument("--midi-dir", help="use every .mid/.midi under this folder instead")
     ap.add_argument("--out", default=str(ROOT / "data" / "corpus"))
@@ -127,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     meta: dict[str, object] = {
-        "source": "midi:" + str(args.midi_dir) if args.midi_dir else "collections:" + ",".join(args.collections),
+        "source": "midi:" + str(args.midi_dir)
+        if args.midi_dir
+        else "collections:" + ",".join(args.collections),
         "collections": per_collection,
         "vocab": codec.describe_vocab(),
         "notes": n_notes,

@@ -33,8 +33,10 @@ def sources(pop909: Path) -> dict[str, list[tuple[Path, str]]]:
     pop = sorted(pop909.glob("*.mid"))
     if not pop:
         raise SystemExit(f"prepare_harmony: no POP909 MIDI files in {pop909} (--pop909 DIR)")
-    return {"chorales": [(p, p.resolve().relative_to(corpus_root).as_posix()) for p in bach],
-            "pop909": [(p, f"pop909/{p.name}") for p in pop]}
+    return {
+        "chorales": [(p, p.resolve().relative_to(corpus_root).as_posix()) for p in bach],
+        "pop909": [(p, f"pop909/{p.name}") for p in pop],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,8 +18,16 @@ from playwright.sync_api import sync_playwright
 
 from liveai.bench.harness import OscPeer, ServerProcess, free_port
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PHRASE = [(67, 0.24), (69, 0.12), (71, 0.12), (72, 0.36), (71, 0.12), (69, 0.12), (67, 0.24), (64, 0.48)]
 
 
@@ -40,9 +48,19 @@ def main() -> None:
     with ExitStack() as stack:
         osc_port, web_port = free_port(), free_port(socket.SOCK_STREAM)
         peer = stack.enter_context(OscPeer(osc_port))
-        server = ServerProcess([f"osc.port={osc_port}", f'osc.targets=["127.0.0.1:{peer.port}"]',
-                                f"web.port={web_port}", "midi.api=none", "model.continuation=gru", "model.seed=3",
-                                "server.mode=duet", "duet.phrase_gap_ms=300", "duet.min_response_s=3"]).start()
+        server = ServerProcess(
+            [
+                f"osc.port={osc_port}",
+                f'osc.targets=["127.0.0.1:{peer.port}"]',
+                f"web.port={web_port}",
+                "midi.api=none",
+                "model.continuation=gru",
+                "model.seed=3",
+                "server.mode=duet",
+                "duet.phrase_gap_ms=300",
+                "duet.min_response_s=3",
+            ]
+        ).start()
         stack.callback(server.stop)
         peer.wait_pong(timeout=60)
         wait_web(web_port)
@@ -60,8 +78,11 @@ def main() -> None:
                 peer.send("/liveai/note", pitch, 0)
                 time.sleep(seconds * 0.1)
         # photograph while the answer sounds and more of it is planned
-        page.wait_for_function("stage.roll.plan.filter(n => n.on > stage.clock()).length >= 3 && "
-                               "stage.roll.notes.some(n => n.who === 'liveai')", timeout=15000)
+        page.wait_for_function(
+            "stage.roll.plan.filter(n => n.on > stage.clock()).length >= 3 && "
+            "stage.roll.notes.some(n => n.who === 'liveai')",
+            timeout=15000,
+        )
         time.sleep(0.6)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=args.out)

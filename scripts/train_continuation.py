@@ -75,14 +75,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weight-decay", type=float, default=0.05)
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--augment", choices=["performance", "tokens", "none"], default="performance")
-    ap.add_argument("--played-share", type=float, default=0.5,
-                    help="with --augment performance: the share of windows from played MIDI (POP909)")
+    ap.add_argument(
+        "--played-share",
+        type=float,
+        default=0.5,
+        help="with --augment performance: the share of windows from played MIDI (POP909)",
+    )
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--eval-events", type=int, default=100_000, help="validation events per evaluation")
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--resume", help="checkpoint to resume from, or 'auto' for <out>/last.pt if present")
-    ap.add_argument("--init", help="start from this checkpoint's weights (e.g. a shipped model), with a new "
-                                   "optimizer and schedule; its config is kept")
+    ap.add_argument(
+        "--init",
+        help="start from this checkpoint's weights (e.g. a shipped model), with a new "
+        "optimizer and schedule; its config is kept",
+    )
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
     ap.add_argument("--seed", type=int, default=0)
@@ -117,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     model = build_model(args.arch, cfg).to(device)
     if init is not None:
         model.load_state_dict({k: v.float() for k, v in init["model"].items()})
-        say(f"initialised from {args.init} (its training: {init.get('train_info', {}).get('steps', '?')} steps)")
+        say(
+            f"initialised from {args.init} (its training: {init.get('train_info', {}).get('steps', '?')} steps)"
+        )
     n_params = sum(p.numel() for p in model.parameters())
     opt = make_optimizer(model, args.lr, args.weight_decay)
     state = LoopState()
@@ -130,15 +139,23 @@ def main(argv: list[str] | None = None) -> int:
         state.best = float(info.get("best_val_bits_per_event", float("inf")))
         say(f"resumed {resume_path} at step {state.step}")
     if world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
 
     seed = args.seed * 1000 + rank + 7919 * state.step  # each rank, and each resume, draws its own windows
     sampler: PerformanceWindows | TokenWindows
     if args.augment == "performance":
-        sampler = PerformanceWindows(load_pieces(Path(args.data) / "train_pieces.npz"), args.seq_len,
-                                     np.random.default_rng(seed), played_share=args.played_share)
+        sampler = PerformanceWindows(
+            load_pieces(Path(args.data) / "train_pieces.npz"),
+            args.seq_len,
+            np.random.default_rng(seed),
+            played_share=args.played_share,
+        )
     else:
-        sampler = TokenWindows(train.tokens, args.seq_len, seed=seed, aug=Augment() if args.augment == "tokens" else None)
+        sampler = TokenWindows(
+            train.tokens, args.seq_len, seed=seed, aug=Augment() if args.augment == "tokens" else None
+        )
 
     def train_info(val_bpe: float | None) -> dict[str, Any]:
         return {
@@ -153,12 +170,21 @@ def main(argv: list[str] | None = None) -> int:
             "device": str(device),
             "data": {"dir": str(args.data), "source": meta.get("source"), "splits": meta.get("splits")},
             "args": plain_args(args),
-            "initialised_from": str(args.init) if args.init else (ckpt or {}).get("train_info", {}).get("initialised_from"),
+            "initialised_from": str(args.init)
+            if args.init
+            else (ckpt or {}).get("train_info", {}).get("initialised_from"),
         }
 
     say(f"{args.arch}: {n_params / 1e6:.2f}M params, config {cfg}, world {world}, device {device}")
     say(f"train tokens {len(train.tokens)}, val events per eval {sum(len(p) - 1 for p in val_pieces)}")
-    bar = tqdm(total=args.steps, initial=state.step, desc=args.arch, unit="step", disable=not main_proc, smoothing=0.02)
+    bar = tqdm(
+        total=args.steps,
+        initial=state.step,
+        desc=args.arch,
+        unit="step",
+        disable=not main_proc,
+        smoothing=0.02,
+    )
     per_set: dict[str, float] = {}
 
     def evaluate() -> float | None:
@@ -171,8 +197,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_eval(state: LoopState, val_bpe: float | None, improved: bool) -> None:
         if main_proc:
-            rec = {"step": state.step, "val_bits_per_event": val_bpe, "best": improved,
-                   **{f"val_{name}_bits_per_event": v for name, v in per_set.items()}}
+            rec = {
+                "step": state.step,
+                "val_bits_per_event": val_bpe,
+                "best": improved,
+                **{f"val_{name}_bits_per_event": v for name, v in per_set.items()},
+            }
             bar.write(json.dumps(rec))
             run.log(rec)
             learning_curve(out / "log.jsonl", out / "learning_curve.png", title=f"{args.arch}, {out.name}")
@@ -187,10 +217,20 @@ def main(argv: list[str] | None = None) -> int:
             bar.set_postfix(train_bits=rec["train_bits_per_event"], lr=f"{rec['lr']:.1e}")
             run.log(rec)
 
-    loop = Loop(model, opt, Schedule(args.lr, args.min_lr, args.warmup, args.steps),
-                lambda: sampler.batch(args.batch_size), evaluate, on_eval, device, eval_every=args.eval_every,
-                log_every=args.log_every, grad_clip=args.grad_clip, on_log=on_log,
-                on_step=lambda state: bar.update(1))
+    loop = Loop(
+        model,
+        opt,
+        Schedule(args.lr, args.min_lr, args.warmup, args.steps),
+        lambda: sampler.batch(args.batch_size),
+        evaluate,
+        on_eval,
+        device,
+        eval_every=args.eval_every,
+        log_every=args.log_every,
+        grad_clip=args.grad_clip,
+        on_log=on_log,
+        on_step=lambda state: bar.update(1),
+    )
     if state.step < args.steps:
         loop.run(state)
     bar.close()

@@ -46,13 +46,17 @@ from liveai.models.checkpoint import build_model, plain_args, unwrap  # noqa: E4
 from liveai.music.voicing import Voicing, voicing_of  # noqa: E402
 
 SOURCES = ("chorales", "pop909")
-CURVES = {**{f"train_{s}_loss": f"train loss, {s}" for s in SOURCES},
-          **{f"val_{s}_nll": f"validation NLL, {s}" for s in SOURCES}}
+CURVES = {
+    **{f"train_{s}_loss": f"train loss, {s}" for s in SOURCES},
+    **{f"val_{s}_nll": f"validation NLL, {s}" for s in SOURCES},
+}
 IGNORE = -100
 
 
 def real_voicings(piece: harmony.HarmonyPiece, voices: int) -> list[Voicing]:
-    return [voicing_of(int(m), [int(p) for p in r if p >= 0], voices) for m, r in zip(piece.melody, piece.real)]
+    return [
+        voicing_of(int(m), [int(p) for p in r if p >= 0], voices) for m, r in zip(piece.melody, piece.real)
+    ]
 
 
 def build_vocab(pieces: list[harmony.HarmonyPiece], size: int) -> list[Voicing]:
@@ -70,14 +74,17 @@ class Rows:
     def __init__(self, pieces: list[harmony.HarmonyPiece], vocab: list[Voicing]) -> None:
         index = {v: i for i, v in enumerate(vocab)}
         self.pieces = [p for p in pieces if len(p.melody) >= 2]
-        self.targets = [np.array([[index.get(v, IGNORE) for v in real_voicings(p, n)] for n in (1, 2, 3)])
-                        for p in self.pieces]  # (3, N) each
+        self.targets = [
+            np.array([[index.get(v, IGNORE) for v in real_voicings(p, n)] for n in (1, 2, 3)])
+            for p in self.pieces
+        ]  # (3, N) each
         self.n_voicings = len(vocab)
         lengths = np.array([len(p.melody) for p in self.pieces], dtype=np.float64)
         self.weights = lengths / lengths.sum()
 
-    def window(self, i: int, start: int, length: int, voices: int, rng: np.random.Generator | None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def window(
+        self, i: int, start: int, length: int, voices: int, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(features (T, N_FEATURES), targets (T,)) of piece i from `start`; with `rng`, played anew."""
         p = self.pieces[i]
         stop = min(start + length, len(p.melody))
@@ -88,12 +95,20 @@ class Rows:
         if rng is not None:
             shift = int(rng.integers(-6, 6))
             onsets = None if rng.random() < 1 / 3 else onsets + rng.normal(0.0, 0.04, len(melody))
-        beat = np.array([hm.beat_of(None if onsets is None else float(t)) for t in (onsets if onsets is not None
-                                                                                     else melody)])
+        beat = np.array(
+            [
+                hm.beat_of(None if onsets is None else float(t))
+                for t in (onsets if onsets is not None else melody)
+            ]
+        )
         target = self.targets[i][voices - 1, start:stop]
-        previous = np.concatenate([[IGNORE if start == 0 else self.targets[i][voices - 1, start - 1]], target[:-1]])
+        previous = np.concatenate(
+            [[IGNORE if start == 0 else self.targets[i][voices - 1, start - 1]], target[:-1]]
+        )
         previous = np.where(previous < 0, self.n_voicings, previous)
-        x = hm.features(melody + shift, (p.tonic + shift) % 12, p.minor, before + shift, beat, voices, previous)
+        x = hm.features(
+            melody + shift, (p.tonic + shift) % 12, p.minor, before + shift, beat, voices, previous
+        )
         return x, target
 
     def batch(self, size: int, length: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,7 +118,7 @@ class Rows:
             i = int(rng.choice(len(self.pieces), p=self.weights))
             start = int(rng.integers(0, max(1, len(self.pieces[i].melody) - length // 2)))
             x, y = self.window(i, start, length, int(rng.integers(1, 4)), rng)
-            xs[b, :len(x)], ys[b, :len(y)] = x, y
+            xs[b, : len(x)], ys[b, : len(y)] = x, y
         return torch.from_numpy(xs), torch.from_numpy(ys)
 
 
@@ -147,10 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     vocab = build_vocab([p for s in SOURCES for p in train[s]], args.voicings)
     train_rows = {s: Rows(train[s], vocab) for s in SOURCES}
     val_rows = {s: Rows(harmony.load(data / f"{s}_val.npz"), vocab) for s in SOURCES}
-    run.say(f"{len(vocab)} voicings; train pieces {[len(r.pieces) for r in train_rows.values()]}, "
-            f"val {[len(r.pieces) for r in val_rows.values()]}")
+    run.say(
+        f"{len(vocab)} voicings; train pieces {[len(r.pieces) for r in train_rows.values()]}, "
+        f"val {[len(r.pieces) for r in val_rows.values()]}"
+    )
     torch.manual_seed(args.seed)
-    model = build_model("harmony", {"voicings": [list(v) for v in vocab], "hidden": args.hidden}).to(run.device)
+    model = build_model("harmony", {"voicings": [list(v) for v in vocab], "hidden": args.hidden}).to(
+        run.device
+    )
     bare = model
     if run.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model)
@@ -164,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         source = SOURCES[step % 2]
         x, y = train_rows[source].batch(args.batch_size, args.seq_len, rng)
         logits = model(x.to(run.device))
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.to(run.device).reshape(-1), ignore_index=IGNORE)
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), y.to(run.device).reshape(-1), ignore_index=IGNORE
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -185,10 +206,25 @@ def main(argv: list[str] | None = None) -> int:
             figures["nll"] = (figures["chorales_nll"] + figures["pop909_nll"]) / 2
             improved = figures["nll"] < best
             best, stale = (figures["nll"], 0) if improved else (best, stale + 1)
-            info: dict[str, Any] = {"steps": step, "val": figures, "args": plain_args(args),
-                                    "seconds": round(time.time() - started), "sources": list(SOURCES)}
-            run.evaluated(step, figures, improved, bare, info, optimizer, bar, "harmony model",
-                          CURVES, unit="nats per chord")
+            info: dict[str, Any] = {
+                "steps": step,
+                "val": figures,
+                "args": plain_args(args),
+                "seconds": round(time.time() - started),
+                "sources": list(SOURCES),
+            }
+            run.evaluated(
+                step,
+                figures,
+                improved,
+                bare,
+                info,
+                optimizer,
+                bar,
+                "harmony model",
+                CURVES,
+                unit="nats per chord",
+            )
             stop = stale >= args.patience
         if run.world > 1:
             flag = torch.tensor([float(stop)], device=run.device)

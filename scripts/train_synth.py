@@ -52,7 +52,9 @@ from liveai.music.note import Note  # noqa: E402
 class Clips:
     """A split's clips: audio (float32) and features (float16), each clip from 0."""
 
-    def __init__(self, paths: Sequence[Path], config: SynthConfig, limit: int | None = None, desc: str = "") -> None:
+    def __init__(
+        self, paths: Sequence[Path], config: SynthConfig, limit: int | None = None, desc: str = ""
+    ) -> None:
         self.audio: list[torch.Tensor] = []
         self.features: list[torch.Tensor] = []
         self.notes: list[list[Note]] = []
@@ -70,8 +72,8 @@ class Clips:
         firsts = np.concatenate([[0], np.cumsum(counts)])
         n = len(starts) if limit is None else min(limit, len(starts))
         for i in tqdm(range(n), desc=f"features {desc} {path.parent.name}", unit="clip"):
-            sound = torch.from_numpy(audio[starts[i]:ends[i]].astype(np.float32) / 32768.0)
-            rows = notes[firsts[i]:firsts[i + 1]]
+            sound = torch.from_numpy(audio[starts[i] : ends[i]].astype(np.float32) / 32768.0)
+            rows = notes[firsts[i] : firsts[i + 1]]
             clip_notes = [Note(float(s), float(e), int(p), int(v)) for s, e, p, v in rows]
             self.audio.append(sound)
             self.notes.append(clip_notes)
@@ -81,12 +83,14 @@ class Clips:
         """(features (F, warmup + length), audio (length,)) of clip i from `start`; silence before 0."""
         feats = self.features[i]
         lo = start - warmup
-        f = feats[:, max(lo, 0):start + length].float()
+        f = feats[:, max(lo, 0) : start + length].float()
         if lo < 0:
             f = torch.nn.functional.pad(f, (-lo, 0))
-        return f, self.audio[i][start:start + length]
+        return f, self.audio[i][start : start + length]
 
-    def batch(self, size: int, length: int, warmup: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(
+        self, size: int, length: int, warmup: int, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         weights = np.maximum(self.lengths - length, 1).astype(np.float64)
         clips = rng.choice(len(self.audio), size=size, p=weights / weights.sum())
         feats, audio = [], []
@@ -99,7 +103,9 @@ class Clips:
 
 
 @torch.no_grad()
-def grow_into(model: SynthNet, weights: dict[str, torch.Tensor], hand_over: Sequence[tuple[int, ...]] = ()) -> None:
+def grow_into(
+    model: SynthNet, weights: dict[str, torch.Tensor], hand_over: Sequence[tuple[int, ...]] = ()
+) -> None:
     """Load `weights` into `model`; where the model's input takes more features, the
     extra input columns start at zero (the network at first ignores them). Each
     (from, to) of `hand_over` then moves input channel `from`'s weights to `to`, so the
@@ -119,7 +125,9 @@ def grow_into(model: SynthNet, weights: dict[str, torch.Tensor], hand_over: Sequ
 
 
 @torch.no_grad()
-def evaluate(model: SynthNet, windows: list[tuple[torch.Tensor, torch.Tensor]], warmup: int) -> dict[str, float]:
+def evaluate(
+    model: SynthNet, windows: list[tuple[torch.Tensor, torch.Tensor]], warmup: int
+) -> dict[str, float]:
     model.eval()
     stft, spectral = 0.0, 0.0
     for feats, audio in windows:
@@ -131,13 +139,21 @@ def evaluate(model: SynthNet, windows: list[tuple[torch.Tensor, torch.Tensor]], 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", action="append", default=[],
-                    help="a folder of train.npz and val.npz (scripts/prepare_audio.py; default data/audio); "
-                         "given again, each one's train clips are added, the first one's val scores")
+    ap.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        help="a folder of train.npz and val.npz (scripts/prepare_audio.py; default data/audio); "
+        "given again, each one's train clips are added, the first one's val scores",
+    )
     ap.add_argument("--out", default=str(ROOT / "runs" / "synth"))
     ap.add_argument("--steps", type=int, default=4000)
-    ap.add_argument("--minutes", type=float, default=None,
-                    help="a wall-clock budget: the schedule runs over whichever of it and --steps ends first")
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="a wall-clock budget: the schedule runs over whichever of it and --steps ends first",
+    )
     ap.add_argument("--batch-size", type=int, default=8, help="per process")
     ap.add_argument("--crop-s", type=float, default=0.25)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -148,12 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-windows", type=int, default=24)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--resume", help="checkpoint to resume from, or 'auto' for <out>/last.pt if present")
-    ap.add_argument("--init", help="start from this synth's weights (a fresh run): its config, with --cfg "
-                                   "changes; channels it lacks (more features) start at zero, so the start "
-                                   "sounds as it does")
-    ap.add_argument("--hand-over", action="append", default=[], metavar="FROM:TO",
-                    help="with --init: input channel TO takes channel FROM's weights, and FROM starts at "
-                         "zero (0:4: the decaying excitation in the harmonic excitation's place)")
+    ap.add_argument(
+        "--init",
+        help="start from this synth's weights (a fresh run): its config, with --cfg "
+        "changes; channels it lacks (more features) start at zero, so the start "
+        "sounds as it does",
+    )
+    ap.add_argument(
+        "--hand-over",
+        action="append",
+        default=[],
+        metavar="FROM:TO",
+        help="with --init: input channel TO takes channel FROM's weights, and FROM starts at "
+        "zero (0:4: the decaying excitation in the harmonic excitation's place)",
+    )
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -174,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     model: Any = build_model("synth", cfg).to(device)
     if init is not None:
         grow_into(model, init["model"], [tuple(int(c) for c in pair.split(":")) for pair in args.hand_over])
-        say(f"from {args.init}'s weights ({init['config'].get('features')} -> {model.config.features} features)")
+        say(
+            f"from {args.init}'s weights ({init['config'].get('features')} -> {model.config.features} features)"
+        )
     config: SynthConfig = model.config
     warmup = model.receptive_field - 1
     length = round(args.crop_s * config.sample_rate)
@@ -199,22 +225,34 @@ def main(argv: list[str] | None = None) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     rng = np.random.default_rng(args.seed * 1000 + rank + 7919 * step)
     log_json = run.log
 
     def train_info(figures: dict[str, float]) -> dict[str, Any]:
-        return {"steps": step, "wall_time_s": round(wall_prior + time.time() - t_start, 1), "params": n_params,
-                "world_size": world, "device": str(device), "train_clips": len(train.audio),
-                "train_seconds": round(float(train.lengths.sum()) / config.sample_rate, 1),
-                "val": figures, "best_val_mrstft": best,
-                "args": plain_args(args)}
+        return {
+            "steps": step,
+            "wall_time_s": round(wall_prior + time.time() - t_start, 1),
+            "params": n_params,
+            "world_size": world,
+            "device": str(device),
+            "train_clips": len(train.audio),
+            "train_seconds": round(float(train.lengths.sum()) / config.sample_rate, 1),
+            "val": figures,
+            "best_val_mrstft": best,
+            "args": plain_args(args),
+        }
 
-    say(f"synth: {n_params / 1e3:.1f}k params, receptive field {warmup + 1} samples, "
-        f"{train.lengths.sum() / config.sample_rate / 60:.1f} min of training audio, device {device}")
+    say(
+        f"synth: {n_params / 1e3:.1f}k params, receptive field {warmup + 1} samples, "
+        f"{train.lengths.sum() / config.sample_rate / 60:.1f} min of training audio, device {device}"
+    )
     t_start = t_log = time.time()
     acc, n_acc = 0.0, 0
-    bar = tqdm(total=args.steps, initial=step, desc="synth", unit="step", disable=not main_proc, smoothing=0.02)
+    bar = tqdm(
+        total=args.steps, initial=step, desc="synth", unit="step", disable=not main_proc, smoothing=0.02
+    )
     budget = args.minutes * 60 if args.minutes else float("inf")
 
     def progress_now() -> float:
@@ -238,8 +276,12 @@ def main(argv: list[str] | None = None) -> int:
         acc += loss.item()
         n_acc += 1
         if step % args.log_every == 0 and main_proc:
-            rec = {"step": step, "train_mrstft": round(acc / n_acc, 4), "lr": lr,
-                   "steps_per_s": round(args.log_every / (time.time() - t_log), 3)}
+            rec = {
+                "step": step,
+                "train_mrstft": round(acc / n_acc, 4),
+                "lr": lr,
+                "steps_per_s": round(args.log_every / (time.time() - t_log), 3),
+            }
             bar.set_postfix(mrstft=rec["train_mrstft"])
             log_json(rec)
             acc, n_acc, t_log = 0.0, 0, time.time()
@@ -252,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
             figures = evaluate(unwrap(model), val_windows, warmup)
             improved = figures["mrstft"] < best
             best = min(best, figures["mrstft"])
-            run.evaluated(step, figures, improved, model, train_info(figures), opt, bar, "synth", SYNTH_CURVES)
+            run.evaluated(
+                step, figures, improved, model, train_info(figures), opt, bar, "synth", SYNTH_CURVES
+            )
         if step % args.eval_every == 0 or last:
             run.barrier()
         if last:

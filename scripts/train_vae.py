@@ -102,18 +102,28 @@ def main(argv: list[str] | None = None) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     rng = torch.Generator().manual_seed(args.seed * 1000 + rank + 7919 * step)
     train_t = torch.from_numpy(train.astype(np.int64))
     log_json = run.log
 
     def train_info(figures: dict[str, float], step: int) -> dict[str, Any]:
-        return {"steps": step, "wall_time_s": round(wall_prior + time.time() - t_start, 1), "params": n_params,
-                "world_size": world, "device": str(device), "train_melodies": len(train),
-                "val": figures, "best_val_elbo_nats": best,
-                "args": plain_args(args)}
+        return {
+            "steps": step,
+            "wall_time_s": round(wall_prior + time.time() - t_start, 1),
+            "params": n_params,
+            "world_size": world,
+            "device": str(device),
+            "train_melodies": len(train),
+            "val": figures,
+            "best_val_elbo_nats": best,
+            "args": plain_args(args),
+        }
 
-    say(f"vae: {n_params / 1e6:.2f}M params, {len(train)} train melodies, {len(val)} validation, device {device}")
+    say(
+        f"vae: {n_params / 1e6:.2f}M params, {len(train)} train melodies, {len(val)} validation, device {device}"
+    )
     t_start = time.time()
     bar = tqdm(total=args.steps, initial=step, desc="vae", unit="step", disable=not main_proc, smoothing=0.02)
     state = LoopState(step=step, best=best, elapsed_prior=wall_prior)
@@ -131,8 +141,17 @@ def main(argv: list[str] | None = None) -> int:
         nonlocal best
         if main_proc and figures is not None:
             best = state.best
-            run.evaluated(state.step, figures, improved, model, train_info(figures, state.step), opt, bar, "vae",
-                          VAE_CURVES)
+            run.evaluated(
+                state.step,
+                figures,
+                improved,
+                model,
+                train_info(figures, state.step),
+                opt,
+                bar,
+                "vae",
+                VAE_CURVES,
+            )
         run.barrier()
 
     last: dict[str, Any] = {}
@@ -144,11 +163,20 @@ def main(argv: list[str] | None = None) -> int:
         last.update(evaluate(unwrap(model), val))  # type: ignore[arg-type]
         return float(last["elbo_nats"])
 
-    loop = VAELoop(model, opt, Schedule(args.lr, args.min_lr, warmup=0, steps=args.steps),
-                   batch, lambda s: beta_at(s, args.beta, args.beta_steps), free_nats, evaluation,
-                   lambda state, value, improved: on_eval(state, dict(last) if value is not None else None, improved),
-                   eval_every=args.eval_every, log_every=args.log_every, on_log=on_log,
-                   on_step=lambda state: bar.update(1))
+    loop = VAELoop(
+        model,
+        opt,
+        Schedule(args.lr, args.min_lr, warmup=0, steps=args.steps),
+        batch,
+        lambda s: beta_at(s, args.beta, args.beta_steps),
+        free_nats,
+        evaluation,
+        lambda state, value, improved: on_eval(state, dict(last) if value is not None else None, improved),
+        eval_every=args.eval_every,
+        log_every=args.log_every,
+        on_log=on_log,
+        on_step=lambda state: bar.update(1),
+    )
     if step < args.steps:
         state = loop.run(state)
     step = state.step
@@ -158,8 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-VAE_CURVES = {"train_recon_nats": "train reconstruction", "train_kl_nats": "train KL",
-              "val_recon_nats": "validation reconstruction", "val_kl_nats": "validation KL"}
+VAE_CURVES = {
+    "train_recon_nats": "train reconstruction",
+    "train_kl_nats": "train KL",
+    "val_recon_nats": "validation reconstruction",
+    "val_kl_nats": "validation KL",
+}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -38,15 +38,27 @@ class Run:
             self.log_file.write(json.dumps(record) + "\n")
             self.log_file.flush()
 
-    def evaluated(self, step: int, figures: dict[str, float], improved: bool, model: Any, info: dict[str, Any],
-                  optimizer: torch.optim.Optimizer, bar: Any, title: str, curves: dict[str, str],
-                  unit: str = "nats per melody") -> None:
+    def evaluated(
+        self,
+        step: int,
+        figures: dict[str, float],
+        improved: bool,
+        model: Any,
+        info: dict[str, Any],
+        optimizer: torch.optim.Optimizer,
+        bar: Any,
+        title: str,
+        curves: dict[str, str],
+        unit: str = "nats per melody",
+    ) -> None:
         """After an evaluation (rank 0): the figures logged and shown, the learning curve
         drawn, last.pt written with the optimizer (to resume), best.pt when it improved."""
         record = {"step": step, **{f"val_{k}": v for k, v in figures.items()}, "best": improved}
         bar.write(json.dumps(record))
         self.log(record)
-        learning_curve(self.out / "log.jsonl", self.out / "learning_curve.png", title=title, keys=curves, unit=unit)
+        learning_curve(
+            self.out / "log.jsonl", self.out / "learning_curve.png", title=title, keys=curves, unit=unit
+        )
         save_checkpoint(self.out / "last.pt", model, info, extra={"optimizer": optimizer.state_dict()})
         if improved:
             save_checkpoint(self.out / "best.pt", model, info)

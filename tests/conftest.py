@@ -31,10 +31,15 @@ REQUIRE_PEERS = os.environ.get("LIVEAI_REQUIRE_PEERS") == "1"
 # "liveai" (the default, in CI and locally) is derandomized: every run draws the same
 # examples, so a pass cannot be luck and a failure repeats. HYPOTHESIS_PROFILE=explore
 # draws new ones each run (and keeps failures in .hypothesis/) to look for new bugs.
-settings.register_profile("liveai", deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                          derandomize=True, print_blob=True)
-settings.register_profile("explore", settings.get_profile("liveai"), derandomize=False,
-                          database=DirectoryBasedExampleDatabase(".hypothesis/examples"))
+settings.register_profile(
+    "liveai", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True, print_blob=True
+)
+settings.register_profile(
+    "explore",
+    settings.get_profile("liveai"),
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(".hypothesis/examples"),
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "liveai"))
 
 
@@ -98,7 +103,8 @@ class JackServer:
         scheduling = ["--realtime", "-P", "70"] if realtime else ["--no-realtime"]
         self.proc = subprocess.Popen(
             ["jackd", "-n", self.name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(self.period)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         reader = threading.Thread(target=self._keep_log, args=(self.proc,), daemon=True)
         reader.start()
@@ -134,8 +140,7 @@ class JackServer:
         return False
 
     def connect(self, source: str, destination: str) -> None:
-        subprocess.run(["jack_connect", source, destination], check=True, env=self.env(),
-                       capture_output=True)
+        subprocess.run(["jack_connect", source, destination], check=True, env=self.env(), capture_output=True)
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
@@ -175,18 +180,26 @@ class Mosquitto:
     """A mosquitto broker on a free loopback port; `restart` keeps the port. `users`
     asks for passwords (no anonymous clients); `tls` = (ca, cert, key) files for TLS."""
 
-    def __init__(self, workdir: Path, users: dict[str, str] | None = None,
-                 tls: tuple[Path, Path, Path] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, users: dict[str, str] | None = None, tls: tuple[Path, Path, Path] | None = None
+    ) -> None:
         self.port = free_port(kind=1)  # SOCK_STREAM
         self.conf = workdir / f"mosquitto-{self.port}.conf"
         # as root, mosquitto drops to its own user, which cannot read a test's private files
-        lines = [f"listener {self.port} 127.0.0.1", "persistence false", f"user {pwd.getpwuid(os.getuid()).pw_name}"]
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "persistence false",
+            f"user {pwd.getpwuid(os.getuid()).pw_name}",
+        ]
         if users:
             passwords = workdir / f"passwords-{self.port}"
             passwords.write_text("")
             for user, password in users.items():
-                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True,
-                               capture_output=True)
+                subprocess.run(
+                    ["mosquitto_passwd", "-b", str(passwords), user, password],
+                    check=True,
+                    capture_output=True,
+                )
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         else:
             lines.append("allow_anonymous true")
@@ -250,20 +263,36 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, 
     """
     started: list[tuple[ServerProcess, OscPeer]] = []
 
-    def start(*overrides: str, midi: bool = False, model: str = "", env: dict[str, str] | None = None,
-              config: str | None = None, port: int | None = None,
-              targets: tuple[str, ...] = (), command: tuple[str, ...] = ()) -> tuple[ServerProcess, OscPeer]:
+    def start(
+        *overrides: str,
+        midi: bool = False,
+        model: str = "",
+        env: dict[str, str] | None = None,
+        config: str | None = None,
+        port: int | None = None,
+        targets: tuple[str, ...] = (),
+        command: tuple[str, ...] = (),
+    ) -> tuple[ServerProcess, OscPeer]:
         port = port or free_port()
         peer = OscPeer(port)
         all_targets = ", ".join(f'"{t}"' for t in (*targets, f"127.0.0.1:{peer.port}"))
         web_port = free_port(socket.SOCK_STREAM)
-        sets = [f"osc.port={port}", f"osc.targets=[{all_targets}]", f'model.continuation="{model}"',
-                f"web.port={web_port}"]
+        sets = [
+            f"osc.port={port}",
+            f"osc.targets=[{all_targets}]",
+            f'model.continuation="{model}"',
+            f"web.port={web_port}",
+        ]
         if not midi:
             sets.append("midi.api=none")
         log_path = tmp_path / f"server{len(started)}.log"
-        server = ServerProcess(sets + list(overrides), config=config, env=env, log_path=log_path,
-                               **({"command": command} if command else {})).start()
+        server = ServerProcess(
+            sets + list(overrides),
+            config=config,
+            env=env,
+            log_path=log_path,
+            **({"command": command} if command else {}),
+        ).start()
         server.web_port = web_port  # the stage page and OSCQuery: http://127.0.0.1:<web_port>/
         started.append((server, peer))
         try:

@@ -68,7 +68,11 @@ def tiny_model(arch: str = "gru"):
     from liveai.models.checkpoint import build_model
 
     torch.manual_seed(0)
-    config = {"hidden": 32, "layers": 1} if arch == "gru" else {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "window": 16}
+    config = (
+        {"hidden": 32, "layers": 1}
+        if arch == "gru"
+        else {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "window": 16}
+    )
     return build_model(arch, config).eval()
 
 

@@ -25,15 +25,21 @@ def stream(streamer: Streaming, signal: torch.Tensor, sizes: Sequence[int]) -> t
     out, start, i = [], 0, 0
     while start < signal.shape[-1]:
         size = sizes[i % len(sizes)]
-        out.append(streamer.process(signal[..., start:start + size]))
+        out.append(streamer.process(signal[..., start : start + size]))
         start += size
         i += 1
     return torch.cat(out, dim=-1)
 
 
-def assert_streams_like_offline(make: Callable[[], Streaming], offline: Callable[[torch.Tensor], torch.Tensor],
-                                signal: torch.Tensor, delay: int = 0, atol: float = 1e-5,
-                                block_sizes: Sequence[int] = BLOCK_SIZES, seed: int = 0) -> None:
+def assert_streams_like_offline(
+    make: Callable[[], Streaming],
+    offline: Callable[[torch.Tensor], torch.Tensor],
+    signal: torch.Tensor,
+    delay: int = 0,
+    atol: float = 1e-5,
+    block_sizes: Sequence[int] = BLOCK_SIZES,
+    seed: int = 0,
+) -> None:
     """For each block size alone and for a random mixture of them: streamed == offline
     within `atol`, after `delay` samples."""
     expected = offline(signal)
@@ -41,9 +47,11 @@ def assert_streams_like_offline(make: Callable[[], Streaming], offline: Callable
     mixture = [block_sizes[int(i)] for i in torch.randint(0, len(block_sizes), (64,), generator=generator)]
     for sizes in [[size] for size in block_sizes] + [mixture]:
         got = stream(make(), signal, sizes)
-        assert got.shape == expected.shape, f"blocks of {sizes[:6]}...: {tuple(got.shape)} samples, not {tuple(expected.shape)}"
+        assert got.shape == expected.shape, (
+            f"blocks of {sizes[:6]}...: {tuple(got.shape)} samples, not {tuple(expected.shape)}"
+        )
         n = expected.shape[-1] - delay
-        error = (got[..., delay:delay + n] - expected[..., :n]).abs().max().item()
+        error = (got[..., delay : delay + n] - expected[..., :n]).abs().max().item()
         assert error <= atol, f"blocks of {sizes[:6]}...: streamed differs from offline by {error:.2e}"
 
 

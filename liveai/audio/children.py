@@ -21,9 +21,13 @@ class Child:
     what matters it says on stdout); else it is liveai's."""
 
     def __init__(self, module: str, args: Sequence[str], fds: Sequence[int], quiet: bool = False) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL if quiet else None, text=True,
-                                        pass_fds=tuple(fds))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL if quiet else None,
+            text=True,
+            pass_fds=tuple(fds),
+        )
 
     def first_line(self, timeout: float, stop: threading.Event | None = None) -> str:
         """What it says first, or "" when it says nothing within `timeout` (it died, or

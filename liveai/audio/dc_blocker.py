@@ -28,8 +28,8 @@ class DCBlocker:
     def __init__(self, sample_rate: int, corner_hz: float = CORNER_HZ) -> None:
         self.r = math.exp(-2 * math.pi * corner_hz / sample_rate)
         k = np.arange(1, STRETCH + 1, dtype=np.float64)
-        self.rising = self.r ** k  # R^(k+1) for k = 0..STRETCH-1
-        self.falling = self.r ** -k
+        self.rising = self.r**k  # R^(k+1) for k = 0..STRETCH-1
+        self.falling = self.r**-k
         self.reset()
 
     def reset(self) -> None:
@@ -41,7 +41,7 @@ class DCBlocker:
         x = np.asarray(block, dtype=np.float64)
         out = np.empty(len(x), dtype=np.float32)
         for start in range(0, len(x), STRETCH):
-            part = x[start:start + STRETCH]
+            part = x[start : start + STRETCH]
             n = len(part)
             y = np.empty(n)  # the first difference, then the recursion, in place
             y[0] = part[0] - self.last_in
@@ -50,7 +50,7 @@ class DCBlocker:
             np.cumsum(y, out=y)
             y += self.last_out
             y *= self.rising[:n]
-            out[start:start + n] = y
+            out[start : start + n] = y
             self.last_in, self.last_out = float(part[-1]), float(y[-1])
         if abs(self.last_out) < TINY:
             self.last_out = 0.0

@@ -19,8 +19,13 @@ def describe_audio() -> dict[str, Any]:
         "works": True,
         "host_apis": [api["name"] for api in apis],
         "devices": [
-            {"index": i, "name": d["name"], "inputs": d["max_input_channels"],
-             "outputs": d["max_output_channels"], "samplerate": d["default_samplerate"]}
+            {
+                "index": i,
+                "name": d["name"],
+                "inputs": d["max_input_channels"],
+                "outputs": d["max_output_channels"],
+                "samplerate": d["default_samplerate"],
+            }
             for i, d in enumerate(devices)
         ],
     }

@@ -32,8 +32,19 @@ from typing import Any
 from ..config import AudioConfig
 from ..events import ControlChange, Event, NoteOff, NoteOn, player_of
 from .features import ALL_NOTES_OFF, PEDAL
-from .ring import (BLOCKS, FRAMES, LATE, REALTIME, RENDER_P50_US, RENDER_P99_US, RENDERS, UNDERRUNS, VOICES,
-                   XRUNS, Ring)
+from .ring import (
+    BLOCKS,
+    FRAMES,
+    LATE,
+    REALTIME,
+    RENDER_P50_US,
+    RENDER_P99_US,
+    RENDERS,
+    UNDERRUNS,
+    VOICES,
+    XRUNS,
+    Ring,
+)
 from .supervisor import AudioSupervisor, Spawn, spawn_child
 from .voices import LIVEAI, PLAYER
 from .wire import RecordWriter, open_pipe
@@ -64,7 +75,9 @@ class AudioEngine:
             os.set_blocking(fd, False)  # the callback never waits on a full pipe
         self.supervisor = AudioSupervisor(config, synth, self.ring, self._events_r, self._wake, spawn)
         self._drops_said, self._drops_seen = float("-inf"), 0
-        self._layers: OrderedDict[str, int] = OrderedDict()  # the players (player_of) and their layers, the longest silent first
+        self._layers: OrderedDict[str, int] = (
+            OrderedDict()
+        )  # the players (player_of) and their layers, the longest silent first
 
     @property
     def state(self) -> str:
@@ -120,9 +133,13 @@ class AudioEngine:
         if self.events.send(t, pitch, velocity, layer) or self.state != "playing":
             return  # sent; or no synth plays, and the notes are heard over MIDI and OSC only
         now = time.monotonic()
-        if now - self._drops_said >= DROPS_SAID_S:  # a stalled render process: said once a second, not per note
-            log.warning("audio: the render process is not taking notes; %d dropped (all notes off follows)",
-                        self.events.dropped - self._drops_seen)
+        if (
+            now - self._drops_said >= DROPS_SAID_S
+        ):  # a stalled render process: said once a second, not per note
+            log.warning(
+                "audio: the render process is not taking notes; %d dropped (all notes off follows)",
+                self.events.dropped - self._drops_seen,
+            )
             self._drops_said, self._drops_seen = now, self.events.dropped
 
     # -- its life ----------------------------------------------------------------------

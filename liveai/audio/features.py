@@ -96,7 +96,9 @@ class NoteFeatures:
         waves = harmonic_waves(cycle, hz, rate, self.config.harmonics) * env
         channels = [waves.sum(axis=0), white * np.minimum(loudness, 1.0), pitch.astype(np.float32), loudness]
         if born is not None:  # the aged channels
-            age = (((self.sample + np.arange(n)) - born[rows]) / rate).astype(np.float32)  # s since each note began
+            age = (((self.sample + np.arange(n)) - born[rows]) / rate).astype(
+                np.float32
+            )  # s since each note began
             periods = age * hz  # its age in periods of its own pitch
             channels.append((waves * np.exp(-periods / DECAY_PERIODS)).sum(axis=0))
             bright = pulse_waves(phase[rows], hz, rate) * env * np.exp(-periods / BRIGHT_PERIODS)
@@ -142,14 +144,21 @@ def blocks_of(events: Sequence[NoteEvent], length: int, block: int) -> Iterator[
         yield n, inside
 
 
-def features_of_events(events: Sequence[NoteEvent], length: int, config: SynthConfig, polyphony: int = 16,
-                       block: int = 4096, seed: int = 0) -> torch.Tensor:
+def features_of_events(
+    events: Sequence[NoteEvent],
+    length: int,
+    config: SynthConfig,
+    polyphony: int = 16,
+    block: int = 4096,
+    seed: int = 0,
+) -> torch.Tensor:
     """Features (1, config.features, length) of timed events, from silence."""
     builder = NoteFeatures(config, polyphony, seed)
     parts = [builder.block(n, inside) for n, inside in blocks_of(events, length, block)]
     return torch.cat(parts, dim=-1) if parts else torch.zeros(1, config.features, 0)
 
 
-def features_of_notes(notes: Sequence[Note], length: int, config: SynthConfig, polyphony: int = 16,
-                      seed: int = 0) -> torch.Tensor:
+def features_of_notes(
+    notes: Sequence[Note], length: int, config: SynthConfig, polyphony: int = 16, seed: int = 0
+) -> torch.Tensor:
     return features_of_events(note_events(notes, config.sample_rate), length, config, polyphony, seed=seed)

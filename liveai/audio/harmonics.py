@@ -41,8 +41,13 @@ LOW_HZ, HIGH_HZ = 5.0, 8000.0
 # 1 s) and 1 cent more for tuning (FluidSynth's samples). Wider (5 Hz + 0.2 %) the low
 # chords' harmonics covered 66-73 % of the band and hid the difference tones.
 LOBE_HZ, CENT = 4.0, 2 ** (1 / 1200) - 1
-SHAPES = {"major": (0, 4, 7), "minor": (0, 3, 7), "dominant 7th": (0, 4, 7, 10), "major 7th": (0, 4, 7, 11),
-          "cluster": (0, 1, 2)}
+SHAPES = {
+    "major": (0, 4, 7),
+    "minor": (0, 3, 7),
+    "dominant 7th": (0, 4, 7, 10),
+    "major 7th": (0, 4, 7, 11),
+    "cluster": (0, 1, 2),
+}
 ROOTS = (36, 48, 60, 72, 84)  # C2..C6
 HOLD_S, GAP_S, VELOCITY = 2.0, 1.0, 90
 SEGMENT = (0.5, 1.5)  # s after the onset: the steady part measured (past the knock, before the release)
@@ -55,23 +60,34 @@ def hz(pitch: int) -> float:
 
 def chord_set() -> list[tuple[str, tuple[int, ...]]]:
     """(name, pitches) of every chord of the set: each shape on each root."""
-    return [(f"{name} {root}", tuple(root + i for i in shape)) for root in ROOTS for name, shape in SHAPES.items()]
+    return [
+        (f"{name} {root}", tuple(root + i for i in shape)) for root in ROOTS for name, shape in SHAPES.items()
+    ]
 
 
-def chord_notes(chords: Sequence[tuple[int, ...]], hold_s: float = HOLD_S, gap_s: float = GAP_S,
-                velocity: int = VELOCITY, lead_s: float = LEAD_S) -> list[Note]:
+def chord_notes(
+    chords: Sequence[tuple[int, ...]],
+    hold_s: float = HOLD_S,
+    gap_s: float = GAP_S,
+    velocity: int = VELOCITY,
+    lead_s: float = LEAD_S,
+) -> list[Note]:
     """Each chord held `hold_s`, alone, `gap_s` apart, the first after `lead_s` of silence."""
     step = hold_s + gap_s
-    return [Note(lead_s + i * step, lead_s + i * step + hold_s, p, velocity)
-            for i, pitches in enumerate(chords) for p in pitches]
+    return [
+        Note(lead_s + i * step, lead_s + i * step + hold_s, p, velocity)
+        for i, pitches in enumerate(chords)
+        for p in pitches
+    ]
 
 
 def onsets(chords: int, hold_s: float = HOLD_S, gap_s: float = GAP_S, lead_s: float = LEAD_S) -> list[float]:
     return [lead_s + i * (hold_s + gap_s) for i in range(chords)]
 
 
-def harmonic_mask(pitches: Sequence[int], freqs: np.ndarray, tolerance_hz: float = LOBE_HZ,
-                  relative: float = CENT) -> np.ndarray:
+def harmonic_mask(
+    pitches: Sequence[int], freqs: np.ndarray, tolerance_hz: float = LOBE_HZ, relative: float = CENT
+) -> np.ndarray:
     """The bins within tolerance_hz + relative x f of a harmonic of one of `pitches`."""
     mask = np.zeros(len(freqs), dtype=bool)
     for pitch in pitches:
@@ -87,7 +103,12 @@ def off_harmonic_db(audio: np.ndarray, pitches: Sequence[int], rate: int) -> flo
     x = np.asarray(audio, dtype=np.float64)
     n = len(x)
     k = np.arange(n) / n
-    window = 0.35875 - 0.48829 * np.cos(2 * np.pi * k) + 0.14128 * np.cos(4 * np.pi * k) - 0.01168 * np.cos(6 * np.pi * k)
+    window = (
+        0.35875
+        - 0.48829 * np.cos(2 * np.pi * k)
+        + 0.14128 * np.cos(4 * np.pi * k)
+        - 0.01168 * np.cos(6 * np.pi * k)
+    )
     power = np.abs(np.fft.rfft(x * window)) ** 2
     freqs = np.fft.rfftfreq(n, 1 / rate)
     band = (freqs >= LOW_HZ) & (freqs <= HIGH_HZ)
@@ -104,13 +125,16 @@ def masked_share(pitches: Sequence[int], seconds: float = SEGMENT[1] - SEGMENT[0
     return float(harmonic_mask(pitches, freqs)[band].mean())
 
 
-def chord_figures(audio: np.ndarray, chords: Sequence[tuple[int, ...]], rate: int,
-                  starts: Sequence[float] | None = None) -> list[float]:
+def chord_figures(
+    audio: np.ndarray, chords: Sequence[tuple[int, ...]], rate: int, starts: Sequence[float] | None = None
+) -> list[float]:
     """off_harmonic_db of each chord's SEGMENT in `audio` (rendered from chord_notes)."""
     starts = onsets(len(chords)) if starts is None else starts
     a, b = SEGMENT
-    return [off_harmonic_db(audio[round((s + a) * rate):round((s + b) * rate)], pitches, rate)
-            for s, pitches in zip(starts, chords)]
+    return [
+        off_harmonic_db(audio[round((s + a) * rate) : round((s + b) * rate)], pitches, rate)
+        for s, pitches in zip(starts, chords)
+    ]
 
 
 def worst_dc(audio: np.ndarray, rate: int) -> float:
@@ -123,7 +147,7 @@ def worst_dc(audio: np.ndarray, rate: int) -> float:
     weights = np.hanning(n + 2)[1:-1]  # no zero ends: a one-sample sound is its own mean
     weights /= weights.sum()
     starts = np.arange(0, len(x) - n + 1, max(n // 4, 1))
-    return float(max(abs(x[s:s + n] @ weights) for s in starts))
+    return float(max(abs(x[s : s + n] @ weights) for s in starts))
 
 
 def peak_dbfs(audio: np.ndarray) -> float:

@@ -27,8 +27,9 @@ TAIL_S = 0.5  # rendered after the last note ends: its release
 PROGRESS_AFTER_S = 1.0  # the progress bar appears once a render has taken this long
 
 
-def render_midi(config: Config, midi: str | Path, out: str | Path, model: str | None = None,
-                progress: bool = True) -> dict[str, Any]:
+def render_midi(
+    config: Config, midi: str | Path, out: str | Path, model: str | None = None, progress: bool = True
+) -> dict[str, Any]:
     """Render `midi` with the synth (`model`, else `audio.model`, else the shipped
     synth) to a 16-bit mono WAV at the model's rate; a report of what was done."""
     notes = read_notes(midi, sustain=True)  # a pedalled file sounds as a synth plays it
@@ -42,15 +43,29 @@ def render_midi(config: Config, midi: str | Path, out: str | Path, model: str | 
     renderer = SynthRenderer(net, polyphony=config.audio.polyphony)
     seconds = max(n.end for n in notes) + TAIL_S
     started = time.perf_counter()
-    with tqdm(total=round(seconds * rate), desc="render", unit="sample", unit_scale=True, delay=PROGRESS_AFTER_S,
-              disable=not progress, leave=False) as bar:
+    with tqdm(
+        total=round(seconds * rate),
+        desc="render",
+        unit="sample",
+        unit_scale=True,
+        delay=PROGRESS_AFTER_S,
+        disable=not progress,
+        leave=False,
+    ) as bar:
         audio = render_notes(renderer, notes, tail_s=TAIL_S, progress=bar.update)
     render_s = time.perf_counter() - started
     try:
         write_wav(out, audio, rate)
     except OSError as exc:
         raise AudioFileError(f"cannot write {out}: {exc}") from exc
-    return {"wav": str(out), "seconds": round(len(audio) / rate, 3), "samples": len(audio), "sample_rate": rate,
-            "notes": len(notes), "render_s": round(render_s, 3),
-            "x_realtime": round(len(audio) / rate / max(render_s, 1e-9), 2),
-            "model": str(path), "clipped_samples": int((abs(audio) > 1.0).sum())}
+    return {
+        "wav": str(out),
+        "seconds": round(len(audio) / rate, 3),
+        "samples": len(audio),
+        "sample_rate": rate,
+        "notes": len(notes),
+        "render_s": round(render_s, 3),
+        "x_realtime": round(len(audio) / rate / max(render_s, 1e-9), 2),
+        "model": str(path),
+        "clipped_samples": int((abs(audio) > 1.0).sum()),
+    }

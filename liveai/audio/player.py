@@ -56,7 +56,11 @@ def find_output(sd: Any, name: str = "") -> tuple[int, str, int]:
     else:
         jack = [c for c in outputs if "JACK" in apis[c[1]["hostapi"]]["name"]]
         default = sd.default.device[1]
-        chosen = jack[0] if jack else next((c for c in outputs if c[0] == default), outputs[0] if outputs else None)
+        chosen = (
+            jack[0]
+            if jack
+            else next((c for c in outputs if c[0] == default), outputs[0] if outputs else None)
+        )
         if chosen is None:
             raise ValueError("no audio output device (no sound card, no JACK server)")
     index, device = chosen
@@ -94,8 +98,8 @@ class Callback:
             if self.rise == 0:
                 self.rise_from = self.last
             k, n = self.rise, min(got, FADE - self.rise)
-            np.multiply(self.fade_rest[k:k + n], self.rise_from, out=self.scratch[:n])
-            np.multiply(mono[:n], self.fade_in[k:k + n], out=mono[:n])
+            np.multiply(self.fade_rest[k : k + n], self.rise_from, out=self.scratch[:n])
+            np.multiply(mono[:n], self.fade_in[k : k + n], out=mono[:n])
             np.add(mono[:n], self.scratch[:n], out=mono[:n])
             self.rise += n
         if header[RENDERER] != self.renderer:  # a render process started or ended: prime again
@@ -104,7 +108,7 @@ class Callback:
             if got or self.rise > 0:  # a gap begins here: fall from the last sample played
                 self.fall, self.fall_from = 0, mono[got - 1] if got else self.last
             k = self.fall  # else the gap goes on from the last callback: so does its fall
-            np.multiply(self.fade_out[k:k + frames - got], self.fall_from, out=mono[got:])
+            np.multiply(self.fade_out[k : k + frames - got], self.fall_from, out=mono[got:])
             self.fall = min(k + frames - got, FADE)
             self.rise = 0
             if header[WRITTEN] > self.first_written:  # the render process has begun to play into this stream
@@ -119,7 +123,9 @@ class Callback:
         header[LAST_NS] = now
         try:
             os.write(self.wake_fd, b"\0")
-        except BlockingIOError:  # the render process has wake-ups queued already (liveai made it non-blocking)
+        except (
+            BlockingIOError
+        ):  # the render process has wake-ups queued already (liveai made it non-blocking)
             pass
 
 
@@ -142,8 +148,15 @@ def main(argv: list[str]) -> int:
     ring = Ring.attach(ring_fd)
     try:
         index, name, channels = find_output(sd, device_name)
-        stream = sd.OutputStream(samplerate=rate, blocksize=blocksize, device=index, channels=channels,
-                                 dtype="float32", latency=latency, callback=Callback(ring, wake_fd))
+        stream = sd.OutputStream(
+            samplerate=rate,
+            blocksize=blocksize,
+            device=index,
+            channels=channels,
+            dtype="float32",
+            latency=latency,
+            callback=Callback(ring, wake_fd),
+        )
         ring.header[LAST_NS] = time.monotonic_ns()  # the stream has LOST_AFTER_S to call back
         stream.start()
     except (ValueError, sd.PortAudioError) as exc:

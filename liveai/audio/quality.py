@@ -49,7 +49,9 @@ def rms_matched(audio: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return audio if level == 0.0 else (audio * (rms(reference) / level)).astype(np.float32)
 
 
-def excitation(notes: Sequence[Note], length: int, config: SynthConfig, harmonics: int | None = None) -> np.ndarray:
+def excitation(
+    notes: Sequence[Note], length: int, config: SynthConfig, harmonics: int | None = None
+) -> np.ndarray:
     """The features' channel 0 (the harmonic excitation) of `notes`, `length` samples;
     `harmonics` replaces the config's (1: one sine per note)."""
     if harmonics is not None:
@@ -70,21 +72,27 @@ def distances(audio: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     return {"mrstft": float(mrstft(x, y)), "lsd_db": float(lsd(x, y))}
 
 
-def systems_of(notes: Sequence[Note], reference: np.ndarray, model_audio: np.ndarray,
-               config: SynthConfig) -> dict[str, np.ndarray]:
+def systems_of(
+    notes: Sequence[Note], reference: np.ndarray, model_audio: np.ndarray, config: SynthConfig
+) -> dict[str, np.ndarray]:
     """Every system's audio for one clip, as long as the reference: the model's
     rendering cut or padded to it, the baselines built from `notes` and RMS-matched."""
     reference = np.asarray(reference, dtype=np.float32)
-    return {"model": fit(model_audio, len(reference)),
-            **{name: baseline(name, notes, reference, config) for name in BASELINE_HARMONICS}}
+    return {
+        "model": fit(model_audio, len(reference)),
+        **{name: baseline(name, notes, reference, config) for name in BASELINE_HARMONICS},
+    }
 
 
-def score_clip(notes: Sequence[Note], reference: np.ndarray, model_audio: np.ndarray,
-               config: SynthConfig) -> dict[str, dict[str, float]]:
+def score_clip(
+    notes: Sequence[Note], reference: np.ndarray, model_audio: np.ndarray, config: SynthConfig
+) -> dict[str, dict[str, float]]:
     """Every system's distances from the reference on one clip (`systems_of`)."""
     reference = np.asarray(reference, dtype=np.float32)
-    return {name: distances(audio, reference)
-            for name, audio in systems_of(notes, reference, model_audio, config).items()}
+    return {
+        name: distances(audio, reference)
+        for name, audio in systems_of(notes, reference, model_audio, config).items()
+    }
 
 
 # The decay probes' notes, one at a time: C2 to C6 at velocity 100 (the probe the aged
@@ -106,9 +114,18 @@ def decay_db(audio: np.ndarray, notes: Sequence[Note], rate: int, window_s: floa
     """Each note's level (RMS over `window_s`, dB) at DECAY_POINTS_S after its onset,
     relative to its level at the first point: (notes, points), the first column 0."""
     n = round(window_s * rate)
-    levels = np.array([[10 * np.log10(np.mean(np.square(audio[round((note.start + at) * rate):][:n],
-                                                           dtype=np.float64)) + 1e-12)
-                        for at in DECAY_POINTS_S] for note in notes])
+    levels = np.array(
+        [
+            [
+                10
+                * np.log10(
+                    np.mean(np.square(audio[round((note.start + at) * rate) :][:n], dtype=np.float64)) + 1e-12
+                )
+                for at in DECAY_POINTS_S
+            ]
+            for note in notes
+        ]
+    )
     return levels - levels[:, :1]
 
 
@@ -121,5 +138,14 @@ def high_share_db(audio: np.ndarray, rate: int, cutoff: float = HIGH_HZ) -> floa
 
 def summarize(per_clip: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
     """The mean of each system's distances over clips."""
-    return {system: {metric: float(np.mean([clip[system][metric] for clip in per_clip]))
-                     for metric in per_clip[0][system]} for system in per_clip[0]} if per_clip else {}
+    return (
+        {
+            system: {
+                metric: float(np.mean([clip[system][metric] for clip in per_clip]))
+                for metric in per_clip[0][system]
+            }
+            for system in per_clip[0]
+        }
+        if per_clip
+        else {}
+    )

@@ -50,7 +50,9 @@ class MatmulStep(torch.nn.Module):
 
         def matrix(conv: torch.nn.Conv1d) -> tuple[torch.Tensor, torch.Tensor]:
             w = conv.weight.detach()  # (out, in, k) -> (out, k * in), tap-major as the stacked taps
-            return w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous(), conv.bias.detach()[:, None].clone()
+            return w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous(), conv.bias.detach()[
+                :, None
+            ].clone()
 
         self.inp_w, self.inp_b = matrix(net.inp)
         convs = [matrix(b.conv) for b in net.blocks]
@@ -60,7 +62,9 @@ class MatmulStep(torch.nn.Module):
         self.out1_w, self.out1_b = matrix(net.out1)
         self.out2_w, self.out2_b = matrix(net.out2)
 
-    def forward(self, features: torch.Tensor, pasts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, features: torch.Tensor, pasts: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x = torch.addmm(self.inp_b, self.inp_w, features[0])  # (C, T)
         n = x.shape[1]
         skips = x.new_zeros(self.out1_w.shape[1], n)
@@ -68,13 +72,13 @@ class MatmulStep(torch.nn.Module):
         for i in range(len(self.dilations)):
             d = self.dilations[i]
             padded = torch.cat([pasts[i][0], x], dim=1)
-            taps = torch.cat([padded[:, j * d: j * d + n] for j in range(self.kernel)], dim=0)
+            taps = torch.cat([padded[:, j * d : j * d + n] for j in range(self.kernel)], dim=0)
             h = torch.addmm(self.conv_b[i], self.conv_w[i], taps)
-            gated = torch.tanh(h[: self.channels]) * torch.sigmoid(h[self.channels:])
+            gated = torch.tanh(h[: self.channels]) * torch.sigmoid(h[self.channels :])
             mixed = torch.addmm(self.mix_b[i], self.mix_w[i], gated)
             x = x + mixed[: self.channels]
-            skips = skips + mixed[self.channels:]
-            new_pasts.append(padded[:, padded.shape[1] - (self.kernel - 1) * d:][None])
+            skips = skips + mixed[self.channels :]
+            new_pasts.append(padded[:, padded.shape[1] - (self.kernel - 1) * d :][None])
         hidden = torch.relu(torch.addmm(self.out1_b, self.out1_w, torch.relu(skips)))
         return torch.addmm(self.out2_b, self.out2_w, hidden), new_pasts
 
@@ -98,29 +102,41 @@ class LinearMatmulStep(torch.nn.Module):
         self.dilations = [int(b.dilation) for b in net.blocks]
         self.inp_w = columns(net.inp, net.audio_index, c.features)
         first, second = net.control[0], net.control[2]
-        self.c1_w, self.c1_b = columns(first, net.control_index, c.features), first.bias.detach()[:, None].clone()
+        self.c1_w, self.c1_b = (
+            columns(first, net.control_index, c.features),
+            first.bias.detach()[:, None].clone(),
+        )
         self.c2_w, self.c2_b = second.weight.detach()[:, :, 0].clone(), second.bias.detach()[:, None].clone()
-        self.gain_w, self.gain_b = net.gains.weight.detach()[:, :, 0].clone(), net.gains.bias.detach()[:, None].clone()
-        self.conv_w = [b.conv.weight.detach().permute(0, 2, 1).reshape(c.channels, -1).contiguous() for b in net.blocks]
+        self.gain_w, self.gain_b = (
+            net.gains.weight.detach()[:, :, 0].clone(),
+            net.gains.bias.detach()[:, None].clone(),
+        )
+        self.conv_w = [
+            b.conv.weight.detach().permute(0, 2, 1).reshape(c.channels, -1).contiguous() for b in net.blocks
+        ]
         self.mix_w = [b.mix.weight.detach()[:, :, 0].clone() for b in net.blocks]
         self.out_w = net.out.weight.detach()[:, :, 0].clone()
 
-    def forward(self, features: torch.Tensor, pasts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, features: torch.Tensor, pasts: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x = torch.mm(self.inp_w, features[0])  # (C, T)
         n = x.shape[1]
-        h = torch.tanh(torch.addmm(self.c2_b, self.c2_w, torch.tanh(torch.addmm(self.c1_b, self.c1_w, features[0]))))
+        h = torch.tanh(
+            torch.addmm(self.c2_b, self.c2_w, torch.tanh(torch.addmm(self.c1_b, self.c1_w, features[0])))
+        )
         gains = torch.sigmoid(torch.addmm(self.gain_b, self.gain_w, h))  # (L * C, T)
         skips = x.new_zeros(self.out_w.shape[1], n)
         new_pasts: list[torch.Tensor] = []
         for i in range(len(self.dilations)):
             d = self.dilations[i]
             padded = torch.cat([pasts[i][0], x], dim=1)
-            taps = torch.cat([padded[:, j * d: j * d + n] for j in range(self.kernel)], dim=0)
-            gated = torch.mm(self.conv_w[i], taps) * gains[i * self.channels:(i + 1) * self.channels]
+            taps = torch.cat([padded[:, j * d : j * d + n] for j in range(self.kernel)], dim=0)
+            gated = torch.mm(self.conv_w[i], taps) * gains[i * self.channels : (i + 1) * self.channels]
             mixed = torch.mm(self.mix_w[i], gated)
             x = x + mixed[: self.channels]
-            skips = skips + mixed[self.channels:]
-            new_pasts.append(padded[:, padded.shape[1] - (self.kernel - 1) * d:][None])
+            skips = skips + mixed[self.channels :]
+            new_pasts.append(padded[:, padded.shape[1] - (self.kernel - 1) * d :][None])
         return torch.mm(self.out_w, skips), new_pasts
 
 
@@ -129,7 +145,9 @@ def compile_step(net: SynthNet) -> Step:
     (its deprecation warning is silenced, as the continuation models' runtime does)."""
     step = LinearMatmulStep(net.eval()) if net.config.linear else MatmulStep(net.eval())
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
+        )
         return torch.jit.script(step.eval())  # type: ignore[no-any-return]
 
 
@@ -194,8 +212,13 @@ class SynthRenderer:
         return self.features.sounding()
 
 
-def render_notes(renderer: SynthRenderer, notes: Sequence[Note], tail_s: float = 0.5,
-                 block: int = 4096, progress: Callable[[int], None] | None = None) -> np.ndarray:
+def render_notes(
+    renderer: SynthRenderer,
+    notes: Sequence[Note],
+    tail_s: float = 0.5,
+    block: int = 4096,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """A whole file's notes, from silence, to its last note's end plus `tail_s`."""
     rate = renderer.sample_rate
     events = note_events(notes, rate)

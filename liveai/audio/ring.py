@@ -27,7 +27,9 @@ import tempfile
 import numpy as np
 
 # The ring and the callback's reports (the audio process writes them).
-WRITTEN, READ, ANCHOR_SEQ, ANCHOR_SAMPLE, ANCHOR_NS, BLOCKS, UNDERRUNS, XRUNS, LAST_NS, CAPACITY, FRAMES = range(11)
+WRITTEN, READ, ANCHOR_SEQ, ANCHOR_SAMPLE, ANCHOR_NS, BLOCKS, UNDERRUNS, XRUNS, LAST_NS, CAPACITY, FRAMES = (
+    range(11)
+)
 # The stream's number (liveai writes it); the render process's own number (its pid, 0
 # while none runs), then its reports: times in microseconds, percentiles over its latest
 # renders.
@@ -85,8 +87,8 @@ class Ring:
         n = min(len(samples), self.capacity - (written - read))
         at = written % self.capacity
         first = min(n, self.capacity - at)
-        self.buffer[at:at + first] = samples[:first]
-        self.buffer[:n - first] = samples[first:n]
+        self.buffer[at : at + first] = samples[:first]
+        self.buffer[: n - first] = samples[first:n]
         self.header[WRITTEN] = written + n
         return n
 
@@ -116,8 +118,8 @@ class Ring:
         n = max(min(len(out), self.written - read), 0)
         at = read % self.capacity
         first = min(n, self.capacity - at)
-        out[:first] = self.buffer[at:at + first]
-        out[first:n] = self.buffer[:n - first]
+        out[:first] = self.buffer[at : at + first]
+        out[first:n] = self.buffer[: n - first]
         self.header[READ] = read + len(out)
         return n
 

@@ -18,8 +18,24 @@ from pathlib import Path
 
 from ..config import AudioConfig
 from .children import Child
-from .ring import (ANCHOR_SEQ, BLOCKS, FRAMES, LAST_NS, LATE, REALTIME, RENDER_P50_US, RENDER_P99_US, RENDERER,
-                   RENDERS, STREAM, UNDERRUNS, VOICES, WRITTEN, XRUNS, Ring)
+from .ring import (
+    ANCHOR_SEQ,
+    BLOCKS,
+    FRAMES,
+    LAST_NS,
+    LATE,
+    REALTIME,
+    RENDER_P50_US,
+    RENDER_P99_US,
+    RENDERER,
+    RENDERS,
+    STREAM,
+    UNDERRUNS,
+    VOICES,
+    WRITTEN,
+    XRUNS,
+    Ring,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +56,15 @@ def spawn_child(module: str, args: Sequence[str], fds: Sequence[int], quiet: boo
 
 
 class AudioSupervisor:
-    def __init__(self, config: AudioConfig, synth: Path, ring: Ring, events_r: int, wake: tuple[int, int],
-                 spawn: Spawn = spawn_child) -> None:
+    def __init__(
+        self,
+        config: AudioConfig,
+        synth: Path,
+        ring: Ring,
+        events_r: int,
+        wake: tuple[int, int],
+        spawn: Spawn = spawn_child,
+    ) -> None:
         self.config, self.synth, self.ring = config, synth, ring
         self.events_r, (self.wake_r, self.wake_w) = events_r, wake
         self.spawn = spawn
@@ -153,22 +176,39 @@ class AudioSupervisor:
         self._written = None  # when they fit again, the render process is judged afresh
         if not self._frames_said:
             self._frames_said = True
-            log.warning("audio: the device asks for %d frames per callback, more than the ring can keep ready "
-                        "(%d): set a smaller period (audio.blocksize, JACK's -p)", frames, self.ring.capacity)
+            log.warning(
+                "audio: the device asks for %d frames per callback, more than the ring can keep ready "
+                "(%d): set a smaller period (audio.blocksize, JACK's -p)",
+                frames,
+                self.ring.capacity,
+            )
         return False
 
     # -- the render process ----------------------------------------------------------------
     def _start_render(self, now: float) -> bool:
         c = self.config
-        args = [str(self.ring.fd), str(self.events_r), str(self.wake_r), str(self.synth), str(c.blocksize),
-                str(c.headroom_ms), str(c.polyphony), str(c.gain), "1" if c.realtime else "0"]
-        render = self.spawn("liveai.audio.render_process", args, (self.ring.fd, self.events_r, self.wake_r), False)
+        args = [
+            str(self.ring.fd),
+            str(self.events_r),
+            str(self.wake_r),
+            str(self.synth),
+            str(c.blocksize),
+            str(c.headroom_ms),
+            str(c.polyphony),
+            str(c.gain),
+            "1" if c.realtime else "0",
+        ]
+        render = self.spawn(
+            "liveai.audio.render_process", args, (self.ring.fd, self.events_r, self.wake_r), False
+        )
         line = render.first_line(RENDER_START_S, self.stopping)
         word, _, rest = line.partition(" ")
         if word != "ready":
             problem = rest or line or f"the render process ended ({render.exit_code()}) before it was ready"
             render.stop()
-            if problem != self.problems["render"] and not self.stopping.is_set():  # once per outage, not per try
+            if (
+                problem != self.problems["render"] and not self.stopping.is_set()
+            ):  # once per outage, not per try
                 log.warning("audio: the synth cannot play: %s; serving without audio, trying again", problem)
             self.problems["render"] = problem
             return False
@@ -177,9 +217,11 @@ class AudioSupervisor:
         self._retry["render"] = RETRY_S[0]
         self._written = None  # it has STALLED_S from the next watch to play into the stream
         if rest != "1" and c.realtime:
-            log.warning("audio: the render process runs without realtime scheduling (not allowed: root, an rtprio "
-                        "limit, or LimitRTPRIO= in a systemd unit allow it); expect dropouts, or raise "
-                        "audio.headroom_ms")
+            log.warning(
+                "audio: the render process runs without realtime scheduling (not allowed: root, an rtprio "
+                "limit, or LimitRTPRIO= in a systemd unit allow it); expect dropouts, or raise "
+                "audio.headroom_ms"
+            )
         return True
 
     def _stop_render(self) -> None:
@@ -198,8 +240,14 @@ class AudioSupervisor:
     def _start_player(self, now: float) -> bool:
         c = self.config
         self.ring.header[STREAM] += 1  # the render process starts this stream from silence
-        args = [str(self.ring.fd), str(self.wake_w), str(c.samplerate), str(c.blocksize),
-                str(c.latency_ms / 1000.0), c.device]
+        args = [
+            str(self.ring.fd),
+            str(self.wake_w),
+            str(c.samplerate),
+            str(c.blocksize),
+            str(c.latency_ms / 1000.0),
+            c.device,
+        ]
         player = self.spawn("liveai.audio.player", args, (self.ring.fd, self.wake_w), True)
         line = player.first_line(PLAYER_START_S, self.stopping)
         word, _, rest = line.partition(" ")
@@ -216,16 +264,24 @@ class AudioSupervisor:
         self.player = player  # running from here on: the state says so
         self.opens += 1
         self._playing_since, self._written = now, None
-        log.info("audio: playing through %s (%d Hz, %d frames, output latency %.1f ms, notes sound %.1f ms "
-                 "after they are due)", name, c.samplerate, c.blocksize, 1000 * self.out_latency_s,
-                 1000 * c.blocksize / c.samplerate + c.headroom_ms)
+        log.info(
+            "audio: playing through %s (%d Hz, %d frames, output latency %.1f ms, notes sound %.1f ms "
+            "after they are due)",
+            name,
+            c.samplerate,
+            c.blocksize,
+            1000 * self.out_latency_s,
+            1000 * c.blocksize / c.samplerate + c.headroom_ms,
+        )
         return True
 
     def _player_ended(self, now: float) -> None:
         # A device that opens and then never plays would say so every second: once a minute is enough.
         level = logging.WARNING if now - self._lost_said > 60.0 else logging.DEBUG
         self._lost_said = now
-        log.log(level, "audio: lost %s; the notes go on over MIDI and OSC, looking for it again", self.device_name)
+        log.log(
+            level, "audio: lost %s; the notes go on over MIDI and OSC, looking for it again", self.device_name
+        )
         self._stop_player()
         self.problems["player"] = "lost"
 
@@ -240,4 +296,6 @@ class AudioSupervisor:
         self.xruns_before += int(h[XRUNS])
         h[BLOCKS] = h[UNDERRUNS] = h[XRUNS] = h[FRAMES] = 0
         self._frames_said = False
-        h[ANCHOR_SEQ] = 0  # the anchor's sequence: no anchor (and no notes taken) until the next first callback
+        h[ANCHOR_SEQ] = (
+            0  # the anchor's sequence: no anchor (and no notes taken) until the next first callback
+        )

@@ -38,8 +38,9 @@ ANCHOR_WINDOW_S = 0.25
 
 
 class Timeline:
-    def __init__(self, renderer: SynthRenderer, ring: Ring, blocksize: int, headroom_s: float,
-                 gain: float = 1.0) -> None:
+    def __init__(
+        self, renderer: SynthRenderer, ring: Ring, blocksize: int, headroom_s: float, gain: float = 1.0
+    ) -> None:
         self.renderer, self.ring = renderer, ring
         self.rate = renderer.sample_rate
         self.blocksize = blocksize  # until the callback says how many frames it takes
@@ -56,7 +57,10 @@ class Timeline:
         self.inbox: list[Record] = []  # as liveai sent them, not yet placed
         self.pending: list[NoteEvent] = []  # (sample, pitch, velocity, layer), placed, not yet rendered
         self.starts: deque[tuple[int, float]] = deque()  # (anchor sample, when sample 0 reached the callback)
-        self._last_time, self._last_sample = float("-inf"), 0  # the latest event placed: no later one before it
+        self._last_time, self._last_sample = (
+            float("-inf"),
+            0,
+        )  # the latest event placed: no later one before it
         self._last_on: dict[tuple[int, int], int] = {}  # each (layer, pitch)'s latest note-on sample
 
     @property
@@ -105,7 +109,9 @@ class Timeline:
             if t >= self._last_time:  # the stream's start moved between two notes: keep their order
                 sample = max(sample, self._last_sample)
                 self._last_time, self._last_sample = t, sample
-            if velocity == 0:  # a note-off never lands before its pitch's note-on (an answer's t can be older)
+            if (
+                velocity == 0
+            ):  # a note-off never lands before its pitch's note-on (an answer's t can be older)
                 sample = max(sample, self._last_on.get((layer, pitch), sample))
             else:
                 self._last_on[layer, pitch] = sample
@@ -123,7 +129,9 @@ class Timeline:
                 if velocity > 0 and pitch >= 0:  # a note's start; an end or the pedal late is no news
                     self.late += 1
                 sample = start
-            events.append((sample - start, pitch, velocity, layer))  # all notes off and the pedal, at their samples
+            events.append(
+                (sample - start, pitch, velocity, layer)
+            )  # all notes off and the pedal, at their samples
         self.pending = kept
         return events
 
@@ -144,7 +152,7 @@ class Timeline:
     def report(self) -> None:
         """Publish the figures in the ring's header, for liveai's status."""
         h = self.ring.header
-        renders = self.render_us[:min(self.renders, KEPT)]
+        renders = self.render_us[: min(self.renders, KEPT)]
         if len(renders):
             h[RENDER_P50_US], h[RENDER_P99_US] = np.percentile(renders, (50, 99)).round()
         h[RENDERS], h[LATE], h[VOICES] = self.renders, self.late, self.renderer.voices()

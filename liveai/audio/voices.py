@@ -29,7 +29,7 @@ import numpy as np
 LIVEAI, PLAYER = 0, 1
 # Successive start phases step by the golden ratio's fraction: any run of them spreads
 # evenly over the cycle, so no two notes struck together start near one phase.
-GOLDEN = (5 ** 0.5 - 1) / 2
+GOLDEN = (5**0.5 - 1) / 2
 
 
 def midi_to_hz(pitch: int) -> float:
@@ -53,8 +53,14 @@ class _Voice:
 
 
 class Voices:
-    def __init__(self, polyphony: int, sample_rate: int, attack_s: float = 0.004, release_s: float = 0.06,
-                 steal_s: float = 0.004) -> None:
+    def __init__(
+        self,
+        polyphony: int,
+        sample_rate: int,
+        attack_s: float = 0.004,
+        release_s: float = 0.06,
+        steal_s: float = 0.004,
+    ) -> None:
         self.sample_rate = sample_rate
         self.attack = max(1, round(attack_s * sample_rate))
         self.release = max(1, round(release_s * sample_rate))
@@ -80,8 +86,10 @@ class Voices:
             self.note_off(pitch, layer)
             return None
         level = velocity / 127.0
-        index = next((i for i, v in enumerate(self.voices) if v.pitch == pitch and v.layer == layer and v.sounding),
-                     None)
+        index = next(
+            (i for i, v in enumerate(self.voices) if v.pitch == pitch and v.layer == layer and v.sounding),
+            None,
+        )
         if index is None:
             index = next((i for i, v in enumerate(self.voices) if not v.sounding), None)
         if index is None:
@@ -143,8 +151,15 @@ class Voices:
         ghost.pitch, ghost.level, ghost.target, ghost.rate = voice.pitch, voice.level, 0.0, 1.0 / self.steal
         ghost.phase, ghost.started = voice.phase, voice.started
 
-    def render_into(self, f0: np.ndarray, env: np.ndarray, phase: np.ndarray, start: int, stop: int,
-                    born: np.ndarray | None = None) -> None:
+    def render_into(
+        self,
+        f0: np.ndarray,
+        env: np.ndarray,
+        phase: np.ndarray,
+        start: int,
+        stop: int,
+        born: np.ndarray | None = None,
+    ) -> None:
         """Write samples [start, stop) of every slot (the voices, then the ghosts) into
         f0 (Hz), env, phase (cycles, where each sample is drawn) and `born` (the sample
         its note began on, to tell its age), and move on."""

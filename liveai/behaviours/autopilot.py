@@ -50,7 +50,9 @@ class Autopilot(BaseBehaviour):
         a = self.config.autopilot
         self.running = True
         self.primed_at = ctx.now()
-        self.part = Part(ctx, self.listener, ctx.now() + self.config.clock.lookahead_ms / 1000.0, a.channel - 1)
+        self.part = Part(
+            ctx, self.listener, ctx.now() + self.config.clock.lookahead_ms / 1000.0, a.channel - 1
+        )
         self._request(ctx)
 
     # -- steering ---------------------------------------------------------------------------
@@ -76,9 +78,12 @@ class Autopilot(BaseBehaviour):
 
     def constraints(self, ctx: Context) -> Constraints:
         state = ctx.state
-        return Constraints(pitch_low=state["low"], pitch_high=state["high"],
-                           pitch_classes=scale_of(state["key"], state["scale"]).pitch_classes,
-                           max_polyphony=self.config.autopilot.max_polyphony)
+        return Constraints(
+            pitch_low=state["low"],
+            pitch_high=state["high"],
+            pitch_classes=scale_of(state["key"], state["scale"]).pitch_classes,
+            max_polyphony=self.config.autopilot.max_polyphony,
+        )
 
     # -- generation --------------------------------------------------------------------------
     def _request(self, ctx: Context) -> None:
@@ -91,9 +96,17 @@ class Autopilot(BaseBehaviour):
             self.primed_at = ctx.now()
             self.listener.reset(prime=list(self.recent))  # bounded, fresh, and still in character
         reply = models.replier(lambda tokens: self._chunk(tokens, ctx))
-        self.job = self.listener.submit(jobs.continuation(
-            self.listener.sampler, self.constraints(ctx), float(ctx.state["temperature"]),
-            self.config.autopilot.horizon_s, CHUNK_TOKENS, bias=jobs.density_bias(self.bias), reply=reply))
+        self.job = self.listener.submit(
+            jobs.continuation(
+                self.listener.sampler,
+                self.constraints(ctx),
+                float(ctx.state["temperature"]),
+                self.config.autopilot.horizon_s,
+                CHUNK_TOKENS,
+                bias=jobs.density_bias(self.bias),
+                reply=reply,
+            )
+        )
 
     def _chunk(self, tokens: list[int], ctx: Context) -> None:
         if not self.running or self.part is None:
@@ -106,8 +119,12 @@ class Autopilot(BaseBehaviour):
         now = ctx.now()
         if self.part.time < now:  # fell behind (or only silence so far): start again from now
             self.part.finish()
-            self.part = Part(ctx, self.listener, now + self.config.clock.lookahead_ms / 1000.0,
-                             self.config.autopilot.channel - 1)
+            self.part = Part(
+                ctx,
+                self.listener,
+                now + self.config.clock.lookahead_ms / 1000.0,
+                self.config.autopilot.channel - 1,
+            )
         ahead = self.part.time - now
         horizon = self.config.autopilot.horizon_s
         if ahead < horizon:

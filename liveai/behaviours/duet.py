@@ -24,8 +24,15 @@ from ..models.rhythm import Rhythm
 from ..models.sampling import Constraints
 from ..models.tonality import KeyBalance, follow_key
 from ..music.note import Note
-from ..music.pulse import (Pulse, clock_pulse, infer_pulse, most_together, onset_groups, rhythm_pattern,
-                           shortest_ioi)
+from ..music.pulse import (
+    Pulse,
+    clock_pulse,
+    infer_pulse,
+    most_together,
+    onset_groups,
+    rhythm_pattern,
+    shortest_ioi,
+)
 from ..music.scales import scale_of
 from ..music.tonality import phrase_emphasis
 from ..music.touch import touch_of
@@ -43,8 +50,15 @@ PACE_LIMIT = 6.0  # |logit lean| towards the call's pace (duet.pace_pull per uni
 class Answer:
     """One response being generated and played."""
 
-    def __init__(self, ctx: Context, listener: Listener, config: Config, seconds: float, asked_at: float,
-                 phrase_start: float) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        listener: Listener,
+        config: Config,
+        seconds: float,
+        asked_at: float,
+        phrase_start: float,
+    ) -> None:
         self.ctx = ctx
         self.listener = listener
         self.config = config
@@ -56,16 +70,26 @@ class Answer:
         grid = d.quantize_beats * 60.0 / max(ctx.clock.bpm(ctx.now()), 1.0)
         self.rhythm: Rhythm | None = None
         # a phrase of one or two notes shows no pulse: the player's last few seconds may
-        heard = call if len(onset_groups(call)) >= 3 else [n for n in played if n.start >= phrase_start - RECENT_S]
+        heard = (
+            call
+            if len(onset_groups(call)) >= 3
+            else [n for n in played if n.start >= phrase_start - RECENT_S]
+        )
         pulse = self._pulse(heard)
         if not grid and d.rhythm == "follow":
             if pulse is not None:  # the answer starts on the call's grid carried forward
                 start = pulse.after(self._earliest(start))
             self.rhythm = self._rhythm(heard, call, pulse, start)
         touch = touch_of(call, pulse)
-        velocity = (lambda t: touch.velocity(t, (t - start) / max(seconds, 1e-3), d.velocity)) if touch else None
-        self.part = Part(ctx, listener, start, listener.channel, end=start + seconds, grid_s=grid, velocity=velocity)
-        self.polyphony = min(d.max_polyphony, most_together(call)) if d.rhythm == "follow" and call else d.max_polyphony
+        velocity = (
+            (lambda t: touch.velocity(t, (t - start) / max(seconds, 1e-3), d.velocity)) if touch else None
+        )
+        self.part = Part(
+            ctx, listener, start, listener.channel, end=start + seconds, grid_s=grid, velocity=velocity
+        )
+        self.polyphony = (
+            min(d.max_polyphony, most_together(call)) if d.rhythm == "follow" and call else d.max_polyphony
+        )
         self.job: JobHandle | None = None
         self.cancelled = False
         self.first = True
@@ -109,13 +133,21 @@ class Answer:
         if pulse is None:
             return Rhythm(None, min_gap, together)
         pattern, places = rhythm_pattern(heard, pulse, pulse.index(start))
-        return Rhythm(pulse.period / codec.TIME_STEP_S, min_gap, together, pattern, self.config.duet.rhythm_pull, places)
+        return Rhythm(
+            pulse.period / codec.TIME_STEP_S, min_gap, together, pattern, self.config.duet.rhythm_pull, places
+        )
 
     def constraints(self) -> Constraints:
         d, state = self.config.duet, self.ctx.state
-        classes = scale_of(state["key"], state["scale"]).pitch_classes if d.key == "state" else self.key_classes
-        return Constraints(pitch_low=state["low"], pitch_high=state["high"], pitch_classes=classes,
-                           max_polyphony=self.polyphony)
+        classes = (
+            scale_of(state["key"], state["scale"]).pitch_classes if d.key == "state" else self.key_classes
+        )
+        return Constraints(
+            pitch_low=state["low"],
+            pitch_high=state["high"],
+            pitch_classes=classes,
+            max_polyphony=self.polyphony,
+        )
 
     def _request(self, max_tokens: int) -> None:
         models = self.ctx.models
@@ -123,10 +155,21 @@ class Answer:
         left = max(self.part.end - self.part.time, 0.01) if self.part.end is not None else 1.0
         reply = models.replier(self._chunk)
         self._steer_pace()
-        self.job = self.listener.submit(jobs.continuation(
-            self.listener.sampler, self.constraints(), float(self.ctx.state["temperature"]), left, max_tokens,
-            note_first=self.first, bias=jobs.density_bias(self.bias) if self.bias else None, balance=self.balance,
-            reply=reply, until_note=self.first, rhythm=self.rhythm))
+        self.job = self.listener.submit(
+            jobs.continuation(
+                self.listener.sampler,
+                self.constraints(),
+                float(self.ctx.state["temperature"]),
+                left,
+                max_tokens,
+                note_first=self.first,
+                bias=jobs.density_bias(self.bias) if self.bias else None,
+                balance=self.balance,
+                reply=reply,
+                until_note=self.first,
+                rhythm=self.rhythm,
+            )
+        )
 
     def _steer_pace(self) -> None:
         """Lean the next chunk towards the call's pace, by what the answer did so far."""
@@ -232,7 +275,11 @@ class Duet(BaseBehaviour):
             self.answer = None
 
     def busy(self, now: float) -> bool:
-        return bool(self.held) or self.phrase_start is not None or (self.answer is not None and self.answer.playing(now))
+        return (
+            bool(self.held)
+            or self.phrase_start is not None
+            or (self.answer is not None and self.answer.playing(now))
+        )
 
     def release(self, ctx: Context) -> None:
         self._yield_to_player()

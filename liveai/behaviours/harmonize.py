@@ -74,8 +74,14 @@ class ModelHarmonizer(RuleHarmonizer):
         models = ctx.models
         assert models is not None
         reply = models.replier(lambda voices: self._model_answer(pending, voices, ctx))
-        job = jobs.harmony(self.listener.sampler, self.listener.rng, self.candidates(pending.event.pitch, ctx),
-                           self.config.voices, float(ctx.state["temperature"]), reply)
+        job = jobs.harmony(
+            self.listener.sampler,
+            self.listener.rng,
+            self.candidates(pending.event.pitch, ctx),
+            self.config.voices,
+            float(ctx.state["temperature"]),
+            reply,
+        )
         return self.listener.submit(job)
 
     def fallback(self, pitch: int, ctx: Context) -> list[int]:

@@ -47,8 +47,14 @@ def restart(sampler: Sampler, prime: list[int] | None = None) -> Job:
     return None
 
 
-def harmony(sampler: Sampler, rng: np.random.Generator, pitches: list[int], voices: int, temperature: float,
-            reply: Callable[[list[int]], None]) -> Job:
+def harmony(
+    sampler: Sampler,
+    rng: np.random.Generator,
+    pitches: list[int],
+    voices: int,
+    temperature: float,
+    reply: Callable[[list[int]], None],
+) -> Job:
     """Choose up to `voices` notes among `pitches` to sound with the note just fed.
 
     They are drawn together, one after the other without replacement, from the model's
@@ -64,7 +70,9 @@ def harmony(sampler: Sampler, rng: np.random.Generator, pitches: list[int], voic
     return chosen
 
 
-def choose(logits: np.ndarray, k: int, temperature: float, top_p: float, rng: np.random.Generator) -> list[int]:
+def choose(
+    logits: np.ndarray, k: int, temperature: float, top_p: float, rng: np.random.Generator
+) -> list[int]:
     """Up to `k` distinct indices, each drawn with temperature and top-p from what is left
     (in numpy: cheap when many sessions harmonize at once)."""
     scaled = logits / max(temperature, 1e-3)
@@ -80,9 +88,9 @@ def density_bias(bias: float) -> torch.Tensor:
     """(V,) logit offsets that make notes denser (bias > 0) or sparser (bias < 0): note-ons
     gain, time shifts lose, long ones most."""
     offsets = torch.zeros(codec.VOCAB_SIZE)
-    offsets[codec.NOTE_ON_OFFSET:codec.NOTE_OFF_OFFSET] = bias / 2
+    offsets[codec.NOTE_ON_OFFSET : codec.NOTE_OFF_OFFSET] = bias / 2
     steps = torch.arange(1, codec.N_TIME_SHIFTS + 1, dtype=torch.float32)
-    offsets[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] = -bias * (0.5 + steps / codec.N_TIME_SHIFTS)
+    offsets[codec.TIME_SHIFT_OFFSET : codec.VELOCITY_OFFSET] = -bias * (0.5 + steps / codec.N_TIME_SHIFTS)
     return offsets
 
 
@@ -107,10 +115,19 @@ class _Staging:
         return self.on_device.copy_(self.pinned, non_blocking=True)
 
 
-def continuation(sampler: Sampler, constraints: Constraints, temperature: float, seconds: float,
-                 max_tokens: int, note_first: bool = False, bias: torch.Tensor | None = None,
-                 balance: KeyBalance | None = None, reply: Callable[[list[int]], None] | None = None,
-                 until_note: bool = False, rhythm: Rhythm | None = None) -> Job:
+def continuation(
+    sampler: Sampler,
+    constraints: Constraints,
+    temperature: float,
+    seconds: float,
+    max_tokens: int,
+    note_first: bool = False,
+    bias: torch.Tensor | None = None,
+    balance: KeyBalance | None = None,
+    reply: Callable[[list[int]], None] | None = None,
+    until_note: bool = False,
+    rhythm: Rhythm | None = None,
+) -> Job:
     """Sample what comes next for up to `seconds` of music or `max_tokens` tokens.
 
     `note_first`: nothing but a note may come first (an answer starts at once: the
@@ -127,18 +144,22 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
     token: int | None = None
     staging = _Staging(logits.device)
     idle = 0  # tokens since time last moved or a note began
-    while steps < limit and len(tokens) < max_tokens and not (until_note and tokens and codec.is_note_on(tokens[-1])):
+    while (
+        steps < limit
+        and len(tokens) < max_tokens
+        and not (until_note and tokens and codec.is_note_on(tokens[-1]))
+    ):
         if token is not None:
             logits = yield token  # feed the last token, get the next logits
         allowed = constraint_mask(constraints, sampler.tracker.sounding)
         if waiting_for_note:
-            allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] = False
-            allowed[codec.NOTE_OFF_OFFSET:codec.TIME_SHIFT_OFFSET] = False
+            allowed[codec.TIME_SHIFT_OFFSET : codec.VELOCITY_OFFSET] = False
+            allowed[codec.NOTE_OFF_OFFSET : codec.TIME_SHIFT_OFFSET] = False
         if rhythm is not None:
             rhythm.mask(allowed)
         if idle >= STUCK_TOKENS:  # a full chord and a note wanted leave only velocities to say: time moves on
-            allowed[codec.VELOCITY_OFFSET:codec.START] = False
-            allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] = True
+            allowed[codec.VELOCITY_OFFSET : codec.START] = False
+            allowed[codec.TIME_SHIFT_OFFSET : codec.VELOCITY_OFFSET] = True
         allowed = staging.move(allowed)  # one mask on the logits' device, for the lean and the sampling
         if bias is not None:
             logits = logits + bias
@@ -146,8 +167,15 @@ def continuation(sampler: Sampler, constraints: Constraints, temperature: float,
             logits = logits + balance.offsets()
         if rhythm is not None:
             logits = rhythm.lean(logits / max(temperature, 1e-3), allowed) * max(temperature, 1e-3)
-        token = int(sample_tokens(logits[None], temperature=temperature, top_p=TOP_P, allowed=allowed,
-                                  generator=sampler.generator)[0])
+        token = int(
+            sample_tokens(
+                logits[None],
+                temperature=temperature,
+                top_p=TOP_P,
+                allowed=allowed,
+                generator=sampler.generator,
+            )[0]
+        )
         sampler.tracker.update(token)
         if balance is not None:
             balance.observe(token)

@@ -84,7 +84,9 @@ class Morph(BaseBehaviour):
         the plan (the tempo changed, the MIDI clock's beat came off its prediction)."""
         plan = self.plan
         if plan is not None and plan.run != ctx.clock.starts:
-            self._withdraw(plan, ctx)  # the transport started again: what is still queued of that run never sounds
+            self._withdraw(
+                plan, ctx
+            )  # the transport started again: what is still queued of that run never sounds
             self.plan = plan = None
         elif plan is not None and plan.n != n and not plan.begun:
             self._withdraw(plan, ctx)  # a beat announced that never came
@@ -121,8 +123,12 @@ class Morph(BaseBehaviour):
             at = t + k * step_s
             self._cut_open(at, ctx)  # the top of a pass ends what the last one held
             if token < melody.N_PITCHES:
-                length = next((j for j in range(step + 1, melody.STEPS) if tokens[j] != melody.HOLD), melody.STEPS)
-                plan.notes[step] = self._strike(token, self.pattern.velocity, at, at + (length - step) * step_s, ctx)
+                length = next(
+                    (j for j in range(step + 1, melody.STEPS) if tokens[j] != melody.HOLD), melody.STEPS
+                )
+                plan.notes[step] = self._strike(
+                    token, self.pattern.velocity, at, at + (length - step) * step_s, ctx
+                )
         self.notes = [s for s in self.notes if s.off > t - 4 * beat_s]
 
     def _withdraw(self, plan: _Plan, ctx: Context) -> None:

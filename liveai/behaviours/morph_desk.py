@@ -67,7 +67,9 @@ class Desk:
     version: int = 0  # bumped by every slot change: results of older slots are dropped
     pending: _Pending | None = None
     closed: bool = False  # its session is gone: nothing more is said for it
-    captures: dict[str, int] = field(default_factory=dict)  # slot -> captures so far (a load asked before one loses)
+    captures: dict[str, int] = field(
+        default_factory=dict
+    )  # slot -> captures so far (a load asked before one loses)
     _grid_job: JobHandle | None = None
     grid_ms: list[float] = field(default_factory=list)  # capture -> grid ready, last few
     decode_ms: list[float] = field(default_factory=list)  # knob -> point decoded, last few
@@ -78,15 +80,25 @@ class Desk:
         self.captures[slot] = self.captures.get(slot, 0) + 1
         self.put(slot, pattern, ctx)
 
-    def loaded(self, slot: str, result: Pattern | CommandError, captures: int,
-               refused: Callable[[CommandError], None], ctx: Context) -> None:
+    def loaded(
+        self,
+        slot: str,
+        result: Pattern | CommandError,
+        captures: int,
+        refused: Callable[[CommandError], None],
+        ctx: Context,
+    ) -> None:
         """A file read off the loop arrived (asked when the slot had had `captures`
         captures): it fills the slot unless a capture came since (the capture wins) or
         the session closed."""
         if isinstance(result, CommandError):
             refused(result)
         elif self.captures.get(slot, 0) != captures:
-            refused(CommandError("busy", f"morph/load: slot {slot} was captured while the file was read; not loaded"))
+            refused(
+                CommandError(
+                    "busy", f"morph/load: slot {slot} was captured while the file was read; not loaded"
+                )
+            )
         elif not self.closed:
             self.put(slot, result, ctx)
 
@@ -102,11 +114,18 @@ class Desk:
         steps, lean = self.config.morph.steps, self.config.morph.lean
         if self._grid_job is not None:
             self._grid_job.cancel()  # a capture button pressed twice decodes once
-        self._grid_job = ctx.submit(lambda: encode_and_grid(self.vae, phrases, steps, lean),
-                                    lambda result: self._grid_ready(version, asked, result, ctx))
+        self._grid_job = ctx.submit(
+            lambda: encode_and_grid(self.vae, phrases, steps, lean),
+            lambda result: self._grid_ready(version, asked, result, ctx),
+        )
 
-    def _grid_ready(self, version: int, asked: float, result: tuple[dict[str, torch.Tensor], list[list[int]]],
-                    ctx: Context) -> None:
+    def _grid_ready(
+        self,
+        version: int,
+        asked: float,
+        result: tuple[dict[str, torch.Tensor], list[list[int]]],
+        ctx: Context,
+    ) -> None:
         if version != self.version or self.closed:
             return  # a slot changed since (its own grid is on the way), or the session closed
         latents, tokens = result
@@ -154,9 +173,14 @@ class Desk:
         self.pending = _Pending(x, time.perf_counter())
         version, lean = self.version, self.config.morph.lean
         i = min(int(x * (len(self.grid) - 1)), len(self.grid) - 2)  # x rounded up to 1 is still below the end
-        below, above = self.grid[i].tokens, self.grid[i + 1].tokens  # it changes as little as it can from both
-        ctx.submit(lambda: decode_points(self.vae, a, b, [x], below, above, lean)[0],
-                   lambda tokens: self._between_ready(version, x, tokens, ctx))
+        below, above = (
+            self.grid[i].tokens,
+            self.grid[i + 1].tokens,
+        )  # it changes as little as it can from both
+        ctx.submit(
+            lambda: decode_points(self.vae, a, b, [x], below, above, lean)[0],
+            lambda tokens: self._between_ready(version, x, tokens, ctx),
+        )
 
     def _between_ready(self, version: int, x: float, tokens: list[int], ctx: Context) -> None:
         pending = self.pending
@@ -186,8 +210,9 @@ def _keep(values: list[float], value: float, last: int = 32) -> None:
 
 
 # -- on the worker thread ------------------------------------------------------------
-def encode_and_grid(vae: MelodyVAE, phrases: dict[str, Sequence[int]], steps: int, lean: float
-                    ) -> tuple[dict[str, torch.Tensor], list[list[int]]]:
+def encode_and_grid(
+    vae: MelodyVAE, phrases: dict[str, Sequence[int]], steps: int, lean: float
+) -> tuple[dict[str, torch.Tensor], list[list[int]]]:
     with torch.inference_mode():
         names = sorted(phrases)
         device = next(vae.parameters()).device
@@ -195,12 +220,26 @@ def encode_and_grid(vae: MelodyVAE, phrases: dict[str, Sequence[int]], steps: in
         latents = {n: mu[i] for i, n in enumerate(names)}
         if len(names) < 2:
             return latents, []
-        return latents, decode_points(vae, latents["a"], latents["b"], torch.linspace(0, 1, steps).tolist(),
-                                      phrases["a"], phrases["b"], lean)
+        return latents, decode_points(
+            vae,
+            latents["a"],
+            latents["b"],
+            torch.linspace(0, 1, steps).tolist(),
+            phrases["a"],
+            phrases["b"],
+            lean,
+        )
 
 
-def decode_points(vae: MelodyVAE, za: torch.Tensor, zb: torch.Tensor, xs: list[float],
-                  start: Sequence[int], end: Sequence[int], lean: float) -> list[list[int]]:
+def decode_points(
+    vae: MelodyVAE,
+    za: torch.Tensor,
+    zb: torch.Tensor,
+    xs: list[float],
+    start: Sequence[int],
+    end: Sequence[int],
+    lean: float,
+) -> list[list[int]]:
     """The melodies at positions xs (rising) on the slerp path from za to zb, leaving
     the phrase `start` and reaching `end` with the fewest changes (MelodyVAE.decode_path)."""
     with torch.inference_mode():
@@ -211,5 +250,7 @@ def decode_points(vae: MelodyVAE, za: torch.Tensor, zb: torch.Tensor, xs: list[f
 def status_of(desks: dict[str, Desk]) -> dict[str, Any]:
     grid = [ms for d in desks.values() for ms in d.grid_ms]
     between = [ms for d in desks.values() for ms in d.decode_ms]
-    return {"morph_grid_ms_max": round(max(grid), 2) if grid else None,
-            "morph_decode_ms_max": round(max(between), 2) if between else None}
+    return {
+        "morph_grid_ms_max": round(max(grid), 2) if grid else None,
+        "morph_decode_ms_max": round(max(between), 2) if between else None,
+    }

@@ -29,9 +29,16 @@ class _Note:
 
 
 class Part:
-    def __init__(self, ctx: Context, listener: Listener, start: float, channel: int,
-                 end: float | None = None, grid_s: float = 0.0,
-                 velocity: Callable[[float], int] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        listener: Listener,
+        start: float,
+        channel: int,
+        end: float | None = None,
+        grid_s: float = 0.0,
+        velocity: Callable[[float], int] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.listener = listener
         self.start = start

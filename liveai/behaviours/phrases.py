@@ -25,7 +25,9 @@ MIN_NOTES = 2
 MAX_FILE_BYTES = 256 * 1024  # a two-bar phrase is a few hundred bytes; a song's first bars, some KB
 
 
-def captured(notes: Sequence[Note], now: float, beat_s: float, last_beat: tuple[int, float] | None) -> Pattern:
+def captured(
+    notes: Sequence[Note], now: float, beat_s: float, last_beat: tuple[int, float] | None
+) -> Pattern:
     """The last two bars of `notes` on the 16th grid. While the clock runs its bar lines
     cut the phrase (the two bars that end with the bar of the last onset); when it is
     stopped the phrase starts on the first note of the last two bars' worth of playing."""
@@ -45,8 +47,11 @@ def captured(notes: Sequence[Note], now: float, beat_s: float, last_beat: tuple[
     inside = [note for note in notes if origin - step_s / 2 <= note.start < origin + bars_s - step_s / 2]
     tokens = melody.from_notes(inside, origin, step_s)
     if melody.note_count(tokens) < MIN_NOTES:
-        raise CommandError("bad_value", f"a capture needs at least {MIN_NOTES} notes in the last two bars "
-                                        f"(found {melody.note_count(tokens)})")
+        raise CommandError(
+            "bad_value",
+            f"a capture needs at least {MIN_NOTES} notes in the last two bars "
+            f"(found {melody.note_count(tokens)})",
+        )
     return Pattern(tuple(tokens), round(sum(n.velocity for n in inside) / len(inside)))
 
 
@@ -78,7 +83,9 @@ def phrase_file(folder: Path, name: str) -> Path:
     if size < 0:
         raise CommandError("bad_path", f"no file {name[:80]!r} in {folder}")
     if size > MAX_FILE_BYTES:
-        raise CommandError("bad_file", f"{name[:80]}: {size} bytes, more than a phrase ({MAX_FILE_BYTES} at most)")
+        raise CommandError(
+            "bad_file", f"{name[:80]}: {size} bytes, more than a phrase ({MAX_FILE_BYTES} at most)"
+        )
     return path
 
 
@@ -102,8 +109,6 @@ def read_phrase(path: Path, name: str) -> Pattern:
     return Pattern(tuple(tokens), round(sum(velocities) / len(velocities)))
 
 
-
-
 @dataclass(frozen=True)
 class _Load:
     folder: Path
@@ -121,11 +126,19 @@ class PhraseReader:
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
-        self._reading = False  # from the ask to the answer, on the loop (a thread ends a moment after it answers)
+        self._reading = (
+            False  # from the ask to the answer, on the loop (a thread ends a moment after it answers)
+        )
         self._waiting: dict[Hashable, _Load] = {}  # slot -> the file read next for it, in the order asked
 
-    def read(self, folder: Path, name: str, done: Callable[[Pattern | CommandError], None],
-             post: Callable[[Callable[[Any], None]], Callable[[Any], None]], slot: Hashable = None) -> None:
+    def read(
+        self,
+        folder: Path,
+        name: str,
+        done: Callable[[Pattern | CommandError], None],
+        post: Callable[[Callable[[Any], None]], Callable[[Any], None]],
+        slot: Hashable = None,
+    ) -> None:
         """Check `name` now (CommandError), then read it (after the file being read, if
         any) and hand `done` the Pattern or the CommandError on the loop; `post` is the
         model port's replier; `slot` names the slot (and session) it is for."""
@@ -136,7 +149,9 @@ class PhraseReader:
             return
         replaced = self._waiting.pop(slot, None)
         if replaced is not None:
-            log.info("morph/load: %s is not read: %s was asked for its slot since", replaced.name[:80], name[:80])
+            log.info(
+                "morph/load: %s is not read: %s was asked for its slot since", replaced.name[:80], name[:80]
+            )
         self._waiting[slot] = load
 
     def _start(self, load: _Load) -> None:

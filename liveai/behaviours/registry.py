@@ -59,6 +59,7 @@ def _with_model(make: Callable[[Config, Listener], Behaviour]) -> MakeBehaviour:
     def checked(config: Config, listener: Listener | None) -> Behaviour:
         assert listener is not None, "Registry.check refuses a model mode without a model"
         return make(config, listener)
+
     return checked
 
 
@@ -82,7 +83,9 @@ def morph_capture(engine: Engine, request: Request, slot: Slot, session: Session
 
 
 @command("morph/load")
-def morph_load(engine: Engine, request: Request, slot: Slot, path: str, session: SessionId | None = None) -> None:
+def morph_load(
+    engine: Engine, request: Request, slot: Slot, path: str, session: SessionId | None = None
+) -> None:
     """The first two bars of a MIDI file in `morph.folder` go into slot a or b (its top
     voice), read off the loop (`/liveai/out/morph_ready` says when it is in), one file at a
     time: while one is read, the latest asked for each slot waits its turn. Paths leading
@@ -94,10 +97,15 @@ def morph_load(engine: Engine, request: Request, slot: Slot, path: str, session:
     assert ctx.models is not None  # a desk needs the model port
     captures = desk.captures.get(slot, 0)
     folder = Path(engine.config.morph.folder).expanduser().absolute()  # refusals name where it is
-    registry.reader.read(folder, path,
-                         lambda result: desk.loaded(slot, result, captures,
-                                                    lambda exc: request.replies.refuse(request, "morph/load", exc), ctx),
-                         ctx.models.replier, slot=(ctx.session, slot))
+    registry.reader.read(
+        folder,
+        path,
+        lambda result: desk.loaded(
+            slot, result, captures, lambda exc: request.replies.refuse(request, "morph/load", exc), ctx
+        ),
+        ctx.models.replier,
+        slot=(ctx.session, slot),
+    )
 
 
 MODE_LIST = (
@@ -106,8 +114,13 @@ MODE_LIST = (
     Mode("harmonize", _harmonize),
     Mode("duet", _with_model(Duet), needs_model=True),
     Mode("autopilot", _with_model(Autopilot), needs_model=True, plays_alone=True),
-    Mode("morph", lambda config, listener: Off(), needs_model=True, commands=(morph_capture, morph_load),
-         plays_alone=True),
+    Mode(
+        "morph",
+        lambda config, listener: Off(),
+        needs_model=True,
+        commands=(morph_capture, morph_load),
+        plays_alone=True,
+    ),
 )
 
 
@@ -115,8 +128,12 @@ class Registry:
     """`vae`: the morph model, `harmony`: the harmony model, both run on the continuation
     model's worker (None: no morph; harmonize without the harmony model)."""
 
-    def __init__(self, modes: Iterable[Mode] = MODE_LIST, vae: MelodyVAE | None = None,
-                 harmony: HarmonyModel | None = None) -> None:
+    def __init__(
+        self,
+        modes: Iterable[Mode] = MODE_LIST,
+        vae: MelodyVAE | None = None,
+        harmony: HarmonyModel | None = None,
+    ) -> None:
         self.modes = {mode.name: mode for mode in modes}
         if tuple(self.modes) != MODES:
             raise ValueError(f"the registry serves {tuple(self.modes)}, the contract names {MODES}")
@@ -130,8 +147,11 @@ class Registry:
         if mode == "morph":
             desks = list(self.desks.values()) if session in ("", SHARED) else [self.desks.get(session)]
             if not any(d is not None and d.slots for d in desks):
-                raise CommandError("unavailable", "morph: slots a and b are both empty; capture a phrase "
-                                                  "(/liveai/morph/capture a) or load one (/liveai/morph/load a file.mid)")
+                raise CommandError(
+                    "unavailable",
+                    "morph: slots a and b are both empty; capture a phrase "
+                    "(/liveai/morph/capture a) or load one (/liveai/morph/load a file.mid)",
+                )
 
     def _available(self, mode: str, has_model: bool) -> None:
         entry = self.modes.get(mode)
@@ -140,7 +160,9 @@ class Registry:
         if entry.unavailable:
             raise CommandError("unavailable", entry.unavailable)
         if entry.needs_model and not has_model:
-            raise CommandError("unavailable", f"mode {mode!r} needs a model (model.continuation is not loaded)")
+            raise CommandError(
+                "unavailable", f"mode {mode!r} needs a model (model.continuation is not loaded)"
+            )
         if mode == "morph" and self.vae is None:
             raise CommandError("unavailable", _NO_VAE)
 
@@ -188,7 +210,11 @@ class Registry:
         """The last two bars of `played` into a slot of the session's desk."""
         desk = self.desk(ctx)
         clock, now = ctx.clock, ctx.now()
-        desk.capture(slot, captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None), ctx)
+        desk.capture(
+            slot,
+            captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None),
+            ctx,
+        )
 
     def trigger(self, action: str, ctx: Context, played: list[Note]) -> None:
         slot = CAPTURES.get(action)  # the engine does the transport's actions

@@ -17,14 +17,20 @@ class Thru(BaseBehaviour):
     def note_on(self, event: NoteOn, ctx: Context) -> None:
         key = (event.channel, event.pitch)
         self._sounding.add(key)  # a repeated note-on is a re-strike: one note-off ends it
-        ctx.send(NoteOn(event.pitch, event.velocity, event.channel, t=event.t, origin=event.t, source=event.source),
-                 owner=(self, key))  # the source says it is the player's own note, echoed
+        ctx.send(
+            NoteOn(
+                event.pitch, event.velocity, event.channel, t=event.t, origin=event.t, source=event.source
+            ),
+            owner=(self, key),
+        )  # the source says it is the player's own note, echoed
 
     def note_off(self, event: NoteOff, ctx: Context) -> None:
         key = (event.channel, event.pitch)
         self._sounding.discard(key)
-        ctx.send(NoteOff(event.pitch, event.channel, t=event.t, origin=event.t, source=event.source),
-                 owner=(self, key))
+        ctx.send(
+            NoteOff(event.pitch, event.channel, t=event.t, origin=event.t, source=event.source),
+            owner=(self, key),
+        )
 
     def release(self, ctx: Context) -> None:
         for channel in sorted(self._pedal):  # the synth would hold every note on for ever
@@ -37,8 +43,11 @@ class Thru(BaseBehaviour):
     def control(self, event: ControlChange, ctx: Context) -> None:
         if event.pedal is not None:
             (self._pedal.add if event.pedal else self._pedal.discard)(event.channel)
-        ctx.send(ControlChange(event.controller, event.value, event.channel, t=event.t, origin=event.t,
-                               source=event.source))
+        ctx.send(
+            ControlChange(
+                event.controller, event.value, event.channel, t=event.t, origin=event.t, source=event.source
+            )
+        )
 
     def busy(self, now: float) -> bool:
         return bool(self._sounding or self._pedal)

@@ -38,11 +38,23 @@ class VoicedHarmonizer(ModelHarmonizer):
     def ask(self, pending: _Pending, ctx: Context) -> JobHandle | None:
         key, scale = ctx.state["key"], ctx.state["scale"]
         event = pending.event
-        ask = Ask(event.pitch, KEY_PITCH_CLASS[key], scale in MINOR_SCALES, self.config.voices,
-                  scale_of(key, scale).pitch_classes, int(ctx.state["low"]), int(ctx.state["high"]),
-                  self.config.above, beat_position(event.t, ctx, self.beats_per_bar), float(ctx.state["temperature"]),
-                  frozenset(self._held - {event.pitch}), self._sounded)
-        return ctx.submit(lambda: self.voicer.voice(ask), lambda voices: self._model_answer(pending, voices, ctx))
+        ask = Ask(
+            event.pitch,
+            KEY_PITCH_CLASS[key],
+            scale in MINOR_SCALES,
+            self.config.voices,
+            scale_of(key, scale).pitch_classes,
+            int(ctx.state["low"]),
+            int(ctx.state["high"]),
+            self.config.above,
+            beat_position(event.t, ctx, self.beats_per_bar),
+            float(ctx.state["temperature"]),
+            frozenset(self._held - {event.pitch}),
+            self._sounded,
+        )
+        return ctx.submit(
+            lambda: self.voicer.voice(ask), lambda voices: self._model_answer(pending, voices, ctx)
+        )
 
     def fallback(self, pitch: int, ctx: Context) -> list[int]:
         """The rule's voices under the melody, as the model's are: a late answer must not
@@ -56,8 +68,14 @@ class VoicedHarmonizer(ModelHarmonizer):
         for shape in UNDER:
             voices: list[int] = []
             for p in [*(scale.step(pitch, d) for d in shape), pitch - 12]:
-                if (len(voices) < count and p is not None and low <= p < pitch and p not in self._held
-                        and p not in voices and consonant([pitch, *voices, p])):
+                if (
+                    len(voices) < count
+                    and p is not None
+                    and low <= p < pitch
+                    and p not in self._held
+                    and p not in voices
+                    and consonant([pitch, *voices, p])
+                ):
                     voices.append(p)
             if len(voices) == count:
                 return voices
@@ -65,7 +83,11 @@ class VoicedHarmonizer(ModelHarmonizer):
         if best:
             return best
         # no room under the note (it is at the register's floor): the rule's voices above, in the register
-        return [p for p in super().fallback(pitch, ctx) if low <= p <= int(ctx.state["high"]) and p not in self._held]
+        return [
+            p
+            for p in super().fallback(pitch, ctx)
+            if low <= p <= int(ctx.state["high"]) and p not in self._held
+        ]
 
     def answer(self, event: NoteOn, pitches: list[int], ctx: Context) -> None:
         super().answer(event, pitches, ctx)

@@ -60,7 +60,9 @@ def bench_rtf(net: SynthNet, seconds: float = 3.0) -> dict[str, Any]:
         for rate in (48_000, 24_000):
             model = net if rate == net.config.sample_rate else _at_rate(net, rate)
             renderer = SynthRenderer(model, polyphony=16, scripted=True)
-            out[f"{rate // 1000}khz"] = {f"{v}_voices": _rtf(renderer, v, 256, seconds) for v in (1, 4, 8, 16)}
+            out[f"{rate // 1000}khz"] = {
+                f"{v}_voices": _rtf(renderer, v, 256, seconds) for v in (1, 4, 8, 16)
+            }
         out["48khz_8_voices_eager_step"] = _rtf(SynthRenderer(net, 16, scripted=False), 8, 256, seconds)
         out["48khz_8_voices_blocks_of_128"] = _rtf(SynthRenderer(net, 16, scripted=True), 8, 128, seconds)
         return out
@@ -85,21 +87,42 @@ def _start_jackd(stack: ExitStack, period: int) -> tuple[dict[str, str], bool]:
         return start_jackd(stack, name, period, realtime=False), False
 
 
-def bench_stream(period: int, headroom_ms: float, seconds: float, rate: float = 200.0, idle: bool = False,
-                 model: str = "gru", probe_notes: int = 60) -> dict[str, Any]:
+def bench_stream(
+    period: int,
+    headroom_ms: float,
+    seconds: float,
+    rate: float = 200.0,
+    idle: bool = False,
+    model: str = "gru",
+    probe_notes: int = 60,
+) -> dict[str, Any]:
     with ExitStack() as stack:
         env, realtime = _start_jackd(stack, period)
         server = env["JACK_DEFAULT_SERVER"]
-        srv = _PlayServer(stack, model, ["server.mode=thru", "audio.enabled=true", f"audio.blocksize={period}",
-                                         f"audio.headroom_ms={headroom_ms}"], env=env, midi=True)
+        srv = _PlayServer(
+            stack,
+            model,
+            [
+                "server.mode=thru",
+                "audio.enabled=true",
+                f"audio.blocksize={period}",
+                f"audio.headroom_ms={headroom_ms}",
+            ],
+            env=env,
+            midi=True,
+        )
         deadline = time.monotonic() + 60  # the render process loads torch first: slow on a busy machine
         while srv.status().get("audio") != "playing":
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the audio did not start: {srv.status().get('audio')}")
             time.sleep(0.2)
         time.sleep(2.0)
-        probe = NoteSoundProbe(server, wait_for_port(server, "liveai in", midi=True),
-                               wait_for_port(server, "PortAudio:out_0", midi=False), notes=probe_notes)
+        probe = NoteSoundProbe(
+            server,
+            wait_for_port(server, "liveai in", midi=True),
+            wait_for_port(server, "PortAudio:out_0", midi=False),
+            notes=probe_notes,
+        )
         note_to_sound = summary(probe.run())
         xruns = XrunCounter(server)
         stack.callback(xruns.close)
@@ -119,15 +142,22 @@ def bench_stream(period: int, headroom_ms: float, seconds: float, rate: float = 
         after = srv.status()
         keys = ("audio_blocks", "audio_underruns", "audio_xruns", "audio_late_notes", "audio_dropped_notes")
         return {
-            "frames": period, "headroom_ms": headroom_ms, "jackd_realtime": realtime,
-            "render_realtime": bool(after.get("audio_realtime")), "seconds": seconds,
-            "load": "none" if idle else f"{rate:g} notes/s harmonized", "notes_per_s": round(achieved, 1),
+            "frames": period,
+            "headroom_ms": headroom_ms,
+            "jackd_realtime": realtime,
+            "render_realtime": bool(after.get("audio_realtime")),
+            "seconds": seconds,
+            "load": "none" if idle else f"{rate:g} notes/s harmonized",
+            "notes_per_s": round(achieved, 1),
             **{k.removeprefix("audio_"): int(after[k]) - int(before[k]) for k in keys},
             "jack_xruns": xruns.count,
             "render_cpu_percent": render.percent(),
-            "render_ms_p50": after["audio_render_ms_p50"], "render_ms_p99": after["audio_render_ms_p99"],
+            "render_ms_p50": after["audio_render_ms_p50"],
+            "render_ms_p99": after["audio_render_ms_p99"],
             "block_ms": round(1000 * period / 48000, 2),
-            "design_lead_ms": round(1000 * period / 48000 + headroom_ms, 2),  # a block and the headroom: the setting
+            "design_lead_ms": round(
+                1000 * period / 48000 + headroom_ms, 2
+            ),  # a block and the headroom: the setting
             "note_to_sound_ms": note_to_sound,
             "stream_latency_ms": after["audio_latency_ms"],
             "deadline_misses": int(after.get("deadline_misses", 0)) - int(before.get("deadline_misses", 0)),
@@ -139,8 +169,11 @@ class RenderCpu:
 
     def __init__(self, srv: _PlayServer) -> None:
         assert srv.server.proc is not None
-        self.pid = next(pid for pid, command in children(srv.server.proc.pid).items()
-                        if "liveai.audio.render_process" in command)
+        self.pid = next(
+            pid
+            for pid, command in children(srv.server.proc.pid).items()
+            if "liveai.audio.render_process" in command
+        )
         self.start, self.cpu = time.monotonic(), self._cpu_s()
 
     def _cpu_s(self) -> float:
@@ -170,8 +203,9 @@ def children(pid: int) -> dict[int, str]:
     return found
 
 
-def bench_audio(seconds: float, model_path: str | None = None, frames: int | None = None,
-                idle: bool = False) -> dict[str, Any]:
+def bench_audio(
+    seconds: float, model_path: str | None = None, frames: int | None = None, idle: bool = False
+) -> dict[str, Any]:
     net, path = load_synth(model_path or "synth", "bench --model")
     report: dict[str, Any] = {"machine": machine(), "model": str(path), "rtf_one_thread": bench_rtf(net)}
     default = AudioConfig().headroom_ms

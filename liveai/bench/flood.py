@@ -18,7 +18,16 @@ import time
 from contextlib import ExitStack
 from typing import Any, Callable
 
-from .harness import OscAnswers, OscPeer, ServerProcess, ask_status, free_port, ping_round_trip, summarize, wait_pong
+from .harness import (
+    OscAnswers,
+    OscPeer,
+    ServerProcess,
+    ask_status,
+    free_port,
+    ping_round_trip,
+    summarize,
+    wait_pong,
+)
 from .harness import osc_message as message
 
 Make = Callable[[random.Random], bytes]
@@ -31,17 +40,24 @@ def _bundle(*elements: bytes) -> bytes:
 def _raw(address: str, tags: str, payload: bytes = b"") -> bytes:
     def pad(b: bytes) -> bytes:
         return b + b"\x00" * (4 - len(b) % 4)
+
     return pad(address.encode()) + pad(("," + tags).encode()) + payload
 
 
 KINDS: dict[str, Make] = {
-    "garbage": lambda r: bytes([r.choice(b"abc\x00\xff")]) + bytes(r.randrange(256) for _ in range(r.randrange(1, 64))),
+    "garbage": lambda r: (
+        bytes([r.choice(b"abc\x00\xff")]) + bytes(r.randrange(256) for _ in range(r.randrange(1, 64)))
+    ),
     "unknown address": lambda r: message("/liveai/" + r.choice(["nope", "notes", "x" * 60000]), 1),
-    "wrong arguments": lambda r: message(r.choice(["/liveai/note", "/liveai/tempo"]), r.choice(["fast", b"\x01"])),
+    "wrong arguments": lambda r: message(
+        r.choice(["/liveai/note", "/liveai/tempo"]), r.choice(["fast", b"\x01"])
+    ),
     "refused value": lambda r: message("/liveai/note", r.randrange(128, 100000), 100),
     "unsupported tag": lambda r: _raw("/liveai/ping", r.choice(["I", "c", "q"]), b"\x00\x00\x00\x41"),
     "huge bundle": lambda r: _bundle(*[message("/liveai/ping", i) for i in range(r.randrange(200, 2000))]),
-    "broken bundle": lambda r: b"#bundle\x00" + struct.pack(">Q", 1) + struct.pack(">i", r.choice([-4, 3, 1 << 30])),
+    "broken bundle": lambda r: (
+        b"#bundle\x00" + struct.pack(">Q", 1) + struct.pack(">i", r.choice([-4, 3, 1 << 30]))
+    ),
     "nested bundle": lambda r: _bundle(_bundle(message("/liveai/temperature", r.random() * 2))),
     "flipped": lambda r: _flip(r, message(r.choice(["/liveai/tempo", "/liveai/density"]), 90.0)),
     "long token": lambda r: message("/liveai/ping", "y" * 60000),
@@ -73,7 +89,7 @@ def release_everything(peer: OscPeer) -> int:
     """What a player lifting the pedal and every key would send, in bundles; how many."""
     pedals = [message("/liveai/cc", 64, 0, ch) for ch in range(1, 17)]
     offs = [message("/liveai/note", p, 0, ch) for ch in range(1, 17) for p in range(128)]
-    bundles = [_bundle(*pedals)] + [_bundle(*offs[i:i + 64]) for i in range(0, len(offs), 64)]
+    bundles = [_bundle(*pedals)] + [_bundle(*offs[i : i + 64]) for i in range(0, len(offs), 64)]
     for data in bundles:
         peer.send_raw(data)
         time.sleep(0.001)
@@ -86,8 +102,15 @@ def bench_flood(count: int = 20000, rate: float = 4000.0, mode: str = "thru") ->
         answers = OscAnswers()
         stack.callback(answers.close)
         port = free_port()
-        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{answers.port}"]', "midi.api=none",
-                                f"server.mode={mode}", 'model.continuation=""']).start()
+        server = ServerProcess(
+            [
+                f"osc.port={port}",
+                f'osc.targets=["127.0.0.1:{answers.port}"]',
+                "midi.api=none",
+                f"server.mode={mode}",
+                'model.continuation=""',
+            ]
+        ).start()
         stack.callback(server.stop)
         peer = stack.enter_context(OscPeer(port))
         wait_pong(peer.send, answers, "up", timeout=15)
@@ -122,10 +145,23 @@ def bench_flood(count: int = 20000, rate: float = 4000.0, mode: str = "thru") ->
         time.sleep(0.5)
         answers.drain()
         after = ask_status(peer.send, answers, timeout=5)
-    counters = ("datagrams_in", "messages_in", "errors", "malformed", "too_large", "unknown_address", "bad_args",
-                "bad_value", "busy", "internal_errors", "errors_unanswered", "events_in")
+    counters = (
+        "datagrams_in",
+        "messages_in",
+        "errors",
+        "malformed",
+        "too_large",
+        "unknown_address",
+        "bad_args",
+        "bad_value",
+        "busy",
+        "internal_errors",
+        "errors_unanswered",
+        "events_in",
+    )
     return {
-        "datagrams": count, "achieved_rate": round(count / elapsed, 1),
+        "datagrams": count,
+        "achieved_rate": round(count / elapsed, 1),
         "ping_during_flood": summarize(rtts, pings[0], pings[0] - len(rtts)),
         # what this run sent: the flood, the pings, the release and the last status request
         "datagrams_sent": count + pings[0] + released + 1,

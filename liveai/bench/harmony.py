@@ -51,22 +51,42 @@ def rule(piece: HarmonyPiece, voices: int) -> list[list[int]]:
 
 def with_model(model: HarmonyModel, seed: int = 0, onsets: bool = False) -> Harmonizer:
     """The harmony model's harmonizer (`onsets`: the beat known, as under a running clock)."""
+
     def harmonize(piece: HarmonyPiece, voices: int) -> list[list[int]]:
         key, scale = key_of(piece)
         voicer = Voicer(model, np.random.default_rng(seed))
         pcs = scale_of(key, scale).pitch_classes
         out = []
         for m, q in zip(piece.melody, piece.onset_q):
-            chosen = voicer.voice(Ask(int(m), piece.tonic, piece.minor, voices, pcs, LOW, HIGH, False,
-                                      float(q) if onsets else None, 1.0))
-            out.append(chosen if chosen is not None else RuleVoices(RuleHarmonizer(
-                HarmonizeConfig(key=key, scale=scale)).voices_for(int(m), key, scale)))
+            chosen = voicer.voice(
+                Ask(
+                    int(m),
+                    piece.tonic,
+                    piece.minor,
+                    voices,
+                    pcs,
+                    LOW,
+                    HIGH,
+                    False,
+                    float(q) if onsets else None,
+                    1.0,
+                )
+            )
+            out.append(
+                chosen
+                if chosen is not None
+                else RuleVoices(
+                    RuleHarmonizer(HarmonizeConfig(key=key, scale=scale)).voices_for(int(m), key, scale)
+                )
+            )
         return out
+
     return harmonize
 
 
 def with_continuation(model: ContinuationModel, seed: int = 0) -> Harmonizer:
     """Today's model harmonizer: the live job on the continuation model, fed as the listener feeds it."""
+
     def harmonize(piece: HarmonyPiece, voices: int) -> list[list[int]]:
         key, scale = key_of(piece)
         port = InlinePort(model)  # the worker's job driver, inline, on this piece's own state
@@ -95,6 +115,7 @@ def with_continuation(model: ContinuationModel, seed: int = 0) -> Harmonizer:
             if offs:
                 run(jobs.feed(offs, sampler))
         return out
+
     return harmonize
 
 
@@ -122,6 +143,12 @@ def score(pieces: Sequence[HarmonyPiece], chords: Sequence[list[list[int]]]) -> 
             previous = chord
         if len(played):
             distinct.append(100.0 * len(seen) / len(played))
-    return {"chords": n, "consonance": consonant_n / max(n, 1), "agreement": matched / max(real_n, 1),
-            "motion_semitones": moved / max(moved_n, 1), "parallels_per_100": 100.0 * parallel_n / max(n, 1),
-            "distinct_per_100": float(np.mean(distinct)) if distinct else 0.0, "rule_fallbacks": fallbacks}
+    return {
+        "chords": n,
+        "consonance": consonant_n / max(n, 1),
+        "agreement": matched / max(real_n, 1),
+        "motion_semitones": moved / max(moved_n, 1),
+        "parallels_per_100": 100.0 * parallel_n / max(n, 1),
+        "distinct_per_100": float(np.mean(distinct)) if distinct else 0.0,
+        "rule_fallbacks": fallbacks,
+    }

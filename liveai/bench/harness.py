@@ -101,14 +101,18 @@ def ask_status(send: Send, receiver: Receiver, timeout: float = 2.0) -> dict[str
 
 
 # -- figures -------------------------------------------------------------------------------
-def summarize(latencies_s: Sequence[float], sent: int, lost: int, achieved_rate: float | None = None) -> dict[str, Any]:
+def summarize(
+    latencies_s: Sequence[float], sent: int, lost: int, achieved_rate: float | None = None
+) -> dict[str, Any]:
     """Round-trip figures in milliseconds: p50, p99, p99.9 and max, with what was lost."""
     figures: dict[str, Any] = {"sent": sent, "answered": len(latencies_s), "lost": lost}
     if achieved_rate is not None:
         figures["achieved_rate"] = round(achieved_rate, 1)
     if latencies_s:
         p50, p99, p999, top = percentiles_ms(latencies_s, (50, 99, 99.9, 100))
-        figures.update(p50_ms=round(p50, 3), p99_ms=round(p99, 3), p999_ms=round(p999, 3), max_ms=round(top, 3))
+        figures.update(
+            p50_ms=round(p50, 3), p99_ms=round(p99, 3), p999_ms=round(p999, 3), max_ms=round(top, 3)
+        )
     return figures
 
 
@@ -119,8 +123,12 @@ def machine() -> dict[str, Any]:
             model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
     except OSError:
         pass
-    return {"cpu": model or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "system": platform.platform()}
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
 
 
 class OscPeer:
@@ -240,9 +248,15 @@ class OscAnswers:
 class ServerProcess:
     """`python -m liveai serve` in a subprocess with `--set` overrides."""
 
-    def __init__(self, overrides: list[str] | None = None, config: str | None = None,
-                 env: dict[str, str] | None = None, log_path: str | Path | None = None,
-                 command: Sequence[str] = (sys.executable, "-m", "liveai"), cwd: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        overrides: list[str] | None = None,
+        config: str | None = None,
+        env: dict[str, str] | None = None,
+        log_path: str | Path | None = None,
+        command: Sequence[str] = (sys.executable, "-m", "liveai"),
+        cwd: str | Path | None = None,
+    ) -> None:
         """`command` runs liveai (default: this interpreter's); `cwd` is where it starts."""
         self.args = [*command, "serve"]
         self.cwd = cwd
@@ -259,12 +273,19 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         if self.log_path is None:
-            self.proc = subprocess.Popen(self.args, env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.args,
+                env=self.env,
+                cwd=self.cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         else:
             with open(self.log_path, "wb") as log:  # the child keeps its own copy
-                self.proc = subprocess.Popen(self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=log,
-                                             start_new_session=True)
+                self.proc = subprocess.Popen(
+                    self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=log, start_new_session=True
+                )
         return self
 
     def send_signal(self, sig: int) -> None:
@@ -286,8 +307,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise TimeoutError(f"the server did not exit within {timeout:g} s of signal {sig} and "
-                                   f"was killed; its log:\n{self.log()}") from None
+                raise TimeoutError(
+                    f"the server did not exit within {timeout:g} s of signal {sig} and "
+                    f"was killed; its log:\n{self.log()}"
+                ) from None
         return int(self.proc.returncode)
 
     def log(self) -> str:

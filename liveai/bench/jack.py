@@ -41,8 +41,12 @@ def launch_jackd(name: str, period: int, realtime: bool) -> tuple[subprocess.Pop
     """start_jackd's server, left to the caller to stop; with its environment."""
     env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
     scheduling = ["--realtime", "-P", "70"] if realtime else ["--no-realtime"]
-    proc = subprocess.Popen(["jackd", "-n", name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(period)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        ["jackd", "-n", name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(period)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     deadline = time.monotonic() + 10
     while subprocess.run(["jack_lsp"], capture_output=True, env=env).returncode != 0:
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -45,8 +45,14 @@ PITCHES = [60, 62, 64, 65, 67, 69, 71, 72, 74, 72, 71, 69, 67, 65, 64, 62]
 NOTE_ON = re.compile(r"note on .*velocity\s+(\d+)")
 TARGET_MS = 20.0  # the issue's bound on a gap beyond the music's spacing
 # What libjack prints on its stderr when its server goes (as seen when it was killed).
-LIBJACK = ("Server is not running", "JackSocketClientChannel", "CheckRes error", "Cannot read socket",
-           "Cannot connect to server", "jack server is not running")
+LIBJACK = (
+    "Server is not running",
+    "JackSocketClientChannel",
+    "CheckRes error",
+    "Cannot read socket",
+    "Cannot connect to server",
+    "jack server is not running",
+)
 
 
 class JackControl(Protocol):
@@ -103,8 +109,13 @@ class MidiDump:
     """jack_midi_dump in its own process connected to liveai's output: lines it prints."""
 
     def __init__(self, env: dict[str, str], name: str) -> None:
-        self.proc = subprocess.Popen(["stdbuf", "-oL", "jack_midi_dump", name], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, env=env)
+        self.proc = subprocess.Popen(
+            ["stdbuf", "-oL", "jack_midi_dump", name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -131,8 +142,14 @@ class Gadget:
     (its ports "jkg keys" and "jkg sound")."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "liveai.bench.gadget", GADGET], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "liveai.bench.gadget", GADGET],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         assert self.proc.stdout is not None
         if self.proc.stdout.readline().strip() != "ready":
             self.unplug()
@@ -162,12 +179,15 @@ def _listen(stack: ExitStack, env: dict[str, str], name: str) -> MidiDump:
     dump = MidiDump(env, name)
     stack.callback(dump.stop)
     liveai_out = _jack_port(env, "liveai out")
-    subprocess.run(["jack_connect", liveai_out, _jack_port(env, f"{name}:input")], env=env, capture_output=True)
+    subprocess.run(
+        ["jack_connect", liveai_out, _jack_port(env, f"{name}:input")], env=env, capture_output=True
+    )
     return dump
 
 
-def _wait_midi(send: Any, answers: OscAnswers, timeout: float, text: str = "liveai ",
-               there: bool = True) -> float | None:
+def _wait_midi(
+    send: Any, answers: OscAnswers, timeout: float, text: str = "liveai ", there: bool = True
+) -> float | None:
     """Seconds until liveai's status shows (`there`) or no longer shows an open MIDI
     input and output naming `text` (None: not within `timeout`)."""
     start = time.perf_counter()
@@ -180,8 +200,9 @@ def _wait_midi(send: Any, answers: OscAnswers, timeout: float, text: str = "live
     return None
 
 
-def _plugging(stack: ExitStack, env: dict[str, str], send: Any, answers: OscAnswers, cycles: int,
-              hold_s: float) -> dict[str, list[tuple[float, float]]]:
+def _plugging(
+    stack: ExitStack, env: dict[str, str], send: Any, answers: OscAnswers, cycles: int, hold_s: float
+) -> dict[str, list[tuple[float, float]]]:
     """Plug the gadget in and pull it out `cycles` times: for each, (when, when liveai
     showed it done)."""
     events: dict[str, list[tuple[float, float]]] = {"plug": [], "unplug": []}
@@ -207,8 +228,12 @@ def _largest_over(times: list[float], windows: list[tuple[float, float]]) -> dic
     measured = [g for g in each if g["largest_gap_ms"] is not None]
     worst = max(measured, key=lambda g: g["largest_gap_ms"]) if measured else gaps_ms([], 0, 0)
     offs = [g["off_grid_ms"] for g in measured]
-    return {"events": len(windows), "largest_gap_ms": worst["largest_gap_ms"],
-            "over_spacing_ms": worst["over_spacing_ms"], "off_grid_ms": max(offs) if offs else None}
+    return {
+        "events": len(windows),
+        "largest_gap_ms": worst["largest_gap_ms"],
+        "over_spacing_ms": worst["over_spacing_ms"],
+        "off_grid_ms": max(offs) if offs else None,
+    }
 
 
 def gaps_ms(onsets: list[float], start: float, end: float) -> dict[str, Any]:
@@ -222,8 +247,12 @@ def gaps_ms(onsets: list[float], start: float, end: float) -> dict[str, Any]:
     largest = max(gaps) * 1000.0
     half = SPACING_S / 2
     off = max(abs((t - onsets[0] + half) % SPACING_S - half) for t in onsets if start < t <= end)
-    return {"notes": len(gaps), "largest_gap_ms": round(largest, 2),
-            "over_spacing_ms": round(largest - SPACING_S * 1000.0, 2), "off_grid_ms": round(off * 1000.0, 2)}
+    return {
+        "notes": len(gaps),
+        "largest_gap_ms": round(largest, 2),
+        "over_spacing_ms": round(largest - SPACING_S * 1000.0, 2),
+        "off_grid_ms": round(off * 1000.0, 2),
+    }
 
 
 def libjack_in_log(log: str) -> dict[str, int]:
@@ -234,8 +263,15 @@ def libjack_in_log(log: str) -> dict[str, int]:
     return {"raw_lines": len(lines) - quoted, "liveai_lines_quoting_it": quoted}
 
 
-def measure_jack_kill(jack: JackControl, workdir: Path, before_s: float = 3.0, down_s: float = 3.0,
-                      after_s: float = 3.0, plugs: int = 1, return_timeout_s: float = 20.0) -> dict[str, Any]:
+def measure_jack_kill(
+    jack: JackControl,
+    workdir: Path,
+    before_s: float = 3.0,
+    down_s: float = 3.0,
+    after_s: float = 3.0,
+    plugs: int = 1,
+    return_timeout_s: float = 20.0,
+) -> dict[str, Any]:
     """`jack` runs; a gadget is plugged in and out `plugs` times (liveai polls every
     0.2 s), then `jack` is killed after `before_s` of the loop, started again `down_s`
     later, and the loop heard `after_s` more once liveai's MIDI is back."""
@@ -249,10 +285,22 @@ def measure_jack_kill(jack: JackControl, workdir: Path, before_s: float = 3.0, d
         answers = OscAnswers()
         stack.callback(answers.close)
         port = free_port()
-        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{answers.port}"]', "midi.api=jack",
-                                f"clock.bpm={BPM}", "clock.source=internal", f'morph.folder="{folder}"',
-                                f'midi.inputs=["{GADGET}"]', f'midi.outputs=["{GADGET}"]', "midi.poll_s=0.2",
-                                'server.log_level="debug"'], env=jack.env(), log_path=log_path).start()
+        server = ServerProcess(
+            [
+                f"osc.port={port}",
+                f'osc.targets=["127.0.0.1:{answers.port}"]',
+                "midi.api=jack",
+                f"clock.bpm={BPM}",
+                "clock.source=internal",
+                f'morph.folder="{folder}"',
+                f'midi.inputs=["{GADGET}"]',
+                f'midi.outputs=["{GADGET}"]',
+                "midi.poll_s=0.2",
+                'server.log_level="debug"',
+            ],
+            env=jack.env(),
+            log_path=log_path,
+        ).start()
         stack.callback(server.stop)
         peer = stack.enter_context(OscPeer(port))
         wait_pong(peer.send, answers, "up", timeout=60)
@@ -307,8 +355,9 @@ def bench_jack_kill(seconds: float = 3.0) -> dict[str, Any]:
         jack = Jackd(f"liveai-kill-{os.getpid()}")
         jack.start()
         try:
-            figures = measure_jack_kill(jack, Path(tmp), before_s=seconds, down_s=seconds, after_s=seconds, plugs=5)
+            figures = measure_jack_kill(
+                jack, Path(tmp), before_s=seconds, down_s=seconds, after_s=seconds, plugs=5
+            )
         finally:
             jack.stop()
-    return {"jack": {"driver": "dummy", "rate": 48000, "period": PERIOD,
-                                           "kill": "SIGKILL"}, **figures}
+    return {"jack": {"driver": "dummy", "rate": 48000, "period": PERIOD, "kill": "SIGKILL"}, **figures}

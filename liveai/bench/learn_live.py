@@ -42,13 +42,21 @@ TAKES = 8  # recorded files the learning reads
 
 
 def learn_available() -> bool:
-    return subprocess.run([sys.executable, "-m", "liveai", "learn", "--help"], capture_output=True).returncode == 0
+    return (
+        subprocess.run([sys.executable, "-m", "liveai", "learn", "--help"], capture_output=True).returncode
+        == 0
+    )
 
 
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -91,13 +99,16 @@ def play(send: Any, trip: ChannelRoundTrip, seconds: float) -> dict[str, Any]:
 
 
 def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    figures = summarize([x for r in runs for x in r["latencies"]], sum(r["sent"] for r in runs),
-                        sum(r["lost"] for r in runs))
+    figures = summarize(
+        [x for r in runs for x in r["latencies"]], sum(r["sent"] for r in runs), sum(r["lost"] for r in runs)
+    )
     figures["deadline_misses"] = sum(r["deadline_misses"] for r in runs)
     return figures
 
 
-def learning_turn(srv: _PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float, model: str) -> dict[str, Any]:
+def learning_turn(
+    srv: _PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float, model: str
+) -> dict[str, Any]:
     srv.peer.send("/liveai/learn")
     wait_status(srv, lambda s: s["learning"] not in ("idle", "starting", "reading"))
     run = harmonize(srv, send, trip, seconds)
@@ -119,8 +130,9 @@ def back_to(srv: _PlayServer, model: str) -> None:
     raise TimeoutError(f"the model did not go back to {model}")
 
 
-def swap_turn(srv: _PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float, names: list[str] | None
-              ) -> dict[str, Any]:
+def swap_turn(
+    srv: _PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float, names: list[str] | None
+) -> dict[str, Any]:
     """Harmonize on a thread; pings from here, and a switch every SWAP_EVERY_S. The
     deadline misses and pings within WINDOW_S of each switch (of the same moments,
     steady) are kept apart: what the switches cause, against the machine's own misses."""
@@ -149,18 +161,27 @@ def swap_turn(srv: _PlayServer, send: Any, trip: ChannelRoundTrip, seconds: floa
         time.sleep(0.01)
     player.join()
     after = srv.status()
-    result.update(deadline_misses=after["deadline_misses"] - before["deadline_misses"], pings=rtts, pings_lost=lost,
-                  swaps=after["models_switched"] - before["models_switched"], swap_ms=after.get("model_swap_ms"),
-                  window_misses=windows, window_pings=near)
+    result.update(
+        deadline_misses=after["deadline_misses"] - before["deadline_misses"],
+        pings=rtts,
+        pings_lost=lost,
+        swaps=after["models_switched"] - before["models_switched"],
+        swap_ms=after.get("model_swap_ms"),
+        window_misses=windows,
+        window_pings=near,
+    )
     return result
 
 
 def windows(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The misses and pings within WINDOW_S of each switch (or of the same moments)."""
     counts = [m for r in runs for m in r["window_misses"]]
-    return {"windows": len(counts), "deadline_misses": sum(counts),
-            "per_window": round(sum(counts) / len(counts), 3) if counts else None,
-            "ping": summarize([x for r in runs for x in r["window_pings"]], 0, 0)}
+    return {
+        "windows": len(counts),
+        "deadline_misses": sum(counts),
+        "per_window": round(sum(counts) / len(counts), 3) if counts else None,
+        "ping": summarize([x for r in runs for x in r["window_pings"]], 0, 0),
+    }
 
 
 def bench_learn_live(model: str = "gru", seconds: float = 10.0, turns: int = 3) -> dict[str, Any]:
@@ -170,8 +191,11 @@ def bench_learn_live(model: str = "gru", seconds: float = 10.0, turns: int = 3) 
         write_takes(data / "recorded")
         (data / "models").mkdir(parents=True)
         shutil.copy(shipped_dir() / f"{model}.pt", data / "models" / f"{model}-copy.pt")
-        learner = (f"{sys.executable} -m liveai learn --minutes 60" if real else
-                   f"{sys.executable} -m liveai.bench.learn_live standin")
+        learner = (
+            f"{sys.executable} -m liveai learn --minutes 60"
+            if real
+            else f"{sys.executable} -m liveai.bench.learn_live standin"
+        )
         env = {**os.environ, "XDG_DATA_HOME": home, "LIVEAI_LEARN_COMMAND": learner}
         srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"], env=env)
         trip = ChannelRoundTrip()
@@ -188,24 +212,40 @@ def bench_learn_live(model: str = "gru", seconds: float = 10.0, turns: int = 3) 
     without, with_ = pooled(quiet), pooled(learning)
     calm, swapped = pooled(steady), pooled(swapping)
     ping_calm = summarize([x for r in steady for x in r["pings"]], 0, sum(r["pings_lost"] for r in steady))
-    ping_swap = summarize([x for r in swapping for x in r["pings"]], 0, sum(r["pings_lost"] for r in swapping))
+    ping_swap = summarize(
+        [x for r in swapping for x in r["pings"]], 0, sum(r["pings_lost"] for r in swapping)
+    )
     return {
-        "machine": machine(), "commit": commit(), "model": model, "rate_notes_s": RATE, "seconds_per_turn": seconds,
+        "machine": machine(),
+        "commit": commit(),
+        "model": model,
+        "rate_notes_s": RATE,
+        "seconds_per_turn": seconds,
         "turns": turns,
-        "learner": "liveai learn" if real else "stand-in: a CPU-bound child keeping liveai learn's contract "
-                                               "(liveai learn is not in this liveai), at nice 19, one thread",
-        "harmonize": {"without_learning": without, "with_learning": with_,
-                      "p99_ratio": _ratio(with_, without, "p99_ms"),
-                      "still_learning_at_each_turns_end": [r["stage"] for r in learning]},
-        "weight_swap": {"swaps": sum(r["swaps"] for r in swapping), "every_s": SWAP_EVERY_S,
-                        "harmonize_steady": calm, "harmonize_swapping": swapped,
-                        "deadline_misses_steady": calm["deadline_misses"],
-                        "deadline_misses_swapping": swapped["deadline_misses"],
-                        "ping_steady": ping_calm, "ping_swapping": ping_swap,
-                        "ping_p99_ratio": _ratio(ping_swap, ping_calm, "p99_ms"),
-                        f"within_{WINDOW_S:g}_s_steady": windows(steady),
-                        f"within_{WINDOW_S:g}_s_of_a_switch": windows(swapping),
-                        "last_swap_ms": swapping[-1]["swap_ms"]},
+        "learner": "liveai learn"
+        if real
+        else "stand-in: a CPU-bound child keeping liveai learn's contract "
+        "(liveai learn is not in this liveai), at nice 19, one thread",
+        "harmonize": {
+            "without_learning": without,
+            "with_learning": with_,
+            "p99_ratio": _ratio(with_, without, "p99_ms"),
+            "still_learning_at_each_turns_end": [r["stage"] for r in learning],
+        },
+        "weight_swap": {
+            "swaps": sum(r["swaps"] for r in swapping),
+            "every_s": SWAP_EVERY_S,
+            "harmonize_steady": calm,
+            "harmonize_swapping": swapped,
+            "deadline_misses_steady": calm["deadline_misses"],
+            "deadline_misses_swapping": swapped["deadline_misses"],
+            "ping_steady": ping_calm,
+            "ping_swapping": ping_swap,
+            "ping_p99_ratio": _ratio(ping_swap, ping_calm, "p99_ms"),
+            f"within_{WINDOW_S:g}_s_steady": windows(steady),
+            f"within_{WINDOW_S:g}_s_of_a_switch": windows(swapping),
+            "last_swap_ms": swapping[-1]["swap_ms"],
+        },
     }
 
 

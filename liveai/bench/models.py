@@ -34,7 +34,11 @@ from ..runtime.worker import GIL_SWITCH_INTERVAL_S
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
     p50, p99 = percentiles_ms(seconds)
-    return {"p50_ms": round(p50, 4), "p99_ms": round(p99, 4), "mean_ms": round(1000.0 * sum(seconds) / len(seconds), 4)}
+    return {
+        "p50_ms": round(p50, 4),
+        "p99_ms": round(p99, 4),
+        "mean_ms": round(1000.0 * sum(seconds) / len(seconds), 4),
+    }
 
 
 def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:
@@ -101,8 +105,11 @@ def bench_cached_vs_recompute(model: Any, lengths: tuple[int, ...], repeats: int
         window = tokens[:, :length]
         recompute = _timed(lambda: model.forward(window)[:, -1], max(3, repeats // 20))
         c, r = float(np.median(cached)), float(np.median(recompute))
-        out[str(length)] = {"cached_step_ms": round(c * 1000, 4), "recompute_ms": round(r * 1000, 3),
-                            "speedup": round(r / c, 1)}
+        out[str(length)] = {
+            "cached_step_ms": round(c * 1000, 4),
+            "recompute_ms": round(r * 1000, 3),
+            "speedup": round(r / c, 1),
+        }
     return out
 
 
@@ -135,10 +142,14 @@ def bench_models(paths: list[Path], events: int = 3000) -> dict[str, Any]:
             variants = (("float32", loaded), ("int8", int8), ("int8 torchscript", script_for_live(int8)))
             for weights, model in variants:
                 report["models"][f"{path.stem} {weights}"] = {
-                    "arch": loaded.arch, "weights": weights, "parameters": params,
+                    "arch": loaded.arch,
+                    "weights": weights,
+                    "parameters": params,
                     "file_mb": round(path.stat().st_size / 2**20, 2),
                     "per_event": bench_events(model, context=min(512, window), events=events),
-                    "per_event_loop_busy": bench_events_loop_busy(model, context=min(512, window), events=events // 3),
+                    "per_event_loop_busy": bench_events_loop_busy(
+                        model, context=min(512, window), events=events // 3
+                    ),
                     "cached_vs_recompute": bench_cached_vs_recompute(model, (128, 512, 1024), repeats=200),
                     "batched_step": bench_batched(model, (1, 4, 16), context=min(512, window), repeats=300),
                 }

@@ -59,10 +59,13 @@ def bench_vae(vae: MelodyVAE, steps: int = 17, lean: float = Config().morph.lean
     b = a[::-1]
     with torch.inference_mode():
         z, _ = vae.encode(torch.tensor([a, b]))
-        out = {"threads": torch.get_num_threads(), "lean": lean,
-               "encode_one": _timed(lambda: vae.encode(torch.tensor([a])), 200),
-               "decode_one": _timed(lambda: decode_points(vae, z[0], z[1], [0.3], a, b, lean), 100),
-               f"grid_of_{steps}": _timed(lambda: encode_and_grid(vae, {"a": a, "b": b}, steps, lean), 30)}
+        out = {
+            "threads": torch.get_num_threads(),
+            "lean": lean,
+            "encode_one": _timed(lambda: vae.encode(torch.tensor([a])), 200),
+            "decode_one": _timed(lambda: decode_points(vae, z[0], z[1], [0.3], a, b, lean), 100),
+            f"grid_of_{steps}": _timed(lambda: encode_and_grid(vae, {"a": a, "b": b}, steps, lean), 30),
+        }
     desk = Desk(Config(), vae)
     latents, grid = encode_and_grid(vae, {"a": a, "b": a}, steps, lean)
     desk.grid = [Pattern(tuple(t), 90) for t in grid]
@@ -76,8 +79,12 @@ def bench_vae(vae: MelodyVAE, steps: int = 17, lean: float = Config().morph.lean
         desk.pattern_at(x, None)  # type: ignore[arg-type]  # a grid point needs no context
         lookups.append(time.perf_counter() - t1)
     p50, p99 = percentiles_ms(lookups, (50, 99))
-    out["knob_lookup"] = {"p50_ms": round(p50, 5), "p99_ms": round(p99, 5), "lookups": len(points),
-                          "total_ms": round((time.perf_counter() - t0) * 1000, 2)}
+    out["knob_lookup"] = {
+        "p50_ms": round(p50, 5),
+        "p99_ms": round(p99, 5),
+        "lookups": len(points),
+        "total_ms": round((time.perf_counter() - t0) * 1000, 2),
+    }
     return out
 
 
@@ -107,9 +114,14 @@ def grid_jitter_ms(onsets: list[float], step_s: float) -> dict[str, float]:
     steps = np.round((t - t[0]) / step_s)
     error = (t - (t[0] + steps * step_s)) * 1000.0
     size = np.abs(error)
-    return {"notes": len(t), "step_ms": round(step_s * 1000.0, 4),
-            "p50_ms": round(float(np.percentile(size, 50)), 3), "p99_ms": round(float(np.percentile(size, 99)), 3),
-            "max_ms": round(float(size.max()), 3), "mean_ms": round(float(error.mean()), 3)}
+    return {
+        "notes": len(t),
+        "step_ms": round(step_s * 1000.0, 4),
+        "p50_ms": round(float(np.percentile(size, 50)), 3),
+        "p99_ms": round(float(np.percentile(size, 99)), 3),
+        "max_ms": round(float(size.max()), 3),
+        "mean_ms": round(float(error.mean()), 3),
+    }
 
 
 def _jack_listener(stack: ExitStack, loop: _LoopNotes) -> None:
@@ -134,10 +146,17 @@ def bench_morph_live(seconds: float, captures: int = 20, midi: bool = False) -> 
         answers = OscAnswers()
         stack.callback(answers.close)
         port = free_port()
-        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{answers.port}"]',
-                                "midi.api=jack" if midi else "midi.api=none",
-                                "server.sessions=per_source", f"clock.bpm={BPM}", "clock.source=internal",
-                                "morph.channel=1"]).start()
+        server = ServerProcess(
+            [
+                f"osc.port={port}",
+                f'osc.targets=["127.0.0.1:{answers.port}"]',
+                "midi.api=jack" if midi else "midi.api=none",
+                "server.sessions=per_source",
+                f"clock.bpm={BPM}",
+                "clock.source=internal",
+                "morph.channel=1",
+            ]
+        ).start()
         stack.callback(server.stop)
         peer = stack.enter_context(OscPeer(port))
         wait_pong(peer.send, answers, "up", timeout=30)
@@ -185,19 +204,31 @@ def bench_morph_live(seconds: float, captures: int = 20, midi: bool = False) -> 
         status = ask_status(peer.send, answers, timeout=5)
     p50, p99 = percentiles_ms(ready, (50, 99)) if ready else (None, None)
     return {
-        "capture_to_grid_ready": {"captures": captures, "ready": len(ready),
-                                  "p50_ms": None if p50 is None else round(p50, 2),
-                                  "p99_ms": None if p99 is None else round(p99, 2)},
+        "capture_to_grid_ready": {
+            "captures": captures,
+            "ready": len(ready),
+            "p50_ms": None if p50 is None else round(p50, 2),
+            "p99_ms": None if p99 is None else round(p99, 2),
+        },
         "loop_jitter_osc": grid_jitter_ms(loop.onsets, 60.0 / BPM / 4) if len(loop.onsets) > 2 else None,
-        "loop_jitter_jack_midi": grid_jitter_ms(over_midi.onsets, 60.0 / BPM / 4) if len(over_midi.onsets) > 2 else None,
-        "harmonize_notes_meanwhile": sent, "seconds": seconds,
-        "deadline_misses": status.get("deadline_misses"), "sounding_after_stop": status.get("sounding_notes"),
+        "loop_jitter_jack_midi": grid_jitter_ms(over_midi.onsets, 60.0 / BPM / 4)
+        if len(over_midi.onsets) > 2
+        else None,
+        "harmonize_notes_meanwhile": sent,
+        "seconds": seconds,
+        "deadline_misses": status.get("deadline_misses"),
+        "sounding_after_stop": status.get("sounding_notes"),
     }
 
 
 def bench_morph(seconds: float = 10.0, midi: bool = False) -> dict[str, Any]:
     vae, info = load_checkpoint(find_checkpoint(MORPH), "cpu", archs=("vae",))
-    return {"machine": machine(), "model": {"steps": info["train_info"].get("steps")},
-            "in_process": {"float32": bench_vae(vae),  # type: ignore[arg-type]
-                           "int8 (live on a CPU)": bench_vae(quantize_int8(vae))},  # type: ignore[arg-type]
-            "live": bench_morph_live(seconds, midi=midi)}
+    return {
+        "machine": machine(),
+        "model": {"steps": info["train_info"].get("steps")},
+        "in_process": {
+            "float32": bench_vae(vae),  # type: ignore[arg-type]
+            "int8 (live on a CPU)": bench_vae(quantize_int8(vae)),
+        },  # type: ignore[arg-type]
+        "live": bench_morph_live(seconds, midi=midi),
+    }

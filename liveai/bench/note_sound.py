@@ -33,7 +33,9 @@ def _jack() -> Any:
     try:
         import jack
     except (ImportError, OSError) as exc:  # the package, or libjack itself
-        raise RuntimeError(f"the note -> sound probe needs the JACK-Client package and libjack: {exc}") from exc
+        raise RuntimeError(
+            f"the note -> sound probe needs the JACK-Client package and libjack: {exc}"
+        ) from exc
     return jack
 
 
@@ -60,7 +62,9 @@ class NoteSoundProbe:
     each note's send → sound in ms (NaN for a note whose start was not silent or
     that was never heard)."""
 
-    def __init__(self, server: str, midi_in: str, audio_out: str, notes: int = 40, velocity: int = 100) -> None:
+    def __init__(
+        self, server: str, midi_in: str, audio_out: str, notes: int = 40, velocity: int = 100
+    ) -> None:
         jack = _jack()
         self.client = jack.Client("liveai-probe", no_start_server=True, servername=server)
         self.rate = self.client.samplerate
@@ -69,9 +73,10 @@ class NoteSoundProbe:
         spacing, length = round(SPACING_S * self.rate), round(NOTE_S * self.rate)
         lead_in = round(0.5 * self.rate)
         # (frame from the first cycle, status, pitch, velocity); the ons' send frames are kept
-        self.plan = sorted([(lead_in + i * spacing, 0x90, PITCHES[i % len(PITCHES)], velocity) for i in range(notes)]
-                           + [(lead_in + i * spacing + length, 0x80, PITCHES[i % len(PITCHES)], 0)
-                              for i in range(notes)])
+        self.plan = sorted(
+            [(lead_in + i * spacing, 0x90, PITCHES[i % len(PITCHES)], velocity) for i in range(notes)]
+            + [(lead_in + i * spacing + length, 0x80, PITCHES[i % len(PITCHES)], 0) for i in range(notes)]
+        )
         self.recording = np.zeros(lead_in + notes * spacing + self.rate, dtype=np.float32)
         self.sent: list[int] = []  # the note-ons' send frames, from the first cycle
         self.first: int | None = None
@@ -98,7 +103,7 @@ class NoteSoundProbe:
             self.next += 1
         n = min(frames, len(self.recording) - at)
         if n > 0:
-            self.recording[at:at + n] = self.heard.get_array()[:n]
+            self.recording[at : at + n] = self.heard.get_array()[:n]
         else:
             self.done.set()
 
@@ -122,8 +127,8 @@ def latency_ms(recording: np.ndarray, sent: int, rate: int) -> float:
     """From frame `sent` to the first sample above LEVEL of the note's peak (within
     NOTE_S + 100 ms), in ms; NaN when the 10 ms before the send were not silent, or
     the note was never heard."""
-    window = recording[sent:sent + round((NOTE_S + 0.1) * rate)]
-    before = recording[max(sent - rate // 100, 0):sent]
+    window = recording[sent : sent + round((NOTE_S + 0.1) * rate)]
+    before = recording[max(sent - rate // 100, 0) : sent]
     rest = float(before[-1]) if len(before) else 0.0  # the synth's silence may be a tiny constant
     level = np.abs(window - rest)
     peak = float(level.max()) if len(level) else 0.0
@@ -138,8 +143,12 @@ def summary(latencies: list[float]) -> dict[str, Any]:
     out: dict[str, Any] = {"notes": len(latencies), "not_measured": len(latencies) - len(heard)}
     if len(heard):
         p50, p99 = np.percentile(heard, (50, 99))
-        out.update(p50=round(float(p50), 2), p99=round(float(p99), 2), min=round(float(heard.min()), 2),
-                   max=round(float(heard.max()), 2))
+        out.update(
+            p50=round(float(p50), 2),
+            p99=round(float(p99), 2),
+            min=round(float(heard.min()), 2),
+            max=round(float(heard.max()), 2),
+        )
     return out
 
 

@@ -41,7 +41,9 @@ class OfflineDuet:
         while True:
             self.port.flush()
             next_at = self.engine.output.scheduler.next_time()
-            target = min(until, self.clock.t + step) if next_at is None else min(until, max(next_at, self.clock.t))
+            target = (
+                min(until, self.clock.t + step) if next_at is None else min(until, max(next_at, self.clock.t))
+            )
             self.clock.t = max(self.clock.t, target)
             self.engine.run_due()
             if self.clock.t >= until:
@@ -50,12 +52,17 @@ class OfflineDuet:
 
     def play(self, notes: Sequence[Note], at: float) -> float:
         """Play `notes` (times relative to `at`) as the player; returns when the last ends."""
-        events = sorted([(at + n.start, 1, n) for n in notes] + [(at + n.end, 0, n) for n in notes],
-                        key=lambda e: (e[0], e[1]))
+        events = sorted(
+            [(at + n.start, 1, n) for n in notes] + [(at + n.end, 0, n) for n in notes],
+            key=lambda e: (e[0], e[1]),
+        )
         for t, is_on, n in events:
             self.advance(t)
-            event: Event = (NoteOn(n.pitch, n.velocity, t=t, source=PLAYER) if is_on
-                            else NoteOff(n.pitch, t=t, source=PLAYER))
+            event: Event = (
+                NoteOn(n.pitch, n.velocity, t=t, source=PLAYER)
+                if is_on
+                else NoteOff(n.pitch, t=t, source=PLAYER)
+            )
             self.engine.handle(event)
             self.port.flush()
         return events[-1][0] if events else at

@@ -79,8 +79,9 @@ class ChannelRoundTrip:
             self.latencies, self.missed = [], 0
 
 
-def play_notes(senders: list[Send], trip: ChannelRoundTrip, rate_each: float, seconds: float,
-               channels: int = 1) -> float:
+def play_notes(
+    senders: list[Send], trip: ChannelRoundTrip, rate_each: float, seconds: float, channels: int = 1
+) -> float:
     """Each sender plays `rate_each` notes/s, each note held HOLD_S; sender k uses
     channels k*channels+1 .. (k+1)*channels in turn. Returns the achieved total rate."""
     count = int(rate_each * seconds)
@@ -118,17 +119,31 @@ def _osc_sender(port: int) -> tuple[Send, socket.socket]:
 class _PlayServer:
     """A `liveai serve` with a model, its answers read on a thread."""
 
-    def __init__(self, stack: ExitStack, model: str, overrides: list[str], env: dict[str, str] | None = None,
-                 midi: bool = False) -> None:
+    def __init__(
+        self,
+        stack: ExitStack,
+        model: str,
+        overrides: list[str],
+        env: dict[str, str] | None = None,
+        midi: bool = False,
+    ) -> None:
         self.answers = OscAnswers()
         stack.callback(self.answers.close)
         self.port = free_port()
-        sets = [f"osc.port={self.port}", f'osc.targets=["127.0.0.1:{self.answers.port}"]',
-                f"midi.api={'jack' if midi else 'none'}", f"model.continuation={model}", "model.seed=7", *overrides]
+        sets = [
+            f"osc.port={self.port}",
+            f'osc.targets=["127.0.0.1:{self.answers.port}"]',
+            f"midi.api={'jack' if midi else 'none'}",
+            f"model.continuation={model}",
+            "model.seed=7",
+            *overrides,
+        ]
         self.server = ServerProcess(sets, env=env).start()
         stack.callback(self.server.stop)
         self.peer = stack.enter_context(OscPeer(self.port))
-        wait_pong(self.peer.send, self.answers, "up", timeout=60)  # loading torch and the model takes a moment
+        wait_pong(
+            self.peer.send, self.answers, "up", timeout=60
+        )  # loading torch and the model takes a moment
 
     def status(self) -> dict[str, Any]:
         self.answers.drain()
@@ -156,8 +171,9 @@ def bench_harmonize_osc(model: str, rates: list[float], seconds: float) -> dict[
         return harmonize_rates(srv, send, trip, model, rates, seconds)
 
 
-def harmonize_rates(srv: _PlayServer, send: Send, trip: ChannelRoundTrip, model: str,
-                    rates: list[float], seconds: float) -> dict[str, Any]:
+def harmonize_rates(
+    srv: _PlayServer, send: Send, trip: ChannelRoundTrip, model: str, rates: list[float], seconds: float
+) -> dict[str, Any]:
     """Round trips note-in -> first harmony note-out at each rate, after a warm-up."""
     play_notes([send], trip, 50, 1.0, channels=16)
     out: dict[str, Any] = {}
@@ -202,7 +218,9 @@ def bench_sessions(model: str, clients: list[int], rate_each: float, seconds: fl
     out: dict[str, Any] = {}
     for n in clients:
         with ExitStack() as stack:
-            srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony", "server.sessions=per_source"])
+            srv = _PlayServer(
+                stack, model, ["server.mode=harmonize", "harmonize.by=harmony", "server.sessions=per_source"]
+            )
             trip = ChannelRoundTrip()
             srv.answers.round_trip = trip
             senders = []
@@ -234,8 +252,10 @@ def _phrase(send: Send, pitches: list[int], phrasing: str) -> float:
     """Play a phrase in `phrasing`; the time of its last note-off."""
     velocity, step, length = PHRASING[phrasing]
     start = time.perf_counter()
-    events = sorted([(i * step, 1, p) for i, p in enumerate(pitches)] + [(i * step + length, 0, p)
-                                                                         for i, p in enumerate(pitches)])
+    events = sorted(
+        [(i * step, 1, p) for i, p in enumerate(pitches)]
+        + [(i * step + length, 0, p) for i, p in enumerate(pitches)]
+    )
     for at, is_on, pitch in events:  # at one instant, the note-off first (legato)
         wait = start + at - time.perf_counter()
         if wait > 0:
@@ -305,4 +325,3 @@ def bench_play(models: list[str], seconds: float, midi: bool) -> dict[str, Any]:
         report[model] = entry
     report["sessions_gru"] = bench_sessions(models[0], [1, 4, 16], 50, seconds)
     return report
-

@@ -26,8 +26,18 @@ from .harness import OscAnswers, OscPeer, ServerProcess, ask_status, free_port, 
 
 HARMONY_PITCHES = [60, 62, 64, 65, 67, 69, 71, 72]
 PHRASE = [60, 64, 67, 72, 71, 67, 65, 62]
-WATCHED = ("memory_mb", "open_fds", "scheduled", "sounding_notes", "sessions", "model_gru_sessions",
-           "osc_subscribers", "deadline_misses", "errors", "dropped")
+WATCHED = (
+    "memory_mb",
+    "open_fds",
+    "scheduled",
+    "sounding_notes",
+    "sessions",
+    "model_gru_sessions",
+    "osc_subscribers",
+    "deadline_misses",
+    "errors",
+    "dropped",
+)
 
 
 class _Answers:
@@ -81,8 +91,16 @@ def bench_soak(minutes: float, model: str = "gru", out: Any = sys.stderr) -> dic
         trip = _Answers()
         answers.round_trip = trip
         port = free_port()
-        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{answers.port}"]', "midi.api=none",
-                                f"model.continuation={model}", "server.sessions=per_source", "model.seed=7"]).start()
+        server = ServerProcess(
+            [
+                f"osc.port={port}",
+                f'osc.targets=["127.0.0.1:{answers.port}"]',
+                "midi.api=none",
+                f"model.continuation={model}",
+                "server.sessions=per_source",
+                "model.seed=7",
+            ]
+        ).start()
         stack.callback(server.stop)
         peer = stack.enter_context(OscPeer(port))
         wait_pong(peer.send, answers, "up", timeout=60)
@@ -104,17 +122,26 @@ def bench_soak(minutes: float, model: str = "gru", out: Any = sys.stderr) -> dic
                 latencies, trip.latencies = list(trip.latencies), deque()
             answers.drain()
             status = ask_status(peer.send, answers, timeout=5)
-            row = {"minute": minute, "ping_p99_ms": round(percentiles_ms(pings, [99])[0], 3),
-                   "answer_p99_ms": round(percentiles_ms(latencies, [99])[0], 3), "answers": len(latencies),
-                   **{key: status.get(key) for key in WATCHED}, "memory_mb": round(float(status["memory_mb"]), 1)}
+            row = {
+                "minute": minute,
+                "ping_p99_ms": round(percentiles_ms(pings, [99])[0], 3),
+                "answer_p99_ms": round(percentiles_ms(latencies, [99])[0], 3),
+                "answers": len(latencies),
+                **{key: status.get(key) for key in WATCHED},
+                "memory_mb": round(float(status["memory_mb"]), 1),
+            }
             rows.append(row)
             print(json.dumps(row), file=out, flush=True)
     minutes_axis = np.array([r["minute"] for r in rows], dtype=float)
     memory = np.array([r["memory_mb"] for r in rows], dtype=float)
     slope = float(np.polyfit(minutes_axis, memory, 1)[0]) * 60.0 if len(rows) >= 2 else 0.0
-    return {"minutes": minutes, "model": model, "per_minute": rows,
-            "memory_mb_first_last": [rows[0]["memory_mb"], rows[-1]["memory_mb"]],
-            "memory_slope_mb_per_hour": round(slope, 2),
-            "open_fds_first_last": [rows[0]["open_fds"], rows[-1]["open_fds"]],
-            "ping_p99_ms_first_last": [rows[0]["ping_p99_ms"], rows[-1]["ping_p99_ms"]],
-            "answer_p99_ms_first_last": [rows[0]["answer_p99_ms"], rows[-1]["answer_p99_ms"]]}
+    return {
+        "minutes": minutes,
+        "model": model,
+        "per_minute": rows,
+        "memory_mb_first_last": [rows[0]["memory_mb"], rows[-1]["memory_mb"]],
+        "memory_slope_mb_per_hour": round(slope, 2),
+        "open_fds_first_last": [rows[0]["open_fds"], rows[-1]["open_fds"]],
+        "ping_p99_ms_first_last": [rows[0]["ping_p99_ms"], rows[-1]["ping_p99_ms"]],
+        "answer_p99_ms_first_last": [rows[0]["answer_p99_ms"], rows[-1]["answer_p99_ms"]],
+    }

@@ -65,8 +65,9 @@ class Pages:
                 self.items += len(json.loads(message.data))
 
 
-def _turn(srv: _PlayServer, send: Any, trip: ChannelRoundTrip, rate: float, seconds: float,
-          figures: dict[str, Any]) -> None:
+def _turn(
+    srv: _PlayServer, send: Any, trip: ChannelRoundTrip, rate: float, seconds: float, figures: dict[str, Any]
+) -> None:
     """Play one turn and add its round trips and misses to `figures` (pooled per condition)."""
     misses = srv.status()["deadline_misses"]
     trip.reset()
@@ -78,17 +79,23 @@ def _turn(srv: _PlayServer, send: Any, trip: ChannelRoundTrip, rate: float, seco
     figures["deadline_misses"] += srv.status()["deadline_misses"] - misses
 
 
-def bench_stage_cost(model: str, pages: int, seconds: float, rate: float = 200.0, turns: int = 3) -> dict[str, Any]:
+def bench_stage_cost(
+    model: str, pages: int, seconds: float, rate: float = 200.0, turns: int = 3
+) -> dict[str, Any]:
     """Harmonize round trips with no page and with `pages` pages, alternating `turns` times."""
     with ExitStack() as stack:
         web_port = free_port(socket.SOCK_STREAM)
-        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony", f"web.port={web_port}"])
+        srv = _PlayServer(
+            stack, model, ["server.mode=harmonize", "harmonize.by=harmony", f"web.port={web_port}"]
+        )
         trip = ChannelRoundTrip()
         srv.answers.round_trip = trip
         send, sock = _osc_sender(srv.port)
         stack.callback(sock.close)
         play_notes([send], trip, 50, 1.0, channels=16)  # warm-up
-        pooled = {name: {"latencies": [], "sent": 0, "lost": 0, "deadline_misses": 0} for name in ("none", "pages")}
+        pooled = {
+            name: {"latencies": [], "sent": 0, "lost": 0, "deadline_misses": 0} for name in ("none", "pages")
+        }
         fed = {"frames": 0, "items": 0}
         for _ in range(turns):
             _turn(srv, send, trip, rate, seconds, pooled["none"])
@@ -97,7 +104,12 @@ def bench_stage_cost(model: str, pages: int, seconds: float, rate: float = 200.0
                 fed["frames"] += feed.frames
                 fed["items"] += feed.items
         dropped = srv.status()["web_clients_dropped"]
-    out: dict[str, Any] = {"rate_notes_per_s": rate, "seconds_per_turn": seconds, "turns": turns, "pages": pages}
+    out: dict[str, Any] = {
+        "rate_notes_per_s": rate,
+        "seconds_per_turn": seconds,
+        "turns": turns,
+        "pages": pages,
+    }
     for name, figures in pooled.items():
         entry = summarize(figures["latencies"], figures["sent"], figures["lost"])
         entry["deadline_misses"] = figures["deadline_misses"]

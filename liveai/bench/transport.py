@@ -91,11 +91,20 @@ def harmonized_first_voice(config_path: str | None, overrides: list[str]) -> Cal
 
 
 # -- OSC ----------------------------------------------------------------------------------
-def bench_osc_target(server_port: int, answers: OscAnswers, answer_pitch: Callable[[int], int],
-                     rates: list[float], seconds: float) -> dict[str, Any]:
+def bench_osc_target(
+    server_port: int,
+    answers: OscAnswers,
+    answer_pitch: Callable[[int], int],
+    rates: list[float],
+    seconds: float,
+) -> dict[str, Any]:
     out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    encoded = {(p, v, c): osc_message("/liveai/note", p, v, c)
-               for p in PITCHES for v in (0, 100) for c in range(1, 17)}
+    encoded = {
+        (p, v, c): osc_message("/liveai/note", p, v, c)
+        for p in PITCHES
+        for v in (0, 100)
+        for c in range(1, 17)
+    }
 
     def send(pitch: int, velocity: int, channel: int) -> None:
         out.sendto(encoded[(pitch, velocity, channel)], ("127.0.0.1", server_port))
@@ -109,13 +118,24 @@ def bench_osc_target(server_port: int, answers: OscAnswers, answer_pitch: Callab
         out.close()
 
 
-def bench_osc(rates: list[float], seconds: float, overrides: list[str], config_path: str | None) -> dict[str, Any]:
+def bench_osc(
+    rates: list[float], seconds: float, overrides: list[str], config_path: str | None
+) -> dict[str, Any]:
     with ExitStack() as stack:
         answers = OscAnswers()
         stack.callback(answers.close)
         osc_port = free_port()
-        server = ServerProcess([f"osc.port={osc_port}", f'osc.targets=["127.0.0.1:{answers.port}"]', "midi.api=none",
-                                "server.mode=harmonize", "harmonize.by=rule", *overrides], config=config_path).start()
+        server = ServerProcess(
+            [
+                f"osc.port={osc_port}",
+                f'osc.targets=["127.0.0.1:{answers.port}"]',
+                "midi.api=none",
+                "server.mode=harmonize",
+                "harmonize.by=rule",
+                *overrides,
+            ],
+            config=config_path,
+        ).start()
         stack.callback(server.stop)
         peer = stack.enter_context(OscPeer(osc_port))
         wait_pong(peer.send, answers, "bench", timeout=15)
@@ -125,7 +145,9 @@ def bench_osc(rates: list[float], seconds: float, overrides: list[str], config_p
         status = ask_status(peer.send, answers, timeout=3)
 
         echo_port = free_port()
-        echo = subprocess.Popen([sys.executable, "-m", "liveai.bench.echo_osc", str(echo_port), str(answers.port)])
+        echo = subprocess.Popen(
+            [sys.executable, "-m", "liveai.bench.echo_osc", str(echo_port), str(answers.port)]
+        )
         stack.callback(terminate, echo)
         with OscPeer(echo_port) as echo_peer:
             wait_pong(echo_peer.send, answers, "bench", timeout=15)
@@ -134,7 +156,9 @@ def bench_osc(rates: list[float], seconds: float, overrides: list[str], config_p
 
 
 # -- JACK MIDI ------------------------------------------------------------------------------
-def bench_midi(rates: list[float], seconds: float, overrides: list[str], config_path: str | None) -> dict[str, Any]:
+def bench_midi(
+    rates: list[float], seconds: float, overrides: list[str], config_path: str | None
+) -> dict[str, Any]:
     with ExitStack() as stack:
         start_jack(stack)
         period = period_frames()
@@ -158,8 +182,17 @@ def bench_midi(rates: list[float], seconds: float, overrides: list[str], config_
 
         osc_port = free_port()
         peer = stack.enter_context(OscPeer(osc_port))
-        server = ServerProcess([f"osc.port={osc_port}", f'osc.targets=["127.0.0.1:{peer.port}"]', "midi.api=jack",
-                                "server.mode=harmonize", "harmonize.by=rule", *overrides], config=config_path).start()
+        server = ServerProcess(
+            [
+                f"osc.port={osc_port}",
+                f'osc.targets=["127.0.0.1:{peer.port}"]',
+                "midi.api=jack",
+                "server.mode=harmonize",
+                "harmonize.by=rule",
+                *overrides,
+            ],
+            config=config_path,
+        ).start()
         stack.callback(server.stop)
         peer.wait_pong(timeout=15)
         connect_through(port("bench player"), port("liveai in"), port("liveai out"), port("bench listener"))
@@ -169,20 +202,26 @@ def bench_midi(rates: list[float], seconds: float, overrides: list[str], config_
         status = peer.status()
         server.stop()
 
-        echo = subprocess.Popen([sys.executable, "-m", "liveai.bench.echo_midi", "echo"], stdout=subprocess.PIPE,
-                                text=True)
+        echo = subprocess.Popen(
+            [sys.executable, "-m", "liveai.bench.echo_midi", "echo"], stdout=subprocess.PIPE, text=True
+        )
         stack.callback(terminate, echo)
         assert echo.stdout is not None and echo.stdout.readline().strip() == "ready"
         connect_through(port("bench player"), port("echo in"), port("echo out"), port("bench listener"))
         trip = RoundTrip(send, lambda p: p)
         floor = trip.rates(rates, seconds)
         echo.stdout.close()
-    return {"jack_period_frames": period, "liveai_harmonize": liveai, "floor_mido_echo": floor,
-            "server_status_after": status}
+    return {
+        "jack_period_frames": period,
+        "liveai_harmonize": liveai,
+        "floor_mido_echo": floor,
+        "server_status_after": status,
+    }
 
 
-def run_benchmarks(osc: bool, midi: bool, rates: list[float], seconds: float,
-                   overrides: list[str], config_path: str | None) -> dict[str, Any]:
+def run_benchmarks(
+    osc: bool, midi: bool, rates: list[float], seconds: float, overrides: list[str], config_path: str | None
+) -> dict[str, Any]:
     report: dict[str, Any] = {"machine": machine(), "seconds_per_rate": seconds}
     if osc:
         report["osc"] = bench_osc(rates, seconds, overrides, config_path)

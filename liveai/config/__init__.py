@@ -19,7 +19,21 @@ from .schema import (
 )
 
 __all__ = [
-    "AudioConfig", "AutopilotConfig", "BudgetConfig", "ClockConfig", "Config", "DuetConfig", "HarmonizeConfig",
-    "MidiConfig", "ModelConfig", "MqttConfig", "OscConfig", "ServerConfig", "StatusConfig", "WebConfig",
-    "build_config", "load_config", "parse_host_port",
+    "AudioConfig",
+    "AutopilotConfig",
+    "BudgetConfig",
+    "ClockConfig",
+    "Config",
+    "DuetConfig",
+    "HarmonizeConfig",
+    "MidiConfig",
+    "ModelConfig",
+    "MqttConfig",
+    "OscConfig",
+    "ServerConfig",
+    "StatusConfig",
+    "WebConfig",
+    "build_config",
+    "load_config",
+    "parse_host_port",
 ]

@@ -159,8 +159,10 @@ def _check_relations(config: Config) -> None:
         _check_resolves(f"osc.targets[{i}]", *parse_host_port(target, f"osc.targets[{i}]"))
     instance = config.mqtt.instance
     if not instance or any(c in instance for c in "#+/\0"):
-        raise ConfigError(f"mqtt.instance: {instance!r} must be a non-empty name without #, + or / "
-                          "(it is a level of every MQTT topic)")
+        raise ConfigError(
+            f"mqtt.instance: {instance!r} must be a non-empty name without #, + or / "
+            "(it is a level of every MQTT topic)"
+        )
     h = config.harmonize
     if h.low > h.high:
         raise ConfigError(f"harmonize.low: {h.low} is above harmonize.high {h.high}")
@@ -170,17 +172,25 @@ def _check_relations(config: Config) -> None:
     for number, target in config.midi.cc_map.items():
         _check_midi_number(f"midi.cc_map.{number}", number)
         if target not in CONTROLS and target not in TRIGGERS:
-            raise ConfigError(f"midi.cc_map.{number}: {target!r} is not one of {', '.join([*CONTROLS, *TRIGGERS])}")
+            raise ConfigError(
+                f"midi.cc_map.{number}: {target!r} is not one of {', '.join([*CONTROLS, *TRIGGERS])}"
+            )
     for number, mode in config.midi.program_map.items():
         _check_midi_number(f"midi.program_map.{number}", number)
         if mode not in MODES and mode not in TRIGGERS:
-            raise ConfigError(f"midi.program_map.{number}: {mode!r} is not one of {', '.join([*MODES, *TRIGGERS])}")
+            raise ConfigError(
+                f"midi.program_map.{number}: {mode!r} is not one of {', '.join([*MODES, *TRIGGERS])}"
+            )
     d = config.duet
     if d.min_response_s > d.max_response_s:
-        raise ConfigError(f"duet.min_response_s: {d.min_response_s} is above duet.max_response_s {d.max_response_s}")
+        raise ConfigError(
+            f"duet.min_response_s: {d.min_response_s} is above duet.max_response_s {d.max_response_s}"
+        )
     a = config.autopilot
     if a.min_notes_per_s > a.max_notes_per_s:
-        raise ConfigError(f"autopilot.min_notes_per_s: {a.min_notes_per_s} is above autopilot.max_notes_per_s")
+        raise ConfigError(
+            f"autopilot.min_notes_per_s: {a.min_notes_per_s} is above autopilot.max_notes_per_s"
+        )
     url = config.mqtt.url
     if url and not url.startswith(("mqtt://", "mqtts://")):
         raise ConfigError(f"mqtt.url: {url!r} must start with mqtt:// or mqtts://")

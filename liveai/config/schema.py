@@ -77,7 +77,14 @@ class MidiConfig:
     cc_map: dict[str, str] = field(default_factory=lambda: {"1": "temperature", "74": "morph"})
     # "program number" -> mode, e.g. { "0" = "off", "1" = "thru" }.
     program_map: dict[str, str] = field(
-        default_factory=lambda: {"0": "off", "1": "thru", "2": "harmonize", "3": "duet", "4": "autopilot", "5": "morph"}
+        default_factory=lambda: {
+            "0": "off",
+            "1": "thru",
+            "2": "harmonize",
+            "3": "duet",
+            "4": "autopilot",
+            "5": "morph",
+        }
     )
 
 

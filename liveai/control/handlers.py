@@ -31,8 +31,14 @@ from .learn_commands import LEARNING
 
 # -- notes and controllers ------------------------------------------------------------
 @command("note", mqtt=False)
-def note(engine: Engine, request: Request, pitch: Pitch, velocity: Velocity, channel: Channel = 1,
-         session: SessionId | None = None) -> None:
+def note(
+    engine: Engine,
+    request: Request,
+    pitch: Pitch,
+    velocity: Velocity,
+    channel: Channel = 1,
+    session: SessionId | None = None,
+) -> None:
     """Play a note into liveai (channel 1-16); velocity 0 is a note off. With `server.sessions =
     "per_source"`, `session` names the player's session (else the sender's host is the player)."""
     event: Event
@@ -45,11 +51,21 @@ def note(engine: Engine, request: Request, pitch: Pitch, velocity: Velocity, cha
 
 
 @command("cc", mqtt=False)
-def cc(engine: Engine, request: Request, controller: Midi7, value: Midi7, channel: Channel = 1,
-       session: SessionId | None = None) -> None:
+def cc(
+    engine: Engine,
+    request: Request,
+    controller: Midi7,
+    value: Midi7,
+    channel: Channel = 1,
+    session: SessionId | None = None,
+) -> None:
     """A control change, mapped through `midi.cc_map` (e.g. CC 1 sets the temperature); CC 64 is
     the sustain pedal (CC 121 lifts it)."""
-    engine.handle(ControlChange(controller, value, channel - 1, t=request.arrival, source=player_source(request, session)))
+    engine.handle(
+        ControlChange(
+            controller, value, channel - 1, t=request.arrival, source=player_source(request, session)
+        )
+    )
 
 
 # -- commands (also MQTT `cmd/<name>`) ----------------------------------------------
@@ -176,7 +192,19 @@ def unsubscribe(engine: Engine, request: Request, port: Port | None = None) -> N
 
 
 PLAYING: tuple[CommandDef, ...] = (
-    note, cc, mode, temperature, tempo, density, key, register, play, stop, continue_, morph, panic,
+    note,
+    cc,
+    mode,
+    temperature,
+    tempo,
+    density,
+    key,
+    register,
+    play,
+    stop,
+    continue_,
+    morph,
+    panic,
 )
 SESSION: tuple[CommandDef, ...] = (ping, status, subscribe, unsubscribe)
 

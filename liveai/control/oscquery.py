@@ -33,8 +33,10 @@ STATE_AT: dict[str, tuple[str, ...]] = {
 # State no command sets: read-only nodes (ACCESS 1) at the address OSC sends it out on.
 READ_ONLY: dict[str, tuple[str, str]] = {
     "/liveai/out/playing": ("playing", "1 while the transport plays, 0 when stopped."),
-    "/liveai/out/panicked": ("panicked", "1 while a panic holds a session; 0 once play, a mode or the "
-                                         "player resumed them."),
+    "/liveai/out/panicked": (
+        "panicked",
+        "1 while a panic holds a session; 0 once play, a mode or the player resumed them.",
+    ),
 }
 # The values a piece of state takes where its command accepts more spellings ("Am" is kept as "A" "minor").
 STATE_VALS: dict[str, tuple[str, ...]] = {"key": KEYS, "scale": SCALES}
@@ -44,13 +46,36 @@ CONTAINERS = {
     "/liveai/out": "State liveai sends out (as OSC to its targets): read it here, or LISTEN to it.",
 }
 # What this server gives per node; a query for one of them a node lacks is answered 204.
-ATTRIBUTES = ("FULL_PATH", "CONTENTS", "TYPE", "ACCESS", "RANGE", "DESCRIPTION", "VALUE", "CLIPMODE", "OVERLOADS")
+ATTRIBUTES = (
+    "FULL_PATH",
+    "CONTENTS",
+    "TYPE",
+    "ACCESS",
+    "RANGE",
+    "DESCRIPTION",
+    "VALUE",
+    "CLIPMODE",
+    "OVERLOADS",
+)
 # The spec's optional attributes and commands, and whether liveai supports them (HOST_INFO EXTENSIONS).
 # The command table is fixed while liveai runs: no path is ever added, removed or renamed.
 EXTENSIONS = {
-    "ACCESS": True, "VALUE": True, "RANGE": True, "DESCRIPTION": True, "CLIPMODE": True, "OVERLOADS": True,
-    "LISTEN": True, "TAGS": False, "EXTENDED_TYPE": False, "UNIT": False, "CRITICAL": False, "HTML": False,
-    "PATH_CHANGED": False, "PATH_ADDED": False, "PATH_REMOVED": False, "PATH_RENAMED": False,
+    "ACCESS": True,
+    "VALUE": True,
+    "RANGE": True,
+    "DESCRIPTION": True,
+    "CLIPMODE": True,
+    "OVERLOADS": True,
+    "LISTEN": True,
+    "TAGS": False,
+    "EXTENDED_TYPE": False,
+    "UNIT": False,
+    "CRITICAL": False,
+    "HTML": False,
+    "PATH_CHANGED": False,
+    "PATH_ADDED": False,
+    "PATH_REMOVED": False,
+    "PATH_RENAMED": False,
 }
 _SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)\.(?=\s|$)")
 
@@ -64,7 +89,7 @@ def description(doc: str) -> str:
     """A doc's first sentence, on one line."""
     text = " ".join(doc.split())
     end = _SENTENCE_END.search(text)
-    return text if end is None else text[:end.end()]
+    return text if end is None else text[: end.end()]
 
 
 def _range(p: Param, state_name: str | None) -> dict[str, Any] | None:
@@ -106,8 +131,11 @@ def method(command: Command, state: Mapping[str, Any]) -> dict[str, Any]:
     shows = STATE_AT.get(command.address, ())
     params, main = command.params, main_arity(command.params)
     required = sum(not p.optional for p in params)
-    node: dict[str, Any] = {"FULL_PATH": command.address, "ACCESS": 3 if shows else 2,
-                            "DESCRIPTION": description(command.doc)}
+    node: dict[str, Any] = {
+        "FULL_PATH": command.address,
+        "ACCESS": 3 if shows else 2,
+        "DESCRIPTION": description(command.doc),
+    }
     node.update(_form(params[:main], shows))
     if shows:
         node["VALUE"] = cast(node["TYPE"], (state[name] for name in shows))
@@ -119,8 +147,15 @@ def method(command: Command, state: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_only(address: str, state: Mapping[str, Any]) -> dict[str, Any]:
     name, text = READ_ONLY[address]
-    return {"FULL_PATH": address, "ACCESS": 1, "DESCRIPTION": text, "TYPE": "i",
-            "RANGE": [{"MIN": 0, "MAX": 1}], "CLIPMODE": ["none"], "VALUE": [int(state[name])]}
+    return {
+        "FULL_PATH": address,
+        "ACCESS": 1,
+        "DESCRIPTION": text,
+        "TYPE": "i",
+        "RANGE": [{"MIN": 0, "MAX": 1}],
+        "CLIPMODE": ["none"],
+        "VALUE": [int(state[name])],
+    }
 
 
 def tree(commands: Iterable[Command], state: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,7 +166,7 @@ def tree(commands: Iterable[Command], state: Mapping[str, Any]) -> dict[str, Any
     for address in list(nodes):  # every container on the way
         parts = address.split("/")
         for depth in range(1, len(parts) - 1):
-            path = "/".join(parts[:depth + 1])
+            path = "/".join(parts[: depth + 1])
             nodes.setdefault(path, _container(path))
     root = _container("/")
     for address, node in sorted(nodes.items(), key=lambda item: item[0].count("/")):
@@ -215,5 +250,12 @@ def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def host_info(name: str, osc_ip: str, osc_port: int, ws_ip: str, ws_port: int) -> dict[str, Any]:
-    return {"NAME": name, "EXTENSIONS": dict(EXTENSIONS), "OSC_IP": osc_ip, "OSC_PORT": osc_port,
-            "OSC_TRANSPORT": "UDP", "WS_IP": ws_ip, "WS_PORT": ws_port}
+    return {
+        "NAME": name,
+        "EXTENSIONS": dict(EXTENSIONS),
+        "OSC_IP": osc_ip,
+        "OSC_PORT": osc_port,
+        "OSC_TRANSPORT": "UDP",
+        "WS_IP": ws_ip,
+        "WS_PORT": ws_port,
+    }

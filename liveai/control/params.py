@@ -59,7 +59,9 @@ def coerce(address: str, params: tuple[Param, ...], args: list[Any] | tuple[Any,
     """Check and convert received arguments; raise CommandError("bad_args") if wrong."""
     required = sum(not p.optional for p in params)
     if not required <= len(args) <= len(params):
-        raise CommandError("bad_args", f"{address} takes {arity(address, params)}, got {len(args)} argument(s)")
+        raise CommandError(
+            "bad_args", f"{address} takes {arity(address, params)}, got {len(args)} argument(s)"
+        )
     return [_coerce_one(address, p, a) for p, a in zip(params, args)]
 
 
@@ -101,6 +103,8 @@ def parse_text(address: str, params: tuple[Param, ...], text: str) -> list[Any]:
                 continue
             except ValueError:
                 if p.kind is not Token:
-                    raise CommandError("bad_args", f"{address}: {p.name} must be a number, got {word!r}") from None
+                    raise CommandError(
+                        "bad_args", f"{address}: {p.name} must be a number, got {word!r}"
+                    ) from None
         out.append(word)
     return out

@@ -80,7 +80,7 @@ def compile_pattern(pattern: str) -> tuple[Element, ...]:
             end = pattern.find("]", i + 1)
             if end < 0:
                 raise ValueError(f"unclosed [ in {pattern!r}")
-            body = pattern[i + 1:end]
+            body = pattern[i + 1 : end]
             negate = body.startswith("!")
             body = body[1:] if negate else body
             if not body:
@@ -91,7 +91,7 @@ def compile_pattern(pattern: str) -> tuple[Element, ...]:
             end = pattern.find("}", i + 1)
             if end < 0:
                 raise ValueError(f"unclosed {{ in {pattern!r}")
-            element("words", tuple(dict.fromkeys(pattern[i + 1:end].split(","))))
+            element("words", tuple(dict.fromkeys(pattern[i + 1 : end].split(","))))
             i = end
         elif c in "]}":
             raise ValueError(f"unopened {c} in {pattern!r}")

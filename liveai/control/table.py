@@ -37,8 +37,13 @@ class Command:
 
 
 def describe(definition: CommandDef) -> Command:
-    return Command(PREFIX + definition.address, definition.handler, params_of(definition.handler),
-                   inspect.getdoc(definition.handler) or "", definition.transports)
+    return Command(
+        PREFIX + definition.address,
+        definition.handler,
+        params_of(definition.handler),
+        inspect.getdoc(definition.handler) or "",
+        definition.transports,
+    )
 
 
 class CommandTable:

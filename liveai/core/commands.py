@@ -28,6 +28,7 @@ class Replies(Protocol):
         """Answer a command that failed after its handler returned (work done off the
         loop) as a refusal at once would have been answered."""
         ...
+
     def subscribe(self, host: str, port: int) -> None: ...
     def unsubscribe(self, host: str, port: int) -> None: ...
     def status(self) -> dict[str, Any]: ...
@@ -53,8 +54,10 @@ class CommandDef:
 
 def command(address: str, *, mqtt: bool = True) -> Callable[[Callable[..., None]], CommandDef]:
     """Declare a handler as the command at /liveai/<address> (and MQTT cmd/<address>)."""
+
     def declare(handler: Callable[..., None]) -> CommandDef:
         return CommandDef(address, handler, frozenset({OSC, MQTT} if mqtt else {OSC}))
+
     return declare
 
 

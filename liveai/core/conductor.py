@@ -26,8 +26,14 @@ from .state import State
 
 
 class Conductor:
-    def __init__(self, config: Config, output: Output, state: State, beat: Callable[[int, float], None],
-                 upcoming: Callable[[int, float], None] = lambda n, t: None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        output: Output,
+        state: State,
+        beat: Callable[[int, float], None],
+        upcoming: Callable[[int, float], None] = lambda n, t: None,
+    ) -> None:
         self.config = config
         self.output = output
         self.state = state
@@ -55,7 +61,9 @@ class Conductor:
                 self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0)
             n = self.clock.ticks // PPQN
             if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat
-                self._announce(n, self._pulse_at)  # started again while it ran: beat 0 replaces the beat planned there
+                self._announce(
+                    n, self._pulse_at
+                )  # started again while it ran: beat 0 replaces the beat planned there
 
     def stop(self) -> None:
         now = self.output.now()
@@ -119,7 +127,9 @@ class Conductor:
         beat_pulse = self._announced * PPQN
         if beat_pulse < self.clock.ticks:
             return  # it has begun
-        self._upcoming_sessions(self._announced, self.clock.predict(beat_pulse - self.clock.ticks, self._pulse_at))
+        self._upcoming_sessions(
+            self._announced, self.clock.predict(beat_pulse - self.clock.ticks, self._pulse_at)
+        )
 
     def _announce(self, n: int, t: float) -> None:
         self._announced = n

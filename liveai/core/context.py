@@ -17,8 +17,16 @@ from .output import Output, Timer
 
 
 class Context:
-    def __init__(self, session: str, config: Config, output: Output, state: dict[str, Any], clock: Clock,
-                 models: ModelPort | None, miss: Callable[[str, str, str], None]) -> None:
+    def __init__(
+        self,
+        session: str,
+        config: Config,
+        output: Output,
+        state: dict[str, Any],
+        clock: Clock,
+        models: ModelPort | None,
+        miss: Callable[[str, str, str], None],
+    ) -> None:
         self.session = session
         self.config = config
         self.state = state  # the public state (mode, key, temperature...), shared by every session
@@ -45,7 +53,9 @@ class Context:
     def call_at(self, at: float, fn: Callable[[], None]) -> Timer:
         return self._output.call_at(at, fn)
 
-    def submit(self, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None) -> JobHandle | None:
+    def submit(
+        self, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
+    ) -> JobHandle | None:
         """Run a model job, or a plain call, in this session's order on the model worker
         (None when no model is loaded)."""
         return None if self.models is None else self.models.submit(self.session, job, done)

@@ -41,8 +41,13 @@ log = logging.getLogger(__name__)
 
 
 class Engine:
-    def __init__(self, config: Config, now: Callable[[], float], behaviours: Behaviours,
-                 models: ModelPort | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        now: Callable[[], float],
+        behaviours: Behaviours,
+        models: ModelPort | None = None,
+    ) -> None:
         self.config = config
         self.now = now
         self.behaviours = behaviours
@@ -51,11 +56,24 @@ class Engine:
         self.faults = Faults(self.stats)  # one bug contained: counted, logged, the next item runs
         self.output = Output(now, self.stats, self.faults)
         h = config.harmonize
-        self._state = State({
-            "mode": config.server.mode, "temperature": config.server.temperature, "tempo": config.clock.bpm,
-            "morph": 0.0, "density": 0.5, "playing": False, "key": h.key, "scale": h.scale,
-            "low": h.low, "high": h.high, "panicked": False, "model": "",
-        }, self.output.send, now)
+        self._state = State(
+            {
+                "mode": config.server.mode,
+                "temperature": config.server.temperature,
+                "tempo": config.clock.bpm,
+                "morph": 0.0,
+                "density": 0.5,
+                "playing": False,
+                "key": h.key,
+                "scale": h.scale,
+                "low": h.low,
+                "high": h.high,
+                "panicked": False,
+                "model": "",
+            },
+            self.output.send,
+            now,
+        )
         self.learning: Learning | None = None  # the server's, with a continuation model
         self.conductor = Conductor(config, self.output, self._state, self._beat, self._upcoming_beat)
         self.sessions = Sessions(config.server, self._open_session, self.stats, now)

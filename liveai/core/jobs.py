@@ -23,8 +23,9 @@ class JobHandle(Protocol):
 class ModelPort(Protocol):
     """The model runtime as the core sees it; results come back on the loop thread."""
 
-    def submit(self, session: str, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
-               ) -> JobHandle:
+    def submit(
+        self, session: str, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
+    ) -> JobHandle:
         """Run a token job, or a plain call (e.g. the morph VAE's), in the session's order."""
         ...
 

@@ -39,8 +39,15 @@ class Session:
     Every call into the behaviour is contained (core/faults.py): a behaviour that raises
     is counted and logged, and the session goes on (its keys, its pedal, its ears)."""
 
-    def __init__(self, key: str, ctx: Context, mode: str, behaviours: Behaviours, faults: Faults,
-                 stopped_by: str | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        ctx: Context,
+        mode: str,
+        behaviours: Behaviours,
+        faults: Faults,
+        stopped_by: str | None = None,
+    ) -> None:
         self.key = key
         self.ctx = ctx
         self._behaviours = behaviours
@@ -210,7 +217,9 @@ class Session:
             if self._pedal[channel]:
                 continue  # another input still holds it down
             try:  # the mode hears the pedal lift (thru echoes it), as if the player let go
-                self.behaviour.control(ControlChange(SUSTAIN, 0, channel, t=t, origin=t, source=source), self.ctx)
+                self.behaviour.control(
+                    ControlChange(SUSTAIN, 0, channel, t=t, origin=t, source=source), self.ctx
+                )
             except Exception as exc:
                 self._faults(f"{self.behaviour.name} control", exc)
             self._lift(channel, t)
@@ -233,8 +242,13 @@ class Sessions:
     `max_sessions` the least recently played idle session is closed, and while every
     session is busy a new player is refused."""
 
-    def __init__(self, config: ServerConfig, open_session: Callable[[str], Session], stats: Stats,
-                 now: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        open_session: Callable[[str], Session],
+        stats: Stats,
+        now: Callable[[], float],
+    ) -> None:
         self.config = config
         self._open = open_session
         self._stats = stats
@@ -265,8 +279,11 @@ class Sessions:
         idle = next((k for k, s in self._sessions.items() if not s.busy(now)), None)
         if idle is None:
             self._stats.count("sessions_refused")
-            raise CommandError("busy", f"all {self.config.max_sessions} sessions are playing "
-                                       f"(server.max_sessions); {newcomer} is refused")
+            raise CommandError(
+                "busy",
+                f"all {self.config.max_sessions} sessions are playing "
+                f"(server.max_sessions); {newcomer} is refused",
+            )
         self._stats.count("sessions_evicted")
         log.info("more than %d sessions: closing the idle session %s", self.config.max_sessions, idle)
         self._sessions.pop(idle).close()

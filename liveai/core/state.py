@@ -9,7 +9,9 @@ from ..events import Event, StateChanged
 
 
 class State:
-    def __init__(self, values: dict[str, Any], send: Callable[[Event], None], now: Callable[[], float]) -> None:
+    def __init__(
+        self, values: dict[str, Any], send: Callable[[Event], None], now: Callable[[], float]
+    ) -> None:
         self.values = values
         self._send = send
         self._now = now

@@ -13,12 +13,35 @@ _LATENCY_SAMPLES = 4096
 _REFUSALS_KEPT = 16  # the last refused commands, with their reasons (the stage page shows them)
 # Always reported, so a client sees 0 rather than a missing key.
 COUNTERS = (
-    "events_in", "events_out", "errors", "malformed", "too_large", "unknown_address", "bad_args",
-    "bad_value", "busy", "dropped", "deadline_misses", "sessions_evicted", "sessions_refused", "datagrams_in",
-    "messages_in", "errors_unanswered", "subscribe_refused", "subscribers_replaced", "send_errors",
-    "midi_ignored", "midi_hung", "mqtt_retained_ignored", "stale_at_start",
-    "web_refused", "web_clients_refused", "web_clients_dropped", "mdns_failed",
-    "learn_failed", "recorded_failed",
+    "events_in",
+    "events_out",
+    "errors",
+    "malformed",
+    "too_large",
+    "unknown_address",
+    "bad_args",
+    "bad_value",
+    "busy",
+    "dropped",
+    "deadline_misses",
+    "sessions_evicted",
+    "sessions_refused",
+    "datagrams_in",
+    "messages_in",
+    "errors_unanswered",
+    "subscribe_refused",
+    "subscribers_replaced",
+    "send_errors",
+    "midi_ignored",
+    "midi_hung",
+    "mqtt_retained_ignored",
+    "stale_at_start",
+    "web_refused",
+    "web_clients_refused",
+    "web_clients_dropped",
+    "mdns_failed",
+    "learn_failed",
+    "recorded_failed",
     "internal_errors",  # a bug contained (core/faults.py); a command's is answered `internal`, counted only here
 )
 
@@ -77,8 +100,9 @@ class Stats:
 
     def latency_histogram(self, now: float, edges_ms: list[float]) -> list[int]:
         """How many recent answers took each span between `edges_ms` (the last is open)."""
-        counts = np.histogram(np.fromiter(self.recent_latencies(now), dtype=np.float64) * 1000.0,
-                              bins=[*edges_ms, np.inf])[0]
+        counts = np.histogram(
+            np.fromiter(self.recent_latencies(now), dtype=np.float64) * 1000.0, bins=[*edges_ms, np.inf]
+        )[0]
         return [int(c) for c in counts]
 
     def snapshot(self, now: float) -> dict[str, float | int]:
@@ -100,7 +124,9 @@ class LogThrottle:
     once per `interval_s`, saying how many there were since the last line: a log line
     per note would cost the loop more than the problem."""
 
-    def __init__(self, logger: logging.Logger, noun: str, interval_s: float = 1.0, level: int = logging.INFO) -> None:
+    def __init__(
+        self, logger: logging.Logger, noun: str, interval_s: float = 1.0, level: int = logging.INFO
+    ) -> None:
         self.logger = logger
         self.noun = noun  # "(12 misses since the last report)"
         self.interval_s = interval_s
@@ -108,7 +134,9 @@ class LogThrottle:
         self._unlogged = 0
         self._logged_at = float("-inf")
 
-    def __call__(self, now: float, message: str, *args: object, exc_info: BaseException | None = None) -> None:
+    def __call__(
+        self, now: float, message: str, *args: object, exc_info: BaseException | None = None
+    ) -> None:
         self._unlogged += 1
         if now - self._logged_at < self.interval_s:
             return

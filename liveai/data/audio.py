@@ -18,7 +18,9 @@ from ..music.note import Note
 from .midi import notes_to_midi
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")  # Debian's fluid-soundfont-gm
-PROGRAM = 4  # General MIDI's Electric Piano 1: the instrument the shipped synth plays (no sub-octaves, which an
+PROGRAM = (
+    4  # General MIDI's Electric Piano 1: the instrument the shipped synth plays (no sub-octaves, which an
+)
 # excitation of f0's harmonics could not make, as the Drawbar Organ has)
 
 
@@ -50,19 +52,40 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     return audio, rate
 
 
-def fluidsynth_render(notes: Sequence[Note], sample_rate: int, program: int = PROGRAM,
-                      soundfont: Path = SOUNDFONT, gain: float = 0.5) -> np.ndarray:
+def fluidsynth_render(
+    notes: Sequence[Note],
+    sample_rate: int,
+    program: int = PROGRAM,
+    soundfont: Path = SOUNDFONT,
+    gain: float = 0.5,
+) -> np.ndarray:
     """FluidSynth's rendering of `notes` as one instrument, mono, dry (reverb and chorus
     off), from sample 0; as long as the notes plus their release."""
     fluidsynth = shutil.which("fluidsynth")
     if fluidsynth is None or not soundfont.exists():
-        raise AudioFileError("fluidsynth and a soundfont are needed (scripts/setup installs fluidsynth, "
-                             "fluid-soundfont-gm)")
+        raise AudioFileError(
+            "fluidsynth and a soundfont are needed (scripts/setup installs fluidsynth, fluid-soundfont-gm)"
+        )
     with tempfile.TemporaryDirectory(prefix="liveai-fluid-") as tmp:
         mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
         notes_to_midi(notes, program=program).write(str(mid))
-        cmd = [fluidsynth, "-ni", "-q", "-R", "0", "-C", "0", "-g", str(gain), "-r", str(sample_rate),
-               "-F", str(wav), str(soundfont), str(mid)]
+        cmd = [
+            fluidsynth,
+            "-ni",
+            "-q",
+            "-R",
+            "0",
+            "-C",
+            "0",
+            "-g",
+            str(gain),
+            "-r",
+            str(sample_rate),
+            "-F",
+            str(wav),
+            str(soundfont),
+            str(mid),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if done.returncode != 0 or not wav.exists():
             raise AudioFileError(f"fluidsynth failed ({done.returncode}): {done.stderr.strip()[:300]}")

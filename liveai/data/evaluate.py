@@ -45,7 +45,11 @@ def scorer_name(scorer: Scorer) -> str:
 
 @torch.inference_mode()
 def model_bits(
-    model: nn.Module, pieces: Sequence[np.ndarray], batch_size: int = 16, chunk: int = 256, progress: bool = False
+    model: nn.Module,
+    pieces: Sequence[np.ndarray],
+    batch_size: int = 16,
+    chunk: int = 256,
+    progress: bool = False,
 ) -> tuple[float, int]:
     """(total bits, events) of a continuation model over token pieces.
 
@@ -58,7 +62,9 @@ def model_bits(
     device = next(model.parameters()).device
     order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i]))
     total_bits, events = 0.0, 0
-    for b in tqdm(range(0, len(order), batch_size), desc="score", unit="batch", disable=not progress, leave=False):
+    for b in tqdm(
+        range(0, len(order), batch_size), desc="score", unit="batch", disable=not progress, leave=False
+    ):
         group = [np.asarray(pieces[i], np.int64) for i in order[b : b + batch_size] if len(pieces[i]) >= 2]
         if not group:
             continue
@@ -82,8 +88,9 @@ def model_bits(
     return total_bits, events
 
 
-def score_pieces(scorer: Scorer, pieces: Sequence[np.ndarray], name: str | None = None,
-                 progress: bool = False) -> EvalResult:
+def score_pieces(
+    scorer: Scorer, pieces: Sequence[np.ndarray], name: str | None = None, progress: bool = False
+) -> EvalResult:
     if isinstance(scorer, nn.Module):
         bits, n = model_bits(scorer, pieces, progress=progress)
     else:
@@ -110,8 +117,9 @@ def evaluate_split(
     return score_pieces(scorer, take_pieces(load_split(data_dir, split), max_events), name)
 
 
-def evaluate_midi_files(paths: Iterable[str | Path], model: Scorer, name: str | None = None,
-                        progress: bool = False) -> dict[str, Any]:
+def evaluate_midi_files(
+    paths: Iterable[str | Path], model: Scorer, name: str | None = None, progress: bool = False
+) -> dict[str, Any]:
     """{"events", "bits_per_event", "model", "files"} over MIDI files (one piece each)."""
     pieces = []
     for p in tqdm(list(paths), desc="read", unit="file", disable=not progress, leave=False):

@@ -69,17 +69,27 @@ def grid_rows(pm: pretty_midi.PrettyMIDI) -> tuple[np.ndarray, np.ndarray, float
     the bar lines up to the one closing the last note; the share of onsets that were on
     the grid) of every non-drum note."""
     tpq = float(pm.resolution)
-    notes = [(pm.time_to_tick(n.start) / tpq, pm.time_to_tick(n.end) / tpq, n.pitch)
-             for inst in pm.instruments if not inst.is_drum for n in inst.notes]
+    notes = [
+        (pm.time_to_tick(n.start) / tpq, pm.time_to_tick(n.end) / tpq, n.pitch)
+        for inst in pm.instruments
+        if not inst.is_drum
+        for n in inst.notes
+    ]
     if not notes:
         return np.zeros((0, 4)), np.zeros(0), 0.0
     raw = np.array(notes, dtype=np.float64)
     onsets, near = snap(raw[:, 0])
     ends = np.maximum(raw[:, 1], onsets)
-    signatures = [(pm.time_to_tick(ts.time) / tpq, int(ts.numerator), int(ts.denominator))
-                  for ts in pm.time_signature_changes]
+    signatures = [
+        (pm.time_to_tick(ts.time) / tpq, int(ts.numerator), int(ts.denominator))
+        for ts in pm.time_signature_changes
+    ]
     bars = bar_lines(signatures, float(ends.max()) + 2 * HALVED_BAR_Q)
-    on_bar = np.abs(onsets[:, None] - bars[None, :]).min(axis=1) < 1e-6 if len(bars) else np.zeros(len(onsets), bool)
+    on_bar = (
+        np.abs(onsets[:, None] - bars[None, :]).min(axis=1) < 1e-6
+        if len(bars)
+        else np.zeros(len(onsets), bool)
+    )
     on_beat = np.abs(onsets - np.round(onsets)) < 1e-6
     strength = np.where(on_bar, DOWNBEAT, np.where(on_beat, BEAT, OFFBEAT))
     rows = np.stack([onsets, ends - onsets, strength, raw[:, 2]], axis=1)
@@ -95,7 +105,9 @@ def grid_melodies(path: str | Path, rel_id: str) -> tuple[list[list[int]], str |
         pm = pretty_midi.PrettyMIDI(str(path))
         rows, bars, share = grid_rows(pm)
     except _BROKEN as exc:
-        raise MidiFileError(f"cannot read MIDI file {Path(path).name}: {str(exc) or type(exc).__name__}") from exc
+        raise MidiFileError(
+            f"cannot read MIDI file {Path(path).name}: {str(exc) or type(exc).__name__}"
+        ) from exc
     if len(rows) and share < ON_GRID_SHARE:
         return [], NO_GRID
     found = piece_melodies(Piece(rel_id, SCORE, rows), bars=bars.tolist()) if len(rows) else []

@@ -36,8 +36,9 @@ class HarmonyPiece:
     real: np.ndarray  # (N, MAX_REAL) int: pitches sounding under each melody note, -1 padded
 
 
-def steps(rel_id: str, melody: list[tuple[float, float, int]], under: list[tuple[float, float, int]]
-          ) -> HarmonyPiece | None:
+def steps(
+    rel_id: str, melody: list[tuple[float, float, int]], under: list[tuple[float, float, int]]
+) -> HarmonyPiece | None:
     """One piece from its melody and accompaniment notes (start_q, end_q, pitch)."""
     melody = sorted(melody)
     if len(melody) < 4 or not under:
@@ -49,7 +50,7 @@ def steps(rel_id: str, melody: list[tuple[float, float, int]], under: list[tuple
     for k, (t, _, _) in enumerate(melody):
         sounding = ((starts <= t + 1e-6) & (ends > t + 1e-6)) | ((starts > t) & (starts < t + LATE_Q))
         found = sorted(set(int(p) for p in pitches[sounding]))[:MAX_REAL]
-        real[k, :len(found)] = found
+        real[k, : len(found)] = found
     keep = real[:, 0] >= 0
     if keep.sum() < 4:
         return None
@@ -57,8 +58,14 @@ def steps(rel_id: str, melody: list[tuple[float, float, int]], under: list[tuple
     key = estimate_key(notes)
     if key is None:
         return None
-    return HarmonyPiece(rel_id, key.tonic, key.mode == "minor", np.array([m[2] for m in melody])[keep],
-                        np.array([m[0] for m in melody], dtype=np.float64)[keep], real[keep])
+    return HarmonyPiece(
+        rel_id,
+        key.tonic,
+        key.mode == "minor",
+        np.array([m[2] for m in melody])[keep],
+        np.array([m[0] for m in melody], dtype=np.float64)[keep],
+        real[keep],
+    )
 
 
 def chorale(path: Path, rel_id: str) -> HarmonyPiece | None:
@@ -84,7 +91,9 @@ def chorale(path: Path, rel_id: str) -> HarmonyPiece | None:
             start, length = float(n.offset), float(n.quarterLength)
             if length <= 0:
                 continue  # grace notes
-            notes += [(start, start + length, int(p.midi)) for p in n.pitches[-1:]]  # a divided part: its top note
+            notes += [
+                (start, start + length, int(p.midi)) for p in n.pitches[-1:]
+            ]  # a divided part: its top note
         voices.append(notes)
     return steps(rel_id, voices[0], [n for v in voices[1:] for n in v])
 
@@ -114,15 +123,22 @@ def pop909(path: Path, rel_id: str) -> HarmonyPiece | None:
 def save(path: Path, pieces: list[HarmonyPiece]) -> None:
     lengths = np.array([len(p.melody) for p in pieces], dtype=np.int64)
     np.savez_compressed(
-        path, rel_ids=np.array([p.rel_id for p in pieces]), tonic=np.array([p.tonic for p in pieces]),
-        minor=np.array([p.minor for p in pieces]), lengths=lengths,
-        melody=np.concatenate([p.melody for p in pieces]), onset_q=np.concatenate([p.onset_q for p in pieces]),
-        real=np.concatenate([p.real for p in pieces]))
+        path,
+        rel_ids=np.array([p.rel_id for p in pieces]),
+        tonic=np.array([p.tonic for p in pieces]),
+        minor=np.array([p.minor for p in pieces]),
+        lengths=lengths,
+        melody=np.concatenate([p.melody for p in pieces]),
+        onset_q=np.concatenate([p.onset_q for p in pieces]),
+        real=np.concatenate([p.real for p in pieces]),
+    )
 
 
 def load(path: Path) -> list[HarmonyPiece]:
     with np.load(path, allow_pickle=False) as z:
         a = {k: z[k] for k in z.files}  # each z[k] reads the file again: once
     bounds = np.concatenate([[0], np.cumsum(a["lengths"])])
-    return [HarmonyPiece(str(r), int(t), bool(m), a["melody"][i:j], a["onset_q"][i:j], a["real"][i:j])
-            for r, t, m, i, j in zip(a["rel_ids"], a["tonic"], a["minor"], bounds[:-1], bounds[1:])]
+    return [
+        HarmonyPiece(str(r), int(t), bool(m), a["melody"][i:j], a["onset_q"][i:j], a["real"][i:j])
+        for r, t, m, i, j in zip(a["rel_ids"], a["tonic"], a["minor"], bounds[:-1], bounds[1:])
+    ]

@@ -105,11 +105,21 @@ def read_quarter_notes(path: str | Path) -> list[tuple[float, float, int, int]]:
     try:
         pm = pretty_midi.PrettyMIDI(str(path))
         ticks_per_quarter = float(pm.resolution)
-        rows = [(pm.time_to_tick(n.start) / ticks_per_quarter, pm.time_to_tick(n.end) / ticks_per_quarter,
-                 int(n.pitch), int(n.velocity))
-                for inst in pm.instruments if not inst.is_drum for n in inst.notes]
+        rows = [
+            (
+                pm.time_to_tick(n.start) / ticks_per_quarter,
+                pm.time_to_tick(n.end) / ticks_per_quarter,
+                int(n.pitch),
+                int(n.velocity),
+            )
+            for inst in pm.instruments
+            if not inst.is_drum
+            for n in inst.notes
+        ]
     except _BROKEN as exc:
-        raise MidiFileError(f"cannot read MIDI file {Path(path).name}: {str(exc) or type(exc).__name__}") from exc
+        raise MidiFileError(
+            f"cannot read MIDI file {Path(path).name}: {str(exc) or type(exc).__name__}"
+        ) from exc
     return sorted(rows)
 
 
@@ -129,7 +139,9 @@ def notes_to_instrument(notes: Sequence[Note], *, program: int = 0, name: str = 
     inst = pretty_midi.Instrument(program=program, name=name)
     for n in notes:
         inst.notes.append(
-            pretty_midi.Note(velocity=int(n.velocity), pitch=int(n.pitch), start=float(n.start), end=float(n.end))
+            pretty_midi.Note(
+                velocity=int(n.velocity), pitch=int(n.pitch), start=float(n.start), end=float(n.end)
+            )
         )
     return inst
 

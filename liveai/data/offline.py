@@ -35,8 +35,10 @@ def _load(name: str | None, config: Config) -> tuple[Any, str]:
     if not path.exists():
         if "/" in name or name.endswith(".pt"):
             raise LiveaiError(f"no model at {path}")
-        raise LiveaiError(f"no model named {name!r} in {model_folder(config.model.folder)} (model.folder) "
-                          "nor among the shipped models")
+        raise LiveaiError(
+            f"no model named {name!r} in {model_folder(config.model.folder)} (model.folder) "
+            "nor among the shipped models"
+        )
     model, _ = load_checkpoint(path, choose_device(config.model.device))
     return model, path.stem
 
@@ -49,8 +51,17 @@ def steering(prime: list[Note], key: str, pull: float) -> tuple[Constraints | No
     return (Constraints(pitch_classes=classes) if classes is not None else None), balance
 
 
-def generate(config: Config, prime: str, seconds: float, out: str, model_name: str | None,
-             temperature: float, top_p: float, seed: int | None, key: str = "follow") -> dict[str, Any]:
+def generate(
+    config: Config,
+    prime: str,
+    seconds: float,
+    out: str,
+    model_name: str | None,
+    temperature: float,
+    top_p: float,
+    seed: int | None,
+    key: str = "follow",
+) -> dict[str, Any]:
     """Continue the prime for `seconds`, write prime + continuation to `out`, and say
     how alike they are (key, pitch-class correlation, notes per second).
 
@@ -61,16 +72,34 @@ def generate(config: Config, prime: str, seconds: float, out: str, model_name: s
         raise MidiFileError(f"{prime} holds no notes to continue")
     model, name = _load(model_name, config)
     constraints, balance = steering(prime_notes, key, config.duet.key_pull)
-    midi: pretty_midi.PrettyMIDI = generate_continuation(model, prime, seconds, temperature=temperature,
-                                                         top_p=top_p, seed=seed, constraints=constraints,
-                                                         balance=balance)
+    midi: pretty_midi.PrettyMIDI = generate_continuation(
+        model,
+        prime,
+        seconds,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        constraints=constraints,
+        balance=balance,
+    )
     midi.write(out)
-    continuation = [Note(n.start, n.end, n.pitch, n.velocity)
-                    for inst in midi.instruments if inst.name == "continuation" for n in inst.notes]
+    continuation = [
+        Note(n.start, n.end, n.pitch, n.velocity)
+        for inst in midi.instruments
+        if inst.name == "continuation"
+        for n in inst.notes
+    ]
     shift = min((n.start for n in continuation), default=0.0)
     continuation = [Note(n.start - shift, n.end - shift, n.pitch, n.velocity) for n in continuation]
-    return {"model": name, "prime": str(prime), "out": str(out), "seconds": seconds, "seed": seed, "key": key,
-            **metrics.compare(prime_notes, continuation)}
+    return {
+        "model": name,
+        "prime": str(prime),
+        "out": str(out),
+        "seconds": seconds,
+        "seed": seed,
+        "key": key,
+        **metrics.compare(prime_notes, continuation),
+    }
 
 
 def evaluate(config: Config, folder: str, model_name: str | None) -> dict[str, Any]:

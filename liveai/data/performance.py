@@ -54,8 +54,12 @@ VARIATIONS: dict[str, Style] = {
 def random_style(rng: np.random.Generator) -> Style:
     """A way to play, drawn over the range liveai meets on stage."""
     kind = rng.choice(["staccato", "detached", "legato", "overlapping"], p=[0.2, 0.3, 0.3, 0.2])
-    articulation = {"staccato": rng.uniform(0.4, 0.65), "detached": rng.uniform(0.65, 0.92),
-                    "legato": rng.uniform(0.92, 1.0), "overlapping": 1.0}[kind]
+    articulation = {
+        "staccato": rng.uniform(0.4, 0.65),
+        "detached": rng.uniform(0.65, 0.92),
+        "legato": rng.uniform(0.92, 1.0),
+        "overlapping": 1.0,
+    }[kind]
     velocity = str(rng.choice(VELOCITY_STYLES, p=[0.3, 0.3, 0.2, 0.2]))
     level = int(rng.choice(CONSTANT_VELOCITIES)) if velocity == "constant" else int(rng.integers(48, 100))
     return Style(
@@ -100,7 +104,9 @@ def restyle(notes: list[Note], rng: np.random.Generator) -> list[Note]:
     factor = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
     constant = int(rng.choice(CONSTANT_VELOCITIES)) if rng.random() < 0.25 else None
     t0 = notes[0].start
-    return [Note((n.start - t0) * factor, (n.end - t0) * factor, n.pitch, constant or n.velocity) for n in notes]
+    return [
+        Note((n.start - t0) * factor, (n.end - t0) * factor, n.pitch, constant or n.velocity) for n in notes
+    ]
 
 
 def _swung(q: np.ndarray, swing: float) -> np.ndarray:
@@ -110,7 +116,9 @@ def _swung(q: np.ndarray, swing: float) -> np.ndarray:
     beat = np.floor(q + 1e-6)
     frac = q - beat
     # piecewise linear within the beat: 0 -> 0, 0.5 -> 0.5 + swing, 1 -> 1
-    return beat + np.where(frac <= 0.5, frac * (0.5 + swing) / 0.5, 0.5 + swing + (frac - 0.5) * (0.5 - swing) / 0.5)
+    return beat + np.where(
+        frac <= 0.5, frac * (0.5 + swing) / 0.5, 0.5 + swing + (frac - 0.5) * (0.5 - swing) / 0.5
+    )
 
 
 def _tempo_map(length_q: float, style: Style, rng: np.random.Generator):  # type: ignore[no-untyped-def]
@@ -127,7 +135,9 @@ def _tempo_map(length_q: float, style: Style, rng: np.random.Generator):  # type
     return lambda q: np.interp(q, np.arange(beats + 1), at_beat)
 
 
-def _onset_offsets(onset_q: np.ndarray, pitch: np.ndarray, style: Style, rng: np.random.Generator) -> np.ndarray:
+def _onset_offsets(
+    onset_q: np.ndarray, pitch: np.ndarray, style: Style, rng: np.random.Generator
+) -> np.ndarray:
     """Timing error per onset, and a chord's notes spread upwards or downwards."""
     offsets = rng.normal(0.0, style.jitter_s, len(onset_q)) if style.jitter_s > 0 else np.zeros(len(onset_q))
     if style.chord_spread_s > 0:
@@ -141,7 +151,9 @@ def _onset_offsets(onset_q: np.ndarray, pitch: np.ndarray, style: Style, rng: np
     return offsets
 
 
-def _velocities(onset_q: np.ndarray, strength: np.ndarray, style: Style, rng: np.random.Generator) -> np.ndarray:
+def _velocities(
+    onset_q: np.ndarray, strength: np.ndarray, style: Style, rng: np.random.Generator
+) -> np.ndarray:
     n = len(onset_q)
     if style.velocity == "constant":
         return np.full(n, style.level)

@@ -26,8 +26,14 @@ CANONICAL_SHARE = 0.2  # the share of score passages played in the canonical sty
 
 
 class PerformanceWindows:
-    def __init__(self, pieces: Sequence[Piece], length: int, rng: np.random.Generator,
-                 played_share: float = 0.5, transpose: tuple[int, int] = (-5, 6)) -> None:
+    def __init__(
+        self,
+        pieces: Sequence[Piece],
+        length: int,
+        rng: np.random.Generator,
+        played_share: float = 0.5,
+        transpose: tuple[int, int] = (-5, 6),
+    ) -> None:
         """`played_share`: the chance a window comes from played MIDI (when there is any)."""
         self.length = length
         self.rng = rng
@@ -54,7 +60,7 @@ class PerformanceWindows:
         pieces, weights = self.groups[int(rng.choice(len(self.groups), p=self.shares))]
         piece = pieces[int(rng.choice(len(pieces), p=weights))]
         first = 0 if rng.random() < FROM_THE_START else int(rng.integers(0, len(piece.rows)))
-        rows = piece.rows[first:first + PASSAGE_NOTES]
+        rows = piece.rows[first : first + PASSAGE_NOTES]
         if piece.kind == SCORE:
             notes = perform(rows, CANONICAL if rng.random() < CANONICAL_SHARE else random_style(rng), rng)
         else:

@@ -23,7 +23,9 @@ def is_card(path: Path, name: str) -> bool:
         return False
 
 
-def piano_roll(png: Path, prime: Sequence[Note], before: Sequence[Note], after: Sequence[Note], title: str) -> str:
+def piano_roll(
+    png: Path, prime: Sequence[Note], before: Sequence[Note], after: Sequence[Note], title: str
+) -> str:
     """Draw the phrase and its two continuations; '' when drawn, else why not."""
     try:
         import matplotlib  # noqa: PLC0415 (the train extra; optional)
@@ -76,7 +78,8 @@ def write_card(path: Path, facts: dict[str, Any]) -> None:
         f"- {facts['files']} files, {facts['notes']} notes, split by file with the corpus's sha1 rule: "
         f"{facts['train_files']} learned from, {len(facts['validation_files'])} validation (chose the "
         f"checkpoint kept and when to stop), {len(facts['test_files'])} test (scored this card)"
-        + (f"; {facts['split_note']}" if facts["split_note"] else "") + ".",
+        + (f"; {facts['split_note']}" if facts["split_note"] else "")
+        + ".",
         f"- Test files: {_names(facts['test_files'])}. Validation files: {_names(facts['validation_files'])}.",
         f"- Skipped: {facts['skipped_total']} ({facts['skipped_text']}).",
         *([f"- Warning: {facts['small']}."] if facts.get("small") else []),
@@ -104,12 +107,15 @@ def write_card(path: Path, facts: dict[str, Any]) -> None:
         f"{_fmt(a['pace_ratio_median'])} | |",
         f"| pace within 1.5x | {_fmt(b['pace_within_1_5x'])} | {_fmt(a['pace_within_1_5x'])} | |",
         "",
-        f"The corpus: {facts['corpus']}. " + (
+        f"The corpus: {facts['corpus']}. "
+        + (
             "The test files are the validation files here (too few files to part them): they also chose the "
             "checkpoint kept, so their figure after is optimistic; `liveai evaluate FOLDER --model NAME` on "
-            "files never shown to `liveai learn` is the unbiased measure." if facts["shared"] else
-            "The test files were never seen while learning and chose nothing: their figure after is unbiased; "
-            "the validation files' is optimistic, since they chose the checkpoint."),
+            "files never shown to `liveai learn` is the unbiased measure."
+            if facts["shared"]
+            else "The test files were never seen while learning and chose nothing: their figure after is unbiased; "
+            "the validation files' is optimistic, since they chose the checkpoint."
+        ),
         "",
         "## One continuation, before and after",
         "",
@@ -118,8 +124,12 @@ def write_card(path: Path, facts: dict[str, Any]) -> None:
         lines.append(f"![piano roll]({facts['roll']})")
     else:
         lines.append(facts.get("roll_note") or "No test phrase long enough for a continuation.")
-    lines += ["", f"Checkpoint: `{facts['path']}`. Play with it: `liveai serve --set model.continuation="
-              f"{facts['name']}`.", ""]
+    lines += [
+        "",
+        f"Checkpoint: `{facts['path']}`. Play with it: `liveai serve --set model.continuation="
+        f"{facts['name']}`.",
+        "",
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(lines))

@@ -68,8 +68,12 @@ def walk(root: Path, skipped: list[tuple[str, str]]) -> list[Path]:
     return sorted(files)
 
 
-def read_folder(folder: str | Path, max_file_mb: float, max_memory_mb: float,
-                progress: Callable[[int, int], None] | None = None) -> Folder:
+def read_folder(
+    folder: str | Path,
+    max_file_mb: float,
+    max_memory_mb: float,
+    progress: Callable[[int, int], None] | None = None,
+) -> Folder:
     """The usable MIDI files of `folder` (recursively). A folder that is missing or cannot
     be read, or holds nothing usable, is a MidiFileError (one line: `liveai learn` exits 2)."""
     root = Path(folder).expanduser()
@@ -81,12 +85,16 @@ def read_folder(folder: str | Path, max_file_mb: float, max_memory_mb: float,
         with os.scandir(root) as entries:
             next(entries, None)
     except OSError as exc:
-        raise MidiFileError(f"cannot read the folder {folder}: {exc.strerror or type(exc).__name__}") from None
+        raise MidiFileError(
+            f"cannot read the folder {folder}: {exc.strerror or type(exc).__name__}"
+        ) from None
     out = Folder(root)
     files = walk(root, out.skipped)
     budget = max_memory_mb * 2**20
     used = 0
-    seen: set[bytes] = set()  # the files' sha1s: a copy would be learned twice, or land on both sides of the split
+    seen: set[bytes] = (
+        set()
+    )  # the files' sha1s: a copy would be learned twice, or land on both sides of the split
     for i, path in enumerate(files):
         if progress:
             progress(i, len(files))
@@ -115,8 +123,9 @@ def read_folder(folder: str | Path, max_file_mb: float, max_memory_mb: float,
     if progress:
         progress(len(files), len(files))
     if not out.pieces:
-        raise MidiFileError(f"no usable MIDI files under {folder} ({len(files)} files; skipped: "
-                            f"{out.describe_skipped()})")
+        raise MidiFileError(
+            f"no usable MIDI files under {folder} ({len(files)} files; skipped: {out.describe_skipped()})"
+        )
     return out
 
 

@@ -66,8 +66,11 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
     """AdamW with weight decay on matrices only (not on biases and norms)."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.99))
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr,
+        betas=(0.9, 0.99),
+    )
 
 
 class Anchor:
@@ -158,10 +161,17 @@ class Loop:
             if state.step % self.log_every == 0:
                 loss = float(loss_sum) / n_acc  # the one read of the loss: a host sync per report
                 dt = max(time.monotonic() - t_log, 1e-9)
-                self.on_log(state, {"step": state.step, "train_loss": round(loss, 4),
-                                    "train_bits_per_event": round(loss / LN2, 4),
-                                    "lr": self.schedule.lr_at(state.step, state.elapsed_s - state.elapsed_prior),
-                                    "steps_per_s": round(n_acc / dt, 3), "wall_time_s": round(state.elapsed_s, 1)})
+                self.on_log(
+                    state,
+                    {
+                        "step": state.step,
+                        "train_loss": round(loss, 4),
+                        "train_bits_per_event": round(loss / LN2, 4),
+                        "lr": self.schedule.lr_at(state.step, state.elapsed_s - state.elapsed_prior),
+                        "steps_per_s": round(n_acc / dt, 3),
+                        "wall_time_s": round(state.elapsed_s, 1),
+                    },
+                )
                 loss_sum.zero_()
                 n_acc, t_log = 0, time.monotonic()
             if state.step % self.eval_every == 0 or state.stopped_by:
@@ -173,8 +183,15 @@ class Loop:
         alone, every `log_every` steps under a process group (the steps asked are the
         same on every rank and need no agreement)."""
         s = self.schedule
-        reason = ("signal" if self.stop() else "steps" if state.step >= s.steps else
-                  "minutes" if s.minutes > 0 and state.elapsed_s - state.elapsed_prior >= s.minutes * 60 else "")
+        reason = (
+            "signal"
+            if self.stop()
+            else "steps"
+            if state.step >= s.steps
+            else "minutes"
+            if s.minutes > 0 and state.elapsed_s - state.elapsed_prior >= s.minutes * 60
+            else ""
+        )
         if not grouped():
             return reason
         if state.step % self.log_every == 0:

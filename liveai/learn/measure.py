@@ -46,7 +46,9 @@ def split_sets(data: Path, split: str, events: int) -> dict[str, list[np.ndarray
     `events` / 2 events), so neither kind of music hides the other."""
     tokens = load_split(data, split, mmap=True)
     pieces_file = data / f"{split}_pieces.npz"
-    kinds = [p.kind for p in load_pieces(pieces_file)] if pieces_file.exists() else ["score"] * tokens.n_pieces
+    kinds = (
+        [p.kind for p in load_pieces(pieces_file)] if pieces_file.exists() else ["score"] * tokens.n_pieces
+    )
     sets: dict[str, list[np.ndarray]] = {}
     for kind in dict.fromkeys(kinds):
         share = events // len(set(kinds))
@@ -65,7 +67,10 @@ def corpus_test(corpus: str, max_events: int) -> tuple[dict[str, list[np.ndarray
     """The corpus's test pieces by kind, or none and why not (absent, as on a player's machine)."""
     root = Path(corpus) if corpus else None
     if root is None or not (root / "test.npy").exists():
-        return {}, f"no prepared corpus at {corpus!r} (it is not on a player's machine): forgetting not measured"
+        return (
+            {},
+            f"no prepared corpus at {corpus!r} (it is not on a player's machine): forgetting not measured",
+        )
     meta = json.loads((root / "meta.json").read_text()) if (root / "meta.json").exists() else {}
     if meta.get("vocab") != codec.describe_vocab():
         return {}, f"the corpus at {corpus} has another vocabulary: forgetting not measured"
@@ -98,13 +103,20 @@ def phrases(pieces: Sequence[Piece], count: int = PHRASES) -> list[list[Note]]:
     return out
 
 
-def continuations(model: nn.Module, primes: Sequence[list[Note]], seed: int = 0) -> tuple[dict[str, Any], list[Note]]:
+def continuations(
+    model: nn.Module, primes: Sequence[list[Note]], seed: int = 0
+) -> tuple[dict[str, Any], list[Note]]:
     """Key and pace agreement of the model's continuations of `primes` (the same seeds
     for every model), and the first continuation's notes (for the piano roll)."""
     same_key, paces, first, correlations = 0, [], [], []
     for i, prime in enumerate(primes):
-        midi = generate_continuation(model, notes_to_midi(prime), CONTINUE_S, seed=seed + i,  # type: ignore[arg-type]
-                                     include_prime=False)
+        midi = generate_continuation(
+            model,
+            notes_to_midi(prime),
+            CONTINUE_S,
+            seed=seed + i,  # type: ignore[arg-type]
+            include_prime=False,
+        )
         notes = [Note(n.start, n.end, n.pitch, n.velocity) for inst in midi.instruments for n in inst.notes]
         c = metrics.compare(prime, notes)
         same_key += int(c["prime_key"] is not None and c["prime_key"] == c["continuation_key"])
@@ -120,5 +132,6 @@ def continuations(model: nn.Module, primes: Sequence[list[Note]], seed: int = 0)
         "pitch_class_correlation": round(float(np.mean(correlations)), 3) if n else None,
         "pace_ratio_median": round(float(np.median(paces)), 3) if paces else None,
         "pace_within_1_5x": round(sum(1 / PACE_WITHIN <= r <= PACE_WITHIN for r in paces) / len(paces), 3)
-        if paces else None,
+        if paces
+        else None,
     }, first

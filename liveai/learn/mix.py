@@ -18,8 +18,15 @@ class Mix:
     """`batch()`: (size, length + 1) tokens, the first `size - replayed` rows the player's,
     the last `replayed` the corpus's (canonical tokens, transposed and stretched)."""
 
-    def __init__(self, pieces: Sequence[Piece], length: int, size: int, seed: int,
-                 replay: Path | None = None, replay_share: float = 0.0) -> None:
+    def __init__(
+        self,
+        pieces: Sequence[Piece],
+        length: int,
+        size: int,
+        seed: int,
+        replay: Path | None = None,
+        replay_share: float = 0.0,
+    ) -> None:
         self.player = PerformanceWindows(pieces, length, np.random.default_rng(seed), played_share=1.0)
         self.replay: TokenWindows | None = None
         self.replayed = 0

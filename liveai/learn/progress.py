@@ -23,8 +23,13 @@ class Progress:
         if stage == "learning":
             if self.bar is None:
                 desc = f"learning {record.get('model', '')}".rstrip()  # "learning vae": the second part
-                self.bar = tqdm(total=1000, desc=desc, unit="‰", bar_format=(
-                    "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]{postfix}"), file=sys.stderr)
+                self.bar = tqdm(
+                    total=1000,
+                    desc=desc,
+                    unit="‰",
+                    bar_format=("{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]{postfix}"),
+                    file=sys.stderr,
+                )
             done = int(1000 * record.get("fraction", 0.0))
             self.bar.update(max(0, done - self.bar.n))
             shown = {"step": record["step"]}

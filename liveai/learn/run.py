@@ -75,7 +75,9 @@ class Stop:
 
     def ask(self, signum: int, frame: object) -> None:
         self.asked = True
-        if signum == signal.SIGINT:  # a second Ctrl-C is Python's own: it ends the process (cli.main: exit 130)
+        if (
+            signum == signal.SIGINT
+        ):  # a second Ctrl-C is Python's own: it ends the process (cli.main: exit 130)
             signal.signal(signal.SIGINT, signal.default_int_handler)  # first: a Ctrl-C while saying so quits
             say(STOPPING)
 
@@ -90,7 +92,9 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     folder_setting = opts.model_folder if opts.model_folder is not None else config.model.folder
     out = learned_path(opts.name, folder_setting)
     if opts.vae:
-        vae_path(opts.name, folder_setting)  # a bad NAME-vae refused now, not after the continuation model learned
+        vae_path(
+            opts.name, folder_setting
+        )  # a bad NAME-vae refused now, not after the continuation model learned
     base = opts.model or config.model.continuation or "gru"
     base_path = check_model(base, folder_setting)
     report = Progress(opts.progress)
@@ -117,7 +121,9 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         model, info = load_checkpoint(base_path, device)
         arch = info["config"]["arch"]
         test = measure.piece_tokens(split.test, opts.eval_events)  # the card's: chooses nothing
-        validation = measure.piece_tokens(split.validation, opts.eval_events)  # the checkpoint's and the stop's
+        validation = measure.piece_tokens(
+            split.validation, opts.eval_events
+        )  # the checkpoint's and the stop's
         corpus_dir = opts.replay or lc.corpus
         corpus, corpus_note = measure.corpus_test(corpus_dir, opts.eval_events)
         primes = measure.phrases(split.test)
@@ -127,7 +133,9 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
 
         minutes = lc.minutes if opts.minutes is None else opts.minutes
         steps = opts.steps or NO_LIMIT
-        schedule = Schedule(lc.lr, lc.lr / 10, warmup=min(20, max(steps // 10, 1)), steps=steps, minutes=minutes)
+        schedule = Schedule(
+            lc.lr, lc.lr / 10, warmup=min(20, max(steps // 10, 1)), steps=steps, minutes=minutes
+        )
         anchor = Anchor(model, lc.l2sp) if lc.l2sp > 0 else None
         replay = Path(opts.replay) if opts.replay else None
         if replay is not None and not (replay / "train.npy").exists():
@@ -156,20 +164,44 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
                 said[0] = time.monotonic()
                 report(_learning(state, steps, minutes, started, None, best_step[0]))
 
-        loop = Loop(model, make_optimizer(model, lc.lr, 0.0), schedule, mix.batch,
-                    lambda: measure.bits(model, validation), on_eval, device, eval_every=lc.eval_every,
-                    log_every=max(1, min(lc.eval_every, 5)), patience=lc.patience, anchor=anchor,
-                    on_log=on_log, on_step=on_step, stop=lambda: stop.asked)
+        loop = Loop(
+            model,
+            make_optimizer(model, lc.lr, 0.0),
+            schedule,
+            mix.batch,
+            lambda: measure.bits(model, validation),
+            on_eval,
+            device,
+            eval_every=lc.eval_every,
+            log_every=max(1, min(lc.eval_every, 5)),
+            patience=lc.patience,
+            anchor=anchor,
+            on_log=on_log,
+            on_step=on_step,
+            stop=lambda: stop.asked,
+        )
         if stop.asked:  # before the first step (reading, the base's figures): nothing to learn from
             state.stopped_by = "signal"
         else:
             loop.run(state)
         if best_step[0] == 0:  # the base's weights: writing them would only lose an earlier NAME
-            why = ("stopped before anything beat" if state.stopped_by == "signal"
-                   else "on the validation files, nothing beat")
+            why = (
+                "stopped before anything beat"
+                if state.stopped_by == "signal"
+                else "on the validation files, nothing beat"
+            )
             say(f"nothing learned yet ({why} {base}); {opts.name} unchanged")
-            done = {"stage": "done", "path": None, "card": None, "unchanged": True, "before": before, "after": None,
-                    "steps": state.step, "best_step": 0, "stopped_by": state.stopped_by}
+            done = {
+                "stage": "done",
+                "path": None,
+                "card": None,
+                "unchanged": True,
+                "before": before,
+                "after": None,
+                "steps": state.step,
+                "best_step": 0,
+                "stopped_by": state.stopped_by,
+            }
             report(done)
             return done
         model.load_state_dict(best_weights)
@@ -177,25 +209,54 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         # the weights first: a stop (the server gives it seconds) must not lose them to the figures
         learned_minutes = round((time.monotonic() - started) / 60, 2)
         best_bits = base_bits if state.best == float("inf") else state.best
-        train_info = {"learned_from": str(Path(opts.folder).expanduser()), "base": str(base_path),
-                      "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes,
-                      "validation_bits_per_event": best_bits, "base_validation_bits_per_event":
-                      base_bits, "files": len(folder.pieces), "notes": folder.notes,
-                      "l2sp": lc.l2sp, "replay": str(replay) if replay else None, "device": str(device)}
+        train_info = {
+            "learned_from": str(Path(opts.folder).expanduser()),
+            "base": str(base_path),
+            "steps": state.step,
+            "best_step": best_step[0],
+            "minutes": learned_minutes,
+            "validation_bits_per_event": best_bits,
+            "base_validation_bits_per_event": base_bits,
+            "files": len(folder.pieces),
+            "notes": folder.notes,
+            "l2sp": lc.l2sp,
+            "replay": str(replay) if replay else None,
+            "device": str(device),
+        }
         card, png = out.with_suffix(".md"), out.with_suffix(".png")
         facts = {
-            "name": opts.name, "base": base, "arch": arch, "folder": str(Path(opts.folder).expanduser()),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "files": len(folder.pieces),
-            "notes": folder.notes, "train_files": len(split.train), "validation_files": _names(split.validation),
-            "test_files": _names(split.test), "split_note": split.note, "shared": split.shared,
-            "skipped_total": len(folder.skipped), "skipped_text": folder.describe_skipped(), "small": small,
-            "steps": state.step, "batch_size": lc.batch_size, "seq_len": lc.seq_len, "minutes": learned_minutes,
-            "device": str(device), "threads": threads, "stopped_by": _stopped(state.stopped_by),
-            "best_step": best_step[0], "forgetting": _forgetting(lc.l2sp, replay, lc.replay_share),
-            "before": before, "after": dict.fromkeys(before), "test_events": _events(test),
+            "name": opts.name,
+            "base": base,
+            "arch": arch,
+            "folder": str(Path(opts.folder).expanduser()),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "files": len(folder.pieces),
+            "notes": folder.notes,
+            "train_files": len(split.train),
+            "validation_files": _names(split.validation),
+            "test_files": _names(split.test),
+            "split_note": split.note,
+            "shared": split.shared,
+            "skipped_total": len(folder.skipped),
+            "skipped_text": folder.describe_skipped(),
+            "small": small,
+            "steps": state.step,
+            "batch_size": lc.batch_size,
+            "seq_len": lc.seq_len,
+            "minutes": learned_minutes,
+            "device": str(device),
+            "threads": threads,
+            "stopped_by": _stopped(state.stopped_by),
+            "best_step": best_step[0],
+            "forgetting": _forgetting(lc.l2sp, replay, lc.replay_share),
+            "before": before,
+            "after": dict.fromkeys(before),
+            "test_events": _events(test),
             "validation_events": _events(validation),
             "corpus_events": sum(_events(ps) for ps in corpus.values()),
-            "corpus": corpus_note, "roll": "", "path": str(out),
+            "corpus": corpus_note,
+            "roll": "",
+            "path": str(out),
             "roll_note": "Not measured: the learn was stopped while measuring the figures after.",
         }
         try:  # the weights and a card without the figures after, together: a stop soon must not lose them
@@ -211,8 +272,13 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             if stopped:
                 facts["roll_note"] = "Stopped by a signal: the continuations after were skipped."
             elif primes:
-                facts["roll_note"] = piano_roll(staged(png), primes[0], base_roll, learned_roll,
-                                                f"{opts.name}: a held-out phrase continued")
+                facts["roll_note"] = piano_roll(
+                    staged(png),
+                    primes[0],
+                    base_roll,
+                    learned_roll,
+                    f"{opts.name}: a held-out phrase continued",
+                )
                 facts["roll"] = "" if facts["roll_note"] else png.name
             write_card(staged(card), facts)
             commit([card, png] if facts["roll"] else [card], [] if facts["roll"] else [png])
@@ -220,36 +286,76 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             discard([out, card, png])
         vae = None
         if melodies is not None:  # the morph VAE next (learn/vae.py), unless a signal ended the learn
-            vae = ({"skipped": "stopped by a signal before the VAE learned"} if stopped else
-                   learn_vae(config, opts, melodies, folder_setting, report, lambda: stop.asked))
+            vae = (
+                {"skipped": "stopped by a signal before the VAE learned"}
+                if stopped
+                else learn_vae(config, opts, melodies, folder_setting, report, lambda: stop.asked)
+            )
             if vae.get("unchanged"):
-                why = ("stopped before anything beat" if vae["stopped_by"] == "signal"
-                       else "on the held-out melodies, nothing beat")
+                why = (
+                    "stopped before anything beat"
+                    if vae["stopped_by"] == "signal"
+                    else "on the held-out melodies, nothing beat"
+                )
                 say(f"nothing learned yet ({why} the base VAE); {opts.name}-vae unchanged")
-    done = {"stage": "done", "path": str(out), "card": str(card), "before": before, "after": after,
-            "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "stopped_by":
-            state.stopped_by, "files": len(folder.pieces), "heldout_files": len(split.held_out),
-            "validation_files": len(split.validation), "test_files": len(split.test), "shared": split.shared,
-            "notes": folder.notes, "small": small,
-            "skipped": folder.skipped_counts(), "forgetting": facts["forgetting"], **({"vae": vae} if vae else {})}
+    done = {
+        "stage": "done",
+        "path": str(out),
+        "card": str(card),
+        "before": before,
+        "after": after,
+        "steps": state.step,
+        "best_step": best_step[0],
+        "minutes": learned_minutes,
+        "stopped_by": state.stopped_by,
+        "files": len(folder.pieces),
+        "heldout_files": len(split.held_out),
+        "validation_files": len(split.validation),
+        "test_files": len(split.test),
+        "shared": split.shared,
+        "notes": folder.notes,
+        "small": small,
+        "skipped": folder.skipped_counts(),
+        "forgetting": facts["forgetting"],
+        **({"vae": vae} if vae else {}),
+    }
     report(done)
     return done
 
 
-def _figures(model: torch.nn.Module, test: list, validation: list, corpus: dict, primes: list, seed: int,
-             quick: bool = False) -> dict[str, Any]:
+def _figures(
+    model: torch.nn.Module,
+    test: list,
+    validation: list,
+    corpus: dict,
+    primes: list,
+    seed: int,
+    quick: bool = False,
+) -> dict[str, Any]:
     """`heldout_bits` on the test files (the card's), `validation_bits` on the files that
     chose the checkpoint. `quick`: those only (a stop is waiting); the slow figures are None."""
     if quick:
-        return {"heldout_bits": measure.bits(model, test), "validation_bits": measure.bits(model, validation),
-                "corpus_bits": None, "phrases": 0,
-                "key_agreement": None, "pitch_class_correlation": None, "pace_ratio_median": None,
-                "pace_within_1_5x": None, "_first": []}
+        return {
+            "heldout_bits": measure.bits(model, test),
+            "validation_bits": measure.bits(model, validation),
+            "corpus_bits": None,
+            "phrases": 0,
+            "key_agreement": None,
+            "pitch_class_correlation": None,
+            "pace_ratio_median": None,
+            "pace_within_1_5x": None,
+            "_first": [],
+        }
     conts, first = measure.continuations(model, primes, seed)
     per_kind = measure.kinds_bits(model, corpus) if corpus else {}
-    return {"heldout_bits": measure.bits(model, test), "validation_bits": measure.bits(model, validation),
-            "corpus_bits": per_kind.get("all"),
-            **{f"corpus_{k}_bits": v for k, v in per_kind.items() if k != "all"}, **conts, "_first": first}
+    return {
+        "heldout_bits": measure.bits(model, test),
+        "validation_bits": measure.bits(model, validation),
+        "corpus_bits": per_kind.get("all"),
+        **{f"corpus_{k}_bits": v for k, v in per_kind.items() if k != "all"},
+        **conts,
+        "_first": first,
+    }
 
 
 def say(line: str) -> None:
@@ -260,22 +366,32 @@ def say(line: str) -> None:
 def _small(files: int, notes: int) -> str:
     if files >= SMALL_FILES and notes >= SMALL_NOTES:
         return ""
-    return (f"a small learning set ({files} files, {notes} notes; {SMALL_FILES}+ files and {SMALL_NOTES}+ notes "
-            "are suggested): the model may learn these pieces by heart, and its figures are uncertain")
+    return (
+        f"a small learning set ({files} files, {notes} notes; {SMALL_FILES}+ files and {SMALL_NOTES}+ notes "
+        "are suggested): the model may learn these pieces by heart, and its figures are uncertain"
+    )
 
 
-def _learning(state: LoopState, steps: int, minutes: float, started: float, value: float | None,
-              best_step: int) -> dict[str, Any]:
+def _learning(
+    state: LoopState, steps: int, minutes: float, started: float, value: float | None, best_step: int
+) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     fractions = [state.step / steps] if steps < NO_LIMIT else []
     if minutes > 0:
         fractions.append(elapsed / (minutes * 60))
     fraction = min(max(fractions, default=0.0), 1.0)
     eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
-    return {"stage": "learning", "step": state.step, "steps": steps if steps < NO_LIMIT else None,
-            "minutes": round(elapsed / 60, 3), "fraction": round(fraction, 4),
-            "eta_s": round(eta, 1) if eta is not None else None, "validation_bits": value,
-            "best_validation_bits": None if state.best == float("inf") else state.best, "best_step": best_step}
+    return {
+        "stage": "learning",
+        "step": state.step,
+        "steps": steps if steps < NO_LIMIT else None,
+        "minutes": round(elapsed / 60, 3),
+        "fraction": round(fraction, 4),
+        "eta_s": round(eta, 1) if eta is not None else None,
+        "validation_bits": value,
+        "best_validation_bits": None if state.best == float("inf") else state.best,
+        "best_step": best_step,
+    }
 
 
 def _names(pieces: list) -> list[str]:
@@ -291,8 +407,12 @@ def _minutes(t0: float) -> float:
 
 
 def _stopped(reason: str) -> str:
-    return {"steps": "the steps asked", "minutes": "the minutes asked", "patience":
-            "the validation score no longer improving", "signal": "a signal (Ctrl-C or SIGTERM)"}.get(reason, reason)
+    return {
+        "steps": "the steps asked",
+        "minutes": "the minutes asked",
+        "patience": "the validation score no longer improving",
+        "signal": "a signal (Ctrl-C or SIGTERM)",
+    }.get(reason, reason)
 
 
 def _forgetting(l2sp: float, replay: Path | None, share: float) -> str:

@@ -50,11 +50,15 @@ class Split:
                 return f"one file: {end}, both validation and test (too short to part), so the test figure after is optimistic"
             return f"one file: {end}, its first half validation and its second test"
         if self.shared:
-            return ("only 2 files: the one held out is both validation and test, so the test figure after is "
-                    "optimistic")
+            return (
+                "only 2 files: the one held out is both validation and test, so the test figure after is "
+                "optimistic"
+            )
         if self.moved:
-            return (f"{self.moved} file(s) moved from the side the rule gave them, so that none is empty "
-                    "(the lowest sha1 first)")
+            return (
+                f"{self.moved} file(s) moved from the side the rule gave them, so that none is empty "
+                "(the lowest sha1 first)"
+            )
         return ""
 
 
@@ -100,8 +104,11 @@ def _one_file(piece: Piece) -> Split:
     if middle - cut < MIN_PART_NOTES or n - middle < MIN_PART_NOTES:
         held = [Piece(piece.rel_id + "#held-out", piece.kind, _from_zero(piece.rows[cut:]))]
         return Split(train, held, held, shared=True)
-    return Split(train, [Piece(piece.rel_id + "#validation", piece.kind, _from_zero(piece.rows[cut:middle]))],
-                 [Piece(piece.rel_id + "#test", piece.kind, _from_zero(piece.rows[middle:]))])
+    return Split(
+        train,
+        [Piece(piece.rel_id + "#validation", piece.kind, _from_zero(piece.rows[cut:middle]))],
+        [Piece(piece.rel_id + "#test", piece.kind, _from_zero(piece.rows[middle:]))],
+    )
 
 
 def _from_zero(rows):  # type: ignore[no-untyped-def]

@@ -88,8 +88,10 @@ def read_melodies(folder: Folder, held_ids: set[str]) -> Melodies:
             skipped.append((piece.rel_id, str(why)))
     if not by_file:
         counts = ", ".join(f"{n} {why}" for why, n in Counter(w for _, w in skipped).items())
-        raise MidiFileError(f"--vae: no file under {folder.root} gives a two-bar melody on a beat grid "
-                            f"({len(folder.pieces)} files: {counts})")
+        raise MidiFileError(
+            f"--vae: no file under {folder.root} gives a two-bar melody on a beat grid "
+            f"({len(folder.pieces)} files: {counts})"
+        )
     train = [m for rel, ms in by_file if rel not in held_ids for m in ms]
     held = [m for rel, ms in by_file if rel in held_ids for m in ms]
     n_held = sum(1 for rel, _ in by_file if rel in held_ids)
@@ -111,7 +113,10 @@ def corpus_melodies(corpus: str, split: str, limit: int) -> tuple[np.ndarray | N
     """The corpus's melodies of `split` (at most `limit`, a fixed sample), or None and why."""
     pieces = Path(corpus).expanduser() / f"{split}_pieces.npz"
     if not corpus or not pieces.exists():
-        return None, f"no prepared corpus at {corpus or '(learn.corpus unset)'}: the corpus figures are skipped"
+        return (
+            None,
+            f"no prepared corpus at {corpus or '(learn.corpus unset)'}: the corpus figures are skipped",
+        )
     rows = melodies(load_pieces(pieces))
     if len(rows) > limit:
         rows = rows[np.sort(np.random.default_rng(0).choice(len(rows), limit, replace=False))]
@@ -125,19 +130,28 @@ def vae_path(name: str, folder_setting: str) -> Path:
     try:
         out = learned_path(f"{name}-vae", folder_setting)
     except ConfigError:  # the name itself was checked first: NAME-vae is too long
-        raise ConfigError(f"--name {name!r}: at most {SUFFIXED} characters with --vae "
-                          "(it also writes NAME-vae.pt)") from None
+        raise ConfigError(
+            f"--name {name!r}: at most {SUFFIXED} characters with --vae (it also writes NAME-vae.pt)"
+        ) from None
     if out.exists():
         try:
             read_weights(out, "cpu", archs=("vae",))
         except CheckpointError as exc:
-            raise ConfigError(f"--vae would overwrite {out}, which is not a morph VAE ({exc}); "
-                              "choose another --name or move it") from None
+            raise ConfigError(
+                f"--vae would overwrite {out}, which is not a morph VAE ({exc}); "
+                "choose another --name or move it"
+            ) from None
     return out
 
 
-def learn_vae(config: Config, opts: Any, data: Melodies, folder_setting: str, report: Callable[[dict], None],
-              stop: Callable[[], bool]) -> dict[str, Any]:
+def learn_vae(
+    config: Config,
+    opts: Any,
+    data: Melodies,
+    folder_setting: str,
+    report: Callable[[dict], None],
+    stop: Callable[[], bool],
+) -> dict[str, Any]:
     """Learn, write NAME-vae.pt and NAME-vae.md (nothing when nothing beat the base: an
     earlier NAME-vae stays); the "vae" part of the done record."""
     lc = config.learn
@@ -186,69 +200,139 @@ def learn_vae(config: Config, opts: Any, data: Melodies, folder_setting: str, re
             best_step[0] = state.step
         report(_learning(state, steps, minutes, started, value))
 
-    loop = VAELoop(model, torch.optim.Adam(model.parameters(), lr=lr), schedule, batch, lambda step: beta,
-                   free_nats, held_elbo, on_eval, eval_every=lc.eval_every, log_every=max(1, min(lc.eval_every, 5)),
-                   patience=lc.patience * PATIENCE_TIMES,
-                   anchor=Anchor(model, lc.l2sp * melody.STEPS) if lc.l2sp > 0 else None,
-                   on_log=lambda state, record: report(_learning(state, steps, minutes, started, None)), stop=stop)
+    loop = VAELoop(
+        model,
+        torch.optim.Adam(model.parameters(), lr=lr),
+        schedule,
+        batch,
+        lambda step: beta,
+        free_nats,
+        held_elbo,
+        on_eval,
+        eval_every=lc.eval_every,
+        log_every=max(1, min(lc.eval_every, 5)),
+        patience=lc.patience * PATIENCE_TIMES,
+        anchor=Anchor(model, lc.l2sp * melody.STEPS) if lc.l2sp > 0 else None,
+        on_log=lambda state, record: report(_learning(state, steps, minutes, started, None)),
+        stop=stop,
+    )
     loop.run(state)
     signalled = state.stopped_by == "signal"
     if best_step[0] == 0:  # the base's weights: writing them would only lose an earlier NAME-vae
-        return {"path": None, "card": None, "unchanged": True, "steps": state.step, "best_step": 0,
-                "stopped_by": state.stopped_by, "before": before, "after": None}
+        return {
+            "path": None,
+            "card": None,
+            "unchanged": True,
+            "steps": state.step,
+            "best_step": 0,
+            "stopped_by": state.stopped_by,
+            "before": before,
+            "after": None,
+        }
     model.load_state_dict(best_weights)
     model.eval()
     learned_minutes = round((time.monotonic() - started) / 60, 2)
     forgetting = _forgetting(lc.l2sp, opts.replay if replayed else None, lc.replay_share)
-    facts = {"name": f"{opts.name}-vae", "base": base, "base_path": str(base_path), "path": str(out),
-             "folder": str(Path(opts.folder).expanduser()), "model_folder": folder_setting,
-             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "data": data,
-             "steps": state.step, "best_step": best_step[0], "minutes": learned_minutes, "device": str(device),
-             "threads": torch.get_num_threads(), "batch_size": lc.batch_size, "lr": lr,
-             "stopped_by": state.stopped_by, "forgetting": forgetting, "before": before,
-             "after": {"held_out": None, "corpus_test": None},
-             "corpus_note": corpus_note + "; the figures after were not measured: the learn was stopped first"}
+    facts = {
+        "name": f"{opts.name}-vae",
+        "base": base,
+        "base_path": str(base_path),
+        "path": str(out),
+        "folder": str(Path(opts.folder).expanduser()),
+        "model_folder": folder_setting,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "data": data,
+        "steps": state.step,
+        "best_step": best_step[0],
+        "minutes": learned_minutes,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "batch_size": lc.batch_size,
+        "lr": lr,
+        "stopped_by": state.stopped_by,
+        "forgetting": forgetting,
+        "before": before,
+        "after": {"held_out": None, "corpus_test": None},
+        "corpus_note": corpus_note + "; the figures after were not measured: the learn was stopped first",
+    }
     card = out.with_suffix(".md")
     try:  # as the continuation model's (learn/files.py): the weights and a card together, then its figures
-        save_checkpoint(staged(out), model, {
-            "learned_from": str(Path(opts.folder).expanduser()), "base": str(base_path), "steps": state.step,
-            "best_step": best_step[0], "minutes": learned_minutes, "train_melodies": len(data.train),
-            "heldout_melodies": len(held), "heldout_elbo_nats": state.best, "base_heldout_elbo_nats":
-            before["held_out"]["elbo_nats"], "forgetting": forgetting, "device": str(device),
-            "args": {"beta": beta, "free_bits": free_nats / LN2, "batch_size": lc.batch_size, "lr": lr}})
+        save_checkpoint(
+            staged(out),
+            model,
+            {
+                "learned_from": str(Path(opts.folder).expanduser()),
+                "base": str(base_path),
+                "steps": state.step,
+                "best_step": best_step[0],
+                "minutes": learned_minutes,
+                "train_melodies": len(data.train),
+                "heldout_melodies": len(held),
+                "heldout_elbo_nats": state.best,
+                "base_heldout_elbo_nats": before["held_out"]["elbo_nats"],
+                "forgetting": forgetting,
+                "device": str(device),
+                "args": {"beta": beta, "free_bits": free_nats / LN2, "batch_size": lc.batch_size, "lr": lr},
+            },
+        )
         write_vae_card(staged(card), facts)
         commit([out, card], [])
         report({"stage": "saved", "path": str(out), "steps": state.step, "best_step": best_step[0]})
         report({"stage": "evaluating", "model": f"{opts.name}-vae"})
         after = _figures(model, held, None if signalled else corpus)
-        facts.update(after=after, corpus_note=corpus_note + (
-            "; stopped by a signal: the corpus after was skipped" if signalled else ""))
+        facts.update(
+            after=after,
+            corpus_note=corpus_note
+            + ("; stopped by a signal: the corpus after was skipped" if signalled else ""),
+        )
         write_vae_card(staged(card), facts)
         commit([card], [])
     finally:
         discard([out, card])
-    return {"path": str(out), "card": str(card), "files": data.files, "train_melodies": len(data.train),
-            "heldout_melodies": len(held), "skipped": data.skipped_counts(), "steps": state.step,
-            "best_step": best_step[0], "minutes": learned_minutes, "stopped_by": state.stopped_by,
-            "forgetting": forgetting, "before": before, "after": after}
+    return {
+        "path": str(out),
+        "card": str(card),
+        "files": data.files,
+        "train_melodies": len(data.train),
+        "heldout_melodies": len(held),
+        "skipped": data.skipped_counts(),
+        "steps": state.step,
+        "best_step": best_step[0],
+        "minutes": learned_minutes,
+        "stopped_by": state.stopped_by,
+        "forgetting": forgetting,
+        "before": before,
+        "after": after,
+    }
 
 
 def _figures(model: torch.nn.Module, held: np.ndarray, corpus: np.ndarray | None) -> dict[str, Any]:
-    return {"held_out": evaluate(model, held),  # type: ignore[arg-type]
-            "corpus_test": evaluate(model, corpus) if corpus is not None else None}  # type: ignore[arg-type]
+    return {
+        "held_out": evaluate(model, held),  # type: ignore[arg-type]
+        "corpus_test": evaluate(model, corpus) if corpus is not None else None,
+    }  # type: ignore[arg-type]
 
 
-def _learning(state: LoopState, steps: int, minutes: float, started: float, value: float | None) -> dict[str, Any]:
+def _learning(
+    state: LoopState, steps: int, minutes: float, started: float, value: float | None
+) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     fractions = [state.step / steps] if steps < NO_LIMIT else []
     if minutes > 0:
         fractions.append(elapsed / (minutes * 60))
     fraction = min(max(fractions, default=0.0), 1.0)
     eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
-    return {"stage": "learning", "model": "vae", "step": state.step, "steps": steps if steps < NO_LIMIT else None,
-            "minutes": round(elapsed / 60, 3), "fraction": round(fraction, 4),
-            "eta_s": round(eta, 1) if eta is not None else None, "heldout_elbo_nats": value,
-            "best_heldout_elbo_nats": None if state.best == float("inf") else state.best}
+    return {
+        "stage": "learning",
+        "model": "vae",
+        "step": state.step,
+        "steps": steps if steps < NO_LIMIT else None,
+        "minutes": round(elapsed / 60, 3),
+        "fraction": round(fraction, 4),
+        "eta_s": round(eta, 1) if eta is not None else None,
+        "heldout_elbo_nats": value,
+        "best_heldout_elbo_nats": None if state.best == float("inf") else state.best,
+    }
 
 
 def _forgetting(l2sp: float, replay: str | None, share: float) -> str:

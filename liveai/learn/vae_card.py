@@ -18,8 +18,12 @@ ROWS = (
     ("note_accuracy_teacher_forced", "notes reconstructed, teacher forced"),
     ("dims_in_use", "latent dimensions in use"),
 )
-STOPS = {"steps": "the steps asked", "minutes": "the minutes asked", "patience":
-         "the held-out ELBO no longer improving", "signal": "a signal (Ctrl-C or SIGTERM)"}
+STOPS = {
+    "steps": "the steps asked",
+    "minutes": "the minutes asked",
+    "patience": "the held-out ELBO no longer improving",
+    "signal": "a signal (Ctrl-C or SIGTERM)",
+}
 
 
 def _n(count: int, word: str) -> str:
@@ -76,9 +80,17 @@ def write_vae_card(path: Path, facts: dict[str, Any]) -> None:
     ]
     for key, label in ROWS:
         hb, ha, cb, ca = b["held_out"], a["held_out"], b["corpus_test"], a["corpus_test"]
-        lines.append(f"| {label} | {_cell(hb, key)} | {_cell(ha, key)} | {_change(hb, ha, key)} | "
-                     f"{_cell(cb, key)} | {_cell(ca, key)} | {_change(cb, ca, key)} |")
-    lines += ["", "The held-out melodies also chose which evaluation was kept, so their \"after\" is a little "
-              "optimistic.", "", f"Checkpoint: `{facts['path']}`. Play with it in morph mode: `{serve}`.", ""]
+        lines.append(
+            f"| {label} | {_cell(hb, key)} | {_cell(ha, key)} | {_change(hb, ha, key)} | "
+            f"{_cell(cb, key)} | {_cell(ca, key)} | {_change(cb, ca, key)} |"
+        )
+    lines += [
+        "",
+        'The held-out melodies also chose which evaluation was kept, so their "after" is a little '
+        "optimistic.",
+        "",
+        f"Checkpoint: `{facts['path']}`. Play with it in morph mode: `{serve}`.",
+        "",
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))

@@ -48,7 +48,9 @@ def beta_at(step: int, beta: float, beta_steps: int) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: MelodyVAE, data: np.ndarray, batch_size: int = 512, per_dim: bool = False) -> dict[str, Any]:
+def evaluate(
+    model: MelodyVAE, data: np.ndarray, batch_size: int = 512, per_dim: bool = False
+) -> dict[str, Any]:
     """Reconstruction from mu, teacher forced and greedy: accuracy per step and on the
     steps where a note starts; KL per dimension (nats, mean over melodies; each
     dimension's too with `per_dim`); the ELBO also in bits per step."""
@@ -156,10 +158,18 @@ class VAELoop:
             if state.step % self.log_every == 0 and acc is not None:
                 recon, kl = (acc / n_acc).tolist()
                 dt = max(time.monotonic() - t_log, 1e-9)
-                self.on_log(state, {"step": state.step, "train_recon_nats": round(recon, 4),
-                                    "train_kl_nats": round(kl, 4), "beta": round(self.beta(state.step), 4),
-                                    "lr": s.lr_at(state.step, state.elapsed_s - state.elapsed_prior),
-                                    "steps_per_s": round(n_acc / dt, 3), "wall_time_s": round(state.elapsed_s, 1)})
+                self.on_log(
+                    state,
+                    {
+                        "step": state.step,
+                        "train_recon_nats": round(recon, 4),
+                        "train_kl_nats": round(kl, 4),
+                        "beta": round(self.beta(state.step), 4),
+                        "lr": s.lr_at(state.step, state.elapsed_s - state.elapsed_prior),
+                        "steps_per_s": round(n_acc / dt, 3),
+                        "wall_time_s": round(state.elapsed_s, 1),
+                    },
+                )
                 acc, n_acc, t_log = None, 0, time.monotonic()
             if state.step % self.eval_every == 0 or state.stopped_by:
                 self.evaluation(state)

@@ -39,12 +39,16 @@ class LiveLearning:
         self.engine = engine
         self.settings = config.learn
         self.models = ModelSwitch(config, engine, worker)
-        self.keeper = Keeper(recorded_folder(config), engine.stats, engine.now) if self.settings.record else None
+        self.keeper = (
+            Keeper(recorded_folder(config), engine.stats, engine.now) if self.settings.record else None
+        )
         self.run: Run | None = None
         self.stage = "idle"
         self.runs = 0
         self.removed = 0  # older learned models removed (learn.keep)
-        self.fresh: str | None = None  # the last model learned: never pruned by name order alone (clocks step)
+        self.fresh: str | None = (
+            None  # the last model learned: never pruned by name order alone (clocks step)
+        )
         self._switching = False  # the model just learned is being switched to: pruned after
         self.closing = False  # the server stops: a learned model is kept, not switched to
         self._tasks: set[asyncio.Task[None]] = set()
@@ -68,8 +72,15 @@ class LiveLearning:
             raise CommandError("busy", "learning runs already (/liveai/learn/stop ends it)")
         self._something_recorded()
         name = LEARNED.format(datetime.now(timezone.utc))
-        argv = command_line(recorded_folder(self.config), name, self.settings.threads, models_folder(self.config),
-                            self.models.current, config_settings(self.config), self.settings.live_minutes)
+        argv = command_line(
+            recorded_folder(self.config),
+            name,
+            self.settings.threads,
+            models_folder(self.config),
+            self.models.current,
+            config_settings(self.config),
+            self.settings.live_minutes,
+        )
         self.run = Run(argv, self.settings.threads, self._report, self._finished)
         budget = self.settings.live_minutes * 60  # the learning's time budget; its evaluations come on top
         self._report(("starting", name, *(("eta_s", budget) if budget > 0 else ())))
@@ -106,20 +117,30 @@ class LiveLearning:
         """Only the last `learn.keep` learned models stay, never the one just learned nor one
         being switched to: its name, the time it was made, may sort low after a clock step."""
         keeping = {self.models.current, *self.models.earlier, self.fresh, self.models.loading} - {None}
-        removed = await asyncio.to_thread(prune_learned, models_folder(self.config), self.settings.keep, keeping)
+        removed = await asyncio.to_thread(
+            prune_learned, models_folder(self.config), self.settings.keep, keeping
+        )
         self.removed += len(removed)
         if removed:
-            log.info("learn.keep = %d: removed the older learned models %s", self.settings.keep, ", ".join(removed))
+            log.info(
+                "learn.keep = %d: removed the older learned models %s", self.settings.keep, ", ".join(removed)
+            )
 
     def _report(self, args: tuple[Any, ...]) -> None:
-        self._set_stage("idle" if args[0] in ("playing", "error", "no improvement") else str(args[0]))  # those end a learning
+        self._set_stage(
+            "idle" if args[0] in ("playing", "error", "no improvement") else str(args[0])
+        )  # those end a learning
         self.engine.output.send(Report("learn", args, t=self.engine.now()))
 
     def _finished(self, path: Path | None, error: str) -> None:
         self.fresh = path.stem if path is not None else self.fresh
-        if self.run is not None and self.run.result.get("best_step") == 0:  # nothing beat the base: nothing written
+        if (
+            self.run is not None and self.run.result.get("best_step") == 0
+        ):  # nothing beat the base: nothing written
             log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
-            self._report(("no improvement", path.stem if path else self.run.argv[self.run.argv.index("--name") + 1]))
+            self._report(
+                ("no improvement", path.stem if path else self.run.argv[self.run.argv.index("--name") + 1])
+            )
             return
         if path is None:
             self.engine.stats.count("learn_failed")
@@ -159,16 +180,23 @@ class LiveLearning:
             self._report(("error", f"{name} would not load"))
 
     def _kept(self, name: str) -> None:
-        log.info("the server stops: the learned model is kept as %s in %s, not switched to "
-                 "(/liveai/model %s, or --set model.continuation=%s, plays it)", name, models_folder(self.config),
-                 name, name)
+        log.info(
+            "the server stops: the learned model is kept as %s in %s, not switched to "
+            "(/liveai/model %s, or --set model.continuation=%s, plays it)",
+            name,
+            models_folder(self.config),
+            name,
+            name,
+        )
 
     def _warn_small(self) -> None:
         done = self.run.result if self.run is not None else {}
         files, notes = done.get("files"), done.get("notes")
         if isinstance(files, int) and isinstance(notes, int) and (files < SMALL_FILES or notes < SMALL_NOTES):
-            why = (f"small: learned from {notes} notes in {files} take{'' if files == 1 else 's'}, scored on fewer; play {SMALL_FILES} "
-                   f"takes and {SMALL_NOTES:,} notes or more (some minutes) for a model that follows you")
+            why = (
+                f"small: learned from {notes} notes in {files} take{'' if files == 1 else 's'}, scored on fewer; play {SMALL_FILES} "
+                f"takes and {SMALL_NOTES:,} notes or more (some minutes) for a model that follows you"
+            )
             log.warning("learning: %s", why)
             self._report(("warning", why))
 
@@ -207,9 +235,20 @@ class LiveLearning:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def status(self) -> dict[str, Any]:
-        recorded = {} if self.keeper is None else {"recorded_files": self.keeper.files,
-                                                    "recorded_removed": self.keeper.removed,
-                                                    "recorded_split": self.keeper.split}
-        return {"model": self.models.current, "learning": self.stage, "learn_runs": self.runs,
-                "learned_removed": self.removed,
-                **self.models.status(), **recorded}
+        recorded = (
+            {}
+            if self.keeper is None
+            else {
+                "recorded_files": self.keeper.files,
+                "recorded_removed": self.keeper.removed,
+                "recorded_split": self.keeper.split,
+            }
+        )
+        return {
+            "model": self.models.current,
+            "learning": self.stage,
+            "learn_runs": self.runs,
+            "learned_removed": self.removed,
+            **self.models.status(),
+            **recorded,
+        }

@@ -41,16 +41,34 @@ def learn_command() -> list[str]:
     return shlex.split(custom) if custom else [sys.executable, "-m", "liveai", "learn"]
 
 
-def command_line(folder: Path, name: str, threads: int, model_folder: Path, base: str,
-                 settings: list[str] | None = None, minutes: float | None = None) -> list[str]:
+def command_line(
+    folder: Path,
+    name: str,
+    threads: int,
+    model_folder: Path,
+    base: str,
+    settings: list[str] | None = None,
+    minutes: float | None = None,
+) -> list[str]:
     """`base` is the model playing now (shipped, learned or a path): the one to improve;
     `settings` the server's own (`config_settings`), so the child learns as configured;
     `minutes` its time budget (`learn.live_minutes`)."""
     nice = ["nice", "-n", str(NICE)] if shutil.which("nice") else []
     if shutil.which("chrt") and sys.platform.startswith("linux"):
         nice = ["chrt", "--idle", "0", *nice]
-    args = [str(folder), "--name", name, "--progress", "json", "--threads", str(threads),
-            "--model-folder", str(model_folder), "--model", base]
+    args = [
+        str(folder),
+        "--name",
+        name,
+        "--progress",
+        "json",
+        "--threads",
+        str(threads),
+        "--model-folder",
+        str(model_folder),
+        "--model",
+        base,
+    ]
     if minutes is not None:
         args += ["--minutes", f"{minutes:g}"]
     return [*nice, *learn_command(), *args, *[item for kv in settings or [] for item in ("--set", kv)]]
@@ -59,8 +77,11 @@ def command_line(folder: Path, name: str, threads: int, model_folder: Path, base
 def config_settings(config: Config) -> list[str]:
     """One `section.key=value` per learn.* and model.* field of the server's config (its
     file and its --set overrides applied): what `liveai learn` reads."""
-    return [f"{section}.{f.name}={_toml(getattr(getattr(config, section), f.name))}"
-            for section in ("learn", "model") for f in dataclasses.fields(getattr(config, section))]
+    return [
+        f"{section}.{f.name}={_toml(getattr(getattr(config, section), f.name))}"
+        for section in ("learn", "model")
+        for f in dataclasses.fields(getattr(config, section))
+    ]
 
 
 def _toml(value: Any) -> str:
@@ -81,8 +102,12 @@ def report_args(line: dict[str, Any]) -> tuple[Any, ...]:
     for side in ("before", "after"):
         figures = line.get(side)
         if isinstance(figures, dict):
-            args += [item for key, value in list(figures.items())[:16] if _number(value)
-                     for item in (f"{side}_{str(key)[:40]}", value)]
+            args += [
+                item
+                for key, value in list(figures.items())[:16]
+                if _number(value)
+                for item in (f"{side}_{str(key)[:40]}", value)
+            ]
     return tuple(args)
 
 
@@ -95,8 +120,13 @@ class Run:
     error)` its end: the checkpoint written, or the one line that says why not; then
     `result` is its last "saved" or "done" line (`best_step` 0: nothing beat the base)."""
 
-    def __init__(self, argv: list[str], threads: int, report: Callable[[tuple[Any, ...]], None],
-                 finished: Callable[[Path | None, str], None]) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        threads: int,
+        report: Callable[[tuple[Any, ...]], None],
+        finished: Callable[[Path | None, str], None],
+    ) -> None:
         self.argv = argv
         self.threads = threads
         self.report = report
@@ -116,8 +146,14 @@ class Run:
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=env, limit=MAX_LINE, start_new_session=True)
+                *self.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                limit=MAX_LINE,
+                start_new_session=True,
+            )
         except OSError as exc:
             self.finished(None, f"cannot start {self.argv[0]}: {exc.strerror or exc}")
             return
@@ -127,11 +163,18 @@ class Run:
         self.result = done or {}
         path = Path(str(done["path"])) if done and done.get("path") else None
         # stopped, the weights saved count even if the figures after were cut short
-        if (code == 0 or (self._stopping and done and done.get("stage") == "saved")) and path and path.is_file():
+        if (
+            (code == 0 or (self._stopping and done and done.get("stage") == "saved"))
+            and path
+            and path.is_file()
+        ):
             self.finished(path, "")
         else:
-            why = errors or ("stopped before any weights were kept" if self._stopping else
-                             f"liveai learn ended with exit code {code} and no checkpoint")
+            why = errors or (
+                "stopped before any weights were kept"
+                if self._stopping
+                else f"liveai learn ended with exit code {code} and no checkpoint"
+            )
             self.finished(None, why)
 
     async def _lines(self, stream: asyncio.StreamReader) -> dict[str, Any] | None:
@@ -156,7 +199,12 @@ class Run:
     def _report(self, line: dict[str, Any]) -> None:
         now, stage = time.monotonic(), str(line.get("stage", ""))
         scored = _number(line.get("validation_bits"))  # an evaluation's figure is never dropped
-        if stage == self._stage and stage != "done" and not scored and now - self._last_report < REPORT_EVERY_S:
+        if (
+            stage == self._stage
+            and stage != "done"
+            and not scored
+            and now - self._last_report < REPORT_EVERY_S
+        ):
             return
         self._stage, self._last_report = stage, now
         self.report(report_args(line))

@@ -55,7 +55,9 @@ class Take:
     date: datetime
     last: float
     notes: list[Note] = field(default_factory=list)
-    open: dict[tuple[int, int], tuple[float, int]] = field(default_factory=dict)  # (channel, pitch) -> (t, velocity)
+    open: dict[tuple[int, int], tuple[float, int]] = field(
+        default_factory=dict
+    )  # (channel, pitch) -> (t, velocity)
 
     def end(self, t: float) -> list[Note]:
         """Its notes, those still held ending at `t`, in the order played (their times
@@ -66,8 +68,13 @@ class Take:
 class Keeper:
     """The engine's input tap for `learn.record`: every player's takes, into `folder`."""
 
-    def __init__(self, folder: Path, stats: Stats, now: Callable[[], float] = time.monotonic,
-                 today: Callable[[], datetime] = datetime.now) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        stats: Stats,
+        now: Callable[[], float] = time.monotonic,
+        today: Callable[[], datetime] = datetime.now,
+    ) -> None:
         self.folder = folder
         self.stats = stats
         self.now = now
@@ -121,7 +128,9 @@ class Keeper:
         if len(notes) < MIN_NOTES:
             return
         base, n = self._name(player, take.date)
-        task = asyncio.get_running_loop().create_task(self._write(base, n, notes, take.started), name="record")
+        task = asyncio.get_running_loop().create_task(
+            self._write(base, n, notes, take.started), name="record"
+        )
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
@@ -131,7 +140,7 @@ class Keeper:
         player (write_take moves on to the next free number if another player has it)."""
         base = f"{date:%Y%m%d-%H%M%S}-{_safe(player)}"
         last = self._names.get(player, "")
-        n = int(last[len(base) + 1:]) + 1 if last.startswith(base + "-") else 2 if last == base else 1
+        n = int(last[len(base) + 1 :]) + 1 if last.startswith(base + "-") else 2 if last == base else 1
         self._names[player] = base if n == 1 else f"{base}-{n}"
         return base, n
 
@@ -197,8 +206,16 @@ def write_take(folder: Path, base: str, data: bytes, n: int = 1) -> tuple[str, i
 
 def midi_file(track_bytes: bytes) -> bytes:
     """A standard MIDI file, format 0, of one track's events (`track`)."""
-    return (b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big")
-            + TICKS_PER_BEAT.to_bytes(2, "big") + b"MTrk" + len(track_bytes).to_bytes(4, "big") + track_bytes)
+    return (
+        b"MThd"
+        + (6).to_bytes(4, "big")
+        + (0).to_bytes(2, "big")
+        + (1).to_bytes(2, "big")
+        + TICKS_PER_BEAT.to_bytes(2, "big")
+        + b"MTrk"
+        + len(track_bytes).to_bytes(4, "big")
+        + track_bytes
+    )
 
 
 def track(notes: list[Note], started: float) -> Iterator[bytes]:
@@ -250,12 +267,19 @@ def _stat(path: Path) -> os.stat_result | None:
         return None
 
 
-def prune(folder: Path, max_files: int = MAX_FILES, max_mb: float = MAX_MB, max_age_days: float = MAX_AGE_DAYS,
-          now: float | None = None) -> int:
+def prune(
+    folder: Path,
+    max_files: int = MAX_FILES,
+    max_mb: float = MAX_MB,
+    max_age_days: float = MAX_AGE_DAYS,
+    now: float | None = None,
+) -> int:
     """Remove the oldest recorded takes beyond the bounds, and temporary files left
     for an hour; how many takes went."""
     now = time.time() if now is None else now
-    found = {p: st for p in folder.iterdir() if (st := _stat(p)) is not None}  # another write may rename its file
+    found = {
+        p: st for p in folder.iterdir() if (st := _stat(p)) is not None
+    }  # another write may rename its file
     for path, st in found.items():
         if PARTIAL.fullmatch(path.name) and now - st.st_mtime > PART_AGE_S:
             path.unlink(missing_ok=True)

@@ -52,14 +52,24 @@ def prune_learned(folder: Path, keep: int, keeping: set[str]) -> list[str]:
     card `liveai learn` wrote. The names removed."""
     if keep <= 0:
         return []
-    made = sorted((p.stem for p in folder.glob("learned-*.pt")
-                   if MADE_BY_LEARN.fullmatch(p.stem) and is_card(p.with_suffix(".md"), p.stem)), reverse=True)
+    made = sorted(
+        (
+            p.stem
+            for p in folder.glob("learned-*.pt")
+            if MADE_BY_LEARN.fullmatch(p.stem) and is_card(p.with_suffix(".md"), p.stem)
+        ),
+        reverse=True,
+    )
     removed = []
     for name in made[keep:]:
         if name in keeping:
             continue
         try:
-            for suffix in (".pt", ".png", ".md"):  # the card last: a model without it is never taken for liveai's
+            for suffix in (
+                ".pt",
+                ".png",
+                ".md",
+            ):  # the card last: a model without it is never taken for liveai's
                 (folder / f"{name}{suffix}").unlink(missing_ok=True)
         except OSError as exc:
             log.warning("the learned model %s was not removed: %s", name, exc)
@@ -72,7 +82,9 @@ def find_model(name: str, config: Config) -> Path:
     """The checkpoint of the continuation model `name`: in the model folder first, then
     shipped. CommandError `bad_value` for a name that is a path, or that no file has."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise CommandError("bad_value", f"a model is named (letters, digits, _ -), not a path: {str(name)[:80]!r}")
+        raise CommandError(
+            "bad_value", f"a model is named (letters, digits, _ -), not a path: {str(name)[:80]!r}"
+        )
     if name in NOT_CONTINUATION:
         raise CommandError("bad_value", f"{name!r} is not a continuation model")
     why = missing_model(name, config.model.folder)  # the line `liveai serve` refuses a name with

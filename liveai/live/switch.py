@@ -41,7 +41,9 @@ BREATHE_S = 0.005
 # Measured on this loaded 2-core machine, 3 runs of 8 switches against 8 s steady: 28
 # deadline misses switching against 23 steady at nice 10; 40 against 23 at the loop's.
 BUILD_NICE = 10
-SWITCH_WARMUP_STEPS = 3  # TorchScript optimises on its first run of each shape: 3 are enough, and cost half of 20
+SWITCH_WARMUP_STEPS = (
+    3  # TorchScript optimises on its first run of each shape: 3 are enough, and cost half of 20
+)
 SNAPSHOT = "\x00model-switch"  # the worker's queue for the snapshot: no player's session
 
 
@@ -69,26 +71,37 @@ class ModelSwitch:
     def busy(self) -> bool:
         return self._loading is not None and not self._loading.done()
 
-    def switch(self, name: str, request: Request | None = None, *, undo: bool = False,
-               done: Callable[[bool], None] | None = None) -> None:
+    def switch(
+        self,
+        name: str,
+        request: Request | None = None,
+        *,
+        undo: bool = False,
+        done: Callable[[bool], None] | None = None,
+    ) -> None:
         """Load `name` and play it from the next event on; `done(True)` once it plays,
         `done(False)` if it would not load (refused on `request`, if any)."""
         if self.busy:
             raise CommandError("busy", "a model is loading already; ask again when /liveai/out/model says so")
         path = find_model(name, self.config)
         self.loading = name
-        self._loading = asyncio.create_task(self._guarded(name, path, request, undo, done), name="model-switch")
+        self._loading = asyncio.create_task(
+            self._guarded(name, path, request, undo, done), name="model-switch"
+        )
         self._loading.add_done_callback(self._ended)
 
-    async def _guarded(self, name: str, path: Path, request: Request | None, undo: bool,
-                       done: Callable[[bool], None] | None) -> None:
+    async def _guarded(
+        self, name: str, path: Path, request: Request | None, undo: bool, done: Callable[[bool], None] | None
+    ) -> None:
         """Whatever goes wrong, the request is answered and `done` told: a switch never hangs."""
         try:
             await self._switch(name, path, request, undo, done)
         except Exception as exc:  # a bug, not a bad file: counted as a fault, the old model plays on
             self.engine.faults("the model switch", exc)
             if request is not None:
-                request.replies.refuse(request, "model", CommandError("internal", f"model {name}: {_one_line(exc)}"))
+                request.replies.refuse(
+                    request, "model", CommandError("internal", f"model {name}: {_one_line(exc)}")
+                )
             if done is not None:
                 done(False)
 
@@ -102,8 +115,9 @@ class ModelSwitch:
             raise CommandError("unavailable", "no earlier model to go back to")
         self.switch(self.earlier[-1], request, undo=True)
 
-    async def _switch(self, name: str, path: Path, request: Request | None, undo: bool,
-                      done: Callable[[bool], None] | None) -> None:
+    async def _switch(
+        self, name: str, path: Path, request: Request | None, undo: bool, done: Callable[[bool], None] | None
+    ) -> None:
         try:
             loop = asyncio.get_running_loop()
             built = await loop.run_in_executor(self._builder, self._build, path)
@@ -124,7 +138,9 @@ class ModelSwitch:
             sessions = await asyncio.wrap_future(self.worker.swap(model, primed, name))
         except Exception as exc:  # the worker refused the weights: the old ones play on
             if request is not None:
-                request.replies.refuse(request, "model", CommandError("bad_file", f"model {name}: {_one_line(exc)}"))
+                request.replies.refuse(
+                    request, "model", CommandError("bad_file", f"model {name}: {_one_line(exc)}")
+                )
             if done is not None:
                 done(False)
             return
@@ -138,8 +154,13 @@ class ModelSwitch:
         self.current = name
         self.switches += 1
         self.engine.set_state("model", name)
-        log.info("model %s plays now (from %s; %d sessions primed, %d fed the notes since)", name, path,
-                 len(primed), len(sessions))
+        log.info(
+            "model %s plays now (from %s; %d sessions primed, %d fed the notes since)",
+            name,
+            path,
+            len(primed),
+            len(sessions),
+        )
         if done is not None:
             done(True)
 
@@ -150,8 +171,12 @@ class ModelSwitch:
         if spare is not None and spare.fits(config):
             load_into(spare, checkpoint)
             return spare
-        log.info("model %s: %s, not like the model waiting (%s): built in full, on the cores the music uses",
-                 path.stem, _describe(config), "none" if spare is None else _describe(spare.config))
+        log.info(
+            "model %s: %s, not like the model waiting (%s): built in full, on the cores the music uses",
+            path.stem,
+            _describe(config),
+            "none" if spare is None else _describe(spare.config),
+        )
         model, _, _ = live_model(path, self.config)
         time.sleep(BREATHE_S)  # the loop and the worker run between the heavy parts
         warm_up(model, steps=SWITCH_WARMUP_STEPS)

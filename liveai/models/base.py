@@ -61,7 +61,9 @@ class TensorState:
     def stack(cls, states: Sequence[Self]) -> Self:
         """Concatenate states along the batch dimension (new tensors)."""
         fields = states[0]._fields()
-        return cls(**{name: torch.cat([getattr(s, name) for s in states], dim=dim) for name, _, dim in fields})
+        return cls(
+            **{name: torch.cat([getattr(s, name) for s in states], dim=dim) for name, _, dim in fields}
+        )
 
 
 S = TypeVar("S", bound=TensorState)

@@ -133,8 +133,9 @@ def read_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dic
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
 
 
-def read_weights(path: str | Path, device: torch.device | str = "cpu", archs: tuple[str, ...] = CONTINUATION_ARCHS
-                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_weights(
+    path: str | Path, device: torch.device | str = "cpu", archs: tuple[str, ...] = CONTINUATION_ARCHS
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the checkpoint, its config with its arch) at `path`, checked: a liveai
     checkpoint of one of `archs`, with this codec's vocabulary; its weights not yet in
     any model."""
@@ -151,8 +152,9 @@ def read_weights(path: str | Path, device: torch.device | str = "cpu", archs: tu
     return ckpt, {"arch": arch, **config}
 
 
-def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
-                    archs: tuple[str, ...] = CONTINUATION_ARCHS) -> tuple[nn.Module, dict[str, Any]]:
+def load_checkpoint(
+    path: str | Path, device: torch.device | str = "cpu", archs: tuple[str, ...] = CONTINUATION_ARCHS
+) -> tuple[nn.Module, dict[str, Any]]:
     """(model in eval mode on `device`, info) where info = {"config", "vocab", "train_info", "path"};
     `archs`: the kinds of model the caller can use."""
     ckpt, config = read_weights(path, device, archs)

@@ -48,7 +48,9 @@ class GRUModel(nn.Module):
 
     def init_state(self, batch: int, device: torch.device | str | None = None) -> GRUState:
         p = self.embed.weight  # (the head may be int8-quantized for live use; the embedding never is)
-        h = torch.zeros(self.config.layers, batch, self.config.hidden, device=device or p.device, dtype=p.dtype)
+        h = torch.zeros(
+            self.config.layers, batch, self.config.hidden, device=device or p.device, dtype=p.dtype
+        )
         return GRUState(h)  # (L, B, H)
 
     def prefill(self, tokens: torch.Tensor, state: GRUState) -> tuple[torch.Tensor, GRUState]:
@@ -60,11 +62,18 @@ class GRUModel(nn.Module):
         return logits[:, 0], GRUState(h)  # (B, V)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        h = torch.zeros(self.gru.num_layers, tokens.shape[0], self.gru.hidden_size, device=self.embed.weight.device,
-                        dtype=self.embed.weight.dtype)
+        h = torch.zeros(
+            self.gru.num_layers,
+            tokens.shape[0],
+            self.gru.hidden_size,
+            device=self.embed.weight.device,
+            dtype=self.embed.weight.dtype,
+        )
         return self.prefill_h(tokens, h)[0]  # (B, T, V)
 
-    def prefill_rows(self, tokens: torch.Tensor, lengths: torch.Tensor, state: GRUState) -> tuple[torch.Tensor, GRUState]:
+    def prefill_rows(
+        self, tokens: torch.Tensor, lengths: torch.Tensor, state: GRUState
+    ) -> tuple[torch.Tensor, GRUState]:
         """Sessions fed token lists of different lengths in one call: tokens (B, T) padded
         after each row's `lengths` (B,) tokens -> logits (B, V) after each row's last
         token, and each row's state there."""
@@ -79,8 +88,12 @@ class GRUModel(nn.Module):
         return self.head(self.drop(y)), h
 
     @torch.jit.export
-    def prefill_rows_h(self, tokens: torch.Tensor, lengths: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def prefill_rows_h(
+        self, tokens: torch.Tensor, lengths: torch.Tensor, h: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # packed, each row stops at its length; the top layer's last state is its output there
-        x = pack_padded_sequence(self.drop(self.embed(tokens)), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        x = pack_padded_sequence(
+            self.drop(self.embed(tokens)), lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
         _, h = self.gru(x, h)  # (L, B, H)
         return self.head(self.drop(h[-1])), h

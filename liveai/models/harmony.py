@@ -56,14 +56,31 @@ def beat_of(onset_q: float | None) -> int:
     return 3
 
 
-def features(melody: np.ndarray, tonic: int, minor: bool, previous_melody: np.ndarray, beat: np.ndarray,
-             voices: int, previous: np.ndarray) -> np.ndarray:
+def features(
+    melody: np.ndarray,
+    tonic: int,
+    minor: bool,
+    previous_melody: np.ndarray,
+    beat: np.ndarray,
+    voices: int,
+    previous: np.ndarray,
+) -> np.ndarray:
     """(..., N_FEATURES) int64 inputs: melody pitches (...), the key, the melody pitch
     before each (-1: none), beat bins (...), the voice count, the previous voicing's
     index (len(voicings): none)."""
     leap = np.where(previous_melody < 0, NO_LEAP, np.clip(melody - previous_melody, -12, 12) + 12)
-    out = np.stack([(melody - tonic) % 12, np.full_like(melody, int(minor)), np.clip(melody // 12, 0, 10), leap, beat,
-                    np.full_like(melody, voices - 1), previous], axis=-1)
+    out = np.stack(
+        [
+            (melody - tonic) % 12,
+            np.full_like(melody, int(minor)),
+            np.clip(melody // 12, 0, 10),
+            leap,
+            beat,
+            np.full_like(melody, voices - 1),
+            previous,
+        ],
+        axis=-1,
+    )
     return out.astype(np.int64)
 
 
@@ -81,14 +98,22 @@ class HarmonyModel(nn.Module):
         sizes = [*SIZES, self.n_voicings + 1]
         self.embeds = nn.ModuleList(nn.Embedding(n, config.hidden) for n in sizes)
         self.drop = nn.Dropout(config.dropout)
-        self.gru = nn.GRU(config.hidden, config.hidden, num_layers=config.layers, batch_first=True,
-                          dropout=config.dropout if config.layers > 1 else 0.0)
+        self.gru = nn.GRU(
+            config.hidden,
+            config.hidden,
+            num_layers=config.layers,
+            batch_first=True,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+        )
         self.head = nn.Linear(config.hidden, self.n_voicings)
 
     def init_state(self, batch: int, device: torch.device | str | None = None) -> HarmonyState:
         p = self.embeds[0].weight
-        return HarmonyState(torch.zeros(self.config.layers, batch, self.config.hidden, device=device or p.device,
-                                        dtype=p.dtype))  # (L, B, H)
+        return HarmonyState(
+            torch.zeros(
+                self.config.layers, batch, self.config.hidden, device=device or p.device, dtype=p.dtype
+            )
+        )  # (L, B, H)
 
     def step(self, inputs: torch.Tensor, state: HarmonyState) -> tuple[torch.Tensor, HarmonyState]:
         """inputs (B, N_FEATURES) -> logits (B, V) over the voicings, the state after."""

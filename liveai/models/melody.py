@@ -39,7 +39,9 @@ def describe_vocab() -> dict[str, object]:
     return {"name": "melody-16th-v1", "vocab_size": VOCAB_SIZE, "steps": STEPS, "hold": HOLD, "rest": REST}
 
 
-def top_voice(onsets: Sequence[int], ends: Sequence[int], pitches: Sequence[int], steps: int = STEPS) -> list[int]:
+def top_voice(
+    onsets: Sequence[int], ends: Sequence[int], pitches: Sequence[int], steps: int = STEPS
+) -> list[int]:
     """Tokens from notes given as grid steps (onset inclusive, end exclusive), relative
     to the window's first step; notes outside [0, steps) are cut at its edges."""
     starts: dict[int, tuple[int, int]] = {}  # step -> (pitch, end) of the highest note starting there

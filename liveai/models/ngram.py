@@ -102,7 +102,9 @@ class KneserNeyModel:
     """Interpolated Kneser-Ney n-gram (one absolute discount per order from the
     count-of-counts, D = n1 / (n1 + 2 n2)); the lowest order interpolates with uniform."""
 
-    def __init__(self, pieces: Iterable[np.ndarray], order: int = 5, vocab_size: int = codec.VOCAB_SIZE) -> None:
+    def __init__(
+        self, pieces: Iterable[np.ndarray], order: int = 5, vocab_size: int = codec.VOCAB_SIZE
+    ) -> None:
         self.order = order
         self.vocab_size = vocab_size
         self.name = f"{order}-gram-kn"

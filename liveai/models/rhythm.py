@@ -34,8 +34,15 @@ SMOOTH = 0.25  # pseudo-count per gap length: a gap the call never played stays 
 class Rhythm:
     """Where an answer's onsets may fall, counted in time steps from its first one."""
 
-    def __init__(self, period_steps: float | None, min_gap_steps: int = 0, together: int = 128,
-                 pattern: list[int] | None = None, pull: float = 0.0, places: tuple[float, ...] = (1.0,)) -> None:
+    def __init__(
+        self,
+        period_steps: float | None,
+        min_gap_steps: int = 0,
+        together: int = 128,
+        pattern: list[int] | None = None,
+        pull: float = 0.0,
+        places: tuple[float, ...] = (1.0,),
+    ) -> None:
         if period_steps is not None and period_steps < 1.0:
             raise ValueError(f"a grid period of {period_steps} steps is under one step")
         self.period = period_steps
@@ -72,17 +79,17 @@ class Rhythm:
         early = self.last_onset is not None and 0 < pos - self.last_onset < self.min_gap
         crowded = self.last_onset == pos and self.onsets_here >= self.together
         if early or crowded or not self.on_grid(pos):
-            allowed[codec.NOTE_ON_OFFSET:codec.NOTE_OFF_OFFSET] = False
+            allowed[codec.NOTE_ON_OFFSET : codec.NOTE_OFF_OFFSET] = False
             # a velocity only ever precedes a note-on: a model that wants a note here
             # would otherwise say velocities for ever instead of waiting for the grid
-            allowed[codec.VELOCITY_OFFSET:codec.START] = False
+            allowed[codec.VELOCITY_OFFSET : codec.START] = False
         if self.period is not None:
             nxt = self.next_point(pos)
             reach = pos + codec.N_TIME_SHIFTS
             if self.pull:  # every grid point a choice: no shift steps over one
                 reach = min(reach, nxt)
             lands = torch.zeros(codec.N_TIME_SHIFTS, dtype=torch.bool)
-            lands[:nxt - pos - 1] = True  # short of the next grid point
+            lands[: nxt - pos - 1] = True  # short of the next grid point
             # the grid points within reach, in integers as point() has them (a float
             # tensor's rounding would disagree with it near halves)
             k = math.floor(pos / self.period) + 1
@@ -90,7 +97,7 @@ class Rhythm:
                 if p > pos:
                     lands[p - pos - 1] = True
                 k += 1
-            allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET] &= lands
+            allowed[codec.TIME_SHIFT_OFFSET : codec.VELOCITY_OFFSET] &= lands
         return allowed
 
     def lean(self, logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:

@@ -29,10 +29,13 @@ class Constraints:
 
     def __post_init__(self) -> None:
         if not 0 <= self.pitch_low <= self.pitch_high <= 127:
-            raise ValueError(f"need 0 <= pitch_low <= pitch_high <= 127, got {self.pitch_low}..{self.pitch_high}")
+            raise ValueError(
+                f"need 0 <= pitch_low <= pitch_high <= 127, got {self.pitch_low}..{self.pitch_high}"
+            )
         step_ms = int(round(codec.TIME_STEP_S * 1000))
         if not any(
-            self.min_time_shift_ms <= s * step_ms <= self.max_time_shift_ms for s in range(1, codec.N_TIME_SHIFTS + 1)
+            self.min_time_shift_ms <= s * step_ms <= self.max_time_shift_ms
+            for s in range(1, codec.N_TIME_SHIFTS + 1)
         ):
             raise ValueError(
                 f"time shift interval {self.min_time_shift_ms}..{self.max_time_shift_ms} ms "

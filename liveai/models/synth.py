@@ -46,8 +46,15 @@ from torch import nn
 # the first `SynthConfig.features` of these. The first synth heard 4; the last 3 tell it
 # how long each note has sounded, which a piano's decay and knock depend on (a network
 # sees 43 ms at a time: it cannot count a note's seconds itself).
-FEATURE_NAMES = ("harmonic excitation", "noise", "pitch", "loudness",
-                 "decaying excitation", "bright excitation", "knock")
+FEATURE_NAMES = (
+    "harmonic excitation",
+    "noise",
+    "pitch",
+    "loudness",
+    "decaying excitation",
+    "bright excitation",
+    "knock",
+)
 CONTROLS = (2, 3)  # pitch and loudness: smooth, the linear form's gates hear only these
 # White noise, the bright pulse and the knock reach Nyquist, where the electric piano has
 # next to nothing (-60 dB above 4 kHz): the linear form must learn a steep low-pass
@@ -119,8 +126,9 @@ class LinearBlock(nn.Module):
         self.conv = nn.Conv1d(channels, channels, kernel, dilation=dilation, bias=False)
         self.mix = nn.Conv1d(channels, channels + skip, 1, bias=False)
 
-    def forward(self, x: torch.Tensor, past: torch.Tensor,
-                gain: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, past: torch.Tensor, gain: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         padded = torch.cat([past, x], dim=-1)
         mixed = self.mix(self.conv(padded) * gain)
         residual, skip = mixed[:, : self.channels], mixed[:, self.channels :]
@@ -138,15 +146,20 @@ class SynthNet(nn.Module):
         self.skip_channels = c.skip
         self.linear = c.linear
         audio, control = split_features(c.features)
-        self.register_buffer("audio_index", torch.tensor(audio if c.linear else list(range(c.features))),
-                             persistent=False)
+        self.register_buffer(
+            "audio_index", torch.tensor(audio if c.linear else list(range(c.features))), persistent=False
+        )
         self.register_buffer("control_index", torch.tensor(control), persistent=False)
         self.inp = nn.Conv1d(len(audio) if c.linear else c.features, c.channels, 1, bias=not c.linear)
         block = LinearBlock if c.linear else GatedBlock
         self.blocks = nn.ModuleList(block(c.channels, c.skip, c.kernel, d) for d in c.dilations)
         if c.linear:
-            self.control = nn.Sequential(nn.Conv1d(len(control), c.control, 1), nn.Tanh(),
-                                         nn.Conv1d(c.control, c.control, 1), nn.Tanh())
+            self.control = nn.Sequential(
+                nn.Conv1d(len(control), c.control, 1),
+                nn.Tanh(),
+                nn.Conv1d(c.control, c.control, 1),
+                nn.Tanh(),
+            )
             self.gains = nn.Conv1d(c.control, c.channels * len(c.dilations), 1)  # every block's, at once
             self.out = nn.Conv1d(c.skip, 1, 1, bias=False)
             with torch.no_grad():  # the broadband channels start 40 dB down (see BROADBAND), the
@@ -172,7 +185,9 @@ class SynthNet(nn.Module):
         weight = self.inp.weight
         return SynthState([weight.new_zeros(batch, self.config.channels, b.receptive) for b in self.blocks])
 
-    def step(self, features: torch.Tensor, pasts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def step(
+        self, features: torch.Tensor, pasts: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """`process` on plain tensors: audio (B, T), new pasts."""
         if self.linear:
             return self._step_linear(features, pasts)
@@ -185,7 +200,9 @@ class SynthNet(nn.Module):
             new_pasts.append(past)
         return self.out2(torch.relu(self.out1(torch.relu(skips))))[:, 0], new_pasts
 
-    def _step_linear(self, features: torch.Tensor, pasts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _step_linear(
+        self, features: torch.Tensor, pasts: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x = self.inp(features.index_select(1, self.audio_index))
         gains = torch.sigmoid(self.gains(self.control(features.index_select(1, self.control_index))))
         gains = gains.chunk(len(self.blocks), dim=1)

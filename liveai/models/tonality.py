@@ -47,7 +47,9 @@ class KeyBalance:
             lean = np.clip(self.pull * (np.log(self.target) - overuse), -MAX_PULL * self.pull, None)
             lean -= np.log(np.mean(np.exp(lean)))  # as many notes as before, other ones
             offsets = torch.zeros(codec.VOCAB_SIZE)
-            offsets[codec.NOTE_ON_OFFSET:codec.NOTE_OFF_OFFSET] = torch.from_numpy(lean).float()[self._pitch_class]
+            offsets[codec.NOTE_ON_OFFSET : codec.NOTE_OFF_OFFSET] = torch.from_numpy(lean).float()[
+                self._pitch_class
+            ]
             self._offsets = offsets
         return self._offsets
 
@@ -57,8 +59,9 @@ class KeyBalance:
             self._offsets = None
 
 
-def follow_key(notes: Sequence[Note], pull: float,
-               emphasis: Sequence[float] | None = None) -> tuple[frozenset[int] | None, KeyBalance | None]:
+def follow_key(
+    notes: Sequence[Note], pull: float, emphasis: Sequence[float] | None = None
+) -> tuple[frozenset[int] | None, KeyBalance | None]:
     """How a continuation keeps the key of `notes` (the duet live, `liveai generate`
     offline): the pitch classes of its scale, to constrain sampling, and with pull > 0
     a balance of its degrees. `emphasis` weights each note's say (the latest phrase
@@ -66,6 +69,8 @@ def follow_key(notes: Sequence[Note], pull: float,
     key = estimate_key(notes, emphasis)
     if key is None:
         return None, None
-    heard = [n for i, n in enumerate(notes) if emphasis is None or emphasis[i] >= 1.0]  # the seventh used lately
+    heard = [
+        n for i, n in enumerate(notes) if emphasis is None or emphasis[i] >= 1.0
+    ]  # the seventh used lately
     played = frozenset(n.pitch % 12 for n in heard)
     return key_pitch_classes(key, played), KeyBalance(key.tonic, key.mode, pull) if pull > 0 else None

@@ -60,7 +60,9 @@ def alibi_slopes(n_heads: int) -> torch.Tensor:
     return torch.tensor(pow2(closest) + extra)
 
 
-def band_bias(dist: torch.Tensor, valid: torch.Tensor, slopes: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def band_bias(
+    dist: torch.Tensor, valid: torch.Tensor, slopes: torch.Tensor, dtype: torch.dtype
+) -> torch.Tensor:
     """Additive attention bias: -slope * dist where valid, -inf elsewhere.
 
     dist, valid: (..., Tq, Tk) int64/bool -> (..., nh, Tq, Tk)."""
@@ -97,7 +99,12 @@ class Attention(nn.Module):
         return self._out(F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p))
 
     def prefill(
-        self, x: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, bias: torch.Tensor, slots: torch.Tensor
+        self,
+        x: torch.Tensor,
+        k_cache: torch.Tensor,
+        v_cache: torch.Tensor,
+        bias: torch.Tensor,
+        slots: torch.Tensor,
     ) -> torch.Tensor:
         """Chunk of T tokens after the cached ones. x (B, T, C), caches (B, nh, W, hd)
         (updated in place), bias (B, nh, T, W + T), slots (B, T) ring slot of each

@@ -59,8 +59,13 @@ class MelodyVAE(nn.Module):
         self.to_mu = nn.Linear(2 * c.encoder_hidden, c.latent)
         self.to_sigma = nn.Linear(2 * c.encoder_hidden, c.latent)
         self.z_to_h = nn.Linear(c.latent, c.decoder_layers * c.decoder_hidden)
-        self.decoder = nn.GRU(c.embed + c.latent, c.decoder_hidden, num_layers=c.decoder_layers,
-                              batch_first=True, dropout=c.dropout if c.decoder_layers > 1 else 0.0)
+        self.decoder = nn.GRU(
+            c.embed + c.latent,
+            c.decoder_hidden,
+            num_layers=c.decoder_layers,
+            batch_first=True,
+            dropout=c.dropout if c.decoder_layers > 1 else 0.0,
+        )
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.decoder_hidden, c.vocab_size)
 
@@ -92,8 +97,13 @@ class MelodyVAE(nn.Module):
         return self.head(out[:, 0]), DecoderState(h, state.last)
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, temperature: float = 0.0, generator: torch.Generator | None = None,
-               steps: int | None = None) -> torch.Tensor:
+    def decode(
+        self,
+        z: torch.Tensor,
+        temperature: float = 0.0,
+        generator: torch.Generator | None = None,
+        steps: int | None = None,
+    ) -> torch.Tensor:
         """Melodies (B, steps) from latents: greedy when `temperature` is 0. A HOLD with
         no note to hold (first, or after a rest) is not allowed."""
         state = self.initial_state(z)
@@ -103,7 +113,9 @@ class MelodyVAE(nn.Module):
             logits, state = self.step(z, state)
             logits[:, melody.HOLD] = logits[:, melody.HOLD].masked_fill(~sounding, -math.inf)
             if temperature > 0:
-                token = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator)[:, 0]
+                token = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator)[
+                    :, 0
+                ]
             else:
                 token = logits.argmax(-1)
             out[:, t] = token
@@ -112,8 +124,9 @@ class MelodyVAE(nn.Module):
         return out
 
     @torch.no_grad()
-    def decode_path(self, z: torch.Tensor, start: Sequence[int], end: Sequence[int],
-                    lean: float | np.ndarray) -> torch.Tensor:
+    def decode_path(
+        self, z: torch.Tensor, start: Sequence[int], end: Sequence[int], lean: float | np.ndarray
+    ) -> torch.Tensor:
         """Greedy melodies (N, steps) along a path of latents z (N, latent) that leaves
         phrase `start` and reaches phrase `end`, changing as few steps as it can between
         neighbouring points.

@@ -27,8 +27,12 @@ LEADING = 1.5  # nats per semitone of mean motion per voice (tuned on the valida
 PARALLELS = 1.0  # nats per parallel fifth or octave
 TOP_P = 0.9
 # (i, j) index arrays of every pair among n parts (the melody and up to 3 voices)
-PAIRS = {n: tuple(np.array(side, dtype=np.int64).reshape(-1) for side in zip(*combinations(range(n), 2)))
-         if n > 1 else (np.zeros(0, np.int64), np.zeros(0, np.int64)) for n in range(1, 5)}
+PAIRS = {
+    n: tuple(np.array(side, dtype=np.int64).reshape(-1) for side in zip(*combinations(range(n), 2)))
+    if n > 1
+    else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    for n in range(1, 5)
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class Voicer:
         self.count = np.array([len(v) for v in voicings])  # (V,)
         self.intervals = np.zeros((len(voicings), 3), dtype=np.int64)  # (V, 3), 0-padded
         for i, v in enumerate(voicings):
-            self.intervals[i, :len(v)] = v
+            self.intervals[i, : len(v)] = v
         self.present = np.arange(3)[None, :] < self.count[:, None]  # (V, 3)
         self.index = {tuple(v): i for i, v in enumerate(voicings)}
         # trained vocabularies are consonant; any other checkpoint's clusters are never chosen
@@ -91,7 +95,12 @@ class Voicer:
             apart = ((np.diff(pitches, axis=1) != 0) | ~self.present[:, 1:]).all(1)
         else:
             apart = np.ones(len(pitches), dtype=bool)
-        ok = apart & self.consonant & (self.count == ask.voices) & (((pitches >= ask.low) & (pitches <= ask.high)) | ~self.present).all(1)
+        ok = (
+            apart
+            & self.consonant
+            & (self.count == ask.voices)
+            & (((pitches >= ask.low) & (pitches <= ask.high)) | ~self.present).all(1)
+        )
         if ask.held:
             ok &= (~np.isin(pitches, list(ask.held)) | ~self.present).all(1)
         if ask.scale is not None:
@@ -115,7 +124,9 @@ class Voicer:
         if len(before) not in PAIRS:  # the rule's chord may hold more voices than a voicing
             return np.zeros(len(pitches))
         i, j = PAIRS[len(before)]  # (P,) each: every pair of parts
-        after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)[:, :len(before)]  # (V, n)
+        after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)[
+            :, : len(before)
+        ]  # (V, n)
         moved = after - before  # (V, n)
         a, b = moved[:, i], moved[:, j]  # (V, P)
         was = np.abs(before[i] - before[j]) % 12  # (P,)
@@ -131,15 +142,24 @@ class Voicer:
             self._sounded(ask.before)
         if self.state is None:
             self.state = self.model.init_state(1)
-        x = hm.features(np.array([ask.melody]), ask.tonic, ask.minor, np.array([self.previous_melody]),
-                        np.array([hm.beat_of(ask.onset_q)]), ask.voices, np.array([self.previous]))
+        x = hm.features(
+            np.array([ask.melody]),
+            ask.tonic,
+            ask.minor,
+            np.array([self.previous_melody]),
+            np.array([hm.beat_of(ask.onset_q)]),
+            ask.voices,
+            np.array([self.previous]),
+        )
         logits, self.state = self.model.step(torch.from_numpy(x).to(self.state.h.device), self.state)
         self.previous_melody = ask.melody
         ok, pitches = self.allowed(ask)
         if not ok.any():
             self.previous, self.chord = len(self.count), []
             return None
-        score = (logits[0].float().cpu().numpy().astype(np.float64) - self.cost(pitches, ask)) / max(ask.temperature, 1e-3)
+        score = (logits[0].float().cpu().numpy().astype(np.float64) - self.cost(pitches, ask)) / max(
+            ask.temperature, 1e-3
+        )
         choice = nucleus_draw(np.where(ok, score, -np.inf), TOP_P, self.rng)
         chosen = sorted(int(p) for p in pitches[choice][self.present[choice]])
         self.previous, self.chord = choice, [ask.melody, *chosen]
@@ -151,5 +171,6 @@ class Voicer:
         self.chord = list(chord)
         melody, *voices = chord or (-1,)
         voicing = tuple(melody - p for p in sorted(voices))
-        self.previous = self.index.get(voicing, len(self.count)) if melody == self.previous_melody else len(self.count)
-
+        self.previous = (
+            self.index.get(voicing, len(self.count)) if melody == self.previous_melody else len(self.count)
+        )

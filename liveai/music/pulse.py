@@ -81,8 +81,10 @@ def infer_pulse(notes: Sequence[Note]) -> Pulse | None:
     if len(starts) < 3:
         return None
     iois = sorted(b - a for a, b in zip(starts, starts[1:]))
-    candidates = sorted({round(ioi / d, 3) for ioi in iois for d in SUBDIVISIONS
-                         if MIN_PERIOD_S <= ioi / d <= MAX_PERIOD_S}, reverse=True)
+    candidates = sorted(
+        {round(ioi / d, 3) for ioi in iois for d in SUBDIVISIONS if MIN_PERIOD_S <= ioi / d <= MAX_PERIOD_S},
+        reverse=True,
+    )
     for period in candidates:
         anchor = _circular_mean(starts, period)
         held = [t for t in starts if _distance(t, anchor, period) <= tolerance(period)]
@@ -119,7 +121,9 @@ def _refine(times: Sequence[float], pulse: Pulse) -> Pulse:
     return Pulse(period, anchor)
 
 
-def rhythm_pattern(notes: Sequence[Note], pulse: Pulse, first: int, cycle: int = 2) -> tuple[list[int], tuple[float, ...]]:
+def rhythm_pattern(
+    notes: Sequence[Note], pulse: Pulse, first: int, cycle: int = 2
+) -> tuple[list[int], tuple[float, ...]]:
     """The phrase's times between onsets in grid points, and how often it begins a note
     at each place of a `cycle` of grid points against the mean (smoothed; the cycle
     counted from grid point `first`, where an answer starts)."""

@@ -20,8 +20,23 @@ SCALE_STEPS: dict[str, tuple[int, ...]] = {
 }
 
 KEY_PITCH_CLASS = {
-    "C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6,
-    "Gb": 6, "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11,
+    "C": 0,
+    "C#": 1,
+    "Db": 1,
+    "D": 2,
+    "D#": 3,
+    "Eb": 3,
+    "E": 4,
+    "F": 5,
+    "F#": 6,
+    "Gb": 6,
+    "G": 7,
+    "G#": 8,
+    "Ab": 8,
+    "A": 9,
+    "A#": 10,
+    "Bb": 10,
+    "B": 11,
 }
 
 SCALES = tuple(SCALE_STEPS)
@@ -29,9 +44,16 @@ SCALES = tuple(SCALE_STEPS)
 MINOR_SCALES = frozenset(name for name, steps in SCALE_STEPS.items() if 3 in steps and 4 not in steps)
 KEYS = tuple(KEY_PITCH_CLASS)
 # Other names people give scales ("Am", "A:min" in chord-symbol and Harte notation).
-SCALE_ALIASES = {"m": "minor", "min": "minor", "aeolian": "minor", "maj": "major", "ionian": "major",
-                 "minor_pentatonic": "pentatonic_minor", "major_pentatonic": "pentatonic_major",
-                 "m_pentatonic": "pentatonic_minor"}
+SCALE_ALIASES = {
+    "m": "minor",
+    "min": "minor",
+    "aeolian": "minor",
+    "maj": "major",
+    "ionian": "major",
+    "minor_pentatonic": "pentatonic_minor",
+    "major_pentatonic": "pentatonic_major",
+    "m_pentatonic": "pentatonic_minor",
+}
 KEY_FORMS = '"A minor", "Am", "A:min", "F#m", "Bb major", "C", or two strings "A" "minor"'
 _TONIC = re.compile(r"([a-g])([#b\u266f\u266d]?)(.*)", re.IGNORECASE | re.DOTALL)
 

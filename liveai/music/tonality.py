@@ -28,13 +28,16 @@ class Key:
         return f"{PITCH_NAMES[self.tonic]} {self.mode}"
 
 
-def pitch_class_histogram(notes: Sequence[Note], weight: str = "duration",
-                          emphasis: Sequence[float] | None = None) -> np.ndarray:
+def pitch_class_histogram(
+    notes: Sequence[Note], weight: str = "duration", emphasis: Sequence[float] | None = None
+) -> np.ndarray:
     """(12,) histogram weighted by duration (seconds) or by note count ("count"), each
     note's share multiplied by its `emphasis` when given."""
     h = np.zeros(12)
     for i, n in enumerate(notes):
-        h[n.pitch % 12] += ((n.end - n.start) if weight == "duration" else 1.0) * (1.0 if emphasis is None else emphasis[i])
+        h[n.pitch % 12] += ((n.end - n.start) if weight == "duration" else 1.0) * (
+            1.0 if emphasis is None else emphasis[i]
+        )
     return h
 
 
@@ -61,8 +64,9 @@ def estimate_key(notes: Sequence[Note], emphasis: Sequence[float] | None = None)
     return best
 
 
-def phrase_emphasis(notes: Sequence[Note], phrase_start: float, earlier: float = 0.2,
-                    final: float = 2.0) -> list[float]:
+def phrase_emphasis(
+    notes: Sequence[Note], phrase_start: float, earlier: float = 0.2, final: float = 2.0
+) -> list[float]:
     """How much each note says about the key a player is in now: the latest phrase (from
     `phrase_start`) counts fully and what came before only by `earlier` (a player who
     changes key is heard in the new one), and the phrase's last note, where a phrase

@@ -75,7 +75,11 @@ def parallels(before: Sequence[int], after: Sequence[int]) -> int:
         a0, b0, a1, b1 = before[i], before[j], after[i], after[j]
         if a0 == a1 or b0 == b1 or (a1 - a0 > 0) != (b1 - b0 > 0):
             continue  # a voice held, or contrary motion
-        if abs(a0 - b0) % 12 in PERFECT and abs(a1 - b1) % 12 in PERFECT and abs(a0 - b0) % 12 == abs(a1 - b1) % 12:
+        if (
+            abs(a0 - b0) % 12 in PERFECT
+            and abs(a1 - b1) % 12 in PERFECT
+            and abs(a0 - b0) % 12 == abs(a1 - b1) % 12
+        ):
             count += 1
     return count
 

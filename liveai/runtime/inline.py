@@ -38,8 +38,9 @@ class InlinePort:
         self.pending: list[tuple[Callable[[Any], None], Any]] = []
         self.jobs = 0
 
-    def submit(self, session: str, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
-               ) -> _Handle:
+    def submit(
+        self, session: str, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
+    ) -> _Handle:
         handle = _Handle()
         self.jobs += 1
         if not inspect.isgenerator(job):

@@ -48,9 +48,16 @@ def load_worker(config: Config) -> Worker | None:
     worker = Worker(stepper, threads=config.model.threads)
     worker.start()
     worker.spare = spare_of(path, info["config"], config)
-    log.info("model %s (%s%s%s) from %s on %s, ready in %.2f s", path.stem, info["config"].get("arch", "?"),
-             ", int8" if _is_quantized(model) else "", ", TorchScript" if isinstance(model, ScriptedModel) else "",
-             path, device, time.perf_counter() - started)
+    log.info(
+        "model %s (%s%s%s) from %s on %s, ready in %.2f s",
+        path.stem,
+        info["config"].get("arch", "?"),
+        ", int8" if _is_quantized(model) else "",
+        ", TorchScript" if isinstance(model, ScriptedModel) else "",
+        path,
+        device,
+        time.perf_counter() - started,
+    )
     return worker
 
 
@@ -92,7 +99,9 @@ def warm_up(model: ContinuationModel, steps: int = 20) -> None:
         stepper.step([_Warm("a", list(range(steps)))])
 
 
-def prime_states(model: ContinuationModel, snapshot: dict[str, tuple[Any, int, list[int]]]) -> dict[str, Primed]:
+def prime_states(
+    model: ContinuationModel, snapshot: dict[str, tuple[Any, int, list[int]]]
+) -> dict[str, Primed]:
     """Each session's state on the new weights, from what it was fed lately
     (`TokenStepper.snapshot`), computed here rather than on the worker."""
     device = model.embed.weight.device  # type: ignore[attr-defined]
@@ -127,8 +136,13 @@ def load_morph(config: Config) -> MelodyVAE | None:
     quantize = config.model.quantize
     if device.type == "cpu" and quantize in ("int8", "auto"):
         model = quantize_int8(model)
-    log.info("morph model %s (%s) from %s on %s", path.stem, "int8" if _is_quantized(model) else "float32",
-             path, device)
+    log.info(
+        "morph model %s (%s) from %s on %s",
+        path.stem,
+        "int8" if _is_quantized(model) else "float32",
+        path,
+        device,
+    )
     return cast(MelodyVAE, model)
 
 
@@ -155,9 +169,15 @@ def load_harmony(config: Config) -> HarmonyModel | None:
     with torch.inference_mode():  # TorchScript optimises a graph on its first calls: not on a player's note
         for _ in range(WARMUP_STEPS):
             model.step(torch.zeros(1, N_FEATURES, dtype=torch.long, device=device), model.init_state(1))
-    log.info("harmony model %s (%d voicings%s%s) from %s on %s", path.stem, len(model.config.voicings),
-             ", int8" if _is_quantized(model) else "", ", TorchScript" if isinstance(model, ScriptedModel) else "",
-             path, device)
+    log.info(
+        "harmony model %s (%d voicings%s%s) from %s on %s",
+        path.stem,
+        len(model.config.voicings),
+        ", int8" if _is_quantized(model) else "",
+        ", TorchScript" if isinstance(model, ScriptedModel) else "",
+        path,
+        device,
+    )
     return cast(HarmonyModel, model)
 
 
@@ -175,8 +195,13 @@ def load_synth(name: str, setting: str = "audio.model") -> tuple[SynthNet, Path]
             lines = [f"cannot read checkpoint {path}: {type(exc.__cause__).__name__}"]
         raise ConfigError(f"{setting}: {lines[0] if lines else type(exc).__name__}") from exc
     synth = cast(SynthNet, model)
-    log.info("synth %s from %s: %d Hz, receptive field %d samples", path.stem, path, synth.config.sample_rate,
-             synth.receptive_field)
+    log.info(
+        "synth %s from %s: %d Hz, receptive field %d samples",
+        path.stem,
+        path,
+        synth.config.sample_rate,
+        synth.receptive_field,
+    )
     return synth, path
 
 

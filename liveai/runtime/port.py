@@ -19,7 +19,9 @@ class WorkerPort:
         self.worker = worker
         self.loop = loop
 
-    def submit(self, session: str, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None) -> Future[Any]:
+    def submit(
+        self, session: str, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
+    ) -> Future[Any]:
         future = self.worker.submit(session, job)
         future.add_done_callback(lambda f: self._settled(f, done))
         return future

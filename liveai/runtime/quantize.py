@@ -28,7 +28,9 @@ def quantize_int8(model: nn.Module) -> nn.Module:
         return model
     with warnings.catch_warnings():
         # the deprecation notice of torch.ao.quantization, and its note on quint8 tensors
-        warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
+        )
         warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor", category=UserWarning)
         return quantize_dynamic(copy.deepcopy(model), {nn.GRU, nn.Linear}, dtype=torch.qint8)
 
@@ -42,7 +44,9 @@ def quantize_layer(layer: nn.Module) -> nn.Module:
 
     layer.qconfig = default_dynamic_qconfig  # what quantize_dynamic gives a GRU or Linear at qint8
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
+        )
         warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor", category=UserWarning)
         return get_default_dynamic_quant_module_mappings()[type(layer)].from_float(layer)
 

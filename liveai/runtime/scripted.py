@@ -33,7 +33,9 @@ class ScriptedModel:
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
+            warnings.filterwarnings(
+                "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
+            )
             self.scripted = torch.jit.script(model)
         names = [*getattr(model, "live_methods"), "forward"]
         self._compiled = {name: getattr(self.scripted, name) for name in names}

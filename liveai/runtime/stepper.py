@@ -105,10 +105,13 @@ class TokenStepper:
     def snapshot(self) -> dict[str, tuple[_Heard, int, list[int]]]:
         """What each session was fed lately (on the worker: between jobs), for priming
         new weights away from it (`prime`)."""
-        return {session: (heard, heard.count, list(heard)) for session, heard in self._history.items() if heard}
+        return {
+            session: (heard, heard.count, list(heard)) for session, heard in self._history.items() if heard
+        }
 
-    def replace(self, model: ContinuationModel, primed: dict[str, Primed] | None = None,
-                name: str | None = None) -> dict[str, list[int]]:
+    def replace(
+        self, model: ContinuationModel, primed: dict[str, Primed] | None = None, name: str | None = None
+    ) -> dict[str, list[int]]:
         """Every session hands over to `model` at once (`begin`, then `hand_over` each)."""
         todo = {}
         for session in self.begin(model, primed, name):
@@ -117,8 +120,9 @@ class TokenStepper:
                 todo[session] = tokens
         return todo
 
-    def begin(self, model: ContinuationModel, primed: dict[str, Primed] | None = None,
-              name: str | None = None) -> list[str]:
+    def begin(
+        self, model: ContinuationModel, primed: dict[str, Primed] | None = None, name: str | None = None
+    ) -> list[str]:
         """Play with `model` (called `name`; same device) from now on: new sessions at
         once, the others each when it hands over (`hand_over`, between its jobs), on the
         old weights until then. The step figures begin again under its name, so that they
@@ -171,8 +175,13 @@ class TokenStepper:
         history = self._history.get(session)
         if history is None:
             history = self._history[session] = _Heard(maxlen=HISTORY_TOKENS)
-        fed = [t for t in tokens if t != codec.START] if isinstance(tokens, list) else \
-            [tokens] if tokens != codec.START else []
+        fed = (
+            [t for t in tokens if t != codec.START]
+            if isinstance(tokens, list)
+            else [tokens]
+            if tokens != codec.START
+            else []
+        )
         history.extend(fed)
         history.count += len(fed)
 
@@ -212,7 +221,9 @@ class TokenStepper:
             return self._step(self._weights, feeds)
         staying = [f for f in feeds if f.session in self.staying]
         moved = [f for f in feeds if f.session not in self.staying]
-        return (self._step(self._old, staying) if staying else []) + (self._step(self._weights, moved) if moved else [])
+        return (self._step(self._old, staying) if staying else []) + (
+            self._step(self._weights, moved) if moved else []
+        )
 
     def _step(self, w: _Weights, feeds: Sequence[Feed]) -> list[tuple[Feed, torch.Tensor]]:
         done: list[tuple[Feed, torch.Tensor]] = []
@@ -240,7 +251,9 @@ class TokenStepper:
                 self._history.pop(evicted, None)
                 if evicted in self.staying:
                     self._leave(evicted)
-                log.warning("model %s: more than %d sessions, forgetting %s", self.name, self.max_sessions, evicted)
+                log.warning(
+                    "model %s: more than %d sessions, forgetting %s", self.name, self.max_sessions, evicted
+                )
         self._states[session] = state  # most recently used last
         return state
 
@@ -286,8 +299,9 @@ class TokenStepper:
         started = time.perf_counter()
         lists = [f.feed if isinstance(f.feed, list) else [f.feed] for f in feeds]
         longest = max(len(tokens) for tokens in lists)
-        tokens = torch.tensor([t + [codec.PAD] * (longest - len(t)) for t in lists], dtype=torch.long,
-                              device=self.device)  # (B, T)
+        tokens = torch.tensor(
+            [t + [codec.PAD] * (longest - len(t)) for t in lists], dtype=torch.long, device=self.device
+        )  # (B, T)
         lengths = torch.tensor([len(t) for t in lists], device=self.device)  # (B,)
         states = stack_states([self._state(w, f.session) for f in feeds])
         logits, states = w.prefill_rows(tokens, lengths, states)  # (B, V)

@@ -114,8 +114,9 @@ class Worker:
         future: Future[Any] = Future()
         if self._inbox.qsize() >= INBOX_LIMIT:  # the thread is stuck or far behind: do not pile up
             self.refused += 1
-            self._log_refused(time.monotonic(), "model %s: %d jobs wait already; a job is refused", self.name,
-                              INBOX_LIMIT)
+            self._log_refused(
+                time.monotonic(), "model %s: %d jobs wait already; a job is refused", self.name, INBOX_LIMIT
+            )
             if inspect.isgenerator(job):
                 job.close()
             future.set_exception(WorkerBusy(f"model {self.name}: more than {INBOX_LIMIT} jobs waiting"))
@@ -127,8 +128,9 @@ class Worker:
         """Forget the session's state once the jobs queued before have run (panic, re-prime)."""
         return self.submit(session, _reset())
 
-    def swap(self, model: ContinuationModel, primed: dict[str, Primed] | None = None,
-             name: str | None = None) -> Future[list[str]]:
+    def swap(
+        self, model: ContinuationModel, primed: dict[str, Primed] | None = None, name: str | None = None
+    ) -> Future[list[str]]:
         """Play with `model` (built and warmed up, on the same device): each session
         takes it once its jobs submitted before have finished, with its state `primed`
         on it away from this thread (`TokenStepper.snapshot`); the future, once every
@@ -175,7 +177,9 @@ class Worker:
                 return False
             if isinstance(item, _Swap):
                 if self._handing is not None:  # refused: the sessions' jobs must not wait for its turn
-                    _settle(item.future, exc=WorkerBusy(f"model {self.name}: new weights are being handed over"))
+                    _settle(
+                        item.future, exc=WorkerBusy(f"model {self.name}: new weights are being handed over")
+                    )
                     continue
                 self._begin(item)
                 continue

@@ -35,8 +35,9 @@ class Transport:
         self.is_open = True
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.is_open = False
         lost = exc_type is not None and not issubclass(exc_type, asyncio.CancelledError)
         await self._close(lost)

@@ -35,7 +35,9 @@ def addresses(host: str) -> list[str]:
         except ValueError:
             return [info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET)][:1]
     found = [ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips if ip.is_IPv4]
-    return [a for a in found if isinstance(a, str) and not ipaddress.ip_address(a).is_loopback] or ["127.0.0.1"]
+    return [a for a in found if isinstance(a, str) and not ipaddress.ip_address(a).is_loopback] or [
+        "127.0.0.1"
+    ]
 
 
 class Advertiser:
@@ -47,34 +49,49 @@ class Advertiser:
 
     def start(self, host: str, web_port: int, osc_port: int | None) -> None:
         """Advertise OSCQuery, and OSC unless `osc_port` is None, in a task of its own."""
-        self._task = asyncio.get_running_loop().create_task(self._register(host, web_port, osc_port),
-                                                            name="mdns")
+        self._task = asyncio.get_running_loop().create_task(
+            self._register(host, web_port, osc_port), name="mdns"
+        )
 
     async def _register(self, host: str, web_port: int, osc_port: int | None) -> None:
         try:
             ips = await asyncio.to_thread(addresses, host)  # a name may need a DNS lookup
             loopback = all(ipaddress.ip_address(ip).is_loopback for ip in ips)
             # a loopback-only liveai answers on the loopback interface: only this machine can reach it anyway
-            self.zeroconf = AsyncZeroconf(interfaces=ips if loopback else InterfaceChoice.All,
-                                          ip_version=IPVersion.V4Only)
-            name = f"liveai on {socket.gethostname()}"[:63 - len(OSCQUERY_TYPE)]
+            self.zeroconf = AsyncZeroconf(
+                interfaces=ips if loopback else InterfaceChoice.All, ip_version=IPVersion.V4Only
+            )
+            name = f"liveai on {socket.gethostname()}"[: 63 - len(OSCQUERY_TYPE)]
             server = f"{socket.gethostname()}.local."
             packed = [socket.inet_aton(ip) for ip in ips]
             services = [(OSCQUERY_TYPE, web_port)] + ([(OSC_TYPE, osc_port)] if osc_port is not None else [])
             for kind, port in services:
-                info = ServiceInfo(kind, f"{name}.{kind}", port=port, addresses=packed, server=server,
-                                   properties={"txtvers": "1"})
+                info = ServiceInfo(
+                    kind,
+                    f"{name}.{kind}",
+                    port=port,
+                    addresses=packed,
+                    server=server,
+                    properties={"txtvers": "1"},
+                )
                 registered = await self.zeroconf.async_register_service(info, allow_name_change=True)
                 await registered  # probed and announced
                 self.services.append(info)
-            log.info("mDNS: advertising %r as %s on %s", name,
-                     " and ".join(f"{kind} (port {port})" for kind, port in services), ", ".join(ips))
+            log.info(
+                "mDNS: advertising %r as %s on %s",
+                name,
+                " and ".join(f"{kind} (port {port})" for kind, port in services),
+                ", ".join(ips),
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # no network, a name clash, no multicast: liveai plays on, unadvertised
             self.stats.count("mdns_failed")
-            log.warning("mDNS: cannot advertise OSCQuery (%s: %s); tools must be given the address",
-                        type(exc).__name__, exc)
+            log.warning(
+                "mDNS: cannot advertise OSCQuery (%s: %s); tools must be given the address",
+                type(exc).__name__,
+                exc,
+            )
 
     async def close(self) -> None:
         if self._task is not None:

@@ -88,8 +88,9 @@ def to_message(event: Event, clock_out: bool) -> mido.Message | None:
         case NoteOff():
             return mido.Message("note_off", note=event.pitch, velocity=0, channel=event.channel)
         case ControlChange():
-            return mido.Message("control_change", control=event.controller, value=event.value,
-                                channel=event.channel)
+            return mido.Message(
+                "control_change", control=event.controller, value=event.value, channel=event.channel
+            )
     if not clock_out:
         return None
     match event:
@@ -136,19 +137,33 @@ class MidiTransport(Transport):
         self._ready, self._lost = loop.create_future(), loop.create_future()
         self._counts = {"midi_ignored": 0, "dropped": 0}
         c = self.config
-        self._child = MidiChild({"api": self.api, "client_name": c.client_name, "virtual": c.virtual,
-                                 "inputs": c.inputs, "outputs": c.outputs, "poll_s": c.poll_s}, self._take)
+        self._child = MidiChild(
+            {
+                "api": self.api,
+                "client_name": c.client_name,
+                "virtual": c.virtual,
+                "inputs": c.inputs,
+                "outputs": c.outputs,
+                "poll_s": c.poll_s,
+            },
+            self._take,
+        )
         try:
             await self._child.start()
             assert self._child.ended is not None
-            done, _ = await asyncio.wait([self._ready, self._lost, self._child.ended], timeout=READY_S,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                [self._ready, self._lost, self._child.ended],
+                timeout=READY_S,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             if self._ready not in done:
                 raise TransportError(self._why_not(done))
         except BaseException:
             await self._release(gently=False)
             raise
-        log.info("midi on %s: %s", self.api, ", ".join(self.inputs.values()) + " / " + ", ".join(self.outputs))
+        log.info(
+            "midi on %s: %s", self.api, ", ".join(self.inputs.values()) + " / " + ", ".join(self.outputs)
+        )
 
     def _why_not(self, done: set[asyncio.Future[Any]]) -> str:
         assert self._lost is not None and self._child is not None
@@ -172,9 +187,14 @@ class MidiTransport(Transport):
             silent_s = time.monotonic() - self._said_at
             if silent_s >= HUNG_S:
                 self.stats.count("midi_hung")
-                raise TransportError(f"the MIDI process said nothing for {silent_s:.1f} s (stuck in a MIDI call)")
-            done, _ = await asyncio.wait([self._lost, self._child.ended], timeout=HUNG_S - silent_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
+                raise TransportError(
+                    f"the MIDI process said nothing for {silent_s:.1f} s (stuck in a MIDI call)"
+                )
+            done, _ = await asyncio.wait(
+                [self._lost, self._child.ended],
+                timeout=HUNG_S - silent_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             if done:
                 raise TransportError(self._lost.result() if self._lost.done() else self._ended())
 
@@ -202,7 +222,9 @@ class MidiTransport(Transport):
         self._said_at = time.monotonic()
         for kind, payload in frames:
             if kind not in (IN, SAY):  # the framing slipped: what follows is noise, so start again
-                self._faults("midi input", ValueError(f"a frame of unknown kind {kind} from the MIDI process"))
+                self._faults(
+                    "midi input", ValueError(f"a frame of unknown kind {kind} from the MIDI process")
+                )
                 self._lose("the MIDI process's frames are garbled")
                 return
             try:
@@ -283,7 +305,9 @@ class MidiTransport(Transport):
             return
         if not self._child.write(out_frame(bytes(msg.bytes()))):  # the process is stalled or gone
             self.stats.count("dropped")
-            self._log_drop(time.monotonic(), "midi: the MIDI process takes nothing for now; dropped a %s", msg.type)
+            self._log_drop(
+                time.monotonic(), "midi: the MIDI process takes nothing for now; dropped a %s", msg.type
+            )
 
     def report(self) -> dict[str, Any]:
         return {

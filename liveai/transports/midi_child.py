@@ -25,7 +25,9 @@ from .midi_wire import FrameReader
 log = logging.getLogger(__name__)
 
 MODULE = "liveai.transports.midi_process"
-STOP_S = 3.0  # a process asked to stop (stdin closed) has this long to send its last notes and close its ports
+STOP_S = (
+    3.0  # a process asked to stop (stdin closed) has this long to send its last notes and close its ports
+)
 
 Frames = Callable[[list[tuple[int, bytes]]], None]
 
@@ -77,8 +79,14 @@ class MidiChild:
             config = {**self.config, "frames_fd": frames_w}
             # Started off the loop: forking a process the size of liveai (torch) takes a while.
             self.process = await asyncio.to_thread(
-                subprocess.Popen, [sys.executable, "-m", MODULE, json.dumps(config)],
-                stdin=subprocess.PIPE, stdout=chat_w, stderr=chat_w, pass_fds=(frames_w,), bufsize=0)
+                subprocess.Popen,
+                [sys.executable, "-m", MODULE, json.dumps(config)],
+                stdin=subprocess.PIPE,
+                stdout=chat_w,
+                stderr=chat_w,
+                pass_fds=(frames_w,),
+                bufsize=0,
+            )
         except BaseException:
             self._close_pipes()
             raise

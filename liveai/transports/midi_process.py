@@ -106,7 +106,9 @@ class MidiProcess:
             return
         if counts["dropped"] != self._said_counts["dropped"] and now - self._drops_said >= DROPS_SAID_S:
             self._drops_said = now
-            self.log("warning", f"liveai takes no MIDI input for now; {counts['dropped']} messages dropped so far")
+            self.log(
+                "warning", f"liveai takes no MIDI input for now; {counts['dropped']} messages dropped so far"
+            )
         self._said_counts = counts
         self.say(event="counts", **counts)
 
@@ -218,8 +220,11 @@ def main() -> None:
         midi_backend.check_available(midi.api)
         if config["virtual"]:
             midi.open_virtual()
-        midi.say(event="ready", inputs=[[name, number] for name, (number, _) in midi.inputs.items()],
-                 outputs=list(midi.outputs))
+        midi.say(
+            event="ready",
+            inputs=[[name, number] for name, (number, _) in midi.inputs.items()],
+            outputs=list(midi.outputs),
+        )
         midi.run()
     except TransportError as exc:
         # Closing a port of a dead JACK server waits a second each: leave them to the exit.

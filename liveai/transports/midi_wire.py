@@ -24,7 +24,9 @@ ARRIVAL = struct.Struct("<dH")  # IN: arrival time, input number
 OUT, IN, SAY = 1, 2, 3
 MAX_PAYLOAD = 4096  # a SAY longer than this is cut (a port name list, a log line); PIPE_BUF is 4096
 HEARTBEAT_S = 1.0  # the process says its counts at least this often, so liveai knows it lives
-HUNG_S = 5.0  # a process silent this long is stuck in a MIDI call: liveai restarts it (seconds: a busy machine)
+HUNG_S = (
+    5.0  # a process silent this long is stuck in a MIDI call: liveai restarts it (seconds: a busy machine)
+)
 
 
 def frame(kind: int, payload: bytes) -> bytes:
@@ -42,15 +44,20 @@ def in_frame(arrival: float, number: int, message: bytes) -> bytes:
 def say_frame(**fields: Any) -> bytes:
     payload = json.dumps(fields).encode()
     if len(payload) > MAX_PAYLOAD - HEADER.size:
-        payload = json.dumps({"event": "log", "level": "warning",
-                              "message": f"a report of {len(payload)} bytes was cut: {payload[:200]!r}"}).encode()
+        payload = json.dumps(
+            {
+                "event": "log",
+                "level": "warning",
+                "message": f"a report of {len(payload)} bytes was cut: {payload[:200]!r}",
+            }
+        ).encode()
     return frame(SAY, payload)
 
 
 def parse_in(payload: bytes) -> tuple[float, int, bytes]:
     """(arrival, input number, message bytes) of an IN payload."""
     arrival, number = ARRIVAL.unpack_from(payload)
-    return arrival, number, payload[ARRIVAL.size:]
+    return arrival, number, payload[ARRIVAL.size :]
 
 
 def parse_say(payload: bytes) -> dict[str, Any]:
@@ -77,7 +84,7 @@ class FrameReader:
             end = at + HEADER.size + length
             if end > len(buffer):
                 break
-            frames.append((kind, buffer[at + HEADER.size:end]))
+            frames.append((kind, buffer[at + HEADER.size : end]))
             at = end
         self._buffer = buffer[at:]
         return frames

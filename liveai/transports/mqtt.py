@@ -46,8 +46,14 @@ def broker_address(url: str) -> tuple[str, int, bool]:
 class MqttTransport(Transport):
     name = "mqtt"
 
-    def __init__(self, config: MqttConfig, table: CommandTable, stats: Stats,
-                 status: Callable[[], dict[str, Any]], state: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        config: MqttConfig,
+        table: CommandTable,
+        stats: Stats,
+        status: Callable[[], dict[str, Any]],
+        state: Callable[[], dict[str, Any]],
+    ) -> None:
         super().__init__()
         self.config = config
         self.table = table
@@ -69,16 +75,23 @@ class MqttTransport(Transport):
         tls_params = None
         if self.tls or c.ca_file:
             tls_params = aiomqtt.TLSParameters(
-                ca_certs=c.ca_file or None, certfile=c.certfile or None, keyfile=c.keyfile or None,
+                ca_certs=c.ca_file or None,
+                certfile=c.certfile or None,
+                keyfile=c.keyfile or None,
                 cert_reqs=ssl.CERT_REQUIRED,
             )
         return aiomqtt.Client(
-            self.host, self.port,
-            username=c.username or None, password=c.password or None,
+            self.host,
+            self.port,
+            username=c.username or None,
+            password=c.password or None,
             identifier=f"liveai-{c.instance}-{os.getpid()}",
             will=aiomqtt.Will(f"{self.base}/status", "offline", qos=1, retain=True),
-            keepalive=c.keepalive_s, tls_params=tls_params, timeout=5,
-            max_queued_incoming_messages=1024, max_queued_outgoing_messages=1024,
+            keepalive=c.keepalive_s,
+            tls_params=tls_params,
+            timeout=5,
+            max_queued_incoming_messages=1024,
+            max_queued_outgoing_messages=1024,
         )
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -98,8 +111,10 @@ class MqttTransport(Transport):
     async def serve(self) -> None:
         broker = self._broker
         assert broker is not None
-        tasks = [asyncio.create_task(job) for job in
-                 (self._listen(broker), self._publish(broker), self._telemetry(broker))]
+        tasks = [
+            asyncio.create_task(job)
+            for job in (self._listen(broker), self._publish(broker), self._telemetry(broker))
+        ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -146,8 +161,9 @@ class MqttTransport(Transport):
                 # a command someone left retained would be replayed at every reconnect (a
                 # retained cmd/panic, a panic each time): commands act when sent, never again
                 self.stats.count("mqtt_retained_ignored")
-                self._log_retained(time.monotonic(), "mqtt: a retained command on %s is ignored",
-                                   message.topic.value)
+                self._log_retained(
+                    time.monotonic(), "mqtt: a retained command on %s is ignored", message.topic.value
+                )
                 continue
             name = message.topic.value.removeprefix(prefix)
             payload = message.payload if isinstance(message.payload, (bytes, bytearray)) else b""
@@ -206,14 +222,21 @@ class MqttTransport(Transport):
 
     def refuse(self, request: Request, command: str, error: CommandError) -> None:
         """Count the refusal (`errors` and its kind), then answer it."""
-        self.stats.refused(time.monotonic(), request.source, error.code,
-                           clip(f"cmd/{command}: {error.message}", self.config.max_echo_chars))
+        self.stats.refused(
+            time.monotonic(),
+            request.source,
+            error.code,
+            clip(f"cmd/{command}: {error.message}", self.config.max_echo_chars),
+        )
         self._answer(command, error.code, error.message)
 
     def _answer(self, command: str, code: str, message: str) -> None:
         """JSON `{command, code, message}` on `<base>/error`; the command's name and the
         message cut to `mqtt.max_echo_chars`, in the log too."""
-        command, message = clip(command, self.config.max_echo_chars), clip(message, self.config.max_echo_chars)
+        command, message = (
+            clip(command, self.config.max_echo_chars),
+            clip(message, self.config.max_echo_chars),
+        )
         self._log_refused(time.monotonic(), "mqtt: refused cmd/%s: %s %s", command, code, message)
         self._queue("error", json.dumps({"command": command, "code": code, "message": message}))
 

@@ -113,8 +113,14 @@ class OscTransport(Transport):
     name = "osc"
     required = True
 
-    def __init__(self, config: OscConfig, table: CommandTable, stats: Stats,
-                 status: Callable[[], dict[str, Any]], sock: socket.socket | None = None) -> None:
+    def __init__(
+        self,
+        config: OscConfig,
+        table: CommandTable,
+        stats: Stats,
+        status: Callable[[], dict[str, Any]],
+        sock: socket.socket | None = None,
+    ) -> None:
         """`sock`: the port, bound already (`bind`), else it is bound when opened."""
         super().__init__()
         self.config = config

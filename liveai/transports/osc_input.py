@@ -32,13 +32,26 @@ from .osc_wire import TooMuch, WireLimits, check_datagram
 log = logging.getLogger(__name__)
 
 # What a hostile packet can make python-osc's parser raise besides ParseError.
-PARSE_FAILURES = (ParseError, ValueError, IndexError, struct.error, UnicodeDecodeError,
-                  OverflowError, RecursionError)
+PARSE_FAILURES = (
+    ParseError,
+    ValueError,
+    IndexError,
+    struct.error,
+    UnicodeDecodeError,
+    OverflowError,
+    RecursionError,
+)
 
 
 class OscInput:
-    def __init__(self, config: OscConfig, table: CommandTable, stats: Stats, name: str = "osc",
-                 logger: logging.Logger = log) -> None:
+    def __init__(
+        self,
+        config: OscConfig,
+        table: CommandTable,
+        stats: Stats,
+        name: str = "osc",
+        logger: logging.Logger = log,
+    ) -> None:
         """`name` prefixes this input's log lines ("osc", "websocket"), written to `logger`."""
         self.log = logger
         self.config = config
@@ -46,7 +59,9 @@ class OscInput:
         self.stats = stats
         self.name = name
         self.pending: set[asyncio.TimerHandle] = set()
-        self._limits = WireLimits(config.max_messages_per_datagram, config.max_arguments, config.max_string_bytes)
+        self._limits = WireLimits(
+            config.max_messages_per_datagram, config.max_arguments, config.max_string_bytes
+        )
         self._error_replies = RateLimit(config.max_errors_per_s)
         self._log_suppressed = LogThrottle(logger, "more", level=logging.WARNING)
         self._log_refused = LogThrottle(logger, "refusals")  # at info: a player sees why, without -v
@@ -77,11 +92,17 @@ class OscInput:
     def _schedule(self, at: float, delay: float, message: OscMessage, request: Request) -> None:
         """Honour a bundle's timetag with a timer: never a sleep in the loop."""
         if delay > self.config.max_bundle_delay_s:
-            self.refuse("bad_value", f"bundle timetag {delay:.1f} s ahead exceeds osc.max_bundle_delay_s",
-                        request, counter="dropped")
+            self.refuse(
+                "bad_value",
+                f"bundle timetag {delay:.1f} s ahead exceeds osc.max_bundle_delay_s",
+                request,
+                counter="dropped",
+            )
             return
         if len(self.pending) >= self.config.max_pending_bundles:
-            self.refuse("busy", "too many timetagged messages waiting; message dropped", request, counter="dropped")
+            self.refuse(
+                "busy", "too many timetagged messages waiting; message dropped", request, counter="dropped"
+            )
             return
         loop = asyncio.get_running_loop()
         timed = replace(request, arrival=at)
@@ -99,7 +120,9 @@ class OscInput:
         if not self.pending:
             return
         self.stats.count("dropped", len(self.pending))
-        self.log.info("%s: panic: %d timetagged message(s) still waiting dropped", self.name, len(self.pending))
+        self.log.info(
+            "%s: panic: %d timetagged message(s) still waiting dropped", self.name, len(self.pending)
+        )
         self.cancel()
 
     def cancel(self) -> None:
@@ -130,11 +153,16 @@ class OscInput:
         sending host (a flood of bad messages must not become a flood of replies)."""
         if not self._error_replies.allow(request.host, request.arrival):
             self.stats.count("errors_unanswered")
-            self._log_suppressed(request.arrival, "%s: errors from %s beyond osc.max_errors_per_s are "
-                                 "counted, not answered", self.name, request.host)
+            self._log_suppressed(
+                request.arrival,
+                "%s: errors from %s beyond osc.max_errors_per_s are counted, not answered",
+                self.name,
+                request.host,
+            )
             return
-        self._log_refused(request.arrival, "%s: refused from %s: %s %s", self.name, request.source, code,
-                          self.clip(message))
+        self._log_refused(
+            request.arrival, "%s: refused from %s: %s %s", self.name, request.source, code, self.clip(message)
+        )
         request.replies.reply("/liveai/error", code, self.clip(message))
 
     def clip(self, text: str) -> str:

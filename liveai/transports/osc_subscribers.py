@@ -56,8 +56,11 @@ class Subscribers:
             idle = min(self._since, key=lambda a: self._heard.get(a[0], 0.0))
             if now - self._heard.get(idle[0], 0.0) < self.config.subscriber_idle_s:
                 self.stats.count("subscribe_refused")
-                raise CommandError("busy", f"subscriber limit reached (osc.max_subscribers = "
-                                           f"{self.config.max_subscribers}) and none is idle")
+                raise CommandError(
+                    "busy",
+                    f"subscriber limit reached (osc.max_subscribers = "
+                    f"{self.config.max_subscribers}) and none is idle",
+                )
             self._drop(idle, "idle, replaced")
         self._since[address] = now
         self._heard[host] = now

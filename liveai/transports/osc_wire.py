@@ -51,8 +51,10 @@ def _check(data: bytes, limits: WireLimits, depth: int, count: list[int]) -> int
         _check_type_tags(data, limits)
         count[0] += 1
         if count[0] > limits.max_messages:
-            raise TooMuch(f"more than {limits.max_messages} messages in one datagram (osc.max_messages_per_datagram)")
-        if any(c in _WILDCARD_BYTES for c in data[:data.find(b"\x00")]):
+            raise TooMuch(
+                f"more than {limits.max_messages} messages in one datagram (osc.max_messages_per_datagram)"
+            )
+        if any(c in _WILDCARD_BYTES for c in data[: data.find(b"\x00")]):
             count[1] += 1
             if count[1] > limits.max_patterns:
                 raise TooMuch(f"more than {limits.max_patterns} address patterns in one datagram")
@@ -70,11 +72,11 @@ def _check_bundle(data: bytes, limits: WireLimits, depth: int, count: list[int])
     while index < len(data):
         if index + 4 > len(data):
             raise ParseError("bundle element size cut short")
-        size = int.from_bytes(data[index:index + 4], "big", signed=True)
+        size = int.from_bytes(data[index : index + 4], "big", signed=True)
         index += 4
         if size <= 0 or size % 4 or index + size > len(data):
             raise ParseError(f"bundle element size {size} does not fit the datagram")
-        _check(data[index:index + size], limits, depth + 1, count)
+        _check(data[index : index + size], limits, depth + 1, count)
         index += size
 
 
@@ -82,23 +84,25 @@ def _check_type_tags(data: bytes, limits: WireLimits) -> None:
     """The address, the type tags and every string argument: python-osc reads strings a
     byte at a time in Python (2 ms for 60 KB), so a long one is refused here first."""
     start = _string_end(data, 0, limits, "the address")
-    if start >= len(data) or data[start:start + 1] != b",":
+    if start >= len(data) or data[start : start + 1] != b",":
         return  # no type tags: an (old-style) message without arguments
     tag_end = data.find(b"\x00", start)
     if tag_end < 0:
         raise ParseError("type tags are not terminated")
-    tags = data[start + 1:tag_end].decode("latin-1")
+    tags = data[start + 1 : tag_end].decode("latin-1")
     unknown = set(tags) - TYPE_TAGS
     if unknown:
         raise ParseError(f"unsupported OSC type tag(s) {''.join(sorted(unknown))!r}")
     if len(tags) > limits.max_arguments:
-        raise TooMuch(f"{len(tags)} arguments in one message, more than {limits.max_arguments} (osc.max_arguments)")
+        raise TooMuch(
+            f"{len(tags)} arguments in one message, more than {limits.max_arguments} (osc.max_arguments)"
+        )
     index = (tag_end // 4 + 1) * 4
     for tag in tags:
         if tag == "s":
             index = _string_end(data, index, limits, "a string argument")
         elif tag == "b":
-            size = int.from_bytes(data[index:index + 4], "big", signed=True)
+            size = int.from_bytes(data[index : index + 4], "big", signed=True)
             if size < 0 or size > limits.max_string:
                 raise TooMuch(f"a blob of {size} bytes, more than {limits.max_string}")
             index += 4 + (size + 3) // 4 * 4

@@ -81,7 +81,9 @@ class Listener:
         self.part.input.refuse_late(request, error)
 
     def subscribe(self, host: str, port: int) -> None:
-        raise CommandError("unavailable", "a websocket hears what it LISTENs to; /liveai/subscribe is for UDP")
+        raise CommandError(
+            "unavailable", "a websocket hears what it LISTENs to; /liveai/subscribe is for UDP"
+        )
 
     unsubscribe = subscribe
 
@@ -90,8 +92,13 @@ class Listener:
 
 
 class OscQuery:
-    def __init__(self, table: CommandTable, osc: OscConfig, status: Callable[[], dict[str, Any]],
-                 osc_port: Callable[[], int | None]) -> None:
+    def __init__(
+        self,
+        table: CommandTable,
+        osc: OscConfig,
+        status: Callable[[], dict[str, Any]],
+        osc_port: Callable[[], int | None],
+    ) -> None:
         """`osc_port`: the bound OSC port (None while OSC is closed)."""
         self.table = table
         self.osc = osc
@@ -151,7 +158,9 @@ class OscQuery:
         """Where OSC is: the address this request reached when OSC listens on every
         interface (it is reachable there too), else OSC's own host."""
         assert self.web is not None
-        here = request.transport.get_extra_info("sockname")[0] if request.transport is not None else "127.0.0.1"
+        here = (
+            request.transport.get_extra_info("sockname")[0] if request.transport is not None else "127.0.0.1"
+        )
         osc_ip = here if self.osc.host in ("0.0.0.0", "::", "") else self.osc.host
         port = self.osc_port()
         info = oscquery.host_info("liveai", osc_ip, port or 0, here, self.web.port)
@@ -189,7 +198,9 @@ class OscQuery:
             if listener.may_command:
                 self.input.receive(frame, request)
             else:
-                self.input.refuse("forbidden", "commands on this websocket need the token (web.token)", request)
+                self.input.refuse(
+                    "forbidden", "commands on this websocket need the token (web.token)", request
+                )
             return
         try:
             message = json.loads(frame)
@@ -197,13 +208,16 @@ class OscQuery:
             if not isinstance(path, str):
                 raise TypeError("DATA is not a path")
         except (ValueError, TypeError, KeyError, RecursionError) as exc:  # "[[[[..." is too deep
-            self.input.refuse("malformed", f"a text frame is JSON {{\"COMMAND\": ..., \"DATA\": path}}: {exc}",
-                              request)
+            self.input.refuse(
+                "malformed", f'a text frame is JSON {{"COMMAND": ..., "DATA": path}}: {exc}', request
+            )
             return
         if command == "IGNORE":
             listener.listening.discard(oscquery.normal(path))
         elif command != "LISTEN":
-            self.input.refuse("unknown_command", f"unknown COMMAND {str(command)[:40]!r} (LISTEN, IGNORE)", request)
+            self.input.refuse(
+                "unknown_command", f"unknown COMMAND {str(command)[:40]!r} (LISTEN, IGNORE)", request
+            )
         elif (address := oscquery.normal(path)) not in self.space.nodes:
             self.input.refuse("unknown_address", f"LISTEN: no OSC node at {str(path)[:200]}", request)
         elif address in self.space.types:  # a node without a value: accepted, nothing streams
@@ -223,4 +237,7 @@ class OscQuery:
                 listener.client.push((address, data))
 
     def report(self) -> dict[str, Any]:
-        return {"oscquery_listeners": sum(len(listener.listening) for listener in self.listeners), **self.mdns.report()}
+        return {
+            "oscquery_listeners": sum(len(listener.listening) for listener in self.listeners),
+            **self.mdns.report(),
+        }

@@ -42,12 +42,38 @@ HISTORY_MAX = 4096  # notes kept for it at most (a flood keeps only the latest)
 HEALTH_S = 0.5
 MAX_COMMANDS_PER_S = 500.0  # from one page; beyond, refused `busy` (a keyboard plays far fewer)
 LATENCY_EDGES_MS = [0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 50.0]  # the histogram's bins
-ASSETS = {"stage.js": "text/javascript", "roll.js": "text/javascript", "controls.js": "text/javascript",
-          "stage.css": "text/css"}
-_HEALTH_KEYS = ("latency_p50_ms", "latency_p99_ms", "latency_samples", "deadline_misses", "dropped", "errors",
-                "web_clients", "web_clients_dropped", "web_refused", "sessions", "mode", "tempo", "playing",
-                "panicked", "audio", "audio_device", "audio_underruns", "audio_xruns", "audio_late_notes",
-                "events_in_per_s", "events_out_per_s", "internal_errors", "stage_commands", "stage_refused")
+ASSETS = {
+    "stage.js": "text/javascript",
+    "roll.js": "text/javascript",
+    "controls.js": "text/javascript",
+    "stage.css": "text/css",
+}
+_HEALTH_KEYS = (
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "latency_samples",
+    "deadline_misses",
+    "dropped",
+    "errors",
+    "web_clients",
+    "web_clients_dropped",
+    "web_refused",
+    "sessions",
+    "mode",
+    "tempo",
+    "playing",
+    "panicked",
+    "audio",
+    "audio_device",
+    "audio_underruns",
+    "audio_xruns",
+    "audio_late_notes",
+    "events_in_per_s",
+    "events_out_per_s",
+    "internal_errors",
+    "stage_commands",
+    "stage_refused",
+)
 
 
 def asset(name: str) -> bytes:
@@ -57,8 +83,9 @@ def asset(name: str) -> bytes:
 class StagePart:
     """Mounted on the web transport (`liveai.transports.web.Part`)."""
 
-    def __init__(self, config: Config, engine: Engine, table: CommandTable,
-                 status: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, config: Config, engine: Engine, table: CommandTable, status: Callable[[], dict[str, Any]]
+    ) -> None:
         self.config = config
         self.engine = engine
         self.table = table
@@ -145,15 +172,21 @@ class StagePart:
         status = self._status()
         now = time.monotonic()
         figures = {key: status[key] for key in _HEALTH_KEYS if key in status}
-        models = {key[len("model_"):-len("_device")]: value for key, value in status.items()
-                  if key.startswith("model_") and key.endswith("_device")}
+        models = {
+            key[len("model_") : -len("_device")]: value
+            for key, value in status.items()
+            if key.startswith("model_") and key.endswith("_device")
+        }
         return {
-            "k": "health", **figures,
+            "k": "health",
+            **figures,
             "models": models,
             "latency_edges_ms": LATENCY_EDGES_MS,
             "latency_histogram": self.stats.latency_histogram(now, LATENCY_EDGES_MS),
-            "refusals": [{"ago_s": round(now - t, 1), "source": source, "code": code, "message": message}
-                         for t, source, code, message in reversed(self.stats.refusals)],
+            "refusals": [
+                {"ago_s": round(now - t, 1), "source": source, "code": code, "message": message}
+                for t, source, code, message in reversed(self.stats.refusals)
+            ],
         }
 
     def hello(self) -> dict[str, Any]:
@@ -161,29 +194,50 @@ class StagePart:
         now = time.monotonic()
         c = self.config
         return {
-            "k": "hello", "state": dict(self.engine.state),
+            "k": "hello",
+            "state": dict(self.engine.state),
             "notes": [item for item in self.history if item["t"] >= now - HISTORY_S],
             "plan": [plan_item(event) for event in self.engine.output.plan()],
             "learn": self.learn,
-            "setup": {"audio": c.audio.enabled, "audio_play": c.audio.play, "model": c.model.continuation,
-                      "device": c.model.device, "sessions": c.server.sessions, "osc_port": c.osc.port},
+            "setup": {
+                "audio": c.audio.enabled,
+                "audio_play": c.audio.play,
+                "model": c.model.continuation,
+                "device": c.model.device,
+                "sessions": c.server.sessions,
+                "osc_port": c.osc.port,
+            },
         }
 
     # -- requests ---------------------------------------------------------------------------------
     async def _page(self, request: web.Request) -> web.StreamResponse:
-        return web.Response(body=asset("index.html"), content_type="text/html", charset="utf-8",
-                            headers={"Cache-Control": "no-cache"})
+        return web.Response(
+            body=asset("index.html"),
+            content_type="text/html",
+            charset="utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
 
     async def _asset(self, request: web.Request) -> web.StreamResponse:
-        name = request.path[len("/view/"):]
-        return web.Response(body=asset(name), content_type=ASSETS[name], charset="utf-8",
-                            headers={"Cache-Control": "no-cache"})
+        name = request.path[len("/view/") :]
+        return web.Response(
+            body=asset(name),
+            content_type=ASSETS[name],
+            charset="utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
-        host, port = (request.transport.get_extra_info("peername") or ("?", 0))[:2] if request.transport else ("?", 0)
+        host, port = (
+            (request.transport.get_extra_info("peername") or ("?", 0))[:2] if request.transport else ("?", 0)
+        )
         player = f"ws:{host}:{port}"  # each page is a player of its own, as each OSCQuery socket
-        return await self.web.websocket(request, pack, lambda client, data: self.command(client, player, data),
-                                        on_open=lambda client: self._joined(client, player))
+        return await self.web.websocket(
+            request,
+            pack,
+            lambda client, data: self.command(client, player, data),
+            on_open=lambda client: self._joined(client, player),
+        )
 
     def _joined(self, client: Client, player: str) -> Callable[[], None]:
         client.push(self.hello())
@@ -195,9 +249,12 @@ class StagePart:
             self.clients.discard(client)
             if not self.clients:
                 self.engine.output.watch = None
-            if player in self._played:  # its keys held (or a MIDI keyboard's through it) go up, as if unplugged
+            if (
+                player in self._played
+            ):  # its keys held (or a MIDI keyboard's through it) go up, as if unplugged
                 self._played.discard(player)
                 self.engine.handle(InputLost(t=time.monotonic(), source=player))
+
         return left
 
     # -- commands from a page -------------------------------------------------------------------

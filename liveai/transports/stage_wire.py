@@ -25,15 +25,26 @@ def pack(items: list[Any]) -> str:
 
 def note_item(event: NoteOn | NoteOff, who: str) -> dict[str, Any]:
     """A note heard (`who` is "player" or "liveai"); `s` is the player it came from."""
-    return {"k": "note", "who": who, "s": player_of(event.source) if who == "player" else "",
-            "p": event.pitch, "v": event.velocity if isinstance(event, NoteOn) else 0,
-            "c": event.channel, "t": round(event.t, 4)}
+    return {
+        "k": "note",
+        "who": who,
+        "s": player_of(event.source) if who == "player" else "",
+        "p": event.pitch,
+        "v": event.velocity if isinstance(event, NoteOn) else 0,
+        "c": event.channel,
+        "t": round(event.t, 4),
+    }
 
 
 def plan_item(event: NoteOn | NoteOff, kind: str = "plan") -> dict[str, Any]:
     """A note liveai will play at `t` ("plan"), or one it took back ("withdraw")."""
-    return {"k": kind, "p": event.pitch, "v": event.velocity if isinstance(event, NoteOn) else 0,
-            "c": event.channel, "t": round(event.t, 4)}
+    return {
+        "k": kind,
+        "p": event.pitch,
+        "v": event.velocity if isinstance(event, NoteOn) else 0,
+        "c": event.channel,
+        "t": round(event.t, 4),
+    }
 
 
 def _finite(text: str) -> float:
@@ -55,11 +66,15 @@ def parse_command(data: str | bytes, limits: OscConfig) -> tuple[str, list[Any]]
         raise CommandError("malformed", 'a command is {"address": "/liveai/...", "args": [...]}')
     address, args = message["address"], message.get("args", [])
     if len(address.encode()) > limits.max_string_bytes:
-        raise CommandError("too_large", f"an address longer than {limits.max_string_bytes} bytes (osc.max_string_bytes)")
+        raise CommandError(
+            "too_large", f"an address longer than {limits.max_string_bytes} bytes (osc.max_string_bytes)"
+        )
     if not isinstance(args, list):
         raise CommandError("malformed", f"args must be a list, not {type(args).__name__}")
     if len(args) > limits.max_arguments:
-        raise CommandError("too_large", f"{len(args)} arguments, more than {limits.max_arguments} (osc.max_arguments)")
+        raise CommandError(
+            "too_large", f"{len(args)} arguments, more than {limits.max_arguments} (osc.max_arguments)"
+        )
     for arg in args:
         if isinstance(arg, bool):
             continue

@@ -37,8 +37,12 @@ Frame = str | bytes
 
 
 # Every answer: no page may frame liveai's (clickjacking), nor learn its URL and token.
-SAFE_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
-                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+SAFE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def bind(config: WebConfig) -> socket.socket:
@@ -71,8 +75,14 @@ class Client:
     """One websocket peer. `pack` turns what waits into the frames of one tick (most often
     one; an OSCQuery listener gets one message per frame)."""
 
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request,
-                 pack: Callable[[list[Any]], Frame | list[Frame]], stats: Stats, faults: Faults) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        pack: Callable[[list[Any]], Frame | list[Frame]],
+        stats: Stats,
+        faults: Faults,
+    ) -> None:
         self.ws = ws
         self.request = request
         self.pack = pack
@@ -102,7 +112,9 @@ class Client:
         """Say goodbye (1001: going away); a peer that does not take it is cut off."""
         self.dropped = True
         try:
-            await asyncio.wait_for(self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"liveai stops"), CLOSE_S)
+            await asyncio.wait_for(
+                self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"liveai stops"), CLOSE_S
+            )
         except (TimeoutError, ConnectionError, RuntimeError):
             self.abort()
 
@@ -159,8 +171,14 @@ class WebTransport(Transport):
     name = "web"
     reconnect_max_s = 30.0
 
-    def __init__(self, config: WebConfig, stats: Stats, faults: Faults, parts: list[Part],
-                 sock: socket.socket | None = None) -> None:
+    def __init__(
+        self,
+        config: WebConfig,
+        stats: Stats,
+        faults: Faults,
+        parts: list[Part],
+        sock: socket.socket | None = None,
+    ) -> None:
         """`sock`: the port, bound already (`bind`), else it is bound when opened."""
         super().__init__()
         self._bound = sock
@@ -206,13 +224,17 @@ class WebTransport(Transport):
             self._runner = None
 
     def url(self, path: str) -> str:
-        host = self.config.host if self.guard.loopback else self.config.host.replace("0.0.0.0", "<this machine>")
+        host = (
+            self.config.host if self.guard.loopback else self.config.host.replace("0.0.0.0", "<this machine>")
+        )
         token = f"?token={self.guard.token}" if self.guard.token else ""
         return f"http://{host}:{self.port}{path}{token}"
 
     # -- requests -----------------------------------------------------------------------
     @web.middleware
-    async def _guarded(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    async def _guarded(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
         needs_token = not any(public(request) for public in self.public)
         why = self.guard.refusal(request.headers, request.query, needs_token)
         if why is not None:
@@ -224,9 +246,13 @@ class WebTransport(Transport):
             response.headers.update(SAFE_HEADERS)
         return response
 
-    async def websocket(self, request: web.Request, pack: Callable[[list[Any]], Frame | list[Frame]],
-                        receive: Callable[[Client, Frame], None],
-                        on_open: Callable[[Client], Callable[[], None]] | None = None) -> web.StreamResponse:
+    async def websocket(
+        self,
+        request: web.Request,
+        pack: Callable[[list[Any]], Frame | list[Frame]],
+        receive: Callable[[Client, Frame], None],
+        on_open: Callable[[Client], Callable[[], None]] | None = None,
+    ) -> web.StreamResponse:
         """Serve one websocket: frames from the peer go to `receive`, frames to it through
         its `Client` (`pack`). `on_open(client)` is called once it is connected and returns
         what to call when it closes. Browsers (with an `Origin`) and tools (without) have
@@ -234,7 +260,9 @@ class WebTransport(Transport):
         browser = "Origin" in request.headers
         if sum(("Origin" in c.request.headers) == browser for c in self.live) >= self.config.max_clients:
             self.stats.count("web_clients_refused")
-            raise web.HTTPServiceUnavailable(text=f"at most {self.config.max_clients} clients (web.max_clients)\n")
+            raise web.HTTPServiceUnavailable(
+                text=f"at most {self.config.max_clients} clients (web.max_clients)\n"
+            )
         ws = web.WebSocketResponse(max_msg_size=MAX_REQUEST_BYTES, heartbeat=10.0)
         await ws.prepare(request)
         client = Client(ws, request, pack, self.stats, self.faults)
@@ -248,7 +276,9 @@ class WebTransport(Transport):
                 if message.type in (web.WSMsgType.TEXT, web.WSMsgType.BINARY):
                     try:
                         receive(client, message.data)
-                    except Exception as exc:  # a bug with one frame: the next frame, and every other client, go on
+                    except (
+                        Exception
+                    ) as exc:  # a bug with one frame: the next frame, and every other client, go on
                         self.faults("a web client's frame", exc)
                     await inflow.wait()
         finally:
@@ -264,7 +294,9 @@ class WebTransport(Transport):
             part.send(event)
 
     def report(self) -> dict[str, Any]:
-        status: dict[str, Any] = {"web_port": self.port, "web_clients": len(self.live)} if self.is_open else {}
+        status: dict[str, Any] = (
+            {"web_port": self.port, "web_clients": len(self.live)} if self.is_open else {}
+        )
         for part in self.parts:
             status.update(part.report())
         return status

@@ -63,7 +63,9 @@ class Guard:
         name, _ = split_host(host)
         return bool(name) and (_is_ip(name) or name.lower() in self.names)
 
-    def refusal(self, headers: Mapping[str, str], query: Mapping[str, str], needs_token: bool = True) -> str | None:
+    def refusal(
+        self, headers: Mapping[str, str], query: Mapping[str, str], needs_token: bool = True
+    ) -> str | None:
         """Why a request is refused, or None when it may go on."""
         host = headers.get("Host", "")
         if not self.host_allowed(host):

@@ -15,7 +15,9 @@ NO_JACK = {"JACK_DEFAULT_SERVER": "liveai-no-such-server", "JACK_NO_START_SERVER
 
 def test_no_audio_device_at_start_is_one_warning_and_liveai_serves_on(start_server, tmp_path: Path) -> None:
     server, peer = start_server("audio.enabled=true", 'server.mode="thru"', env=NO_JACK)
-    deadline = time.monotonic() + 30  # the synth's process loads torch first (a few seconds on a busy machine)
+    deadline = (
+        time.monotonic() + 30
+    )  # the synth's process loads torch first (a few seconds on a busy machine)
     while peer.status()["audio"] != "no device" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert peer.status()["audio"] == "no device"
@@ -29,17 +31,38 @@ def test_no_audio_device_at_start_is_one_warning_and_liveai_serves_on(start_serv
 
 
 def serve_exit(tmp_path: Path, model: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "liveai", "serve", "--set", "audio.enabled=true",
-                           "--set", f'audio.model="{model}"', "--set", "midi.api=none", "--set", "osc.port=0",
-                           "--set", "web.port=0"],
-                          capture_output=True, text=True, timeout=60, env={**os.environ, **NO_JACK})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "liveai",
+            "serve",
+            "--set",
+            "audio.enabled=true",
+            "--set",
+            f'audio.model="{model}"',
+            "--set",
+            "midi.api=none",
+            "--set",
+            "osc.port=0",
+            "--set",
+            "web.port=0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **NO_JACK},
+    )
 
 
 def test_a_missing_synth_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = serve_exit(tmp_path, str(tmp_path / "nowhere.pt"))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert lines[-1].startswith("liveai: config error: audio.model: no checkpoint at") and "nowhere.pt" in lines[-1]
+    assert (
+        lines[-1].startswith("liveai: config error: audio.model: no checkpoint at")
+        and "nowhere.pt" in lines[-1]
+    )
 
 
 def test_a_broken_synth_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -42,8 +42,12 @@ def jack256() -> Iterator[JackServer]:
 
 
 def serve_with_audio(start_server, jack: JackServer, *overrides: str, midi: bool = False):  # type: ignore[no-untyped-def]
-    server, peer = start_server("audio.enabled=true", 'server.mode="thru"', *overrides, env=jack.env(), midi=midi)
-    wait_until(lambda: peer.status()["audio"] == "playing" and PORT in jack.ports(), 40, "liveai's audio in JACK")
+    server, peer = start_server(
+        "audio.enabled=true", 'server.mode="thru"', *overrides, env=jack.env(), midi=midi
+    )
+    wait_until(
+        lambda: peer.status()["audio"] == "playing" and PORT in jack.ports(), 40, "liveai's audio in JACK"
+    )
     return server, peer
 
 
@@ -57,7 +61,7 @@ def onsets(audio: np.ndarray, threshold: float, frame: int = 32) -> list[int]:
     for i, level in enumerate(rms):
         if level > threshold:
             if quiet * frame >= 0.1 * SR:
-                floor = 0.1 * rms[i: i + int(0.1 * SR / frame)].max()
+                floor = 0.1 * rms[i : i + int(0.1 * SR / frame)].max()
                 start = i  # back down the rising edge, as long as it rises and is above a tenth of the peak
                 while start > 0 and floor < rms[start - 1] < rms[start]:
                     start -= 1
@@ -85,18 +89,25 @@ def pitch_hz(segment: np.ndarray, near: float) -> float:
     return float(freqs[k] + (a - c) / (2 * (a - 2 * b + c)) * (freqs[1] - freqs[0]))
 
 
-def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: JackServer, tmp_path: Path) -> None:
+def test_notes_over_osc_are_heard_on_time_and_in_tune(
+    start_server, jack256: JackServer, tmp_path: Path
+) -> None:
     server, peer = serve_with_audio(start_server, jack256)  # the default headroom
     wav = tmp_path / "heard.wav"
-    rec = subprocess.Popen(["jack_rec", "-f", str(wav), "-d", "5", PORT], env=jack256.env(),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rec = subprocess.Popen(
+        ["jack_rec", "-f", str(wav), "-d", "5", PORT],
+        env=jack256.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_until(lambda: jack256.linked("jackrec:"), 10, "jack_rec to connect")
     time.sleep(0.3)
     # A held A3, then short notes at known spacings, each sent 0.3 s ahead in a bundle
     # timetagged for its moment: liveai schedules it, so its onset is known to the sample.
     plan = [(0.0, 57, 1.2), (1.6, 64, 0.2), (2.1, 60, 0.2), (2.6, 67, 0.2), (3.2, 72, 0.3)]
-    changes = sorted([(at, pitch, 100) for at, pitch, _ in plan]
-                     + [(at + length, pitch, 0) for at, pitch, length in plan])
+    changes = sorted(
+        [(at, pitch, 100) for at, pitch, _ in plan] + [(at + length, pitch, 0) for at, pitch, length in plan]
+    )
     t0 = time.time() + 0.3
     for at, pitch, velocity in changes:
         time.sleep(max(t0 + at - 0.3 - time.time(), 0))
@@ -111,14 +122,18 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: Jac
     assert rate == SR and len(audio) > 4 * SR
 
     heard = onsets(audio, threshold=0.01)
-    assert len(heard) == len(plan), f"heard {len(heard)} onsets at {[h / SR for h in heard]}, scheduled {len(plan)}"
+    assert len(heard) == len(plan), (
+        f"heard {len(heard)} onsets at {[h / SR for h in heard]}, scheduled {len(plan)}"
+    )
     tolerance = PERIOD / SR + 0.005  # one block + 5 ms
     for i, (h, s) in enumerate(zip(heard, scheduled)):
         expected = s - scheduled[0]
         got = (h - heard[0]) / SR
-        assert abs(got - expected) <= tolerance, f"note {i}: heard at +{got:.4f} s, scheduled at +{expected:.4f} s"
+        assert abs(got - expected) <= tolerance, (
+            f"note {i}: heard at +{got:.4f} s, scheduled at +{expected:.4f} s"
+        )
 
-    held = audio[heard[0] + int(0.2 * SR): heard[0] + int(1.0 * SR)]
+    held = audio[heard[0] + int(0.2 * SR) : heard[0] + int(1.0 * SR)]
     f0 = pitch_hz(held, 220.0)
     cents = 1200 * np.log2(f0 / 220.0)
     assert abs(cents) <= 20, f"the held A3 sounds at {f0:.2f} Hz ({cents:+.1f} cents)"
@@ -127,15 +142,21 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: Jac
     assert status["audio_blocks"] > 0 and status["audio_render_ms_p99"] > 0
 
 
-def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(start_server, jack256: JackServer, tmp_path: Path) -> None:
+def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(
+    start_server, jack256: JackServer, tmp_path: Path
+) -> None:
     """The live engine plays the shipped synth (#20): a C3 major triad held over OSC,
     recorded from liveai's JACK port, carries its notes' harmonics and at least 40 dB
     less between them (-73.6 dB here; the synth before: -15.5, a tanh's
     intermodulation), and silence before it."""
     _, peer = serve_with_audio(start_server, jack256)
     wav = tmp_path / "chord.wav"
-    rec = subprocess.Popen(["jack_rec", "-f", str(wav), "-d", "3", PORT], env=jack256.env(),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rec = subprocess.Popen(
+        ["jack_rec", "-f", str(wav), "-d", "3", PORT],
+        env=jack256.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_until(lambda: jack256.linked("jackrec:"), 10, "jack_rec to connect")
     time.sleep(0.5)
     chord = (48, 52, 55)
@@ -147,9 +168,9 @@ def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(start_server, jack2
     rec.wait(15)
     audio, rate = read_wav(wav)
     start = onsets(audio, threshold=0.01)[0]
-    before = peak_dbfs(audio[:max(start - 480, 0)])  # until 10 ms before the onset's foot
+    before = peak_dbfs(audio[: max(start - 480, 0)])  # until 10 ms before the onset's foot
     assert before <= -80.0, f"{before:.1f} dBFS before the chord"
-    off = off_harmonic_db(audio[start + SR // 2: start + 3 * SR // 2], chord, rate)
+    off = off_harmonic_db(audio[start + SR // 2 : start + 3 * SR // 2], chord, rate)
     assert off <= -40.0, f"{off:.1f} dB off the chord's harmonics"
 
 
@@ -200,14 +221,21 @@ def test_mqtt_telemetry_carries_the_audio(start_server, jack256: JackServer, mos
     """An installation watches its sound over MQTT: blocks, underruns, render time, voices."""
     from test_mqtt import sub
 
-    _, peer = serve_with_audio(start_server, jack256, f'mqtt.url="{mosquitto.url}"', "mqtt.instance=sound",
-                               "mqtt.telemetry_s=0.5")
+    _, peer = serve_with_audio(
+        start_server, jack256, f'mqtt.url="{mosquitto.url}"', "mqtt.instance=sound", "mqtt.telemetry_s=0.5"
+    )
     peer.send("/liveai/note", 57, 100)
     time.sleep(0.6)
     line = sub(mosquitto, "liveai/sound/telemetry", wait_s=5)[0]
     telemetry = json.loads(line.split(" ", 1)[1])
     assert telemetry["audio"] == "playing" and telemetry["audio_blocks"] > 0
-    for key in ("audio_underruns", "audio_xruns", "audio_render_ms_p50", "audio_render_ms_p99", "audio_voices"):
+    for key in (
+        "audio_underruns",
+        "audio_xruns",
+        "audio_render_ms_p50",
+        "audio_render_ms_p99",
+        "audio_voices",
+    ):
         assert key in telemetry, (key, sorted(telemetry))
     assert telemetry["audio_voices"] >= 1  # the held A
     peer.send("/liveai/note", 57, 0)
@@ -246,8 +274,11 @@ def test_a_render_process_that_dies_is_started_again_from_silence(start_server, 
     peer.send("/liveai/note", 60, 100)  # held
     wait_until(lambda: peer.status()["audio_voices"] == 1, 5, "the held note to sound")
     os.kill(first["render"], 9)
-    wait_until(lambda: peer.status()["audio_render_restarts"] == 1 and peer.status()["audio"] == "playing", 30,
-               "the render process to be started again")
+    wait_until(
+        lambda: peer.status()["audio_render_restarts"] == 1 and peer.status()["audio"] == "playing",
+        30,
+        "the render process to be started again",
+    )
     again = audio_processes(server.proc.pid)
     assert again["render"] != first["render"] and again["player"] == first["player"], (first, again)
     renders = peer.status()["audio_renders"]
@@ -261,7 +292,9 @@ def test_a_render_process_that_dies_is_started_again_from_silence(start_server, 
 
 
 @pytest.mark.parametrize("how", ["stopped", "killed"])
-def test_liveai_stopped_or_killed_leaves_no_audio_process_behind(start_server, jack256: JackServer, how: str) -> None:
+def test_liveai_stopped_or_killed_leaves_no_audio_process_behind(
+    start_server, jack256: JackServer, how: str
+) -> None:
     """An installation's liveai stopped (SIGTERM: systemd, Ctrl-C) exits in time, with
     its audio processes ended; killed outright (SIGKILL, an OOM), its audio processes end
     by themselves within a second or so. Either way they hold no device and no memory."""

@@ -22,8 +22,12 @@ SECONDS = 15
 @pytest.mark.slow
 def test_bench_audio_runs_and_its_stream_keeps_time() -> None:
     need("jackd")
-    done = subprocess.run([sys.executable, "-m", "liveai", "bench", "--audio", "--seconds", str(SECONDS)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "liveai", "bench", "--audio", "--seconds", str(SECONDS)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)["audio"]
     rtf = report["rtf_one_thread"]
@@ -31,7 +35,11 @@ def test_bench_audio_runs_and_its_stream_keeps_time() -> None:
     assert all(v > 0 for v in [*rtf["48khz"].values(), *rtf["24khz"].values()])
     default = AudioConfig().headroom_ms
     assert [(s["frames"], s["headroom_ms"]) for s in report["stream"]] == [
-        (256, default), (256, NARROWER_MS), (128, default), (128, NARROWER_MS)]
+        (256, default),
+        (256, NARROWER_MS),
+        (128, default),
+        (128, NARROWER_MS),
+    ]
     for s in report["stream"]:
         expected_blocks = SECONDS * 48000 / s["frames"]
         assert s["blocks"] > 0.8 * expected_blocks, s  # the callback ran throughout the load
@@ -41,6 +49,14 @@ def test_bench_audio_runs_and_its_stream_keeps_time() -> None:
         assert 0 < heard["min"] <= heard["p50"] <= heard["p99"] <= heard["max"] < 100, heard  # not a freeze
         # The render process is realtime wherever the system allows it (as it allows jackd).
         assert s["render_realtime"] == s["jackd_realtime"] and s["dropped_notes"] == 0, s
-        for key in ("underruns", "xruns", "jack_xruns", "late_notes", "render_ms_p99", "render_cpu_percent",
-                    "design_lead_ms", "stream_latency_ms"):
+        for key in (
+            "underruns",
+            "xruns",
+            "jack_xruns",
+            "late_notes",
+            "render_ms_p99",
+            "render_cpu_percent",
+            "design_lead_ms",
+            "stream_latency_ms",
+        ):
             assert key in s

@@ -9,8 +9,12 @@ import sys
 
 
 def test_bench_stage_cost_measures_both_conditions_with_pages_reading() -> None:
-    done = subprocess.run([sys.executable, "-m", "liveai", "bench", "--play", "--pages", "2", "--seconds", "0.5"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "liveai", "bench", "--play", "--pages", "2", "--seconds", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)["stage_cost"]
     for condition in ("no_page", "2_pages"):

@@ -9,8 +9,13 @@ import sys
 
 def test_devices_lists_jack_ports_and_audio(jack, start_server):
     _, peer = start_server(midi=True, env=jack.env())
-    done = subprocess.run([sys.executable, "-m", "liveai", "devices"], capture_output=True, text=True,
-                          env=jack.env(), timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "liveai", "devices"],
+        capture_output=True,
+        text=True,
+        env=jack.env(),
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["midi"]["chosen_api"] == "jack"

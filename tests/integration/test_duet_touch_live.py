@@ -17,7 +17,9 @@ def wait_until(t: float) -> None:
         pass
 
 
-def play(peer: OscPeer, pitches: list[int], period: float, length: float, velocities: list[int]) -> list[float]:
+def play(
+    peer: OscPeer, pitches: list[int], period: float, length: float, velocities: list[int]
+) -> list[float]:
     """The call, one note every `period` s; returns when each note-on was sent."""
     t0 = time.perf_counter() + 0.05
     sent = []
@@ -45,8 +47,9 @@ TUNE = [60, 62, 64, 65, 67, 65, 64, 62]
 
 
 def test_the_answer_is_louder_when_the_call_is_played_louder(start_server):
-    _, peer = start_server("server.mode=duet", "duet.phrase_gap_ms=300", "duet.max_response_s=1.5",
-                           "model.seed=1", model="gru")
+    _, peer = start_server(
+        "server.mode=duet", "duet.phrase_gap_ms=300", "duet.max_response_s=1.5", "model.seed=1", model="gru"
+    )
     means = []
     for velocity in (40, 110):
         play(peer, TUNE, 0.2, 0.15, [velocity] * len(TUNE))
@@ -59,8 +62,9 @@ def test_the_answer_is_louder_when_the_call_is_played_louder(start_server):
 
 
 def test_the_answer_follows_the_calls_accents(start_server):
-    _, peer = start_server("server.mode=duet", "duet.phrase_gap_ms=300", "duet.max_response_s=2.0",
-                           "model.seed=2", model="gru")
+    _, peer = start_server(
+        "server.mode=duet", "duet.phrase_gap_ms=300", "duet.max_response_s=2.0", "model.seed=2", model="gru"
+    )
     period = 0.25
     sent = play(peer, TUNE, period, 0.15, [110 if i % 2 == 0 else 50 for i in range(len(TUNE))])
     notes = answer(peer, 3.0)
@@ -82,7 +86,9 @@ def test_the_first_answer_note_lands_on_the_calls_grid(start_server):
     assert notes, "the model answers"
     n = len(sent)
     mean_k, mean_t = (n - 1) / 2, sum(sent) / n
-    fitted = sum((k - mean_k) * (t - mean_t) for k, t in enumerate(sent)) / sum((k - mean_k) ** 2 for k in range(n))
+    fitted = sum((k - mean_k) * (t - mean_t) for k, t in enumerate(sent)) / sum(
+        (k - mean_k) ** 2 for k in range(n)
+    )
     off = [(t - mean_t) / fitted + mean_k for t, _, _ in notes]  # in grid points of the call
     first = off[0]
     assert abs(first - round(first)) * period < 0.04, f"the first note is {first:.3f} grid points in"

@@ -20,15 +20,21 @@ ROOT = Path(__file__).resolve().parents[2]
 FILES, PHRASES = 3, 6
 TARGETS = ("same_key", "pace_within_1.5x", "rhythm_similarity")
 # a two-bar phrase at 120 BPM (pretty_midi's tempo): a bar of crotchets, a bar of quavers
-PHRASE = [(0.5 * i, 0.5, p) for i, p in enumerate([60, 64, 67, 72])] + \
-         [(2.0 + 0.25 * i, 0.25, p) for i, p in enumerate([71, 67, 65, 64, 62, 59, 62, 60])]
+PHRASE = [(0.5 * i, 0.5, p) for i, p in enumerate([60, 64, 67, 72])] + [
+    (2.0 + 0.25 * i, 0.25, p) for i, p in enumerate([71, 67, 65, 64, 62, 59, 62, 60])
+]
 
 pytestmark = pytest.mark.slow
 
 
 def eval_duet(*args: object) -> dict:
-    done = subprocess.run([sys.executable, str(ROOT / "scripts/eval_duet.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/eval_duet.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -40,8 +46,11 @@ def folder(tmp_path: Path) -> Path:
     root = tmp_path / "mine"
     (root / "sub").mkdir(parents=True)
     for f in range(FILES):
-        notes = [Note(4.0 * k + t, 4.0 * k + t + 0.9 * d, p + 2 * f, 80)
-                 for k in range(PHRASES) for t, d, p in PHRASE]
+        notes = [
+            Note(4.0 * k + t, 4.0 * k + t + 0.9 * d, p + 2 * f, 80)
+            for k in range(PHRASES)
+            for t, d, p in PHRASE
+        ]
         notes_to_midi(notes).write(str(root / ("sub" if f else "") / f"tune{f}.mid"))
     (root / "broken.mid").write_bytes(b"MThd not really")
     return root
@@ -75,7 +84,20 @@ def test_a_folder_gives_the_figures_with_a_learned_model_found_by_name(folder: P
 
 
 def test_an_unknown_model_is_one_clear_line(folder: Path, tmp_path: Path):
-    done = subprocess.run([sys.executable, str(ROOT / "scripts/eval_duet.py"), "--folder", str(folder),
-                           "--model", "nobody", "--model-folder", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/eval_duet.py"),
+            "--folder",
+            str(folder),
+            "--model",
+            "nobody",
+            "--model-folder",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert done.returncode != 0 and "no model 'nobody'" in done.stderr

@@ -91,9 +91,16 @@ def play_with_pedal(heard: Heard, bars: int = 3) -> None:
 
 
 def test_every_mode_plays_on_through_faults_and_every_note_ends(start_server, tmp_path):
-    server, peer = start_server("clock.source=internal", "clock.bpm=240", "duet.phrase_gap_ms=300",
-                           "autopilot.horizon_s=0.5", "budget.harmonize_ms=250", f'morph.folder="{tmp_path}"',
-                           model="gru", command=(sys.executable, str(LAUNCHER), str(EVERY)))
+    server, peer = start_server(
+        "clock.source=internal",
+        "clock.bpm=240",
+        "duet.phrase_gap_ms=300",
+        "autopilot.horizon_s=0.5",
+        "budget.harmonize_ms=250",
+        f'morph.folder="{tmp_path}"',
+        model="gru",
+        command=(sys.executable, str(LAUNCHER), str(EVERY)),
+    )
     heard = Heard(peer)
     for slot, phrase in (("a", RISING), ("b", FALLING)):  # morph's phrases, played in harmonize
         for pitch in phrase:

@@ -18,8 +18,18 @@ from liveai.bench.harness import osc_message
 ROOT = Path(__file__).parents[2]
 
 SEED = 20261122
-KNOWN = ["/liveai/note", "/liveai/cc", "/liveai/mode", "/liveai/temperature", "/liveai/tempo",
-         "/liveai/morph", "/liveai/ping", "/liveai/subscribe", "/liveai/continue", "/liveai/panic"]
+KNOWN = [
+    "/liveai/note",
+    "/liveai/cc",
+    "/liveai/mode",
+    "/liveai/temperature",
+    "/liveai/tempo",
+    "/liveai/morph",
+    "/liveai/ping",
+    "/liveai/subscribe",
+    "/liveai/continue",
+    "/liveai/panic",
+]
 
 
 def garbage(rng: random.Random) -> bytes:
@@ -29,7 +39,9 @@ def garbage(rng: random.Random) -> bytes:
 
 
 def unknown_address(rng: random.Random) -> bytes:
-    path = "/" + "/".join(rng.choice(["liveai", "foo", "note", "x1", "out", "liveaix"]) for _ in range(rng.randrange(1, 4)))
+    path = "/" + "/".join(
+        rng.choice(["liveai", "foo", "note", "x1", "out", "liveaix"]) for _ in range(rng.randrange(1, 4))
+    )
     if path in KNOWN or path in ("/liveai/play", "/liveai/stop", "/liveai/status", "/liveai/unsubscribe"):
         path += "/nope"
     args = [rng.choice([1, 2.5, "s", b"blob"]) for _ in range(rng.randrange(0, 4))]
@@ -38,10 +50,16 @@ def unknown_address(rng: random.Random) -> bytes:
 
 def bad_args(rng: random.Random) -> bytes:
     """Known addresses with wrong types or too many arguments."""
-    address = rng.choice(["/liveai/note", "/liveai/cc", "/liveai/tempo", "/liveai/temperature", "/liveai/morph"])
+    address = rng.choice(
+        ["/liveai/note", "/liveai/cc", "/liveai/tempo", "/liveai/temperature", "/liveai/morph"]
+    )
     kind = rng.randrange(3)
     if kind == 0:
-        return osc_message(address, "text", 1)[:] if address in ("/liveai/note", "/liveai/cc") else osc_message(address, "fast")
+        return (
+            osc_message(address, "text", 1)[:]
+            if address in ("/liveai/note", "/liveai/cc")
+            else osc_message(address, "fast")
+        )
     if kind == 1:
         return osc_message(address, b"\x01\x02")
     return osc_message(address, 1, 2, 3, 4, 5)
@@ -71,21 +89,32 @@ def bad_bundle(rng: random.Random) -> bytes:
 def test_ten_thousand_bad_datagrams(start_server):
     rng = random.Random(SEED)
     _, peer = start_server()
-    plan = [("malformed", garbage)] * 1000 + [("unknown_address", unknown_address)] * 2500 \
-        + [("bad_args", bad_args)] * 2500 + [("bad_value", bad_value)] * 1500 + [("malformed", bad_bundle)] * 1500
+    plan = (
+        [("malformed", garbage)] * 1000
+        + [("unknown_address", unknown_address)] * 2500
+        + [("bad_args", bad_args)] * 2500
+        + [("bad_value", bad_value)] * 1500
+        + [("malformed", bad_bundle)] * 1500
+    )
     rng.shuffle(plan)
     datagrams = [(kind, make(rng)) for kind, make in plan]
     notes = 1000  # valid note-on/note-off pairs among them, in order: the music goes on
     for i in range(0, notes, 2):
         at, pitch = rng.randrange(len(datagrams) + 1), 60 + (i // 2) % 12
-        datagrams[at:at] = [("note", osc_message("/liveai/note", pitch, 90)), ("note", osc_message("/liveai/note", pitch, 0))]
+        datagrams[at:at] = [
+            ("note", osc_message("/liveai/note", pitch, 90)),
+            ("note", osc_message("/liveai/note", pitch, 0)),
+        ]
     assert len(datagrams) == 10_000
     for start in range(0, len(datagrams), 250):
-        for _, data in datagrams[start:start + 250]:
+        for _, data in datagrams[start : start + 250]:
             peer.send_raw(data)
         peer.wait_pong(start, timeout=5)  # paced, so the kernel never drops a datagram
     status = peer.status()
-    expected = {kind: sum(1 for k, _ in datagrams if k == kind) for kind in ("malformed", "unknown_address", "bad_args", "bad_value")}
+    expected = {
+        kind: sum(1 for k, _ in datagrams if k == kind)
+        for kind in ("malformed", "unknown_address", "bad_args", "bad_value")
+    }
     assert {kind: status[kind] for kind in expected} == expected
     assert status["errors"] == sum(expected.values())
     assert status["events_in"] == notes
@@ -99,8 +128,15 @@ def test_mutated_messages_never_stop_the_server(start_server):
     """Byte flips of valid messages: outcomes vary, but each is a note, an answer or a counted error."""
     rng = random.Random(SEED + 1)
     _, peer = start_server()
-    valid = [osc_message(a, *args) for a, args in [("/liveai/note", (60, 100)), ("/liveai/cc", (1, 64)),
-                                                    ("/liveai/mode", ("thru",)), ("/liveai/tempo", (90.0,))]]
+    valid = [
+        osc_message(a, *args)
+        for a, args in [
+            ("/liveai/note", (60, 100)),
+            ("/liveai/cc", (1, 64)),
+            ("/liveai/mode", ("thru",)),
+            ("/liveai/tempo", (90.0,)),
+        ]
+    ]
     for start in range(0, 2000, 250):
         for _ in range(250):
             data = bytearray(rng.choice(valid))
@@ -120,9 +156,21 @@ def test_the_coverage_guided_fuzzer_finds_nothing(tmp_path):
     """scripts/fuzz_osc.py under libFuzzer: no exception leaves the endpoint and no note
     outlives its note-off, over 100,000 inputs grown from valid datagrams."""
     stats = tmp_path / "stats.json"
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "fuzz_osc.py"), "-runs=100000", "-seed=1",
-                           f"-artifact_prefix={tmp_path}/", "--stats", str(stats)],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "fuzz_osc.py"),
+            "-runs=100000",
+            "-seed=1",
+            f"-artifact_prefix={tmp_path}/",
+            "--stats",
+            str(stats),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     final = re.search(r"#(\d+)\s+DONE\s+cov: (\d+)", done.stderr)
     assert final and int(final.group(1)) == 100000 and int(final.group(2)) > 500, done.stderr[-2000:]

@@ -24,7 +24,10 @@ def test_the_harmony_model_voices_a_melody_consonantly_and_follows_its_note_offs
     for pitch in MELODY:
         peer.send("/liveai/note", pitch, 96)
         voices = notes(peer.collect(0.25), on=True)
-        assert len(voices) == 2 and all(v < pitch and v in Scale("C", "major") for v in voices), (pitch, voices)
+        assert len(voices) == 2 and all(v < pitch and v in Scale("C", "major") for v in voices), (
+            pitch,
+            voices,
+        )
         chords.append([pitch, *voices])
         peer.send("/liveai/note", pitch, 0)
         assert sorted(notes(peer.collect(0.2), on=False)) == sorted(voices)  # they end with the key

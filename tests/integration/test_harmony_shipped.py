@@ -27,8 +27,20 @@ MELODIES = {  # (key, scale): melody
 # soprano's first 12 notes and the alto, tenor and bass sounding at each (checked against
 # music21's chordify of the score: G2 B3 D4 under G4, then G2 C4 F#4 under A4, ...).
 SOPRANO = [67, 69, 71, 72, 74, 72, 71, 69, 71, 71, 71, 69]
-ATB = [[43, 59, 62], [43, 60, 66], [55, 62, 67], [52, 64, 67], [50, 57, 66], [45, 57, 64], [47, 62, 67],
-       [50, 62, 67], [43, 62, 67], [52, 64, 67], [47, 62, 67], [50, 62, 66]]
+ATB = [
+    [43, 59, 62],
+    [43, 60, 66],
+    [55, 62, 67],
+    [52, 64, 67],
+    [50, 57, 66],
+    [45, 57, 64],
+    [47, 62, 67],
+    [50, 62, 67],
+    [43, 62, 67],
+    [52, 64, 67],
+    [47, 62, 67],
+    [50, 62, 66],
+]
 STATED_AGREEMENT = 0.6  # models/README.md: shipped 0.64, untrained 0.56 (the mean of ten seeds)
 TONIC = {"C": 0, "G": 7, "A": 9, "F": 5}
 
@@ -43,8 +55,10 @@ def shipped():
 def play(model, melody: list[int], key: str, scale: str, voices: int, seed: int, temperature: float = 1.0):
     voicer = Voicer(model, np.random.default_rng(seed))
     pcs = Scale(key, scale).pitch_classes
-    return [voicer.voice(Ask(m, TONIC[key], scale == "minor", voices, pcs, 36, 96, False, None, temperature))
-            for m in melody]
+    return [
+        voicer.voice(Ask(m, TONIC[key], scale == "minor", voices, pcs, 36, 96, False, None, temperature))
+        for m in melody
+    ]
 
 
 def agreement(model, seed: int) -> float:
@@ -69,7 +83,9 @@ def test_a_chorale_excerpt_is_voiced_as_bach_did_at_the_stated_rate(shipped):
 
 def test_an_untrained_model_falls_short_of_that_rate(shipped):
     torch.manual_seed(0)
-    untrained = build_model("harmony", {"voicings": shipped.config.voicings, "hidden": shipped.config.hidden}).eval()
+    untrained = build_model(
+        "harmony", {"voicings": shipped.config.voicings, "hidden": shipped.config.hidden}
+    ).eval()
     rates = [agreement(untrained, seed) for seed in range(10)]
     assert np.mean(rates) < STATED_AGREEMENT, rates
 

@@ -17,14 +17,25 @@ from liveai.models.checkpoint import load_checkpoint
 from liveai.music.note import Note
 from liveai.music.scales import Scale
 
-TINY = ["--set", "learn.batch_size=2", "--set", "learn.seq_len=32", "--set", "learn.eval_every=2",
-        "--set", 'learn.corpus=""', "--threads", "1"]
+TINY = [
+    "--set",
+    "learn.batch_size=2",
+    "--set",
+    "learn.seq_len=32",
+    "--set",
+    "learn.eval_every=2",
+    "--set",
+    'learn.corpus=""',
+    "--threads",
+    "1",
+]
 C_MAJOR = Scale("C", "major")
 
 
 def liveai(*args: object, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture
@@ -46,11 +57,13 @@ def lines(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
-def test_learn_writes_a_loadable_checkpoint_and_its_card_then_serve_plays_with_it(folder: Path, tmp_path: Path,
-                                                                                  start_server):
+def test_learn_writes_a_loadable_checkpoint_and_its_card_then_serve_plays_with_it(
+    folder: Path, tmp_path: Path, start_server
+):
     models = tmp_path / "models"
-    done = liveai("learn", folder, "--name", "mine", "--steps", 4, "--progress", "json", "--model-folder", models,
-                  *TINY)
+    done = liveai(
+        "learn", folder, "--name", "mine", "--steps", 4, "--progress", "json", "--model-folder", models, *TINY
+    )
     assert done.returncode == 0, done.stderr
     records = lines(done.stdout)
     stages = [r["stage"] for r in records]
@@ -73,7 +86,10 @@ def test_learn_writes_a_loadable_checkpoint_and_its_card_then_serve_plays_with_i
     assert "5 files, 240 notes" in card and "Skipped: 2" in card and "the player's test files" in card
     tested = card.split("Test files: ")[1].split(".")[0]
     chose = card.split("Validation files: ")[1].split(". ")[0]
-    assert tested.count("`tune") + chose.count("`tune") == last["heldout_files"] and "their figure after is unbiased" in card
+    assert (
+        tested.count("`tune") + chose.count("`tune") == last["heldout_files"]
+        and "their figure after is unbiased" in card
+    )
     assert not set(tested.split(", ")) & set(chose.split(", "))
     assert "no prepared corpus" in card and "L2-SP" in card and "![piano roll](mine.png)" in card
     assert (models / "mine.png").stat().st_size > 1000
@@ -81,8 +97,13 @@ def test_learn_writes_a_loadable_checkpoint_and_its_card_then_serve_plays_with_i
     evaluated = liveai("evaluate", folder, "--model", "mine", "--set", f"model.folder={models}")
     assert evaluated.returncode == 0 and json.loads(evaluated.stdout)["model"] == "mine", evaluated.stderr
 
-    _, peer = start_server("harmonize.voices=2", "budget.harmonize_ms=250", "duet.phrase_gap_ms=300",
-                           f"model.folder={models}", model="mine")
+    _, peer = start_server(
+        "harmonize.voices=2",
+        "budget.harmonize_ms=250",
+        "duet.phrase_gap_ms=300",
+        f"model.folder={models}",
+        model="mine",
+    )
     peer.send("/liveai/note", 60, 100)
     voices = [m for m in peer.collect(0.5) if m[0] == "/liveai/out/note" and m[1][1] > 0]
     assert len(voices) == 2 and all(m[1][0] in C_MAJOR for m in voices)
@@ -100,9 +121,27 @@ def test_learn_writes_a_loadable_checkpoint_and_its_card_then_serve_plays_with_i
 
 def test_ctrl_c_keeps_the_best_so_far_and_still_writes_the_card(folder: Path, tmp_path: Path):
     models = tmp_path / "models"
-    proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(folder), "--name", "stopped", "--minutes",
-                             "30", "--progress", "json", "--model-folder", str(models), *TINY],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "liveai",
+            "learn",
+            str(folder),
+            "--name",
+            "stopped",
+            "--minutes",
+            "30",
+            "--progress",
+            "json",
+            "--model-folder",
+            str(models),
+            *TINY,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if json.loads(line).get("best_step"):  # something learned (else nothing is written)
@@ -117,15 +156,35 @@ def test_ctrl_c_keeps_the_best_so_far_and_still_writes_the_card(folder: Path, tm
     assert "a signal (Ctrl-C or SIGTERM)" in (models / "stopped.md").read_text()
 
 
-def test_a_stop_keeps_the_weights_before_any_figure_after_and_skips_the_slow_ones(folder: Path, tmp_path: Path):
+def test_a_stop_keeps_the_weights_before_any_figure_after_and_skips_the_slow_ones(
+    folder: Path, tmp_path: Path
+):
     """The server gives a stopped child seconds: the checkpoint is written as the
     learning ends ("saved"), before the figures after, and the slow ones are skipped."""
     models = tmp_path / "models"
     models.mkdir()
     (models / "stopped.png").write_bytes(b"\x89PNG an earlier learn's roll")  # the new card has none: removed
-    proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(folder), "--name", "stopped", "--minutes",
-                             "30", "--progress", "json", "--model-folder", str(models), *TINY],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "liveai",
+            "learn",
+            str(folder),
+            "--name",
+            "stopped",
+            "--minutes",
+            "30",
+            "--progress",
+            "json",
+            "--model-folder",
+            str(models),
+            *TINY,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     stages: list[dict] = []
     for line in proc.stdout:
@@ -133,7 +192,9 @@ def test_a_stop_keeps_the_weights_before_any_figure_after_and_skips_the_slow_one
         if stages[-1].get("best_step") and not any(s.get("best_step") for s in stages[:-1]):
             proc.send_signal(signal.SIGTERM)  # as soon as something is learned (else nothing is written)
         if stages[-1]["stage"] == "saved":
-            assert (models / "stopped.pt").is_file()  # on disk when it says so, with its card, without the old roll
+            assert (
+                models / "stopped.pt"
+            ).is_file()  # on disk when it says so, with its card, without the old roll
             load_checkpoint(models / "stopped.pt")
             assert "# stopped: learned by" in (models / "stopped.md").read_text()
             assert not (models / "stopped.png").exists()
@@ -144,26 +205,41 @@ def test_a_stop_keeps_the_weights_before_any_figure_after_and_skips_the_slow_one
     assert done["stage"] == "done" and done["stopped_by"] == "signal" and proc.returncode == 0
     assert done["after"]["heldout_bits"] is not None and done["after"]["key_agreement"] is None
     card = (models / "stopped.md").read_text()
-    assert "only the bits/event of the player's files after were measured" in card and "continuations after were skipped" in card
+    assert (
+        "only the bits/event of the player's files after were measured" in card
+        and "continuations after were skipped" in card
+    )
     assert sorted(p.name for p in models.iterdir()) == ["stopped.md", "stopped.pt"]  # nothing staged left
 
 
-@pytest.mark.parametrize("case", ["empty", "nothing usable", "missing", "a file", "path name", "shipped name",
-                                  "shipped name in capitals"])
+@pytest.mark.parametrize(
+    "case",
+    ["empty", "nothing usable", "missing", "a file", "path name", "shipped name", "shipped name in capitals"],
+)
 def test_bad_input_is_refused_with_one_clear_line_and_exit_2(tmp_path: Path, case: str):
     target, name = tmp_path / "f", "mine"
     target.mkdir()
-    said = {"empty": "no usable MIDI files", "nothing usable": "no usable MIDI files", "missing": "my-sogns does not "
-            "exist", "a file": "a.mid is not a folder", "path name": "no path", "shipped name": "is a shipped model's "
-            "name", "shipped name in capitals": "'GRU' is a shipped model's name"}[case]
+    said = {
+        "empty": "no usable MIDI files",
+        "nothing usable": "no usable MIDI files",
+        "missing": "my-sogns does not exist",
+        "a file": "a.mid is not a folder",
+        "path name": "no path",
+        "shipped name": "is a shipped model's name",
+        "shipped name in capitals": "'GRU' is a shipped model's name",
+    }[case]
     if case == "nothing usable":
         (target / "a.mid").write_bytes(b"nope")
         notes_to_midi([]).write(str(target / "silent.mid"))
     elif case == "missing":
         target = tmp_path / "my-sogns"
     elif case != "empty":  # a good folder: only the name is wrong
-        notes_to_midi([Note(i * 0.25, i * 0.25 + 0.2, 60 + i % 8, 80) for i in range(32)]).write(str(target / "a.mid"))
-        name = {"path name": "../../outside", "shipped name": "gru", "shipped name in capitals": "GRU"}.get(case, name)
+        notes_to_midi([Note(i * 0.25, i * 0.25 + 0.2, 60 + i % 8, 80) for i in range(32)]).write(
+            str(target / "a.mid")
+        )
+        name = {"path name": "../../outside", "shipped name": "gru", "shipped name in capitals": "GRU"}.get(
+            case, name
+        )
         target = target / "a.mid" if case == "a file" else target
     done = liveai("learn", target, "--name", name, "--steps", 2, "--model-folder", tmp_path / "models", *TINY)
     assert done.returncode == 2, done.stderr

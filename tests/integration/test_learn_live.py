@@ -146,11 +146,15 @@ def test_learn_from_notes_played_over_osc_then_play_it_then_undo(start_server, h
     messages, answered = play(peer, PHRASE)  # harmonize answers while the new weights load
     reports, seen = wait_learn(peer, "playing", heard=messages, timeout=60)
     assert reports[-1][0] == "playing", reports
-    assert reports[0][0] == "warning" and reports[0][1].startswith("small: learned from 110 notes in 5 takes"), reports
+    assert reports[0][0] == "warning" and reports[0][1].startswith(
+        "small: learned from 110 notes in 5 takes"
+    ), reports
     learned = reports[-1][1]
     assert learned.startswith("learned-") and (home / "liveai" / "models" / f"{learned}.pt").is_file()
     card = (home / "liveai" / "models" / f"{learned}.md").read_text()
-    assert "steps of 4 windows of 64 tokens" in card and "from `gru`" in card  # the server's settings, its model
+    assert (
+        "steps of 4 windows of 64 tokens" in card and "from `gru`" in card
+    )  # the server's settings, its model
     assert ("/liveai/out/model", [learned]) in others(seen)
     more, answered_after = play(peer, PHRASE)
     assert answered == answered_after == len(PHRASE)
@@ -185,9 +189,15 @@ def test_learning_keeps_the_last_models_never_the_one_playing_nor_a_players_file
     assert len(new) == 1 and peer.status()["learned_removed"] == 1
     # the newest two stay (this learn's and the last night's), and the one playing when it began
     assert sorted(p.name for p in models.iterdir()) == sorted(
-        [*(f"{name}{suffix}" for name in (old[0], old[2], new[0]) for suffix in (".pt", ".md")),
-         f"{old[0]}.png", f"{old[2]}.png", *([f"{new[0]}.png"] if (models / f"{new[0]}.png").exists() else []),
-         "mine.pt", "learned-20250101-000000.pt"])
+        [
+            *(f"{name}{suffix}" for name in (old[0], old[2], new[0]) for suffix in (".pt", ".md")),
+            f"{old[0]}.png",
+            f"{old[2]}.png",
+            *([f"{new[0]}.png"] if (models / f"{new[0]}.png").exists() else []),
+            "mine.pt",
+            "learned-20250101-000000.pt",
+        ]
+    )
 
 
 def test_the_model_just_learned_is_kept_even_if_a_clock_step_dates_it_before_the_others(start_server, home):
@@ -239,8 +249,13 @@ def test_a_learning_that_beats_nothing_says_so_and_the_model_stays(start_server,
     assert status["model"] == "gru" and status["models_switched"] == 0 and status["learning"] == "idle"
 
 
-@pytest.mark.parametrize(("record", "why"), [("false", "nothing recorded: set learn.record = true and play"),
-                                             ("true", "nothing recorded yet: play first")])
+@pytest.mark.parametrize(
+    ("record", "why"),
+    [
+        ("false", "nothing recorded: set learn.record = true and play"),
+        ("true", "nothing recorded yet: play first"),
+    ],
+)
 def test_learn_with_nothing_recorded_is_refused_at_once(start_server, home, record, why):
     env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}
     _, peer = start_server(*TINY, f"learn.record={record}", model="gru", env=env)
@@ -276,20 +291,59 @@ def test_mqtt_switches_the_model_and_learns_with_its_reports(mosquitto, start_se
 
     shutil.copy(shipped_dir() / "gru.pt", home / "liveai" / "models" / "mine.pt")
     env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}
-    _, peer = start_with_broker(start_server, mosquitto, "learning", *TINY, "learn.record=true", model="gru", env=env)
+    _, peer = start_with_broker(
+        start_server, mosquitto, "learning", *TINY, "learn.record=true", model="gru", env=env
+    )
     base = "liveai/learning"
     pub(mosquitto, f"{base}/cmd/model", "mine")
     assert peer.expect("/liveai/out/model", timeout=20) == ["mine"]
-    wait_until(lambda: retained(mosquitto, f"{base}/state/#").get(f"{base}/state/model") == "mine", 5,
-               "the retained model")
-    listen = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
-                               f"{base}/error", "-C", "1", "-W", "30"], stdout=subprocess.PIPE, text=True)
+    wait_until(
+        lambda: retained(mosquitto, f"{base}/state/#").get(f"{base}/state/model") == "mine",
+        5,
+        "the retained model",
+    )
+    listen = subprocess.Popen(
+        [
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(mosquitto.port),
+            "-t",
+            f"{base}/error",
+            "-C",
+            "1",
+            "-W",
+            "30",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(0.5)  # subscribed
     pub(mosquitto, f"{base}/cmd/learn", "")  # nothing played: refused at once, and why
     refused = json.loads(listen.communicate(timeout=40)[0])
-    assert refused == {"command": "learn", "code": "unavailable", "message": "nothing recorded yet: play first"}
-    listen = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-t",
-                               f"{base}/out/learn", "-C", "2", "-W", "60"], stdout=subprocess.PIPE, text=True)
+    assert refused == {
+        "command": "learn",
+        "code": "unavailable",
+        "message": "nothing recorded yet: play first",
+    }
+    listen = subprocess.Popen(
+        [
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(mosquitto.port),
+            "-t",
+            f"{base}/out/learn",
+            "-C",
+            "2",
+            "-W",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(0.5)
     play(peer, PHRASE, gap=0.02)
     pub(mosquitto, f"{base}/cmd/learn", "")
@@ -309,7 +363,9 @@ def test_a_server_stopped_while_it_learns_says_no_false_error(start_server, home
     assert reports[0] == ["starting", name, "eta_s", 180.0]  # learn.live_minutes: its time budget
     progress = dict(zip(reports[-1][1::2], reports[-1][2::2]))
     assert reports[-1][0] == "learning" and progress["step"] >= 1 and progress["eta_s"] > 0, reports
-    assert "steps" not in progress and "validation_bits" not in progress  # no step count asked; not an evaluation
+    assert (
+        "steps" not in progress and "validation_bits" not in progress
+    )  # no step count asked; not an evaluation
     assert server.stop() == 0
     after = [args for address, args in peer.collect(1.0) if address == "/liveai/out/learn"]
     assert not [r for r in after if r[0] in ("error", "switching", "playing")], after

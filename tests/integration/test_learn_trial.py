@@ -17,15 +17,26 @@ from liveai.models.checkpoint import load_checkpoint
 from liveai.models.shipped import shipped_dir
 from liveai.music.note import Note
 
-TINY = ["--set", "learn.batch_size=2", "--set", "learn.seq_len=32", "--set", "learn.eval_every=2",
-        "--set", 'learn.corpus=""', "--threads", "1"]
+TINY = [
+    "--set",
+    "learn.batch_size=2",
+    "--set",
+    "learn.seq_len=32",
+    "--set",
+    "learn.eval_every=2",
+    "--set",
+    'learn.corpus=""',
+    "--threads",
+    "1",
+]
 SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
 STOPPING = "stopping after this step, keeping the best (Ctrl-C again quits now)"
 
 
 def liveai(*args: object, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def songs(where: Path, count: int) -> Path:
@@ -54,8 +65,21 @@ def files(tmp_path: Path) -> dict[str, bytes]:
 
 def test_when_nothing_is_learned_nothing_is_written_and_the_earlier_model_stays(tmp_path: Path, earlier):
     folder = songs(tmp_path / "songs", 5)
-    done = liveai("learn", folder, "--name", "probe", "--steps", 4, "--progress", "json", "--model-folder",
-                  tmp_path / "models", "--set", "learn.lr=1.0", *TINY)  # steps that wreck it: none beats the base
+    done = liveai(
+        "learn",
+        folder,
+        "--name",
+        "probe",
+        "--steps",
+        4,
+        "--progress",
+        "json",
+        "--model-folder",
+        tmp_path / "models",
+        "--set",
+        "learn.lr=1.0",
+        *TINY,
+    )  # steps that wreck it: none beats the base
     assert done.returncode == 1, done.stderr
     assert "liveai: probe exists (learned " in done.stderr and "this learn replaces it" in done.stderr
     assert "nothing learned yet" in done.stderr and "probe unchanged" in done.stderr
@@ -66,9 +90,27 @@ def test_when_nothing_is_learned_nothing_is_written_and_the_earlier_model_stays(
 
 def ctrl_c_while_reading(tmp_path: Path, twice: bool) -> tuple[subprocess.Popen[str], str, str]:
     folder = songs(tmp_path / "songs", 8)
-    proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(folder), "--name", "probe", "--minutes",
-                             "30", "--progress", "json", "--model-folder", str(tmp_path / "models"), *TINY],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "liveai",
+            "learn",
+            str(folder),
+            "--name",
+            "probe",
+            "--minutes",
+            "30",
+            "--progress",
+            "json",
+            "--model-folder",
+            str(tmp_path / "models"),
+            *TINY,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()
     assert json.loads(first)["stage"] == "reading"
@@ -103,15 +145,28 @@ def test_a_second_ctrl_c_quits_at_once_quietly_with_130_and_the_earlier_files_in
 def test_copies_are_skipped_and_named_and_a_small_set_is_said_to_be_small(tmp_path: Path):
     folder = songs(tmp_path / "songs", 2)
     shutil.copy(folder / "tune0.mid", folder / "zz copy of tune0.mid")
-    done = liveai("learn", folder, "--name", "mine", "--steps", 6, "--progress", "json", "--model-folder",
-                  tmp_path / "models", *TINY)
+    done = liveai(
+        "learn",
+        folder,
+        "--name",
+        "mine",
+        "--steps",
+        6,
+        "--progress",
+        "json",
+        "--model-folder",
+        tmp_path / "models",
+        *TINY,
+    )
     assert done.returncode == 0, done.stderr
     last = json.loads(done.stdout.splitlines()[-1])
     assert last["files"] == 2 and last["skipped"] == {"duplicates (the same bytes as a file kept)": 1}
     assert "warning: a small learning set (2 files, 96 notes" in done.stderr and last["small"]
     card = (tmp_path / "models" / "mine.md").read_text()
     assert "Skipped: 1 (1 duplicates (the same bytes as a file kept): `zz copy of tune0.mid`)" in card
-    assert "- Warning: a small learning set (2 files, 96 notes" in card and "Against forgetting: L2-SP" in card
+    assert (
+        "- Warning: a small learning set (2 files, 96 notes" in card and "Against forgetting: L2-SP" in card
+    )
 
 
 @pytest.mark.parametrize("command", ["learn", "evaluate", "generate", "serve"])
@@ -121,15 +176,36 @@ def test_a_model_name_not_found_is_refused_before_anything_is_read(tmp_path: Pat
     shutil.copy(shipped_dir() / "gru.pt", models / "mine.pt")
     folder = songs(tmp_path / "songs", 3)
     where = ["--set", f"model.folder={models}"]
-    args = {"learn": ["learn", folder, "--name", "x", "--model", "gruu", "--progress", "json", *where, *TINY],
-            "evaluate": ["evaluate", folder, "--model", "gruu", *where],
-            "generate": ["generate", "--prime", folder / "tune0.mid", "--out", tmp_path / "o.mid", "--model", "gruu",
-                         *where],
-            "serve": ["serve", "--set", "model.continuation=gruu", "--set", "osc.port=0", "--set", "web.enabled=false",
-                      *where]}[command]
+    args = {
+        "learn": ["learn", folder, "--name", "x", "--model", "gruu", "--progress", "json", *where, *TINY],
+        "evaluate": ["evaluate", folder, "--model", "gruu", *where],
+        "generate": [
+            "generate",
+            "--prime",
+            folder / "tune0.mid",
+            "--out",
+            tmp_path / "o.mid",
+            "--model",
+            "gruu",
+            *where,
+        ],
+        "serve": [
+            "serve",
+            "--set",
+            "model.continuation=gruu",
+            "--set",
+            "osc.port=0",
+            "--set",
+            "web.enabled=false",
+            *where,
+        ],
+    }[command]
     done = liveai(*args, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
     line = done.stderr.strip()
-    assert f"no model 'gruu' in {models} (mine) nor among the shipped in {shipped_dir()} (gru, transformer)" in line
+    assert (
+        f"no model 'gruu' in {models} (mine) nor among the shipped in {shipped_dir()} (gru, transformer)"
+        in line
+    )
     assert not (models / "x.pt").exists() and not (tmp_path / "o.mid").exists()

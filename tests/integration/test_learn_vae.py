@@ -30,8 +30,22 @@ from liveai.music.note import Note
 from liveai.runtime.loading import load_morph
 
 TPQ = 480
-TINY = ["--set", "learn.batch_size=8", "--set", "learn.seq_len=32", "--set", "learn.eval_every=5",
-        "--set", "learn.patience=100", "--set", "learn.lr=0.015", "--set", 'learn.corpus=""', "--threads", "1"]
+TINY = [
+    "--set",
+    "learn.batch_size=8",
+    "--set",
+    "learn.seq_len=32",
+    "--set",
+    "learn.eval_every=5",
+    "--set",
+    "learn.patience=100",
+    "--set",
+    "learn.lr=0.015",
+    "--set",
+    'learn.corpus=""',
+    "--threads",
+    "1",
+]
 RISING = [60, 62, 64, 65, 67, 69, 71, 72]
 FALLING = [84, 83, 81, 79, 77, 76, 74, 72]
 
@@ -39,8 +53,12 @@ FALLING = [84, 83, 81, 79, 77, 76, 74, 72]
 def daw_file(path: Path, pitches: list[int], bpm: float) -> None:
     """A 4/4 file as a DAW exports it: ticks per beat, a tempo, a time signature; a riff of
     dotted eighths and sixteenths, then the same a bar later."""
-    track = mido.MidiTrack([mido.MetaMessage("time_signature", numerator=4, denominator=4),
-                            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))])
+    track = mido.MidiTrack(
+        [
+            mido.MetaMessage("time_signature", numerator=4, denominator=4),
+            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)),
+        ]
+    )
     lengths = [3, 1] * 4  # in 16ths: dotted eighth, sixteenth
     for _ in range(8):
         for pitch, steps in zip(pitches, lengths):
@@ -52,8 +70,9 @@ def daw_file(path: Path, pitches: list[int], bpm: float) -> None:
 
 
 def liveai(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_learn_vae_writes_a_loadable_vae_and_the_morph_plays_it(tmp_path: Path, start_server):
@@ -63,16 +82,33 @@ def test_learn_vae_writes_a_loadable_vae_and_the_morph_plays_it(tmp_path: Path, 
         daw_file(mine / f"riff{k}.mid", [67 + (k % 3), 64, 62, 60, 62, 64, 67, 72 - k % 2], 90 + 10 * k)
     rng = np.random.default_rng(1)  # a take played without a click: no grid
     starts = np.cumsum(rng.uniform(0.11, 0.43, 60))
-    notes_to_midi([Note(t, t + 0.1, 60 + i % 7, 80) for i, t in enumerate(starts)]).write(str(mine / "free.mid"))
+    notes_to_midi([Note(t, t + 0.1, 60 + i % 7, 80) for i, t in enumerate(starts)]).write(
+        str(mine / "free.mid")
+    )
     models = tmp_path / "models"
 
-    done = liveai("learn", mine, "--name", "x", "--vae", "--steps", 40, "--progress", "json",
-                  "--model-folder", models, *TINY)
+    done = liveai(
+        "learn",
+        mine,
+        "--name",
+        "x",
+        "--vae",
+        "--steps",
+        40,
+        "--progress",
+        "json",
+        "--model-folder",
+        models,
+        *TINY,
+    )
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
     vae_steps = [r["step"] for r in records if r["stage"] == "learning" and r.get("model") == "vae"]
-    assert vae_steps and vae_steps[-1] == 40 and all(r.get("eta_s") is not None for r in records
-                                                     if r["stage"] == "learning" and r["step"] > 0)
+    assert (
+        vae_steps
+        and vae_steps[-1] == 40
+        and all(r.get("eta_s") is not None for r in records if r["stage"] == "learning" and r["step"] > 0)
+    )
     vae = records[-1]["vae"]
     assert vae["path"] == str(models / "x-vae.pt") and vae["card"] == str(models / "x-vae.md")
     assert vae["files"] == 6 and vae["skipped"] == {NO_GRID: 1} and vae["steps"] == 40
@@ -87,7 +123,8 @@ def test_learn_vae_writes_a_loadable_vae_and_the_morph_plays_it(tmp_path: Path, 
     # what the server must play at 0.5: the learned VAE's middle point, not the shipped one's
     for name, pitches in (("a.mid", RISING), ("b.mid", FALLING)):
         notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate(pitches)]).write(
-            str(tmp_path / name))
+            str(tmp_path / name)
+        )
     a, b = (read_phrase(tmp_path / name, name).tokens for name in ("a.mid", "b.mid"))
     morph = Config().morph
 
@@ -96,10 +133,18 @@ def test_learn_vae_writes_a_loadable_vae_and_the_morph_plays_it(tmp_path: Path, 
         return grid[(morph.steps - 1) // 2]
 
     learned = middle(load_config(overrides=["model.morph=x-vae", f"model.folder={models}"]))
-    assert learned != middle(Config()), "the learned VAE decodes the middle as the shipped one: this proves nothing"
+    assert learned != middle(Config()), (
+        "the learned VAE decodes the middle as the shipped one: this proves nothing"
+    )
 
-    _, peer = start_server("clock.bpm=240", "clock.source=internal", f'morph.folder="{tmp_path}"',
-                           "model.morph=x-vae", f"model.folder={models}", model="gru")
+    _, peer = start_server(
+        "clock.bpm=240",
+        "clock.source=internal",
+        f'morph.folder="{tmp_path}"',
+        "model.morph=x-vae",
+        f"model.folder={models}",
+        model="gru",
+    )
     peer.send("/liveai/morph/load", "a", "a.mid")
     ready(peer, "a")
     peer.send("/liveai/morph/load", "b", "b.mid")
@@ -110,7 +155,9 @@ def test_learn_vae_writes_a_loadable_vae_and_the_morph_plays_it(tmp_path: Path, 
     peer.send("/liveai/play")
     step_s = 60 / 240 / melody.STEPS_PER_QUARTER
     heard = timed_onsets(peer, LISTEN_PASSES * melody.STEPS * step_s + 1.0)
-    assert played_pass(heard, learned, step_s), f"at 0.5, the learned VAE's {one_pass(learned)}; heard {heard}"
+    assert played_pass(heard, learned, step_s), (
+        f"at 0.5, the learned VAE's {one_pass(learned)}; heard {heard}"
+    )
     peer.send("/liveai/stop")
     time.sleep(0.3)
     assert peer.status()["sounding_notes"] == 0
@@ -122,20 +169,45 @@ def test_ctrl_c_while_the_vae_learns_keeps_its_best(tmp_path: Path):
     for k in range(4):
         daw_file(mine / f"riff{k}.mid", [67, 64, 62, 60, 62, 64, 67, 72 - k], 100)
     models = tmp_path / "models"
-    proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(mine), "--name", "x", "--vae", "--minutes",
-                             "0.3", "--progress", "json", "--model-folder", str(models), *TINY],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "liveai",
+            "learn",
+            str(mine),
+            "--name",
+            "x",
+            "--vae",
+            "--minutes",
+            "0.3",
+            "--progress",
+            "json",
+            "--model-folder",
+            str(models),
+            *TINY,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         record = json.loads(line)
-        if record["stage"] == "learning" and record.get("model") == "vae" and record["heldout_elbo_nats"] is not None \
-                and record["heldout_elbo_nats"] == record["best_heldout_elbo_nats"]:  # once it beat the base
+        if (
+            record["stage"] == "learning"
+            and record.get("model") == "vae"
+            and record["heldout_elbo_nats"] is not None
+            and record["heldout_elbo_nats"] == record["best_heldout_elbo_nats"]
+        ):  # once it beat the base
             proc.send_signal(signal.SIGINT)
             break
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     done = json.loads(out.strip().splitlines()[-1])
-    assert done["stage"] == "done" and done["stopped_by"] != "signal" and done["vae"]["stopped_by"] == "signal"
+    assert (
+        done["stage"] == "done" and done["stopped_by"] != "signal" and done["vae"]["stopped_by"] == "signal"
+    )
     load_checkpoint(models / "x-vae.pt", "cpu", archs=("vae",))
     assert "stopped by a signal (Ctrl-C or SIGTERM)" in (models / "x-vae.md").read_text()
 
@@ -153,8 +225,20 @@ def test_a_vae_name_that_cannot_be_written_is_refused_before_anything_is_read(tm
         shutil.copy(shipped_dir() / "gru.pt", models / "foo-vae.pt")  # `liveai learn --name foo-vae` made it
         name, said = "foo", "which is not a morph VAE"
     earlier = {p.name: p.read_bytes() for p in models.iterdir()}
-    done = liveai("learn", mine, "--name", name, "--vae", "--steps", 2, "--progress", "json", "--model-folder",
-                  models, *TINY)
+    done = liveai(
+        "learn",
+        mine,
+        "--name",
+        name,
+        "--vae",
+        "--steps",
+        2,
+        "--progress",
+        "json",
+        "--model-folder",
+        models,
+        *TINY,
+    )
     assert done.returncode == 2, done.stderr
     assert said in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert done.stdout == ""  # refused before the folder was read, let alone learned from
@@ -171,9 +255,28 @@ def test_when_nothing_beats_the_base_vae_nothing_is_written_and_the_earlier_vae_
     shutil.copy(shipped_dir() / "vae.pt", models / "x-vae.pt")  # a VAE learned before
     (models / "x-vae.md").write_text("# x-vae: the earlier card\n")
     earlier = {p.name: p.read_bytes() for p in models.iterdir()}
-    proc = subprocess.Popen([sys.executable, "-m", "liveai", "learn", str(mine), "--name", "x", "--vae", "--steps",
-                             "20", "--progress", "json", "--model-folder", str(models), *TINY],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "liveai",
+            "learn",
+            str(mine),
+            "--name",
+            "x",
+            "--vae",
+            "--steps",
+            "20",
+            "--progress",
+            "json",
+            "--model-folder",
+            str(models),
+            *TINY,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:  # a Ctrl-C while the base VAE is scored: the VAE learns not one step
         if json.loads(line) == {"stage": "evaluating", "model": "vae base"}:

@@ -29,8 +29,9 @@ class MidiPeer:
         self.heard: queue.Queue[mido.Message] = queue.Queue()
         midi = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
         self.player = midi.open_output(f"{tag} player", virtual=True, client_name=tag)
-        self.listener = midi.open_input(f"{tag} listener", virtual=True, client_name=tag,
-                                        callback=self.heard.put)
+        self.listener = midi.open_input(
+            f"{tag} listener", virtual=True, client_name=tag, callback=self.heard.put
+        )
         self.tag = tag
 
     def port(self, text: str) -> str:
@@ -123,8 +124,13 @@ class Device:
     """tests/peers/midi_device.py in its own process: a MIDI gadget that can be unplugged."""
 
     def __init__(self, jack: JackServer, name: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(DEVICE), name], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=jack.env())
+        self.proc = subprocess.Popen(
+            [sys.executable, str(DEVICE), name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=jack.env(),
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         assert self.readline() == "ready"
@@ -176,8 +182,13 @@ def wait_for_device(jack: JackServer, peer) -> None:
 
 
 def test_a_device_that_dies_and_returns_is_survived(jack, start_server):
-    _, peer = start_server("midi.inputs=[\"gadget keys\"]", "midi.outputs=[\"gadget sound\"]",
-                           "midi.poll_s=0.2", midi=True, env=jack.env())
+    _, peer = start_server(
+        'midi.inputs=["gadget keys"]',
+        'midi.outputs=["gadget sound"]',
+        "midi.poll_s=0.2",
+        midi=True,
+        env=jack.env(),
+    )
     gadget = Device(jack, "gadget")
     wait_for_device(jack, peer)
     gadget.play("on 60 100")
@@ -199,8 +210,11 @@ def test_a_device_that_dies_and_returns_is_survived(jack, start_server):
     gadget.close()
 
 
-@pytest.mark.parametrize("sig, group", [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)],
-                         ids=["sigterm", "sigterm-to-the-group (systemd)", "sigint-to-the-group (ctrl-c)"])
+@pytest.mark.parametrize(
+    "sig, group",
+    [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)],
+    ids=["sigterm", "sigterm-to-the-group (systemd)", "sigint-to-the-group (ctrl-c)"],
+)
 def test_sigterm_sends_note_offs_over_midi(jack, midi_peer, start_server, sig, group):
     """The note-offs of a shutdown go out over MIDI, also when the signal reaches liveai's
     MIDI process as well (it must outlive liveai's last word, not die with the signal)."""
@@ -243,7 +257,9 @@ def test_without_any_midi_system_it_runs_on_osc_alone(jack, start_server):
     assert peer.status()["midi_inputs"] == ""
     assert server.stop() == 0
     log = server.log()
-    assert log.count("level=warning logger=liveai.transports.supervisor") == 1, log  # said once, not every retry
+    assert log.count("level=warning logger=liveai.transports.supervisor") == 1, (
+        log
+    )  # said once, not every retry
     assert "no JACK server is running" in log
 
 
@@ -274,7 +290,9 @@ def test_a_hung_midi_process_is_restarted_and_midi_comes_back(jack, midi_peer, s
     assert set(midi_peer.notes(0.5)) == {("note_on", 60, 80)}  # (see Device.hear)
     os.kill(hung, signal.SIGSTOP)
     try:
-        wait_until(lambda: peer.status().get("midi_hung") == 1, HUNG_S + 15, "liveai to notice its MIDI process hung")
+        wait_until(
+            lambda: peer.status().get("midi_hung") == 1, HUNG_S + 15, "liveai to notice its MIDI process hung"
+        )
         wait_until(lambda: midi_process_of(server) not in (0, hung), 10, "another MIDI process")
         wait_for_midi(peer)
     finally:
@@ -282,7 +300,9 @@ def test_a_hung_midi_process_is_restarted_and_midi_comes_back(jack, midi_peer, s
             os.kill(hung, signal.SIGCONT)  # (killed by liveai when all is well)
         except ProcessLookupError:
             pass
-    wait_until(lambda: len([p for p in jack.ports() if p.endswith("liveai in")]) == 1, 5, "the old ports to go")
+    wait_until(
+        lambda: len([p for p in jack.ports() if p.endswith("liveai in")]) == 1, 5, "the old ports to go"
+    )
     midi_peer.connect_to_liveai()
     midi_peer.player.send(mido.Message("note_on", note=62, velocity=80))
     assert set(midi_peer.notes(1.0)) == {("note_on", 62, 80)}
@@ -305,7 +325,9 @@ def test_what_the_midi_process_prints_cannot_break_its_frames(jack, midi_peer, s
     """Anything in the MIDI process that writes to stdout (a library's print) goes with
     its stderr, not into the frames liveai reads."""
     (tmp_path / "sitecustomize.py").write_text(STRAY)
-    server, peer = start_server("server.mode=thru", midi=True, env={**jack.env(), "PYTHONPATH": str(tmp_path)})
+    server, peer = start_server(
+        "server.mode=thru", midi=True, env={**jack.env(), "PYTHONPATH": str(tmp_path)}
+    )
     wait_for_midi(peer)
     midi_peer.connect_to_liveai()
     for pitch in (60, 64, 67):

@@ -48,7 +48,9 @@ def onsets(messages):
 
 
 def test_capture_two_phrases_and_turn_the_knob_over_osc(start_server, tmp_path):
-    _, peer = start_server("clock.bpm=240", "clock.source=internal", f'morph.folder="{tmp_path}"', model="gru")
+    _, peer = start_server(
+        "clock.bpm=240", "clock.source=internal", f'morph.folder="{tmp_path}"', model="gru"
+    )
     play(peer, RISING)
     peer.send("/liveai/morph/capture", "a")
     ready(peer, "a")
@@ -64,8 +66,10 @@ def test_capture_two_phrases_and_turn_the_knob_over_osc(start_server, tmp_path):
     assert peer.expect("/liveai/out/morph") == [1.0]
     later = onsets(peer.collect(3.0))
     switched = next(i for i, p in enumerate(later) if p in (FALLING[0], FALLING[4]))  # a bar of b begins
-    bar_of_b = later[switched:switched + 8]
-    assert bar_of_b in (FALLING, FALLING[4:] + FALLING[:4]), f"at 1, from the next bar line, phrase b: {later}"
+    bar_of_b = later[switched : switched + 8]
+    assert bar_of_b in (FALLING, FALLING[4:] + FALLING[:4]), (
+        f"at 1, from the next bar line, phrase b: {later}"
+    )
     peer.send("/liveai/stop")
     peer.collect(0.3)
     assert peer.status()["sounding_notes"] == 0
@@ -85,8 +89,10 @@ def timed_onsets(peer, duration: float) -> list[tuple[float, int]]:
 def one_pass(tokens) -> list[tuple[int, int]]:
     """A melody's notes as (pitch, 16ths to the next onset), the last wrapping round the loop."""
     starts = [(step, token) for step, token in enumerate(tokens) if token < melody.N_PITCHES]
-    return [(pitch, (starts[(i + 1) % len(starts)][0] - step) % melody.STEPS)
-            for i, (step, pitch) in enumerate(starts)]
+    return [
+        (pitch, (starts[(i + 1) % len(starts)][0] - step) % melody.STEPS)
+        for i, (step, pitch) in enumerate(starts)
+    ]
 
 
 def played_pass(heard: list[tuple[float, int]], tokens, step_s: float) -> bool:
@@ -98,7 +104,7 @@ def played_pass(heard: list[tuple[float, int]], tokens, step_s: float) -> bool:
     n = len(want)
     for rotation in range(n):
         turned = want[rotation:] + want[:rotation]
-        if any(got[i:i + n] == turned for i in range(len(got) - n + 1)):
+        if any(got[i : i + n] == turned for i in range(len(got) - n + 1)):
             return True
     return False
 
@@ -110,21 +116,31 @@ def test_the_knob_plays_what_the_shipped_vae_decodes(start_server, tmp_path):
     shipped and that it is used."""
     for name, pitches in (("a.mid", RISING), ("b.mid", FALLING)):
         notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate(pitches)]).write(
-            str(tmp_path / name))
+            str(tmp_path / name)
+        )
     config = Config()
     steps, lean = config.morph.steps, config.morph.lean
     vae = load_morph(config)  # as the server loads it (int8 on a CPU)
     a, b = (read_phrase(tmp_path / name, name).tokens for name in ("a.mid", "b.mid"))
     latents, grid = encode_and_grid(vae, {"a": a, "b": b}, steps, lean)
     middle = grid[(steps - 1) // 2]
-    assert middle not in (list(a), list(b)), "the middle must differ from both phrases, or this proves nothing"
+    assert middle not in (list(a), list(b)), (
+        "the middle must differ from both phrases, or this proves nothing"
+    )
     # a position off the grid whose point differs from the nearest grid point (which plays meanwhile)
-    x, between = next(((x, point) for x in (round(0.51 + i / 100, 2) for i in range(48))
-                       if (point := between_point(vae, latents, grid, x, lean)) != grid[round(x * (steps - 1))]),
-                      (None, None))
+    x, between = next(
+        (
+            (x, point)
+            for x in (round(0.51 + i / 100, 2) for i in range(48))
+            if (point := between_point(vae, latents, grid, x, lean)) != grid[round(x * (steps - 1))]
+        ),
+        (None, None),
+    )
     assert x is not None, "every point off the grid decodes to its nearest grid point: this proves nothing"
 
-    _, peer = start_server("clock.bpm=240", "clock.source=internal", f'morph.folder="{tmp_path}"', model="gru")
+    _, peer = start_server(
+        "clock.bpm=240", "clock.source=internal", f'morph.folder="{tmp_path}"', model="gru"
+    )
     asked = time.monotonic()
     peer.send("/liveai/morph/load", "a", "a.mid")
     ready(peer, "a")
@@ -163,7 +179,9 @@ def between_point(vae, latents, grid, x: float, lean: float) -> list[int]:
 def test_load_a_file_and_refuse_paths_out_of_the_folder(start_server, tmp_path):
     folder = tmp_path / "phrases"
     folder.mkdir()
-    notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate(RISING)]).write(str(folder / "riff.mid"))
+    notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate(RISING)]).write(
+        str(folder / "riff.mid")
+    )
     (tmp_path / "secret.mid").write_bytes(b"not yours")
     _, peer = start_server(f'morph.folder="{folder}"', model="gru")
     peer.send("/liveai/mode", "morph")
@@ -188,19 +206,23 @@ def test_loads_sent_at_once_wait_their_turn(start_server, tmp_path):
     for the file before it (none is refused `busy`) and the last one asked for a slot is
     in it. The loop then plays slot a at 0 and slot b at 1."""
     for name, pitches in (("rise.mid", RISING), ("fall.mid", FALLING)):
-        notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate(pitches)]).write(str(tmp_path / name))
+        notes_to_midi([Note(i * 0.5, i * 0.5 + 0.4, p, 100) for i, p in enumerate(pitches)]).write(
+            str(tmp_path / name)
+        )
     _, peer = start_server(f'morph.folder="{tmp_path}"', model="gru")
     for slot, name in (("a", "fall.mid"), ("b", "fall.mid"), ("a", "rise.mid")):
         peer.send("/liveai/morph/load", slot, name)
     ready(peer, "ab")
-    heard = peer.collect(1.5)  # the third file is read after the second (a new grid may cancel one on its way)
+    heard = peer.collect(
+        1.5
+    )  # the third file is read after the second (a new grid may cancel one on its way)
     assert not [m for m in heard if m[0] == "/liveai/error"], heard
     peer.send("/liveai/mode", "morph")
     peer.send("/liveai/play")
     assert onsets(peer.collect(4.3))[:8] == RISING  # slot a holds the last file asked for it
     peer.send("/liveai/morph", 1.0)
     later = onsets(peer.collect(8.3))
-    assert FALLING in [later[i:i + 8] for i in range(len(later) - 7)], later
+    assert FALLING in [later[i : i + 8] for i in range(len(later) - 7)], later
     peer.send("/liveai/stop")
     assert peer.status()["errors"] == 0
 
@@ -210,7 +232,8 @@ def test_a_big_file_is_read_while_the_music_goes_on(start_server, tmp_path):
     to parse) holds up neither, the loop answers notes at once, and a broken file is
     refused when read."""
     notes_to_midi([Note(i * 0.01, i * 0.01 + 0.05, 40 + i % 40, 100) for i in range(30000)]).write(
-        str(tmp_path / "big.mid"))
+        str(tmp_path / "big.mid")
+    )
     (tmp_path / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x00")
     _, peer = start_server(f'morph.folder="{tmp_path}"', model="gru")
     peer.send("/liveai/morph/load", "a", "big.mid")
@@ -248,8 +271,12 @@ def test_mqtt_captures_and_turns_the_knob(mosquitto, start_server, tmp_path):
 def test_a_jack_midi_clock_drives_the_loops_tempo(jack, midi_peer, start_server, tmp_path):  # noqa: F811
     folder = tmp_path / "phrases"
     folder.mkdir()
-    notes_to_midi([Note(i * 0.5, i * 0.5 + 0.25, p, 100) for i, p in enumerate(RISING)]).write(str(folder / "a.mid"))
-    _, peer = start_server(f'morph.folder="{folder}"', "clock.source=midi", midi=True, model="gru", env=jack.env())
+    notes_to_midi([Note(i * 0.5, i * 0.5 + 0.25, p, 100) for i, p in enumerate(RISING)]).write(
+        str(folder / "a.mid")
+    )
+    _, peer = start_server(
+        f'morph.folder="{folder}"', "clock.source=midi", midi=True, model="gru", env=jack.env()
+    )
     wait_for_midi(peer)
     midi_peer.connect_to_liveai()
     peer.send("/liveai/morph/load", "a", "a.mid")
@@ -257,8 +284,11 @@ def test_a_jack_midi_clock_drives_the_loops_tempo(jack, midi_peer, start_server,
     peer.send("/liveai/mode", "morph")
     assert peer.expect("/liveai/out/mode") == ["morph"]
     arrivals: list[tuple[float, int]] = []
-    midi_peer.listener.callback = lambda msg: arrivals.append((time.perf_counter(), msg.note)) \
-        if msg.type == "note_on" and msg.velocity > 0 else None
+    midi_peer.listener.callback = lambda msg: (
+        arrivals.append((time.perf_counter(), msg.note))
+        if msg.type == "note_on" and msg.velocity > 0
+        else None
+    )
     bpm = 150.0
     period = 60.0 / (bpm * 24)
     midi_peer.player.send(mido.Message("start"))

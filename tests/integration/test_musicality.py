@@ -16,13 +16,58 @@ from liveai.models.checkpoint import load_checkpoint
 from liveai.models.shipped import find_checkpoint
 
 # (pitch, start beat, length in beats) at 100 BPM
-C_MAJOR = [(60, 0, 1), (64, 1, 1), (67, 2, 1), (72, 3, 1), (71, 4, .5), (69, 4.5, .5), (67, 5, 1), (65, 6, 1),
-           (64, 7, .5), (62, 7.5, .5), (60, 8, 1), (62, 9, 1), (64, 10, 1), (67, 11, 1), (60, 12, 2)]
-A_MINOR = [(69, 0, 1), (72, 1, 1), (76, 2, 1), (74, 3, .5), (72, 3.5, .5), (71, 4, 1), (69, 5, 1), (68, 6, 1),
-           (69, 7, 1), (64, 8, 1), (69, 9, 1), (71, 10, .5), (72, 10.5, .5), (71, 11, 1), (69, 12, 2)]
-BLUES = [(55, 0, .5), (58, 0.5, .5), (60, 1, .5), (61, 1.5, .25), (62, 1.75, .75), (58, 2.5, .5), (55, 3, 1),
-         (55, 4, .5), (58, 4.5, .5), (60, 5, .5), (62, 5.5, .5), (65, 6, .5), (62, 6.5, .5), (60, 7, .5),
-         (58, 7.5, .5), (55, 8, 2)]
+C_MAJOR = [
+    (60, 0, 1),
+    (64, 1, 1),
+    (67, 2, 1),
+    (72, 3, 1),
+    (71, 4, 0.5),
+    (69, 4.5, 0.5),
+    (67, 5, 1),
+    (65, 6, 1),
+    (64, 7, 0.5),
+    (62, 7.5, 0.5),
+    (60, 8, 1),
+    (62, 9, 1),
+    (64, 10, 1),
+    (67, 11, 1),
+    (60, 12, 2),
+]
+A_MINOR = [
+    (69, 0, 1),
+    (72, 1, 1),
+    (76, 2, 1),
+    (74, 3, 0.5),
+    (72, 3.5, 0.5),
+    (71, 4, 1),
+    (69, 5, 1),
+    (68, 6, 1),
+    (69, 7, 1),
+    (64, 8, 1),
+    (69, 9, 1),
+    (71, 10, 0.5),
+    (72, 10.5, 0.5),
+    (71, 11, 1),
+    (69, 12, 2),
+]
+BLUES = [
+    (55, 0, 0.5),
+    (58, 0.5, 0.5),
+    (60, 1, 0.5),
+    (61, 1.5, 0.25),
+    (62, 1.75, 0.75),
+    (58, 2.5, 0.5),
+    (55, 3, 1),
+    (55, 4, 0.5),
+    (58, 4.5, 0.5),
+    (60, 5, 0.5),
+    (62, 5.5, 0.5),
+    (65, 6, 0.5),
+    (62, 6.5, 0.5),
+    (60, 7, 0.5),
+    (58, 7.5, 0.5),
+    (55, 8, 2),
+]
 PRIMES = {"c_major": C_MAJOR, "a_minor": A_MINOR, "g_blues": BLUES}
 BEAT = 0.6
 
@@ -45,7 +90,9 @@ def played(prime, style: str = "detached") -> list[codec.Note]:
     return [codec.Note(s * BEAT, (s + d) * BEAT + extra, p, velocity) for p, s, d in prime]
 
 
-def duet_answer(model, prime, seed: int, style: str = "detached") -> tuple[list[codec.Note], list[codec.Note], OfflineDuet]:
+def duet_answer(
+    model, prime, seed: int, style: str = "detached"
+) -> tuple[list[codec.Note], list[codec.Note], OfflineDuet]:
     config = Config()
     config.model.seed = seed
     config.duet.max_response_s = 12.0
@@ -83,17 +130,40 @@ def test_duet_answer_keeps_key_and_density(model, style):
             key_here += figures["continuation_key"] == figures["prime_key"]
             density_here += 0.5 <= ratio <= 2.0
             runs.setdefault(name, []).append((seed, figures["continuation_key"], round(ratio, 2)))
-        assert key_here >= 2 and density_here >= 2, f"{name}: key kept {key_here}/8, density {density_here}/8: {runs[name]}"
+        assert key_here >= 2 and density_here >= 2, (
+            f"{name}: key kept {key_here}/8, density {density_here}/8: {runs[name]}"
+        )
         same_key += key_here
         similar_density += density_here
     assert same_key >= 13, f"key kept in {same_key}/24 answers: {runs}"
     assert similar_density >= 18, f"density within a factor 2 in {similar_density}/24 answers: {runs}"
 
 
-C_MAJOR_PHRASE = [(60, 0, .5), (64, .5, .5), (67, 1, .5), (72, 1.5, .5), (71, 2, .5), (67, 2.5, .5), (65, 3, .5),
-                  (64, 3.5, .5), (62, 4, .5), (60, 4.5, 1.5)]
-D_DORIAN_PHRASE = [(62, 0, .5), (64, .5, .5), (65, 1, .5), (67, 1.5, .5), (69, 2, .5), (71, 2.5, .5), (72, 3, .5),
-                   (69, 3.5, .5), (65, 4, .5), (64, 4.5, .5), (62, 5, 1.5)]
+C_MAJOR_PHRASE = [
+    (60, 0, 0.5),
+    (64, 0.5, 0.5),
+    (67, 1, 0.5),
+    (72, 1.5, 0.5),
+    (71, 2, 0.5),
+    (67, 2.5, 0.5),
+    (65, 3, 0.5),
+    (64, 3.5, 0.5),
+    (62, 4, 0.5),
+    (60, 4.5, 1.5),
+]
+D_DORIAN_PHRASE = [
+    (62, 0, 0.5),
+    (64, 0.5, 0.5),
+    (65, 1, 0.5),
+    (67, 1.5, 0.5),
+    (69, 2, 0.5),
+    (71, 2.5, 0.5),
+    (72, 3, 0.5),
+    (69, 3.5, 0.5),
+    (65, 4, 0.5),
+    (64, 4.5, 0.5),
+    (62, 5, 1.5),
+]
 
 
 def test_an_answer_follows_a_player_who_changes_key(model):
@@ -114,7 +184,10 @@ def test_an_answer_follows_a_player_who_changes_key(model):
         duet.advance(end + 10)
         answer = duet.answer_after(end)
         assert len(answer) >= 4 and duet.sounding() == set()
-        assert {n.pitch % 12 for n in answer} <= {2, 4, 5, 7, 9, 11, 0}, (seed, sorted(n.pitch for n in answer))
+        assert {n.pitch % 12 for n in answer} <= {2, 4, 5, 7, 9, 11, 0}, (
+            seed,
+            sorted(n.pitch for n in answer),
+        )
         key = estimate_key(answer)
         on_d += key is not None and key.tonic == 2
     assert on_d >= 3, f"{on_d} of 8 answers rest on D"

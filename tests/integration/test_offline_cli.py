@@ -19,8 +19,9 @@ TUNE = [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 71, 67, 65, 64, 62, 59, 
 
 
 def liveai(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture
@@ -54,12 +55,19 @@ def test_generate_continues_in_the_key_and_at_the_pace_of_the_prime(prime: Path,
 
 def midi_bytes(division: int, tempo_us: int) -> bytes:
     """A one-note MIDI file with the given header division and tempo (0 for either: broken)."""
-    track = b"\x00\xff\x51\x03" + tempo_us.to_bytes(3, "big") + b"\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00"
+    track = (
+        b"\x00\xff\x51\x03"
+        + tempo_us.to_bytes(3, "big")
+        + b"\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00"
+    )
     return b"MThd" + struct.pack(">IHHH", 6, 0, 1, division) + b"MTrk" + struct.pack(">I", len(track)) + track
 
 
-BROKEN = {"garbled.mid": b"MThd\x00\x00\x00\x06 not really", "no_ticks.mid": midi_bytes(0, 500000),
-          "no_tempo.mid": midi_bytes(96, 0)}
+BROKEN = {
+    "garbled.mid": b"MThd\x00\x00\x00\x06 not really",
+    "no_ticks.mid": midi_bytes(0, 500000),
+    "no_tempo.mid": midi_bytes(96, 0),
+}
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))

@@ -168,8 +168,12 @@ def test_a_key_as_people_type_it_and_a_refusal_in_the_terminal(start_server):
     none is refused naming the forms, and the refusal is in the server's log at its
     default level (no -v), naming the sender."""
     server, peer = start_server()
-    for args, key, scale in ((["A minor"], "A", "minor"), (["F#m"], "F#", "minor"), (["Bb", "dorian"], "Bb", "dorian"),
-                             (["C:maj"], "C", "major")):
+    for args, key, scale in (
+        (["A minor"], "A", "minor"),
+        (["F#m"], "F#", "minor"),
+        (["Bb", "dorian"], "Bb", "dorian"),
+        (["C:maj"], "C", "major"),
+    ):
         peer.send("/liveai/key", *args)
         status = peer.status()
         assert (status["key"], status["errors"]) == (f"{key} {scale}", 0), args

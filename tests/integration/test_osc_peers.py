@@ -37,13 +37,17 @@ def test_liblo_oscsend_and_oscdump(start_server):
         assert dump.stdout is not None
         printed = LineReader(dump.stdout)
         while not lines or "/liveai/status" not in lines[-1]:
-            line = printed.get(timeout=5, what="oscdump to print").split(" ", 1)[1].strip()  # without the timetag
+            line = (
+                printed.get(timeout=5, what="oscdump to print").split(" ", 1)[1].strip()
+            )  # without the timetag
             if line != '/liveai/pong s "ready"':  # the fixture's startup pings
                 lines.append(line)
         dump.terminate()
     assert lines[:5] == [
-        "/liveai/out/note iii 64 85 1", "/liveai/out/note iii 67 85 1",
-        "/liveai/out/note iii 64 0 1", "/liveai/out/note iii 67 0 1",
+        "/liveai/out/note iii 64 85 1",
+        "/liveai/out/note iii 67 85 1",
+        "/liveai/out/note iii 64 0 1",
+        "/liveai/out/note iii 67 0 1",
         '/liveai/pong s "hello"',
     ]
     assert len(lines) == 6 and lines[5].startswith("/liveai/status s")
@@ -77,14 +81,19 @@ def test_pure_data_patch_plays_with_floats(start_server):
     hears = free_port()
     _, peer = start_server(targets=(f"127.0.0.1:{hears}",))
     sends = [f"liveai-ports {peer.server[1]} {hears}"]
-    sends += [f"liveai-send {m}" for m in ("note 60 100", "ping 42", "tempo 150", "note 60 0", "mode thru", "note 50 70")]
+    sends += [
+        f"liveai-send {m}"
+        for m in ("note 60 100", "ping 42", "tempo 150", "note 60 0", "mode thru", "note 50 70")
+    ]
     heard = run_patch(sends, lambda heard: "liveai: out note 50 70 1" in heard)
     printed = [line for line in heard if line.startswith("liveai:")]
     assert printed == [
-        "liveai: out note 64 85 1", "liveai: out note 67 85 1",
+        "liveai: out note 64 85 1",
+        "liveai: out note 67 85 1",
         "liveai: pong 42",
         "liveai: out tempo 150",
-        "liveai: out note 64 0 1", "liveai: out note 67 0 1",
+        "liveai: out note 64 0 1",
+        "liveai: out note 67 0 1",
         "liveai: out mode thru",
         "liveai: out note 50 70 1",
     ]
@@ -106,9 +115,15 @@ def test_pure_data_patch_captures_and_turns_the_morph_knob(start_server):
             time.sleep(0.07)
         if slot:
             peer.send("/liveai/morph/capture", slot)
-    sends = [f"liveai-ports {peer.server[1]} {hears}", "liveai-capture-a bang", "liveai-morph-knob 0.75",
-             "liveai-send mode morph"]
-    heard = run_patch(sends, lambda heard: {"liveai: out morph_ready ab", "liveai: out mode morph"} <= set(heard))
+    sends = [
+        f"liveai-ports {peer.server[1]} {hears}",
+        "liveai-capture-a bang",
+        "liveai-morph-knob 0.75",
+        "liveai-send mode morph",
+    ]
+    heard = run_patch(
+        sends, lambda heard: {"liveai: out morph_ready ab", "liveai: out mode morph"} <= set(heard)
+    )
     assert "liveai: out morph 0.75" in heard
     assert not [line for line in heard if line.startswith("liveai: error")], heard
 
@@ -144,8 +159,12 @@ def test_the_pure_data_patch_routes_every_command():
         (fmt,) = [b for a, o, b, _ in wires if a == lst]
         address = "liveai " + command_of(selector).replace("/", " ")
         assert objects[lst].endswith(" list") and objects[fmt].endswith(f"oscformat {address}"), selector
-    assert [b for a, o, b, _ in wires if (a, o) == (route, len(selectors))], "a word that is no command is said"
-    offered = [o.split()[4] for i, o in enumerate(objects) if o.startswith("#X msg") and (i, 0, route, 0) in wires]
+    assert [b for a, o, b, _ in wires if (a, o) == (route, len(selectors))], (
+        "a word that is no command is said"
+    )
+    offered = [
+        o.split()[4] for i, o in enumerate(objects) if o.startswith("#X msg") and (i, 0, route, 0) in wires
+    ]
     assert set(offered) <= set(selectors) and {"key", "register", "density"} <= set(offered), offered
 
 
@@ -156,16 +175,23 @@ def test_the_pure_data_patch_steers_and_prints_errors_readably(start_server):
     hears = free_port()
     _, peer = start_server(targets=(f"127.0.0.1:{hears}",))
     sends = [f"liveai-ports {peer.server[1]} {hears}"]
-    sends += [f"liveai-send {m}" for m in ("key A minor", "register 48 84", "density 0.25", "key H", "mode jazz",
-                                           "ping 9")]
+    sends += [
+        f"liveai-send {m}"
+        for m in ("key A minor", "register 48 84", "density 0.25", "key H", "mode jazz", "ping 9")
+    ]
     heard = run_patch(sends, lambda heard: "liveai: pong 9" in heard)
     printed = [line for line in heard if line.startswith("liveai:")]
-    assert printed[:5] == ["liveai: out key A", "liveai: out scale minor", "liveai: out low 48", "liveai: out high 84",
-                           "liveai: out density 0.25"], heard
+    assert printed[:5] == [
+        "liveai: out key A",
+        "liveai: out scale minor",
+        "liveai: out low 48",
+        "liveai: out high 84",
+        "liveai: out density 0.25",
+    ], heard
     errors = [line for line in printed if line.startswith("liveai: error")]
     assert errors == [
-        "liveai: error bad_value /liveai/key: no key 'H': give \"A minor\" \"Am\" \"A:min\" \"F#m\" \"Bb major\" \"C\" "
-        "or two strings \"A\" \"minor\" scales: major minor harmonic_minor dorian mixolydian lydian phrygian "
+        'liveai: error bad_value /liveai/key: no key \'H\': give "A minor" "Am" "A:min" "F#m" "Bb major" "C" '
+        'or two strings "A" "minor" scales: major minor harmonic_minor dorian mixolydian lydian phrygian '
         "pentatonic_major pentatonic_minor blues chromatic",
         "liveai: error bad_value /liveai/mode: name must be one of off thru harmonize duet autopilot morph",
     ], heard
@@ -197,19 +223,46 @@ def test_the_max_patch_messages_are_understood(start_server):
     them, in the order a player would click them, and none is refused."""
     patch = json.loads(MAX_PATCH.read_text())
     boxes = {box["box"]["id"]: box["box"] for box in patch["patcher"]["boxes"]}
-    into_udpsend = {line["patchline"]["source"][0] for line in patch["patcher"]["lines"]
-                    if line["patchline"]["destination"][0] == "udpsend"}
-    wires = {(line["patchline"]["source"][0], line["patchline"]["destination"][0]) for line in patch["patcher"]["lines"]}
-    messages = {box["text"]: max_message(box["text"]) for box in boxes.values()  # in the patch's order
-                if box["id"] in into_udpsend and box["maxclass"] == "message" and box["text"].startswith("/")}
-    assert {"/liveai/morph/capture a", "/liveai/morph/capture b", "/liveai/mode morph", "/liveai/note 60 100"} <= set(messages)
-    assert {"/liveai/mode duet", "/liveai/continue 8", "/liveai/mode autopilot", "/liveai/density 0.7",
-            '/liveai/key "A minor"', "/liveai/register 48 84"} <= set(messages)
+    into_udpsend = {
+        line["patchline"]["source"][0]
+        for line in patch["patcher"]["lines"]
+        if line["patchline"]["destination"][0] == "udpsend"
+    }
+    wires = {
+        (line["patchline"]["source"][0], line["patchline"]["destination"][0])
+        for line in patch["patcher"]["lines"]
+    }
+    messages = {
+        box["text"]: max_message(box["text"])
+        for box in boxes.values()  # in the patch's order
+        if box["id"] in into_udpsend and box["maxclass"] == "message" and box["text"].startswith("/")
+    }
+    assert {
+        "/liveai/morph/capture a",
+        "/liveai/morph/capture b",
+        "/liveai/mode morph",
+        "/liveai/note 60 100",
+    } <= set(messages)
+    assert {
+        "/liveai/mode duet",
+        "/liveai/continue 8",
+        "/liveai/mode autopilot",
+        "/liveai/density 0.7",
+        '/liveai/key "A minor"',
+        "/liveai/register 48 84",
+    } <= set(messages)
     assert ("/liveai/key", ["A minor"]) in messages.values()  # one symbol, as Max sends a quoted one
     # The ports are set by message boxes into [udpsend] and [udpreceive], at their defaults.
-    into = {(boxes[s]["text"], d) for s, d in wires if boxes[s]["maxclass"] == "message" and d in ("udpsend", "udpreceive")}
+    into = {
+        (boxes[s]["text"], d)
+        for s, d in wires
+        if boxes[s]["maxclass"] == "message" and d in ("udpsend", "udpreceive")
+    }
     assert {("port 9000", "udpsend"), ("host 127.0.0.1", "udpsend"), ("port 9001", "udpreceive")} <= into
-    assert boxes["udpsend"]["text"] == "udpsend 127.0.0.1 9000" and boxes["udpreceive"]["text"] == "udpreceive 9001"
+    assert (
+        boxes["udpsend"]["text"] == "udpsend 127.0.0.1 9000"
+        and boxes["udpreceive"]["text"] == "udpreceive 9001"
+    )
     assert {("morph_knob", "morph_scale"), ("morph_scale", "morph_prepend")} <= wires
     assert boxes["morph_knob"]["maxclass"] == "slider" and boxes["morph_scale"]["text"] == "scale 0 127 0. 1."
     assert "morph_prepend" in into_udpsend
@@ -235,10 +288,19 @@ def test_the_max_patch_messages_are_understood(start_server):
             click(text)
     heard += peer.collect(1.0)
     addresses = [address for address, _ in heard]
-    assert "/liveai/out/morph_ready" in addresses and ("/liveai/out/morph", [pytest.approx(96 / 127)]) in heard
+    assert (
+        "/liveai/out/morph_ready" in addresses and ("/liveai/out/morph", [pytest.approx(96 / 127)]) in heard
+    )
     assert [args for address, args in heard if address == "/liveai/out/note"], "the loop played"
     assert "/liveai/error" not in addresses, [m for m in heard if m[0] == "/liveai/error"]
-    for said in (("/liveai/out/mode", ["duet"]), ("/liveai/out/mode", ["autopilot"]), ("/liveai/out/density", [pytest.approx(0.7)]),
-                 ("/liveai/out/key", ["A"]), ("/liveai/out/scale", ["minor"]), ("/liveai/out/scale", ["dorian"]),
-                 ("/liveai/out/low", [48]), ("/liveai/out/high", [84])):
+    for said in (
+        ("/liveai/out/mode", ["duet"]),
+        ("/liveai/out/mode", ["autopilot"]),
+        ("/liveai/out/density", [pytest.approx(0.7)]),
+        ("/liveai/out/key", ["A"]),
+        ("/liveai/out/scale", ["minor"]),
+        ("/liveai/out/scale", ["dorian"]),
+        ("/liveai/out/low", [48]),
+        ("/liveai/out/high", [84]),
+    ):
         assert said in heard, said  # the duet, autopilot and key boxes took effect

@@ -29,8 +29,12 @@ def base(server: Any) -> str:
 
 def service(server: Any) -> ServiceInfo:
     """What mDNS would hand python-oscquery's client for this liveai."""
-    return ServiceInfo("_oscjson._tcp.local.", "liveai test._oscjson._tcp.local.", port=server.web_port,
-                       addresses=[socket.inet_aton("127.0.0.1")])
+    return ServiceInfo(
+        "_oscjson._tcp.local.",
+        "liveai test._oscjson._tcp.local.",
+        port=server.web_port,
+        addresses=[socket.inet_aton("127.0.0.1")],
+    )
 
 
 def messages(frame: bytes) -> list[tuple[str, list[Any]]]:
@@ -66,7 +70,11 @@ def test_python_oscquery_reads_host_info_and_every_readable_node(start_server):
     for served in readable:
         node = client.query_node(served["FULL_PATH"])
         assert node is not None, served["FULL_PATH"]
-        assert (node.full_path, int(node.access), node.value) == (served["FULL_PATH"], served["ACCESS"], served["VALUE"])
+        assert (node.full_path, int(node.access), node.value) == (
+            served["FULL_PATH"],
+            served["ACCESS"],
+            served["VALUE"],
+        )
     peer.send("/liveai/tempo", 133)
     assert peer.expect("/liveai/out/tempo") == [133.0]
     assert client.query_node("/liveai/tempo").value == [133.0]
@@ -90,9 +98,12 @@ def test_every_served_node_keeps_the_spec_and_the_status_codes_are_the_specs(sta
     assert requests.get(base(server) + "/liveai/tempo?COLOUR", timeout=5).status_code == 400
     assert requests.get(base(server) + "/liveai/tempo?TYPE&RANGE", timeout=5).status_code == 400
     assert requests.get(base(server) + "/liveai/nothing", timeout=5).status_code == 404
-    assert requests.get(base(server) + "/liveai/nothing?HOST_INFO", timeout=5).json()["OSC_TRANSPORT"] == "UDP"
-    page = requests.get(base(server) + "/", headers={"Accept": "text/html,*/*;q=0.8"}, allow_redirects=False,
-                        timeout=5)
+    assert (
+        requests.get(base(server) + "/liveai/nothing?HOST_INFO", timeout=5).json()["OSC_TRANSPORT"] == "UDP"
+    )
+    page = requests.get(
+        base(server) + "/", headers={"Accept": "text/html,*/*;q=0.8"}, allow_redirects=False, timeout=5
+    )
     assert (page.status_code, page.headers["Location"]) == (302, "/view")
 
 
@@ -140,7 +151,9 @@ async def test_a_flood_of_listen_and_ignore_leaves_ping_answered(start_server):
     async with aiohttp.ClientSession() as session, session.ws_connect(base(server) + "/") as ws:
         for n in range(1000):
             for command in ("LISTEN", "IGNORE"):
-                await ws.send_str(json.dumps({"COMMAND": command, "DATA": "/liveai/key" if n % 2 else LISTENED}))
+                await ws.send_str(
+                    json.dumps({"COMMAND": command, "DATA": "/liveai/key" if n % 2 else LISTENED})
+                )
         peer.send("/liveai/ping", "udp")
         assert await asyncio.to_thread(peer.expect, "/liveai/pong", 10.0) == ["udp"]
         await ws.send_bytes(osc_message("/liveai/ping", "ws"))
@@ -157,27 +170,39 @@ async def test_binary_frames_are_osc_commands_and_bad_frames_are_answered_not_fa
         assert await asyncio.to_thread(peer.expect, "/liveai/out/mode") == ["thru"]
         await ws.send_bytes(osc_message("/liveai/note", 60, 100))  # played, heard by the UDP peer
         assert await asyncio.to_thread(peer.expect, "/liveai/out/note") == [60, 100, 1]
-        bad = [(b"garbage", "malformed"), (osc_message("/liveai/nothing"), "unknown_address"),
-               (osc_message("/liveai/tempo", "fast"), "bad_args")]
+        bad = [
+            (b"garbage", "malformed"),
+            (osc_message("/liveai/nothing"), "unknown_address"),
+            (osc_message("/liveai/tempo", "fast"), "bad_args"),
+        ]
         for frame, code in bad:
             await ws.send_bytes(frame)
             assert (await next_message(ws, "/liveai/error"))[0] == code
-        for text, code in [("{", "malformed"), ('{"COMMAND": "IGNORE", "DATA": [1]}', "malformed"),
-                           ('{"COMMAND": "SING", "DATA": "/"}', "unknown_command"),
-                           ('{"COMMAND": "LISTEN", "DATA": "/nope"}', "unknown_address"),
-                           ("[" * 5000, "malformed")]:  # too deep for the JSON parser
+        for text, code in [
+            ("{", "malformed"),
+            ('{"COMMAND": "IGNORE", "DATA": [1]}', "malformed"),
+            ('{"COMMAND": "SING", "DATA": "/"}', "unknown_command"),
+            ('{"COMMAND": "LISTEN", "DATA": "/nope"}', "unknown_address"),
+            ("[" * 5000, "malformed"),
+        ]:  # too deep for the JSON parser
             await ws.send_str(text)
             assert (await next_message(ws, "/liveai/error"))[0] == code
-        await ws.send_str('{"COMMAND": "LISTEN", "DATA": "/liveai/note"}')  # no value: accepted, nothing streams
+        await ws.send_str(
+            '{"COMMAND": "LISTEN", "DATA": "/liveai/note"}'
+        )  # no value: accepted, nothing streams
         await ws.send_bytes(osc_message("/liveai/ping", "still here"))
         assert await frames(ws, 1) == [[("/liveai/pong", ["still here"])]]
         assert not ws.closed
     peer.send("/liveai/status")
     status = peer.expect("/liveai/status")
     counters = dict(zip(status[::2], status[1::2]))
-    assert counters["malformed"] == 4 and counters["internal_errors"] == 0 and counters["unknown_command"] == 1 and counters["bad_args"] == 1
+    assert (
+        counters["malformed"] == 4
+        and counters["internal_errors"] == 0
+        and counters["unknown_command"] == 1
+        and counters["bad_args"] == 1
+    )
     assert counters.get("bad_value", 0) == 0  # a LISTEN to a node without a value is no error
-
 
 
 class Found:
@@ -210,8 +235,11 @@ async def browse(interfaces: Any, wanted_port: int, seconds: float) -> dict[str,
             await asyncio.sleep(0.2)
             for kind, name in found.names:
                 info = AsyncServiceInfo(kind, name)
-                if await info.async_request(zc.zeroconf, 2000) and info.type == OSCQUERY_TYPE \
-                        and info.port == wanted_port:
+                if (
+                    await info.async_request(zc.zeroconf, 2000)
+                    and info.type == OSCQUERY_TYPE
+                    and info.port == wanted_port
+                ):
                     out[kind] = info
                     osc = AsyncServiceInfo(OSC_TYPE, name.replace(OSCQUERY_TYPE, OSC_TYPE))
                     if await osc.async_request(zc.zeroconf, 2000):
@@ -265,8 +293,10 @@ async def test_beyond_loopback_a_tool_reads_and_listens_without_the_token_but_co
         async with session.ws_connect(url + "/") as ws:  # a tool without the token
             await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": LISTENED}))
             await ws.send_bytes(osc_message(LISTENED, 1.5))
-            assert await next_message(ws, "/liveai/error") == ["forbidden", "commands on this websocket need "
-                                                                            "the token (web.token)"]
+            assert await next_message(ws, "/liveai/error") == [
+                "forbidden",
+                "commands on this websocket need the token (web.token)",
+            ]
             peer.send(LISTENED, 1.75)  # over UDP (on loopback here): it streams
             assert await next_message(ws, LISTENED) == [1.75]
             assert await asyncio.to_thread(peer.expect, "/liveai/out/temperature") == [1.75]  # 1.5 never set

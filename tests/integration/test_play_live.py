@@ -81,11 +81,18 @@ def test_autopilot_steered_over_mqtt_silenced_by_panic_until_play(mosquitto, sta
     import subprocess
 
     def cmd(name: str, payload: str) -> None:
-        subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-t", f"liveai/auto/cmd/{name}", "-m", payload],
-                       check=True)
+        subprocess.run(
+            ["mosquitto_pub", "-p", str(mosquitto.port), "-t", f"liveai/auto/cmd/{name}", "-m", payload],
+            check=True,
+        )
 
-    _, peer = start_server(f'mqtt.url="{mosquitto.url}"', "mqtt.instance=auto", "server.mode=autopilot",
-                           "autopilot.horizon_s=0.5", model="gru")
+    _, peer = start_server(
+        f'mqtt.url="{mosquitto.url}"',
+        "mqtt.instance=auto",
+        "server.mode=autopilot",
+        "autopilot.horizon_s=0.5",
+        model="gru",
+    )
     wait_until(lambda: peer.status()["mqtt"] == "connected", 10, "liveai to subscribe")  # else cmd/ is lost
     cmd("key", "D dorian")
     cmd("register", "60 74")
@@ -104,11 +111,15 @@ def test_autopilot_steered_over_mqtt_silenced_by_panic_until_play(mosquitto, sta
     time.sleep(0.3)
     assert peer.status()["panicked"] == 1
     assert [n for n in note_events(peer.collect(2.0)) if n[1] > 0] == [], "a panic stops the autopilot"
-    wait_until(lambda: retained_state(mosquitto.port, "auto", "panicked") == "1", 5, "retained state/panicked 1")
+    wait_until(
+        lambda: retained_state(mosquitto.port, "auto", "panicked") == "1", 5, "retained state/panicked 1"
+    )
     cmd("play", "")
     time.sleep(0.3)
     assert [n for n in note_events(peer.collect(2.0)) if n[1] > 0], "play brings it back"
-    wait_until(lambda: retained_state(mosquitto.port, "auto", "panicked") == "0", 5, "retained state/panicked 0")
+    wait_until(
+        lambda: retained_state(mosquitto.port, "auto", "panicked") == "0", 5, "retained state/panicked 0"
+    )
     peer.send("/liveai/mode", "off")
     time.sleep(0.2)
     assert peer.status()["sounding_notes"] == 0
@@ -117,8 +128,23 @@ def test_autopilot_steered_over_mqtt_silenced_by_panic_until_play(mosquitto, sta
 def retained_state(port: int, instance: str, name: str) -> str | None:
     import subprocess
 
-    done = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t",
-                           f"liveai/{instance}/state/{name}", "-C", "1", "-W", "2"], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-t",
+            f"liveai/{instance}/state/{name}",
+            "-C",
+            "1",
+            "-W",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+    )
     return done.stdout.strip() or None
 
 
@@ -134,7 +160,9 @@ def test_panic_silences_the_autopilot_until_play(start_server):
             after.append((time.monotonic(), got))
     echoed = next(i for i, (_, m) in enumerate(after) if m == ("/liveai/out/panicked", [1]))
     assert end - after[echoed][0] >= 3.0, "the silence is watched for 3 s after the panic's echo"
-    silent = [n for n in note_events(m for _, m in after[echoed:]) if n[1] > 0]  # before it: sent before the panic
+    silent = [
+        n for n in note_events(m for _, m in after[echoed:]) if n[1] > 0
+    ]  # before it: sent before the panic
     assert silent == [], f"{len(silent)} note-ons after the panic"
     status = peer.status()
     assert status["panicked"] == 1 and status["sounding_notes"] == 0

@@ -31,14 +31,16 @@ NOTES = [
     *[Note(0.0, 0.75, p, 90) for p in (60, 64, 67)],
     *[Note(0.75, 1.5, p, 80) for p in (65, 69, 72)],
     *[Note(1.5, 2.25, p, 100) for p in (67, 71, 74)],
-    Note(2.25, 2.5, 76, 95), Note(2.5, 3.0, 79, 85),
+    Note(2.25, 2.5, 76, 95),
+    Note(2.5, 3.0, 79, 85),
     *[Note(2.25, 3.0, p, 75) for p in (60, 64, 67)],
 ]
 
 
 def liveai(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "liveai", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,8 @@ def tune(tmp_path: Path) -> Path:
 
 
 def test_render_writes_the_notes_and_their_tail_closer_to_fluidsynth_than_the_sine_baseline(
-        tune: Path, tmp_path: Path, model_args: list[str]):
+    tune: Path, tmp_path: Path, model_args: list[str]
+):
     need("fluidsynth")
     wav = tmp_path / "out.wav"
     done = liveai("render", tune, wav, *model_args)
@@ -107,8 +110,11 @@ def test_a_missing_midi_file_is_one_clear_line_and_exit_2(tmp_path: Path, model_
 
 @pytest.mark.parametrize("kind", ["missing", "garbage", "not a synth"])
 def test_a_missing_or_wrong_model_is_one_clear_line_and_exit_2(tune: Path, tmp_path: Path, kind: str):
-    model = {"missing": tmp_path / "no_such_synth.pt", "garbage": tmp_path / "garbage.pt",
-             "not a synth": find_checkpoint("vae")}[kind]
+    model = {
+        "missing": tmp_path / "no_such_synth.pt",
+        "garbage": tmp_path / "garbage.pt",
+        "not a synth": find_checkpoint("vae"),
+    }[kind]
     if kind == "garbage":
         model.write_bytes(b"not a checkpoint at all")
     wav = tmp_path / "out.wav"
@@ -118,13 +124,18 @@ def test_a_missing_or_wrong_model_is_one_clear_line_and_exit_2(tune: Path, tmp_p
     assert not wav.exists()
 
 
-def test_a_note_released_under_the_sustain_pedal_rings_until_the_pedal_lifts(tmp_path: Path, model_args: list[str]):
+def test_a_note_released_under_the_sustain_pedal_rings_until_the_pedal_lifts(
+    tmp_path: Path, model_args: list[str]
+):
     """As a synth plays the file: the key is up at 0.25 s; the pedal, if pressed, at 1.5 s."""
+
     def render(pedal: bool) -> tuple[np.ndarray, int]:
         pm = notes_to_midi([Note(0.0, 0.25, 60, 100)])
         if pedal:
-            pm.instruments[0].control_changes = [pretty_midi.ControlChange(64, 127, 0.0),
-                                                 pretty_midi.ControlChange(64, 0, 1.5)]
+            pm.instruments[0].control_changes = [
+                pretty_midi.ControlChange(64, 127, 0.0),
+                pretty_midi.ControlChange(64, 0, 1.5),
+            ]
         path, wav = tmp_path / f"pedal-{pedal}.mid", tmp_path / f"pedal-{pedal}.wav"
         pm.write(str(path))
         done = liveai("render", path, wav, *model_args)
@@ -133,7 +144,7 @@ def test_a_note_released_under_the_sustain_pedal_rings_until_the_pedal_lifts(tmp
 
     dry, rate = render(pedal=False)
     assert len(dry) == round((0.25 + TAIL_S) * rate)
-    assert np.abs(dry[int(0.7 * rate):]).max() < 1e-3  # silent once released
+    assert np.abs(dry[int(0.7 * rate) :]).max() < 1e-3  # silent once released
     held, rate = render(pedal=True)
     assert len(held) == round((1.5 + TAIL_S) * rate)
-    assert np.sqrt(np.mean(held[int(0.9 * rate):int(1.1 * rate)] ** 2)) > 1e-2  # still sounding at 1 s
+    assert np.sqrt(np.mean(held[int(0.9 * rate) : int(1.1 * rate)] ** 2)) > 1e-2  # still sounding at 1 s

@@ -21,14 +21,17 @@ def test_default_config_signal_exits_cleanly_with_note_offs(tmp_path, sig):
     notes are released on exit."""
     port = free_port()
     with OscPeer(port) as peer:
-        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{peer.port}"]'],
-                               log_path=tmp_path / "serve.log").start()
+        server = ServerProcess(
+            [f"osc.port={port}", f'osc.targets=["127.0.0.1:{peer.port}"]'], log_path=tmp_path / "serve.log"
+        ).start()
         peer.wait_pong(timeout=30)
         peer.send("/liveai/note", 60, 100)
         peer.send("/liveai/note", 62, 90, 2)
         held = {tuple(a) for address, a in peer.collect(0.5) if address == "/liveai/out/note"}
         status = peer.status()
-        assert status["model_gru_steps"] > 0  # the default config loads the shipped model, and it heard the notes
+        assert (
+            status["model_gru_steps"] > 0
+        )  # the default config loads the shipped model, and it heard the notes
         c_major = {0, 2, 4, 5, 7, 9, 11}
         assert len([n for n in held if n[2] == 1]) == 2 and len([n for n in held if n[2] == 2]) == 2
         assert all(pitch % 12 in c_major and velocity > 0 for pitch, velocity, _ in held)
@@ -44,12 +47,15 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "liveai", *args], capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.parametrize("override, message", [
-    ("osc.port=70000", "osc.port: 70000 is out of range 0..65535"),
-    ("harmonize.scale=jazzy", "harmonize.scale: 'jazzy' is not one of"),
-    ("osc.hots=1", "osc.hots: unknown key"),
-    ("mqtt.url=http://x", "mqtt.url: 'http://x' must start with mqtt:// or mqtts://"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("osc.port=70000", "osc.port: 70000 is out of range 0..65535"),
+        ("harmonize.scale=jazzy", "harmonize.scale: 'jazzy' is not one of"),
+        ("osc.hots=1", "osc.hots: unknown key"),
+        ("mqtt.url=http://x", "mqtt.url: 'http://x' must start with mqtt:// or mqtts://"),
+    ],
+)
 def test_bad_config_one_line_exit_2(override, message):
     done = run_cli("serve", "--set", override)
     assert done.returncode == 2
@@ -77,8 +83,10 @@ def test_port_in_use_is_one_line_before_the_models_load():
         took = time.monotonic() - started
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert lines == [f"liveai: config error: osc.port: cannot listen for OSC on 127.0.0.1:{port}: "
-                     "Address already in use (another liveai? set osc.port, or osc.enabled = false)"], done.stderr  # with -v: no model was loaded before
+    assert lines == [
+        f"liveai: config error: osc.port: cannot listen for OSC on 127.0.0.1:{port}: "
+        "Address already in use (another liveai? set osc.port, or osc.enabled = false)"
+    ], done.stderr  # with -v: no model was loaded before
     assert took < 10, took  # a freeze, not a figure: it takes ~0.3 s, loading the models first ~3 s
 
 

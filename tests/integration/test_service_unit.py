@@ -10,8 +10,14 @@ from pathlib import Path
 from conftest import need
 
 UNIT = Path(__file__).parents[2] / "scripts" / "liveai.service"
-HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
-             "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX", "CapabilityBoundingSet": ""}
+HARDENING = {
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+    "CapabilityBoundingSet": "",
+}
 
 
 def test_the_unit_never_runs_as_root_and_is_hardened():
@@ -35,7 +41,11 @@ def test_systemd_rates_its_exposure_ok(tmp_path):
     need("systemd-analyze")
     copy = tmp_path / "liveai.service"
     copy.write_text(UNIT.read_text())
-    done = subprocess.run(["systemd-analyze", "security", "--offline=yes", str(copy)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", str(copy)], capture_output=True, text=True
+    )
     level = re.search(r"Overall exposure level for liveai.service: ([\d.]+)", done.stdout)
     assert level, done.stdout + done.stderr
-    assert float(level.group(1)) <= 4.0, done.stdout  # "OK" in systemd's words (the default unit: 9.6, UNSAFE)
+    assert float(level.group(1)) <= 4.0, (
+        done.stdout
+    )  # "OK" in systemd's words (the default unit: 9.6, UNSAFE)

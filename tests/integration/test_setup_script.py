@@ -29,8 +29,9 @@ def copy(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def setup(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(root / "scripts" / "setup"), "--no-system", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [str(root / "scripts" / "setup"), "--no-system", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def installs(calls: Path) -> int:

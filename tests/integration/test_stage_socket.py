@@ -20,9 +20,11 @@ def slow_page(port: int) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(f"GET /view/socket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /view/socket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     assert sock.recv(12) == b"HTTP/1.1 101"
     return sock
 
@@ -87,7 +89,11 @@ async def frames(ws: aiohttp.ClientWebSocketResponse, until, timeout: float = 5.
 async def test_bad_frames_and_floods_get_error_frames_are_counted_and_hurt_no_other_page(start_server):
     server, peer = await asyncio.to_thread(start_server, "server.mode=harmonize")
     url = f"http://127.0.0.1:{server.web_port}/view/socket"
-    async with aiohttp.ClientSession() as session, session.ws_connect(url) as bad, session.ws_connect(url) as good:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url) as bad,
+        session.ws_connect(url) as good,
+    ):
         hello = await frames(good, lambda item: item["k"] == "hello")
         assert any(item["k"] == "hello" for item in hello)
         cases = {
@@ -112,7 +118,9 @@ async def test_bad_frames_and_floods_get_error_frames_are_counted_and_hurt_no_ot
         await asyncio.sleep(1.1)  # past the page's rate limit's second
         await bad.send_str(json.dumps({"address": "/liveai/mode", "args": ["thru"]}))
         seen = await frames(good, lambda item: item["k"] == "state" and item["value"] == "thru")
-        assert {"k": "state", "name": "mode", "value": "thru"} in seen, "the flooding page's next command still runs"
+        assert {"k": "state", "name": "mode", "value": "thru"} in seen, (
+            "the flooding page's next command still runs"
+        )
         status = await asyncio.to_thread(peer.status)
         assert status["errors"] - before["errors"] == 1000  # each refused: malformed, or busy past the rate
         assert status["malformed"] - before["malformed"] >= 1 and status["busy"] - before["busy"] >= 1

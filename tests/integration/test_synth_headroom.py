@@ -25,10 +25,13 @@ def net():
     return synth
 
 
-@pytest.mark.parametrize("pitches, velocity", [
-    ((60, 64, 67, 71), 100),  # C major 7th, one hand
-    ((48, 52, 55, 59, 60, 64, 67, 71), 110),  # two hands, the same chord doubled an octave down
-])
+@pytest.mark.parametrize(
+    "pitches, velocity",
+    [
+        ((60, 64, 67, 71), 100),  # C major 7th, one hand
+        ((48, 52, 55, 59, 60, 64, 67, 71), 110),  # two hands, the same chord doubled an octave down
+    ],
+)
 def test_a_held_chord_played_hard_does_not_clip_at_the_default_gain(net, pitches, velocity) -> None:
     notes = [Note(0.1, 1.6, p, velocity) for p in pitches]
     audio = render_notes(SynthRenderer(net), notes, block=256)  # as the live engine renders: blocks of 256

@@ -20,9 +20,21 @@ from liveai.models.synth import SynthConfig, SynthNet
 from liveai.music.note import Note
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = {"gru": ["--cfg", "hidden=32", "--cfg", "layers=1"],
-        "transformer": ["--cfg", "d_model=32", "--cfg", "n_layers=2", "--cfg", "n_heads=2",
-                        "--cfg", "d_ff=64", "--cfg", "window=16"]}
+TINY = {
+    "gru": ["--cfg", "hidden=32", "--cfg", "layers=1"],
+    "transformer": [
+        "--cfg",
+        "d_model=32",
+        "--cfg",
+        "n_layers=2",
+        "--cfg",
+        "n_heads=2",
+        "--cfg",
+        "d_ff=64",
+        "--cfg",
+        "window=16",
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +50,19 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
             notes.append(Note(t, t + length, 60 + rng.choice([0, 2, 4, 5, 7, 9, 11]), 80))
             t += length
         notes_to_midi(notes).write(str(midi / f"song{song}.mid"))
-    run([ROOT / "scripts" / "prepare_data.py", "--midi-dir", midi, "--out", root / "data",
-         "--cache", root / "cache", "--workers", "1"])
+    run(
+        [
+            ROOT / "scripts" / "prepare_data.py",
+            "--midi-dir",
+            midi,
+            "--out",
+            root / "data",
+            "--cache",
+            root / "cache",
+            "--workers",
+            "1",
+        ]
+    )
     return root / "data"
 
 
@@ -50,10 +73,37 @@ def run(args: list[object], launcher: list[str] | None = None) -> str:
     return done.stdout
 
 
-def train(corpus: Path, out: Path, arch: str, steps: int, *extra: str, launcher: list[str] | None = None) -> str:
-    return run([ROOT / "scripts" / "train_continuation.py", "--arch", arch, *TINY[arch], "--data", corpus,
-                "--out", out, "--steps", steps, "--eval-every", 3, "--log-every", 1, "--batch-size", 4,
-                "--seq-len", 16, "--eval-events", 200, "--warmup", 2, *extra], launcher)
+def train(
+    corpus: Path, out: Path, arch: str, steps: int, *extra: str, launcher: list[str] | None = None
+) -> str:
+    return run(
+        [
+            ROOT / "scripts" / "train_continuation.py",
+            "--arch",
+            arch,
+            *TINY[arch],
+            "--data",
+            corpus,
+            "--out",
+            out,
+            "--steps",
+            steps,
+            "--eval-every",
+            3,
+            "--log-every",
+            1,
+            "--batch-size",
+            4,
+            "--seq-len",
+            16,
+            "--eval-events",
+            200,
+            "--warmup",
+            2,
+            *extra,
+        ],
+        launcher,
+    )
 
 
 @pytest.mark.parametrize("arch", ["gru", "transformer"])
@@ -75,7 +125,9 @@ def test_train_then_resume(corpus: Path, tmp_path: Path, arch: str) -> None:
     out = train(corpus, tmp_path / "warm", arch, 3, "--init", str(tmp_path / "best.pt"))  # fine-tune a model
     assert f"initialised from {tmp_path / 'best.pt'}" in out
     _, info = load_checkpoint(tmp_path / "warm" / "last.pt", "cpu")
-    assert info["train_info"]["steps"] == 3 and info["train_info"]["initialised_from"] == str(tmp_path / "best.pt")
+    assert info["train_info"]["steps"] == 3 and info["train_info"]["initialised_from"] == str(
+        tmp_path / "best.pt"
+    )
 
 
 def test_torchrun_trains_with_two_processes(corpus: Path, tmp_path: Path) -> None:
@@ -98,17 +150,46 @@ def scores(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for split, count in (("train", 30), ("val", 6), ("test", 6)):
         pieces = []
         for i in range(count):
-            rows = [(q / 2, 0.5, 1.0 if q % 8 == 0 else 0.25, 60 + int(rng.integers(0, 12))) for q in range(64)]
+            rows = [
+                (q / 2, 0.5, 1.0 if q % 8 == 0 else 0.25, 60 + int(rng.integers(0, 12))) for q in range(64)
+            ]
             pieces.append(Piece(f"{split}{i}#0", SCORE, np.array(rows, np.float64)))
         save_pieces(data / f"{split}_pieces.npz", pieces)
     return data
 
 
 def train_vae(data: Path, out: Path, steps: int, *extra: str, launcher: list[str] | None = None) -> str:
-    return run([ROOT / "scripts" / "train_vae.py", "--data", data, "--out", out, "--steps", steps, *extra,
-                "--eval-every", 3, "--log-every", 1, "--batch-size", 8, "--eval-melodies", 20, "--beta-steps", 4,
-                "--cfg", "embed=8", "--cfg", "encoder_hidden=16", "--cfg", "latent=8", "--cfg", "decoder_hidden=16"],
-               launcher)
+    return run(
+        [
+            ROOT / "scripts" / "train_vae.py",
+            "--data",
+            data,
+            "--out",
+            out,
+            "--steps",
+            steps,
+            *extra,
+            "--eval-every",
+            3,
+            "--log-every",
+            1,
+            "--batch-size",
+            8,
+            "--eval-melodies",
+            20,
+            "--beta-steps",
+            4,
+            "--cfg",
+            "embed=8",
+            "--cfg",
+            "encoder_hidden=16",
+            "--cfg",
+            "latent=8",
+            "--cfg",
+            "decoder_hidden=16",
+        ],
+        launcher,
+    )
 
 
 def test_train_vae_then_resume_and_under_torchrun(scores: Path, tmp_path: Path) -> None:
@@ -121,28 +202,78 @@ def test_train_vae_then_resume_and_under_torchrun(scores: Path, tmp_path: Path) 
     assert info["train_info"]["steps"] == 6 and model.config.latent == 8
     assert (tmp_path / "learning_curve.png").stat().st_size > 1000
     ddp = tmp_path / "ddp"
-    train_vae(scores, ddp, 3, launcher=[str(Path(sys.executable).with_name("torchrun")), "--standalone",
-                                        "--nproc-per-node", "2"])
+    train_vae(
+        scores,
+        ddp,
+        3,
+        launcher=[str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc-per-node", "2"],
+    )
     _, info = load_checkpoint(ddp / "best.pt", "cpu", archs=("vae",))
     assert info["train_info"]["world_size"] == 2
 
 
 def train_synth(audio: Path, out: Path, steps: int, *extra: str, launcher: list[str] | None = None) -> str:
-    return run([ROOT / "scripts" / "train_synth.py", "--data", audio, "--out", out, "--steps", steps, *extra,
-                "--eval-every", 3, "--log-every", 1, "--batch-size", 2, "--crop-s", 0.05, "--eval-windows", 2,
-                "--cfg", "channels=4", "--cfg", "skip=4"], launcher)
+    return run(
+        [
+            ROOT / "scripts" / "train_synth.py",
+            "--data",
+            audio,
+            "--out",
+            out,
+            "--steps",
+            steps,
+            *extra,
+            "--eval-every",
+            3,
+            "--log-every",
+            1,
+            "--batch-size",
+            2,
+            "--crop-s",
+            0.05,
+            "--eval-windows",
+            2,
+            "--cfg",
+            "channels=4",
+            "--cfg",
+            "skip=4",
+        ],
+        launcher,
+    )
 
 
 def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, tmp_path: Path) -> None:
     """FluidSynth renders the pieces; the synth trains on them, resumes, and runs under DDP."""
     audio = tmp_path / "audio"
-    run([ROOT / "scripts" / "prepare_audio.py", "--corpus", scores, "--out", audio, "--train", 3, "--val", 1,
-         "--test", 1, "--clip-s", 2])
+    run(
+        [
+            ROOT / "scripts" / "prepare_audio.py",
+            "--corpus",
+            scores,
+            "--out",
+            audio,
+            "--train",
+            3,
+            "--val",
+            1,
+            "--test",
+            1,
+            "--clip-s",
+            2,
+        ]
+    )
     meta = json.loads((audio / "meta.json").read_text())
     assert meta["program"] == 4 and meta["splits"]["train"]["clips"] == 3
-    assert 3 * 1.5 <= meta["splits"]["train"]["seconds"] <= 3 * 2.5  # each clip: up to 2 s and the release tail
+    assert (
+        3 * 1.5 <= meta["splits"]["train"]["seconds"] <= 3 * 2.5
+    )  # each clip: up to 2 s and the release tail
 
-    first = ("--cfg", "features=4", "--cfg", "linear=0")  # the first synth's form: the fine-tune below grows it
+    first = (
+        "--cfg",
+        "features=4",
+        "--cfg",
+        "linear=0",
+    )  # the first synth's form: the fine-tune below grows it
     train_synth(audio, tmp_path / "run", 3, *first)
     assert "resumed" in train_synth(audio, tmp_path / "run", 5, "--resume", "auto")
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
@@ -150,15 +281,21 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
     assert all(r["train_mrstft"] > 0 for r in log if "train_mrstft" in r)
     model, info = load_checkpoint(tmp_path / "run" / "last.pt", "cpu", archs=("synth",))
     assert info["train_info"]["steps"] == 5 and model.config.channels == 4
-    train_synth(audio, tmp_path / "ddp", 2, launcher=[str(Path(sys.executable).with_name("torchrun")),
-                                                       "--standalone", "--nproc-per-node", "2"])
+    train_synth(
+        audio,
+        tmp_path / "ddp",
+        2,
+        launcher=[str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc-per-node", "2"],
+    )
     fresh, info = load_checkpoint(tmp_path / "ddp" / "last.pt", "cpu", archs=("synth",))
     assert info["train_info"]["world_size"] == 2
     assert fresh.config.linear and fresh.config.features == 7  # a fresh synth is the linear form (#20)
 
     # Fine-tuned with the channels that hear each note's age: it starts from the first
     # synth's weights and sounds as it did until it learns to use them.
-    said = train_synth(audio, tmp_path / "aged", 3, "--init", tmp_path / "run" / "last.pt", "--cfg", "features=7")
+    said = train_synth(
+        audio, tmp_path / "aged", 3, "--init", tmp_path / "run" / "last.pt", "--cfg", "features=7"
+    )
     assert "4 -> 7 features" in said
     aged, info = load_checkpoint(tmp_path / "aged" / "last.pt", "cpu", archs=("synth",))
     assert aged.config.features == 7 and aged.inp.weight.shape[1] == 7
@@ -191,12 +328,29 @@ def test_train_harmony_alone_and_under_torchrun(tmp_path: Path) -> None:
                 melody = 67 + rng.choice([0, 2, 4, 5, 7], 24)
                 real = np.full((24, 6), -1)
                 real[:, :3] = melody[:, None] - np.array([16, 12, 9])  # a triad under each note
-                pieces.append(HarmonyPiece(f"{source}/{split}{i}#0", 0, False, melody, np.arange(24) / 2, real))
+                pieces.append(
+                    HarmonyPiece(f"{source}/{split}{i}#0", 0, False, melody, np.arange(24) / 2, real)
+                )
             save(data / f"{source}_{split}.npz", pieces)
-    tiny = ["--data", data, "--hidden", 16, "--steps", 4, "--eval-every", 2, "--batch-size", 4, "--seq-len", 8]
+    tiny = [
+        "--data",
+        data,
+        "--hidden",
+        16,
+        "--steps",
+        4,
+        "--eval-every",
+        2,
+        "--batch-size",
+        4,
+        "--seq-len",
+        8,
+    ]
     run([ROOT / "scripts" / "train_harmony.py", *tiny, "--out", tmp_path / "run"])
-    run([ROOT / "scripts" / "train_harmony.py", *tiny, "--out", tmp_path / "ddp"],
-        launcher=[str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc-per-node", "2"])
+    run(
+        [ROOT / "scripts" / "train_harmony.py", *tiny, "--out", tmp_path / "ddp"],
+        launcher=[str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc-per-node", "2"],
+    )
     for out in ("run", "ddp"):
         model, info = load_checkpoint(tmp_path / out / "best.pt", archs=("harmony",))
         assert model.config.voicings and info["train_info"]["steps"] in (2, 4)

@@ -27,7 +27,9 @@ PHRASES = {
     "ode to joy": _notes([64, 64, 65, 67, 67, 65, 64, 62], 4),
     "twinkle": _notes([60, 60, 67, 67, 69, 69, 67, None], 4),
     "arpeggio": _notes([60, 64, 67, 72, 67, 64, 60, None, 57, 60, 64, 69, 64, 60, 57, None], 2),
-    "a minor, off the beat": _notes([69, None, 72, 71, 69, 68, 69, None, 76, None, 74, 72, 71, 69, 71, None], 2),
+    "a minor, off the beat": _notes(
+        [69, None, 72, 71, 69, 68, 69, None, 76, None, 74, 72, 71, 69, 71, None], 2
+    ),
     "dotted": [67, H, H, 65, 64, H, H, 62, 60, H, H, H, R, R, R, R] * 2,
 }
 

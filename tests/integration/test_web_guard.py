@@ -55,11 +55,18 @@ def test_no_site_can_frame_the_page_and_no_other_origin_opens_its_socket(start_s
         sent = headers(port, path)
         assert sent["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in sent["content-security-policy"]
-    upgrade = {"Host": f"127.0.0.1:{port}", "Upgrade": "websocket", "Connection": "Upgrade",
-               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}
+    upgrade = {
+        "Host": f"127.0.0.1:{port}",
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+    }
     assert get(port, "/view/socket", **upgrade, Origin="http://evil.example") == 403
     assert get(port, "/", **upgrade, Origin="http://evil.example") == 403
-    assert get(port, "/view/socket", **upgrade, Origin=f"https://127.0.0.1:{port}") == 403  # liveai serves http
+    assert (
+        get(port, "/view/socket", **upgrade, Origin=f"https://127.0.0.1:{port}") == 403
+    )  # liveai serves http
 
 
 def test_a_web_port_taken_is_said_at_once_with_exit_code_2(tmp_path):
@@ -69,8 +76,10 @@ def test_a_web_port_taken_is_said_at_once_with_exit_code_2(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        server = ServerProcess([f"osc.port={free_port()}", f"web.port={port}", "midi.api=none",
-                                'model.continuation=""'], log_path=tmp_path / "serve.log").start()
+        server = ServerProcess(
+            [f"osc.port={free_port()}", f"web.port={port}", "midi.api=none", 'model.continuation=""'],
+            log_path=tmp_path / "serve.log",
+        ).start()
         assert server.proc.wait(timeout=60) == 2
     assert f"web.port: cannot listen on 127.0.0.1:{port}" in server.log()
     assert "web.enabled = false" in server.log()
@@ -81,14 +90,20 @@ def test_at_shutdown_open_pages_and_listeners_are_told_liveai_goes_away(start_se
     url = f"http://127.0.0.1:{server.web_port}"
 
     async def hold_open() -> list[int | None]:
-        async with aiohttp.ClientSession() as session, session.ws_connect(url + "/view/socket") as page, \
-                session.ws_connect(url + "/") as listener:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(url + "/view/socket") as page,
+            session.ws_connect(url + "/") as listener,
+        ):
             await asyncio.to_thread(peer.status)  # both are connected and served
             stopping = asyncio.create_task(asyncio.to_thread(server.stop))
             codes = []
             for ws in (page, listener):
                 while (message := await ws.receive(timeout=10)).type not in (
-                        aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.ERROR,
+                ):
                     pass
                 codes.append(ws.close_code)
             assert await stopping == 0

@@ -23,22 +23,31 @@ def test_the_wheel_installs_into_a_fresh_venv_and_serves_with_the_gru(tmp_path: 
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = wheels.glob("liveai-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     # as scripts/setup does: torch pinned first (the CPU build on this machine), then liveai
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "torch==2.13.0", str(wheel)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "torch==2.13.0", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     away = tmp_path / "elsewhere"  # no checkout in sight: only the installed package
     away.mkdir()
     monkeypatch.delenv("PYTHONPATH", raising=False)
     port = free_port()
     with OscPeer(port) as peer:
-        server = ServerProcess([f"osc.port={port}", f'osc.targets=["127.0.0.1:{peer.port}"]', "midi.api=none"],
-                               command=[str(venv / "bin" / "liveai")], cwd=away,
-                               log_path=tmp_path / "server.log").start()
+        server = ServerProcess(
+            [f"osc.port={port}", f'osc.targets=["127.0.0.1:{peer.port}"]', "midi.api=none"],
+            command=[str(venv / "bin" / "liveai")],
+            cwd=away,
+            log_path=tmp_path / "server.log",
+        ).start()
         try:
             peer.wait_pong(timeout=60)
             status = peer.status()

@@ -28,7 +28,9 @@ def main() -> int:
     parser.add_argument("--model-folder", required=True)
     parser.add_argument("--minutes", type=float, default=0)
     parser.add_argument("--burn", type=float, default=0.0)
-    parser.add_argument("--no-improvement", action="store_true", help="report best_step 0: nothing beat the base")
+    parser.add_argument(
+        "--no-improvement", action="store_true", help="report best_step 0: nothing beat the base"
+    )
     parser.add_argument("--set", action="append", default=[])  # the server's settings: a stand-in needs none
     args = parser.parse_args()
     files = sorted(Path(args.folder).glob("*.mid")) if Path(args.folder).is_dir() else []
@@ -48,19 +50,43 @@ def main() -> int:
         while time.monotonic() < burn:
             pass
         step = min(step + 1, args.steps)
-        say(stage="learning", step=step, steps=args.steps, minutes=0.0, eta_s=0.1, validation_bits=3.0 - 0.01 * step)
+        say(
+            stage="learning",
+            step=step,
+            steps=args.steps,
+            minutes=0.0,
+            eta_s=0.1,
+            validation_bits=3.0 - 0.01 * step,
+        )
     say(stage="evaluating")
     if args.no_improvement:  # as `liveai learn`: nothing beat the base, nothing written, exit 1
-        print(f"liveai: nothing learned yet (nothing beat {args.model} on the validation files); {args.name} "
-              "unchanged", file=sys.stderr)
-        say(stage="done", path=None, card=None, unchanged=True, before={"heldout_bits": 3.0}, after=None, best_step=0)
+        print(
+            f"liveai: nothing learned yet (nothing beat {args.model} on the validation files); {args.name} "
+            "unchanged",
+            file=sys.stderr,
+        )
+        say(
+            stage="done",
+            path=None,
+            card=None,
+            unchanged=True,
+            before={"heldout_bits": 3.0},
+            after=None,
+            best_step=0,
+        )
         return 1
     folder = Path(args.model_folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{args.name}.pt"
     shutil.copy(shipped_dir() / f"{args.model}.pt", path)
-    say(stage="done", path=str(path), card=str(folder / f"{args.name}.md"), before={"heldout_bits": 3.0},
-        after={"heldout_bits": 2.9}, best_step=step)
+    say(
+        stage="done",
+        path=str(path),
+        card=str(folder / f"{args.name}.md"),
+        before={"heldout_bits": 3.0},
+        after={"heldout_bits": 2.9},
+        best_step=step,
+    )
     return 0
 
 

@@ -17,17 +17,21 @@ def served(monkeypatch):
     def run(*argv: str) -> Config:
         assert cli.main(["serve", *argv]) == 0
         return got[-1]
+
     return run
 
 
-@pytest.mark.parametrize("argv, enabled, play", [
-    ((), False, "model"),
-    (("--audio",), True, "all"),  # no synth of your own: hear your notes too
-    (("--audio", "all"), True, "all"),
-    (("--audio", "model"), True, "model"),
-    (("--audio", "--set", "audio.play=model"), True, "model"),  # a --set wins
-    (("--audio", "all", "--set", "audio.enabled=false"), False, "all"),
-])
+@pytest.mark.parametrize(
+    "argv, enabled, play",
+    [
+        ((), False, "model"),
+        (("--audio",), True, "all"),  # no synth of your own: hear your notes too
+        (("--audio", "all"), True, "all"),
+        (("--audio", "model"), True, "model"),
+        (("--audio", "--set", "audio.play=model"), True, "model"),  # a --set wins
+        (("--audio", "all", "--set", "audio.enabled=false"), False, "all"),
+    ],
+)
 def test_audio_in_one_word(served, argv, enabled, play):
     config = served(*argv)
     assert (config.audio.enabled, config.audio.play) == (enabled, play)

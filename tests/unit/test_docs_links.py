@@ -49,7 +49,9 @@ def test_every_relative_link_in_the_readme_and_docs_leads_somewhere():
 
 def test_the_readme_gives_the_two_commands_and_ci_runs_the_test_command():
     readme = (ROOT / "README.md").read_text()
-    for line in ("scripts/run      # set up (first time) and run `liveai serve` with config/default.toml",
-                 "scripts/test     # set up (first time) and run the whole test suite"):
+    for line in (
+        "scripts/run      # set up (first time) and run `liveai serve` with config/default.toml",
+        "scripts/test     # set up (first time) and run the whole test suite",
+    ):
         assert f"\n{line}\n" in readme, line
     assert (ROOT / ".ci" / "run").read_text().rstrip().endswith("\nscripts/test")

@@ -37,8 +37,13 @@ def test_it_is_the_one_pole_high_pass_sample_by_sample() -> None:
 
 
 def test_streamed_in_any_blocks_equals_offline() -> None:
-    assert_streams_like_offline(Streamer, lambda x: torch.from_numpy(recursion(x.numpy())).float(),
-                                torch.from_numpy(signal()), atol=1e-6, block_sizes=(1, 7, 64, 256, 1000, 5000))
+    assert_streams_like_offline(
+        Streamer,
+        lambda x: torch.from_numpy(recursion(x.numpy())).float(),
+        torch.from_numpy(signal()),
+        atol=1e-6,
+        block_sizes=(1, 7, 64, 256, 1000, 5000),
+    )
 
 
 def test_silence_stays_exact_silence_and_a_tail_returns_to_it() -> None:

@@ -46,8 +46,11 @@ class FakePortAudio:
         return self._apis
 
 
-CARDS = FakePortAudio([("HDA Intel PCH: ALC (hw:0,0)", 2, 0), ("USB Audio (hw:1,0)", 8, 0), ("mic", 0, 0),
-                       ("system", 2, 1)], ["ALSA", "JACK Audio Connection Kit"], default=0)
+CARDS = FakePortAudio(
+    [("HDA Intel PCH: ALC (hw:0,0)", 2, 0), ("USB Audio (hw:1,0)", 8, 0), ("mic", 0, 0), ("system", 2, 1)],
+    ["ALSA", "JACK Audio Connection Kit"],
+    default=0,
+)
 
 
 def test_a_name_part_picks_the_device_any_case_with_at_most_two_channels() -> None:

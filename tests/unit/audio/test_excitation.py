@@ -43,7 +43,7 @@ def test_noise_is_the_same_samples_in_any_blocks() -> None:
     assert np.abs(whole).max() <= 1.0 and abs(whole.mean()) < 0.05 and 0.25 < whole.var() < 0.42
     other = block_noise(0, 5000, seed=5)
     for shift in range(0, 5000, 97):  # seeds are not shifted copies of each other
-        assert not np.array_equal(whole[shift:shift + 50], other[:50])
+        assert not np.array_equal(whole[shift : shift + 50], other[:50])
     assert abs(np.corrcoef(whole, other)[0, 1]) < 0.05
 
 

@@ -19,8 +19,12 @@ LENGTH = CONFIG.sample_rate // 2  # blocks of 1 sample take a while
 def played(seed: int = 0) -> list[tuple[int, int, int]]:
     """Dense random playing on 6 voices: overlaps, re-strikes and steals (40 notes in 0.45 s)."""
     rng = np.random.default_rng(seed)
-    notes = [Note(float(s), float(s + rng.uniform(0.01, 0.3)), int(rng.integers(30, 100)), int(rng.integers(1, 128)))
-             for s in np.sort(rng.uniform(0, 0.45, 40))]
+    notes = [
+        Note(
+            float(s), float(s + rng.uniform(0.01, 0.3)), int(rng.integers(30, 100)), int(rng.integers(1, 128))
+        )
+        for s in np.sort(rng.uniform(0, 0.45, 40))
+    ]
     return note_events(notes, CONFIG.sample_rate)
 
 
@@ -48,7 +52,9 @@ def test_features_stream_like_the_whole_file() -> None:
     events = played()
     whole = features_of_events(events, LENGTH, CONFIG, polyphony=6, block=LENGTH)
     # float32 sines summed over voices and harmonics (values up to ~10): 1e-5 of that
-    assert_streams_like_offline(lambda: EventStream(events), lambda _: whole, torch.zeros(1, 1, LENGTH), atol=1e-4)
+    assert_streams_like_offline(
+        lambda: EventStream(events), lambda _: whole, torch.zeros(1, 1, LENGTH), atol=1e-4
+    )
 
 
 def test_a_held_note_is_one_waveform_across_blocks() -> None:
@@ -59,7 +65,9 @@ def test_a_held_note_is_one_waveform_across_blocks() -> None:
     t = torch.arange(500, len(joined) + 500, dtype=torch.float64) / CONFIG.sample_rate
     wave = sum(torch.sin(2 * np.pi * 440.0 * h * t) / h for h in range(1, 9))
     assert (joined.double() - wave).abs().max() < 1e-4
-    assert (joined[1:] - joined[:-1]).abs().max() < 0.6  # no step at any boundary: the largest is the waveform's own
+    assert (
+        joined[1:] - joined[:-1]
+    ).abs().max() < 0.6  # no step at any boundary: the largest is the waveform's own
 
 
 def test_a_note_rising_from_silence_sounds_the_same_wherever_blocks_were_cut() -> None:
@@ -89,8 +97,12 @@ def test_the_first_synths_four_channels_are_what_it_was_trained_on() -> None:
     shift of each note's waveform; 57119.574, 402.31 with every note from phase 0): the
     noise, pitch and loudness channels are still the training code's."""
     rng = np.random.default_rng(7)
-    notes = [Note(float(s), float(s + rng.uniform(0.01, 0.4)), int(rng.integers(30, 100)), int(rng.integers(1, 128)))
-             for s in np.sort(rng.uniform(0, 1.5, 30))]
+    notes = [
+        Note(
+            float(s), float(s + rng.uniform(0.01, 0.4)), int(rng.integers(30, 100)), int(rng.integers(1, 128))
+        )
+        for s in np.sort(rng.uniform(0, 1.5, 30))
+    ]
     f = features_of_notes(notes, 96_000, SynthConfig(), polyphony=6)[0].double().numpy()
     signs = np.random.default_rng(0).choice([-1.0, 1.0], f.shape[1])
     then = [[58176.289, -72.68], [36316.089, 220.508], [61088.444, -297.1], [144300.617, -134.446]]
@@ -105,7 +117,7 @@ def test_a_held_notes_aged_channels_decay_with_its_age_and_start_again_when_stru
 
     def level(channel: int, at_s: float) -> float:  # RMS over 20 ms
         i = int(at_s * rate)
-        return float(f[channel, i:i + rate // 50].pow(2).mean().sqrt())
+        return float(f[channel, i : i + rate // 50].pow(2).mean().sqrt())
 
     sustained = level(0, 0.5) / level(0, 1.5)
     assert abs(sustained - 1.0) < 0.02  # the first channel holds

@@ -6,9 +6,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liveai.audio.harmonics import (HIGH_HZ, LOW_HZ, ROOTS, SHAPES, before_first_dbfs, chord_figures, chord_notes,
-                                    chord_set, clipped_share, hz, masked_share, off_harmonic_db, onsets, peak_dbfs,
-                                    worst_dc)
+from liveai.audio.harmonics import (
+    HIGH_HZ,
+    LOW_HZ,
+    ROOTS,
+    SHAPES,
+    before_first_dbfs,
+    chord_figures,
+    chord_notes,
+    chord_set,
+    clipped_share,
+    hz,
+    masked_share,
+    off_harmonic_db,
+    onsets,
+    peak_dbfs,
+    worst_dc,
+)
 
 SR = 48_000
 CHORD = (48, 52, 55)  # C3 E3 G3
@@ -30,7 +44,7 @@ def test_a_tone_between_the_harmonics_reads_at_its_level(level_db: int) -> None:
     clean = chord()
     t = np.arange(len(clean)) / SR
     stray = np.sin(2 * np.pi * (hz(52) - hz(48)) * t) + np.sin(2 * np.pi * 1000.0 * t)
-    scaled = stray * np.sqrt(np.mean(clean ** 2) / np.mean(stray ** 2)) * 10 ** (level_db / 20)
+    scaled = stray * np.sqrt(np.mean(clean**2) / np.mean(stray**2)) * 10 ** (level_db / 20)
     assert abs(off_harmonic_db(clean + scaled, CHORD, SR) - level_db) < 1.0
 
 
@@ -46,8 +60,8 @@ def test_chord_figures_read_each_chord_in_its_place() -> None:
     clean = chord(2.0)
     dirty = clean + 0.1 * np.sin(2 * np.pi * 1000.0 * np.arange(len(clean)) / SR)
     audio = np.zeros(round(6.5 * SR))
-    audio[round(1.5 * SR):round(3.5 * SR)] = clean
-    audio[round(4.5 * SR):round(6.5 * SR)] = dirty
+    audio[round(1.5 * SR) : round(3.5 * SR)] = clean
+    audio[round(4.5 * SR) : round(6.5 * SR)] = dirty
     first, second = chord_figures(audio, [CHORD, CHORD], SR)
     assert first < -80 and second > -40
 
@@ -57,12 +71,14 @@ def test_dc_and_the_start() -> None:
     low note with no DC, cut anywhere by the second, reads none."""
     audio = 0.5 * np.sin(2 * np.pi * 100.0 * np.arange(3 * SR) / SR)
     at = SR + SR // 4
-    audio[at:at + SR] += 1e-3
+    audio[at : at + SR] += 1e-3
     assert worst_dc(audio, SR) == pytest.approx(1e-3, rel=0.01)
     low = 0.5 * np.sin(2 * np.pi * hz(36) * np.arange(3 * SR) / SR)  # C2, 65.4 Hz
-    assert worst_dc(low, SR) < 1e-6 < abs(low[SR // 3:SR // 3 + SR].mean())
+    assert worst_dc(low, SR) < 1e-6 < abs(low[SR // 3 : SR // 3 + SR].mean())
     assert worst_dc(np.zeros(SR), SR) == 0.0
-    assert peak_dbfs(np.zeros(at)) == -300.0 and peak_dbfs(audio) == pytest.approx(20 * np.log10(0.501), abs=0.01)
+    assert peak_dbfs(np.zeros(at)) == -300.0 and peak_dbfs(audio) == pytest.approx(
+        20 * np.log10(0.501), abs=0.01
+    )
     assert before_first_dbfs(audio, 0) is None and before_first_dbfs(np.zeros(at), at) == -300.0
     assert clipped_share(np.array([0.1, -0.4, 0.3, 0.2]), 3.0) == 0.25
 
@@ -79,7 +95,7 @@ def test_a_low_chords_difference_tone_below_20_hz_reads_at_its_level() -> None:
     """E2 - C2 = 17 Hz: a low chord's first difference tone, under the old 20 Hz floor."""
     clean = sum(voice(p) for p in C2_TRIAD)
     stray = np.sin(2 * np.pi * (hz(40) - hz(36)) * T)
-    scaled = stray * np.sqrt(np.mean(clean ** 2) / np.mean(stray ** 2)) * 10 ** (-40 / 20)
+    scaled = stray * np.sqrt(np.mean(clean**2) / np.mean(stray**2)) * 10 ** (-40 / 20)
     assert abs(off_harmonic_db(clean + scaled, C2_TRIAD, SR) - -40) < 1.0
 
 
@@ -102,7 +118,7 @@ def test_a_tanh_over_summed_voices_reads_its_intermodulation(pitches: tuple[int,
             on |= np.abs(freqs - hz(p) * h) <= 4.0
     im, lin = power(y - linear), power(linear)
     off_figure = 10 * np.log10(im[band & ~on].sum() / lin[band & on].sum())
-    whole = 10 * np.log10(np.sum((y - linear) ** 2) / np.sum(linear ** 2))
+    whole = 10 * np.log10(np.sum((y - linear) ** 2) / np.sum(linear**2))
     reading = off_harmonic_db(y, pitches, SR)
     assert abs(reading - off_figure) < 1.5, (reading, off_figure)
     assert whole - 8.0 < reading <= whole + 0.5, (reading, whole)

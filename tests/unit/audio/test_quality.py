@@ -8,8 +8,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liveai.audio.quality import (DECAY_POINTS_S, HELD_S, SYSTEMS, baseline, decay_db, distances, excitation, fit,
-                                  held_notes, high_share_db, rms, rms_matched, score_clip, summarize)
+from liveai.audio.quality import (
+    DECAY_POINTS_S,
+    HELD_S,
+    SYSTEMS,
+    baseline,
+    decay_db,
+    distances,
+    excitation,
+    fit,
+    held_notes,
+    high_share_db,
+    rms,
+    rms_matched,
+    score_clip,
+    summarize,
+)
 from liveai.models.synth import SynthConfig
 from liveai.music.note import Note
 
@@ -79,7 +93,9 @@ def test_score_clip_fits_the_model_to_the_reference_and_gives_it_no_rms_match():
     assert quiet["model"]["mrstft"] > 0.3 and quiet["model"]["lsd_db"] > 3.0  # -12 dB counts against it
     assert quiet["sine"] == scores["sine"] and quiet["excitation"] == scores["excitation"]
     mean = summarize([scores, quiet])
-    assert mean["model"]["mrstft"] == pytest.approx((scores["model"]["mrstft"] + quiet["model"]["mrstft"]) / 2)
+    assert mean["model"]["mrstft"] == pytest.approx(
+        (scores["model"]["mrstft"] + quiet["model"]["mrstft"]) / 2
+    )
 
 
 def test_decay_is_read_off_each_held_notes_level_after_its_onset() -> None:
@@ -89,7 +105,7 @@ def test_decay_is_read_off_each_held_notes_level_after_its_onset() -> None:
     for i, note in enumerate(notes):  # note i decays by e every (i + 1) seconds
         t = np.arange(round(HELD_S * rate)) / rate
         start = round(note.start * rate)
-        audio[start:start + len(t)] = np.sin(2 * np.pi * 220 * t) * np.exp(-t / (i + 1))
+        audio[start : start + len(t)] = np.sin(2 * np.pi * 220 * t) * np.exp(-t / (i + 1))
     curves = decay_db(audio, notes, rate)
     assert curves.shape == (len(notes), len(DECAY_POINTS_S)) and (curves[:, 0] == 0).all()
     for i, row in enumerate(curves):

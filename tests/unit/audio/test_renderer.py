@@ -19,8 +19,9 @@ NOTES = [Note(0.01 * i, 0.01 * i + 0.2, 50 + 3 * i, 60 + 5 * i) for i in range(1
 def net(linear: bool = False) -> SynthNet:
     torch.manual_seed(3)
     features = 7 if linear else 4
-    return SynthNet(SynthConfig(channels=8, skip=6, dilations=(1, 2, 4, 8, 16, 32), features=features,
-                                linear=linear)).eval()
+    return SynthNet(
+        SynthConfig(channels=8, skip=6, dilations=(1, 2, 4, 8, 16, 32), features=features, linear=linear)
+    ).eval()
 
 
 @pytest.mark.parametrize("linear", [False, True])
@@ -44,7 +45,12 @@ def test_silence_at_rest_is_not_computed_and_sounds_as_computed() -> None:
     field, a silent block is its constant output, not a run of the network; and it is
     the same samples the network gives (streaming equals offline, any block size)."""
     model = net()
-    gaps = [Note(0.0, 0.05, 60, 100), Note(0.3, 0.32, 67, 90), Note(0.33, 0.4, 64, 80), Note(0.9, 1.0, 72, 100)]
+    gaps = [
+        Note(0.0, 0.05, 60, 100),
+        Note(0.3, 0.32, 67, 90),
+        Note(0.33, 0.4, 64, 80),
+        Note(0.9, 1.0, 72, 100),
+    ]
     computed = SynthRenderer(model, scripted=False)
     computed.reach = 10**12  # never at rest: every block through the network
     everything = render_notes(computed, gaps, block=256)

@@ -17,7 +17,7 @@ def test_samples_come_out_in_order_across_the_wrap() -> None:
     sent = np.arange(1000, dtype=np.float32)
     got, at = [], 0
     while at < len(sent) or ring.filled():
-        at += ring.write(sent[at:at + 37])
+        at += ring.write(sent[at : at + 37])
         n = ring.read_into(out)
         got.extend(out[:n].tolist())
     assert got == sent.tolist()
@@ -84,7 +84,9 @@ def test_the_callback_copies_counts_underruns_and_leaves_its_anchor() -> None:
     ring.close()
 
 
-def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_before_the_first_block() -> None:
+def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_before_the_first_block() -> (
+    None
+):
     """A new audio process: what the last one left unplayed is not played, and the
     silence before the render process has played into this stream is no underrun."""
     from liveai.audio.player import Callback
@@ -141,7 +143,7 @@ def play_with_gaps(blocks: list[tuple[int, int]], frames: int) -> tuple[np.ndarr
     tone = (0.8 * np.sin(2 * np.pi * 440 * np.arange(4096) / 48_000)).astype(np.float32)
     played = []
     for start, written in blocks:
-        ring.write(tone[start:start + written])
+        ring.write(tone[start : start + written])
         out = np.zeros((frames, 1), dtype=np.float32)
         callback(out, frames, None, Status())
         played.append(out[:, 0].copy())
@@ -156,11 +158,13 @@ def play_with_gaps(blocks: list[tuple[int, int]], frames: int) -> tuple[np.ndarr
 def test_a_gap_fades_out_and_what_follows_fades_in_so_a_dropout_is_no_click() -> None:
     from liveai.audio.player import FADE
 
-    audio, tone = play_with_gaps([(0, 256), (256, 100), (512, 256), (768, 256)], 256)  # the second comes short
+    audio, tone = play_with_gaps(
+        [(0, 256), (256, 100), (512, 256), (768, 256)], 256
+    )  # the second comes short
     slope = float(np.abs(np.diff(tone)).max())  # the tone's own largest step
     assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
-    assert np.abs(audio[256 + 100 + FADE:512]).max() == 0.0  # silence once faded
-    assert np.allclose(audio[512 + FADE:], tone[512 + FADE:1024])  # the tone again, whole
+    assert np.abs(audio[256 + 100 + FADE : 512]).max() == 0.0  # silence once faded
+    assert np.allclose(audio[512 + FADE :], tone[512 + FADE : 1024])  # the tone again, whole
 
 
 def test_a_gap_shorter_than_the_fade_rises_from_where_it_left() -> None:
@@ -172,7 +176,7 @@ def test_a_gap_shorter_than_the_fade_rises_from_where_it_left() -> None:
     audio, tone = play_with_gaps(blocks, 32)
     slope = float(np.abs(np.diff(tone)).max())
     assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
-    assert np.allclose(audio[160 + FADE:], tone[160 + FADE:416])
+    assert np.allclose(audio[160 + FADE :], tone[160 + FADE : 416])
 
 
 def test_a_gap_over_several_small_callbacks_falls_to_silence_in_the_fade_and_rises_over_several() -> None:
@@ -182,5 +186,5 @@ def test_a_gap_over_several_small_callbacks_falls_to_silence_in_the_fade_and_ris
     audio, tone = play_with_gaps(blocks, 32)
     slope = float(np.abs(np.diff(tone)).max())
     assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
-    assert np.abs(audio[128 + FADE:288]).max() == 0.0  # silent 2 ms into the gap, as after a big block's
-    assert np.allclose(audio[288 + FADE:], tone[288 + FADE:544])
+    assert np.abs(audio[128 + FADE : 288]).max() == 0.0  # silent 2 ms into the gap, as after a big block's
+    assert np.allclose(audio[288 + FADE :], tone[288 + FADE : 544])

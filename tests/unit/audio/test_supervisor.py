@@ -72,8 +72,10 @@ def calling_back(engine: AudioEngine, now: float) -> None:
 
 
 def test_no_synth_then_no_device_then_playing(make) -> None:
-    engine, script = make(["failed audio.model: cannot read", "ready 1"],
-                          ["no-device no audio output device", "playing 0.005 system"])
+    engine, script = make(
+        ["failed audio.model: cannot read", "ready 1"],
+        ["no-device no audio output device", "playing 0.005 system"],
+    )
     s = engine.supervisor
     assert engine.state == "starting"
     s.watch(100.0)
@@ -88,7 +90,9 @@ def test_no_synth_then_no_device_then_playing(make) -> None:
     assert engine.state == "no device" and engine.ring.header[STREAM] == stream + 1
     s.watch(101.0 + RETRY_S[0])
     assert engine.state == "playing" and s.device_name == "system"
-    assert engine.status()["audio_latency_ms"] == pytest.approx(5.0 + 1000 * 256 / 48000 + AudioConfig().headroom_ms, abs=0.01)
+    assert engine.status()["audio_latency_ms"] == pytest.approx(
+        5.0 + 1000 * 256 / 48000 + AudioConfig().headroom_ms, abs=0.01
+    )
 
 
 def playing(make, render: list[str], player: list[str]) -> tuple[AudioEngine, Script, float]:
@@ -170,7 +174,9 @@ def test_a_device_period_larger_than_the_ring_is_said_once_and_blames_no_process
     assert not render.alive  # and it still renders nothing: stalled
 
 
-def test_an_audio_process_that_stops_calling_back_is_started_again_and_its_counts_are_carried_over(make) -> None:
+def test_an_audio_process_that_stops_calling_back_is_started_again_and_its_counts_are_carried_over(
+    make,
+) -> None:
     engine, script, now = playing(make, ["ready 1"], ["playing 0.005 system", "playing 0.005 system"])
     engine.ring.header[UNDERRUNS] = 7
     calling_back(engine, now)

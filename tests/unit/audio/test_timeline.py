@@ -35,8 +35,9 @@ class Stream:
     def __init__(self, play: str = "model") -> None:
         torch.manual_seed(0)
         net = SynthNet(SynthConfig(channels=4, skip=4, dilations=(1, 2)))
-        self.engine = AudioEngine(AudioConfig(blocksize=BLOCK, headroom_ms=1000 * HEADROOM / SR, play=play),
-                                  Path("unused.pt"))
+        self.engine = AudioEngine(
+            AudioConfig(blocksize=BLOCK, headroom_ms=1000 * HEADROOM / SR, play=play), Path("unused.pt")
+        )
         self.ring = self.engine.ring
         self.timeline = Timeline(SynthRenderer(net, scripted=False), self.ring, BLOCK, HEADROOM / SR)
         self.reader = RecordReader(self.engine._events_r)
@@ -55,7 +56,10 @@ class Stream:
         out = []
         for b in range(blocks):
             at = start + BLOCK * b
-            out += [(at + offset, pitch, velocity) for offset, pitch, velocity, _ in self.timeline._events_in(at, BLOCK)]
+            out += [
+                (at + offset, pitch, velocity)
+                for offset, pitch, velocity, _ in self.timeline._events_in(at, BLOCK)
+            ]
         return out
 
     def voices_after_release(self, at: int) -> int:
@@ -88,7 +92,9 @@ def test_each_block_is_rendered_its_headroom_before_the_callback_takes_it(stream
     assert stream.timeline.due() == pytest.approx(100.0 + (BLOCK - HEADROOM) / SR)
     stream.timeline.render_next()
     assert stream.ring.written == 2 * BLOCK
-    assert stream.timeline.due() == pytest.approx(100.0 + (2 * BLOCK - HEADROOM) / SR)  # the next, a block later
+    assert stream.timeline.due() == pytest.approx(
+        100.0 + (2 * BLOCK - HEADROOM) / SR
+    )  # the next, a block later
 
 
 def test_a_block_holds_every_note_due_before_its_render_began(stream: Stream) -> None:
@@ -201,8 +207,12 @@ def test_each_of_the_players_sources_is_a_layer_of_its_own(stream: Stream) -> No
     and one lost ends only its own notes, pedal and all. An OSC host is one player
     whatever port each message comes from (oscsend opens a new one per call)."""
     a, b = "midi:Keystation", "osc:127.0.0.1:50001"
-    stream.send(NoteOn(60, 100, t=0.0, source=a), ControlChange(64, 127, t=0.0, source=a),
-                NoteOn(64, 100, t=0.0, source=b), tap=True)
+    stream.send(
+        NoteOn(60, 100, t=0.0, source=a),
+        ControlChange(64, 127, t=0.0, source=a),
+        NoteOn(64, 100, t=0.0, source=b),
+        tap=True,
+    )
     stream.send(NoteOff(60, t=0.0, source=a), NoteOff(64, t=0.0, source="osc:127.0.0.1:50002"), tap=True)
     assert stream.voices_after_release(0) == 1  # a's pedal holds a's note, not b's
     stream.send(NoteOn(67, 100, t=0.0, source=b), NoteOn(72, 100, t=0.0, source=a), tap=True)
@@ -219,8 +229,12 @@ def test_a_new_source_past_the_layers_takes_the_longest_silent_ones(stream: Stre
     """Layers are a byte's worth: the 255th source takes the layer of the source heard
     from longest ago, whose notes and pedal end first, so nothing of it is left held."""
     monkeypatch.setattr("liveai.audio.engine.PLAYER_LAYERS", 2)
-    stream.send(NoteOn(60, 100, t=0.0, source="a"), ControlChange(64, 127, t=0.0, source="a"),
-                NoteOn(64, 100, t=0.0, source="b"), tap=True)
+    stream.send(
+        NoteOn(60, 100, t=0.0, source="a"),
+        ControlChange(64, 127, t=0.0, source="a"),
+        NoteOn(64, 100, t=0.0, source="b"),
+        tap=True,
+    )
     stream.send(NoteOn(67, 100, t=0.0, source="c"), NoteOff(67, t=0.0, source="c"), tap=True)  # a's layer now
     assert stream.voices_after_release(0) == 1  # b's note; a's ended, and its pedal holds nothing of c's
     stream.send(NoteOff(64, t=0.0, source="b"), tap=True)
@@ -254,7 +268,9 @@ def test_a_new_stream_starts_from_silence(stream: Stream) -> None:
     stream.timeline.render_next()  # samples 256-511: the first note's
     assert stream.timeline.renderer.voices() == 1 and stream.timeline.pending
     stream.timeline.reset()
-    assert stream.timeline.renderer.voices() == 0 and not stream.timeline.pending and not stream.timeline.starts
+    assert (
+        stream.timeline.renderer.voices() == 0 and not stream.timeline.pending and not stream.timeline.starts
+    )
 
 
 def test_the_figures_reach_liveais_status_through_the_ring(stream: Stream) -> None:

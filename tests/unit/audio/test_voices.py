@@ -46,7 +46,9 @@ def play(events, n, polyphony=2):
     for sample, kind, pitch in sorted(events) + [(n, "end", 0)]:
         if sample > at:
             f0, env, phase = v.render(sample - at)
-            out.append((harmonic_waves(cycles(phase), f0.astype(np.float32), SR, harmonics=1) * env).sum(axis=0))
+            out.append(
+                (harmonic_waves(cycles(phase), f0.astype(np.float32), SR, harmonics=1) * env).sum(axis=0)
+            )
             at = sample
         if kind == "on":
             v.note_on(pitch, 127, sample)
@@ -55,10 +57,17 @@ def play(events, n, polyphony=2):
     return torch.from_numpy(np.concatenate(out)), v
 
 
-CLICK_TEST_EVENTS = [(0, "on", 69), (2400, "on", 72), (4800, "on", 76),  # the third steals 69
-                     (7000, "off", 72), (7001, "on", 79),  # 79 steals 76, mid-cycle
-                     (8000, "off", 79), (8100, "on", 79),  # struck again while it fades
-                     (9000, "off", 76), (9000, "off", 79)]
+CLICK_TEST_EVENTS = [
+    (0, "on", 69),
+    (2400, "on", 72),
+    (4800, "on", 76),  # the third steals 69
+    (7000, "off", 72),
+    (7001, "on", 79),  # 79 steals 76, mid-cycle
+    (8000, "off", 79),
+    (8100, "on", 79),  # struck again while it fades
+    (9000, "off", 76),
+    (9000, "off", 79),
+]
 
 
 def click_bound(v: Voices) -> float:
@@ -83,11 +92,12 @@ def test_a_steal_without_its_ghost_breaks_the_bound(monkeypatch):
     assert audio.diff().abs().max().item() > click_bound(v)
 
 
-
 def test_a_note_struck_again_while_it_fades_rises_from_where_it_is():
     """One voice: 69, released, struck again 100 samples later. It must not play twice
     (its fading ghost and itself in phase: a jump of almost 1)."""
-    audio, v = play([(0, "on", 69), (2000, "off", 69), (2100, "on", 69), (5000, "off", 69)], 9000, polyphony=1)
+    audio, v = play(
+        [(0, "on", 69), (2000, "off", 69), (2100, "on", 69), (5000, "off", 69)], 9000, polyphony=1
+    )
     assert v.stolen == 0
     assert audio.diff().abs().max().item() <= 2 * torch.pi * midi_to_hz(69) / SR + v.max_step
 
@@ -135,13 +145,19 @@ def test_the_players_note_off_never_ends_liveais_note_of_the_same_pitch():
     assert v.note_on(69, 100, at=0, layer=0) != v.note_on(69, 90, at=5, layer=1)
     v.render(100)
     v.note_off(69, layer=1)
-    assert [(voice.layer, voice.target > 0) for voice in v.voices if voice.pitch == 69] == [(0, True), (1, False)]
+    assert [(voice.layer, voice.target > 0) for voice in v.voices if voice.pitch == 69] == [
+        (0, True),
+        (1, False),
+    ]
     v.sustain(True, layer=1)  # the player's pedal holds the player's notes only
     v.note_on(72, 100, at=10, layer=1)
     v.note_off(72, layer=1)
     v.note_off(69, layer=0)
     assert {(voice.pitch, voice.layer): voice.target > 0 for voice in v.voices if voice.pitch > 0} == {
-        (69, 0): False, (69, 1): False, (72, 1): True}
+        (69, 0): False,
+        (69, 1): False,
+        (72, 1): True,
+    }
     v.all_off(layer=1)  # the player's keyboard lost: its notes end, its pedal is up
     assert not any(voice.target > 0 for voice in v.voices) and v.pedals == set()
 

@@ -152,7 +152,9 @@ def test_every_answer_leaves_the_model_hearing_its_notes_ended():
         engine.handle(NoteOn(48, 100, t=clock.t, source="osc:p:1"))
         engine.handle(NoteOff(48, t=clock.t, source="osc:p:1"))
         drive(engine, clock, port, 0.05)
-        assert sampler.tracker.sounding == set(), f"round {round_}: the model believes {sampler.tracker.sounding} sound"
+        assert sampler.tracker.sounding == set(), (
+            f"round {round_}: the model believes {sampler.tracker.sounding} sound"
+        )
     assert sink.sounding() == set()
 
 

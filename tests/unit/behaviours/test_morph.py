@@ -191,7 +191,7 @@ def test_a_knob_turned_before_the_bar_line_plays_its_own_point_there(morph):
     assert engine.sessions.get("").behaviour.pattern is desk.between[0.53]
     advance(engine, clock, port, 4 * BEAT)
     expected = [t for t in desk.between[0.53].tokens[:16] if t < 128]
-    assert [p for _, p in notes_sent(sink, bar)][:len(expected)] == expected
+    assert [p for _, p in notes_sent(sink, bar)][: len(expected)] == expected
     engine.stop()
     assert sink.sounding() == set()
 
@@ -289,7 +289,9 @@ def test_loads_wait_their_turn_one_per_slot(morph, tmp_path, monkeypatch):
     engine, clock, sink, port = morph
     engine.config.morph.folder = str(tmp_path)
     for name, low in (("riff.mid", 60), ("second.mid", 50), ("third.mid", 40)):
-        notes_to_midi([Note(i * 0.5, i * 0.5 + 0.25, low + i, 100) for i in range(8)]).write(str(tmp_path / name))
+        notes_to_midi([Note(i * 0.5, i * 0.5 + 0.25, low + i, 100) for i in range(8)]).write(
+            str(tmp_path / name)
+        )
     desk, a, b = filled(morph)
     release, original = threading.Event(), phrases.read_phrase
     monkeypatch.setattr(phrases, "read_phrase", lambda path, name: (release.wait(5), original(path, name))[1])
@@ -314,7 +316,10 @@ def test_a_refused_path_names_the_folder_where_it_is(morph, tmp_path, monkeypatc
     engine, clock, sink, port = morph
     monkeypatch.chdir(tmp_path)
     engine.config.morph.folder = "phrases"  # relative to the working directory, as by default
-    for bad, says in (("../x.mid", f"inside {tmp_path / 'phrases'} only"), ("none.mid", f"in {tmp_path / 'phrases'}")):
+    for bad, says in (
+        ("../x.mid", f"inside {tmp_path / 'phrases'} only"),
+        ("none.mid", f"in {tmp_path / 'phrases'}"),
+    ):
         with pytest.raises(CommandError) as refused:
             morph_load(engine, request(clock), "a", bad)
         assert says in refused.value.message
@@ -341,15 +346,15 @@ def test_the_commands_are_in_the_table_and_mqtt_names_them_both_ways(morph):
 
 
 def test_a_midi_cc_or_program_captures_when_mapped():
-    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(),
-                                                  midi__cc_map={"20": "capture_a"}, midi__program_map={"9": "capture_b"})
+    engine, clock, sink, port = make_model_engine(
+        "thru", vae=tiny_vae(), midi__cc_map={"20": "capture_a"}, midi__program_map={"9": "capture_b"}
+    )
     play(engine, clock, port, [60, 62, 64])
     engine.handle(ControlChange(20, 0, t=clock.t))  # a button's release captures nothing
     assert "main" not in engine.behaviours.desks
     engine.handle(ControlChange(20, 127, t=clock.t))
     engine.handle(ProgramChange(9, t=clock.t))
     assert set(engine.behaviours.desks["main"].slots) == {"a", "b"}
-
 
 
 @pytest.mark.parametrize("action", TRIGGERS)
@@ -369,9 +374,15 @@ def test_every_action_a_cc_may_be_mapped_to_is_done(action):
         engine.play()
     engine.handle(ControlChange(20, 127, t=clock.t))
     playing, desk = engine.conductor.clock.playing, engine.behaviours.desks.get("main")
-    done = {"panic": engine.state["panicked"], "play": playing, "stop": not playing, "learn": learnings == [None]}
+    done = {
+        "panic": engine.state["panicked"],
+        "play": playing,
+        "stop": not playing,
+        "learn": learnings == [None],
+    }
     assert done.get(action, desk is not None and action.removeprefix("capture_") in desk.slots)
     assert engine.stats.counters["internal_errors"] == 0
+
 
 def test_a_tempo_jump_never_puts_an_off_before_its_on(morph):
     engine, clock, sink, port = morph
@@ -381,14 +392,15 @@ def test_a_tempo_jump_never_puts_an_off_before_its_on(morph):
     engine.play()
     for bpm in (240, 60, 300, 20, 200, 60, 240):
         beat = engine.conductor.clock.last_beat
-        while engine.conductor.clock.last_beat == beat:  # just after a beat: its 16ths are planned at the old tempo
+        while (
+            engine.conductor.clock.last_beat == beat
+        ):  # just after a beat: its 16ths are planned at the old tempo
             advance(engine, clock, port, 0.005, step=0.005)
         engine.set_value("tempo", bpm)
         advance(engine, clock, port, 0.3)
     advance(engine, clock, port, 2.0)
     engine.set_mode("thru")  # a mode change (not stop, not panic) must end everything
     assert sink.sounding() == set() and not engine.output.tracker.sounding and sink.stacked == 0
-
 
 
 def test_a_midi_clock_that_stops_without_a_word_leaves_nothing_sounding():
@@ -445,8 +457,11 @@ def looping(morph):
 
 def queued_note_ons(engine):
     """Times of the note-ons waiting on the scheduler."""
-    return sorted(at for at, _, item in engine.output.scheduler._heap
-                  if isinstance(getattr(item, "event", None), NoteOn))
+    return sorted(
+        at
+        for at, _, item in engine.output.scheduler._heap
+        if isinstance(getattr(item, "event", None), NoteOn)
+    )
 
 
 def test_each_beat_is_on_its_timers_before_it_begins(morph):
@@ -544,7 +559,7 @@ def test_a_knob_turned_in_the_bars_last_beat_plays_its_own_point_at_the_bar_line
     assert engine.sessions.get("").behaviour.pattern is desk.between[0.53]
     advance(engine, clock, port, 4 * BEAT)
     expected = [t for t in desk.between[0.53].tokens[:16] if t < 128]
-    assert [p for _, p in notes_sent(sink, bar - 1e-9)][:len(expected)] == expected
+    assert [p for _, p in notes_sent(sink, bar - 1e-9)][: len(expected)] == expected
     engine.stop()
     assert sink.sounding() == set()
 
@@ -564,8 +579,9 @@ def test_the_transport_started_again_takes_back_the_beats_it_had_planned(morph, 
     after = notes_sent(sink, restart + 1e-6)
     first = after[0][0]
     assert [p for _, p in after][:4] == [60, 62, 64, 65], after
-    assert all(abs((t - first) / (2 * STEP) - round((t - first) / (2 * STEP))) < 1e-6 for t, _ in after), \
+    assert all(abs((t - first) / (2 * STEP) - round((t - first) / (2 * STEP))) < 1e-6 for t, _ in after), (
         "every note on the new run's grid"
+    )
     engine.stop()
     assert sink.sounding() == set() and sink.stacked == 0
 

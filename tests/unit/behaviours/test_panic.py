@@ -13,7 +13,16 @@ from liveai.config import Config
 from liveai.config.load import load_config
 from liveai.core.clock import PPQN
 from liveai.errors import CommandError
-from liveai.events import Beat, ClockTick, ControlChange, NoteOff, NoteOn, ProgramChange, StateChanged, TransportStart
+from liveai.events import (
+    Beat,
+    ClockTick,
+    ControlChange,
+    NoteOff,
+    NoteOn,
+    ProgramChange,
+    StateChanged,
+    TransportStart,
+)
 
 LONG = 30.0  # seconds of fake time in which nothing may sound after a panic
 H = 128  # melody.HOLD
@@ -222,7 +231,9 @@ def test_following_a_daw_play_after_a_panic_keeps_its_count_and_its_start_restar
     resumed = clock.t
     engine.play()
     daw_ticks(engine, clock, 2 * PPQN)
-    assert [n for _, n in beats(sink, resumed)] == [4, 5], "in step with the DAW's own count (its tick 96, 120)"
+    assert [n for _, n in beats(sink, resumed)] == [4, 5], (
+        "in step with the DAW's own count (its tick 96, 120)"
+    )
     assert not engine.state["panicked"]
     started = clock.t
     engine.handle(TransportStart(t=clock.t))  # the DAW starts again from its top: so does liveai
@@ -293,7 +304,6 @@ def test_the_pedal_resumes_thru_as_a_note_does():
     assert sink.pedal() == {0} and not engine.state["panicked"]
 
 
-
 @pytest.mark.parametrize("halt", ["panic", "stop"])
 def test_a_mapped_controller_resumes_nothing_an_unmapped_one_or_a_note_resumes_thru(halt):
     """As the docs say: CC 1 (midi.cc_map: temperature) sets its value and resumes
@@ -310,6 +320,7 @@ def test_a_mapped_controller_resumes_nothing_an_unmapped_one_or_a_note_resumes_t
     getattr(engine, halt)()
     engine.handle(NoteOn(60, 90, t=clock.t, source="osc:p:1"))
     assert [e.pitch for _, e in notes_on(sink)] == [60], "thru answers the note that resumed it"
+
 
 # -- per-source sessions, controllers -----------------------------------------------------
 def test_panic_is_global_and_each_session_resumes_by_its_own_rule():
@@ -345,8 +356,9 @@ def test_panic_is_global_and_each_session_resumes_by_its_own_rule():
 
 def test_a_cc_or_program_mapped_to_panic_and_play():
     maps = load_config(None, ['midi.cc_map={"20" = "panic"}', 'midi.program_map={"9" = "play"}']).midi
-    engine, clock, sink, port = make_model_engine("autopilot", midi__cc_map=maps.cc_map,
-                                                  midi__program_map=maps.program_map)
+    engine, clock, sink, port = make_model_engine(
+        "autopilot", midi__cc_map=maps.cc_map, midi__program_map=maps.program_map
+    )
     drive(engine, clock, port, 3.0)
     engine.handle(ControlChange(20, 0, t=clock.t, source="midi:pads"))  # a button's release does nothing
     assert not engine.state["panicked"]

@@ -16,7 +16,9 @@ from liveai.music.note import Note
 
 
 def test_the_reader_reads_the_next_once_an_answer_is_on_the_loop(tmp_path: Path) -> None:
-    notes_to_midi([Note(i * 0.25, i * 0.25 + 0.2, 60 + i, 100) for i in range(8)]).write(str(tmp_path / "a.mid"))
+    notes_to_midi([Note(i * 0.25, i * 0.25 + 0.2, 60 + i, 100) for i in range(8)]).write(
+        str(tmp_path / "a.mid")
+    )
     on_the_loop: list[tuple[Callable[[Any], None], Any]] = []
     linger = threading.Event()
 
@@ -24,6 +26,7 @@ def test_the_reader_reads_the_next_once_an_answer_is_on_the_loop(tmp_path: Path)
         def answer(result: Any) -> None:  # from the reader's thread: queued for the loop, then it lingers
             on_the_loop.append((fn, result))
             linger.wait(5)
+
         return answer
 
     got: list[Pattern | CommandError] = []

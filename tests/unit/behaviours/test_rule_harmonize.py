@@ -62,8 +62,16 @@ def test_note_offs_follow_the_player_and_retrigger_replaces():
     engine.handle(NoteOn(60, 50, source="osc:a:1"))  # retrigger
     engine.handle(NoteOff(60, source="osc:a:2"))  # oscsend: another socket, the same player
     kinds = [(type(e).__name__, e.pitch) for e in sink.events()]
-    assert kinds == [("NoteOn", 64), ("NoteOn", 67), ("NoteOff", 64), ("NoteOff", 67),
-                     ("NoteOn", 64), ("NoteOn", 67), ("NoteOff", 64), ("NoteOff", 67)]
+    assert kinds == [
+        ("NoteOn", 64),
+        ("NoteOn", 67),
+        ("NoteOff", 64),
+        ("NoteOff", 67),
+        ("NoteOn", 64),
+        ("NoteOn", 67),
+        ("NoteOff", 64),
+        ("NoteOff", 67),
+    ]
 
 
 def test_deadline_misses_are_all_counted_but_logged_at_most_once_a_second(caplog):

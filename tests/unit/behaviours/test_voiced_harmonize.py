@@ -53,7 +53,9 @@ def test_a_late_answer_is_the_rules_and_counted():
 def test_a_late_answer_stays_under_the_melody_in_the_register_with_the_voices_asked():
     for voices in (1, 2, 3):
         for low in (36, 50, 58):
-            engine, clock, sink, port = make_model_engine("harmonize", harmony=tiny_harmony(), harmonize__voices=voices)
+            engine, clock, sink, port = make_model_engine(
+                "harmonize", harmony=tiny_harmony(), harmonize__voices=voices
+            )
             engine.set_key("B", "major")
             engine.set_register(low, 96)
             scale = Scale("B", "major")
@@ -62,7 +64,10 @@ def test_a_late_answer_stays_under_the_melody_in_the_register_with_the_voices_as
                 engine.handle(NoteOn(melody, 90, t=clock.t, source="osc:p:1"))
                 run_until(engine, clock, clock.t + 0.006)  # past the budget: the rule answers
                 pitches = [e.pitch for e in answered(sink, melody)]
-                assert all(low <= p <= 96 and p % 12 in scale.pitch_classes for p in pitches), (melody, pitches)
+                assert all(low <= p <= 96 and p % 12 in scale.pitch_classes for p in pitches), (
+                    melody,
+                    pitches,
+                )
                 if melody - low >= 12:  # room under the note: all the voices asked, all under it
                     assert len(pitches) == voices and all(p < melody for p in pitches), (melody, pitches)
                     assert consonant([melody, *pitches]), (melody, pitches)
@@ -73,8 +78,12 @@ def test_a_late_answer_stays_under_the_melody_in_the_register_with_the_voices_as
 
 
 def test_by_chooses_the_harmonizer_and_harmony_without_its_model_asks_the_continuation_model():
-    for by, harmony, kind in (("harmony", tiny_harmony(), VoicedHarmonizer), ("harmony", None, ModelHarmonizer),
-                              ("continuation", tiny_harmony(), ModelHarmonizer), ("rule", tiny_harmony(), RuleHarmonizer)):
+    for by, harmony, kind in (
+        ("harmony", tiny_harmony(), VoicedHarmonizer),
+        ("harmony", None, ModelHarmonizer),
+        ("continuation", tiny_harmony(), ModelHarmonizer),
+        ("rule", tiny_harmony(), RuleHarmonizer),
+    ):
         engine, *_ = make_model_engine("harmonize", harmony=harmony, harmonize__by=by)
         behaviour = engine.sessions.get("osc:p:1").behaviour
         assert type(behaviour) is kind, by
@@ -87,8 +96,9 @@ def test_no_voice_sounds_on_a_key_the_player_holds():
     torch.nn.init.zeros_(model.head.weight)
     torch.nn.init.zeros_(model.head.bias)  # no preference: without the mask the octave is often chosen
     for seed in range(12):
-        engine, clock, sink, port = make_model_engine("harmonize", harmony=model, harmonize__voices=1,
-                                                      model__seed=seed)
+        engine, clock, sink, port = make_model_engine(
+            "harmonize", harmony=model, harmonize__voices=1, model__seed=seed
+        )
         engine.handle(NoteOn(60, 90, t=clock.t, source="osc:p:1"))  # held: C4
         port.flush()
         sink.sent.clear()
@@ -107,8 +117,9 @@ def test_a_chord_that_came_too_late_to_sound_is_not_led_from():
     torch.nn.init.zeros_(model.head.weight)
     torch.nn.init.zeros_(model.head.bias)  # no preference: voice leading decides
     for seed in range(8):
-        engine, clock, sink, port = make_model_engine("harmonize", harmony=model, harmonize__voices=2,
-                                                      model__seed=seed)
+        engine, clock, sink, port = make_model_engine(
+            "harmonize", harmony=model, harmonize__voices=2, model__seed=seed
+        )
         engine.handle(NoteOn(60, 90, t=clock.t, source="osc:p:1"))
         run_until(engine, clock, clock.t + 0.006)  # past the budget: the rule's triad sounds
         port.flush()  # the model's chord comes too late and is dropped
@@ -124,7 +135,9 @@ def test_the_beat_counts_bars_in_the_duets_meter():
     from liveai.models.harmony import beat_of
 
     for meter in (3, 4):
-        engine, clock, sink, port = make_model_engine("harmonize", harmony=tiny_harmony(), duet__beats_per_bar=meter)
+        engine, clock, sink, port = make_model_engine(
+            "harmonize", harmony=tiny_harmony(), duet__beats_per_bar=meter
+        )
         behaviour = engine.sessions.get("osc:p:1").behaviour
         seen = []
         voice = behaviour.voicer.voice

@@ -24,8 +24,11 @@ def documented_keys(path: Path) -> set[tuple[str, str]]:
 def test_every_documented_config_key_exists():
     unknown = {}
     for path in DOCS:
-        names = [f"{s}.{k}" for s, k in sorted(documented_keys(path))
-                 if k not in {f.name for f in dataclasses.fields(SECTIONS[s])}]
+        names = [
+            f"{s}.{k}"
+            for s, k in sorted(documented_keys(path))
+            if k not in {f.name for f in dataclasses.fields(SECTIONS[s])}
+        ]
         if names:
             unknown[str(path.relative_to(ROOT))] = names
     assert not unknown, "documented keys the config does not have"

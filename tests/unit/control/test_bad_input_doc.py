@@ -13,16 +13,32 @@ from liveai.core.stats import COUNTERS
 
 ROOT = Path(__file__).parents[3]
 TABLE = ROOT / "docs" / "bad-input.md"
-TRAFFIC = {"events_in", "events_out", "datagrams_in", "messages_in", "send_errors"}  # counted, but not bad input
+TRAFFIC = {
+    "events_in",
+    "events_out",
+    "datagrams_in",
+    "messages_in",
+    "send_errors",
+}  # counted, but not bad input
 
 
 def audio_status_keys() -> set[str]:
     """The keys AudioEngine.status returns, read from its source (the engine needs a device to run)."""
     tree = ast.parse((ROOT / "liveai" / "audio" / "engine.py").read_text())
-    (status,) = [f for c in tree.body if isinstance(c, ast.ClassDef) and c.name == "AudioEngine"
-                 for f in c.body if isinstance(f, ast.FunctionDef) and f.name == "status"]
-    return {k.value for node in ast.walk(status) if isinstance(node, ast.Dict) for k in node.keys
-            if isinstance(k, ast.Constant)}
+    (status,) = [
+        f
+        for c in tree.body
+        if isinstance(c, ast.ClassDef) and c.name == "AudioEngine"
+        for f in c.body
+        if isinstance(f, ast.FunctionDef) and f.name == "status"
+    ]
+    return {
+        k.value
+        for node in ast.walk(status)
+        if isinstance(node, ast.Dict)
+        for k in node.keys
+        if isinstance(k, ast.Constant)
+    }
 
 
 def counted_in() -> list[str]:

@@ -48,24 +48,33 @@ def test_ints_and_floats_are_the_same_note(api):
     control.dispatch("/liveai/note", [60, 0], client)
     control.dispatch("/liveai/note", [62.4, 90, 2.0], client)
     pitches = [(type(e).__name__, e.pitch, e.channel) for e in sink.events()]
-    assert pitches == [("NoteOn", 64, 0), ("NoteOn", 67, 0), ("NoteOff", 64, 0), ("NoteOff", 67, 0),
-                       ("NoteOn", 65, 1), ("NoteOn", 69, 1)]
+    assert pitches == [
+        ("NoteOn", 64, 0),
+        ("NoteOn", 67, 0),
+        ("NoteOff", 64, 0),
+        ("NoteOff", 67, 0),
+        ("NoteOn", 65, 1),
+        ("NoteOn", 69, 1),
+    ]
 
 
-@pytest.mark.parametrize("address, args, code", [
-    ("/liveai/nope", [], "unknown_address"),
-    ("/liveai/note", [60], "bad_args"),
-    ("/liveai/note", [60, 100, 1, 2, 3], "bad_args"),
-    ("/liveai/note", ["C4", 100], "bad_args"),
-    ("/liveai/note", [float("nan"), 100], "bad_args"),
-    ("/liveai/note", [True, 100], "bad_args"),
-    ("/liveai/note", [128, 100], "bad_value"),
-    ("/liveai/note", [60, 100, 17], "bad_value"),
-    ("/liveai/mode", ["jazz"], "bad_value"),
-    ("/liveai/mode", [1], "bad_args"),
-    ("/liveai/morph/capture", ["c"], "bad_value"),
-    ("/liveai/subscribe", [0], "bad_value"),
-])
+@pytest.mark.parametrize(
+    "address, args, code",
+    [
+        ("/liveai/nope", [], "unknown_address"),
+        ("/liveai/note", [60], "bad_args"),
+        ("/liveai/note", [60, 100, 1, 2, 3], "bad_args"),
+        ("/liveai/note", ["C4", 100], "bad_args"),
+        ("/liveai/note", [float("nan"), 100], "bad_args"),
+        ("/liveai/note", [True, 100], "bad_args"),
+        ("/liveai/note", [128, 100], "bad_value"),
+        ("/liveai/note", [60, 100, 17], "bad_value"),
+        ("/liveai/mode", ["jazz"], "bad_value"),
+        ("/liveai/mode", [1], "bad_args"),
+        ("/liveai/morph/capture", ["c"], "bad_value"),
+        ("/liveai/subscribe", [0], "bad_value"),
+    ],
+)
 def test_bad_messages_raise_command_errors(api, address, args, code):
     control, *_, client = api
     with pytest.raises(CommandError) as info:
@@ -87,7 +96,11 @@ def test_ping_status_subscribe(api):
     control.dispatch("/liveai/ping", ["x"], client)
     control.dispatch("/liveai/status", [], client)
     # bools as ints, a figure with nothing measured left out (Pd's oscparse refuses nil)
-    assert replies.sent == [("/liveai/pong", ()), ("/liveai/pong", ("x",)), ("/liveai/status", ("ok", 1, "n", 3))]
+    assert replies.sent == [
+        ("/liveai/pong", ()),
+        ("/liveai/pong", ("x",)),
+        ("/liveai/status", ("ok", 1, "n", 3)),
+    ]
     control.dispatch("/liveai/subscribe", [], client)
     control.dispatch("/liveai/subscribe", [7000.0], client)
     assert replies.subscribed == [("127.0.0.1", 5000), ("127.0.0.1", 7000)]
@@ -145,11 +158,14 @@ def test_a_matched_command_that_fails_leaves_the_others_to_run(api):
     assert engine.stats.counters["internal_errors"] == 1 and engine.stats.counters["errors"] == 0
 
 
-@pytest.mark.parametrize("address, code", [
-    ("/liveai/zz*", "unknown_address"),
-    ("/liveai/[ab", "malformed"),
-    ("/liveai/{ping", "malformed"),
-])
+@pytest.mark.parametrize(
+    "address, code",
+    [
+        ("/liveai/zz*", "unknown_address"),
+        ("/liveai/[ab", "malformed"),
+        ("/liveai/{ping", "malformed"),
+    ],
+)
 def test_bad_patterns_are_refused(api, address, code):
     control, *_, client = api
     with pytest.raises(CommandError) as info:
@@ -201,11 +217,19 @@ def test_commands_the_registry_adds_are_in_the_table(api):
 
 
 KEY_SPELLINGS = [
-    (["A minor"], ("A", "minor")), (["Am"], ("A", "minor")), (["A:min"], ("A", "minor")),
-    (["a dorian"], ("A", "dorian")), (["F#m"], ("F#", "minor")), (["Bb major"], ("Bb", "major")),
-    (["C"], ("C", "major")), (["A", "minor"], ("A", "minor")), (["eb", "harmonic minor"], ("Eb", "harmonic_minor")),
-    (["Am", "minor"], ("A", "minor")), (["A minor pentatonic"], ("A", "pentatonic_minor")),
-    (["G", "major pentatonic"], ("G", "pentatonic_major")), (["Em pentatonic"], ("E", "pentatonic_minor")),
+    (["A minor"], ("A", "minor")),
+    (["Am"], ("A", "minor")),
+    (["A:min"], ("A", "minor")),
+    (["a dorian"], ("A", "dorian")),
+    (["F#m"], ("F#", "minor")),
+    (["Bb major"], ("Bb", "major")),
+    (["C"], ("C", "major")),
+    (["A", "minor"], ("A", "minor")),
+    (["eb", "harmonic minor"], ("Eb", "harmonic_minor")),
+    (["Am", "minor"], ("A", "minor")),
+    (["A minor pentatonic"], ("A", "pentatonic_minor")),
+    (["G", "major pentatonic"], ("G", "pentatonic_major")),
+    (["Em pentatonic"], ("E", "pentatonic_minor")),
 ]
 
 
@@ -217,10 +241,17 @@ def test_a_key_is_taken_as_people_write_it(api, args, expected):
     assert (engine.state["key"], engine.state["scale"]) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("A minor", ("A", "minor")), ("Am", ("A", "minor")), ("A:min", ("A", "minor")), ("F#m", ("F#", "minor")),
-    ("Bb major", ("Bb", "major")), ("D harmonic minor", ("D", "harmonic_minor")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("A minor", ("A", "minor")),
+        ("Am", ("A", "minor")),
+        ("A:min", ("A", "minor")),
+        ("F#m", ("F#", "minor")),
+        ("Bb major", ("Bb", "major")),
+        ("D harmonic minor", ("D", "harmonic_minor")),
+    ],
+)
 def test_mqtt_cmd_key_takes_the_same_spellings(api, text, expected):
     control, engine, _, _, client = api
     control.dispatch_text("key", text, client)
@@ -233,7 +264,9 @@ def test_a_key_refused_names_the_accepted_forms(api, args):
     with pytest.raises(CommandError) as info:
         control.dispatch("/liveai/key", args, client)
     assert info.value.code == "bad_value"
-    assert '"A minor", "Am", "A:min"' in info.value.message and 'two strings "A" "minor"' in info.value.message
+    assert (
+        '"A minor", "Am", "A:min"' in info.value.message and 'two strings "A" "minor"' in info.value.message
+    )
     assert "dorian" in info.value.message  # the scales, the second argument
     assert len(info.value.message) <= 256  # osc.max_echo_chars: the client sees all of it
     assert (engine.state["key"], engine.state["scale"]) == ("C", "major")

@@ -89,12 +89,19 @@ def test_state_nodes_carry_the_engine_state_and_follow_it(table):
     assert node("/liveai/register")["VALUE"] == [40, 80]
     assert node("/liveai/mode")["VALUE"] == ["thru"]
     assert node("/liveai/out/playing")["VALUE"] == [0]
-    assert node("/liveai/mode")["RANGE"] == [{"VALS": ["off", "thru", "harmonize", "duet", "autopilot", "morph"]}]
+    assert node("/liveai/mode")["RANGE"] == [
+        {"VALS": ["off", "thru", "harmonize", "duet", "autopilot", "morph"]}
+    ]
     assert node("/liveai/temperature")["RANGE"] == [{"MIN": 0.05, "MAX": 2.0}]
     assert node("/liveai/morph/capture")["RANGE"] == [{"VALS": ["a", "b"]}]
     assert {n["FULL_PATH"]: n["ACCESS"] for n in walk(root) if n["ACCESS"] != 2} == {
-        "/": 0, "/liveai": 0, "/liveai/out": 0, "/liveai/out/playing": 1, "/liveai/out/panicked": 1,
-        **{address: 3 for address in oscquery.STATE_AT}}
+        "/": 0,
+        "/liveai": 0,
+        "/liveai/out": 0,
+        "/liveai/out/playing": 1,
+        "/liveai/out/panicked": 1,
+        **{address: 3 for address in oscquery.STATE_AT},
+    }
 
 
 def test_a_node_can_be_a_command_and_a_container(table):
@@ -116,8 +123,10 @@ def test_attribute_queries_say_200_204_or_400(table):
 
 def test_descriptions_are_a_first_sentence_and_keep_abbreviations(table):
     cc = oscquery.find(tree_of(table), "/liveai/cc")
-    assert cc["DESCRIPTION"] == ("A control change, mapped through `midi.cc_map` (e.g. CC 1 sets the "
-                                 "temperature); CC 64 is the sustain pedal (CC 121 lifts it).")
+    assert cc["DESCRIPTION"] == (
+        "A control change, mapped through `midi.cc_map` (e.g. CC 1 sets the "
+        "temperature); CC 64 is the sustain pedal (CC 121 lifts it)."
+    )
     assert oscquery.description("One. Two.") == "One."
 
 
@@ -127,23 +136,36 @@ def test_listening_maps_state_names_to_addresses():
     assert oscquery.showing("playing") == ["/liveai/out/playing"]
     assert oscquery.listenable("/liveai/note") == ()
     for address, names in oscquery.STATE_AT.items():
-        assert len(names) == oscquery.main_arity(next(
-            c for c in CommandTable(make_engine()[0], definitions(Registry().commands())).commands.values()
-            if c.address == address).params)
+        assert len(names) == oscquery.main_arity(
+            next(
+                c
+                for c in CommandTable(make_engine()[0], definitions(Registry().commands())).commands.values()
+                if c.address == address
+            ).params
+        )
 
 
 def test_host_info_says_the_table_never_changes():
     info = oscquery.host_info("liveai", "127.0.0.1", 9000, "127.0.0.1", 9080)
     assert info["OSC_TRANSPORT"] == "UDP" and info["OSC_PORT"] == 9000 and info["WS_PORT"] == 9080
     assert info["EXTENSIONS"]["LISTEN"] is True
-    assert not any(info["EXTENSIONS"][k] for k in ("PATH_ADDED", "PATH_REMOVED", "PATH_RENAMED", "PATH_CHANGED"))
+    assert not any(
+        info["EXTENSIONS"][k] for k in ("PATH_ADDED", "PATH_REMOVED", "PATH_RENAMED", "PATH_CHANGED")
+    )
 
 
 def test_the_listenable_addresses_and_their_types(table):
     assert oscquery.state_types(tree_of(table)) == {
-        "/liveai/mode": "s", "/liveai/temperature": "f", "/liveai/tempo": "f", "/liveai/density": "f",
-        "/liveai/morph": "f", "/liveai/key": "ss", "/liveai/register": "ii", "/liveai/out/playing": "i",
-        "/liveai/out/panicked": "i"}
+        "/liveai/mode": "s",
+        "/liveai/temperature": "f",
+        "/liveai/tempo": "f",
+        "/liveai/density": "f",
+        "/liveai/morph": "f",
+        "/liveai/key": "ss",
+        "/liveai/register": "ii",
+        "/liveai/out/playing": "i",
+        "/liveai/out/panicked": "i",
+    }
 
 
 def test_the_tree_built_once_shows_what_a_fresh_build_would(table, monkeypatch):

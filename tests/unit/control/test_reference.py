@@ -13,12 +13,20 @@ PROTOCOL = ROOT / "docs" / "protocol.md"
 
 def test_protocol_reference_is_up_to_date():
     text = PROTOCOL.read_text()
-    current = text[text.index(START):text.index(END) + len(END)]
+    current = text[text.index(START) : text.index(END) + len(END)]
     assert current == render(), "run: python -m liveai.control.reference --write docs/protocol.md"
 
 
 def test_every_osc_address_is_in_the_reference():
     text = PROTOCOL.read_text()
-    for address in ("/liveai/note", "/liveai/cc", "/liveai/mode", "/liveai/ping", "/liveai/status",
-                    "/liveai/subscribe", "/liveai/out/note", "/liveai/error"):
+    for address in (
+        "/liveai/note",
+        "/liveai/cc",
+        "/liveai/mode",
+        "/liveai/ping",
+        "/liveai/status",
+        "/liveai/subscribe",
+        "/liveai/out/note",
+        "/liveai/error",
+    ):
         assert f"`{address}`" in text

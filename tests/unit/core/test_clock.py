@@ -77,7 +77,10 @@ def announcing(engine):
     return heard
 
 
-@pytest.mark.parametrize("bpm, lookahead_ms, pulses_ahead", [(120.0, 10.0, 1), (300.0, 10.0, 1), (120.0, 50.0, 2), (60.0, 100.0, 2)])
+@pytest.mark.parametrize(
+    "bpm, lookahead_ms, pulses_ahead",
+    [(120.0, 10.0, 1), (300.0, 10.0, 1), (120.0, 50.0, 2), (60.0, 100.0, 2)],
+)
 def test_each_internal_beat_is_announced_ahead_at_its_exact_time(bpm, lookahead_ms, pulses_ahead):
     """A pulse ahead, or as many whole pulses as the lookahead holds; once each, at the
     time it comes."""

@@ -34,8 +34,12 @@ from liveai.events import ControlChange, InputLost, NoteOff, NoteOn
 
 # Who plays: one OSC host on two ports (oscsend opens a new port per message), another
 # host, a MIDI keyboard. The player a source is, as per_source sessions key it.
-PLAYER_OF = {"osc:10.0.0.1:5001": "osc:10.0.0.1", "osc:10.0.0.1:5002": "osc:10.0.0.1",
-             "osc:10.0.0.2:7000": "osc:10.0.0.2", "midi:keys": "midi:keys"}
+PLAYER_OF = {
+    "osc:10.0.0.1:5001": "osc:10.0.0.1",
+    "osc:10.0.0.1:5002": "osc:10.0.0.1",
+    "osc:10.0.0.2:7000": "osc:10.0.0.2",
+    "midi:keys": "midi:keys",
+}
 sources = st.sampled_from(sorted(PLAYER_OF))
 pitches = st.sampled_from([48, 60, 62, 64, 67, 72])  # few: retriggers and shared voices happen
 channels = st.integers(0, 1)
@@ -282,8 +286,13 @@ class EngineMachine(RuleBasedStateMachine):
         for player in self.players.values():
             player.resumed(player.mode)
 
-    @rule(halt=st.sampled_from(["panic", "stop"]), source=sources, pitch=pitches, channel=channels,
-          note=st.sampled_from([None, "before", "after"]))
+    @rule(
+        halt=st.sampled_from(["panic", "stop"]),
+        source=sources,
+        pitch=pitches,
+        channel=channels,
+        note=st.sampled_from([None, "before", "after"]),
+    )
     def halt_and_listen(self, halt: str, source: str, pitch: int, channel: int, note: str | None) -> None:
         """A panic or a stop, then the room listens a while: no generator plays on. A note
         just before it leaves a duet's answer due; a note after it resumes only the modes
@@ -327,7 +336,9 @@ class EngineMachine(RuleBasedStateMachine):
         while self.clock.t < until:  # the model answers as it goes, as a real port does
             self.flush()
             run_until(self.engine, self.clock, min(until, self.clock.t + ANSWER_S))
-        started = {(e.channel, e.pitch) for _, e in self.sink.sent[begun:] if isinstance(e, NoteOn) and e.velocity}
+        started = {
+            (e.channel, e.pitch) for _, e in self.sink.sent[begun:] if isinstance(e, NoteOn) and e.velocity
+        }
         uncaused = {k for k in started if not any(self.may_sound(p, k) for p in self.players.values())}
         assert not uncaused, f"began without a live cause: {sorted(uncaused)}"
 
@@ -338,8 +349,11 @@ class EngineMachine(RuleBasedStateMachine):
     def live_keys(self, held_only: bool = False) -> list[tuple[str, tuple[int, int]]]:
         """(a source of the player, key) for every key held (or held by the pedal)."""
         source_of = {PLAYER_OF[s] if self.per_source else "main": s for s in sorted(PLAYER_OF)}
-        return [(source_of[name], key) for name, p in sorted(self.players.items())
-                for key in sorted(p.held if held_only else p.live())]
+        return [
+            (source_of[name], key)
+            for name, p in sorted(self.players.items())
+            for key in sorted(p.held if held_only else p.live())
+        ]
 
     # -- after every step ---------------------------------------------------------------
     @invariant()

@@ -148,7 +148,10 @@ def test_one_line_a_second_per_place_with_its_traceback(caplog):
         faults("MIDI input", Bug("elsewhere"))
     assert faults.stats.counters["internal_errors"] == 101
     lines = [r for r in caplog.records if r.name == "liveai.core.faults"]
-    assert [r.getMessage().split(" (")[0] for r in lines] == ["internal error in a timer", "internal error in MIDI input"]
+    assert [r.getMessage().split(" (")[0] for r in lines] == [
+        "internal error in a timer",
+        "internal error in MIDI input",
+    ]
     assert all(r.exc_info and r.exc_info[0] is Bug for r in lines)
 
 

@@ -62,8 +62,14 @@ def test_an_autopilot_re_primed_for_twenty_minutes_stays_bounded():
         for _ in range(5):
             port.flush()
             run_until(engine, clock, clock.t + 1.0)
-        held.append((len(engine.output.scheduler), len(autopilot.part.notes), len(autopilot.part.note_times),
-                     len(autopilot.recent)))
+        held.append(
+            (
+                len(engine.output.scheduler),
+                len(autopilot.part.notes),
+                len(autopilot.part.note_times),
+                len(autopilot.recent),
+            )
+        )
         sink.sent.clear()
     assert engine.stats.counters["events_out"] > 2000  # it played all along (and re-primed 40 times)
     assert max(h[0] for h in held) < 500 and max(h[1] for h in held) < 200

@@ -26,7 +26,9 @@ action = st.one_of(
     st.tuples(st.just("on"), pitch, st.integers(1, 127), channel, source),
     st.tuples(st.just("off"), pitch, channel, source),
     # CC 64 at any value (64 and up is down), or CC 121, reset all controllers (up)
-    st.tuples(st.just("pedal"), st.tuples(st.just(64), st.integers(0, 127)) | st.just((121, 0)), channel, source),
+    st.tuples(
+        st.just("pedal"), st.tuples(st.just(64), st.integers(0, 127)) | st.just((121, 0)), channel, source
+    ),
     st.tuples(st.just("mode"), st.sampled_from(["off", "thru", "harmonize"])),
     st.tuples(st.just("panic")),
     st.tuples(st.just("play")),
@@ -42,19 +44,45 @@ action = st.one_of(
 S, DOWN, UP, RESET = "midi:keys", (64, 127), (64, 0), (121, 0)
 PEDAL_CASES = {
     "pedal up ends the notes it held": [
-        ("pedal", DOWN, 0, S), ("on", 60, 100, 0, S), ("off", 60, 0, S), ("pedal", UP, 0, S)],
+        ("pedal", DOWN, 0, S),
+        ("on", 60, 100, 0, S),
+        ("off", 60, 0, S),
+        ("pedal", UP, 0, S),
+    ],
     "a retrigger under the pedal": [
-        ("pedal", DOWN, 0, S), ("on", 60, 100, 0, S), ("off", 60, 0, S), ("on", 60, 90, 0, S),
-        ("off", 60, 0, S), ("pedal", UP, 0, S)],
+        ("pedal", DOWN, 0, S),
+        ("on", 60, 100, 0, S),
+        ("off", 60, 0, S),
+        ("on", 60, 90, 0, S),
+        ("off", 60, 0, S),
+        ("pedal", UP, 0, S),
+    ],
     "CC 121 lifts the pedal": [
-        ("pedal", DOWN, 0, S), ("on", 60, 100, 0, S), ("off", 60, 0, S), ("pedal", RESET, 0, S)],
+        ("pedal", DOWN, 0, S),
+        ("on", 60, 100, 0, S),
+        ("off", 60, 0, S),
+        ("pedal", RESET, 0, S),
+    ],
     "a mode change under the pedal": [
-        ("pedal", DOWN, 0, S), ("on", 60, 100, 0, S), ("off", 60, 0, S), ("mode", "harmonize"),
-        ("on", 64, 100, 0, S), ("off", 64, 0, S), ("mode", "thru"), ("on", 67, 100, 0, S),
-        ("off", 67, 0, S), ("pedal", UP, 0, S)],
+        ("pedal", DOWN, 0, S),
+        ("on", 60, 100, 0, S),
+        ("off", 60, 0, S),
+        ("mode", "harmonize"),
+        ("on", 64, 100, 0, S),
+        ("off", 64, 0, S),
+        ("mode", "thru"),
+        ("on", 67, 100, 0, S),
+        ("off", 67, 0, S),
+        ("pedal", UP, 0, S),
+    ],
     "the input lost under the pedal, then plugged in again": [
-        ("pedal", DOWN, 0, S), ("on", 60, 100, 0, S), ("off", 60, 0, S), ("lost", S),
-        ("on", 62, 100, 0, S), ("off", 62, 0, S)],
+        ("pedal", DOWN, 0, S),
+        ("on", 60, 100, 0, S),
+        ("off", 60, 0, S),
+        ("lost", S),
+        ("on", 62, 100, 0, S),
+        ("off", 62, 0, S),
+    ],
 }
 
 
@@ -182,8 +210,11 @@ def expected(engine, player: Player, mode: str) -> set[tuple[int, int]]:
 
 @settings(max_examples=300, deadline=None)
 @pedal_cases
-@given(st.sampled_from(["off", "thru", "harmonize"]), st.sampled_from(["shared", "per_source"]),
-       st.lists(action, max_size=60))
+@given(
+    st.sampled_from(["off", "thru", "harmonize"]),
+    st.sampled_from(["shared", "per_source"]),
+    st.lists(action, max_size=60),
+)
 def test_what_sounds_is_what_the_player_expects_after_every_event(mode, sessions, steps):
     config = Config()
     config.server.mode = mode
@@ -288,14 +319,21 @@ def test_thru_releases_the_pedal_it_passed_on_when_the_mode_changes():
     assert sink.pedal() == set()
 
 
-model_action = st.one_of(action, st.tuples(st.just("flush")), st.tuples(st.just("continue"), st.floats(0.5, 4)))
+model_action = st.one_of(
+    action, st.tuples(st.just("flush")), st.tuples(st.just("continue"), st.floats(0.5, 4))
+)
 
 
 @settings(max_examples=120, deadline=None)
 @model_pedal_cases
-@given(st.sampled_from(["harmonize", "duet", "autopilot"]),
-       st.lists(st.tuples(st.just("mode"), st.sampled_from(["off", "thru", "harmonize", "duet", "autopilot"]))
-                | model_action, max_size=50))
+@given(
+    st.sampled_from(["harmonize", "duet", "autopilot"]),
+    st.lists(
+        st.tuples(st.just("mode"), st.sampled_from(["off", "thru", "harmonize", "duet", "autopilot"]))
+        | model_action,
+        max_size=50,
+    ),
+)
 def test_no_stuck_notes_with_model_behaviours(mode, steps):
     engine, clock, sink, port = make_model_engine(mode)
     player, current = Player(), [mode]

@@ -71,7 +71,11 @@ def test_the_last_refusals_are_kept_with_their_reasons_and_counted():
     assert len(stats.refusals) == 16
     assert stats.refusals[-1] == (41.0, "web:127.0.0.1", "busy", "flood")
     assert stats.refusals[-2][3].startswith("refusal 39") and len(stats.refusals[-2][3]) == 200
-    assert stats.counters["errors"] == 41 and stats.counters["bad_value"] == 40 and stats.counters["dropped"] == 1
+    assert (
+        stats.counters["errors"] == 41
+        and stats.counters["bad_value"] == 40
+        and stats.counters["dropped"] == 1
+    )
 
 
 def test_the_latency_histogram_counts_recent_answers_by_span():

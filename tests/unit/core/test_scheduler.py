@@ -56,7 +56,10 @@ def test_engine_sends_scheduled_notes_at_their_target_time():
     assert sink.sent == []
     run_until(engine, clock, t0 + 2)
     assert [(t - t0, type(e).__name__, e.pitch) for t, e in sink.sent] == [
-        (0.25, "NoteOn", 62), (0.5, "NoteOn", 60), (1.0, "NoteOff", 60)]
+        (0.25, "NoteOn", 62),
+        (0.5, "NoteOn", 60),
+        (1.0, "NoteOff", 60),
+    ]
 
 
 def test_an_event_whose_time_has_passed_goes_out_at_once():

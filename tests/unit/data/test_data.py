@@ -41,8 +41,10 @@ def test_render_notes() -> None:
 
 
 def test_cache_round_trip(tmp_path: Path) -> None:
-    pieces = [Piece("a#0", SCORE, np.array([(0.0, 1.0, 1.0, 60), (1.0, 0.5, 0.5, 62)], np.float64)),
-              Piece("b#0", PERFORMANCE, np.array([(0.1, 0.2, 61, 71), (0.2, 0.3, 62, 72)], np.float64))]
+    pieces = [
+        Piece("a#0", SCORE, np.array([(0.0, 1.0, 1.0, 60), (1.0, 0.5, 0.5, 62)], np.float64)),
+        Piece("b#0", PERFORMANCE, np.array([(0.1, 0.2, 61, 71), (0.2, 0.3, 62, 72)], np.float64)),
+    ]
     save_pieces(tmp_path / "c.npz", pieces)
     again = load_pieces(tmp_path / "c.npz")
     assert [(p.rel_id, p.kind) for p in again] == [(p.rel_id, p.kind) for p in pieces]
@@ -102,7 +104,9 @@ def test_prepare_data_on_a_midi_folder(tmp_path: Path) -> None:
     import importlib.util
     import json
 
-    spec = importlib.util.spec_from_file_location("prepare_data", Path(__file__).parents[3] / "scripts" / "prepare_data.py")
+    spec = importlib.util.spec_from_file_location(
+        "prepare_data", Path(__file__).parents[3] / "scripts" / "prepare_data.py"
+    )
     assert spec and spec.loader
     prep = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(prep)
@@ -111,7 +115,16 @@ def test_prepare_data_on_a_midi_folder(tmp_path: Path) -> None:
     for i in range(12):
         notes = [Note(k * 0.3, k * 0.3 + 0.25, 60 + (i + k) % 12, 70) for k in range(10)]
         notes_to_midi(notes).write(str(midi / f"song{i}.mid"))
-    args = ["--midi-dir", str(midi), "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--workers", "1"]
+    args = [
+        "--midi-dir",
+        str(midi),
+        "--out",
+        str(tmp_path / "out"),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--workers",
+        "1",
+    ]
     assert prep.main(args) == 0
     meta = json.loads((tmp_path / "out" / "meta.json").read_text())
     assert sum(s["pieces"] for s in meta["splits"].values()) == 12
@@ -119,6 +132,12 @@ def test_prepare_data_on_a_midi_folder(tmp_path: Path) -> None:
         data = load_split(tmp_path / "out", split)
         for piece in data.pieces():
             assert piece[0] == codec.START and len(codec.decode_tokens(piece.tolist())) == 10
-    pieces = [p for split in ("train", "val", "test") for p in load_pieces(tmp_path / "out" / f"{split}_pieces.npz")]
-    assert len(pieces) == 12 and {p.kind for p in pieces} == {"performance"} and all(len(p.rows) == 10 for p in pieces)
+    pieces = [
+        p for split in ("train", "val", "test") for p in load_pieces(tmp_path / "out" / f"{split}_pieces.npz")
+    ]
+    assert (
+        len(pieces) == 12
+        and {p.kind for p in pieces} == {"performance"}
+        and all(len(p.rows) == 10 for p in pieces)
+    )
     assert prep.main(args) == 0  # rerun from the cache

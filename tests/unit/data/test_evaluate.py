@@ -68,7 +68,11 @@ def test_model_bits_matches_direct_forward() -> None:
 
 @pytest.mark.parametrize("arch", ["gru", "transformer"])
 def test_checkpoint_round_trip(tmp_path: Path, arch: str) -> None:
-    cfg = {"hidden": 16} if arch == "gru" else {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "window": 8}
+    cfg = (
+        {"hidden": 16}
+        if arch == "gru"
+        else {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "window": 8}
+    )
     model = build_model(arch, cfg).eval()
     save_checkpoint(tmp_path / "m.pt", model, {"steps": 3, "val_bits_per_event": 1.5})
     loaded, info = load_checkpoint(tmp_path / "m.pt", "cpu")
@@ -102,7 +106,9 @@ def test_generate_continuation_and_evaluate_midi(tmp_path: Path) -> None:
     model = build_model("gru", {"hidden": 16}).eval()
     _write_prime(tmp_path / "prime.mid")
     c = Constraints(pitch_low=48, pitch_high=84, max_polyphony=3)
-    pm = generate_continuation(model, tmp_path / "prime.mid", seconds=5.0, temperature=1.0, top_p=0.95, seed=1, constraints=c)
+    pm = generate_continuation(
+        model, tmp_path / "prime.mid", seconds=5.0, temperature=1.0, top_p=0.95, seed=1, constraints=c
+    )
     names = [i.name for i in pm.instruments]
     assert names == ["prime", "continuation"]
     cont = pm.instruments[1].notes
@@ -116,8 +122,14 @@ def test_generate_continuation_and_evaluate_midi(tmp_path: Path) -> None:
 
 
 def test_metrics() -> None:
-    c_major = [Note(i * 0.5, i * 0.5 + 0.5, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60])]
-    a_minor = [Note(i * 0.5, i * 0.5 + 0.5, p, 80) for i, p in enumerate([57, 59, 60, 62, 64, 65, 68, 69, 64, 60, 57])]
+    c_major = [
+        Note(i * 0.5, i * 0.5 + 0.5, p, 80)
+        for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60])
+    ]
+    a_minor = [
+        Note(i * 0.5, i * 0.5 + 0.5, p, 80)
+        for i, p in enumerate([57, 59, 60, 62, 64, 65, 68, 69, 64, 60, 57])
+    ]
     k = estimate_key(c_major)
     assert k is not None and k.name == "C major"
     k = estimate_key(a_minor)
@@ -131,7 +143,9 @@ def test_metrics() -> None:
 
 
 def test_half_checkpoint_loads_into_float32(tmp_path: Path) -> None:
-    model = build_model("transformer", {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "window": 8}).eval()
+    model = build_model(
+        "transformer", {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "window": 8}
+    ).eval()
     save_checkpoint(tmp_path / "h.pt", model, half=True)
     loaded, _ = load_checkpoint(tmp_path / "h.pt")
     assert all(p.dtype == torch.float32 for p in loaded.parameters())

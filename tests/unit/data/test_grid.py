@@ -20,13 +20,19 @@ TPQ = 480
 SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
 
 
-def write(path: Path, notes: list[tuple[int, int, int]], metas: list[tuple[int, mido.MetaMessage]] = (),
-          tpq: int = TPQ) -> Path:
+def write(
+    path: Path,
+    notes: list[tuple[int, int, int]],
+    metas: list[tuple[int, mido.MetaMessage]] = (),
+    tpq: int = TPQ,
+) -> Path:
     """A type-0 file as a DAW writes it: (on tick, off tick, pitch) notes and timed metas."""
     events = [(tick, 0, m) for tick, m in metas]
     for on, off, pitch in notes:
-        events += [(on, 2, mido.Message("note_on", note=pitch, velocity=80)),
-                   (off, 1, mido.Message("note_off", note=pitch, velocity=0))]
+        events += [
+            (on, 2, mido.Message("note_on", note=pitch, velocity=80)),
+            (off, 1, mido.Message("note_off", note=pitch, velocity=0)),
+        ]
     track, now = mido.MidiTrack(), 0
     for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
         track.append(msg.copy(time=tick - now))
@@ -48,8 +54,10 @@ def meter(num: int, den: int) -> mido.MetaMessage:
 def quarters(n: int, start: int = 0, jitter: list[int] | None = None) -> list[tuple[int, int, int]]:
     """n quarter notes up and down the scale from quarter `start`, each held 3/4 of a beat."""
     jitter = jitter or [0] * n
-    return [((start + i) * TPQ + jitter[i], (start + i) * TPQ + jitter[i] + 3 * TPQ // 4, SCALE[i % 8])
-            for i in range(n)]
+    return [
+        ((start + i) * TPQ + jitter[i], (start + i) * TPQ + jitter[i] + 3 * TPQ // 4, SCALE[i % 8])
+        for i in range(n)
+    ]
 
 
 def melodies_of(path: Path) -> list[list[int]]:
@@ -90,12 +98,16 @@ def test_a_played_take_on_a_click_is_snapped_to_it(tmp_path: Path):
 
 def test_meters_three_four_has_no_window_four_two_is_two_bars_of_four_four(tmp_path: Path):
     """A 3/4 stretch gives none; after the change to 4/4 the windows start on its bar lines."""
-    waltz_then_four = write(tmp_path / "change.mid", quarters(6 + 8, start=0),
-                            [(0, meter(3, 4)), (6 * TPQ, meter(4, 4))])
+    waltz_then_four = write(
+        tmp_path / "change.mid", quarters(6 + 8, start=0), [(0, meter(3, 4)), (6 * TPQ, meter(4, 4))]
+    )
     got = melodies_of(waltz_then_four)
     assert got[0] == expected_pass([SCALE[(6 + i) % 8] for i in range(8)])
     assert len(got) == 1
-    assert grid_melodies(write(tmp_path / "waltz.mid", quarters(12), [(0, meter(3, 4))]), "w") == ([], NO_BARS)
+    assert grid_melodies(write(tmp_path / "waltz.mid", quarters(12), [(0, meter(3, 4))]), "w") == (
+        [],
+        NO_BARS,
+    )
     alla_breve = melodies_of(write(tmp_path / "breve.mid", quarters(16), [(0, meter(4, 2))]))
     assert alla_breve[:2] == [expected_pass(SCALE), expected_pass(SCALE[4:] + SCALE[:4])]
 
@@ -134,5 +146,7 @@ def test_no_melody_anywhere_is_refused_with_the_reasons(tmp_path: Path):
     pm.instruments.append(pretty_midi.Instrument(0))
     pm.instruments[0].notes.append(pretty_midi.Note(80, 60, 0.0, 0.5))
     pm.write(str(tmp_path / "one-note.mid"))
-    with pytest.raises(MidiFileError, match="no file .* gives a two-bar melody .*2 files: 2 no two bars of 4/4"):
+    with pytest.raises(
+        MidiFileError, match="no file .* gives a two-bar melody .*2 files: 2 no two bars of 4/4"
+    ):
         read_melodies(read_folder(tmp_path, 16, 512), set())

@@ -28,7 +28,8 @@ def test_the_canonical_style_plays_as_the_canonical_rendering():
     a = perform(ROWS, CANONICAL, np.random.default_rng(0))
     b = render_notes([tuple(r) for r in ROWS.tolist()], "x#0")
     assert [(round(n.start, 6), round(n.end, 6), n.pitch) for n in a] == [
-        (round(n.start, 6), round(n.end, 6), n.pitch) for n in b]
+        (round(n.start, 6), round(n.end, 6), n.pitch) for n in b
+    ]
     assert abs(np.mean([n.velocity for n in a]) - np.mean([n.velocity for n in b])) < 20
 
 
@@ -66,7 +67,9 @@ def test_swing_delays_the_off_beats():
 
 def test_a_chord_is_spread_from_the_bass_up_or_down():
     notes = perform(ROWS, replace(CANONICAL, chord_spread_s=0.02), np.random.default_rng(0))
-    first = sorted((n for n in notes if n.start < 0.05), key=lambda n: n.start)  # the first chord and melody note
+    first = sorted(
+        (n for n in notes if n.start < 0.05), key=lambda n: n.start
+    )  # the first chord and melody note
     assert len(first) == 4 and first[-1].start - first[0].start == pytest.approx(0.02)
 
 
@@ -107,9 +110,14 @@ def test_the_codec_keeps_overlapping_and_simultaneous_events_in_order():
 
 
 def test_windows_are_performances_of_the_pieces():
-    pieces = [Piece("score#0", SCORE, ROWS),
-              Piece("played#0", PERFORMANCE, np.array([(i * 0.25, i * 0.25 + 0.3, 64 + i % 7, 90) for i in range(300)],
-                                                      np.float64))]
+    pieces = [
+        Piece("score#0", SCORE, ROWS),
+        Piece(
+            "played#0",
+            PERFORMANCE,
+            np.array([(i * 0.25, i * 0.25 + 0.3, 64 + i % 7, 90) for i in range(300)], np.float64),
+        ),
+    ]
     windows = PerformanceWindows(pieces, 256, np.random.default_rng(0))
     batch = windows.batch(64)
     assert batch.shape == (64, 257) and batch.dtype == np.int64

@@ -31,7 +31,11 @@ def tune(path: Path, pitches: list[int]) -> Path:
 
 
 def midi_bytes(division: int, tempo_us: int) -> bytes:
-    track = b"\x00\xff\x51\x03" + tempo_us.to_bytes(3, "big") + b"\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00"
+    track = (
+        b"\x00\xff\x51\x03"
+        + tempo_us.to_bytes(3, "big")
+        + b"\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00"
+    )
     return b"MThd" + struct.pack(">IHHH", 6, 0, 1, division) + b"MTrk" + struct.pack(">I", len(track)) + track
 
 
@@ -49,8 +53,14 @@ def test_bad_files_are_skipped_and_counted_each_with_its_reason(tmp_path: Path):
     got = F.read_folder(tmp_path, max_file_mb=16, max_memory_mb=512)
     assert sorted(p.rel_id for p in got.pieces) == ["deep/also.MID", "good.mid"]
     assert got.notes == 7
-    assert dict(got.skipped) == {"notes.txt": F.NOT_MIDI, "garbled.mid": F.UNREADABLE, "no_ticks.mid": F.UNREADABLE,
-                                 "no_tempo.mid": F.UNREADABLE, "silent.mid": F.NO_NOTES, "huge.mid": F.TOO_LARGE}
+    assert dict(got.skipped) == {
+        "notes.txt": F.NOT_MIDI,
+        "garbled.mid": F.UNREADABLE,
+        "no_ticks.mid": F.UNREADABLE,
+        "no_tempo.mid": F.UNREADABLE,
+        "silent.mid": F.NO_NOTES,
+        "huge.mid": F.TOO_LARGE,
+    }
     assert got.skipped_counts() == {F.NOT_MIDI: 1, F.UNREADABLE: 3, F.NO_NOTES: 1, F.TOO_LARGE: 1}
 
 
@@ -59,7 +69,9 @@ def test_a_folder_with_nothing_usable_is_refused_with_one_line(tmp_path: Path):
         F.read_folder(tmp_path, 16, 512)
     (tmp_path / "a.mid").write_bytes(b"nope")
     notes_to_midi([]).write(str(tmp_path / "b.mid"))
-    with pytest.raises(MidiFileError, match="2 files; skipped: 1 not readable as MIDI: `a.mid`; 1 no notes: `b.mid`") as err:
+    with pytest.raises(
+        MidiFileError, match="2 files; skipped: 1 not readable as MIDI: `a.mid`; 1 no notes: `b.mid`"
+    ) as err:
         F.read_folder(tmp_path, 16, 512)
     assert "\n" not in str(err.value)
     with pytest.raises(MidiFileError, match="is not a folder"):
@@ -127,9 +139,13 @@ def test_the_split_is_three_ways_by_file_fixed_and_stable_as_the_folder_grows():
     names = [f"song{i:03d}.mid" for i in range(200)]
     split = split_pieces(pieces(names))
     train, val, test = ids(split.train), ids(split.validation), ids(split.test)
-    assert not train & val and not train & test and not val & test and not split.shared  # the card's files chose nothing
+    assert (
+        not train & val and not train & test and not val & test and not split.shared
+    )  # the card's files chose nothing
     assert len(train) + len(val) + len(test) == 200 and 8 <= len(val) <= 32 and 8 <= len(test) <= 32
-    assert val == {n for n in names if split_of(n) == "val"} and test == {n for n in names if split_of(n) == "test"}
+    assert val == {n for n in names if split_of(n) == "val"} and test == {
+        n for n in names if split_of(n) == "test"
+    }
     grown = split_pieces(pieces([f"new{i}.mid" for i in range(50)] + names[::-1]))
     assert val <= ids(grown.validation) and test <= ids(grown.test)  # a file keeps its side
     again = split_pieces(pieces(names))
@@ -162,9 +178,15 @@ def test_two_files_learn_one_and_share_the_other_for_validation_and_test_and_say
 def test_one_file_holds_out_its_last_fifth_shared_when_short_parted_when_long():
     split = split_pieces(pieces(["only.mid"]))
     assert [len(split.train[0].rows), len(split.validation[0].rows)] == [8, 2] and split.shared
-    assert split.test == split.validation and split.validation[0].rows[0, 0] == 0.0  # it begins at 0 s, as a file does
+    assert (
+        split.test == split.validation and split.validation[0].rows[0, 0] == 0.0
+    )  # it begins at 0 s, as a file does
     assert "both validation and test" in split.note
-    long = [Piece("long.mid", PERFORMANCE, np.array([[i * 0.5, i * 0.5 + 0.4, 60 + i % 7, 80] for i in range(100)]))]
+    long = [
+        Piece(
+            "long.mid", PERFORMANCE, np.array([[i * 0.5, i * 0.5 + 0.4, 60 + i % 7, 80] for i in range(100)])
+        )
+    ]
     split = split_pieces(long)
     assert [len(split.train[0].rows), len(split.validation[0].rows), len(split.test[0].rows)] == [80, 10, 10]
     assert split.test[0].rows[0, 0] == 0.0 and not split.shared and "second test" in split.note
@@ -184,7 +206,9 @@ def test_a_learned_name_is_confined_to_the_model_folder(tmp_path: Path, monkeypa
 
 
 def test_a_name_is_found_in_the_model_folder_first_then_among_the_shipped(tmp_path: Path):
-    assert find_checkpoint("mine", str(tmp_path)) == shipped_dir() / "mine.pt"  # not learned: the shipped place
+    assert (
+        find_checkpoint("mine", str(tmp_path)) == shipped_dir() / "mine.pt"
+    )  # not learned: the shipped place
     (tmp_path / "mine.pt").write_bytes(b"")
     assert find_checkpoint("mine", str(tmp_path)) == tmp_path / "mine.pt"
     assert find_checkpoint("gru", str(tmp_path)) == shipped_dir() / "gru.pt"
@@ -213,8 +237,10 @@ def test_signals_wait_for_the_renames_though_torch_threads_run(tmp_path: Path):
     a = torch.randn(256, 256)
     float((a @ a).sum())  # torch's worker threads run now
     heard: list[str] = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: heard.append(signal.Signals(signum).name))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: heard.append(signal.Signals(signum).name))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     (tmp_path / "m.pt").write_text("old")
     staged(tmp_path / "m.pt").write_text("new")
     try:
@@ -232,4 +258,6 @@ def test_signals_wait_for_the_renames_though_torch_threads_run(tmp_path: Path):
             signal.signal(sig, handler)
         torch.set_num_threads(threads)
     assert heard[0] == "renamed" and sorted(heard[1:]) == ["SIGINT", "SIGTERM"]
-    assert (tmp_path / "m.pt").read_text() == "new" and signal.getsignal(signal.SIGINT) is previous[signal.SIGINT]
+    assert (tmp_path / "m.pt").read_text() == "new" and signal.getsignal(signal.SIGINT) is previous[
+        signal.SIGINT
+    ]

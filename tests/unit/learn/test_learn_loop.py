@@ -43,7 +43,9 @@ def player_pieces() -> list[Piece]:
 
 def corpus(tmp_path: Path) -> Path:
     # a corpus of one pitch only (100), unlike anything the player plays
-    tokens = codec.encode_notes([Note(i * 0.5, i * 0.5 + 0.4, 100, 64) for i in range(2000)], start_token=True)
+    tokens = codec.encode_notes(
+        [Note(i * 0.5, i * 0.5 + 0.4, 100, 64) for i in range(2000)], start_token=True
+    )
     save_split(tmp_path, "train", build_split([tokens]))
     return tmp_path
 
@@ -56,7 +58,9 @@ def test_the_replay_share_of_each_batch_comes_from_the_corpus(tmp_path: Path):
     mix = Mix(player_pieces(), 64, 8, seed=1, replay=corpus(tmp_path), replay_share=0.25)
     batch = mix.batch()
     assert batch.shape == (8, 65) and mix.replayed == 2
-    replayed = [r for r in batch if pitches(r) and all(p in range(95, 107) for p in pitches(r))]  # 100, transposed
+    replayed = [
+        r for r in batch if pitches(r) and all(p in range(95, 107) for p in pitches(r))
+    ]  # 100, transposed
     assert len(replayed) == 2 and all((r == batch[6]).all() or (r == batch[7]).all() for r in replayed)
     alone = Mix(player_pieces(), 64, 8, seed=1).batch()
     assert not any(all(p >= 95 for p in pitches(r)) for r in alone)  # without --replay: the player's only
@@ -67,16 +71,30 @@ def test_the_schedule_warms_up_then_ends_its_cosine_at_the_steps_or_the_minutes(
     assert s.lr_at(0) == 0.1 and s.lr_at(9) == 1.0
     assert abs(s.lr_at(60) - 0.55) < 1e-9 and abs(s.lr_at(110) - 0.1) < 1e-9
     timed = Schedule(lr=1.0, min_lr=0.1, warmup=10, steps=10**9, minutes=1.0)
-    assert abs(timed.lr_at(20, elapsed_s=30.0) - 0.55) < 1e-9 and abs(timed.lr_at(20, elapsed_s=60.0) - 0.1) < 1e-9
+    assert (
+        abs(timed.lr_at(20, elapsed_s=30.0) - 0.55) < 1e-9
+        and abs(timed.lr_at(20, elapsed_s=60.0) - 0.1) < 1e-9
+    )
 
 
-def loop(model: torch.nn.Module, scores: list[float], **kw: object) -> tuple[Loop, list[tuple[int, float, bool]]]:
+def loop(
+    model: torch.nn.Module, scores: list[float], **kw: object
+) -> tuple[Loop, list[tuple[int, float, bool]]]:
     seen: list[tuple[int, float, bool]] = []
     mix = Mix(player_pieces(), 32, 2, seed=0)
     it = iter(scores)
-    lp = Loop(model, make_optimizer(model, 1e-3, 0.0), Schedule(1e-3, 1e-4, 1, 1000), mix.batch,
-              lambda: next(it), lambda st, v, imp: seen.append((st.step, v, imp)), torch.device("cpu"),
-              eval_every=2, log_every=2, **kw)  # type: ignore[arg-type]
+    lp = Loop(
+        model,
+        make_optimizer(model, 1e-3, 0.0),
+        Schedule(1e-3, 1e-4, 1, 1000),
+        mix.batch,
+        lambda: next(it),
+        lambda st, v, imp: seen.append((st.step, v, imp)),
+        torch.device("cpu"),
+        eval_every=2,
+        log_every=2,
+        **kw,
+    )  # type: ignore[arg-type]
     return lp, seen
 
 
@@ -118,7 +136,11 @@ def test_without_a_process_group_the_stop_is_the_ranks_own_and_with_one_it_is_ag
     assert agreed("minutes", torch.device("cpu")) == "minutes" and agreed("", torch.device("cpu")) == ""
     dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
     try:  # a group of one: the all-reduce runs, and agrees with the rank
-        assert [agreed(r, torch.device("cpu")) for r in ("", "patience", "signal")] == ["", "patience", "signal"]
+        assert [agreed(r, torch.device("cpu")) for r in ("", "patience", "signal")] == [
+            "",
+            "patience",
+            "signal",
+        ]
         lp, _ = loop(tiny(), [3.0] * 10, patience=1)
         lp.log_every = 3
         state = lp.run(LoopState())  # evaluated at 2, 4: no improvement at 4, agreed there

@@ -57,9 +57,13 @@ def test_every_rank_stops_at_the_same_step_for_the_same_reason(tmp_path: Path):
     script.write_text(RANKS)
     torchrun = Path(sys.executable).with_name("torchrun")
     try:
-        done = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node", "2", str(script), str(tmp_path)],
-                              capture_output=True, text=True, timeout=180,
-                              env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+        done = subprocess.run(
+            [str(torchrun), "--standalone", "--nproc-per-node", "2", str(script), str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("the ranks did not all stop: one waits in an all-reduce the others left")
     assert done.returncode == 0, done.stderr[-2000:]

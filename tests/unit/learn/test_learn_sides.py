@@ -16,8 +16,9 @@ from liveai.learn.split import split_pieces
 from liveai.music.note import Note
 
 
-def test_the_validation_files_choose_and_the_test_files_score_the_card(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch):
+def test_the_validation_files_choose_and_the_test_files_score_the_card(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     folder = tmp_path / "songs"
     folder.mkdir()
     for k in range(6):
@@ -36,8 +37,11 @@ def test_the_validation_files_choose_and_the_test_files_score_the_card(tmp_path:
     learning = [False]
     bits = measure.bits
     monkeypatch.setattr(measure, "piece_tokens", named)
-    monkeypatch.setattr(measure, "bits", lambda model, pieces: scored.append((learning[0], whose[id(pieces)]))
-                        or bits(model, pieces))
+    monkeypatch.setattr(
+        measure,
+        "bits",
+        lambda model, pieces: scored.append((learning[0], whose[id(pieces)])) or bits(model, pieces),
+    )
     real_run = loop.Loop.run
 
     def marked(self, state=None):  # type: ignore[no-untyped-def]
@@ -48,9 +52,15 @@ def test_the_validation_files_choose_and_the_test_files_score_the_card(tmp_path:
             learning[0] = False
 
     monkeypatch.setattr(loop.Loop, "run", marked)
-    config = load_config(None, ["learn.batch_size=2", "learn.seq_len=32", "learn.eval_every=2", 'learn.corpus=""'])
-    done = run.learn(config, run.LearnOptions(str(folder), "mine", steps=4, threads=1, progress="json",
-                                              model_folder=str(tmp_path / "models")))
+    config = load_config(
+        None, ["learn.batch_size=2", "learn.seq_len=32", "learn.eval_every=2", 'learn.corpus=""']
+    )
+    done = run.learn(
+        config,
+        run.LearnOptions(
+            str(folder), "mine", steps=4, threads=1, progress="json", model_folder=str(tmp_path / "models")
+        ),
+    )
     split = split_pieces(read_folder(folder, 16, 512).pieces)
     validation, test = {p.rel_id for p in split.validation}, {p.rel_id for p in split.test}
     assert validation and test and not validation & test and done["test_files"] == len(test)

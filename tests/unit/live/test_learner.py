@@ -38,11 +38,23 @@ def test_the_command_line_runs_at_the_lowest_priority_with_the_threads_asked(tmp
     monkeypatch.delenv("LIVEAI_LEARN_COMMAND", raising=False)
     argv = command_line(tmp_path / "rec", "learned-1", 1, tmp_path / "models", "gru")
     priority = ["chrt", "--idle", "0", "nice", "-n", "19"] if shutil.which("chrt") else ["nice", "-n", "19"]
-    assert argv[:len(priority)] == priority
-    argv = argv[len(priority):]
+    assert argv[: len(priority)] == priority
+    argv = argv[len(priority) :]
     assert argv[:3] == [sys.executable, "-m", "liveai"]
-    assert argv[3:] == ["learn", str(tmp_path / "rec"), "--name", "learned-1", "--progress", "json", "--threads", "1",
-                        "--model-folder", str(tmp_path / "models"), "--model", "gru"]
+    assert argv[3:] == [
+        "learn",
+        str(tmp_path / "rec"),
+        "--name",
+        "learned-1",
+        "--progress",
+        "json",
+        "--threads",
+        "1",
+        "--model-folder",
+        str(tmp_path / "models"),
+        "--model",
+        "gru",
+    ]
 
 
 def test_the_child_learns_the_model_playing_with_the_servers_settings(tmp_path, monkeypatch):
@@ -52,23 +64,49 @@ def test_the_child_learns_the_model_playing_with_the_servers_settings(tmp_path, 
     from liveai.config import load_config
 
     monkeypatch.delenv("LIVEAI_LEARN_COMMAND", raising=False)
-    config = load_config(None, ["learn.minutes=2.5", "learn.lr=1e-05", "learn.l2sp=0.3", "learn.max_memory_mb=64",
-                                'learn.corpus="/c/my \\"corpus\\""', "model.device=cpu", "learn.record=true"])
-    argv = command_line(tmp_path / "rec", "learned-2", 1, tmp_path / "models", "learned-1", config_settings(config),
-                        config.learn.live_minutes)
-    argv = argv[argv.index("learn"):]
+    config = load_config(
+        None,
+        [
+            "learn.minutes=2.5",
+            "learn.lr=1e-05",
+            "learn.l2sp=0.3",
+            "learn.max_memory_mb=64",
+            'learn.corpus="/c/my \\"corpus\\""',
+            "model.device=cpu",
+            "learn.record=true",
+        ],
+    )
+    argv = command_line(
+        tmp_path / "rec",
+        "learned-2",
+        1,
+        tmp_path / "models",
+        "learned-1",
+        config_settings(config),
+        config.learn.live_minutes,
+    )
+    argv = argv[argv.index("learn") :]
     assert argv[argv.index("--model") + 1] == "learned-1"
     args = build_parser().parse_args(argv)
     assert args.minutes == config.learn.live_minutes == 3  # between songs: not learn.minutes
     child = load_config(args.config, args.set)
     assert child.learn == config.learn and child.model == config.model
     assert (child.learn.minutes, child.learn.lr, child.learn.corpus, child.model.device) == (
-        2.5, 1e-05, '/c/my "corpus"', "cpu")
+        2.5,
+        1e-05,
+        '/c/my "corpus"',
+        "cpu",
+    )
 
 
 def test_report_args_keep_the_stage_and_the_numbers():
-    line = {"stage": "done", "step": 5, "path": "/x", "before": {"heldout_bits": 3.0, "notes": "a"},
-            "after": {"heldout_bits": 2.0, "corpus_bits": True}}
+    line = {
+        "stage": "done",
+        "step": 5,
+        "path": "/x",
+        "before": {"heldout_bits": 3.0, "notes": "a"},
+        "after": {"heldout_bits": 2.0, "corpus_bits": True},
+    }
     assert report_args(line) == ("done", "step", 5, "before_heldout_bits", 3.0, "after_heldout_bits", 2.0)
 
 
@@ -129,6 +167,10 @@ def test_an_evaluations_figure_is_never_dropped_by_the_throttle():
     job = Run(["x"], 1, reports.append, lambda path, why: None)
     job._report({"stage": "learning", "step": 1, "eta_s": 170.0})
     job._report({"stage": "learning", "step": 1, "eta_s": 170.0})  # within REPORT_EVERY_S: dropped
-    job._report({"stage": "learning", "step": 1, "eta_s": 170.0, "validation_bits": 2.5})  # an evaluation: kept
-    assert reports == [("learning", "step", 1, "eta_s", 170.0),
-                       ("learning", "step", 1, "eta_s", 170.0, "validation_bits", 2.5)]
+    job._report(
+        {"stage": "learning", "step": 1, "eta_s": 170.0, "validation_bits": 2.5}
+    )  # an evaluation: kept
+    assert reports == [
+        ("learning", "step", 1, "eta_s", 170.0),
+        ("learning", "step", 1, "eta_s", 170.0, "validation_bits", 2.5),
+    ]

@@ -14,7 +14,16 @@ import pytest
 from liveai.core.stats import Stats
 from liveai.data.midi import read_notes
 from liveai.events import NoteOff, NoteOn
-from liveai.live.record import IDLE_GAP_S, MAX_TAKE_NOTES, MIN_NOTES, SLICE_NOTES, Keeper, midi_file, prune, track
+from liveai.live.record import (
+    IDLE_GAP_S,
+    MAX_TAKE_NOTES,
+    MIN_NOTES,
+    SLICE_NOTES,
+    Keeper,
+    midi_file,
+    prune,
+    track,
+)
 from liveai.music.note import Note
 
 
@@ -29,7 +38,9 @@ def play(keeper: Keeper, source: str, start: float, n: int) -> float:
 
 async def test_each_player_and_each_stretch_of_playing_is_a_file(tmp_path: Path):
     clock = [0.0]
-    keeper = Keeper(tmp_path, Stats(0.0, 10.0), now=lambda: clock[0], today=lambda: datetime(2026, 12, 7, 21, 0, 0))
+    keeper = Keeper(
+        tmp_path, Stats(0.0, 10.0), now=lambda: clock[0], today=lambda: datetime(2026, 12, 7, 21, 0, 0)
+    )
     end = play(keeper, "osc:10.0.0.1:5000", 0.0, 12)
     play(keeper, "osc:10.0.0.1:5001", end, 4)  # the same host from another port: the same player, one take
     play(keeper, "session:bob", 0.0, MIN_NOTES - 1)  # too short to keep
@@ -104,8 +115,13 @@ async def test_a_take_at_its_largest_goes_on_in_the_next_file_and_no_note_is_los
     end = play(keeper, "midi:keys", 0.0, MAX_TAKE_NOTES + 10)
     keeper.tap(NoteOff(30, t=end, source="midi:keys"))
     await keeper.flush()
-    files = sorted(tmp_path.glob("*-take.mid"))  # the same second: the second file is numbered, none overwritten
-    assert [p.name for p in files] == ["20261207-210000-midi_keys-2-take.mid", "20261207-210000-midi_keys-take.mid"]
+    files = sorted(
+        tmp_path.glob("*-take.mid")
+    )  # the same second: the second file is numbered, none overwritten
+    assert [p.name for p in files] == [
+        "20261207-210000-midi_keys-2-take.mid",
+        "20261207-210000-midi_keys-take.mid",
+    ]
     first, second = read_notes(files[1]), read_notes(files[0])
     assert len(first) == MAX_TAKE_NOTES and 30 not in {n.pitch for n in first}
     assert len(second) == 11 and keeper.split == 1 and keeper.files == 2
@@ -125,8 +141,13 @@ async def test_players_whose_names_meet_never_replace_each_other_s_takes(tmp_pat
 
 
 def test_the_take_s_midi_file_has_the_notes_as_played(tmp_path: Path):
-    played = [Note(10.0, 10.5, 60, 100), Note(10.5, 11.0, 60, 1), Note(10.25, 12.0, 64, 127),
-              Note(10.0, 10.01, 67, 64), Note(13.0, 13.2, 72, 30)]  # a re-strike, overlaps, a short note
+    played = [
+        Note(10.0, 10.5, 60, 100),
+        Note(10.5, 11.0, 60, 1),
+        Note(10.25, 12.0, 64, 127),
+        Note(10.0, 10.01, 67, 64),
+        Note(13.0, 13.2, 72, 30),
+    ]  # a re-strike, overlaps, a short note
     (tmp_path / "t.mid").write_bytes(midi_file(b"".join(track(played, started=10.0))))
     read = sorted((n.start, n.end, n.pitch, n.velocity) for n in read_notes(tmp_path / "t.mid"))
     expected = sorted((n.start - 10.0, n.end - 10.0, n.pitch, n.velocity) for n in played)
@@ -134,8 +155,9 @@ def test_the_take_s_midi_file_has_the_notes_as_played(tmp_path: Path):
     assert all(abs(a - b) <= 1 / 960 for r, e in zip(read, expected) for a, b in zip(r[:2], e[:2]))
 
 
-async def test_writing_a_take_at_its_largest_gives_the_loop_back_between_slices(tmp_path: Path,
-                                                                               monkeypatch: pytest.MonkeyPatch):
+async def test_writing_a_take_at_its_largest_gives_the_loop_back_between_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import liveai.live.record as record
 
     order: list[str] = []  # "slice" as each slice of the file is made, "music" as the other task runs
@@ -165,4 +187,6 @@ async def test_writing_a_take_at_its_largest_gives_the_loop_back_between_slices(
     assert len(read_notes(next(tmp_path.glob("*-take.mid")))) == MAX_TAKE_NOTES
     slices = [i for i, what in enumerate(order) if what == "slice"]
     assert len(slices) == MAX_TAKE_NOTES // SLICE_NOTES + 1  # the last holds the notes' ends
-    assert all(order[a + 1:b].count("music") >= 1 for a, b in zip(slices, slices[1:]))  # the music between every two
+    assert all(
+        order[a + 1 : b].count("music") >= 1 for a, b in zip(slices, slices[1:])
+    )  # the music between every two

@@ -47,8 +47,12 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
     worker = Worker(TokenStepper(tiny_model(), name="gru"))
     worker.start(warmup_steps=2)
     try:
-        engine = Engine(config, now=time.monotonic, behaviours=Registry(),
-                        models=WorkerPort(worker, asyncio.get_running_loop()))
+        engine = Engine(
+            config,
+            now=time.monotonic,
+            behaviours=Registry(),
+            models=WorkerPort(worker, asyncio.get_running_loop()),
+        )
         sent = []
         engine.output.sinks.append(sent.append)
         engine.start()
@@ -71,12 +75,16 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
         assert await asyncio.wait_for(finished, 10) is True
         await settle(engine)
         assert worker.stepper.model is new and switch.current == "mine" and engine.state["model"] == "mine"
-        assert not [e for e in sent[count:] if isinstance(e, NoteOff) or (isinstance(e, NoteOn) and e.velocity == 0)]
+        assert not [
+            e for e in sent[count:] if isinstance(e, NoteOff) or (isinstance(e, NoteOn) and e.velocity == 0)
+        ]
         assert set(engine.output.tracker.sounding) == sounding  # nothing ended, nothing stuck
         assert {s.key: dict(s.ears._open) for s in engine.sessions} == held  # the listeners still hold them
         stats = worker.stats()  # the figures are the model playing's, under its name, counted from the switch
         assert stats["model_mine_sessions"] == 2  # both primed again on the new model
-        assert not [k for k in stats if k.startswith("model_gru_")] and stats["model_mine_steps"] < steps_before
+        assert (
+            not [k for k in stats if k.startswith("model_gru_")] and stats["model_mine_steps"] < steps_before
+        )
         for i, player in enumerate(players):  # the keys go up: everything ends, as without a switch
             for pitch in (60 + i, 64 + i, 67 + i):
                 engine.handle(NoteOff(pitch, t=time.monotonic(), source=player))
@@ -104,8 +112,12 @@ async def test_one_players_long_job_during_a_switch_holds_back_no_other_player(f
     worker.start(warmup_steps=2)
     gate = threading.Event()
     try:
-        engine = Engine(config, now=time.monotonic, behaviours=Registry(),
-                        models=WorkerPort(worker, asyncio.get_running_loop()))
+        engine = Engine(
+            config,
+            now=time.monotonic,
+            behaviours=Registry(),
+            models=WorkerPort(worker, asyncio.get_running_loop()),
+        )
         sent = []
         engine.output.sinks.append(sent.append)
         engine.start()
@@ -150,7 +162,16 @@ async def test_names_are_confined_and_a_broken_file_leaves_the_model(folder):
     try:
         engine = Engine(Config(), now=time.monotonic, behaviours=Registry())
         switch = ModelSwitch(Config(), engine, worker)
-        for name in ("../outside", str(folder.parent / "outside"), "../mine", "mine.pt", ".hidden", "nosuch", "vae", "harmony"):
+        for name in (
+            "../outside",
+            str(folder.parent / "outside"),
+            "../mine",
+            "mine.pt",
+            ".hidden",
+            "nosuch",
+            "vae",
+            "harmony",
+        ):
             with pytest.raises(CommandError) as refused:
                 switch.switch(name)
             assert refused.value.code == "bad_value", name

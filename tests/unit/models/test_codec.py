@@ -17,10 +17,16 @@ def test_vocabulary_layout() -> None:
     assert codec.time_shift(1) == 256 and codec.time_shift(100) == 355
     assert codec.is_note_on(0) and codec.is_note_off(255) and codec.is_velocity(387)
     assert not codec.is_velocity(codec.START)
-    assert codec.time_shift_tokens(250) == [codec.time_shift(100), codec.time_shift(100), codec.time_shift(50)]
+    assert codec.time_shift_tokens(250) == [
+        codec.time_shift(100),
+        codec.time_shift(100),
+        codec.time_shift(50),
+    ]
     for v in range(1, 128):
         assert abs(codec.bin_to_velocity(codec.velocity_to_bin(v)) - v) <= codec.VELOCITY_BIN_WIDTH
-        assert codec.velocity_to_bin(codec.bin_to_velocity(codec.velocity_to_bin(v))) == codec.velocity_to_bin(v)
+        assert codec.velocity_to_bin(
+            codec.bin_to_velocity(codec.velocity_to_bin(v))
+        ) == codec.velocity_to_bin(v)
 
 
 def test_encode_simple() -> None:
@@ -101,6 +107,10 @@ def test_unclosed_notes_end_at_last_time() -> None:
 
 def test_streaming_decoder() -> None:
     dec = codec.StreamingDecoder()
-    evs = [e for t in [codec.velocity_token(90), codec.note_on(60), codec.time_shift(10), codec.note_off(60)] for e in dec.feed(t)]
+    evs = [
+        e
+        for t in [codec.velocity_token(90), codec.note_on(60), codec.time_shift(10), codec.note_off(60)]
+        for e in dec.feed(t)
+    ]
     assert [(e.kind, e.pitch, round(e.t, 3)) for e in evs] == [("on", 60, 0.0), ("off", 60, 0.1)]
     assert evs[0].velocity == codec.bin_to_velocity(codec.velocity_to_bin(90))

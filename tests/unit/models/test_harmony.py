@@ -67,7 +67,9 @@ def test_key_register_and_voices_are_masks_on_the_choice():
     answered = {}
     for voices in (1, 2, 3):
         for melody in range(60, 80):
-            chosen = voice(voicer, melody, voices=voices, scale=None if melody % 2 else C_MAJOR, low=50, high=70)
+            chosen = voice(
+                voicer, melody, voices=voices, scale=None if melody % 2 else C_MAJOR, low=50, high=70
+            )
             if chosen is None:
                 continue
             answered[voices] = answered.get(voices, 0) + 1
@@ -84,7 +86,9 @@ def test_chosen_voicings_are_never_clusters_even_untrained():
     voicer = Voicer(tiny_harmony(voicings=((7, 3), (2, 1), (1,), (9, 5))), np.random.default_rng(1))
     for melody in [72, 74, 76, 77, 79, 81, 83, 84] * 5:
         chosen = voice(voicer, melody, scale=None)
-        assert chosen is not None and consonant([melody, *chosen])  # (2, 1) is in the vocabulary, never chosen
+        assert chosen is not None and consonant(
+            [melody, *chosen]
+        )  # (2, 1) is in the vocabulary, never chosen
 
 
 def test_voice_leading_takes_the_chord_that_moves_least_on_a_fixed_progression():
@@ -97,7 +101,9 @@ def test_voice_leading_takes_the_chord_that_moves_least_on_a_fixed_progression()
     for melody in (76, 79, 77, 74, 72):  # C5 E5 G5 F5 D5 C5
         chosen = voice(voicer, melody, scale=None, temperature=0.01)
         options = [sorted(melody - i for i in v) for v in voicings]
-        costs = [LEADING * motion(before[1:], o) + PARALLELS * parallels(before, [melody, *o]) for o in options]
+        costs = [
+            LEADING * motion(before[1:], o) + PARALLELS * parallels(before, [melody, *o]) for o in options
+        ]
         assert chosen in [o for o, c in zip(options, costs) if c == min(costs)]
         before = [melody, *chosen]
 

@@ -21,7 +21,9 @@ def tiny_gru() -> GRUModel:
 
 def tiny_transformer(window: int = 16) -> TransformerModel:
     torch.manual_seed(0)
-    m = TransformerModel(TransformerConfig(d_model=32, n_layers=2, n_heads=4, d_ff=64, window=window, dropout=0.0))
+    m = TransformerModel(
+        TransformerConfig(d_model=32, n_layers=2, n_heads=4, d_ff=64, window=window, dropout=0.0)
+    )
     # Larger random weights than the GPT init so attention is far from uniform and a
     # wrong mask or position would show up in the logits.
     with torch.no_grad():
@@ -114,7 +116,9 @@ def test_state_replace_and_to(arch: str) -> None:
         _, a = model.prefill(torch.tensor([[1, 2, 3]]), model.init_state(1))
         both = model.init_state(2)
         both.replace(1, a)
-        torch.testing.assert_close(model.step(torch.tensor([5]), both.select(1))[0], model.step(torch.tensor([5]), a)[0])
+        torch.testing.assert_close(
+            model.step(torch.tensor([5]), both.select(1))[0], model.step(torch.tensor([5]), a)[0]
+        )
     moved = both.to("cpu")
     assert moved.device.type == "cpu" and moved.nbytes() == both.nbytes()
 
@@ -151,7 +155,9 @@ def test_transformer_far_positions_match_near() -> None:
 @torch.inference_mode()
 def test_transformer_memory_bounded_after_100k_positions() -> None:
     """Fast variant: prefill 100,000 tokens in chunks, then step; the state never grows."""
-    model = TransformerModel(TransformerConfig(d_model=8, n_layers=1, n_heads=2, d_ff=16, window=16, dropout=0.0))
+    model = TransformerModel(
+        TransformerConfig(d_model=8, n_layers=1, n_heads=2, d_ff=16, window=16, dropout=0.0)
+    )
     model.eval()
     state = model.init_state(1)
     before = state.nbytes()
@@ -170,7 +176,9 @@ def test_transformer_memory_bounded_and_the_same_a_billion_tokens_on() -> None:
     """Weeks of playing: the KV ring never grows, and a position far on (shifted by whole
     windows, so the ring's slots are the same) gives the same answer as a near one."""
     torch.manual_seed(0)
-    model = TransformerModel(TransformerConfig(d_model=8, n_layers=1, n_heads=2, d_ff=16, window=16, dropout=0.0))
+    model = TransformerModel(
+        TransformerConfig(d_model=8, n_layers=1, n_heads=2, d_ff=16, window=16, dropout=0.0)
+    )
     model.eval()
     state = model.init_state(1)
     before = state.nbytes()
@@ -223,12 +231,16 @@ def test_gru_rows_of_different_lengths_equal_each_alone(scripted: bool) -> None:
     model = script_for_live(tiny_gru()) if scripted else tiny_gru()
     assert isinstance(model, ScriptedModel) == scripted
     g = torch.Generator().manual_seed(6)
-    starts = [model.prefill(torch.randint(0, V, (1, n), generator=g), model.init_state(1))[1] for n in (2, 9, 4)]
+    starts = [
+        model.prefill(torch.randint(0, V, (1, n), generator=g), model.init_state(1))[1] for n in (2, 9, 4)
+    ]
     lists = [torch.randint(0, V, (n,), generator=g) for n in (1, 5, 3)]
     padded = torch.full((3, 5), 389)
     for i, tokens in enumerate(lists):
         padded[i, : len(tokens)] = tokens
-    logits, state = model.prefill_rows(padded, torch.tensor([1, 5, 3]), stack_states([s.clone() for s in starts]))
+    logits, state = model.prefill_rows(
+        padded, torch.tensor([1, 5, 3]), stack_states([s.clone() for s in starts])
+    )
     for i, tokens in enumerate(lists):
         want, alone = model.prefill(tokens[None], starts[i])
         torch.testing.assert_close(logits[i], want[0, -1], atol=1e-5, rtol=1e-5)

@@ -15,8 +15,10 @@ from liveai.music.touch import touch_of
 
 
 def call(onsets, velocity=80, pitch=60):
-    return [Note(t, t + 0.1, pitch, velocity if isinstance(velocity, int) else velocity[i])
-            for i, t in enumerate(onsets)]
+    return [
+        Note(t, t + 0.1, pitch, velocity if isinstance(velocity, int) else velocity[i])
+        for i, t in enumerate(onsets)
+    ]
 
 
 def test_the_pulse_and_phase_of_eighths_and_quarters_played_late_with_jitter():
@@ -115,6 +117,7 @@ def test_a_call_with_chords_may_be_answered_with_chords_of_its_size():
 def test_the_rhythm_lean_draws_onsets_toward_the_calls_pattern():
     """A call of quarter notes on an eighth grid (gaps of 2): with the lean the flat model
     mostly plays gaps of 2 grid points; without it, at its own (flat) odds, far fewer."""
+
     def share_of_twos(pull: float) -> float:
         rhythm = Rhythm(30.0, together=1, pattern=[2] * 8, pull=pull)
         ons = onsets(sample_answer(rhythm, Constraints(), 6000, seed=7))
@@ -184,7 +187,9 @@ def test_a_time_shift_lands_on_a_grid_point_as_point_has_it():
             for pos in range(300):
                 rhythm.position = pos
                 allowed = rhythm.mask(torch.ones(codec.VOCAB_SIZE, dtype=torch.bool))
-                shifts = allowed[codec.TIME_SHIFT_OFFSET:codec.VELOCITY_OFFSET]
+                shifts = allowed[codec.TIME_SHIFT_OFFSET : codec.VELOCITY_OFFSET]
                 nxt = rhythm.next_point(pos)
-                want = [t < nxt or (t in points and (not pull or t <= nxt)) for t in range(pos + 1, pos + 101)]
+                want = [
+                    t < nxt or (t in points and (not pull or t <= nxt)) for t in range(pos + 1, pos + 101)
+                ]
                 assert shifts.tolist() == want, (period, pull, pos)

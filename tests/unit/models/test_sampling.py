@@ -126,8 +126,16 @@ def test_an_answers_first_chunk_ends_with_its_first_note_replied_before_it_is_fe
     from liveai.models import codec
 
     events: list[tuple[str, object]] = []
-    job = jobs.continuation(Sampler(seed=3), Constraints(), 1.0, seconds=10.0, max_tokens=8, note_first=True,
-                            reply=lambda tokens: events.append(("reply", list(tokens))), until_note=True)
+    job = jobs.continuation(
+        Sampler(seed=3),
+        Constraints(),
+        1.0,
+        seconds=10.0,
+        max_tokens=8,
+        note_first=True,
+        reply=lambda tokens: events.append(("reply", list(tokens))),
+        until_note=True,
+    )
     logits = torch.zeros(codec.VOCAB_SIZE)
     assert job.send(None) is PEEK
     try:
@@ -185,10 +193,11 @@ def test_a_full_chord_and_a_model_that_wants_a_note_cannot_stall_time():
     for pitch in (60, 64, 67):
         sampler.tracker.update(codec.note_on(pitch))  # the chord sounds: polyphony full
     logits = torch.full((codec.VOCAB_SIZE,), -10.0)
-    logits[codec.VELOCITY_OFFSET:codec.START] = 10.0  # the model wants a velocity, then a note
-    logits[codec.NOTE_ON_OFFSET:codec.NOTE_OFF_OFFSET] = 10.0
-    job = jobs.continuation(sampler, Constraints(max_polyphony=3), 1.0, seconds=1.0, max_tokens=10_000,
-                            note_first=True)
+    logits[codec.VELOCITY_OFFSET : codec.START] = 10.0  # the model wants a velocity, then a note
+    logits[codec.NOTE_ON_OFFSET : codec.NOTE_OFF_OFFSET] = 10.0
+    job = jobs.continuation(
+        sampler, Constraints(max_polyphony=3), 1.0, seconds=1.0, max_tokens=10_000, note_first=True
+    )
     assert job.send(None) is PEEK
     tokens = []
     try:

@@ -68,7 +68,9 @@ AUDIO, CONTROL = [0, 1, 4, 5, 6], [2, 3]
 @pytest.fixture(scope="module")
 def linear() -> SynthNet:
     torch.manual_seed(0)
-    return SynthNet(SynthConfig(features=7, linear=True, channels=8, skip=8, dilations=(1, 2, 4, 8, 16, 32))).eval()
+    return SynthNet(
+        SynthConfig(features=7, linear=True, channels=8, skip=8, dilations=(1, 2, 4, 8, 16, 32))
+    ).eval()
 
 
 def seven(t: int, seed: int) -> torch.Tensor:
@@ -79,7 +81,9 @@ def seven(t: int, seed: int) -> torch.Tensor:
 
 def test_the_linear_form_streams_like_offline(linear):
     with torch.no_grad():
-        assert_streams_like_offline(lambda: Streamer(linear), linear.forward, seven(3000, 4), delay=linear.delay)
+        assert_streams_like_offline(
+            lambda: Streamer(linear), linear.forward, seven(3000, 4), delay=linear.delay
+        )
 
 
 def test_silence_in_is_exact_silence_out_whatever_the_controls(linear):

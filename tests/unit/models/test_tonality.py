@@ -33,7 +33,7 @@ def test_the_modes_a_player_implies_are_kept():
 
 
 def pitch_class_lean(balance: KeyBalance) -> np.ndarray:
-    return balance.offsets()[codec.NOTE_ON_OFFSET:codec.NOTE_ON_OFFSET + 12].numpy()
+    return balance.offsets()[codec.NOTE_ON_OFFSET : codec.NOTE_ON_OFFSET + 12].numpy()
 
 
 def test_balance_leans_on_the_tonic_and_keeps_note_mass():
@@ -42,7 +42,7 @@ def test_balance_leans_on_the_tonic_and_keeps_note_mass():
     assert int(np.argmax(lean)) == A and lean[C] > lean[11]  # the tonic, then the third over the second
     assert abs(float(np.log(np.mean(np.exp(lean))))) < 1e-5  # as many notes as without it
     offsets = balance.offsets()
-    assert torch.all(offsets[codec.NOTE_OFF_OFFSET:] == 0)  # time and velocity untouched
+    assert torch.all(offsets[codec.NOTE_OFF_OFFSET :] == 0)  # time and velocity untouched
     assert offsets[codec.note_on(A + 12)] == offsets[codec.note_on(A + 24)]  # every octave alike
 
 
@@ -61,11 +61,16 @@ def test_the_latest_phrase_decides_the_key():
     from liveai.music.note import Note
     from liveai.music.tonality import estimate_key, phrase_emphasis
 
-    c_major = [Note(i * 0.5, i * 0.5 + 0.45, p, 80) for i, p in enumerate([60, 64, 67, 72, 67, 64, 62, 60] * 2)]
-    e_major = [Note(10 + i * 0.5, 10.45 + i * 0.5, p, 80) for i, p in enumerate([64, 68, 71, 76, 71, 68, 66, 64])]
+    c_major = [
+        Note(i * 0.5, i * 0.5 + 0.45, p, 80) for i, p in enumerate([60, 64, 67, 72, 67, 64, 62, 60] * 2)
+    ]
+    e_major = [
+        Note(10 + i * 0.5, 10.45 + i * 0.5, p, 80) for i, p in enumerate([64, 68, 71, 76, 71, 68, 66, 64])
+    ]
     notes = c_major + e_major
     assert estimate_key(notes).name != "E major"  # all notes alike: the phrase before blurs it
     weights = phrase_emphasis(notes, phrase_start=10.0)
-    assert weights[0] == 0.2 and weights[-1] == 2.0 and weights[-2] == 1.0  # the final note rests on the tonic
+    assert (
+        weights[0] == 0.2 and weights[-1] == 2.0 and weights[-2] == 1.0
+    )  # the final note rests on the tonic
     assert estimate_key(notes, weights).name == "E major"
-

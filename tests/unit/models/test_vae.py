@@ -37,7 +37,11 @@ def test_timed_notes_round_to_the_grid_and_back():
     tokens = melody.from_notes(played, origin=0.0, step_s=step, steps=12)
     assert tokens == [60, H, 62, H, H, H, R, R, 64, R, R, R]
     notes = melody.to_notes(tokens, origin=10.0, step_s=step)
-    assert [(n.pitch, n.start, n.end) for n in notes] == [(60, 10.0, 10.25), (62, 10.25, 10.75), (64, 11.0, 11.125)]
+    assert [(n.pitch, n.start, n.end) for n in notes] == [
+        (60, 10.0, 10.25),
+        (62, 10.25, 10.75),
+        (64, 11.0, 11.125),
+    ]
 
 
 def test_a_hold_after_a_rest_is_silence():
@@ -67,7 +71,9 @@ def test_score_windows_are_two_bars_of_its_top_voice():
 @pytest.fixture(scope="module")
 def vae() -> MelodyVAE:
     torch.manual_seed(0)
-    return MelodyVAE(VAEConfig(embed=16, encoder_hidden=32, latent=8, decoder_hidden=32, decoder_layers=2)).eval()
+    return MelodyVAE(
+        VAEConfig(embed=16, encoder_hidden=32, latent=8, decoder_hidden=32, decoder_layers=2)
+    ).eval()
 
 
 def test_shapes(vae):
@@ -132,8 +138,11 @@ def test_a_path_keeps_each_step_within_the_lean_of_the_best(vae):
 def test_fewest_changes_switches_once_where_the_model_turns():
     """Greedy picks would go 0 1 0 1 1; within the lean one switch suffices, and it
     comes where the model's preference turns for good (the likeliest single switch)."""
-    logp = np.log(np.array([[0.6, 0.4, 1e-9], [0.45, 0.55, 1e-9], [0.58, 0.42, 1e-9],
-                            [0.3, 0.7, 1e-9], [0.2, 0.8, 1e-9]]))
+    logp = np.log(
+        np.array(
+            [[0.6, 0.4, 1e-9], [0.45, 0.55, 1e-9], [0.58, 0.42, 1e-9], [0.3, 0.7, 1e-9], [0.2, 0.8, 1e-9]]
+        )
+    )
     assert fewest_changes(logp, np.full(5, 1.0), 0, 1).tolist() == [0, 0, 0, 1, 1]
     assert fewest_changes(logp, np.zeros(5), 0, 1).tolist() == [0, 1, 0, 1, 1]  # no lean: greedy
     assert fewest_changes(logp, np.full(5, 2.0), 0, 0).tolist() == [0, 0, 0, 0, 0]  # a to a: nothing moves

@@ -23,13 +23,18 @@ from liveai.runtime.loading import live_model, load_worker, spare_of
 from liveai.runtime.reload import load_into
 from liveai.runtime.scripted import ScriptedModel
 
-SIZES = {"gru": {"hidden": 32, "layers": 2}, "transformer": {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "window": 16}}
+SIZES = {
+    "gru": {"hidden": 32, "layers": 2},
+    "transformer": {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "window": 16},
+}
 TOKENS = torch.tensor([[1, 60, 300, 188, 62, 290, 64, 301]])
 
 
 def saved(path: Path, arch: str, seed: int, **sizes) -> Path:
     torch.manual_seed(seed)
-    save_checkpoint(path, build_model(arch, {**SIZES[arch], **sizes}).eval(), half=True)  # as shipped: half floats
+    save_checkpoint(
+        path, build_model(arch, {**SIZES[arch], **sizes}).eval(), half=True
+    )  # as shipped: half floats
     return path
 
 
@@ -73,7 +78,9 @@ def test_a_file_of_another_size_does_not_fit_and_bad_weights_leave_the_model(tmp
         torch.testing.assert_close(got, want, atol=0, rtol=0)
 
 
-async def test_switches_load_into_the_waiting_model_and_build_another_size_in_full(tmp_path, monkeypatch, caplog):
+async def test_switches_load_into_the_waiting_model_and_build_another_size_in_full(
+    tmp_path, monkeypatch, caplog
+):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     folder = tmp_path / "liveai" / "models"
     start = saved(folder / "start.pt", "gru", 0)

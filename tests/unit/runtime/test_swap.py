@@ -29,6 +29,7 @@ def feed(tokens):
 
 def peek():
     from liveai.core.jobs import PEEK
+
     return (yield PEEK).clone()
 
 
@@ -115,16 +116,18 @@ def test_states_primed_away_from_the_worker_take_the_notes_fed_since_on_top():
         worker.submit("b", feed([64, 65, 66])).result(5)  # more than before: the count alone would not tell
         assert worker.swap(new, primed).result(5) == ["a", "b"]  # a: the two notes since; b: all again
         for session, tokens in (("a", [60, 300, 188, 62, 290]), ("b", [64, 65, 66])):
-            torch.testing.assert_close(worker.submit(session, peek()).result(5), primed_logits(new, tokens),
-                                       atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(
+                worker.submit(session, peek()).result(5), primed_logits(new, tokens), atol=1e-5, rtol=1e-5
+            )
         assert worker.swap(tiny(2), prime_states(new, {})).result(5) == ["a", "b"]
         # the primed state is taken as it is, not computed again on the worker
         worker.submit("c", feed([67, 280])).result(5)
         other, newest = tiny(3), tiny(4)
         snapshot = worker.submit("swap", worker.stepper.snapshot).result(5)
         assert "c" not in worker.swap(newest, prime_states(other, snapshot)).result(5)
-        torch.testing.assert_close(worker.submit("c", peek()).result(5), primed_logits(other, [67, 280]),
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            worker.submit("c", peek()).result(5), primed_logits(other, [67, 280]), atol=1e-5, rtol=1e-5
+        )
     finally:
         worker.close()
 
@@ -154,7 +157,9 @@ def test_a_model_the_stepper_refuses_leaves_the_old_one_playing_with_its_states(
         except RuntimeError:
             pass
         assert stepper.model is old
-        torch.testing.assert_close(worker.submit("a", peek()).result(5), want)  # the old state, not the primed
+        torch.testing.assert_close(
+            worker.submit("a", peek()).result(5), want
+        )  # the old state, not the primed
         worker.submit("a", feed([62])).result(5)  # and it still plays
         assert worker.swap(tiny(1)).result(5) == ["a"]  # its history kept: primed again from it
     finally:
@@ -189,23 +194,31 @@ def test_a_sessions_long_job_holds_back_no_other_session_during_a_swap():
         long = worker.submit("a", endless(gate, more))
         swapped = worker.swap(new)
         # b's job, and a new session's, are answered on the new weights while a's job still runs
-        torch.testing.assert_close(worker.submit("b", peek()).result(5), primed(new, played["b"]), atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(worker.submit("c", feed([64, 290])).result(5), fed(new, [64, 290]), atol=1e-5,
-                                   rtol=1e-5)
+        torch.testing.assert_close(
+            worker.submit("b", peek()).result(5), primed(new, played["b"]), atol=1e-5, rtol=1e-5
+        )
+        torch.testing.assert_close(
+            worker.submit("c", feed([64, 290])).result(5), fed(new, [64, 290]), atol=1e-5, rtol=1e-5
+        )
         # a second swap during this hand-over is refused at once, and holds back no session's job
         with pytest.raises(WorkerBusy, match="handed over"):
             worker.swap(newest).result(5)
-        torch.testing.assert_close(worker.submit("b", peek()).result(5), primed(new, played["b"]), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            worker.submit("b", peek()).result(5), primed(new, played["b"]), atol=1e-5, rtol=1e-5
+        )
         assert not long.done() and not swapped.done()
         gate.set()
         a_tokens = played["a"] + more
-        torch.testing.assert_close(long.result(5), fed(old, a_tokens), atol=1e-5, rtol=1e-5)  # all on the old weights
+        torch.testing.assert_close(
+            long.result(5), fed(old, a_tokens), atol=1e-5, rtol=1e-5
+        )  # all on the old weights
         assert swapped.result(5) == ["a", "b"]
         later = worker.swap(newest)  # the hand-over has ended: taken
         assert later.result(5) == ["a", "b", "c"]
         for session, tokens in (("a", a_tokens[-HISTORY_TOKENS:]), ("b", played["b"]), ("c", [64, 290])):
-            torch.testing.assert_close(worker.submit(session, peek()).result(5), primed(newest, tokens), atol=1e-5,
-                                       rtol=1e-5)
+            torch.testing.assert_close(
+                worker.submit(session, peek()).result(5), primed(newest, tokens), atol=1e-5, rtol=1e-5
+            )
         assert worker.stepper.model is newest and not worker.stepper.staying
     finally:
         gate.set()

@@ -19,7 +19,11 @@ from liveai.runtime.worker import Worker
 
 def tiny(arch: str):
     torch.manual_seed(0)
-    config = {"hidden": 32, "layers": 1} if arch == "gru" else {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "window": 16}
+    config = (
+        {"hidden": 32, "layers": 1}
+        if arch == "gru"
+        else {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "window": 16}
+    )
     return build_model(arch, config).eval()
 
 
@@ -140,11 +144,14 @@ def test_device_choice_on_this_machine():
 
 def test_sessions_with_different_histories_batch_correctly(worker):
     """Rows at different positions (a Transformer's KV ring, a GRU's hidden state) step together."""
-    history_a, history_b = [388, 60, 300, 188, 62, 290, 190, 64, 300, 192, 65, 280, 193, 67, 270, 195, 69, 260], [388, 72]
+    history_a, history_b = (
+        [388, 60, 300, 188, 62, 290, 190, 64, 300, 192, 65, 280, 193, 67, 270, 195, 69, 260],
+        [388, 72],
+    )
     tail_a, tail_b = [300, 200, 71], [260, 72 + 128, 74]
     solo = {}
     for name, history, tail in (("a", history_a, tail_a), ("b", history_b, tail_b)):
-        solo[name] = worker.submit(f"solo-{name}", feed_all(history + tail)).result(5)[-len(tail):]
+        solo[name] = worker.submit(f"solo-{name}", feed_all(history + tail)).result(5)[-len(tail) :]
     worker.submit("a", feed_all(history_a)).result(5)
     worker.submit("b", feed_all(history_b)).result(5)
     fa, fb = worker.submit("a", feed_all(tail_a)), worker.submit("b", feed_all(tail_b))
@@ -190,15 +197,21 @@ def test_int8_quantized_model_steps_like_float():
 def test_lists_of_several_sessions_are_fed_together_like_alone(worker):
     """Short token lists of waiting sessions are fed together (in one padded call, or a
     token at a time in lockstep), with the logits and states of each session alone."""
+
     def feed_lists(lists):
         out = []
         for tokens in lists:
             out.append((yield tokens).clone())
         return out
 
-    plans = {"a": [[388, 60, 300], [188, 62], [290, 190, 64, 300]], "b": [[388, 72], [260, 200, 74, 300, 202]],
-             "c": [[388], [50, 51, 52, 53, 54, 55, 56, 57, 58, 59]]}  # the last list is long: prefilled alone
-    alone = {name: worker.submit(f"alone-{name}", feed_lists(lists)).result(5) for name, lists in plans.items()}
+    plans = {
+        "a": [[388, 60, 300], [188, 62], [290, 190, 64, 300]],
+        "b": [[388, 72], [260, 200, 74, 300, 202]],
+        "c": [[388], [50, 51, 52, 53, 54, 55, 56, 57, 58, 59]],
+    }  # the last list is long: prefilled alone
+    alone = {
+        name: worker.submit(f"alone-{name}", feed_lists(lists)).result(5) for name, lists in plans.items()
+    }
     steps_before = len(worker.stepper.timings.batch)
     worker.submit("z", lambda: time.sleep(0.2))  # holds the thread while the three arrive together
     together = {name: worker.submit(name, feed_lists(lists)) for name, lists in plans.items()}
@@ -206,7 +219,9 @@ def test_lists_of_several_sessions_are_fed_together_like_alone(worker):
         for got, want in zip(future.result(5), alone[name]):
             torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
     batches = list(worker.stepper.timings.batch)[steps_before:]
-    assert (max(batches) > 1) == worker.stepper.batches  # the GRU served them together; the Transformer never batches
+    assert (
+        max(batches) > 1
+    ) == worker.stepper.batches  # the GRU served them together; the Transformer never batches
 
 
 def test_a_job_cancelled_as_it_finishes_does_not_stop_the_worker(worker):

@@ -78,5 +78,7 @@ def test_outgoing_messages():
 def test_ports_match_by_case_insensitive_substring_excluding_our_own():
     names = ["Keystation 49:Keystation MIDI 1", "nanoKEY2:nanoKEY2 _ KEYBOARD", "liveai:liveai out"]
     assert match(["keystation", "NANOKEY"], names, exclude=set()) == {
-        names[0]: "keystation", names[1]: "NANOKEY"}
+        names[0]: "keystation",
+        names[1]: "NANOKEY",
+    }
     assert match(["liveai"], names, exclude={"liveai:liveai out"}) == {}

@@ -12,7 +12,18 @@ from liveai.events import InputLost, NoteOn
 from liveai.transports.midi import MidiTransport
 from liveai.transports.midi_child import Chatter
 from liveai.transports.midi_process import TAKEN, kind_of
-from liveai.transports.midi_wire import IN, OUT, SAY, FrameReader, frame, in_frame, out_frame, parse_in, parse_say, say_frame
+from liveai.transports.midi_wire import (
+    IN,
+    OUT,
+    SAY,
+    FrameReader,
+    frame,
+    in_frame,
+    out_frame,
+    parse_in,
+    parse_say,
+    say_frame,
+)
 
 
 def test_frames_survive_any_split_of_the_bytes():
@@ -56,16 +67,24 @@ def test_one_frame_that_fails_never_stops_the_next(caplog):
 
     midi = MidiTransport(MidiConfig(), handle, Stats(0.0))
     midi.inputs = {0: "liveai in"}
-    data = (in_frame(1.0, 0, b"\x90\x3c\x64") + frame(SAY, b"{not json") + in_frame(1.1, 0, b"\x90\x3d\x64")
-            + in_frame(1.2, 0, b"\x90") + say_frame(event="what") + in_frame(1.3, 0, b"\x90\x3e\x64")
-            + say_frame(event="gone", input=True, name="liveai in", number=0))
+    data = (
+        in_frame(1.0, 0, b"\x90\x3c\x64")
+        + frame(SAY, b"{not json")
+        + in_frame(1.1, 0, b"\x90\x3d\x64")
+        + in_frame(1.2, 0, b"\x90")
+        + say_frame(event="what")
+        + in_frame(1.3, 0, b"\x90\x3e\x64")
+        + say_frame(event="gone", input=True, name="liveai in", number=0)
+    )
     frames = FrameReader().feed(data)
     with caplog.at_level(logging.ERROR, logger="liveai.core.faults"):
         midi._take(frames)
     assert [e.pitch for e in handled if isinstance(e, NoteOn)] == [60, 62]
     assert [e.source for e in handled if isinstance(e, InputLost)] == ["midi:liveai in"]
     assert midi.stats.counters["internal_errors"] == 4
-    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1  # once a second, not per failure
+    assert (
+        len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+    )  # once a second, not per failure
 
 
 def test_a_frame_of_unknown_kind_is_counted_and_the_process_restarted():
@@ -77,8 +96,11 @@ def test_a_frame_of_unknown_kind_is_counted_and_the_process_restarted():
         midi = MidiTransport(MidiConfig(), handled.append, Stats(0.0))
         midi.inputs = {0: "liveai in"}
         midi._lost = asyncio.get_running_loop().create_future()
-        midi._take(FrameReader().feed(in_frame(1.0, 0, b"\x90\x3c\x64") + frame(99, b"stray")
-                                      + in_frame(1.1, 0, b"\x90\x3d\x64")))
+        midi._take(
+            FrameReader().feed(
+                in_frame(1.0, 0, b"\x90\x3c\x64") + frame(99, b"stray") + in_frame(1.1, 0, b"\x90\x3d\x64")
+            )
+        )
         assert midi.stats.counters["internal_errors"] == 1
         assert midi._lost.done()
         return midi._lost.result()

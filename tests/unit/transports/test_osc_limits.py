@@ -40,8 +40,9 @@ def endpoint(**osc: Any) -> tuple[OscTransport, Socket, Any]:
     for key, value in osc.items():
         setattr(config.osc, key, value)
     engine, clock, sink = make_engine(config)
-    osc_transport = OscTransport(config.osc, CommandTable(engine, definitions(Registry().commands())),
-                                 engine.stats, engine.status)
+    osc_transport = OscTransport(
+        config.osc, CommandTable(engine, definitions(Registry().commands())), engine.stats, engine.status
+    )
     sock = Socket()
     osc_transport._transport = sock  # type: ignore[assignment]
     osc_transport._targets = [("127.0.0.1", 9001)]
@@ -113,7 +114,11 @@ def test_a_refusal_is_logged_at_info_naming_the_sender_and_the_reason_once_a_sec
     assert [r.levelno for r in lines] == [logging.INFO, logging.INFO]
     first, second = (r.getMessage() for r in lines)
     assert "osc:10.0.0.5:4000" in first and "bad_value" in first and "no key 'H'" in first
-    assert "osc:10.0.0.6:4001" in second and "must be one of off" in second and "(10 refusals since the last report)" in second
+    assert (
+        "osc:10.0.0.6:4001" in second
+        and "must be one of off" in second
+        and "(10 refusals since the last report)" in second
+    )
     assert len(sock.errors()) == 11  # every one is still answered
 
 
@@ -128,8 +133,13 @@ def test_what_came_while_the_models_loaded_is_dropped_and_counted():
         for _ in range(3):
             player.sendto(osc_message("/liveai/note", 60, 100), sock.getsockname())
         time.sleep(0.05)
-        osc = OscTransport(config.osc, CommandTable(engine, definitions(Registry().commands())), engine.stats,
-                           engine.status, sock)
+        osc = OscTransport(
+            config.osc,
+            CommandTable(engine, definitions(Registry().commands())),
+            engine.stats,
+            engine.status,
+            sock,
+        )
 
         async def open_and_listen() -> None:
             async with osc:
@@ -138,7 +148,12 @@ def test_what_came_while_the_models_loaded_is_dropped_and_counted():
 
         asyncio.run(open_and_listen())
     assert engine.stats.counters["stale_at_start"] == 3 and engine.stats.counters["dropped"] == 0
-    assert [e.pitch for e in sink.events() if type(e).__name__ == "NoteOn"] == [65, 69]  # only the note after: D
+    assert [e.pitch for e in sink.events() if type(e).__name__ == "NoteOn"] == [
+        65,
+        69,
+    ]  # only the note after: D
+
+
 def test_a_command_that_fails_inside_liveai_is_answered_counted_and_the_next_runs():
     osc, sock, engine = endpoint()
 

@@ -33,8 +33,9 @@ def test_a_panic_drops_the_timetagged_notes_still_waiting():
     config.osc.port, config.osc.targets = 0, []
     engine, _, sink = make_engine(config)
     engine.start()
-    osc = OscTransport(config.osc, CommandTable(engine, definitions(Registry().commands())), engine.stats,
-                       engine.status)
+    osc = OscTransport(
+        config.osc, CommandTable(engine, definitions(Registry().commands())), engine.stats, engine.status
+    )
     engine.on_panic.append(osc.panic)  # as the server does
 
     async def play() -> None:

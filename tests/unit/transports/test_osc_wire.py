@@ -24,19 +24,22 @@ def test_well_formed_datagrams_pass():
     check_datagram(bundle())  # an empty bundle is legal OSC
 
 
-@pytest.mark.parametrize("data", [
-    bundle(osc_message("/a"), size=-4),  # python-osc would loop forever on this one
-    bundle(osc_message("/a"), size=1 << 30),
-    bundle(osc_message("/a"), size=3),
-    bundle(b"garbage!"),
-    b"#bundle\x00\x00",
-    b"hello",
-    b"/no/terminator",
-    b"/a\x00\x00,i\x07",
-    b"/a\x00\x00,iq\x00\x00\x00\x00\x01",  # unknown type tag 'q'
-    b"/a\x00\x00,I\x00\x00",  # 'I' (impulse) and 'c' (char): python-osc would log a warning per tag
-    b"/a\x00\x00,c\x00\x00\x00\x00\x00A",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        bundle(osc_message("/a"), size=-4),  # python-osc would loop forever on this one
+        bundle(osc_message("/a"), size=1 << 30),
+        bundle(osc_message("/a"), size=3),
+        bundle(b"garbage!"),
+        b"#bundle\x00\x00",
+        b"hello",
+        b"/no/terminator",
+        b"/a\x00\x00,i\x07",
+        b"/a\x00\x00,iq\x00\x00\x00\x00\x01",  # unknown type tag 'q'
+        b"/a\x00\x00,I\x00\x00",  # 'I' (impulse) and 'c' (char): python-osc would log a warning per tag
+        b"/a\x00\x00,c\x00\x00\x00\x00\x00A",
+    ],
+)
 def test_malformed_datagrams_are_refused(data):
     with pytest.raises(ParseError):
         check_datagram(data)

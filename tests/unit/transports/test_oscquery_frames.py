@@ -22,13 +22,23 @@ def decoded(frame: bytes) -> list[tuple[str, list[object]]]:
 
 def test_a_tick_is_one_frame_per_message_with_each_listened_values_latest():
     assert pack([("/liveai/tempo", encode("/liveai/tempo", 120.0))]) == [encode("/liveai/tempo", 120.0)]
-    frames = pack([("/liveai/tempo", encode("/liveai/tempo", 100.0)), (None, encode("/liveai/pong", "a")),
-                   ("/liveai/mode", encode("/liveai/mode", "thru")), ("/liveai/tempo", encode("/liveai/tempo", 140.0)),
-                   (None, encode("/liveai/pong", "b"))])
+    frames = pack(
+        [
+            ("/liveai/tempo", encode("/liveai/tempo", 100.0)),
+            (None, encode("/liveai/pong", "a")),
+            ("/liveai/mode", encode("/liveai/mode", "thru")),
+            ("/liveai/tempo", encode("/liveai/tempo", 140.0)),
+            (None, encode("/liveai/pong", "b")),
+        ]
+    )
     assert not any(frame.startswith(b"#bundle") for frame in frames)  # a tool reads messages
     # a knob swept within one tick arrives as its last value; every answer arrives
-    assert [decoded(frame) for frame in frames] == [[("/liveai/pong", ["a"])], [("/liveai/mode", ["thru"])],
-                                                    [("/liveai/tempo", [140.0])], [("/liveai/pong", ["b"])]]
+    assert [decoded(frame) for frame in frames] == [
+        [("/liveai/pong", ["a"])],
+        [("/liveai/mode", ["thru"])],
+        [("/liveai/tempo", [140.0])],
+        [("/liveai/pong", ["b"])],
+    ]
 
 
 async def test_advertising_that_fails_is_counted_and_logged_and_raises_nothing(caplog):
