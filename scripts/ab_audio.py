@@ -88,7 +88,7 @@ def one_run(tree: Path, frames: int, setting: float, seconds: float) -> dict[str
             run.communicate()
         raise SystemExit(
             f"the run in {tree} took longer than {seconds + 300:.0f} s; ended it and its processes"
-        )
+        ) from None
     if run.returncode != 0:
         raise SystemExit(f"the run in {tree} failed:\n{err[-3000:]}")
     return json.loads(out.strip().splitlines()[-1])

@@ -64,19 +64,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from plots import chord_chart, decay_chart, spectrograms  # noqa: E402
 
-from liveai.audio.quality import (
-    DECAY_POINTS_S,
-    SYSTEMS,
-    baseline,
-    decay_db,
-    distances,  # noqa: E402
-    PROBES,
-    fit,
-    held_notes,
-    high_share_db,
-    summarize,
-    systems_of,
-)
 from liveai.audio.harmonics import (
     LEAD_S,
     SEGMENT,
@@ -88,10 +75,23 @@ from liveai.audio.harmonics import (
     masked_share,
     worst_dc,
 )
-from liveai.data.audio import fluidsynth_render  # noqa: E402
+from liveai.audio.quality import (
+    DECAY_POINTS_S,
+    PROBES,
+    SYSTEMS,
+    baseline,
+    decay_db,
+    distances,  # noqa: E402
+    fit,
+    held_notes,
+    high_share_db,
+    summarize,
+    systems_of,
+)
 from liveai.audio.renderer import SynthRenderer, render_notes  # noqa: E402
 from liveai.bench.harness import machine  # noqa: E402
 from liveai.config import Config  # noqa: E402
+from liveai.data.audio import fluidsynth_render  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
 from liveai.music.note import Note  # noqa: E402
 

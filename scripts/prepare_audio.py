@@ -44,8 +44,8 @@ from tqdm import tqdm  # noqa: E402
 from liveai.data.audio import PROGRAM, SOUNDFONT, fluidsynth_render  # noqa: E402
 from liveai.data.corpus import SCORE, Piece, load_pieces  # noqa: E402
 from liveai.data.midi import midi_files, read_notes  # noqa: E402
-from liveai.data.shards import split_of  # noqa: E402
 from liveai.data.performance import perform, random_style, restyle  # noqa: E402
+from liveai.data.shards import split_of  # noqa: E402
 from liveai.music.note import Note  # noqa: E402
 
 TAIL_S = 0.5  # rendered after the last note ends: its release

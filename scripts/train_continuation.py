@@ -40,8 +40,8 @@ from liveai.data.corpus import load_pieces  # noqa: E402
 from liveai.data.evaluate import model_bits  # noqa: E402
 from liveai.data.shards import load_meta, load_split  # noqa: E402
 from liveai.data.windows import PerformanceWindows, TokenWindows  # noqa: E402
-from liveai.learn.measure import split_sets  # noqa: E402
 from liveai.learn.loop import Loop, LoopState, Schedule, make_optimizer  # noqa: E402
+from liveai.learn.measure import split_sets  # noqa: E402
 from liveai.models import codec  # noqa: E402
 from liveai.models.checkpoint import ARCHS, build_model, plain_args, read_checkpoint, save_checkpoint, unwrap  # noqa: E402
 

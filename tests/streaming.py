@@ -4,10 +4,9 @@ random sizes, streamed, gives the offline output after the declared delay."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
-
-import math
 
 import numpy as np
 import torch

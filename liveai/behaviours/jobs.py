@@ -7,7 +7,7 @@ are only ever touched on that thread.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

@@ -10,7 +10,8 @@ needs it: each feed is a model call, and an answer waits for the calls before it
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -8,8 +8,8 @@ has. `finish` ends every note still open, at the part's end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..core.context import Context
 from ..events import NoteOff, NoteOn

@@ -4,10 +4,10 @@ asks it for every session's behaviour; `liveai.control` adds its commands."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..config import Config
 from ..config.types import CAPTURES, MODES, SessionId, Slot

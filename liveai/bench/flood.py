@@ -15,8 +15,9 @@ import random
 import struct
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any, Callable
+from typing import Any
 
 from .harness import (
     OscAnswers,

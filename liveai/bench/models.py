@@ -17,8 +17,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,7 +104,7 @@ def bench_cached_vs_recompute(model: Any, lengths: tuple[int, ...], repeats: int
             _, state = model.step(tokens[:, length + i], state)
             cached.append(time.perf_counter() - start)
         window = tokens[:, :length]
-        recompute = _timed(lambda: model.forward(window)[:, -1], max(3, repeats // 20))
+        recompute = _timed(lambda window=window: model.forward(window)[:, -1], max(3, repeats // 20))
         c, r = float(np.median(cached)), float(np.median(recompute))
         out[str(length)] = {
             "cached_step_ms": round(c * 1000, 4),

@@ -87,7 +87,7 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         if key not in known:
             raise ConfigError(f"{prefix}{key}: unknown key (known: {', '.join(known)})")
     kwargs = {}
-    for name, f in known.items():
+    for name in known:
         if name not in data:
             continue
         hint = hints[name]

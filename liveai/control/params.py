@@ -12,8 +12,9 @@ import inspect
 import math
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 from ..config.types import Choice, Range, Token
 from ..errors import CommandError

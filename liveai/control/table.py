@@ -9,9 +9,9 @@ it `internal`, counting nothing more).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..core.commands import MQTT, OSC, CommandDef, Request
 from ..core.engine import Engine

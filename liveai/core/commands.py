@@ -12,8 +12,9 @@ The handler's typed parameters after (engine, request) are the arguments; their
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ..errors import CommandError
 

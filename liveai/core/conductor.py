@@ -15,7 +15,7 @@ it): it is planned when it comes.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..config import Config
 from ..errors import CommandError

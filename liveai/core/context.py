@@ -6,8 +6,8 @@ them small and lets unit tests drive them with a fake clock and a fake model por
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any, Callable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from ..config import Config
 from ..events import Event

@@ -10,7 +10,8 @@ the server hands in. A note passes once: `handle` -> its session -> the behaviou
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..config import Config
 from ..config.types import CONTROLS, LEARN_ACTIONS, TRANSPORT_ACTIONS, TRIGGERS

@@ -8,7 +8,8 @@ session's state lives on the worker; the core only ever holds a JobHandle.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generator, Protocol
+from collections.abc import Callable, Generator
+from typing import Any, Protocol
 
 Job = Generator[Any, Any, Any]  # yields tokens, PEEK or RESET; is sent logits (V,); returns a result
 PEEK = None  # yielded by a job: "the logits after what was fed last", no step

@@ -9,8 +9,8 @@ the panic.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any, Callable, Protocol
+from collections.abc import Callable, Hashable
+from typing import Any, Protocol
 
 from ..events import ControlChange, Event, NoteOff, NoteOn
 from .faults import Faults

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Callable
+from collections.abc import Callable, Iterator
 
 from ..config import ServerConfig
 from ..errors import CommandError

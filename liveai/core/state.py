@@ -3,7 +3,8 @@ goes out as a StateChanged event, which OSC echoes and MQTT retains."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..events import Event, StateChanged
 

@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +229,7 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             "base": base,
             "arch": arch,
             "folder": str(Path(opts.folder).expanduser()),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "files": len(folder.pieces),
             "notes": folder.notes,
             "train_files": len(split.train),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ class LiveLearning:
         if self.run is not None:
             raise CommandError("busy", "learning runs already (/liveai/learn/stop ends it)")
         self._something_recorded()
-        name = LEARNED.format(datetime.now(timezone.utc))
+        name = LEARNED.format(datetime.now(UTC))
         argv = command_line(
             recorded_folder(self.config),
             name,

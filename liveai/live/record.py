@@ -22,11 +22,10 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from ..core.stats import Stats
 from ..events import Event, NoteOff, NoteOn, player_of

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 from ..config import Config
-from ..errors import CommandError
 from ..data.midi import is_midi
+from ..errors import CommandError
 from ..learn.card import is_card
 from ..models.shipped import HARMONY, MORPH, NAME, SYNTH, find_checkpoint, missing_model, model_folder
 

@@ -8,7 +8,8 @@ the event loop would deliver the worker's later. Deterministic, and no thread.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 

@@ -37,7 +37,7 @@ class ScriptedModel:
                 "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
             )
             self.scripted = torch.jit.script(model)
-        names = [*getattr(model, "live_methods"), "forward"]
+        names = [*model.live_methods, "forward"]
         self._compiled = {name: getattr(self.scripted, name) for name in names}
 
     def __getattr__(self, name: str) -> Any:

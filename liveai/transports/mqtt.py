@@ -17,7 +17,8 @@ import os
 import ssl
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt

@@ -11,7 +11,8 @@ import asyncio
 import logging
 import socket
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pythonosc.osc_message_builder import OscMessageBuilder
 

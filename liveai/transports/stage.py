@@ -19,8 +19,9 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -249,9 +250,7 @@ class StagePart:
             self.clients.discard(client)
             if not self.clients:
                 self.engine.output.watch = None
-            if (
-                player in self._played
-            ):  # its keys held (or a MIDI keyboard's through it) go up, as if unplugged
+            if player in self._played:  # its keys held (or a MIDI keyboard's through it) go up
                 self._played.discard(player)
                 self.engine.handle(InputLost(t=time.monotonic(), source=player))
 
@@ -274,7 +273,7 @@ class StagePart:
         except CommandError as exc:
             self.refuse(request, "", exc)
         except CommandFault as exc:  # counted in internal_errors where it was contained
-            self.answer(client, peer, exc.code, exc.message)
+            self.answer(client, player, exc.code, exc.message)
 
     def urgent(self, data: Frame) -> tuple[str, list[Any]]:
         """Past the rate only what silences goes on (a note-off refused would hang)."""

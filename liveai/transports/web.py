@@ -13,7 +13,8 @@ import logging
 import socket
 import time
 from collections import deque
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, web
 

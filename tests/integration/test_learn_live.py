@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -212,12 +212,12 @@ def test_the_model_just_learned_is_kept_even_if_a_clock_step_dates_it_before_the
     _, peer = start_server(*SHORT, *TINY, "learn.record=true", "learn.keep=1", model="gru", env=env)
     for player in ("p1", "p2", "p3"):
         play(peer, PHRASE, session=player, gap=0.02)
-    asked = datetime.now(timezone.utc)
+    asked = datetime.now(UTC)
     peer.send("/liveai/learn")
     reports, _ = wait_learn(peer, "playing")
     assert reports[-1][0] == "playing", reports
     learned = reports[-1][1]
-    named = datetime.strptime(learned, "learned-%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
+    named = datetime.strptime(learned, "learned-%Y%m%d-%H%M%S").replace(tzinfo=UTC)
     assert abs((named - asked).total_seconds()) < 600, (learned, asked)
     deadline = time.monotonic() + 30
     while peer.status()["learned_removed"] < 1 and time.monotonic() < deadline:  # pruned once it plays
@@ -285,9 +285,8 @@ def test_a_failed_learning_says_why_and_the_model_stays(start_server, home, tmp_
 
 
 def test_mqtt_switches_the_model_and_learns_with_its_reports(mosquitto, start_server, home):
-    from test_mqtt import pub, retained, start_with_broker
-
     from conftest import wait_until
+    from test_mqtt import pub, retained, start_with_broker
 
     shutil.copy(shipped_dir() / "gru.pt", home / "liveai" / "models" / "mine.pt")
     env = {"XDG_DATA_HOME": str(home), "LIVEAI_LEARN_COMMAND": LEARN_COMMAND}

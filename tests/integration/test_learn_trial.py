@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from liveai.data.midi import notes_to_midi
-from liveai.models.checkpoint import load_checkpoint
 from liveai.models.shipped import shipped_dir
 from liveai.music.note import Note
 

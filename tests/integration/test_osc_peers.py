@@ -7,8 +7,8 @@ import json
 import shlex
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from conftest import LineReader, need

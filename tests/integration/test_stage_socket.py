@@ -76,7 +76,7 @@ async def frames(ws: aiohttp.ClientWebSocketResponse, until, timeout: float = 5.
     while time.monotonic() < end:
         try:
             message = await ws.receive(timeout=end - time.monotonic())
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         if message.type != aiohttp.WSMsgType.TEXT:
             break

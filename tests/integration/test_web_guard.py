@@ -99,7 +99,7 @@ def test_at_shutdown_open_pages_and_listeners_are_told_liveai_goes_away(start_se
             stopping = asyncio.create_task(asyncio.to_thread(server.stop))
             codes = []
             for ws in (page, listener):
-                while (message := await ws.receive(timeout=10)).type not in (
+                while (await ws.receive(timeout=10)).type not in (
                     aiohttp.WSMsgType.CLOSE,
                     aiohttp.WSMsgType.CLOSED,
                     aiohttp.WSMsgType.ERROR,

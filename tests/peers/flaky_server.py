@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from liveai import cli
 from liveai.behaviours.registry import Registry

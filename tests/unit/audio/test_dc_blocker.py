@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from streaming import assert_streams_like_offline
+from streaming import one_pole_high_pass as recursion
 
 from liveai.audio.dc_blocker import DCBlocker
-from streaming import assert_streams_like_offline, one_pole_high_pass as recursion
 
 SR = 48_000
 

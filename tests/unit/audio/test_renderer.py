@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from streaming import one_pole_high_pass
 
 from liveai.audio.features import LIVEAI
 from liveai.audio.renderer import SynthRenderer, render_notes
 from liveai.models.synth import SynthConfig, SynthNet
 from liveai.music.note import Note
-from streaming import one_pole_high_pass
 
 NOTES = [Note(0.01 * i, 0.01 * i + 0.2, 50 + 3 * i, 60 + 5 * i) for i in range(12)]
 

@@ -10,11 +10,11 @@ from liveai.behaviours.morph_desk import Pattern
 from liveai.behaviours.phrases import captured, confined
 from liveai.behaviours.registry import morph_capture as capture_command
 from liveai.behaviours.registry import morph_load as load_command
+from liveai.config.types import TRIGGERS
 from liveai.control.handlers import definitions
 from liveai.control.table import CommandTable
 from liveai.core.commands import Request
 from liveai.errors import CommandError
-from liveai.config.types import TRIGGERS
 from liveai.events import ControlChange, NoteOff, NoteOn, ProgramChange, TransportStart, TransportStop
 from liveai.models import melody
 from liveai.music.note import Note

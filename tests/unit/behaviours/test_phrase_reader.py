@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from liveai.behaviours.morph_desk import Pattern
 from liveai.behaviours.phrases import PhraseReader

@@ -141,7 +141,7 @@ def test_the_beat_counts_bars_in_the_duets_meter():
         behaviour = engine.sessions.get("osc:p:1").behaviour
         seen = []
         voice = behaviour.voicer.voice
-        behaviour.voicer.voice = lambda ask: seen.append(ask.onset_q) or voice(ask)
+        behaviour.voicer.voice = lambda ask, seen=seen, voice=voice: seen.append(ask.onset_q) or voice(ask)
         transport = engine.conductor.clock
         transport.start()
         beat_s = 60.0 / transport.bpm(clock.t)

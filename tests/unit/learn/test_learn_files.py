@@ -16,10 +16,10 @@ import torch
 
 from liveai.data.corpus import PERFORMANCE, Piece
 from liveai.data.midi import notes_to_midi
+from liveai.data.shards import split_of
 from liveai.errors import ConfigError, MidiFileError
 from liveai.learn import folder as F
 from liveai.learn.files import commit, signals_held, staged
-from liveai.data.shards import split_of
 from liveai.learn.split import split_pieces
 from liveai.models.shipped import find_checkpoint, learned_path, model_folder, shipped_dir
 from liveai.music.note import Note

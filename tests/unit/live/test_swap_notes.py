@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fakes import tiny_model
 
 from liveai.behaviours.registry import Registry
 from liveai.config import Config
@@ -20,7 +21,6 @@ from liveai.runtime.port import WorkerPort
 from liveai.runtime.reload import Built
 from liveai.runtime.stepper import TokenStepper
 from liveai.runtime.worker import Worker
-from fakes import tiny_model
 
 
 async def settle(engine: Engine, seconds: float = 0.2) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
 import struct
+import time
 from dataclasses import replace
 from typing import Any
 
