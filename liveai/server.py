@@ -68,8 +68,8 @@ def freeze_startup_objects() -> None:
     """Keep the cyclic garbage collector off what startup made.
 
     torch and the model leave ~175k objects that live as long as the server; a full
-    collection walks them all, holding the GIL for ~120 ms (measured on 2 cores), and
-    every thread stalls: a hiccup the player hears. Frozen, they are never scanned."""
+    collection walks them all, holding the GIL for many notes' time (CHANGELOG.md has
+    the figure), and every thread stalls: a hiccup the player hears. Frozen, they are never scanned."""
     gc.collect()
     gc.freeze()
 

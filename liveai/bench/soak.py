@@ -36,7 +36,7 @@ WATCHED = (
     "osc_subscribers",
     "deadline_misses",
     "errors",
-    "dropped",
+    "osc_timetagged_dropped",
 )
 
 

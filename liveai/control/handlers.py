@@ -148,7 +148,7 @@ def morph(engine: Engine, request: Request, x: Unit) -> None:
 @command("panic")
 def panic(engine: Engine, request: Request) -> None:
     """Silence: all notes off everywhere, queued notes and timetagged OSC messages still waiting dropped
-    (counted in `dropped`), and every generator in every session
+    (counted in `osc_timetagged_dropped`), and every generator in every session
     stopped (the autopilot, a duet answer, the morph loop), its model state forgotten.
     `/liveai/out/panicked 1` says so. `/liveai/play` or a mode resumes them; the player's next note
     (or a controller `midi.cc_map` does not map, or `/liveai/continue`) resumes thru, harmonize and duet.

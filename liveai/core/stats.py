@@ -22,7 +22,10 @@ COUNTERS = (
     "bad_args",
     "bad_value",
     "busy",
-    "dropped",
+    "osc_timetagged_dropped",
+    "midi_in_dropped",
+    "midi_out_dropped",
+    "mqtt_outbox_dropped",
     "deadline_misses",
     "sessions_evicted",
     "sessions_refused",
@@ -42,7 +45,8 @@ COUNTERS = (
     "mdns_failed",
     "learn_failed",
     "recorded_failed",
-    "internal_errors",  # a bug contained (core/faults.py); a command's is answered `internal`, counted only here
+    # a bug contained (core/faults.py); a command's is answered `internal`, counted only here
+    "internal_errors",
 )
 
 
@@ -120,30 +124,46 @@ class Stats:
 
 
 class LogThrottle:
-    """Logs a problem that may repeat per event (a miss per note under overload) at most
-    once per `interval_s`, saying how many there were since the last line: a log line
-    per note would cost the loop more than the problem."""
+    """The one way liveai says a problem that may repeat (a miss per note under overload,
+    a retry per second while a broker is away): at most once per `interval_s` at `level`,
+    saying how many there were since the last line, because a line per note would cost
+    the loop more than the problem. The repeats in between go at `repeats` (DEBUG: seen
+    with -v) or nowhere (None)."""
 
     def __init__(
-        self, logger: logging.Logger, noun: str, interval_s: float = 1.0, level: int = logging.INFO
+        self,
+        logger: logging.Logger,
+        noun: str,
+        interval_s: float = 1.0,
+        level: int = logging.INFO,
+        repeats: int | None = None,
     ) -> None:
         self.logger = logger
         self.noun = noun  # "(12 misses since the last report)"
         self.interval_s = interval_s
         self.level = level
+        self.repeats = repeats
         self._unlogged = 0
         self._logged_at = float("-inf")
 
     def __call__(
         self, now: float, message: str, *args: object, exc_info: BaseException | None = None
-    ) -> None:
+    ) -> bool:
+        """Count one; True when this one was said at `level`."""
         self._unlogged += 1
         if now - self._logged_at < self.interval_s:
-            return
+            if self.repeats is not None:
+                self.logger.log(self.repeats, message, *args, exc_info=exc_info)
+            return False
         if self._unlogged > 1:
             message += f" ({self._unlogged} {self.noun} since the last report)"
         self.logger.log(self.level, message, *args, exc_info=exc_info)
         self._unlogged, self._logged_at = 0, now
+        return True
+
+    def reset(self) -> None:
+        """The next one is said at once, as a new problem (another outage, say)."""
+        self._unlogged, self._logged_at = 0, float("-inf")
 
 
 class RateLimit:

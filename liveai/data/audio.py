@@ -1,4 +1,4 @@
-"""Audio files and the reference renderer (#12): WAV in and out with the standard
+"""Audio files and the reference renderer: WAV in and out with the standard
 library, and FluidSynth rendering notes through a General MIDI soundfont, the sound
 the synth learns and is measured against."""
 

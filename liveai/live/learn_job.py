@@ -104,7 +104,7 @@ class LiveLearning:
         try:
             if self.keeper is not None:
                 await self.keeper.flush()  # tonight's playing, up to now
-            log.info("learning: %s", " ".join(run.argv))
+            log.info("learning with %s", " ".join(run.argv))
             self.runs += 1
             await run.run()
         finally:
@@ -137,7 +137,7 @@ class LiveLearning:
         if (
             self.run is not None and self.run.result.get("best_step") == 0
         ):  # nothing beat the base: nothing written
-            log.info("learning: nothing beat %s on the held-out files; it plays on", self.models.current)
+            log.info("nothing beat %s on the held-out files; it plays on", self.models.current)
             self._report(
                 ("no improvement", path.stem if path else self.run.argv[self.run.argv.index("--name") + 1])
             )
@@ -197,7 +197,7 @@ class LiveLearning:
                 f"small: learned from {notes} notes in {files} take{'' if files == 1 else 's'}, scored on fewer; play {SMALL_FILES} "
                 f"takes and {SMALL_NOTES:,} notes or more (some minutes) for a model that follows you"
             )
-            log.warning("learning: %s", why)
+            log.warning("%s", why)
             self._report(("warning", why))
 
     def _set_stage(self, stage: str) -> None:

@@ -1,4 +1,4 @@
-"""Distances between sounds, for the synth's training and its card (#12).
+"""Distances between sounds, for the synth's training and its card.
 
 The synth's oscillators do not share FluidSynth's phases, so no loss compares
 waveforms: both distances compare magnitude spectra.

@@ -121,9 +121,9 @@ class _Warm:
 
 
 def load_morph(config: Config) -> MelodyVAE | None:
-    """The morph VAE in eval mode, int8 on a CPU as `model.quantize` says (a decode
-    22 -> 12 ms on this machine, the same reconstruction accuracy), for the continuation
-    model's worker; or None with a warning when none is configured or found."""
+    """The morph VAE in eval mode, int8 on a CPU as `model.quantize` says (a faster
+    decode, the same reconstruction accuracy), for the continuation model's worker; or
+    None with a warning when none is configured or found."""
     name = config.model.morph
     if not name:
         return None

@@ -1,8 +1,8 @@
 """int8 dynamic quantization of a model's GRU and Linear layers for live use on a CPU.
 
 A step is bound by reading the weights: int8 weights are 4x smaller, so an event that
-arrives after a pause (cold caches) costs about 2.5x less on this machine's CPU, while
-the logits move by less than 0.1 (see the README's latency figures). PyTorch marks
+arrives after a pause (cold caches) costs less while the logits barely move
+(CHANGELOG.md has the figures). PyTorch marks
 torch.ao.quantization as deprecated; it still ships it, and where it is gone liveai
 falls back to float32 with a warning.
 """

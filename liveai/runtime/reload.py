@@ -1,8 +1,8 @@
 """New weights into a live model built already: how a model switch avoids building.
 
 Building a live model (`loading.live_model`) quantizes, compiles by TorchScript and
-warms up: 60 ms (GRU) to 280 ms (Transformer) of CPU here, on the two cores the loop
-and the worker need. So a second live model of the same architecture and size is
+warms up: tens of ms of CPU or more (docs/figures.md, the phases of a switch), on the
+cores the loop and the worker need. So a second live model of the same architecture and size is
 built at startup, and a switch only copies a checkpoint's weights into whichever of
 the two is not playing, in place: float tensors by `copy_` (the compiled module shares
 them), and each int8 layer packed again by the very function `quantize_dynamic` uses,

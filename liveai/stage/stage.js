@@ -6,6 +6,8 @@
 const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 const KEYS = "awsedftgyhujk";  // a computer keyboard's row: C to the next C
 const RECENT = 8;              // lines the live region keeps (it reads out only what is added)
+// the counters of messages dropped, one per place (the health shows their sum)
+const DROPPED = ["osc_timetagged_dropped", "midi_in_dropped", "midi_out_dropped", "mqtt_outbox_dropped"];
 
 const token = new URLSearchParams(location.search).get("token");
 const withToken = path => token ? `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : path;
@@ -198,11 +200,12 @@ function showHealth(h) {
   $("histogram-axis").replaceChildren(...[0, Math.floor(edges.length / 2), edges.length - 1]
     .filter(i => i < edges.length).map(i => Object.assign(document.createElement("span"), {textContent: `${edges[i]} ms`})));
   const models = Object.entries(h.models || {}).map(([m, d]) => `${m} on ${d}`).join(", ") || (stage.setup.model || "none");
+  const dropped = DROPPED.reduce((sum, key) => sum + (h[key] || 0), 0);
   const figures = [
     ["latency p50 / p99", `${(h.latency_p50_ms || 0).toFixed(1)} / ${(h.latency_p99_ms || 0).toFixed(1)} ms`, false],
     ["deadline misses", h.deadline_misses, h.deadline_misses > 0],
     ["audio underruns", h.audio === undefined || h.audio === "off" ? "audio off" : h.audio_underruns, h.audio_underruns > 0],
-    ["dropped", h.dropped, h.dropped > 0],
+    ["messages dropped", dropped, dropped > 0],
     ["refused since start", h.errors, h.errors > 0],
     ["pages dropped", h.web_clients_dropped, h.web_clients_dropped > 0],
     ["sessions", h.sessions, false],
@@ -222,7 +225,7 @@ function showHealth(h) {
   }) : [Object.assign(document.createElement("li"), {className: "note", textContent: "none"})]));
   $("health-text").textContent = `health: latency p99 ${(h.latency_p99_ms || 0).toFixed(1)} ms, ` +
     `${h.deadline_misses} deadline misses, ${h.audio && h.audio !== "off" ? `${h.audio_underruns} audio underruns` : "audio off"}, ` +
-    `${h.dropped} dropped, ${h.errors} refused since start, ${h.sessions} sessions, model ${models}` +
+    `${dropped} messages dropped, ${h.errors} refused since start, ${h.sessions} sessions, model ${models}` +
     (h.panicked ? ", panicked" : "");
 }
 

@@ -102,7 +102,7 @@ class Advertiser:
             try:
                 await asyncio.wait_for(self.zeroconf.async_close(), timeout=2.0)  # unregisters the services
             except Exception as exc:  # a shutdown must finish
-                log.warning("mDNS: closing: %s", exc)
+                log.warning("closing failed: %s", exc)
             self.zeroconf = None
             self.services = []
 

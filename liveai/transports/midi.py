@@ -120,9 +120,10 @@ class MidiTransport(Transport):
         self._child: MidiChild | None = None
         self._ready: asyncio.Future[None] | None = None
         self._lost: asyncio.Future[str] | None = None  # why the process says the MIDI system went
-        self._counts = {"midi_ignored": 0, "dropped": 0}  # the process's counts, as last said
+        self._counts = {"midi_ignored": 0, "midi_in_dropped": 0}  # the process's counts, as last said
         self._said_at = 0.0  # when the process last said anything (time.monotonic())
-        self._log_drop = LogThrottle(log, "more dropped", level=logging.WARNING)
+        self._log_out_dropped = LogThrottle(log, "more dropped", level=logging.WARNING)
+        self._log_in_dropped = LogThrottle(log, "more reports", level=logging.WARNING)
         self._faults = Faults(stats)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -136,7 +137,7 @@ class MidiTransport(Transport):
             raise TransportError(f"MIDI API {self.api!r} is not available in this python-rtmidi build")
         loop = asyncio.get_running_loop()
         self._ready, self._lost = loop.create_future(), loop.create_future()
-        self._counts = {"midi_ignored": 0, "dropped": 0}
+        self._counts = {"midi_ignored": 0, "midi_in_dropped": 0}
         c = self.config
         self._child = MidiChild(
             {
@@ -215,7 +216,7 @@ class MidiTransport(Transport):
         await child.stop(gently)
         said = child.chatter.take()
         if said:  # libjack's lines when its server went: one line here, whatever their number
-            log.debug("midi: the MIDI system said on stderr meanwhile: %s", said)
+            log.debug("the MIDI system said on stderr meanwhile: %s", said)
 
     # -- what the process says (on the loop) -------------------------------------------
     def _take(self, frames: list[tuple[int, bytes]]) -> None:
@@ -266,16 +267,25 @@ class MidiTransport(Transport):
             case "gone":
                 self._gone(bool(said["input"]), str(said["name"]), int(said["number"]))
             case "counts":
-                for name in self._counts:
-                    self.stats.count(name, int(said[name]) - self._counts[name])
-                    self._counts[name] = int(said[name])
+                self._count(said)
             case "log":
                 level = logging.getLevelName(str(said["level"]).upper())
-                log.log(level if isinstance(level, int) else logging.WARNING, "midi: %s", said["message"])
+                log.log(level if isinstance(level, int) else logging.WARNING, "%s", said["message"])
             case "lost":
                 self._lose(str(said["reason"]))
             case other:
                 raise ValueError(f"the MIDI process said {other!r}, which liveai does not know")
+
+    def _count(self, said: dict[str, Any]) -> None:
+        """Add what the process counted since it last said, and say its drops."""
+        for name in self._counts:
+            new = int(said[name]) - self._counts[name]
+            self.stats.count(name, new)
+            self._counts[name] = int(said[name])
+            if name == "midi_in_dropped" and new > 0:
+                self._log_in_dropped(
+                    time.monotonic(), "liveai took no MIDI input for a while: %d messages dropped", new
+                )
 
     def _lose(self, reason: str) -> None:
         """End `serve` with TransportError(reason): the supervisor starts another process."""
@@ -305,9 +315,9 @@ class MidiTransport(Transport):
         if msg is None or self._child is None:
             return
         if not self._child.write(out_frame(bytes(msg.bytes()))):  # the process is stalled or gone
-            self.stats.count("dropped")
-            self._log_drop(
-                time.monotonic(), "midi: the MIDI process takes nothing for now; dropped a %s", msg.type
+            self.stats.count("midi_out_dropped")
+            self._log_out_dropped(
+                time.monotonic(), "the MIDI process takes nothing for now; dropped a %s", msg.type
             )
 
     def report(self) -> dict[str, Any]:

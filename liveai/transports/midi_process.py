@@ -39,7 +39,6 @@ from .midi_wire import HEARTBEAT_S, OUT, FrameReader, in_frame, say_frame
 # Status bytes liveai takes (notes, CC, program; clock, start, continue, stop); the rest
 # (sysex, aftertouch, pitch bend, active sensing...) is dropped here, counted.
 TAKEN = frozenset({0x80, 0x90, 0xB0, 0xC0, 0xF8, 0xFA, 0xFB, 0xFC})
-DROPS_SAID_S = 1.0  # a full pipe to liveai is said at most this often
 
 
 def kind_of(message: list[int]) -> int:
@@ -61,9 +60,8 @@ class MidiProcess:
         self.lister: midi_backend.PortLister | None = None
         self._numbers = iter(range(1 << 16))
         self._lock = threading.Lock()  # the counts, bumped on the MIDI system's threads
-        self.counts = {"midi_ignored": 0, "dropped": 0}
+        self.counts = {"midi_ignored": 0, "midi_in_dropped": 0}
         self._said_counts = dict(self.counts)
-        self._drops_said = float("-inf")
 
     # -- talking to liveai ------------------------------------------------------------------
     def say(self, **fields: Any) -> None:
@@ -90,7 +88,7 @@ class MidiProcess:
             try:
                 os.write(self.out_fd, in_frame(arrival, number, bytes(message)))
             except BlockingIOError:  # liveai takes nothing for now: never hold the MIDI thread
-                self._count("dropped")
+                self._count("midi_in_dropped")
 
         return receive
 
@@ -98,17 +96,12 @@ class MidiProcess:
         with self._lock:
             self.counts[name] += 1
 
-    def say_counts(self, now: float, always: bool = False) -> None:
+    def say_counts(self, always: bool = False) -> None:
         """The counts when they changed, or `always` (the heartbeat)."""
         with self._lock:
             counts = dict(self.counts)
         if counts == self._said_counts and not always:
             return
-        if counts["dropped"] != self._said_counts["dropped"] and now - self._drops_said >= DROPS_SAID_S:
-            self._drops_said = now
-            self.log(
-                "warning", f"liveai takes no MIDI input for now; {counts['dropped']} messages dropped so far"
-            )
         self._said_counts = counts
         self.say(event="counts", **counts)
 
@@ -205,7 +198,7 @@ class MidiProcess:
                 self.poll()
                 now = time.monotonic()
                 next_poll = now + poll_s
-            self.say_counts(now, always=now >= next_beat)
+            self.say_counts(always=now >= next_beat)
             if now >= next_beat:
                 next_beat = now + HEARTBEAT_S
 

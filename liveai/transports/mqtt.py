@@ -70,6 +70,7 @@ class MqttTransport(Transport):
         self._wake = asyncio.Event()
         self._log_retained = LogThrottle(log, "more", level=logging.WARNING)
         self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
+        self._log_outbox = LogThrottle(log, "more dropped", level=logging.WARNING)
 
     def _connection(self) -> aiomqtt.Client:
         c = self.config
@@ -136,7 +137,7 @@ class MqttTransport(Transport):
             try:  # paho ends the session once DISCONNECT is written: no broker can hold this up
                 await broker.__aexit__(None, None, None)
             except aiomqtt.MqttError as exc:
-                log.debug("mqtt: disconnecting: %s", exc)
+                log.debug("disconnecting: %s", exc)
 
     def _lost(self, exc: aiomqtt.MqttError) -> TransportError:
         return TransportError(f"mqtt broker {self.host}:{self.port}: {exc}")
@@ -153,7 +154,7 @@ class MqttTransport(Transport):
         try:
             await broker.publish(f"{self.base}/status", "offline", qos=1, retain=True, timeout=_GOODBYE_S)
         except aiomqtt.MqttError as exc:
-            log.debug("mqtt: could not say offline: %s", exc)
+            log.debug("could not say offline: %s", exc)
 
     async def _listen(self, broker: aiomqtt.Client) -> None:
         prefix = f"{self.base}/cmd/"
@@ -201,8 +202,8 @@ class MqttTransport(Transport):
 
     def _queue(self, topic: str, payload: str) -> None:
         if len(self._outbox) == self._outbox.maxlen:
-            self.stats.count("dropped")
-            log.warning("mqtt outbox full: dropping the oldest message")
+            self.stats.count("mqtt_outbox_dropped")
+            self._log_outbox(time.monotonic(), "outbox full: dropped the oldest message")
         self._outbox.append((topic, payload))
         self._wake.set()
 
@@ -238,7 +239,7 @@ class MqttTransport(Transport):
             clip(command, self.config.max_echo_chars),
             clip(message, self.config.max_echo_chars),
         )
-        self._log_refused(time.monotonic(), "mqtt: refused cmd/%s: %s %s", command, code, message)
+        self._log_refused(time.monotonic(), "refused cmd/%s: %s %s", command, code, message)
         self._queue("error", json.dumps({"command": command, "code": code, "message": message}))
 
     def reply(self, address: str, *args: Any) -> None:

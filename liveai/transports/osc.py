@@ -143,7 +143,7 @@ class OscTransport(Transport):
         sock.setblocking(False)
         if early and (stale := _discard_waiting(sock)):
             self.stats.count("stale_at_start", stale)
-            log.info("osc: %d message(s) sent while the models loaded were dropped (stale by now)", stale)
+            log.info("%d message(s) sent while the models loaded were dropped (stale by now)", stale)
         self._transport, _ = await loop.create_datagram_endpoint(lambda: _Endpoint(self), sock=sock)
         self._targets = [await self._resolve(*parse_host_port(t)) for t in self.config.targets]
         log.info("osc listening on %s:%d, sending to %s", host, self.port, ", ".join(self.config.targets))

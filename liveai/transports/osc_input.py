@@ -49,15 +49,13 @@ class OscInput:
         config: OscConfig,
         table: CommandTable,
         stats: Stats,
-        name: str = "osc",
         logger: logging.Logger = log,
     ) -> None:
-        """`name` prefixes this input's log lines ("osc", "websocket"), written to `logger`."""
+        """Its log lines go to `logger`, the transport's (OSC or OSCQuery's websocket)."""
         self.log = logger
         self.config = config
         self.table = table
         self.stats = stats
-        self.name = name
         self.pending: set[asyncio.TimerHandle] = set()
         self._limits = WireLimits(
             config.max_messages_per_datagram, config.max_arguments, config.max_string_bytes
@@ -96,13 +94,12 @@ class OscInput:
                 "bad_value",
                 f"bundle timetag {delay:.1f} s ahead exceeds osc.max_bundle_delay_s",
                 request,
-                counter="dropped",
+                counter="osc_timetagged_dropped",
             )
             return
         if len(self.pending) >= self.config.max_pending_bundles:
-            self.refuse(
-                "busy", "too many timetagged messages waiting; message dropped", request, counter="dropped"
-            )
+            message = "too many timetagged messages waiting; message dropped"
+            self.refuse("busy", message, request, counter="osc_timetagged_dropped")
             return
         loop = asyncio.get_running_loop()
         timed = replace(request, arrival=at)
@@ -119,10 +116,8 @@ class OscInput:
         would count as the player's next note and resume thru or harmonize."""
         if not self.pending:
             return
-        self.stats.count("dropped", len(self.pending))
-        self.log.info(
-            "%s: panic: %d timetagged message(s) still waiting dropped", self.name, len(self.pending)
-        )
+        self.stats.count("osc_timetagged_dropped", len(self.pending))
+        self.log.info("panic: %d timetagged message(s) still waiting dropped", len(self.pending))
         self.cancel()
 
     def cancel(self) -> None:
@@ -155,14 +150,11 @@ class OscInput:
             self.stats.count("errors_unanswered")
             self._log_suppressed(
                 request.arrival,
-                "%s: errors from %s beyond osc.max_errors_per_s are counted, not answered",
-                self.name,
+                "errors from %s beyond osc.max_errors_per_s are counted, not answered",
                 request.host,
             )
             return
-        self._log_refused(
-            request.arrival, "%s: refused from %s: %s %s", self.name, request.source, code, self.clip(message)
-        )
+        self._log_refused(request.arrival, "refused from %s: %s %s", request.source, code, self.clip(message))
         request.replies.reply("/liveai/error", code, self.clip(message))
 
     def clip(self, text: str) -> str:

@@ -105,7 +105,7 @@ class OscQuery:
         self.status = status
         self.osc_port = osc_port
         self.state: Mapping[str, Any] = table.engine.state
-        self.input = OscInput(osc, table, table.engine.stats, "websocket", log)
+        self.input = OscInput(osc, table, table.engine.stats, logger=log)
         table.engine.on_panic.append(self.input.panic)  # timetagged bundles from the socket still waiting
         self.listeners: set[Listener] = set()
         self.web: WebTransport | None = None

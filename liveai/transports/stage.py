@@ -54,7 +54,10 @@ _HEALTH_KEYS = (
     "latency_p99_ms",
     "latency_samples",
     "deadline_misses",
-    "dropped",
+    "osc_timetagged_dropped",
+    "midi_in_dropped",
+    "midi_out_dropped",
+    "mqtt_outbox_dropped",
     "errors",
     "web_clients",
     "web_clients_dropped",
@@ -300,7 +303,7 @@ class StagePart:
         if not self._error_frames.allow(str(id(client)), now):
             self.stats.count("errors_unanswered")
             return
-        self._log_refused(now, "stage page: refused from %s: %s %s", peer, code, message)
+        self._log_refused(now, "refused from %s: %s %s", peer, code, message)
         client.push({"k": "error", "code": code, "message": clip(message, self.config.osc.max_echo_chars)})
 
 

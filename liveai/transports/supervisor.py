@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..core.stats import LogThrottle
 from ..errors import TransportError
 from .base import Transport
 
@@ -17,12 +18,13 @@ log = logging.getLogger(__name__)
 
 async def supervise(transport: Transport, initial_s: float = 0.25) -> None:
     """Open and serve `transport` forever; after a TransportError wait (doubling up to
-    its `reconnect_max_s`) and open it again. The first failure of an outage is a warning,
-    repeats are debug."""
+    its `reconnect_max_s`) and open it again. A new problem is a warning, its retries
+    are debug (a warning a minute while it lasts)."""
     loop = asyncio.get_running_loop()
     maximum_s = transport.reconnect_max_s
     delay = initial_s
     last_problem = ""
+    say = LogThrottle(log, "more retries", interval_s=60.0, level=logging.WARNING, repeats=logging.DEBUG)
     while True:
         started = loop.time()
         try:
@@ -33,8 +35,9 @@ async def supervise(transport: Transport, initial_s: float = 0.25) -> None:
             problem = str(exc)
         if loop.time() - started > maximum_s:
             delay, last_problem = initial_s, ""  # it ran fine for a while: a new outage
-        level = logging.DEBUG if problem == last_problem else logging.WARNING
-        log.log(level, "%s: %s; retrying in %.2g s", transport.name, problem, delay)
+        if problem != last_problem:
+            say.reset()
+        say(loop.time(), "reopening %s in %.2g s: %s", transport.name, delay, problem)
         last_problem = problem
         await asyncio.sleep(delay)
         delay = min(delay * 2, maximum_s)

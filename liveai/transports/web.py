@@ -20,7 +20,7 @@ from aiohttp import WSCloseCode, web
 
 from ..config import WebConfig
 from ..core.faults import Faults
-from ..core.stats import Stats
+from ..core.stats import LogThrottle, Stats
 from ..errors import TransportError
 from ..events import Event
 from .base import Transport
@@ -188,6 +188,7 @@ class WebTransport(Transport):
         self.faults = faults
         self.parts = parts
         self.guard = Guard(config)
+        self._log_refused = LogThrottle(log, "refusals", level=logging.WARNING)
         # Requests a part serves without the token beyond loopback (Host and Origin still checked).
         self.public: list[Callable[[web.Request], bool]] = []
         # Run once the port is bound (a part's mDNS advertising), at each open.
@@ -240,7 +241,7 @@ class WebTransport(Transport):
         why = self.guard.refusal(request.headers, request.query, needs_token)
         if why is not None:
             self.stats.count("web_refused")
-            log.warning("web: refused %s %s: %s", request.method, request.path[:80], why)
+            self._log_refused(time.monotonic(), "refused %s %s: %s", request.method, request.path[:80], why)
             raise web.HTTPForbidden(text=why + "\n", headers=SAFE_HEADERS)
         response = await handler(request)
         if not response.prepared:  # a websocket has sent its headers already

@@ -84,7 +84,7 @@ def test_commands_state_and_telemetry(mosquitto, start_server):
         "deadline_misses",
         "uptime_s",
         "memory_mb",
-        "dropped",
+        "mqtt_outbox_dropped",
         "malformed",
         "internal_errors",
     ):

@@ -175,7 +175,7 @@ def test_a_panic_drops_the_notes_sent_ahead_in_timetagged_bundles(start_server):
     """A note timetagged for later that comes due after the panic neither sounds nor
     resumes thru: a panic means silence now. The player's next note does resume it."""
     _, peer = start_server("server.mode=thru")
-    dropped = peer.status()["dropped"]  # the pings sent while it started
+    dropped = peer.status()["osc_timetagged_dropped"]  # the pings sent while it started
     ahead = OscBundleBuilder(time.time() + 0.5)
     ahead.add_content(OscMessage(osc_message("/liveai/note", 62, 100)))
     peer.send_raw(ahead.build().dgram)
@@ -183,7 +183,7 @@ def test_a_panic_drops_the_notes_sent_ahead_in_timetagged_bundles(start_server):
     assert peer.expect("/liveai/out/panicked") == [1]
     assert [n for n in note_events(peer.collect(1.0)) if n[1] > 0] == [], "the note sent ahead sounded"
     status = peer.status()
-    assert status["panicked"] == 1 and status["dropped"] == dropped + 1
+    assert status["panicked"] == 1 and status["osc_timetagged_dropped"] == dropped + 1
     peer.send("/liveai/note", 64, 100)
     assert peer.expect("/liveai/out/note") == [64, 100, 1]
     peer.send("/liveai/note", 64, 0)

@@ -18,7 +18,7 @@ def test_three_minutes_of_mixed_play_leak_nothing():
     report = bench_soak(3, out=lines)
     rows = report["per_minute"]
     assert [r["minute"] for r in rows] == [1, 2, 3]
-    assert all(r["answers"] > 1000 and r["errors"] == 0 and r["dropped"] == 0 for r in rows)
+    assert all(r["answers"] > 1000 and r["errors"] == 0 and r["osc_timetagged_dropped"] == 0 for r in rows)
     assert {r["sessions"] for r in rows} == {3} and {r["open_fds"] for r in rows} == {rows[0]["open_fds"]}
     assert max(r["scheduled"] for r in rows) < 1000
     assert rows[-1]["memory_mb"] - rows[0]["memory_mb"] < 20, rows

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 from conftest import REQUIRE_PEERS, need, wait_until
+from pythonosc.osc_bundle_builder import OscBundleBuilder
+from pythonosc.osc_message import OscMessage
 
+from liveai.bench.harness import osc_message
 from liveai.data.midi import notes_to_midi
 from liveai.music.note import Note
 
@@ -369,6 +372,23 @@ def test_the_controls_read_as_a_musician_reads_them(start_server, open_stage):
     assert "last two bars you played" in stage.page.inner_text("[data-path='/liveai/morph/capture']")
     assert "a shade each" in stage.page.inner_text(".legend")
     assert "refused since start" in stage.page.inner_text("#figures")
+    assert stage.errors == []
+
+
+def test_the_health_sums_the_messages_dropped_wherever_they_were(start_server, open_stage):
+    """Each place counts its own drops (`osc_timetagged_dropped`...); the health shows
+    their sum: a panic drops a timetagged note still waiting."""
+    server, peer = start_server()
+    stage = open_stage(server.web_port)
+    ahead = OscBundleBuilder(time.time() + 5.0)
+    ahead.add_content(OscMessage(osc_message("/liveai/note", 62, 100)))
+    peer.send_raw(ahead.build().dgram)
+    peer.send("/liveai/panic")
+    assert peer.expect("/liveai/out/panicked") == [1]
+    assert peer.status()["osc_timetagged_dropped"] == 1
+    stage.wait("document.querySelector('#figures').innerText.includes('messages dropped')")
+    stage.wait("/messages dropped\\s*1\\b/.test(document.querySelector('#figures').innerText)")
+    assert "1 messages dropped" in stage.js("document.querySelector('#health-text').textContent")
     assert stage.errors == []
 
 

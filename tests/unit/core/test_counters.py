@@ -25,5 +25,6 @@ def test_every_counter_liveai_counts_is_in_status_from_the_start():
     engine, _, _ = make_engine()
     status = engine.status()
     names = counted_in_source()
-    assert {"midi_ignored", "internal_errors", "dropped", "errors"} <= names  # the scan finds them
+    # the scan finds them
+    assert {"midi_ignored", "midi_in_dropped", "mqtt_outbox_dropped", "errors"} <= names
     assert {name: status.get(name) for name in names} == {name: 0 for name in names}

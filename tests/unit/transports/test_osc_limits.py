@@ -147,7 +147,8 @@ def test_what_came_while_the_models_loaded_is_dropped_and_counted():
                 await asyncio.sleep(0.1)
 
         asyncio.run(open_and_listen())
-    assert engine.stats.counters["stale_at_start"] == 3 and engine.stats.counters["dropped"] == 0
+    counters = engine.stats.counters
+    assert counters["stale_at_start"] == 3 and counters["osc_timetagged_dropped"] == 0
     assert [e.pitch for e in sink.events() if type(e).__name__ == "NoteOn"] == [
         65,
         69,

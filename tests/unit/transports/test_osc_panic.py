@@ -53,4 +53,4 @@ def test_a_panic_drops_the_timetagged_notes_still_waiting():
 
     asyncio.run(play())
     assert [e.pitch for e in sink.events() if isinstance(e, NoteOn) and e.velocity > 0] == [64]
-    assert engine.stats.counters["dropped"] == 2 and not engine.state["panicked"]
+    assert engine.stats.counters["osc_timetagged_dropped"] == 2 and not engine.state["panicked"]
