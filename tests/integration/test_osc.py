@@ -140,7 +140,9 @@ def test_bundle_timetag_is_honoured_without_blocking(start_server):
     sent = time.monotonic()
     peer.send("/liveai/ping", 1)  # answered first: the bundle does not block the loop
     first = peer.receive(1.0)
-    assert first is not None and first[0] == "/liveai/pong" and first[1] == [1], first
+    while first == ("/liveai/pong", ["ready"]):  # a late answer to a start-up ping, under load
+        first = peer.receive(1.0)
+    assert first == ("/liveai/pong", [1]), first
     peer.expect("/liveai/out/note", timeout=2.0)
     assert time.monotonic() - sent > 0.3  # not before its timetag
     now = OscBundleBuilder(IMMEDIATELY)
