@@ -8,8 +8,6 @@ import json
 import secrets
 import socket
 import sys
-from pathlib import Path
-from typing import Any
 
 from . import __version__
 from .config import Config, load_config
@@ -352,69 +350,9 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(config: Config, args: argparse.Namespace) -> int:
-    from .bench.harness import machine
-    from .bench.transport import run_benchmarks
+    from .bench.command import bench_report
 
-    rates = [float(r) for r in args.rates.split(",") if r.strip()]
-    report: dict[str, Any] = {"machine": machine()}
-    if args.soak:
-        from .bench.soak import bench_soak
-
-        report["soak"] = bench_soak(args.soak)
-    elif args.morph:
-        from .bench.morph import bench_morph
-
-        report["morph"] = bench_morph(args.seconds, midi=args.midi)
-    elif args.jack_kill:
-        from .bench.jack_kill import bench_jack_kill
-
-        report["jack_kill"] = bench_jack_kill(args.seconds)
-    elif args.flood:
-        from .bench.flood import bench_flood
-
-        report["flood"] = bench_flood(args.flood)
-    elif args.audio:
-        from .bench.audio import bench_audio
-
-        report["audio"] = bench_audio(
-            args.seconds, args.model[0] if args.model else None, args.frames, args.idle
-        )
-    elif args.play and args.pages:
-        from .bench.stage import bench_stage_cost
-
-        names = [Path(p).stem for p in args.model] or ["gru"]
-        report["stage_cost"] = bench_stage_cost(names[0], args.pages, args.seconds)
-    elif args.play and args.learn:
-        from .bench.learn_live import bench_learn_live
-
-        report["learn_live"] = bench_learn_live(
-            Path(args.model[0]).stem if args.model else "gru", args.seconds
-        )
-    elif args.play:
-        from .bench.play import bench_play
-
-        names = [Path(p).stem for p in args.model] or ["gru", "transformer"]
-        report["play"] = bench_play(names, args.seconds, midi=args.midi)
-    elif args.osc or args.midi or not args.models:
-        report.update(
-            run_benchmarks(
-                osc=args.osc or not args.midi,
-                midi=args.midi,
-                rates=rates,
-                seconds=args.seconds,
-                overrides=args.set,
-                config_path=args.config,
-            )
-        )
-    if args.models:
-        from .bench.models import bench_models
-        from .models.shipped import shipped_checkpoints
-
-        paths = [Path(p) for p in args.model] or shipped_checkpoints()
-        if not paths:
-            raise LiveaiError("no checkpoints: models/*.pt is empty and no --model was given")
-        report["models"] = bench_models(paths)
-    text = json.dumps(report, indent=2)
+    text = json.dumps(bench_report(args), indent=2)
     print(text)
     if args.out:
         with open(args.out, "w") as f:
