@@ -1,4 +1,4 @@
-"""The synth as one object (#12): notes in, audio out, block by block, with every state
+"""The synth as one object: notes in, audio out, block by block, with every state
 kept (voices, oscillators, noise counter, the network's pasts). The live engine's
 render process and `liveai render` both play through it, so what a file renders to is
 what the stream plays (which then applies `audio.gain`).

@@ -1,4 +1,4 @@
-"""The neural synth's network (#12, first part): a WaveNet-style stack of causal dilated
+"""The neural synth's network: a WaveNet-style stack of causal dilated
 convolutions with gated activations, residual and skip connections (van den Oord et al.,
 2016), shaping a harmonic-plus-noise excitation built from the sounding notes, as in a
 neural source-filter model (Wang et al., NSF). Not autoregressive over samples.
