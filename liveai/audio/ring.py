@@ -155,5 +155,8 @@ class Ring:
 
     def close(self) -> None:
         self.header = self.buffer = None  # type: ignore[assignment]  (views first, then the map)
-        self.memory.close()
+        try:
+            self.memory.close()
+        except BufferError:  # a view of the header still held (a traceback's frame): the GC unmaps it
+            pass
         os.close(self.fd)

@@ -38,8 +38,8 @@ class FakeChild:
 class Script:
     """What each process started next says: lists of first lines, by module."""
 
-    def __init__(self, render: list[str], player: list[str]) -> None:
-        self.lines = {"liveai.audio.render_process": render, "liveai.audio.output": player}
+    def __init__(self, render: list[str], output: list[str]) -> None:
+        self.lines = {"liveai.audio.render_process": render, "liveai.audio.output": output}
         self.started: list[tuple[str, FakeChild]] = []
 
     def spawn(self, module: str, args: Sequence[str], fds: Sequence[int], quiet: bool) -> FakeChild:
@@ -55,8 +55,8 @@ class Script:
 def make():
     made: list[SynthLink] = []
 
-    def build(render: list[str], player: list[str]) -> tuple[SynthLink, Script]:
-        script = Script(render, player)
+    def build(render: list[str], output: list[str]) -> tuple[SynthLink, Script]:
+        script = Script(render, output)
         engine = SynthLink(AudioConfig(), Path("synth.pt"), spawn=script.spawn)  # type: ignore[arg-type]
         made.append(engine)
         return engine, script
@@ -94,8 +94,8 @@ def test_no_synth_then_no_device_then_playing(make) -> None:
     )
 
 
-def playing(make, render: list[str], player: list[str]) -> tuple[SynthLink, Script, float]:
-    engine, script = make(render, player)
+def playing(make, render: list[str], output: list[str]) -> tuple[SynthLink, Script, float]:
+    engine, script = make(render, output)
     engine.supervisor.watch(100.0)
     engine.supervisor.watch(100.0)
     assert engine.state == "playing"
@@ -173,7 +173,7 @@ def test_a_device_period_larger_than_the_ring_is_said_once_and_blames_no_process
     assert not render.alive  # and it still renders nothing: stalled
 
 
-def test_an_audio_process_that_stops_calling_back_is_started_again_and_its_counts_are_carried_over(
+def test_an_output_process_that_stops_calling_back_is_started_again_and_its_counts_are_carried_over(
     make,
 ) -> None:
     engine, script, now = playing(make, ["ready 1"], ["playing 0.005 system", "playing 0.005 system"])
