@@ -224,7 +224,7 @@ class SynthSupervisor:
         slot.child = child
         self._end(slot)  # and count what it played, if anything
         if slot.problem != problem and not self.stopping.is_set():
-            log.warning("%s; serving without the synth, trying again", problem)
+            log.warning("%s; serving without audio, trying again", problem)
         slot.problem = problem
         return None
 
