@@ -41,9 +41,11 @@ class Script:
     def __init__(self, render: list[str], output: list[str]) -> None:
         self.lines = {"liveai.audio.render_process": render, "liveai.audio.output": output}
         self.started: list[tuple[str, FakeChild]] = []
+        self.args: dict[str, list[str]] = {}  # the latest argv, by module
 
     def spawn(self, module: str, args: Sequence[str], fds: Sequence[int], quiet: bool) -> FakeChild:
         child = FakeChild(self.lines[module].pop(0))
+        self.args[module] = list(args)
         self.started.append((module.rsplit(".", 1)[1], child))
         return child
 
@@ -184,3 +186,34 @@ def test_an_output_process_that_stops_calling_back_is_started_again_and_its_coun
     engine.supervisor.watch(now + WEDGED_S + 0.1 + RETRY_S[0])
     assert engine.state == "playing" and engine.status()["audio_reopens"] == 1
     assert engine.status()["audio_underruns"] == 7 and engine.ring.header.underruns == 0
+
+
+def test_each_process_reads_the_flags_it_is_started_with(make) -> None:
+    """The argv the supervisor builds is what each process's parser takes, value for value."""
+    from liveai.audio import output, render_process
+
+    config = AudioConfig(device="USB", realtime=True)
+    engine, script = make(["ready 1"], ["playing 0.005 system"])
+    engine.supervisor.config = config
+    engine.supervisor.watch(100.0)
+    engine.supervisor.watch(100.0)
+    render = render_process.parse(script.args["liveai.audio.render_process"])
+    played = output.parse(script.args["liveai.audio.output"])
+    assert (render.ring_fd, render.events_fd, render.wake_fd) == (
+        engine.ring.fd,
+        engine.supervisor.events_r,
+        engine.supervisor.wake_r,
+    )
+    assert (render.synth, render.blocksize, render.headroom_ms) == (
+        "synth.pt",
+        config.blocksize,
+        config.headroom_ms,
+    )
+    assert (render.polyphony, render.gain, render.realtime) == (config.polyphony, config.gain, True)
+    assert (played.ring_fd, played.wake_fd) == (engine.ring.fd, engine.supervisor.wake_w)
+    assert (played.samplerate, played.blocksize, played.device) == (
+        config.samplerate,
+        config.blocksize,
+        "USB",
+    )
+    assert played.latency_s == config.latency_ms / 1000.0
