@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from .audio.engine import AudioEngine
+from .audio.link import SynthLink
 from .behaviours.registry import Registry
 from .config import Config
 from .control.handlers import definitions
@@ -80,11 +80,11 @@ class Server:
         config: Config,
         worker: Worker | None = None,
         registry: Registry | None = None,
-        audio: AudioEngine | None = None,
+        audio: SynthLink | None = None,
         bound: dict[str, socket.socket] | None = None,
     ) -> None:
         """`worker`: the started continuation model (see `liveai.runtime.loading`), if any;
-        `audio`: the synth's engine (not started), for `audio.enabled`; `bound`: the
+        `audio`: the synth's link (not started), for `audio.enabled`; `bound`: the
         ports bound already, by transport ("osc", "web": `transports.osc.bind`, `web.bind`)."""
         self.config = config
         self.worker = worker
@@ -229,8 +229,8 @@ def awaiting(task: asyncio.Task[Any]) -> str:
     return " -> ".join(links)
 
 
-def make_audio(config: Config) -> AudioEngine:
-    """The synth's engine for `audio.enabled` (ConfigError if the synth cannot load or
+def make_audio(config: Config) -> SynthLink:
+    """The synth's link for `audio.enabled` (ConfigError if the synth cannot load or
     does not fit the configuration: the user asked for sound)."""
     synth, path = load_synth(
         config.audio.model
@@ -239,7 +239,7 @@ def make_audio(config: Config) -> AudioEngine:
         raise ConfigError(
             f"audio.samplerate is {config.audio.samplerate}; the synth plays at {synth.config.sample_rate} Hz"
         )
-    return AudioEngine(config.audio, path)
+    return SynthLink(config.audio, path)
 
 
 async def serve(config: Config, bound: dict[str, socket.socket] | None = None) -> None:

@@ -9,8 +9,9 @@ git worktree of that commit, with its own shipped models) and once with this
 checkout's, each in a process of its own: a `liveai serve` with its synth under a fresh
 `jackd -d dummy`, harmonizing 200 notes/s over OSC (every answer a synth voice). Each
 side plays with its own default setting (`--before-setting`, `--after-setting`: the
-second argument its `bench_stream` takes, e.g. the ring's blocks before and the
-headroom in ms after). Prints, and writes with --out, every run and each side's totals.
+second argument its `bench_stream` takes: the headroom in ms, 8 by default; a side from
+before 2026-12-06 takes the ring's blocks there). Prints, and writes with --out, every run
+and each side's totals.
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ def one_run(tree: Path, frames: int, setting: float, seconds: float) -> dict[str
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="the commit to compare with")
-    ap.add_argument("--before-setting", type=float, default=2, help="its bench_stream's second argument")
-    ap.add_argument("--after-setting", type=float, default=5.0, help="this checkout's")
+    ap.add_argument("--before-setting", type=float, default=8.0, help="its bench_stream's second argument")
+    ap.add_argument("--after-setting", type=float, default=8.0, help="this checkout's")
     ap.add_argument("--frames", type=int, default=256)
     ap.add_argument("--seconds", type=float, default=120.0, help="per run")
     ap.add_argument("--rounds", type=int, default=2)

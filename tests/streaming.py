@@ -54,6 +54,29 @@ def assert_streams_like_offline(
         assert error <= atol, f"blocks of {sizes[:6]}...: streamed differs from offline by {error:.2e}"
 
 
+class StepStreamer:
+    """A network's step (`SynthNet.step`, or its compiled form) played block by block with
+    its pasts kept; `reset()` is silence again (`initial()`: the pasts of silence)."""
+
+    def __init__(
+        self,
+        step: Callable[[torch.Tensor, list[torch.Tensor]], tuple[torch.Tensor, list[torch.Tensor]]],
+        initial: Callable[[], list[torch.Tensor]],
+    ) -> None:
+        self.step, self.initial = step, initial
+        self.pasts = initial()
+
+    @torch.no_grad()
+    def process(self, block: torch.Tensor) -> torch.Tensor:
+        if block.shape[-1] == 0:
+            return block.new_zeros(block.shape[0], 0)
+        audio, self.pasts = self.step(block, self.pasts)
+        return audio
+
+    def reset(self) -> None:
+        self.pasts = self.initial()
+
+
 def one_pole_high_pass(x: np.ndarray, corner_hz: float = 5.0, rate: int = 48_000) -> np.ndarray:
     """The DC blocker's definition, one sample at a time from a zero state:
     y[n] = x[n] - x[n-1] + R y[n-1], R = exp(-2 pi corner / rate)."""

@@ -1,15 +1,18 @@
-"""liveai's audio processes, seen from liveai (#12): start one with the descriptors it
-shares, read the line it says when it is ready (or why not), and stop it."""
+"""liveai's synth processes, both sides of the line each says: liveai starts one with the
+descriptors it shares, reads the line it says when it is ready (or why not), and stops
+it (`Child`); the process says its lines with `say`, and its `main` runs under `run`."""
 
 from __future__ import annotations
 
 import logging
+import os
 import select
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +20,7 @@ log = logging.getLogger(__name__)
 class Child:
     """A `python -m <module> ARGS...` process that says one line on stdout when it is
     ready, then runs until it is stopped or ends itself. `quiet` drops its stderr (the
-    audio process's is JACK's and ALSA's chatter while they look for servers and cards;
+    output process's is JACK's and ALSA's chatter while they look for servers and cards;
     what matters it says on stdout); else it is liveai's."""
 
     def __init__(self, module: str, args: Sequence[str], fds: Sequence[int], quiet: bool = False) -> None:
@@ -65,6 +68,25 @@ class Child:
                 try:
                     process.wait(2.0)
                 except subprocess.TimeoutExpired:
-                    log.warning("audio: process %d does not end even when killed; leaving it", process.pid)
+                    log.warning("process %d does not end even when killed; leaving it", process.pid)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def say(line: str) -> None:
+    """One line to liveai, at once."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def run(main: Callable[[list[str]], int], argv: list[str], failed: str, code: int, trace: bool) -> int:
+    """A child's `main`; an exception is said as `<failed> <what>` and ends it with `code`
+    at once (`os._exit`: PortAudio's own exit may hang on a vanished JACK server). `trace`:
+    the traceback too, on stderr (when liveai keeps it)."""
+    try:
+        return main(argv)
+    except Exception as exc:  # noqa: BLE001 (liveai reads the reason on stdout)
+        if trace:
+            traceback.print_exc()
+        say(f"{failed} {type(exc).__name__}: {exc}")
+        os._exit(code)

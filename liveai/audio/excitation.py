@@ -1,4 +1,4 @@
-"""The synth's sources (#12), in numpy: each voice's harmonics, a bright pulse, and noise
+"""The synth's sources, in numpy: each voice's harmonics, a bright pulse, and noise
 that depends only on the sample's index. The render process builds them for every
 block, so they are whole-block array operations with no per-sample Python (numpy's
 small calls cost a few microseconds where torch's cost tens).

@@ -1,4 +1,4 @@
-"""What the synth network hears (#12): the sounding notes turned into per-sample
+"""What the synth network hears: the sounding notes turned into per-sample
 features, block by block, the same way live and offline.
 
     0 harmonic excitation  every voice's 1/h harmonics at its f0, times its envelope

@@ -1,4 +1,4 @@
-"""How close the synth comes to FluidSynth (#12), and the baselines it must beat, for
+"""How close the synth comes to FluidSynth, and the baselines it must beat, for
 scripts/eval_synth.py and the tests: one code path for every system.
 
 - "model": the network as the live engine plays it (`SynthRenderer`, `render_notes`),

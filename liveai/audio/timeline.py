@@ -1,4 +1,4 @@
-"""The render process's clock (#12): liveai's notes placed on the stream's samples, and
+"""The render process's clock: liveai's notes placed on the stream's samples, and
 each block rendered just in time.
 
 Timing. Each callback leaves an anchor: sample `a` reached the callback at time `ta`;
@@ -27,7 +27,7 @@ import numpy as np
 
 from .features import NoteEvent
 from .renderer import SynthRenderer
-from .ring import FRAMES, LATE, RENDER_P50_US, RENDER_P99_US, RENDERS, VOICES, Ring
+from .ring import Ring
 from .wire import Record
 
 KEPT = 4096  # render times kept for the status percentiles
@@ -66,7 +66,7 @@ class Timeline:
     @property
     def block(self) -> int:
         """Samples per render: what the callback takes each time."""
-        return int(self.ring.header[FRAMES]) or self.blocksize
+        return self.ring.header.frames or self.blocksize
 
     @property
     def lead(self) -> int:
@@ -154,5 +154,5 @@ class Timeline:
         h = self.ring.header
         renders = self.render_us[: min(self.renders, KEPT)]
         if len(renders):
-            h[RENDER_P50_US], h[RENDER_P99_US] = np.percentile(renders, (50, 99)).round()
-        h[RENDERS], h[LATE], h[VOICES] = self.renders, self.late, self.renderer.voices()
+            h.render_p50_us, h.render_p99_us = (int(us) for us in np.percentile(renders, (50, 99)).round())
+        h.renders, h.late, h.voices = self.renders, self.late, self.renderer.voices()

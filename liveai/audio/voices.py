@@ -1,4 +1,4 @@
-"""Voices for the synth (#12): which oscillator plays which note, with envelopes that
+"""Voices for the synth: which oscillator plays which note, with envelopes that
 never click.
 
 `Voices` keeps `polyphony` voices. A note-on takes a free voice, else steals the

@@ -1,8 +1,8 @@
-"""liveai's notes on their way to the render process (#12): fixed records on a pipe.
+"""The note-record pipe: liveai's notes on their way to the render process, as fixed records.
 
 A record is a note's due time (`time.monotonic()`, one clock for every process), its
-pitch (or ALL_NOTES_OFF, PEDAL), velocity and layer. Records are 12 bytes, written whole (a pipe never splits a
-write of up to PIPE_BUF bytes); nothing is pickled.
+pitch (or ALL_NOTES_OFF, PEDAL), velocity and layer. Records are 12 bytes, written whole
+(a pipe never splits a write of up to PIPE_BUF bytes); nothing is pickled.
 
 The writer never blocks the event loop: when the pipe is full (the render process
 stalled or gone) the record is dropped and counted, and the next record that fits is

@@ -31,8 +31,8 @@ between a chord's notes, a DC shift, and a rest output that was not zero.
 
 Streaming: every convolution keeps its own past, (k - 1) * d input samples, in an
 explicit `SynthState`; a block of any length gives the samples the whole signal would,
-within float rounding (`process` against `forward`; tests/streaming.py checks 1e-5). The network is causal with no lookahead: its
-declared delay is 0 samples. No I/O here.
+within float rounding (`process` against `forward`; tests/streaming.py checks 1e-5).
+The network is causal with no lookahead: its declared delay is 0 samples. No I/O here.
 """
 
 from __future__ import annotations
@@ -221,25 +221,8 @@ class SynthNet(nn.Module):
         audio, pasts = self.step(features, state.pasts)
         return audio, SynthState(pasts)
 
-    @torch.jit.unused  # TorchScript compiles the renderer's MatmulStep, not this
+    @torch.jit.unused  # TorchScript compiles synth_step's MatmulStep, not this
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """The whole signal at once (training), from silence."""
         audio, _ = self.process(features, self.initial_state(features.shape[0]))
         return audio
-
-
-class Streamer:
-    """A SynthNet played block by block, with its state kept; `reset()` is silence again."""
-
-    def __init__(self, net: SynthNet, batch: int = 1) -> None:
-        self.net = net
-        self.batch = batch
-        self.state = net.initial_state(batch)
-
-    @torch.no_grad()
-    def process(self, features: torch.Tensor) -> torch.Tensor:
-        audio, self.state = self.net.process(features, self.state)
-        return audio
-
-    def reset(self) -> None:
-        self.state = self.net.initial_state(self.batch)

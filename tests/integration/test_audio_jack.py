@@ -258,8 +258,8 @@ def children(pid: int) -> dict[int, str]:
 
 
 def audio_processes(pid: int) -> dict[str, int]:
-    """{'render': pid, 'player': pid} of liveai's audio processes."""
-    named = {"liveai.audio.render_process": "render", "liveai.audio.player": "player"}
+    """{'render': pid, 'output': pid} of liveai's synth processes."""
+    named = {"liveai.audio.render_process": "render", "liveai.audio.output": "output"}
     return {named[m]: p for p, command in children(pid).items() for m in named if m in command}
 
 
@@ -270,7 +270,7 @@ def test_a_render_process_that_dies_is_started_again_from_silence(start_server, 
     server, peer = serve_with_audio(start_server, jack256)
     assert server.proc is not None
     first = audio_processes(server.proc.pid)
-    assert set(first) == {"render", "player"}, first
+    assert set(first) == {"render", "output"}, first
     peer.send("/liveai/note", 60, 100)  # held
     wait_until(lambda: peer.status()["audio_voices"] == 1, 5, "the held note to sound")
     os.kill(first["render"], 9)
@@ -280,7 +280,7 @@ def test_a_render_process_that_dies_is_started_again_from_silence(start_server, 
         "the render process to be started again",
     )
     again = audio_processes(server.proc.pid)
-    assert again["render"] != first["render"] and again["player"] == first["player"], (first, again)
+    assert again["render"] != first["render"] and again["output"] == first["output"], (first, again)
     renders = peer.status()["audio_renders"]
     wait_until(lambda: peer.status()["audio_renders"] > renders, 5, "the new render process to play")
     assert peer.status()["audio_voices"] == 0  # the held note died with it
@@ -296,12 +296,12 @@ def test_liveai_stopped_or_killed_leaves_no_audio_process_behind(
     start_server, jack256: JackServer, how: str
 ) -> None:
     """An installation's liveai stopped (SIGTERM: systemd, Ctrl-C) exits in time, with
-    its audio processes ended; killed outright (SIGKILL, an OOM), its audio processes end
+    its synth processes ended; killed outright (SIGKILL, an OOM), its synth processes end
     by themselves within a second or so. Either way they hold no device and no memory."""
     server, peer = serve_with_audio(start_server, jack256)
     assert server.proc is not None
     left = audio_processes(server.proc.pid)
-    assert set(left) == {"render", "player"}
+    assert set(left) == {"render", "output"}
     if how == "stopped":
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(10) == 0
@@ -309,7 +309,7 @@ def test_liveai_stopped_or_killed_leaves_no_audio_process_behind(
         return
     server.proc.kill()
     server.proc.wait(5)
-    wait_until(lambda: not any(running(pid) for pid in left.values()), 5, "liveai's audio processes to end")
+    wait_until(lambda: not any(running(pid) for pid in left.values()), 5, "liveai's synth processes to end")
 
 
 def running(pid: int) -> bool:

@@ -1,5 +1,5 @@
 """Which sound goes where: the player's notes reach the synth only with audio.play =
-"all" (the engine's input taps), and the audio process picks its device as docs/audio.md
+"all" (the engine's input taps), and the output process picks its device as docs/audio.md
 says (a name part, else JACK when a JACK server runs, else the default)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fakes import make_engine
 
-from liveai.audio.player import find_output
+from liveai.audio.output import find_output
 from liveai.events import ClockTick, ControlChange, InputLost, NoteOff, NoteOn
 
 

@@ -14,7 +14,7 @@ import torch
 
 from liveai.audio.render_process import RenderLoop
 from liveai.audio.renderer import SynthRenderer
-from liveai.audio.ring import FRAMES, STREAM, Ring
+from liveai.audio.ring import Ring
 from liveai.audio.timeline import Timeline
 from liveai.audio.voices import LIVEAI
 from liveai.audio.wire import RecordReader, RecordWriter, open_pipe
@@ -46,7 +46,7 @@ def callback(ring: Ring, at: float) -> None:
     """The audio process's callback took a block at time `at`."""
     first = ring.read
     ring.read_into(np.zeros(BLOCK, dtype=np.float32))
-    ring.header[FRAMES] = BLOCK
+    ring.header.frames = BLOCK
     ring.set_anchor(first, round(at * 1e9))
 
 
@@ -70,7 +70,7 @@ def test_a_new_stream_starts_from_silence(loop: RenderLoop) -> None:
     loop.writer.send(now - 0.1, 60, 100, LIVEAI)  # type: ignore[attr-defined]
     loop.turn()
     assert loop.timeline.renderer.voices() == 1
-    loop.ring.header[STREAM] += 1  # liveai started another audio process
+    loop.ring.header.stream += 1  # liveai started another output process
     loop.turn()
     assert loop.timeline.renderer.voices() == 0
 

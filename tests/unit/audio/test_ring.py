@@ -1,5 +1,5 @@
 """The shared ring: what goes in comes out in order across the wrap, neither side
-passes the other, and a second mapping of its descriptor (the audio process) sees
+passes the other, and a second mapping of its descriptor (the output process) sees
 the same samples and counters."""
 
 from __future__ import annotations
@@ -62,8 +62,7 @@ def test_another_mapping_of_the_descriptor_shares_samples_and_anchor() -> None:
 
 
 def test_the_callback_copies_counts_underruns_and_leaves_its_anchor() -> None:
-    from liveai.audio.player import Callback
-    from liveai.audio.ring import BLOCKS, FRAMES, UNDERRUNS
+    from liveai.audio.output import Callback
 
     class Status:
         output_underflow = False
@@ -77,8 +76,8 @@ def test_the_callback_copies_counts_underruns_and_leaves_its_anchor() -> None:
     assert out[:, 0].tolist() == out[:, 1].tolist() == [1, 2, 3, 4]  # mono to every channel
     callback(out, 4, None, Status())
     # short: the last sample fading to silence, and counted
-    assert np.allclose(out[:, 0], [5, 6, 6, 6 * 95 / 96]) and ring.header[UNDERRUNS] == 1
-    assert ring.header[BLOCKS] == 2 and ring.header[FRAMES] == 4
+    assert np.allclose(out[:, 0], [5, 6, 6, 6 * 95 / 96]) and ring.header.underruns == 1
+    assert ring.header.blocks == 2 and ring.header.frames == 4
     assert ring.anchor()[0] == 4 and ring.read == 8
     assert len(__import__("os").read(read, 16)) == 2  # one wake-up per callback
     ring.close()
@@ -87,16 +86,15 @@ def test_the_callback_copies_counts_underruns_and_leaves_its_anchor() -> None:
 def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_before_the_first_block() -> (
     None
 ):
-    """A new audio process: what the last one left unplayed is not played, and the
+    """A new output process: what the last one left unplayed is not played, and the
     silence before the render process has played into this stream is no underrun."""
-    from liveai.audio.player import Callback
-    from liveai.audio.ring import RENDERER, UNDERRUNS
+    from liveai.audio.output import Callback
 
     class Status:
         output_underflow = False
 
     ring = Ring.create(16)
-    ring.header[RENDERER] = 1234  # a render process runs
+    ring.header.render_pid = 1234  # a render process runs
     ring.write(np.full(8, 9.0, dtype=np.float32))  # the old stream's, never played
     read, write = os.pipe()
     os.set_blocking(write, False)
@@ -104,22 +102,22 @@ def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_be
     callback = Callback(attached, write)
     out = np.ones((4, 1), dtype=np.float32)
     callback(out, 4, None, Status())
-    assert out[:, 0].tolist() == [0, 0, 0, 0] and ring.header[UNDERRUNS] == 0
+    assert out[:, 0].tolist() == [0, 0, 0, 0] and ring.header.underruns == 0
     ring.write(np.arange(1, 3, dtype=np.float32))
     callback(out, 4, None, Status())
-    assert out[0, 0] == 0 and ring.header[UNDERRUNS] == 1  # rising from the silence before it
+    assert out[0, 0] == 0 and ring.header.underruns == 1  # rising from the silence before it
     # The render process ends (liveai zeroes its number): the silence until the next one
     # plays is no underrun; once it has, a short ring is one again.
-    ring.header[RENDERER] = 0
+    ring.header.render_pid = 0
     callback(out, 4, None, Status())
     callback(out, 4, None, Status())
-    assert ring.header[UNDERRUNS] == 1
-    ring.header[RENDERER] = 4321
+    assert ring.header.underruns == 1
+    ring.header.render_pid = 4321
     callback(out, 4, None, Status())
-    assert ring.header[UNDERRUNS] == 1
+    assert ring.header.underruns == 1
     ring.write(np.ones(2, dtype=np.float32))
     callback(out, 4, None, Status())
-    assert ring.header[UNDERRUNS] == 2
+    assert ring.header.underruns == 2
     del callback
     attached.close()
     ring.close()
@@ -130,7 +128,7 @@ def test_the_callback_drops_an_earlier_streams_samples_and_counts_no_underrun_be
 def play_with_gaps(blocks: list[tuple[int, int]], frames: int) -> tuple[np.ndarray, np.ndarray]:
     """A 440 Hz tone through the callback, each callback given `frames` and the ring
     `written` samples of it first (fewer than frames: a gap); (what played, the tone)."""
-    from liveai.audio.player import Callback
+    from liveai.audio.output import Callback
 
     class Status:
         output_underflow = False
@@ -156,7 +154,7 @@ def play_with_gaps(blocks: list[tuple[int, int]], frames: int) -> tuple[np.ndarr
 
 
 def test_a_gap_fades_out_and_what_follows_fades_in_so_a_dropout_is_no_click() -> None:
-    from liveai.audio.player import FADE
+    from liveai.audio.output import FADE
 
     audio, tone = play_with_gaps(
         [(0, 256), (256, 100), (512, 256), (768, 256)], 256
@@ -170,7 +168,7 @@ def test_a_gap_fades_out_and_what_follows_fades_in_so_a_dropout_is_no_click() ->
 def test_a_gap_shorter_than_the_fade_rises_from_where_it_left() -> None:
     """Small blocks (a JACK period of 32): a gap of 20 samples leaves the fade part-way
     down, and the samples after it rise from there, not from silence."""
-    from liveai.audio.player import FADE
+    from liveai.audio.output import FADE
 
     blocks = [(i * 32, 32) for i in range(4)] + [(128, 12)] + [(160 + i * 32, 32) for i in range(8)]
     audio, tone = play_with_gaps(blocks, 32)
@@ -180,7 +178,7 @@ def test_a_gap_shorter_than_the_fade_rises_from_where_it_left() -> None:
 
 
 def test_a_gap_over_several_small_callbacks_falls_to_silence_in_the_fade_and_rises_over_several() -> None:
-    from liveai.audio.player import FADE
+    from liveai.audio.output import FADE
 
     blocks = [(i * 32, 32) for i in range(4)] + [(0, 0)] * 5 + [(288 + i * 32, 32) for i in range(8)]
     audio, tone = play_with_gaps(blocks, 32)

@@ -1,7 +1,7 @@
 """The supervisor of the synth's two processes, driven with fake processes and a fake
-clock: it starts the render process first, then the audio process; says why either
+clock: it starts the render process first, then the output process; says why either
 cannot run (no synth, no device) and tries again, waiting longer each time; starts again
-a render process that ends or stops rendering, and an audio process that stops calling
+a render process that ends or stops rendering, and an output process that stops calling
 back; and carries over what each counted."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from liveai.audio.engine import AudioEngine
-from liveai.audio.ring import FRAMES, LAST_NS, LATE, RENDERER, RENDERS, STREAM, UNDERRUNS, VOICES, WRITTEN
+from liveai.audio.link import SynthLink
 from liveai.audio.supervisor import RETRY_S, STALLED_S, WEDGED_S
 from liveai.config import AudioConfig
 
@@ -39,12 +38,14 @@ class FakeChild:
 class Script:
     """What each process started next says: lists of first lines, by module."""
 
-    def __init__(self, render: list[str], player: list[str]) -> None:
-        self.lines = {"liveai.audio.render_process": render, "liveai.audio.player": player}
+    def __init__(self, render: list[str], output: list[str]) -> None:
+        self.lines = {"liveai.audio.render_process": render, "liveai.audio.output": output}
         self.started: list[tuple[str, FakeChild]] = []
+        self.args: dict[str, list[str]] = {}  # the latest argv, by module
 
     def spawn(self, module: str, args: Sequence[str], fds: Sequence[int], quiet: bool) -> FakeChild:
         child = FakeChild(self.lines[module].pop(0))
+        self.args[module] = list(args)
         self.started.append((module.rsplit(".", 1)[1], child))
         return child
 
@@ -54,11 +55,11 @@ class Script:
 
 @pytest.fixture
 def make():
-    made: list[AudioEngine] = []
+    made: list[SynthLink] = []
 
-    def build(render: list[str], player: list[str]) -> tuple[AudioEngine, Script]:
-        script = Script(render, player)
-        engine = AudioEngine(AudioConfig(), Path("synth.pt"), spawn=script.spawn)  # type: ignore[arg-type]
+    def build(render: list[str], output: list[str]) -> tuple[SynthLink, Script]:
+        script = Script(render, output)
+        engine = SynthLink(AudioConfig(), Path("synth.pt"), spawn=script.spawn)  # type: ignore[arg-type]
         made.append(engine)
         return engine, script
 
@@ -67,8 +68,8 @@ def make():
         engine.close()
 
 
-def calling_back(engine: AudioEngine, now: float) -> None:
-    engine.ring.header[LAST_NS] = round(now * 1e9)
+def calling_back(engine: SynthLink, now: float) -> None:
+    engine.ring.header.last_ns = round(now * 1e9)
 
 
 def test_no_synth_then_no_device_then_playing(make) -> None:
@@ -79,15 +80,15 @@ def test_no_synth_then_no_device_then_playing(make) -> None:
     s = engine.supervisor
     assert engine.state == "starting"
     s.watch(100.0)
-    assert engine.state == "no synth" and s.problems["render"] == "audio.model: cannot read"
+    assert engine.state == "no synth" and s.render.problem == "audio.model: cannot read"
     s.watch(100.0 + RETRY_S[0] / 2)  # not yet: it waits before trying again
     assert len(script.started) == 1
     s.watch(100.0 + RETRY_S[0])
     assert [name for name, _ in script.started] == ["render_process", "render_process"]
     assert engine.state == "starting"  # the synth is ready; no stream yet
-    stream = int(engine.ring.header[STREAM])
+    stream = int(engine.ring.header.stream)
     s.watch(101.0)
-    assert engine.state == "no device" and engine.ring.header[STREAM] == stream + 1
+    assert engine.state == "no device" and engine.ring.header.stream == stream + 1
     s.watch(101.0 + RETRY_S[0])
     assert engine.state == "playing" and s.device_name == "system"
     assert engine.status()["audio_latency_ms"] == pytest.approx(
@@ -95,8 +96,8 @@ def test_no_synth_then_no_device_then_playing(make) -> None:
     )
 
 
-def playing(make, render: list[str], player: list[str]) -> tuple[AudioEngine, Script, float]:
-    engine, script = make(render, player)
+def playing(make, render: list[str], output: list[str]) -> tuple[SynthLink, Script, float]:
+    engine, script = make(render, output)
     engine.supervisor.watch(100.0)
     engine.supervisor.watch(100.0)
     assert engine.state == "playing"
@@ -106,12 +107,12 @@ def playing(make, render: list[str], player: list[str]) -> tuple[AudioEngine, Sc
 def test_a_render_process_that_ends_is_started_again_and_its_counts_are_carried_over(make) -> None:
     engine, script, now = playing(make, ["ready 1", "ready 1"], ["playing 0.005 system"])
     h = engine.ring.header
-    h[RENDERER], h[RENDERS], h[LATE], h[VOICES] = 4321, 1000, 3, 2
+    h.render_pid, h.renders, h.late, h.voices = 4321, 1000, 3, 2
     script.last("render_process").alive = False  # it crashed
     calling_back(engine, now + 1)
     engine.supervisor.watch(now + 1)
     assert len([n for n, _ in script.started if n == "render_process"]) == 2  # started again at once
-    assert (h[RENDERER], h[RENDERS], h[LATE], h[VOICES]) == (0, 0, 0, 0)  # the dead one's figures
+    assert (h.render_pid, h.renders, h.late, h.voices) == (0, 0, 0, 0)  # the dead one's figures
     status = engine.status()
     assert status["audio_renders"] == 1000 and status["audio_late_notes"] == 3 and status["audio_voices"] == 0
     assert status["audio_render_restarts"] == 1 and engine.state == "playing"
@@ -122,7 +123,7 @@ def test_a_render_process_that_stops_rendering_is_started_again(make) -> None:
     h = engine.ring.header
     first = script.last("render_process")
     for t in (1.0, 1.5, 2.0):  # it renders: the ring's write position moves
-        h[WRITTEN] += 256
+        h.written += 256
         calling_back(engine, now + t)
         engine.supervisor.watch(now + t)
     calling_back(engine, now + 2.0 + STALLED_S - 0.1)
@@ -130,7 +131,7 @@ def test_a_render_process_that_stops_rendering_is_started_again(make) -> None:
     assert first.alive  # not yet
     calling_back(engine, now + 2.0 + STALLED_S + 0.1)
     engine.supervisor.watch(now + 2.0 + STALLED_S + 0.1)  # the callback goes on; nothing written for too long
-    assert not first.alive and engine.supervisor.problems["render"] == "stalled"
+    assert not first.alive and engine.supervisor.render.problem == "stalled"
     engine.supervisor.watch(now + 2.0 + STALLED_S + 0.2)
     assert script.last("render_process") is not first and engine.state == "playing"
 
@@ -140,7 +141,7 @@ def test_a_render_process_slow_to_start_has_its_full_time_to_render(make) -> Non
     the time to render counts from the first look after the start, not from before it."""
     engine, script, now = playing(make, ["ready 1", "ready 1"], ["playing 0.005 system"])
     h = engine.ring.header
-    h[WRITTEN] += 256  # the first one plays
+    h.written += 256  # the first one plays
     calling_back(engine, now + 0.5)
     engine.supervisor.watch(now + 0.5)
     script.last("render_process").alive = False
@@ -157,7 +158,7 @@ def test_a_render_process_slow_to_start_has_its_full_time_to_render(make) -> Non
 
 def test_a_device_period_larger_than_the_ring_is_said_once_and_blames_no_process(make, caplog) -> None:
     engine, script, now = playing(make, ["ready 1", "ready 1"], ["playing 0.005 system"])
-    engine.ring.header[FRAMES] = engine.ring.capacity  # a JACK period of the whole ring
+    engine.ring.header.frames = engine.ring.capacity  # a JACK period of the whole ring
     render = script.last("render_process")
     for t in range(1, 11):  # 10 s: nothing can be written ahead of such a callback
         calling_back(engine, now + t)
@@ -165,7 +166,7 @@ def test_a_device_period_larger_than_the_ring_is_said_once_and_blames_no_process
     assert render.alive and engine.state == "playing"
     said = [r.getMessage() for r in caplog.records if "frames per callback" in r.getMessage()]
     assert len(said) == 1 and "set a smaller period" in said[0]
-    engine.ring.header[FRAMES] = 256  # JACK's period set back: the render process is judged afresh
+    engine.ring.header.frames = 256  # JACK's period set back: the render process is judged afresh
     calling_back(engine, now + 11)
     engine.supervisor.watch(now + 11)
     assert render.alive
@@ -174,14 +175,45 @@ def test_a_device_period_larger_than_the_ring_is_said_once_and_blames_no_process
     assert not render.alive  # and it still renders nothing: stalled
 
 
-def test_an_audio_process_that_stops_calling_back_is_started_again_and_its_counts_are_carried_over(
+def test_an_output_process_that_stops_calling_back_is_started_again_and_its_counts_are_carried_over(
     make,
 ) -> None:
     engine, script, now = playing(make, ["ready 1"], ["playing 0.005 system", "playing 0.005 system"])
-    engine.ring.header[UNDERRUNS] = 7
+    engine.ring.header.underruns = 7
     calling_back(engine, now)
     engine.supervisor.watch(now + WEDGED_S + 0.1)
     assert not script.started[1][1].alive and engine.state == "no device"
     engine.supervisor.watch(now + WEDGED_S + 0.1 + RETRY_S[0])
     assert engine.state == "playing" and engine.status()["audio_reopens"] == 1
-    assert engine.status()["audio_underruns"] == 7 and engine.ring.header[UNDERRUNS] == 0
+    assert engine.status()["audio_underruns"] == 7 and engine.ring.header.underruns == 0
+
+
+def test_each_process_reads_the_flags_it_is_started_with(make) -> None:
+    """The argv the supervisor builds is what each process's parser takes, value for value."""
+    from liveai.audio import output, render_process
+
+    config = AudioConfig(device="USB", realtime=True)
+    engine, script = make(["ready 1"], ["playing 0.005 system"])
+    engine.supervisor.config = config
+    engine.supervisor.watch(100.0)
+    engine.supervisor.watch(100.0)
+    render = render_process.parse(script.args["liveai.audio.render_process"])
+    played = output.parse(script.args["liveai.audio.output"])
+    assert (render.ring_fd, render.events_fd, render.wake_fd) == (
+        engine.ring.fd,
+        engine.supervisor.events_r,
+        engine.supervisor.wake_r,
+    )
+    assert (render.synth, render.blocksize, render.headroom_ms) == (
+        "synth.pt",
+        config.blocksize,
+        config.headroom_ms,
+    )
+    assert (render.polyphony, render.gain, render.realtime) == (config.polyphony, config.gain, True)
+    assert (played.ring_fd, played.wake_fd) == (engine.ring.fd, engine.supervisor.wake_w)
+    assert (played.samplerate, played.blocksize, played.device) == (
+        config.samplerate,
+        config.blocksize,
+        "USB",
+    )
+    assert played.latency_s == config.latency_ms / 1000.0

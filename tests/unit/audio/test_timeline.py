@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from liveai.audio.engine import AudioEngine
 from liveai.audio.features import LIVEAI
+from liveai.audio.link import SynthLink
 from liveai.audio.renderer import SynthRenderer
-from liveai.audio.ring import FRAMES, LATE, RENDER_P99_US, RENDERS, VOICES
 from liveai.audio.timeline import Timeline
 from liveai.audio.wire import RecordReader
 from liveai.config import AudioConfig
@@ -35,7 +34,7 @@ class Stream:
     def __init__(self, play: str = "model") -> None:
         torch.manual_seed(0)
         net = SynthNet(SynthConfig(channels=4, skip=4, dilations=(1, 2)))
-        self.engine = AudioEngine(
+        self.engine = SynthLink(
             AudioConfig(blocksize=BLOCK, headroom_ms=1000 * HEADROOM / SR, play=play), Path("unused.pt")
         )
         self.ring = self.engine.ring
@@ -48,7 +47,7 @@ class Stream:
         self.timeline.take(self.reader.read())
 
     def callback_at(self, sample: int, t: float) -> None:
-        self.ring.header[FRAMES] = BLOCK
+        self.ring.header.frames = BLOCK
         self.ring.set_anchor(sample, round(t * 1e9))
 
     def rendered(self, start: int, blocks: int) -> list[tuple[int, int, int]]:
@@ -228,7 +227,7 @@ def test_each_of_the_players_sources_is_a_layer_of_its_own(stream: Stream) -> No
 def test_a_new_source_past_the_layers_takes_the_longest_silent_ones(stream: Stream, monkeypatch) -> None:
     """Layers are a byte's worth: the 255th source takes the layer of the source heard
     from longest ago, whose notes and pedal end first, so nothing of it is left held."""
-    monkeypatch.setattr("liveai.audio.engine.PLAYER_LAYERS", 2)
+    monkeypatch.setattr("liveai.audio.link.PLAYER_LAYERS", 2)
     stream.send(
         NoteOn(60, 100, t=0.0, source="a"),
         ControlChange(64, 127, t=0.0, source="a"),
@@ -283,7 +282,7 @@ def test_the_figures_reach_liveais_status_through_the_ring(stream: Stream) -> No
     stream.callback_at(3 * BLOCK, 100.0 + 3 * BLOCK / SR)  # the callback has taken both onsets
     stream.timeline.report()
     h = stream.ring.header
-    assert (h[RENDERS], h[LATE], h[VOICES]) == (3, 1, 2)
-    assert h[RENDER_P99_US] > 0
+    assert (h.renders, h.late, h.voices) == (3, 1, 2)
+    assert h.render_p99_us > 0
     status = stream.engine.status()
     assert status["audio_renders"] == 3 and status["audio_late_notes"] == 1 and status["audio_voices"] == 2

@@ -23,12 +23,12 @@ TRAFFIC = {
 
 
 def audio_status_keys() -> set[str]:
-    """The keys AudioEngine.status returns, read from its source (the engine needs a device to run)."""
-    tree = ast.parse((ROOT / "liveai" / "audio" / "engine.py").read_text())
+    """The keys SynthLink.status returns, read from its source (the link needs a device to run)."""
+    tree = ast.parse((ROOT / "liveai" / "audio" / "link.py").read_text())
     (status,) = [
         f
         for c in tree.body
-        if isinstance(c, ast.ClassDef) and c.name == "AudioEngine"
+        if isinstance(c, ast.ClassDef) and c.name == "SynthLink"
         for f in c.body
         if isinstance(f, ast.FunctionDef) and f.name == "status"
     ]

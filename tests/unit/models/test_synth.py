@@ -1,13 +1,15 @@
-"""The synth network streams: any blocks give the offline signal; reset is silence
-again; it is causal with the delay it declares."""
+"""The synth network streams: any blocks give the offline signal, in its eager form and
+in the compiled matrix form the live renderer runs; reset is silence again; it is
+causal with the delay it declares."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from streaming import assert_streams_like_offline, stream
+from streaming import StepStreamer, assert_streams_like_offline, stream
 
-from liveai.models.synth import Streamer, SynthConfig, SynthNet
+from liveai.models.synth import SynthConfig, SynthNet
+from liveai.models.synth_step import compile_step
 
 SR = 48_000
 
@@ -22,18 +24,26 @@ def features(t: int, seed: int = 1) -> torch.Tensor:
     return torch.randn(1, 4, t, generator=torch.Generator().manual_seed(seed))
 
 
-def test_streaming_equals_offline_for_any_blocks(net):
+def streamer(net: SynthNet, compiled: bool = False) -> StepStreamer:
+    step = compile_step(net) if compiled else net.step
+    return StepStreamer(step, lambda: net.initial_state().pasts)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_streaming_equals_offline_for_any_blocks(net, compiled):
     with torch.no_grad():
-        assert_streams_like_offline(lambda: Streamer(net), net.forward, features(3000), delay=net.delay)
+        assert_streams_like_offline(
+            lambda: streamer(net, compiled), net.forward, features(3000), delay=net.delay
+        )
 
 
 def test_reset_restarts_bit_identically(net):
-    streamer = Streamer(net)
+    played = streamer(net)
     x = features(1500, seed=2)
-    first = stream(streamer, x, [64, 7, 256])
-    stream(streamer, features(999, seed=3), [100])  # something else played in between
-    streamer.reset()
-    assert torch.equal(stream(streamer, x, [64, 7, 256]), first)
+    first = stream(played, x, [64, 7, 256])
+    stream(played, features(999, seed=3), [100])  # something else played in between
+    played.reset()
+    assert torch.equal(stream(played, x, [64, 7, 256]), first)
 
 
 def test_it_is_causal_with_the_delay_it_declares(net):
@@ -79,10 +89,11 @@ def seven(t: int, seed: int) -> torch.Tensor:
     return x
 
 
-def test_the_linear_form_streams_like_offline(linear):
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_the_linear_form_streams_like_offline(linear, compiled):
     with torch.no_grad():
         assert_streams_like_offline(
-            lambda: Streamer(linear), linear.forward, seven(3000, 4), delay=linear.delay
+            lambda: streamer(linear, compiled), linear.forward, seven(3000, 4), delay=linear.delay
         )
 
 

@@ -1,7 +1,8 @@
-"""The audio process (#12): opens the sound device with sounddevice/PortAudio and plays
+"""The output process: opens the sound device with sounddevice/PortAudio and plays
 what the render process (liveai.audio.render_process) puts in the shared ring.
 
-    python -m liveai.audio.player RING_FD WAKE_FD RATE BLOCKSIZE LATENCY DEVICE
+    python -m liveai.audio.output --ring-fd N --wake-fd N --samplerate HZ --blocksize N
+                                  --latency-s S [--device NAME]
 
 Why a process of its own. Its callback is Python, and in liveai's process it would
 wait for the GIL behind the event loop and the model worker (sounddevice #87: a pause
@@ -18,7 +19,7 @@ gap), across callbacks if they are small: a dropout is a dip, not a click. It co
 underrun once the render process running has played into this stream (a render process
 starting again is not one), leaves its anchor, and wakes the render process with one
 byte on a pipe. No torch, no numpy allocation (its buffers are made once), no lock. What
-an earlier audio process left in the ring is dropped before the stream starts.
+an earlier output process left in the ring is dropped before the stream starts.
 
 It tells liveai on stdout, one line each: `playing <latency s> <device name>`, then
 `lost` or nothing; or `no-device <reason>` (exit 3).
@@ -26,6 +27,7 @@ It tells liveai on stdout, one line each: `playing <latency s> <device name>`, t
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -34,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from .ring import BLOCKS, FRAMES, LAST_NS, RENDERER, UNDERRUNS, WRITTEN, XRUNS, Ring
+from .children import run, say
+from .ring import Ring
 
 NO_DEVICE, LOST = 3, 4
 LOST_AFTER_S = 0.5  # no callback for this long: the device is gone
@@ -83,7 +86,7 @@ class Callback:
         self.rise, self.rise_from = FADE, np.float32(0.0)  # from the level the gap left (0 if it was long)
         self.header = ring.header
         ring.skip_to_written()  # an earlier stream's samples are not ours
-        self.renderer = int(ring.header[RENDERER])  # the render process last seen
+        self.render_pid = ring.header.render_pid  # the render process last seen
         self.first_written = ring.written  # until the render process writes past it, silence is no underrun
 
     def __call__(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -102,8 +105,8 @@ class Callback:
             np.multiply(mono[:n], self.fade_in[k : k + n], out=mono[:n])
             np.add(mono[:n], self.scratch[:n], out=mono[:n])
             self.rise += n
-        if header[RENDERER] != self.renderer:  # a render process started or ended: prime again
-            self.renderer, self.first_written = int(header[RENDERER]), int(header[WRITTEN])
+        if header.render_pid != self.render_pid:  # a render process started or ended: prime again
+            self.render_pid, self.first_written = header.render_pid, header.written
         if got < frames:
             if got or self.rise > 0:  # a gap begins here: fall from the last sample played
                 self.fall, self.fall_from = 0, mono[got - 1] if got else self.last
@@ -111,33 +114,36 @@ class Callback:
             np.multiply(self.fade_out[k : k + frames - got], self.fall_from, out=mono[got:])
             self.fall = min(k + frames - got, FADE)
             self.rise = 0
-            if header[WRITTEN] > self.first_written:  # the render process has begun to play into this stream
-                header[UNDERRUNS] += 1
+            if header.written > self.first_written:  # the render process has begun to play into this stream
+                header.underruns += 1
         self.last = mono[frames - 1]
         if status.output_underflow:
-            header[XRUNS] += 1
+            header.xruns += 1
         outdata[:] = mono[:, None]
         ring.set_anchor(first, now)
-        header[BLOCKS] += 1
-        header[FRAMES] = frames
-        header[LAST_NS] = now
+        header.blocks += 1
+        header.frames = frames
+        header.last_ns = now
         try:
             os.write(self.wake_fd, b"\0")
-        except (
-            BlockingIOError
-        ):  # the render process has wake-ups queued already (liveai made it non-blocking)
+        except BlockingIOError:  # wake-ups queued already (liveai made the pipe non-blocking)
             pass
 
 
-def say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+def parse(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m liveai.audio.output")
+    ap.add_argument("--ring-fd", type=int, required=True)
+    ap.add_argument("--wake-fd", type=int, required=True, help="a byte per callback, to the render process")
+    ap.add_argument("--samplerate", type=int, required=True)
+    ap.add_argument("--blocksize", type=int, required=True)
+    ap.add_argument("--latency-s", type=float, default=0.0, help="0: PortAudio's low latency")
+    ap.add_argument("--device", default="", help="an output whose name contains this")
+    return ap.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
-    ring_fd, wake_fd, rate, blocksize = (int(a) for a in argv[:4])
-    latency: float | str = float(argv[4]) if float(argv[4]) > 0 else "low"
-    device_name = argv[5] if len(argv) > 5 else ""
+    args = parse(argv)
+    rate, latency = args.samplerate, args.latency_s if args.latency_s > 0 else "low"
     parent = os.getppid()  # before anything slow: liveai may end meanwhile
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # liveai stops us: nothing to save
     try:
@@ -145,19 +151,19 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         say(f"no-device PortAudio not found: {exc}")
         return NO_DEVICE
-    ring = Ring.attach(ring_fd)
+    ring = Ring.attach(args.ring_fd)
     try:
-        index, name, channels = find_output(sd, device_name)
+        index, name, channels = find_output(sd, args.device)
         stream = sd.OutputStream(
             samplerate=rate,
-            blocksize=blocksize,
+            blocksize=args.blocksize,
             device=index,
             channels=channels,
             dtype="float32",
             latency=latency,
-            callback=Callback(ring, wake_fd),
+            callback=Callback(ring, args.wake_fd),
         )
-        ring.header[LAST_NS] = time.monotonic_ns()  # the stream has LOST_AFTER_S to call back
+        ring.header.last_ns = time.monotonic_ns()  # the stream has LOST_AFTER_S to call back
         stream.start()
     except (ValueError, sd.PortAudioError) as exc:
         hint = ""
@@ -168,7 +174,7 @@ def main(argv: list[str]) -> int:
     say(f"playing {float(stream.latency):.6f} {name}")
     while True:
         time.sleep(0.05)
-        silent_s = (time.monotonic_ns() - int(ring.header[LAST_NS])) / 1e9
+        silent_s = (time.monotonic_ns() - ring.header.last_ns) / 1e9
         if os.getppid() != parent:  # liveai is gone
             os._exit(0)
         if not stream.active or silent_s > LOST_AFTER_S:
@@ -176,13 +182,5 @@ def main(argv: list[str]) -> int:
             os._exit(LOST)
 
 
-def run(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except Exception as exc:  # noqa: BLE001 (liveai reads the reason on stdout; stderr is not kept)
-        say(f"no-device the audio process failed: {type(exc).__name__}: {exc}")
-        os._exit(NO_DEVICE)
-
-
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1:]))
+    sys.exit(run(main, sys.argv[1:], "no-device the output process failed:", NO_DEVICE, trace=False))

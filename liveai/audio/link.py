@@ -1,10 +1,10 @@
-"""liveai's own sound (#12): the synth, played live by two processes of liveai's own.
+"""The loop's link to the synth: liveai's own sound, played live by two processes of its own.
 
-    the loop:            AudioEngine.sink(event)   liveai's notes, pedal and all-notes-off, as records on a pipe
-                         AudioEngine.tap(event)    the player's (audio.play = "all"), a layer per source
+    the loop:            SynthLink.sink(event)   liveai's notes, pedal and all-notes-off, as records on a pipe
+                         SynthLink.tap(event)    the player's (audio.play = "all"), a layer per source
     the render process:  records -> the stream's samples -> the synth -> the shared Ring, each block just
                          in time for the callback (liveai.audio.render_process, liveai.audio.timeline)
-    the audio process:   its PortAudio callback copies one block from the ring (liveai.audio.player)
+    the output process:  its PortAudio callback copies one block from the ring (liveai.audio.output)
     a thread in liveai:  starts, watches and restarts both (liveai.audio.supervisor)
 
 Neither process shares liveai's GIL: the callback never waits for liveai's Python, and
@@ -13,7 +13,7 @@ the render never waits behind the event loop or the model worker. A note sounds
 spacing to the sample.
 
 Faults. No device at start: one warning, and liveai looks again. A device lost
-mid-show ends the audio process; it is started again the same way. Meanwhile the notes
+mid-show ends the output process; it is started again the same way. Meanwhile the notes
 go on over MIDI and OSC, and the synth starts from silence with the next stream, so a
 device that comes back does not replay old notes. A render process that dies or hangs
 is started again; the stream plays silence meanwhile.
@@ -30,22 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from ..config import AudioConfig
+from ..core.stats import LogThrottle
 from ..events import ControlChange, Event, NoteOff, NoteOn, player_of
 from .features import ALL_NOTES_OFF, PEDAL
-from .ring import (
-    BLOCKS,
-    FRAMES,
-    LATE,
-    REALTIME,
-    RENDER_P50_US,
-    RENDER_P99_US,
-    RENDERS,
-    UNDERRUNS,
-    VOICES,
-    XRUNS,
-    Ring,
-)
-from .supervisor import AudioSupervisor, Spawn, spawn_child
+from .ring import Ring
+from .supervisor import Spawn, SynthSupervisor, spawn_child
 from .voices import LIVEAI, PLAYER
 from .wire import RecordWriter, open_pipe
 
@@ -53,7 +42,6 @@ log = logging.getLogger(__name__)
 
 ALL_OFF = (120, 123)  # all sound off, all notes off: what a panic sends
 PLAYER_LAYERS = 254  # each source of the player's (a keyboard, an OSC client) a layer: 1..254 (a byte)
-DROPS_SAID_S = 1.0  # dropped notes are logged at most this often
 
 
 def ring_capacity(config: AudioConfig) -> int:
@@ -64,7 +52,7 @@ def ring_capacity(config: AudioConfig) -> int:
     return max(8192, 4 * config.blocksize + 2 * headroom)
 
 
-class AudioEngine:
+class SynthLink:
     def __init__(self, config: AudioConfig, synth: Path, spawn: Spawn = spawn_child) -> None:
         self.config = config
         self.ring = Ring.create(ring_capacity(config))
@@ -73,11 +61,11 @@ class AudioEngine:
         self._wake = os.pipe()
         for fd in self._wake:
             os.set_blocking(fd, False)  # the callback never waits on a full pipe
-        self.supervisor = AudioSupervisor(config, synth, self.ring, self._events_r, self._wake, spawn)
-        self._drops_said, self._drops_seen = float("-inf"), 0
-        self._layers: OrderedDict[str, int] = (
-            OrderedDict()
-        )  # the players (player_of) and their layers, the longest silent first
+        self.supervisor = SynthSupervisor(config, synth, self.ring, self._events_r, self._wake, spawn)
+        # a stalled render process: said once a second, not per note
+        self._dropped = LogThrottle(log, "dropped", level=logging.WARNING)
+        # the players (player_of) and their layers, the longest silent first
+        self._layers: OrderedDict[str, int] = OrderedDict()
 
     @property
     def state(self) -> str:
@@ -132,15 +120,9 @@ class AudioEngine:
     def _send(self, t: float, pitch: int, velocity: int, layer: int) -> None:
         if self.events.send(t, pitch, velocity, layer) or self.state != "playing":
             return  # sent; or no synth plays, and the notes are heard over MIDI and OSC only
-        now = time.monotonic()
-        if (
-            now - self._drops_said >= DROPS_SAID_S
-        ):  # a stalled render process: said once a second, not per note
-            log.warning(
-                "audio: the render process is not taking notes; %d dropped (all notes off follows)",
-                self.events.dropped - self._drops_seen,
-            )
-            self._drops_said, self._drops_seen = now, self.events.dropped
+        self._dropped(
+            time.monotonic(), "the render process is not taking notes: a note dropped, all notes off follows"
+        )
 
     # -- its life ----------------------------------------------------------------------
     def start(self) -> None:
@@ -150,7 +132,7 @@ class AudioEngine:
         """Stop both processes and free what they shared (blocks for up to a few
         seconds: call it off the event loop)."""
         if not self.supervisor.stop():
-            log.warning("audio: the supervisor did not stop; leaving its memory mapped")
+            log.warning("the supervisor did not stop; leaving its memory mapped")
             return
         self.ring.close()
         for fd in (self._events_r, self.events.fd, *self._wake):
@@ -160,22 +142,22 @@ class AudioEngine:
     def status(self) -> dict[str, Any]:
         h, s = self.ring.header, self.supervisor
         playing = self.state == "playing"
-        frames = int(h[FRAMES]) or self.config.blocksize
+        frames = h.frames or self.config.blocksize
         lead_s = frames / self.config.samplerate + self.config.headroom_ms / 1000.0
         return {
             "audio": self.state,
             "audio_device": s.device_name,
-            "audio_blocks": s.blocks_before + int(h[BLOCKS]),
-            "audio_underruns": s.underruns_before + int(h[UNDERRUNS]),
-            "audio_xruns": s.xruns_before + int(h[XRUNS]),
-            "audio_renders": s.renders_before + int(h[RENDERS]),
-            "audio_render_ms_p50": int(h[RENDER_P50_US]) / 1000.0,
-            "audio_render_ms_p99": int(h[RENDER_P99_US]) / 1000.0,
-            "audio_voices": int(h[VOICES]),
+            "audio_blocks": s.total("blocks"),
+            "audio_underruns": s.total("underruns"),
+            "audio_xruns": s.total("xruns"),
+            "audio_renders": s.total("renders"),
+            "audio_render_ms_p50": h.render_p50_us / 1000.0,
+            "audio_render_ms_p99": h.render_p99_us / 1000.0,
+            "audio_voices": h.voices,
             "audio_latency_ms": round(1000.0 * (s.out_latency_s + lead_s), 2) if playing else 0.0,
-            "audio_late_notes": s.late_before + int(h[LATE]),
+            "audio_late_notes": s.total("late"),
             "audio_dropped_notes": self.events.dropped,
-            "audio_reopens": max(s.opens - 1, 0),  # a device found again after a loss
-            "audio_render_restarts": max(s.render_starts - 1, 0),
-            "audio_realtime": bool(h[REALTIME]),
+            "audio_reopens": max(s.output.starts - 1, 0),  # a device found again after a loss
+            "audio_render_restarts": max(s.render.starts - 1, 0),
+            "audio_realtime": bool(h.realtime),
         }
