@@ -112,6 +112,13 @@ def test_train_then_resume(corpus: Path, tmp_path: Path, arch: str) -> None:
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "val_bits_per_event" in r] == [3, 6]
     assert all(r["train_loss"] > 0 for r in log if "train_loss" in r)
+    # The same model (the same seed) trained at a learning rate of 0 scores what it starts
+    # with: six steps of training must lower the validation loss below that.
+    train(corpus, tmp_path / "still", arch, 3, "--lr", "0", "--min-lr", "0")
+    still = [json.loads(line) for line in (tmp_path / "still" / "log.jsonl").read_text().splitlines()]
+    untrained = next(r["val_bits_per_event"] for r in still if "val_bits_per_event" in r)
+    trained = [r["val_bits_per_event"] for r in log if "val_bits_per_event" in r]
+    assert trained[-1] < untrained, (trained, untrained)
     model, info = load_checkpoint(tmp_path / "best.pt", "cpu")
     assert info["config"]["arch"] == arch and info["vocab"] == codec.describe_vocab()
     assert model.arch == arch and info["train_info"]["best_val_bits_per_event"] > 0
