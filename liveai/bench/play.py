@@ -1,7 +1,8 @@
 """`liveai bench --play`: the server with the shipped models, measured from outside.
 
 - harmonize (by the harmony model, with each continuation model on the worker): note-in
-  to first harmonized note-out, over OSC and over JACK MIDI (period 64 frames at 48 kHz), at 50 and 200 notes/s, with deadline misses;
+  to first harmonized note-out, over OSC and over JACK MIDI (period 64 frames at 48 kHz), at 50 and 200
+  notes/s, with deadline misses;
 - duet: from the end of the phrase gap to the first answer note (OSC);
 - 4 and 16 concurrent sessions (separate OSC clients, one channel each) at 50 notes/s
   each: the harmonize round trip over all of them;

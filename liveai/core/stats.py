@@ -42,7 +42,8 @@ COUNTERS = (
     "mdns_failed",
     "learn_failed",
     "recorded_failed",
-    "internal_errors",  # a bug contained (core/faults.py); a command's is answered `internal`, counted only here
+    # a bug contained (core/faults.py); a command's is answered `internal`, counted only here
+    "internal_errors",
 )
 
 

@@ -42,7 +42,10 @@ NO_LIMIT = 10**9
 PROGRESS_S = 2.0  # --progress json: a "learning" line at least this often (a step may take longer)
 SMALL_NOTES, SMALL_FILES = 500, 3  # fewer, and the learning set is said to be small
 STOPPING = "stopping after this step, keeping the best (Ctrl-C again quits now)"
-SKIPPED = "; stopped by a signal, so only the bits/event of the player's files after were measured (the rest skipped)"
+SKIPPED = (
+    "; stopped by a signal, so only the bits/event of the player's files after were measured "
+    "(the rest skipped)"
+)
 
 
 @dataclass

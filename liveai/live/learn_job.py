@@ -194,7 +194,8 @@ class LiveLearning:
         files, notes = done.get("files"), done.get("notes")
         if isinstance(files, int) and isinstance(notes, int) and (files < SMALL_FILES or notes < SMALL_NOTES):
             why = (
-                f"small: learned from {notes} notes in {files} take{'' if files == 1 else 's'}, scored on fewer; play {SMALL_FILES} "
+                f"small: learned from {notes} notes in {files} take{'' if files == 1 else 's'}, scored on "
+                f"fewer; play {SMALL_FILES} "
                 f"takes and {SMALL_NOTES:,} notes or more (some minutes) for a model that follows you"
             )
             log.warning("learning: %s", why)

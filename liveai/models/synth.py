@@ -31,7 +31,8 @@ between a chord's notes, a DC shift, and a rest output that was not zero.
 
 Streaming: every convolution keeps its own past, (k - 1) * d input samples, in an
 explicit `SynthState`; a block of any length gives the samples the whole signal would,
-within float rounding (`process` against `forward`; tests/streaming.py checks 1e-5). The network is causal with no lookahead: its
+within float rounding (`process` against `forward`; tests/streaming.py checks 1e-5). The network is causal
+with no lookahead: its
 declared delay is 0 samples. No I/O here.
 """
 

@@ -162,7 +162,8 @@ def test_temperature_from_the_page_and_from_mqtt(mosquitto, start_server, open_s
     )
     assert peer.expect("/liveai/out/temperature") == [1.5]
     stage.wait(
-        "Math.abs(Number(document.querySelector(\"[data-path='/liveai/temperature'] input\").value) - 1.5) < 1e-6"
+        "Math.abs(Number(document.querySelector(\"[data-path='/liveai/temperature'] input\").value) - 1.5) "
+        "< 1e-6"
     )
     assert stage.errors == []
 
