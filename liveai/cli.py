@@ -249,9 +249,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     if config.model.continuation:  # a name not found is refused before anything starts ("" = none)
         check_model(config.model.continuation, config.model.folder, "model.continuation")
     if config.web.enabled and not config.web.token and not is_loopback(config.web.host):
-        config.web.token = secrets.token_urlsafe(
-            16
-        )  # beyond loopback the page needs one: made now, printed below
+        # beyond loopback the page needs one: made now, printed below
+        config.web.token = secrets.token_urlsafe(16)
     bound: dict[str, socket.socket] = {}
     try:  # before the models load (seconds): a port taken is said at once
         for name, section, bind in (("osc", config.osc, osc.bind), ("web", config.web, web.bind)):

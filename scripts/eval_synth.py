@@ -339,9 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             for m in METRICS
         },
-        "render_x_realtime": round(
-            seconds / render_s, 2
-        ),  # seconds of audio per second of rendering, one thread
+        # seconds of audio per second of rendering, one thread
+        "render_x_realtime": round(seconds / render_s, 2),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

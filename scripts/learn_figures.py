@@ -286,9 +286,8 @@ def main() -> int:
         )
         result = {"commit": report["commit"], **study(label, mine, apart, models, args.minutes, extra)}
         report["results"] = [r for r in report["results"] if r["study"] != label] + [result]
-        out.write_text(
-            json.dumps(report, indent=2) + "\n"
-        )  # after each study: a partial run keeps its figures
+        # after each study: a partial run keeps its figures
+        out.write_text(json.dumps(report, indent=2) + "\n")
         draw(report["results"], out.with_suffix(".png"))
     print(json.dumps(report, indent=2))
     return 0

@@ -135,9 +135,8 @@ def one_study(
     held: np.ndarray,
     apart_before: dict[str, Any],
 ) -> dict[str, Any]:
-    run = learn(
-        mine, "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", study), models, minutes, extra
-    )  # a learned name
+    # a learned name
+    run = learn(mine, "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", study), models, minutes, extra)
     vae = run["done"]["vae"]
     if not vae.get("path"):
         raise SystemExit(f"{study}: nothing beat the base VAE, so there is no learned VAE to measure")

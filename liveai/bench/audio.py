@@ -164,9 +164,8 @@ def bench_stream(
             "render_ms_p50": after["audio_render_ms_p50"],
             "render_ms_p99": after["audio_render_ms_p99"],
             "block_ms": round(1000 * period / 48000, 2),
-            "design_lead_ms": round(
-                1000 * period / 48000 + headroom_ms, 2
-            ),  # a block and the headroom: the setting
+            # a block and the headroom: the setting
+            "design_lead_ms": round(1000 * period / 48000 + headroom_ms, 2),
             "note_to_sound_ms": note_to_sound,
             "stream_latency_ms": after["audio_latency_ms"],
             "deadline_misses": int(after.get("deadline_misses", 0)) - int(before.get("deadline_misses", 0)),

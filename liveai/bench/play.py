@@ -143,9 +143,8 @@ class _PlayServer:
         self.server = ServerProcess(sets, env=env).start()
         stack.callback(self.server.stop)
         self.peer = stack.enter_context(OscPeer(self.port))
-        wait_pong(
-            self.peer.send, self.answers, "up", timeout=60
-        )  # loading torch and the model takes a moment
+        # loading torch and the model takes a moment
+        wait_pong(self.peer.send, self.answers, "up", timeout=60)
 
     def status(self) -> dict[str, Any]:
         self.answers.drain()

@@ -78,9 +78,8 @@ class Stop:
 
     def ask(self, signum: int, frame: object) -> None:
         self.asked = True
-        if (
-            signum == signal.SIGINT
-        ):  # a second Ctrl-C is Python's own: it ends the process (cli.main: exit 130)
+        # a second Ctrl-C is Python's own: it ends the process (cli.main: exit 130)
+        if signum == signal.SIGINT:
             signal.signal(signal.SIGINT, signal.default_int_handler)  # first: a Ctrl-C while saying so quits
             say(STOPPING)
 
@@ -95,9 +94,8 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     folder_setting = opts.model_folder if opts.model_folder is not None else config.model.folder
     out = learned_path(opts.name, folder_setting)
     if opts.vae:
-        vae_path(
-            opts.name, folder_setting
-        )  # a bad NAME-vae refused now, not after the continuation model learned
+        # a bad NAME-vae refused now, not after the continuation model learned
+        vae_path(opts.name, folder_setting)
     base = opts.model or config.model.continuation or "gru"
     base_path = check_model(base, folder_setting)
     report = Progress(opts.progress)
@@ -124,9 +122,8 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         model, info = load_checkpoint(base_path, device)
         arch = info["config"]["arch"]
         test = measure.piece_tokens(split.test, opts.eval_events)  # the card's: chooses nothing
-        validation = measure.piece_tokens(
-            split.validation, opts.eval_events
-        )  # the checkpoint's and the stop's
+        # the checkpoint's and the stop's
+        validation = measure.piece_tokens(split.validation, opts.eval_events)
         corpus_dir = opts.replay or lc.corpus
         corpus, corpus_note = measure.corpus_test(corpus_dir, opts.eval_events)
         primes = measure.phrases(split.test)

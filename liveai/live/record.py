@@ -55,9 +55,8 @@ class Take:
     date: datetime
     last: float
     notes: list[Note] = field(default_factory=list)
-    open: dict[tuple[int, int], tuple[float, int]] = field(
-        default_factory=dict
-    )  # (channel, pitch) -> (t, velocity)
+    # (channel, pitch) -> (t, velocity)
+    open: dict[tuple[int, int], tuple[float, int]] = field(default_factory=dict)
 
     def end(self, t: float) -> list[Note]:
         """Its notes, those still held ending at `t`, in the order played (their times
@@ -277,9 +276,8 @@ def prune(
     """Remove the oldest recorded takes beyond the bounds, and temporary files left
     for an hour; how many takes went."""
     now = time.time() if now is None else now
-    found = {
-        p: st for p in folder.iterdir() if (st := _stat(p)) is not None
-    }  # another write may rename its file
+    # another write may rename its file
+    found = {p: st for p in folder.iterdir() if (st := _stat(p)) is not None}
     for path, st in found.items():
         if PARTIAL.fullmatch(path.name) and now - st.st_mtime > PART_AGE_S:
             path.unlink(missing_ok=True)

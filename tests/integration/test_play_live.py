@@ -160,9 +160,8 @@ def test_panic_silences_the_autopilot_until_play(start_server):
             after.append((time.monotonic(), got))
     echoed = next(i for i, (_, m) in enumerate(after) if m == ("/liveai/out/panicked", [1]))
     assert end - after[echoed][0] >= 3.0, "the silence is watched for 3 s after the panic's echo"
-    silent = [
-        n for n in note_events(m for _, m in after[echoed:]) if n[1] > 0
-    ]  # before it: sent before the panic
+    # before it: sent before the panic
+    silent = [n for n in note_events(m for _, m in after[echoed:]) if n[1] > 0]
     assert silent == [], f"{len(silent)} note-ons after the panic"
     status = peer.status()
     assert status["panicked"] == 1 and status["sounding_notes"] == 0

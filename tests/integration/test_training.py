@@ -271,16 +271,16 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
     )
     meta = json.loads((audio / "meta.json").read_text())
     assert meta["program"] == 4 and meta["splits"]["train"]["clips"] == 3
-    assert (
-        3 * 1.5 <= meta["splits"]["train"]["seconds"] <= 3 * 2.5
-    )  # each clip: up to 2 s and the release tail
+    # each clip: up to 2 s and the release tail
+    assert 3 * 1.5 <= meta["splits"]["train"]["seconds"] <= 3 * 2.5
 
+    # the first synth's form: the fine-tune below grows it
     first = (
         "--cfg",
         "features=4",
         "--cfg",
         "linear=0",
-    )  # the first synth's form: the fine-tune below grows it
+    )
     train_synth(audio, tmp_path / "run", 3, *first)
     assert "resumed" in train_synth(audio, tmp_path / "run", 5, "--resume", "auto")
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]

@@ -170,9 +170,8 @@ def test_an_evaluations_figure_is_never_dropped_by_the_throttle():
     job = Run(["x"], 1, reports.append, lambda path, why: None)
     job._report({"stage": "learning", "step": 1, "eta_s": 170.0})
     job._report({"stage": "learning", "step": 1, "eta_s": 170.0})  # within REPORT_EVERY_S: dropped
-    job._report(
-        {"stage": "learning", "step": 1, "eta_s": 170.0, "validation_bits": 2.5}
-    )  # an evaluation: kept
+    # an evaluation: kept
+    job._report({"stage": "learning", "step": 1, "eta_s": 170.0, "validation_bits": 2.5})
     assert reports == [
         ("learning", "step", 1, "eta_s", 170.0),
         ("learning", "step", 1, "eta_s", 170.0, "validation_bits", 2.5),
