@@ -73,6 +73,19 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
     )
 
 
+def descend(
+    optimizer: torch.optim.Optimizer, model: nn.Module, loss: torch.Tensor, lr: float, grad_clip: float
+) -> None:
+    """One optimizer step down `loss` at `lr`, the gradients clipped to `grad_clip` (0: not)."""
+    for g in optimizer.param_groups:
+        g["lr"] = lr
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+
+
 class Anchor:
     """L2-SP: `strength` / 2 * the squared distance of the weights from where they began
     (the base model's), so a fine-tune keeps what the base learned where the player's
@@ -129,17 +142,11 @@ class Loop:
     def step(self, state: LoopState) -> torch.Tensor:
         """One step; its loss, detached, left on the device."""
         lr = self.schedule.lr_at(state.step, state.elapsed_s - state.elapsed_prior)
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
         xy = torch.from_numpy(self.batch()).to(self.device)
         logits = self.model(xy[:, :-1])  # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), xy[:, 1:].reshape(-1))
         total = loss + self.anchor.penalty(self.model) if self.anchor is not None else loss
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        if self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        self.optimizer.step()
+        descend(self.optimizer, self.model, total, lr, self.grad_clip)
         state.step += 1
         state.tokens += xy[:, 1:].numel()
         return loss.detach()
