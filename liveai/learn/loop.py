@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 LN2 = math.log(2.0)
+NO_LIMIT = 10**9  # steps when only the clock stops a learning
 # The reasons to stop, weakest first: the ranks agree on the strongest any of them has.
 REASONS = ("", "steps", "minutes", "patience", "signal")
 
@@ -113,6 +115,25 @@ class LoopState:
     @property
     def elapsed_s(self) -> float:
         return self.elapsed_prior + time.monotonic() - self.started
+
+
+def progress(state: LoopState, steps: int, minutes: float, started: float) -> dict[str, Any]:
+    """How far a learning is, for its reports: the step, and the share done by steps or by
+    the clock (whichever is further), with the time left at this pace."""
+    elapsed = time.monotonic() - started
+    fractions = [state.step / steps] if steps < NO_LIMIT else []
+    if minutes > 0:
+        fractions.append(elapsed / (minutes * 60))
+    fraction = min(max(fractions, default=0.0), 1.0)
+    eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+    return {
+        "stage": "learning",
+        "step": state.step,
+        "steps": steps if steps < NO_LIMIT else None,
+        "minutes": round(elapsed / 60, 3),
+        "fraction": round(fraction, 4),
+        "eta_s": round(eta, 1) if eta is not None else None,
+    }
 
 
 @dataclass
