@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import mido
@@ -128,7 +129,11 @@ class _PlayServer:
         overrides: list[str],
         env: dict[str, str] | None = None,
         midi: bool = False,
+        cwd: Path | None = None,
+        timeout: float = 60,
     ) -> None:
+        """`cwd`: where it starts; `timeout`: seconds it has to answer a ping (loading torch
+        and the model takes a moment)."""
         self.answers = OscAnswers()
         stack.callback(self.answers.close)
         self.port = free_port()
@@ -140,11 +145,10 @@ class _PlayServer:
             "model.seed=7",
             *overrides,
         ]
-        self.server = ServerProcess(sets, env=env).start()
+        self.server = ServerProcess(sets, env=env, cwd=cwd).start()
         stack.callback(self.server.stop)
         self.peer = stack.enter_context(OscPeer(self.port))
-        # loading torch and the model takes a moment
-        wait_pong(self.peer.send, self.answers, "up", timeout=60)
+        wait_pong(self.peer.send, self.answers, "up", timeout=timeout)
 
     def status(self) -> dict[str, Any]:
         self.answers.drain()
