@@ -16,6 +16,10 @@ from .errors import ConfigError, LiveaiError, MidiFileError
 from .logs import setup_logging
 from .models.shipped import check_model
 
+MODEL_HELP = (
+    "gru, transformer, a learned name (liveai learn) or a checkpoint path (default: model.continuation)"
+)
+
 
 def _config_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -55,10 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--prime", required=True, metavar="MIDI", help="the MIDI file to continue")
     gen.add_argument("--seconds", type=float, default=20.0, help="length of the continuation")
     gen.add_argument("--out", required=True, metavar="MIDI", help="prime + continuation are written here")
-    gen.add_argument(
-        "--model",
-        help="gru, transformer, a learned name (liveai learn) or a checkpoint path (default: model.continuation)",
-    )
+    gen.add_argument("--model", help=MODEL_HELP)
     gen.add_argument("--temperature", type=float, default=1.0)
     gen.add_argument("--top-p", type=float, default=0.95)
     gen.add_argument("--seed", type=int, default=None, help="for a reproducible continuation")
@@ -72,10 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", parents=[common], help="bits per event of a model on MIDI files; prints JSON"
     )
     ev.add_argument("folder", metavar="MIDI_DIR")
-    ev.add_argument(
-        "--model",
-        help="gru, transformer, a learned name (liveai learn) or a checkpoint path (default: model.continuation)",
-    )
+    ev.add_argument("--model", help=MODEL_HELP)
     lrn = sub.add_parser("learn", parents=[common], help="fine-tune a model on a folder of your MIDI files")
     lrn.add_argument("folder", metavar="FOLDER", help="your MIDI files (read recursively)")
     lrn.add_argument(
@@ -249,9 +247,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     if config.model.continuation:  # a name not found is refused before anything starts ("" = none)
         check_model(config.model.continuation, config.model.folder, "model.continuation")
     if config.web.enabled and not config.web.token and not is_loopback(config.web.host):
-        config.web.token = secrets.token_urlsafe(
-            16
-        )  # beyond loopback the page needs one: made now, printed below
+        # beyond loopback the page needs one: made now, printed below
+        config.web.token = secrets.token_urlsafe(16)
     bound: dict[str, socket.socket] = {}
     try:  # before the models load (seconds): a port taken is said at once
         for name, section, bind in (("osc", config.osc, osc.bind), ("web", config.web, web.bind)):

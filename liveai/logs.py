@@ -11,7 +11,8 @@ class LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created))
         message = record.getMessage().replace('"', "'")
-        line = f'ts={stamp}.{int(record.msecs):03d} level={record.levelname.lower()} logger={record.name} msg="{message}"'
+        level = record.levelname.lower()
+        line = f'ts={stamp}.{int(record.msecs):03d} level={level} logger={record.name} msg="{message}"'
         if record.exc_info:
             line += " exc=" + repr(self.formatException(record.exc_info))
         return line

@@ -232,9 +232,8 @@ def awaiting(task: asyncio.Task[Any]) -> str:
 def make_audio(config: Config) -> SynthLink:
     """The synth's link for `audio.enabled` (ConfigError if the synth cannot load or
     does not fit the configuration: the user asked for sound)."""
-    synth, path = load_synth(
-        config.audio.model
-    )  # here, to refuse it before serving; the render process plays it
+    # here, to refuse it before serving; the render process plays it
+    synth, path = load_synth(config.audio.model)
     if synth.config.sample_rate != config.audio.samplerate:
         raise ConfigError(
             f"audio.samplerate is {config.audio.samplerate}; the synth plays at {synth.config.sample_rate} Hz"

@@ -25,16 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from liveai.bench import learn_live as L  # noqa: E402
-from liveai.bench.harness import ServerProcess, machine, summarize  # noqa: E402
+from liveai.bench.harness import machine, summarize  # noqa: E402
 from liveai.bench.play import (
     ChannelRoundTrip,
-    OscAnswers,
-    OscPeer,
     _osc_sender,
     _PlayServer,
-    free_port,
     play_notes,
-    wait_pong,
 )  # noqa: E402
 from liveai.models.shipped import shipped_dir  # noqa: E402
 
@@ -43,23 +39,9 @@ class Server(_PlayServer):
     """`liveai serve` from the source tree `tree`, harmonizing with the harmony model."""
 
     def __init__(self, stack: ExitStack, tree: Path, env: dict[str, str]) -> None:
-        self.answers = OscAnswers()
-        stack.callback(self.answers.close)
-        self.port = free_port()
-        sets = [
-            f"osc.port={self.port}",
-            f'osc.targets=["127.0.0.1:{self.answers.port}"]',
-            "midi.api=none",
-            "model.continuation=gru",
-            "model.seed=7",
-            "server.mode=harmonize",
-            "harmonize.by=harmony",
-        ]
         env = {**env, "PYTHONPATH": str(tree)}  # before the editable install's finder
-        self.server = ServerProcess(sets, env=env, cwd=tree).start()
-        stack.callback(self.server.stop)
-        self.peer = stack.enter_context(OscPeer(self.port))
-        wait_pong(self.peer.send, self.answers, "up", timeout=90)
+        overrides = ["server.mode=harmonize", "harmonize.by=harmony"]
+        super().__init__(stack, "gru", overrides, env=env, cwd=tree, timeout=90)
 
 
 def figures(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -38,7 +38,8 @@ def transport(report: dict[str, Any]) -> None:
             part = report[name]
             status = part["server_status_after"]
             round_trips(
-                f"**{name.upper()}**, rule harmonizer (server's own handling: p50 {status['latency_p50_ms']:.2f} ms, "
+                f"**{name.upper()}**, rule harmonizer (server's own handling: p50 "
+                f"{status['latency_p50_ms']:.2f} ms, "
                 f"p99 {status['latency_p99_ms']:.2f} ms)",
                 part["liveai_harmonize"],
                 part[floor_key],
@@ -67,7 +68,8 @@ def play(report: dict[str, Any]) -> None:
 
 def models(report: dict[str, Any]) -> None:
     print(
-        "\n| model | weights | per event p50 / p99 ms | ... with a busy Python thread | cached step at 128 / 512 / 1024 ms | recompute ms | speedup | batched 1 / 4 / 16: ms per step |"
+        "\n| model | weights | per event p50 / p99 ms | ... with a busy Python thread | cached step at 128 "
+        "/ 512 / 1024 ms | recompute ms | speedup | batched 1 / 4 / 16: ms per step |"
     )
     print("|---" * 8 + "|")
     for name, m in report["models"].items():
@@ -75,7 +77,8 @@ def models(report: dict[str, Any]) -> None:
         busy = m.get("per_event_loop_busy")
         busy_ms = f"{busy['p50_ms']:.2f} / {busy['p99_ms']:.2f}" if busy else "-"
         print(
-            f"| {name.split()[0]} | {m['weights']} | {m['per_event']['p50_ms']:.2f} / {m['per_event']['p99_ms']:.2f} | {busy_ms} | "
+            f"| {name.split()[0]} | {m['weights']} | {m['per_event']['p50_ms']:.2f} / "
+            f"{m['per_event']['p99_ms']:.2f} | {busy_ms} | "
             + " / ".join(f"{c[n]['cached_step_ms']:.2f}" for n in ("128", "512", "1024"))
             + " | "
             + " / ".join(f"{c[n]['recompute_ms']:.1f}" for n in ("128", "512", "1024"))

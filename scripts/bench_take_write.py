@@ -130,7 +130,8 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     out = {
-        "what": f"scripts/bench_take_write.py --turns {args.turns}: the asyncio loop's worst lateness on a 1 ms "
+        "what": f"scripts/bench_take_write.py --turns {args.turns}: the asyncio loop's worst lateness on a "
+        "1 ms "
         "sleep while one take is written (learn.record), in turns",
         "machine": {"cores": 2, "python": platform.python_version(), "system": platform.platform()},
         "commit": commit,

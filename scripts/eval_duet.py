@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """How the duet answers a call, measured against the music's own next phrase.
 
-    .venv/bin/python scripts/eval_duet.py [--model gru] [--pairs 100] [--data data/corpus] [--out runs/duet.json]
+    .venv/bin/python scripts/eval_duet.py [--model gru] [--pairs 100] [--data data/corpus] [--out
+    runs/duet.json]
     .venv/bin/python scripts/eval_duet.py --folder ~/midi/held-out --model mine [--per-file 8]
 
 Pairs of consecutive two-bar phrases are cut from the music21 test split on the bar

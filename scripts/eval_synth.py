@@ -97,9 +97,12 @@ from liveai.music.note import Note  # noqa: E402
 
 METRICS = ("mrstft", "lsd_db")
 DESCRIPTIONS = {
-    "model": "render_notes(SynthRenderer(net), notes), cut or padded to the clip; its own level, not RMS-matched",
-    "excitation": "the features' channel 0 (each voice's 1/h harmonics x envelope), no network; RMS-matched per clip",
-    "sine": "one sine per note with the same envelope (features with harmonics=1, channel 0); RMS-matched per clip",
+    "model": "render_notes(SynthRenderer(net), notes), cut or padded to the clip; its own level, not "
+    "RMS-matched",
+    "excitation": "the features' channel 0 (each voice's 1/h harmonics x envelope), no network; RMS-matched "
+    "per clip",
+    "sine": "one sine per note with the same envelope (features with harmonics=1, channel 0); RMS-matched "
+    "per clip",
 }
 
 
@@ -281,10 +284,12 @@ def main(argv: list[str] | None = None) -> int:
         "sample_rate": rate,
         "reference": "FluidSynth, FluidR3 GM, program 4 (Electric Piano 1), dry",
         "metrics": {
-            "mrstft": "multi-resolution STFT distance (FFT 2048..64; spectral convergence + log-magnitude L1)",
+            "mrstft": "multi-resolution STFT distance (FFT 2048..64; spectral convergence + log-magnitude "
+            "L1)",
             "lsd_db": "log-spectral distance, dB (2048-point FFT)",
         },
-        "rms_match": "the baselines (excitation, sine) are scaled per clip to the reference's RMS; the model is not",
+        "rms_match": "the baselines (excitation, sine) are scaled per clip to the reference's RMS; the "
+        "model is not",
         "systems": DESCRIPTIONS,
         "mean": {s: {m: round(v, 4) for m, v in means[s].items()} for s in systems},
         "high_share_db": {
@@ -334,9 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             for m in METRICS
         },
-        "render_x_realtime": round(
-            seconds / render_s, 2
-        ),  # seconds of audio per second of rendering, one thread
+        # seconds of audio per second of rendering, one thread
+        "render_x_realtime": round(seconds / render_s, 2),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -353,7 +357,10 @@ def main(argv: list[str] | None = None) -> int:
             ],
         ]
         Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
-        title = f"test clip {args.figure_clip}, first {n / rate:.1f} s ({Path(args.model).name}, step {train.get('steps')})"
+        model_name = Path(args.model).name
+        title = (
+            f"test clip {args.figure_clip}, first {n / rate:.1f} s ({model_name}, step {train.get('steps')})"
+        )
         spectrograms(rows, rate, Path(args.figure), title=title, seconds=n / rate)
     decay_chart(
         held["c2-c6"]["curves_db"],

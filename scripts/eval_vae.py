@@ -14,7 +14,8 @@
     are grid points;
   - the VAE decoded plainly greedily at the 9 points, with the phrases at 0 and 1 and
     with the decoded endpoints;
-  - the naive baseline: each step from b with probability x, else from a. Two distances: Hamming, the share of the 32 steps
+  - the naive baseline: each step from b with probability x, else from a. Two distances: Hamming, the share
+  of the 32 steps
   that differ; and edit, the fewest single-step insertions, deletions and changes from
   one to the other over 32 (a note moved by a 16th costs two edits, where Hamming
   counts every step after it).

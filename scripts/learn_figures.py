@@ -85,13 +85,18 @@ def liveai(*args: str) -> list[str]:
     return [sys.executable, "-m", "liveai", *args]
 
 
-def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str]) -> dict[str, Any]:
-    """Run `liveai learn`; its curve and its done record."""
+def learn(
+    folder: Path, name: str, models: Path, minutes: float, extra: list[str], vae: bool = False
+) -> dict[str, Any]:
+    """Run `liveai learn` (with `vae`, `--vae`: the curve is the VAE's); its curve and its
+    done record."""
+    figure = "heldout_elbo_nats" if vae else "validation_bits"
     cmd = liveai(
         "learn",
         str(folder),
         "--name",
         name,
+        *(["--vae"] if vae else []),
         "--minutes",
         str(minutes),
         "--threads",
@@ -108,14 +113,8 @@ def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str
         assert proc.stdout is not None
         for line in proc.stdout:
             rec = json.loads(line)
-            if rec["stage"] == "learning" and rec.get("validation_bits") is not None:
-                curve.append(
-                    {
-                        "minutes": rec["minutes"],
-                        "step": rec["step"],
-                        "validation_bits": rec["validation_bits"],
-                    }
-                )
+            if rec["stage"] == "learning" and rec.get(figure) is not None:
+                curve.append({"minutes": rec["minutes"], "step": rec["step"], figure: rec[figure]})
                 print(json.dumps(curve[-1]), flush=True)
             elif rec["stage"] == "done":
                 done = rec
@@ -286,9 +285,8 @@ def main() -> int:
         )
         result = {"commit": report["commit"], **study(label, mine, apart, models, args.minutes, extra)}
         report["results"] = [r for r in report["results"] if r["study"] != label] + [result]
-        out.write_text(
-            json.dumps(report, indent=2) + "\n"
-        )  # after each study: a partial run keeps its figures
+        # after each study: a partial run keeps its figures
+        out.write_text(json.dumps(report, indent=2) + "\n")
         draw(report["results"], out.with_suffix(".png"))
     print(json.dumps(report, indent=2))
     return 0

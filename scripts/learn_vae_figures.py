@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
-from learn_figures import APART, FOLDER, PALESTRINA, by_hash, liveai  # noqa: E402
+from learn_figures import APART, FOLDER, PALESTRINA, by_hash, learn  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from liveai.bench.harness import machine  # noqa: E402
@@ -79,49 +79,6 @@ def apart_melodies(apart: Path) -> tuple[np.ndarray, dict[str, int]]:
     return np.array(rows, dtype=np.uint8).reshape(-1, 32), skipped
 
 
-def learn(folder: Path, name: str, models: Path, minutes: float, extra: list[str]) -> dict[str, Any]:
-    cmd = liveai(
-        "learn",
-        str(folder),
-        "--name",
-        name,
-        "--vae",
-        "--minutes",
-        str(minutes),
-        "--threads",
-        "1",
-        "--progress",
-        "json",
-        "--model-folder",
-        str(models),
-        *extra,
-    )
-    print(" ".join(cmd), flush=True)
-    curve, done = [], {}
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            rec = json.loads(line)
-            if (
-                rec["stage"] == "learning"
-                and rec.get("model") == "vae"
-                and rec.get("heldout_elbo_nats") is not None
-            ):
-                curve.append(
-                    {
-                        "minutes": rec["minutes"],
-                        "step": rec["step"],
-                        "heldout_elbo_nats": rec["heldout_elbo_nats"],
-                    }
-                )
-                print(json.dumps(curve[-1]), flush=True)
-            elif rec["stage"] == "done":
-                done = rec
-    if proc.returncode != 0:
-        raise SystemExit(f"liveai learn failed ({proc.returncode})")
-    return {"curve": curve, "done": done}
-
-
 def change(before: float, after: float) -> float:
     return round((after - before) / before, 4)
 
@@ -135,9 +92,8 @@ def one_study(
     held: np.ndarray,
     apart_before: dict[str, Any],
 ) -> dict[str, Any]:
-    run = learn(
-        mine, "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", study), models, minutes, extra
-    )  # a learned name
+    # a learned name
+    run = learn(mine, "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", study), models, minutes, extra, vae=True)
     vae = run["done"]["vae"]
     if not vae.get("path"):
         raise SystemExit(f"{study}: nothing beat the base VAE, so there is no learned VAE to measure")

@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     if init is not None:
         model.load_state_dict({k: v.float() for k, v in init["model"].items()})
         say(
-            f"initialised from {args.init} (its training: {init.get('train_info', {}).get('steps', '?')} steps)"
+            f"initialised from {args.init} (its training: {init.get('train_info', {}).get('steps', '?')} "
+            "steps)"
         )
     n_params = sum(p.numel() for p in model.parameters())
     opt = make_optimizer(model, args.lr, args.weight_decay)

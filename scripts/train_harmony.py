@@ -74,10 +74,11 @@ class Rows:
     def __init__(self, pieces: list[harmony.HarmonyPiece], vocab: list[Voicing]) -> None:
         index = {v: i for i, v in enumerate(vocab)}
         self.pieces = [p for p in pieces if len(p.melody) >= 2]
+        # (3, N) each
         self.targets = [
             np.array([[index.get(v, IGNORE) for v in real_voicings(p, n)] for n in (1, 2, 3)])
             for p in self.pieces
-        ]  # (3, N) each
+        ]
         self.n_voicings = len(vocab)
         lengths = np.array([len(p.melody) for p in self.pieces], dtype=np.float64)
         self.weights = lengths / lengths.sum()

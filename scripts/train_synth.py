@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     if init is not None:
         grow_into(model, init["model"], [tuple(int(c) for c in pair.split(":")) for pair in args.hand_over])
         say(
-            f"from {args.init}'s weights ({init['config'].get('features')} -> {model.config.features} features)"
+            f"from {args.init}'s weights ({init['config'].get('features')} -> {model.config.features} "
+            "features)"
         )
     config: SynthConfig = model.config
     warmup = model.receptive_field - 1

@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     say(
-        f"vae: {n_params / 1e6:.2f}M params, {len(train)} train melodies, {len(val)} validation, device {device}"
+        f"vae: {n_params / 1e6:.2f}M params, {len(train)} train melodies, {len(val)} validation, device "
+        f"{device}"
     )
     t_start = time.time()
     bar = tqdm(total=args.steps, initial=step, desc="vae", unit="step", disable=not main_proc, smoothing=0.02)

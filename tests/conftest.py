@@ -141,7 +141,16 @@ class JackServer:
         return False
 
     def connect(self, source: str, destination: str) -> None:
+        """Connect, and return once the connection is in the graph JACK runs. jack_connect
+        returns when the server has recorded it; JACK switches its running graph at a later
+        cycle (later still while a client is late), and MIDI a client writes before the
+        switch goes nowhere. `jack_lsp -c` reads the running graph."""
         subprocess.run(["jack_connect", source, destination], check=True, env=self.env(), capture_output=True)
+        wait_until(lambda: destination in self.connections(source), 5, f"{source} -> {destination} to run")
+
+    def connections(self, port: str) -> list[str]:
+        done = subprocess.run(["jack_lsp", "-c", port], capture_output=True, text=True, env=self.env())
+        return [line.strip() for line in done.stdout.splitlines()[1:]]
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}

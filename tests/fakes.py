@@ -4,7 +4,7 @@ that runs jobs inline."""
 from __future__ import annotations
 
 from liveai.behaviours.registry import Registry
-from liveai.bench.offline_duet import FakeClock
+from liveai.bench.offline_duet import SimulatedClock
 from liveai.config import Config
 from liveai.core.engine import Engine
 from liveai.events import ControlChange, Event, NoteOff, NoteOn
@@ -15,7 +15,7 @@ class Sink:
     """Records what the engine sends, with the fake time it was sent at, and hears it as
     a strict synth would: `stacked` counts note-ons for a note already sounding."""
 
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: SimulatedClock) -> None:
         self.clock = clock
         self.sent: list[tuple[float, Event]] = []
         self._sounding: set[tuple[int, int]] = set()
@@ -46,15 +46,15 @@ class Sink:
         return set(self._pedal)
 
 
-def make_engine(config: Config | None = None) -> tuple[Engine, FakeClock, Sink]:
-    clock = FakeClock(100.0)
+def make_engine(config: Config | None = None) -> tuple[Engine, SimulatedClock, Sink]:
+    clock = SimulatedClock(100.0)
     engine = Engine(config or Config(), now=clock, behaviours=Registry())
     sink = Sink(clock)
     engine.output.sinks.append(sink)
     return engine, clock, sink
 
 
-def run_until(engine: Engine, clock: FakeClock, until: float) -> None:
+def run_until(engine: Engine, clock: SimulatedClock, until: float) -> None:
     """Drive the scheduler like the server's timer does, jumping the fake clock."""
     while (next_at := engine.output.scheduler.next_time()) is not None and next_at <= until:
         clock.t = max(clock.t, next_at)
@@ -104,7 +104,7 @@ def make_model_engine(mode: str = "harmonize", vae=None, harmony=None, **overrid
     for dotted, value in overrides.items():
         section, key = dotted.split("__")
         setattr(getattr(config, section), key, value)
-    clock = FakeClock(100.0)
+    clock = SimulatedClock(100.0)
     port = InlinePort(tiny_model())
     engine = Engine(config, now=clock, behaviours=Registry(vae=vae, harmony=harmony), models=port)
     sink = Sink(clock)

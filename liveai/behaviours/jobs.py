@@ -132,7 +132,8 @@ def continuation(
 
     `note_first`: nothing but a note may come first (an answer starts at once: the
     pause before it was the player's). `until_note`: stop once a note has begun (an
-    answer's first chunk: its first note goes out while the rest is sampled). `bias` (V,) is added to the logits (how the
+    answer's first chunk: its first note goes out while the rest is sampled). `bias` (V,) is added to the
+    logits (how the
     autopilot steers its density); `balance` keeps an answer's notes in proportion to
     a key (see tonality.py); `rhythm` keeps its onsets on a grid (see rhythm.py).
     Every token is fed back."""

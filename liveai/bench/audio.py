@@ -128,6 +128,7 @@ def bench_stream(
         stack.callback(xruns.close)
         render = RenderCpu(srv)
         before = srv.status()
+        sent = 0  # note messages sent under load: liveai should take each one
         if idle:
             time.sleep(seconds)
             achieved = 0.0
@@ -137,7 +138,13 @@ def bench_stream(
             srv.answers.round_trip = trip
             send, sock = _osc_sender(srv.port)
             stack.callback(sock.close)
-            achieved = play_notes([send], trip, rate, seconds, channels=16)
+
+            def counted(pitch: int, velocity: int, channel: int) -> None:
+                nonlocal sent
+                sent += 1
+                send(pitch, velocity, channel)
+
+            achieved = play_notes([counted], trip, rate, seconds, channels=16)
             time.sleep(0.5)
         after = srv.status()
         keys = ("audio_blocks", "audio_underruns", "audio_xruns", "audio_late_notes", "audio_dropped_notes")
@@ -149,15 +156,16 @@ def bench_stream(
             "seconds": seconds,
             "load": "none" if idle else f"{rate:g} notes/s harmonized",
             "notes_per_s": round(achieved, 1),
+            "events_sent": sent,
+            "events_in": int(after["events_in"]) - int(before["events_in"]),
             **{k.removeprefix("audio_"): int(after[k]) - int(before[k]) for k in keys},
             "jack_xruns": xruns.count,
             "render_cpu_percent": render.percent(),
             "render_ms_p50": after["audio_render_ms_p50"],
             "render_ms_p99": after["audio_render_ms_p99"],
             "block_ms": round(1000 * period / 48000, 2),
-            "design_lead_ms": round(
-                1000 * period / 48000 + headroom_ms, 2
-            ),  # a block and the headroom: the setting
+            # a block and the headroom: the setting
+            "design_lead_ms": round(1000 * period / 48000 + headroom_ms, 2),
             "note_to_sound_ms": note_to_sound,
             "stream_latency_ms": after["audio_latency_ms"],
             "deadline_misses": int(after.get("deadline_misses", 0)) - int(before.get("deadline_misses", 0)),

@@ -7,7 +7,8 @@ runs after ours in that cycle and reads it then), and its sound is the first sam
 the recording above 1 % of the note's own peak (-40 dB), after a silent start. The figure,
 send frame → that sample, includes liveai's MIDI input (rtmidi's thread, the event
 loop, the mode), the synth's lead (a block and `audio.headroom_ms`: the render just in
-time) and the synth's rise to that level (half a millisecond or so). It does not include what is outside liveai:
+time) and the synth's rise to that level (half a millisecond or so). It does not include what is outside
+liveai:
 a MIDI device's capture (up to one JACK period before the frame the note is sent at)
 and the sound card's playback latency (one or two periods after PortAudio's port).
 

@@ -17,7 +17,10 @@ from ..runtime.inline import InlinePort
 PLAYER = "osc:player:1"
 
 
-class FakeClock:
+class SimulatedClock:
+    """The engine's clock in an offline duet: time moves only when `advance` sets `t`,
+    so a duet is played as fast as the models step."""
+
     def __init__(self, t: float = 0.0) -> None:
         self.t = t
 
@@ -29,7 +32,7 @@ class OfflineDuet:
     def __init__(self, model: Any, config: Config | None = None) -> None:
         self.config = config or Config()
         self.config.server.mode = "duet"
-        self.clock = FakeClock()
+        self.clock = SimulatedClock()
         self.port = InlinePort(model)
         self.engine = Engine(self.config, now=self.clock, behaviours=Registry(), models=self.port)
         self.sent: list[tuple[float, Event]] = []

@@ -1,7 +1,8 @@
 """`liveai bench --play`: the server with the shipped models, measured from outside.
 
 - harmonize (by the harmony model, with each continuation model on the worker): note-in
-  to first harmonized note-out, over OSC and over JACK MIDI (period 64 frames at 48 kHz), at 50 and 200 notes/s, with deadline misses;
+  to first harmonized note-out, over OSC and over JACK MIDI (period 64 frames at 48 kHz), at 50 and 200
+  notes/s, with deadline misses;
 - duet: from the end of the phrase gap to the first answer note (OSC);
 - 4 and 16 concurrent sessions (separate OSC clients, one channel each) at 50 notes/s
   each: the harmonize round trip over all of them;
@@ -20,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import mido
@@ -127,7 +129,11 @@ class _PlayServer:
         overrides: list[str],
         env: dict[str, str] | None = None,
         midi: bool = False,
+        cwd: Path | None = None,
+        timeout: float = 60,
     ) -> None:
+        """`cwd`: where it starts; `timeout`: seconds it has to answer a ping (loading torch
+        and the model takes a moment)."""
         self.answers = OscAnswers()
         stack.callback(self.answers.close)
         self.port = free_port()
@@ -139,12 +145,10 @@ class _PlayServer:
             "model.seed=7",
             *overrides,
         ]
-        self.server = ServerProcess(sets, env=env).start()
+        self.server = ServerProcess(sets, env=env, cwd=cwd).start()
         stack.callback(self.server.stop)
         self.peer = stack.enter_context(OscPeer(self.port))
-        wait_pong(
-            self.peer.send, self.answers, "up", timeout=60
-        )  # loading torch and the model takes a moment
+        wait_pong(self.peer.send, self.answers, "up", timeout=timeout)
 
     def status(self) -> dict[str, Any]:
         self.answers.drain()

@@ -19,7 +19,8 @@ from .types import CONTROLS, MODES, TRIGGERS, Choice, Range
 # Keys a release removed, with what took their place: an old config file gets told.
 REPLACED = {
     "audio.ring_blocks": "audio.headroom_ms (milliseconds rendered ahead of the sound card; 2026-12-06)",
-    "harmonize.velocity_scale": "harmonize.velocity (the player's velocity times this, default 0.85; 2026-12-07)",
+    "harmonize.velocity_scale": "harmonize.velocity (the player's velocity times this, default 0.85; "
+    "2026-12-07)",
 }
 # Values a release renamed: (key, old value) -> the new value.
 RENAMED = {

@@ -19,7 +19,8 @@ MAX_WILDCARDS = 16  # a real pattern has one or two
 MAX_PATTERN = 128  # characters of a pattern (the longest command address has 21)
 MAX_CHOICES = 16  # words of a {...}, ranges of a [...]
 
-# Elements: ("text", word) | ("one", "") | ("run", "") | ("set", ranges) | ("not", ranges) | ("words", (w, ...))
+# Elements: ("text", word) | ("one", "") | ("run", "") | ("set", ranges) | ("not", ranges)
+# | ("words", (w, ...))
 Element = tuple[str, object]
 
 

@@ -61,9 +61,8 @@ class Conductor:
                 self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0)
             n = self.clock.ticks // PPQN
             if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat
-                self._announce(
-                    n, self._pulse_at
-                )  # started again while it ran: beat 0 replaces the beat planned there
+                # started again while it ran: beat 0 replaces the beat planned there
+                self._announce(n, self._pulse_at)
 
     def stop(self) -> None:
         now = self.output.now()

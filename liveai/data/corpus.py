@@ -141,9 +141,8 @@ def parse_music21_file(path: Path, rel: str) -> list[Piece]:
             log.warning("skipping %s: %s: %s", rel_id, type(exc).__name__, exc)
             continue
         if any(r[1] > 0 for r in rows):
-            rows.sort(
-                key=lambda r: (r[0], r[3])
-            )  # by onset: a passage is a slice (music21 gives part by part)
+            # by onset: a passage is a slice (music21 gives part by part)
+            rows.sort(key=lambda r: (r[0], r[3]))
             pieces.append(Piece(rel_id, SCORE, np.array(rows, np.float64)))
     return pieces
 

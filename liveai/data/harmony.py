@@ -91,9 +91,8 @@ def chorale(path: Path, rel_id: str) -> HarmonyPiece | None:
             start, length = float(n.offset), float(n.quarterLength)
             if length <= 0:
                 continue  # grace notes
-            notes += [
-                (start, start + length, int(p.midi)) for p in n.pitches[-1:]
-            ]  # a divided part: its top note
+            # a divided part: its top note
+            notes += [(start, start + length, int(p.midi)) for p in n.pitches[-1:]]
         voices.append(notes)
     return steps(rel_id, voices[0], [n for v in voices[1:] for n in v])
 

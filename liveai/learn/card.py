@@ -80,26 +80,32 @@ def write_card(path: Path, facts: dict[str, Any]) -> None:
         f"checkpoint kept and when to stop), {len(facts['test_files'])} test (scored this card)"
         + (f"; {facts['split_note']}" if facts["split_note"] else "")
         + ".",
-        f"- Test files: {_names(facts['test_files'])}. Validation files: {_names(facts['validation_files'])}.",
+        f"- Test files: {_names(facts['test_files'])}. Validation files: "
+        f"{_names(facts['validation_files'])}.",
         f"- Skipped: {facts['skipped_total']} ({facts['skipped_text']}).",
         *([f"- Warning: {facts['small']}."] if facts.get("small") else []),
         f"- {facts['steps']} steps of {facts['batch_size']} windows of {facts['seq_len']} tokens in "
         f"{facts['minutes']} minutes on {facts['device']} ({facts['threads']} thread(s)); stopped by "
-        f"{facts['stopped_by']}; the best evaluation on the validation files kept (step {facts['best_step']}).",
+        f"{facts['stopped_by']}; the best evaluation on the validation files kept (step "
+        f"{facts['best_step']}).",
         f"- Against forgetting: {facts['forgetting']}.",
         "",
         "## Figures, before and after",
         "",
         "| | before (base) | after (learned) | change |",
         "|---|---|---|---|",
-        f"| bits/event, the player's test files ({facts['test_events']} events) | {_fmt(b['heldout_bits'])} | "
+        f"| bits/event, the player's test files ({facts['test_events']} events) | {_fmt(b['heldout_bits'])} "
+        "| "
         f"{_fmt(a['heldout_bits'])} | {_change(b['heldout_bits'], a['heldout_bits'])} |",
-        f"| bits/event, the corpus's test split ({facts['corpus_events']} events) | {_fmt(b['corpus_bits'])} | "
+        f"| bits/event, the corpus's test split ({facts['corpus_events']} events) | "
+        f"{_fmt(b['corpus_bits'])} | "
         f"{_fmt(a['corpus_bits'])} | {_change(b['corpus_bits'], a['corpus_bits'])} |",
-        f"| bits/event, the validation files ({facts['validation_events']} events; they chose the checkpoint) | "
+        f"| bits/event, the validation files ({facts['validation_events']} events; they chose the "
+        "checkpoint) | "
         f"{_fmt(b.get('validation_bits'))} | {_fmt(a.get('validation_bits'))} | "
         f"{_change(b.get('validation_bits'), a.get('validation_bits'))} |",
-        f"| key agreement of continuations ({b['phrases']} phrases of the test files) | {_fmt(b['key_agreement'])} | "
+        f"| key agreement of continuations ({b['phrases']} phrases of the test files) | "
+        f"{_fmt(b['key_agreement'])} | "
         f"{_fmt(a['key_agreement'])} | |",
         f"| pitch-class correlation, phrase and continuation (mean) | {_fmt(b['pitch_class_correlation'])} | "
         f"{_fmt(a['pitch_class_correlation'])} | |",
@@ -113,7 +119,8 @@ def write_card(path: Path, facts: dict[str, Any]) -> None:
             "checkpoint kept, so their figure after is optimistic; `liveai evaluate FOLDER --model NAME` on "
             "files never shown to `liveai learn` is the unbiased measure."
             if facts["shared"]
-            else "The test files were never seen while learning and chose nothing: their figure after is unbiased; "
+            else "The test files were never seen while learning and chose nothing: their figure after "
+            "is unbiased; "
             "the validation files' is optimistic, since they chose the checkpoint."
         ),
         "",

@@ -92,9 +92,8 @@ def read_folder(
     files = walk(root, out.skipped)
     budget = max_memory_mb * 2**20
     used = 0
-    seen: set[bytes] = (
-        set()
-    )  # the files' sha1s: a copy would be learned twice, or land on both sides of the split
+    # the files' sha1s: a copy would be learned twice, or land on both sides of the split
+    seen: set[bytes] = set()
     for i, path in enumerate(files):
         if progress:
             progress(i, len(files))

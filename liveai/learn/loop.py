@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 LN2 = math.log(2.0)
+NO_LIMIT = 10**9  # steps when only the clock stops a learning
 # The reasons to stop, weakest first: the ranks agree on the strongest any of them has.
 REASONS = ("", "steps", "minutes", "patience", "signal")
 
@@ -73,6 +75,19 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
     )
 
 
+def descend(
+    optimizer: torch.optim.Optimizer, model: nn.Module, loss: torch.Tensor, lr: float, grad_clip: float
+) -> None:
+    """One optimizer step down `loss` at `lr`, the gradients clipped to `grad_clip` (0: not)."""
+    for g in optimizer.param_groups:
+        g["lr"] = lr
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+
+
 class Anchor:
     """L2-SP: `strength` / 2 * the squared distance of the weights from where they began
     (the base model's), so a fine-tune keeps what the base learned where the player's
@@ -102,6 +117,25 @@ class LoopState:
         return self.elapsed_prior + time.monotonic() - self.started
 
 
+def progress(state: LoopState, steps: int, minutes: float, started: float) -> dict[str, Any]:
+    """How far a learning is, for its reports: the step, and the share done by steps or by
+    the clock (whichever is further), with the time left at this pace."""
+    elapsed = time.monotonic() - started
+    fractions = [state.step / steps] if steps < NO_LIMIT else []
+    if minutes > 0:
+        fractions.append(elapsed / (minutes * 60))
+    fraction = min(max(fractions, default=0.0), 1.0)
+    eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+    return {
+        "stage": "learning",
+        "step": state.step,
+        "steps": steps if steps < NO_LIMIT else None,
+        "minutes": round(elapsed / 60, 3),
+        "fraction": round(fraction, 4),
+        "eta_s": round(eta, 1) if eta is not None else None,
+    }
+
+
 @dataclass
 class Loop:
     """What to train and how: `batch()` gives (B, T + 1) tokens, `evaluate()` a score to
@@ -129,17 +163,11 @@ class Loop:
     def step(self, state: LoopState) -> torch.Tensor:
         """One step; its loss, detached, left on the device."""
         lr = self.schedule.lr_at(state.step, state.elapsed_s - state.elapsed_prior)
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
         xy = torch.from_numpy(self.batch()).to(self.device)
         logits = self.model(xy[:, :-1])  # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), xy[:, 1:].reshape(-1))
         total = loss + self.anchor.penalty(self.model) if self.anchor is not None else loss
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        if self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        self.optimizer.step()
+        descend(self.optimizer, self.model, total, lr, self.grad_clip)
         state.step += 1
         state.tokens += xy[:, 1:].numel()
         return loss.detach()

@@ -31,18 +31,20 @@ from . import measure
 from .card import piano_roll, write_card
 from .files import commit, discard, learned_on, staged
 from .folder import read_folder
-from .loop import Anchor, Loop, LoopState, Schedule, make_optimizer
+from .loop import NO_LIMIT, Anchor, Loop, LoopState, Schedule, make_optimizer, progress
 from .mix import Mix
 from .progress import Progress
 from .split import split_pieces
 from .vae import learn_vae, read_melodies, vae_path
 
 EVAL_EVENTS = 20_000  # validation, test and corpus events scored per evaluation, at most
-NO_LIMIT = 10**9
 PROGRESS_S = 2.0  # --progress json: a "learning" line at least this often (a step may take longer)
 SMALL_NOTES, SMALL_FILES = 500, 3  # fewer, and the learning set is said to be small
 STOPPING = "stopping after this step, keeping the best (Ctrl-C again quits now)"
-SKIPPED = "; stopped by a signal, so only the bits/event of the player's files after were measured (the rest skipped)"
+SKIPPED = (
+    "; stopped by a signal, so only the bits/event of the player's files after were measured "
+    "(the rest skipped)"
+)
 
 
 @dataclass
@@ -75,9 +77,8 @@ class Stop:
 
     def ask(self, signum: int, frame: object) -> None:
         self.asked = True
-        if (
-            signum == signal.SIGINT
-        ):  # a second Ctrl-C is Python's own: it ends the process (cli.main: exit 130)
+        # a second Ctrl-C is Python's own: it ends the process (cli.main: exit 130)
+        if signum == signal.SIGINT:
             signal.signal(signal.SIGINT, signal.default_int_handler)  # first: a Ctrl-C while saying so quits
             say(STOPPING)
 
@@ -92,9 +93,8 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     folder_setting = opts.model_folder if opts.model_folder is not None else config.model.folder
     out = learned_path(opts.name, folder_setting)
     if opts.vae:
-        vae_path(
-            opts.name, folder_setting
-        )  # a bad NAME-vae refused now, not after the continuation model learned
+        # a bad NAME-vae refused now, not after the continuation model learned
+        vae_path(opts.name, folder_setting)
     base = opts.model or config.model.continuation or "gru"
     base_path = check_model(base, folder_setting)
     report = Progress(opts.progress)
@@ -121,9 +121,8 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         model, info = load_checkpoint(base_path, device)
         arch = info["config"]["arch"]
         test = measure.piece_tokens(split.test, opts.eval_events)  # the card's: chooses nothing
-        validation = measure.piece_tokens(
-            split.validation, opts.eval_events
-        )  # the checkpoint's and the stop's
+        # the checkpoint's and the stop's
+        validation = measure.piece_tokens(split.validation, opts.eval_events)
         corpus_dir = opts.replay or lc.corpus
         corpus, corpus_note = measure.corpus_test(corpus_dir, opts.eval_events)
         primes = measure.phrases(split.test)
@@ -375,19 +374,8 @@ def _small(files: int, notes: int) -> str:
 def _learning(
     state: LoopState, steps: int, minutes: float, started: float, value: float | None, best_step: int
 ) -> dict[str, Any]:
-    elapsed = time.monotonic() - started
-    fractions = [state.step / steps] if steps < NO_LIMIT else []
-    if minutes > 0:
-        fractions.append(elapsed / (minutes * 60))
-    fraction = min(max(fractions, default=0.0), 1.0)
-    eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
     return {
-        "stage": "learning",
-        "step": state.step,
-        "steps": steps if steps < NO_LIMIT else None,
-        "minutes": round(elapsed / 60, 3),
-        "fraction": round(fraction, 4),
-        "eta_s": round(eta, 1) if eta is not None else None,
+        **progress(state, steps, minutes, started),
         "validation_bits": value,
         "best_validation_bits": None if state.best == float("inf") else state.best,
         "best_step": best_step,

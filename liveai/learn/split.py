@@ -47,7 +47,10 @@ class Split:
         if len(self.train) == 1 and len(self.held_out) <= 2 and self.train[0].rel_id.endswith("#train"):
             end = "its last fifth of notes held out"
             if self.shared:
-                return f"one file: {end}, both validation and test (too short to part), so the test figure after is optimistic"
+                return (
+                    f"one file: {end}, both validation and test (too short to part), "
+                    "so the test figure after is optimistic"
+                )
             return f"one file: {end}, its first half validation and its second test"
         if self.shared:
             return (

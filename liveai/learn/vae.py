@@ -38,13 +38,12 @@ from ..models.shipped import find_checkpoint, learned_path
 from ..runtime.device import choose_device
 from .files import commit, discard, staged
 from .folder import UNREADABLE, Folder
-from .loop import Anchor, LoopState, Schedule
+from .loop import NO_LIMIT, Anchor, LoopState, Schedule, progress
 from .vae_card import write_vae_card
 from .vae_loop import LN2, VAELoop, evaluate, transpose_batch
 
 EVAL_MELODIES = 2000  # held-out and corpus melodies scored, at most
 HELD_OUT_SHARE = 0.2  # of the melodies, when the files cannot be split (one file, or one side empty)
-NO_LIMIT = 10**9
 # The VAE starts from a minimum its training reached at a learning rate of 1e-5: at
 # learn.lr it forgot the corpus faster and gained less than at a fifth of it, and its
 # held-out ELBO (mostly KL) wavers, so it waits three times learn.patience (measured:
@@ -316,20 +315,9 @@ def _figures(model: torch.nn.Module, held: np.ndarray, corpus: np.ndarray | None
 def _learning(
     state: LoopState, steps: int, minutes: float, started: float, value: float | None
 ) -> dict[str, Any]:
-    elapsed = time.monotonic() - started
-    fractions = [state.step / steps] if steps < NO_LIMIT else []
-    if minutes > 0:
-        fractions.append(elapsed / (minutes * 60))
-    fraction = min(max(fractions, default=0.0), 1.0)
-    eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
     return {
-        "stage": "learning",
+        **progress(state, steps, minutes, started),
         "model": "vae",
-        "step": state.step,
-        "steps": steps if steps < NO_LIMIT else None,
-        "minutes": round(elapsed / 60, 3),
-        "fraction": round(fraction, 4),
-        "eta_s": round(eta, 1) if eta is not None else None,
         "heldout_elbo_nats": value,
         "best_heldout_elbo_nats": None if state.best == float("inf") else state.best,
     }

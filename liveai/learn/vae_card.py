@@ -49,26 +49,32 @@ def write_vae_card(path: Path, facts: dict[str, Any]) -> None:
     lines = [
         f"# {facts['name']}: the morph VAE learned by `liveai learn --vae`",
         "",
-        f"Fine-tuned from `{facts['base']}` (`{facts['base_path']}`) on `{facts['folder']}`, {facts['date']}.",
+        f"Fine-tuned from `{facts['base']}` (`{facts['base_path']}`) on `{facts['folder']}`, "
+        f"{facts['date']}.",
         "",
         "## What it learned from",
         "",
-        f"- {_n(data.files, 'file')} gave {len(data.train) + len(data.held)} two-bar melodies (the top voice on the "
+        f"- {_n(data.files, 'file')} gave {len(data.train) + len(data.held)} two-bar melodies (the top "
+        "voice on the "
         f"file's own beat grid): {len(data.train)} from {_n(data.train_files, 'file')} learned from, "
         f"{len(data.held)} from {_n(data.held_files, 'file')} held out (split by file as the continuation "
         f"model's){data.split_note}.",
         f"- Skipped for the VAE: {len(data.skipped)} ({data.describe_skipped()}). A file needs a beat grid "
-        "(ticks per beat and a tempo map that put its notes on 16ths or triplets, as a DAW or notation export "
+        "(ticks per beat and a tempo map that put its notes on 16ths or triplets, as a DAW or notation "
+        "export "
         "has: a free-time recording has none) and two bars of 4/4 (or 2/2, 4/2) with at least 3 notes.",
         "",
         "## How",
         "",
-        f"- {facts['steps']} steps of {facts['batch_size']} melodies (Adam, peak learning rate {facts['lr']:g}) in "
-        f"{facts['minutes']} minutes on {facts['device']} ({facts['threads']} thread{'' if facts['threads'] == 1 else 's'}); stopped by "
+        f"- {facts['steps']} steps of {facts['batch_size']} melodies (Adam, peak learning rate "
+        f"{facts['lr']:g}) in "
+        f"{facts['minutes']} minutes on {facts['device']} ({facts['threads']} "
+        f"thread{'' if facts['threads'] == 1 else 's'}); stopped by "
         f"{STOPS.get(facts['stopped_by'], facts['stopped_by'])}; "
         f"the best held-out ELBO came at step {facts['best_step']}.",
         f"- Against forgetting: {facts['forgetting']}.",
-        "- The shipped VAE's loss (reconstruction + beta x KL above the free bits, the base's own beta and free "
+        "- The shipped VAE's loss (reconstruction + beta x KL above the free bits, the base's own beta and "
+        "free "
         "bits), each melody transposed by -6..+5 semitones.",
         "",
         "## Figures (reconstruction from the mean latent, as scripts/eval_vae.py)",

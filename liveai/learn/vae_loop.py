@@ -21,7 +21,7 @@ from torch import nn
 from ..models import melody
 from ..models.checkpoint import unwrap
 from ..models.vae import MelodyVAE, kl_per_dim
-from .loop import Anchor, LoopState, Schedule
+from .loop import Anchor, LoopState, Schedule, descend
 
 LN2 = math.log(2.0)
 
@@ -120,19 +120,13 @@ class VAELoop:
     def step(self, state: LoopState) -> torch.Tensor:
         """One step; (recon, kl) nats on the device (read back only when logged)."""
         lr = self.schedule.lr_at(state.step, state.elapsed_s - state.elapsed_prior)
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
         batch = self.batch()
         self.model.train()
         parts = losses(self.model, batch, self.free_nats)
         loss = parts["recon"] + self.beta(state.step) * parts["kl_cost"]
         if self.anchor is not None:
             loss = loss + self.anchor.penalty(unwrap(self.model))
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        self.optimizer.step()
+        descend(self.optimizer, self.model, loss, lr, self.grad_clip)
         state.step += 1
         state.tokens += batch.numel()
         return torch.stack([parts["recon"].detach(), parts["kl"].detach()])

@@ -127,16 +127,14 @@ class LiveLearning:
             )
 
     def _report(self, args: tuple[Any, ...]) -> None:
-        self._set_stage(
-            "idle" if args[0] in ("playing", "error", "no improvement") else str(args[0])
-        )  # those end a learning
+        # those end a learning
+        self._set_stage("idle" if args[0] in ("playing", "error", "no improvement") else str(args[0]))
         self.engine.output.send(Report("learn", args, t=self.engine.now()))
 
     def _finished(self, path: Path | None, error: str) -> None:
         self.fresh = path.stem if path is not None else self.fresh
-        if (
-            self.run is not None and self.run.result.get("best_step") == 0
-        ):  # nothing beat the base: nothing written
+        # nothing beat the base: nothing written
+        if self.run is not None and self.run.result.get("best_step") == 0:
             log.info("nothing beat %s on the held-out files; it plays on", self.models.current)
             self._report(
                 ("no improvement", path.stem if path else self.run.argv[self.run.argv.index("--name") + 1])
@@ -194,7 +192,8 @@ class LiveLearning:
         files, notes = done.get("files"), done.get("notes")
         if isinstance(files, int) and isinstance(notes, int) and (files < SMALL_FILES or notes < SMALL_NOTES):
             why = (
-                f"small: learned from {notes} notes in {files} take{'' if files == 1 else 's'}, scored on fewer; play {SMALL_FILES} "
+                f"small: learned from {notes} notes in {files} take{'' if files == 1 else 's'}, scored on "
+                f"fewer; play {SMALL_FILES} "
                 f"takes and {SMALL_NOTES:,} notes or more (some minutes) for a model that follows you"
             )
             log.warning("%s", why)

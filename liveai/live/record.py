@@ -5,7 +5,8 @@ A take is one player's notes from their first note until they pause for IDLE_GAP
 notes only is not kept. A take reaching MAX_TAKE_NOTES goes on in the next file (the
 notes still held move with it: none is lost), counted in `split`. Each is written as
 `<date>-<time>-<player>-take.mid` (`-2`, `-3`... before `-take` when that is taken:
-never over another take), under a temporary name first, so a learner never reads half a file. Written so that the music never waits: the MIDI bytes are built on
+never over another take), under a temporary name first, so a learner never reads half a file. Written so that
+the music never waits: the MIDI bytes are built on
 the loop a slice of SLICE_NOTES notes at a time (a thread building them would hold the
 GIL for hundreds of milliseconds: scripts/bench_take_write.py), and only the file is
 written in a thread. The folder is
@@ -54,9 +55,8 @@ class Take:
     date: datetime
     last: float
     notes: list[Note] = field(default_factory=list)
-    open: dict[tuple[int, int], tuple[float, int]] = field(
-        default_factory=dict
-    )  # (channel, pitch) -> (t, velocity)
+    # (channel, pitch) -> (t, velocity)
+    open: dict[tuple[int, int], tuple[float, int]] = field(default_factory=dict)
 
     def end(self, t: float) -> list[Note]:
         """Its notes, those still held ending at `t`, in the order played (their times
@@ -276,9 +276,8 @@ def prune(
     """Remove the oldest recorded takes beyond the bounds, and temporary files left
     for an hour; how many takes went."""
     now = time.time() if now is None else now
-    found = {
-        p: st for p in folder.iterdir() if (st := _stat(p)) is not None
-    }  # another write may rename its file
+    # another write may rename its file
+    found = {p: st for p in folder.iterdir() if (st := _stat(p)) is not None}
     for path, st in found.items():
         if PARTIAL.fullmatch(path.name) and now - st.st_mtime > PART_AGE_S:
             path.unlink(missing_ok=True)

@@ -65,11 +65,12 @@ def prune_learned(folder: Path, keep: int, keeping: set[str]) -> list[str]:
         if name in keeping:
             continue
         try:
+            # the card last: a model without it is never taken for liveai's
             for suffix in (
                 ".pt",
                 ".png",
                 ".md",
-            ):  # the card last: a model without it is never taken for liveai's
+            ):
                 (folder / f"{name}{suffix}").unlink(missing_ok=True)
         except OSError as exc:
             log.warning("the learned model %s was not removed: %s", name, exc)

@@ -109,11 +109,12 @@ class HarmonyModel(nn.Module):
 
     def init_state(self, batch: int, device: torch.device | str | None = None) -> HarmonyState:
         p = self.embeds[0].weight
+        # h: (L, B, H)
         return HarmonyState(
             torch.zeros(
                 self.config.layers, batch, self.config.hidden, device=device or p.device, dtype=p.dtype
             )
-        )  # (L, B, H)
+        )
 
     def step(self, inputs: torch.Tensor, state: HarmonyState) -> tuple[torch.Tensor, HarmonyState]:
         """inputs (B, N_FEATURES) -> logits (B, V) over the voicings, the state after."""

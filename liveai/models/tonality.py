@@ -69,8 +69,7 @@ def follow_key(
     key = estimate_key(notes, emphasis)
     if key is None:
         return None, None
-    heard = [
-        n for i, n in enumerate(notes) if emphasis is None or emphasis[i] >= 1.0
-    ]  # the seventh used lately
+    # the seventh used lately
+    heard = [n for i, n in enumerate(notes) if emphasis is None or emphasis[i] >= 1.0]
     played = frozenset(n.pitch % 12 for n in heard)
     return key_pitch_classes(key, played), KeyBalance(key.tonic, key.mode, pull) if pull > 0 else None

@@ -124,9 +124,8 @@ class Voicer:
         if len(before) not in PAIRS:  # the rule's chord may hold more voices than a voicing
             return np.zeros(len(pitches))
         i, j = PAIRS[len(before)]  # (P,) each: every pair of parts
-        after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)[
-            :, : len(before)
-        ]  # (V, n)
+        # after: (V, n)
+        after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)[:, : len(before)]
         moved = after - before  # (V, n)
         a, b = moved[:, i], moved[:, j]  # (V, P)
         was = np.abs(before[i] - before[j]) % 12  # (P,)

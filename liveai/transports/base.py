@@ -14,10 +14,35 @@ reconnection pattern).
 from __future__ import annotations
 
 import asyncio
+import socket
 from types import TracebackType
 from typing import Any, Self
 
+from ..errors import TransportError
 from ..events import Event
+
+
+def bind_socket(
+    host: str, port: int, kind: socket.SocketKind, options: dict[int, int], listening: str
+) -> socket.socket:
+    """A socket of `kind` bound to host:port with these SOL_SOCKET `options`, and a
+    stream socket listening; TransportError ("cannot listen<listening> on host:port")
+    if it cannot be."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=kind)[0]
+        sock = socket.socket(family, kind)
+        try:
+            for option, value in options.items():
+                sock.setsockopt(socket.SOL_SOCKET, option, value)
+            sock.bind(address)
+            if kind == socket.SOCK_STREAM:
+                sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
+    except OSError as exc:
+        raise TransportError(f"cannot listen{listening} on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
 
 
 class Transport:

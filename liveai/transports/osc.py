@@ -20,9 +20,9 @@ from ..config import OscConfig, parse_host_port
 from ..control.table import CommandTable
 from ..core.commands import Request
 from ..core.stats import Stats
-from ..errors import CommandError, TransportError
+from ..errors import CommandError
 from ..events import Beat, ControlChange, Event, NoteOff, NoteOn, Report, StateChanged
-from .base import Transport
+from .base import Transport, bind_socket
 from .osc_input import OscInput
 from .osc_subscribers import Subscribers
 
@@ -68,19 +68,8 @@ def event_message(event: Event) -> tuple[str, tuple[Any, ...]] | None:
 def bind(config: OscConfig) -> socket.socket:
     """The OSC port, bound (TransportError if it cannot be): `serve` binds it before the
     models load, so a port taken is said at once, not after seconds of loading."""
-    host, port = config.host, config.port
-    try:
-        family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
-            sock.bind(sockaddr)
-        except OSError:
-            sock.close()
-            raise
-    except OSError as exc:
-        raise TransportError(f"cannot listen for OSC on {host}:{port}: {exc.strerror or exc}") from exc
-    return sock
+    options = {socket.SO_RCVBUF: _RECEIVE_BUFFER}
+    return bind_socket(config.host, config.port, socket.SOCK_DGRAM, options, " for OSC")
 
 
 def _discard_waiting(sock: socket.socket) -> int:

@@ -23,7 +23,7 @@ from ..core.faults import Faults
 from ..core.stats import LogThrottle, Stats
 from ..errors import TransportError
 from ..events import Event
-from .base import Transport
+from .base import Transport, bind_socket
 from .web_guard import Guard
 
 log = logging.getLogger(__name__)
@@ -49,19 +49,7 @@ SAFE_HEADERS = {
 def bind(config: WebConfig) -> socket.socket:
     """The web port, bound and listening (TransportError if it cannot be): `serve` binds it
     before the models load, as the OSC port, so a port taken is said at once."""
-    try:
-        family, _, _, _, address = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)[0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.listen(128)
-        except OSError:
-            sock.close()
-            raise
-    except OSError as exc:
-        raise TransportError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from exc
-    return sock
+    return bind_socket(config.host, config.port, socket.SOCK_STREAM, {socket.SO_REUSEADDR: 1}, "")
 
 
 class Part(Protocol):

@@ -15,9 +15,8 @@ NO_JACK = {"JACK_DEFAULT_SERVER": "liveai-no-such-server", "JACK_NO_START_SERVER
 
 def test_no_audio_device_at_start_is_one_warning_and_liveai_serves_on(start_server, tmp_path: Path) -> None:
     server, peer = start_server("audio.enabled=true", 'server.mode="thru"', env=NO_JACK)
-    deadline = (
-        time.monotonic() + 30
-    )  # the synth's process loads torch first (a few seconds on a busy machine)
+    # the synth's process loads torch first (a few seconds on a busy machine)
+    deadline = time.monotonic() + 30
     while peer.status()["audio"] != "no device" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert peer.status()["audio"] == "no device"

@@ -43,7 +43,7 @@ def test_bench_audio_runs_and_its_stream_keeps_time() -> None:
     for s in report["stream"]:
         expected_blocks = SECONDS * 48000 / s["frames"]
         assert s["blocks"] > 0.8 * expected_blocks, s  # the callback ran throughout the load
-        assert s["notes_per_s"] > 150, s
+        assert s["events_sent"] > 0 and s["events_in"] == s["events_sent"], s  # liveai took every note
         heard = s["note_to_sound_ms"]
         assert heard["notes"] == 60 and heard["not_measured"] <= 3, heard
         assert 0 < heard["min"] <= heard["p50"] <= heard["p99"] <= heard["max"] < 100, heard  # not a freeze

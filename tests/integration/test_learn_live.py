@@ -152,9 +152,8 @@ def test_learn_from_notes_played_over_osc_then_play_it_then_undo(start_server, h
     learned = reports[-1][1]
     assert learned.startswith("learned-") and (home / "liveai" / "models" / f"{learned}.pt").is_file()
     card = (home / "liveai" / "models" / f"{learned}.md").read_text()
-    assert (
-        "steps of 4 windows of 64 tokens" in card and "from `gru`" in card
-    )  # the server's settings, its model
+    # the server's settings, its model
+    assert "steps of 4 windows of 64 tokens" in card and "from `gru`" in card
     assert ("/liveai/out/model", [learned]) in others(seen)
     more, answered_after = play(peer, PHRASE)
     assert answered == answered_after == len(PHRASE)
@@ -362,9 +361,8 @@ def test_a_server_stopped_while_it_learns_says_no_false_error(start_server, home
     assert reports[0] == ["starting", name, "eta_s", 180.0]  # learn.live_minutes: its time budget
     progress = dict(zip(reports[-1][1::2], reports[-1][2::2]))
     assert reports[-1][0] == "learning" and progress["step"] >= 1 and progress["eta_s"] > 0, reports
-    assert (
-        "steps" not in progress and "validation_bits" not in progress
-    )  # no step count asked; not an evaluation
+    # no step count asked; not an evaluation
+    assert "steps" not in progress and "validation_bits" not in progress
     assert server.stop() == 0
     after = [args for address, args in peer.collect(1.0) if address == "/liveai/out/learn"]
     assert not [r for r in after if r[0] in ("error", "switching", "playing")], after

@@ -64,6 +64,7 @@ def files(tmp_path: Path) -> dict[str, bytes]:
 
 def test_when_nothing_is_learned_nothing_is_written_and_the_earlier_model_stays(tmp_path: Path, earlier):
     folder = songs(tmp_path / "songs", 5)
+    # steps that wreck it: none beats the base
     done = liveai(
         "learn",
         folder,
@@ -78,7 +79,7 @@ def test_when_nothing_is_learned_nothing_is_written_and_the_earlier_model_stays(
         "--set",
         "learn.lr=1.0",
         *TINY,
-    )  # steps that wreck it: none beats the base
+    )
     assert done.returncode == 1, done.stderr
     assert "liveai: probe exists (learned " in done.stderr and "this learn replaces it" in done.stderr
     assert "nothing learned yet" in done.stderr and "probe unchanged" in done.stderr

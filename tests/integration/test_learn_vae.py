@@ -194,12 +194,13 @@ def test_ctrl_c_while_the_vae_learns_keeps_its_best(tmp_path: Path):
     assert proc.stdout is not None
     for line in proc.stdout:
         record = json.loads(line)
+        # once it beat the base
         if (
             record["stage"] == "learning"
             and record.get("model") == "vae"
             and record["heldout_elbo_nats"] is not None
             and record["heldout_elbo_nats"] == record["best_heldout_elbo_nats"]
-        ):  # once it beat the base
+        ):
             proc.send_signal(signal.SIGINT)
             break
     out, err = proc.communicate(timeout=120)

@@ -257,9 +257,8 @@ def test_without_any_midi_system_it_runs_on_osc_alone(jack, start_server):
     assert peer.status()["midi_inputs"] == ""
     assert server.stop() == 0
     log = server.log()
-    assert log.count("level=warning logger=liveai.transports.supervisor") == 1, (
-        log
-    )  # said once, not every retry
+    # said once, not every retry
+    assert log.count("level=warning logger=liveai.transports.supervisor") == 1, log
     assert "no JACK server is running" in log
 
 

@@ -213,9 +213,8 @@ def test_loads_sent_at_once_wait_their_turn(start_server, tmp_path):
     for slot, name in (("a", "fall.mid"), ("b", "fall.mid"), ("a", "rise.mid")):
         peer.send("/liveai/morph/load", slot, name)
     ready(peer, "ab")
-    heard = peer.collect(
-        1.5
-    )  # the third file is read after the second (a new grid may cancel one on its way)
+    # the third file is read after the second (a new grid may cancel one on its way)
+    heard = peer.collect(1.5)
     assert not [m for m in heard if m[0] == "/liveai/error"], heard
     peer.send("/liveai/mode", "morph")
     peer.send("/liveai/play")

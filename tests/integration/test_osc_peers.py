@@ -37,9 +37,8 @@ def test_liblo_oscsend_and_oscdump(start_server):
         assert dump.stdout is not None
         printed = LineReader(dump.stdout)
         while not lines or "/liveai/status" not in lines[-1]:
-            line = (
-                printed.get(timeout=5, what="oscdump to print").split(" ", 1)[1].strip()
-            )  # without the timetag
+            # without the timetag
+            line = printed.get(timeout=5, what="oscdump to print").split(" ", 1)[1].strip()
             if line != '/liveai/pong s "ready"':  # the fixture's startup pings
                 lines.append(line)
         dump.terminate()

@@ -178,18 +178,18 @@ async def test_binary_frames_are_osc_commands_and_bad_frames_are_answered_not_fa
         for frame, code in bad:
             await ws.send_bytes(frame)
             assert (await next_message(ws, "/liveai/error"))[0] == code
+        # too deep for the JSON parser
         for text, code in [
             ("{", "malformed"),
             ('{"COMMAND": "IGNORE", "DATA": [1]}', "malformed"),
             ('{"COMMAND": "SING", "DATA": "/"}', "unknown_command"),
             ('{"COMMAND": "LISTEN", "DATA": "/nope"}', "unknown_address"),
             ("[" * 5000, "malformed"),
-        ]:  # too deep for the JSON parser
+        ]:
             await ws.send_str(text)
             assert (await next_message(ws, "/liveai/error"))[0] == code
-        await ws.send_str(
-            '{"COMMAND": "LISTEN", "DATA": "/liveai/note"}'
-        )  # no value: accepted, nothing streams
+        # no value: accepted, nothing streams
+        await ws.send_str('{"COMMAND": "LISTEN", "DATA": "/liveai/note"}')
         await ws.send_bytes(osc_message("/liveai/ping", "still here"))
         assert await frames(ws, 1) == [[("/liveai/pong", ["still here"])]]
         assert not ws.closed

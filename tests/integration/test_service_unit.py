@@ -46,6 +46,5 @@ def test_systemd_rates_its_exposure_ok(tmp_path):
     )
     level = re.search(r"Overall exposure level for liveai.service: ([\d.]+)", done.stdout)
     assert level, done.stdout + done.stderr
-    assert float(level.group(1)) <= 4.0, (
-        done.stdout
-    )  # "OK" in systemd's words (the default unit: 9.6, UNSAFE)
+    # "OK" in systemd's words (the default unit: 9.6, UNSAFE)
+    assert float(level.group(1)) <= 4.0, done.stdout

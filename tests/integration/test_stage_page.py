@@ -165,7 +165,8 @@ def test_temperature_from_the_page_and_from_mqtt(mosquitto, start_server, open_s
     )
     assert peer.expect("/liveai/out/temperature") == [1.5]
     stage.wait(
-        "Math.abs(Number(document.querySelector(\"[data-path='/liveai/temperature'] input\").value) - 1.5) < 1e-6"
+        "Math.abs(Number(document.querySelector(\"[data-path='/liveai/temperature'] input\").value) - 1.5) "
+        "< 1e-6"
     )
     assert stage.errors == []
 
@@ -271,9 +272,10 @@ def test_dump_dom_reads_the_notes_mode_and_health_as_text(start_server):
     assert live and "you E4 (64)" in live.group(1), done.stdout[-3000:]
     assert 'aria-atomic="false"' in live.group(0)  # a new note is read alone, not the last eight again
     assert "mode: harmonize" in done.stdout
+    # a hidden badge is not in the page's text
     assert "panicked" not in re.sub(r"<script.*?</script>", "", done.stdout, flags=re.S).replace(
         'id="panicked"', ""
-    )  # a hidden badge is not in the page's text
+    )
     assert re.search(r"health: latency p99 [\d.]+ ms, 0 deadline misses", done.stdout)
 
 
@@ -430,18 +432,16 @@ def test_a_phone_stacks_the_panels_and_the_keyboard_keeps_its_range(start_server
     stage.wait("document.getElementById('roll').getBoundingClientRect().width >= 740")
     assert stage.js("document.getElementById('roll').getBoundingClientRect().height") >= 400
     stage.page.set_viewport_size({"width": 1400, "height": 900})
-    stage.wait(
-        "stage.roll.layout() && stage.roll.low === 36 && stage.roll.high === 96"
-    )  # C2-C7 before a note
+    # C2-C7 before a note
+    stage.wait("stage.roll.layout() && stage.roll.low === 36 && stage.roll.high === 96")
     peer.send("/liveai/note", 60, 90)
     stage.wait("stage.roll.notes.some(n => n.p === 60) && stage.roll.layout()")
     assert [stage.js("stage.roll.low"), stage.js("stage.roll.high")] == [36, 96], (
         "a note inside: no key moves"
     )
     peer.send("/liveai/note", 30, 90)
-    stage.wait(
-        "stage.roll.notes.some(n => n.p === 30) && stage.roll.layout() && stage.roll.low === 24"
-    )  # widens by an octave
+    # widens by an octave
+    stage.wait("stage.roll.notes.some(n => n.p === 30) && stage.roll.layout() && stage.roll.low === 24")
     assert stage.js("stage.roll.high") == 96
     assert stage.errors == []
 

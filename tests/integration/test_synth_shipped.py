@@ -78,9 +78,8 @@ def test_a_held_note_dies_away_the_higher_the_sooner(net) -> None:
         return float(10 * np.log10(np.mean(late**2) / np.mean(early**2)))
 
     falls = [fall_db(p) for p in (48, 60, 72, 84)]
-    assert falls[0] > falls[1] > falls[2] > falls[3] and falls[3] < -15 and falls[0] > -6, (
-        falls
-    )  # a low note holds
+    # a low note holds
+    assert falls[0] > falls[1] > falls[2] > falls[3] and falls[3] < -15 and falls[0] > -6, falls
 
 
 # From the card's chord set: a low triad, a seventh, a cluster, a high triad.

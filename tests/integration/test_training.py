@@ -112,6 +112,13 @@ def test_train_then_resume(corpus: Path, tmp_path: Path, arch: str) -> None:
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "val_bits_per_event" in r] == [3, 6]
     assert all(r["train_loss"] > 0 for r in log if "train_loss" in r)
+    # The same model (the same seed) trained at a learning rate of 0 scores what it starts
+    # with: six steps of training must lower the validation loss below that.
+    train(corpus, tmp_path / "still", arch, 3, "--lr", "0", "--min-lr", "0")
+    still = [json.loads(line) for line in (tmp_path / "still" / "log.jsonl").read_text().splitlines()]
+    untrained = next(r["val_bits_per_event"] for r in still if "val_bits_per_event" in r)
+    trained = [r["val_bits_per_event"] for r in log if "val_bits_per_event" in r]
+    assert trained[-1] < untrained, (trained, untrained)
     model, info = load_checkpoint(tmp_path / "best.pt", "cpu")
     assert info["config"]["arch"] == arch and info["vocab"] == codec.describe_vocab()
     assert model.arch == arch and info["train_info"]["best_val_bits_per_event"] > 0
@@ -264,16 +271,16 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
     )
     meta = json.loads((audio / "meta.json").read_text())
     assert meta["program"] == 4 and meta["splits"]["train"]["clips"] == 3
-    assert (
-        3 * 1.5 <= meta["splits"]["train"]["seconds"] <= 3 * 2.5
-    )  # each clip: up to 2 s and the release tail
+    # each clip: up to 2 s and the release tail
+    assert 3 * 1.5 <= meta["splits"]["train"]["seconds"] <= 3 * 2.5
 
+    # the first synth's form: the fine-tune below grows it
     first = (
         "--cfg",
         "features=4",
         "--cfg",
         "linear=0",
-    )  # the first synth's form: the fine-tune below grows it
+    )
     train_synth(audio, tmp_path / "run", 3, *first)
     assert "resumed" in train_synth(audio, tmp_path / "run", 5, "--resume", "auto")
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]

@@ -64,9 +64,8 @@ def test_no_site_can_frame_the_page_and_no_other_origin_opens_its_socket(start_s
     }
     assert get(port, "/view/socket", **upgrade, Origin="http://evil.example") == 403
     assert get(port, "/", **upgrade, Origin="http://evil.example") == 403
-    assert (
-        get(port, "/view/socket", **upgrade, Origin=f"https://127.0.0.1:{port}") == 403
-    )  # liveai serves http
+    # liveai serves http
+    assert get(port, "/view/socket", **upgrade, Origin=f"https://127.0.0.1:{port}") == 403
 
 
 def test_a_web_port_taken_is_said_at_once_with_exit_code_2(tmp_path):

@@ -13,13 +13,14 @@ from liveai.core.stats import COUNTERS
 
 ROOT = Path(__file__).parents[3]
 TABLE = ROOT / "docs" / "bad-input.md"
+# counted, but not bad input
 TRAFFIC = {
     "events_in",
     "events_out",
     "datagrams_in",
     "messages_in",
     "send_errors",
-}  # counted, but not bad input
+}
 
 
 def audio_status_keys() -> set[str]:

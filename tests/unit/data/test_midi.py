@@ -74,6 +74,7 @@ def test_reset_all_controllers_lifts_the_pedal_and_a_pedal_never_lifted_holds_to
 
 def test_pedal_spans_read_values_as_a_synth_does() -> None:
     cc = pretty_midi.ControlChange
+    # the mod wheel is no pedal; 126 is down, never lifted
     controls = [
         cc(64, 0, 0.1),  # up while up: nothing
         cc(64, 100, 1.0),
@@ -86,22 +87,24 @@ def test_pedal_spans_read_values_as_a_synth_does() -> None:
         cc(64, 1, 3.5),  # out of order in the list: sorted by time
         cc(1, 127, 6.0),
         cc(64, 126, 7.0),
-    ]  # the mod wheel is no pedal; 126 is down, never lifted
+    ]
     assert pedal_spans(controls) == [(1.0, 2.0), (3.0, 3.5), (4.0, 5.0), (7.0, math.inf)]
 
 
 def test_sustained_ties_and_one_sound_per_key() -> None:
     spans = [(1.0, 2.0)]
+    # struck again: the first sound ends there
     notes = [
         Note(0.0, 1.0, 60, 80),  # released as the pedal goes down: held
         Note(0.5, 2.0, 62, 80),  # released as it lifts: not held
         Note(1.2, 1.4, 64, 80),
         Note(1.6, 1.8, 64, 80),
-    ]  # struck again: the first sound ends there
+    ]
     assert [n.end for n in sustained(notes, spans)] == [2.0, 2.0, 1.6, 2.0]
+    # pretty_midi's re-strike before the key is up
     overlapping = [
         Note(0.0, 1.5, 67, 80),
         Note(1.0, 1.5, 67, 80),
-    ]  # pretty_midi's re-strike before the key is up
+    ]
     assert [n.end for n in sustained(overlapping, [(0.0, 5.0)])] == [1.0, 5.0]
     assert sustained(notes, []) == notes and sustained([], spans) == []

@@ -67,9 +67,8 @@ def test_swing_delays_the_off_beats():
 
 def test_a_chord_is_spread_from_the_bass_up_or_down():
     notes = perform(ROWS, replace(CANONICAL, chord_spread_s=0.02), np.random.default_rng(0))
-    first = sorted(
-        (n for n in notes if n.start < 0.05), key=lambda n: n.start
-    )  # the first chord and melody note
+    # the first chord and melody note
+    first = sorted((n for n in notes if n.start < 0.05), key=lambda n: n.start)
     assert len(first) == 4 and first[-1].start - first[0].start == pytest.approx(0.02)
 
 

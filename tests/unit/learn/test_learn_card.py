@@ -51,7 +51,8 @@ def facts(tmp_path: Path, **changes: object) -> dict[str, object]:
         "test_events": 100,
         "validation_events": 90,
         "corpus_events": 0,
-        "corpus": "no prepared corpus at 'data/corpus' (it is not on a player's machine): forgetting not measured",
+        "corpus": "no prepared corpus at 'data/corpus' (it is not on a player's machine): forgetting not "
+        "measured",
         "roll": "",
         "roll_note": "",
         "path": str(tmp_path / "mine.pt"),

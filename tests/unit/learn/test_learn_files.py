@@ -139,9 +139,8 @@ def test_the_split_is_three_ways_by_file_fixed_and_stable_as_the_folder_grows():
     names = [f"song{i:03d}.mid" for i in range(200)]
     split = split_pieces(pieces(names))
     train, val, test = ids(split.train), ids(split.validation), ids(split.test)
-    assert (
-        not train & val and not train & test and not val & test and not split.shared
-    )  # the card's files chose nothing
+    # the card's files chose nothing
+    assert not train & val and not train & test and not val & test and not split.shared
     assert len(train) + len(val) + len(test) == 200 and 8 <= len(val) <= 32 and 8 <= len(test) <= 32
     assert val == {n for n in names if split_of(n) == "val"} and test == {
         n for n in names if split_of(n) == "test"
@@ -178,9 +177,8 @@ def test_two_files_learn_one_and_share_the_other_for_validation_and_test_and_say
 def test_one_file_holds_out_its_last_fifth_shared_when_short_parted_when_long():
     split = split_pieces(pieces(["only.mid"]))
     assert [len(split.train[0].rows), len(split.validation[0].rows)] == [8, 2] and split.shared
-    assert (
-        split.test == split.validation and split.validation[0].rows[0, 0] == 0.0
-    )  # it begins at 0 s, as a file does
+    # it begins at 0 s, as a file does
+    assert split.test == split.validation and split.validation[0].rows[0, 0] == 0.0
     assert "both validation and test" in split.note
     long = [
         Piece(
@@ -206,9 +204,8 @@ def test_a_learned_name_is_confined_to_the_model_folder(tmp_path: Path, monkeypa
 
 
 def test_a_name_is_found_in_the_model_folder_first_then_among_the_shipped(tmp_path: Path):
-    assert (
-        find_checkpoint("mine", str(tmp_path)) == shipped_dir() / "mine.pt"
-    )  # not learned: the shipped place
+    # not learned: the shipped place
+    assert find_checkpoint("mine", str(tmp_path)) == shipped_dir() / "mine.pt"
     (tmp_path / "mine.pt").write_bytes(b"")
     assert find_checkpoint("mine", str(tmp_path)) == tmp_path / "mine.pt"
     assert find_checkpoint("gru", str(tmp_path)) == shipped_dir() / "gru.pt"

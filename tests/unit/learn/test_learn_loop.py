@@ -58,9 +58,8 @@ def test_the_replay_share_of_each_batch_comes_from_the_corpus(tmp_path: Path):
     mix = Mix(player_pieces(), 64, 8, seed=1, replay=corpus(tmp_path), replay_share=0.25)
     batch = mix.batch()
     assert batch.shape == (8, 65) and mix.replayed == 2
-    replayed = [
-        r for r in batch if pitches(r) and all(p in range(95, 107) for p in pitches(r))
-    ]  # 100, transposed
+    # 100, transposed
+    replayed = [r for r in batch if pitches(r) and all(p in range(95, 107) for p in pitches(r))]
     assert len(replayed) == 2 and all((r == batch[6]).all() or (r == batch[7]).all() for r in replayed)
     alone = Mix(player_pieces(), 64, 8, seed=1).batch()
     assert not any(all(p >= 95 for p in pitches(r)) for r in alone)  # without --replay: the player's only

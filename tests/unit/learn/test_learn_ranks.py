@@ -24,7 +24,8 @@ dist.init_process_group("gloo")
 rank = dist.get_rank()
 rng = np.random.default_rng(rank)
 torch.manual_seed(0)
-model = torch.nn.parallel.DistributedDataParallel(build_model("gru", {"hidden": 8, "layers": 1, "dropout": 0.0}))
+gru = build_model("gru", {"hidden": 8, "layers": 1, "dropout": 0.0})
+model = torch.nn.parallel.DistributedDataParallel(gru)
 results = {}
 
 def run(name, stop=lambda: False, minutes=0.0, evaluate=lambda: None, patience=0):

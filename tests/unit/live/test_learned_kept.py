@@ -26,18 +26,16 @@ def test_the_last_n_learned_models_stay_and_the_older_go_with_their_card_and_rol
         f"{n}{s}" for n in names[3:] for s in (".pt", ".md", ".png")
     )
     assert prune_learned(tmp_path, 3, keeping=set()) == []  # within the bound: nothing more
-    assert (
-        prune_learned(tmp_path, 0, keeping=set()) == [] and len(list(tmp_path.glob("*.pt"))) == 3
-    )  # 0: keep all
+    # 0: keep all
+    assert prune_learned(tmp_path, 0, keeping=set()) == [] and len(list(tmp_path.glob("*.pt"))) == 3
 
 
 def test_the_model_playing_and_those_undo_names_stay_past_the_bound(tmp_path: Path):
     names = [f"learned-2026120{d}-210000" for d in range(1, 6)]
     for name in names:
         learned(tmp_path, name)
-    removed = prune_learned(
-        tmp_path, 1, keeping={names[0], names[2], "gru"}
-    )  # playing, and one undo goes back to
+    # playing, and one undo goes back to
+    removed = prune_learned(tmp_path, 1, keeping={names[0], names[2], "gru"})
     assert removed == [names[3], names[1]]
     assert sorted(p.stem for p in tmp_path.glob("*.pt")) == [names[0], names[2], names[4]]
 
@@ -45,9 +43,8 @@ def test_the_model_playing_and_those_undo_names_stay_past_the_bound(tmp_path: Pa
 def test_files_liveai_did_not_write_are_never_removed(tmp_path: Path):
     for d in range(1, 4):
         learned(tmp_path, f"learned-2026120{d}-210000")
-    learned(
-        tmp_path, "learned-20250101-000000", card=False
-    )  # a learned name, no card: not known to be liveai's
+    # a learned name, no card: not known to be liveai's
+    learned(tmp_path, "learned-20250101-000000", card=False)
     learned(tmp_path, "learned-20240101-000000", card=False)
     (tmp_path / "learned-20240101-000000.md").write_text("# my notes\n")  # a card of the player's own
     learned(tmp_path, "mine")  # the player's own `liveai learn --name mine`: not /liveai/learn's

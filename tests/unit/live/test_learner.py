@@ -15,7 +15,8 @@ SCRIPT = """
 import json, signal, sys, time
 print("chatter that is not JSON", flush=True)
 print("x" * {long}, flush=True)
-print(json.dumps({{"stage": "learning", "step": 1, "steps": 9, "eta_s": 4.5, "validation_bits": 3.2, "note": "no"}}), flush=True)
+learning = {{"stage": "learning", "step": 1, "steps": 9, "eta_s": 4.5, "validation_bits": 3.2, "note": "no"}}
+print(json.dumps(learning), flush=True)
 if {fail}:
     print("liveai learn: no MIDI files in /nowhere", file=sys.stderr)
     sys.exit(2)
@@ -24,7 +25,9 @@ signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
 while {wait} and not stopped:
     time.sleep(0.01)
 open(sys.argv[1], "wb").write(b"weights")
-print(json.dumps({{"stage": "done", "path": sys.argv[1], "before": {{"heldout_bits": 3.2}}, "after": {{"heldout_bits": 2.5}}}}), flush=True)
+done = {{"stage": "done", "path": sys.argv[1]}}
+done.update(before={{"heldout_bits": 3.2}}, after={{"heldout_bits": 2.5}})
+print(json.dumps(done), flush=True)
 """
 
 
@@ -167,9 +170,8 @@ def test_an_evaluations_figure_is_never_dropped_by_the_throttle():
     job = Run(["x"], 1, reports.append, lambda path, why: None)
     job._report({"stage": "learning", "step": 1, "eta_s": 170.0})
     job._report({"stage": "learning", "step": 1, "eta_s": 170.0})  # within REPORT_EVERY_S: dropped
-    job._report(
-        {"stage": "learning", "step": 1, "eta_s": 170.0, "validation_bits": 2.5}
-    )  # an evaluation: kept
+    # an evaluation: kept
+    job._report({"stage": "learning", "step": 1, "eta_s": 170.0, "validation_bits": 2.5})
     assert reports == [
         ("learning", "step", 1, "eta_s", 170.0),
         ("learning", "step", 1, "eta_s", 170.0, "validation_bits", 2.5),

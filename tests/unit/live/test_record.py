@@ -115,9 +115,8 @@ async def test_a_take_at_its_largest_goes_on_in_the_next_file_and_no_note_is_los
     end = play(keeper, "midi:keys", 0.0, MAX_TAKE_NOTES + 10)
     keeper.tap(NoteOff(30, t=end, source="midi:keys"))
     await keeper.flush()
-    files = sorted(
-        tmp_path.glob("*-take.mid")
-    )  # the same second: the second file is numbered, none overwritten
+    # the same second: the second file is numbered, none overwritten
+    files = sorted(tmp_path.glob("*-take.mid"))
     assert [p.name for p in files] == [
         "20261207-210000-midi_keys-2-take.mid",
         "20261207-210000-midi_keys-take.mid",
@@ -141,13 +140,14 @@ async def test_players_whose_names_meet_never_replace_each_other_s_takes(tmp_pat
 
 
 def test_the_take_s_midi_file_has_the_notes_as_played(tmp_path: Path):
+    # a re-strike, overlaps, a short note
     played = [
         Note(10.0, 10.5, 60, 100),
         Note(10.5, 11.0, 60, 1),
         Note(10.25, 12.0, 64, 127),
         Note(10.0, 10.01, 67, 64),
         Note(13.0, 13.2, 72, 30),
-    ]  # a re-strike, overlaps, a short note
+    ]
     (tmp_path / "t.mid").write_bytes(midi_file(b"".join(track(played, started=10.0))))
     read = sorted((n.start, n.end, n.pitch, n.velocity) for n in read_notes(tmp_path / "t.mid"))
     expected = sorted((n.start - 10.0, n.end - 10.0, n.pitch, n.velocity) for n in played)
@@ -187,6 +187,5 @@ async def test_writing_a_take_at_its_largest_gives_the_loop_back_between_slices(
     assert len(read_notes(next(tmp_path.glob("*-take.mid")))) == MAX_TAKE_NOTES
     slices = [i for i, what in enumerate(order) if what == "slice"]
     assert len(slices) == MAX_TAKE_NOTES // SLICE_NOTES + 1  # the last holds the notes' ends
-    assert all(
-        order[a + 1 : b].count("music") >= 1 for a, b in zip(slices, slices[1:])
-    )  # the music between every two
+    # the music between every two
+    assert all(order[a + 1 : b].count("music") >= 1 for a, b in zip(slices, slices[1:]))

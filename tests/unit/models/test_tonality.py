@@ -70,7 +70,6 @@ def test_the_latest_phrase_decides_the_key():
     notes = c_major + e_major
     assert estimate_key(notes).name != "E major"  # all notes alike: the phrase before blurs it
     weights = phrase_emphasis(notes, phrase_start=10.0)
-    assert (
-        weights[0] == 0.2 and weights[-1] == 2.0 and weights[-2] == 1.0
-    )  # the final note rests on the tonic
+    # the final note rests on the tonic
+    assert weights[0] == 0.2 and weights[-1] == 2.0 and weights[-2] == 1.0
     assert estimate_key(notes, weights).name == "E major"

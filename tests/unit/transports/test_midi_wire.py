@@ -82,9 +82,8 @@ def test_one_frame_that_fails_never_stops_the_next(caplog):
     assert [e.pitch for e in handled if isinstance(e, NoteOn)] == [60, 62]
     assert [e.source for e in handled if isinstance(e, InputLost)] == ["midi:liveai in"]
     assert midi.stats.counters["internal_errors"] == 4
-    assert (
-        len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
-    )  # once a second, not per failure
+    # once a second, not per failure
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
 
 
 def test_a_frame_of_unknown_kind_is_counted_and_the_process_restarted():

@@ -149,10 +149,11 @@ def test_what_came_while_the_models_loaded_is_dropped_and_counted():
         asyncio.run(open_and_listen())
     counters = engine.stats.counters
     assert counters["stale_at_start"] == 3 and counters["osc_timetagged_dropped"] == 0
+    # only the note after: D
     assert [e.pitch for e in sink.events() if type(e).__name__ == "NoteOn"] == [
         65,
         69,
-    ]  # only the note after: D
+    ]
 
 
 def test_a_command_that_fails_inside_liveai_is_answered_counted_and_the_next_runs():

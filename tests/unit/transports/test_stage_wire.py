@@ -56,7 +56,6 @@ def test_what_is_not_a_command_is_malformed(frame):
 def test_osc_limits_apply():
     assert code_of(json.dumps({"address": "/liveai/" + "x" * 60})) == "too_large"
     assert code_of(json.dumps({"address": "/liveai/note", "args": [1] * 5})) == "too_large"
-    assert (
-        code_of(json.dumps({"address": "/liveai/key", "args": ["é" * 40]})) == "too_large"
-    )  # bytes, not characters
+    # bytes, not characters
+    assert code_of(json.dumps({"address": "/liveai/key", "args": ["é" * 40]})) == "too_large"
     assert code_of(" " * (64 * 5 + 1025)) == "too_large"
