@@ -135,3 +135,38 @@ def continuations(
         if paces
         else None,
     }, first
+
+
+def figures(
+    model: nn.Module,
+    test: list,
+    validation: list,
+    corpus: dict,
+    primes: list,
+    seed: int,
+    quick: bool = False,
+) -> dict[str, Any]:
+    """A learn's figures: `heldout_bits` on the test files (the card's), `validation_bits` on the files that
+    chose the checkpoint. `quick`: those only (a stop is waiting); the slow figures are None."""
+    if quick:
+        return {
+            "heldout_bits": bits(model, test),
+            "validation_bits": bits(model, validation),
+            "corpus_bits": None,
+            "phrases": 0,
+            "key_agreement": None,
+            "pitch_class_correlation": None,
+            "pace_ratio_median": None,
+            "pace_within_1_5x": None,
+            "_first": [],
+        }
+    conts, first = continuations(model, primes, seed)
+    per_kind = kinds_bits(model, corpus) if corpus else {}
+    return {
+        "heldout_bits": bits(model, test),
+        "validation_bits": bits(model, validation),
+        "corpus_bits": per_kind.get("all"),
+        **{f"corpus_{k}_bits": v for k, v in per_kind.items() if k != "all"},
+        **conts,
+        "_first": first,
+    }

@@ -127,7 +127,7 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         corpus, corpus_note = measure.corpus_test(corpus_dir, opts.eval_events)
         primes = measure.phrases(split.test)
         report({"stage": "evaluating", "model": "base", "minutes": _minutes(t0)})
-        before = _figures(model, test, validation, corpus, primes, opts.seed)
+        before = measure.figures(model, test, validation, corpus, primes, opts.seed)
         base_roll = before.pop("_first")
 
         minutes = lc.minutes if opts.minutes is None else opts.minutes
@@ -265,7 +265,7 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             report({"stage": "saved", "path": str(out), "steps": state.step, "best_step": best_step[0]})
             stopped = state.stopped_by == "signal" or stop.asked
             report({"stage": "evaluating", "model": opts.name, "minutes": _minutes(t0)})
-            after = _figures(model, test, validation, corpus, primes, opts.seed, quick=stopped)
+            after = measure.figures(model, test, validation, corpus, primes, opts.seed, quick=stopped)
             learned_roll = after.pop("_first")
             facts.update(after=after, corpus=corpus_note + SKIPPED * stopped, roll_note="")
             if stopped:
@@ -320,41 +320,6 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
     }
     report(done)
     return done
-
-
-def _figures(
-    model: torch.nn.Module,
-    test: list,
-    validation: list,
-    corpus: dict,
-    primes: list,
-    seed: int,
-    quick: bool = False,
-) -> dict[str, Any]:
-    """`heldout_bits` on the test files (the card's), `validation_bits` on the files that
-    chose the checkpoint. `quick`: those only (a stop is waiting); the slow figures are None."""
-    if quick:
-        return {
-            "heldout_bits": measure.bits(model, test),
-            "validation_bits": measure.bits(model, validation),
-            "corpus_bits": None,
-            "phrases": 0,
-            "key_agreement": None,
-            "pitch_class_correlation": None,
-            "pace_ratio_median": None,
-            "pace_within_1_5x": None,
-            "_first": [],
-        }
-    conts, first = measure.continuations(model, primes, seed)
-    per_kind = measure.kinds_bits(model, corpus) if corpus else {}
-    return {
-        "heldout_bits": measure.bits(model, test),
-        "validation_bits": measure.bits(model, validation),
-        "corpus_bits": per_kind.get("all"),
-        **{f"corpus_{k}_bits": v for k, v in per_kind.items() if k != "all"},
-        **conts,
-        "_first": first,
-    }
 
 
 def say(line: str) -> None:
