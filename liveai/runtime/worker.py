@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 # would show up as 5 ms of latency. The server hands it over fifty times as often.
 GIL_SWITCH_INTERVAL_S = 0.0001
 INBOX_LIMIT = 4096  # jobs waiting to be taken by the thread; beyond, a job is refused at once
-QUICK_LIMIT_S = 0.001  # quick calls taking longer (median of QUICK_RECENT) would hold the loop up
+QUICK_LIMIT_S = 0.001  # CPU time (median of QUICK_RECENT) past which quick calls would hold the loop up
 QUICK_RECENT = 15
 
 
@@ -101,7 +101,7 @@ class Worker:
         self._owner = threading.Lock()  # held by the thread running jobs (the worker's, or `run_now`'s)
         self._put = threading.Lock()
         self._unseen = 0  # put in the inbox, not yet taken (under `_put`)
-        self._quick_s: deque[float] = deque(maxlen=QUICK_RECENT)  # how long the last quick calls took
+        self._quick_s: deque[float] = deque(maxlen=QUICK_RECENT)  # the CPU time of the last quick calls
         self.ran_now = 0  # quick calls run on the caller's thread
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -307,14 +307,14 @@ class Worker:
     def _call(self, running: _Running) -> None:
         if running.future.cancelled():
             return
-        started = time.perf_counter()
+        started = time.thread_time()  # CPU time: a busy machine's waits are not the call's
         try:
             _settle(running.future, running.job())  # type: ignore[operator]
         except Exception as exc:  # a failing call must not stop the worker
             log.exception("model call failed (session %s)", running.session)
             _settle(running.future, exc=exc)
         if running.quick:
-            self._quick_s.append(time.perf_counter() - started)
+            self._quick_s.append(time.thread_time() - started)
 
     def _advance(self, running: _Running, logits: torch.Tensor | None) -> bool:
         """Run the job to its next yield; False when it finished (future resolved)."""

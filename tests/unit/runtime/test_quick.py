@@ -37,6 +37,13 @@ def idle(worker: Worker) -> None:
         pass
 
 
+def spin(cpu_s: float) -> None:
+    """Use the CPU for `cpu_s` seconds (a slow call)."""
+    end = time.thread_time() + cpu_s
+    while time.thread_time() < end:
+        pass
+
+
 def test_a_quick_call_runs_at_once_here_when_the_worker_is_idle(worker):
     idle(worker)
     now = worker.submit("a", threading.get_ident, quick=True)
@@ -60,7 +67,7 @@ def test_a_quick_call_waits_on_the_worker_behind_the_jobs_before_it(worker):
 def test_quick_calls_that_turn_slow_go_to_the_worker_until_quick_again(worker):
     for _ in range(QUICK_RECENT):
         idle(worker)
-        worker.submit("a", lambda: time.sleep(2 * QUICK_LIMIT_S), quick=True).result(5)
+        worker.submit("a", lambda: spin(2 * QUICK_LIMIT_S), quick=True).result(5)
     idle(worker)
     assert worker.submit("a", threading.get_ident, quick=True).result(5) != HERE  # the loop is spared
     for _ in range(QUICK_RECENT // 2 + 1):  # timed on the worker meanwhile
