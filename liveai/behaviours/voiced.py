@@ -53,7 +53,9 @@ class VoicedHarmonizer(ModelHarmonizer):
             self._sounded,
         )
         return ctx.submit(
-            lambda: self.voicer.voice(ask), lambda voices: self._model_answer(pending, voices, ctx)
+            lambda: self.voicer.voice(ask),
+            lambda voices: self._model_answer(pending, voices, ctx),
+            quick=True,
         )
 
     def fallback(self, pitch: int, ctx: Context) -> list[int]:

@@ -54,11 +54,11 @@ class Context:
         return self._output.call_at(at, fn)
 
     def submit(
-        self, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
+        self, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None, quick: bool = False
     ) -> JobHandle | None:
         """Run a model job, or a plain call, in this session's order on the model worker
-        (None when no model is loaded)."""
-        return None if self.models is None else self.models.submit(self.session, job, done)
+        (None when no model is loaded); `quick`: see ModelPort.submit."""
+        return None if self.models is None else self.models.submit(self.session, job, done, quick)
 
     def miss(self, behaviour: str, what: str) -> None:
         """A model answer did not fit its budget; the fallback played instead."""

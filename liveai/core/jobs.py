@@ -25,9 +25,14 @@ class ModelPort(Protocol):
     """The model runtime as the core sees it; results come back on the loop thread."""
 
     def submit(
-        self, session: str, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
+        self,
+        session: str,
+        job: Job | Callable[[], Any],
+        done: Callable[[Any], None] | None = None,
+        quick: bool = False,
     ) -> JobHandle:
-        """Run a token job, or a plain call (e.g. the morph VAE's), in the session's order."""
+        """Run a token job, or a plain call (e.g. the morph VAE's), in the session's order;
+        `quick`: a call well under a millisecond, which may run at once on this thread."""
         ...
 
     def replier(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:

@@ -40,7 +40,11 @@ class InlinePort:
         self.jobs = 0
 
     def submit(
-        self, session: str, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
+        self,
+        session: str,
+        job: Job | Callable[[], Any],
+        done: Callable[[Any], None] | None = None,
+        quick: bool = False,
     ) -> _Handle:
         handle = _Handle()
         self.jobs += 1

@@ -21,9 +21,17 @@ class WorkerPort:
         self.loop = loop
 
     def submit(
-        self, session: str, job: Job | Callable[[], Any], done: Callable[[Any], None] | None = None
+        self,
+        session: str,
+        job: Job | Callable[[], Any],
+        done: Callable[[Any], None] | None = None,
+        quick: bool = False,
     ) -> Future[Any]:
-        future = self.worker.submit(session, job)
+        future = self.worker.submit(session, job, quick)
+        if future.done():  # run at once, on this (the loop's) thread
+            if done is not None and not future.cancelled() and future.exception() is None:
+                self.loop.call_soon(done, future.result())
+            return future
         future.add_done_callback(lambda f: self._settled(f, done))
         return future
 

@@ -22,6 +22,10 @@ session; each session's recent tokens then prime the new model before its next j
 
     future = worker.submit("osc:127.0.0.1", harmonize(...))   # concurrent.futures.Future
     result = await asyncio.wrap_future(future)                # in the loop, never blocking
+
+A quick call (a small model's step) runs at once on the caller's thread instead while
+the worker is idle (`run_now`): the hand-off there and back costs more than the step.
+Nothing waits before it, so the order holds; the thread running jobs holds `_owner`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import inspect
 import logging
 import queue
+import statistics
 import threading
 import time
 from collections import deque
@@ -50,6 +55,8 @@ log = logging.getLogger(__name__)
 # would show up as 5 ms of latency. The server hands it over fifty times as often.
 GIL_SWITCH_INTERVAL_S = 0.0001
 INBOX_LIMIT = 4096  # jobs waiting to be taken by the thread; beyond, a job is refused at once
+QUICK_LIMIT_S = 0.001  # CPU time (median of QUICK_RECENT) past which quick calls would hold the loop up
+QUICK_RECENT = 15
 
 
 class WorkerBusy(RuntimeError):
@@ -63,6 +70,7 @@ class _Running:
     future: Future[Any]
     feed: int | list[int] | None = None  # what a token job asks to feed next (None: PEEK)
     started: bool = False
+    quick: bool = False  # a quick call (`submit(quick=True)`): its time is kept
 
 
 @dataclass
@@ -90,6 +98,11 @@ class Worker:
         self.spare: Any = None
         self.refused = 0  # jobs refused because the inbox was full
         self._log_refused = LogThrottle(log, "more refused", level=logging.WARNING)
+        self._owner = threading.Lock()  # held by the thread running jobs (the worker's, or `run_now`'s)
+        self._put = threading.Lock()
+        self._unseen = 0  # put in the inbox, not yet taken (under `_put`)
+        self._quick_s: deque[float] = deque(maxlen=QUICK_RECENT)  # the CPU time of the last quick calls
+        self.ran_now = 0  # quick calls run on the caller's thread
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, warmup_steps: int = 20) -> None:
@@ -104,14 +117,16 @@ class Worker:
 
     def close(self) -> None:
         if self._thread is not None:
-            self._inbox.put(None)
+            self._send(None)
             self._thread.join(timeout=5)
             self._thread = None
 
     # -- API (any thread) ----------------------------------------------------------------
-    def submit(self, session: str, job: Job | Callable[[], Any]) -> Future[Any]:
-        """Queue a token job or a call for `session`; the future holds its result
-        (cancel it to drop the job)."""
+    def submit(self, session: str, job: Job | Callable[[], Any], quick: bool = False) -> Future[Any]:
+        """Queue a token job or a call for `session`; the future holds its result (cancel
+        it to drop the job). `quick`: a call well under a millisecond, run here if it may."""
+        if quick and (now := self.run_now(session, job)) is not None:
+            return now
         future: Future[Any] = Future()
         if self._inbox.qsize() >= INBOX_LIMIT:  # the thread is stuck or far behind: do not pile up
             self.refused += 1
@@ -122,8 +137,30 @@ class Worker:
                 job.close()
             future.set_exception(WorkerBusy(f"model {self.name}: more than {INBOX_LIMIT} jobs waiting"))
             return future
-        self._inbox.put(_Running(session, job, future))
+        self._send(_Running(session, job, future, quick=quick))
         return future
+
+    def run_now(self, session: str, call: Job | Callable[[], Any]) -> Future[Any] | None:
+        """Run a call here, its future settled, if the worker is idle (no job waits, no new
+        weights are handed over), on the CPU (a GPU's is waited for on the worker) and the
+        last quick calls were quick; else None (`submit` it)."""
+        if inspect.isgenerator(call) or self.stepper.device.type != "cpu":
+            return None
+        if not self._owner.acquire(blocking=False):
+            return None
+        try:
+            with self._put:
+                idle = self._unseen == 0 and not self._queues and self._handing is None
+            slow = len(self._quick_s) == QUICK_RECENT and statistics.median(self._quick_s) > QUICK_LIMIT_S
+            if not idle or slow:
+                return None
+            running = _Running(session, call, Future(), quick=True)
+            with torch.inference_mode():
+                self._call(running)
+            self.ran_now += 1
+            return running.future
+        finally:
+            self._owner.release()
 
     def reset(self, session: str) -> Future[Any]:
         """Forget the session's state once the jobs queued before have run (panic, re-prime)."""
@@ -141,20 +178,32 @@ class Worker:
         WorkerBusy at once (waiting would hold every session's new jobs behind the slowest
         session's job)."""
         future: Future[list[str]] = Future()
-        self._inbox.put(_Swap(model, primed, future, name))
+        self._send(_Swap(model, primed, future, name))
         return future
 
+    def _send(self, item: _Running | _Swap | None) -> None:
+        with self._put:
+            self._unseen += 1
+            self._inbox.put(item)
+
     def stats(self) -> dict[str, Any]:
-        return {**self.stepper.stats(), f"model_{self.name}_refused": self.refused}
+        own = {f"model_{self.name}_refused": self.refused, f"model_{self.name}_ran_now": self.ran_now}
+        return {**self.stepper.stats(), **own}
 
     # -- the thread ------------------------------------------------------------------------
     def _work(self) -> None:
         torch.set_num_threads(self.threads)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._owner:
             while True:
                 if self._handing is not None and not self.stepper.staying:
                     self._handed()
-                if not self._take(block=not self._queues):
+                if not self._queues:  # idle: a quick call may run on its caller's thread meanwhile
+                    self._owner.release()
+                    item = self._inbox.get()
+                    self._owner.acquire()
+                    if not self._took(item):
+                        break
+                if not self._take():
                     break
                 heads = self._heads()
                 try:
@@ -165,26 +214,28 @@ class Worker:
                     for head in heads:
                         self._fail(head, exc)
 
-    def _take(self, block: bool) -> bool:
+    def _take(self) -> bool:
         """Move new jobs from the inbox; False when closing."""
-        while True:
-            try:
-                item = self._inbox.get(block=block)
-            except queue.Empty:
-                return True
-            block = False
-            if item is None:
-                self._cancel_all()
+        while not self._inbox.empty():  # only this thread takes: the get never waits
+            if not self._took(self._inbox.get()):
                 return False
-            if isinstance(item, _Swap):
-                if self._handing is not None:  # refused: the sessions' jobs must not wait for its turn
-                    _settle(
-                        item.future, exc=WorkerBusy(f"model {self.name}: new weights are being handed over")
-                    )
-                    continue
+        return True
+
+    def _took(self, item: _Running | _Swap | None) -> bool:
+        """A job into its session's queue, or new weights begun; False when closing."""
+        with self._put:
+            self._unseen -= 1
+        if item is None:
+            self._cancel_all()
+            return False
+        if isinstance(item, _Swap):
+            if self._handing is not None:  # refused: the sessions' jobs must not wait for its turn
+                _settle(item.future, exc=WorkerBusy(f"model {self.name}: new weights are being handed over"))
+            else:
                 self._begin(item)
-                continue
-            self._queues.setdefault(item.session, deque()).append(item)
+            return True
+        self._queues.setdefault(item.session, deque()).append(item)
+        return True
 
     def _begin(self, swap: _Swap) -> None:
         """The new weights: a session with jobs waiting takes them after those jobs
@@ -256,11 +307,14 @@ class Worker:
     def _call(self, running: _Running) -> None:
         if running.future.cancelled():
             return
+        started = time.thread_time()  # CPU time: a busy machine's waits are not the call's
         try:
             _settle(running.future, running.job())  # type: ignore[operator]
         except Exception as exc:  # a failing call must not stop the worker
             log.exception("model call failed (session %s)", running.session)
             _settle(running.future, exc=exc)
+        if running.quick:
+            self._quick_s.append(time.thread_time() - started)
 
     def _advance(self, running: _Running, logits: torch.Tensor | None) -> bool:
         """Run the job to its next yield; False when it finished (future resolved)."""
