@@ -93,9 +93,9 @@ STATUS = (
     "`midi_outputs`, `mqtt`; `web_port`, `web_clients`, `oscquery_listeners` (LISTENs on OSCQuery "
     "websockets), "
     "`mdns` (`on` while advertised), the stage page's `stage_commands` and `stage_refused` (commands from "
-    "pages, and those refused); with a model its step times (`model_<name>_step_p50_ms`, `_p99_ms`, `_steps`, "
-    "`_batch_mean`, `_sessions`, `_device`), `model_<name>_refused` and `model_<name>_ran_now` (quick "
-    "calls run at once on the loop, the worker idle); `morph_grid_ms_max`, "
+    "pages, and those refused); with a model its step times (`model_<name>_step_p50_ms`, `_p99_ms`, "
+    "`_steps`, `_batch_mean`, `_sessions`, `_device`), `model_<name>_refused` and "
+    "`model_<name>_ran_now` (quick calls run at once on the loop, the worker idle); `morph_grid_ms_max`, "
     "`morph_decode_ms_max`; `audio` and, with `audio.enabled`, its `audio_*` figures."
 )
 
