@@ -171,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--idle", action="store_true", help="with --audio: the stream with nothing playing")
     bench.add_argument(
+        "--notes", type=int, default=60, metavar="N", help="with --audio: notes in each note -> sound probe"
+    )
+    bench.add_argument(
         "--jack-kill",
         action="store_true",
         help="jackd killed and started again under a morph loop: the largest OSC note gap (--seconds "
@@ -377,7 +380,7 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
         from .bench.audio import bench_audio
 
         report["audio"] = bench_audio(
-            args.seconds, args.model[0] if args.model else None, args.frames, args.idle
+            args.seconds, args.model[0] if args.model else None, args.frames, args.idle, args.notes
         )
     elif args.play and args.pages:
         from .bench.stage import bench_stage_cost
