@@ -335,7 +335,8 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, 
         server.web_port = web_port  # the stage page and OSCQuery: http://127.0.0.1:<web_port>/
         started.append((server, peer))
         try:
-            peer.wait_pong(timeout=30 if model else 10)
+            # up in 2-5 s alone; the workers of scripts/test start theirs at once on 2 cores
+            peer.wait_pong(timeout=60 if model else 30)
             if "web.enabled=false" not in [o.replace(" ", "").lower() for o in overrides]:
                 # the web port opens beside OSC, a moment after the pong at worst
                 wait_until(lambda: _listens(web_port), 10, "the web port to listen")
