@@ -52,6 +52,7 @@ GROUPS = {
     "timing": (
         "integration/test_audio_jack.py",
         "integration/test_bench_audio.py",
+        "integration/test_bench_stage.py",
         "integration/test_jack_kill.py",
         "integration/test_duet_touch_live.py",
         "integration/test_fuzz.py::test_a_flood_does_not_silence_the_server",
