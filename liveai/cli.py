@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--frames", type=int, metavar="N", help="with --audio: this JACK period only, default headroom"
     )
     bench.add_argument("--idle", action="store_true", help="with --audio: the stream with nothing playing")
+    bench.add_argument("--notes", type=int, default=60, help="with --audio: notes per note -> sound probe")
     bench.add_argument(
         "--jack-kill",
         action="store_true",

@@ -44,6 +44,45 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "liveai"))
 
 
+# scripts/test runs the suite on several pytest-xdist workers (--dist loadgroup): most
+# tests wait on servers, not the CPU. Tests that measure time or play realtime audio
+# share one worker, so no two of them run at once; tests that advertise or look for
+# services over mDNS share another, so none sees another's server on the network.
+GROUPS = {
+    "timing": (
+        "integration/test_audio_jack.py",
+        "integration/test_bench_audio.py",
+        "integration/test_bench_stage.py",
+        "integration/test_jack_kill.py",
+        "integration/test_duet_touch_live.py",
+        "integration/test_fuzz.py::test_a_flood_does_not_silence_the_server",
+    ),
+    "mdns": ("integration/test_oscquery.py",),
+}
+
+
+def group_of(nodeid: str) -> str | None:
+    for group, prefixes in GROUPS.items():
+        if nodeid.removeprefix("tests/").startswith(prefixes):
+            return group
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """--dist loadgroup by GROUPS, from the node ids alone: xdist 3.8 marks a group in
+    the node id, which pytest 9.2 no longer lets it change (pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class Grouped(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid) or super()._split_scope(nodeid)
+
+    return Grouped(config, log)
+
+
 def need(program: str) -> str:
     path = shutil.which(program)
     if path is None:
@@ -306,7 +345,8 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[ServerProcess, 
         server.web_port = web_port  # the stage page and OSCQuery: http://127.0.0.1:<web_port>/
         started.append((server, peer))
         try:
-            peer.wait_pong(timeout=30 if model else 10)
+            # up in 2-5 s alone; the workers of scripts/test start theirs at once on 2 cores
+            peer.wait_pong(timeout=60 if model else 30)
             if "web.enabled=false" not in [o.replace(" ", "").lower() for o in overrides]:
                 # the web port opens beside OSC, a moment after the pong at worst
                 wait_until(lambda: _listens(web_port), 10, "the web port to listen")

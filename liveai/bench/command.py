@@ -34,7 +34,7 @@ def bench_report(args: argparse.Namespace) -> dict[str, Any]:
         from .audio import bench_audio
 
         report["audio"] = bench_audio(
-            args.seconds, args.model[0] if args.model else None, args.frames, args.idle
+            args.seconds, args.model[0] if args.model else None, args.frames, args.idle, args.notes
         )
     elif args.play and args.pages:
         from .stage import bench_stage_cost

@@ -140,6 +140,7 @@ class OscPeer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
         self.sock.bind(("127.0.0.1", listen_port))
         self.port = int(self.sock.getsockname()[1])
+        self.held: list[Message] = []  # read past while waiting for a pong, returned first
 
     def close(self) -> None:
         self.sock.close()
@@ -158,6 +159,9 @@ class OscPeer:
 
     def receive(self, timeout: float = 1.0) -> Message | None:
         """The next message (bundles are flattened), or None after `timeout`."""
+        return self.held.pop(0) if self.held else self._read(timeout)
+
+    def _read(self, timeout: float) -> Message | None:
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(65536)
@@ -186,7 +190,18 @@ class OscPeer:
         return ask_status(self.send, self, timeout)
 
     def wait_pong(self, token: Any = "ready", timeout: float = 10.0) -> None:
+        """As `wait_pong`; then the pongs of the pings a slow start left queued are read
+        past (up to one more ping's pong), so the caller's next pong is its own."""
         wait_pong(self.send, self, token, timeout)
+        self.send("/liveai/ping", "synced")
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            got = self._read(left)
+            if got == ("/liveai/pong", ["synced"]):
+                return
+            if got is not None and got != ("/liveai/pong", [token]):
+                self.held.append(got)
+        raise TimeoutError(f"no /liveai/pong within {timeout} s")
 
 
 class Answers(Protocol):

@@ -83,7 +83,11 @@ def _play(stop: threading.Event, port: int, trip: _Answers) -> None:
                 next_phrase = time.monotonic() + 6.0
 
 
-def bench_soak(minutes: float, model: str = "gru", out: Any = sys.stderr) -> dict[str, Any]:
+def bench_soak(
+    minutes: float, model: str = "gru", out: Any = sys.stderr, window_s: float = 60.0
+) -> dict[str, Any]:
+    """`minutes` windows of play, a row each; a window is a minute, or `window_s`
+    seconds for a CI-sized run that watches the same figures."""
     rows: list[dict[str, Any]] = []
     with ExitStack() as stack:
         answers = OscAnswers()
@@ -112,7 +116,7 @@ def bench_soak(minutes: float, model: str = "gru", out: Any = sys.stderr) -> dic
         started = time.monotonic()
         for minute in range(1, int(np.ceil(minutes)) + 1):
             pings: list[float] = []
-            minute_end = started + min(minute, minutes) * 60.0
+            minute_end = started + min(minute, minutes) * window_s
             while time.monotonic() < minute_end:
                 rtt = ping_round_trip(peer.send, answers, int(time.perf_counter() * 1e6) % 2**31)
                 if rtt is not None:
@@ -134,9 +138,11 @@ def bench_soak(minutes: float, model: str = "gru", out: Any = sys.stderr) -> dic
             print(json.dumps(row), file=out, flush=True)
     minutes_axis = np.array([r["minute"] for r in rows], dtype=float)
     memory = np.array([r["memory_mb"] for r in rows], dtype=float)
-    slope = float(np.polyfit(minutes_axis, memory, 1)[0]) * 60.0 if len(rows) >= 2 else 0.0
+    per_window = float(np.polyfit(minutes_axis, memory, 1)[0]) if len(rows) >= 2 else 0.0
+    slope = per_window * 3600.0 / window_s
     return {
         "minutes": minutes,
+        "window_s": window_s,
         "model": model,
         "per_minute": rows,
         "memory_mb_first_last": [rows[0]["memory_mb"], rows[-1]["memory_mb"]],

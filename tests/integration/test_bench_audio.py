@@ -1,6 +1,6 @@
-"""A CI-sized `liveai bench --audio` (15 s for each of 4 streams; the note reports 10
-minutes): it runs end to end under a real JACK server, the stream plays every block,
-note -> sound is measured from outside on JACK's clock for every stream (its bound is
+"""A CI-sized `liveai bench --audio` (4 s and 40 probe notes for each of 4 streams; the
+note reports 10 minutes): it runs end to end under a real JACK server, the stream plays
+every block, note -> sound is measured from outside on JACK's clock for every stream (its bound is
 tested in test_audio_jack.py; here only that it is a measurement: every note heard, a
 spread), and every figure docs/figures.md quotes is there."""
 
@@ -16,14 +16,25 @@ from conftest import need
 from liveai.bench.audio import NARROWER_MS
 from liveai.config import AudioConfig
 
-SECONDS = 15
+SECONDS = 4
+NOTES = 40  # note -> sound probes per stream (the long run plays 60)
 
 
 @pytest.mark.slow
 def test_bench_audio_runs_and_its_stream_keeps_time() -> None:
     need("jackd")
     done = subprocess.run(
-        [sys.executable, "-m", "liveai", "bench", "--audio", "--seconds", str(SECONDS)],
+        [
+            sys.executable,
+            "-m",
+            "liveai",
+            "bench",
+            "--audio",
+            "--seconds",
+            str(SECONDS),
+            "--notes",
+            str(NOTES),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -45,7 +56,7 @@ def test_bench_audio_runs_and_its_stream_keeps_time() -> None:
         assert s["blocks"] > 0.8 * expected_blocks, s  # the callback ran throughout the load
         assert s["events_sent"] > 0 and s["events_in"] == s["events_sent"], s  # liveai took every note
         heard = s["note_to_sound_ms"]
-        assert heard["notes"] == 60 and heard["not_measured"] <= 3, heard
+        assert heard["notes"] == NOTES and heard["not_measured"] <= NOTES // 20, heard
         assert 0 < heard["min"] <= heard["p50"] <= heard["p99"] <= heard["max"] < 100, heard  # not a freeze
         # The render process is realtime wherever the system allows it (as it allows jackd).
         assert s["render_realtime"] == s["jackd_realtime"] and s["dropped_notes"] == 0, s

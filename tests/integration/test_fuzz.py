@@ -1,4 +1,4 @@
-"""Hostile OSC: a coverage-guided fuzzer on the intake in process (100,000 inputs), a
+"""Hostile OSC: a coverage-guided fuzzer on the intake in process (20,000 inputs), a
 live flood that is pinged meanwhile, and 10,000 bad datagrams of known kinds each
 counted as what it is. The server keeps playing, the counters add up, and once every
 key is up nothing sounds. Seeded, so a failure can be replayed."""
@@ -154,13 +154,14 @@ def test_mutated_messages_never_stop_the_server(start_server):
 
 def test_the_coverage_guided_fuzzer_finds_nothing(tmp_path):
     """scripts/fuzz_osc.py under libFuzzer: no exception leaves the endpoint and no note
-    outlives its note-off, over 100,000 inputs grown from valid datagrams."""
+    outlives its note-off, over 20,000 inputs grown from valid datagrams (a CI-sized run:
+    scripts/fuzz_osc.py -runs=N runs longer)."""
     stats = tmp_path / "stats.json"
     done = subprocess.run(
         [
             sys.executable,
             str(ROOT / "scripts" / "fuzz_osc.py"),
-            "-runs=100000",
+            "-runs=20000",
             "-seed=1",
             f"-artifact_prefix={tmp_path}/",
             "--stats",
@@ -173,7 +174,7 @@ def test_the_coverage_guided_fuzzer_finds_nothing(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     final = re.search(r"#(\d+)\s+DONE\s+cov: (\d+)", done.stderr)
-    assert final and int(final.group(1)) == 100000 and int(final.group(2)) > 500, done.stderr[-2000:]
+    assert final and int(final.group(1)) == 20000 and int(final.group(2)) > 500, done.stderr[-2000:]
     print(final.group(0), stats.read_text())
 
 
