@@ -33,6 +33,7 @@ from ..models.synth import SynthConfig
 from ..music.note import Note
 from .excitation import block_noise, cycles, harmonic_waves, pulse_waves
 from .voices import LIVEAI, Voices
+from .wire import ALL_NOTES_OFF, PEDAL
 
 A4 = 440.0
 # The aged channels' time constants: channels 4 and 5 in periods of the note's own pitch
@@ -42,9 +43,7 @@ DECAY_PERIODS, BRIGHT_PERIODS, KNOCK_S = 500.0, 100.0, 0.015
 
 # Events are (sample or offset, pitch, velocity, layer): velocity 0 is a note-off; the
 # layer says whose note it is, so that one's note-off or pedal never touches the
-# other's note of the same pitch. These pitches are not notes:
-ALL_NOTES_OFF = -1  # liveai's: every voice (a panic); the player's: the player's voices
-PEDAL = -2  # the layer's sustain pedal, as the velocity: 64 and up down, else up
+# other's note of the same pitch. ALL_NOTES_OFF and PEDAL (liveai.audio.wire) are not notes.
 NoteEvent = tuple[int, int, int, int]
 
 

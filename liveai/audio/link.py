@@ -32,11 +32,10 @@ from typing import Any
 from ..config import AudioConfig
 from ..core.stats import LogThrottle
 from ..events import ControlChange, Event, NoteOff, NoteOn, player_of
-from .features import ALL_NOTES_OFF, PEDAL
 from .ring import Ring
 from .supervisor import Spawn, SynthSupervisor, spawn_child
 from .voices import LIVEAI, PLAYER
-from .wire import RecordWriter, open_pipe
+from .wire import ALL_NOTES_OFF, PEDAL, RecordWriter, open_pipe
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,11 @@ import fcntl
 import os
 import struct
 
-from .features import ALL_NOTES_OFF
 from .voices import LIVEAI
+
+# A record's pitch that is not a note (and the module has no torch: liveai imports it at start)
+ALL_NOTES_OFF = -1  # liveai's: every voice (a panic); the player's: the player's voices
+PEDAL = -2  # the layer's sustain pedal, as the velocity: 64 and up down, else up
 
 RECORD = struct.Struct("<dhBB")  # due time, pitch, velocity, layer
 PIPE_BYTES = 1 << 20  # asked for (Linux's default maximum): about 87,000 records

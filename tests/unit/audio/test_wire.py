@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from liveai.audio.features import ALL_NOTES_OFF, PEDAL
+from liveai.audio.wire import ALL_NOTES_OFF, PEDAL
 from liveai.audio.voices import LIVEAI, PLAYER
 from liveai.audio.wire import RECORD, RecordReader, RecordWriter, open_pipe
 
