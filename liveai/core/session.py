@@ -106,7 +106,7 @@ class Session:
         with nullcontext() if self.ears is None else self.ears.hearing(event, key):
             try:
                 answer(event, self.ctx)
-            except Exception as exc:  # the pedal's other keys still end
+            except Exception as exc:  # contained: the keys, the pedal and the ears go on
                 self._faults(f"{self.behaviour.name} {what}", exc)
 
     def control(self, event: ControlChange) -> None:
