@@ -9,6 +9,7 @@ liveai; transports translate to what their users see (OSC uses 1-16).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 
@@ -19,13 +20,52 @@ class Event:
     source: str = field(default="", kw_only=True, compare=False)
 
 
+PERSONAL = ("osc", "ws", "midi", "session")  # kinds of source that are one player's own
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an event or a command came from, parsed once from the text the transports
+    put on it: "osc:<host>:<port>", "ws:<host>:<port>" (a web page), "midi:<input>",
+    "session:<id>" (an explicit session id), "mqtt", or "" (liveai itself). Text of any
+    other form is nobody's own and its own player: a source is never refused, it only
+    says who played."""
+
+    text: str  # as the transport wrote it
+    kind: str  # "osc", "ws", "midi", "session", "mqtt", ""...
+    name: str = ""  # the host, the MIDI input or the session id
+    port: int | None = None  # an OSC or web socket's port
+
+    @staticmethod
+    @lru_cache(maxsize=256)
+    def parse(text: str) -> Source:
+        kind, colon, rest = text.partition(":")
+        if not colon:
+            return Source(text, text)
+        if kind in ("osc", "ws"):
+            host, colon, port = rest.rpartition(":")
+            if colon and port.isdigit():
+                return Source(text, kind, host, int(port))
+        return Source(text, kind, rest)
+
+    @property
+    def player(self) -> str:
+        """Who plays: an OSC host whatever port each message comes from (oscsend opens a
+        new one per call), else the source itself (each web page is a player of its own)."""
+        if self.kind == "osc" and self.port is not None:
+            return f"osc:{self.name}"
+        return self.text
+
+    @property
+    def personal(self) -> bool:
+        """One player's own (an OSC host, a page, a MIDI input, a session id), not everyone's
+        (MQTT, a mapped controller, liveai itself)."""
+        return self.kind in PERSONAL
+
+
 def player_of(source: str) -> str:
-    """Who played an event from `source` ("osc:host:port", "midi:<input>", ...): an OSC
-    host whatever port each message comes from (oscsend opens a new one per call), else
-    the source itself."""
-    if source.startswith("osc:"):
-        return source.rpartition(":")[0]
-    return source
+    """Who played an event from `source` (`Source.player`)."""
+    return Source.parse(source).player
 
 
 @dataclass(frozen=True, slots=True)

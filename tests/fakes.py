@@ -3,6 +3,7 @@ that runs jobs inline."""
 
 from __future__ import annotations
 
+from liveai.behaviours.phrases import PhraseReader
 from liveai.behaviours.registry import Registry
 from liveai.bench.offline_duet import SimulatedClock
 from liveai.config import Config
@@ -106,7 +107,9 @@ def make_model_engine(mode: str = "harmonize", vae=None, harmony=None, **overrid
         setattr(getattr(config, section), key, value)
     clock = SimulatedClock(100.0)
     port = InlinePort(tiny_model())
-    engine = Engine(config, now=clock, behaviours=Registry(vae=vae, harmony=harmony), models=port)
+    reader = PhraseReader(post=lambda call: port.pending.append((lambda _: call(), None)))  # on port.flush
+    registry = Registry(vae=vae, harmony=harmony, reader=reader)
+    engine = Engine(config, now=clock, behaviours=registry, models=port)
     sink = Sink(clock)
     engine.output.sinks.append(sink)
     engine.start()

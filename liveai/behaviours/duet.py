@@ -212,7 +212,6 @@ class Duet(BaseBehaviour):
         self.config = config
         self.listener = listener
         self.gap_s = config.duet.phrase_gap_ms / 1000.0
-        self.held: set[tuple[int, int]] = set()
         self.phrase_start: float | None = None
         self.last_event = 0.0
         self.timer: Timer | None = None
@@ -221,16 +220,13 @@ class Duet(BaseBehaviour):
     # -- the player ---------------------------------------------------------------------
     def note_on(self, event: NoteOn, ctx: Context) -> None:
         self._yield_to_player()
-        self.held.add((event.channel, event.pitch))
-        self.listener.channel = event.channel
         if self.phrase_start is None:
             self.phrase_start = event.t
         self.last_event = event.t
 
     def note_off(self, event: NoteOff, ctx: Context) -> None:
-        self.held.discard((event.channel, event.pitch))
         self.last_event = event.t
-        if not self.held and self.phrase_start is not None:
+        if not ctx.keys and self.phrase_start is not None:
             self._arm(event.t + self.gap_s, ctx)
 
     def _arm(self, at: float, ctx: Context) -> None:
@@ -241,7 +237,7 @@ class Duet(BaseBehaviour):
     def _gap(self, ctx: Context) -> None:
         """The phrase gap has passed: answer if the player is still silent."""
         self.timer = None
-        if self.held or self.phrase_start is None or ctx.now() - self.last_event < self.gap_s - 1e-6:
+        if ctx.keys or self.phrase_start is None or ctx.now() - self.last_event < self.gap_s - 1e-6:
             return
         phrase = self.last_event - self.phrase_start
         d = self.config.duet
@@ -251,7 +247,7 @@ class Duet(BaseBehaviour):
         d = self.config.duet
         if not d.answer_on_bar or n % d.beats_per_bar or n == 0:
             return
-        if self.held or self.phrase_start is None or (self.answer is not None and self.answer.playing(t)):
+        if ctx.keys or self.phrase_start is None or (self.answer is not None and self.answer.playing(t)):
             return
         bar = d.beats_per_bar * 60.0 / max(ctx.clock.bpm(t), 1.0)
         self._respond(min(max(bar, d.min_response_s), d.max_response_s), t, ctx)
@@ -275,16 +271,11 @@ class Duet(BaseBehaviour):
             self.answer = None
 
     def busy(self, now: float) -> bool:
-        return (
-            bool(self.held)
-            or self.phrase_start is not None
-            or (self.answer is not None and self.answer.playing(now))
-        )
+        return self.phrase_start is not None or (self.answer is not None and self.answer.playing(now))
 
     def release(self, ctx: Context) -> None:
         self._yield_to_player()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        self.held.clear()
         self.phrase_start = None

@@ -43,7 +43,6 @@ class ModelHarmonizer(RuleHarmonizer):
         self.budget_s = config.budget.harmonize_ms / 1000.0
         self.listener = listener
         self._pending: dict[tuple[int, int], _Pending] = {}
-        self._held: set[int] = set()  # pitches the player holds
         self._last_job: JobHandle | None = None
 
     def candidates(self, played: int, ctx: Context) -> list[int]:
@@ -51,14 +50,12 @@ class ModelHarmonizer(RuleHarmonizer):
         and near the played note (within an octave and a fifth), as a chord voice is."""
         scale = scale_of(ctx.state["key"], ctx.state["scale"])
         low, high = ctx.state["low"], ctx.state["high"]
-        taken = self._held | {played}
+        taken = ctx.keys.pitches() | {played}
         return [p for p in range(low, high + 1) if p in scale and p not in taken and abs(p - played) <= 19]
 
     def note_on(self, event: NoteOn, ctx: Context) -> None:
         key = (event.channel, event.pitch)
         self._settle(key)
-        self._held.add(event.pitch)
-        self.listener.channel = event.channel
         if self._last_job is not None and not self._last_job.done():
             # the model has not reached the previous note yet: it cannot be in time for this one
             ctx.miss("harmonize", "the model is still busy with earlier notes; the rule answers")
@@ -119,7 +116,6 @@ class ModelHarmonizer(RuleHarmonizer):
     def note_off(self, event: NoteOff, ctx: Context) -> None:
         key = (event.channel, event.pitch)
         self._settle(key)
-        self._held.discard(event.pitch)
         super().note_off(event, ctx)
 
     def _settle(self, key: tuple[int, int]) -> None:
@@ -140,6 +136,7 @@ class ModelHarmonizer(RuleHarmonizer):
         now = ctx.now()
         for pitch in voices:
             self.listener.encode("off", pitch, 0, now)  # the model hears its voices end
+        self.listener.flush()
 
     def busy(self, now: float) -> bool:
         return bool(self._pending) or super().busy(now)
@@ -147,5 +144,4 @@ class ModelHarmonizer(RuleHarmonizer):
     def release(self, ctx: Context) -> None:
         for key in list(self._pending):
             self._settle(key)
-        self._held.clear()
         super().release(ctx)

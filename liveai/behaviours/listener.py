@@ -10,13 +10,15 @@ needs it: each feed is a model call, and an answer waits for the calls before it
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from ..core.context import Context
 from ..core.jobs import Job, JobHandle
+from ..core.keys import Key
 from ..core.output import Timer
 from ..events import NoteOff, NoteOn
 from ..models import codec
@@ -41,19 +43,23 @@ class Listener:
         self._feed: JobHandle | None = None  # the latest feed job
         self._grace: Timer | None = None  # feeds what was heard when the grace ends
         self.played: deque[Note] = deque(maxlen=PLAYER_MEMORY)  # the player's recent notes
-        self._open: dict[int, tuple[float, int]] = {}
 
-    def hear(self, event: NoteOn | NoteOff) -> None:
-        """A note the player played: encoded for the model, and remembered (the duet
-        follows the player's key, not its own)."""
+    @contextmanager
+    def hearing(self, event: NoteOn | NoteOff, key: Key) -> Iterator[None]:
+        """A note the player played, heard once, by the session, around the behaviour's
+        turn: encoded for the model and remembered (the duet follows the player's key,
+        not its own) before it; fed after it, unless a job the behaviour asked for fed
+        it already."""
         if isinstance(event, NoteOn):
+            self.channel = event.channel
             self.encode("on", event.pitch, event.velocity, event.t)
-            self._open[event.pitch] = (event.t, event.velocity)
         else:
             self.encode("off", event.pitch, 0, event.t)
-            if event.pitch in self._open:
-                start, velocity = self._open.pop(event.pitch)
-                self.played.append(Note(start, max(event.t, start + 0.01), event.pitch, velocity))
+            self.played.append(Note(key.start, max(event.t, key.start + 0.01), event.pitch, key.velocity))
+        try:
+            yield
+        finally:
+            self.flush()
 
     def encode(self, kind: str, pitch: int, velocity: int, t: float) -> None:
         """Encode a note event; it is fed at the next `flush` or `submit`."""
@@ -106,7 +112,7 @@ class Listener:
         believe them sounding for ever and the polyphony limit silences later answers.
         Done on the worker, after the part's last job: it also sees tokens sampled
         there whose reply never reached the loop. The keys the player holds stay."""
-        held = frozenset(self._open)
+        held = self.ctx.keys.pitches()
         for pitch in self.encoder.sounding - held:
             self.encoder.observe(codec.note_off(pitch))
         self.submit(jobs.end_notes(self.sampler, held))

@@ -33,12 +33,21 @@ BEATS_PER_PASS = melody.STEPS // STEPS_PER_BEAT  # 8
 _REPLAN_S = 0.002
 
 
+PLANNED, SOUNDING, ENDED = "planned", "sounding", "ended"  # where a note of the loop is
+
+
 @dataclass(eq=False)  # each note is its own owner of what is scheduled for it
 class _Sounding:
     pitch: int
     velocity: int
     on: float
     off: float
+
+    def withdraw(self, ctx: Context) -> str:
+        """Take back what of the note is still queued, and say where it was: PLANNED (its
+        on and its off were both queued: it never sounded), SOUNDING (its on went out, its
+        off was queued) or ENDED."""
+        return (ENDED, SOUNDING, PLANNED)[ctx.unschedule(self)]
 
 
 @dataclass(eq=False)
@@ -84,9 +93,8 @@ class Morph(BaseBehaviour):
         the plan (the tempo changed, the MIDI clock's beat came off its prediction)."""
         plan = self.plan
         if plan is not None and plan.run != ctx.clock.starts:
-            self._withdraw(
-                plan, ctx
-            )  # the transport started again: what is still queued of that run never sounds
+            # the transport started again: what is still queued of that run never sounds
+            self._withdraw(plan, ctx)
             self.plan = plan = None
         elif plan is not None and plan.n != n and not plan.begun:
             self._withdraw(plan, ctx)  # a beat announced that never came
@@ -136,11 +144,11 @@ class Morph(BaseBehaviour):
         the last that did (or the one before the plan)."""
         self.open = plan.before
         for step, note in sorted(plan.notes.items()):
-            queued = ctx.unschedule(note)
-            if queued == 2:  # its on and its off were both still queued
+            where = note.withdraw(ctx)
+            if where is PLANNED:
                 self.notes.remove(note)
                 continue
-            if queued == 1:  # it went out: it sounds on to its off
+            if where is SOUNDING:  # it sounds on to its off
                 ctx.schedule(NoteOff(note.pitch, self.channel, t=note.off, origin=note.off), note)
             plan.struck = plan.struck | {step}
             self.open = note
@@ -160,12 +168,12 @@ class Morph(BaseBehaviour):
         note, self.open = self.open, None
         if note is None or note.off <= at:
             return
-        queued = ctx.unschedule(note)
-        if queued == 2 and note.on >= at:  # it had not begun and would not sound: no blip
+        where = note.withdraw(ctx)
+        if where is PLANNED and note.on >= at:  # it had not begun and would not sound: no blip
             self.notes.remove(note)
             return
         at = max(at, note.on)  # never an off before its on
-        if queued == 2:  # its on had not gone out (a timer may run late): it still goes
+        if where is PLANNED:  # its on had not gone out (a timer may run late): it still goes
             ctx.schedule(NoteOn(note.pitch, note.velocity, self.channel, t=note.on, origin=note.on), note)
         note.off = at
         ctx.schedule(NoteOff(note.pitch, self.channel, t=at, origin=at), note)

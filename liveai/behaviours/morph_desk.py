@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,26 +81,20 @@ class Desk:
         self.put(slot, pattern, ctx)
 
     def loaded(
-        self,
-        slot: str,
-        result: Pattern | CommandError,
-        captures: int,
-        refused: Callable[[CommandError], None],
-        ctx: Context,
-    ) -> None:
+        self, slot: str, result: Pattern | CommandError, captures: int, ctx: Context
+    ) -> CommandError | None:
         """A file read off the loop arrived (asked when the slot had had `captures`
         captures): it fills the slot unless a capture came since (the capture wins) or
-        the session closed."""
+        the session closed. What to refuse the load with, if anything."""
         if isinstance(result, CommandError):
-            refused(result)
-        elif self.captures.get(slot, 0) != captures:
-            refused(
-                CommandError(
-                    "busy", f"morph/load: slot {slot} was captured while the file was read; not loaded"
-                )
+            return result
+        if self.captures.get(slot, 0) != captures:
+            return CommandError(
+                "busy", f"morph/load: slot {slot} was captured while the file was read; not loaded"
             )
-        elif not self.closed:
+        if not self.closed:
             self.put(slot, result, ctx)
+        return None
 
     def put(self, slot: str, pattern: Pattern, ctx: Context) -> None:
         """Fill a slot; the grid is decoded again on the worker."""

@@ -5,12 +5,12 @@ CommandError with its reason, and the slot stays as it was."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..data.midi import read_quarter_notes
 from ..errors import CommandError, MidiFileError
@@ -114,7 +114,9 @@ class _Load:
     folder: Path
     name: str
     done: Callable[[Pattern | CommandError], None]
-    post: Callable[[Callable[[Any], None]], Callable[[Any], None]]
+
+
+Post = Callable[[Callable[[], None]], None]  # hands a call from another thread to the loop's
 
 
 class PhraseReader:
@@ -122,13 +124,16 @@ class PhraseReader:
     answers on the loop: parsing is slow and must hold up neither the loop nor the model
     worker (a pure-Python parse still takes the GIL in turns, 5 ms at most at a time).
     While one is read, one more file waits per slot: a later load of that slot takes its
-    place (the player's latest choice), so a flood of loads never queues up reads."""
+    place (the player's latest choice), so a flood of loads never queues up reads.
 
-    def __init__(self) -> None:
+    `post` hands the answer to the loop; by default the running loop's
+    `call_soon_threadsafe`, taken when a file is asked for (on the loop)."""
+
+    def __init__(self, post: Post | None = None) -> None:
+        self._post = post
         self._thread: threading.Thread | None = None
-        self._reading = (
-            False  # from the ask to the answer, on the loop (a thread ends a moment after it answers)
-        )
+        # from the ask to the answer, on the loop (a thread ends a moment after it answers)
+        self._reading = False
         self._waiting: dict[Hashable, _Load] = {}  # slot -> the file read next for it, in the order asked
 
     def read(
@@ -136,14 +141,13 @@ class PhraseReader:
         folder: Path,
         name: str,
         done: Callable[[Pattern | CommandError], None],
-        post: Callable[[Callable[[Any], None]], Callable[[Any], None]],
         slot: Hashable = None,
     ) -> None:
         """Check `name` now (CommandError), then read it (after the file being read, if
-        any) and hand `done` the Pattern or the CommandError on the loop; `post` is the
-        model port's replier; `slot` names the slot (and session) it is for."""
+        any) and hand `done` the Pattern or the CommandError on the loop; `slot` names
+        the slot (and session) it is for."""
         phrase_file(folder, name)  # the path's mistakes are answered at once
-        load = _Load(folder, name, done, post)
+        load = _Load(folder, name, done)
         if not self._reading:
             self._start(load)
             return
@@ -155,14 +159,14 @@ class PhraseReader:
         self._waiting[slot] = load
 
     def _start(self, load: _Load) -> None:
+        post = self._post or _on_the_loop(asyncio.get_running_loop())
+
         def answered(result: Pattern | CommandError) -> None:
             self._reading = False
             try:
                 load.done(result)
             finally:
                 self._next()
-
-        answer = load.post(answered)
 
         def run() -> None:
             try:  # checked again: it may have changed
@@ -171,7 +175,7 @@ class PhraseReader:
                 result = exc
             except Exception as exc:  # a reader's bug is a refusal, not a silent hang
                 result = CommandError("bad_file", f"morph/load: {type(exc).__name__}: {exc}")
-            answer(result)
+            post(lambda: answered(result))
 
         self._thread = threading.Thread(target=run, name="liveai-phrase-reader", daemon=True)
         self._thread.start()  # raises (no thread to be had): nothing is being read, and the next load may try
@@ -191,3 +195,13 @@ class PhraseReader:
         thread is simply left)."""
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _on_the_loop(loop: asyncio.AbstractEventLoop) -> Post:
+    def post(call: Callable[[], None]) -> None:
+        try:
+            loop.call_soon_threadsafe(call)
+        except RuntimeError:
+            log.debug("loop closed; a phrase file's answer was dropped")  # shutting down
+
+    return post

@@ -49,7 +49,7 @@ class VoicedHarmonizer(ModelHarmonizer):
             self.config.above,
             beat_position(event.t, ctx, self.beats_per_bar),
             float(ctx.state["temperature"]),
-            frozenset(self._held - {event.pitch}),
+            ctx.keys.pitches() - {event.pitch},
             self._sounded,
         )
         return ctx.submit(
@@ -66,6 +66,7 @@ class VoicedHarmonizer(ModelHarmonizer):
             return super().fallback(pitch, ctx)
         scale = scale_of(ctx.state["key"], ctx.state["scale"])
         low, count = int(ctx.state["low"]), self.config.voices
+        held = ctx.keys.pitches()
         best: list[int] = []
         for shape in UNDER:
             voices: list[int] = []
@@ -74,7 +75,7 @@ class VoicedHarmonizer(ModelHarmonizer):
                     len(voices) < count
                     and p is not None
                     and low <= p < pitch
-                    and p not in self._held
+                    and p not in held
                     and p not in voices
                     and consonant([pitch, *voices, p])
                 ):
@@ -86,9 +87,7 @@ class VoicedHarmonizer(ModelHarmonizer):
             return best
         # no room under the note (it is at the register's floor): the rule's voices above, in the register
         return [
-            p
-            for p in super().fallback(pitch, ctx)
-            if low <= p <= int(ctx.state["high"]) and p not in self._held
+            p for p in super().fallback(pitch, ctx) if low <= p <= int(ctx.state["high"]) and p not in held
         ]
 
     def answer(self, event: NoteOn, pitches: list[int], ctx: Context) -> None:

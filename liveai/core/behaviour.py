@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Protocol
 from ..events import ControlChange, NoteOff, NoteOn
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from ..music.note import Note
     from .context import Context
+    from .keys import Key
 
 
 class Behaviour(Protocol):
@@ -45,9 +48,9 @@ class Ears(Protocol):
     """A session's hearing, whatever the mode: every played note reaches its model state
     as it arrives, so a model behaviour never re-reads the past when it must answer."""
 
-    def hear(self, event: NoteOn | NoteOff) -> None: ...
-    def flush(self) -> None:
-        """After the behaviour had its turn with a note: send on what was heard."""
+    def hearing(self, event: NoteOn | NoteOff, key: Key) -> AbstractContextManager[None]:
+        """Hear a played note (`key`: when it was struck, how hard) while the behaviour has
+        its turn with it: what was heard is sent on after the turn."""
         ...
 
     def reset(self) -> None:

@@ -1,4 +1,5 @@
-"""What a behaviour may use: time, output, timers, its session's model, shared state.
+"""What a behaviour may use: time, output, timers, its session's model and keys, shared
+state.
 
 Behaviours never see the engine itself; a Context is their whole world, which keeps
 them small and lets unit tests drive them with a fake clock and a fake model port.
@@ -13,6 +14,7 @@ from ..config import Config
 from ..events import Event
 from .clock import Clock
 from .jobs import Job, JobHandle, ModelPort
+from .keys import Keys
 from .output import Output, Timer
 
 
@@ -32,6 +34,7 @@ class Context:
         self.state = state  # the public state (mode, key, temperature...), shared by every session
         self.clock = clock
         self.models = models
+        self.keys = Keys()  # the session's keys: the session keeps them, the others read them
         self._output = output
         self._miss = miss
 

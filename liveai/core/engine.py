@@ -24,6 +24,7 @@ from ..events import (
     NoteOff,
     NoteOn,
     ProgramChange,
+    Source,
     TransportStart,
     TransportStop,
 )
@@ -203,7 +204,7 @@ class Engine:
         """The mode of the sender's session, or of every session (and new ones) when
         sessions are shared or the command is global (MQTT, CC)."""
         key = self.sessions.key(source)
-        alone = key != SHARED and source.startswith(("osc:", "ws:", "midi:", "session:"))
+        alone = key != SHARED and Source.parse(source).personal
         self.behaviours.check(name, self.models is not None, key if alone else SHARED)
         if alone:
             self.sessions.get(source).set_mode(name)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from typing import Any
 
 from ..config import ServerConfig
 from ..errors import CommandError
@@ -18,6 +20,7 @@ from ..events import SUSTAIN, ControlChange, NoteOff, NoteOn, player_of
 from .behaviour import Behaviours
 from .context import Context
 from .faults import Faults
+from .keys import Key, KeyId
 from .recorder import Recorder
 from .stats import Stats
 
@@ -27,7 +30,8 @@ SHARED = "main"  # the one session when sessions are shared
 
 
 class Session:
-    """A session's keys and sustain pedal are kept here, whatever the mode: a key released
+    """A session's keys (`keys`, the one record of them: its recorder, ears and behaviour
+    read it) and sustain pedal are kept here, whatever the mode: a key released
     while the pedal is down reaches the behaviour (and the model) when the pedal lifts,
     so what the behaviour sounds for it (harmony voices) is held as a piano would.
 
@@ -53,10 +57,9 @@ class Session:
         self._faults = faults
         self.ears = behaviours.ears(ctx)
         self.mode = mode
-        self.held: dict[tuple[int, int], str] = {}  # (channel, pitch) held down -> by which input
+        self.keys = ctx.keys  # what the player holds, the one record of it
         self._pedal: dict[int, set[str]] = {}  # channels whose sustain pedal is down -> by which inputs
-        self._sustained: dict[tuple[int, int], NoteOff] = {}  # released keys the pedal holds
-        self.recorder = Recorder()  # what was played lately (a morph capture's phrase)
+        self.recorder = Recorder(self.keys)  # what was played lately (a morph capture's phrase)
         self.stopped_by = stopped_by  # "panic" or "stop" while the mode waits to be resumed
         if stopped_by is None:
             self.behaviour = behaviours.make(mode, ctx, self.ears)
@@ -64,41 +67,47 @@ class Session:
         else:  # opened while a panic holds every session
             self.behaviour = behaviours.stopped(mode)
 
+    @property
+    def held(self) -> dict[KeyId, str]:
+        """The keys down (not those the pedal holds) -> by which input."""
+        return {k: key.source for k, key in self.keys.down()}
+
     def note_on(self, event: NoteOn) -> None:
         self._played()
-        key = (event.channel, event.pitch)
-        self.held[key] = event.source
-        self._sustained.pop(key, None)  # struck again: the new note replaces the one the pedal held
-        self.recorder.note_on(event.channel, event.pitch, event.velocity, event.t)
-        if self.ears is not None:
-            self.ears.hear(event)
-        try:
-            self.behaviour.note_on(event, self.ctx)
-        except Exception as exc:
-            self._faults(f"{self.behaviour.name} note_on", exc)
-        if self.ears is not None:
-            self.ears.flush()
+        k = (event.channel, event.pitch)
+        before = self.keys.get(k)
+        if before is not None and before.up is None:  # struck again while down: the note before ends
+            self.recorder.ended(before.note(event.pitch, event.t))
+        elif before is not None:  # struck again: the new note replaces the one the pedal held
+            del self.keys[k]
+        self.keys[k] = key = Key(event.source, event.t, event.velocity)
+        self._turn(event, key, self.behaviour.note_on, "note_on")
 
     def note_off(self, event: NoteOff) -> None:
-        key = (event.channel, event.pitch)
-        if key not in self.held:
+        k = (event.channel, event.pitch)
+        key = self.keys.get(k)
+        if key is None or key.up is not None:
             return  # not a key of this session's (or released already)
-        del self.held[key]
-        self.recorder.note_off(event.channel, event.pitch, event.t)  # the key's own end, pedal or not
+        self.recorder.ended(key.note(event.pitch, event.t))  # the key's own end, pedal or not
         if event.channel in self._pedal:
-            self._sustained[key] = event
+            key.up = event
+            self.keys[k] = self.keys.pop(k)  # the pedal's keys in the order they were let go
             return
-        self._release_key(event)
+        self._release_key(k, event)
 
-    def _release_key(self, event: NoteOff) -> None:
-        if self.ears is not None:
-            self.ears.hear(event)
-        try:
-            self.behaviour.note_off(event, self.ctx)
-        except Exception as exc:  # the pedal's other keys still end
-            self._faults(f"{self.behaviour.name} note_off", exc)
-        if self.ears is not None:
-            self.ears.flush()
+    def _release_key(self, k: KeyId, event: NoteOff) -> None:
+        self._turn(event, self.keys.pop(k), self.behaviour.note_off, "note_off")
+
+    def _turn(
+        self, event: NoteOn | NoteOff, key: Key, answer: Callable[[Any, Context], None], what: str
+    ) -> None:
+        """The ears hear a played note first (the model is up to date when the behaviour
+        asks it), then the behaviour answers; what was heard is fed after its turn."""
+        with nullcontext() if self.ears is None else self.ears.hearing(event, key):
+            try:
+                answer(event, self.ctx)
+            except Exception as exc:  # contained: the keys, the pedal and the ears go on
+                self._faults(f"{self.behaviour.name} {what}", exc)
 
     def control(self, event: ControlChange) -> None:
         self._played()
@@ -116,9 +125,9 @@ class Session:
     def _lift(self, channel: int, t: float) -> None:
         """The pedal of `channel` is up (whoever pressed it): the keys it held end."""
         self._pedal.pop(channel, None)
-        for key in [k for k in self._sustained if k[0] == channel]:
-            off = self._sustained.pop(key)
-            self._release_key(NoteOff(off.pitch, off.channel, t=t, origin=t, source=off.source))
+        for k, off in self.keys.sustained():
+            if k[0] == channel:
+                self._release_key(k, NoteOff(off.pitch, off.channel, t=t, origin=t, source=off.source))
 
     def beat(self, n: int, t: float) -> None:
         try:
@@ -149,7 +158,7 @@ class Session:
 
     def busy(self, now: float) -> bool:
         """Keys down, notes the pedal holds, or a behaviour that sounds: never evicted."""
-        return bool(self.held or self._sustained) or self.behaviour.busy(now)
+        return bool(self.keys) or self.behaviour.busy(now)
 
     def set_mode(self, mode: str) -> None:
         """The old behaviour releases everything it sounds before the new one starts
@@ -187,12 +196,11 @@ class Session:
     def release(self) -> None:
         """Everything this session sounds ends; the keys still down are forgotten (their
         note-offs, when they come, find nothing to end)."""
-        self.held.clear()
-        self._sustained.clear()
-        self.recorder.end_held(self.ctx.now())
+        now = self.ctx.now()
+        for (_, pitch), key in self.keys.down():
+            self.recorder.ended(key.note(pitch, now))
+        self.keys.clear()
         self._release_behaviour()
-        if self.ears is not None:
-            self.ears.flush()
 
     def _start(self) -> None:
         try:
@@ -222,11 +230,11 @@ class Session:
             except Exception as exc:
                 self._faults(f"{self.behaviour.name} control", exc)
             self._lift(channel, t)
-        for key in [k for k, by in self.held.items() if player_of(by) == who]:
-            self.note_off(NoteOff(key[1], key[0], t=t, origin=t, source=source))
-        for key in [k for k, off in self._sustained.items() if player_of(off.source) == who]:
-            off = self._sustained.pop(key)  # held by another input's pedal: it was this one's key
-            self._release_key(NoteOff(off.pitch, off.channel, t=t, origin=t, source=source))
+        for k in [k for k, by in self.held.items() if player_of(by) == who]:
+            self.note_off(NoteOff(k[1], k[0], t=t, origin=t, source=source))
+        # held by another input's pedal: it was this one's key
+        for k in [k for k, off in self.keys.sustained() if player_of(off.source) == who]:
+            self._release_key(k, NoteOff(k[1], k[0], t=t, origin=t, source=source))
 
     def close(self) -> None:
         """Evicted: release everything, and the registry forgets the session."""

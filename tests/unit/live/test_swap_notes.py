@@ -63,7 +63,7 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
                 await settle(engine, 0.05)
         await settle(engine)
         sounding = set(engine.output.tracker.sounding)
-        held = {s.key: dict(s.ears._open) for s in engine.sessions}
+        held = {s.key: dict(s.held) for s in engine.sessions}
         assert len(held) == 2 and all(len(notes) == 3 for notes in held.values())
         new = tiny_model()
         monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: Built(new, {"arch": "gru"}))
@@ -79,7 +79,7 @@ async def test_a_switch_keeps_every_sessions_notes_and_ends_none(folder, monkeyp
             e for e in sent[count:] if isinstance(e, NoteOff) or (isinstance(e, NoteOn) and e.velocity == 0)
         ]
         assert set(engine.output.tracker.sounding) == sounding  # nothing ended, nothing stuck
-        assert {s.key: dict(s.ears._open) for s in engine.sessions} == held  # the listeners still hold them
+        assert {s.key: dict(s.held) for s in engine.sessions} == held  # the sessions still hold them
         stats = worker.stats()  # the figures are the model playing's, under its name, counted from the switch
         assert stats["model_mine_sessions"] == 2  # both primed again on the new model
         assert (
@@ -126,7 +126,7 @@ async def test_one_players_long_job_during_a_switch_holds_back_no_other_player(f
             engine.handle(NoteOn(60, 90, t=time.monotonic(), source=player))
             await settle(engine, 0.05)
         await settle(engine)
-        held = {s.key: dict(s.ears._open) for s in engine.sessions}
+        held = {s.key: dict(s.held) for s in engine.sessions}
         long = worker.submit(engine.sessions.key(busy), endless(gate))  # the session its model jobs go to
         new = tiny_model()
         monkeypatch.setattr(ModelSwitch, "_build", lambda self, path: Built(new, {"arch": "gru"}))
@@ -147,7 +147,7 @@ async def test_one_players_long_job_during_a_switch_holds_back_no_other_player(f
         assert await asyncio.wait_for(finished, 10) is True and long.result(5) is None
         engine.handle(NoteOff(64, t=time.monotonic(), source=other))
         await settle(engine)
-        assert {s.key: dict(s.ears._open) for s in engine.sessions} == held  # every session keeps its notes
+        assert {s.key: dict(s.held) for s in engine.sessions} == held  # every session keeps its notes
         assert not [e for e in sent[count:] if isinstance(e, NoteOff) and e.pitch == 60]  # none ended
     finally:
         gate.set()
