@@ -79,7 +79,7 @@ class Advertiser:
                 await registered  # probed and announced
                 self.services.append(info)
             log.info(
-                "mDNS: advertising %r as %s on %s",
+                "advertising %r as %s on %s",
                 name,
                 " and ".join(f"{kind} (port {port})" for kind, port in services),
                 ", ".join(ips),
@@ -89,7 +89,7 @@ class Advertiser:
         except Exception as exc:  # no network, a name clash, no multicast: liveai plays on, unadvertised
             self.stats.count("mdns_failed")
             log.warning(
-                "mDNS: cannot advertise OSCQuery (%s: %s); tools must be given the address",
+                "cannot advertise OSCQuery (%s: %s); tools must be given the address",
                 type(exc).__name__,
                 exc,
             )

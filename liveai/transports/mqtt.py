@@ -165,7 +165,7 @@ class MqttTransport(Transport):
                 # retained cmd/panic, a panic each time): commands act when sent, never again
                 self.stats.count("mqtt_retained_ignored")
                 self._log_retained(
-                    time.monotonic(), "mqtt: a retained command on %s is ignored", message.topic.value
+                    time.monotonic(), "a retained command on %s is ignored", message.topic.value
                 )
                 continue
             name = message.topic.value.removeprefix(prefix)
