@@ -26,12 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from liveai.bench import learn_live as L  # noqa: E402
 from liveai.bench.harness import machine, summarize  # noqa: E402
-from liveai.bench.play import (
-    ChannelRoundTrip,
-    _osc_sender,
-    _PlayServer,
-    play_notes,
-)  # noqa: E402
+from liveai.bench.play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes  # noqa: E402
 from liveai.models.shipped import shipped_dir  # noqa: E402
 
 

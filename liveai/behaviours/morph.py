@@ -84,9 +84,8 @@ class Morph(BaseBehaviour):
         the plan (the tempo changed, the MIDI clock's beat came off its prediction)."""
         plan = self.plan
         if plan is not None and plan.run != ctx.clock.starts:
-            self._withdraw(
-                plan, ctx
-            )  # the transport started again: what is still queued of that run never sounds
+            # the transport started again: what is still queued of that run never sounds
+            self._withdraw(plan, ctx)
             self.plan = plan = None
         elif plan is not None and plan.n != n and not plan.begun:
             self._withdraw(plan, ctx)  # a beat announced that never came

@@ -126,9 +126,8 @@ class PhraseReader:
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
-        self._reading = (
-            False  # from the ask to the answer, on the loop (a thread ends a moment after it answers)
-        )
+        # from the ask to the answer, on the loop (a thread ends a moment after it answers)
+        self._reading = False
         self._waiting: dict[Hashable, _Load] = {}  # slot -> the file read next for it, in the order asked
 
     def read(

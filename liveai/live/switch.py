@@ -42,9 +42,8 @@ BREATHE_S = 0.005
 # Measured on this loaded 2-core machine, 3 runs of 8 switches against 8 s steady: 28
 # deadline misses switching against 23 steady at nice 10; 40 against 23 at the loop's.
 BUILD_NICE = 10
-SWITCH_WARMUP_STEPS = (
-    3  # TorchScript optimises on its first run of each shape: 3 are enough, and cost half of 20
-)
+# TorchScript optimises on its first run of each shape: 3 are enough, and cost half of 20
+SWITCH_WARMUP_STEPS = 3
 SNAPSHOT = "\x00model-switch"  # the worker's queue for the snapshot: no player's session
 
 

@@ -1,7 +1,6 @@
 """mDNS advertising (python-zeroconf's async API): `_oscjson._tcp` on the web port and
-`_osc._udp` on the OSC port (when OSC listens beyond loopback), which is how TouchDesigner, Max, ossia score
-and
-python-oscquery find an OSCQuery server on the network.
+`_osc._udp` on the OSC port (when OSC listens beyond loopback), which is how TouchDesigner,
+Max, ossia score and python-oscquery find an OSCQuery server on the network.
 
 Registering probes the network for a few seconds: it runs as a task of its own, and a
 failure is logged and counted (`mdns_failed`); the music never waits for it.
