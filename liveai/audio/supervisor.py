@@ -47,28 +47,28 @@ class ChildSpec:
     ready: str  # the first word it says once it runs
     start_s: float  # how long it has to say so
     quiet: bool  # its stderr dropped (PortAudio's and ALSA's chatter)
-    counts: tuple[str, ...]  # header counters summed into the status when it ends
+    counted: tuple[str, ...]  # header counters summed into the status when it ends
     figures: tuple[str, ...]  # header fields of its own, zeroed when it ends
 
 
 RENDER = ChildSpec(
-    "render process",
-    "liveai.audio.render_process",
-    "ready",
-    60.0,  # to load torch and the synth on a busy machine
-    False,
-    ("renders", "late"),
-    ("render_pid", "renders", "late", "voices", "realtime", "render_p50_us", "render_p99_us"),
+    name="render process",
+    module="liveai.audio.render_process",
+    ready="ready",
+    start_s=60.0,  # to load torch and the synth on a busy machine
+    quiet=False,
+    counted=("renders", "late"),
+    figures=("render_pid", "renders", "late", "voices", "realtime", "render_p50_us", "render_p99_us"),
 )
 OUTPUT = ChildSpec(
-    "output process",
-    "liveai.audio.output",
-    "playing",
-    10.0,
-    True,
-    ("blocks", "underruns", "xruns"),
+    name="output process",
+    module="liveai.audio.output",
+    ready="playing",
+    start_s=10.0,
+    quiet=True,
+    counted=("blocks", "underruns", "xruns"),
     # anchor_seq 0: no anchor (and no notes taken) until the next stream's first callback
-    ("blocks", "underruns", "xruns", "frames", "anchor_seq"),
+    figures=("blocks", "underruns", "xruns", "frames", "anchor_seq"),
 )
 
 
@@ -248,7 +248,7 @@ class SynthSupervisor:
         child.stop()
         header = self.ring.header
         with self._counting:
-            for name in slot.spec.counts:
+            for name in slot.spec.counted:
                 self.counts[name] += getattr(header, name)
             for name in slot.spec.figures:
                 setattr(header, name, 0)
