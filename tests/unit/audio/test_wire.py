@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import os
 
-from liveai.audio.wire import ALL_NOTES_OFF, PEDAL
 from liveai.audio.voices import LIVEAI, PLAYER
-from liveai.audio.wire import RECORD, RecordReader, RecordWriter, open_pipe
+from liveai.audio.wire import ALL_NOTES_OFF, PEDAL, RECORD, RecordReader, RecordWriter, open_pipe
 
 
 def test_records_come_out_as_they_went_in() -> None:
