@@ -29,7 +29,7 @@ from typing import Any
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
-# (a side from before #19 has no jack_xruns, render_cpu_percent or note_to_sound_ms: None)
+# (a side from before JACK was watched has no jack_xruns, render_cpu_percent or note_to_sound_ms: None)
 KEYS = (
     "underruns",
     "xruns",

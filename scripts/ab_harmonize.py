@@ -25,10 +25,10 @@ from liveai.bench.harness import machine  # noqa: E402
 
 def one(by: str, seconds: float, rate: float) -> dict[str, Any]:
     with ExitStack() as stack:
-        srv = play._PlayServer(stack, "gru", ["server.mode=harmonize", f"harmonize.by={by}"])
+        srv = play.PlayServer(stack, "gru", ["server.mode=harmonize", f"harmonize.by={by}"])
         trip = play.ChannelRoundTrip()
         srv.answers.round_trip = trip
-        send, sock = play._osc_sender(srv.port)
+        send, sock = play.osc_sender(srv.port)
         stack.callback(sock.close)
         return dict(play.harmonize_rates(srv, send, trip, "gru", [rate], seconds)[f"{rate:g} notes/s"])
 

@@ -26,16 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from liveai.bench import learn_live as L  # noqa: E402
 from liveai.bench.harness import machine, summarize  # noqa: E402
-from liveai.bench.play import (
-    ChannelRoundTrip,
-    _osc_sender,
-    _PlayServer,
-    play_notes,
-)  # noqa: E402
+from liveai.bench.play import ChannelRoundTrip, PlayServer, osc_sender, play_notes  # noqa: E402
 from liveai.models.shipped import shipped_dir  # noqa: E402
 
 
-class Server(_PlayServer):
+class Server(PlayServer):
     """`liveai serve` from the source tree `tree`, harmonizing with the harmony model."""
 
     def __init__(self, stack: ExitStack, tree: Path, env: dict[str, str]) -> None:
@@ -79,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             srv = servers[key] = Server(stack, tree, env)
             srv.trip = ChannelRoundTrip()
             srv.answers.round_trip = srv.trip
-            srv.send, sock = _osc_sender(srv.port)
+            srv.send, sock = osc_sender(srv.port)
             stack.callback(sock.close)
             play_notes([srv.send], srv.trip, L.RATE, 1.0, channels=16)  # warm-up
         for turn in range(args.turns):  # in turns: what the machine does meanwhile falls on both

@@ -27,7 +27,7 @@ each system; each note's level at 0.25, 0.5, 1 and 2 s after onset relative to 3
 and the mean absolute difference from FluidSynth's, dB. The synth's decay constant was
 read off that probe, so a second one (five other pitches, velocity 70) checks it.
 
-Clean chords (#20), each beside FluidSynth's by the same code (liveai.audio.harmonics):
+Clean chords, each beside FluidSynth's by the same code (liveai.audio.harmonics):
 the chord set (triads, sevenths and clusters on C2..C6, each held 2 s alone, the first
 after 1.5 s of silence) rendered by FluidSynth and by each synth; each chord's
 off-harmonic energy relative to its harmonics (1 s steady segment, below 8 kHz), the

@@ -11,7 +11,7 @@ rhythm, not the call's grid) is a duet of its own beside the default one. A run 
 JSON in --runs was made with the same arguments is read back, not run again (each
 carries its own commit).
 Each figure is a mean over the pairs, with a 95 % bootstrap interval; each change after
-minus before, paired on the same calls, with its own interval. The target (issue #22):
+minus before, paired on the same calls, with its own interval. The target:
 key agreement, pace within 1.5x and rhythm similarity no worse after, rhythm better.
 """
 

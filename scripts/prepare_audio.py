@@ -14,7 +14,7 @@ velocities and lengths a player gives it; validation and test pieces use their
 canonical rendering. Each is cut to its first `--clip-s` seconds (notes after are
 dropped, notes across the end are shortened) and rendered dry (no reverb or chorus).
 
-`--chords N` adds N training clips of held chords (#20: the network must hear chords
+`--chords N` adds N training clips of held chords (the network must hear chords
 to play them cleanly): random triads, sevenths, clusters, dyads and octaves in any
 inversion from A1 to C7, held 0.3 to 3 s, sometimes rolled, sometimes with a melody note
 over them, at random velocities. `--midi DIR` takes the pieces from a folder of MIDI

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"}
     elif init:
         cfg = {**{k: v for k, v in init["config"].items() if k != "arch"}, **parse_cfg("synth", args.cfg)}
-    else:  # a fresh synth: the linear form (#20) with all seven channels, unless told otherwise
+    else:  # a fresh synth: the linear form with all seven channels, unless told otherwise
         cfg = {**FRESH, **parse_cfg("synth", args.cfg)}
     model: Any = build_model("synth", cfg).to(device)
     if init is not None:

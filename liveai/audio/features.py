@@ -95,9 +95,8 @@ class NoteFeatures:
         waves = harmonic_waves(cycle, hz, rate, self.config.harmonics) * env
         channels = [waves.sum(axis=0), white * np.minimum(loudness, 1.0), pitch.astype(np.float32), loudness]
         if born is not None:  # the aged channels
-            age = (((self.sample + np.arange(n)) - born[rows]) / rate).astype(
-                np.float32
-            )  # s since each note began
+            # s since each note began
+            age = (((self.sample + np.arange(n)) - born[rows]) / rate).astype(np.float32)
             periods = age * hz  # its age in periods of its own pitch
             channels.append((waves * np.exp(-periods / DECAY_PERIODS)).sum(axis=0))
             bright = pulse_waves(phase[rows], hz, rate) * env * np.exp(-periods / BRIGHT_PERIODS)

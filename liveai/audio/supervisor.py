@@ -47,28 +47,28 @@ class ChildSpec:
     ready: str  # the first word it says once it runs
     start_s: float  # how long it has to say so
     quiet: bool  # its stderr dropped (PortAudio's and ALSA's chatter)
-    counts: tuple[str, ...]  # header counters summed into the status when it ends
+    counted: tuple[str, ...]  # header counters summed into the status when it ends
     figures: tuple[str, ...]  # header fields of its own, zeroed when it ends
 
 
 RENDER = ChildSpec(
-    "render process",
-    "liveai.audio.render_process",
-    "ready",
-    60.0,  # to load torch and the synth on a busy machine
-    False,
-    ("renders", "late"),
-    ("render_pid", "renders", "late", "voices", "realtime", "render_p50_us", "render_p99_us"),
+    name="render process",
+    module="liveai.audio.render_process",
+    ready="ready",
+    start_s=60.0,  # to load torch and the synth on a busy machine
+    quiet=False,
+    counted=("renders", "late"),
+    figures=("render_pid", "renders", "late", "voices", "realtime", "render_p50_us", "render_p99_us"),
 )
 OUTPUT = ChildSpec(
-    "output process",
-    "liveai.audio.output",
-    "playing",
-    10.0,
-    True,
-    ("blocks", "underruns", "xruns"),
+    name="output process",
+    module="liveai.audio.output",
+    ready="playing",
+    start_s=10.0,
+    quiet=True,
+    counted=("blocks", "underruns", "xruns"),
     # anchor_seq 0: no anchor (and no notes taken) until the next stream's first callback
-    ("blocks", "underruns", "xruns", "frames", "anchor_seq"),
+    figures=("blocks", "underruns", "xruns", "frames", "anchor_seq"),
 )
 
 
@@ -80,6 +80,9 @@ class Slot:
         self.child: Child | None = None
         self.problem = ""  # why it is not running, as last said
         self.retry_s, self.next_try, self.starts = RETRY_S[0], 0.0, 0
+        self.since: float | None = None  # when a watch first saw it running
+        # One that crashes just after it is ready would say so at every start.
+        self.say = LogThrottle(log, "more", interval_s=60.0, level=logging.WARNING, repeats=logging.DEBUG)
 
     def wait_longer(self, now: float) -> None:
         self.next_try = now + self.retry_s
@@ -102,6 +105,7 @@ class SynthSupervisor:
         self.render, self.output = Slot(RENDER), Slot(OUTPUT)
         self.device_name, self.out_latency_s = "", 0.0
         self.counts: Counter[str] = Counter()  # what ended processes counted
+        self._counting = threading.Lock()  # a status read sees a count in `counts` or the header, once
         self._playing_since = 0.0
         # The ring's write position when it last moved; None: look afresh at the next watch
         # (a start can take a minute, so the time it began is no measure).
@@ -115,7 +119,8 @@ class SynthSupervisor:
 
     def total(self, name: str) -> int:
         """A header counter over the whole run: the ended processes' and the running one's."""
-        return self.counts[name] + getattr(self.ring.header, name)
+        with self._counting:
+            return self.counts[name] + getattr(self.ring.header, name)
 
     @property
     def state(self) -> str:
@@ -159,7 +164,7 @@ class SynthSupervisor:
         render, output = self.render, self.output
         if render.child is not None and not render.child.running:
             code = render.child.exit_code()
-            log.warning("the render process ended (%s); starting it again", code)
+            render.say(now, "the render process ended (%s); starting it again", code)
             self._end(render, f"the render process ended ({code})")
         if render.child is None:
             if now >= render.next_try and not self._start_render(now):
@@ -172,15 +177,20 @@ class SynthSupervisor:
                 output.wait_longer(now)
             return
         if now - self.ring.header.last_ns / 1e9 > WEDGED_S:
-            log.warning("the output process stopped calling back; starting it again")
+            output.say(now, "the output process stopped calling back; starting it again")
             self._output_lost(now)  # it should have ended itself: a wedged device
             return
         if self._frames_fit() and self._render_stalled(now):
-            log.warning("the render process stopped rendering; starting it again")
+            render.say(now, "the render process stopped rendering; starting it again")
             self._end(render, "stalled")
             return
         if now - self._playing_since > STEADY_S:
             output.retry_s = RETRY_S[0]  # it has played a while: the next outage starts afresh
+        for slot in (render, output):
+            if slot.since is None:
+                slot.since = now
+            elif now - slot.since > STEADY_S:
+                slot.say.reset()  # the next problem is a new one, said at once
 
     def _render_stalled(self, now: float) -> bool:
         """The callback takes blocks (checked before) and the ring's write position has
@@ -217,14 +227,14 @@ class SynthSupervisor:
         line = child.first_line(spec.start_s, self.stopping)
         word, _, rest = line.partition(" ")
         if word == spec.ready:
-            slot.child, slot.problem = child, ""  # running from here on: the state says so
+            slot.child, slot.problem, slot.since = child, "", None  # running from here on: the state says so
             slot.starts += 1
             return rest
         problem = rest or line or f"the {spec.name} ended ({child.exit_code()}) before it was ready"
         slot.child = child
         self._end(slot)  # and count what it played, if anything
         if slot.problem != problem and not self.stopping.is_set():
-            log.warning("%s; serving without audio, trying again", problem)
+            log.warning("the %s cannot start: %s; serving without audio, trying again", spec.name, problem)
         slot.problem = problem
         return None
 
@@ -237,10 +247,11 @@ class SynthSupervisor:
             return
         child.stop()
         header = self.ring.header
-        for name in slot.spec.counts:
-            self.counts[name] += getattr(header, name)
-        for name in slot.spec.figures:
-            setattr(header, name, 0)
+        with self._counting:
+            for name in slot.spec.counted:
+                self.counts[name] += getattr(header, name)
+            for name in slot.spec.figures:
+                setattr(header, name, 0)
         if slot is self.output:
             self._frames_said = False
 
@@ -248,7 +259,7 @@ class SynthSupervisor:
         c = self.config
         args = [
             *("--ring-fd", str(self.ring.fd), "--events-fd", str(self.events_r)),
-            *("--wake-fd", str(self.wake_r), "--synth", str(self.synth)),
+            *("--wake-fd", str(self.wake_r), f"--synth={self.synth}"),
             *("--blocksize", str(c.blocksize), "--headroom-ms", str(c.headroom_ms)),
             *("--polyphony", str(c.polyphony), "--gain", str(c.gain)),
             *(["--realtime"] if c.realtime else []),
@@ -272,7 +283,7 @@ class SynthSupervisor:
         args = [
             *("--ring-fd", str(self.ring.fd), "--wake-fd", str(self.wake_w)),
             *("--samplerate", str(c.samplerate), "--blocksize", str(c.blocksize)),
-            *("--latency-s", str(c.latency_ms / 1000.0), "--device", c.device),
+            *("--latency-s", str(c.latency_ms / 1000.0), f"--device={c.device}"),
         ]
         rest = self._start(self.output, args, (self.ring.fd, self.wake_w))
         if rest is None:

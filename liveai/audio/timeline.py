@@ -57,10 +57,8 @@ class Timeline:
         self.inbox: list[Record] = []  # as liveai sent them, not yet placed
         self.pending: list[NoteEvent] = []  # (sample, pitch, velocity, layer), placed, not yet rendered
         self.starts: deque[tuple[int, float]] = deque()  # (anchor sample, when sample 0 reached the callback)
-        self._last_time, self._last_sample = (
-            float("-inf"),
-            0,
-        )  # the latest event placed: no later one before it
+        # the latest event placed: no later one before it
+        self._last_time, self._last_sample = float("-inf"), 0
         self._last_on: dict[tuple[int, int], int] = {}  # each (layer, pitch)'s latest note-on sample
 
     @property
@@ -109,9 +107,8 @@ class Timeline:
             if t >= self._last_time:  # the stream's start moved between two notes: keep their order
                 sample = max(sample, self._last_sample)
                 self._last_time, self._last_sample = t, sample
-            if (
-                velocity == 0
-            ):  # a note-off never lands before its pitch's note-on (an answer's t can be older)
+            # a note-off never lands before its pitch's note-on (an answer's t can be older)
+            if velocity == 0:
                 sample = max(sample, self._last_on.get((layer, pitch), sample))
             else:
                 self._last_on[layer, pitch] = sample
@@ -129,9 +126,8 @@ class Timeline:
                 if velocity > 0 and pitch >= 0:  # a note's start; an end or the pedal late is no news
                     self.late += 1
                 sample = start
-            events.append(
-                (sample - start, pitch, velocity, layer)
-            )  # all notes off and the pedal, at their samples
+            # all notes off and the pedal, at their samples
+            events.append((sample - start, pitch, velocity, layer))
         self.pending = kept
         return events
 

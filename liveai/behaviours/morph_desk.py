@@ -67,9 +67,8 @@ class Desk:
     version: int = 0  # bumped by every slot change: results of older slots are dropped
     pending: _Pending | None = None
     closed: bool = False  # its session is gone: nothing more is said for it
-    captures: dict[str, int] = field(
-        default_factory=dict
-    )  # slot -> captures so far (a load asked before one loses)
+    # slot -> captures so far (a load asked before one loses)
+    captures: dict[str, int] = field(default_factory=dict)
     _grid_job: JobHandle | None = None
     grid_ms: list[float] = field(default_factory=list)  # capture -> grid ready, last few
     decode_ms: list[float] = field(default_factory=list)  # knob -> point decoded, last few
@@ -167,10 +166,8 @@ class Desk:
         self.pending = _Pending(x, time.perf_counter())
         version, lean = self.version, self.config.morph.lean
         i = min(int(x * (len(self.grid) - 1)), len(self.grid) - 2)  # x rounded up to 1 is still below the end
-        below, above = (
-            self.grid[i].tokens,
-            self.grid[i + 1].tokens,
-        )  # it changes as little as it can from both
+        # it changes as little as it can from both
+        below, above = self.grid[i].tokens, self.grid[i + 1].tokens
         ctx.submit(
             lambda: decode_points(self.vae, a, b, [x], below, above, lean)[0],
             lambda tokens: self._between_ready(version, x, tokens, ctx),

@@ -17,12 +17,13 @@ class Thru(BaseBehaviour):
     def note_on(self, event: NoteOn, ctx: Context) -> None:
         key = (event.channel, event.pitch)
         self._sounding.add(key)  # a repeated note-on is a re-strike: one note-off ends it
+        # the source says it is the player's own note, echoed
         ctx.send(
             NoteOn(
                 event.pitch, event.velocity, event.channel, t=event.t, origin=event.t, source=event.source
             ),
             owner=(self, key),
-        )  # the source says it is the player's own note, echoed
+        )
 
     def note_off(self, event: NoteOff, ctx: Context) -> None:
         key = (event.channel, event.pitch)

@@ -33,7 +33,7 @@ from ..runtime.loading import load_synth
 from .harness import machine
 from .jack import start_jackd
 from .note_sound import NoteSoundProbe, XrunCounter, summary, wait_for_port
-from .play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes
+from .play import ChannelRoundTrip, PlayServer, osc_sender, play_notes
 
 NARROWER_MS = 5.0  # the other headroom measured: the former default, 3 ms less latency
 PITCHES = (48, 55, 60, 64, 67, 71, 74, 77, 52, 59, 62, 65, 69, 72, 76, 79)
@@ -99,7 +99,7 @@ def bench_stream(
     with ExitStack() as stack:
         env, realtime = _start_jackd(stack, period)
         server = env["JACK_DEFAULT_SERVER"]
-        srv = _PlayServer(
+        srv = PlayServer(
             stack,
             model,
             [
@@ -136,7 +136,7 @@ def bench_stream(
             srv.peer.send("/liveai/mode", "harmonize")
             trip = ChannelRoundTrip()
             srv.answers.round_trip = trip
-            send, sock = _osc_sender(srv.port)
+            send, sock = osc_sender(srv.port)
             stack.callback(sock.close)
 
             def counted(pitch: int, velocity: int, channel: int) -> None:
@@ -175,7 +175,7 @@ def bench_stream(
 class RenderCpu:
     """The render process's CPU time from now on, as a share of one core."""
 
-    def __init__(self, srv: _PlayServer) -> None:
+    def __init__(self, srv: PlayServer) -> None:
         assert srv.server.proc is not None
         self.pid = next(
             pid

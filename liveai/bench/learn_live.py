@@ -33,7 +33,7 @@ from ..data.midi import notes_to_midi
 from ..models.shipped import shipped_dir
 from ..music.note import Note
 from .harness import machine, ping_round_trip, summarize
-from .play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes
+from .play import ChannelRoundTrip, PlayServer, osc_sender, play_notes
 
 RATE = 50.0
 SWAP_EVERY_S = 2.0
@@ -74,7 +74,7 @@ def write_takes(folder: Path, count: int = TAKES) -> None:
         notes_to_midi(notes).write(str(folder / f"20261207-2100{k:02d}-player.mid"))
 
 
-def wait_status(srv: _PlayServer, check: Any, timeout: float = 120.0) -> dict[str, Any]:
+def wait_status(srv: PlayServer, check: Any, timeout: float = 120.0) -> dict[str, Any]:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         status = srv.status()
@@ -84,7 +84,7 @@ def wait_status(srv: _PlayServer, check: Any, timeout: float = 120.0) -> dict[st
     raise TimeoutError("the server did not get there in time")
 
 
-def harmonize(srv: _PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float) -> dict[str, Any]:
+def harmonize(srv: PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float) -> dict[str, Any]:
     misses = srv.status()["deadline_misses"]
     run = play(send, trip, seconds)
     run["deadline_misses"] = srv.status()["deadline_misses"] - misses
@@ -107,7 +107,7 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def learning_turn(
-    srv: _PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float, model: str
+    srv: PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float, model: str
 ) -> dict[str, Any]:
     srv.peer.send("/liveai/learn")
     wait_status(srv, lambda s: s["learning"] not in ("idle", "starting", "reading"))
@@ -119,7 +119,7 @@ def learning_turn(
     return run
 
 
-def back_to(srv: _PlayServer, model: str) -> None:
+def back_to(srv: PlayServer, model: str) -> None:
     for _ in range(10):
         srv.peer.send("/liveai/model", model)
         try:
@@ -131,7 +131,7 @@ def back_to(srv: _PlayServer, model: str) -> None:
 
 
 def swap_turn(
-    srv: _PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float, names: list[str] | None
+    srv: PlayServer, send: Any, trip: ChannelRoundTrip, seconds: float, names: list[str] | None
 ) -> dict[str, Any]:
     """Harmonize on a thread; pings from here, and a switch every SWAP_EVERY_S. The
     deadline misses and pings within WINDOW_S of each switch (of the same moments,
@@ -197,10 +197,10 @@ def bench_learn_live(model: str = "gru", seconds: float = 10.0, turns: int = 3) 
             else f"{sys.executable} -m liveai.bench.learn_live standin"
         )
         env = {**os.environ, "XDG_DATA_HOME": home, "LIVEAI_LEARN_COMMAND": learner}
-        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"], env=env)
+        srv = PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"], env=env)
         trip = ChannelRoundTrip()
         srv.answers.round_trip = trip
-        send, sock = _osc_sender(srv.port)
+        send, sock = osc_sender(srv.port)
         stack.callback(sock.close)
         play_notes([send], trip, RATE, 1.0, channels=16)  # warm-up
         quiet, learning, steady, swapping = [], [], [], []

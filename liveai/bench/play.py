@@ -106,7 +106,7 @@ def play_notes(
     return len(senders) * count / (time.perf_counter() - start - HOLD_S)
 
 
-def _osc_sender(port: int) -> tuple[Send, socket.socket]:
+def osc_sender(port: int) -> tuple[Send, socket.socket]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     cache: dict[tuple[int, int, int], bytes] = {}
 
@@ -119,7 +119,7 @@ def _osc_sender(port: int) -> tuple[Send, socket.socket]:
     return send, sock
 
 
-class _PlayServer:
+class PlayServer:
     """A `liveai serve` with a model, its answers read on a thread."""
 
     def __init__(
@@ -168,16 +168,16 @@ class _FirstNotes:
 
 def bench_harmonize_osc(model: str, rates: list[float], seconds: float) -> dict[str, Any]:
     with ExitStack() as stack:
-        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"])
+        srv = PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"])
         trip = ChannelRoundTrip()
         srv.answers.round_trip = trip
-        send, sock = _osc_sender(srv.port)
+        send, sock = osc_sender(srv.port)
         stack.callback(sock.close)
         return harmonize_rates(srv, send, trip, model, rates, seconds)
 
 
 def harmonize_rates(
-    srv: _PlayServer, send: Send, trip: ChannelRoundTrip, model: str, rates: list[float], seconds: float
+    srv: PlayServer, send: Send, trip: ChannelRoundTrip, model: str, rates: list[float], seconds: float
 ) -> dict[str, Any]:
     """Round trips note-in -> first harmony note-out at each rate, after a warm-up."""
     play_notes([send], trip, 50, 1.0, channels=16)
@@ -210,7 +210,7 @@ def bench_harmonize_midi(model: str, rates: list[float], seconds: float) -> dict
 
         listener = midi.open_input("play listener", virtual=True, client_name="play", callback=heard)
         stack.callback(listener.close)
-        srv = _PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"], midi=True)
+        srv = PlayServer(stack, model, ["server.mode=harmonize", "harmonize.by=harmony"], midi=True)
         connect_through(port("play player"), port("liveai in"), port("liveai out"), port("play listener"))
 
         def send(pitch: int, velocity: int, channel: int) -> None:
@@ -223,14 +223,14 @@ def bench_sessions(model: str, clients: list[int], rate_each: float, seconds: fl
     out: dict[str, Any] = {}
     for n in clients:
         with ExitStack() as stack:
-            srv = _PlayServer(
+            srv = PlayServer(
                 stack, model, ["server.mode=harmonize", "harmonize.by=harmony", "server.sessions=per_source"]
             )
             trip = ChannelRoundTrip()
             srv.answers.round_trip = trip
             senders = []
             for _ in range(n):
-                send, sock = _osc_sender(srv.port)
+                send, sock = osc_sender(srv.port)
                 stack.callback(sock.close)
                 senders.append(send)
             play_notes(senders, trip, 10, 1.0)  # warm-up: every session exists
@@ -273,10 +273,10 @@ def bench_duet(model: str, rounds: int, phrasing: str = "detached") -> dict[str,
     """Phrase, silence, answer: the first answer note against the end of the gap."""
     gap_s = 0.3
     with ExitStack() as stack:
-        srv = _PlayServer(stack, model, ["server.mode=duet", f"duet.phrase_gap_ms={gap_s * 1000:g}"])
+        srv = PlayServer(stack, model, ["server.mode=duet", f"duet.phrase_gap_ms={gap_s * 1000:g}"])
         first = _FirstNotes()
         srv.answers.round_trip = first
-        send, sock = _osc_sender(srv.port)
+        send, sock = osc_sender(srv.port)
         stack.callback(sock.close)
         delays, misses0 = [], srv.status()["deadline_misses"]
         for r in range(rounds):
@@ -296,8 +296,8 @@ def bench_duet(model: str, rounds: int, phrasing: str = "detached") -> dict[str,
 
 def bench_ping_during_answer(model: str, seconds: float = 3.0) -> dict[str, Any]:
     with ExitStack() as stack:
-        srv = _PlayServer(stack, model, ["server.mode=duet", "duet.max_response_s=60"])
-        send, sock = _osc_sender(srv.port)
+        srv = PlayServer(stack, model, ["server.mode=duet", "duet.max_response_s=60"])
+        send, sock = osc_sender(srv.port)
         stack.callback(sock.close)
         for pitch in PITCHES:
             send(pitch, 90, 1)

@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 
 from .harness import free_port, summarize
-from .play import ChannelRoundTrip, _osc_sender, _PlayServer, play_notes
+from .play import ChannelRoundTrip, PlayServer, osc_sender, play_notes
 
 
 class Pages:
@@ -66,7 +66,7 @@ class Pages:
 
 
 def _turn(
-    srv: _PlayServer, send: Any, trip: ChannelRoundTrip, rate: float, seconds: float, figures: dict[str, Any]
+    srv: PlayServer, send: Any, trip: ChannelRoundTrip, rate: float, seconds: float, figures: dict[str, Any]
 ) -> None:
     """Play one turn and add its round trips and misses to `figures` (pooled per condition)."""
     misses = srv.status()["deadline_misses"]
@@ -85,12 +85,12 @@ def bench_stage_cost(
     """Harmonize round trips with no page and with `pages` pages, alternating `turns` times."""
     with ExitStack() as stack:
         web_port = free_port(socket.SOCK_STREAM)
-        srv = _PlayServer(
+        srv = PlayServer(
             stack, model, ["server.mode=harmonize", "harmonize.by=harmony", f"web.port={web_port}"]
         )
         trip = ChannelRoundTrip()
         srv.answers.round_trip = trip
-        send, sock = _osc_sender(srv.port)
+        send, sock = osc_sender(srv.port)
         stack.callback(sock.close)
         play_notes([send], trip, 50, 1.0, channels=16)  # warm-up
         pooled = {

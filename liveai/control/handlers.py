@@ -72,8 +72,8 @@ def cc(
 @command("mode")
 def mode(engine: Engine, request: Request, name: ModeName, session: SessionId | None = None) -> None:
     """Switch behaviour: off, thru, harmonize, duet, autopilot, morph (needs a captured or loaded slot).
-    Sounding
-    notes are released; the mode starts afresh (the same mode too), which resumes it after a panic or a stop.
+    Sounding notes are released; the mode starts afresh (the same mode too), which resumes it after a
+    panic or a stop.
     With `server.sessions = "per_source"` only the sender's (or the named) session changes."""
     engine.set_mode(name, player_source(request, session))
 

@@ -126,7 +126,7 @@ class Stats:
 class LogThrottle:
     """The one way liveai says a problem that may repeat (a miss per note under overload,
     a retry per second while a broker is away): at most once per `interval_s` at `level`,
-    saying how many there were since the last line, because a line per note would cost
+    saying how many were held back since the last line, because a line per note would cost
     the loop more than the problem. The repeats in between go at `repeats` (DEBUG: seen
     with -v) or nowhere (None)."""
 
@@ -149,13 +149,13 @@ class LogThrottle:
     def __call__(
         self, now: float, message: str, *args: object, exc_info: BaseException | None = None
     ) -> bool:
-        """Count one; True when this one was said at `level`."""
-        self._unlogged += 1
+        """Say this one or hold it back; True when it was said at `level`."""
         if now - self._logged_at < self.interval_s:
+            self._unlogged += 1
             if self.repeats is not None:
                 self.logger.log(self.repeats, message, *args, exc_info=exc_info)
             return False
-        if self._unlogged > 1:
+        if self._unlogged:  # those held back, not this one
             message += f" ({self._unlogged} {self.noun} since the last report)"
         self.logger.log(self.level, message, *args, exc_info=exc_info)
         self._unlogged, self._logged_at = 0, now

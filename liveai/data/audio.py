@@ -18,10 +18,9 @@ from ..music.note import Note
 from .midi import notes_to_midi
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")  # Debian's fluid-soundfont-gm
-PROGRAM = (
-    4  # General MIDI's Electric Piano 1: the instrument the shipped synth plays (no sub-octaves, which an
-)
+# General MIDI's Electric Piano 1: the instrument the shipped synth plays (no sub-octaves, which an
 # excitation of f0's harmonics could not make, as the Drawbar Organ has)
+PROGRAM = 4
 
 
 class AudioFileError(LiveaiError):

@@ -46,9 +46,8 @@ class LiveLearning:
         self.stage = "idle"
         self.runs = 0
         self.removed = 0  # older learned models removed (learn.keep)
-        self.fresh: str | None = (
-            None  # the last model learned: never pruned by name order alone (clocks step)
-        )
+        # the last model learned: never pruned by name order alone (clocks step)
+        self.fresh: str | None = None
         self._switching = False  # the model just learned is being switched to: pruned after
         self.closing = False  # the server stops: a learned model is kept, not switched to
         self._tasks: set[asyncio.Task[None]] = set()

@@ -5,12 +5,11 @@ A take is one player's notes from their first note until they pause for IDLE_GAP
 notes only is not kept. A take reaching MAX_TAKE_NOTES goes on in the next file (the
 notes still held move with it: none is lost), counted in `split`. Each is written as
 `<date>-<time>-<player>-take.mid` (`-2`, `-3`... before `-take` when that is taken:
-never over another take), under a temporary name first, so a learner never reads half a file. Written so that
-the music never waits: the MIDI bytes are built on
-the loop a slice of SLICE_NOTES notes at a time (a thread building them would hold the
-GIL for hundreds of milliseconds: scripts/bench_take_write.py), and only the file is
-written in a thread. The folder is
-bounded: beyond MAX_FILES files, MAX_MB megabytes or MAX_AGE_DAYS days the oldest
+never over another take), under a temporary name first, so a learner never reads half a
+file. Written so that the music never waits: the MIDI bytes are built on the loop a slice
+of SLICE_NOTES notes at a time (a thread building them would hold the GIL for hundreds of
+milliseconds: scripts/bench_take_write.py), and only the file is written in a thread. The
+folder is bounded: beyond MAX_FILES files, MAX_MB megabytes or MAX_AGE_DAYS days the oldest
 takes go (only liveai's own, marked `-take.mid`: a player's other files there, dated
 or not, are never touched), and a temporary file left by a crash goes after PART_AGE_S.
 """

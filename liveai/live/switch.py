@@ -39,12 +39,10 @@ from .settings import find_model
 log = logging.getLogger(__name__)
 UNDO_DEPTH = 8  # earlier models /liveai/learn/undo can go back to
 BREATHE_S = 0.005
-# Measured on this loaded 2-core machine, 3 runs of 8 switches against 8 s steady: 28
-# deadline misses switching against 23 steady at nice 10; 40 against 23 at the loop's.
+# The builder thread's niceness: it leaves the cores to the loop (measured: CHANGELOG, 2026-12-07).
 BUILD_NICE = 10
-SWITCH_WARMUP_STEPS = (
-    3  # TorchScript optimises on its first run of each shape: 3 are enough, and cost half of 20
-)
+# TorchScript optimises on its first run of each shape: 3 are enough, and cost half of 20
+SWITCH_WARMUP_STEPS = 3
 SNAPSHOT = "\x00model-switch"  # the worker's queue for the snapshot: no player's session
 
 

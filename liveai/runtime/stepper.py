@@ -299,9 +299,10 @@ class TokenStepper:
         started = time.perf_counter()
         lists = [f.feed if isinstance(f.feed, list) else [f.feed] for f in feeds]
         longest = max(len(tokens) for tokens in lists)
+        # (B, T)
         tokens = torch.tensor(
             [t + [codec.PAD] * (longest - len(t)) for t in lists], dtype=torch.long, device=self.device
-        )  # (B, T)
+        )
         lengths = torch.tensor([len(t) for t in lists], device=self.device)  # (B,)
         states = stack_states([self._state(w, f.session) for f in feeds])
         logits, states = w.prefill_rows(tokens, lengths, states)  # (B, V)

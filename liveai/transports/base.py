@@ -23,10 +23,10 @@ from ..events import Event
 
 
 def bind_socket(
-    host: str, port: int, kind: socket.SocketKind, options: dict[int, int], listening: str
+    host: str, port: int, kind: socket.SocketKind, options: dict[int, int], what: str = ""
 ) -> socket.socket:
     """A socket of `kind` bound to host:port with these SOL_SOCKET `options`, and a
-    stream socket listening; TransportError ("cannot listen<listening> on host:port")
+    stream socket listening; TransportError ("cannot listen [for <what>] on host:port")
     if it cannot be."""
     try:
         family, _, _, _, address = socket.getaddrinfo(host, port, type=kind)[0]
@@ -41,7 +41,8 @@ def bind_socket(
             sock.close()
             raise
     except OSError as exc:
-        raise TransportError(f"cannot listen{listening} on {host}:{port}: {exc.strerror or exc}") from exc
+        listening = f"cannot listen for {what}" if what else "cannot listen"
+        raise TransportError(f"{listening} on {host}:{port}: {exc.strerror or exc}") from exc
     return sock
 
 

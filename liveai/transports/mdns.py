@@ -1,7 +1,6 @@
 """mDNS advertising (python-zeroconf's async API): `_oscjson._tcp` on the web port and
-`_osc._udp` on the OSC port (when OSC listens beyond loopback), which is how TouchDesigner, Max, ossia score
-and
-python-oscquery find an OSCQuery server on the network.
+`_osc._udp` on the OSC port (when OSC listens beyond loopback), which is how TouchDesigner,
+Max, ossia score and python-oscquery find an OSCQuery server on the network.
 
 Registering probes the network for a few seconds: it runs as a task of its own, and a
 failure is logged and counted (`mdns_failed`); the music never waits for it.
@@ -79,7 +78,7 @@ class Advertiser:
                 await registered  # probed and announced
                 self.services.append(info)
             log.info(
-                "mDNS: advertising %r as %s on %s",
+                "advertising %r as %s on %s",
                 name,
                 " and ".join(f"{kind} (port {port})" for kind, port in services),
                 ", ".join(ips),
@@ -89,7 +88,7 @@ class Advertiser:
         except Exception as exc:  # no network, a name clash, no multicast: liveai plays on, unadvertised
             self.stats.count("mdns_failed")
             log.warning(
-                "mDNS: cannot advertise OSCQuery (%s: %s); tools must be given the address",
+                "cannot advertise OSCQuery (%s: %s); tools must be given the address",
                 type(exc).__name__,
                 exc,
             )

@@ -25,9 +25,8 @@ from .midi_wire import FrameReader
 log = logging.getLogger(__name__)
 
 MODULE = "liveai.transports.midi_process"
-STOP_S = (
-    3.0  # a process asked to stop (stdin closed) has this long to send its last notes and close its ports
-)
+# a process asked to stop (stdin closed) has this long to send its last notes and close its ports
+STOP_S = 3.0
 
 Frames = Callable[[list[tuple[int, bytes]]], None]
 

@@ -24,9 +24,8 @@ ARRIVAL = struct.Struct("<dH")  # IN: arrival time, input number
 OUT, IN, SAY = 1, 2, 3
 MAX_PAYLOAD = 4096  # a SAY longer than this is cut (a port name list, a log line); PIPE_BUF is 4096
 HEARTBEAT_S = 1.0  # the process says its counts at least this often, so liveai knows it lives
-HUNG_S = (
-    5.0  # a process silent this long is stuck in a MIDI call: liveai restarts it (seconds: a busy machine)
-)
+# a process silent this long is stuck in a MIDI call: liveai restarts it (seconds: a busy machine)
+HUNG_S = 5.0
 
 
 def frame(kind: int, payload: bytes) -> bytes:

@@ -4,9 +4,9 @@ Topics under `liveai/<instance>`: `status` (retained online/offline, offline is 
 last will), `cmd/<name>` (the OSC commands, text payloads), `state/<name>` (retained
 current values), `telemetry` (JSON every `mqtt.telemetry_s`), `error` (JSON, for
 refused commands). Opening connects; when the broker goes away `serve` raises
-TransportError and the supervisor reconnects, then all state is published again. Pending output is the latest
-value per state name plus a bounded queue of
-error messages, so an absent broker never makes memory grow.
+TransportError and the supervisor reconnects, then all state is published again. Pending
+output is the latest value per state name plus a bounded queue of error messages, so an
+absent broker never makes memory grow.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class MqttTransport(Transport):
                 # retained cmd/panic, a panic each time): commands act when sent, never again
                 self.stats.count("mqtt_retained_ignored")
                 self._log_retained(
-                    time.monotonic(), "mqtt: a retained command on %s is ignored", message.topic.value
+                    time.monotonic(), "a retained command on %s is ignored", message.topic.value
                 )
                 continue
             name = message.topic.value.removeprefix(prefix)

@@ -69,7 +69,7 @@ def bind(config: OscConfig) -> socket.socket:
     """The OSC port, bound (TransportError if it cannot be): `serve` binds it before the
     models load, so a port taken is said at once, not after seconds of loading."""
     options = {socket.SO_RCVBUF: _RECEIVE_BUFFER}
-    return bind_socket(config.host, config.port, socket.SOCK_DGRAM, options, " for OSC")
+    return bind_socket(config.host, config.port, socket.SOCK_DGRAM, options, what="OSC")
 
 
 def _discard_waiting(sock: socket.socket) -> int:

@@ -49,7 +49,7 @@ SAFE_HEADERS = {
 def bind(config: WebConfig) -> socket.socket:
     """The web port, bound and listening (TransportError if it cannot be): `serve` binds it
     before the models load, as the OSC port, so a port taken is said at once."""
-    return bind_socket(config.host, config.port, socket.SOCK_STREAM, {socket.SO_REUSEADDR: 1}, "")
+    return bind_socket(config.host, config.port, socket.SOCK_STREAM, {socket.SO_REUSEADDR: 1})
 
 
 class Part(Protocol):

@@ -145,7 +145,7 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(
 def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(
     start_server, jack256: JackServer, tmp_path: Path
 ) -> None:
-    """The live engine plays the shipped synth (#20): a C3 major triad held over OSC,
+    """The live engine plays the shipped synth: a C3 major triad held over OSC,
     recorded from liveai's JACK port, carries its notes' harmonics and at least 40 dB
     less between them (-73.6 dB here; the synth before: -15.5, a tanh's
     intermodulation), and silence before it."""

@@ -1,5 +1,5 @@
 """A MIDI device plugged in and pulled out, then the JACK server killed and started again,
-while a morph loop plays (#19): OSC goes on, MIDI comes back, and libjack's chatter
+while a morph loop plays: OSC goes on, MIDI comes back, and libjack's chatter
 stays out of liveai's log.
 
 The gap bound is generous (a busy machine); `liveai bench --jack-kill` reports the

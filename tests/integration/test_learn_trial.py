@@ -1,4 +1,4 @@
-"""`liveai learn` as a new user met it (#22): an early Ctrl-C, a second one, a model of the
+"""`liveai learn` as a new user meets it: an early Ctrl-C, a second one, a model of the
 same name already there, copies of a file, a small folder, a model name mistyped."""
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def test_a_panic_drops_the_notes_sent_ahead_in_timetagged_bundles(start_server):
     """A note timetagged for later that comes due after the panic neither sounds nor
     resumes thru: a panic means silence now. The player's next note does resume it."""
     _, peer = start_server("server.mode=thru")
-    dropped = peer.status()["osc_timetagged_dropped"]  # the pings sent while it started
+    dropped = peer.status()["osc_timetagged_dropped"]  # before this test's bundle
     ahead = OscBundleBuilder(time.time() + 0.5)
     ahead.add_content(OscMessage(osc_message("/liveai/note", 62, 100)))
     peer.send_raw(ahead.build().dgram)

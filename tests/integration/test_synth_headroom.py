@@ -1,6 +1,6 @@
 """The shipped synth's headroom in the live stream: at the default `audio.gain` (the
 stream multiplies the synth's output by it, then clips at full scale), held chords
-played hard stay below full scale, so their onsets carry no clipping's grit (#20).
+played hard stay below full scale, so their onsets carry no clipping's grit.
 
 A linear synth sums its voices: struck together at one phase, a chord's onset peaks at
 about N times one note's. Its notes start at spread phases, and the gain leaves room."""

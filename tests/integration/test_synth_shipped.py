@@ -1,7 +1,7 @@
 """The shipped synth, as liveai plays it: its own output has no click where a note ends
 or is stolen, and a held note dies away, the higher the sooner, as the card says. Its
 held chords carry their notes' harmonics and next to nothing between them; it is
-silent before the first note, and has no DC (#20): the card's 1e-4 over any second,
+silent before the first note, and has no DC: the card's 1e-4 over any second,
 which the network alone misses and its DC blocker meets.
 
 A click is splatter: energy above the notes' partials (the excitation's 16 harmonics

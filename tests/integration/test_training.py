@@ -296,7 +296,7 @@ def test_prepare_audio_then_train_synth_resume_and_under_torchrun(scores: Path, 
     )
     fresh, info = load_checkpoint(tmp_path / "ddp" / "last.pt", "cpu", archs=("synth",))
     assert info["train_info"]["world_size"] == 2
-    assert fresh.config.linear and fresh.config.features == 7  # a fresh synth is the linear form (#20)
+    assert fresh.config.linear and fresh.config.features == 7  # a fresh synth is the linear form
 
     # Fine-tuned with the channels that hear each note's age: it starts from the first
     # synth's weights and sounds as it did until it learns to use them.

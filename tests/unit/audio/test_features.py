@@ -93,7 +93,7 @@ def test_the_aged_channels_stream_like_the_whole_file() -> None:
 def test_the_first_synths_four_channels_are_what_it_was_trained_on() -> None:
     """synth.pt (4 features) hears what the code it was trained with built: per channel,
     the sum of |x| and its dot product with a fixed +-1 sequence, as that code (9c2b64d)
-    gave them for this score. Channel 0 is as of #20's golden-ratio start phases (a time
+    gave them for this score. Channel 0 has the golden-ratio start phases (a time
     shift of each note's waveform; 57119.574, 402.31 with every note from phase 0): the
     noise, pitch and loudness channels are still the training code's."""
     rng = np.random.default_rng(7)

@@ -43,7 +43,7 @@ def loop():
 
 
 def callback(ring: Ring, at: float) -> None:
-    """The audio process's callback took a block at time `at`."""
+    """The output process's callback took a block at time `at`."""
     first = ring.read
     ring.read_into(np.zeros(BLOCK, dtype=np.float32))
     ring.header.frames = BLOCK

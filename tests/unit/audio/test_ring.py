@@ -156,9 +156,8 @@ def play_with_gaps(blocks: list[tuple[int, int]], frames: int) -> tuple[np.ndarr
 def test_a_gap_fades_out_and_what_follows_fades_in_so_a_dropout_is_no_click() -> None:
     from liveai.audio.output import FADE
 
-    audio, tone = play_with_gaps(
-        [(0, 256), (256, 100), (512, 256), (768, 256)], 256
-    )  # the second comes short
+    # the second comes short
+    audio, tone = play_with_gaps([(0, 256), (256, 100), (512, 256), (768, 256)], 256)
     slope = float(np.abs(np.diff(tone)).max())  # the tone's own largest step
     assert np.abs(np.diff(audio)).max() <= slope + 0.8 / FADE + 1e-6
     assert np.abs(audio[256 + 100 + FADE : 512]).max() == 0.0  # silence once faded

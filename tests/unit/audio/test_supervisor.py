@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from liveai.audio.link import SynthLink
-from liveai.audio.supervisor import RETRY_S, STALLED_S, WEDGED_S
+from liveai.audio.supervisor import RETRY_S, STALLED_S, STEADY_S, WEDGED_S
 from liveai.config import AudioConfig
 
 
@@ -217,3 +217,43 @@ def test_each_process_reads_the_flags_it_is_started_with(make) -> None:
         "USB",
     )
     assert played.latency_s == config.latency_ms / 1000.0
+
+
+def test_a_render_process_that_keeps_crashing_once_ready_is_said_once_until_it_plays_steadily(
+    make, caplog
+) -> None:
+    """Each start succeeds and the wait starts afresh, so a crash just after "ready" would
+    say a line per start for ever; it is said once, and again at once after a steady run."""
+    engine, script, now = playing(make, ["ready 1"] * 12, ["playing 0.005 system"])
+    s = engine.supervisor
+    for i in range(1, 11):  # ten crashes, one a second
+        script.last("render_process").alive = False
+        calling_back(engine, now + i)
+        s.watch(now + i)
+        calling_back(engine, now + i + 0.1)
+        s.watch(now + i + 0.1)
+    said = [r for r in caplog.records if "the render process ended" in r.getMessage()]
+    assert [r.levelname for r in said].count("WARNING") == 1
+    h = engine.ring.header
+    for t in range(11, 11 + int(STEADY_S) + 2):  # then it plays steadily
+        h.written += 256
+        calling_back(engine, now + t)
+        s.watch(now + t)
+    script.last("render_process").alive = False
+    t = now + 11 + STEADY_S + 2
+    calling_back(engine, t)
+    s.watch(t)
+    said = [r for r in caplog.records if "the render process ended" in r.getMessage()]
+    assert [r.levelname for r in said].count("WARNING") == 2  # a new problem, said at once
+
+
+def test_a_device_or_synth_named_like_a_flag_reaches_the_process_whole(make) -> None:
+    from liveai.audio import output, render_process
+
+    engine, script = make(["ready 1"], ["playing 0.005 system"])
+    engine.supervisor.config = AudioConfig(device="-hw:1")
+    engine.supervisor.synth = Path("-synth.pt")
+    engine.supervisor.watch(100.0)
+    engine.supervisor.watch(100.0)
+    assert render_process.parse(script.args["liveai.audio.render_process"]).synth == "-synth.pt"
+    assert output.parse(script.args["liveai.audio.output"]).device == "-hw:1"

@@ -91,9 +91,8 @@ def test_each_block_is_rendered_its_headroom_before_the_callback_takes_it(stream
     assert stream.timeline.due() == pytest.approx(100.0 + (BLOCK - HEADROOM) / SR)
     stream.timeline.render_next()
     assert stream.ring.written == 2 * BLOCK
-    assert stream.timeline.due() == pytest.approx(
-        100.0 + (2 * BLOCK - HEADROOM) / SR
-    )  # the next, a block later
+    # the next, a block later
+    assert stream.timeline.due() == pytest.approx(100.0 + (2 * BLOCK - HEADROOM) / SR)
 
 
 def test_a_block_holds_every_note_due_before_its_render_began(stream: Stream) -> None:

@@ -390,9 +390,8 @@ def test_a_tempo_jump_never_puts_an_off_before_its_on(morph):
     engine.play()
     for bpm in (240, 60, 300, 20, 200, 60, 240):
         beat = engine.conductor.clock.last_beat
-        while (
-            engine.conductor.clock.last_beat == beat
-        ):  # just after a beat: its 16ths are planned at the old tempo
+        # just after a beat: its 16ths are planned at the old tempo
+        while engine.conductor.clock.last_beat == beat:
             advance(engine, clock, port, 0.005, step=0.005)
         engine.set_value("tempo", bpm)
         advance(engine, clock, port, 0.3)

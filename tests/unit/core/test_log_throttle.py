@@ -22,8 +22,8 @@ def test_one_line_per_interval_saying_how_many_since_the_last(caplog):
     assert said.count(True) == 3 and said[0] and said[10] and said[20]
     assert lines(caplog, logging.WARNING) == [
         "miss 0",
-        "miss 10 (10 misses since the last report)",
-        "miss 20 (10 misses since the last report)",
+        "miss 10 (9 misses since the last report)",
+        "miss 20 (9 misses since the last report)",
     ]
     assert lines(caplog, logging.DEBUG) == []  # repeats are not said unless asked
 

@@ -70,7 +70,7 @@ def test_a_feature_count_the_builder_cannot_make_is_refused():
     assert build_model("synth", {"features": 7}).config.features == 7
 
 
-# The linear form (#20): the audio path is linear in the excitation, the controls
+# The linear form: the audio path is linear in the excitation, the controls
 # (pitch, loudness) only turn its gains.
 AUDIO, CONTROL = [0, 1, 4, 5, 6], [2, 3]
 

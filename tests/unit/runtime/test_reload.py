@@ -32,9 +32,8 @@ TOKENS = torch.tensor([[1, 60, 300, 188, 62, 290, 64, 301]])
 
 def saved(path: Path, arch: str, seed: int, **sizes) -> Path:
     torch.manual_seed(seed)
-    save_checkpoint(
-        path, build_model(arch, {**SIZES[arch], **sizes}).eval(), half=True
-    )  # as shipped: half floats
+    # as shipped: half floats
+    save_checkpoint(path, build_model(arch, {**SIZES[arch], **sizes}).eval(), half=True)
     return path
 
 

@@ -157,9 +157,8 @@ def test_a_model_the_stepper_refuses_leaves_the_old_one_playing_with_its_states(
         except RuntimeError:
             pass
         assert stepper.model is old
-        torch.testing.assert_close(
-            worker.submit("a", peek()).result(5), want
-        )  # the old state, not the primed
+        # the old state, not the primed
+        torch.testing.assert_close(worker.submit("a", peek()).result(5), want)
         worker.submit("a", feed([62])).result(5)  # and it still plays
         assert worker.swap(tiny(1)).result(5) == ["a"]  # its history kept: primed again from it
     finally:
@@ -209,9 +208,8 @@ def test_a_sessions_long_job_holds_back_no_other_session_during_a_swap():
         assert not long.done() and not swapped.done()
         gate.set()
         a_tokens = played["a"] + more
-        torch.testing.assert_close(
-            long.result(5), fed(old, a_tokens), atol=1e-5, rtol=1e-5
-        )  # all on the old weights
+        # all on the old weights
+        torch.testing.assert_close(long.result(5), fed(old, a_tokens), atol=1e-5, rtol=1e-5)
         assert swapped.result(5) == ["a", "b"]
         later = worker.swap(newest)  # the hand-over has ended: taken
         assert later.result(5) == ["a", "b", "c"]

@@ -117,7 +117,7 @@ def test_a_refusal_is_logged_at_info_naming_the_sender_and_the_reason_once_a_sec
     assert (
         "osc:10.0.0.6:4001" in second
         and "must be one of off" in second
-        and "(10 refusals since the last report)" in second
+        and "(9 refusals since the last report)" in second
     )
     assert len(sock.errors()) == 11  # every one is still answered
 
