@@ -27,6 +27,14 @@ from liveai.bench.harness import OscPeer, ServerProcess, free_port
 
 REQUIRE_PEERS = os.environ.get("LIVEAI_REQUIRE_PEERS") == "1"
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+
+    # Several workers on 2 cores: torch's own thread pool in each would spin against the
+    # others' (a 14 s model test took over 300 s on 3 workers). The servers set their own.
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 # These machines are shared and noisy: a slow example is not a failing one. Properties
 # still run every example; only hypothesis's wall-clock health check is relaxed.
 # "liveai" (the default, in CI and locally) is derandomized: every run draws the same
