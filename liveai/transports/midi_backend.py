@@ -72,7 +72,9 @@ def check_available(api: str) -> None:
     if api == "jack" and not jack_running():
         raise TransportError("no JACK server is running")
     if api == "alsa" and not Path("/dev/snd/seq").exists():
-        raise TransportError("no ALSA sequencer (/dev/snd/seq is missing)")
+        raise TransportError(
+            "no ALSA sequencer (/dev/snd/seq is missing; without MIDI: --set midi.enabled=false)"
+        )
 
 
 def backend(api: str) -> mido.Backend:
