@@ -62,8 +62,8 @@ def inject() -> None:
     Registry.make = lambda self, mode, ctx, ears: Flaky(make(self, mode, ctx, ears))  # type: ignore[method-assign]
     Context.call_at = lambda self, at, fn: call_at(self, at, flaky("timer", fn))  # type: ignore[method-assign]
     WorkerPort.replier = lambda self, callback: replier(self, flaky("reply", callback))  # type: ignore[method-assign]
-    WorkerPort.submit = lambda self, session, job, done=None: (  # type: ignore[method-assign]
-        submit(self, session, job, None if done is None else flaky("reply", done))
+    WorkerPort.submit = lambda self, session, job, done=None, *how: (  # type: ignore[method-assign]
+        submit(self, session, job, None if done is None else flaky("reply", done), *how)
     )
 
 
