@@ -50,10 +50,11 @@ def test_a_page_that_stops_reading_is_dropped_while_the_music_plays_on(start_ser
     flood = threading.Thread(target=flood_notes, args=(peer.server[1], stop))
     try:
         flood.start()
-        deadline, status = time.monotonic() + 20, peer.status()
+        # the status reply queues behind the flood's answers: waited for, not timed
+        deadline, status = time.monotonic() + 20, peer.status(timeout=10)
         while status["web_clients_dropped"] == 0 and time.monotonic() < deadline:
             time.sleep(0.5)
-            status = peer.status()
+            status = peer.status(timeout=10)
         assert status["web_clients_dropped"] == 1, "the page that stopped reading is cut off and counted"
         assert status["events_out_per_s"] > 100, "the notes kept being answered meanwhile"
         stop.set()
