@@ -53,9 +53,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "liveai"))
 
 
 # scripts/test runs the suite on several pytest-xdist workers (--dist loadgroup): most
-# tests wait on servers, not the CPU. Tests that measure time or play realtime audio
-# share one worker, so no two of them run at once; tests that advertise or look for
-# services over mDNS share another, so none sees another's server on the network.
+# tests wait on servers, not the CPU. Tests that measure time, play realtime audio or
+# count what a model plays in a window of wall time are marked `timing`, and scripts/test
+# runs them after the rest, one at a time, on a machine with nothing else running; tests
+# that advertise or look for services over mDNS share a worker, so none sees another's
+# server on the network.
 GROUPS = {
     "timing": (
         "integration/test_audio_jack.py",
@@ -64,6 +66,9 @@ GROUPS = {
         "integration/test_jack_kill.py",
         "integration/test_duet_touch_live.py",
         "integration/test_fuzz.py::test_a_flood_does_not_silence_the_server",
+        "integration/test_play_live.py::test_autopilot_steered_over_mqtt",
+        "integration/test_stage_page.py::test_dump_dom",
+        "integration/test_stage_socket.py::test_a_page_that_stops_reading",
     ),
     "mdns": ("integration/test_oscquery.py",),
 }
@@ -74,6 +79,12 @@ def group_of(nodeid: str) -> str | None:
         if nodeid.removeprefix("tests/").startswith(prefixes):
             return group
     return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if group_of(item.nodeid) == "timing":
+            item.add_marker(pytest.mark.timing)
 
 
 @pytest.hookimpl(optionalhook=True)
