@@ -47,7 +47,7 @@ class _Sounding:
         """Take back what of the note is still queued, and say where it was: PLANNED (its
         on and its off were both queued: it never sounded), SOUNDING (its on went out, its
         off was queued) or ENDED."""
-        return (ENDED, SOUNDING, PLANNED)[ctx.unschedule(self)]
+        return {2: PLANNED, 1: SOUNDING}.get(ctx.unschedule(self), ENDED)
 
 
 @dataclass(eq=False)
