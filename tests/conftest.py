@@ -69,6 +69,7 @@ GROUPS = {
         "integration/test_play_live.py::test_autopilot_steered_over_mqtt",
         "integration/test_stage_page.py::test_dump_dom",
         "integration/test_stage_socket.py::test_a_page_that_stops_reading",
+        "integration/test_fault_injection.py",
     ),
     "mdns": ("integration/test_oscquery.py",),
 }
