@@ -253,22 +253,28 @@ def test_beyond_loopback_the_page_carries_its_token(start_server, open_stage):
 def test_dump_dom_reads_the_notes_mode_and_health_as_text(start_server):
     need(CHROMIUM)
     server, peer = start_server()
-    peer.send("/liveai/note", 64, 100)  # before the page opens: it gets the last 10 s of notes
-    peer.send("/liveai/note", 64, 0)
-    peer.expect("/liveai/out/note")
-    done = subprocess.run(
-        [
-            CHROMIUM,
-            *CHROMIUM_ARGS,
-            "--virtual-time-budget=8000",
-            "--dump-dom",
-            f"http://127.0.0.1:{server.web_port}/view",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    live = re.search(r'<p id="live"[^>]*>(.*?)</p>', done.stdout)
+    # Chromium's virtual time does not wait for a websocket, so a dump may end before the
+    # page's first frames arrive: a page opened again (the note played again, within the
+    # 10 s it keeps) is a new try, up to three.
+    for _ in range(3):
+        peer.send("/liveai/note", 64, 100)  # before the page opens: it gets the last 10 s of notes
+        peer.send("/liveai/note", 64, 0)
+        peer.expect("/liveai/out/note")
+        done = subprocess.run(
+            [
+                CHROMIUM,
+                *CHROMIUM_ARGS,
+                "--virtual-time-budget=8000",
+                "--dump-dom",
+                f"http://127.0.0.1:{server.web_port}/view",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        live = re.search(r'<p id="live"[^>]*>(.*?)</p>', done.stdout)
+        if live and "you E4 (64)" in live.group(1):
+            break
     assert live and "you E4 (64)" in live.group(1), done.stdout[-3000:]
     assert 'aria-atomic="false"' in live.group(0)  # a new note is read alone, not the last eight again
     assert "mode: harmonize" in done.stdout
