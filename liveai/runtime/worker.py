@@ -155,6 +155,7 @@ class Worker:
             if not idle or slow:
                 return None
             running = _Running(session, call, Future(), quick=True)
+            torch.set_num_threads(self.threads)  # per calling thread: the loop's own is the machine's cores
             with torch.inference_mode():
                 self._call(running)
             self.ran_now += 1
