@@ -142,36 +142,58 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(
     assert status["audio_blocks"] > 0 and status["audio_render_ms_p99"] > 0
 
 
+GLITCHES = ("audio_underruns", "audio_xruns", "audio_late_notes", "audio_render_restarts", "audio_reopens")
+
+
+def glitches(peer) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    status = peer.status()
+    return {key: status[key] for key in GLITCHES}
+
+
 def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(
     start_server, jack256: JackServer, tmp_path: Path
 ) -> None:
     """The live engine plays the shipped synth: a C3 major triad held over OSC,
     recorded from liveai's JACK port, carries its notes' harmonics and at least 40 dB
     less between them (-73.6 dB here; the synth before: -15.5, a tanh's
-    intermodulation), and silence before it."""
+    intermodulation), and silence before it.
+
+    A take the machine glitched (an underrun, an xrun, a late note, a restart: their
+    clicks are broadband) measures the machine, not the synth: it is played again, once.
+    The audio bench counts glitches."""
     _, peer = serve_with_audio(start_server, jack256)
-    wav = tmp_path / "chord.wav"
-    rec = subprocess.Popen(
-        ["jack_rec", "-f", str(wav), "-d", "3", PORT],
-        env=jack256.env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until(lambda: jack256.linked("jackrec:"), 10, "jack_rec to connect")
-    time.sleep(0.5)
     chord = (48, 52, 55)
-    for pitch in chord:
-        peer.send("/liveai/note", pitch, 90)
-    time.sleep(2.0)
-    for pitch in chord:
-        peer.send("/liveai/note", pitch, 0)
-    rec.wait(15)
-    audio, rate = read_wav(wav)
-    start = onsets(audio, threshold=0.01)[0]
-    before = peak_dbfs(audio[: max(start - 480, 0)])  # until 10 ms before the onset's foot
-    assert before <= -80.0, f"{before:.1f} dBFS before the chord"
-    off = off_harmonic_db(audio[start + SR // 2 : start + 3 * SR // 2], chord, rate)
-    assert off <= -40.0, f"{off:.1f} dB off the chord's harmonics"
+    takes = []
+    for take in range(2):
+        wav = tmp_path / f"chord{take}.wav"
+        rec = subprocess.Popen(
+            ["jack_rec", "-f", str(wav), "-d", "3", PORT],
+            env=jack256.env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: jack256.linked("jackrec:"), 10, "jack_rec to connect")
+        time.sleep(0.5)
+        before_take = glitches(peer)
+        for pitch in chord:
+            peer.send("/liveai/note", pitch, 90)
+        time.sleep(2.0)
+        for pitch in chord:
+            peer.send("/liveai/note", pitch, 0)
+        rec.wait(15)
+        glitched = {k: v - before_take[k] for k, v in glitches(peer).items() if v != before_take[k]}
+        audio, rate = read_wav(wav)
+        start = onsets(audio, threshold=0.01)[0]
+        before = peak_dbfs(audio[: max(start - 480, 0)])  # until 10 ms before the onset's foot
+        off = off_harmonic_db(audio[start + SR // 2 : start + 3 * SR // 2], chord, rate)
+        takes.append({"before_dbfs": round(float(before), 1), "off_db": round(off, 1), "glitches": glitched})
+        if not glitched:
+            break
+        time.sleep(1.0)  # the release ends
+    clean = [t for t in takes if not t["glitches"]]
+    assert clean, f"every take glitched: {takes}"
+    assert clean[0]["before_dbfs"] <= -80.0, f"{clean[0]['before_dbfs']} dBFS before the chord: {takes}"
+    assert clean[0]["off_db"] <= -40.0, f"{clean[0]['off_db']} dB off the chord's harmonics: {takes}"
 
 
 def test_a_midi_note_sounds_its_design_lead_after_it_is_sent(start_server, jack256: JackServer) -> None:
