@@ -16,7 +16,7 @@ TOPIC = "homeassistant/device/liveai_ha/config"
 def watch(broker, topic: str) -> subprocess.Popen:
     """`mosquitto_sub` printing each payload on a line as it comes (the retained one first)."""
     return subprocess.Popen(
-        ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", topic, "-W", "20"],
+        ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", topic, "-W", "10"],
         stdout=subprocess.PIPE,
         text=True,
     )
