@@ -51,8 +51,10 @@ class Discovery:
         if not message.topic.matches(self.heard_on):
             return False
         payload = message.payload if isinstance(message.payload, (bytes, bytearray)) else b""
-        if self.enabled and bytes(payload).strip() == ONLINE.encode():
-            await self._announce(broker)  # Home Assistant (re)started: it may have forgotten us
+        if self.enabled and not message.retain and bytes(payload).strip() == ONLINE.encode():
+            # Home Assistant (re)started: it may have forgotten us (a retained birth message
+            # comes at each connection, which announces anyway)
+            await self._announce(broker)
         elif not self.enabled and message.retain and payload:
             await broker.publish(self.topic, b"", qos=1, retain=True)
             self.stats.count("mqtt_discovery_removed")

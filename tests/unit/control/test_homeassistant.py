@@ -10,6 +10,7 @@ import pytest
 from fakes import make_engine
 from homeassistant_spec import problems
 
+from liveai import __version__
 from liveai.behaviours.registry import Registry
 from liveai.config import Config
 from liveai.control.handlers import definitions
@@ -52,7 +53,9 @@ def test_the_message_keeps_home_assistants_rules_and_has_every_component(mqtt):
     message = device(mqtt)
     assert problems(config_topic("homeassistant", "hall"), message) == []
     assert {k: c["p"] for k, c in message["cmps"].items()} == PLATFORMS
-    assert json.loads(mqtt.discovery.payload) == announcement(mqtt.table.carried_by(MQTT), "hall", "0.1.0")
+    assert json.loads(mqtt.discovery.payload) == announcement(
+        mqtt.table.carried_by(MQTT), "hall", __version__
+    )
     # ranges and options are the table's
     assert message["cmps"]["tempo"]["min"] == 20.0 and message["cmps"]["tempo"]["max"] == 300.0
     assert "harmonize" in message["cmps"]["mode"]["options"]
