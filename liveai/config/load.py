@@ -164,6 +164,11 @@ def _check_relations(config: Config) -> None:
             f"mqtt.instance: {instance!r} must be a non-empty name without #, + or / "
             "(it is a level of every MQTT topic)"
         )
+    prefix = config.mqtt.discovery_prefix
+    if not prefix or any(c in prefix for c in "#+\0") or prefix.startswith("/") or prefix.endswith("/"):
+        raise ConfigError(
+            f"mqtt.discovery_prefix: {prefix!r} must be a topic without #, + or a leading or trailing /"
+        )
     h = config.harmonize
     if h.low > h.high:
         raise ConfigError(f"harmonize.low: {h.low} is above harmonize.high {h.high}")

@@ -104,6 +104,11 @@ class MqttConfig:
     reconnect_max_s: Annotated[float, Range(0.1, 600.0)] = 10.0
     # Command names and messages echoed in errors (and their log line) are at most this long.
     max_echo_chars: Annotated[int, Range(16, 8192)] = 256
+    # Home Assistant MQTT discovery: liveai announces itself as a device (retained, under
+    # `<discovery_prefix>/device/liveai_<instance>/config`). Turned off, liveai removes the
+    # device it announced before; a shutdown does not (the status says offline).
+    discovery: bool = False
+    discovery_prefix: str = "homeassistant"
 
 
 @dataclass

@@ -179,6 +179,9 @@ def render() -> str:
         "`density`, `playing`, `panicked` |",
         "| `<base>/telemetry` | out, every `mqtt.telemetry_s` | JSON: the `/liveai/status` keys |",
         "| `<base>/error` | out | JSON `{command, code, message}` for a refused command |",
+        "| `<prefix>/device/liveai_<instance>/config` | out, retained | with `mqtt.discovery`: Home "
+        "Assistant's device discovery JSON (`mqtt.discovery_prefix`; announced again when "
+        "`<prefix>/status` says `online`) |",
         "",
         END,
     ]

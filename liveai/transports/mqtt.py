@@ -3,10 +3,11 @@
 Topics under `liveai/<instance>`: `status` (retained online/offline, offline is also the
 last will), `cmd/<name>` (the OSC commands, text payloads), `state/<name>` (retained
 current values), `telemetry` (JSON every `mqtt.telemetry_s`), `error` (JSON, for
-refused commands). Opening connects; when the broker goes away `serve` raises
-TransportError and the supervisor reconnects, then all state is published again. Pending
-output is the latest value per state name plus a bounded queue of error messages, so an
-absent broker never makes memory grow.
+refused commands); Home Assistant discovery with `mqtt.discovery` (homeassistant.py).
+Opening connects; when the broker goes away `serve` raises TransportError and the
+supervisor reconnects, then all state is published again. Pending output is the latest
+value per state name plus a bounded queue of error messages, so an absent broker never
+makes memory grow.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..core.stats import LogThrottle, Stats
 from ..errors import CommandError, CommandFault, TransportError
 from ..events import Event, Report, StateChanged
 from .base import Transport, cancel_all, clip
+from .homeassistant import Discovery
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ class MqttTransport(Transport):
         self._dirty: dict[str, Any] = {}  # state not yet published: latest value wins
         self._outbox: deque[tuple[str, str]] = deque(maxlen=_OUTBOX_LIMIT)
         self._wake = asyncio.Event()
+        self.discovery = Discovery(config, table, stats)
         self._log_retained = LogThrottle(log, "more", level=logging.WARNING)
         self._log_refused = LogThrottle(log, "refusals")  # at info: a player sees why, without -v
         self._log_outbox = LogThrottle(log, "more dropped", level=logging.WARNING)
@@ -146,6 +149,7 @@ class MqttTransport(Transport):
     async def _online(self, broker: aiomqtt.Client) -> None:
         await broker.subscribe(f"{self.base}/cmd/#", qos=1)  # first: "online" means commands are heard
         await broker.publish(f"{self.base}/status", "online", qos=1, retain=True)
+        await self.discovery.connected(broker)
         self._dirty = dict(self._state())  # a new connection republishes every value
         self._wake.set()
         log.info("mqtt connected to %s:%d as %s", self.host, self.port, self.base)
@@ -160,6 +164,8 @@ class MqttTransport(Transport):
     async def _listen(self, broker: aiomqtt.Client) -> None:
         prefix = f"{self.base}/cmd/"
         async for message in broker.messages:
+            if await self.discovery.heard(broker, message):
+                continue
             if message.retain:
                 # a command someone left retained would be replayed at every reconnect (a
                 # retained cmd/panic, a panic each time): commands act when sent, never again

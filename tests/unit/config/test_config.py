@@ -83,6 +83,8 @@ def test_a_file_overrides_only_what_it_names(tmp_path):
         ),
         ("mqtt.instance=foyer/#", "mqtt.instance: 'foyer/#' must be a non-empty name without #, + or /"),
         ("mqtt.instance=a+b", "mqtt.instance: 'a+b' must be a non-empty name"),
+        ('mqtt.discovery_prefix="ha/#"', "mqtt.discovery_prefix: 'ha/#' must be a topic without #"),
+        ('mqtt.discovery_prefix=""', "mqtt.discovery_prefix: '' must be a topic"),
     ],
 )
 def test_bad_values_name_the_key(override, message):
