@@ -1,0 +1,80 @@
+"""`liveai serve` under systemd's notify protocol, with a datagram socket standing in for
+systemd: READY once it serves, WATCHDOG at half WATCHDOG_USEC while its parts live,
+STATUS as it goes, STOPPING at shutdown.
+
+A real systemd cannot run here (no systemd as PID 1 in this container: `systemd-run`
+says "System has not been booted with systemd as init system"), so the restart that a
+withheld ping brings is not tested; tests/unit/runtime/test_watchdog.py freezes the real
+worker and sees the pings stop."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from conftest import wait_until
+
+WATCHDOG_USEC = 1_000_000  # pings every 0.5 s
+
+
+class SystemdSocket:
+    """An abstract datagram socket, as NOTIFY_SOCKET names it, read on a thread;
+    each datagram kept with its arrival time."""
+
+    def __init__(self) -> None:
+        self.name = f"@liveai-test-notify-{os.getpid()}-{threading.get_ident()}"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("\0" + self.name[1:])
+        self.got: list[tuple[float, str]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                return  # closed
+            self.got.append((time.monotonic(), data.decode()))
+
+    def messages(self) -> list[str]:
+        return [text for _, text in list(self.got)]
+
+    def wait(self, match: Callable[[str], bool], what: str, timeout: float = 10.0) -> int:
+        """The index of the first message that matches."""
+        wait_until(lambda: any(match(m) for m in self.messages()), timeout, what)
+        return next(i for i, m in enumerate(self.messages()) if match(m))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_ready_then_watchdog_pings_then_stopping(start_server):
+    systemd = SystemdSocket()
+    try:
+        env = {"NOTIFY_SOCKET": systemd.name, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
+        server, peer = start_server(model="gru", env=env)  # returns once it answers a ping
+        ready = systemd.wait(lambda m: m.startswith("READY=1"), "READY=1")
+        ready_at, said = systemd.got[ready]
+        # loading first, then ready with what it serves; no ping before it is ready
+        assert systemd.messages()[:ready] == ["STATUS=loading the models"]
+        assert said == "READY=1\nSTATUS=serving: mode harmonize, model gru"
+
+        peer.send("/liveai/mode", "thru")
+        systemd.wait(lambda m: m == "STATUS=serving: mode thru, model gru", "the new mode in STATUS=")
+        window = 3.0
+        wait_until(lambda: time.monotonic() > ready_at + window + 0.2, window + 1, "the window")
+        pings = [t for t, m in list(systemd.got) if m == "WATCHDOG=1" and ready_at <= t <= ready_at + window]
+        # every 0.5 s: 7 in 3 s, counted loosely (a busy machine delays a tick, never adds one)
+        assert 3 <= len(pings) <= 8, systemd.got
+        status = peer.status()
+        assert status["watchdog_withheld"] == 0 and status["watchdog_pings"] >= len(pings)
+
+        assert server.stop() == 0
+        stopping = systemd.wait(lambda m: m.startswith("STOPPING=1"), "STOPPING=1")
+        assert systemd.messages()[stopping] == "STOPPING=1\nSTATUS=stopping"
+        assert "WATCHDOG=1" not in systemd.messages()[stopping:]  # systemd stops watching there
+    finally:
+        systemd.close()
