@@ -188,7 +188,7 @@ class Server:
         if interval is not None:
             parts: dict[str, Part] = {}
             if self.worker is not None:
-                parts["the model worker"] = WorkerProbe(self.worker, time.monotonic())
+                parts["the model worker"] = WorkerProbe(self.worker)
             if self.audio is not None:
                 parts["the render process"] = self.audio.render_seen
             self.watchdog = Watchdog(notifier, interval, parts)

@@ -106,7 +106,7 @@ async def frozen(interval_s: float, freeze_s: float) -> dict[str, object]:
     notifier = Notifier.from_env({"NOTIFY_SOCKET": listener.name})
     worker = load_worker(load_config(overrides=['model.continuation="gru"']))
     assert worker is not None
-    dog = Watchdog(notifier, interval_s, {"the model worker": WorkerProbe(worker, time.monotonic())})
+    dog = Watchdog(notifier, interval_s, {"the model worker": WorkerProbe(worker)})
     task = asyncio.create_task(dog.run())
     try:
         await asyncio.sleep(2 * interval_s)

@@ -31,24 +31,21 @@ Part = Callable[[float], float | None]
 PROBE_SESSION = "watchdog"
 
 
-def _alive() -> None:
-    """The probe: runs on the worker's thread, in its turn."""
-
-
 class WorkerProbe:
-    """The worker's part: the tick at which its last probe was found answered."""
+    """The worker's part: when it last ran a probe, a no-op call sent at a tick once the
+    last one was answered (one refused, its inbox full, is sent again at the next)."""
 
-    def __init__(self, worker: Worker, now: float) -> None:
-        self.worker = worker
-        self.seen = now  # it started (and warmed up) just before
+    def __init__(self, worker: Worker, clock: Callable[[], float] = time.monotonic) -> None:
+        self.worker, self.clock = worker, clock
+        self.seen = clock()  # it started (and warmed up) just before
         self.future: Future[Any] | None = None
 
+    def _answer(self) -> None:
+        self.seen = self.clock()  # on the worker's thread, in its turn
+
     def __call__(self, now: float) -> float:
-        f = self.future
-        if f is not None and f.done() and not f.cancelled() and f.exception() is None:
-            self.seen = now
-        if f is None or f.done():  # answered, or refused (a full inbox): ask again
-            self.future = self.worker.submit(PROBE_SESSION, _alive)
+        if self.future is None or self.future.done():
+            self.future = self.worker.submit(PROBE_SESSION, self._answer)
         return self.seen
 
 

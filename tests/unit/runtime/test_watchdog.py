@@ -67,27 +67,31 @@ def worker():
 
 def test_a_frozen_worker_stops_the_pings_until_it_answers_again(worker, systemd, caplog):
     sock, notifier = systemd
-    probe = WorkerProbe(worker, now=0.0)
+    clock = [0.0]  # the time the ticks, and the probes the worker runs, read
+    probe = WorkerProbe(worker, clock=lambda: clock[0])
     dog = Watchdog(notifier, INTERVAL_S, {"the model worker": probe})
 
-    healthy = []
-    for t in (0.0, 0.5, 1.0):
-        healthy.append(dog.tick(t))
-        probe.future.result(5)  # the worker answers between two ticks
-    assert healthy == [True, True, True]
+    def tick(t: float, answered: bool = True) -> bool:
+        clock[0] = t
+        ok = dog.tick(t)
+        if answered:  # a free worker answers the probe before the next tick
+            probe.future.result(5)
+        return ok
+
+    assert [tick(t) for t in (0.0, 0.5, 1.0)] == [True, True, True]
 
     inside, gate = threading.Event(), threading.Event()
     worker.submit("player", lambda: (inside.set(), gate.wait()))  # a job that hangs
     assert inside.wait(5)
     with caplog.at_level(logging.INFO, logger="liveai.runtime.watchdog"):
-        # 1.5 finds the probe of 1.0 answered; the one it sends waits behind the hung job
-        frozen = [dog.tick(t) for t in (1.5, 2.0, 2.5, 3.0, 3.5)]
-        assert frozen == [True, True, True, False, False]
+        # its last answer was at 1.0: silent for more than the interval from 2.5 on
+        frozen = [tick(t, answered=False) for t in (1.5, 2.0, 2.5, 3.0, 3.5)]
+        assert frozen == [True, True, False, False, False]
         gate.set()
-        probe.future.result(5)
-        assert dog.tick(4.0)
-    assert received(sock) == ["WATCHDOG=1"] * 7
-    assert dog.status() == {"watchdog_pings": 7, "watchdog_withheld": 2}
+        probe.future.result(5)  # the probe sent at 1.5 is answered (at 3.5) once the job ends
+        assert tick(4.0, answered=False)
+    assert received(sock) == ["WATCHDOG=1"] * 6
+    assert dog.status() == {"watchdog_pings": 6, "watchdog_withheld": 3}
     said = [r.getMessage() for r in caplog.records]
     assert len([m for m in said if "silent: the model worker (1.5 s)" in m]) == 1  # once, not per tick
     assert any("shows life again" in m for m in said)
