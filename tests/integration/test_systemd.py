@@ -111,6 +111,9 @@ def test_a_stopped_render_process_stops_the_pings(start_server):
         assert server.proc is not None
         # no device here: the render process runs (torch loaded, a few seconds), no stream
         wait_until(lambda: peer.status()["audio"] == "no device", 30, "the render process to run")
+        systemd.wait(
+            lambda m: m == "STATUS=serving: mode thru, audio no device", "the audio state in STATUS="
+        )
         render = child_running(server.proc.pid, "liveai.audio.render_process")
         assert render is not None
         os.kill(render, signal.SIGSTOP)
