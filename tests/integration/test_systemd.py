@@ -5,9 +5,9 @@ STATUS as it goes, STOPPING at shutdown.
 A render process stopped with SIGSTOP stops the pings, and they come back with SIGCONT:
 a hung part, in a real server, with no hook for it. The model worker is a thread, which
 no signal stops alone: tests/unit/runtime/test_watchdog.py freezes the real worker with
-a job that blocks. A real systemd cannot run here (no systemd as PID 1 in this
-container: `systemd-run` says "System has not been booted with systemd as init system"),
-so the restart that withheld pings bring is not tested."""
+a job that blocks. The restart that withheld pings bring is not tested: systemd is not
+PID 1 here (`systemd-run` says "System has not been booted with systemd as init
+system"), and one booted in a PID namespace boots the whole machine's units (CHANGELOG)."""
 
 from __future__ import annotations
 
