@@ -32,6 +32,8 @@ from .errors import ConfigError
 from .live.learn_job import LiveLearning
 from .runtime.loading import load_harmony, load_morph, load_synth, load_worker
 from .runtime.port import WorkerPort
+from .runtime.systemd import Notifier, watchdog_interval
+from .runtime.watchdog import Part, Watchdog, WorkerProbe
 from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
 from .transports.base import Transport, cancel_all
 from .transports.midi import MidiTransport
@@ -44,6 +46,7 @@ from .transports.web import WebTransport
 
 log = logging.getLogger(__name__)
 _SHUTDOWN_WARN_S = 3.0  # a transport still closing after this long is named in the log
+STATUS_S = 1.0  # how often systemd's STATUS= line is brought up to date (sent when it changed)
 
 
 def memory_mb() -> float:
@@ -82,10 +85,12 @@ class Server:
         registry: Registry | None = None,
         audio: SynthLink | None = None,
         bound: dict[str, socket.socket] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         """`worker`: the started continuation model (see `liveai.runtime.loading`), if any;
         `audio`: the synth's link (not started), for `audio.enabled`; `bound`: the
-        ports bound already, by transport ("osc", "web": `transports.osc.bind`, `web.bind`)."""
+        ports bound already, by transport ("osc", "web": `transports.osc.bind`, `web.bind`);
+        `notifier`: systemd's socket (`Notifier.from_env`), told when liveai serves."""
         self.config = config
         self.worker = worker
         self.audio = audio
@@ -99,6 +104,8 @@ class Server:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
         self.ready = asyncio.Event()
+        self.notifier = notifier or Notifier(None)
+        self.watchdog: Watchdog | None = None
 
     def _transports(self, bound: dict[str, socket.socket]) -> list[Transport]:
         c, engine = self.config, self.engine
@@ -157,7 +164,41 @@ class Server:
             status.update(self.learning.status())
         status.update(self.registry.status())
         status.update(self.audio.status() if self.audio is not None else {"audio": "off"})
+        if self.watchdog is not None:
+            status.update(self.watchdog.status())
         return status
+
+    # -- systemd -------------------------------------------------------------------------
+    def summary(self) -> str:
+        """systemd's STATUS= line: what `systemctl status liveai` shows."""
+        state = self.engine.state
+        text = f"serving: mode {state['mode']}"
+        if state["model"]:
+            text += f", model {state['model']}"
+        return text if self.audio is None else f"{text}, audio {self.audio.state}"
+
+    def _systemd(self) -> list[asyncio.Task[None]]:
+        """READY=1, then the STATUS= line kept up to date and, with WatchdogSec=, the watchdog."""
+        notifier = self.notifier
+        notifier.status(self.summary(), "READY=1")
+        if not notifier.enabled:
+            return []
+        tasks = [asyncio.create_task(self._keep_status(), name="systemd status")]
+        interval = watchdog_interval(os.environ, os.getpid())
+        if interval is not None:
+            parts: dict[str, Part] = {}
+            if self.worker is not None:
+                parts["the model worker"] = WorkerProbe(self.worker)
+            if self.audio is not None:
+                parts["the render process"] = self.audio.render_seen
+            self.watchdog = Watchdog(notifier, interval, parts)
+            tasks.append(asyncio.create_task(self.watchdog.run(), name="systemd watchdog"))
+        return tasks
+
+    async def _keep_status(self) -> None:
+        while True:
+            await asyncio.sleep(STATUS_S)
+            self.notifier.status(self.summary())
 
     # -- run --------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -187,9 +228,12 @@ class Server:
             freeze_startup_objects()
             self.ready.set()
             log.info("liveai serving: mode %s", engine.state["mode"])
+            systemd = self._systemd()
             try:
                 await stop.wait()
             finally:
+                self.notifier.status("stopping", "STOPPING=1")
+                await cancel_all(systemd)
                 engine.shutdown()  # note-offs go out while the transports are still open
                 if self._timer is not None:
                     self._timer.cancel()
@@ -249,12 +293,20 @@ async def serve(config: Config, bound: dict[str, socket.socket] | None = None) -
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    audio = await asyncio.to_thread(make_audio, config) if config.audio.enabled else None
-    worker = await asyncio.to_thread(load_worker, config)
-    vae = None if worker is None else await asyncio.to_thread(load_morph, config)
-    harmony = None if worker is None else await asyncio.to_thread(load_harmony, config)
+    notifier = Notifier.from_env()  # systemd's, under Type=notify
     try:
-        await Server(config, worker, Registry(vae=vae, harmony=harmony), audio, bound).run(stop)
+        if config.audio.enabled:
+            notifier.status("loading the synth")
+        audio = await asyncio.to_thread(make_audio, config) if config.audio.enabled else None
+        notifier.status("loading the models")
+        worker = await asyncio.to_thread(load_worker, config)
+        vae = None if worker is None else await asyncio.to_thread(load_morph, config)
+        harmony = None if worker is None else await asyncio.to_thread(load_harmony, config)
+        try:
+            server = Server(config, worker, Registry(vae=vae, harmony=harmony), audio, bound, notifier)
+            await server.run(stop)
+        finally:
+            if worker is not None:
+                worker.close()
     finally:
-        if worker is not None:
-            worker.close()
+        notifier.close()

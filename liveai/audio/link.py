@@ -137,6 +137,13 @@ class SynthLink:
         for fd in (self._events_r, self.events.fd, *self._wake):
             os.close(fd)
 
+    def render_seen(self, now: float) -> float | None:
+        """When the render process last turned (time.monotonic()), or None while none
+        runs: the supervisor is starting one, under its own time limits, and a synth that
+        cannot start leaves liveai serving without sound, which a restart would not mend."""
+        ns = self.ring.header.render_ns  # first: the supervisor zeroes the pid first
+        return ns / 1e9 if ns and self.ring.header.render_pid else None
+
     # -- status --------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         h, s = self.ring.header, self.supervisor

@@ -70,6 +70,7 @@ class RenderLoop:
     def turn(self) -> bool:
         """Render the next block if it is due, else wait for it, a note or a callback;
         False once liveai is gone (its end of the pipe of notes closed)."""
+        self.ring.header.render_ns = time.monotonic_ns()  # alive: liveai's watchdog reads it
         if self.ring.header.stream != self.stream:  # liveai started a new output process
             self.stream = self.ring.header.stream
             self.timeline.reset()
@@ -133,6 +134,7 @@ def main(argv: list[str]) -> int:
     ring.header.realtime = int(realtime)
     gc.collect()
     gc.freeze()  # the startup objects (torch's, the network's) are never walked again
+    ring.header.render_ns = time.monotonic_ns()  # before the pid: a running process always has one
     ring.header.render_pid = os.getpid()  # the callback counts underruns once this process plays
     say(f"ready {int(realtime)}")
     while loop.turn():

@@ -54,6 +54,7 @@ class Header(ctypes.Structure):
         ("late", ctypes.c_int64),
         ("voices", ctypes.c_int64),
         ("realtime", ctypes.c_int64),
+        ("render_ns", ctypes.c_int64),  # time.monotonic_ns() of its latest turn: a sign of life
     ]
 
 

@@ -58,7 +58,10 @@ RENDER = ChildSpec(
     start_s=60.0,  # to load torch and the synth on a busy machine
     quiet=False,
     counted=("renders", "late"),
-    figures=("render_pid", "renders", "late", "voices", "realtime", "render_p50_us", "render_p99_us"),
+    figures=(
+        *("render_pid", "renders", "late", "voices", "realtime", "render_p50_us", "render_p99_us"),
+        "render_ns",
+    ),
 )
 OUTPUT = ChildSpec(
     name="output process",

@@ -95,7 +95,8 @@ STATUS = (
     "(`model_<name>_step_p50_ms`, `_p99_ms`, `_steps`, `_batch_mean`, `_sessions`, `_device`), "
     "`model_<name>_refused` and "
     "`model_<name>_ran_now` (quick calls run at once on the loop, the worker idle); `morph_grid_ms_max`, "
-    "`morph_decode_ms_max`; `audio` and, with `audio.enabled`, its `audio_*` figures."
+    "`morph_decode_ms_max`; `audio` and, with `audio.enabled`, its `audio_*` figures; under systemd's "
+    "watchdog (`WatchdogSec=`), `watchdog_pings` and `watchdog_withheld` (ticks with no ping: a part silent)."
 )
 
 

@@ -37,6 +37,17 @@ def test_the_unit_never_runs_as_root_and_is_hardened():
     assert service.get("RestrictRealtime") == "no" and int(service.get("LimitRTPRIO", 0)) >= REALTIME_PRIORITY
 
 
+def test_the_unit_waits_for_ready_and_watches_liveai():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str
+    unit.read(UNIT)
+    service = unit["Service"]
+    # liveai's own process says READY=1 and pings (tests/integration/test_systemd.py)
+    assert service.get("Type") == "notify" and service.get("NotifyAccess") == "main"
+    assert int(service.get("WatchdogSec", "0")) > 0
+    assert "AF_UNIX" in service.get("RestrictAddressFamilies", "")  # the notify socket
+
+
 def test_systemd_rates_its_exposure_ok(tmp_path):
     need("systemd-analyze")
     copy = tmp_path / "liveai.service"
