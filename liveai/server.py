@@ -33,6 +33,7 @@ from .live.learn_job import LiveLearning
 from .runtime.loading import load_harmony, load_morph, load_synth, load_worker
 from .runtime.port import WorkerPort
 from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
+from .transports import link
 from .transports.base import Transport, cancel_all
 from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
@@ -110,6 +111,19 @@ class Server:
         if c.mqtt.url:
             transports.append(
                 MqttTransport(c.mqtt, self.table, engine.stats, self.status, lambda: dict(engine.state))
+            )
+        if link.wanted(c.clock):
+            conductor = engine.conductor
+            transports.append(
+                link.LinkTransport(
+                    c.clock,
+                    c.clock.bpm,
+                    engine.now,
+                    conductor.join,
+                    conductor.timeline_changed,
+                    engine.handle,
+                    lambda: conductor.clock.playing,
+                )
             )
         if c.web.enabled:
             parts = [
