@@ -71,7 +71,7 @@ class Conductor:
         elif not self.clock.following(now):
             self.output.send(TransportStart(resume=resume, t=now))  # followers (MIDI clock out) start too
             if self._pulse is None:
-                self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0)
+                self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0, self.clock.ticks)
             n = self.clock.ticks // PPQN
             if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat
                 # started again while it ran: beat 0 replaces the beat planned there
@@ -85,7 +85,7 @@ class Conductor:
             self.output.drop(self._pulse)
         self._relink(now + self.config.clock.lookahead_ms / 1000.0, fresh=not resume)
         self._linked = True
-        self._schedule_pulse(self.clock.pulse_time(self.clock.ticks))
+        self._schedule_pulse(self.clock.pulse_time(self.clock.ticks), self.clock.ticks)
         if self.config.clock.link_start_stop and self.clock.timeline is not None:
             self.clock.timeline.propose_playing(True)
         n = self.clock.ticks // PPQN
@@ -150,7 +150,7 @@ class Conductor:
             return  # not playing, or the next pulse joins the timeline (see _internal_pulse)
         at = max(now, self.clock.pulse_time(self.clock.ticks))
         self.output.drop(self._pulse)
-        self._schedule_pulse(at)
+        self._schedule_pulse(at, self.clock.ticks)
         self._announce_again()
 
     def midi_tick(self, t: float) -> None:
@@ -162,9 +162,10 @@ class Conductor:
             if abs(bpm - self.state.values["tempo"]) >= 0.5:
                 self.state.set("tempo", bpm)
 
-    def _schedule_pulse(self, at: float) -> None:
+    def _schedule_pulse(self, at: float, index: int) -> None:
+        """The pulse `index` of this run at `at`: a beat's pulse is a precise timer."""
         self._pulse_at = at
-        self._pulse = self.output.call_at(at, lambda: self._internal_pulse(at))
+        self._pulse = self.output.call_at(at, lambda: self._internal_pulse(at), index % PPQN == 0)
 
     def _internal_pulse(self, at: float) -> None:
         # The next pulse first, from the previous target (not from now: no drift), so
@@ -173,16 +174,16 @@ class Conductor:
         if linked and not self._linked:  # a peer came ("auto"): this run joins the timeline
             self._relink(at, fresh=False)
             self._linked = True
-            self._schedule_pulse(self.clock.pulse_time(self.clock.ticks))
+            self._schedule_pulse(self.clock.pulse_time(self.clock.ticks), self.clock.ticks)
             return
         self._linked = linked
         if linked:
             # the pulse after this one, where the timeline puts it now; a peer's jump
             # forward skips the pulses it passed over
             following = max(self.clock.ticks + 1, self.clock.next_pulse(at))
-            self._schedule_pulse(self.clock.pulse_time(following))
+            self._schedule_pulse(self.clock.pulse_time(following), following)
         else:
-            self._schedule_pulse(at + self.clock.tick_period(at))
+            self._schedule_pulse(at + self.clock.tick_period(at), self.clock.ticks + 1)
         if not self.clock.following(at):
             if self.config.midi.clock_out:
                 self.output.send(ClockTick(t=at))

@@ -134,3 +134,16 @@ def test_start_and_stop_are_shared_when_asked():
     engine.play()
     engine.stop()
     assert timeline.playing == [True, False]
+
+
+@pytest.mark.parametrize("source", ["link", "internal"])
+def test_only_a_beats_pulse_asks_the_driver_for_a_precise_wake(source):
+    engine, clock, timeline, beats, _ = linked_engine(source)
+    engine.play()
+    precise = []
+    while len(beats) < 3:
+        precise.append(engine.output.precise_next())
+        clock.t = engine.output.scheduler.next_time()
+        engine.run_due()
+    # pulses 0, 24 and 48 are beats: the first of each run of 24 pulses, and only it
+    assert precise == ([True] + [False] * (PPQN - 1)) * 2 + [True]
