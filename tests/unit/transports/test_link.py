@@ -71,7 +71,13 @@ async def test_alone_auto_keeps_its_own_tempo_and_link_follows_the_session():
 
 def test_link_without_the_library_is_refused_at_startup(monkeypatch, capsys):
     monkeypatch.setitem(__import__("sys").modules, "aalink", None)  # as if not installed
-    code = main(["serve", "--set", "clock.source=link", "--set", 'model.continuation=""'])
+
+    async def served(*args):
+        raise AssertionError("liveai served without Link")
+
+    monkeypatch.setattr("liveai.server.serve", served)
+    sets = ["clock.source=link", 'model.continuation=""', "osc.port=0", "web.enabled=false"]
+    code = main(["serve", *[arg for item in sets for arg in ("--set", item)]])
     assert code == 2
     assert "pip install liveai[link]" in capsys.readouterr().err
 
