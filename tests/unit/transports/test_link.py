@@ -91,3 +91,24 @@ def test_auto_without_the_library_goes_on_with_one_line(monkeypatch, caplog):
     ]
     assert link.wanted(ClockConfig(source="auto", link=False)) is False
     assert link.wanted(ClockConfig(source="midi")) is False
+
+
+async def test_a_peers_start_and_stop_play_and_stop_liveai_when_shared():
+    delivered = []
+    playing = [False]
+    config = ClockConfig(source="link", link_start_stop=True)
+    transport = link.LinkTransport(
+        config, 120.0, time.monotonic, lambda t: None, lambda: None, delivered.append, lambda: playing[0]
+    )
+    await transport.__aenter__()
+    try:
+        assert transport._link.start_stop_sync_enabled
+        transport._on_start_stop(True)
+        playing[0] = True
+        transport._on_start_stop(True)  # liveai's own start coming back: nothing more
+        transport._on_start_stop(False)
+        transport.config = ClockConfig(source="link", link_start_stop=False)
+        transport._on_start_stop(True)  # not shared: ignored
+    finally:
+        await transport.__aexit__(None, None, None)
+    assert [type(e).__name__ for e in delivered] == ["TransportStart", "TransportStop"]
