@@ -168,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--idle", action="store_true", help="with --audio: the stream with nothing playing")
     bench.add_argument("--notes", type=int, default=60, help="with --audio: notes per note -> sound probe")
     bench.add_argument(
+        "--link",
+        action="store_true",
+        help="Ableton Link with a second peer: beat error against its grid (64 beats at 240 bpm), "
+        "a tempo change followed, a tempo proposed (needs liveai[link])",
+    )
+    bench.add_argument(
         "--jack-kill",
         action="store_true",
         help="jackd killed and started again under a morph loop: the largest OSC note gap (--seconds "
@@ -242,11 +248,13 @@ def welcome(config: Config, bound: dict[str, socket.socket]) -> None:
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from .errors import TransportError
-    from .transports import osc, web
+    from .transports import link, osc, web
     from .transports.web_guard import is_loopback
 
     if config.model.continuation:  # a name not found is refused before anything starts ("" = none)
         check_model(config.model.continuation, config.model.folder, "model.continuation")
+    if config.clock.source == "link":
+        link.wanted(config.clock)  # without aalink: refused here, before the models load
     if config.web.enabled and not config.web.token and not is_loopback(config.web.host):
         # beyond loopback the page needs one: made now, printed below
         config.web.token = secrets.token_urlsafe(16)

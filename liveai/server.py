@@ -35,6 +35,7 @@ from .runtime.port import WorkerPort
 from .runtime.systemd import Notifier, watchdog_interval
 from .runtime.watchdog import Part, Watchdog, WorkerProbe
 from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
+from .transports import link
 from .transports.base import Transport, cancel_all
 from .transports.midi import MidiTransport
 from .transports.mqtt import MqttTransport
@@ -47,6 +48,10 @@ from .transports.web import WebTransport
 log = logging.getLogger(__name__)
 _SHUTDOWN_WARN_S = 3.0  # a transport still closing after this long is named in the log
 STATUS_S = 1.0  # how often systemd's STATUS= line is brought up to date (sent when it changed)
+# The loop wakes on whole milliseconds (epoll rounds its timeout up: 0-1 ms late). For
+# a precise timer (a beat's pulse) it is armed this much early, then sleeps the rest
+# (time.sleep: to a tenth of a millisecond), so a beat and the notes on it leave on time.
+PRECISE_EARLY_S = 0.001
 
 
 def memory_mb() -> float:
@@ -118,6 +123,19 @@ class Server:
             transports.append(
                 MqttTransport(c.mqtt, self.table, engine.stats, self.status, lambda: dict(engine.state))
             )
+        if link.wanted(c.clock):
+            conductor = engine.conductor
+            transports.append(
+                link.LinkTransport(
+                    c.clock,
+                    c.clock.bpm,
+                    engine.now,
+                    conductor.join,
+                    conductor.timeline_changed,
+                    engine.handle,
+                    lambda: conductor.clock.playing,
+                )
+            )
         if c.web.enabled:
             parts = [
                 OscQuery(self.table, c.osc, self.status, self._osc_port),
@@ -141,10 +159,14 @@ class Server:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = at
-        self._timer = asyncio.get_running_loop().call_at(at, self._fire)
+        early = PRECISE_EARLY_S if self.engine.output.precise_next() else 0.0
+        self._timer = asyncio.get_running_loop().call_at(at - early, self._fire)
 
     def _fire(self) -> None:
+        wait = self._timer_at - time.monotonic()
         self._timer, self._timer_at = None, float("inf")
+        if 0 < wait <= PRECISE_EARLY_S:  # woken early on purpose: a beat is due (at most 1 ms)
+            time.sleep(wait)
         next_at = self.engine.run_due()
         if next_at is not None:
             self._arm(next_at)

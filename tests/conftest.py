@@ -70,6 +70,7 @@ GROUPS = {
         "integration/test_stage_page.py::test_dump_dom",
         "integration/test_stage_socket.py::test_a_page_that_stops_reading",
         "integration/test_fault_injection.py",
+        "integration/test_link.py",
     ),
     "mdns": ("integration/test_oscquery.py",),
 }

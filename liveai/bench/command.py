@@ -22,6 +22,10 @@ def bench_report(args: argparse.Namespace) -> dict[str, Any]:
         from .morph import bench_morph
 
         report["morph"] = bench_morph(args.seconds, midi=args.midi)
+    elif args.link:
+        from .link import bench_link
+
+        report["link"] = bench_link()
     elif args.jack_kill:
         from .jack_kill import bench_jack_kill
 

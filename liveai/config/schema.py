@@ -114,9 +114,16 @@ class MqttConfig:
 @dataclass
 class ClockConfig:
     bpm: Bpm = 120.0
-    # "internal" keeps its own tempo, "midi" follows incoming MIDI clock,
-    # "auto" follows MIDI clock while it arrives and falls back to internal.
-    source: Annotated[str, Choice(("internal", "midi", "auto"))] = "auto"
+    # "internal" keeps its own tempo, "midi" follows incoming MIDI clock, "link" joins
+    # the Ableton Link session (pip install liveai[link]), "auto" follows Link while it
+    # has peers, else MIDI clock while it arrives, else the internal tempo.
+    source: Annotated[str, Choice(("internal", "midi", "link", "auto"))] = "auto"
+    # With "auto", join the Link session when aalink is installed (false: MIDI clock only).
+    link: bool = True
+    # Beats per bar on the Link session: liveai's bars start on its bar lines.
+    quantum: Annotated[int, Range(1, 16)] = 4
+    # Share play and stop with the Link session's peers that share them too.
+    link_start_stop: bool = False
     # Timed output is planned this far ahead of its target time.
     lookahead_ms: Annotated[float, Range(0.0, 1000.0)] = 10.0
 

@@ -86,7 +86,8 @@ def temperature(engine: Engine, request: Request, x: Temperature) -> None:
 
 @command("tempo")
 def tempo(engine: Engine, request: Request, bpm: Bpm) -> None:
-    """Internal tempo in BPM, clamped to 20-300 (refused while following MIDI clock)."""
+    """Tempo in BPM, clamped to 20-300: proposed to the Link session when in one (refused
+    while following MIDI clock)."""
     engine.set_value("tempo", bpm)
 
 

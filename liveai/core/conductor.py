@@ -11,6 +11,12 @@ a loop plans its notes on the grid before the beat arrives; a tempo change annou
 it again with its new time. Then the beat itself comes (`beat(n, t)`) with the time it
 really began. The first beat after a MIDI Start is not announced (nothing predicts
 it): it is planned when it comes.
+
+Joined to a shared timeline (Ableton Link), the pulses are still this module's
+timers, each planned at its place on the timeline: a run starts on the timeline's next
+bar line, beat n on the timeline's beat of the same phase (`clock.quantum`); a tempo
+change from a peer re-plans the next pulse and the announced beat at once, and
+liveai's tempo command proposes the tempo to the session.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Callable
 from ..config import Config
 from ..errors import CommandError
 from ..events import Beat, ClockTick, TransportStart, TransportStop
-from .clock import PPQN, Clock
+from .clock import PPQN, Clock, Timeline
 from .output import Output, Timer
 from .state import State
 
@@ -43,9 +49,14 @@ class Conductor:
         self._pulse: Timer | None = None  # the next internal pulse while playing
         self._pulse_at = 0.0  # and its time
         self._announced = -1  # the latest beat announced ahead
+        self._linked = False  # whether the pulse now pending was planned on the timeline
 
     def following(self) -> bool:
         return self.clock.following(self.output.now())
+
+    def join(self, timeline: Timeline) -> None:
+        """Follow a shared timeline (the Link session) from now on."""
+        self.clock.timeline = timeline
 
     def play(self, resume: bool = False, at: float | None = None) -> None:
         now = self.output.now() if at is None else at
@@ -55,17 +66,54 @@ class Conductor:
             self.clock.start()
             self._announced = -1
         self.state.set("playing", True)
-        if not self.clock.following(now):
+        if self.clock.linked():
+            self._play_linked(resume, now)
+        elif not self.clock.following(now):
             self.output.send(TransportStart(resume=resume, t=now))  # followers (MIDI clock out) start too
             if self._pulse is None:
-                self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0)
+                self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0, self.clock.ticks)
             n = self.clock.ticks // PPQN
             if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat
                 # started again while it ran: beat 0 replaces the beat planned there
                 self._announce(n, self._pulse_at)
 
+    def _play_linked(self, resume: bool, now: float) -> None:
+        """Start on the timeline's next bar line (a continue: on the next pulse of the
+        same phase), so liveai's bars are the session's."""
+        self.output.send(TransportStart(resume=resume, t=now))
+        if self._pulse is not None:
+            self.output.drop(self._pulse)
+        self._relink(now + self.config.clock.lookahead_ms / 1000.0, fresh=not resume)
+        self._linked = True
+        self._schedule_pulse(self.clock.pulse_time(self.clock.ticks), self.clock.ticks)
+        if self.config.clock.link_start_stop and self.clock.timeline is not None:
+            self.clock.timeline.propose_playing(True)
+        n = self.clock.ticks // PPQN
+        if self.clock.ticks % PPQN == 0 and n > self._announced:
+            self._announce(n, self._pulse_at)
+
+    def _quantum(self) -> int:
+        return max(1, round(self.clock.timeline.quantum)) if self.clock.timeline is not None else 4
+
+    def _relink(self, at: float, fresh: bool) -> None:
+        """Anchor this run on the timeline: a fresh start at its next bar line; a run
+        going on keeps its bar count, its tick count taken to its first pulse after `at`
+        on the timeline's phase (a bar later rather than back: no beat is played twice)."""
+        if fresh:
+            self.clock.anchor(at, None)
+            self.clock.ticks = 0
+            return
+        bars = self.clock.ticks // (PPQN * self._quantum())
+        self.clock.anchor(at, bars)
+        if self.clock.next_pulse(at) < self.clock.ticks:
+            self.clock.anchor(at, bars + 1)
+        self.clock.ticks = self.clock.next_pulse(at)
+
     def stop(self) -> None:
         now = self.output.now()
+        if self.clock.playing and self.clock.linked() and self.config.clock.link_start_stop:
+            assert self.clock.timeline is not None
+            self.clock.timeline.propose_playing(False)
         if self.clock.playing and not self.clock.following(now):
             self.output.send(TransportStop(t=now))
         self.clock.stop()
@@ -80,6 +128,29 @@ class Conductor:
             raise CommandError("following_clock", "tempo follows incoming MIDI clock")
         self.clock.internal_bpm = bpm
         self.state.set("tempo", round(bpm, 3))
+        if self.clock.timeline is not None:
+            # alone in the session too: the tempo a peer finds when it joins
+            self.clock.timeline.propose_tempo(bpm)
+        if self.clock.linked():
+            self.timeline_changed()
+        else:
+            self._announce_again()
+
+    def timeline_changed(self) -> None:
+        """The session's tempo (or its peers) changed: the pending pulse and the beat
+        announced ahead move to their new places on the timeline now, not a pulse later."""
+        if not self.clock.linked():
+            return
+        now = self.output.now()
+        bpm = round(self.clock.bpm(now), 3)
+        self.clock.internal_bpm = bpm  # kept if the peers leave ("auto")
+        if abs(bpm - self.state.values["tempo"]) >= 0.001:
+            self.state.set("tempo", bpm)
+        if self._pulse is None or not self._linked:
+            return  # not playing, or the next pulse joins the timeline (see _internal_pulse)
+        at = max(now, self.clock.pulse_time(self.clock.ticks))
+        self.output.drop(self._pulse)
+        self._schedule_pulse(at, self.clock.ticks)
         self._announce_again()
 
     def midi_tick(self, t: float) -> None:
@@ -91,18 +162,34 @@ class Conductor:
             if abs(bpm - self.state.values["tempo"]) >= 0.5:
                 self.state.set("tempo", bpm)
 
-    def _schedule_pulse(self, at: float) -> None:
+    def _schedule_pulse(self, at: float, index: int) -> None:
+        """The pulse `index` of this run at `at`: a beat's pulse is a precise timer."""
         self._pulse_at = at
-        self._pulse = self.output.call_at(at, lambda: self._internal_pulse(at))
+        self._pulse = self.output.call_at(at, lambda: self._internal_pulse(at), index % PPQN == 0)
 
     def _internal_pulse(self, at: float) -> None:
         # The next pulse first, from the previous target (not from now: no drift), so
         # nothing this pulse runs can stop the clock.
-        self._schedule_pulse(at + self.clock.tick_period(at))
+        linked = self.clock.linked()
+        if linked and not self._linked:  # a peer came ("auto"): this run joins the timeline
+            self._relink(at, fresh=False)
+            self._linked = True
+            self._schedule_pulse(self.clock.pulse_time(self.clock.ticks), self.clock.ticks)
+            return
+        self._linked = linked
+        if linked:
+            # the pulse after this one, where the timeline puts it now; a peer's jump
+            # forward skips the pulses it passed over
+            following = max(self.clock.ticks + 1, self.clock.next_pulse(at))
+            self._schedule_pulse(self.clock.pulse_time(following), following)
+        else:
+            self._schedule_pulse(at + self.clock.tick_period(at), self.clock.ticks + 1)
         if not self.clock.following(at):
             if self.config.midi.clock_out:
                 self.output.send(ClockTick(t=at))
             self._beat(self.clock.advance(), at)
+            if linked:
+                self.clock.ticks = following
             self._look_ahead(at)
 
     def _look_ahead(self, at: float) -> None:
@@ -116,7 +203,10 @@ class Conductor:
             return
         if pulses > 1 and pulses * self.clock.tick_period(at) > self.config.clock.lookahead_ms / 1000.0:
             return  # not within the lookahead yet: no fit needed
-        self._announce(n, self.clock.predict(pulses, at))
+        if self._linked:
+            self._announce(n, self.clock.pulse_time(n * PPQN))
+        else:
+            self._announce(n, self.clock.predict(pulses, at))
 
     def _announce_again(self) -> None:
         """The internal tempo changed: an announced beat that has not begun comes at
@@ -126,6 +216,9 @@ class Conductor:
         beat_pulse = self._announced * PPQN
         if beat_pulse < self.clock.ticks:
             return  # it has begun
+        if self._linked:
+            self._upcoming_sessions(self._announced, self.clock.pulse_time(beat_pulse))
+            return
         self._upcoming_sessions(
             self._announced, self.clock.predict(beat_pulse - self.clock.ticks, self._pulse_at)
         )

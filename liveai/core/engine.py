@@ -297,7 +297,7 @@ class Engine:
             **self.stats.snapshot(now),
             "mode": self.state["mode"],
             "tempo": round(clock.bpm(now), 3),
-            "clock": "midi" if clock.following(now) else "internal",
+            "clock": clock.name(now),
             "playing": clock.playing,
             "temperature": self.state["temperature"],
             "density": self.state["density"],

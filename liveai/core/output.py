@@ -22,13 +22,16 @@ Sink = Callable[[Event], None]
 
 
 class Timer:
-    """A callback at a time on the scheduler (no sleeping anywhere)."""
+    """A callback at a time on the scheduler (no sleeping anywhere). A `precise` one
+    (a beat) asks the driver to be woken at its time to the tenth of a millisecond,
+    not the loop's whole milliseconds (see liveai.server)."""
 
-    __slots__ = ("fn", "cancelled")
+    __slots__ = ("fn", "cancelled", "precise")
 
-    def __init__(self, fn: Callable[[], None]) -> None:
+    def __init__(self, fn: Callable[[], None], precise: bool = False) -> None:
         self.fn = fn
         self.cancelled = False
+        self.precise = precise
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -139,10 +142,15 @@ class Output:
         events = (item.event if isinstance(item, _Owned) else item for _, item in self.scheduler.items())
         return [e for e in events if isinstance(e, (NoteOn, NoteOff))]
 
-    def call_at(self, at: float, fn: Callable[[], None]) -> Timer:
-        timer = Timer(fn)
+    def call_at(self, at: float, fn: Callable[[], None], precise: bool = False) -> Timer:
+        timer = Timer(fn, precise)
         self._push(at, timer)
         return timer
+
+    def precise_next(self) -> bool:
+        """Whether the earliest item is a precise timer."""
+        first = self.scheduler.first()
+        return isinstance(first, Timer) and first.precise and not first.cancelled
 
     def drop(self, timer: Timer) -> None:
         """Cancel a timer and take it off the queue at once (it counts as scheduled)."""

@@ -25,6 +25,10 @@ class Scheduler:
     def next_time(self) -> float | None:
         return self._heap[0][0] if self._heap else None
 
+    def first(self) -> Any:
+        """The earliest item (None when empty)."""
+        return self._heap[0][2] if self._heap else None
+
     def pop_due(self, now: float) -> list[tuple[float, Any]]:
         due = []
         while self._heap and self._heap[0][0] <= now:

@@ -1,0 +1,114 @@
+"""The Link transport against the library's own session state, in this process (the
+two-peer test over the network is tests/integration/test_link.py), and the startup
+error without the library."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from liveai.cli import main
+from liveai.config.schema import ClockConfig
+from liveai.core.clock import PPQN, Clock
+from liveai.transports import link
+
+# aalink is the optional extra liveai[link]; scripts/setup installs it, and a test that
+# needs it fails without it rather than skip.
+
+
+async def joined(source="link", bpm=120.0):
+    clock = Clock(bpm, source)
+    config = ClockConfig(source=source, quantum=4)
+    transport = link.LinkTransport(
+        config,
+        bpm,
+        time.monotonic,
+        lambda t: setattr(clock, "timeline", t),
+        lambda: None,
+        print,
+        lambda: False,
+    )
+    await transport.__aenter__()
+    return transport, clock
+
+
+async def test_the_timeline_reads_the_sessions_own_beat_in_liveais_time():
+    transport, clock = await joined(bpm=133.0)
+    try:
+        session = transport._link
+        assert clock.timeline is transport and transport.tempo() == pytest.approx(133.0)
+        for _ in range(20):
+            now = time.monotonic()
+            beat = session.beat  # the library's own answer, read in between
+            after = time.monotonic()
+            mine = transport.beat_at(now)
+            # read a few microseconds apart: the same beat to well under 0.1 ms
+            assert mine - 133.0 / 60 * 1e-4 <= beat <= mine + (after - now) * 133.0 / 60 + 133.0 / 60 * 1e-4
+            assert transport.time_at(transport.beat_at(now + 0.5)) == pytest.approx(now + 0.5, abs=1e-6)
+        transport.propose_tempo(97.0)
+        assert session.tempo == pytest.approx(97.0) and clock.bpm(time.monotonic()) == pytest.approx(97.0)
+        # pulses of a run anchored on the session's bar lines fall on its beats
+        clock.anchor(time.monotonic(), None)
+        assert clock.link_origin % 4 == 0
+        assert transport.beat_at(clock.pulse_time(3 * PPQN)) == pytest.approx(clock.link_origin + 3, abs=1e-6)
+    finally:
+        await transport.__aexit__(None, None, None)
+    assert not session.enabled
+
+
+async def test_alone_auto_keeps_its_own_tempo_and_link_follows_the_session():
+    transport, clock = await joined("auto")
+    try:
+        alone = transport.peers() == 0  # another Link app on this network would be a peer
+        assert clock.linked() is not alone
+        clock.source = "link"
+        assert clock.linked() and clock.name(time.monotonic()) == "link"
+    finally:
+        await transport.__aexit__(None, None, None)
+
+
+def test_link_without_the_library_is_refused_at_startup(monkeypatch, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "aalink", None)  # as if not installed
+
+    async def served(*args):
+        raise AssertionError("liveai served without Link")
+
+    monkeypatch.setattr("liveai.server.serve", served)
+    sets = ["clock.source=link", 'model.continuation=""', "osc.port=0", "web.enabled=false"]
+    code = main(["serve", *[arg for item in sets for arg in ("--set", item)]])
+    assert code == 2
+    assert "pip install liveai[link]" in capsys.readouterr().err
+
+
+def test_auto_without_the_library_goes_on_with_one_line(monkeypatch, caplog):
+    monkeypatch.setitem(__import__("sys").modules, "aalink", None)
+    with caplog.at_level(logging.INFO, logger="liveai.transports.link"):
+        assert link.wanted(ClockConfig(source="auto")) is False
+    assert [r.message for r in caplog.records] == [
+        "Ableton Link is off: aalink is not installed (pip install liveai[link])"
+    ]
+    assert link.wanted(ClockConfig(source="auto", link=False)) is False
+    assert link.wanted(ClockConfig(source="midi")) is False
+
+
+async def test_a_peers_start_and_stop_play_and_stop_liveai_when_shared():
+    delivered = []
+    playing = [False]
+    config = ClockConfig(source="link", link_start_stop=True)
+    transport = link.LinkTransport(
+        config, 120.0, time.monotonic, lambda t: None, lambda: None, delivered.append, lambda: playing[0]
+    )
+    await transport.__aenter__()
+    try:
+        assert transport._link.start_stop_sync_enabled
+        transport._on_start_stop(True)
+        playing[0] = True
+        transport._on_start_stop(True)  # liveai's own start coming back: nothing more
+        transport._on_start_stop(False)
+        transport.config = ClockConfig(source="link", link_start_stop=False)
+        transport._on_start_stop(True)  # not shared: ignored
+    finally:
+        await transport.__aexit__(None, None, None)
+    assert [type(e).__name__ for e in delivered] == ["TransportStart", "TransportStop"]
