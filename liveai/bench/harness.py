@@ -25,6 +25,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
 from ..core.stats import percentiles_ms
+from ..runtime.niceness import keep_niceness
 
 Message = tuple[str, list[Any]]
 
@@ -304,6 +305,7 @@ class ServerProcess:
                 self.proc = subprocess.Popen(
                     self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=log, start_new_session=True
                 )
+        keep_niceness(self.proc.pid)
         return self
 
     def send_signal(self, sig: int) -> None:
