@@ -7,12 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sys
 import threading
 import time
+from pathlib import Path
 
 import aiohttp
 
 from liveai.bench.harness import osc_message
+
+FLAKY = Path(__file__).parents[1] / "peers" / "flaky_server.py"
 
 
 def slow_page(port: int) -> socket.socket:
@@ -172,3 +176,29 @@ async def test_past_the_page_rate_a_note_off_still_goes_through(start_server):
         await asyncio.sleep(0.3)
         status = await asyncio.to_thread(peer.status)
         assert status["sounding_notes"] == 0, "no note-off was refused"
+
+
+async def test_a_command_that_fails_inside_liveai_is_answered_internal_and_the_page_goes_on(start_server):
+    """A bug in a command's handler (tests/peers/flaky_server.py: the temperature's
+    raises, after its work) is contained: the page gets an `internal` error frame, the
+    fault is counted, and the page's next command runs."""
+    server, peer = await asyncio.to_thread(
+        start_server,
+        "server.mode=thru",
+        env={"FLAKY_COMMAND": "/liveai/temperature"},
+        command=(sys.executable, str(FLAKY), "1"),
+    )
+    url = f"http://127.0.0.1:{server.web_port}/view/socket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as page:
+        await frames(page, lambda item: item["k"] == "hello")
+        before = await asyncio.to_thread(peer.status)
+        await page.send_str(json.dumps({"address": "/liveai/temperature", "args": [0.5]}))
+        answer = await frames(page, lambda item: item["k"] == "error")
+        errors = [item for item in answer if item["k"] == "error"]
+        assert errors and errors[0]["code"] == "internal", answer
+        after = await asyncio.to_thread(peer.status)
+        assert after["internal_errors"] - before["internal_errors"] == 1
+        await page.send_str(json.dumps({"address": "/liveai/density", "args": [0.25]}))
+        seen = await frames(page, lambda item: item["k"] == "state" and item.get("name") == "density")
+        assert {"k": "state", "name": "density", "value": 0.25} in seen, seen
+        assert not [item for item in seen if item["k"] == "error"]

@@ -7,7 +7,9 @@ note_on, note_off, control, beat and upcoming_beat (whatever the mode), the time
 behaviour sets (Context.call_at), and the model's replies (WorkerPort.replier, and
 the `done` of WorkerPort.submit). Raising after the work leaves the music as it would
 be and isolates what is under test: that the loop running the call contains the
-fault and runs the next item. At exit it says how many faults it injected.
+fault and runs the next item. FLAKY_COMMAND=<address> in the environment makes that
+command's handler raise at every call (after its work), whichever transport carried
+it. At exit it says how many faults it injected.
 
 The product has no switch for this: the wrapping is done here, in the test's own
 process, before liveai's command line runs.
@@ -15,6 +17,7 @@ process, before liveai's command line runs.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +25,7 @@ from typing import Any
 
 from liveai import cli
 from liveai.behaviours.registry import Registry
+from liveai.control.table import CommandTable
 from liveai.core.context import Context
 from liveai.runtime.port import WorkerPort
 
@@ -65,6 +69,24 @@ def inject() -> None:
     WorkerPort.submit = lambda self, session, job, done=None, *how: (  # type: ignore[method-assign]
         submit(self, session, job, None if done is None else flaky("reply", done), *how)
     )
+    if address := os.environ.get("FLAKY_COMMAND"):
+        table = CommandTable.__init__
+
+        def flaky_table(self: CommandTable, *args: Any) -> None:
+            table(self, *args)
+            command = self.commands[address]
+            object.__setattr__(command, "handler", flaky_always(command.handler))
+
+        CommandTable.__init__ = flaky_table  # type: ignore[method-assign]
+
+
+def flaky_always(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        fn(*args)
+        calls["command"] += EVERY  # counted as one fault
+        raise InjectedFault(f"{fn.__name__} #{calls['command'] // EVERY}")
+
+    return call
 
 
 if __name__ == "__main__":
