@@ -38,6 +38,8 @@ COUNTERS = (
     "midi_ignored",
     "midi_hung",
     "mqtt_retained_ignored",
+    "mqtt_discovery_sent",
+    "mqtt_discovery_removed",
     "stale_at_start",
     "web_refused",
     "web_clients_refused",

@@ -20,6 +20,8 @@ TRAFFIC = {
     "datagrams_in",
     "messages_in",
     "send_errors",
+    "mqtt_discovery_sent",
+    "mqtt_discovery_removed",
 }
 
 
