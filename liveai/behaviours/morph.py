@@ -45,9 +45,12 @@ class _Sounding:
 
     def withdraw(self, ctx: Context) -> str:
         """Take back what of the note is still queued, and say where it was: PLANNED (its
-        on and its off were both queued: it never sounded), SOUNDING (its on went out, its
-        off was queued) or ENDED."""
-        return {2: PLANNED, 1: SOUNDING}.get(ctx.unschedule(self), ENDED)
+        on was still queued: it never sounded), SOUNDING (its on went out, its off was
+        queued) or ENDED (nothing was queued)."""
+        taken = ctx.unschedule(self)
+        if any(isinstance(event, NoteOn) for event in taken):
+            return PLANNED
+        return SOUNDING if taken else ENDED
 
 
 @dataclass(eq=False)

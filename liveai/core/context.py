@@ -50,7 +50,8 @@ class Context:
         scheduled with `unschedule`."""
         self._output.schedule(event, owner)
 
-    def unschedule(self, owner: object) -> int:
+    def unschedule(self, owner: object) -> list[Any]:
+        """Take back what `owner` has queued; returns those events."""
         return self._output.unschedule(owner)
 
     def call_at(self, at: float, fn: Callable[[], None]) -> Timer:

@@ -111,31 +111,29 @@ class Output:
                 except Exception as exc:  # a page's bug never unplans the music
                     self.faults("the plan's watch", exc)
 
-    def unschedule(self, owner: object) -> int:
+    def unschedule(self, owner: object) -> list[Any]:
+        """Take `owner`'s queued items back; returns their events, in no set order."""
         return self._withdraw(lambda item: isinstance(item, _Owned) and item.owner is owner)
 
-    def _withdraw(self, predicate: Callable[[Any], bool]) -> int:
-        """Take queued items off the scheduler; the watch hears which notes went."""
-        watch = self.watch
-        if watch is None:
-            return self.scheduler.remove_if(predicate)
-        gone: list[NoteOn | NoteOff] = []
+    def _withdraw(self, predicate: Callable[[Any], bool]) -> list[Any]:
+        """Take queued items off the scheduler, returning their events; the watch hears
+        which notes went."""
+        taken: list[Any] = []
 
-        def taken(item: Any) -> bool:
-            if not predicate(item):
-                return False
-            event = item.event if isinstance(item, _Owned) else item
-            if isinstance(event, (NoteOn, NoteOff)):
-                gone.append(event)
-            return True
+        def take(item: Any) -> bool:
+            if predicate(item):
+                taken.append(item.event if isinstance(item, _Owned) else item)
+                return True
+            return False
 
-        removed = self.scheduler.remove_if(taken)
-        if gone:
+        self.scheduler.remove_if(take)
+        gone = [event for event in taken if isinstance(event, (NoteOn, NoteOff))]
+        if gone and self.watch is not None:
             try:
-                watch.withdrawn(gone)
+                self.watch.withdrawn(gone)
             except Exception as exc:  # a panic's note-offs still follow
                 self.faults("the plan's watch", exc)
-        return removed
+        return taken
 
     def plan(self) -> list[NoteOn | NoteOff]:
         """The notes the scheduler holds, earliest first."""
