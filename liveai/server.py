@@ -169,7 +169,7 @@ class Server:
         async with contextlib.AsyncExitStack() as stack:
             tasks: list[asyncio.Task[None]] = []
             for transport in self.transports:
-                engine.output.sinks.append(transport.send)
+                engine.output.add_sink(transport.send, transport.lead_s)
                 engine.on_panic.append(transport.panic)
                 if transport.required:
                     await stack.enter_async_context(transport)
@@ -177,7 +177,7 @@ class Server:
                 else:
                     tasks.append(asyncio.create_task(supervise(transport), name=transport.name))
             if self.audio is not None:
-                engine.output.sinks.append(self.audio.sink)
+                engine.output.add_sink(self.audio.sink)
                 if self.config.audio.play == "all":
                     engine.input_taps.append(self.audio.tap)
                 self.audio.start()

@@ -52,6 +52,9 @@ class Transport:
     # otherwise the supervisor keeps trying (a MIDI system or a broker may come later).
     required = False
     reconnect_max_s = 10.0  # the supervisor's longest wait between attempts
+    # What the peers add before the sound (`latency_ms`): scheduled output reaches this
+    # transport that much before its time.
+    lead_s = 0.0
 
     def __init__(self) -> None:
         self.is_open = False

@@ -114,6 +114,7 @@ class MidiTransport(Transport):
         self.config = config
         self.handle = handle
         self.stats = stats
+        self.lead_s = config.latency_ms / 1000.0
         self.api: str | None = None
         self.inputs: dict[int, str] = {}  # the process's number of an open input -> its name
         self.outputs: list[str] = []
