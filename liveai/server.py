@@ -169,7 +169,8 @@ class Server:
         async with contextlib.AsyncExitStack() as stack:
             tasks: list[asyncio.Task[None]] = []
             for transport in self.transports:
-                engine.output.add_sink(transport.send, transport.lead_s)
+                for sink, lead in transport.sinks():
+                    engine.output.add_sink(sink, lead)
                 engine.on_panic.append(transport.panic)
                 if transport.required:
                     await stack.enter_async_context(transport)

@@ -74,6 +74,9 @@ class MidiConfig:
     outputs: list[str] = field(default_factory=list)
     # What the outputs add before the sound: scheduled output goes that much earlier.
     latency_ms: Annotated[float, Range(0.0, 1000.0)] = 0.0
+    # Another latency for the outputs whose name holds this text (first match), e.g.
+    # { "FLUID" = 40 }; "liveai out" names the virtual port.
+    output_latency_ms: dict[str, Annotated[float, Range(0.0, 1000.0)]] = field(default_factory=dict)
     poll_s: Annotated[float, Range(0.05, 60.0)] = 1.0
     clock_in: bool = True
     clock_out: bool = False

@@ -86,11 +86,13 @@ def test_a_panic_drops_what_is_on_its_way():
     t0 = clock.t
     engine.output.schedule(NoteOn(60, 90, t=t0 + 1.0), owner="part")
     engine.output.schedule(NoteOff(60, t=t0 + 1.5), owner="part")
+    engine.output.schedule(NoteOn(62, 90, t=t0 + 1.0), owner="part")  # on and off out on `far`
+    engine.output.schedule(NoteOff(62, t=t0 + 1.05), owner="part")
     run_until(engine, clock, t0 + 0.9)
     engine.panic()
     run_until(engine, clock, t0 + 2)
-    for sink in (plain, near):  # the release's off only: the note never sounds there
-        assert [kind for _, kind, _ in notes(sink, t0)] == ["NoteOff"]
+    for sink in (plain, near):  # the release's off only: no note sounds there
+        assert [(kind, p) for _, kind, p in notes(sink, t0)] == [("NoteOff", 60)]
     assert len(engine.output.scheduler) == 0
 
 
@@ -116,6 +118,9 @@ def timed(sink: Sink, kind: type) -> list[float]:
 def test_clock_and_beat_echo_go_out_each_sink_its_lead_early():
     engine, clock, plain, near, far = engine_with_leads(clock_leader())
     t0 = clock.t
+    began: list[float] = []  # where the loop plays each beat
+    to_sessions = engine.conductor._beat_sessions
+    engine.conductor._beat_sessions = lambda n, t: (began.append(t), to_sessions(n, t))
     engine.play()
     run_until(engine, clock, t0 + 2.0)
     engine.set_value("tempo", 150.0)  # the clock planned ahead takes the new tempo
@@ -131,6 +136,8 @@ def test_clock_and_beat_echo_go_out_each_sink_its_lead_early():
         assert 0 <= len(ticks[sink]) - len(ticks[plain]) <= lead / (60 / 3600) + 1
         for got, due in ((ticks[sink], ticks[plain]), (beats[sink], beats[plain])):
             assert max(abs(g - (d - lead)) for g, d in zip(got, due)) < 1e-9
+    # the echo is the beat the loop plays on, also after the tempo change
+    assert beats[plain] == began and ticks[plain][::24][: len(began)] == began
     # 150 BPM after the change: the pulses at the end are 60 / (150 * 24) apart
     assert abs((ticks[plain][-1] - ticks[plain][-2]) - 60 / 3600) < 1e-9
     # nothing of the clock after the stop on any sink
