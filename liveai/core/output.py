@@ -98,6 +98,7 @@ class Output:
         if lead_s > 0:
             self._leads[sink] = lead_s
             self.lead = max(self._leads.values())
+            self.emit = self._emit_cutting  # without leads, `emit` does nothing more per event
 
     def send(self, event: Event, owner: Hashable | None = None) -> None:
         """Send one event to every sink now. A note is held by `owner` (by default the
@@ -115,8 +116,6 @@ class Output:
 
     def emit(self, event: Event) -> None:
         """To every sink, bypassing the tracker (what the tracker itself releases)."""
-        if self._waiting and isinstance(event, NoteOff):
-            self._cut(event)
         for sink in self.sinks:
             try:
                 sink(event)
@@ -241,9 +240,12 @@ class Output:
                 del self._waiting[(event.channel, event.pitch)]
         self._to(delivery.sinks, event)
 
-    def _cut(self, off: NoteOff) -> None:
-        """A note-off sent now: the sinks still waiting for its note-on never get it."""
-        self._waiting.pop((off.channel, off.pitch), None)
+    def _emit_cutting(self, event: Event) -> None:
+        """`emit` with leads: a note-off sent now stops its note-on still on its way to the
+        sinks of a smaller lead (they never get it)."""
+        if self._waiting and isinstance(event, NoteOff):
+            self._waiting.pop((event.channel, event.pitch), None)
+        Output.emit(self, event)
 
     def run_due(self) -> float | None:
         """Send everything due, run due timers; return the next target time. One item
