@@ -38,7 +38,7 @@ from ..events import (
 from . import midi_backend
 from .base import Transport
 from .midi_child import MidiChild
-from .midi_wire import HUNG_S, IN, SAY, out_frame, out_to_frame, parse_in, parse_say
+from .midi_wire import HUNG_S, IN, SAY, latency_group, out_frame, out_to_frame, parse_in, parse_say
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +166,8 @@ class MidiTransport(Transport):
         except BaseException:
             await self._release(gently=False)
             raise
-        log.info(
-            "midi on %s: %s", self.api, ", ".join(self.inputs.values()) + " / " + ", ".join(self.outputs)
-        )
+        outputs = ", ".join(self._with_latency(name) for name in self.outputs)
+        log.info("midi on %s: %s", self.api, ", ".join(self.inputs.values()) + " / " + outputs)
 
     def _why_not(self, done: set[asyncio.Future[Any]]) -> str:
         assert self._lost is not None and self._child is not None
@@ -302,9 +301,17 @@ class MidiTransport(Transport):
     def _opened(self, is_input: bool, name: str, number: int) -> None:
         if is_input:
             self.inputs[number] = name
+            log.info("midi input connected: %s", name)
         else:
             self.outputs.append(name)
-        log.info("midi %s connected: %s", "input" if is_input else "output", name)
+            log.info("midi output connected: %s", self._with_latency(name))
+
+    def _with_latency(self, name: str) -> str:
+        """An output's name, and its latency when it has one (which text matched it)."""
+        texts = list(self.config.output_latency_ms)
+        group = latency_group(name, texts)
+        ms = self.config.output_latency_ms[texts[group - 1]] if group else self.config.latency_ms
+        return f"{name} (latency {ms:g} ms)" if ms else name
 
     def _gone(self, is_input: bool, name: str, number: int) -> None:
         log.warning("midi %s gone: %s", "input" if is_input else "output", name)

@@ -34,7 +34,7 @@ import rtmidi
 
 from ..errors import TransportError
 from . import midi_backend
-from .midi_wire import HEARTBEAT_S, OUT, OUT_TO, FrameReader, in_frame, say_frame
+from .midi_wire import HEARTBEAT_S, OUT, OUT_TO, FrameReader, in_frame, latency_group, say_frame
 
 # Status bytes liveai takes (notes, CC, program; clock, start, continue, stop); the rest
 # (sysex, aftertouch, pitch bend, active sensing...) is dropped here, counted.
@@ -57,9 +57,8 @@ class MidiProcess:
         self.virtual_names = (f"{own} in", f"{own} out")
         self.inputs: dict[str, tuple[int, rtmidi.MidiIn]] = {}  # name -> (number, port)
         self.outputs: dict[str, rtmidi.MidiOut] = {}
-        # Each output's group: 1 + the first of `latency_groups` its name holds, else 0.
-        self.patterns: list[str] = [p.lower() for p in config.get("latency_groups", [])]
-        self.groups: dict[str, int] = {}
+        self.latency_groups: list[str] = config.get("latency_groups", [])
+        self.groups: dict[str, int] = {}  # each output's group (`latency_group`)
         self.lister: midi_backend.PortLister | None = None
         self._numbers = iter(range(1 << 16))
         self._lock = threading.Lock()  # the counts, bumped on the MIDI system's threads
@@ -124,7 +123,7 @@ class MidiProcess:
 
     def _add_output(self, name: str, port: rtmidi.MidiOut) -> None:
         self.outputs[name] = port
-        self.groups[name] = next((i + 1 for i, p in enumerate(self.patterns) if p in name.lower()), 0)
+        self.groups[name] = latency_group(name, self.latency_groups)
 
     def _listen(self, name: str, port: rtmidi.MidiIn) -> int:
         number = next(self._numbers)

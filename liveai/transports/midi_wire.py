@@ -42,6 +42,12 @@ def out_to_frame(group: int, message: bytes) -> bytes:
     return frame(OUT_TO, bytes((group,)) + message)
 
 
+def latency_group(name: str, texts: list[str]) -> int:
+    """An output's group: 1 + the first of `texts` (`midi.output_latency_ms`) its name
+    holds, in any case; 0 when none does."""
+    return next((i + 1 for i, text in enumerate(texts) if text.lower() in name.lower()), 0)
+
+
 def in_frame(arrival: float, number: int, message: bytes) -> bytes:
     return frame(IN, ARRIVAL.pack(arrival, number) + message)
 

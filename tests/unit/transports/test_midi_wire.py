@@ -157,3 +157,12 @@ def test_a_frame_for_a_group_reaches_only_the_outputs_of_that_group():
         "FLUID Synth:midi": [b"\x90\x3c\x64", b"\xfa"],
         "MicroFreak synth": [b"\xfa"],
     }
+
+
+def test_an_output_is_logged_with_the_latency_it_got():
+    config = MidiConfig(latency_ms=10.0, output_latency_ms={"fluid": 45.0, "liveai": 0.0})
+    midi = MidiTransport(config, lambda event: None, Stats(0.0, 10.0))
+    assert midi._with_latency("FLUID Synth:midi") == "FLUID Synth:midi (latency 45 ms)"
+    assert midi._with_latency("liveai out") == "liveai out"  # matched: 0 ms
+    assert midi._with_latency("MicroFreak") == "MicroFreak (latency 10 ms)"
+    assert len(midi.sinks()) == 3  # one per group: the unnamed outputs, fluid, liveai
