@@ -73,7 +73,10 @@ class Conductor:
             self.output.send(TransportStart(resume=resume, t=now))  # followers (MIDI clock out) start too
             if self._pulse is None:
                 self._schedule_pulse(now + self.lookahead_s())
-                self._plan_pulses(now)
+            elif not resume and self._planned:  # started again while it ran: pulses count from 0
+                self.output.unschedule(self._ticks_owner, on_the_way=True)
+                self._planned.clear()
+            self._plan_pulses(now)
             n = self.clock.ticks // PPQN
             if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat
                 # started again while it ran: beat 0 replaces the beat planned there
@@ -160,7 +163,8 @@ class Conductor:
             return
         if pulses > 1 and pulses * self.clock.tick_period(at) > self.lookahead_s():
             return  # not within the lookahead yet: no fit needed
-        self._announce(n, self._planned.get(n * PPQN) or self.clock.predict(pulses, at))
+        planned = self._planned.get(n * PPQN)
+        self._announce(n, self.clock.predict(pulses, at) if planned is None else planned)
 
     def _announce_again(self) -> None:
         """The internal tempo changed: an announced beat that has not begun comes at

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fakes import Sink, make_engine, run_until
 
 from liveai.config import Config
-from liveai.events import Beat, ClockTick, NoteOff, NoteOn, TransportStop
+from liveai.events import Beat, ClockTick, NoteOff, NoteOn, TransportStart, TransportStop
 
 
 def engine_with_leads(config: Config | None = None):
@@ -155,3 +155,25 @@ def test_the_first_beat_is_on_time_at_every_sink():
     first = timed(plain, Beat)[0]
     assert timed(far, Beat)[0] == first - 0.2 >= t0
     assert timed(near, Beat)[0] == first - 0.03
+
+
+def test_a_start_while_the_clock_runs_counts_its_pulses_again_without_a_burst():
+    """A DAW's Start (no clock of its own) restarts liveai's running clock: the pulses
+    planned ahead start over from the next one, evenly spaced on every sink."""
+    engine, clock, plain, near, far = engine_with_leads(clock_leader())
+    t0 = clock.t
+    began: list[float] = []  # where the loop plays each beat
+    to_sessions = engine.conductor._beat_sessions
+    engine.conductor._beat_sessions = lambda n, t: (began.append(t), to_sessions(n, t))
+    engine.play()
+    run_until(engine, clock, t0 + 1.0)
+    engine.conductor.play()  # as TransportStart does
+    run_until(engine, clock, t0 + 4.0)
+    for sink, lead in ((plain, 0.0), (near, 0.03), (far, 0.2)):
+        start = timed(sink, TransportStart)[-1]
+        ticks = [t for t in timed(sink, ClockTick) if t > start]
+        gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+        assert len(ticks) > 120 and max(abs(g - 60 / 2880) for g in gaps) < 1e-9, (lead, gaps[:5])
+    since = [t for t in began if t > t0 + 1.0]  # beat 0 again at the next pulse, then on
+    gaps = [b - a for a, b in zip(since, since[1:])]
+    assert len(since) >= 5 and max(abs(g - 0.5) for g in gaps) < 1e-9, gaps
