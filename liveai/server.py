@@ -232,7 +232,8 @@ class Server:
         async with contextlib.AsyncExitStack() as stack:
             tasks: list[asyncio.Task[None]] = []
             for transport in self.transports:
-                engine.output.sinks.append(transport.send)
+                for sink, lead in transport.sinks():
+                    engine.output.add_sink(sink, lead)
                 engine.on_panic.append(transport.panic)
                 if transport.required:
                     await stack.enter_async_context(transport)
@@ -240,7 +241,7 @@ class Server:
                 else:
                     tasks.append(asyncio.create_task(supervise(transport), name=transport.name))
             if self.audio is not None:
-                engine.output.sinks.append(self.audio.sink)
+                engine.output.add_sink(self.audio.sink)
                 if self.config.audio.play == "all":
                     engine.input_taps.append(self.audio.tap)
                 self.audio.start()

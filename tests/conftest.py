@@ -64,6 +64,7 @@ GROUPS = {
         "integration/test_bench_audio.py",
         "integration/test_bench_stage.py",
         "integration/test_jack_kill.py",
+        "integration/test_latency_compensation.py",
         "integration/test_duet_touch_live.py",
         "integration/test_fuzz.py::test_a_flood_does_not_silence_the_server",
         "integration/test_play_live.py::test_autopilot_steered_over_mqtt",

@@ -50,9 +50,7 @@ class Autopilot(BaseBehaviour):
         a = self.config.autopilot
         self.running = True
         self.primed_at = ctx.now()
-        self.part = Part(
-            ctx, self.listener, ctx.now() + self.config.clock.lookahead_ms / 1000.0, a.channel - 1
-        )
+        self.part = Part(ctx, self.listener, ctx.now() + ctx.lookahead_s(), a.channel - 1)
         self._request(ctx)
 
     # -- steering ---------------------------------------------------------------------------
@@ -122,7 +120,7 @@ class Autopilot(BaseBehaviour):
             self.part = Part(
                 ctx,
                 self.listener,
-                now + self.config.clock.lookahead_ms / 1000.0,
+                now + ctx.lookahead_s(),
                 self.config.autopilot.channel - 1,
             )
         ahead = self.part.time - now

@@ -64,7 +64,7 @@ class Answer:
         self.config = config
         self.asked_at = asked_at
         d = config.duet
-        start = ctx.now() + config.clock.lookahead_ms / 1000.0
+        start = ctx.now() + ctx.lookahead_s()
         played = list(listener.played)
         call = [n for n in played if n.start >= phrase_start - 1e-6]
         grid = d.quantize_beats * 60.0 / max(ctx.clock.bpm(ctx.now()), 1.0)

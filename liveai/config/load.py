@@ -128,7 +128,7 @@ def _check_type(key: str, value: Any, hint: Any) -> Any:
         _, item = typing.get_args(hint)
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a table, got {value!r}")
-        return {str(k): _check_type(f"{key}.{k}", v, item) for k, v in value.items()}
+        return {str(k): _check_value(f"{key}.{k}", v, item) for k, v in value.items()}
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: expected true or false, got {value!r}")

@@ -41,6 +41,8 @@ class OscConfig:
     port: Annotated[int, Range(0, 65535)] = 9000
     # Everything liveai sends goes to these "host:port" targets plus every subscriber.
     targets: list[str] = field(default_factory=lambda: ["127.0.0.1:9001"])
+    # What the targets (and subscribers) add before the sound: scheduled output goes that much earlier.
+    latency_ms: Annotated[float, Range(0.0, 1000.0)] = 0.0
     max_subscribers: Annotated[int, Range(1, 1024)] = 32
     # A patch that reloads subscribes again from a new port: past this many subscribers
     # of one host its oldest is replaced; when all are taken, the one whose host has
@@ -70,6 +72,11 @@ class MidiConfig:
     # Hardware or software ports to connect to, matched by substring of their name.
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    # What the outputs add before the sound: scheduled output goes that much earlier.
+    latency_ms: Annotated[float, Range(0.0, 1000.0)] = 0.0
+    # Another latency for the outputs whose name holds this text (first match), e.g.
+    # { "FLUID" = 40 }; "liveai out" names the virtual port.
+    output_latency_ms: dict[str, Annotated[float, Range(0.0, 1000.0)]] = field(default_factory=dict)
     poll_s: Annotated[float, Range(0.05, 60.0)] = 1.0
     clock_in: bool = True
     clock_out: bool = False

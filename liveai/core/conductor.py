@@ -17,6 +17,13 @@ timers, each planned at its place on the timeline: a run starts on the timeline'
 bar line, beat n on the timeline's beat of the same phase (`clock.quantum`); a tempo
 change from a peer re-plans the next pulse and the announced beat at once, and
 liveai's tempo command proposes the tempo to the session.
+
+With outputs that have a lead (`latency_ms`) the lookahead grows by the largest, and
+the beat echo and the clock sent as leader are scheduled ahead like notes, so each
+output gets them that much early. The internal pulses are then planned that far ahead
+too: what has left for an output cannot be taken back, so a tempo change begins after
+the pulses planned already. Joined to a timeline the pulses are the timeline's, planned
+one at a time: the beat echo and the clock then go out on the beat, not ahead.
 """
 
 from __future__ import annotations
@@ -50,6 +57,14 @@ class Conductor:
         self._pulse_at = 0.0  # and its time
         self._announced = -1  # the latest beat announced ahead
         self._linked = False  # whether the pulse now pending was planned on the timeline
+        # With leads: the beat echo scheduled ahead, and the pulses planned ahead (number ->
+        # time, the latest last), each with its clock message scheduled when liveai leads.
+        self._echo: Beat | None = None
+        self._planned: dict[int, float] = {}
+        self._ticks_owner = object()
+
+    def lookahead_s(self) -> float:
+        return self.config.clock.lookahead_ms / 1000.0 + self.output.lead
 
     def following(self) -> bool:
         return self.clock.following(self.output.now())
@@ -71,7 +86,11 @@ class Conductor:
         elif not self.clock.following(now):
             self.output.send(TransportStart(resume=resume, t=now))  # followers (MIDI clock out) start too
             if self._pulse is None:
-                self._schedule_pulse(now + self.config.clock.lookahead_ms / 1000.0, self.clock.ticks)
+                self._schedule_pulse(now + self.lookahead_s(), self.clock.ticks)
+            elif not resume and self._planned:  # started again while it ran: pulses count from 0
+                self.output.unschedule(self._ticks_owner, on_the_way=True)
+                self._planned.clear()
+            self._plan_pulses(now)
             n = self.clock.ticks // PPQN
             if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat
                 # started again while it ran: beat 0 replaces the beat planned there
@@ -83,7 +102,7 @@ class Conductor:
         self.output.send(TransportStart(resume=resume, t=now))
         if self._pulse is not None:
             self.output.drop(self._pulse)
-        self._relink(now + self.config.clock.lookahead_ms / 1000.0, fresh=not resume)
+        self._relink(now + self.lookahead_s(), fresh=not resume)
         self._linked = True
         self._schedule_pulse(self.clock.pulse_time(self.clock.ticks), self.clock.ticks)
         if self.config.clock.link_start_stop and self.clock.timeline is not None:
@@ -121,6 +140,12 @@ class Conductor:
         if self._pulse is not None:
             self.output.drop(self._pulse)
             self._pulse = None
+        if self.output.lead:
+            self.output.unschedule(self._ticks_owner, on_the_way=True)
+            self._planned.clear()
+            if self._echo is not None:
+                self.output.unschedule(self._echo, on_the_way=True)
+                self._echo = None
         self.state.set("playing", False)
 
     def set_tempo(self, bpm: float) -> None:
@@ -183,14 +208,38 @@ class Conductor:
             following = max(self.clock.ticks + 1, self.clock.next_pulse(at))
             self._schedule_pulse(self.clock.pulse_time(following), following)
         else:
-            self._schedule_pulse(at + self.clock.tick_period(at), self.clock.ticks + 1)
+            self._planned.pop(self.clock.ticks, None)
+            planned = self._planned.get(self.clock.ticks + 1)
+            after = at + self.clock.tick_period(at) if planned is None else planned
+            self._schedule_pulse(after, self.clock.ticks + 1)
         if not self.clock.following(at):
-            if self.config.midi.clock_out:
+            beat = self.clock.advance()
+            if self.output.lead and not linked:
+                self._plan_pulses(at)
+            elif self.config.midi.clock_out:
                 self.output.send(ClockTick(t=at))
-            self._beat(self.clock.advance(), at)
+            self._beat(beat, at)
             if linked:
                 self.clock.ticks = following
             self._look_ahead(at)
+
+    def _plan_pulses(self, now: float) -> None:
+        """With a lead: the pulses from the next one (number `clock.ticks`, at `_pulse_at`)
+        planned as far ahead as the lookahead holds, their clock scheduled when leading."""
+        if not self.output.lead or self.clock.following(now) or self.clock.linked():
+            return
+        period = self.clock.tick_period(now)
+        until = self._pulse_at + self.lookahead_s()  # the next plan is at the next pulse
+        if not self._planned:
+            self._planned[self.clock.ticks] = self._pulse_at
+            self._tick_out(self._pulse_at)
+        while (t := self._planned[n := next(reversed(self._planned))] + period) <= until:
+            self._planned[n + 1] = t
+            self._tick_out(t)
+
+    def _tick_out(self, t: float) -> None:
+        if self.config.midi.clock_out:
+            self.output.schedule(ClockTick(t=t), self._ticks_owner)
 
     def _look_ahead(self, at: float) -> None:
         """After the pulse at `at`: announce the next beat once it is a pulse away, or
@@ -201,12 +250,13 @@ class Conductor:
         n = (self.clock.ticks + pulses - 1) // PPQN
         if n <= self._announced:
             return
-        if pulses > 1 and pulses * self.clock.tick_period(at) > self.config.clock.lookahead_ms / 1000.0:
+        if pulses > 1 and pulses * self.clock.tick_period(at) > self.lookahead_s():
             return  # not within the lookahead yet: no fit needed
         if self._linked:
             self._announce(n, self.clock.pulse_time(n * PPQN))
-        else:
-            self._announce(n, self.clock.predict(pulses, at))
+            return
+        planned = self._planned.get(n * PPQN)
+        self._announce(n, self.clock.predict(pulses, at) if planned is None else planned)
 
     def _announce_again(self) -> None:
         """The internal tempo changed: an announced beat that has not begun comes at
@@ -217,19 +267,37 @@ class Conductor:
         if beat_pulse < self.clock.ticks:
             return  # it has begun
         if self._linked:
-            self._upcoming_sessions(self._announced, self.clock.pulse_time(beat_pulse))
-            return
-        self._upcoming_sessions(
-            self._announced, self.clock.predict(beat_pulse - self.clock.ticks, self._pulse_at)
-        )
+            t = self.clock.pulse_time(beat_pulse)
+        else:
+            t = self._planned.get(beat_pulse)
+            if t is None:
+                t = self.clock.predict(beat_pulse - self.clock.ticks, self._pulse_at)
+                if self._planned:  # after the pulses planned, at the new tempo
+                    n, last = next(reversed(self._planned.items()))
+                    t = self.clock.predict(beat_pulse - n, last)
+        self._echo_ahead(self._announced, t)
+        self._upcoming_sessions(self._announced, t)
 
     def _announce(self, n: int, t: float) -> None:
         self._announced = n
+        self._echo_ahead(n, t)
         self._upcoming_sessions(n, t)
+
+    def _echo_ahead(self, n: int, t: float) -> None:
+        """With a lead, the beat echo is scheduled as the beat is announced (again)."""
+        if not self.output.lead:
+            return
+        if self._echo is not None and self._echo.n == n:
+            if self._echo.t == t:
+                return
+            self.output.unschedule(self._echo)
+        self._echo = Beat(n, t=t)
+        self.output.schedule(self._echo, self._echo)
 
     def _beat(self, n: int | None, t: float) -> None:
         if n is None:
             return
         self.clock.mark_beat(n, t)
-        self.output.send(Beat(n, t=t))
+        if self._echo is None or self._echo.n != n:  # not echoed ahead
+            self.output.send(Beat(n, t=t))
         self._beat_sessions(n, t)

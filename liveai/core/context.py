@@ -41,6 +41,11 @@ class Context:
     def now(self) -> float:
         return self._output.now()
 
+    def lookahead_s(self) -> float:
+        """How far ahead a part begins: `clock.lookahead_ms`, and the largest output
+        latency, so its first notes reach every output in time too."""
+        return self.config.clock.lookahead_ms / 1000.0 + self._output.lead
+
     def send(self, event: Event, owner: Hashable | None = None) -> None:
         """Out now (an immediate answer); a note is held by `owner` (default: the note)."""
         self._output.send(event, owner)

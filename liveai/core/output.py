@@ -5,6 +5,12 @@ Every note leaving liveai passes the NoteTracker with its owner (who holds it), 
 re-strike never stacks a voice and stop, mode change, panic, input loss and shutdown
 can silence everything that sounds. The channels liveai has played on are kept for
 the panic.
+
+A sink may have a lead (`add_sink`): the latency of what it feeds (a synth's buffer).
+A scheduled event reaches it that much before the event's time, so it sounds on time;
+the event is decided (tracker, owner) when it first leaves, for the sink with the
+largest lead, and reaches each other sink at its own time. What is sent now cannot be
+sent early. Without leads nothing of this runs.
 """
 
 from __future__ import annotations
@@ -52,6 +58,17 @@ class _Owned:
         self.owner = owner
 
 
+class _Delivery:
+    """A decided event on its way to the sinks of one lead, at the event's time less that lead."""
+
+    __slots__ = ("event", "sinks", "owner")
+
+    def __init__(self, event: Event, sinks: list[Sink], owner: object) -> None:
+        self.event = event
+        self.sinks = sinks
+        self.owner = owner
+
+
 class PlanWatch(Protocol):
     """Who watches the plan: notes scheduled for later (`planned`, as they are queued) and
     those taken back before they sounded (`withdrawn`: a player barging in, stop, panic)."""
@@ -66,12 +83,25 @@ class Output:
         self.stats = stats
         self.faults = faults
         self.sinks: list[Sink] = []
+        self.lead = 0.0  # the largest lead of a sink, in seconds
+        self._leads: dict[Sink, float] = {}
+        # Note-ons decided but not yet delivered to the sinks of a smaller lead, by (channel,
+        # pitch): a note-off sent now stops them (an off never reaches a sink before its on).
+        self._waiting: dict[tuple[int, int], list[_Delivery]] = {}
         self.tracker = NoteTracker()
         self.scheduler = Scheduler()
         # Called with the new earliest time when the scheduler's head changes.
         self.on_reschedule: Callable[[float], None] = lambda at: None
         # The stage page's view of the plan; None (no page) costs one test per note scheduled.
         self.watch: PlanWatch | None = None
+
+    def add_sink(self, sink: Sink, lead_s: float = 0.0) -> None:
+        """A sink that scheduled events reach `lead_s` before their time."""
+        self.sinks.append(sink)
+        if lead_s > 0:
+            self._leads[sink] = lead_s
+            self.lead = max(self._leads.values())
+            self.emit = self._emit_cutting  # without leads, `emit` does nothing more per event
 
     def send(self, event: Event, owner: Hashable | None = None) -> None:
         """Send one event to every sink now. A note is held by `owner` (by default the
@@ -98,21 +128,35 @@ class Output:
         self.stats.count("events_out")
         self.stats.event_out(self.now(), event.origin)
 
+    def _to(self, sinks: list[Sink], event: Event) -> None:
+        for sink in sinks:
+            try:
+                sink(event)
+            except Exception as exc:  # the other sinks still hear it (a note-off above all)
+                self.faults("an output sink", exc)
+
     def schedule(self, event: Event, owner: Hashable | None = None) -> None:
         """Send `event` at its time `event.t` (now if that has passed); `owner` holds
         the note and can take back what it scheduled (`unschedule`)."""
         if event.t <= self.now():
             self.send(event, owner)
+            return
+        if self.lead and event.t - self.lead <= self.now():  # a sink's lead has begun
+            self._send_early(event, owner)
         else:
-            self._push(event.t, event if owner is None else _Owned(event, owner))
-            if self.watch is not None and isinstance(event, (NoteOn, NoteOff)):
-                try:
-                    self.watch.planned(event)
-                except Exception as exc:  # a page's bug never unplans the music
-                    self.faults("the plan's watch", exc)
+            self._push(event.t - self.lead, event if owner is None else _Owned(event, owner))
+        if self.watch is not None and isinstance(event, (NoteOn, NoteOff)):
+            try:
+                self.watch.planned(event)
+            except Exception as exc:  # a page's bug never unplans the music
+                self.faults("the plan's watch", exc)
 
-    def unschedule(self, owner: object) -> list[Any]:
-        """Take `owner`'s queued items back; returns their events, in no set order."""
+    def unschedule(self, owner: object, on_the_way: bool = False) -> list[Any]:
+        """Take back what `owner` scheduled, returning those events (in no set order);
+        `on_the_way` also what already left for the sinks of a larger lead (the clock at a
+        stop; never notes: their offs would be lost)."""
+        if on_the_way:
+            return self._withdraw(lambda item: isinstance(item, (_Owned, _Delivery)) and item.owner is owner)
         return self._withdraw(lambda item: isinstance(item, _Owned) and item.owner is owner)
 
     def _withdraw(self, predicate: Callable[[Any], bool]) -> list[Any]:
@@ -122,7 +166,7 @@ class Output:
 
         def take(item: Any) -> bool:
             if predicate(item):
-                taken.append(item.event if isinstance(item, _Owned) else item)
+                taken.append(item.event if isinstance(item, (_Owned, _Delivery)) else item)
                 return True
             return False
 
@@ -159,6 +203,56 @@ class Output:
         if self.scheduler.push(at, item):
             self.on_reschedule(at)
 
+    # -- leads -------------------------------------------------------------------------
+    def _send_early(self, event: Event, owner: Hashable | None) -> None:
+        """`send` for a scheduled event leaving ahead of its time: decided now, each sink
+        reached at the event's time less its lead."""
+        match event:
+            case NoteOn(velocity=0):
+                return self._send_early(as_off(event), owner)
+            case NoteOn():
+                if self.tracker.note_on(event.channel, event.pitch, owner):  # a re-strike
+                    self._spread(NoteOff(event.pitch, event.channel, t=event.t, origin=event.origin))
+            case NoteOff():
+                if not self.tracker.note_off(event.channel, event.pitch, owner):
+                    return
+        self._spread(event, owner)
+
+    def _spread(self, event: Event, owner: object = None) -> None:
+        now = self.now()
+        later: dict[float, list[Sink]] = {}
+        for sink in self.sinks:
+            at = event.t - self._leads.get(sink, 0.0)
+            if at <= now:
+                self._to([sink], event)
+            else:
+                later.setdefault(at, []).append(sink)
+        for at, sinks in later.items():
+            delivery = _Delivery(event, sinks, owner)
+            if isinstance(event, NoteOn):
+                self._waiting.setdefault((event.channel, event.pitch), []).append(delivery)
+            self._push(at, delivery)
+        self.stats.count("events_out")
+        self.stats.event_out(now, event.origin)
+
+    def _deliver(self, delivery: _Delivery) -> None:
+        event = delivery.event
+        if isinstance(event, NoteOn):
+            waiting = self._waiting.get((event.channel, event.pitch), [])
+            if delivery not in waiting:
+                return  # stopped by a note-off sent meanwhile
+            waiting.remove(delivery)
+            if not waiting:
+                del self._waiting[(event.channel, event.pitch)]
+        self._to(delivery.sinks, event)
+
+    def _emit_cutting(self, event: Event) -> None:
+        """`emit` with leads: a note-off sent now stops its note-on still on its way to the
+        sinks of a smaller lead (they never get it)."""
+        if self._waiting and isinstance(event, NoteOff):
+            self._waiting.pop((event.channel, event.pitch), None)
+        Output.emit(self, event)
+
     def run_due(self) -> float | None:
         """Send everything due, run due timers; return the next target time. One item
         that fails is contained: the notes due behind it still go out."""
@@ -167,10 +261,12 @@ class Output:
                 if isinstance(item, Timer):
                     if not item.cancelled:
                         item.fn()
+                elif isinstance(item, _Delivery):
+                    self._deliver(item)
                 elif isinstance(item, _Owned):
-                    self.send(item.event, item.owner)
+                    (self._send_early if self.lead else self.send)(item.event, item.owner)
                 else:
-                    self.send(item)
+                    (self._send_early if self.lead else self.send)(item)
             except Exception as exc:
                 self.faults("a timer" if isinstance(item, Timer) else "a scheduled event", exc)
         return self.scheduler.next_time()
@@ -183,12 +279,19 @@ class Output:
                 self.emit(ControlChange(controller, value, channel, t=self.now()))
 
     def drop_queued_notes(self) -> None:
-        self._withdraw(lambda item: isinstance(item, (NoteOn, NoteOff, _Owned)))
+        """Every note not yet sent, also on its way to a sink of a smaller lead (a panic:
+        all notes off follows)."""
+        self._waiting.clear()
+        self._withdraw(lambda item: isinstance(_event(item), (NoteOn, NoteOff)))
 
     def release_tracked(self, origin: float | None = None) -> None:
         """A note-off for whatever still sounds (overlapping voices, notes already out)."""
         for channel, pitch in self.tracker.release_all():
             self.emit(NoteOff(pitch, channel, origin=origin, t=self.now()))
+
+
+def _event(item: Any) -> Any:
+    return item.event if isinstance(item, (_Owned, _Delivery)) else item
 
 
 def as_off(event: NoteOn) -> NoteOff:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -52,6 +53,9 @@ class Transport:
     # otherwise the supervisor keeps trying (a MIDI system or a broker may come later).
     required = False
     reconnect_max_s = 10.0  # the supervisor's longest wait between attempts
+    # What the peers add before the sound (`latency_ms`): scheduled output reaches this
+    # transport that much before its time.
+    lead_s = 0.0
 
     def __init__(self) -> None:
         self.is_open = False
@@ -77,6 +81,10 @@ class Transport:
             raise TypeError(f"{self.name}: send() takes an Event, not {type(event).__name__}")
         if self.is_open:
             self._send(event)
+
+    def sinks(self) -> list[tuple[Callable[[Event], None], float]]:
+        """The engine's sinks for this transport, each with its lead in seconds."""
+        return [(self.send, self.lead_s)]
 
     def panic(self) -> None:
         """A panic means silence now: drop what input waits to be handled later."""

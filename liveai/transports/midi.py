@@ -38,7 +38,7 @@ from ..events import (
 from . import midi_backend
 from .base import Transport
 from .midi_child import MidiChild
-from .midi_wire import HUNG_S, IN, SAY, out_frame, parse_in, parse_say
+from .midi_wire import HUNG_S, IN, SAY, latency_group, out_frame, out_to_frame, parse_in, parse_say
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ class MidiTransport(Transport):
         self.config = config
         self.handle = handle
         self.stats = stats
+        self.lead_s = config.latency_ms / 1000.0
         self.api: str | None = None
         self.inputs: dict[int, str] = {}  # the process's number of an open input -> its name
         self.outputs: list[str] = []
@@ -148,6 +149,7 @@ class MidiTransport(Transport):
                 "inputs": c.inputs,
                 "outputs": c.outputs,
                 "poll_s": c.poll_s,
+                "latency_groups": list(c.output_latency_ms),
             },
             self._take,
         )
@@ -164,9 +166,8 @@ class MidiTransport(Transport):
         except BaseException:
             await self._release(gently=False)
             raise
-        log.info(
-            "midi on %s: %s", self.api, ", ".join(self.inputs.values()) + " / " + ", ".join(self.outputs)
-        )
+        outputs = ", ".join(self._with_latency(name) for name in self.outputs)
+        log.info("midi on %s: %s", self.api, ", ".join(self.inputs.values()) + " / " + outputs)
 
     def _why_not(self, done: set[asyncio.Future[Any]]) -> str:
         assert self._lost is not None and self._child is not None
@@ -300,9 +301,17 @@ class MidiTransport(Transport):
     def _opened(self, is_input: bool, name: str, number: int) -> None:
         if is_input:
             self.inputs[number] = name
+            log.info("midi input connected: %s", name)
         else:
             self.outputs.append(name)
-        log.info("midi %s connected: %s", "input" if is_input else "output", name)
+            log.info("midi output connected: %s", self._with_latency(name))
+
+    def _with_latency(self, name: str) -> str:
+        """An output's name, and its latency when it has one (which text matched it)."""
+        texts = list(self.config.output_latency_ms)
+        group = latency_group(name, texts)
+        ms = self.config.output_latency_ms[texts[group - 1]] if group else self.config.latency_ms
+        return f"{name} (latency {ms:g} ms)" if ms else name
 
     def _gone(self, is_input: bool, name: str, number: int) -> None:
         log.warning("midi %s gone: %s", "input" if is_input else "output", name)
@@ -314,12 +323,30 @@ class MidiTransport(Transport):
             self.handle(InputLost(t=time.monotonic(), source=f"midi:{name}"))
 
     # -- output -------------------------------------------------------------------------
-    def _send(self, event: Event) -> None:
-        """Engine sink: notes, CCs and (as clock leader) clock go to every output."""
+    def sinks(self) -> list[tuple[Callable[[Event], None], float]]:
+        """One sink for every output, or with `output_latency_ms` one per group of outputs
+        (its outputs only, with its lead): group 0 the outputs no text names."""
+        overrides = self.config.output_latency_ms
+        if not overrides:
+            return super().sinks()
+        leads = [self.lead_s] + [ms / 1000.0 for ms in overrides.values()]
+        return [(self._sink(group), lead) for group, lead in enumerate(leads)]
+
+    def _sink(self, group: int) -> Callable[[Event], None]:
+        def send(event: Event) -> None:
+            if self.is_open:
+                self._send(event, group)
+
+        return send
+
+    def _send(self, event: Event, group: int | None = None) -> None:
+        """Engine sink: notes, CCs and (as clock leader) clock go to every output (or
+        to those of `group`)."""
         msg = to_message(event, self.config.clock_out)
         if msg is None or self._child is None:
             return
-        if not self._child.write(out_frame(bytes(msg.bytes()))):  # the process is stalled or gone
+        data = bytes(msg.bytes())
+        if not self._child.write(out_frame(data) if group is None else out_to_frame(group, data)):
             self.stats.count("midi_out_dropped")
             self._log_out_dropped(
                 time.monotonic(), "the MIDI process takes nothing for now; dropped a %s", msg.type

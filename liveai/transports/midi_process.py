@@ -34,7 +34,7 @@ import rtmidi
 
 from ..errors import TransportError
 from . import midi_backend
-from .midi_wire import HEARTBEAT_S, OUT, FrameReader, in_frame, say_frame
+from .midi_wire import HEARTBEAT_S, OUT, OUT_TO, FrameReader, in_frame, latency_group, say_frame
 
 # Status bytes liveai takes (notes, CC, program; clock, start, continue, stop); the rest
 # (sysex, aftertouch, pitch bend, active sensing...) is dropped here, counted.
@@ -57,6 +57,8 @@ class MidiProcess:
         self.virtual_names = (f"{own} in", f"{own} out")
         self.inputs: dict[str, tuple[int, rtmidi.MidiIn]] = {}  # name -> (number, port)
         self.outputs: dict[str, rtmidi.MidiOut] = {}
+        self.latency_groups: list[str] = config.get("latency_groups", [])
+        self.groups: dict[str, int] = {}  # each output's group (`latency_group`)
         self.lister: midi_backend.PortLister | None = None
         self._numbers = iter(range(1 << 16))
         self._lock = threading.Lock()  # the counts, bumped on the MIDI system's threads
@@ -117,7 +119,11 @@ class MidiProcess:
         except rtmidi.SystemError as exc:  # RtMidi's errors are RuntimeErrors
             raise TransportError(f"cannot open virtual {self.api} MIDI ports: {exc}") from exc
         self._listen(name_in, port_in)
-        self.outputs[name_out] = port_out
+        self._add_output(name_out, port_out)
+
+    def _add_output(self, name: str, port: rtmidi.MidiOut) -> None:
+        self.outputs[name] = port
+        self.groups[name] = latency_group(name, self.latency_groups)
 
     def _listen(self, name: str, port: rtmidi.MidiIn) -> int:
         number = next(self._numbers)
@@ -158,11 +164,14 @@ class MidiProcess:
                 continue
             number = self._listen(name, port) if is_input else -1
             if not is_input:
-                self.outputs[name] = port
+                self._add_output(name, port)
             self.say(event="opened", input=is_input, name=name, number=number)
 
-    def send(self, message: bytes) -> None:
+    def send(self, message: bytes, group: int | None = None) -> None:
+        """To every output, or to those of `group`."""
         for name, port in self.outputs.items():
+            if group is not None and self.groups[name] != group:
+                continue
             try:
                 port.send_message(message)
             except (ValueError, RuntimeError) as exc:
@@ -192,6 +201,8 @@ class MidiProcess:
                 for kind, payload in reader.feed(data):
                     if kind == OUT:
                         self.send(payload)
+                    elif kind == OUT_TO:
+                        self.send(payload[1:], payload[0])
                 continue
             now = time.monotonic()
             if now >= next_poll:

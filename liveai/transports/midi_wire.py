@@ -1,6 +1,8 @@
 """liveai and its MIDI process talk in frames on pipes: a kind, a length, a payload.
 
     liveai -> process   OUT   the bytes of one MIDI message, for every output
+                        OUT_TO  a group number, the bytes of one MIDI message: for the
+                              outputs of that group (`midi.output_latency_ms`)
     process -> liveai   IN    arrival time (time.monotonic(), one clock for every process),
                               the input's number, the bytes of one MIDI message
                         SAY   a JSON object: ready, opened, gone, lost, counts, log
@@ -21,7 +23,7 @@ from typing import Any
 
 HEADER = struct.Struct("<BH")  # kind, payload length
 ARRIVAL = struct.Struct("<dH")  # IN: arrival time, input number
-OUT, IN, SAY = 1, 2, 3
+OUT, IN, SAY, OUT_TO = 1, 2, 3, 4
 MAX_PAYLOAD = 4096  # a SAY longer than this is cut (a port name list, a log line); PIPE_BUF is 4096
 HEARTBEAT_S = 1.0  # the process says its counts at least this often, so liveai knows it lives
 # a process silent this long is stuck in a MIDI call: liveai restarts it (seconds: a busy machine)
@@ -34,6 +36,16 @@ def frame(kind: int, payload: bytes) -> bytes:
 
 def out_frame(message: bytes) -> bytes:
     return frame(OUT, message)
+
+
+def out_to_frame(group: int, message: bytes) -> bytes:
+    return frame(OUT_TO, bytes((group,)) + message)
+
+
+def latency_group(name: str, texts: list[str]) -> int:
+    """An output's group: 1 + the first of `texts` (`midi.output_latency_ms`) its name
+    holds, in any case; 0 when none does."""
+    return next((i + 1 for i, text in enumerate(texts) if text.lower() in name.lower()), 0)
 
 
 def in_frame(arrival: float, number: int, message: bytes) -> bytes:

@@ -116,6 +116,7 @@ class OscTransport(Transport):
         self.config = config
         self.table = table
         self.stats = stats
+        self.lead_s = config.latency_ms / 1000.0
         self._status = status
         self._transport: asyncio.DatagramTransport | None = None
         self._targets: list[Address] = []

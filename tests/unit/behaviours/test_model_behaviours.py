@@ -3,7 +3,7 @@ harmonize with a budget and its fallback, duet answers that yield, the autopilot
 
 from __future__ import annotations
 
-from fakes import make_model_engine, run_until
+from fakes import Sink, make_model_engine, run_until
 
 from liveai.events import NoteOff, NoteOn
 from liveai.music.scales import Scale
@@ -230,3 +230,16 @@ def test_a_bar_triggered_answer_begins_on_the_bar_line():
     answer = notes_on(sink, call_start + 1.25)
     assert answer
     assert abs(answer[0][0] - bar_t) < 0.02, (round(answer[0][0], 3), round(bar_t, 3))
+
+
+def test_a_duet_answer_reaches_an_output_with_a_latency_that_much_early_from_its_first_note():
+    """The answer begins the latency later, so no note of it is late there (nor bunched)."""
+    engine, clock, sink, port = make_model_engine("duet")
+    late = Sink(clock)
+    engine.output.add_sink(late, 0.4)  # more than the call's grid (0.25 s)
+    play_phrase(engine, clock, port, [60, 62, 64, 65, 67, 65, 64, 62])
+    drive(engine, clock, port, 3.0)
+    answer, early = notes_on(sink), notes_on(late)  # the player's own notes are not played
+    assert len(answer) >= 4 and [e.pitch for _, e in early] == [e.pitch for _, e in answer]
+    assert max(abs(e - (t - 0.4)) for (t, _), (e, _) in zip(answer, early)) < 1e-9
+    assert late.sounding() == set() and late.stacked == 0

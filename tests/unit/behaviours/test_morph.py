@@ -4,7 +4,7 @@ a lookup, and no note left sounding by knob turns, captures, mode changes, stop 
 from __future__ import annotations
 
 import pytest
-from fakes import make_model_engine, run_until, tiny_vae
+from fakes import Sink, make_model_engine, run_until, tiny_vae
 
 from liveai.behaviours.morph_desk import Pattern
 from liveai.behaviours.phrases import captured, confined
@@ -594,3 +594,22 @@ def test_a_knob_sweep_decodes_where_the_knob_stopped(morph):
     port.flush()  # 0.51 returns and asks for 0.53
     port.flush()
     assert 0.51 in desk.between and 0.53 in desk.between and 0.52 not in desk.between
+
+
+def test_the_loop_reaches_an_output_with_a_latency_that_much_early(morph):
+    """Latency compensation of a clock-driven part: the loop is planned the latency further
+    ahead, so every note reaches the sink of that lead exactly that much before the others."""
+    engine, clock, sink, port = morph
+    lead = Sink(clock)
+    engine.output.add_sink(lead, 0.1)
+    filled(morph)
+    engine.set_mode("morph")
+    engine.play()
+    advance(engine, clock, port, 8 * BEAT)
+    engine.set_value("morph", 1.0)
+    advance(engine, clock, port, 8 * BEAT)
+    engine.stop()
+    plain, early = notes_sent(sink), notes_sent(lead)
+    assert len(plain) >= 16 and [p for _, p in early] == [p for _, p in plain]
+    assert max(abs(e - (t - 0.1)) for (t, _), (e, _) in zip(plain, early)) < 1e-9
+    assert lead.sounding() == set() and lead.stacked == 0

@@ -85,6 +85,10 @@ def test_a_file_overrides_only_what_it_names(tmp_path):
         ("mqtt.instance=a+b", "mqtt.instance: 'a+b' must be a non-empty name"),
         ('mqtt.discovery_prefix="ha/#"', "mqtt.discovery_prefix: 'ha/#' must be a topic without #"),
         ('mqtt.discovery_prefix=""', "mqtt.discovery_prefix: '' must be a topic"),
+        ("midi.latency_ms=1500", "midi.latency_ms: 1500.0 is out of range 0.0..1000.0"),
+        ("osc.latency_ms=-5", "osc.latency_ms: -5.0 is out of range 0.0..1000.0"),
+        ("midi.output_latency_ms={FLUID = 2000}", "midi.output_latency_ms.FLUID: 2000.0 is out of range"),
+        ('midi.output_latency_ms={FLUID = "x"}', "midi.output_latency_ms.FLUID: expected a number"),
     ],
 )
 def test_bad_values_name_the_key(override, message):

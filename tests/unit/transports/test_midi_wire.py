@@ -11,15 +11,17 @@ from liveai.core.stats import Stats
 from liveai.events import InputLost, NoteOn
 from liveai.transports.midi import MidiTransport
 from liveai.transports.midi_child import Chatter
-from liveai.transports.midi_process import TAKEN, kind_of
+from liveai.transports.midi_process import TAKEN, MidiProcess, kind_of
 from liveai.transports.midi_wire import (
     IN,
     OUT,
+    OUT_TO,
     SAY,
     FrameReader,
     frame,
     in_frame,
     out_frame,
+    out_to_frame,
     parse_in,
     parse_say,
     say_frame,
@@ -126,3 +128,41 @@ def test_the_processs_counts_add_up_in_status_and_its_input_drops_are_said(caplo
     # the 6 held back within the second are said with the next 4
     assert said[1].startswith("liveai took no MIDI input for a while: 10 messages dropped")
     assert len(said) == 2
+
+
+class _Port:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send_message(self, message: bytes) -> None:
+        self.sent.append(message)
+
+
+def test_a_frame_for_a_group_reaches_only_the_outputs_of_that_group():
+    """`midi.output_latency_ms`: group 1 + the first text an output's name holds, else 0."""
+    midi = MidiProcess(
+        {"api": "jack", "frames_fd": -1, "client_name": "liveai", "latency_groups": ["FLUID", "synth"]}
+    )
+    ports = {name: _Port() for name in ("liveai out", "FLUID Synth:midi", "MicroFreak synth")}
+    for name, port in ports.items():
+        midi._add_output(name, port)
+    assert midi.groups == {"liveai out": 0, "FLUID Synth:midi": 1, "MicroFreak synth": 2}
+    [(kind, payload)] = FrameReader().feed(out_to_frame(1, b"\x90\x3c\x64"))
+    assert kind == OUT_TO
+    midi.send(payload[1:], payload[0])
+    midi.send(b"\xf8", 0)
+    midi.send(b"\xfa")  # OUT: every output
+    assert {name: port.sent for name, port in ports.items()} == {
+        "liveai out": [b"\xf8", b"\xfa"],
+        "FLUID Synth:midi": [b"\x90\x3c\x64", b"\xfa"],
+        "MicroFreak synth": [b"\xfa"],
+    }
+
+
+def test_an_output_is_logged_with_the_latency_it_got():
+    config = MidiConfig(latency_ms=10.0, output_latency_ms={"fluid": 45.0, "liveai": 0.0})
+    midi = MidiTransport(config, lambda event: None, Stats(0.0, 10.0))
+    assert midi._with_latency("FLUID Synth:midi") == "FLUID Synth:midi (latency 45 ms)"
+    assert midi._with_latency("liveai out") == "liveai out"  # matched: 0 ms
+    assert midi._with_latency("MicroFreak") == "MicroFreak (latency 10 ms)"
+    assert len(midi.sinks()) == 3  # one per group: the unnamed outputs, fluid, liveai
