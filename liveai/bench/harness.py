@@ -280,9 +280,6 @@ class ServerProcess:
             self.args += ["--config", config]
         if not any(item.startswith("web.port=") for item in overrides or []):
             self.args += ["--set", "web.port=0"]  # a bench or a test never takes the player's 9080
-        # nor joins a Link session on this network (a peer's tempo would move its beat)
-        # unless it asks (clock.source=link)
-        self.args += ["--set", "clock.link=false"]
         for item in overrides or []:
             self.args += ["--set", item]
         self.env = {**os.environ, **(env or {})}

@@ -125,8 +125,9 @@ class ClockConfig:
     # the Ableton Link session (pip install liveai[link]), "auto" follows Link while it
     # has peers, else MIDI clock while it arrives, else the internal tempo.
     source: Annotated[str, Choice(("internal", "midi", "link", "auto"))] = "auto"
-    # With "auto", join the Link session when aalink is installed (false: MIDI clock only).
-    link: bool = True
+    # With "auto", join the Link session when aalink is installed. Off by default: Link
+    # talks on the local network (UDP multicast), and liveai listens on loopback by default.
+    link: bool = False
     # Beats per bar on the Link session: liveai's bars start on its bar lines.
     quantum: Annotated[int, Range(1, 16)] = 4
     # Share play and stop with the Link session's peers that share them too.

@@ -6,7 +6,7 @@ Link finds its peers by UDP multicast (224.76.78.75:20808); on this machine it d
 with no set-up, on loopback and the network interface alike. Where it cannot, the
 bench raises at once, saying so (the peers did not find each other), and this test
 fails rather than skip. The in-process check against the library's own session state
-is tests/unit/transports/test_link.py.
+is tests/unit/transports/test_link_session.py.
 """
 
 from __future__ import annotations

@@ -85,12 +85,12 @@ def test_link_without_the_library_is_refused_at_startup(monkeypatch, capsys):
 def test_auto_without_the_library_goes_on_with_one_line(monkeypatch, caplog):
     monkeypatch.setitem(__import__("sys").modules, "aalink", None)
     with caplog.at_level(logging.INFO, logger="liveai.transports.link"):
-        assert link.wanted(ClockConfig(source="auto")) is False
+        assert link.wanted(ClockConfig(source="auto", link=True)) is False
     assert [r.message for r in caplog.records] == [
         "Ableton Link is off: aalink is not installed (pip install liveai[link])"
     ]
-    assert link.wanted(ClockConfig(source="auto", link=False)) is False
-    assert link.wanted(ClockConfig(source="midi")) is False
+    assert link.wanted(ClockConfig(source="auto")) is False  # off by default: Link is on the network
+    assert link.wanted(ClockConfig(source="midi", link=True)) is False
 
 
 async def test_a_peers_start_and_stop_play_and_stop_liveai_when_shared():
