@@ -139,6 +139,9 @@ class LiveLearning:
                 ("no improvement", path.stem if path else self.run.argv[self.run.argv.index("--name") + 1])
             )
             return
+        if path is None and self.closing:  # the server stops: not a failure
+            log.info("learning ended with the server: %s", error)
+            return
         if path is None:
             self.engine.stats.count("learn_failed")
             log.warning("learning failed: %s", error)

@@ -172,10 +172,11 @@ class Run:
         ):
             self.finished(path, "")
         else:
-            why = errors or (
+            # stopped, what the child said last is its chatter on the way out, not why
+            why = (
                 "stopped before any weights were kept"
                 if self._stopping
-                else f"liveai learn ended with exit code {code} and no checkpoint"
+                else errors or f"liveai learn ended with exit code {code} and no checkpoint"
             )
             self.finished(None, why)
 

@@ -369,5 +369,7 @@ def test_a_server_stopped_while_it_learns_says_no_false_error(start_server, home
     # stopped before any evaluation: nothing beat the model playing, so nothing is written
     assert not (home / "liveai" / "models" / f"{name}.pt").exists()
     log = server.log()
-    assert "nothing beat gru" in log and "would not load" not in log, log[-3000:]
+    # the child says nothing beat the model, or (on a busy machine) it is killed first
+    finished = "nothing beat gru" in log or "learning ended with the server" in log
+    assert finished and "would not load" not in log and "learning failed" not in log, log[-3000:]
     assert "cannot schedule new futures" not in log
