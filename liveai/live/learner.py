@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..runtime.niceness import keep_niceness
+from ..runtime.niceness import group_niceness
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class Run:
         except OSError as exc:
             self.finished(None, f"cannot start {self.argv[0]}: {exc.strerror or exc}")
             return
-        keep_niceness(self.proc.pid)
+        group_niceness(self.proc.pid, NICE)  # its session's group too: else it weighs as the server
         assert self.proc.stdout is not None and self.proc.stderr is not None
         done, errors = await asyncio.gather(self._lines(self.proc.stdout), _last_line(self.proc.stderr))
         code = await self.proc.wait()
