@@ -40,6 +40,7 @@ COUNTERS = (
     "mqtt_retained_ignored",
     "mqtt_discovery_sent",
     "mqtt_discovery_removed",
+    "mqtt_discovery_throttled",
     "stale_at_start",
     "web_refused",
     "web_clients_refused",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import aiomqtt
 
@@ -26,6 +27,8 @@ from ..core.commands import MQTT
 from ..core.stats import Stats
 
 log = logging.getLogger(__name__)
+# Anyone on the broker may say `online`: answered with an announce at most this often
+ANNOUNCE_EVERY_S = 5.0
 
 
 class Discovery:
@@ -40,6 +43,7 @@ class Discovery:
         self.heard_on = f"{config.discovery_prefix}/status" if self.enabled else self.topic
         device = announcement(table.carried_by(MQTT), config.instance, __version__)
         self.payload = json.dumps(device, separators=(",", ":"))
+        self._answered = -ANNOUNCE_EVERY_S  # when an `online` was last answered
 
     async def connected(self, broker: aiomqtt.Client) -> None:
         await broker.subscribe(self.heard_on, qos=1)
@@ -54,7 +58,11 @@ class Discovery:
         if self.enabled and not message.retain and bytes(payload).strip() == ONLINE.encode():
             # Home Assistant (re)started: it may have forgotten us (a retained birth message
             # comes at each connection, which announces anyway)
-            await self._announce(broker)
+            if time.monotonic() - self._answered >= ANNOUNCE_EVERY_S:
+                self._answered = time.monotonic()
+                await self._announce(broker)
+            else:
+                self.stats.count("mqtt_discovery_throttled")
         elif not self.enabled and message.retain and payload:
             await broker.publish(self.topic, b"", qos=1, retain=True)
             self.stats.count("mqtt_discovery_removed")

@@ -65,6 +65,12 @@ def test_the_device_is_announced_drives_liveai_and_follows_it(mosquitto, start_s
     assert json.loads(watcher.stdout.readline()) == device  # the retained one
     pub(mosquitto, "homeassistant/status", "online")
     assert json.loads(watcher.stdout.readline()) == device
+    # at its connection and for that `online`
+    wait_until(lambda: peer.status()["mqtt_discovery_sent"] == 2, 5, "the announce counted")
+    for _ in range(5):  # anyone may say online: answered at most once every 5 s
+        pub(mosquitto, "homeassistant/status", "online")
+    wait_until(lambda: peer.status()["mqtt_discovery_throttled"] == 5, 5, "5 throttled")
+    assert peer.status()["mqtt_discovery_sent"] == 2
     watcher.kill()
     watcher.communicate()  # closes its pipe
     mosquitto.restart()
