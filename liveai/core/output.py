@@ -279,15 +279,35 @@ class Output:
                 self.emit(ControlChange(controller, value, channel, t=self.now()))
 
     def drop_queued_notes(self) -> None:
-        """Every note not yet sent, also on its way to a sink of a smaller lead (a panic:
-        all notes off follows)."""
+        """Every note not yet sent, also a note-on on its way to a sink of a smaller lead (a
+        panic: all notes off follows). A note-off on its way goes to its sinks now: the
+        tracker let go of its note when it left, so the panic's release would not cover it."""
+        on_its_way = [item for _, item in self.scheduler.items() if _delivered_note(item)]
         self._waiting.clear()
-        self._withdraw(lambda item: isinstance(_event(item), (NoteOn, NoteOff)))
+        self._withdraw(lambda item: isinstance(_event(item), (NoteOn, NoteOff)) and not _delivered_off(item))
+        self.scheduler.remove_if(_delivered_off)
+        cut: set[tuple[Sink, int, int]] = set()  # sinks whose note-on was dropped, by note
+        for delivery in on_its_way:  # earliest first: a note-on dropped takes its off along
+            event = delivery.event
+            keys = [(sink, event.channel, event.pitch) for sink in delivery.sinks]
+            if isinstance(event, NoteOn):
+                cut.update(keys)
+                continue
+            self._to([key[0] for key in keys if key not in cut], event)
+            cut.difference_update(keys)
 
     def release_tracked(self, origin: float | None = None) -> None:
         """A note-off for whatever still sounds (overlapping voices, notes already out)."""
         for channel, pitch in self.tracker.release_all():
             self.emit(NoteOff(pitch, channel, origin=origin, t=self.now()))
+
+
+def _delivered_note(item: Any) -> bool:
+    return isinstance(item, _Delivery) and isinstance(item.event, (NoteOn, NoteOff))
+
+
+def _delivered_off(item: Any) -> bool:
+    return isinstance(item, _Delivery) and isinstance(item.event, NoteOff)
 
 
 def _event(item: Any) -> Any:

@@ -177,3 +177,22 @@ def test_a_start_while_the_clock_runs_counts_its_pulses_again_without_a_burst():
     since = [t for t in began if t > t0 + 1.0]  # beat 0 again at the next pulse, then on
     gaps = [b - a for a, b in zip(since, since[1:])]
     assert len(since) >= 5 and max(abs(g - 0.5) for g in gaps) < 1e-9, gaps
+
+
+def test_a_panic_lets_no_note_sound_on_a_sink_of_a_smaller_lead():
+    """A note whose off has left for the far sink is let go by the tracker: the offs on
+    their way to the other sinks still reach them (a panic and shutdown leave nothing)."""
+    engine, clock, plain, near, far = engine_with_leads()
+    t0 = clock.t
+    engine.output.schedule(NoteOn(60, 90, t=t0 + 1.0), owner="part")
+    engine.output.schedule(NoteOff(60, t=t0 + 1.5), owner="part")
+    engine.output.schedule(NoteOn(62, 90, t=t0 + 1.44), owner="part")  # out on `far` only
+    engine.output.schedule(NoteOff(62, t=t0 + 1.47), owner="part")
+    run_until(engine, clock, t0 + 1.4)
+    engine.panic()
+    run_until(engine, clock, t0 + 2)
+    for sink in (plain, near, far):
+        assert sink.sounding() == set() and sink.stacked == 0
+        assert [p for _, kind, p in notes(sink, t0) if kind == "NoteOn"] == [60, 62][: 1 + (sink is far)]
+    # an off for a note-on that never reached a sink is not sent to it
+    assert [p for _, kind, p in notes(plain, t0) if kind == "NoteOff"] == [60]
