@@ -196,3 +196,20 @@ def test_a_panic_lets_no_note_sound_on_a_sink_of_a_smaller_lead():
         assert [p for _, kind, p in notes(sink, t0) if kind == "NoteOn"] == [60, 62][: 1 + (sink is far)]
     # an off for a note-on that never reached a sink is not sent to it
     assert [p for _, kind, p in notes(plain, t0) if kind == "NoteOff"] == [60]
+
+
+def test_a_note_sent_now_is_not_cut_by_an_off_still_on_its_way():
+    """The far sink's off has left; the same key played now (thru, harmonize) must not
+    stack on the old note at the other sinks and then be cut by its off."""
+    engine, clock, plain, near, far = engine_with_leads()
+    t0 = clock.t
+    engine.output.schedule(NoteOn(60, 90, t=t0 + 1.0), owner="part")
+    engine.output.schedule(NoteOff(60, t=t0 + 1.5), owner="part")
+    run_until(engine, clock, t0 + 1.4)  # the off is out on `far`, on its way to the others
+    engine.output.send(NoteOn(60, 100, t=clock.t), owner="thru")
+    run_until(engine, clock, t0 + 2)
+    for sink in (plain, near, far):
+        assert sink.sounding() == {(0, 60)} and sink.stacked == 0
+        assert [kind for _, kind, _ in notes(sink, t0)] == ["NoteOn", "NoteOff", "NoteOn"]
+    engine.output.send(NoteOff(60, t=clock.t), owner="thru")
+    assert all(sink.sounding() == set() for sink in (plain, near, far))
