@@ -299,13 +299,14 @@ class Conductor:
         self._upcoming_sessions(n, t)
 
     def _echo_ahead(self, n: int, t: float) -> None:
-        """With a lead, the beat echo is scheduled as the beat is announced (again)."""
-        if not self.output.lead:
+        """With a lead, the beat echo is scheduled as the beat is announced (again); linked,
+        it goes out on the beat (`_beat`), as the timeline may still move it."""
+        if not self.output.lead or self._linked:
             return
         if self._echo is not None and self._echo.n == n:
             if self._echo.t == t:
                 return
-            self.output.unschedule(self._echo)
+            self.output.unschedule(self._echo, on_the_way=True)
         self._echo = Beat(n, t=t)
         self.output.schedule(self._echo, self._echo)
 

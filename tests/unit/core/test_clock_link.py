@@ -5,13 +5,14 @@ tempo proposed, "auto" joining when a peer comes and leaving when it goes."""
 from __future__ import annotations
 
 import bisect
+import math
 
 import pytest
 from fakes import Sink, make_engine, run_until
 
 from liveai.config import Config
 from liveai.core.clock import PPQN
-from liveai.events import ClockTick
+from liveai.events import Beat, ClockTick
 
 
 class Timeline:
@@ -185,3 +186,18 @@ def test_auto_with_a_lead_leaves_no_clock_behind_when_peers_come_and_go():
         # 120 BPM at most: 12 pulses in a quarter second, and one for the edges
         assert len(ticks) > 60 * 40 and most_in(ticks, 0.25) <= 13
         assert ticks == sorted(ticks)
+
+
+def test_linked_with_a_lead_a_peers_tempo_change_echoes_each_beat_once():
+    engine, clock, timeline, plain, far = lead_engine("link", bpm=120.0)
+    engine.play()
+    run_until(engine, clock, clock.t + 2.0)
+    for _ in range(4):  # within the lead of the next beat: its echo has left for `far`
+        next_beat = timeline.time_at(math.floor(timeline.beat_at(clock.t)) + 1)
+        run_until(engine, clock, next_beat - 0.1)
+        timeline.set_tempo(timeline.tempo() + 7.0)
+        engine.conductor.timeline_changed()
+    run_until(engine, clock, clock.t + 2.0)
+    for sink in (plain, far):
+        beats = [e.n for _, e in sink.sent if isinstance(e, Beat)]
+        assert len(beats) >= 6 and beats == list(range(len(beats)))
