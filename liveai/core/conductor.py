@@ -90,8 +90,9 @@ class Conductor:
             if self._pulse is None:
                 self._schedule_pulse(now + self.lookahead_s(), self.clock.ticks)
             elif not resume and self._planned:  # started again while it ran: pulses count from 0
-                self.output.unschedule(self._ticks_owner, on_the_way=True)
-                self._planned.clear()
+                self._forget_plan()
+                self.output.drop(self._pulse)  # the next pulse is beat 0's: a precise timer
+                self._schedule_pulse(self._pulse_at, self.clock.ticks)
             self._plan_pulses(now)
             n = self.clock.ticks // PPQN
             if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat

@@ -213,3 +213,18 @@ def test_a_note_sent_now_is_not_cut_by_an_off_still_on_its_way():
         assert [kind for _, kind, _ in notes(sink, t0)] == ["NoteOn", "NoteOff", "NoteOn"]
     engine.output.send(NoteOff(60, t=clock.t), owner="thru")
     assert all(sink.sounding() == set() for sink in (plain, near, far))
+
+
+def test_a_start_while_the_clock_runs_leaves_no_old_beat_echo():
+    engine, clock, plain, near, far = engine_with_leads(clock_leader())
+    t0 = clock.t
+    engine.play()
+    for restart in (1.0, 1.45, 1.9):  # the old next beat's echo is on its way or planned
+        run_until(engine, clock, t0 + restart)
+        engine.conductor.play()  # as TransportStart does
+        assert engine.conductor._pulse.precise  # the next pulse is beat 0: a precise wake
+    run_until(engine, clock, t0 + 4.0)
+    for sink in (plain, near, far):
+        start = timed(sink, TransportStart)[-1]
+        after = [e.n for t, e in sink.sent if isinstance(e, Beat) and t >= start]
+        assert len(after) >= 4 and after == list(range(len(after))), after
