@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config.schema import ClockConfig
+from ..config.types import TEMPO
 from ..errors import ConfigError, TransportError
 from ..events import Event, TransportStart, TransportStop
 from .base import Transport
@@ -69,6 +70,7 @@ class LinkTransport(Transport):
         self._deliver = deliver
         self._playing = playing
         self._link: Any = None
+        self._out_of_range = False  # the session's tempo, as last said
 
     async def _open(self) -> None:
         try:
@@ -127,6 +129,16 @@ class LinkTransport(Transport):
 
     # -- Link's callbacks, on the loop --------------------------------------------------
     def _on_tempo(self, bpm: float) -> None:
+        out = bpm not in TEMPO
+        if out and not self._out_of_range:  # once as it leaves the range, not per change
+            log.warning(
+                "the Link session's tempo (%.1f BPM) is outside %g..%g: liveai keeps its own "
+                "tempo until it is back",
+                bpm,
+                TEMPO.lo,
+                TEMPO.hi,
+            )
+        self._out_of_range = out
         self._changed()
 
     def _on_peers(self, peers: int) -> None:

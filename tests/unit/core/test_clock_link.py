@@ -201,3 +201,20 @@ def test_linked_with_a_lead_a_peers_tempo_change_echoes_each_beat_once():
     for sink in (plain, far):
         beats = [e.n for _, e in sink.sent if isinstance(e, Beat)]
         assert len(beats) >= 6 and beats == list(range(len(beats)))
+
+
+def test_a_session_tempo_out_of_range_is_not_followed_until_it_is_back():
+    engine, clock, timeline, beats, _ = linked_engine(bpm=600.0)
+    engine.play()
+    run_until(engine, clock, clock.t + 2.0)
+    assert engine.status()["clock"] == "internal" and engine.status()["tempo"] == 120.0
+    gaps = [b[1] - a[1] for a, b in zip(beats, beats[1:])]
+    assert len(gaps) >= 2 and gaps == pytest.approx([0.5] * len(gaps))  # liveai's own 120
+    timeline.set_tempo(150.0)  # back in range: joined again
+    engine.conductor.timeline_changed()
+    changed = clock.t
+    run_until(engine, clock, clock.t + 3.0)
+    later = [(n, t) for n, t, _ in beats if t > changed + 0.5]
+    assert engine.status()["clock"] == "link" and engine.status()["tempo"] == 150.0
+    assert len(later) >= 4 and all(on_grid(timeline, n, t) for n, t in later)
+    assert later[-1][1] - later[-2][1] == pytest.approx(0.4)

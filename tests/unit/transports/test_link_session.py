@@ -112,3 +112,18 @@ async def test_a_peers_start_and_stop_play_and_stop_liveai_when_shared():
     finally:
         await transport.__aexit__(None, None, None)
     assert [type(e).__name__ for e in delivered] == ["TransportStart", "TransportStop"]
+
+
+def test_a_session_tempo_out_of_range_is_said_once_as_it_leaves_the_range(caplog):
+    changed = []
+    transport = link.LinkTransport(
+        ClockConfig(source="link"), 120.0, time.monotonic, print, lambda: changed.append(1), print, bool
+    )
+    with caplog.at_level(logging.WARNING, logger="liveai.transports.link"):
+        for bpm in (600.0, 650.0, 120.0, 10.0):
+            transport._on_tempo(bpm)
+    assert [r.message.split(":")[0] for r in caplog.records] == [
+        "the Link session's tempo (600.0 BPM) is outside 20..300",
+        "the Link session's tempo (10.0 BPM) is outside 20..300",
+    ]
+    assert len(changed) == 4  # each change re-plans (Clock.linked() says whether it is followed)
