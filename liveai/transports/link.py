@@ -24,6 +24,8 @@ from .base import Transport
 
 log = logging.getLogger(__name__)
 INSTALL = "pip install liveai[link]"
+_READS = 3  # tries at a read of the session's beat
+_READ_SPAN_S = 50e-6  # a read bracketed wider than this is tried again
 
 
 def available() -> bool:
@@ -108,17 +110,25 @@ class LinkTransport(Transport):
 
     def beat_at(self, t: float) -> float:
         """The session's beat at liveai's time `t`: read now, and carried to `t` at the
-        session's tempo (the read is bracketed by two clock reads, to a microsecond)."""
-        before = self._now()
-        beat = self._link.beat
-        now = (before + self._now()) / 2
-        return float(beat) + (t - now) * self.tempo() / 60.0
+        session's tempo."""
+        beat, now = self._read()
+        return beat + (t - now) * self.tempo() / 60.0
 
     def time_at(self, beat: float) -> float:
-        before = self._now()
-        now_beat = self._link.beat
-        now = (before + self._now()) / 2
-        return now + (beat - float(now_beat)) * 60.0 / self.tempo()
+        now_beat, now = self._read()
+        return now + (beat - now_beat) * 60.0 / self.tempo()
+
+    def _read(self) -> tuple[float, float]:
+        """The session's beat now and liveai's time of that read, the middle of two clock
+        reads around it; read again (a few times at most) when a busy machine took the
+        thread away between them for more than 50 µs."""
+        for _ in range(_READS):
+            before = self._now()
+            beat = float(self._link.beat)
+            after = self._now()
+            if after - before <= _READ_SPAN_S:
+                break
+        return beat, (before + after) / 2
 
     def propose_tempo(self, bpm: float) -> None:
         self._link.tempo = bpm
