@@ -45,10 +45,12 @@ class Clock:
     # -- tempo -------------------------------------------------------------
     def linked(self) -> bool:
         """True while the pulses follow the shared timeline: always with "link", with
-        "auto" while it has peers (alone, liveai keeps its own tempo)."""
+        "auto" while it has peers (alone, liveai keeps its own tempo); never while the
+        session's tempo is outside liveai's range (its own tempo goes on meanwhile)."""
         if self.timeline is None:
             return False
-        return self.source == "link" or (self.source == "auto" and self.timeline.peers() > 0)
+        joined = self.source == "link" or (self.source == "auto" and self.timeline.peers() > 0)
+        return joined and self.timeline.tempo() in TEMPO
 
     def following(self, now: float) -> bool:
         """True while liveai follows incoming MIDI clock rather than its own tempo."""

@@ -23,7 +23,9 @@ the beat echo and the clock sent as leader are scheduled ahead like notes, so ea
 output gets them that much early. The internal pulses are then planned that far ahead
 too: what has left for an output cannot be taken back, so a tempo change begins after
 the pulses planned already. Joined to a timeline the pulses are the timeline's, planned
-one at a time: the beat echo and the clock then go out on the beat, not ahead.
+one at a time: the beat echo and the clock then go out on the beat, not ahead. Moving
+onto a timeline or off it takes back what was planned ahead; off it, the pulses pause
+for the lead rather than send those now too late for an output in a burst.
 """
 
 from __future__ import annotations
@@ -88,8 +90,9 @@ class Conductor:
             if self._pulse is None:
                 self._schedule_pulse(now + self.lookahead_s(), self.clock.ticks)
             elif not resume and self._planned:  # started again while it ran: pulses count from 0
-                self.output.unschedule(self._ticks_owner, on_the_way=True)
-                self._planned.clear()
+                self._forget_plan()
+                self.output.drop(self._pulse)  # the next pulse is beat 0's: a precise timer
+                self._schedule_pulse(self._pulse_at, self.clock.ticks)
             self._plan_pulses(now)
             n = self.clock.ticks // PPQN
             if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat
@@ -102,6 +105,7 @@ class Conductor:
         self.output.send(TransportStart(resume=resume, t=now))
         if self._pulse is not None:
             self.output.drop(self._pulse)
+        self._forget_plan()
         self._relink(now + self.lookahead_s(), fresh=not resume)
         self._linked = True
         self._schedule_pulse(self.clock.pulse_time(self.clock.ticks), self.clock.ticks)
@@ -140,12 +144,7 @@ class Conductor:
         if self._pulse is not None:
             self.output.drop(self._pulse)
             self._pulse = None
-        if self.output.lead:
-            self.output.unschedule(self._ticks_owner, on_the_way=True)
-            self._planned.clear()
-            if self._echo is not None:
-                self.output.unschedule(self._echo, on_the_way=True)
-                self._echo = None
+        self._forget_plan()
         self.state.set("playing", False)
 
     def set_tempo(self, bpm: float) -> None:
@@ -197,10 +196,14 @@ class Conductor:
         # nothing this pulse runs can stop the clock.
         linked = self.clock.linked()
         if linked and not self._linked:  # a peer came ("auto"): this run joins the timeline
+            self._forget_plan()
             self._relink(at, fresh=False)
             self._linked = True
             self._schedule_pulse(self.clock.pulse_time(self.clock.ticks), self.clock.ticks)
             return
+        left = self._linked and not linked
+        if left:  # the last peer left: the pulses are planned ahead again, afresh
+            self._forget_plan()
         self._linked = linked
         if linked:
             # the pulse after this one, where the timeline puts it now; a peer's jump
@@ -211,6 +214,8 @@ class Conductor:
             self._planned.pop(self.clock.ticks, None)
             planned = self._planned.get(self.clock.ticks + 1)
             after = at + self.clock.tick_period(at) if planned is None else planned
+            if left:  # a pause of the lead, not a burst of the pulses now too late for an output
+                after += self.output.lead
             self._schedule_pulse(after, self.clock.ticks + 1)
         if not self.clock.following(at):
             beat = self.clock.advance()
@@ -236,6 +241,17 @@ class Conductor:
         while (t := self._planned[n := next(reversed(self._planned))] + period) <= until:
             self._planned[n + 1] = t
             self._tick_out(t)
+
+    def _forget_plan(self) -> None:
+        """With a lead: take back the pulses planned ahead and the beat echo, also what has
+        left for an output (a stop, or the pulses moving onto or off a timeline)."""
+        if not self.output.lead:
+            return
+        self.output.unschedule(self._ticks_owner, on_the_way=True)
+        self._planned.clear()
+        if self._echo is not None:
+            self.output.unschedule(self._echo, on_the_way=True)
+            self._echo = None
 
     def _tick_out(self, t: float) -> None:
         if self.config.midi.clock_out:
@@ -284,13 +300,14 @@ class Conductor:
         self._upcoming_sessions(n, t)
 
     def _echo_ahead(self, n: int, t: float) -> None:
-        """With a lead, the beat echo is scheduled as the beat is announced (again)."""
-        if not self.output.lead:
+        """With a lead, the beat echo is scheduled as the beat is announced (again); linked,
+        it goes out on the beat (`_beat`), as the timeline may still move it."""
+        if not self.output.lead or self._linked:
             return
         if self._echo is not None and self._echo.n == n:
             if self._echo.t == t:
                 return
-            self.output.unschedule(self._echo)
+            self.output.unschedule(self._echo, on_the_way=True)
         self._echo = Beat(n, t=t)
         self.output.schedule(self._echo, self._echo)
 

@@ -88,6 +88,9 @@ class Output:
         # Note-ons decided but not yet delivered to the sinks of a smaller lead, by (channel,
         # pitch): a note-off sent now stops them (an off never reaches a sink before its on).
         self._waiting: dict[tuple[int, int], list[_Delivery]] = {}
+        # Note-offs decided but not yet delivered, by (channel, pitch): a note-on sent now
+        # takes them along first, or they would cut it where the old note still sounds.
+        self._leaving: dict[tuple[int, int], list[_Delivery]] = {}
         self.tracker = NoteTracker()
         self.scheduler = Scheduler()
         # Called with the new earliest time when the scheduler's head changes.
@@ -231,6 +234,8 @@ class Output:
             delivery = _Delivery(event, sinks, owner)
             if isinstance(event, NoteOn):
                 self._waiting.setdefault((event.channel, event.pitch), []).append(delivery)
+            elif isinstance(event, NoteOff):
+                self._leaving.setdefault((event.channel, event.pitch), []).append(delivery)
             self._push(at, delivery)
         self.stats.count("events_out")
         self.stats.event_out(now, event.origin)
@@ -244,13 +249,23 @@ class Output:
             waiting.remove(delivery)
             if not waiting:
                 del self._waiting[(event.channel, event.pitch)]
+        elif isinstance(event, NoteOff) and delivery.sinks:  # not taken along by a note-on
+            leaving = self._leaving[(event.channel, event.pitch)]
+            leaving.remove(delivery)
+            if not leaving:
+                del self._leaving[(event.channel, event.pitch)]
         self._to(delivery.sinks, event)
 
     def _emit_cutting(self, event: Event) -> None:
         """`emit` with leads: a note-off sent now stops its note-on still on its way to the
-        sinks of a smaller lead (they never get it)."""
+        sinks of a smaller lead (they never get it); a note-on sent now first takes along
+        the note-offs on their way for its key (they would cut it)."""
         if self._waiting and isinstance(event, NoteOff):
             self._waiting.pop((event.channel, event.pitch), None)
+        elif self._leaving and isinstance(event, NoteOn):
+            for delivery in self._leaving.pop((event.channel, event.pitch), ()):
+                self._to(delivery.sinks, delivery.event)
+                delivery.sinks = []  # its own time comes to nothing
         Output.emit(self, event)
 
     def run_due(self) -> float | None:
@@ -279,15 +294,36 @@ class Output:
                 self.emit(ControlChange(controller, value, channel, t=self.now()))
 
     def drop_queued_notes(self) -> None:
-        """Every note not yet sent, also on its way to a sink of a smaller lead (a panic:
-        all notes off follows)."""
+        """Every note not yet sent, also a note-on on its way to a sink of a smaller lead (a
+        panic: all notes off follows). A note-off on its way goes to its sinks now: the
+        tracker let go of its note when it left, so the panic's release would not cover it."""
+        on_its_way = [item for _, item in self.scheduler.items() if _delivered_note(item)]
         self._waiting.clear()
-        self._withdraw(lambda item: isinstance(_event(item), (NoteOn, NoteOff)))
+        self._leaving.clear()
+        self._withdraw(lambda item: isinstance(_event(item), (NoteOn, NoteOff)) and not _delivered_off(item))
+        self.scheduler.remove_if(_delivered_off)
+        cut: set[tuple[Sink, int, int]] = set()  # sinks whose note-on was dropped, by note
+        for delivery in on_its_way:  # earliest first: a note-on dropped takes its off along
+            event = delivery.event
+            keys = [(sink, event.channel, event.pitch) for sink in delivery.sinks]
+            if isinstance(event, NoteOn):
+                cut.update(keys)
+                continue
+            self._to([key[0] for key in keys if key not in cut], event)
+            cut.difference_update(keys)
 
     def release_tracked(self, origin: float | None = None) -> None:
         """A note-off for whatever still sounds (overlapping voices, notes already out)."""
         for channel, pitch in self.tracker.release_all():
             self.emit(NoteOff(pitch, channel, origin=origin, t=self.now()))
+
+
+def _delivered_note(item: Any) -> bool:
+    return isinstance(item, _Delivery) and isinstance(item.event, (NoteOn, NoteOff))
+
+
+def _delivered_off(item: Any) -> bool:
+    return isinstance(item, _Delivery) and isinstance(item.event, NoteOff)
 
 
 def _event(item: Any) -> Any:

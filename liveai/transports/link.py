@@ -17,12 +17,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config.schema import ClockConfig
+from ..config.types import TEMPO
 from ..errors import ConfigError, TransportError
 from ..events import Event, TransportStart, TransportStop
 from .base import Transport
 
 log = logging.getLogger(__name__)
 INSTALL = "pip install liveai[link]"
+_READS = 3  # tries at a read of the session's beat
+_READ_SPAN_S = 50e-6  # a read bracketed wider than this is tried again
 
 
 def available() -> bool:
@@ -69,6 +72,7 @@ class LinkTransport(Transport):
         self._deliver = deliver
         self._playing = playing
         self._link: Any = None
+        self._out_of_range = False  # the session's tempo, as last said
 
     async def _open(self) -> None:
         try:
@@ -106,17 +110,25 @@ class LinkTransport(Transport):
 
     def beat_at(self, t: float) -> float:
         """The session's beat at liveai's time `t`: read now, and carried to `t` at the
-        session's tempo (the read is bracketed by two clock reads, to a microsecond)."""
-        before = self._now()
-        beat = self._link.beat
-        now = (before + self._now()) / 2
-        return float(beat) + (t - now) * self.tempo() / 60.0
+        session's tempo."""
+        beat, now = self._read()
+        return beat + (t - now) * self.tempo() / 60.0
 
     def time_at(self, beat: float) -> float:
-        before = self._now()
-        now_beat = self._link.beat
-        now = (before + self._now()) / 2
-        return now + (beat - float(now_beat)) * 60.0 / self.tempo()
+        now_beat, now = self._read()
+        return now + (beat - now_beat) * 60.0 / self.tempo()
+
+    def _read(self) -> tuple[float, float]:
+        """The session's beat now and liveai's time of that read, the middle of two clock
+        reads around it; read again (a few times at most) when a busy machine took the
+        thread away between them for more than 50 µs."""
+        for _ in range(_READS):
+            before = self._now()
+            beat = float(self._link.beat)
+            after = self._now()
+            if after - before <= _READ_SPAN_S:
+                break
+        return beat, (before + after) / 2
 
     def propose_tempo(self, bpm: float) -> None:
         self._link.tempo = bpm
@@ -127,6 +139,16 @@ class LinkTransport(Transport):
 
     # -- Link's callbacks, on the loop --------------------------------------------------
     def _on_tempo(self, bpm: float) -> None:
+        out = bpm not in TEMPO
+        if out and not self._out_of_range:  # once as it leaves the range, not per change
+            log.warning(
+                "the Link session's tempo (%.1f BPM) is outside %g..%g: liveai keeps its own "
+                "tempo until it is back",
+                bpm,
+                TEMPO.lo,
+                TEMPO.hi,
+            )
+        self._out_of_range = out
         self._changed()
 
     def _on_peers(self, peers: int) -> None:

@@ -4,11 +4,15 @@ tempo proposed, "auto" joining when a peer comes and leaving when it goes."""
 
 from __future__ import annotations
 
+import bisect
+import math
+
 import pytest
-from fakes import make_engine, run_until
+from fakes import Sink, make_engine, run_until
 
 from liveai.config import Config
 from liveai.core.clock import PPQN
+from liveai.events import Beat, ClockTick
 
 
 class Timeline:
@@ -147,3 +151,70 @@ def test_only_a_beats_pulse_asks_the_driver_for_a_precise_wake(source):
         engine.run_due()
     # pulses 0, 24 and 48 are beats: the first of each run of 24 pulses, and only it
     assert precise == ([True] + [False] * (PPQN - 1)) * 2 + [True]
+
+
+def lead_engine(source="auto", **kw):
+    """Joined to a timeline, leading MIDI clock, with an output of 0.2 s lead."""
+    engine, clock, timeline, beats, ups = linked_engine(source, **kw)
+    engine.config.midi.clock_out = True
+    plain, far = Sink(clock), Sink(clock)
+    engine.output.sinks.remove(engine.output.sinks[0])
+    engine.output.add_sink(plain)
+    engine.output.add_sink(far, 0.2)
+    return engine, clock, timeline, plain, far
+
+
+def most_in(times, window):
+    """The most of the sorted `times` in any `window` from one of them."""
+    return max(bisect.bisect_left(times, t + window) - i for i, t in enumerate(times))
+
+
+def test_auto_with_a_lead_leaves_no_clock_behind_when_peers_come_and_go():
+    engine, clock, timeline, plain, far = lead_engine(bpm=100.0, beat0=1001.3, peers=0)
+    engine.play()
+    run_until(engine, clock, clock.t + 1.1)
+    timeline._peers = 1
+    engine.conductor.timeline_changed()
+    run_until(engine, clock, clock.t + 60.0)  # a minute linked
+    assert engine.status()["clock"] == "link"
+    timeline._peers = 0
+    engine.conductor.timeline_changed()
+    run_until(engine, clock, clock.t + 2.0)
+    assert engine.status()["clock"] == "internal"
+    for sink in (plain, far):
+        ticks = [t for t, e in sink.sent if isinstance(e, ClockTick)]
+        # 120 BPM at most: 12 pulses in a quarter second, and one for the edges
+        assert len(ticks) > 60 * 40 and most_in(ticks, 0.25) <= 13
+        assert ticks == sorted(ticks)
+
+
+def test_linked_with_a_lead_a_peers_tempo_change_echoes_each_beat_once():
+    engine, clock, timeline, plain, far = lead_engine("link", bpm=120.0)
+    engine.play()
+    run_until(engine, clock, clock.t + 2.0)
+    for _ in range(4):  # within the lead of the next beat: its echo has left for `far`
+        next_beat = timeline.time_at(math.floor(timeline.beat_at(clock.t)) + 1)
+        run_until(engine, clock, next_beat - 0.1)
+        timeline.set_tempo(timeline.tempo() + 7.0)
+        engine.conductor.timeline_changed()
+    run_until(engine, clock, clock.t + 2.0)
+    for sink in (plain, far):
+        beats = [e.n for _, e in sink.sent if isinstance(e, Beat)]
+        assert len(beats) >= 6 and beats == list(range(len(beats)))
+
+
+def test_a_session_tempo_out_of_range_is_not_followed_until_it_is_back():
+    engine, clock, timeline, beats, _ = linked_engine(bpm=600.0)
+    engine.play()
+    run_until(engine, clock, clock.t + 2.0)
+    assert engine.status()["clock"] == "internal" and engine.status()["tempo"] == 120.0
+    gaps = [b[1] - a[1] for a, b in zip(beats, beats[1:])]
+    assert len(gaps) >= 2 and gaps == pytest.approx([0.5] * len(gaps))  # liveai's own 120
+    timeline.set_tempo(150.0)  # back in range: joined again
+    engine.conductor.timeline_changed()
+    changed = clock.t
+    run_until(engine, clock, clock.t + 3.0)
+    later = [(n, t) for n, t, _ in beats if t > changed + 0.5]
+    assert engine.status()["clock"] == "link" and engine.status()["tempo"] == 150.0
+    assert len(later) >= 4 and all(on_grid(timeline, n, t) for n, t in later)
+    assert later[-1][1] - later[-2][1] == pytest.approx(0.4)

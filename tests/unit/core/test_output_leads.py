@@ -177,3 +177,54 @@ def test_a_start_while_the_clock_runs_counts_its_pulses_again_without_a_burst():
     since = [t for t in began if t > t0 + 1.0]  # beat 0 again at the next pulse, then on
     gaps = [b - a for a, b in zip(since, since[1:])]
     assert len(since) >= 5 and max(abs(g - 0.5) for g in gaps) < 1e-9, gaps
+
+
+def test_a_panic_lets_no_note_sound_on_a_sink_of_a_smaller_lead():
+    """A note whose off has left for the far sink is let go by the tracker: the offs on
+    their way to the other sinks still reach them (a panic and shutdown leave nothing)."""
+    engine, clock, plain, near, far = engine_with_leads()
+    t0 = clock.t
+    engine.output.schedule(NoteOn(60, 90, t=t0 + 1.0), owner="part")
+    engine.output.schedule(NoteOff(60, t=t0 + 1.5), owner="part")
+    engine.output.schedule(NoteOn(62, 90, t=t0 + 1.44), owner="part")  # out on `far` only
+    engine.output.schedule(NoteOff(62, t=t0 + 1.47), owner="part")
+    run_until(engine, clock, t0 + 1.4)
+    engine.panic()
+    run_until(engine, clock, t0 + 2)
+    for sink in (plain, near, far):
+        assert sink.sounding() == set() and sink.stacked == 0
+        assert [p for _, kind, p in notes(sink, t0) if kind == "NoteOn"] == [60, 62][: 1 + (sink is far)]
+    # an off for a note-on that never reached a sink is not sent to it
+    assert [p for _, kind, p in notes(plain, t0) if kind == "NoteOff"] == [60]
+
+
+def test_a_note_sent_now_is_not_cut_by_an_off_still_on_its_way():
+    """The far sink's off has left; the same key played now (thru, harmonize) must not
+    stack on the old note at the other sinks and then be cut by its off."""
+    engine, clock, plain, near, far = engine_with_leads()
+    t0 = clock.t
+    engine.output.schedule(NoteOn(60, 90, t=t0 + 1.0), owner="part")
+    engine.output.schedule(NoteOff(60, t=t0 + 1.5), owner="part")
+    run_until(engine, clock, t0 + 1.4)  # the off is out on `far`, on its way to the others
+    engine.output.send(NoteOn(60, 100, t=clock.t), owner="thru")
+    run_until(engine, clock, t0 + 2)
+    for sink in (plain, near, far):
+        assert sink.sounding() == {(0, 60)} and sink.stacked == 0
+        assert [kind for _, kind, _ in notes(sink, t0)] == ["NoteOn", "NoteOff", "NoteOn"]
+    engine.output.send(NoteOff(60, t=clock.t), owner="thru")
+    assert all(sink.sounding() == set() for sink in (plain, near, far))
+
+
+def test_a_start_while_the_clock_runs_leaves_no_old_beat_echo():
+    engine, clock, plain, near, far = engine_with_leads(clock_leader())
+    t0 = clock.t
+    engine.play()
+    for restart in (1.0, 1.45, 1.9):  # the old next beat's echo is on its way or planned
+        run_until(engine, clock, t0 + restart)
+        engine.conductor.play()  # as TransportStart does
+        assert engine.conductor._pulse.precise  # the next pulse is beat 0: a precise wake
+    run_until(engine, clock, t0 + 4.0)
+    for sink in (plain, near, far):
+        start = timed(sink, TransportStart)[-1]
+        after = [e.n for t, e in sink.sent if isinstance(e, Beat) and t >= start]
+        assert len(after) >= 4 and after == list(range(len(after))), after

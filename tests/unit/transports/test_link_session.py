@@ -39,20 +39,24 @@ async def test_the_timeline_reads_the_sessions_own_beat_in_liveais_time():
     try:
         session = transport._link
         assert clock.timeline is transport and transport.tempo() == pytest.approx(133.0)
+        ms = 133.0 / 60 * 1e-3  # a millisecond in beats
         for _ in range(20):
             now = time.monotonic()
             beat = session.beat  # the library's own answer, read in between
             after = time.monotonic()
             mine = transport.beat_at(now)
-            # read a few microseconds apart: the same beat to well under 0.1 ms
-            assert mine - 133.0 / 60 * 1e-4 <= beat <= mine + (after - now) * 133.0 / 60 + 133.0 / 60 * 1e-4
-            assert transport.time_at(transport.beat_at(now + 0.5)) == pytest.approx(now + 0.5, abs=1e-6)
+            # read apart by what a busy machine allows: the same beat to a millisecond (a
+            # pulse is 19 ms at this tempo), and a time read back where it was asked
+            assert mine - ms <= beat <= mine + (after - now) * 133.0 / 60 + ms
+            assert transport.time_at(transport.beat_at(now + 0.5)) == pytest.approx(now + 0.5, abs=1e-3)
         transport.propose_tempo(97.0)
         assert session.tempo == pytest.approx(97.0) and clock.bpm(time.monotonic()) == pytest.approx(97.0)
         # pulses of a run anchored on the session's bar lines fall on its beats
         clock.anchor(time.monotonic(), None)
         assert clock.link_origin % 4 == 0
-        assert transport.beat_at(clock.pulse_time(3 * PPQN)) == pytest.approx(clock.link_origin + 3, abs=1e-6)
+        assert transport.beat_at(clock.pulse_time(3 * PPQN)) == pytest.approx(
+            clock.link_origin + 3, abs=97.0 / 60 * 1e-3
+        )
     finally:
         await transport.__aexit__(None, None, None)
     assert not session.enabled
@@ -112,3 +116,18 @@ async def test_a_peers_start_and_stop_play_and_stop_liveai_when_shared():
     finally:
         await transport.__aexit__(None, None, None)
     assert [type(e).__name__ for e in delivered] == ["TransportStart", "TransportStop"]
+
+
+def test_a_session_tempo_out_of_range_is_said_once_as_it_leaves_the_range(caplog):
+    changed = []
+    transport = link.LinkTransport(
+        ClockConfig(source="link"), 120.0, time.monotonic, print, lambda: changed.append(1), print, bool
+    )
+    with caplog.at_level(logging.WARNING, logger="liveai.transports.link"):
+        for bpm in (600.0, 650.0, 120.0, 10.0):
+            transport._on_tempo(bpm)
+    assert [r.message.split(":")[0] for r in caplog.records] == [
+        "the Link session's tempo (600.0 BPM) is outside 20..300",
+        "the Link session's tempo (10.0 BPM) is outside 20..300",
+    ]
+    assert len(changed) == 4  # each change re-plans (Clock.linked() says whether it is followed)
