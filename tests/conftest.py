@@ -162,10 +162,7 @@ class JackServer:
             raise TimeoutError(f"jackd did not start: {self.log}")
 
     def _launch(self, realtime: bool) -> bool:
-        # Beside the timing run (scripts/test), the rest's JACK servers yield to its own
-        # (a realtime thread waits only on higher priorities).
-        priority = "20" if os.nice(0) > 0 else "70"
-        scheduling = ["--realtime", "-P", priority] if realtime else ["--no-realtime"]
+        scheduling = ["--realtime", "-P", "70"] if realtime else ["--no-realtime"]
         self.proc = subprocess.Popen(
             ["jackd", "-n", self.name, *scheduling, "-d", "dummy", "-r", "48000", "-p", str(self.period)],
             stdout=subprocess.PIPE,
