@@ -94,10 +94,7 @@ class Conductor:
                 self.output.drop(self._pulse)  # the next pulse is beat 0's: a precise timer
                 self._schedule_pulse(self._pulse_at, self.clock.ticks)
             self._plan_pulses(now)
-            n = self.clock.ticks // PPQN
-            if self.clock.ticks % PPQN == 0 and n > self._announced:  # the next pulse is a beat
-                # started again while it ran: beat 0 replaces the beat planned there
-                self._announce(n, self._pulse_at)
+            self._announce_start()
 
     def _play_linked(self, resume: bool, now: float) -> None:
         """Start on the timeline's next bar line (a continue: on the next pulse of the
@@ -111,6 +108,11 @@ class Conductor:
         self._schedule_pulse(self.clock.pulse_time(self.clock.ticks), self.clock.ticks)
         if self.config.clock.link_start_stop and self.clock.timeline is not None:
             self.clock.timeline.propose_playing(True)
+        self._announce_start()
+
+    def _announce_start(self) -> None:
+        """Announce the next pulse's beat, if it is one (started again while it ran: beat 0
+        replaces the beat announced there)."""
         n = self.clock.ticks // PPQN
         if self.clock.ticks % PPQN == 0 and n > self._announced:
             self._announce(n, self._pulse_at)
@@ -208,8 +210,8 @@ class Conductor:
         if linked:
             # the pulse after this one, where the timeline puts it now; a peer's jump
             # forward skips the pulses it passed over
-            following = max(self.clock.ticks + 1, self.clock.next_pulse(at))
-            self._schedule_pulse(self.clock.pulse_time(following), following)
+            next_index = max(self.clock.ticks + 1, self.clock.next_pulse(at))
+            self._schedule_pulse(self.clock.pulse_time(next_index), next_index)
         else:
             self._planned.pop(self.clock.ticks, None)
             planned = self._planned.get(self.clock.ticks + 1)
@@ -225,7 +227,7 @@ class Conductor:
                 self.output.send(ClockTick(t=at))
             self._beat(beat, at)
             if linked:
-                self.clock.ticks = following
+                self.clock.ticks = next_index
             self._look_ahead(at)
 
     def _plan_pulses(self, now: float) -> None:
