@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
-import socket
 import statistics
 import sys
 import threading
@@ -30,45 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from liveai.bench.harness import OscPeer, ServerProcess, free_port, machine
 from liveai.bench.learn_live import commit
+from liveai.bench.notify import NotifySocket
 from liveai.config.load import load_config
 from liveai.runtime.loading import load_worker
 from liveai.runtime.systemd import Notifier
 from liveai.runtime.watchdog import Watchdog, WorkerProbe
 
 
-class Listener:
-    """systemd's side: a datagram socket, each message kept with its arrival time."""
-
-    def __init__(self) -> None:
-        self.name = f"@liveai-watchdog-check-{os.getpid()}-{id(self)}"
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + self.name[1:])
-        self.got: list[tuple[float, str]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = self.sock.recv(4096)
-            except OSError:
-                return
-            self.got.append((time.monotonic(), data.decode()))
-
-    def first(self, prefix: str, timeout: float) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for t, text in list(self.got):
-                if text.startswith(prefix):
-                    return t
-            time.sleep(0.01)
-        raise TimeoutError(f"no {prefix} within {timeout} s")
-
-    def pings(self) -> list[float]:
-        return [t for t, text in list(self.got) if text == "WATCHDOG=1"]
-
-
 def served(seconds: float, interval_s: float) -> dict[str, object]:
-    listener = Listener()
+    listener = NotifySocket()
     port = free_port()
     env = {"NOTIFY_SOCKET": listener.name, "WATCHDOG_USEC": str(round(interval_s * 1e6))}
     with OscPeer(port) as peer:
@@ -82,7 +50,7 @@ def served(seconds: float, interval_s: float) -> dict[str, object]:
         stopped = time.monotonic()
         code = server.stop(signal.SIGTERM)
         stopping = listener.first("STOPPING=1", 10)
-    listener.sock.close()
+    listener.close()
     pings = [t for t in listener.pings() if t <= stopping]
     gaps = [b - a for a, b in zip(pings, pings[1:])]
     return {
@@ -102,7 +70,7 @@ def served(seconds: float, interval_s: float) -> dict[str, object]:
 
 
 async def frozen(interval_s: float, freeze_s: float) -> dict[str, object]:
-    listener = Listener()
+    listener = NotifySocket()
     notifier = Notifier.from_env({"NOTIFY_SOCKET": listener.name})
     worker = load_worker(load_config(overrides=['model.continuation="gru"']))
     assert worker is not None
@@ -121,7 +89,7 @@ async def frozen(interval_s: float, freeze_s: float) -> dict[str, object]:
         task.cancel()
         worker.close()
         notifier.close()
-        listener.sock.close()
+        listener.close()
     pings = listener.pings()
     last = max(t for t in pings if t < thawed)
     back = min(t for t in pings if t > thawed)

@@ -13,54 +13,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from conftest import wait_until
+
+from liveai.bench.notify import NotifySocket
 
 WATCHDOG_USEC = 1_000_000  # pings every 0.5 s
 NO_JACK = {"JACK_DEFAULT_SERVER": "liveai-no-such-server", "JACK_NO_START_SERVER": "1"}
 
 
-class SystemdSocket:
-    """An abstract datagram socket, as NOTIFY_SOCKET names it, read on a thread;
-    each datagram kept with its arrival time."""
-
-    def __init__(self) -> None:
-        self.name = f"@liveai-test-notify-{os.getpid()}-{id(self)}"
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + self.name[1:])
-        self.got: list[tuple[float, str]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = self.sock.recv(4096)
-            except OSError:
-                return  # closed
-            if not data:
-                return  # shut down
-            self.got.append((time.monotonic(), data.decode()))
-
-    def messages(self) -> list[str]:
-        return [text for _, text in list(self.got)]
-
-    def wait(self, match: Callable[[str], bool], what: str, timeout: float = 10.0) -> int:
-        """The index of the first message that matches."""
-        wait_until(lambda: any(match(m) for m in self.messages()), timeout, what)
-        return next(i for i, m in enumerate(self.messages()) if match(m))
-
-    def close(self) -> None:
-        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the reader, which lets the name go
-        self.sock.close()
-
-
 def test_ready_then_watchdog_pings_then_stopping(start_server):
-    systemd = SystemdSocket()
+    systemd = NotifySocket()
     try:
         env = {"NOTIFY_SOCKET": systemd.name, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
         server, peer = start_server(model="gru", env=env)  # returns once it answers a ping
@@ -104,7 +69,7 @@ def child_running(parent: int, module: str) -> int | None:
 
 
 def test_a_stopped_render_process_stops_the_pings(start_server):
-    systemd = SystemdSocket()
+    systemd = NotifySocket()
     try:
         env = {**NO_JACK, "NOTIFY_SOCKET": systemd.name, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
         server, peer = start_server("audio.enabled=true", 'server.mode="thru"', env=env)
