@@ -15,7 +15,7 @@ HARDENING = {
     "ProtectSystem": "strict",
     "ProtectHome": "yes",
     "PrivateTmp": "yes",
-    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX AF_NETLINK",  # interfaces: mDNS, Link
     "CapabilityBoundingSet": "",
 }
 
