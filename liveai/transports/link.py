@@ -23,7 +23,7 @@ from ..events import Event, TransportStart, TransportStop
 from .base import Transport
 
 log = logging.getLogger(__name__)
-INSTALL = "pip install liveai[link]"
+INSTALL = 'the extra liveai[link]: scripts/setup in a checkout, else pip install "liveai[link]"'
 _READS = 3  # tries at a read of the session's beat
 _READ_SPAN_S = 50e-6  # a read bracketed wider than this is tried again
 

@@ -83,7 +83,7 @@ def test_link_without_the_library_is_refused_at_startup(monkeypatch, capsys):
     sets = ["clock.source=link", 'model.continuation=""', "osc.port=0", "web.enabled=false"]
     code = main(["serve", *[arg for item in sets for arg in ("--set", item)]])
     assert code == 2
-    assert "pip install liveai[link]" in capsys.readouterr().err
+    assert 'pip install "liveai[link]"' in capsys.readouterr().err
 
 
 def test_auto_without_the_library_goes_on_with_one_line(monkeypatch, caplog):
@@ -91,7 +91,8 @@ def test_auto_without_the_library_goes_on_with_one_line(monkeypatch, caplog):
     with caplog.at_level(logging.INFO, logger="liveai.transports.link"):
         assert link.wanted(ClockConfig(source="auto", link=True)) is False
     assert [r.message for r in caplog.records] == [
-        "Ableton Link is off: aalink is not installed (pip install liveai[link])"
+        "Ableton Link is off: aalink is not installed "
+        '(the extra liveai[link]: scripts/setup in a checkout, else pip install "liveai[link]")'
     ]
     assert link.wanted(ClockConfig(source="auto")) is False  # off by default: Link is on the network
     assert link.wanted(ClockConfig(source="midi", link=True)) is False
