@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import subprocess
 import sys
 
+import pytest
 from conftest import wait_until
 
 
@@ -30,3 +33,14 @@ def test_devices_lists_jack_ports_and_audio(jack, start_server):
     assert any(name.endswith("liveai out") for name in jack_ports["inputs"])  # readable by others
     assert any(name.endswith("liveai in") for name in jack_ports["outputs"])
     assert "works" in report["audio"]
+
+
+@pytest.mark.skipif(bool(glob.glob("/dev/snd/pcm*")), reason="this machine has a sound card")
+def test_with_no_sound_card_and_no_jack_the_audio_does_not_work():
+    """With no sound card (CI's machines) PortAudio loads and lists no output to play on."""
+    env = {**os.environ, "JACK_DEFAULT_SERVER": "liveai-no-such-server", "JACK_NO_START_SERVER": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "liveai", "devices"], capture_output=True, text=True, env=env, timeout=30
+    )
+    audio = json.loads(done.stdout)["audio"]
+    assert audio["works"] is False and "no audio output device" in audio["problem"], audio
