@@ -51,7 +51,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from train_vae import evaluate, load_melodies  # noqa: E402
 
-from liveai.behaviours.morph_desk import decode_points  # noqa: E402
 from liveai.config import Config  # noqa: E402
 from liveai.models import melody  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
@@ -105,7 +104,7 @@ def played_path(model: MelodyVAE, a: np.ndarray, b: np.ndarray, steps: int, lean
     stride = (steps - 1) // (POINTS - 1)
     za, zb = latents(model, a, b)
     grid = np.asarray(
-        decode_points(model, za, zb, np.linspace(0, 1, steps).tolist(), a.tolist(), b.tolist(), lean)
+        model.decode_points(za, zb, np.linspace(0, 1, steps).tolist(), a.tolist(), b.tolist(), lean)
     )
     grid[0], grid[-1] = a, b  # the desk plays the captured phrases at the ends
     return grid[::stride]

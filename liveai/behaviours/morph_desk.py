@@ -17,18 +17,19 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..core.context import Context
 from ..core.jobs import JobHandle
 from ..errors import CommandError
 from ..events import StateChanged
-from ..models.vae import MelodyVAE, slerp
+
+if TYPE_CHECKING:  # a server with no morph model starts without torch
+    import torch
+
+    from ..models.vae import MelodyVAE
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class Desk:
         if self._grid_job is not None:
             self._grid_job.cancel()  # a capture button pressed twice decodes once
         self._grid_job = ctx.submit(
-            lambda: encode_and_grid(self.vae, phrases, steps, lean),
+            lambda: self.vae.encode_and_grid(phrases, steps, lean),
             lambda result: self._grid_ready(version, asked, result, ctx),
         )
 
@@ -169,7 +170,7 @@ class Desk:
         # it changes as little as it can from both
         below, above = self.grid[i].tokens, self.grid[i + 1].tokens
         ctx.submit(
-            lambda: decode_points(self.vae, a, b, [x], below, above, lean)[0],
+            lambda: self.vae.decode_points(a, b, [x], below, above, lean)[0],
             lambda tokens: self._between_ready(version, x, tokens, ctx),
         )
 
@@ -198,44 +199,6 @@ class Desk:
 def _keep(values: list[float], value: float, last: int = 32) -> None:
     values.append(value)
     del values[:-last]
-
-
-# -- on the worker thread ------------------------------------------------------------
-def encode_and_grid(
-    vae: MelodyVAE, phrases: dict[str, Sequence[int]], steps: int, lean: float
-) -> tuple[dict[str, torch.Tensor], list[list[int]]]:
-    with torch.inference_mode():
-        names = sorted(phrases)
-        device = next(vae.parameters()).device
-        mu, _ = vae.encode(torch.tensor([list(phrases[n]) for n in names], dtype=torch.long, device=device))
-        latents = {n: mu[i] for i, n in enumerate(names)}
-        if len(names) < 2:
-            return latents, []
-        return latents, decode_points(
-            vae,
-            latents["a"],
-            latents["b"],
-            torch.linspace(0, 1, steps).tolist(),
-            phrases["a"],
-            phrases["b"],
-            lean,
-        )
-
-
-def decode_points(
-    vae: MelodyVAE,
-    za: torch.Tensor,
-    zb: torch.Tensor,
-    xs: list[float],
-    start: Sequence[int],
-    end: Sequence[int],
-    lean: float,
-) -> list[list[int]]:
-    """The melodies at positions xs (rising) on the slerp path from za to zb, leaving
-    the phrase `start` and reaching `end` with the fewest changes (MelodyVAE.decode_path)."""
-    with torch.inference_mode():
-        z = slerp(za, zb, torch.tensor(xs, device=za.device))
-        return vae.decode_path(z, start, end, lean).tolist()
 
 
 def status_of(desks: dict[str, Desk]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import mido
 import numpy as np
 import torch
 
-from ..behaviours.morph_desk import Desk, Pattern, decode_points, encode_and_grid
+from ..behaviours.morph_desk import Desk, Pattern
 from ..config import Config
 from ..core.stats import percentiles_ms
 from ..models.checkpoint import load_checkpoint
@@ -63,11 +63,11 @@ def bench_vae(vae: MelodyVAE, steps: int = 17, lean: float = Config().morph.lean
             "threads": torch.get_num_threads(),
             "lean": lean,
             "encode_one": _timed(lambda: vae.encode(torch.tensor([a])), 200),
-            "decode_one": _timed(lambda: decode_points(vae, z[0], z[1], [0.3], a, b, lean), 100),
-            f"grid_of_{steps}": _timed(lambda: encode_and_grid(vae, {"a": a, "b": b}, steps, lean), 30),
+            "decode_one": _timed(lambda: vae.decode_points(z[0], z[1], [0.3], a, b, lean), 100),
+            f"grid_of_{steps}": _timed(lambda: vae.encode_and_grid({"a": a, "b": b}, steps, lean), 30),
         }
     desk = Desk(Config(), vae)
-    latents, grid = encode_and_grid(vae, {"a": a, "b": a}, steps, lean)
+    latents, grid = vae.encode_and_grid({"a": a, "b": a}, steps, lean)
     desk.grid = [Pattern(tuple(t), 90) for t in grid]
     desk.slots = {"a": None, "b": None}  # type: ignore[dict-item]  # only their presence is looked at
     rng = np.random.default_rng(0)

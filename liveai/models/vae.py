@@ -155,6 +155,40 @@ class MelodyVAE(nn.Module):
             state.last = torch.from_numpy(token).to(z.device)
         return torch.from_numpy(out).to(z.device)
 
+    # -- the morph desk's jobs, on the model worker -------------------------------------
+    def encode_and_grid(
+        self, phrases: dict[str, Sequence[int]], steps: int, lean: float
+    ) -> tuple[dict[str, torch.Tensor], list[list[int]]]:
+        """Each phrase's latent (mu), and with slots a and b both in, the `steps` melodies
+        from a to b (decode_points at evenly spaced positions)."""
+        with torch.inference_mode():
+            names = sorted(phrases)
+            device = next(self.parameters()).device
+            tokens = torch.tensor([list(phrases[n]) for n in names], dtype=torch.long, device=device)
+            mu, _ = self.encode(tokens)
+            latents = {n: mu[i] for i, n in enumerate(names)}
+            if len(names) < 2:
+                return latents, []
+            xs = torch.linspace(0, 1, steps).tolist()
+            return latents, self.decode_points(
+                latents["a"], latents["b"], xs, phrases["a"], phrases["b"], lean
+            )
+
+    def decode_points(
+        self,
+        za: torch.Tensor,
+        zb: torch.Tensor,
+        xs: list[float],
+        start: Sequence[int],
+        end: Sequence[int],
+        lean: float,
+    ) -> list[list[int]]:
+        """The melodies at positions xs (rising) on the slerp path from za to zb, leaving
+        the phrase `start` and reaching `end` with the fewest changes (decode_path)."""
+        with torch.inference_mode():
+            z = slerp(za, zb, torch.tensor(xs, device=za.device))
+            return self.decode_path(z, start, end, lean).tolist()
+
     # -- training --------------------------------------------------------------------
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(logits (B, steps, V), mu, sigma) with z sampled by reparameterisation."""

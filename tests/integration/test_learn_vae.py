@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from test_morph_live import LISTEN_PASSES, one_pass, played_pass, ready, timed_onsets
 
-from liveai.behaviours.morph_desk import encode_and_grid
 from liveai.behaviours.phrases import read_phrase
 from liveai.config import Config
 from liveai.config.load import load_config
@@ -129,7 +128,7 @@ def test_learn_vae_writes_a_loadable_vae_and_the_morph_plays_it(tmp_path: Path, 
     morph = Config().morph
 
     def middle(config: Config) -> list[int]:
-        _, grid = encode_and_grid(load_morph(config), {"a": a, "b": b}, morph.steps, morph.lean)
+        _, grid = load_morph(config).encode_and_grid({"a": a, "b": b}, morph.steps, morph.lean)
         return grid[(morph.steps - 1) // 2]
 
     learned = middle(load_config(overrides=["model.morph=x-vae", f"model.folder={models}"]))

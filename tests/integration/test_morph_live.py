@@ -12,7 +12,6 @@ from test_midi_jack import midi_peer, wait_for_midi  # noqa: F401 (a fixture)
 from test_mqtt import pub, start_with_broker
 from test_play_live import note_events
 
-from liveai.behaviours.morph_desk import decode_points, encode_and_grid
 from liveai.behaviours.phrases import read_phrase
 from liveai.config import Config
 from liveai.data.midi import notes_to_midi
@@ -122,7 +121,7 @@ def test_the_knob_plays_what_the_shipped_vae_decodes(start_server, tmp_path):
     steps, lean = config.morph.steps, config.morph.lean
     vae = load_morph(config)  # as the server loads it (int8 on a CPU)
     a, b = (read_phrase(tmp_path / name, name).tokens for name in ("a.mid", "b.mid"))
-    latents, grid = encode_and_grid(vae, {"a": a, "b": b}, steps, lean)
+    latents, grid = vae.encode_and_grid({"a": a, "b": b}, steps, lean)
     middle = grid[(steps - 1) // 2]
     assert middle not in (list(a), list(b)), (
         "the middle must differ from both phrases, or this proves nothing"
@@ -173,7 +172,7 @@ def test_the_knob_plays_what_the_shipped_vae_decodes(start_server, tmp_path):
 def between_point(vae, latents, grid, x: float, lean: float) -> list[int]:
     """What the desk decodes at x between two grid points (as Desk._decode_between asks it)."""
     i = min(int(x * (len(grid) - 1)), len(grid) - 2)
-    return decode_points(vae, latents["a"], latents["b"], [x], grid[i], grid[i + 1], lean)[0]
+    return vae.decode_points(latents["a"], latents["b"], [x], grid[i], grid[i + 1], lean)[0]
 
 
 def test_load_a_file_and_refuse_paths_out_of_the_folder(start_server, tmp_path):

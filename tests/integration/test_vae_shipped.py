@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from liveai.behaviours.morph_desk import decode_points
 from liveai.config import Config
 from liveai.models import melody
 from liveai.runtime.loading import load_morph
@@ -58,7 +57,7 @@ def test_a_morph_grid_leaves_a_and_reaches_b(vae):
     a, b = PHRASES["scale"], PHRASES["twinkle"]
     with torch.inference_mode():
         mu, _ = vae.encode(torch.tensor([a, b]))
-    grid = decode_points(vae, mu[0], mu[1], torch.linspace(0, 1, 17).tolist(), a, b, Config().morph.lean)
+    grid = vae.decode_points(mu[0], mu[1], torch.linspace(0, 1, 17).tolist(), a, b, Config().morph.lean)
     to_a = [1 - _accuracy(torch.tensor(p), a) for p in grid]
     to_b = [1 - _accuracy(torch.tensor(p), b) for p in grid]
     assert to_a[0] <= 0.1 and to_b[-1] <= 0.1  # the ends decode to (nearly) the phrases
