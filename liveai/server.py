@@ -20,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .audio.link import SynthLink
 from .behaviours.registry import Registry
@@ -29,12 +29,9 @@ from .control.handlers import definitions
 from .control.table import CommandTable
 from .core.engine import Engine
 from .errors import ConfigError
-from .live.learn_job import LiveLearning
-from .runtime.loading import load_harmony, load_morph, load_synth, load_worker
-from .runtime.port import WorkerPort
+from .runtime.port import GIL_SWITCH_INTERVAL_S, WorkerPort
 from .runtime.systemd import Notifier, watchdog_interval
 from .runtime.watchdog import Part, Watchdog, WorkerProbe
-from .runtime.worker import GIL_SWITCH_INTERVAL_S, Worker
 from .transports import link
 from .transports.base import Transport, cancel_all
 from .transports.midi import MidiTransport
@@ -44,6 +41,11 @@ from .transports.oscquery import OscQuery
 from .transports.stage import StagePart
 from .transports.supervisor import supervise
 from .transports.web import WebTransport
+
+# The models, their worker, the live learning and the synth bring torch: they are imported
+# where they are loaded, so a server without them starts without it (a second of CPU).
+if TYPE_CHECKING:
+    from .runtime.worker import Worker
 
 log = logging.getLogger(__name__)
 _SHUTDOWN_WARN_S = 3.0  # a transport still closing after this long is named in the log
@@ -102,7 +104,11 @@ class Server:
         self.registry = registry or Registry()
         port = None if worker is None else WorkerPort(worker, asyncio.get_running_loop())
         self.engine = Engine(config, now=time.monotonic, behaviours=self.registry, models=port)
-        self.learning = None if worker is None else LiveLearning(config, self.engine, worker)
+        self.learning = None
+        if worker is not None:
+            from .live.learn_job import LiveLearning
+
+            self.learning = LiveLearning(config, self.engine, worker)
         self.engine.learning = self.learning
         self.table = CommandTable(self.engine, definitions(self.registry.commands()))
         self.transports = self._transports(bound or {})
@@ -299,6 +305,8 @@ def awaiting(task: asyncio.Task[Any]) -> str:
 def make_audio(config: Config) -> SynthLink:
     """The synth's link for `audio.enabled` (ConfigError if the synth cannot load or
     does not fit the configuration: the user asked for sound)."""
+    from .runtime.loading import load_synth
+
     # here, to refuse it before serving; the render process plays it
     synth, path = load_synth(config.audio.model)
     if synth.config.sample_rate != config.audio.samplerate:
@@ -322,9 +330,15 @@ async def serve(config: Config, bound: dict[str, socket.socket] | None = None) -
             notifier.status("loading the synth")
         audio = await asyncio.to_thread(make_audio, config) if config.audio.enabled else None
         notifier.status("loading the models")
-        worker = await asyncio.to_thread(load_worker, config)
-        vae = None if worker is None else await asyncio.to_thread(load_morph, config)
-        harmony = None if worker is None else await asyncio.to_thread(load_harmony, config)
+        worker = vae = harmony = None
+        if config.model.continuation:
+            from .runtime.loading import load_harmony, load_morph, load_worker
+
+            worker = await asyncio.to_thread(load_worker, config)
+            vae = None if worker is None else await asyncio.to_thread(load_morph, config)
+            harmony = None if worker is None else await asyncio.to_thread(load_harmony, config)
+        else:
+            log.info("no continuation model configured: harmonize by rule, no duet or autopilot")
         try:
             server = Server(config, worker, Registry(vae=vae, harmony=harmony), audio, bound, notifier)
             await server.run(stop)

@@ -31,11 +31,11 @@ from liveai.config import Config
 from liveai.models.checkpoint import load_checkpoint, read_weights
 from liveai.models.shipped import shipped_dir
 from liveai.runtime.loading import live_model, prime_states, spare_of, warm_up
+from liveai.runtime.port import GIL_SWITCH_INTERVAL_S
 from liveai.runtime.quantize import quantize_int8
 from liveai.runtime.reload import load_into
 from liveai.runtime.scripted import script_for_live
 from liveai.runtime.stepper import HISTORY_TOKENS, _Heard
-from liveai.runtime.worker import GIL_SWITCH_INTERVAL_S
 
 
 def watched(fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:

@@ -30,7 +30,7 @@ from liveai.data.midi import notes_to_midi, read_notes
 from liveai.events import NoteOff, NoteOn
 from liveai.live.record import MAX_TAKE_NOTES, Keeper
 from liveai.music.note import Note
-from liveai.runtime.worker import GIL_SWITCH_INTERVAL_S
+from liveai.runtime.port import GIL_SWITCH_INTERVAL_S
 
 MAIN_MAX_TAKE_NOTES = 20_000
 TICK_S = 0.001

@@ -6,15 +6,17 @@ its slots."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.behaviour import Behaviour
 from ..core.commands import CommandDef
 from ..core.context import Context
 from ..music.note import Note
-from .listener import Listener
 
-MakeBehaviour = Callable[[Context, Listener | None], Behaviour]
+if TYPE_CHECKING:  # the listener feeds a model: it brings torch, which a server without one never loads
+    from .listener import Listener
+
+MakeBehaviour = Callable[[Context, "Listener | None"], Behaviour]
 Action = Callable[[Context, list[Note]], None]  # a transport action on a session: (ctx, played lately)
 
 

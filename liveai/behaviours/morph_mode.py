@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.types import CAPTURES, SessionId, Slot
 from ..core.commands import Request, command, player_source
@@ -14,13 +14,15 @@ from ..core.context import Context
 from ..core.engine import Engine
 from ..core.session import SHARED
 from ..errors import CommandError
-from ..models.vae import MelodyVAE
 from ..music.note import Note
-from .listener import Listener
 from .modes import Mode
 from .morph import Morph
 from .morph_desk import Desk, Pattern, status_of
 from .phrases import PhraseReader, captured
+
+if TYPE_CHECKING:  # they bring torch: a server without models starts without it
+    from ..models.vae import MelodyVAE
+    from .listener import Listener
 
 NO_VAE = "morph needs the morph model (model.morph) and the continuation model's worker"
 

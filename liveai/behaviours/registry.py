@@ -5,7 +5,7 @@ The server hands it to the engine, which asks it for every session's behaviour;
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..config.types import MODES
@@ -13,20 +13,21 @@ from ..core.behaviour import Behaviour, Ears
 from ..core.commands import CommandDef
 from ..core.context import Context
 from ..errors import CommandError, ConfigError
-from ..models.harmony import HarmonyModel
-from ..models.vae import MelodyVAE
 from ..music.note import Note
-from .autopilot import Autopilot
 from .base import Off, Stopped
-from .duet import Duet
-from .harmonize import ModelHarmonizer
-from .listener import Listener
 from .modes import MakeBehaviour, Mode, heard
 from .morph_mode import MorphMode
 from .phrases import PhraseReader
 from .rule_harmonize import RuleHarmonizer
 from .thru import Thru
-from .voiced import VoicedHarmonizer
+
+# The modes that play from a model, and their listener, bring torch (the model jobs,
+# sampling): they are imported where they are made, which only a server with a model
+# does, so one without a model starts without torch (a second of CPU).
+if TYPE_CHECKING:
+    from ..models.harmony import HarmonyModel
+    from ..models.vae import MelodyVAE
+    from .listener import Listener
 
 
 def harmonize(harmony: HarmonyModel | None) -> MakeBehaviour:
@@ -37,10 +38,26 @@ def harmonize(harmony: HarmonyModel | None) -> MakeBehaviour:
         if ears is None or by == "rule":
             return RuleHarmonizer(ctx.config.harmonize)
         if by == "harmony" and harmony is not None:
+            from .voiced import VoicedHarmonizer
+
             return VoicedHarmonizer(ctx.config, ears, harmony)
+        from .harmonize import ModelHarmonizer
+
         return ModelHarmonizer(ctx.config, ears)
 
     return make
+
+
+def duet(ctx: Context, ears: Listener | None) -> Behaviour:
+    from .duet import Duet
+
+    return Duet(ctx.config, heard(ears))
+
+
+def autopilot(ctx: Context, ears: Listener | None) -> Behaviour:
+    from .autopilot import Autopilot
+
+    return Autopilot(ctx.config, heard(ears))
 
 
 class Registry:
@@ -59,13 +76,8 @@ class Registry:
             Mode("off", lambda ctx, ears: Off()),
             Mode("thru", lambda ctx, ears: Thru()),
             Mode("harmonize", harmonize(harmony)),
-            Mode("duet", lambda ctx, ears: Duet(ctx.config, heard(ears)), needs_model=True),
-            Mode(
-                "autopilot",
-                lambda ctx, ears: Autopilot(ctx.config, heard(ears)),
-                needs_model=True,
-                plays_alone=True,
-            ),
+            Mode("duet", duet, needs_model=True),
+            Mode("autopilot", autopilot, needs_model=True, plays_alone=True),
             self.morph,
         )
         self.modes = {mode.name: mode for mode in modes}
@@ -96,12 +108,15 @@ class Registry:
             raise ConfigError(f"server.mode: {entry.name!r} is not available ({entry.unavailable})")
 
     def ears(self, ctx: Context) -> Ears | None:
-        return None if ctx.models is None else Listener(ctx)
+        if ctx.models is None:
+            return None
+        from .listener import Listener
+
+        return Listener(ctx)
 
     def make(self, mode: str, ctx: Context, ears: Ears | None) -> Behaviour:
         entry = self._available(mode, ears is not None)  # a new session may start in morph with empty slots
-        assert ears is None or isinstance(ears, Listener)  # the ears this registry made
-        return entry.make(ctx, ears)
+        return entry.make(ctx, ears)  # type: ignore[arg-type]  # the ears this registry made
 
     def plays_alone(self, mode: str) -> bool:
         return self.modes[mode].plays_alone

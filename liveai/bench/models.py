@@ -28,9 +28,9 @@ from ..core.stats import percentiles_ms
 from ..models import codec
 from ..models.checkpoint import load_checkpoint
 from ..models.sampling import Sampler
+from ..runtime.port import GIL_SWITCH_INTERVAL_S
 from ..runtime.quantize import quantize_int8
 from ..runtime.scripted import script_for_live
-from ..runtime.worker import GIL_SWITCH_INTERVAL_S
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:

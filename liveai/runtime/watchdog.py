@@ -18,11 +18,13 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.stats import LogThrottle
 from .systemd import Notifier
-from .worker import Worker
+
+if TYPE_CHECKING:  # the worker brings torch, which a server without a model never loads
+    from .worker import Worker
 
 log = logging.getLogger(__name__)
 

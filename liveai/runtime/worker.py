@@ -51,9 +51,6 @@ from .stepper import Primed, TokenStepper
 
 log = logging.getLogger(__name__)
 
-# The worker and the loop share the GIL; by default a thread keeps it up to 5 ms, which
-# would show up as 5 ms of latency. The server hands it over fifty times as often.
-GIL_SWITCH_INTERVAL_S = 0.0001
 INBOX_LIMIT = 4096  # jobs waiting to be taken by the thread; beyond, a job is refused at once
 QUICK_LIMIT_S = 0.001  # CPU time (median of QUICK_RECENT) past which quick calls would hold the loop up
 QUICK_RECENT = 15

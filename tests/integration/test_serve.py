@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,16 @@ def test_port_in_use_is_one_line_before_the_models_load():
 def test_version():
     done = run_cli("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"liveai {__version__}"
+
+
+def test_a_server_without_models_never_loads_torch(start_server):
+    """Rule harmony and thru need no model, and a server without one starts without
+    torch (importing it is most of a start's CPU): the modes that play from a model, the
+    worker and the live learning are imported where a model is loaded."""
+    server, peer = start_server()  # model.continuation = "", audio off
+    peer.send("/liveai/note", 60, 100)  # rule harmony answers
+    assert peer.expect("/liveai/out/note")[1] > 0
+    peer.send("/liveai/note", 60, 0)
+    assert server.proc is not None
+    maps = Path(f"/proc/{server.proc.pid}/maps").read_text()
+    assert "libtorch" not in maps
