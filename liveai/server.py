@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .audio.link import SynthLink
-from .behaviours.registry import Registry
+from .behaviours.registry import Registry, load_model_modes
 from .config import Config
 from .control.handlers import definitions
 from .control.table import CommandTable
@@ -335,6 +335,8 @@ async def serve(config: Config, bound: dict[str, socket.socket] | None = None) -
             from .runtime.loading import load_harmony, load_morph, load_worker
 
             worker = await asyncio.to_thread(load_worker, config)
+            if worker is not None:
+                await asyncio.to_thread(load_model_modes)
             vae = None if worker is None else await asyncio.to_thread(load_morph, config)
             harmony = None if worker is None else await asyncio.to_thread(load_harmony, config)
         else:

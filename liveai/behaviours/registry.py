@@ -5,6 +5,7 @@ The server hands it to the engine, which asks it for every session's behaviour;
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
@@ -46,6 +47,16 @@ def harmonize(harmony: HarmonyModel | None) -> MakeBehaviour:
         return ModelHarmonizer(ctx.config, ears)
 
     return make
+
+
+MODEL_MODES = ("listener", "harmonize", "voiced", "duet", "autopilot")
+
+
+def load_model_modes() -> None:
+    """Import the modes that play from a model: called off the loop once a model is
+    loaded, so that the first switch to one imports nothing on it."""
+    for name in MODEL_MODES:
+        importlib.import_module(f"{__package__}.{name}")
 
 
 def duet(ctx: Context, ears: Listener | None) -> Behaviour:
