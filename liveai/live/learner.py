@@ -158,7 +158,8 @@ class Run:
         except OSError as exc:
             self.finished(None, f"cannot start {self.argv[0]}: {exc.strerror or exc}")
             return
-        group_niceness(self.proc.pid, NICE)  # its session's group too: else it weighs as the server
+        # its session's group too, else it weighs as the server (off the loop: it may retry)
+        await asyncio.to_thread(group_niceness, self.proc.pid, NICE)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         done, errors = await asyncio.gather(self._lines(self.proc.stdout), _last_line(self.proc.stderr))
         code = await self.proc.wait()

@@ -9,20 +9,32 @@ niceness keeps them below.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import time
 
 log = logging.getLogger(__name__)
+# Without CAP_SYS_ADMIN the kernel takes one autogroup change a system-wide 100 ms (EAGAIN)
+RETRIES, RETRY_S = 3, 0.11
 
 
-def group_niceness(pid: int, nice: int) -> None:
-    """Give the autogroup of `pid` (a child that called setsid) this niceness, where the
-    system has autogroups; else nothing."""
-    try:
-        with open(f"/proc/{pid}/autogroup", "w") as group:
-            group.write(str(nice))
-    except OSError as exc:  # no autogroups here, or the child is gone already
-        log.debug("the scheduling group of %d keeps its weight: %s", pid, exc)
+def group_niceness(pid: int, nice: int) -> bool:
+    """Give the autogroup of `pid` (a child that called setsid) this niceness; whether it
+    took. Where the system has no autogroups there is nothing to do (True)."""
+    for attempt in range(RETRIES + 1):
+        try:
+            with open(f"/proc/{pid}/autogroup", "w") as group:
+                group.write(str(nice))
+            return True
+        except FileNotFoundError:  # no autogroups here, or the child is gone already
+            return True
+        except OSError as exc:
+            if exc.errno != errno.EAGAIN or attempt == RETRIES:
+                log.warning("the scheduling group of %d keeps its weight: %s", pid, exc)
+                return False
+            time.sleep(RETRY_S)  # never on the loop: the learner calls this in a thread
+    return False
 
 
 def keep_niceness(pid: int) -> None:
