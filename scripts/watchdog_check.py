@@ -44,13 +44,16 @@ def served(seconds: float, interval_s: float) -> dict[str, object]:
         server = ServerProcess(
             [f"osc.port={port}", f'osc.targets=["127.0.0.1:{peer.port}"]', "midi.api=none"], env=env
         ).start()
-        ready = listener.first("READY=1", 120)
-        time.sleep(seconds)
-        status = peer.status()
-        stopped = time.monotonic()
-        code = server.stop(signal.SIGTERM)
-        stopping = listener.first("STOPPING=1", 10)
-    listener.close()
+        try:
+            ready = listener.first("READY=1", 120)
+            time.sleep(seconds)
+            status = peer.status()
+            stopped = time.monotonic()
+            code = server.stop(signal.SIGTERM)
+            stopping = listener.first("STOPPING=1", 10)
+        finally:  # a wait that ran out leaves neither the server nor the socket behind
+            server.stop()
+            listener.close()
     pings = [t for t in listener.pings() if t <= stopping]
     gaps = [b - a for a, b in zip(pings, pings[1:])]
     return {

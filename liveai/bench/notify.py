@@ -51,5 +51,7 @@ class NotifySocket:
         return self.got[self.wait(lambda text: text.startswith(prefix), prefix, timeout)][0]
 
     def close(self) -> None:
+        if self.sock.fileno() == -1:
+            return  # closed already
         self.sock.shutdown(socket.SHUT_RDWR)  # wakes the reader, which lets the name go
         self.sock.close()
