@@ -215,6 +215,23 @@ def test_a_note_sent_now_is_not_cut_by_an_off_still_on_its_way():
     assert all(sink.sounding() == set() for sink in (plain, near, far))
 
 
+def test_a_short_note_on_its_way_and_the_same_key_played_now_leave_nothing_sounding():
+    """A note shorter than the far lead: its on and its off are both on their way to the
+    nearer sinks when the same key is played now. The off goes with the new note; its
+    on, which no off would follow any more, must not arrive after them."""
+    engine, clock, plain, near, far = engine_with_leads()
+    t0 = clock.t
+    engine.output.schedule(NoteOn(60, 90, t=t0 + 1.0), owner="part")
+    engine.output.schedule(NoteOff(60, t=t0 + 1.05), owner="part")
+    run_until(engine, clock, t0 + 0.9)  # both have left for `far`; on their way to plain
+    engine.output.send(NoteOn(60, 100, t=clock.t), owner="thru")
+    run_until(engine, clock, t0 + 0.95)
+    engine.output.send(NoteOff(60, t=clock.t), owner="thru")
+    run_until(engine, clock, t0 + 2)
+    for sink in (plain, near, far):
+        assert sink.sounding() == set(), (sink.sounding(), notes(sink, t0))
+
+
 def test_a_start_while_the_clock_runs_leaves_no_old_beat_echo():
     engine, clock, plain, near, far = engine_with_leads(clock_leader())
     t0 = clock.t
