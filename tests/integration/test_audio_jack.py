@@ -126,12 +126,12 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(
         f"heard {len(heard)} onsets at {[h / SR for h in heard]}, scheduled {len(plan)}"
     )
     tolerance = PERIOD / SR + 0.005  # one block + 5 ms
-    for i, (h, s) in enumerate(zip(heard, scheduled)):
-        expected = s - scheduled[0]
-        got = (h - heard[0]) / SR
-        assert abs(got - expected) <= tolerance, (
-            f"note {i}: heard at +{got:.4f} s, scheduled at +{expected:.4f} s"
-        )
+    # each note against the others: its offset from the schedule, against their median (the
+    # first note alone as the reference made one late first note fail every other one)
+    offsets = [h / SR - (s - scheduled[0]) for h, s in zip(heard, scheduled)]
+    middle = float(np.median(offsets))
+    late_ms = [round(1000 * (o - middle), 1) for o in offsets]
+    assert all(abs(ms) <= 1000 * tolerance for ms in late_ms), f"each note's ms from the others: {late_ms}"
 
     held = audio[heard[0] + int(0.2 * SR) : heard[0] + int(1.0 * SR)]
     f0 = pitch_hz(held, 220.0)
