@@ -72,6 +72,8 @@ GROUPS = {
         "integration/test_stage_socket.py::test_a_page_that_stops_reading",
         "integration/test_fault_injection.py",
         "integration/test_link.py",
+        # a shutdown's last MIDI goes out in JACK's next cycles: on 3 busy workers, lost
+        "integration/test_midi_jack.py::test_sigterm_sends_note_offs_over_midi",
     ),
     "mdns": ("integration/test_oscquery.py",),
 }
