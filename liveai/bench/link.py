@@ -1,7 +1,7 @@
 """`liveai bench --link`: liveai in an Ableton Link session with a second peer.
 
 A real `liveai serve` (clock.source = "link") and a Link peer in this process, from
-the same library (aalink), find each other on this machine. liveai plays; each
+the same library (aalink), find each other on one machine. liveai plays; each
 `/liveai/out/beat` is stamped as it arrives (a thread blocked in recv) and set against
 the peer's own beat at that instant: the error is the distance to the peer's nearest
 beat, in milliseconds, and the beat must carry the peer's phase (its place in the bar).
@@ -167,7 +167,7 @@ def bench_link(
             time.sleep(0.2)
         joined_at = time.monotonic()
         deadline = joined_at + 20
-        while peer.link.num_peers < 1:  # Link's discovery, by multicast on this machine
+        while peer.link.num_peers < 1:  # Link's discovery, by multicast on one machine
             if time.monotonic() > deadline:
                 raise TimeoutError("the two Link peers did not find each other within 20 s")
             time.sleep(0.05)
