@@ -51,6 +51,18 @@ def serve_with_audio(start_server, jack: JackServer, *overrides: str, midi: bool
     return server, peer
 
 
+def record(jack: JackServer, wav: Path, seconds: int) -> subprocess.Popen[bytes]:
+    """jack_rec recording liveai's port into `wav`, once it is connected."""
+    rec = subprocess.Popen(
+        ["jack_rec", "-f", str(wav), "-d", str(seconds), PORT],
+        env=jack.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until(lambda: jack.linked("jackrec:"), 10, "jack_rec to connect")
+    return rec
+
+
 def onsets(audio: np.ndarray, threshold: float, frame: int = 32) -> list[int]:
     """Samples where a note begins: after at least 100 ms with the RMS (over `frame`
     samples) below `threshold`, the foot of the rise that crosses it (so a note that
@@ -101,13 +113,7 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(
     peer.send("/liveai/note", 45, 0)
     time.sleep(1.0)  # its release ends before the recording starts
     wav = tmp_path / "heard.wav"
-    rec = subprocess.Popen(
-        ["jack_rec", "-f", str(wav), "-d", "5", PORT],
-        env=jack256.env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until(lambda: jack256.linked("jackrec:"), 10, "jack_rec to connect")
+    rec = record(jack256, wav, seconds=5)
     time.sleep(0.3)
     # A held A3, then short notes at known spacings, each sent 0.3 s ahead in a bundle
     # timetagged for its moment: liveai schedules it, so its onset is known to the sample.
@@ -173,13 +179,7 @@ def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(
     takes = []
     for take in range(2):
         wav = tmp_path / f"chord{take}.wav"
-        rec = subprocess.Popen(
-            ["jack_rec", "-f", str(wav), "-d", "3", PORT],
-            env=jack256.env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: jack256.linked("jackrec:"), 10, "jack_rec to connect")
+        rec = record(jack256, wav, seconds=3)
         time.sleep(0.5)
         before_take = glitches(peer)
         for pitch in chord:

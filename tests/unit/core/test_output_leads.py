@@ -115,12 +115,18 @@ def timed(sink: Sink, kind: type) -> list[float]:
     return [t for t, e in sink.sent if isinstance(e, kind)]
 
 
+def beats_begun(engine) -> list[float]:  # type: ignore[no-untyped-def]
+    """Where the loop plays each beat, as it plays them."""
+    began: list[float] = []
+    to_sessions = engine.conductor._beat_sessions
+    engine.conductor._beat_sessions = lambda n, t: (began.append(t), to_sessions(n, t))
+    return began
+
+
 def test_clock_and_beat_echo_go_out_each_sink_its_lead_early():
     engine, clock, plain, near, far = engine_with_leads(clock_leader())
     t0 = clock.t
-    began: list[float] = []  # where the loop plays each beat
-    to_sessions = engine.conductor._beat_sessions
-    engine.conductor._beat_sessions = lambda n, t: (began.append(t), to_sessions(n, t))
+    began = beats_begun(engine)
     engine.play()
     run_until(engine, clock, t0 + 2.0)
     engine.set_value("tempo", 150.0)  # the clock planned ahead takes the new tempo
@@ -162,9 +168,7 @@ def test_a_start_while_the_clock_runs_counts_its_pulses_again_without_a_burst():
     planned ahead start over from the next one, evenly spaced on every sink."""
     engine, clock, plain, near, far = engine_with_leads(clock_leader())
     t0 = clock.t
-    began: list[float] = []  # where the loop plays each beat
-    to_sessions = engine.conductor._beat_sessions
-    engine.conductor._beat_sessions = lambda n, t: (began.append(t), to_sessions(n, t))
+    began = beats_begun(engine)
     engine.play()
     run_until(engine, clock, t0 + 1.0)
     engine.conductor.play()  # as TransportStart does
