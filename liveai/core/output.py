@@ -109,24 +109,26 @@ class Output:
     def send(self, event: Event, owner: Hashable | None = None) -> None:
         """Send one event to every sink now. A note is held by `owner` (by default the
         note itself): its note-off goes out when no owner holds it any more."""
+        for out in self._decide(event, owner):
+            self.emit(out)
+
+    def _decide(self, event: Event, owner: Hashable | None) -> tuple[Event, ...]:
+        """What leaves for `event`, after the tracker: nothing (a note another owner still
+        holds), the event, or a re-strike's note-off and then the note."""
         match event:
             case NoteOn(velocity=0):
-                return self.send(as_off(event), owner)
+                return self._decide(as_off(event), owner)
             case NoteOn():
                 if self.tracker.note_on(event.channel, event.pitch, owner):  # a re-strike
-                    self.emit(NoteOff(event.pitch, event.channel, t=event.t, origin=event.origin))
+                    return (NoteOff(event.pitch, event.channel, t=event.t, origin=event.origin), event)
             case NoteOff():
                 if not self.tracker.note_off(event.channel, event.pitch, owner):
-                    return
-        self.emit(event)
+                    return ()
+        return (event,)
 
     def emit(self, event: Event) -> None:
         """To every sink, bypassing the tracker (what the tracker itself releases)."""
-        for sink in self.sinks:
-            try:
-                sink(event)
-            except Exception as exc:  # the other sinks still hear it (a note-off above all)
-                self.faults("an output sink", exc)
+        self._to(self.sinks, event)
         # Measured after the sinks ran: arrival to the bytes leaving liveai.
         self.stats.count("events_out")
         self.stats.event_out(self.now(), event.origin)
@@ -210,16 +212,8 @@ class Output:
     def _send_early(self, event: Event, owner: Hashable | None) -> None:
         """`send` for a scheduled event leaving ahead of its time: decided now, each sink
         reached at the event's time less its lead."""
-        match event:
-            case NoteOn(velocity=0):
-                return self._send_early(as_off(event), owner)
-            case NoteOn():
-                if self.tracker.note_on(event.channel, event.pitch, owner):  # a re-strike
-                    self._spread(NoteOff(event.pitch, event.channel, t=event.t, origin=event.origin))
-            case NoteOff():
-                if not self.tracker.note_off(event.channel, event.pitch, owner):
-                    return
-        self._spread(event, owner)
+        for out in self._decide(event, owner):
+            self._spread(out, owner)
 
     def _spread(self, event: Event, owner: object = None) -> None:
         now = self.now()
