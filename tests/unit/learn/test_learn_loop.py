@@ -156,10 +156,19 @@ def test_the_first_ctrl_c_asks_the_learning_to_stop_and_the_second_ends_it():
 
     from liveai.learn.run import Stop
 
-    with Stop() as stop:
-        os.kill(os.getpid(), signal.SIGTERM)
-        os.kill(os.getpid(), signal.SIGINT)
-        assert stop.asked  # the learning stops at its next step, and keeps its weights
-        with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C: Python's own, the process ends
+    def theirs(signum: int, frame: object) -> None:  # the caller's handlers, given back after
+        pass
+
+    before = {sig: signal.signal(sig, theirs) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Stop() as stop:
+            os.kill(os.getpid(), signal.SIGTERM)
             os.kill(os.getpid(), signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            assert stop.asked  # the learning stops at its next step, and keeps its weights
+            with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C: Python's own, the process ends
+                os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is theirs
+        assert signal.getsignal(signal.SIGTERM) is theirs
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
