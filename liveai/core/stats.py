@@ -76,11 +76,11 @@ class Stats:
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n
 
-    def refused(self, now: float, source: str, code: str, message: str, counter: str | None = None) -> None:
+    def refused(self, now: float, source: str, code: str, message: str) -> None:
         """A client's command refused (OSC, MQTT, the page): counted in `errors` and its
-        kind (`counter`, else the code), and kept with its reason among the last few."""
+        code, and kept with its reason among the last few."""
         self.count("errors")
-        self.count(counter or code)
+        self.count(code)
         self.refusals.append((now, source, code, message[:200]))
 
     def event_in(self, now: float) -> None:
