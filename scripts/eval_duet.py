@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from liveai.bench.harness import machine  # noqa: E402
 from liveai.bench.offline_duet import OfflineDuet  # noqa: E402
 from liveai.config import Config  # noqa: E402
-from liveai.data.corpus import SCORE, load_pieces, render_notes  # noqa: E402
+from liveai.data.corpus import SCORE, load_pieces, perform_score  # noqa: E402
 from liveai.data.midi import midi_files, midi_to_notes  # noqa: E402
 from liveai.models.checkpoint import load_checkpoint  # noqa: E402
 from liveai.models.shipped import find_checkpoint, model_folder  # noqa: E402
@@ -69,7 +69,7 @@ CHORD_S = 0.03  # onsets this close are one chord
 
 def phrases(rows: np.ndarray, rel_id: str, bars: int = 2) -> list[list[Note]]:
     """Consecutive `bars`-bar phrases of a score, on its downbeats, times from each start."""
-    notes = render_notes([(r[0], r[1], r[2], int(r[3])) for r in rows.tolist()], rel_id)
+    notes = perform_score([(r[0], r[1], r[2], int(r[3])) for r in rows.tolist()], rel_id)
     if not notes:
         return []
     t0 = float(rows[:, 0].min())

@@ -5,8 +5,9 @@ what the render process (liveai.audio.render_process) puts in the shared ring.
                                   --latency-s S [--device NAME]
 
 Why a process of its own. Its callback is Python, and in liveai's process it would
-wait for the GIL behind the event loop and the model worker (sounddevice #87: a pause
-there is a pop); beside the render process's thread it would wait behind the synth.
+wait for the GIL behind the event loop and the model worker, and a pause there is a pop
+(https://github.com/spatialaudio/python-sounddevice/issues/87); beside the render
+process's thread it would wait behind the synth.
 Here nothing else runs Python. And PortAudio cannot let go of a JACK
 server that vanished: closing the stream, or PortAudio itself, hangs, and its exit
 then aborts (pa_jack.c). A lost device ends this process with `os._exit`, and liveai

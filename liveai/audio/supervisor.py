@@ -11,6 +11,7 @@ so a test drives it with fakes.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -84,7 +85,8 @@ class Slot:
         self.problem = ""  # why it is not running, as last said
         self.retry_s, self.next_try, self.starts = RETRY_S[0], 0.0, 0
         self.since: float | None = None  # when a watch first saw it running
-        # One that crashes just after it is ready would say so at every start.
+        # Its problems, a new one said at once: one that crashes just after it is ready, or a
+        # device that opens and never plays, would say so at every start.
         self.say = LogThrottle(log, "more", interval_s=60.0, level=logging.WARNING, repeats=logging.DEBUG)
 
     def wait_longer(self, now: float) -> None:
@@ -114,9 +116,8 @@ class SynthSupervisor:
         # (a start can take a minute, so the time it began is no measure).
         self._written: int | None = None
         self._written_at = 0.0
-        # A device that opens and then never plays would say so every second.
-        self._lost = LogThrottle(log, "losses", interval_s=60.0, level=logging.WARNING)
-        self._frames_said = False
+        # Said once per stream: reset when the output process ends.
+        self._say_frames = LogThrottle(log, "more", interval_s=math.inf, level=logging.WARNING)
         self.stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="liveai-synth", daemon=True)
 
@@ -167,25 +168,24 @@ class SynthSupervisor:
         render, output = self.render, self.output
         if render.child is not None and not render.child.running:
             code = render.child.exit_code()
-            render.say(now, "the render process ended (%s); starting it again", code)
-            self._end(render, f"the render process ended ({code})")
+            self._restart(
+                render, now, f"ended ({code})", "the render process ended (%s); starting it again", code
+            )
         if render.child is None:
             if now >= render.next_try and not self._start_render(now):
                 render.wait_longer(now)
             return  # the stream opens once the synth is ready to play into it
         if output.child is not None and not output.child.running:
-            self._output_lost(now)
+            self._output_lost(now, f"its process ended ({output.child.exit_code()})")
         if output.child is None:
             if now >= output.next_try and not self._start_output(now):
                 output.wait_longer(now)
             return
-        if now - self.ring.header.last_ns / 1e9 > WEDGED_S:
-            output.say(now, "the output process stopped calling back; starting it again")
-            self._output_lost(now)  # it should have ended itself: a wedged device
+        if now - self.ring.header.last_ns / 1e9 > WEDGED_S:  # it should have ended itself: a wedged device
+            self._output_lost(now, "its process stopped calling back")
             return
-        if self._frames_fit() and self._render_stalled(now):
-            render.say(now, "the render process stopped rendering; starting it again")
-            self._end(render, "stalled")
+        if self._frames_fit(now) and self._render_stalled(now):
+            self._restart(render, now, "stalled", "the render process stopped rendering; starting it again")
             return
         if now - self._playing_since > STEADY_S:
             output.retry_s = RETRY_S[0]  # it has played a while: the next outage starts afresh
@@ -203,7 +203,7 @@ class SynthSupervisor:
             self._written, self._written_at = written, now
         return now - self._written_at > STALLED_S
 
-    def _frames_fit(self) -> bool:
+    def _frames_fit(self, now: float) -> bool:
         """False, said once per stream, when the device asks for more frames per callback
         than half the ring (a JACK period of 8192, say): it finds the ring short at every
         call, and the render process, with no room to write, is not to blame."""
@@ -211,20 +211,19 @@ class SynthSupervisor:
         if 2 * frames <= self.ring.capacity:
             return True
         self._written = None  # when they fit again, the render process is judged afresh
-        if not self._frames_said:
-            self._frames_said = True
-            log.warning(
-                "the device asks for %d frames per callback, more than the ring can keep ready "
-                "(%d): set a smaller period (audio.blocksize, JACK's -p)",
-                frames,
-                self.ring.capacity,
-            )
+        self._say_frames(
+            now,
+            "the device asks for %d frames per callback, more than the ring can keep ready "
+            "(%d): set a smaller period (audio.blocksize, JACK's -p)",
+            frames,
+            self.ring.capacity,
+        )
         return False
 
     # -- starting and ending -----------------------------------------------------------
-    def _start(self, slot: Slot, args: list[str], fds: tuple[int, ...]) -> str | None:
+    def _start(self, slot: Slot, now: float, args: list[str], fds: tuple[int, ...]) -> str | None:
         """Start `slot`'s process; what it said after its ready word, or None (its
-        problem kept, said once per outage)."""
+        problem kept, and said through its throttle)."""
         spec = slot.spec
         child = self.spawn(spec.module, args, fds, spec.quiet)
         line = child.first_line(spec.start_s, self.stopping)
@@ -236,8 +235,9 @@ class SynthSupervisor:
         problem = rest or line or f"the {spec.name} ended ({child.exit_code()}) before it was ready"
         slot.child = child
         self._end(slot)  # and count what it played, if anything
-        if slot.problem != problem and not self.stopping.is_set():
-            log.warning("the %s cannot start: %s; serving without audio, trying again", spec.name, problem)
+        if not self.stopping.is_set():
+            message = "the %s cannot start: %s; serving without audio, trying again"
+            slot.say(now, message, spec.name, problem, problem=problem)
         slot.problem = problem
         return None
 
@@ -256,7 +256,7 @@ class SynthSupervisor:
             for name in slot.spec.figures:
                 setattr(header, name, 0)
         if slot is self.output:
-            self._frames_said = False
+            self._say_frames.reset()
 
     def _start_render(self, now: float) -> bool:
         c = self.config
@@ -267,7 +267,7 @@ class SynthSupervisor:
             *("--polyphony", str(c.polyphony), "--gain", str(c.gain)),
             *(["--realtime"] if c.realtime else []),
         ]
-        rest = self._start(self.render, args, (self.ring.fd, self.events_r, self.wake_r))
+        rest = self._start(self.render, now, args, (self.ring.fd, self.events_r, self.wake_r))
         if rest is None:
             return False
         self.render.retry_s = RETRY_S[0]
@@ -288,7 +288,7 @@ class SynthSupervisor:
             *("--samplerate", str(c.samplerate), "--blocksize", str(c.blocksize)),
             *("--latency-s", str(c.latency_ms / 1000.0), f"--device={c.device}"),
         ]
-        rest = self._start(self.output, args, (self.ring.fd, self.wake_w))
+        rest = self._start(self.output, now, args, (self.ring.fd, self.wake_w))
         if rest is None:
             return False
         latency, _, name = rest.partition(" ")
@@ -305,6 +305,12 @@ class SynthSupervisor:
         )
         return True
 
-    def _output_lost(self, now: float) -> None:
-        self._lost(now, "lost %s; the notes go on over MIDI and OSC, looking for it again", self.device_name)
-        self._end(self.output, "lost")
+    def _restart(self, slot: Slot, now: float, problem: str, message: str, *args: object) -> None:
+        """End `slot`'s process for `problem`, said through its throttle; the next watch
+        starts another."""
+        slot.say(now, message, *args, problem=problem)
+        self._end(slot, problem)
+
+    def _output_lost(self, now: float, how: str) -> None:
+        message = "lost %s (%s); the notes go on over MIDI and OSC, looking for it again"
+        self._restart(self.output, now, "lost", message, self.device_name, how)

@@ -91,8 +91,8 @@ def phrase_file(folder: Path, name: str) -> Path:
 
 def read_phrase(path: Path, name: str) -> Pattern:
     """The first 8 quarter notes of a MIDI file from its first note, on its own beats
-    (two bars of 4/4 when it starts on a downbeat), its top voice. Parsing takes about
-    4 µs a byte (0.7 s for 180 KB): PhraseReader runs it off the loop."""
+    (two bars of 4/4 when it starts on a downbeat), its top voice. Parsing a big file is
+    slow: PhraseReader runs it off the loop."""
     try:
         rows = read_quarter_notes(path)
     except MidiFileError as exc:
@@ -122,7 +122,7 @@ Post = Callable[[Callable[[], None]], None]  # hands a call from another thread 
 class PhraseReader:
     """Reads phrase files on a thread of its own, one at a time for the whole server, and
     answers on the loop: parsing is slow and must hold up neither the loop nor the model
-    worker (a pure-Python parse still takes the GIL in turns, 5 ms at most at a time).
+    worker (a pure-Python parse still takes the GIL, a switch interval at a time).
     While one is read, one more file waits per slot: a later load of that slot takes its
     place (the player's latest choice), so a flood of loads never queues up reads.
 

@@ -18,13 +18,12 @@ from .types import CONTROLS, MODES, TRIGGERS, Choice, Range
 
 # Keys a release removed, with what took their place: an old config file gets told.
 REPLACED = {
-    "audio.ring_blocks": "audio.headroom_ms (milliseconds rendered ahead of the sound card; 2026-12-06)",
-    "harmonize.velocity_scale": "harmonize.velocity (the player's velocity times this, default 0.85; "
-    "2026-12-07)",
+    "audio.ring_blocks": "audio.headroom_ms (milliseconds rendered ahead of the sound card)",
+    "harmonize.velocity_scale": "harmonize.velocity (the player's velocity times this, default 0.85)",
 }
 # Values a release renamed: (key, old value) -> the new value.
 RENAMED = {
-    ("harmonize.by", "model"): '"continuation" (the continuation model voices each note; 2026-12-07)',
+    ("harmonize.by", "model"): '"continuation" (the continuation model voices each note)',
 }
 
 

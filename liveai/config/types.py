@@ -51,9 +51,9 @@ CAPTURES = {f"capture_{slot}": slot for slot in SLOTS}
 LEARN_ACTIONS = ("learn",)
 TRIGGERS = (*CAPTURES, *TRANSPORT_ACTIONS, *LEARN_ACTIONS)
 
-Pitch = Annotated[int, Range(0, 127)]
-Velocity = Annotated[int, Range(0, 127)]
+# A MIDI data byte; Pitch and Velocity are it too, named for what the argument carries.
 Midi7 = Annotated[int, Range(0, 127)]
+Pitch = Velocity = Midi7
 Channel = Annotated[int, Range(1, 16)]
 Port = Annotated[int, Range(1, 65535)]
 Unit = Annotated[float, UNIT]

@@ -76,11 +76,11 @@ class Stats:
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n
 
-    def refused(self, now: float, source: str, code: str, message: str, counter: str | None = None) -> None:
+    def refused(self, now: float, source: str, code: str, message: str) -> None:
         """A client's command refused (OSC, MQTT, the page): counted in `errors` and its
-        kind (`counter`, else the code), and kept with its reason among the last few."""
+        code, and kept with its reason among the last few."""
         self.count("errors")
-        self.count(counter or code)
+        self.count(code)
         self.refusals.append((now, source, code, message[:200]))
 
     def event_in(self, now: float) -> None:
@@ -131,7 +131,9 @@ class LogThrottle:
     a retry per second while a broker is away): at most once per `interval_s` at `level`,
     saying how many were held back since the last line, because a line per note would cost
     the loop more than the problem. The repeats in between go at `repeats` (DEBUG: seen
-    with -v) or nowhere (None)."""
+    with -v) or nowhere (None). A call may name its `problem`: one other than the last
+    named is new, said at once; and count an `amount` (messages in one report, say) for
+    the held-back sum."""
 
     def __init__(
         self,
@@ -148,13 +150,23 @@ class LogThrottle:
         self.repeats = repeats
         self._unlogged = 0
         self._logged_at = float("-inf")
+        self._problem: str | None = None  # the last problem named
 
     def __call__(
-        self, now: float, message: str, *args: object, exc_info: BaseException | None = None
+        self,
+        now: float,
+        message: str,
+        *args: object,
+        problem: str | None = None,
+        amount: int = 1,
+        exc_info: BaseException | None = None,
     ) -> bool:
         """Say this one or hold it back; True when it was said at `level`."""
+        if problem is not None and problem != self._problem:
+            self.reset()
+            self._problem = problem
         if now - self._logged_at < self.interval_s:
-            self._unlogged += 1
+            self._unlogged += amount
             if self.repeats is not None:
                 self.logger.log(self.repeats, message, *args, exc_info=exc_info)
             return False
@@ -166,7 +178,7 @@ class LogThrottle:
 
     def reset(self) -> None:
         """The next one is said at once, as a new problem (another outage, say)."""
-        self._unlogged, self._logged_at = 0, float("-inf")
+        self._unlogged, self._logged_at, self._problem = 0, float("-inf"), None
 
 
 class RateLimit:

@@ -2,7 +2,7 @@
 strengths), MIDI files as played; one cache file per source file (plain arrays, no
 pickle).
 
-Scores carry no performance timing. Their canonical rendering (`render_notes`, what
+Scores carry no performance timing. Their canonical rendering (`perform_score`, what
 the validation and test splits are scored on) plays them at DEFAULT_BPM, notes slightly
 detached (`ARTICULATION` of their written length), velocity = a per-piece dynamic
 level + a metric accent + small seeded noise, seeded by the piece id so a rerun gives
@@ -36,15 +36,16 @@ def _seed_of(rel_id: str) -> int:
     return int.from_bytes(hashlib.sha1(("seed:" + rel_id).encode("utf-8")).digest()[:4], "big")
 
 
-# --- rendering scores -----------------------------------------------------------
+# --- performing scores ----------------------------------------------------------
 
 
-def render_notes(
+def perform_score(
     raw: Sequence[tuple[float, float, float, int]],
     rel_id: str,
     bpm: float = DEFAULT_BPM,
 ) -> list[Note]:
-    """Timed notes from (offset_quarters, length_quarters, beat_strength, pitch) rows.
+    """A score performed: timed notes from (offset_quarters, length_quarters, beat_strength,
+    pitch) rows.
 
     Humanisation (documented in the model card): per-piece level uniform in
     [-16, +16], accent +10 on beat strength 1 and +5 on 0.5, gaussian noise sd 3
@@ -121,7 +122,7 @@ class Piece:
         """The notes the test and validation splits are scored on: a score rendered at
         DEFAULT_BPM as the shipped models were trained, a performance as played."""
         if self.kind == SCORE:
-            return render_notes([(r[0], r[1], r[2], int(r[3])) for r in self.rows.tolist()], self.rel_id)
+            return perform_score([(r[0], r[1], r[2], int(r[3])) for r in self.rows.tolist()], self.rel_id)
         return [Note(s, e, int(p), int(v)) for s, e, p, v in self.rows.tolist()]
 
 

@@ -117,9 +117,12 @@ class LoopState:
         return self.elapsed_prior + time.monotonic() - self.started
 
 
-def progress(state: LoopState, steps: int, minutes: float, started: float) -> dict[str, Any]:
+def progress(
+    state: LoopState, steps: int, minutes: float, started: float, score: str, value: float | None
+) -> dict[str, Any]:
     """How far a learning is, for its reports: the step, and the share done by steps or by
-    the clock (whichever is further), with the time left at this pace."""
+    the clock (whichever is further), with the time left at this pace; its `score` now
+    (None between evaluations) and the best so far (`best_<score>`)."""
     elapsed = time.monotonic() - started
     fractions = [state.step / steps] if steps < NO_LIMIT else []
     if minutes > 0:
@@ -133,7 +136,28 @@ def progress(state: LoopState, steps: int, minutes: float, started: float) -> di
         "minutes": round(elapsed / 60, 3),
         "fraction": round(fraction, 4),
         "eta_s": round(eta, 1) if eta is not None else None,
+        score: value,
+        f"best_{score}": None if state.best == float("inf") else state.best,
     }
+
+
+def stopped_by(reason: str, score: str) -> str:
+    """Why a learning stopped, in words for its card; `score` names what stopped improving."""
+    return {
+        "steps": "the steps asked",
+        "minutes": "the minutes asked",
+        "patience": f"the {score} no longer improving",
+        "signal": "a signal (Ctrl-C or SIGTERM)",
+    }.get(reason, reason)
+
+
+def forgetting(l2sp: float, replayed: str | None, share: float, strength: str = "") -> str:
+    """What keeps a learning from forgetting, in words for its card: the pull toward the
+    base weights (`strength` says more of it) and the share of each batch replayed."""
+    parts = [f"L2-SP toward the base weights (strength {l2sp}{strength})"] if l2sp > 0 else []
+    if replayed is not None:
+        parts.append(f"{share:.0%} of each batch replayed from {replayed}")
+    return " and ".join(parts) or "none (learn.l2sp = 0, no --replay)"
 
 
 @dataclass

@@ -31,7 +31,17 @@ from . import measure
 from .card import piano_roll, write_card
 from .files import commit, discard, learned_on, staged
 from .folder import read_folder
-from .loop import NO_LIMIT, Anchor, Loop, LoopState, Schedule, make_optimizer, progress
+from .loop import (
+    NO_LIMIT,
+    Anchor,
+    Loop,
+    LoopState,
+    Schedule,
+    forgetting,
+    make_optimizer,
+    progress,
+    stopped_by,
+)
 from .mix import Mix
 from .progress import Progress
 from .split import split_pieces
@@ -146,22 +156,28 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
         state = LoopState(best=base_bits if base_bits is not None else float("inf"))
         started = time.monotonic()
 
+        def learning(state: LoopState, value: float | None) -> dict[str, Any]:
+            return {
+                **progress(state, steps, minutes, started, "validation_bits", value),
+                "best_step": best_step[0],
+            }
+
         def on_eval(state: LoopState, value: float | None, improved: bool) -> None:
             if improved:
                 best_weights.update({k: v.detach().clone() for k, v in model.state_dict().items()})
                 best_step[0] = state.step
-            report(_learning(state, steps, minutes, started, value, best_step[0]))
+            report(learning(state, value))
 
         def on_log(state: LoopState, record: dict[str, float]) -> None:
             if opts.progress != "json":
-                report(_learning(state, steps, minutes, started, None, best_step[0]))
+                report(learning(state, None))
 
         said = [time.monotonic()]
 
         def on_step(state: LoopState) -> None:  # a parent hears of each step within PROGRESS_S
             if opts.progress == "json" and (state.step == 1 or time.monotonic() - said[0] >= PROGRESS_S):
                 said[0] = time.monotonic()
-                report(_learning(state, steps, minutes, started, None, best_step[0]))
+                report(learning(state, None))
 
         loop = Loop(
             model,
@@ -245,9 +261,9 @@ def learn(config: Config, opts: LearnOptions) -> dict[str, Any]:
             "minutes": learned_minutes,
             "device": str(device),
             "threads": threads,
-            "stopped_by": _stopped(state.stopped_by),
+            "stopped_by": stopped_by(state.stopped_by, "validation score"),
             "best_step": best_step[0],
-            "forgetting": _forgetting(lc.l2sp, replay, lc.replay_share),
+            "forgetting": forgetting(lc.l2sp, None if replay is None else str(replay), lc.replay_share),
             "before": before,
             "after": dict.fromkeys(before),
             "test_events": _events(test),
@@ -336,17 +352,6 @@ def _small(files: int, notes: int) -> str:
     )
 
 
-def _learning(
-    state: LoopState, steps: int, minutes: float, started: float, value: float | None, best_step: int
-) -> dict[str, Any]:
-    return {
-        **progress(state, steps, minutes, started),
-        "validation_bits": value,
-        "best_validation_bits": None if state.best == float("inf") else state.best,
-        "best_step": best_step,
-    }
-
-
 def _names(pieces: list) -> list[str]:
     return [p.rel_id for p in pieces]
 
@@ -357,19 +362,3 @@ def _events(pieces: list) -> int:
 
 def _minutes(t0: float) -> float:
     return round((time.monotonic() - t0) / 60, 3)
-
-
-def _stopped(reason: str) -> str:
-    return {
-        "steps": "the steps asked",
-        "minutes": "the minutes asked",
-        "patience": "the validation score no longer improving",
-        "signal": "a signal (Ctrl-C or SIGTERM)",
-    }.get(reason, reason)
-
-
-def _forgetting(l2sp: float, replay: Path | None, share: float) -> str:
-    parts = [f"L2-SP toward the base weights (strength {l2sp})"] if l2sp > 0 else []
-    if replay is not None:
-        parts.append(f"{share:.0%} of each batch replayed from {replay}")
-    return " and ".join(parts) or "none (learn.l2sp = 0, no --replay)"

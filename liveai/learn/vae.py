@@ -38,7 +38,7 @@ from ..models.shipped import find_checkpoint, learned_path
 from ..runtime.device import choose_device
 from .files import commit, discard, staged
 from .folder import UNREADABLE, Folder
-from .loop import NO_LIMIT, Anchor, LoopState, Schedule, progress
+from .loop import NO_LIMIT, Anchor, LoopState, Schedule, forgetting, progress, stopped_by
 from .vae_card import write_vae_card
 from .vae_loop import LN2, VAELoop, evaluate, transpose_batch
 
@@ -190,6 +190,9 @@ def learn_vae(
     state = LoopState(best=before["held_out"]["elbo_nats"])
     started = time.monotonic()
 
+    def learning(state: LoopState, value: float | None) -> dict[str, Any]:
+        return {**progress(state, steps, minutes, started, "heldout_elbo_nats", value), "model": "vae"}
+
     def held_elbo() -> float:
         return float(evaluate(model, held)["elbo_nats"])  # type: ignore[arg-type]
 
@@ -197,7 +200,7 @@ def learn_vae(
         if improved:
             best_weights.update({k: v.detach().clone() for k, v in model.state_dict().items()})
             best_step[0] = state.step
-        report(_learning(state, steps, minutes, started, value))
+        report(learning(state, value))
 
     loop = VAELoop(
         model,
@@ -212,7 +215,7 @@ def learn_vae(
         log_every=max(1, min(lc.eval_every, 5)),
         patience=lc.patience * PATIENCE_TIMES,
         anchor=Anchor(model, lc.l2sp * melody.STEPS) if lc.l2sp > 0 else None,
-        on_log=lambda state, record: report(_learning(state, steps, minutes, started, None)),
+        on_log=lambda state, record: report(learning(state, None)),
         stop=stop,
     )
     loop.run(state)
@@ -231,7 +234,14 @@ def learn_vae(
     model.load_state_dict(best_weights)
     model.eval()
     learned_minutes = round((time.monotonic() - started) / 60, 2)
-    forgetting = _forgetting(lc.l2sp, opts.replay if replayed else None, lc.replay_share)
+    # The loss sums a melody's steps, so the pull is learn.l2sp times their number: as strong
+    # against each step's loss as the continuation model's against each event's.
+    against = forgetting(
+        lc.l2sp,
+        f"the melodies of {opts.replay}" if replayed else None,
+        lc.replay_share,
+        f" per step, x{melody.STEPS}",
+    )
     facts = {
         "name": f"{opts.name}-vae",
         "base": base,
@@ -248,8 +258,8 @@ def learn_vae(
         "threads": torch.get_num_threads(),
         "batch_size": lc.batch_size,
         "lr": lr,
-        "stopped_by": state.stopped_by,
-        "forgetting": forgetting,
+        "stopped_by": stopped_by(state.stopped_by, "held-out ELBO"),
+        "forgetting": against,
         "before": before,
         "after": {"held_out": None, "corpus_test": None},
         "corpus_note": corpus_note + "; the figures after were not measured: the learn was stopped first",
@@ -269,7 +279,7 @@ def learn_vae(
                 "heldout_melodies": len(held),
                 "heldout_elbo_nats": state.best,
                 "base_heldout_elbo_nats": before["held_out"]["elbo_nats"],
-                "forgetting": forgetting,
+                "forgetting": against,
                 "device": str(device),
                 "args": {"beta": beta, "free_bits": free_nats / LN2, "batch_size": lc.batch_size, "lr": lr},
             },
@@ -299,7 +309,7 @@ def learn_vae(
         "best_step": best_step[0],
         "minutes": learned_minutes,
         "stopped_by": state.stopped_by,
-        "forgetting": forgetting,
+        "forgetting": against,
         "before": before,
         "after": after,
     }
@@ -310,23 +320,3 @@ def _figures(model: torch.nn.Module, held: np.ndarray, corpus: np.ndarray | None
         "held_out": evaluate(model, held),  # type: ignore[arg-type]
         "corpus_test": evaluate(model, corpus) if corpus is not None else None,
     }  # type: ignore[arg-type]
-
-
-def _learning(
-    state: LoopState, steps: int, minutes: float, started: float, value: float | None
-) -> dict[str, Any]:
-    return {
-        **progress(state, steps, minutes, started),
-        "model": "vae",
-        "heldout_elbo_nats": value,
-        "best_heldout_elbo_nats": None if state.best == float("inf") else state.best,
-    }
-
-
-def _forgetting(l2sp: float, replay: str | None, share: float) -> str:
-    """The loss sums a melody's 32 steps, so the pull is learn.l2sp times 32: as strong
-    against each step's loss as the continuation model's against each event's."""
-    parts = [f"L2-SP toward the base weights (strength {l2sp} per step, x{melody.STEPS})"] if l2sp > 0 else []
-    if replay is not None:
-        parts.append(f"{share:.0%} of each batch replayed from the melodies of {replay}")
-    return " and ".join(parts) or "none (learn.l2sp = 0, no --replay)"

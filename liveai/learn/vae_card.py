@@ -18,12 +18,6 @@ ROWS = (
     ("note_accuracy_teacher_forced", "notes reconstructed, teacher forced"),
     ("dims_in_use", "latent dimensions in use"),
 )
-STOPS = {
-    "steps": "the steps asked",
-    "minutes": "the minutes asked",
-    "patience": "the held-out ELBO no longer improving",
-    "signal": "a signal (Ctrl-C or SIGTERM)",
-}
 
 
 def _n(count: int, word: str) -> str:
@@ -70,7 +64,7 @@ def write_vae_card(path: Path, facts: dict[str, Any]) -> None:
         f"{facts['lr']:g}) in "
         f"{facts['minutes']} minutes on {facts['device']} ({facts['threads']} "
         f"thread{'' if facts['threads'] == 1 else 's'}); stopped by "
-        f"{STOPS.get(facts['stopped_by'], facts['stopped_by'])}; "
+        f"{facts['stopped_by']}; "
         f"the best held-out ELBO came at step {facts['best_step']}.",
         f"- Against forgetting: {facts['forgetting']}.",
         "- The shipped VAE's loss (reconstruction + beta x KL above the free bits, the base's own beta and "

@@ -39,7 +39,7 @@ from .settings import find_model
 log = logging.getLogger(__name__)
 UNDO_DEPTH = 8  # earlier models /liveai/learn/undo can go back to
 BREATHE_S = 0.005
-# The builder thread's niceness: it leaves the cores to the loop (measured: CHANGELOG, 2026-12-07).
+# The builder thread's niceness: it leaves the cores to the loop (measured: docs/figures.md, "Learning live").
 BUILD_NICE = 10
 # TorchScript optimises on its first run of each shape: 3 are enough, and cost half of 20
 SWITCH_WARMUP_STEPS = 3

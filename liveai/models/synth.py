@@ -11,7 +11,8 @@ neural source-filter model (Wang et al., NSF). Not autoregressive over samples.
     -> sum of skips -> relu -> 1x1 -> relu -> 1x1 -> audio (B, T)
 
 The second form (`SynthConfig.linear`) keeps the audio path linear in the
-excitation, so that a chord's voices, summed in the excitation, cannot intermodulate:
+excitation, so that a chord's voices, summed in the excitation, cannot intermodulate
+as the first form's do (models/README.md):
 
     audio features (the excitation channels) -> 1x1 in -> x
     control features (pitch, loudness) -> 1x1 -> tanh -> 1x1 -> tanh -> h
@@ -25,9 +26,7 @@ none. The controls only turn each channel's gain, as fast as the voices' envelop
 (a 4 ms attack, a 60 ms release): when a note starts or ends, every sounding note's
 gains move with it, and a gain moving under a tone modulates it. The controls are the
 voices' shared pitch and loudness, so a note's level depends on the others sounding
-(models/README.md). The first form's tanh x
-sigmoid and relu head of the summed voices made -16 to -21 dB of intermodulation
-between a chord's notes, a DC shift, and a rest output that was not zero.
+(models/README.md).
 
 Streaming: every convolution keeps its own past, (k - 1) * d input samples, in an
 explicit `SynthState`; a block of any length gives the samples the whole signal would,

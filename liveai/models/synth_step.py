@@ -2,7 +2,7 @@
 compiled by TorchScript (`compile_step`). It computes `SynthNet.step` (the same sums, to
 float rounding; tests/unit/models/test_synth.py streams both against the offline
 network), without Python between the layers, and releases the GIL while it runs.
-Its speed against the eager step: `liveai bench --audio` (CHANGELOG, 2026-12-07).
+Its speed against the eager step: `liveai bench --audio` (measured in the CHANGELOG).
 """
 
 from __future__ import annotations

@@ -124,8 +124,7 @@ class MidiTransport(Transport):
         self._counts = {"midi_ignored": 0, "midi_in_dropped": 0}  # the process's counts, as last said
         self._said_at = 0.0  # when the process last said anything (time.monotonic())
         self._log_out_dropped = LogThrottle(log, "more dropped", level=logging.WARNING)
-        self._log_in_dropped = LogThrottle(log, "more reports", level=logging.WARNING)
-        self._in_dropped_unsaid = 0  # input drops in reports the throttle held back
+        self._log_in_dropped = LogThrottle(log, "more dropped", level=logging.WARNING)
         self._faults = Faults(stats)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -285,13 +284,8 @@ class MidiTransport(Transport):
             self.stats.count(name, new)
             self._counts[name] = int(said[name])
             if name == "midi_in_dropped" and new > 0:
-                self._in_dropped_unsaid += new
-                if self._log_in_dropped(
-                    time.monotonic(),
-                    "liveai took no MIDI input for a while: %d messages dropped",
-                    self._in_dropped_unsaid,
-                ):
-                    self._in_dropped_unsaid = 0
+                message = "liveai took no MIDI input for a while: %d messages dropped"
+                self._log_in_dropped(time.monotonic(), message, new, amount=new)
 
     def _lose(self, reason: str) -> None:
         """End `serve` with TransportError(reason): the supervisor starts another process."""

@@ -91,15 +91,12 @@ class OscInput:
         """Honour a bundle's timetag with a timer: never a sleep in the loop."""
         if delay > self.config.max_bundle_delay_s:
             self.refuse(
-                "bad_value",
-                f"bundle timetag {delay:.1f} s ahead exceeds osc.max_bundle_delay_s",
-                request,
-                counter="osc_timetagged_dropped",
+                "bad_value", f"bundle timetag {delay:.1f} s ahead exceeds osc.max_bundle_delay_s", request
             )
             return
         if len(self.pending) >= self.config.max_pending_bundles:
             message = "too many timetagged messages waiting; message dropped"
-            self.refuse("busy", message, request, counter="osc_timetagged_dropped")
+            self.refuse("busy", message, request)
             return
         loop = asyncio.get_running_loop()
         timed = replace(request, arrival=at)
@@ -134,9 +131,9 @@ class OscInput:
         except CommandFault as exc:  # counted in internal_errors where it was contained
             self._answer(exc.code, exc.message, request)
 
-    def refuse(self, code: str, message: str, request: Request, counter: str | None = None) -> None:
-        """Count the refusal (`errors` and its kind), then answer it."""
-        self.stats.refused(request.arrival, request.source, code, self.clip(message), counter)
+    def refuse(self, code: str, message: str, request: Request) -> None:
+        """Count the refusal (`errors` and its code), then answer it."""
+        self.stats.refused(request.arrival, request.source, code, self.clip(message))
         self._answer(code, message, request)
 
     def refuse_late(self, request: Request, error: CommandError) -> None:

@@ -23,7 +23,6 @@ async def supervise(transport: Transport, initial_s: float = 0.25) -> None:
     loop = asyncio.get_running_loop()
     maximum_s = transport.reconnect_max_s
     delay = initial_s
-    last_problem = ""
     say = LogThrottle(log, "more retries", interval_s=60.0, level=logging.WARNING, repeats=logging.DEBUG)
     while True:
         started = loop.time()
@@ -33,11 +32,9 @@ async def supervise(transport: Transport, initial_s: float = 0.25) -> None:
             problem = "session ended"
         except TransportError as exc:
             problem = str(exc)
-        if loop.time() - started > maximum_s:
-            delay, last_problem = initial_s, ""  # it ran fine for a while: a new outage
-        if problem != last_problem:
+        if loop.time() - started > maximum_s:  # it ran fine for a while: a new outage
+            delay = initial_s
             say.reset()
-        say(loop.time(), "reopening %s in %.2g s: %s", transport.name, delay, problem)
-        last_problem = problem
+        say(loop.time(), "reopening %s in %.2g s: %s", transport.name, delay, problem, problem=problem)
         await asyncio.sleep(delay)
         delay = min(delay * 2, maximum_s)

@@ -78,11 +78,11 @@ class Client:
         self.stats = stats
         self.faults = faults
         self.pending: deque[Any] = deque()
-        self.dropped = False
+        self.done = False  # dropped, closed or gone: nothing more is sent to it
         self._ready = asyncio.Event()
 
     def push(self, item: Any) -> None:
-        if self.dropped:
+        if self.done:
             return
         if len(self.pending) >= MAX_QUEUE:
             self.drop("too slow: its queue is full")
@@ -91,15 +91,15 @@ class Client:
         self._ready.set()
 
     def drop(self, why: str) -> None:
-        if not self.dropped:
-            self.dropped = True
+        if not self.done:
+            self.done = True
             self.stats.count("web_clients_dropped")
             log.warning("web client dropped: %s", why)
             self.abort()
 
     async def close(self) -> None:
         """Say goodbye (1001: going away); a peer that does not take it is cut off."""
-        self.dropped = True
+        self.done = True
         try:
             await asyncio.wait_for(
                 self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"liveai stops"), CLOSE_S
@@ -114,7 +114,7 @@ class Client:
 
     async def write(self) -> None:
         """Send what waits, one tick per FRAME_S, until the socket closes."""
-        while not self.ws.closed and not self.dropped:
+        while not self.ws.closed and not self.done:
             await self._ready.wait()
             self._ready.clear()
             items = list(self.pending)
@@ -273,7 +273,7 @@ class WebTransport(Transport):
                     await inflow.wait()
         finally:
             self.live.discard(client)
-            client.dropped = True
+            client.done = True
             writer.cancel()
             if closed is not None:
                 closed()

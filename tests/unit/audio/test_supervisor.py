@@ -188,6 +188,40 @@ def test_an_output_process_that_stops_calling_back_is_started_again_and_its_coun
     assert engine.status()["audio_underruns"] == 7 and engine.ring.header.underruns == 0
 
 
+def warnings(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "liveai.audio.supervisor" and r.levelname == "WARNING"
+    ]
+
+
+def test_a_wedged_output_process_is_said_in_one_line(make, caplog) -> None:
+    engine, script, now = playing(make, ["ready 1"], ["playing 0.005 system", "playing 0.005 system"])
+    calling_back(engine, now)
+    engine.supervisor.watch(now + WEDGED_S + 0.1)
+    assert warnings(caplog) == [
+        "lost system (its process stopped calling back); the notes go on over MIDI and OSC, "
+        "looking for it again"
+    ]
+
+
+def test_a_process_that_cannot_start_says_a_new_problem_at_once_and_a_repeat_once_a_minute(
+    make, caplog
+) -> None:
+    engine, script = make(["failed no synth.pt"] * 3 + ["failed synth.pt is broken"] * 3, [])
+    s = engine.supervisor
+    for _ in range(5):  # each try after its wait, all within the minute
+        s.watch(s.render.next_try)
+    s.watch(s.render.next_try + 60.0)
+    assert len(script.started) == 6 and engine.state == "no synth"
+    assert [m.split(": ", 1)[1] for m in warnings(caplog)] == [
+        "no synth.pt; serving without audio, trying again",
+        "synth.pt is broken; serving without audio, trying again",
+        "synth.pt is broken; serving without audio, trying again (1 more since the last report)",
+    ]
+
+
 def test_each_process_reads_the_flags_it_is_started_with(make) -> None:
     """The argv the supervisor builds is what each process's parser takes, value for value."""
     from liveai.audio import output, render_process

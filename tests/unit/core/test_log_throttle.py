@@ -1,6 +1,6 @@
 """LogThrottle, the one way liveai says a problem that may repeat: a line per
 interval with the count since the last, the repeats at debug when asked, and a new
-problem said at once."""
+problem said at once, an amount summed."""
 
 from __future__ import annotations
 
@@ -38,3 +38,35 @@ def test_repeats_go_at_their_level_and_reset_says_the_next_at_once(caplog):
         say(3.0, "no route")
     assert lines(caplog, logging.WARNING) == ["broker away", "no route"]
     assert lines(caplog, logging.DEBUG) == ["broker away", "broker away"]
+
+
+def test_a_problem_other_than_the_last_is_said_at_once_and_a_repeat_is_held_back(caplog):
+    say = LogThrottle(log, "more", interval_s=60.0, level=logging.WARNING, repeats=logging.DEBUG)
+    with caplog.at_level(logging.DEBUG, logger=log.name):
+        for now, problem in enumerate(
+            ["no JACK", "no JACK", "port taken", "port taken", "no JACK", "no JACK"]
+        ):
+            say(float(now), "cannot open: %s", problem, problem=problem)
+        say(65.0, "cannot open: %s", "no JACK", problem="no JACK")  # a minute on: said, with the count
+    assert lines(caplog, logging.WARNING) == [
+        "cannot open: no JACK",
+        "cannot open: port taken",
+        "cannot open: no JACK",
+        "cannot open: no JACK (1 more since the last report)",
+    ]
+    assert lines(caplog, logging.DEBUG) == [
+        "cannot open: no JACK",
+        "cannot open: port taken",
+        "cannot open: no JACK",
+    ]
+
+
+def test_an_amount_held_back_is_summed(caplog):
+    say = LogThrottle(log, "more dropped", level=logging.WARNING)
+    with caplog.at_level(logging.DEBUG, logger=log.name):
+        for now, dropped in ((0.0, 40), (0.5, 5), (0.9, 1), (2.0, 4)):
+            say(now, "%d dropped", dropped, amount=dropped)
+    assert lines(caplog, logging.WARNING) == [
+        "40 dropped",
+        "4 dropped (6 more dropped since the last report)",
+    ]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from liveai.data.augment import Augment, augment, clamp_transposition, stretch_tokens, transpose_tokens
-from liveai.data.corpus import PERFORMANCE, SCORE, Piece, load_pieces, render_notes, save_pieces
+from liveai.data.corpus import PERFORMANCE, SCORE, Piece, load_pieces, perform_score, save_pieces
 from liveai.data.midi import notes_to_midi
 from liveai.data.shards import build_split, load_split, save_split, split_of
 from liveai.models import codec
@@ -30,14 +30,14 @@ def test_split_is_deterministic_and_roughly_80_10_10() -> None:
     assert split_of("oneills1850/0001-0050.abc#3") == ("test" if h == 0 else "val" if h == 1 else "train")
 
 
-def test_render_notes() -> None:
+def test_perform_score() -> None:
     rows = [(1.0, 1.0, 1.0, 60), (1.0, 1.0, 1.0, 64), (2.0, 0.5, 0.25, 62), (2.5, 0.0, 0.0, 70)]
-    notes = render_notes(rows, "x#0", bpm=120)
+    notes = perform_score(rows, "x#0", bpm=120)
     assert [n.pitch for n in notes] == [60, 64, 62]  # the zero-length grace note is dropped
     assert notes[0].start == 0.0 and notes[2].start == pytest.approx(0.5)
     assert notes[0].end == pytest.approx(0.5 * 0.9)
     assert notes[0].velocity == notes[1].velocity  # a chord shares one velocity
-    assert notes == render_notes(rows, "x#0", bpm=120)  # seeded by the id
+    assert notes == perform_score(rows, "x#0", bpm=120)  # seeded by the id
 
 
 def test_cache_round_trip(tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_cache_round_trip(tmp_path: Path) -> None:
     assert [(p.rel_id, p.kind) for p in again] == [(p.rel_id, p.kind) for p in pieces]
     assert all(np.array_equal(a.rows, b.rows) for a, b in zip(again, pieces))
     assert again[1].canonical_notes() == [Note(0.1, 0.2, 61, 71), Note(0.2, 0.3, 62, 72)]
-    assert again[0].canonical_notes() == render_notes([(0.0, 1.0, 1.0, 60), (1.0, 0.5, 0.5, 62)], "a#0")
+    assert again[0].canonical_notes() == perform_score([(0.0, 1.0, 1.0, 60), (1.0, 0.5, 0.5, 62)], "a#0")
 
 
 def test_shards_round_trip(tmp_path: Path) -> None:

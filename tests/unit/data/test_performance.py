@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from liveai.data.corpus import PERFORMANCE, SCORE, Piece, render_notes
+from liveai.data.corpus import PERFORMANCE, SCORE, Piece, perform_score
 from liveai.data.performance import CANONICAL, VARIATIONS, perform, random_style, restyle
 from liveai.data.windows import PerformanceWindows
 from liveai.models import codec
@@ -26,7 +26,7 @@ def melody(notes: list[Note]) -> list[Note]:
 
 def test_the_canonical_style_plays_as_the_canonical_rendering():
     a = perform(ROWS, CANONICAL, np.random.default_rng(0))
-    b = render_notes([tuple(r) for r in ROWS.tolist()], "x#0")
+    b = perform_score([tuple(r) for r in ROWS.tolist()], "x#0")
     assert [(round(n.start, 6), round(n.end, 6), n.pitch) for n in a] == [
         (round(n.start, 6), round(n.end, 6), n.pitch) for n in b
     ]

@@ -1,5 +1,6 @@
 """The shared training loop's pieces `liveai learn` relies on: the pull toward the base
-weights (L2-SP), the replay mix, the schedule and the stops."""
+weights (L2-SP), the replay mix, the schedule and the stops, and the words both learns
+(the continuation model and the morph VAE) report them in."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ import torch
 
 from liveai.data.corpus import PERFORMANCE, Piece
 from liveai.data.shards import build_split, save_split
-from liveai.learn.loop import Anchor, Loop, LoopState, Schedule, make_optimizer
+from liveai.learn.loop import (
+    Anchor,
+    Loop,
+    LoopState,
+    Schedule,
+    forgetting,
+    make_optimizer,
+    progress,
+    stopped_by,
+)
 from liveai.learn.mix import Mix
 from liveai.models import codec
 from liveai.models.checkpoint import build_model
@@ -172,3 +182,22 @@ def test_the_first_ctrl_c_asks_the_learning_to_stop_and_the_second_ends_it():
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
+
+
+def test_both_learns_report_in_the_same_words_with_their_own_score():
+    assert stopped_by("patience", "held-out ELBO") == "the held-out ELBO no longer improving"
+    assert stopped_by("signal", "validation score") == "a signal (Ctrl-C or SIGTERM)"
+    assert forgetting(0.0, None, 0.25) == "none (learn.l2sp = 0, no --replay)"
+    assert forgetting(0.01, "data/corpus", 0.25) == (
+        "L2-SP toward the base weights (strength 0.01) and 25% of each batch replayed from data/corpus"
+    )
+    assert (
+        forgetting(0.01, None, 0.25, " per step, x32")
+        == "L2-SP toward the base weights (strength 0.01 per step, x32)"
+    )
+    state = LoopState(step=5)
+    fresh = progress(state, 10, 0.0, 0.0, "heldout_elbo_nats", None)
+    assert fresh["step"] == 5 and fresh["fraction"] == 0.5 and fresh["best_heldout_elbo_nats"] is None
+    state.best = 2.5
+    scored = progress(state, 10, 0.0, 0.0, "validation_bits", 2.75)
+    assert scored["validation_bits"] == 2.75 and scored["best_validation_bits"] == 2.5

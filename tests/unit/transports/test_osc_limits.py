@@ -13,6 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from fakes import make_engine
+from pythonosc.osc_bundle_builder import OscBundleBuilder
+from pythonosc.osc_message import OscMessage
 from pythonosc.osc_packet import OscPacket
 
 from liveai.behaviours.registry import Registry
@@ -58,6 +60,27 @@ def test_a_bundle_of_thousands_of_messages_is_one_refusal():
     osc.receive(bundle(*[osc_message("/x")] * 8186), ("10.0.0.5", 4000), 1.0)
     assert len(sock.errors()) == 1 and sock.errors()[0][0] == "too_large"
     assert engine.stats.counters["too_large"] == 1 and engine.stats.counters["unknown_address"] == 0
+
+
+def test_a_bundle_too_far_ahead_or_one_too_many_is_refused_under_its_code_not_counted_as_dropped():
+    """`osc_timetagged_dropped` counts only what a panic drops; a refusal counts under its code."""
+    osc, sock, engine = endpoint(max_bundle_delay_s=10.0, max_pending_bundles=1)
+
+    def ahead(seconds: float) -> bytes:
+        later = OscBundleBuilder(time.time() + seconds)
+        later.add_content(OscMessage(osc_message("/liveai/note", 60, 100)))
+        return later.build().dgram
+
+    async def send() -> None:
+        for seconds in (60.0, 5.0, 5.0):  # too far; waits; one too many
+            osc.receive(ahead(seconds), ("10.0.0.5", 4000), time.monotonic())
+        osc.input.cancel()
+
+    asyncio.run(send())
+    assert [args[0] for args in sock.errors()] == ["bad_value", "busy"]
+    counters = engine.stats.counters
+    assert counters["bad_value"] == 1 and counters["busy"] == 1 and counters["errors"] == 2
+    assert counters["osc_timetagged_dropped"] == 0
 
 
 def test_error_replies_are_rate_limited_per_host_and_counted():

@@ -46,3 +46,33 @@ async def test_a_new_problem_is_a_warning_and_its_retries_are_debug(caplog):
     assert len(warnings) == 2 and "no JACK server" in warnings[0] and "port taken" in warnings[1]
     assert all(m.startswith("reopening midi in ") for _, m in said)
     assert [level for level, _ in said].count(logging.DEBUG) == 4
+
+
+class Flaky(Failing):
+    """Fails at once twice, then serves longer than `reconnect_max_s` before failing the same way."""
+
+    reconnect_max_s = 0.2
+
+    async def _open(self) -> None:
+        self.opened += 1
+        if self.opened in (1, 2, 4):
+            raise TransportError("no JACK server")
+        if self.opened > 4:
+            await asyncio.Event().wait()
+
+    async def serve(self) -> None:
+        await asyncio.sleep(0.3)
+        raise TransportError("no JACK server")
+
+
+async def test_the_same_problem_after_a_good_run_is_a_new_outage_said_at_once(caplog):
+    transport = Flaky([])
+    with caplog.at_level(logging.DEBUG, logger="liveai.transports.supervisor"):
+        task = asyncio.create_task(supervise(transport, initial_s=0.001))
+        while transport.opened < 5:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    said = [r.levelno for r in caplog.records if r.name == "liveai.transports.supervisor"]
+    assert said == [logging.WARNING, logging.DEBUG, logging.WARNING, logging.DEBUG]
