@@ -3,11 +3,13 @@ a lookup, and no note left sounding by knob turns, captures, mode changes, stop 
 
 from __future__ import annotations
 
+import queue
+
 import pytest
 from fakes import Sink, make_model_engine, run_until, tiny_vae
 
 from liveai.behaviours.morph_desk import Pattern
-from liveai.behaviours.phrases import captured, confined
+from liveai.behaviours.phrases import PhraseReader, captured, confined
 from liveai.config.types import TRIGGERS
 from liveai.control.handlers import definitions
 from liveai.control.table import CommandTable
@@ -46,9 +48,26 @@ def morph_load(engine, req, slot, path):
     morph_mode(engine).load_command(engine, req, slot, path)
 
 
-def read(engine, port):
+class Answers:
+    """The phrase reader's post: its answers wait here until the test hands them to the loop."""
+
+    def __init__(self):
+        self.posted = queue.Queue()
+
+    def __call__(self, call):
+        self.posted.put(call)
+
+    def deliver(self, timeout=10.0):
+        try:
+            call = self.posted.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no file read in {timeout} s") from None
+        call()
+
+
+def read(answers, port):
     """The file being read is read, and its answer delivered on the loop."""
-    morph_mode(engine).reader.wait()
+    answers.deliver()
     port.flush()
 
 
@@ -78,8 +97,13 @@ def notes_sent(sink, since=0.0):
 
 
 @pytest.fixture
-def morph():
-    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae())
+def answers():
+    return Answers()
+
+
+@pytest.fixture
+def morph(answers):
+    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(), reader=PhraseReader(answers))
     return engine, clock, sink, port
 
 
@@ -246,7 +270,7 @@ def test_nothing_hangs_under_knob_turns_captures_mode_changes_stop_and_panic(mor
     assert sink.sounding() == set() and not engine.output.tracker.sounding
 
 
-def test_load_confines_paths_to_the_folder(morph, tmp_path):
+def test_load_confines_paths_to_the_folder(morph, answers, tmp_path):
     engine, clock, sink, port = morph
     engine.config.morph.folder = str(tmp_path / "phrases")
     (tmp_path / "secret.mid").write_bytes(b"MThd")
@@ -261,12 +285,12 @@ def test_load_confines_paths_to_the_folder(morph, tmp_path):
     (tmp_path / "phrases" / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x00")
     asked = request(clock)
     morph_load(engine, asked, "a", "broken.mid")  # read off the loop: refused when read
-    read(engine, port)
+    read(answers, port)
     assert [(command, error.code) for command, error in asked.replies.refused] == [("morph/load", "bad_file")]
     assert "a" not in morph_mode(engine).desks["main"].slots
 
 
-def test_load_reads_the_first_two_bars_of_a_file(morph, tmp_path):
+def test_load_reads_the_first_two_bars_of_a_file(morph, answers, tmp_path):
     from liveai.data.midi import notes_to_midi
 
     engine, clock, sink, port = morph
@@ -275,12 +299,12 @@ def test_load_reads_the_first_two_bars_of_a_file(morph, tmp_path):
     notes_to_midi(notes).write(str(tmp_path / "riff.mid"))
     morph_load(engine, request(clock), "b", "riff.mid")
     assert "b" not in morph_mode(engine).desks["main"].slots, "read off the loop"
-    read(engine, port)
+    read(answers, port)
     tokens = morph_mode(engine).desks["main"].slots["b"].pattern.tokens
     assert list(tokens[::4]) == [60, 61, 62, 63, 64, 65, 66, 67] and tokens[2] == R
 
 
-def test_loads_wait_their_turn_one_per_slot(morph, tmp_path, monkeypatch):
+def test_loads_wait_their_turn_one_per_slot(morph, answers, tmp_path, monkeypatch):
     """One file is read at a time; a load asked meanwhile waits its turn (it was refused
     `busy`), one per slot: a later load of a slot takes the place of the one waiting. A
     capture made while a file is read wins over it."""
@@ -304,14 +328,14 @@ def test_loads_wait_their_turn_one_per_slot(morph, tmp_path, monkeypatch):
     morph_load(engine, asked[2], "b", "third.mid")  # takes second.mid's place
     desk.capture("a", Pattern(tuple([72, H] * 16), 80), engine.sessions.get("").ctx)  # a capture meanwhile
     release.set()
-    read(engine, port)  # riff.mid
-    read(engine, port)  # then third.mid
+    read(answers, port)  # riff.mid
+    read(answers, port)  # then third.mid
     assert [error.code for _, error in asked[0].replies.refused] == ["busy"]
     assert desk.slots["a"].pattern.tokens[0] == 72, "the capture stays"
     assert not asked[1].replies.refused and not asked[2].replies.refused
     assert desk.slots["b"].pattern.tokens[0] == 40, "the latest load of slot b"
     morph_load(engine, request(clock), "b", "riff.mid")  # the reader is free again
-    read(engine, port)
+    read(answers, port)
     assert desk.slots["b"].pattern.tokens[0] == 60
 
 
