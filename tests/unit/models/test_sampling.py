@@ -25,7 +25,7 @@ def test_forbidden_note_never_sampled_despite_strong_logit() -> None:
 
 
 def test_scale_and_range_mask() -> None:
-    c = Constraints.for_scale(0, (0, 2, 4, 5, 7, 9, 11), pitch_low=60, pitch_high=72)
+    c = Constraints(pitch_classes=frozenset((0, 2, 4, 5, 7, 9, 11)), pitch_low=60, pitch_high=72)  # C major
     m = constraint_mask(c)
     allowed_ons = {p for p in range(128) if m[codec.note_on(p)]}
     assert allowed_ons == {60, 62, 64, 65, 67, 69, 71, 72}
