@@ -62,10 +62,6 @@ class NoteTracker:
         elif codec.is_note_off(token):
             self.sounding.discard(codec.token_pitch(token))
 
-    def update_many(self, tokens: Iterable[int]) -> None:
-        for t in tokens:
-            self.update(t)
-
 
 @functools.lru_cache(maxsize=64)
 def _static_mask(c: Constraints) -> torch.Tensor:

@@ -40,7 +40,8 @@ def test_time_shift_bounds() -> None:
 def test_polyphony_and_note_offs() -> None:
     c = Constraints(max_polyphony=2)
     tr = NoteTracker()
-    tr.update_many([codec.note_on(60), codec.note_on(64)])
+    for token in (codec.note_on(60), codec.note_on(64)):
+        tr.update(token)
     m = constraint_mask(c, tr.sounding)
     assert not m[codec.NOTE_ON_OFFSET : codec.NOTE_OFF_OFFSET].any()
     assert {p for p in range(128) if m[codec.note_off(p)]} == {60, 64}
