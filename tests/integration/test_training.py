@@ -111,7 +111,6 @@ def test_train_then_resume(corpus: Path, tmp_path: Path, arch: str) -> None:
     train(corpus, tmp_path, arch, 6)
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "val_bits_per_event" in r] == [3, 6]
-    assert all(r["train_loss"] > 0 for r in log if "train_loss" in r)
     # The same model (the same seed) trained at a learning rate of 0 scores what it starts
     # with: six steps of training must lower the validation loss below that.
     train(corpus, tmp_path / "still", arch, 3, "--lr", "0", "--min-lr", "0")
