@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = {**{k: v for k, v in init["config"].items() if k != "arch"}, **parse_cfg("synth", args.cfg)}
     else:  # a fresh synth: the linear form with all seven channels, unless told otherwise
         cfg = {**FRESH, **parse_cfg("synth", args.cfg)}
+    torch.manual_seed(args.seed)  # the same first weights for the same seed
     model: Any = build_model("synth", cfg).to(device)
     if init is not None:
         grow_into(model, init["model"], [tuple(int(c) for c in pair.split(":")) for pair in args.hand_over])

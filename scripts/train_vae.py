@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     resume = out / "last.pt" if args.resume == "auto" and (out / "last.pt").exists() else args.resume
     ckpt = read_checkpoint(resume, "cpu") if resume and resume != "auto" else None
     cfg = {k: v for k, v in ckpt["config"].items() if k != "arch"} if ckpt else parse_cfg("vae", args.cfg)
+    torch.manual_seed(args.seed)  # the same first weights for the same seed
     model = build_model("vae", cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, wall_prior, best = 0, 0.0, float("inf")

@@ -96,9 +96,10 @@ def tiny_harmony(voicings=((7, 3), (9, 5), (8, 3), (12, 7), (16, 12), (5, 1), (2
     return build_model("harmony", {"voicings": [list(v) for v in voicings], "hidden": 16}).eval()
 
 
-def make_model_engine(mode: str = "harmonize", vae=None, harmony=None, **overrides):
+def make_model_engine(mode: str = "harmonize", vae=None, harmony=None, reader=None, **overrides):
     """An engine with a model port on a tiny untrained model, a fake clock and a sink
-    (`vae`: a morph model, for morph mode; `harmony`: the harmony model)."""
+    (`vae`: a morph model, for morph mode; `harmony`: the harmony model; `reader`: the
+    phrase reader, by default one whose answers wait for the port's flush)."""
     config = Config()
     config.server.mode = mode
     config.model.seed = 1
@@ -107,7 +108,7 @@ def make_model_engine(mode: str = "harmonize", vae=None, harmony=None, **overrid
         setattr(getattr(config, section), key, value)
     clock = SimulatedClock(100.0)
     port = InlinePort(tiny_model())
-    reader = PhraseReader(post=lambda call: port.pending.append((lambda _: call(), None)))  # on port.flush
+    reader = reader or PhraseReader(post=lambda call: port.pending.append((lambda _: call(), None)))
     registry = Registry(vae=vae, harmony=harmony, reader=reader)
     engine = Engine(config, now=clock, behaviours=registry, models=port)
     sink = Sink(clock)

@@ -84,17 +84,6 @@ def systems_of(
     }
 
 
-def score_clip(
-    notes: Sequence[Note], reference: np.ndarray, model_audio: np.ndarray, config: SynthConfig
-) -> dict[str, dict[str, float]]:
-    """Every system's distances from the reference on one clip (`systems_of`)."""
-    reference = np.asarray(reference, dtype=np.float32)
-    return {
-        name: distances(audio, reference)
-        for name, audio in systems_of(notes, reference, model_audio, config).items()
-    }
-
-
 # The decay probes' notes, one at a time: C2 to C6 at velocity 100 (the probe the aged
 # channels' constants were read off), and a second one none was chosen by.
 PROBES = {"c2-c6": ((36, 48, 60, 72, 84), 100), "other": ((41, 55, 66, 79, 90), 70)}

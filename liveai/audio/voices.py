@@ -73,11 +73,6 @@ class Voices:
         self.pedals: set[int] = set()  # the layers whose sustain pedal is down
         self._ones = self._zeros = np.zeros(0)
 
-    @property
-    def max_step(self) -> float:
-        """The most an envelope moves in one sample."""
-        return 1.0 / min(self.attack, self.release, self.steal)
-
     def note_on(self, pitch: int, velocity: int, at: int, layer: int = LIVEAI) -> int | None:
         """The voice that plays it (a pitch re-struck in its layer keeps its voice, held
         or fading, and rises from where it is, its phase going on: no click); velocity 0

@@ -131,7 +131,6 @@ class PhraseReader:
 
     def __init__(self, post: Post | None = None) -> None:
         self._post = post
-        self._thread: threading.Thread | None = None
         # from the ask to the answer, on the loop (a thread ends a moment after it answers)
         self._reading = False
         self._waiting: dict[Hashable, _Load] = {}  # slot -> the file read next for it, in the order asked
@@ -177,8 +176,9 @@ class PhraseReader:
                 result = CommandError("bad_file", f"morph/load: {type(exc).__name__}: {exc}")
             post(lambda: answered(result))
 
-        self._thread = threading.Thread(target=run, name="liveai-phrase-reader", daemon=True)
-        self._thread.start()  # raises (no thread to be had): nothing is being read, and the next load may try
+        # a daemon: at shutdown a file being read is simply left
+        thread = threading.Thread(target=run, name="liveai-phrase-reader", daemon=True)
+        thread.start()  # raises (no thread to be had): nothing is being read, and the next load may try
         self._reading = True  # set on the loop before the answer can be: the answer runs on the loop too
 
     def _next(self) -> None:
@@ -189,12 +189,6 @@ class PhraseReader:
                 self._start(load)
             except Exception as exc:  # no thread to be had: this one is refused, the next may try
                 load.done(CommandError("busy", f"morph/load: {load.name[:80]} cannot be read now: {exc}"))
-
-    def wait(self, timeout: float = 10.0) -> None:
-        """Until the file being read is read (tests wait on it; at shutdown the daemon
-        thread is simply left)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
 
 
 def _on_the_loop(loop: asyncio.AbstractEventLoop) -> Post:

@@ -82,14 +82,13 @@ class Registry:
         harmony: HarmonyModel | None = None,
         reader: PhraseReader | None = None,
     ) -> None:
-        self.morph = MorphMode(vae, reader or PhraseReader())
         modes = (
             Mode("off", lambda ctx, ears: Off()),
             Mode("thru", lambda ctx, ears: Thru()),
             Mode("harmonize", harmonize(harmony)),
             Mode("duet", duet, needs_model=True),
             Mode("autopilot", autopilot, needs_model=True, plays_alone=True),
-            self.morph,
+            MorphMode(vae, reader or PhraseReader()),
         )
         self.modes = {mode.name: mode for mode in modes}
         if tuple(self.modes) != MODES:

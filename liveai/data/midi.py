@@ -144,7 +144,3 @@ def notes_to_instrument(notes: Sequence[Note], *, program: int = 0, name: str = 
             )
         )
     return inst
-
-
-def decode_to_midi(tokens: Sequence[int], *, program: int = 0) -> pretty_midi.PrettyMIDI:
-    return notes_to_midi(codec.decode_tokens(tokens), program=program)

@@ -61,10 +61,6 @@ def time_shift(steps: int) -> int:
     return TIME_SHIFT_OFFSET + steps - 1
 
 
-def velocity_token(velocity: int) -> int:
-    return VELOCITY_OFFSET + velocity_to_bin(velocity)
-
-
 def is_note_on(token: int) -> bool:
     return NOTE_ON_OFFSET <= token < NOTE_OFF_OFFSET
 

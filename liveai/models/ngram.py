@@ -10,7 +10,7 @@ of 9 bits per token.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,9 +94,6 @@ class UnigramModel:
         targets = _columns(pieces, 1)[:, 0]
         return np.log2(self.probs[targets])
 
-    def distribution(self, context: Sequence[int]) -> np.ndarray:
-        return self.probs.copy()
-
 
 class KneserNeyModel:
     """Interpolated Kneser-Ney n-gram (one absolute discount per order from the
@@ -147,12 +144,3 @@ class KneserNeyModel:
         cols = _columns(pieces, self.order)
         out = [np.log2(self._probs(cols[i : i + chunk])) for i in range(0, len(cols), chunk)]
         return np.concatenate(out) if out else np.zeros(0)
-
-    def distribution(self, context: Sequence[int]) -> np.ndarray:
-        """P(. | context) over the vocabulary (context padded with START on the left)."""
-        ctx = [codec.START] * (self.order - 1) + [int(x) for x in context]
-        ctx = ctx[len(ctx) - (self.order - 1) :] if self.order > 1 else []
-        cols = np.empty((self.vocab_size, self.order), np.int64)
-        cols[:, :-1] = np.asarray(ctx, np.int64)
-        cols[:, -1] = np.arange(self.vocab_size)
-        return self._probs(cols)

@@ -48,11 +48,6 @@ class Constraints:
         if self.max_polyphony is not None and self.max_polyphony < 1:
             raise ValueError("max_polyphony must be >= 1")
 
-    @classmethod
-    def for_scale(cls, tonic: int, intervals: Iterable[int], **kwargs: object) -> Constraints:
-        """E.g. `Constraints.for_scale(9, (0, 2, 3, 5, 7, 8, 10))` for A natural minor."""
-        return cls(pitch_classes=frozenset((tonic + i) % 12 for i in intervals), **kwargs)  # type: ignore[arg-type]
-
 
 class NoteTracker:
     """Pitches sounding in a token stream (for polyphony and note-off constraints)."""
@@ -66,10 +61,6 @@ class NoteTracker:
             self.sounding.add(codec.token_pitch(token))
         elif codec.is_note_off(token):
             self.sounding.discard(codec.token_pitch(token))
-
-    def update_many(self, tokens: Iterable[int]) -> None:
-        for t in tokens:
-            self.update(t)
 
 
 @functools.lru_cache(maxsize=64)

@@ -120,11 +120,19 @@ def test_mode_change_releases_sounding_notes(start_server):
 
 def test_play_sends_beats_at_the_tempo(start_server):
     _, peer = start_server()
-    peer.send("/liveai/tempo", 300)
+    peer.send("/liveai/tempo", 300)  # 5 beats a second
+    assert peer.expect("/liveai/out/tempo") == [300.0]
     peer.send("/liveai/play")
-    got = peer.collect(1.05)
-    beats = [args[0] for address, args in got if address == "/liveai/out/beat"]
-    assert beats[:5] == [0, 1, 2, 3, 4] and len(beats) in (5, 6)  # 5 beats per second
+    beats, arrived = [], []
+    deadline = time.monotonic() + 10
+    while len(beats) < 6 and (left := deadline - time.monotonic()) > 0:
+        got = peer.receive(left)
+        if got is not None and got[0] == "/liveai/out/beat":
+            beats.append(got[1][0])
+            arrived.append(time.monotonic())
+    assert beats == [0, 1, 2, 3, 4, 5]  # each beat once, in order, from 0
+    # 1 s at 300 BPM (2.5 s at the default 120), with room for a beat late under load
+    assert 0.6 < arrived[-1] - arrived[0] < 1.6, arrived
     peer.send("/liveai/stop")
     assert ("/liveai/out/playing", [0]) in peer.collect(0.3)
 

@@ -14,9 +14,10 @@ import numpy as np
 import pretty_midi
 import pytest
 from conftest import need
+from synth_scores import score_clip
 
 from liveai.audio.offline import TAIL_S
-from liveai.audio.quality import fit, score_clip
+from liveai.audio.quality import fit
 from liveai.data.audio import fluidsynth_render, read_wav
 from liveai.data.midi import notes_to_midi, read_notes
 from liveai.models.checkpoint import load_checkpoint

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synth_scores import score_clip
 
 from liveai.audio.quality import (
     DECAY_POINTS_S,
@@ -21,7 +22,6 @@ from liveai.audio.quality import (
     high_share_db,
     rms,
     rms_matched,
-    score_clip,
     summarize,
 )
 from liveai.models.synth import SynthConfig

@@ -3,11 +3,13 @@ a lookup, and no note left sounding by knob turns, captures, mode changes, stop 
 
 from __future__ import annotations
 
+import queue
+
 import pytest
 from fakes import Sink, make_model_engine, run_until, tiny_vae
 
 from liveai.behaviours.morph_desk import Pattern
-from liveai.behaviours.phrases import captured, confined
+from liveai.behaviours.phrases import PhraseReader, captured, confined
 from liveai.config.types import TRIGGERS
 from liveai.control.handlers import definitions
 from liveai.control.table import CommandTable
@@ -33,17 +35,39 @@ class Replies:
         self.refused.append((command, error))
 
 
+def morph_mode(engine):
+    """The engine's morph mode: its commands and its desks, one per session."""
+    return engine.behaviours.modes["morph"]
+
+
 def morph_capture(engine, req, slot):
-    engine.behaviours.morph.capture_command(engine, req, slot)
+    morph_mode(engine).capture_command(engine, req, slot)
 
 
 def morph_load(engine, req, slot, path):
-    engine.behaviours.morph.load_command(engine, req, slot, path)
+    morph_mode(engine).load_command(engine, req, slot, path)
 
 
-def read(engine, port):
+class Answers:
+    """The phrase reader's post: its answers wait here until the test hands them to the loop."""
+
+    def __init__(self):
+        self.posted = queue.Queue()
+
+    def __call__(self, call):
+        self.posted.put(call)
+
+    def deliver(self, timeout=10.0):
+        try:
+            call = self.posted.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no file read in {timeout} s") from None
+        call()
+
+
+def read(answers, port):
     """The file being read is read, and its answer delivered on the loop."""
-    engine.behaviours.morph.reader.wait()
+    answers.deliver()
     port.flush()
 
 
@@ -73,8 +97,13 @@ def notes_sent(sink, since=0.0):
 
 
 @pytest.fixture
-def morph():
-    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae())
+def answers():
+    return Answers()
+
+
+@pytest.fixture
+def morph(answers):
+    engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae(), reader=PhraseReader(answers))
     return engine, clock, sink, port
 
 
@@ -84,7 +113,7 @@ def test_capture_while_the_clock_runs_takes_the_two_bars_its_bar_lines_cut(morph
     advance(engine, clock, port, 4 * BEAT)  # a bar of count-in
     play(engine, clock, port, [60, 62, 64, 65, 67, 65, 64, 62], gate=0.6)  # two bars of quarters
     morph_capture(engine, request(clock), "a")
-    desk = engine.behaviours.morph.desks["main"]
+    desk = morph_mode(engine).desks["main"]
     tokens = list(desk.slots["a"].pattern.tokens)
     assert tokens[::4] == [60, 62, 64, 65, 67, 65, 64, 62]
     assert tokens[1:4] == [H, R, R]  # 60% of a quarter: 2.4 16ths, rounded to 2
@@ -95,7 +124,7 @@ def test_capture_with_the_clock_stopped_starts_on_the_phrase(morph):
     advance(engine, clock, port, 0.37)
     play(engine, clock, port, [72, 71, 69], beats_each=2.0)
     morph_capture(engine, request(clock), "b")
-    tokens = list(engine.behaviours.morph.desks["main"].slots["b"].pattern.tokens)
+    tokens = list(morph_mode(engine).desks["main"].slots["b"].pattern.tokens)
     assert tokens[0] == 72 and tokens[8] == 71 and tokens[16] == 69 and tokens[24:] == [R] * 8
 
 
@@ -103,12 +132,12 @@ def test_too_few_notes_are_refused_and_the_slot_is_unchanged(morph):
     engine, clock, sink, port = morph
     play(engine, clock, port, [60, 64])
     morph_capture(engine, request(clock), "a")
-    before = engine.behaviours.morph.desks["main"].slots["a"].pattern
+    before = morph_mode(engine).desks["main"].slots["a"].pattern
     advance(engine, clock, port, 10.0)
     play(engine, clock, port, [67])
     with pytest.raises(CommandError, match="at least 2 notes"):
         morph_capture(engine, request(clock), "a")
-    assert engine.behaviours.morph.desks["main"].slots["a"].pattern == before
+    assert morph_mode(engine).desks["main"].slots["a"].pattern == before
 
 
 def test_morph_mode_with_both_slots_empty_says_so(morph):
@@ -121,7 +150,7 @@ def test_morph_mode_with_both_slots_empty_says_so(morph):
 def filled(morph):
     """Slot a: a rising C major line; slot b: a falling A minor one; the grid decoded."""
     engine, clock, sink, port = morph
-    desk = engine.behaviours.morph.desk(engine.sessions.get("").ctx)
+    desk = morph_mode(engine).desk(engine.sessions.get("").ctx)
     a = [60, H, 62, H, 64, H, 65, H] * 4
     b = [69, H, H, H, 67, R, 64, H] * 4
     desk.capture("a", Pattern(tuple(a), 90), engine.sessions.get("").ctx)
@@ -241,7 +270,7 @@ def test_nothing_hangs_under_knob_turns_captures_mode_changes_stop_and_panic(mor
     assert sink.sounding() == set() and not engine.output.tracker.sounding
 
 
-def test_load_confines_paths_to_the_folder(morph, tmp_path):
+def test_load_confines_paths_to_the_folder(morph, answers, tmp_path):
     engine, clock, sink, port = morph
     engine.config.morph.folder = str(tmp_path / "phrases")
     (tmp_path / "secret.mid").write_bytes(b"MThd")
@@ -256,12 +285,12 @@ def test_load_confines_paths_to_the_folder(morph, tmp_path):
     (tmp_path / "phrases" / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x00")
     asked = request(clock)
     morph_load(engine, asked, "a", "broken.mid")  # read off the loop: refused when read
-    read(engine, port)
+    read(answers, port)
     assert [(command, error.code) for command, error in asked.replies.refused] == [("morph/load", "bad_file")]
-    assert "a" not in engine.behaviours.morph.desks["main"].slots
+    assert "a" not in morph_mode(engine).desks["main"].slots
 
 
-def test_load_reads_the_first_two_bars_of_a_file(morph, tmp_path):
+def test_load_reads_the_first_two_bars_of_a_file(morph, answers, tmp_path):
     from liveai.data.midi import notes_to_midi
 
     engine, clock, sink, port = morph
@@ -269,13 +298,13 @@ def test_load_reads_the_first_two_bars_of_a_file(morph, tmp_path):
     notes = [Note(i * 0.5, i * 0.5 + 0.25, 60 + i, 100) for i in range(10)]  # 120 BPM quarters
     notes_to_midi(notes).write(str(tmp_path / "riff.mid"))
     morph_load(engine, request(clock), "b", "riff.mid")
-    assert "b" not in engine.behaviours.morph.desks["main"].slots, "read off the loop"
-    read(engine, port)
-    tokens = engine.behaviours.morph.desks["main"].slots["b"].pattern.tokens
+    assert "b" not in morph_mode(engine).desks["main"].slots, "read off the loop"
+    read(answers, port)
+    tokens = morph_mode(engine).desks["main"].slots["b"].pattern.tokens
     assert list(tokens[::4]) == [60, 61, 62, 63, 64, 65, 66, 67] and tokens[2] == R
 
 
-def test_loads_wait_their_turn_one_per_slot(morph, tmp_path, monkeypatch):
+def test_loads_wait_their_turn_one_per_slot(morph, answers, tmp_path, monkeypatch):
     """One file is read at a time; a load asked meanwhile waits its turn (it was refused
     `busy`), one per slot: a later load of a slot takes the place of the one waiting. A
     capture made while a file is read wins over it."""
@@ -299,14 +328,14 @@ def test_loads_wait_their_turn_one_per_slot(morph, tmp_path, monkeypatch):
     morph_load(engine, asked[2], "b", "third.mid")  # takes second.mid's place
     desk.capture("a", Pattern(tuple([72, H] * 16), 80), engine.sessions.get("").ctx)  # a capture meanwhile
     release.set()
-    read(engine, port)  # riff.mid
-    read(engine, port)  # then third.mid
+    read(answers, port)  # riff.mid
+    read(answers, port)  # then third.mid
     assert [error.code for _, error in asked[0].replies.refused] == ["busy"]
     assert desk.slots["a"].pattern.tokens[0] == 72, "the capture stays"
     assert not asked[1].replies.refused and not asked[2].replies.refused
     assert desk.slots["b"].pattern.tokens[0] == 40, "the latest load of slot b"
     morph_load(engine, request(clock), "b", "riff.mid")  # the reader is free again
-    read(engine, port)
+    read(answers, port)
     assert desk.slots["b"].pattern.tokens[0] == 60
 
 
@@ -340,7 +369,7 @@ def test_the_commands_are_in_the_table_and_mqtt_names_them_both_ways(morph):
     play(engine, clock, port, [60, 62, 64])
     table.dispatch_text("morph_capture", "a", request(clock, "mqtt"))
     table.dispatch_text("morph/capture", "b", request(clock, "mqtt"))
-    assert set(engine.behaviours.morph.desks["main"].slots) == {"a", "b"}
+    assert set(morph_mode(engine).desks["main"].slots) == {"a", "b"}
 
 
 def test_a_midi_cc_or_program_captures_when_mapped():
@@ -349,10 +378,10 @@ def test_a_midi_cc_or_program_captures_when_mapped():
     )
     play(engine, clock, port, [60, 62, 64])
     engine.handle(ControlChange(20, 0, t=clock.t))  # a button's release captures nothing
-    assert "main" not in engine.behaviours.morph.desks
+    assert "main" not in morph_mode(engine).desks
     engine.handle(ControlChange(20, 127, t=clock.t))
     engine.handle(ProgramChange(9, t=clock.t))
-    assert set(engine.behaviours.morph.desks["main"].slots) == {"a", "b"}
+    assert set(morph_mode(engine).desks["main"].slots) == {"a", "b"}
 
 
 @pytest.mark.parametrize("action", TRIGGERS)
@@ -371,7 +400,7 @@ def test_every_action_a_cc_may_be_mapped_to_is_done(action):
     if action == "stop":
         engine.play()
     engine.handle(ControlChange(20, 127, t=clock.t))
-    playing, desk = engine.conductor.clock.playing, engine.behaviours.morph.desks.get("main")
+    playing, desk = engine.conductor.clock.playing, morph_mode(engine).desks.get("main")
     done = {
         "panic": engine.state["panicked"],
         "play": playing,
@@ -425,7 +454,7 @@ def test_a_capture_takes_the_keys_as_played_under_the_pedal(morph):
     play(engine, clock, port, [72, 71, 69, 67, 65, 64], gate=0.8)
     engine.handle(ControlChange(64, 0, t=clock.t))
     morph_capture(engine, request(clock), "a")
-    tokens = engine.behaviours.morph.desks["main"].slots["a"].pattern.tokens
+    tokens = morph_mode(engine).desks["main"].slots["a"].pattern.tokens
     assert [t for t in tokens if t < 128] == [72, 71, 69, 67, 65, 64]
 
 

@@ -45,7 +45,6 @@ def test_the_reader_reads_the_next_once_an_answer_is_on_the_loop(tmp_path: Path)
         time.sleep(0.01)
     on_the_loop.pop()()
     assert len(got) == 2 and isinstance(got[1], Pattern)
-    reader.wait()
 
 
 def test_the_reader_answers_on_the_loop_that_asked(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from note_checks import assert_notes_close
 
 from liveai.data.midi import (
     MidiFileError,
-    decode_to_midi,
     encode_midi,
     midi_files,
     midi_to_notes,
@@ -31,7 +30,7 @@ def test_midi_round_trip(tmp_path: Path) -> None:
     toks = encode_midi(path)
     assert toks[0] == codec.START
     assert_notes_close(codec.decode_tokens(toks), notes)
-    assert_notes_close(midi_to_notes(decode_to_midi(toks)), notes)
+    assert_notes_close(midi_to_notes(notes_to_midi(codec.decode_tokens(toks))), notes)
 
 
 def test_a_broken_file_is_a_clear_error_and_suffixes_match_in_any_case(tmp_path: Path) -> None:

@@ -10,6 +10,10 @@ from liveai.models import codec
 from liveai.music.note import Note
 
 
+def velocity_token(velocity: int) -> int:
+    return codec.VELOCITY_OFFSET + codec.velocity_to_bin(velocity)
+
+
 def test_vocabulary_layout() -> None:
     assert codec.VOCAB_SIZE == 390
     assert (codec.NOTE_OFF_OFFSET, codec.TIME_SHIFT_OFFSET, codec.VELOCITY_OFFSET) == (128, 256, 356)
@@ -32,7 +36,7 @@ def test_vocabulary_layout() -> None:
 def test_encode_simple() -> None:
     notes = [Note(0.0, 0.5, 60, 80), Note(0.5, 1.0, 62, 80)]
     toks = codec.encode_notes(notes, start_token=True)
-    vel = codec.velocity_token(80)
+    vel = velocity_token(80)
     assert toks == [
         codec.START,
         vel,
@@ -87,13 +91,13 @@ def test_streaming_encoder_matches_offline(notes: list[Note]) -> None:
 
 def test_streaming_encoder_details() -> None:
     enc = codec.StreamingEncoder()
-    assert enc.feed("on", 60, 100, 5.0) == [codec.velocity_token(100), codec.note_on(60)]
+    assert enc.feed("on", 60, 100, 5.0) == [velocity_token(100), codec.note_on(60)]
     assert enc.feed("off", 61, 0, 5.1) == []  # not sounding: nothing, no time emitted
     assert enc.feed("on", 64, 100, 5.25) == [codec.time_shift(25), codec.note_on(64)]
     # velocity 0 is a note-off; 1.5 s later needs two shifts
     assert enc.feed("on", 60, 0, 6.75) == [codec.time_shift(100), codec.time_shift(50), codec.note_off(60)]
     # re-strike of a sounding pitch closes it first
-    assert enc.feed("on", 64, 40, 6.75) == [codec.note_off(64), codec.velocity_token(40), codec.note_on(64)]
+    assert enc.feed("on", 64, 40, 6.75) == [codec.note_off(64), velocity_token(40), codec.note_on(64)]
 
 
 def test_unclosed_notes_end_at_last_time() -> None:
@@ -109,7 +113,7 @@ def test_streaming_decoder() -> None:
     dec = codec.StreamingDecoder()
     evs = [
         e
-        for t in [codec.velocity_token(90), codec.note_on(60), codec.time_shift(10), codec.note_off(60)]
+        for t in [velocity_token(90), codec.note_on(60), codec.time_shift(10), codec.note_off(60)]
         for e in dec.feed(t)
     ]
     assert [(e.kind, e.pitch, round(e.t, 3)) for e in evs] == [("on", 60, 0.0), ("off", 60, 0.1)]

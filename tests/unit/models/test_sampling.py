@@ -25,7 +25,7 @@ def test_forbidden_note_never_sampled_despite_strong_logit() -> None:
 
 
 def test_scale_and_range_mask() -> None:
-    c = Constraints.for_scale(0, (0, 2, 4, 5, 7, 9, 11), pitch_low=60, pitch_high=72)
+    c = Constraints(pitch_classes=frozenset((0, 2, 4, 5, 7, 9, 11)), pitch_low=60, pitch_high=72)  # C major
     m = constraint_mask(c)
     allowed_ons = {p for p in range(128) if m[codec.note_on(p)]}
     assert allowed_ons == {60, 62, 64, 65, 67, 69, 71, 72}
@@ -40,7 +40,8 @@ def test_time_shift_bounds() -> None:
 def test_polyphony_and_note_offs() -> None:
     c = Constraints(max_polyphony=2)
     tr = NoteTracker()
-    tr.update_many([codec.note_on(60), codec.note_on(64)])
+    for token in (codec.note_on(60), codec.note_on(64)):
+        tr.update(token)
     m = constraint_mask(c, tr.sounding)
     assert not m[codec.NOTE_ON_OFFSET : codec.NOTE_OFF_OFFSET].any()
     assert {p for p in range(128) if m[codec.note_off(p)]} == {60, 64}
