@@ -24,7 +24,6 @@ from ..events import (
     NoteOff,
     NoteOn,
     ProgramChange,
-    Source,
     TransportStart,
     TransportStop,
 )
@@ -204,9 +203,8 @@ class Engine:
         """The mode of the sender's session, or of every session (and new ones) when
         sessions are shared or the command is global (MQTT, CC)."""
         key = self.sessions.key(source)
-        alone = key != SHARED and Source.parse(source).personal
-        self.behaviours.check(name, self.models is not None, key if alone else SHARED)
-        if alone:
+        self.behaviours.check(name, self.models is not None, key)
+        if key != SHARED:
             self.sessions.get(source).set_mode(name)
             self._settle_panic()
             log.info("mode %s for %s", name, key)

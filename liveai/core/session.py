@@ -1,9 +1,9 @@
 """Sessions: one player's mode, behaviour and model state (or everyone's, when shared).
 
 With `server.sessions = "shared"` (the default) all sources play into one session; with
-"per_source" every OSC host, MIDI input and explicit session id gets its own, on one
-set of weights. A session's ears (when a model is loaded) hear every note it gets, whatever
-the mode.
+"per_source" every OSC host, web page, MIDI input and explicit session id gets its own, on
+one set of weights, and what is nobody's own (MQTT, liveai itself) plays into the shared
+one. A session's ears (when a model is loaded) hear every note it gets, whatever the mode.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import ServerConfig
 from ..errors import CommandError
-from ..events import SUSTAIN, ControlChange, NoteOff, NoteOn, player_of
+from ..events import SUSTAIN, ControlChange, NoteOff, NoteOn, Source, player_of
 from .behaviour import Behaviours
 from .context import Context
 from .faults import Faults
@@ -245,7 +245,8 @@ class Session:
 class Sessions:
     """The open sessions, least recently played first. With `server.sessions =
     "per_source"` a player is an OSC host (whatever port each message comes from: oscsend
-    opens a new one per call), a MIDI input, or an explicit session id; past
+    opens a new one per call), a web page, a MIDI input, or an explicit session id, and
+    the rest (MQTT, liveai itself) shares one session; past
     `max_sessions` the least recently played idle session is closed, and while every
     session is busy a new player is refused."""
 
@@ -263,9 +264,12 @@ class Sessions:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
 
     def key(self, source: str) -> str:
-        if self.config.sessions != "per_source" or not source:
+        """The session `source` plays into, the one rule for it: with per_source sessions a
+        player's own (`Source.personal`), else the shared one (MQTT, liveai itself)."""
+        parsed = Source.parse(source)
+        if self.config.sessions != "per_source" or not parsed.personal:
             return SHARED
-        return player_of(source)
+        return parsed.player
 
     def find(self, source: str = "") -> Session | None:
         return self._sessions.get(self.key(source))

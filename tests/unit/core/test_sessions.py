@@ -7,6 +7,7 @@ import pytest
 from fakes import make_engine
 
 from liveai.config import Config
+from liveai.core.session import SHARED
 from liveai.errors import CommandError
 from liveai.events import NoteOff, NoteOn
 
@@ -49,3 +50,16 @@ def test_only_idle_sessions_make_room_and_a_full_house_refuses():
         engine.handle(NoteOn(65, 100, t=clock.t, source="osc:10.0.0.4:1"))
     assert info.value.code == "busy" and engine.stats.counters["sessions_refused"] == 1
     assert engine.status()["sessions_refused"] == 1
+
+
+def test_what_mqtt_plays_and_asks_for_goes_to_the_shared_session():
+    """MQTT is nobody's own: its notes and its /continue reach the session its /mode
+    changes (the shared one), never a session of its own."""
+    engine, clock, sink = per_source()
+    engine.handle(NoteOn(60, 100, t=clock.t, source="osc:10.0.0.1:1"))  # a player of its own
+    engine.handle(NoteOn(64, 100, t=clock.t, source="mqtt"))
+    with pytest.raises(CommandError, match="continue needs duet"):  # it opens the session first
+        engine.continue_(1.0, "mqtt")
+    assert [s.key for s in engine.sessions] == ["osc:10.0.0.1", SHARED]
+    engine.set_mode("thru", "mqtt")  # everyone's
+    assert engine.sessions.find("mqtt") is engine.sessions.find("") and engine.state["mode"] == "thru"
