@@ -200,8 +200,9 @@ class Engine:
         self._state.set("high", int(high))
 
     def set_mode(self, name: str, source: str = "") -> None:
-        """The mode of the sender's session, or of every session (and new ones) when
-        sessions are shared or the command is global (MQTT, CC)."""
+        """The mode of the sender's session (a player's own source: an OSC host, a page, a
+        MIDI input whose program change is mapped, a session id), or of every session (and
+        new ones) when sessions are shared or the sender is nobody's own (MQTT)."""
         key = self.sessions.key(source)
         self.behaviours.check(name, self.models is not None, key)
         if key != SHARED:
