@@ -92,8 +92,8 @@ class MorphMode(Mode):
         clock runs, its bar lines cut the phrase; when stopped, it starts on the phrase's
         first note). Fewer than 2 notes is refused and the slot is unchanged. `session`: as
         for /liveai/note."""
-        player = engine.sessions.get(player_source(request, session))
-        self.capture(slot, player.ctx, player.recorder.notes(engine.now()))
+        target = engine.sessions.get(player_source(request, session))
+        self.capture(slot, target.ctx, target.recorder.notes(engine.now()))
 
     def load_command(
         self, engine: Engine, request: Request, slot: Slot, path: str, session: SessionId | None = None
