@@ -87,13 +87,12 @@ class Autopilot(BaseBehaviour):
     def _request(self, ctx: Context) -> None:
         if not self.running:
             return
-        models = ctx.models
-        assert models is not None and self.part is not None
+        assert self.part is not None
         self._steer(ctx)
         if ctx.now() - self.primed_at > self.config.autopilot.reprime_s:
             self.primed_at = ctx.now()
             self.listener.reset(prime=list(self.recent))  # bounded, fresh, and still in character
-        reply = models.replier(lambda tokens: self._chunk(tokens, ctx))
+        reply = ctx.replier(lambda tokens: self._chunk(tokens, ctx))
         self.job = self.listener.submit(
             jobs.continuation(
                 self.listener.sampler,

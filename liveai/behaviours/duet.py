@@ -150,10 +150,8 @@ class Answer:
         )
 
     def _request(self, max_tokens: int) -> None:
-        models = self.ctx.models
-        assert models is not None
         left = max(self.part.end - self.part.time, 0.01) if self.part.end is not None else 1.0
-        reply = models.replier(self._chunk)
+        reply = self.ctx.replier(self._chunk)
         self._steer_pace()
         self.job = self.listener.submit(
             jobs.continuation(

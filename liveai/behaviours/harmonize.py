@@ -68,9 +68,7 @@ class ModelHarmonizer(RuleHarmonizer):
 
     def ask(self, pending: _Pending, ctx: Context) -> JobHandle | None:
         """Submit the model's job for a played note; it answers with `_model_answer`."""
-        models = ctx.models
-        assert models is not None
-        reply = models.replier(lambda voices: self._model_answer(pending, voices, ctx))
+        reply = ctx.replier(lambda voices: self._model_answer(pending, voices, ctx))
         job = jobs.harmony(
             self.listener.sampler,
             self.listener.rng,
