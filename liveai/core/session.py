@@ -65,7 +65,7 @@ class Session:
             self.behaviour = behaviours.make(mode, ctx, self.ears)
             self._start()
         else:  # opened while a panic holds every session
-            self.behaviour = behaviours.stopped(mode)
+            self.behaviour = behaviours.stopped(mode, ctx)
 
     @property
     def held(self) -> dict[KeyId, str]:
@@ -98,21 +98,19 @@ class Session:
     def _release_key(self, k: KeyId, event: NoteOff) -> None:
         self._turn(event, self.keys.pop(k), self.behaviour.note_off, "note_off")
 
-    def _turn(
-        self, event: NoteOn | NoteOff, key: Key, answer: Callable[[Any, Context], None], what: str
-    ) -> None:
+    def _turn(self, event: NoteOn | NoteOff, key: Key, answer: Callable[[Any], None], what: str) -> None:
         """The ears hear a played note first (the model is up to date when the behaviour
         asks it), then the behaviour answers; what was heard is fed after its turn."""
         with nullcontext() if self.ears is None else self.ears.hearing(event, key):
             try:
-                answer(event, self.ctx)
+                answer(event)
             except Exception as exc:  # contained: the keys, the pedal and the ears go on
                 self._faults(f"{self.behaviour.name} {what}", exc)
 
     def control(self, event: ControlChange) -> None:
         self._played()
         try:
-            self.behaviour.control(event, self.ctx)
+            self.behaviour.control(event)
         except Exception as exc:  # the pedal still goes down or up: the keys it holds end
             self._faults(f"{self.behaviour.name} control", exc)
         if event.pedal is None:
@@ -131,25 +129,25 @@ class Session:
 
     def beat(self, n: int, t: float) -> None:
         try:
-            self.behaviour.beat(n, t, self.ctx)
+            self.behaviour.beat(n, t)
         except Exception as exc:  # the other sessions still get the beat
             self._faults(f"{self.behaviour.name} beat", exc)
 
     def upcoming_beat(self, n: int, t: float) -> None:
         try:
-            self.behaviour.upcoming_beat(n, t, self.ctx)
+            self.behaviour.upcoming_beat(n, t)
         except Exception as exc:
             self._faults(f"{self.behaviour.name} upcoming_beat", exc)
 
     def value_changed(self, name: str, value: float) -> None:
         try:
-            self.behaviour.value_changed(name, value, self.ctx)
+            self.behaviour.value_changed(name, value)
         except Exception as exc:
             self._faults(f"{self.behaviour.name} value_changed", exc)
 
     def continue_(self, beats: float) -> None:
         self._played()  # asking for an answer is playing
-        self.behaviour.continue_(beats, self.ctx)
+        self.behaviour.continue_(beats)
 
     @property
     def pedals(self) -> frozenset[int]:
@@ -178,7 +176,7 @@ class Session:
             self.ears.reset()
         if self.stopped_by != "panic":  # a stop after a panic leaves it the panic's
             self.stopped_by = cause
-        self.behaviour = self._behaviours.stopped(self.mode)
+        self.behaviour = self._behaviours.stopped(self.mode, self.ctx)
 
     def resume(self) -> None:
         """Play or a mode command after a halt: the mode starts afresh."""
@@ -204,13 +202,13 @@ class Session:
 
     def _start(self) -> None:
         try:
-            self.behaviour.start(self.ctx)
+            self.behaviour.start()
         except Exception as exc:
             self._faults(f"{self.behaviour.name} start", exc)
 
     def _release_behaviour(self) -> None:
         try:
-            self.behaviour.release(self.ctx)
+            self.behaviour.release()
         except Exception as exc:  # the other sessions, and the tracker, still end their notes
             self._faults(f"{self.behaviour.name} release", exc)
 
@@ -224,9 +222,7 @@ class Session:
             if self._pedal[channel]:
                 continue  # another input still holds it down
             try:  # the mode hears the pedal lift (thru echoes it), as if the player let go
-                self.behaviour.control(
-                    ControlChange(SUSTAIN, 0, channel, t=t, origin=t, source=source), self.ctx
-                )
+                self.behaviour.control(ControlChange(SUSTAIN, 0, channel, t=t, origin=t, source=source))
             except Exception as exc:
                 self._faults(f"{self.behaviour.name} control", exc)
             self._lift(channel, t)
