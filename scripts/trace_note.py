@@ -82,11 +82,11 @@ def serve_traced(out: str, serve_args: list[str]) -> int:
 
     wrap(osc._Endpoint, "datagram_received", "received", lambda self, data, addr: data)
     wrap(Engine, "handle", "engine", lambda self, event: note_on(event))
-    wrap(ModelHarmonizer, "note_on", "behaviour", lambda self, event, ctx: note_on(event))
+    wrap(ModelHarmonizer, "note_on", "behaviour", lambda self, event: note_on(event))
     wrap(worker.Worker, "submit", "submitted", lambda self, session, job, quick=False: _kind(job))
     wrap(worker.Worker, "_call", "taken", lambda self, running: None)
     wrap(Voicer, "voice", "voicing", lambda self, ask: ask.melody, after="voiced")
-    wrap(ModelHarmonizer, "_model_answer", "answered", lambda self, pending, voices, ctx: None)
+    wrap(ModelHarmonizer, "_model_answer", "answered", lambda self, pending, voices: None)
     wrap(osc.OscTransport, "reply", "out", lambda self, address, *args: _answer(address, args))
 
     def dump() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from ..config import Config
 from ..core.context import Context
 from ..core.jobs import JobHandle
 from ..core.output import Timer
@@ -35,8 +34,9 @@ RECENT_TOKENS = 256
 class Autopilot(BaseBehaviour):
     name = "autopilot"
 
-    def __init__(self, config: Config, listener: Listener) -> None:
-        self.config = config
+    def __init__(self, ctx: Context, listener: Listener) -> None:
+        super().__init__(ctx)
+        self.config = ctx.config
         self.listener = listener
         self.part: Part | None = None
         self.job: JobHandle | None = None
@@ -46,12 +46,12 @@ class Autopilot(BaseBehaviour):
         self.bias = 0.0
         self.running = False
 
-    def start(self, ctx: Context) -> None:
-        a = self.config.autopilot
+    def start(self) -> None:
+        ctx = self.ctx
         self.running = True
         self.primed_at = ctx.now()
-        self.part = Part(ctx, self.listener, ctx.now() + ctx.lookahead_s(), a.channel - 1)
-        self._request(ctx)
+        self.part = Part(ctx, self.listener, ctx.now() + ctx.lookahead_s(), self.config.autopilot.channel - 1)
+        self._request()
 
     # -- steering ---------------------------------------------------------------------------
     def target_rate(self, density: float) -> float:
@@ -66,16 +66,16 @@ class Autopilot(BaseBehaviour):
         span = min(DENSITY_WINDOW_S, max(self.part.time - self.part.start, 0.0))
         return len(recent) / span if span >= 1.0 else None
 
-    def _steer(self, ctx: Context) -> None:
-        observed = self.observed_rate(ctx.now())
+    def _steer(self) -> None:
+        observed = self.observed_rate(self.ctx.now())
         if observed is None:
             return
-        target = self.target_rate(float(ctx.state["density"]))
+        target = self.target_rate(float(self.ctx.state["density"]))
         error = math.log((target + 0.1) / (observed + 0.1))
         self.bias = min(max(self.bias + BIAS_GAIN * error * 0.5, -BIAS_LIMIT), BIAS_LIMIT)
 
-    def constraints(self, ctx: Context) -> Constraints:
-        state = ctx.state
+    def constraints(self) -> Constraints:
+        state = self.ctx.state
         return Constraints(
             pitch_low=state["low"],
             pitch_high=state["high"],
@@ -84,31 +84,31 @@ class Autopilot(BaseBehaviour):
         )
 
     # -- generation --------------------------------------------------------------------------
-    def _request(self, ctx: Context) -> None:
+    def _request(self) -> None:
         if not self.running:
             return
-        models = ctx.models
-        assert models is not None and self.part is not None
-        self._steer(ctx)
+        assert self.part is not None
+        ctx = self.ctx
+        self._steer()
         if ctx.now() - self.primed_at > self.config.autopilot.reprime_s:
             self.primed_at = ctx.now()
             self.listener.reset(prime=list(self.recent))  # bounded, fresh, and still in character
-        reply = models.replier(lambda tokens: self._chunk(tokens, ctx))
         self.job = self.listener.submit(
             jobs.continuation(
                 self.listener.sampler,
-                self.constraints(ctx),
+                self.constraints(),
                 float(ctx.state["temperature"]),
                 self.config.autopilot.horizon_s,
                 CHUNK_TOKENS,
                 bias=jobs.density_bias(self.bias),
-                reply=reply,
+                reply=ctx.replier(self._chunk),
             )
         )
 
-    def _chunk(self, tokens: list[int], ctx: Context) -> None:
+    def _chunk(self, tokens: list[int]) -> None:
         if not self.running or self.part is None:
             return
+        ctx = self.ctx
         skipped = self.part.skipped
         self.part.add(tokens)
         self.recent.extend(tokens)
@@ -126,14 +126,14 @@ class Autopilot(BaseBehaviour):
         ahead = self.part.time - now
         horizon = self.config.autopilot.horizon_s
         if ahead < horizon:
-            self._request(ctx)
+            self._request()
         else:
-            self.timer = ctx.call_at(self.part.time - horizon, lambda: self._request(ctx))
+            self.timer = ctx.call_at(self.part.time - horizon, self._request)
 
     def busy(self, now: float) -> bool:
         return self.running  # it plays on its own
 
-    def release(self, ctx: Context) -> None:
+    def release(self) -> None:
         self.running = False
         if self.job is not None:
             self.job.cancel()
@@ -141,4 +141,4 @@ class Autopilot(BaseBehaviour):
             self.timer.cancel()
         if self.part is not None:
             self.part.cancel()
-        self.listener.rewind(ctx.now())
+        self.listener.rewind(self.ctx.now())

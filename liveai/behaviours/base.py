@@ -1,8 +1,8 @@
 """The base every behaviour starts from: it hears everything and does nothing.
 
-A behaviour hears its session's notes and answers through its Context: `send`
-(immediate) or `schedule` (timed); it remembers what it sounds so `release` silences
-exactly that.
+A behaviour is made for one session, with that session's Context, which it keeps: it
+hears the session's notes and answers through `self.ctx`, `send` (immediate) or
+`schedule` (timed); it remembers what it sounds so `release` silences exactly that.
 """
 
 from __future__ import annotations
@@ -15,31 +15,34 @@ from ..events import ControlChange, NoteOff, NoteOn
 class BaseBehaviour:
     name = "base"
 
-    def note_on(self, event: NoteOn, ctx: Context) -> None:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx  # its session's, for its whole life
+
+    def note_on(self, event: NoteOn) -> None:
         pass
 
-    def note_off(self, event: NoteOff, ctx: Context) -> None:
+    def note_off(self, event: NoteOff) -> None:
         pass
 
-    def control(self, event: ControlChange, ctx: Context) -> None:
+    def control(self, event: ControlChange) -> None:
         pass
 
-    def beat(self, n: int, t: float, ctx: Context) -> None:
+    def beat(self, n: int, t: float) -> None:
         pass
 
-    def upcoming_beat(self, n: int, t: float, ctx: Context) -> None:
+    def upcoming_beat(self, n: int, t: float) -> None:
         pass
 
-    def value_changed(self, name: str, value: float, ctx: Context) -> None:
+    def value_changed(self, name: str, value: float) -> None:
         pass
 
-    def continue_(self, beats: float, ctx: Context) -> None:
+    def continue_(self, beats: float) -> None:
         raise CommandError("unavailable", f"continue needs duet mode (mode is {self.name})")
 
-    def start(self, ctx: Context) -> None:
+    def start(self) -> None:
         pass
 
-    def release(self, ctx: Context) -> None:
+    def release(self) -> None:
         pass
 
     def busy(self, now: float) -> bool:
@@ -57,5 +60,6 @@ class Stopped(BaseBehaviour):
     """A session's mode stopped by a panic or a stop: it hears and says nothing until the
     session resumes the mode (it keeps the mode's name, so errors name the mode)."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, ctx: Context, mode: str) -> None:
+        super().__init__(ctx)
         self.name = mode

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 
-from ..config import Config
 from ..core.context import Context
 from ..core.jobs import JobHandle
 from ..core.output import Timer
@@ -54,14 +53,13 @@ class Answer:
         self,
         ctx: Context,
         listener: Listener,
-        config: Config,
         seconds: float,
         asked_at: float,
         phrase_start: float,
     ) -> None:
         self.ctx = ctx
         self.listener = listener
-        self.config = config
+        self.config = config = ctx.config
         self.asked_at = asked_at
         d = config.duet
         start = ctx.now() + ctx.lookahead_s()
@@ -150,10 +148,8 @@ class Answer:
         )
 
     def _request(self, max_tokens: int) -> None:
-        models = self.ctx.models
-        assert models is not None
         left = max(self.part.end - self.part.time, 0.01) if self.part.end is not None else 1.0
-        reply = models.replier(self._chunk)
+        reply = self.ctx.replier(self._chunk)
         self._steer_pace()
         self.job = self.listener.submit(
             jobs.continuation(
@@ -208,62 +204,65 @@ class Answer:
 class Duet(BaseBehaviour):
     name = "duet"
 
-    def __init__(self, config: Config, listener: Listener) -> None:
-        self.config = config
+    def __init__(self, ctx: Context, listener: Listener) -> None:
+        super().__init__(ctx)
+        self.config = ctx.config
         self.listener = listener
-        self.gap_s = config.duet.phrase_gap_ms / 1000.0
+        self.gap_s = self.config.duet.phrase_gap_ms / 1000.0
         self.phrase_start: float | None = None
         self.last_event = 0.0
         self.timer: Timer | None = None
         self.answer: Answer | None = None
 
     # -- the player ---------------------------------------------------------------------
-    def note_on(self, event: NoteOn, ctx: Context) -> None:
+    def note_on(self, event: NoteOn) -> None:
         self._yield_to_player()
         if self.phrase_start is None:
             self.phrase_start = event.t
         self.last_event = event.t
 
-    def note_off(self, event: NoteOff, ctx: Context) -> None:
+    def note_off(self, event: NoteOff) -> None:
         self.last_event = event.t
-        if not ctx.keys and self.phrase_start is not None:
-            self._arm(event.t + self.gap_s, ctx)
+        if not self.ctx.keys and self.phrase_start is not None:
+            self._arm(event.t + self.gap_s)
 
-    def _arm(self, at: float, ctx: Context) -> None:
+    def _arm(self, at: float) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        self.timer = ctx.call_at(at, lambda: self._gap(ctx))
+        self.timer = self.ctx.call_at(at, self._gap)
 
-    def _gap(self, ctx: Context) -> None:
+    def _gap(self) -> None:
         """The phrase gap has passed: answer if the player is still silent."""
         self.timer = None
+        ctx = self.ctx
         if ctx.keys or self.phrase_start is None or ctx.now() - self.last_event < self.gap_s - 1e-6:
             return
         phrase = self.last_event - self.phrase_start
         d = self.config.duet
-        self._respond(min(max(phrase, d.min_response_s), d.max_response_s), self.last_event + self.gap_s, ctx)
+        self._respond(min(max(phrase, d.min_response_s), d.max_response_s), self.last_event + self.gap_s)
 
-    def beat(self, n: int, t: float, ctx: Context) -> None:
+    def beat(self, n: int, t: float) -> None:
         d = self.config.duet
         if not d.answer_on_bar or n % d.beats_per_bar or n == 0:
             return
-        if ctx.keys or self.phrase_start is None or (self.answer is not None and self.answer.playing(t)):
+        if self.ctx.keys or self.phrase_start is None or (self.answer is not None and self.answer.playing(t)):
             return
-        bar = d.beats_per_bar * 60.0 / max(ctx.clock.bpm(t), 1.0)
-        self._respond(min(max(bar, d.min_response_s), d.max_response_s), t, ctx)
+        bar = d.beats_per_bar * 60.0 / max(self.ctx.clock.bpm(t), 1.0)
+        self._respond(min(max(bar, d.min_response_s), d.max_response_s), t)
 
-    def continue_(self, beats: float, ctx: Context) -> None:
+    def continue_(self, beats: float) -> None:
         self._yield_to_player()
-        self._respond(beats * 60.0 / max(ctx.clock.bpm(ctx.now()), 1.0), ctx.now(), ctx)
+        now = self.ctx.now()
+        self._respond(beats * 60.0 / max(self.ctx.clock.bpm(now), 1.0), now)
 
     # -- the answer -------------------------------------------------------------------------
-    def _respond(self, seconds: float, asked_at: float, ctx: Context) -> None:
+    def _respond(self, seconds: float, asked_at: float) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        phrase_start = self.phrase_start if self.phrase_start is not None else ctx.now()
+        phrase_start = self.phrase_start if self.phrase_start is not None else self.ctx.now()
         self.phrase_start = None
-        self.answer = Answer(ctx, self.listener, self.config, seconds, asked_at, phrase_start)
+        self.answer = Answer(self.ctx, self.listener, seconds, asked_at, phrase_start)
 
     def _yield_to_player(self) -> None:
         if self.answer is not None:
@@ -273,7 +272,7 @@ class Duet(BaseBehaviour):
     def busy(self, now: float) -> bool:
         return self.phrase_start is not None or (self.answer is not None and self.answer.playing(now))
 
-    def release(self, ctx: Context) -> None:
+    def release(self) -> None:
         self._yield_to_player()
         if self.timer is not None:
             self.timer.cancel()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..config import Config
 from ..core.context import Context
 from ..core.jobs import JobHandle
 from ..core.output import Timer
@@ -20,7 +19,7 @@ from ..models import codec
 from ..music.scales import scale_of
 from . import jobs
 from .listener import Listener
-from .rule_harmonize import RuleHarmonizer
+from .rule_harmonize import RuleHarmonizer, voices_for
 
 
 @dataclass
@@ -38,54 +37,53 @@ class ModelHarmonizer(RuleHarmonizer):
 
     name = "harmonize"
 
-    def __init__(self, config: Config, listener: Listener) -> None:
-        super().__init__(config.harmonize)
-        self.budget_s = config.budget.harmonize_ms / 1000.0
+    def __init__(self, ctx: Context, listener: Listener) -> None:
+        super().__init__(ctx)
+        self.budget_s = ctx.config.budget.harmonize_ms / 1000.0
         self.listener = listener
         self._pending: dict[tuple[int, int], _Pending] = {}
         self._last_job: JobHandle | None = None
 
-    def candidates(self, played: int, ctx: Context) -> list[int]:
+    def candidates(self, played: int) -> list[int]:
         """Pitches a voice may take: in key and register, not the played or a held note,
         and near the played note (within an octave and a fifth), as a chord voice is."""
+        ctx = self.ctx
         scale = scale_of(ctx.state["key"], ctx.state["scale"])
         low, high = ctx.state["low"], ctx.state["high"]
         taken = ctx.keys.pitches() | {played}
         return [p for p in range(low, high + 1) if p in scale and p not in taken and abs(p - played) <= 19]
 
-    def note_on(self, event: NoteOn, ctx: Context) -> None:
+    def note_on(self, event: NoteOn) -> None:
         key = (event.channel, event.pitch)
         self._settle(key)
         if self._last_job is not None and not self._last_job.done():
             # the model has not reached the previous note yet: it cannot be in time for this one
-            ctx.miss("harmonize", "the model is still busy with earlier notes; the rule answers")
-            self.answer(event, self.fallback(event.pitch, ctx), ctx)
+            self.ctx.miss("harmonize", "the model is still busy with earlier notes; the rule answers")
+            self.answer(event, self.fallback(event.pitch))
             return
         pending = _Pending(event)
         self._pending[key] = pending
-        pending.job = self._last_job = self.ask(pending, ctx)
-        pending.timer = ctx.call_at(event.t + self.budget_s, lambda: self._late(pending, ctx))
+        pending.job = self._last_job = self.ask(pending)
+        pending.timer = self.ctx.call_at(event.t + self.budget_s, lambda: self._late(pending))
 
-    def ask(self, pending: _Pending, ctx: Context) -> JobHandle | None:
+    def ask(self, pending: _Pending) -> JobHandle | None:
         """Submit the model's job for a played note; it answers with `_model_answer`."""
-        models = ctx.models
-        assert models is not None
-        reply = models.replier(lambda voices: self._model_answer(pending, voices, ctx))
+        reply = self.ctx.replier(lambda voices: self._model_answer(pending, voices))
         job = jobs.harmony(
             self.listener.sampler,
             self.listener.rng,
-            self.candidates(pending.event.pitch, ctx),
+            self.candidates(pending.event.pitch),
             self.config.voices,
-            float(ctx.state["temperature"]),
+            float(self.ctx.state["temperature"]),
             reply,
         )
         return self.listener.submit(job)
 
-    def fallback(self, pitch: int, ctx: Context) -> list[int]:
+    def fallback(self, pitch: int) -> list[int]:
         """The rule's voices, when the model is late or finds none."""
-        return self.voices_for(pitch, ctx.state["key"], ctx.state["scale"])
+        return voices_for(self.config, pitch, self.ctx.state["key"], self.ctx.state["scale"])
 
-    def _model_answer(self, pending: _Pending, voices: list[int] | None, ctx: Context) -> None:
+    def _model_answer(self, pending: _Pending, voices: list[int] | None) -> None:
         """The model's voices (None: none fits the constraints, the rule's are taken)."""
         if pending.settled:
             return  # too late: the rule already answered, or the key was released
@@ -93,30 +91,30 @@ class ModelHarmonizer(RuleHarmonizer):
         if pending.timer is not None:
             pending.timer.cancel()
         if voices is None:
-            voices = self.fallback(pending.event.pitch, ctx)
+            voices = self.fallback(pending.event.pitch)
         else:
-            self.heard(voices, ctx)
-        self.answer(pending.event, voices, ctx)
+            self.heard(voices)
+        self.answer(pending.event, voices)
 
-    def heard(self, voices: list[int], ctx: Context) -> None:
+    def heard(self, voices: list[int]) -> None:
         """The continuation model fed itself the voices it chose: its clock agrees."""
-        now = ctx.now()
+        now = self.ctx.now()
         for pitch in voices:
             self.listener.heard_own(codec.note_on(pitch), now)
 
-    def _late(self, pending: _Pending, ctx: Context) -> None:
+    def _late(self, pending: _Pending) -> None:
         if pending.settled:
             return
         pending.settled = True
         if pending.job is not None:
             pending.job.cancel()  # not yet run: the worker skips it (under overload, no backlog grows)
-        ctx.miss("harmonize", f"no model answer within {self.budget_s * 1000:g} ms; the rule answers")
-        self.answer(pending.event, self.fallback(pending.event.pitch, ctx), ctx)
+        self.ctx.miss("harmonize", f"no model answer within {self.budget_s * 1000:g} ms; the rule answers")
+        self.answer(pending.event, self.fallback(pending.event.pitch))
 
-    def note_off(self, event: NoteOff, ctx: Context) -> None:
+    def note_off(self, event: NoteOff) -> None:
         key = (event.channel, event.pitch)
         self._settle(key)
-        super().note_off(event, ctx)
+        super().note_off(event)
 
     def _settle(self, key: tuple[int, int]) -> None:
         """The key is released or struck again: an answer still on its way is not wanted."""
@@ -128,12 +126,12 @@ class ModelHarmonizer(RuleHarmonizer):
             if pending.job is not None:
                 pending.job.cancel()
 
-    def _release_key(self, key: tuple[int, int], origin: float | None, ctx: Context) -> None:
-        self.ended(self._voices.get(key, []), ctx)
-        super()._release_key(key, origin, ctx)
+    def _release_key(self, key: tuple[int, int], origin: float | None) -> None:
+        self.ended(self._voices.get(key, []))
+        super()._release_key(key, origin)
 
-    def ended(self, voices: list[int], ctx: Context) -> None:
-        now = ctx.now()
+    def ended(self, voices: list[int]) -> None:
+        now = self.ctx.now()
         for pitch in voices:
             self.listener.encode("off", pitch, 0, now)  # the model hears its voices end
         self.listener.flush()
@@ -141,7 +139,7 @@ class ModelHarmonizer(RuleHarmonizer):
     def busy(self, now: float) -> bool:
         return bool(self._pending) or super().busy(now)
 
-    def release(self, ctx: Context) -> None:
+    def release(self) -> None:
         for key in list(self._pending):
             self._settle(key)
-        super().release(ctx)
+        super().release()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..config import Config
 from ..core.context import Context
 from ..events import NoteOff, NoteOn
 from ..models import melody
@@ -69,47 +68,49 @@ class _Plan:
 class Morph(BaseBehaviour):
     name = "morph"
 
-    def __init__(self, config: Config, desk: Desk) -> None:
-        self.config = config
+    def __init__(self, ctx: Context, desk: Desk) -> None:
+        super().__init__(ctx)
+        self.config = ctx.config
         self.desk = desk
-        self.channel = config.morph.channel - 1
+        self.channel = self.config.morph.channel - 1
         self.pattern: Pattern | None = None
         self.open: _Sounding | None = None  # the loop's latest note, until its off
         self.notes: list[_Sounding] = []  # notes struck lately (release ends those still sounding)
         self.plan: _Plan | None = None  # the latest beat planned
 
-    def upcoming_beat(self, n: int, t: float, ctx: Context) -> None:
-        self._plan_for(n, t, ctx)
+    def upcoming_beat(self, n: int, t: float) -> None:
+        self._plan_for(n, t)
 
-    def beat(self, n: int, t: float, ctx: Context) -> None:
-        self._plan_for(n, t, ctx)
+    def beat(self, n: int, t: float) -> None:
+        self._plan_for(n, t)
         assert self.plan is not None
         self.plan.begun = True
 
-    def value_changed(self, name: str, value: float, ctx: Context) -> None:
+    def value_changed(self, name: str, value: float) -> None:
         if name == "morph":
-            self.desk.pattern_at(value, ctx)  # a point off the grid starts decoding as the knob turns
+            self.desk.pattern_at(value)  # a point off the grid starts decoding as the knob turns
 
-    def _plan_for(self, n: int, t: float, ctx: Context) -> None:
+    def _plan_for(self, n: int, t: float) -> None:
         """Beat `n` is due at `t` (announced ahead, announced again after a tempo change,
         or begun). Planned once; planned again from `t` when that is more than 2 ms from
         the plan (the tempo changed, the MIDI clock's beat came off its prediction)."""
         plan = self.plan
-        if plan is not None and plan.run != ctx.clock.starts:
+        if plan is not None and plan.run != self.ctx.clock.starts:
             # the transport started again: what is still queued of that run never sounds
-            self._withdraw(plan, ctx)
+            self._withdraw(plan)
             self.plan = plan = None
         elif plan is not None and plan.n != n and not plan.begun:
-            self._withdraw(plan, ctx)  # a beat announced that never came
+            self._withdraw(plan)  # a beat announced that never came
         if plan is None or plan.n != n:
-            self._plan_beat(n, t, ctx)
+            self._plan_beat(n, t)
         elif abs(plan.t - t) > _REPLAN_S:
-            self._withdraw(plan, ctx)
-            self._plan_beat(n, t, ctx, done=plan.struck)
+            self._withdraw(plan)
+            self._plan_beat(n, t, done=plan.struck)
 
-    def _plan_beat(self, n: int, t: float, ctx: Context, done: frozenset[int] = frozenset()) -> None:
+    def _plan_beat(self, n: int, t: float, done: frozenset[int] = frozenset()) -> None:
         """Choose the pattern (at bar lines, or beats) and schedule the beat's four 16ths
         from `t`; the steps in `done` already sounded."""
+        ctx = self.ctx
         self.plan = plan = _Plan(n, t, ctx.clock.starts, self.open, struck=done)
         beat_s = 60.0 / ctx.clock.bpm(t)
         step_s = beat_s / STEPS_PER_BEAT
@@ -117,12 +118,12 @@ class Morph(BaseBehaviour):
         switch_here = self.config.morph.switch == "beat" or n % BEATS_PER_BAR == 0
         x = float(ctx.state["morph"])
         if switch_here or self.pattern is None:
-            chosen = self.desk.pattern_at(x, ctx)
+            chosen = self.desk.pattern_at(x)
             if chosen != self.pattern:
-                self._cut_open(t, ctx)  # a new pattern: the old one's note ends here
+                self._cut_open(t)  # a new pattern: the old one's note ends here
                 self.pattern = chosen
         else:
-            self.desk.pattern_at(x, ctx)  # asked now, a point off the grid is decoded by the bar line
+            self.desk.pattern_at(x)  # asked now, a point off the grid is decoded by the bar line
         if self.pattern is None:
             return
         tokens = self.pattern.tokens
@@ -132,19 +133,20 @@ class Morph(BaseBehaviour):
             if step in done or (token == melody.HOLD and step != 0):
                 continue
             at = t + k * step_s
-            self._cut_open(at, ctx)  # the top of a pass ends what the last one held
+            self._cut_open(at)  # the top of a pass ends what the last one held
             if token < melody.N_PITCHES:
                 length = next(
                     (j for j in range(step + 1, melody.STEPS) if tokens[j] != melody.HOLD), melody.STEPS
                 )
                 plan.notes[step] = self._strike(
-                    token, self.pattern.velocity, at, at + (length - step) * step_s, ctx
+                    token, self.pattern.velocity, at, at + (length - step) * step_s
                 )
         self.notes = [s for s in self.notes if s.off > t - 4 * beat_s]
 
-    def _withdraw(self, plan: _Plan, ctx: Context) -> None:
+    def _withdraw(self, plan: _Plan) -> None:
         """Take back the planned notes that have not sounded yet; the open note is again
         the last that did (or the one before the plan)."""
+        ctx = self.ctx
         self.open = plan.before
         for step, note in sorted(plan.notes.items()):
             where = note.withdraw(ctx)
@@ -156,21 +158,22 @@ class Morph(BaseBehaviour):
             plan.struck = plan.struck | {step}
             self.open = note
 
-    def _strike(self, pitch: int, velocity: int, at: float, off: float, ctx: Context) -> _Sounding:
+    def _strike(self, pitch: int, velocity: int, at: float, off: float) -> _Sounding:
         """Its note-off is scheduled with it (at its next note or rest, within the pass),
         so a clock that stops without a word leaves nothing sounding."""
         note = _Sounding(pitch, velocity, at, off)
         self.open = note
         self.notes.append(note)
-        ctx.schedule(NoteOn(pitch, velocity, self.channel, t=at, origin=at), note)
-        ctx.schedule(NoteOff(pitch, self.channel, t=off, origin=off), note)
+        self.ctx.schedule(NoteOn(pitch, velocity, self.channel, t=at, origin=at), note)
+        self.ctx.schedule(NoteOff(pitch, self.channel, t=off, origin=off), note)
         return note
 
-    def _cut_open(self, at: float, ctx: Context) -> None:
+    def _cut_open(self, at: float) -> None:
         """End the open note at `at` if it would sound longer (a tempo change, a new pattern)."""
         note, self.open = self.open, None
         if note is None or note.off <= at:
             return
+        ctx = self.ctx
         where = note.withdraw(ctx)
         if where is PLANNED and note.on >= at:  # it had not begun and would not sound: no blip
             self.notes.remove(note)
@@ -184,8 +187,9 @@ class Morph(BaseBehaviour):
     def busy(self, now: float) -> bool:
         return any(s.off > now for s in self.notes)
 
-    def release(self, ctx: Context) -> None:
+    def release(self) -> None:
         """End what sounds now; what is scheduled never sounds."""
+        ctx = self.ctx
         now = ctx.now()
         for note in self.notes:
             ctx.unschedule(note)

@@ -58,9 +58,9 @@ class _Pending:
 
 @dataclass
 class Desk:
-    """One session's slots and decoded points."""
+    """One session's slots and decoded points; it answers through its session's Context."""
 
-    config: Config
+    ctx: Context
     vae: MelodyVAE
     slots: dict[str, _Slot] = field(default_factory=dict)
     grid: list[Pattern] = field(default_factory=list)  # morph.steps points, a to b (when both are in)
@@ -74,15 +74,17 @@ class Desk:
     grid_ms: list[float] = field(default_factory=list)  # capture -> grid ready, last few
     decode_ms: list[float] = field(default_factory=list)  # knob -> point decoded, last few
 
+    @property
+    def config(self) -> Config:
+        return self.ctx.config
+
     # -- slots ----------------------------------------------------------------------
-    def capture(self, slot: str, pattern: Pattern, ctx: Context) -> None:
+    def capture(self, slot: str, pattern: Pattern) -> None:
         """A phrase played into a slot: it wins over a file asked for the slot before."""
         self.captures[slot] = self.captures.get(slot, 0) + 1
-        self.put(slot, pattern, ctx)
+        self.put(slot, pattern)
 
-    def loaded(
-        self, slot: str, result: Pattern | CommandError, captures: int, ctx: Context
-    ) -> CommandError | None:
+    def loaded(self, slot: str, result: Pattern | CommandError, captures: int) -> CommandError | None:
         """A file read off the loop arrived (asked when the slot had had `captures`
         captures): it fills the slot unless a capture came since (the capture wins) or
         the session closed. What to refuse the load with, if anything."""
@@ -93,10 +95,10 @@ class Desk:
                 "busy", f"morph/load: slot {slot} was captured while the file was read; not loaded"
             )
         if not self.closed:
-            self.put(slot, result, ctx)
+            self.put(slot, result)
         return None
 
-    def put(self, slot: str, pattern: Pattern, ctx: Context) -> None:
+    def put(self, slot: str, pattern: Pattern) -> None:
         """Fill a slot; the grid is decoded again on the worker."""
         self.slots[slot] = _Slot(pattern)
         self.version += 1
@@ -108,17 +110,13 @@ class Desk:
         steps, lean = self.config.morph.steps, self.config.morph.lean
         if self._grid_job is not None:
             self._grid_job.cancel()  # a capture button pressed twice decodes once
-        self._grid_job = ctx.submit(
+        self._grid_job = self.ctx.submit(
             lambda: self.vae.encode_and_grid(phrases, steps, lean),
-            lambda result: self._grid_ready(version, asked, result, ctx),
+            lambda result: self._grid_ready(version, asked, result),
         )
 
     def _grid_ready(
-        self,
-        version: int,
-        asked: float,
-        result: tuple[dict[str, torch.Tensor], list[list[int]]],
-        ctx: Context,
+        self, version: int, asked: float, result: tuple[dict[str, torch.Tensor], list[list[int]]]
     ) -> None:
         if version != self.version or self.closed:
             return  # a slot changed since (its own grid is on the way), or the session closed
@@ -131,10 +129,10 @@ class Desk:
             grid[0], grid[-1] = a.pattern, b.pattern  # the endpoints are the phrases as played
             self.grid = grid
         _keep(self.grid_ms, (time.perf_counter() - asked) * 1000.0)
-        ctx.send(StateChanged("morph_ready", "".join(sorted(self.slots)), t=ctx.now()))
+        self.ctx.send(StateChanged("morph_ready", "".join(sorted(self.slots)), t=self.ctx.now()))
 
     # -- the knob -------------------------------------------------------------------
-    def pattern_at(self, x: float, ctx: Context) -> Pattern | None:
+    def pattern_at(self, x: float) -> Pattern | None:
         """What plays at knob position x (0: a, 1: b): a grid point, a decoded point, or
         the nearest grid point while that one is decoded. With one slot, its phrase."""
         a, b = self.slots.get("a"), self.slots.get("b")
@@ -152,10 +150,10 @@ class Desk:
         if cached is not None:
             self.between.move_to_end(key)
             return cached
-        self._decode_between(key, ctx)
+        self._decode_between(key)
         return nearest
 
-    def _decode_between(self, x: float, ctx: Context) -> None:
+    def _decode_between(self, x: float) -> None:
         pending = self.pending
         if pending is not None and (pending.x == x or time.perf_counter() - pending.asked < PENDING_S):
             if pending.x != x:
@@ -169,12 +167,12 @@ class Desk:
         i = min(int(x * (len(self.grid) - 1)), len(self.grid) - 2)  # x rounded up to 1 is still below the end
         # it changes as little as it can from both
         below, above = self.grid[i].tokens, self.grid[i + 1].tokens
-        ctx.submit(
+        self.ctx.submit(
             lambda: self.vae.decode_points(a, b, [x], below, above, lean)[0],
-            lambda tokens: self._between_ready(version, x, tokens, ctx),
+            lambda tokens: self._between_ready(version, x, tokens),
         )
 
-    def _between_ready(self, version: int, x: float, tokens: list[int], ctx: Context) -> None:
+    def _between_ready(self, version: int, x: float, tokens: list[int]) -> None:
         pending = self.pending
         if version != self.version or pending is None or pending.x != x or self.closed:
             return
@@ -182,12 +180,12 @@ class Desk:
         ms = (time.perf_counter() - pending.asked) * 1000.0
         _keep(self.decode_ms, ms)
         if ms > self.config.budget.morph_ms:
-            ctx.miss("morph", f"a point between the grid's decoded in {ms:.1f} ms")
+            self.ctx.miss("morph", f"a point between the grid's decoded in {ms:.1f} ms")
         self.between[x] = Pattern(tuple(tokens), self._velocity(x))
         while len(self.between) > BETWEEN_CACHE:
             self.between.popitem(last=False)
         if pending.latest is not None and pending.latest not in self.between:
-            self._decode_between(pending.latest, ctx)  # a sweep ends where the knob stopped
+            self._decode_between(pending.latest)  # a sweep ends where the knob stopped
 
     def _velocity(self, x: float) -> int:
         if self.config.morph.velocity > 0:

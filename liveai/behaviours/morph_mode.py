@@ -46,7 +46,7 @@ class MorphMode(Mode):
         return NO_VAE if self.vae is None else ""
 
     def _morph(self, ctx: Context, ears: Listener | None) -> Morph:
-        return Morph(ctx.config, self.desk(ctx))
+        return Morph(ctx, self.desk(ctx))
 
     def check(self, session: str) -> None:
         desks = list(self.desks.values()) if session in ("", SHARED) else [self.desks.get(session)]
@@ -62,7 +62,7 @@ class MorphMode(Mode):
             raise CommandError("unavailable", NO_VAE)
         desk = self.desks.get(ctx.session)
         if desk is None:
-            desk = self.desks[ctx.session] = Desk(ctx.config, self.vae)
+            desk = self.desks[ctx.session] = Desk(ctx, self.vae)
         return desk
 
     def close(self, session: str) -> None:
@@ -76,9 +76,7 @@ class MorphMode(Mode):
         desk = self.desk(ctx)
         clock, now = ctx.clock, ctx.now()
         desk.capture(
-            slot,
-            captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None),
-            ctx,
+            slot, captured(played, now, 60.0 / clock.bpm(now), clock.last_beat if clock.playing else None)
         )
 
     def status(self) -> dict[str, Any]:
@@ -92,8 +90,8 @@ class MorphMode(Mode):
         clock runs, its bar lines cut the phrase; when stopped, it starts on the phrase's
         first note). Fewer than 2 notes is refused and the slot is unchanged. `session`: as
         for /liveai/note."""
-        player = engine.sessions.get(player_source(request, session))
-        self.capture(slot, player.ctx, player.recorder.notes(engine.now()))
+        target = engine.sessions.get(player_source(request, session))
+        self.capture(slot, target.ctx, target.recorder.notes(engine.now()))
 
     def load_command(
         self, engine: Engine, request: Request, slot: Slot, path: str, session: SessionId | None = None
@@ -109,7 +107,7 @@ class MorphMode(Mode):
         folder = Path(engine.config.morph.folder).expanduser().absolute()  # refusals name where it is
 
         def read(result: Pattern | CommandError) -> None:
-            refusal = desk.loaded(slot, result, captures, ctx)
+            refusal = desk.loaded(slot, result, captures)
             if refusal is not None:
                 request.replies.refuse(request, "morph/load", refusal)
 

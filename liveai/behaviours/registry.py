@@ -37,14 +37,14 @@ def harmonize(harmony: HarmonyModel | None) -> MakeBehaviour:
     def make(ctx: Context, ears: Listener | None) -> Behaviour:
         by = ctx.config.harmonize.by
         if ears is None or by == "rule":
-            return RuleHarmonizer(ctx.config.harmonize)
+            return RuleHarmonizer(ctx)
         if by == "harmony" and harmony is not None:
             from .voiced import VoicedHarmonizer
 
-            return VoicedHarmonizer(ctx.config, ears, harmony)
+            return VoicedHarmonizer(ctx, ears, harmony)
         from .harmonize import ModelHarmonizer
 
-        return ModelHarmonizer(ctx.config, ears)
+        return ModelHarmonizer(ctx, ears)
 
     return make
 
@@ -62,13 +62,13 @@ def load_model_modes() -> None:
 def duet(ctx: Context, ears: Listener | None) -> Behaviour:
     from .duet import Duet
 
-    return Duet(ctx.config, heard(ears))
+    return Duet(ctx, heard(ears))
 
 
 def autopilot(ctx: Context, ears: Listener | None) -> Behaviour:
     from .autopilot import Autopilot
 
-    return Autopilot(ctx.config, heard(ears))
+    return Autopilot(ctx, heard(ears))
 
 
 class Registry:
@@ -83,8 +83,8 @@ class Registry:
         reader: PhraseReader | None = None,
     ) -> None:
         modes = (
-            Mode("off", lambda ctx, ears: Off()),
-            Mode("thru", lambda ctx, ears: Thru()),
+            Mode("off", lambda ctx, ears: Off(ctx)),
+            Mode("thru", lambda ctx, ears: Thru(ctx)),
             Mode("harmonize", harmonize(harmony)),
             Mode("duet", duet, needs_model=True),
             Mode("autopilot", autopilot, needs_model=True, plays_alone=True),
@@ -131,8 +131,8 @@ class Registry:
     def plays_alone(self, mode: str) -> bool:
         return self.modes[mode].plays_alone
 
-    def stopped(self, mode: str) -> Behaviour:
-        return Stopped(mode)
+    def stopped(self, mode: str, ctx: Context) -> Behaviour:
+        return Stopped(ctx, mode)
 
     def close(self, session: str) -> None:
         for mode in self.modes.values():

@@ -9,7 +9,6 @@ continuation model still hears the player (other modes need it), not these voice
 
 from __future__ import annotations
 
-from ..config import Config
 from ..core.context import Context
 from ..core.jobs import JobHandle
 from ..events import NoteOn
@@ -26,16 +25,17 @@ UNDER = ((-3, -5), (-2, -4), (-2, -5))
 
 
 class VoicedHarmonizer(ModelHarmonizer):
-    def __init__(self, config: Config, listener: Listener, model: HarmonyModel) -> None:
-        super().__init__(config, listener)
+    def __init__(self, ctx: Context, listener: Listener, model: HarmonyModel) -> None:
+        super().__init__(ctx, listener)
         self.voicer = Voicer(model, listener.rng)  # touched on the worker thread only
         # the only meter setting is the duet's (its bar lines); harmonize counts bars by it too
-        self.beats_per_bar = config.duet.beats_per_bar
+        self.beats_per_bar = ctx.config.duet.beats_per_bar
         # the chord last sounded, the model's or the rule's (melody first): the voicer
         # leads from it, never from a chord it chose that came too late to sound
         self._sounded: tuple[int, ...] = ()
 
-    def ask(self, pending: _Pending, ctx: Context) -> JobHandle | None:
+    def ask(self, pending: _Pending) -> JobHandle | None:
+        ctx = self.ctx
         key, scale = ctx.state["key"], ctx.state["scale"]
         event = pending.event
         ask = Ask(
@@ -54,16 +54,17 @@ class VoicedHarmonizer(ModelHarmonizer):
         )
         return ctx.submit(
             lambda: self.voicer.voice(ask),
-            lambda voices: self._model_answer(pending, voices, ctx),
+            lambda voices: self._model_answer(pending, voices),
             quick=True,
         )
 
-    def fallback(self, pitch: int, ctx: Context) -> list[int]:
+    def fallback(self, pitch: int) -> list[int]:
         """The rule's voices under the melody, as the model's are: a late answer must not
         jump above the tune. Those that fall below the register or on a held key are left
         out; only a note with no room under it is voiced above, inside the register."""
         if self.config.above:
-            return super().fallback(pitch, ctx)
+            return super().fallback(pitch)
+        ctx = self.ctx
         scale = scale_of(ctx.state["key"], ctx.state["scale"])
         low, count = int(ctx.state["low"]), self.config.voices
         held = ctx.keys.pitches()
@@ -86,25 +87,22 @@ class VoicedHarmonizer(ModelHarmonizer):
         if best:
             return best
         # no room under the note (it is at the register's floor): the rule's voices above, in the register
-        return [
-            p for p in super().fallback(pitch, ctx) if low <= p <= int(ctx.state["high"]) and p not in held
-        ]
+        return [p for p in super().fallback(pitch) if low <= p <= int(ctx.state["high"]) and p not in held]
 
-    def answer(self, event: NoteOn, pitches: list[int], ctx: Context) -> None:
-        super().answer(event, pitches, ctx)
+    def answer(self, event: NoteOn, pitches: list[int]) -> None:
+        super().answer(event, pitches)
         self._sounded = (event.pitch, *sorted(pitches))
 
-    def heard(self, voices: list[int], ctx: Context) -> None:
+    def heard(self, voices: list[int]) -> None:
         pass  # the continuation model did not choose these voices: it does not hear them
 
-    def ended(self, voices: list[int], ctx: Context) -> None:
+    def ended(self, voices: list[int]) -> None:
         pass
 
-    def release(self, ctx: Context) -> None:
-        super().release(ctx)
+    def release(self) -> None:
+        super().release()
         self._sounded = ()
-        voicer = self.voicer
-        ctx.submit(voicer.reset)  # on the worker, after the chords before
+        self.ctx.submit(self.voicer.reset)  # on the worker, after the chords before
 
 
 def beat_position(t: float, ctx: Context, beats_per_bar: int = 4) -> float | None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..behaviours import jobs
-from ..behaviours.rule_harmonize import RuleHarmonizer
+from ..behaviours.rule_harmonize import voices_for
 from ..config import HarmonizeConfig
 from ..data.harmony import HarmonyPiece
 from ..models import codec
@@ -45,8 +45,8 @@ def key_of(piece: HarmonyPiece) -> tuple[str, str]:
 
 def rule(piece: HarmonyPiece, voices: int) -> list[list[int]]:
     key, scale = key_of(piece)
-    harmonizer = RuleHarmonizer(HarmonizeConfig(key=key, scale=scale))
-    return [harmonizer.voices_for(int(m), key, scale) for m in piece.melody]
+    config = HarmonizeConfig(key=key, scale=scale)
+    return [voices_for(config, int(m), key, scale) for m in piece.melody]
 
 
 def with_model(model: HarmonyModel, seed: int = 0, onsets: bool = False) -> Harmonizer:
@@ -75,9 +75,7 @@ def with_model(model: HarmonyModel, seed: int = 0, onsets: bool = False) -> Harm
             out.append(
                 chosen
                 if chosen is not None
-                else RuleVoices(
-                    RuleHarmonizer(HarmonizeConfig(key=key, scale=scale)).voices_for(int(m), key, scale)
-                )
+                else RuleVoices(voices_for(HarmonizeConfig(key=key, scale=scale), int(m), key, scale))
             )
         return out
 

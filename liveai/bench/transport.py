@@ -22,7 +22,7 @@ from typing import Any
 
 import mido
 
-from ..behaviours.rule_harmonize import RuleHarmonizer
+from ..behaviours.rule_harmonize import voices_for
 from ..config import load_config
 from .harness import (
     OscAnswers,
@@ -86,8 +86,8 @@ class RoundTrip:
 
 def harmonized_first_voice(config_path: str | None, overrides: list[str]) -> Callable[[int], int]:
     """The first harmony pitch the server will answer each probe pitch with."""
-    harmonizer = RuleHarmonizer(load_config(config_path, overrides).harmonize)
-    voices = {p: harmonizer.voices_for(p)[0] for p in PITCHES}
+    config = load_config(config_path, overrides).harmonize
+    voices = {p: voices_for(config, p)[0] for p in PITCHES}
     return voices.__getitem__
 
 

@@ -69,6 +69,12 @@ class Context:
         (None when no model is loaded); `quick`: see ModelPort.submit."""
         return None if self.models is None else self.models.submit(self.session, job, done, quick)
 
+    def replier(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        """`fn` as a model job's early answer: the job calls it on the worker, `fn` runs on
+        the loop. Only a mode that plays from a model asks, and it runs only with one."""
+        assert self.models is not None, "a model mode runs only with a model loaded"
+        return self.models.replier(fn)
+
     def miss(self, behaviour: str, what: str) -> None:
         """A model answer did not fit its budget; the fallback played instead."""
         self._miss(behaviour, self.session, what)

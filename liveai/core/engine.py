@@ -24,7 +24,6 @@ from ..events import (
     NoteOff,
     NoteOn,
     ProgramChange,
-    Source,
     TransportStart,
     TransportStop,
 )
@@ -201,12 +200,12 @@ class Engine:
         self._state.set("high", int(high))
 
     def set_mode(self, name: str, source: str = "") -> None:
-        """The mode of the sender's session, or of every session (and new ones) when
-        sessions are shared or the command is global (MQTT, CC)."""
+        """The mode of the sender's session (a player's own source: an OSC host, a page, a
+        MIDI input whose program change is mapped, a session id), or of every session (and
+        new ones) when sessions are shared or the sender is nobody's own (MQTT)."""
         key = self.sessions.key(source)
-        alone = key != SHARED and Source.parse(source).personal
-        self.behaviours.check(name, self.models is not None, key if alone else SHARED)
-        if alone:
+        self.behaviours.check(name, self.models is not None, key)
+        if key != SHARED:
             self.sessions.get(source).set_mode(name)
             self._settle_panic()
             log.info("mode %s for %s", name, key)

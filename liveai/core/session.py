@@ -1,9 +1,9 @@
 """Sessions: one player's mode, behaviour and model state (or everyone's, when shared).
 
 With `server.sessions = "shared"` (the default) all sources play into one session; with
-"per_source" every OSC host, MIDI input and explicit session id gets its own, on one
-set of weights. A session's ears (when a model is loaded) hear every note it gets, whatever
-the mode.
+"per_source" every OSC host, web page, MIDI input and explicit session id gets its own, on
+one set of weights, and what is nobody's own (MQTT, liveai itself) plays into the shared
+one. A session's ears (when a model is loaded) hear every note it gets, whatever the mode.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import ServerConfig
 from ..errors import CommandError
-from ..events import SUSTAIN, ControlChange, NoteOff, NoteOn, player_of
+from ..events import SUSTAIN, ControlChange, NoteOff, NoteOn, Source, player_of
 from .behaviour import Behaviours
 from .context import Context
 from .faults import Faults
@@ -65,7 +65,7 @@ class Session:
             self.behaviour = behaviours.make(mode, ctx, self.ears)
             self._start()
         else:  # opened while a panic holds every session
-            self.behaviour = behaviours.stopped(mode)
+            self.behaviour = behaviours.stopped(mode, ctx)
 
     @property
     def held(self) -> dict[KeyId, str]:
@@ -98,21 +98,19 @@ class Session:
     def _release_key(self, k: KeyId, event: NoteOff) -> None:
         self._turn(event, self.keys.pop(k), self.behaviour.note_off, "note_off")
 
-    def _turn(
-        self, event: NoteOn | NoteOff, key: Key, answer: Callable[[Any, Context], None], what: str
-    ) -> None:
+    def _turn(self, event: NoteOn | NoteOff, key: Key, answer: Callable[[Any], None], what: str) -> None:
         """The ears hear a played note first (the model is up to date when the behaviour
         asks it), then the behaviour answers; what was heard is fed after its turn."""
         with nullcontext() if self.ears is None else self.ears.hearing(event, key):
             try:
-                answer(event, self.ctx)
+                answer(event)
             except Exception as exc:  # contained: the keys, the pedal and the ears go on
                 self._faults(f"{self.behaviour.name} {what}", exc)
 
     def control(self, event: ControlChange) -> None:
         self._played()
         try:
-            self.behaviour.control(event, self.ctx)
+            self.behaviour.control(event)
         except Exception as exc:  # the pedal still goes down or up: the keys it holds end
             self._faults(f"{self.behaviour.name} control", exc)
         if event.pedal is None:
@@ -131,25 +129,25 @@ class Session:
 
     def beat(self, n: int, t: float) -> None:
         try:
-            self.behaviour.beat(n, t, self.ctx)
+            self.behaviour.beat(n, t)
         except Exception as exc:  # the other sessions still get the beat
             self._faults(f"{self.behaviour.name} beat", exc)
 
     def upcoming_beat(self, n: int, t: float) -> None:
         try:
-            self.behaviour.upcoming_beat(n, t, self.ctx)
+            self.behaviour.upcoming_beat(n, t)
         except Exception as exc:
             self._faults(f"{self.behaviour.name} upcoming_beat", exc)
 
     def value_changed(self, name: str, value: float) -> None:
         try:
-            self.behaviour.value_changed(name, value, self.ctx)
+            self.behaviour.value_changed(name, value)
         except Exception as exc:
             self._faults(f"{self.behaviour.name} value_changed", exc)
 
     def continue_(self, beats: float) -> None:
         self._played()  # asking for an answer is playing
-        self.behaviour.continue_(beats, self.ctx)
+        self.behaviour.continue_(beats)
 
     @property
     def pedals(self) -> frozenset[int]:
@@ -178,7 +176,7 @@ class Session:
             self.ears.reset()
         if self.stopped_by != "panic":  # a stop after a panic leaves it the panic's
             self.stopped_by = cause
-        self.behaviour = self._behaviours.stopped(self.mode)
+        self.behaviour = self._behaviours.stopped(self.mode, self.ctx)
 
     def resume(self) -> None:
         """Play or a mode command after a halt: the mode starts afresh."""
@@ -204,13 +202,13 @@ class Session:
 
     def _start(self) -> None:
         try:
-            self.behaviour.start(self.ctx)
+            self.behaviour.start()
         except Exception as exc:
             self._faults(f"{self.behaviour.name} start", exc)
 
     def _release_behaviour(self) -> None:
         try:
-            self.behaviour.release(self.ctx)
+            self.behaviour.release()
         except Exception as exc:  # the other sessions, and the tracker, still end their notes
             self._faults(f"{self.behaviour.name} release", exc)
 
@@ -224,9 +222,7 @@ class Session:
             if self._pedal[channel]:
                 continue  # another input still holds it down
             try:  # the mode hears the pedal lift (thru echoes it), as if the player let go
-                self.behaviour.control(
-                    ControlChange(SUSTAIN, 0, channel, t=t, origin=t, source=source), self.ctx
-                )
+                self.behaviour.control(ControlChange(SUSTAIN, 0, channel, t=t, origin=t, source=source))
             except Exception as exc:
                 self._faults(f"{self.behaviour.name} control", exc)
             self._lift(channel, t)
@@ -245,7 +241,8 @@ class Session:
 class Sessions:
     """The open sessions, least recently played first. With `server.sessions =
     "per_source"` a player is an OSC host (whatever port each message comes from: oscsend
-    opens a new one per call), a MIDI input, or an explicit session id; past
+    opens a new one per call), a web page, a MIDI input, or an explicit session id, and
+    the rest (MQTT, liveai itself) shares one session; past
     `max_sessions` the least recently played idle session is closed, and while every
     session is busy a new player is refused."""
 
@@ -263,9 +260,12 @@ class Sessions:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
 
     def key(self, source: str) -> str:
-        if self.config.sessions != "per_source" or not source:
+        """The session `source` plays into, the one rule for it: with per_source sessions a
+        player's own (`Source.personal`), else the shared one (MQTT, liveai itself)."""
+        parsed = Source.parse(source)
+        if self.config.sessions != "per_source" or not parsed.personal:
             return SHARED
-        return player_of(source)
+        return parsed.player
 
     def find(self, source: str = "") -> Session | None:
         return self._sessions.get(self.key(source))

@@ -27,7 +27,7 @@ class Mix:
         replay: Path | None = None,
         replay_share: float = 0.0,
     ) -> None:
-        self.player = PerformanceWindows(pieces, length, np.random.default_rng(seed), played_share=1.0)
+        self.played = PerformanceWindows(pieces, length, np.random.default_rng(seed), played_share=1.0)
         self.replay: TokenWindows | None = None
         self.replayed = 0
         if replay is not None and replay_share > 0:
@@ -37,7 +37,7 @@ class Mix:
         self.size = size
 
     def batch(self) -> np.ndarray:
-        rows = self.player.batch(self.size - self.replayed)
+        rows = self.played.batch(self.size - self.replayed)
         if self.replay is not None:
             rows = np.concatenate([rows, self.replay.batch(self.replayed)])
         return rows

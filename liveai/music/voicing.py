@@ -53,10 +53,6 @@ def voicing_of(melody: int, pitches: Sequence[int], voices: int = 3) -> Voicing:
     return ()
 
 
-def pitches_of(melody: int, voicing: Voicing) -> list[int]:
-    return [melody - i for i in voicing]
-
-
 def motion(before: Sequence[int], after: Sequence[int]) -> float:
     """Mean semitones each voice of `after` moved: each from the nearest voice of
     `before` (voices come and go with the voice count; 0 without a chord before)."""

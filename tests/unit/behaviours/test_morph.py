@@ -153,8 +153,8 @@ def filled(morph):
     desk = morph_mode(engine).desk(engine.sessions.get("").ctx)
     a = [60, H, 62, H, 64, H, 65, H] * 4
     b = [69, H, H, H, 67, R, 64, H] * 4
-    desk.capture("a", Pattern(tuple(a), 90), engine.sessions.get("").ctx)
-    desk.capture("b", Pattern(tuple(b), 60), engine.sessions.get("").ctx)
+    desk.capture("a", Pattern(tuple(a), 90))
+    desk.capture("b", Pattern(tuple(b), 60))
     port.flush()
     assert len(desk.grid) == engine.config.morph.steps
     return desk, a, b
@@ -188,19 +188,18 @@ def test_the_loop_plays_slot_a_on_the_grid_and_switches_on_bar_lines(morph):
 def test_a_position_between_grid_points_decodes_once_and_plays_the_nearest_meanwhile(morph):
     engine, clock, sink, port = morph
     desk, a, b = filled(morph)
-    ctx = engine.sessions.get("").ctx
     x = 0.53  # between 8/16 and 9/16
     nearest = desk.grid[round(x * 16)]
-    assert desk.pattern_at(x, ctx) == nearest
+    assert desk.pattern_at(x) == nearest
     assert desk.pending is not None
-    desk.pattern_at(x, ctx)
+    desk.pattern_at(x)
     jobs = port.jobs
     port.flush()
     assert port.jobs == jobs, "asked twice, decoded once"
-    exact = desk.pattern_at(x, ctx)
+    exact = desk.pattern_at(x)
     assert exact is desk.between[0.53] and len(exact.tokens) == melody.STEPS
-    assert desk.pattern_at(0.5, ctx) is desk.grid[8]  # a grid point is a lookup
-    assert desk.pattern_at(0.0, ctx).tokens == tuple(a) and desk.pattern_at(1.0, ctx).tokens == tuple(b)
+    assert desk.pattern_at(0.5) is desk.grid[8]  # a grid point is a lookup
+    assert desk.pattern_at(0.0).tokens == tuple(a) and desk.pattern_at(1.0).tokens == tuple(b)
 
 
 def test_a_knob_turned_before_the_bar_line_plays_its_own_point_there(morph):
@@ -228,15 +227,14 @@ def test_a_point_between_the_grid_changes_as_little_as_it_can_from_its_neighbour
     engine, clock, sink, port = morph
     engine.config.morph.steps = steps
     desk, a, b = filled(morph)
-    ctx = engine.sessions.get("").ctx
     desk.grid = [Pattern(tuple([40 + i, H] * 16), 90) for i in range(steps)]  # every point its own
     engine.config.morph.lean = 1e9  # every step the model finds possible is allowed
     last = steps - 1
     for x in (0.03, 0.49, 0.51, 0.97, 0.99996):
         below = min(int(x * last), last - 1)
-        desk.pattern_at(x, ctx)
+        desk.pattern_at(x)
         port.flush()
-        tokens = desk.pattern_at(x, ctx).tokens
+        tokens = desk.pattern_at(x).tokens
         for t, token in enumerate(tokens):  # each step its lower or its upper neighbour's
             assert token in (desk.grid[below].tokens[t], desk.grid[below + 1].tokens[t]), (x, t, token)
 
@@ -326,7 +324,7 @@ def test_loads_wait_their_turn_one_per_slot(morph, answers, tmp_path, monkeypatc
     morph_load(engine, asked[0], "a", "riff.mid")  # being read
     morph_load(engine, asked[1], "b", "second.mid")  # waits
     morph_load(engine, asked[2], "b", "third.mid")  # takes second.mid's place
-    desk.capture("a", Pattern(tuple([72, H] * 16), 80), engine.sessions.get("").ctx)  # a capture meanwhile
+    desk.capture("a", Pattern(tuple([72, H] * 16), 80))  # a capture meanwhile
     release.set()
     read(answers, port)  # riff.mid
     read(answers, port)  # then third.mid
@@ -617,9 +615,8 @@ def test_a_knob_sweep_decodes_where_the_knob_stopped(morph):
     without waiting for a beat to ask."""
     engine, clock, sink, port = morph
     desk, a, b = filled(morph)
-    ctx = engine.sessions.get("").ctx
     for x in (0.51, 0.52, 0.53):  # all before the first decode comes back
-        desk.pattern_at(x, ctx)
+        desk.pattern_at(x)
     port.flush()  # 0.51 returns and asks for 0.53
     port.flush()
     assert 0.51 in desk.between and 0.53 in desk.between and 0.52 not in desk.between

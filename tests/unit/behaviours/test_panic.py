@@ -159,10 +159,9 @@ PATTERN_A = tuple([60, H, 62, H, 64, H, 65, H] * 4)  # the loop at morph 0: two 
 
 def morph_engine():
     engine, clock, sink, port = make_model_engine("thru", vae=tiny_vae())
-    ctx = engine.sessions.get("").ctx
-    desk = engine.behaviours.modes["morph"].desk(ctx)
-    desk.put("a", Pattern(PATTERN_A, 90), ctx)
-    desk.put("b", Pattern(tuple([69, H, H, H, 67, 129, 64, H] * 4), 60), ctx)
+    desk = engine.behaviours.modes["morph"].desk(engine.sessions.get("").ctx)
+    desk.put("a", Pattern(PATTERN_A, 90))
+    desk.put("b", Pattern(tuple([69, H, H, H, 67, 129, 64, H] * 4), 60))
     port.flush()
     engine.set_mode("morph")
     engine.play()

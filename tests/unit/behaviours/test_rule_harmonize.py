@@ -8,7 +8,7 @@ from fakes import make_engine
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liveai.behaviours.rule_harmonize import RuleHarmonizer
+from liveai.behaviours.rule_harmonize import voices_for
 from liveai.config import HarmonizeConfig
 from liveai.events import NoteOff, NoteOn
 from liveai.music.scales import KEYS, SCALES, Scale, fit_range
@@ -26,9 +26,8 @@ configs = st.builds(
 
 @given(configs, st.integers(0, 127))
 def test_voices_in_scale_and_range(config, pitch):
-    harmonizer = RuleHarmonizer(config)
     scale = Scale(config.key, config.scale)
-    voices = harmonizer.voices_for(pitch)
+    voices = voices_for(config, pitch)
     assert len(voices) == len(set(voices)) <= len(config.intervals)
     for voice in voices:
         assert voice in scale
@@ -37,21 +36,21 @@ def test_voices_in_scale_and_range(config, pitch):
 
 
 def test_c_major_triads_by_degrees():
-    h = RuleHarmonizer(HarmonizeConfig())
-    assert h.voices_for(60) == [64, 67]  # C: E G
-    assert h.voices_for(62) == [65, 69]  # D: F A
-    assert h.voices_for(71) == [74, 77]  # B: D F
-    assert h.voices_for(61) == [64, 67]  # C# is taken as C (snapped down), voices stay in key
+    c = HarmonizeConfig()
+    assert voices_for(c, 60) == [64, 67]  # C: E G
+    assert voices_for(c, 62) == [65, 69]  # D: F A
+    assert voices_for(c, 71) == [74, 77]  # B: D F
+    assert voices_for(c, 61) == [64, 67]  # C# is taken as C (snapped down), voices stay in key
 
 
 def test_semitone_intervals_are_snapped_into_the_key():
-    h = RuleHarmonizer(HarmonizeConfig(key="A", scale="minor", intervals=[4, 7], interval_unit="semitones"))
-    assert h.voices_for(57) == [60, 64]  # A + major third C# snaps to C (A minor); + fifth E
+    c = HarmonizeConfig(key="A", scale="minor", intervals=[4, 7], interval_unit="semitones")
+    assert voices_for(c, 57) == [60, 64]  # A + major third C# snaps to C (A minor); + fifth E
 
 
 def test_range_moves_voices_by_octaves():
-    h = RuleHarmonizer(HarmonizeConfig(low=60, high=72))
-    assert all(60 <= v <= 72 for v in h.voices_for(70))
+    c = HarmonizeConfig(low=60, high=72)
+    assert all(60 <= v <= 72 for v in voices_for(c, 70))
     assert fit_range(100, 60, 72) == 64
     assert fit_range(61, 62, 62) is None
 

@@ -28,7 +28,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from liveai.behaviours.rule_harmonize import RuleHarmonizer
+from liveai.behaviours.rule_harmonize import voices_for
 from liveai.config import Config
 from liveai.events import ControlChange, InputLost, NoteOff, NoteOn
 
@@ -107,7 +107,7 @@ class EngineMachine(RuleBasedStateMachine):
             config = Config()
             config.server.mode, config.server.sessions = mode, sessions
             self.engine, self.clock, self.sink = make_engine(config)
-            self.rule = RuleHarmonizer(self.engine.config.harmonize)
+            self.rule = self.engine.config.harmonize
             self.engine.start()
         if not self.per_source:
             self.players["main"] = Player(mode)  # start() opened it
@@ -137,7 +137,7 @@ class EngineMachine(RuleBasedStateMachine):
         if player.mode == "thru":
             return keys
         if player.mode == "harmonize" and self.rule is not None:
-            return {(ch, v) for ch, p in keys for v in self.rule.voices_for(p)}
+            return {(ch, v) for ch, p in keys for v in voices_for(self.rule, p)}
         return set()
 
     def may_sound(self, player: Player, key: tuple[int, int]) -> bool:

@@ -76,7 +76,7 @@ def test_a_behaviour_that_raises_on_the_beat_leaves_the_beat_going():
     healthy = engine.sessions.get("osc:10.0.0.2:1")
     broken.behaviour.beat = boom  # type: ignore[method-assign]
     heard: list[int] = []
-    healthy.behaviour.beat = lambda n, t, ctx: heard.append(n)  # type: ignore[method-assign]
+    healthy.behaviour.beat = lambda n, t: heard.append(n)  # type: ignore[method-assign]
     engine.play()
     run_until(engine, clock, clock.t + 2.05)
     assert [e.n for e in sink.events() if isinstance(e, Beat)] == [0, 1, 2, 3, 4]
@@ -94,14 +94,14 @@ def test_a_pedal_lifted_through_a_failing_behaviour_still_ends_the_notes_it_held
     thru = session.behaviour
     control, note_off = thru.control, thru.note_off
 
-    def control_then_fail(event, ctx):
-        control(event, ctx)
+    def control_then_fail(event):
+        control(event)
         raise Bug("control")
 
     offs = []
 
-    def note_off_failing_first(event, ctx):
-        note_off(event, ctx)
+    def note_off_failing_first(event):
+        note_off(event)
         offs.append(event.pitch)
         if len(offs) == 1:
             raise Bug("note_off")

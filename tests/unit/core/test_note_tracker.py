@@ -13,7 +13,7 @@ from fakes import make_engine, make_model_engine, run_until
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from liveai.behaviours.rule_harmonize import RuleHarmonizer
+from liveai.behaviours.rule_harmonize import voices_for
 from liveai.config import Config
 from liveai.core.notes import NoteTracker
 from liveai.events import ControlChange, InputLost, NoteOff, NoteOn, TransportStop, player_of
@@ -203,8 +203,7 @@ def expected(engine, player: Player, mode: str) -> set[tuple[int, int]]:
     if mode == "thru":
         return keys
     if mode == "harmonize":
-        rule = RuleHarmonizer(engine.config.harmonize)
-        return {(ch, v) for ch, p in keys for v in rule.voices_for(p)}
+        return {(ch, v) for ch, p in keys for v in voices_for(engine.config.harmonize, p)}
     return set()
 
 

@@ -7,8 +7,9 @@ import pytest
 from fakes import make_engine
 
 from liveai.config import Config
+from liveai.core.session import SHARED
 from liveai.errors import CommandError
-from liveai.events import NoteOff, NoteOn
+from liveai.events import NoteOff, NoteOn, ProgramChange
 
 
 def per_source(max_sessions: int = 32):
@@ -49,3 +50,29 @@ def test_only_idle_sessions_make_room_and_a_full_house_refuses():
         engine.handle(NoteOn(65, 100, t=clock.t, source="osc:10.0.0.4:1"))
     assert info.value.code == "busy" and engine.stats.counters["sessions_refused"] == 1
     assert engine.status()["sessions_refused"] == 1
+
+
+def test_what_mqtt_plays_and_asks_for_goes_to_the_shared_session():
+    """MQTT is nobody's own: its notes and its /continue reach the session its /mode
+    changes (the shared one), never a session of its own."""
+    engine, clock, sink = per_source()
+    engine.handle(NoteOn(60, 100, t=clock.t, source="osc:10.0.0.1:1"))  # a player of its own
+    engine.handle(NoteOn(64, 100, t=clock.t, source="mqtt"))
+    with pytest.raises(CommandError, match="continue needs duet"):  # it opens the session first
+        engine.continue_(1.0, "mqtt")
+    assert [s.key for s in engine.sessions] == ["osc:10.0.0.1", SHARED]
+    engine.set_mode("thru", "mqtt")  # everyone's
+    assert engine.sessions.find("mqtt") is engine.sessions.find("") and engine.state["mode"] == "thru"
+
+
+def test_a_program_change_switches_only_the_session_of_the_input_that_sent_it():
+    engine, clock, sink = per_source()
+    for source in ("midi:keys", "midi:pads"):
+        engine.handle(NoteOn(60, 100, t=clock.t, source=source))
+        engine.handle(NoteOff(60, t=clock.t, source=source))
+    engine.handle(ProgramChange(1, t=clock.t, source="midi:keys"))  # midi.program_map: 1 thru
+    assert (engine.sessions.get("midi:keys").mode, engine.sessions.get("midi:pads").mode) == (
+        "thru",
+        "harmonize",
+    )
+    assert engine.state["mode"] == "harmonize"  # what a new player starts in
