@@ -84,6 +84,22 @@ def features(
     return out.astype(np.int64)
 
 
+def feature_row(
+    melody: int, tonic: int, minor: bool, previous_melody: int, beat: int, voices: int, previous: int
+) -> list[int]:
+    """`features` of one note, in plain ints (a live step: numpy's per-call cost is most of it)."""
+    leap = NO_LEAP if previous_melody < 0 else min(max(melody - previous_melody, -12), 12) + 12
+    return [
+        (melody - tonic) % 12,
+        int(minor),
+        min(max(melody // 12, 0), 10),
+        leap,
+        beat,
+        voices - 1,
+        previous,
+    ]
+
+
 class HarmonyModel(nn.Module):
     arch = "harmony"
     live_methods = ("step_h",)  # compiled for live use (liveai.runtime.scripted)

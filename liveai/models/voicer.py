@@ -28,11 +28,9 @@ PARALLELS = 1.0  # nats per parallel fifth or octave
 TOP_P = 0.9
 # (i, j) index arrays of every pair among n parts (the melody and up to 3 voices)
 PAIRS = {
-    n: tuple(np.array(side, dtype=np.int64).reshape(-1) for side in zip(*combinations(range(n), 2)))
-    if n > 1
-    else (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    for n in range(1, 5)
+    n: tuple(np.array(side, dtype=np.int64) for side in zip(*combinations(range(n), 2))) for n in range(2, 5)
 }
+NONE = np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -56,82 +54,80 @@ class Ask:
 
 
 class Voicer:
-    """One session's harmony model state and last chord (not thread-safe: one thread)."""
+    """One session's harmony model state and last chord (not thread-safe: one thread).
+    The voicings are grouped by voice count, consonant ones only: a chord is chosen
+    among those of the count asked, each a row of pitches with no padding."""
 
     def __init__(self, model: hm.HarmonyModel, rng: np.random.Generator | None = None) -> None:
         self.model = model
         voicings = model.config.voicings
-        self.count = np.array([len(v) for v in voicings])  # (V,)
-        self.intervals = np.zeros((len(voicings), 3), dtype=np.int64)  # (V, 3), 0-padded
-        for i, v in enumerate(voicings):
-            self.intervals[i, : len(v)] = v
-        self.present = np.arange(3)[None, :] < self.count[:, None]  # (V, 3)
+        self.none = len(voicings)  # the model's "no voicing before"
         self.index = {tuple(v): i for i, v in enumerate(voicings)}
-        # trained vocabularies are consonant; any other checkpoint's clusters are never chosen
-        self.consonant = np.array([consonant([0, *(-i for i in v)]) for v in voicings])
+        # (voicing indices (S,), intervals under the melody (S, n)) by voice count n; trained
+        # vocabularies are consonant, any other checkpoint's clusters are never chosen
+        self.groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for n in sorted({len(v) for v in voicings}):
+            rows = [i for i, v in enumerate(voicings) if len(v) == n and consonant([0, *(-i for i in v)])]
+            if rows:
+                self.groups[n] = (np.array(rows), np.array([voicings[i] for i in rows], dtype=np.int64))
+        self._in_key: dict[frozenset[int], np.ndarray] = {}
         self.rng = rng or np.random.default_rng()
         self.reset()
 
     def reset(self) -> None:
         """Forget what was played (a new phrase, a panic)."""
         self.state: hm.HarmonyState | None = None  # made at the first chord, on the worker (not the loop)
-        self.previous = len(self.count)  # none
+        self.previous = self.none
         self.previous_melody = -1
         self.chord: list[int] = []  # the melody and voices last sounded
 
-    def allowed(self, ask: Ask) -> tuple[np.ndarray, np.ndarray]:
-        """(mask (V,), pitches (V, 3)): the voicings the constraints allow, and where
-        their voices sound (after any octave moves when `ask.above`)."""
-        pitches = ask.melody - self.intervals  # (V, 3)
+    def allowed(self, ask: Ask, intervals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mask (S,), pitches (S, n)): which of a group's voicings the constraints allow,
+        and where their voices sound, lowest first (after any octave moves when `ask.above`)."""
+        pitches = ask.melody - intervals
         if ask.above and len(self.chord) > 1:
             up = pitches + 12
             before = np.array(self.chord[1:])
             closer = np.abs(up[..., None] - before).min(-1) < np.abs(pitches[..., None] - before).min(-1)
-            pitches = np.where(closer & (up <= ask.high) & (up != ask.melody), up, pitches)
             # each voice moved on its own: sort the rows again (the cost pairs voices lowest
             # first) and drop the voicings where a voice landed on another (an octave pair)
-            pitches = np.sort(np.where(self.present, pitches, 1 << 20), axis=1)
-            pitches = np.where(self.present, pitches, ask.melody)
-            apart = ((np.diff(pitches, axis=1) != 0) | ~self.present[:, 1:]).all(1)
+            pitches = np.sort(np.where(closer & (up <= ask.high) & (up != ask.melody), up, pitches), axis=1)
+            ok = (np.diff(pitches, axis=1) != 0).all(1)
+            ok &= ((pitches >= ask.low) & (pitches <= ask.high)).all(1)
         else:
-            apart = np.ones(len(pitches), dtype=bool)
-        ok = (
-            apart
-            & self.consonant
-            & (self.count == ask.voices)
-            & (((pitches >= ask.low) & (pitches <= ask.high)) | ~self.present).all(1)
-        )
+            ok = ((pitches >= ask.low) & (pitches <= ask.high)).all(1)
         if ask.held:
-            ok &= (~np.isin(pitches, list(ask.held)) | ~self.present).all(1)
+            ok &= ~(pitches[..., None] == np.array(list(ask.held))).any((1, 2))
         if ask.scale is not None:
-            in_key = np.zeros(12, dtype=bool)
-            in_key[list(ask.scale)] = True
-            ok &= (in_key[pitches % 12] | ~self.present).all(1)
+            ok &= self._key_mask(ask.scale)[pitches % 12].all(1)
         return ok, pitches
 
-    def cost(self, pitches: np.ndarray, ask: Ask) -> np.ndarray:
-        """(V,) voice-leading cost of each voicing after the last chord."""
-        if len(self.chord) < 2:
-            return np.zeros(len(pitches))
-        before = np.array(self.chord[1:])
-        moved = np.abs(pitches[..., None] - before).min(-1)  # (V, 3)
-        mean_motion = (moved * self.present).sum(1) / np.maximum(self.count, 1)
-        return LEADING * mean_motion + PARALLELS * self._parallels(pitches, ask.melody)
+    def _key_mask(self, scale: frozenset[int]) -> np.ndarray:
+        mask = self._in_key.get(scale)
+        if mask is None:
+            mask = self._in_key[scale] = np.zeros(12, dtype=bool)
+            mask[list(scale)] = True
+        return mask
 
-    def _parallels(self, pitches: np.ndarray, melody: int) -> np.ndarray:
-        """(V,) parallel perfect intervals against the last chord, for voicings of its size."""
+    def cost(self, pitches: np.ndarray, melody: int) -> np.ndarray | float:
+        """(S,) voice-leading cost of each voicing of a group after the last chord."""
+        if len(self.chord) < 2:
+            return 0.0
         before = np.array(self.chord)  # melody first
-        if len(before) not in PAIRS:  # the rule's chord may hold more voices than a voicing
-            return np.zeros(len(pitches))
+        mean_motion = np.abs(pitches[..., None] - before[1:]).min(-1).mean(1)
+        if len(before) != pitches.shape[1] + 1:  # parallels only against a chord of this size
+            return LEADING * mean_motion
+        return LEADING * mean_motion + PARALLELS * self._parallels(pitches, melody, before)
+
+    @staticmethod
+    def _parallels(pitches: np.ndarray, melody: int, before: np.ndarray) -> np.ndarray:
+        """(S,) parallel perfect intervals against the last chord, of the same size."""
         i, j = PAIRS[len(before)]  # (P,) each: every pair of parts
-        # after: (V, n)
-        after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)[:, : len(before)]
-        moved = after - before  # (V, n)
-        a, b = moved[:, i], moved[:, j]  # (V, P)
+        after = np.concatenate([np.full((len(pitches), 1), melody), pitches], axis=1)  # (S, n + 1)
+        a, b = after[:, i] - before[i], after[:, j] - before[j]  # (S, P): how each part moved
         was = np.abs(before[i] - before[j]) % 12  # (P,)
-        now = np.abs(after[:, i] - after[:, j]) % 12  # (V, P)
-        parallel = (a != 0) & (b != 0) & ((a > 0) == (b > 0)) & ((was == 0) | (was == 7)) & (now == was)
-        return np.where(self.count == len(before) - 1, parallel.sum(1), 0)
+        now = np.abs(after[:, i] - after[:, j]) % 12  # (S, P)
+        return ((a != 0) & (b != 0) & ((a > 0) == (b > 0)) & ((was == 0) | (was == 7)) & (now == was)).sum(1)
 
     @torch.inference_mode()
     def voice(self, ask: Ask) -> list[int] | None:
@@ -141,27 +137,28 @@ class Voicer:
             self._sounded(ask.before)
         if self.state is None:
             self.state = self.model.init_state(1)
-        x = hm.features(
-            np.array([ask.melody]),
+        x = hm.feature_row(
+            ask.melody,
             ask.tonic,
             ask.minor,
-            np.array([self.previous_melody]),
-            np.array([hm.beat_of(ask.onset_q)]),
+            self.previous_melody,
+            hm.beat_of(ask.onset_q),
             ask.voices,
-            np.array([self.previous]),
+            self.previous,
         )
-        logits, self.state = self.model.step(torch.from_numpy(x).to(self.state.h.device), self.state)
+        device = self.state.h.device
+        logits, self.state = self.model.step(torch.tensor([x], dtype=torch.long, device=device), self.state)
         self.previous_melody = ask.melody
-        ok, pitches = self.allowed(ask)
+        index, intervals = self.groups.get(ask.voices, NONE)
+        ok, pitches = self.allowed(ask, intervals)
         if not ok.any():
-            self.previous, self.chord = len(self.count), []
+            self.previous, self.chord = self.none, []
             return None
-        score = (logits[0].float().cpu().numpy().astype(np.float64) - self.cost(pitches, ask)) / max(
-            ask.temperature, 1e-3
-        )
-        choice = nucleus_draw(np.where(ok, score, -np.inf), TOP_P, self.rng)
-        chosen = sorted(int(p) for p in pitches[choice][self.present[choice]])
-        self.previous, self.chord = choice, [ask.melody, *chosen]
+        score = logits[0].float().cpu().numpy()[index] - self.cost(pitches, ask.melody)
+        score = np.where(ok, score.astype(np.float64) / max(ask.temperature, 1e-3), -np.inf)
+        choice = nucleus_draw(score, TOP_P, self.rng)
+        chosen = sorted(pitches[choice].tolist())
+        self.previous, self.chord = int(index[choice]), [ask.melody, *chosen]
         return chosen
 
     def _sounded(self, chord: tuple[int, ...]) -> None:
@@ -170,6 +167,4 @@ class Voicer:
         self.chord = list(chord)
         melody, *voices = chord or (-1,)
         voicing = tuple(melody - p for p in sorted(voices))
-        self.previous = (
-            self.index.get(voicing, len(self.count)) if melody == self.previous_melody else len(self.count)
-        )
+        self.previous = self.index.get(voicing, self.none) if melody == self.previous_melody else self.none

@@ -137,9 +137,11 @@ def test_above_never_puts_two_voices_on_one_pitch_and_keeps_them_lowest_first():
     answered = 0
     for melody in rng.integers(60, 84, 400):
         voices = int(rng.integers(2, 4))
-        ok, pitches = voicer.allowed(Ask(int(melody), voices=voices, above=True, low=36, high=96))
-        rows = [sorted(row[:n]) == list(row[:n]) for row, n in zip(pitches[ok], voicer.count[ok])]
-        assert all(rows)  # the cost pairs voices by column, lowest first
+        ask = Ask(int(melody), voices=voices, above=True, low=36, high=96)
+        ok, pitches = voicer.allowed(ask, voicer.groups[voices][1])
+        assert all(
+            sorted(row) == list(row) for row in pitches[ok].tolist()
+        )  # the cost pairs voices lowest first
         chosen = voice(voicer, int(melody), voices=voices, scale=None, above=True)
         if chosen is not None:
             answered += 1
@@ -160,3 +162,23 @@ def test_building_or_resetting_a_voicer_runs_no_model_call():
     voice(voicer, 72)
     voice(voicer, 74)
     assert len(calls) == 1
+
+
+def test_one_notes_features_are_the_arrays_features():
+    from liveai.models.harmony import feature_row, features
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        melody, before = int(rng.integers(0, 128)), int(rng.integers(-1, 128))
+        tonic, minor, beat = int(rng.integers(0, 12)), bool(rng.integers(0, 2)), int(rng.integers(0, 5))
+        voices, previous = int(rng.integers(1, 4)), int(rng.integers(0, 50))
+        whole = features(
+            np.array([melody]),
+            tonic,
+            minor,
+            np.array([before]),
+            np.array([beat]),
+            voices,
+            np.array([previous]),
+        )
+        assert feature_row(melody, tonic, minor, before, beat, voices, previous) == whole[0].tolist()
