@@ -54,7 +54,7 @@ from .stepper import Primed, TokenStepper
 log = logging.getLogger(__name__)
 
 INBOX_LIMIT = 4096  # jobs waiting to be taken by the thread; beyond, a job is refused at once
-QUICK_LIMIT_S = 0.001  # CPU time (median of QUICK_RECENT) past which quick calls would hold the loop up
+QUICK_LIMIT_S = 0.002  # CPU time (median of QUICK_RECENT) past which quick calls would hold the loop up
 QUICK_RECENT = 15
 
 
