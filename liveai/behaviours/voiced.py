@@ -27,8 +27,7 @@ UNDER = ((-3, -5), (-2, -4), (-2, -5))
 class VoicedHarmonizer(ModelHarmonizer):
     def __init__(self, ctx: Context, listener: Listener, model: HarmonyModel) -> None:
         super().__init__(ctx, listener)
-        # its own draws: its quick calls may run while the worker samples with the listener's
-        self.voicer = Voicer(model, listener.rng.spawn(1)[0])
+        self.voicer = Voicer(model, listener.rng)  # touched on the worker thread only
         # the only meter setting is the duet's (its bar lines); harmonize counts bars by it too
         self.beats_per_bar = ctx.config.duet.beats_per_bar
         # the chord last sounded, the model's or the rule's (melody first): the voicer
@@ -103,7 +102,7 @@ class VoicedHarmonizer(ModelHarmonizer):
     def release(self) -> None:
         super().release()
         self._sounded = ()
-        self.ctx.submit(self.voicer.reset, quick=True)  # after the chords before, as they are quick calls
+        self.ctx.submit(self.voicer.reset)  # on the worker, after the chords before
 
 
 def beat_position(t: float, ctx: Context, beats_per_bar: int = 4) -> float | None:

@@ -23,11 +23,9 @@ session; each session's recent tokens then prime the new model before its next j
     future = worker.submit("osc:127.0.0.1", harmonize(...))   # concurrent.futures.Future
     result = await asyncio.wrap_future(future)                # in the loop, never blocking
 
-A quick call (a small model's step, touching nothing the token jobs touch) runs at once
-on the caller's thread instead (`run_now`), even while the thread steps token jobs: the
-hand-off there and back costs more than the step. Quick calls keep their order among
-themselves: while one waits on the thread, the next waits behind it. They come from one
-thread (the loop's).
+A quick call (a small model's step) runs at once on the caller's thread instead while
+the worker is idle (`run_now`): the hand-off there and back costs more than the step.
+Nothing waits before it, so the order holds; the thread running jobs holds `_owner`.
 """
 
 from __future__ import annotations
@@ -97,8 +95,9 @@ class Worker:
         self.spare: Any = None
         self.refused = 0  # jobs refused because the inbox was full
         self._log_refused = LogThrottle(log, "more refused", level=logging.WARNING)
+        self._owner = threading.Lock()  # held by the thread running jobs (the worker's, or `run_now`'s)
         self._put = threading.Lock()
-        self._quick_waiting = 0  # quick calls sent to the thread and not yet run (under `_put`)
+        self._unseen = 0  # put in the inbox, not yet taken (under `_put`)
         self._quick_s: deque[float] = deque(maxlen=QUICK_RECENT)  # the CPU time of the last quick calls
         self.ran_now = 0  # quick calls run on the caller's thread
 
@@ -139,22 +138,27 @@ class Worker:
         return future
 
     def run_now(self, session: str, call: Job | Callable[[], Any]) -> Future[Any] | None:
-        """Run a call here, its future settled, unless a quick call waits on the thread (the
-        order holds), the model is not on the CPU (a GPU's is waited for on the worker) or
-        the last quick calls were slow; else None (`submit` it)."""
+        """Run a call here, its future settled, if the worker is idle (no job waits, no new
+        weights are handed over), on the CPU (a GPU's is waited for on the worker) and the
+        last quick calls were quick; else None (`submit` it)."""
         if inspect.isgenerator(call) or self.stepper.device.type != "cpu":
             return None
-        with self._put:
-            waiting = self._quick_waiting
-        slow = len(self._quick_s) == QUICK_RECENT and statistics.median(self._quick_s) > QUICK_LIMIT_S
-        if waiting or slow:
+        if not self._owner.acquire(blocking=False):
             return None
-        running = _Running(session, call, Future(), quick=True)
-        torch.set_num_threads(self.threads)  # per calling thread: the loop's own is the machine's cores
-        with torch.inference_mode():
-            self._call(running)
-        self.ran_now += 1
-        return running.future
+        try:
+            with self._put:
+                idle = self._unseen == 0 and not self._queues and self._handing is None
+            slow = len(self._quick_s) == QUICK_RECENT and statistics.median(self._quick_s) > QUICK_LIMIT_S
+            if not idle or slow:
+                return None
+            running = _Running(session, call, Future(), quick=True)
+            torch.set_num_threads(self.threads)  # per calling thread: the loop's own is the machine's cores
+            with torch.inference_mode():
+                self._call(running)
+            self.ran_now += 1
+            return running.future
+        finally:
+            self._owner.release()
 
     def reset(self, session: str) -> Future[Any]:
         """Forget the session's state once the jobs queued before have run (panic, re-prime)."""
@@ -177,8 +181,7 @@ class Worker:
 
     def _send(self, item: _Running | _Swap | None) -> None:
         with self._put:
-            if isinstance(item, _Running) and item.quick:
-                self._quick_waiting += 1
+            self._unseen += 1
             self._inbox.put(item)
 
     def stats(self) -> dict[str, Any]:
@@ -188,12 +191,15 @@ class Worker:
     # -- the thread ------------------------------------------------------------------------
     def _work(self) -> None:
         torch.set_num_threads(self.threads)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._owner:
             while True:
                 if self._handing is not None and not self.stepper.staying:
                     self._handed()
-                if not self._queues:  # idle: wait for work
-                    if not self._took(self._inbox.get()):
+                if not self._queues:  # idle: a quick call may run on its caller's thread meanwhile
+                    self._owner.release()
+                    item = self._inbox.get()
+                    self._owner.acquire()
+                    if not self._took(item):
                         break
                 if not self._take():
                     break
@@ -215,6 +221,8 @@ class Worker:
 
     def _took(self, item: _Running | _Swap | None) -> bool:
         """A job into its session's queue, or new weights begun; False when closing."""
+        with self._put:
+            self._unseen -= 1
         if item is None:
             self._cancel_all()
             return False
@@ -274,9 +282,6 @@ class Worker:
                         self._hand_over(session)  # (may put its prime first in `jobs`)
                     else:
                         self._call(head)
-                        if head.quick:
-                            with self._put:
-                                self._quick_waiting -= 1
                     continue
                 if not head.started and not self._advance(head, None):
                     jobs.popleft()

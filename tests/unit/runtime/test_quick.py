@@ -1,6 +1,6 @@
-"""Quick calls (`Worker.submit(..., quick=True)`): at once on the caller's thread, even
-while the worker runs other jobs, unless a quick call waits on the worker (then behind
-it, in order); the same chords either way."""
+"""Quick calls (`Worker.submit(..., quick=True)`): at once on the caller's thread while
+the worker is idle, else on the worker in their session's order; the same chords
+either way."""
 
 from __future__ import annotations
 
@@ -32,17 +32,9 @@ def worker():
 
 
 def idle(worker: Worker) -> None:
-    """Wait until no quick call waits on the worker thread."""
-    deadline = time.monotonic() + 5
-    while worker._quick_waiting and time.monotonic() < deadline:
-        time.sleep(0.001)
-
-
-def always_slow(worker: Worker, monkeypatch: pytest.MonkeyPatch) -> None:
-    """From now on every quick call counts as slow: each goes to the worker."""
-    monkeypatch.setattr("liveai.runtime.worker.QUICK_LIMIT_S", -1.0)
-    for _ in range(QUICK_RECENT - len(worker._quick_s)):
-        worker.submit("warm", lambda: None, quick=True).result(5)
+    """Wait until the worker thread has nothing left to do (it parks, letting go of the states)."""
+    with worker._owner:
+        pass
 
 
 def spin(cpu_s: float) -> None:
@@ -60,27 +52,16 @@ def test_a_quick_call_runs_at_once_here_when_the_worker_is_idle(worker):
     assert worker.stats()["model_gru_ran_now"] == 1
 
 
-def test_a_quick_call_runs_at_once_while_the_worker_is_busy_with_other_jobs(worker):
-    gate = threading.Event()
-    slow = worker.submit("a", lambda: gate.wait(5))
-    quick = worker.submit("a", threading.get_ident, quick=True)
-    assert quick.done() and quick.result() == HERE and not slow.done()
-    gate.set()
-    assert slow.result(5) is True
-
-
-def test_a_quick_call_waits_behind_a_quick_call_on_the_worker(worker, monkeypatch):
-    always_slow(worker, monkeypatch)
+def test_a_quick_call_waits_on_the_worker_behind_the_jobs_before_it(worker):
     gate, order = threading.Event(), []
-    first = worker.submit("a", lambda: gate.wait(5) and order.append("first"), quick=True)
-    monkeypatch.undo()  # quick again: the next would run at once, but the first waits
-    second = worker.submit("b", lambda: order.append("second") or threading.get_ident(), quick=True)
-    assert not first.done() and not second.done()
+    slow = worker.submit("a", lambda: gate.wait(5) and order.append("slow"))
+    quick = worker.submit("a", lambda: order.append("quick") or threading.get_ident(), quick=True)
+    other = worker.submit("b", threading.get_ident, quick=True)  # another session: the worker is busy
+    assert not quick.done() and not other.done()
     gate.set()
-    assert second.result(5) != HERE and first.result(5) is None
-    assert order == ["first", "second"]
-    idle(worker)
-    assert worker.submit("a", threading.get_ident, quick=True).result(5) == HERE  # none waits: at once again
+    assert quick.result(5) != HERE and other.result(5) != HERE and slow.result(5) is None
+    assert order == ["slow", "quick"]
+    assert worker.stats()["model_gru_ran_now"] == 0
 
 
 def test_quick_calls_that_turn_slow_go_to_the_worker_until_quick_again(worker):
@@ -95,24 +76,14 @@ def test_quick_calls_that_turn_slow_go_to_the_worker_until_quick_again(worker):
     assert worker.submit("a", threading.get_ident, quick=True).result(5) == HERE
 
 
-async def harmonize(on_worker: bool) -> tuple[list[list[int]], int]:
-    """Play the melody to a harmonizer on a real worker (each chord chosen on the worker,
-    held busy by another session at each note; or at once); the chords answered, and how
-    many calls ran at once."""
-    worker = Worker(TokenStepper(tiny_model("gru"), name="gru"))
-    worker.start(warmup_steps=3)
-    if on_worker:
-        with pytest.MonkeyPatch.context() as patch:
-            always_slow(worker, patch)
-            return await play(worker)
-    return await play(worker)
-
-
-async def play(worker: Worker) -> tuple[list[list[int]], int]:
+async def harmonize(busy: bool) -> tuple[list[list[int]], int]:
+    """Play the melody to a harmonizer on a real worker (the worker held busy by another
+    session at each note, or idle); the chords answered, and how many calls ran at once."""
     config = Config()
     config.server.mode, config.model.seed = "harmonize", 1
     config.budget.harmonize_ms = 60_000  # what is chosen, not how fast
-    ran_before = worker.stats()["model_gru_ran_now"]
+    worker = Worker(TokenStepper(tiny_model("gru"), name="gru"))
+    worker.start(warmup_steps=3)
     try:
         engine = Engine(
             config,
@@ -126,7 +97,10 @@ async def play(worker: Worker) -> tuple[list[list[int]], int]:
         chords = []
         for pitch in MELODY:
             gate = threading.Event()
-            worker.submit("another player", gate.wait)
+            if busy:
+                worker.submit("another player", gate.wait)
+            else:
+                idle(worker)
             sent.clear()
             engine.handle(NoteOn(pitch, 90, t=time.monotonic(), source="osc:p:1"))
             gate.set()
@@ -139,14 +113,14 @@ async def play(worker: Worker) -> tuple[list[list[int]], int]:
             if not voices:
                 break  # unanswered: the test fails
             engine.handle(NoteOff(pitch, t=time.monotonic(), source="osc:p:1"))
-        return chords, worker.stats()["model_gru_ran_now"] - ran_before
+        return chords, worker.stats()["model_gru_ran_now"]
     finally:
         worker.close()
 
 
 async def test_harmonize_answers_the_same_chords_at_once_or_on_the_worker():
-    at_once, ran_now = await harmonize(on_worker=False)
-    on_worker, ran_on_worker = await harmonize(on_worker=True)
+    at_once, ran_now = await harmonize(busy=False)
+    on_worker, ran_on_worker = await harmonize(busy=True)
     assert all(at_once) and at_once == on_worker
     assert len({tuple(c) for c in at_once}) >= 3  # the seed's choices, not one chord throughout
     assert ran_now == len(MELODY) and ran_on_worker == 0

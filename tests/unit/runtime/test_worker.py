@@ -62,12 +62,8 @@ def test_sessions_are_independent_and_batched(worker):
     alone_a = worker.submit("solo-a", feed_all(a_tokens)).result(5)
     alone_b = worker.submit("solo-b", feed_all(b_tokens)).result(5)
     before = worker.stats()[f"model_{worker.name}_steps"]
-    gate = threading.Event()
-    worker.submit(
-        "gate", gate.wait
-    )  # the thread waits here, so "a" and "b" arrive together, whatever the load
-    fa, fb = worker.submit("a", feed_all(a_tokens)), worker.submit("b", feed_all(b_tokens))
-    gate.set()
+    with worker._owner:  # the idle thread waits here with "a" taken, so "b" joins it, whatever the load
+        fa, fb = worker.submit("a", feed_all(a_tokens)), worker.submit("b", feed_all(b_tokens))
     for got, want in zip(fa.result(5) + fb.result(5), alone_a + alone_b):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
     stats = worker.stats()
