@@ -99,7 +99,7 @@ def nucleus_draw(score: np.ndarray, top_p: float, rng: np.random.Generator) -> i
     options numpy is several times cheaper than torch's per-op overhead; the draw inverts
     the cumulative distribution itself (Generator.choice with weights costs more)."""
     probs = np.exp(score - score.max())
-    order = np.argsort(-probs)
+    order = np.argsort(-probs, kind="stable")  # equal scores drawn in a set order
     cumulative = np.cumsum(probs[order])
     size = int(np.searchsorted(cumulative, top_p * cumulative[-1])) + 1
     return int(order[np.searchsorted(cumulative[:size], rng.random() * cumulative[size - 1], side="right")])
