@@ -27,8 +27,9 @@ from .types import (
 class ServerConfig:
     mode: ModeName = "harmonize"  # the registry refuses a mode not available here
     temperature: Temperature = 1.0
-    # "shared": everyone plays into one session; "per_source": each OSC client (host:port)
-    # and each MIDI input has its own session (own mode, own model state).
+    # "shared": everyone plays into one session; "per_source": each OSC host, stage page,
+    # MIDI input and named session has its own (own mode, own model state); MQTT plays
+    # into the shared one.
     sessions: Annotated[str, Choice(("shared", "per_source"))] = "shared"
     max_sessions: Annotated[int, Range(1, 1024)] = 32
     log_level: Annotated[str, Choice(("debug", "info", "warning", "error"))] = "info"
