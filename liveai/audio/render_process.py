@@ -6,7 +6,7 @@ block just in time for the callback (liveai.audio.timeline).
 
 Why a process of its own: in liveai's process the render waits for the GIL behind the
 event loop and the model worker, and the ring runs dry under load (the A/B in
-docs/figures.md, "The synth"). Here it has one thread and its own GIL, so a block can be
+docs/figures.md, "The synth, 2026-12-06"). Here it has one thread and its own GIL, so a block can be
 rendered a few milliseconds before the callback takes it, and a note sounds a block and
 that headroom after it is due.
 

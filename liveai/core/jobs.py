@@ -32,7 +32,7 @@ class ModelPort(Protocol):
         quick: bool = False,
     ) -> JobHandle:
         """Run a token job, or a plain call (e.g. the morph VAE's), in the session's order;
-        `quick`: a call well under a millisecond, which may run at once on this thread."""
+        `quick`: a call of about a millisecond or less, which may run at once on this thread."""
         ...
 
     def replier(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:

@@ -121,7 +121,7 @@ class Worker:
     # -- API (any thread) ----------------------------------------------------------------
     def submit(self, session: str, job: Job | Callable[[], Any], quick: bool = False) -> Future[Any]:
         """Queue a token job or a call for `session`; the future holds its result (cancel
-        it to drop the job). `quick`: a call well under a millisecond, run here if it may."""
+        it to drop the job). `quick`: a call of about a millisecond or less, run here if it may."""
         if quick and (now := self.run_now(session, job)) is not None:
             return now
         future: Future[Any] = Future()
