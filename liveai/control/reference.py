@@ -43,6 +43,10 @@ OUTGOING = [
         "them decoded: a knob turn is now a lookup",
     ),
     ("/liveai/out/density", "x", "the density changed"),
+    ("/liveai/out/key", "name", "the key changed (`/liveai/key`: its tonic, e.g. `A`)"),
+    ("/liveai/out/scale", "name", "the scale changed (`/liveai/key`: e.g. `minor`)"),
+    ("/liveai/out/low", "pitch", "the register's lowest pitch changed (`/liveai/register`)"),
+    ("/liveai/out/high", "pitch", "the register's highest pitch changed (`/liveai/register`)"),
     (
         "/liveai/out/model",
         "name",

@@ -30,3 +30,17 @@ def test_every_osc_address_is_in_the_reference():
         "/liveai/error",
     ):
         assert f"`{address}`" in text
+
+
+def test_every_state_liveai_echoes_has_its_outgoing_address_listed():
+    """Each public state value goes out as /liveai/out/<name> when it changes (OSC echoes
+    every StateChanged): each of them is in the reference's outgoing table."""
+    from liveai.behaviours.registry import Registry
+    from liveai.config import Config
+    from liveai.control.reference import OUTGOING
+    from liveai.core.engine import Engine
+
+    listed = {address for address, _, _ in OUTGOING}
+    state = Engine(Config(), now=lambda: 0.0, behaviours=Registry()).state
+    missing = sorted(f"/liveai/out/{name}" for name in state if f"/liveai/out/{name}" not in listed)
+    assert missing == []
