@@ -113,7 +113,9 @@ class Autopilot(BaseBehaviour):
         self.part.add(tokens)
         self.recent.extend(tokens)
         if self.part.skipped > skipped:
-            ctx.miss("autopilot", f"{self.part.skipped - skipped} notes came too late and were skipped")
+            late = self.part.skipped - skipped
+            said = "1 note came too late and was" if late == 1 else f"{late} notes came too late and were"
+            ctx.miss("autopilot", f"{said} skipped")
         now = ctx.now()
         if self.part.time < now:  # fell behind (or only silence so far): start again from now
             self.part.finish()
