@@ -39,6 +39,7 @@ from .midi_wire import HEARTBEAT_S, OUT, OUT_TO, FrameReader, in_frame, latency_
 # Status bytes liveai takes (notes, CC, program; clock, start, continue, stop); the rest
 # (sysex, aftertouch, pitch bend, active sensing...) is dropped here, counted.
 TAKEN = frozenset({0x80, 0x90, 0xB0, 0xC0, 0xF8, 0xFA, 0xFB, 0xFC})
+LINGER_S = 0.05  # before the ports close: JACK delivers the last messages in its next cycles
 
 
 def kind_of(message: list[int]) -> int:
@@ -178,7 +179,9 @@ class MidiProcess:
                 self.log("warning", f"midi send to {name} failed: {exc}")
 
     def close(self) -> None:
-        """Close every port (an output sends what it was given first)."""
+        """Close every port, the outputs after what they were given went out."""
+        if self.outputs:  # closed at once, a shutdown's last note-offs were lost (1 of 3 heard)
+            time.sleep(LINGER_S)
         for _, port in self.inputs.values():
             port.close_port()
         for port in self.outputs.values():
