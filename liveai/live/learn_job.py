@@ -227,7 +227,9 @@ class LiveLearning:
             run.kill()
             learning = [task for task in self._tasks if task.get_name() == "learn"]
             if learning:  # its last lines read, so that it says what was kept before it is cancelled
-                await asyncio.wait(learning, timeout=1.0)
+                _, unread = await asyncio.wait(learning, timeout=1.0)
+                if unread:  # a killed child at idle priority may take long to go on a busy machine
+                    log.info("learning ended with the server: killed before its last lines were read")
         if self.keeper is not None:
             await self.keeper.flush()
         self.models.close()
