@@ -285,6 +285,10 @@ class LearnConfig:
     keep: Annotated[int, Range(0, 10000)] = 8
     # Torch threads of a learn (a live learn runs in a child process at low priority).
     threads: Annotated[int, Range(1, 64)] = 1
+    # A live learn's priority: "idle" runs it on CPU time nothing else wants (nice 19 and
+    # Linux's idle class); "normal" shares the CPU with the server at equal weight (a machine
+    # with nothing else to do, between sets: it finishes sooner, the music may stutter).
+    priority: Annotated[str, Choice(("idle", "normal"))] = "idle"
     # The player's notes read into memory at most (a folder past it is read in part, counted).
     max_memory_mb: Annotated[int, Range(16, 65536)] = 512
     # Files larger than this are skipped before they are read.

@@ -35,8 +35,9 @@ def model(engine: Engine, request: Request, name: str | None = None) -> None:
 @command("learn")
 def learn(engine: Engine, request: Request) -> None:
     """Learn from what was played (`learn.record` keeps it in `learn.folder`) while the music goes
-    on: `liveai learn` runs as a child process at the lowest priority on `learn.threads` threads, for
-    `learn.live_minutes` at most. Refused `unavailable` at once when nothing was recorded.
+    on: `liveai learn` runs as a child process at the lowest priority (`learn.priority`) on
+    `learn.threads` threads, for `learn.live_minutes` at most. Refused `unavailable` at once
+    when nothing was recorded.
     `/liveai/out/learn stage [name value ...]` reports it (`starting name eta_s s`, `reading`,
     `evaluating`, `learning` with `step`, `minutes`, `eta_s` every 2 s and `validation_bits` at each
     evaluation; `saved` once the weights are kept; `done` with `files`, `notes` and the held-out figures

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ..core.engine import Engine
 from ..errors import CommandError
 from ..events import Report
 from ..runtime.worker import Worker
-from .learner import Run, command_line, config_settings
+from .learner import NICE, Run, command_line, config_settings
 from .record import Keeper
 from .settings import LEARNED, holds_midi, models_folder, prune_learned, recorded_folder
 from .switch import ModelSwitch
@@ -79,8 +80,10 @@ class LiveLearning:
             self.models.current,
             config_settings(self.config),
             self.settings.live_minutes,
+            self.settings.priority,
         )
-        self.run = Run(argv, self.settings.threads, self._report, self._finished)
+        nice = NICE if self.settings.priority == "idle" else os.nice(0)  # "normal": the server's
+        self.run = Run(argv, self.settings.threads, self._report, self._finished, nice)
         budget = self.settings.live_minutes * 60  # the learning's time budget; its evaluations come on top
         self._report(("starting", name, *(("eta_s", budget) if budget > 0 else ())))
         self._spawn(self._learn(self.run), "learn")

@@ -1,6 +1,7 @@
 """Learning in the background: `liveai learn` as a child process at the lowest
-priority (`nice -n 19`, and Linux's idle scheduling class where `chrt` is: it runs on
-what the server leaves), on `learn.threads` threads, never on the model's worker thread.
+priority (`learn.priority` "idle": `nice -n 19`, and Linux's idle scheduling class where
+`chrt` is: it runs on what the server leaves; "normal": the server's own), on
+`learn.threads` threads, never on the model's worker thread.
 
 Its JSON lines (`--progress json`) are read on the loop as they come (a line longer
 than MAX_LINE is skipped, not buffered) and reported as `/liveai/out/learn`; the
@@ -50,12 +51,13 @@ def command_line(
     base: str,
     settings: list[str] | None = None,
     minutes: float | None = None,
+    priority: str = "idle",
 ) -> list[str]:
     """`base` is the model playing now (shipped, learned or a path): the one to improve;
     `settings` the server's own (`config_settings`), so the child learns as configured;
-    `minutes` its time budget (`learn.live_minutes`)."""
-    nice = ["nice", "-n", str(NICE)] if shutil.which("nice") else []
-    if shutil.which("chrt") and sys.platform.startswith("linux"):
+    `minutes` its time budget (`learn.live_minutes`); `priority` `learn.priority`."""
+    nice = ["nice", "-n", str(NICE)] if shutil.which("nice") and priority == "idle" else []
+    if nice and shutil.which("chrt") and sys.platform.startswith("linux"):
         nice = ["chrt", "--idle", "0", *nice]
     args = [
         str(folder),
@@ -127,9 +129,11 @@ class Run:
         threads: int,
         report: Callable[[tuple[Any, ...]], None],
         finished: Callable[[Path | None, str], None],
+        nice: int = NICE,
     ) -> None:
         self.argv = argv
         self.threads = threads
+        self.nice = nice  # its scheduling group's niceness
         self.report = report
         self.finished = finished
         self.proc: asyncio.subprocess.Process | None = None
@@ -159,7 +163,7 @@ class Run:
             self.finished(None, f"cannot start {self.argv[0]}: {exc.strerror or exc}")
             return
         # its session's group too, else it weighs as the server (off the loop: it may retry)
-        await asyncio.to_thread(group_niceness, self.proc.pid, NICE)
+        await asyncio.to_thread(group_niceness, self.proc.pid, self.nice)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         done, errors = await asyncio.gather(self._lines(self.proc.stdout), _last_line(self.proc.stderr))
         code = await self.proc.wait()

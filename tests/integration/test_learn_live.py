@@ -25,8 +25,17 @@ from liveai.models.shipped import shipped_dir
 # miss means the swap blocked the loop (`liveai bench --play --learn` measures the misses).
 SHORT = ("budget.harmonize_ms=100",)
 # The real learner, made tiny: 5 steps of 4 short windows, each scored (the phrase played
-# is learned at once: the held-out score improves), no corpus figures.
-TINY = ("learn.eval_every=1", "learn.batch_size=4", "learn.seq_len=64", "learn.lr=0.001", 'learn.corpus=""')
+# is learned at once: the held-out score improves), no corpus figures. At the server's
+# priority: in the idle class it waits for a spare core, which the test workers leave
+# none of (the command line of "idle" is tests/unit/live/test_learner.py's).
+TINY = (
+    "learn.eval_every=1",
+    "learn.batch_size=4",
+    "learn.seq_len=64",
+    "learn.lr=0.001",
+    'learn.corpus=""',
+    'learn.priority="normal"',
+)
 LEARN_COMMAND = f"{sys.executable} -m liveai learn --steps 5"
 
 
@@ -372,4 +381,7 @@ def test_a_server_stopped_while_it_learns_says_no_false_error(start_server, home
     # the child says nothing beat the model, or (on a busy machine) it is killed first
     finished = "nothing beat gru" in log or "learning ended with the server" in log
     assert finished and "would not load" not in log and "learning failed" not in log, log[-3000:]
+    assert (
+        f"learning with {sys.executable} -m liveai learn" in log
+    )  # learn.priority "normal": no chrt, no nice
     assert "cannot schedule new futures" not in log

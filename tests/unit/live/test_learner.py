@@ -37,6 +37,12 @@ def child(tmp_path: Path, fail: bool = False, wait: bool = False) -> list[str]:
     return [sys.executable, str(script), str(tmp_path / "mine.pt")]
 
 
+def test_a_learn_at_normal_priority_runs_as_the_server(tmp_path, monkeypatch):
+    monkeypatch.delenv("LIVEAI_LEARN_COMMAND", raising=False)
+    argv = command_line(tmp_path / "rec", "learned-1", 1, tmp_path / "models", "gru", priority="normal")
+    assert argv[:4] == [sys.executable, "-m", "liveai", "learn"]
+
+
 def test_the_command_line_runs_at_the_lowest_priority_with_the_threads_asked(tmp_path, monkeypatch):
     monkeypatch.delenv("LIVEAI_LEARN_COMMAND", raising=False)
     argv = command_line(tmp_path / "rec", "learned-1", 1, tmp_path / "models", "gru")
