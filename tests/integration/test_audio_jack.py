@@ -1,14 +1,14 @@
-"""liveai's own sound through a real JACK server (dummy driver), recorded by jack_rec:
-notes sent over OSC are heard on time and in tune; a note sent as JACK MIDI sounds
-within a stated bound of its send, on JACK's own frame clock, at the default headroom;
-and the audio survives JACK going away and coming back while the notes go on over OSC."""
+"""liveai's own sound through a real JACK server (dummy driver), recorded on JACK's frame
+clock by a client of the test (tests/jack_recording.py): notes sent over OSC are heard
+on time and in tune; a note sent as JACK MIDI sounds within a stated bound of its send,
+on JACK's own frame clock, at the default headroom; and the audio survives JACK going
+away and coming back while the notes go on over OSC."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import JackServer, need, wait_until
+from jack_recording import Recording
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from liveai.audio.harmonics import off_harmonic_db, peak_dbfs
 from liveai.bench.note_sound import NoteSoundProbe, summary, wait_for_port
 from liveai.config import AudioConfig
-from liveai.data.audio import read_wav
 
 SR = 48_000
 PERIOD = 256
@@ -32,7 +32,6 @@ PORT = "PortAudio:out_0"  # PortAudio's JACK client and its first output
 @pytest.fixture
 def jack256() -> Iterator[JackServer]:
     need("jackd")
-    need("jack_rec")
     # Realtime, as a performer runs JACK: the dummy driver, not woken late on a busy CPU,
     # keeps JACK's frames on the clock, which the recording's timing is read against.
     server = JackServer(f"liveai-audio-{os.getpid()}", period=PERIOD, realtime=True)
@@ -51,16 +50,9 @@ def serve_with_audio(start_server, jack: JackServer, *overrides: str, midi: bool
     return server, peer
 
 
-def record(jack: JackServer, wav: Path, seconds: int) -> subprocess.Popen[bytes]:
-    """jack_rec recording liveai's port into `wav`, once it is connected."""
-    rec = subprocess.Popen(
-        ["jack_rec", "-f", str(wav), "-d", str(seconds), PORT],
-        env=jack.env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until(lambda: jack.linked("jackrec:"), 10, "jack_rec to connect")
-    return rec
+def record(jack: JackServer, seconds: float) -> Recording:
+    """liveai's port recorded on JACK's frame clock, from now (connected on return)."""
+    return Recording(jack.name, PORT, seconds)
 
 
 def onsets(audio: np.ndarray, threshold: float, frame: int = 32) -> list[int]:
@@ -101,25 +93,19 @@ def pitch_hz(segment: np.ndarray, near: float) -> float:
     return float(freqs[k] + (a - c) / (2 * (a - 2 * b + c)) * (freqs[1] - freqs[0]))
 
 
-def test_notes_over_osc_are_heard_on_time_and_in_tune(
-    start_server, jack256: JackServer, tmp_path: Path
-) -> None:
-    server, peer = serve_with_audio(start_server, jack256)  # the default headroom
-    # The first note after the server starts came 13 and 64 ms late in two CI runs (the
-    # timing phase's first test; never alone): an open question in the tracker. One note,
-    # before the recording, keeps it out of what this test measures: the notes after it.
-    peer.send("/liveai/note", 45, 100)
+# A held A3, then short notes at known spacings (start s, pitch, length s)
+PLAN = [(0.0, 57, 1.2), (1.6, 64, 0.2), (2.1, 60, 0.2), (2.6, 67, 0.2), (3.2, 72, 0.3)]
+
+
+def play_the_plan(peer, jack: JackServer) -> tuple[np.ndarray, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """PLAN recorded, each note sent 0.3 s ahead in a bundle timetagged for its moment:
+    liveai schedules it, so its onset is known to the sample. With the take, what
+    glitched in it: the recorder's missed frames, JACK's xruns, liveai's counters."""
+    rec = record(jack, seconds=5)
+    before = glitches(peer)
     time.sleep(0.3)
-    peer.send("/liveai/note", 45, 0)
-    time.sleep(1.0)  # its release ends before the recording starts
-    wav = tmp_path / "heard.wav"
-    rec = record(jack256, wav, seconds=5)
-    time.sleep(0.3)
-    # A held A3, then short notes at known spacings, each sent 0.3 s ahead in a bundle
-    # timetagged for its moment: liveai schedules it, so its onset is known to the sample.
-    plan = [(0.0, 57, 1.2), (1.6, 64, 0.2), (2.1, 60, 0.2), (2.6, 67, 0.2), (3.2, 72, 0.3)]
     changes = sorted(
-        [(at, pitch, 100) for at, pitch, _ in plan] + [(at + length, pitch, 0) for at, pitch, length in plan]
+        [(at, pitch, 100) for at, pitch, _ in PLAN] + [(at + length, pitch, 0) for at, pitch, length in PLAN]
     )
     t0 = time.time() + 0.3
     for at, pitch, velocity in changes:
@@ -128,20 +114,48 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(
         bundle.add_content(_note(pitch, velocity))
         peer.send_raw(bundle.build().dgram)
     time.sleep(max(t0 + changes[-1][0] - time.time(), 0) + 0.2)
-    scheduled = [t0 + at for at, _, _ in plan]
+    audio = rec.wait(15)
+    # a late note (it reached the render process after its block began) is within the
+    # tolerance below: liveai's timing, measured, not the machine's
+    glitched: dict[str, object] = {
+        k: v - before[k] for k, v in glitches(peer).items() if v != before[k] and k != "audio_late_notes"
+    }
+    if rec.missed or rec.xruns:
+        glitched.update(recorder_missed_frames=rec.missed, jack_xruns=rec.xruns)
+    return audio, glitched
+
+
+def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: JackServer) -> None:
+    """A take the machine glitched (the recorder missed a cycle, JACK ran one late: the
+    dummy driver then loses those frames for good, shifting every note after them on
+    its clock) measures the machine, not liveai: it is played again, once."""
+    server, peer = serve_with_audio(start_server, jack256)  # the default headroom
+    # The first note after the server starts came 13 and 64 ms late in two CI runs (the
+    # timing phase's first test; never alone): an open question in the tracker. One note,
+    # before the recording, keeps it out of what this test measures: the notes after it.
+    peer.send("/liveai/note", 45, 100)
+    time.sleep(0.3)
+    peer.send("/liveai/note", 45, 0)
+    time.sleep(1.0)  # its release ends before the recording starts
+    takes = []
+    for _ in range(2):
+        audio, glitched = play_the_plan(peer, jack256)
+        takes.append(glitched)
+        if not glitched:
+            break
+        time.sleep(0.5)  # the last release ends
+    assert not glitched, f"every take glitched: {takes}"
     status = peer.status()
-    rec.wait(15)
-    audio, rate = read_wav(wav)
-    assert rate == SR and len(audio) > 4 * SR
+    assert len(audio) > 4 * SR
 
     heard = onsets(audio, threshold=0.01)
-    assert len(heard) == len(plan), (
-        f"heard {len(heard)} onsets at {[h / SR for h in heard]}, scheduled {len(plan)}"
+    assert len(heard) == len(PLAN), (
+        f"heard {len(heard)} onsets at {[h / SR for h in heard]}, scheduled {len(PLAN)}"
     )
     tolerance = PERIOD / SR + 0.005  # one block + 5 ms
     # each note against the others: its offset from the schedule, against their median (the
     # first note alone as the reference made one late first note fail every other one)
-    offsets = [h / SR - (s - scheduled[0]) for h, s in zip(heard, scheduled)]
+    offsets = [h / SR - at for h, (at, _, _) in zip(heard, PLAN)]
     middle = float(np.median(offsets))
     late_ms = [round(1000 * (o - middle), 1) for o in offsets]
     assert all(abs(ms) <= 1000 * tolerance for ms in late_ms), f"each note's ms from the others: {late_ms}"
@@ -163,9 +177,7 @@ def glitches(peer) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return {key: status[key] for key in GLITCHES}
 
 
-def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(
-    start_server, jack256: JackServer, tmp_path: Path
-) -> None:
+def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(start_server, jack256: JackServer) -> None:
     """The live engine plays the shipped synth: a C3 major triad held over OSC,
     recorded from liveai's JACK port, carries its notes' harmonics and at least 40 dB
     less between them (-73.6 dB here; the synth before: -15.5, a tanh's
@@ -177,9 +189,8 @@ def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(
     _, peer = serve_with_audio(start_server, jack256)
     chord = (48, 52, 55)
     takes = []
-    for take in range(2):
-        wav = tmp_path / f"chord{take}.wav"
-        rec = record(jack256, wav, seconds=3)
+    for _ in range(2):
+        rec = record(jack256, seconds=3)
         time.sleep(0.5)
         before_take = glitches(peer)
         for pitch in chord:
@@ -187,12 +198,13 @@ def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(
         time.sleep(2.0)
         for pitch in chord:
             peer.send("/liveai/note", pitch, 0)
-        rec.wait(15)
+        audio = rec.wait(15)
         glitched = {k: v - before_take[k] for k, v in glitches(peer).items() if v != before_take[k]}
-        audio, rate = read_wav(wav)
+        if rec.missed or rec.xruns:
+            glitched.update(recorder_missed_frames=rec.missed, jack_xruns=rec.xruns)
         start = onsets(audio, threshold=0.01)[0]
         before = peak_dbfs(audio[: max(start - 480, 0)])  # until 10 ms before the onset's foot
-        off = off_harmonic_db(audio[start + SR // 2 : start + 3 * SR // 2], chord, rate)
+        off = off_harmonic_db(audio[start + SR // 2 : start + 3 * SR // 2], chord, SR)
         takes.append({"before_dbfs": round(float(before), 1), "off_db": round(off, 1), "glitches": glitched})
         if not glitched:
             break
