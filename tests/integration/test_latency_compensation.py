@@ -115,7 +115,11 @@ def earlier(
     latency only: the other never gets it (its off came first), so the lists may end apart."""
     same = next((i for i, (a, b) in enumerate(zip(ons, reference)) if a[1:] != b[1:]), None)
     same = min(len(ons), len(reference)) if same is None else same
-    assert max(len(ons), len(reference)) - same <= 4, (ons, reference)
+    around = slice(max(same - 3, 0), same + 4)  # where they part, on the wall clock
+    assert max(len(ons), len(reference)) - same <= 4, (
+        f"note-ons {same} of {len(ons)} and {len(reference)} alike, then "
+        f"{ons[around]} against {reference[around]}"
+    )
     pairs = [(r[0] - o[0], o[2]) for o, r in zip(ons[:same], reference[:same])]
     return [d for d, channel in pairs if channel == 0], [d for d, channel in pairs if channel == 1]
 
