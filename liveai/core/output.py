@@ -217,6 +217,8 @@ class Output:
 
     def _spread(self, event: Event, owner: object = None) -> None:
         now = self.now()
+        if isinstance(event, NoteOff) and self._waiting:
+            self._overdue_ons(event, now)
         later: dict[float, list[Sink]] = {}
         for sink in self.sinks:
             at = event.t - self._leads.get(sink, 0.0)
@@ -233,6 +235,13 @@ class Output:
             self._push(at, delivery)
         self.stats.count("events_out")
         self.stats.event_out(now, event.origin)
+
+    def _overdue_ons(self, off: NoteOff, now: float) -> None:
+        """The note-ons of `off`'s key whose time at their sinks has come go first: after a
+        stall they are still queued, and a short note's off, due too, would pass them."""
+        for delivery in list(self._waiting.get((off.channel, off.pitch), ())):
+            if delivery.event.t - self._leads.get(delivery.sinks[0], 0.0) <= now:
+                self._deliver(delivery)  # its turn on the queue then comes to nothing
 
     def _deliver(self, delivery: _Delivery) -> None:
         event = delivery.event

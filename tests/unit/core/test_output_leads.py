@@ -249,3 +249,20 @@ def test_a_start_while_the_clock_runs_leaves_no_old_beat_echo():
         start = timed(sink, TransportStart)[-1]
         after = [e.n for t, e in sink.sent if isinstance(e, Beat) and t >= start]
         assert len(after) >= 4 and after == list(range(len(after))), after
+
+
+def test_after_a_stall_a_short_note_reaches_every_sink_on_before_off():
+    """A note shorter than the leads' difference, and the loop woken only after both its
+    times (a stalled machine): each sink still gets its on before its off, and nothing
+    is left sounding."""
+    engine, clock, plain, near, far = engine_with_leads()
+    t0 = clock.t
+    engine.output.schedule(NoteOn(60, 90, t=t0 + 1.0), owner="part")
+    engine.output.schedule(NoteOff(60, t=t0 + 1.1), owner="part")  # 0.1 s < 0.2 - 0.03
+    run_until(engine, clock, t0 + 0.85)  # the note-on has left for `far` only
+    assert notes(far, t0) == [(0.8, "NoteOn", 60)] and notes(near, t0) == []
+    clock.t = t0 + 1.5  # the next wake-up, late
+    run_until(engine, clock, t0 + 2)
+    for sink in (plain, near, far):
+        assert [kind for _, kind, _ in notes(sink, t0)] == ["NoteOn", "NoteOff"], notes(sink, t0)
+    assert engine.output.tracker.sounding == frozenset()
