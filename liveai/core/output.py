@@ -15,6 +15,7 @@ sent early. Without leads nothing of this runs.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
@@ -46,6 +47,7 @@ class Timer:
 # What a panic sends on every channel, in this order (mido's panic and reset messages):
 # sustain pedal up, all sound off, all notes off.
 SILENCE_CONTROLLERS = ((64, 0), (120, 0), (123, 0))
+_MADE = itertools.count()
 
 
 class _Owned:
@@ -59,14 +61,17 @@ class _Owned:
 
 
 class _Delivery:
-    """A decided event on its way to the sinks of one lead, at the event's time less that lead."""
+    """A decided event on its way to the sinks of one lead, at `at`: the event's time less
+    that lead; `n` orders deliveries made for one time as the queue does."""
 
-    __slots__ = ("event", "sinks", "owner")
+    __slots__ = ("event", "sinks", "owner", "at", "n")
 
-    def __init__(self, event: Event, sinks: list[Sink], owner: object) -> None:
+    def __init__(self, event: Event, sinks: list[Sink], owner: object, at: float) -> None:
         self.event = event
         self.sinks = sinks
         self.owner = owner
+        self.at = at
+        self.n = next(_MADE)
 
 
 class PlanWatch(Protocol):
@@ -217,8 +222,8 @@ class Output:
 
     def _spread(self, event: Event, owner: object = None) -> None:
         now = self.now()
-        if isinstance(event, NoteOff) and self._waiting:
-            self._overdue_ons(event, now)
+        if (self._waiting or self._leaving) and isinstance(event, (NoteOn, NoteOff)):
+            self._due_first(event, now)
         later: dict[float, list[Sink]] = {}
         for sink in self.sinks:
             at = event.t - self._leads.get(sink, 0.0)
@@ -227,7 +232,7 @@ class Output:
             else:
                 later.setdefault(at, []).append(sink)
         for at, sinks in later.items():
-            delivery = _Delivery(event, sinks, owner)
+            delivery = _Delivery(event, sinks, owner, at)
             if isinstance(event, NoteOn):
                 self._waiting.setdefault((event.channel, event.pitch), []).append(delivery)
             elif isinstance(event, NoteOff):
@@ -236,12 +241,17 @@ class Output:
         self.stats.count("events_out")
         self.stats.event_out(now, event.origin)
 
-    def _overdue_ons(self, off: NoteOff, now: float) -> None:
-        """The note-ons of `off`'s key whose time at their sinks has come go first: after a
-        stall they are still queued, and a short note's off, due too, would pass them."""
-        for delivery in list(self._waiting.get((off.channel, off.pitch), ())):
-            if delivery.event.t - self._leads.get(delivery.sinks[0], 0.0) <= now:
-                self._deliver(delivery)  # its turn on the queue then comes to nothing
+    def _due_first(self, event: NoteOn | NoteOff, now: float) -> None:
+        """The notes of `event`'s key still queued whose time at their sinks has come go
+        first, in the queue's order: after a stall the note decided now would pass them (a
+        short note's off its on, a repeated note's on the last one's off)."""
+        key = (event.channel, event.pitch)
+        due = [
+            d for d in (*self._waiting.get(key, ()), *self._leaving.get(key, ())) if d.sinks and d.at <= now
+        ]
+        for delivery in sorted(due, key=lambda d: (d.at, d.n)):
+            self._deliver(delivery)
+            delivery.sinks = []  # its turn on the queue comes to nothing
 
     def _deliver(self, delivery: _Delivery) -> None:
         event = delivery.event

@@ -266,3 +266,21 @@ def test_after_a_stall_a_short_note_reaches_every_sink_on_before_off():
     for sink in (plain, near, far):
         assert [kind for _, kind, _ in notes(sink, t0)] == ["NoteOn", "NoteOff"], notes(sink, t0)
     assert engine.output.tracker.sounding == frozenset()
+
+
+def test_after_a_stall_a_repeated_note_keeps_its_order_at_every_sink():
+    """The same key twice, the second on where the first ends, and a stall over both: each
+    sink hears on, off, on, off (the second on before the first off would stack a voice,
+    and that off would then cut it)."""
+    engine, clock, plain, near, far = engine_with_leads()
+    t0 = clock.t
+    for on, off in ((1.0, 1.1), (1.1, 1.19)):
+        engine.output.schedule(NoteOn(60, 90, t=t0 + on), owner="part")
+        engine.output.schedule(NoteOff(60, t=t0 + off), owner="part")
+    run_until(engine, clock, t0 + 0.95)
+    clock.t = t0 + 1.15  # the next wake-up, late
+    run_until(engine, clock, t0 + 2)
+    for sink in (plain, near, far):
+        kinds = [kind for _, kind, _ in notes(sink, t0)]
+        assert kinds == ["NoteOn", "NoteOff", "NoteOn", "NoteOff"], notes(sink, t0)
+    assert engine.output.tracker.sounding == frozenset()
