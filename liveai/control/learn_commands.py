@@ -35,7 +35,7 @@ def model(engine: Engine, request: Request, name: str | None = None) -> None:
 @command("learn")
 def learn(engine: Engine, request: Request) -> None:
     """Learn from what was played (`learn.record` keeps it in `learn.folder`) while the music goes
-    on: `liveai learn` runs as a child process at the lowest priority (`learn.priority`) on
+    on: `liveai learn` runs as a child process at `learn.priority` (the lowest by default) on
     `learn.threads` threads, for `learn.live_minutes` at most. Refused `unavailable` at once
     when nothing was recorded.
     `/liveai/out/learn stage [name value ...]` reports it (`starting name eta_s s`, `reading`,

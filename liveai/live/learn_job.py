@@ -82,7 +82,8 @@ class LiveLearning:
             self.settings.live_minutes,
             self.settings.priority,
         )
-        nice = NICE if self.settings.priority == "idle" else os.nice(0)  # "normal": the server's
+        # "normal": the server's weight, which a new session's group has unless the server is niced
+        nice = NICE if self.settings.priority == "idle" else (os.nice(0) if os.nice(0) > 0 else None)
         self.run = Run(argv, self.settings.threads, self._report, self._finished, nice)
         budget = self.settings.live_minutes * 60  # the learning's time budget; its evaluations come on top
         self._report(("starting", name, *(("eta_s", budget) if budget > 0 else ())))
@@ -231,7 +232,8 @@ class LiveLearning:
             learning = [task for task in self._tasks if task.get_name() == "learn"]
             if learning:  # its last lines read, so that it says what was kept before it is cancelled
                 _, unread = await asyncio.wait(learning, timeout=1.0)
-                if unread:  # a killed child at idle priority may take long to go on a busy machine
+                # killed at idle priority on a busy machine, a child may take long to go
+                if unread and self.run is run:
                     log.info("learning ended with the server: killed before its last lines were read")
         if self.keeper is not None:
             await self.keeper.flush()

@@ -57,7 +57,7 @@ def command_line(
     `settings` the server's own (`config_settings`), so the child learns as configured;
     `minutes` its time budget (`learn.live_minutes`); `priority` `learn.priority`."""
     nice = ["nice", "-n", str(NICE)] if shutil.which("nice") and priority == "idle" else []
-    if nice and shutil.which("chrt") and sys.platform.startswith("linux"):
+    if priority == "idle" and shutil.which("chrt") and sys.platform.startswith("linux"):
         nice = ["chrt", "--idle", "0", *nice]
     args = [
         str(folder),
@@ -129,11 +129,11 @@ class Run:
         threads: int,
         report: Callable[[tuple[Any, ...]], None],
         finished: Callable[[Path | None, str], None],
-        nice: int = NICE,
+        nice: int | None = NICE,
     ) -> None:
         self.argv = argv
         self.threads = threads
-        self.nice = nice  # its scheduling group's niceness
+        self.nice = nice  # its scheduling group's niceness (None: left as the kernel made it)
         self.report = report
         self.finished = finished
         self.proc: asyncio.subprocess.Process | None = None
@@ -163,7 +163,8 @@ class Run:
             self.finished(None, f"cannot start {self.argv[0]}: {exc.strerror or exc}")
             return
         # its session's group too, else it weighs as the server (off the loop: it may retry)
-        await asyncio.to_thread(group_niceness, self.proc.pid, self.nice)
+        if self.nice is not None:
+            await asyncio.to_thread(group_niceness, self.proc.pid, self.nice)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         done, errors = await asyncio.gather(self._lines(self.proc.stdout), _last_line(self.proc.stderr))
         code = await self.proc.wait()

@@ -40,7 +40,9 @@ def jack256() -> Iterator[JackServer]:
     server.stop()
 
 
-def serve_with_audio(start_server, jack: JackServer, *overrides: str, midi: bool = False):  # type: ignore[no-untyped-def]
+def serve_with_audio(  # type: ignore[no-untyped-def]
+    start_server, jack: JackServer, *overrides: str, midi: bool = False
+):
     server, peer = start_server(
         "audio.enabled=true", 'server.mode="thru"', *overrides, env=jack.env(), midi=midi
     )
@@ -97,24 +99,28 @@ def pitch_hz(segment: np.ndarray, near: float) -> float:
 PLAN = [(0.0, 57, 1.2), (1.6, 64, 0.2), (2.1, 60, 0.2), (2.6, 67, 0.2), (3.2, 72, 0.3)]
 
 
-def play_the_plan(peer, jack: JackServer) -> tuple[np.ndarray, dict[str, object]]:  # type: ignore[no-untyped-def]
+def play_the_plan(  # type: ignore[no-untyped-def]
+    peer, jack: JackServer
+) -> tuple[np.ndarray, dict[str, object]]:
     """PLAN recorded, each note sent 0.3 s ahead in a bundle timetagged for its moment:
     liveai schedules it, so its onset is known to the sample. With the take, what
     glitched in it: the recorder's missed frames, JACK's xruns, liveai's counters."""
-    rec = record(jack, seconds=5)
-    before = glitches(peer)
-    time.sleep(0.3)
-    changes = sorted(
-        [(at, pitch, 100) for at, pitch, _ in PLAN] + [(at + length, pitch, 0) for at, pitch, length in PLAN]
-    )
-    t0 = time.time() + 0.3
-    for at, pitch, velocity in changes:
-        time.sleep(max(t0 + at - 0.3 - time.time(), 0))
-        bundle = OscBundleBuilder(t0 + at)
-        bundle.add_content(_note(pitch, velocity))
-        peer.send_raw(bundle.build().dgram)
-    time.sleep(max(t0 + changes[-1][0] - time.time(), 0) + 0.2)
-    audio = rec.wait(15)
+    with record(jack, seconds=5) as rec:
+        assert rec.rate == SR
+        before = glitches(peer)
+        time.sleep(0.3)
+        changes = sorted(
+            [(at, pitch, 100) for at, pitch, _ in PLAN]
+            + [(at + length, pitch, 0) for at, pitch, length in PLAN]
+        )
+        t0 = time.time() + 0.3
+        for at, pitch, velocity in changes:
+            time.sleep(max(t0 + at - 0.3 - time.time(), 0))
+            bundle = OscBundleBuilder(t0 + at)
+            bundle.add_content(_note(pitch, velocity))
+            peer.send_raw(bundle.build().dgram)
+        time.sleep(max(t0 + changes[-1][0] - time.time(), 0) + 0.2)
+        audio = rec.wait(15)
     # a late note (it reached the render process after its block began) is within the
     # tolerance below: liveai's timing, measured, not the machine's
     glitched: dict[str, object] = {
@@ -146,7 +152,6 @@ def test_notes_over_osc_are_heard_on_time_and_in_tune(start_server, jack256: Jac
         time.sleep(0.5)  # the last release ends
     assert not glitched, f"every take glitched: {takes}"
     status = peer.status()
-    assert len(audio) > 4 * SR
 
     heard = onsets(audio, threshold=0.01)
     assert len(heard) == len(PLAN), (
@@ -190,15 +195,15 @@ def test_a_held_chord_is_heard_as_the_shipped_synth_plays_it(start_server, jack2
     chord = (48, 52, 55)
     takes = []
     for _ in range(2):
-        rec = record(jack256, seconds=3)
-        time.sleep(0.5)
-        before_take = glitches(peer)
-        for pitch in chord:
-            peer.send("/liveai/note", pitch, 90)
-        time.sleep(2.0)
-        for pitch in chord:
-            peer.send("/liveai/note", pitch, 0)
-        audio = rec.wait(15)
+        with record(jack256, seconds=3) as rec:
+            time.sleep(0.5)
+            before_take = glitches(peer)
+            for pitch in chord:
+                peer.send("/liveai/note", pitch, 90)
+            time.sleep(2.0)
+            for pitch in chord:
+                peer.send("/liveai/note", pitch, 0)
+            audio = rec.wait(15)
         glitched = {k: v - before_take[k] for k, v in glitches(peer).items() if v != before_take[k]}
         if rec.missed or rec.xruns:
             glitched.update(recorder_missed_frames=rec.missed, jack_xruns=rec.xruns)

@@ -381,7 +381,6 @@ def test_a_server_stopped_while_it_learns_says_no_false_error(start_server, home
     # the child says nothing beat the model, or (on a busy machine) it is killed first
     finished = "nothing beat gru" in log or "learning ended with the server" in log
     assert finished and "would not load" not in log and "learning failed" not in log, log[-3000:]
-    assert (
-        f"learning with {sys.executable} -m liveai learn" in log
-    )  # learn.priority "normal": no chrt, no nice
+    # learn.priority "normal": no chrt, no nice
+    assert f"learning with {sys.executable} -m liveai learn" in log, log[-3000:]
     assert "cannot schedule new futures" not in log

@@ -24,8 +24,8 @@ def test_liveai_follows_the_sessions_beat_and_tempo_and_leads_its_own(tmp_path):
         raise AssertionError(f"{exc}\nliveai's log:\n{log.read_text() if log.exists() else ''}") from None
     # 64 beats on the peer's grid, each in its place in the bar
     assert got["beats"] == 64 and got["off_phase_beats"] == 0
-    # on the grid: the median within 2 ms, no beat heard late. The target, p99 <= 2 ms, is the
-    # bench's figure (`liveai bench --link`): a test under CI load does not time a machine
+    # on the grid: the median within 2 ms, the p99 within 10, early or late. The target, p99
+    # <= 2 ms, is the bench's figure (`liveai bench --link`): a test does not time a machine
     assert got["beat_error_ms"]["p50"] <= 2.0 and got["beat_error_ms"]["p99"] <= 10.0, got
     # a peer's tempo change: said within one beat, the next beats on the new grid
     change = got["tempo_change"]
