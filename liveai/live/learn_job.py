@@ -138,7 +138,10 @@ class LiveLearning:
         self.fresh = path.stem if path is not None else self.fresh
         # nothing beat the base: nothing written
         if self.run is not None and self.run.result.get("best_step") == 0:
-            log.info("nothing beat %s on the held-out files; it plays on", self.models.current)
+            if self.closing:
+                log.info("learning ended with the server: nothing beat %s by then", self.models.current)
+            else:
+                log.info("nothing beat %s on the held-out files; it plays on", self.models.current)
             self._report(
                 ("no improvement", path.stem if path else self.run.argv[self.run.argv.index("--name") + 1])
             )

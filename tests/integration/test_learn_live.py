@@ -378,8 +378,9 @@ def test_a_server_stopped_while_it_learns_says_no_false_error(start_server, home
     # stopped before any evaluation: nothing beat the model playing, so nothing is written
     assert not (home / "liveai" / "models" / f"{name}.pt").exists()
     log = server.log()
-    # the child says nothing beat the model, or (on a busy machine) it is killed first
-    finished = "nothing beat gru" in log or "learning ended with the server" in log
+    # the child says nothing beat the model, or (on a busy machine) it is killed first:
+    # either way the learning ended with the server, and no music plays on
+    finished = "learning ended with the server" in log and "it plays on" not in log
     assert finished and "would not load" not in log and "learning failed" not in log, log[-3000:]
     # learn.priority "normal": no chrt, no nice
     assert f"learning with {sys.executable} -m liveai learn" in log, log[-3000:]
