@@ -1,8 +1,9 @@
-"""Musical sanity of duet answers from the shipped models (fixed seeds, fake clock, the
-model stepped inline): the answer keeps the prime's key (Krumhansl-Schmuckler), plays
-at a similar density (within a factor 2 in notes per second), and leaves no note
-hanging, whether the prime is played detached, legato with one velocity (as a patch
-sends it), or in overlapping legato (as a keyboard player's hand)."""
+"""Musical sanity of duet answers from the shipped models as the server plays them (int8,
+TorchScript; fixed seeds, fake clock, the model stepped inline): the answer keeps the
+prime's key (Krumhansl-Schmuckler), plays at a similar density (within a factor 2 in
+notes per second), and leaves no note hanging, whether the prime is played detached,
+legato with one velocity (as a patch sends it), or in overlapping legato (as a keyboard
+player's hand)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from liveai.bench.offline_duet import OfflineDuet
 from liveai.config import Config
 from liveai.data import metrics
 from liveai.models import codec
-from liveai.models.checkpoint import load_checkpoint
 from liveai.models.shipped import find_checkpoint
+from liveai.runtime.loading import live_model
 
 # (pitch, start beat, length in beats) at 100 BPM
 C_MAJOR = [
@@ -76,7 +77,7 @@ BEAT = 0.6
 def model(request):
     path = find_checkpoint(request.param)
     assert path.exists(), f"the shipped model {path} is missing"
-    loaded, _ = load_checkpoint(path, "cpu")
+    loaded, _, _ = live_model(path, Config())
     return loaded
 
 
