@@ -83,7 +83,7 @@ class LiveLearning:
             self.settings.priority,
         )
         # "normal": the server's weight, which a new session's group has unless the server is niced
-        nice = NICE if self.settings.priority == "idle" else (os.nice(0) if os.nice(0) > 0 else None)
+        nice = NICE if self.settings.priority == "idle" else (os.nice(0) or None)
         self.run = Run(argv, self.settings.threads, self._report, self._finished, nice)
         budget = self.settings.live_minutes * 60  # the learning's time budget; its evaluations come on top
         self._report(("starting", name, *(("eta_s", budget) if budget > 0 else ())))
@@ -138,10 +138,10 @@ class LiveLearning:
         self.fresh = path.stem if path is not None else self.fresh
         # nothing beat the base: nothing written
         if self.run is not None and self.run.result.get("best_step") == 0:
-            if self.closing:
+            if self.closing:  # as the other ends at shutdown: logged, not reported
                 log.info("learning ended with the server: nothing beat %s by then", self.models.current)
-            else:
-                log.info("nothing beat %s on the held-out files; it plays on", self.models.current)
+                return
+            log.info("nothing beat %s on the held-out files; it plays on", self.models.current)
             self._report(
                 ("no improvement", path.stem if path else self.run.argv[self.run.argv.index("--name") + 1])
             )
