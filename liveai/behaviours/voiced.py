@@ -27,7 +27,9 @@ UNDER = ((-3, -5), (-2, -4), (-2, -5))
 class VoicedHarmonizer(ModelHarmonizer):
     def __init__(self, ctx: Context, listener: Listener, model: HarmonyModel) -> None:
         super().__init__(ctx, listener)
-        self.voicer = Voicer(model, listener.rng)  # touched on the worker thread only
+        # on the worker thread, or on the loop while the worker is held (Worker._owner):
+        # never both at once, so the shared rng is safe
+        self.voicer = Voicer(model, listener.rng)
         # the only meter setting is the duet's (its bar lines); harmonize counts bars by it too
         self.beats_per_bar = ctx.config.duet.beats_per_bar
         # the chord last sounded, the model's or the rule's (melody first): the voicer

@@ -283,7 +283,7 @@ class LearnConfig:
     # older one goes after each learn, never the one playing or one undo can go back to
     # (eight deep: liveai.live.switch.UNDO_DEPTH), never a file liveai did not write.
     keep: Annotated[int, Range(0, 10000)] = 8
-    # Torch threads of a learn (a live learn runs in a child process at low priority).
+    # Torch threads of a learn (a live learn runs in a child process at `priority`).
     threads: Annotated[int, Range(1, 64)] = 1
     # A live learn's priority: "idle" runs it on CPU time nothing else wants (nice 19 and
     # Linux's idle class); "normal" shares the CPU with the server at equal weight (a machine
