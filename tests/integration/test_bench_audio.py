@@ -1,5 +1,5 @@
 """A CI-sized `liveai bench --audio`: one stream, at 128 frames (the tighter period) and
-the default headroom, 10 s under load and 60 probe notes (the full run plays 4 streams,
+the default headroom, 6 s under load and 60 probe notes (the full run plays 4 streams,
 for as long as asked). It runs end to end under a real JACK server, the stream plays
 on (at least half its blocks: a VM's host may steal the rest), note -> sound is
 measured from outside on JACK's clock (its bound is tested in test_audio_jack.py; here
@@ -17,7 +17,7 @@ from conftest import need
 
 from liveai.config import AudioConfig
 
-SECONDS = 10
+SECONDS = 6
 FRAMES = 128
 NOTES = 60  # note -> sound probes per stream: at 4 s and 40, 7 went unmeasured run alone
 
