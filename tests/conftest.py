@@ -55,9 +55,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "liveai"))
 # scripts/test runs the suite on several pytest-xdist workers (--dist loadgroup): most
 # tests wait on servers, not the CPU. Tests that measure time, play realtime audio or
 # count what a model plays in a window of wall time are marked `timing`, and scripts/test
-# runs them after the rest, one at a time, on a machine with nothing else running; tests
-# that advertise or look for services over mDNS share a worker, so none sees another's
-# server on the network.
+# runs them one at a time at normal priority, the rest only in the CPU's idle time beside
+# them; tests that advertise or look for services over mDNS share a worker, so none sees
+# another's server on the network.
 GROUPS = {
     "timing": (
         "integration/test_audio_jack.py",
@@ -72,6 +72,8 @@ GROUPS = {
         "integration/test_stage_socket.py::test_a_page_that_stops_reading",
         "integration/test_fault_injection.py",
         "integration/test_link.py",
+        # joins the machine's Link session: beside test_link.py, the two would share a tempo
+        "unit/transports/test_link_session.py",
         # a shutdown's last MIDI goes out in JACK's next cycles: on 3 busy workers, lost
         "integration/test_midi_jack.py::test_sigterm_sends_note_offs_over_midi",
         # the test sends MIDI clock paced by its own sleeps: on busy workers, another tempo
