@@ -34,26 +34,33 @@ Message = tuple[str, list[Any]]
 
 
 # Ports a bench or a test hands to a server it starts: below Linux's ephemeral range, so no
-# client's source port lands on one, and taken in turn from a counter that every process
-# on the machine shares, so two processes starting servers at once never pick the same.
+# client's source port lands on one, above Ableton Link's 20808, and taken in turn from a
+# counter that every process of this user shares, so two processes starting servers at
+# once never pick the same.
 PORTS_FILE = Path(tempfile.gettempdir()) / f"liveai-ports-{os.getuid()}"
-PORTS = (20_000, 32_768)
+PORTS = (21_000, 32_768)
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     """A loopback port of `kind` that is free now and that no process took lately."""
     low, high = PORTS
-    with open(PORTS_FILE, "a+") as counter:
+    try:
+        counter = open(PORTS_FILE, "a+b")
+    except OSError:  # no shared counter here: any free port the kernel gives
+        return _any_port(kind)
+    with counter:
         fcntl.flock(counter, fcntl.LOCK_EX)  # released when the file closes
         counter.seek(0)
-        last = counter.read().strip()
-        port = int(last) if last.isdigit() else random.randrange(low, high)
+        try:
+            port = int(counter.read(16))
+        except ValueError:  # new, or not a number: start anywhere
+            port = random.randrange(low, high)
         for _ in range(high - low):
             port = port + 1 if low <= port < high - 1 else low
             if _free(port, kind):
                 counter.seek(0)
                 counter.truncate()
-                counter.write(str(port))
+                counter.write(str(port).encode())
                 return port
     raise OSError(f"no free port in {low}-{high - 1}")
 
@@ -65,6 +72,12 @@ def _free(port: int, kind: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def _any_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def osc_message(address: str, *args: Any, types: str | None = None) -> bytes:
