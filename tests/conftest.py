@@ -56,9 +56,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "liveai"))
 # tests wait on servers, not the CPU. Tests that measure time, play realtime audio or
 # count what a model plays in a window of wall time are marked `timing`, and scripts/test
 # runs them one at a time at normal priority, the rest only in the CPU's idle time beside
-# them; tests that advertise or look for services over mDNS share a worker, so none sees
-# another's server on the network.
+# them; those marked `alone` run after both, with nothing beside them; tests that
+# advertise or look for services over mDNS share a worker, so none sees another's server
+# on the network.
 GROUPS = {
+    # With anything else running, even in the idle class, a shutdown's burst of MIDI (the
+    # note-offs, then sustain, all sound and all notes off on 16 channels) reached the
+    # test's port mangled in about 1 of 10 runs: note-offs lost, CCs repeated. These run
+    # last, with nothing beside them, until that is understood. (First match wins.)
+    "alone": ("integration/test_midi_jack.py::test_sigterm_sends_note_offs_over_midi",),
     "timing": (
         "integration/test_audio_jack.py",
         "integration/test_bench_audio.py",
@@ -74,10 +80,13 @@ GROUPS = {
         "integration/test_link.py",
         # joins the machine's Link session: beside test_link.py, the two would share a tempo
         "unit/transports/test_link_session.py",
-        # a shutdown's last MIDI goes out in JACK's next cycles: on 3 busy workers, lost
-        "integration/test_midi_jack.py::test_sigterm_sends_note_offs_over_midi",
-        # the test sends MIDI clock paced by its own sleeps: on busy workers, another tempo
-        "integration/test_midi_jack.py::test_midi_clock_in_sets_the_tempo_and_beats",
+        # JACK's clients (the tests' own and jack_lsp) must be scheduled on time: in the
+        # idle class, beside the timing tests, jack_lsp failed and rtmidi's close crashed.
+        # Their MIDI clock tests also pace or count by the wall clock.
+        "integration/test_midi_jack.py",
+        "integration/test_devices.py::test_devices_lists_jack_ports_and_audio",
+        "integration/test_morph_live.py::test_a_jack_midi_clock_drives_the_loops_tempo",
+        "integration/test_play_live.py::test_duet_over_jack_midi_and_mode_changes_leave_nothing_hanging",
     ),
     "mdns": ("integration/test_oscquery.py",),
 }
@@ -92,8 +101,11 @@ def group_of(nodeid: str) -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if group_of(item.nodeid) == "timing":
+        group = group_of(item.nodeid)
+        if group == "timing":
             item.add_marker(pytest.mark.timing)
+        elif group == "alone":
+            item.add_marker(pytest.mark.alone)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -178,7 +190,7 @@ class JackServer:
         reader.start()
         deadline = time.monotonic() + 10
         while self.proc.poll() is None and time.monotonic() < deadline:
-            if self.ports():
+            if self._lsp():  # up, with its system ports
                 return True
             time.sleep(0.05)
         self.stop()
@@ -193,8 +205,17 @@ class JackServer:
                 self.log = (self.log + line.decode(errors="replace"))[-2000:]
 
     def ports(self) -> list[str]:
+        """Every port of the server. A jack_lsp that could not ask it (a busy machine) is
+        asked again, not taken for a server without ports."""
+        for _ in range(5):
+            if (ports := self._lsp()) is not None:
+                return ports
+            time.sleep(0.2)
+        raise RuntimeError(f"jack_lsp could not ask the JACK server {self.name} 5 times")
+
+    def _lsp(self) -> list[str] | None:
         done = subprocess.run(["jack_lsp"], capture_output=True, text=True, env=self.env())
-        return done.stdout.split("\n")[:-1] if done.returncode == 0 else []
+        return done.stdout.split("\n")[:-1] if done.returncode == 0 else None
 
     def linked(self, text: str) -> bool:
         """Whether a port whose name contains `text` has a connection (jack_lsp -c)."""
