@@ -23,7 +23,7 @@ MODEL_HELP = (
 
 def _config_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="TOML file (defaults: config/default.toml)")
+    common.add_argument("--config", metavar="FILE", help="TOML file (default: config/default.toml)")
     common.add_argument(
         "--set",
         metavar="SECTION.KEY=VALUE",
@@ -112,7 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument(
         "--model", metavar="PATH", help="a synth checkpoint (default: audio.model, the shipped synth)"
     )
-    bench = sub.add_parser("bench", parents=[common], help="measure latency; prints JSON")
+    bench = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="measure latency; prints JSON",
+        description="Measure liveai as users meet it; prints the figures as JSON (--osc if none is chosen).",
+    )
     bench.add_argument(
         "--osc", action="store_true", help="round trip over OSC (default when nothing is chosen)"
     )
@@ -186,8 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="with --models: these checkpoints (default: the shipped models/*.pt)",
     )
-    bench.add_argument("--rates", default="50,200,1000", help="events per second, comma separated")
-    bench.add_argument("--seconds", type=float, default=10.0, help="duration of each rate")
+    bench.add_argument(
+        "--rates", default="50,200,1000", help="events per second, comma separated (default: %(default)s)"
+    )
+    bench.add_argument(
+        "--seconds", type=float, default=10.0, help="duration of each rate (default: %(default)s)"
+    )
     bench.add_argument("--out", metavar="FILE", help="also write the JSON here")
     return parser
 
