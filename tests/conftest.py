@@ -53,8 +53,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "liveai"))
 
 
 # scripts/test runs the suite on several pytest-xdist workers (--dist loadgroup): most
-# tests wait on servers, not the CPU. Tests that measure time, play realtime audio or
-# count what a model plays in a window of wall time are marked `timing`, and scripts/test
+# tests wait on servers, not the CPU. Tests that measure time, play realtime audio, drive
+# JACK or count what a model plays in a window of wall time are marked `timing`; scripts/test
 # runs them one at a time at normal priority, the rest only in the CPU's idle time beside
 # them; those marked `alone` run after both, with nothing beside them; tests that
 # advertise or look for services over mDNS share a worker, so none sees another's server
