@@ -87,6 +87,9 @@ GROUPS = {
         "integration/test_devices.py::test_devices_lists_jack_ports_and_audio",
         "integration/test_morph_live.py::test_a_jack_midi_clock_drives_the_loops_tempo",
         "integration/test_play_live.py::test_duet_over_jack_midi_and_mode_changes_leave_nothing_hanging",
+        # waits a set wall time for the model thread's answers: in the idle lane, starved
+        # while the timing lane played, one came after the switch it checks
+        "unit/live/test_swap_notes.py",
     ),
     "mdns": ("integration/test_oscquery.py",),
 }
